@@ -1,0 +1,99 @@
+/** The administrative commands: customer, domain, mailbox, queue. */
+import type { Command } from 'commander';
+import type { AdminService } from '../service.ts';
+import { publicMailbox } from '../service.ts';
+import { table, iso, type Io } from './output.ts';
+
+type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
+
+async function passwordFromStdin(io: Io): Promise<string> {
+  const text = await io.readStdin();
+  return text.replace(/\r?\n$/, '');
+}
+
+export function registerAdminCommands(program: Command, io: Io, withService: WithService): void {
+  const customer = program.command('customer').description('hosting accounts');
+  customer.command('add <name>').description('add a customer').action((name: string) =>
+    withService(async (svc) => {
+      const c = await svc.addCustomer(name);
+      io.out(`customer ${c.name} added`);
+    }));
+  customer.command('list').description('list customers').option('--json', 'JSON output').action((o: { json?: boolean }) =>
+    withService(async (svc) => {
+      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, createdAt: iso(c.createdAt) }));
+      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'createdAt']));
+    }));
+
+  const domain = program.command('domain').description('hosted domains');
+  domain.command('add <domain>').description('add a hosted domain to a customer').requiredOption('--customer <name>', 'owning customer')
+    .action((name: string, o: { customer: string }) =>
+      withService(async (svc) => {
+        const d = await svc.addDomain(name, o.customer);
+        io.out(`domain ${d.name} added for customer ${d.customerName}`);
+      }));
+  domain.command('list').description('list hosted domains').option('--customer <name>', 'only this customer').option('--json', 'JSON output')
+    .action((o: { customer?: string; json?: boolean }) =>
+      withService(async (svc) => {
+        const rows = (await svc.listDomains(o.customer)).map((d) => ({ name: d.name, customer: d.customerName, createdAt: iso(d.createdAt) }));
+        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'customer', 'createdAt']));
+      }));
+
+  const mailbox = program.command('mailbox').description('SMTP logins');
+  mailbox.command('add <address>').description('add a mailbox; prints a generated password once unless --password-stdin')
+    .option('--password-stdin', 'read the password from standard input')
+    .action((address: string, o: { passwordStdin?: boolean }) =>
+      withService(async (svc) => {
+        const pw = o.passwordStdin ? await passwordFromStdin(io) : undefined;
+        const { mailbox: m, generated } = await svc.addMailbox(address, pw);
+        io.out(`mailbox ${m.address} added for customer ${m.customerName}`);
+        if (generated) io.out(`password: ${generated}\n(shown once; give it to the customer now)`);
+      }));
+  mailbox.command('passwd <address>').description('set a new password; prints a generated one unless --password-stdin')
+    .option('--password-stdin', 'read the password from standard input')
+    .action((address: string, o: { passwordStdin?: boolean }) =>
+      withService(async (svc) => {
+        const pw = o.passwordStdin ? await passwordFromStdin(io) : undefined;
+        const { mailbox: m, generated } = await svc.setPassword(address, pw);
+        io.out(`password of ${m.address} changed; sessions must log in again`);
+        if (generated) io.out(`password: ${generated}\n(shown once)`);
+      }));
+  mailbox.command('suspend <address>').description('stop a mailbox from logging in').action((address: string) =>
+    withService(async (svc) => io.out(`mailbox ${(await svc.suspend(address)).address} suspended`)));
+  mailbox.command('resume <address>').description('allow a suspended mailbox to log in again').action((address: string) =>
+    withService(async (svc) => io.out(`mailbox ${(await svc.resume(address)).address} resumed`)));
+  mailbox.command('remove <address>').description('delete a mailbox (its queued mail stays queued)').action((address: string) =>
+    withService(async (svc) => {
+      await svc.removeMailbox(address);
+      io.out(`mailbox ${address.toLowerCase()} removed`);
+    }));
+  mailbox.command('list').description('list mailboxes').option('--customer <name>', 'only this customer').option('--domain <domain>', 'only this domain')
+    .option('--json', 'JSON output')
+    .action((o: { customer?: string; domain?: string; json?: boolean }) =>
+      withService(async (svc) => {
+        const rows = (await svc.listMailboxes(o)).map(publicMailbox);
+        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'createdAt']));
+      }));
+
+  const queue = program.command('queue').description('the mail queue');
+  queue.command('list').description('list queued messages').option('--json', 'JSON output').option('--limit <n>', 'at most this many', '1000')
+    .action((o: { json?: boolean; limit: string }) =>
+      withService(async (svc) => {
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a positive whole number');
+        const messages = await svc.listQueue(limit);
+        if (o.json) {
+          io.out(JSON.stringify(messages.map((m) => ({
+            id: m.id, state: m.state, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser,
+            messageId: m.messageIdHeader, createdAt: iso(m.createdAt),
+            recipients: m.recipients.map((r) => ({ address: r.address, state: r.state, attempts: r.attempts, nextAttemptAt: iso(r.nextAttemptAt), lastReply: r.lastReply })),
+          })), null, 2));
+          return;
+        }
+        const rows = messages.map((m) => ({
+          id: m.id, state: m.state, size: m.size, createdAt: iso(m.createdAt), sender: m.sender || '<>',
+          recipients: m.recipients.map((r) => r.address).join(', '),
+        }));
+        io.out(table(rows, ['id', 'state', 'size', 'createdAt', 'sender', 'recipients']));
+        if (rows.length) io.out(`${rows.length} message(s)`);
+      }));
+}

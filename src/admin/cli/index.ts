@@ -1,0 +1,54 @@
+/**
+ * admin/cli: the `postern` command. Parses the command line, opens the store through the
+ * configuration, calls the admin service and prints. Fails with one line on stderr and a
+ * non-zero exit code; never a stack trace for an operator's mistake.
+ */
+import { Command, CommanderError } from 'commander';
+import { loadConfig, ConfigError, type Config } from '../../config/index.ts';
+import { openStore } from '../../store/index.ts';
+import { createAdminService, AdminError, type AdminService } from '../service.ts';
+import { registerAdminCommands } from './commands.ts';
+import { registerServerCommands } from './serve.ts';
+import { processIo, CliExit, type Io } from './output.ts';
+
+export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
+  const program = new Command('postern')
+    .description('Postern: authenticated outgoing mail for shared web hosting')
+    .option('-c, --config <file>', 'configuration file (default: $POSTERN_CONFIG, then ./postern.yaml)')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  const config = (): Config => loadConfig(program.opts().config).config;
+  const withService = async <T>(fn: (svc: AdminService) => Promise<T>): Promise<T> => {
+    const store = openStore(config());
+    try {
+      return await fn(createAdminService(store));
+    } finally {
+      await store.close();
+    }
+  };
+  registerAdminCommands(program, io, withService);
+  registerServerCommands(program, io, () => program.opts().config);
+
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : err.exitCode || 64;
+    if (err instanceof CliExit) {
+      if (err.message) io.err(err.message);
+      return err.code;
+    }
+    if (err instanceof ConfigError) {
+      io.err(`postern: ${err.message}`);
+      return 78; // EX_CONFIG
+    }
+    if (err instanceof AdminError) {
+      io.err(`postern: ${err.message}`);
+      return 1;
+    }
+    io.err(`postern: ${(err as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * config/: the schema (single registry of settings with defaults and descriptions), loading
+ * postern.yaml and rendering the reference. Never starts anything; fails with ConfigError
+ * listing every problem with its key path.
+ */
+export * from './schema.ts';
+export * from './load.ts';
+export { renderConfigReference } from './docs.ts';

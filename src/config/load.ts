@@ -1,0 +1,74 @@
+/** Reading postern.yaml: YAML parse, schema validation, error messages with the key path. */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { configSchema, type Config } from './schema.ts';
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`${source}: invalid configuration\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  source: string | null; // the file read, or null for embedded defaults
+}
+
+/** Which file to read: --config, then POSTERN_CONFIG, then ./postern.yaml when it exists. */
+export function configPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (explicit) return path.resolve(explicit);
+  if (env.POSTERN_CONFIG) return path.resolve(env.POSTERN_CONFIG);
+  const local = path.resolve('postern.yaml');
+  return fs.existsSync(local) ? local : null;
+}
+
+export function parseConfig(input: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const where = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(top level)';
+      return `${where}: ${i.message}`;
+    });
+    throw new ConfigError(source, problems);
+  }
+  return result.data;
+}
+
+/** Loads and validates the configuration; relative paths in a file are taken from its folder. */
+export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const file = configPath(explicit, env);
+  if (!file) return { config: resolvePaths(parseConfig({}, 'defaults'), process.cwd()), source: null };
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  const doc = YAML.parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) {
+    throw new ConfigError(file, doc.errors.map((e) => e.message.split('\n')[0]));
+  }
+  const config = parseConfig(doc.toJS(), file);
+  return { config: resolvePaths(config, path.dirname(file)), source: file };
+}
+
+function resolvePaths(config: Config, base: string): Config {
+  const abs = (p: string) => path.resolve(base, p);
+  const sni: Config['tls']['sni'] = {};
+  for (const [name, pair] of Object.entries(config.tls.sni)) sni[name.toLowerCase()] = { cert: abs(pair.cert), key: abs(pair.key) };
+  return {
+    ...config,
+    dataDir: abs(config.dataDir),
+    tls: {
+      ...config.tls,
+      cert: config.tls.cert && abs(config.tls.cert),
+      key: config.tls.key && abs(config.tls.key),
+      sni,
+    },
+    store: { ...config.store, path: abs(config.store.path ?? path.join(abs(config.dataDir), 'postern.db')) },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The registry of every setting: one zod schema with a default and a one-line description per
+ * key. docs/configuration.md is generated from it (`npm run docs:config`).
+ */
+import os from 'node:os';
+import { z } from 'zod';
+
+export const ROLES = ['mx', 'submission', 'submissions'] as const;
+export type ListenerRole = (typeof ROLES)[number];
+
+const certPair = z
+  .object({
+    cert: z.string().min(1).describe('Path of the PEM certificate chain (leaf first).'),
+    key: z.string().min(1).describe('Path of the PEM private key.'),
+  })
+  .strict();
+
+export const listenerSchema = z
+  .object({
+    role: z.enum(ROLES).describe('mx (port 25: relay only for authenticated clients), submission (STARTTLS, AUTH required) or submissions (implicit TLS, AUTH required).'),
+    port: z.number().int().min(0).max(65535).describe('TCP port; 0 picks a free port (tests).'),
+    host: z.string().default('::').describe('Address to bind; "::" means every IPv4 and IPv6 address.'),
+    proxyProtocol: z.boolean().default(false).describe('Expect a PROXY protocol v1 header from the load balancer on every connection.'),
+    maxConnectionsPerIp: z.number().int().min(1).default(20).describe('Simultaneous connections one client address may hold; more get 421 4.7.0.'),
+    maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous connections on this listener; more get 421 4.7.0.'),
+    idleTimeoutSeconds: z.number().min(1).default(300).describe('Seconds a client may stay silent before the connection is closed (RFC 5321 suggests 5 minutes).'),
+    maxMessageSize: z.number().int().min(1024).optional().describe('Largest message in bytes on this listener (advertised as SIZE); defaults to smtp.maxMessageSize.'),
+    greetingDelayMs: z.number().int().min(0).max(30000).optional().describe('Wait this long before the greeting and refuse clients that talk first; defaults to 1000 on mx, 0 on submission ports.'),
+  })
+  .strict();
+export type ListenerConfig = z.infer<typeof listenerSchema>;
+
+const defaultListeners: z.input<typeof listenerSchema>[] = [
+  { role: 'submission', port: 587 },
+  { role: 'submission', port: 2525 },
+  { role: 'submissions', port: 465 },
+  { role: 'mx', port: 25 },
+];
+
+export const configSchema = z
+  .object({
+    hostname: z.string().min(1).default(os.hostname()).describe('Name used in the greeting, the EHLO reply, Received lines and Message-IDs.'),
+    dataDir: z.string().min(1).default('./data').describe('Folder for the SQLite database, the spool and the generated certificate.'),
+    listeners: z.array(listenerSchema).min(1).default(defaultListeners as never).describe('Ports to listen on, each with a role.'),
+    tls: z
+      .object({
+        cert: z.string().min(1).optional().describe('Default certificate chain (PEM). Without cert and key a self-signed ECDSA certificate is generated in dataDir/tls.'),
+        key: z.string().min(1).optional().describe('Private key of the default certificate (PEM).'),
+        sni: z.record(z.string(), certPair).default({}).describe('Certificates by server name (SNI), for example one per hosted domain: { "mail.example.com": { cert, key } }.'),
+        reloadIntervalSeconds: z.number().min(0.1).default(30).describe('How often certificate files are checked for changes; changed files are loaded without a restart.'),
+      })
+      .strict()
+      .refine((t) => !!t.cert === !!t.key, { message: 'tls.cert and tls.key must be given together' })
+      .default({ sni: {}, reloadIntervalSeconds: 30 })
+      .describe('TLS certificates. TLS 1.2 is the minimum everywhere.'),
+    store: z
+      .object({
+        kind: z.enum(['sqlite']).default('sqlite').describe('Where state lives: sqlite (embedded, one machine).'),
+        path: z.string().optional().describe('SQLite database file; defaults to dataDir/postern.db.'),
+      })
+      .strict()
+      .default({ kind: 'sqlite' })
+      .describe('The persistent store.'),
+    smtp: z
+      .object({
+        maxMessageSize: z.number().int().min(1024).default(50 * 1024 * 1024).describe('Largest accepted message in bytes (SIZE); larger ones get 552 5.3.4.'),
+        maxRecipients: z.number().int().min(1).default(100).describe('Recipients per message; more get 452 4.5.3.'),
+        bareLineEndings: z.enum(['normalize', 'reject']).default('normalize').describe('A bare LF or bare CR in DATA is turned into CRLF (normalize) or refused with 550 5.5.2 (reject).'),
+        maxLineLength: z.number().int().min(1000).default(1_000_000).describe('Longest line of a message body in bytes; longer ones get 550 5.5.2 (RFC 5322 allows 998).'),
+      })
+      .strict()
+      .default({ maxMessageSize: 50 * 1024 * 1024, maxRecipients: 100, bareLineEndings: 'normalize', maxLineLength: 1_000_000 })
+      .describe('SMTP protocol limits.'),
+    auth: z
+      .object({
+        cacheTtlSeconds: z.number().min(0).default(900).describe('How long a verified login is remembered in memory (0 turns the cache off).'),
+        cacheMaxEntries: z.number().int().min(0).default(100_000).describe('Most verified logins remembered at once.'),
+      })
+      .strict()
+      .default({ cacheTtlSeconds: 900, cacheMaxEntries: 100_000 })
+      .describe('Authentication.'),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level written to standard output as JSON lines.'),
+      })
+      .strict()
+      .default({ level: 'info' })
+      .describe('Logging.'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

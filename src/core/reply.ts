@@ -1,0 +1,40 @@
+/**
+ * SmtpReply: a reply code, an RFC 3463 enhanced status code and a human text. Every refusal in
+ * Postern is one of these, so the wire always carries exactly one enhanced code per line.
+ */
+export interface SmtpReply {
+  code: number;
+  enhanced: string;
+  text: string;
+}
+
+export function reply(code: number, enhanced: string, text: string): SmtpReply {
+  return { code, enhanced, text };
+}
+
+/** An Error that smtp-server turns into a reply: responseCode plus "X.Y.Z text" as the message. */
+export class SmtpError extends Error {
+  readonly responseCode: number;
+  readonly reply: SmtpReply;
+  constructor(r: SmtpReply) {
+    super(`${r.enhanced} ${r.text}`);
+    this.name = 'SmtpError';
+    this.responseCode = r.code;
+    this.reply = r;
+  }
+}
+
+export function smtpError(code: number, enhanced: string, text: string): SmtpError {
+  return new SmtpError(reply(code, enhanced, text));
+}
+
+export function isTransient(r: SmtpReply): boolean {
+  return r.code >= 400 && r.code < 500;
+}
+
+export function formatReply(r: SmtpReply): string {
+  return `${r.code} ${r.enhanced} ${r.text}`;
+}
+
+/** Text that already starts with an enhanced status code ("5.7.1 ..."). */
+export const ENHANCED_PREFIX = /^[245]\.\d{1,3}\.\d{1,3} /;

@@ -1,0 +1,8 @@
+/**
+ * credentials/: password hashing (argon2id), verification and the verified-login cache.
+ * Never decides what a mailbox may do after login. Fails closed: an unknown scheme or a
+ * broken hash never verifies; store errors propagate to the caller (which answers 4xx).
+ */
+export * from './hash.ts';
+export * from './cache.ts';
+export * from './authenticate.ts';

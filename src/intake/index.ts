@@ -1,0 +1,9 @@
+/**
+ * intake/: everything between end-of-DATA and "queued": the bare-LF/CR guard, RFC 6409 header
+ * fix-ups (Received, Message-ID, Date, Bcc removal), the spool write and the durable enqueue.
+ * Never talks SMTP or decides policy. Fails with an SmtpError and leaves nothing behind.
+ */
+export * from './intake.ts';
+export { buildReceived, protocolName } from './received.ts';
+export { LineEndingGuard } from './line-endings.ts';
+export { HeaderRewriter, rfc5322Date } from './headers.ts';

@@ -1,0 +1,129 @@
+/**
+ * From end-of-DATA to "queued": bare line-end guard, header fix-ups, spool write with fsync,
+ * group-committed queue rows. Resolves only when the message is durable; on any failure the
+ * body is removed and the caller gets an SmtpError (5xx for the message's fault, 451 4.3.0
+ * for ours).
+ */
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { Splitter, Joiner } from '@zone-eu/mailsplit';
+import { SmtpError, smtpError, type Clock } from '../core/index.ts';
+import type { NewRecipient } from '../store/index.ts';
+import type { Spool } from '../spool/index.ts';
+import type { Enqueuer } from '../queue/index.ts';
+import { LineEndingGuard } from './line-endings.ts';
+import { HeaderRewriter, type HeaderFacts } from './headers.ts';
+import { buildReceived } from './received.ts';
+
+export interface IntakeRequest {
+  queueId: string;
+  sender: string;
+  recipients: NewRecipient[];
+  dsnRet: string | null;
+  dsnEnvid: string | null;
+  customerId: number | null;
+  mailboxId: number | null;
+  authUser: string | null;
+  clientIp: string;
+  clientHostname: string | null;
+  heloName: string;
+  tls: { version: string; cipher: string } | null;
+  listener: string;
+}
+
+export interface IntakeResult {
+  id: string;
+  size: number;
+  facts: HeaderFacts;
+  normalizedLineEnds: number;
+}
+
+export interface Intake {
+  receive(source: Readable & { sizeExceeded?: boolean }, req: IntakeRequest): Promise<IntakeResult>;
+}
+
+export interface IntakeDeps {
+  spool: Spool;
+  enqueuer: Enqueuer;
+  clock: Clock;
+  hostname: string;
+  bareLineEndings: 'normalize' | 'reject';
+  maxLineLength: number;
+  maxMessageSize: number;
+}
+
+export function createIntake(deps: IntakeDeps): Intake {
+  return {
+    async receive(source, req) {
+      const now = new Date(deps.clock.now());
+      let body;
+      try {
+        body = await deps.spool.create(req.queueId);
+      } catch {
+        drain(source);
+        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later');
+      }
+      const guard = new LineEndingGuard({ mode: deps.bareLineEndings, maxLineLength: deps.maxLineLength });
+      const rewriter = new HeaderRewriter({
+        queueId: req.queueId,
+        hostname: deps.hostname,
+        now,
+        received: buildReceived({
+          heloName: req.heloName,
+          clientHostname: req.clientHostname,
+          clientIp: req.clientIp,
+          hostname: deps.hostname,
+          queueId: req.queueId,
+          tls: req.tls,
+          authenticated: !!req.authUser,
+          singleRecipient: req.recipients.length === 1 ? req.recipients[0].address : null,
+          now,
+        }),
+      });
+      source.pipe(guard);
+      try {
+        await pipeline(guard, new Splitter({ ignoreEmbedded: true }), rewriter, new Joiner(), body.stream);
+      } catch (err) {
+        source.unpipe(guard);
+        drain(source);
+        await body.discard();
+        if (err instanceof SmtpError) throw err;
+        if (/header/i.test((err as Error).message ?? '')) {
+          throw smtpError(552, '5.3.4', 'Message header too large');
+        }
+        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later');
+      }
+      if (source.sizeExceeded || body.bytes() > deps.maxMessageSize + 64 * 1024) {
+        await body.discard();
+        throw smtpError(552, '5.3.4', `Message exceeds the maximum size of ${deps.maxMessageSize} bytes`);
+      }
+      try {
+        await deps.enqueuer.enqueue({
+          id: req.queueId,
+          customerId: req.customerId,
+          mailboxId: req.mailboxId,
+          sender: req.sender,
+          size: body.bytes(),
+          bodyPath: body.relPath,
+          messageIdHeader: rewriter.facts.messageId,
+          clientIp: req.clientIp,
+          authUser: req.authUser,
+          listener: req.listener,
+          dsnRet: req.dsnRet,
+          dsnEnvid: req.dsnEnvid,
+          createdAt: now.getTime(),
+          recipients: req.recipients,
+        });
+      } catch {
+        await body.discard();
+        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot queue the message, try again later');
+      }
+      return { id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized };
+    },
+  };
+}
+
+function drain(source: Readable): void {
+  source.on('error', () => undefined);
+  source.resume();
+}

@@ -1,0 +1,103 @@
+/** One smtp-server per configured listener, with its role's TLS and AUTH rules. */
+import net from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import type { ListenerConfig } from '../config/index.ts';
+import { createConnectionGate } from '../limits/index.ts';
+import { patchSmtpServer } from './smtp-server-patch.ts';
+import { createSessionHooks, type SessionDeps } from './session.ts';
+import { TLS_MIN_VERSION, type TlsRegistry } from './tls.ts';
+
+export interface Listener {
+  readonly config: ListenerConfig;
+  readonly name: string;
+  listen(): Promise<net.AddressInfo>;
+  address(): net.AddressInfo | null;
+  close(): Promise<void>;
+}
+
+export interface ListenerDeps extends Omit<SessionDeps, 'listener' | 'gate'> {
+  hostname: string;
+  tls: TlsRegistry;
+  maxMessageSize: number;
+}
+
+/** A port that cannot be bound: one clear line naming the port and the remedy. */
+export class BindError extends Error {
+  constructor(l: ListenerConfig, code: string) {
+    const where = `${l.host === '::' ? '*' : l.host}:${l.port} (${l.role})`;
+    const remedy =
+      code === 'EACCES'
+        ? `ports below 1024 need root or CAP_NET_BIND_SERVICE (e.g. "setcap cap_net_bind_service=+ep $(command -v node)"), or set another port for this listener in postern.yaml`
+        : code === 'EADDRINUSE'
+          ? `another program (another MTA such as Postfix or Exim?) already listens there; stop it or set another port for this listener in postern.yaml`
+          : code === 'EADDRNOTAVAIL'
+            ? `this machine has no such address; fix "host" of this listener in postern.yaml`
+            : `see the system error above`;
+    super(`cannot listen on ${where}: ${code}: ${remedy}`);
+    this.name = 'BindError';
+  }
+}
+
+export function createListener(config: ListenerConfig, deps: ListenerDeps): Listener {
+  patchSmtpServer();
+  const name = `${config.role}:${config.port}`;
+  const gate = createConnectionGate(config.maxConnectionsPerIp);
+  const hooks = createSessionHooks({ ...deps, listener: config, gate });
+  const implicit = config.role === 'submissions';
+  const size = config.maxMessageSize ?? deps.maxMessageSize;
+  const pair = deps.tls.defaults();
+
+  const server = new SMTPServer({
+    ...hooks,
+    name: deps.hostname,
+    banner: 'Postern',
+    secure: implicit,
+    key: pair.key,
+    cert: pair.cert,
+    minVersion: TLS_MIN_VERSION,
+    SNICallback: deps.tls.sniCallback,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: config.role === 'mx',
+    allowInsecureAuth: false,
+    disabledCommands: implicit ? ['STARTTLS'] : [],
+    size,
+    hideENHANCEDSTATUSCODES: false,
+    hideDSN: false,
+    hidePIPELINING: false,
+    hide8BITMIME: false,
+    hideSMTPUTF8: false,
+    disableReverseLookup: true,
+    useProxy: config.proxyProtocol,
+    socketTimeout: config.idleTimeoutSeconds * 1000,
+    closeTimeout: 30_000,
+    maxClients: config.maxConnections,
+    logger: false,
+    // Replies go out at once instead of waiting for the client's delayed ACK (Nagle).
+    noDelay: true,
+    greetingDelayMs: config.greetingDelayMs ?? (config.role === 'mx' ? 1000 : 0),
+  } as ConstructorParameters<typeof SMTPServer>[0]);
+
+  deps.tls.onDefaultChange((p) => server.updateSecureContext({ key: p.key, cert: p.cert }));
+  server.on('error', (err: Error & { code?: string }) => {
+    deps.logger.warn({ evt: 'listener-error', listener: name, err: err.message, code: err.code }, 'connection error');
+  });
+
+  return {
+    config,
+    name,
+    listen() {
+      return new Promise((resolve, reject) => {
+        const onError = (err: NodeJS.ErrnoException) => reject(new BindError(config, err.code ?? err.message));
+        server.server.once('error', onError);
+        server.listen(config.port, config.host, () => {
+          server.server.off('error', onError);
+          resolve(server.server.address() as net.AddressInfo);
+        });
+      });
+    },
+    address: () => (server.server.listening ? (server.server.address() as net.AddressInfo) : null),
+    close() {
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The SMTP session hooks of one listener: each hook turns into calls on credentials, policy
+ * and intake, and their verdicts into replies. No business rule lives here.
+ */
+import type {
+  SMTPServerOptions, SMTPServerSession, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerAddress,
+  SMTPServerDataStream,
+} from 'smtp-server';
+import type { Logger } from 'pino';
+import { SmtpError, smtpError, newQueueId, type Clock } from '../core/index.ts';
+import type { ListenerConfig } from '../config/index.ts';
+import type { Authenticator } from '../credentials/index.ts';
+import type { ConnectionGate } from '../limits/index.ts';
+import type { Intake } from '../intake/index.ts';
+import {
+  checkEnvelopeSender, checkRecipient, checkRelayAccess, type AuthUser, type RelayDeps, type SessionView, type Verdict,
+} from '../policy/index.ts';
+
+export interface SessionDeps {
+  listener: ListenerConfig;
+  authenticator: Authenticator;
+  gate: ConnectionGate;
+  relay: RelayDeps;
+  intake: Intake;
+  logger: Logger;
+  clock: Clock;
+  maxRecipients: number;
+}
+
+type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
+
+interface SessionState {
+  gated?: boolean;
+  queueId?: string;
+}
+
+const state = (s: SMTPServerSession) => s as SMTPServerSession & { postern?: SessionState };
+const st = (s: SMTPServerSession): SessionState => (state(s).postern ??= {});
+
+function view(role: ListenerConfig['role'], s: SMTPServerSession): SessionView {
+  return { role, clientIp: s.remoteAddress, user: (s.user as AuthUser | undefined) ?? null };
+}
+
+function fail(v: Verdict): SmtpError | null {
+  return v.kind === 'reject' ? new SmtpError(v.reply) : null;
+}
+
+/** Errors that are not ours (store down, bugs) become 451 4.3.0: never "accept", never a trace. */
+function tempfail(err: unknown): SmtpError {
+  return err instanceof SmtpError ? err : smtpError(451, '4.3.0', 'Temporary local problem, try again later');
+}
+
+export function createSessionHooks(deps: SessionDeps): Hooks {
+  const { listener, logger } = deps;
+  const name = `${listener.role}:${listener.port}`;
+
+  return {
+    onConnect(session, cb) {
+      if (!deps.gate.tryAcquire(session.remoteAddress)) {
+        logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
+        return cb(smtpError(421, '4.7.0', 'Too many connections from your address, try again later'));
+      }
+      st(session).gated = true;
+      logger.info({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id }, 'connection');
+      cb();
+    },
+
+    onClose(session) {
+      if (st(session).gated) deps.gate.release(session.remoteAddress);
+      logger.info({ evt: 'disconnect', listener: name, ip: session.remoteAddress, sid: session.id, transactions: session.transaction }, 'connection closed');
+    },
+
+    onAuth(auth: SMTPServerAuthentication, session, cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+      const login = (auth.username ?? '').trim();
+      const log = { evt: 'auth', listener: name, ip: session.remoteAddress, sid: session.id, method: auth.method, user: login };
+      if (auth.method === 'PLAIN' && auth.authzid && auth.authcid && auth.authzid !== auth.authcid) {
+        logger.warn({ ...log, result: 'fail', reason: 'authzid-mismatch' }, 'authentication failed');
+        return cb(smtpError(535, '5.7.8', 'Authentication failed: the authorization identity must be empty or equal to the login'));
+      }
+      deps.authenticator.authenticate(login, auth.password ?? '').then(
+        (r) => {
+          if (r.ok) {
+            const user: AuthUser = {
+              mailboxId: r.mailbox.id, address: r.mailbox.address, customerId: r.mailbox.customerId, customerName: r.mailbox.customerName,
+            };
+            logger.info({ ...log, result: 'ok', cached: r.cached, customer: user.customerName }, 'authenticated');
+            return cb(null, { user });
+          }
+          logger.warn({ ...log, result: 'fail', reason: r.reason }, 'authentication failed');
+          if (r.reason === 'suspended') {
+            return cb(smtpError(535, '5.7.8', 'Authentication refused: this mailbox is suspended; contact your provider'));
+          }
+          cb(smtpError(535, '5.7.8', 'Authentication credentials invalid'));
+        },
+        (err) => {
+          logger.error({ ...log, result: 'error', err: (err as Error).message }, 'authentication could not be checked');
+          cb(smtpError(454, '4.7.0', 'Temporary authentication failure, try again later'));
+        },
+      );
+    },
+
+    onMailFrom(address: SMTPServerAddress, session, cb) {
+      const refusal = fail(checkEnvelopeSender(view(listener.role, session), address.address));
+      if (refusal) {
+        logger.info({ evt: 'mail', listener: name, sid: session.id, user: session.user?.address ?? null, sender: address.address, result: 'reject', reply: refusal.message }, 'sender refused');
+        return cb(refusal);
+      }
+      cb();
+    },
+
+    onRcptTo(address: SMTPServerAddress, session, cb) {
+      const v = view(listener.role, session);
+      const syntax = fail(checkRecipient(address.address, session.envelope.rcptTo.length, deps.maxRecipients));
+      if (syntax) return cb(syntax);
+      checkRelayAccess(deps.relay, v, address.address).then(
+        (verdict) => {
+          const refusal = fail(verdict);
+          if (refusal) {
+            logger.info({ evt: 'rcpt', listener: name, sid: session.id, ip: session.remoteAddress, rcpt: address.address, result: 'reject', reply: refusal.message }, 'recipient refused');
+          }
+          cb(refusal ?? undefined);
+        },
+        (err) => {
+          logger.error({ evt: 'rcpt', sid: session.id, err: (err as Error).message }, 'recipient check failed');
+          cb(tempfail(err));
+        },
+      );
+    },
+
+    onData(stream: SMTPServerDataStream, session, cb) {
+      const env = session.envelope;
+      const user = (session.user as AuthUser | undefined) ?? null;
+      const queueId = newQueueId(deps.clock.now());
+      st(session).queueId = queueId;
+      const tls = session.tlsOptions ? { version: session.tlsOptions.version ?? 'TLS', cipher: session.tlsOptions.name } : null;
+      const started = performance.now();
+      deps.intake
+        .receive(stream, {
+          queueId,
+          sender: env.mailFrom ? env.mailFrom.address : '',
+          recipients: env.rcptTo.map((r) => ({
+            address: r.address,
+            notify: r.dsn?.notify?.join(',') ?? null,
+            orcpt: r.dsn?.orcpt ?? null,
+          })),
+          dsnRet: env.dsn?.ret ?? null,
+          dsnEnvid: env.dsn?.envid ?? null,
+          customerId: user?.customerId ?? null,
+          mailboxId: user?.mailboxId ?? null,
+          authUser: user?.address ?? null,
+          clientIp: session.remoteAddress,
+          clientHostname: null,
+          heloName: session.hostNameAppearsAs || 'unknown',
+          tls,
+          listener: name,
+        })
+        .then(
+          (r) => {
+            logger.info({
+              evt: 'queued', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null,
+              sender: env.mailFrom ? env.mailFrom.address : '', rcpts: env.rcptTo.length, size: r.size, msgid: r.facts.messageId,
+              bareLineEnds: r.normalizedLineEnds || undefined, ms: Math.round(performance.now() - started),
+            }, 'message queued');
+            cb(null, `2.0.0 Ok: queued as ${r.id}`);
+          },
+          (err) => {
+            const e = tempfail(err);
+            logger.warn({ evt: 'data', listener: name, sid: session.id, qid: queueId, user: user?.address ?? null, result: 'reject', reply: `${e.responseCode} ${e.message}` }, 'message not queued');
+            cb(e);
+          },
+        );
+    },
+  };
+}
+

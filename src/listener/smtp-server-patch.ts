@@ -1,0 +1,59 @@
+/**
+ * Two adjustments to smtp-server's connection, applied once:
+ * 1. Replies whose text already starts with an enhanced status code ("5.7.1 ...", from our
+ *    SmtpError) are sent without the one smtp-server would add, so the wire carries exactly one.
+ * 2. AUTH is advertised in the EHLO reply only once the session is encrypted (RFC 4954
+ *    section 4 / RFC 8314): smtp-server lists it in cleartext too, and refuses it there.
+ * 3. The greeting delay (smtp-server's fixed 100 ms early-talker wait) becomes per listener:
+ *    options.greetingDelayMs, 0 for submission ports, longer on mx.
+ * Both are covered by integration tests against the pinned smtp-server version.
+ */
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { ENHANCED_PREFIX } from '../core/index.ts';
+
+interface PatchedConnection {
+  send(code: number, data?: string | string[], context?: string | false): void;
+  init(): void;
+  connectionReady(next?: () => void): void;
+  _setListeners(cb: () => void): void;
+  _server: { options: { greetingDelayMs?: number; maxClients?: number; allowInsecureAuth?: boolean }; connections: Set<unknown> };
+  secure: boolean;
+  name: string;
+}
+
+let applied = false;
+
+export function patchSmtpServer(): void {
+  if (applied) return;
+  applied = true;
+  const proto = SMTPConnection.prototype as unknown as PatchedConnection;
+  const originalSend = proto.send;
+  proto.send = function (this: PatchedConnection, code, data, context) {
+    if (code === 250 && Array.isArray(data) && !this.secure && !this._server.options.allowInsecureAuth) {
+      data = data.filter((line) => !line.startsWith('AUTH '));
+    }
+    const first = Array.isArray(data) ? data[0] : data;
+    if (typeof first === 'string' && ENHANCED_PREFIX.test(first)) {
+      if (Array.isArray(data) && data.length > 1) {
+        // multi-line: every line must carry the code; strip it from the lines and let the
+        // original add ours to each by passing it as text prefix
+        const enhanced = first.slice(0, first.indexOf(' '));
+        const lines = data.map((l) => (ENHANCED_PREFIX.test(l) ? l : `${enhanced} ${l}`));
+        return originalSend.call(this, code, lines, false);
+      }
+      return originalSend.call(this, code, data, false);
+    }
+    return originalSend.call(this, code, data, context);
+  };
+  proto.init = function (this: PatchedConnection) {
+    this._setListeners(() => {
+      const opts = this._server.options;
+      if (opts.maxClients && this._server.connections.size > opts.maxClients) {
+        return this.send(421, `4.7.0 ${this.name} Too many connections, try again in a moment`);
+      }
+      const delay = opts.greetingDelayMs ?? 100;
+      if (delay <= 0) return this.connectionReady();
+      setTimeout(() => this.connectionReady(), delay).unref();
+    });
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * policy/: one check per file, each (context) -> Verdict (continue or reject with an
+ * SmtpReply). Never writes state and never talks to the network itself; a check that cannot
+ * decide (store down) must reject with 4xx, never continue.
+ */
+export * from './types.ts';
+export { checkEnvelopeSender } from './sender.ts';
+export { checkRelayAccess, type RelayDeps } from './relay.ts';
+export { checkRecipient } from './recipients.ts';

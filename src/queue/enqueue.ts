@@ -1,0 +1,65 @@
+/**
+ * Group commit. Sessions that finished DATA hand their message here; one flush makes a whole
+ * batch durable: the spool folders are fsynced once, then every queue row is committed in one
+ * synchronous transaction. Each caller's promise settles only after its batch is durable, so
+ * the 250 is never early, and N concurrent sessions pay for one commit instead of N.
+ */
+import type { NewMessage, QueueRepo } from '../store/index.ts';
+import type { Spool } from '../spool/index.ts';
+
+export interface Enqueuer {
+  enqueue(message: NewMessage): Promise<void>;
+  /** Waits until nothing is pending (for shutdown). */
+  drain(): Promise<void>;
+  stats(): { batches: number; messages: number };
+}
+
+interface Pending {
+  message: NewMessage;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?: number }): Enqueuer {
+  const maxBatch = deps.maxBatch ?? 512;
+  let pending: Pending[] = [];
+  let flushing: Promise<void> | null = null;
+  let batches = 0;
+  let messages = 0;
+
+  async function flushOnce(batch: Pending[]): Promise<void> {
+    try {
+      await deps.spool.syncDirs(batch.map((p) => p.message.bodyPath));
+      await deps.queue.enqueueBatch(batch.map((p) => p.message));
+      batches++;
+      messages += batch.length;
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+    }
+  }
+
+  async function loop(): Promise<void> {
+    // Let every session whose data is already in hand join this batch.
+    await new Promise<void>((r) => setImmediate(r));
+    while (pending.length) {
+      const batch = pending.slice(0, maxBatch);
+      pending = pending.slice(batch.length);
+      await flushOnce(batch);
+    }
+    flushing = null;
+  }
+
+  return {
+    enqueue(message) {
+      return new Promise<void>((resolve, reject) => {
+        pending.push({ message, resolve, reject });
+        flushing ??= loop();
+      });
+    },
+    async drain() {
+      while (flushing) await flushing;
+    },
+    stats: () => ({ batches, messages }),
+  };
+}

@@ -1,0 +1,60 @@
+/** Forward-only schema versions of the SQLite store. Append; never edit a shipped step. */
+export const MIGRATIONS: string[] = [
+  // 1: tenants, logins and the queue
+  `
+  CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE domains (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    customer_id INTEGER NOT NULL REFERENCES customers(id),
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX domains_customer ON domains(customer_id);
+  CREATE TABLE mailboxes (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL UNIQUE,
+    domain_id INTEGER NOT NULL REFERENCES domains(id),
+    customer_id INTEGER NOT NULL REFERENCES customers(id),
+    password_hash TEXT NOT NULL,
+    credential_version INTEGER NOT NULL DEFAULT 1,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX mailboxes_customer ON mailboxes(customer_id);
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    customer_id INTEGER REFERENCES customers(id),
+    mailbox_id INTEGER,
+    sender TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    body_path TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    message_id_header TEXT,
+    client_ip TEXT NOT NULL,
+    auth_user TEXT,
+    listener TEXT NOT NULL,
+    dsn_ret TEXT,
+    dsn_envid TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX messages_customer ON messages(customer_id, created_at);
+  CREATE TABLE recipients (
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_reply TEXT,
+    notify TEXT,
+    orcpt TEXT,
+    PRIMARY KEY (message_id, idx)
+  );
+  CREATE INDEX recipients_due ON recipients(state, next_attempt_at);
+  `,
+];

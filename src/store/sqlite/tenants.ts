@@ -1,0 +1,123 @@
+/** Customers, domains and mailboxes in SQLite. */
+import type { Db } from './db.ts';
+import {
+  StoreError,
+  type Customer, type CustomerRepo, type Domain, type DomainRepo, type Mailbox, type MailboxRepo, type MailboxStatus,
+} from '../types.ts';
+
+type Row = Record<string, unknown>;
+
+function isUnique(err: unknown): boolean {
+  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+const toCustomer = (r: Row): Customer => ({ id: r.id as number, name: r.name as string, createdAt: r.created_at as number });
+const toDomain = (r: Row): Domain => ({
+  id: r.id as number, name: r.name as string, customerId: r.customer_id as number,
+  customerName: r.customer_name as string, createdAt: r.created_at as number,
+});
+const toMailbox = (r: Row): Mailbox => ({
+  id: r.id as number, address: r.address as string, domainId: r.domain_id as number, customerId: r.customer_id as number,
+  customerName: r.customer_name as string, passwordHash: r.password_hash as string,
+  credentialVersion: r.credential_version as number, status: r.status as MailboxStatus,
+  createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+});
+
+export function createCustomerRepo(db: Db, now: () => number): CustomerRepo {
+  const byName = db.prepare('SELECT * FROM customers WHERE name = ?');
+  return {
+    async add(name) {
+      try {
+        const info = db.prepare('INSERT INTO customers (name, created_at) VALUES (?, ?)').run(name, now());
+        return { id: Number(info.lastInsertRowid), name, createdAt: now() };
+      } catch (err) {
+        if (isUnique(err)) throw new StoreError('conflict', `customer ${name} already exists`);
+        throw err;
+      }
+    },
+    async get(name) {
+      const r = byName.get(name) as Row | undefined;
+      return r ? toCustomer(r) : null;
+    },
+    async list() {
+      return (db.prepare('SELECT * FROM customers ORDER BY name').all() as Row[]).map(toCustomer);
+    },
+  };
+}
+
+const DOMAIN_SELECT = 'SELECT d.*, c.name AS customer_name FROM domains d JOIN customers c ON c.id = d.customer_id';
+
+export function createDomainRepo(db: Db, now: () => number): DomainRepo {
+  const byName = db.prepare(`${DOMAIN_SELECT} WHERE d.name = ?`);
+  return {
+    async add(name, customerId) {
+      try {
+        db.prepare('INSERT INTO domains (name, customer_id, created_at) VALUES (?, ?, ?)').run(name, customerId, now());
+      } catch (err) {
+        if (isUnique(err)) throw new StoreError('conflict', `domain ${name} already exists`);
+        throw err;
+      }
+      return toDomain(byName.get(name) as Row);
+    },
+    async get(name) {
+      const r = byName.get(name) as Row | undefined;
+      return r ? toDomain(r) : null;
+    },
+    async list(customerName) {
+      const rows = customerName
+        ? db.prepare(`${DOMAIN_SELECT} WHERE c.name = ? ORDER BY d.name`).all(customerName)
+        : db.prepare(`${DOMAIN_SELECT} ORDER BY d.name`).all();
+      return (rows as Row[]).map(toDomain);
+    },
+  };
+}
+
+const MAILBOX_SELECT = 'SELECT m.*, c.name AS customer_name FROM mailboxes m JOIN customers c ON c.id = m.customer_id';
+
+export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
+  const byAddress = db.prepare(`${MAILBOX_SELECT} WHERE m.address = ?`);
+  const get = (address: string) => {
+    const r = byAddress.get(address) as Row | undefined;
+    return r ? toMailbox(r) : null;
+  };
+  return {
+    async add({ address, domainId, customerId, passwordHash }) {
+      try {
+        const t = now();
+        db.prepare(
+          'INSERT INTO mailboxes (address, domain_id, customer_id, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        ).run(address, domainId, customerId, passwordHash, t, t);
+      } catch (err) {
+        if (isUnique(err)) throw new StoreError('conflict', `mailbox ${address} already exists`);
+        throw err;
+      }
+      return get(address)!;
+    },
+    async get(address) {
+      return get(address);
+    },
+    async list(filter = {}) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.customerName) { where.push('c.name = ?'); args.push(filter.customerName); }
+      if (filter.domain) { where.push('m.domain_id = (SELECT id FROM domains WHERE name = ?)'); args.push(filter.domain); }
+      const sql = `${MAILBOX_SELECT}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY m.address`;
+      return (db.prepare(sql).all(...args) as Row[]).map(toMailbox);
+    },
+    async setPassword(address, passwordHash) {
+      db.prepare(
+        'UPDATE mailboxes SET password_hash = ?, credential_version = credential_version + 1, updated_at = ? WHERE address = ?',
+      ).run(passwordHash, now(), address);
+      return get(address);
+    },
+    async setStatus(address, status) {
+      db.prepare(
+        'UPDATE mailboxes SET status = ?, credential_version = credential_version + 1, updated_at = ? WHERE address = ? AND status <> ?',
+      ).run(status, now(), address, status);
+      return get(address);
+    },
+    async remove(address) {
+      return db.prepare('DELETE FROM mailboxes WHERE address = ?').run(address).changes > 0;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Starts a real Postern server in this process for integration tests: a temporary dataDir,
+ * SQLite, every listener on 127.0.0.1 with a free port, logs captured in memory.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfig, type ConfigInput, type Config, type ListenerRole } from '../../src/config/index.ts';
+import { createLogger } from '../../src/observability/index.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { createAdminService } from '../../src/admin/service.ts';
+
+export interface TestServer {
+  config: Config;
+  dataDir: string;
+  server: RunningServer;
+  logs: Record<string, unknown>[];
+  port(role: ListenerRole): number;
+  /** Adds customer, domain and mailbox as the CLI would. */
+  addMailbox(address: string, password: string, customer?: string): Promise<void>;
+  admin: ReturnType<typeof createAdminService>;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'postern-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startTestServer(overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+  const dataDir = tempDir();
+  const config = parseConfig({
+    hostname: 'mx.postern.test',
+    dataDir,
+    listeners: [
+      { role: 'submission', port: 0, host: '127.0.0.1' },
+      { role: 'submissions', port: 0, host: '127.0.0.1' },
+      { role: 'mx', port: 0, host: '127.0.0.1', greetingDelayMs: 0 },
+    ],
+    log: { level: 'debug' },
+    ...overrides,
+  });
+  config.store.path = path.join(dataDir, 'postern.db');
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      cb();
+    },
+  });
+  const logger = createLogger(config.log.level, sink);
+  const server = await startServer(config, { logger });
+  const admin = createAdminService(server.store);
+  return {
+    config,
+    dataDir,
+    server,
+    logs,
+    admin,
+    port(role) {
+      const l = server.listeners.find((x) => x.config.role === role);
+      if (!l) throw new Error(`no ${role} listener`);
+      return l.address()!.port;
+    },
+    async addMailbox(address, password, customer = 'acme') {
+      const domain = address.split('@')[1];
+      if (!(await server.store.customers.get(customer))) await admin.addCustomer(customer);
+      if (!(await server.store.domains.get(domain))) await admin.addDomain(domain, customer);
+      await admin.addMailbox(address, password);
+    },
+    async close() {
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer();
+  await s.addMailbox('alice@example.com', 'alice-secret-1');
+});
+after(() => s.close());
+
+function transport(port: number, secure: boolean, pass = 'alice-secret-1') {
+  return nodemailer.createTransport({
+    host: '127.0.0.1', port, secure, requireTLS: !secure,
+    auth: { user: 'alice@example.com', pass },
+    tls: { rejectUnauthorized: false },
+  });
+}
+
+test('nodemailer submits on submission (STARTTLS) and submissions (implicit TLS)', async () => {
+  for (const [role, secure] of [['submission', false], ['submissions', true]] as const) {
+    const info = await transport(s.port(role), secure).sendMail({
+      from: 'alice@example.com', to: 'bob@remote.test', bcc: 'hidden@remote.test', subject: `hi over ${role}`, text: 'hello',
+    });
+    const id = /queued as (\S+)/.exec(info.response)?.[1];
+    assert.ok(id, info.response);
+    assert.match(info.response, /^250 2\.0\.0 /);
+    const m = await s.server.store.queue.get(id!);
+    assert.ok(m);
+    assert.deepEqual(m.recipients.map((r) => r.address).sort(), ['bob@remote.test', 'hidden@remote.test']);
+    const body = fs.readFileSync(path.join(s.dataDir, 'spool', m.bodyPath), 'utf8');
+    assert.match(body, /^Received: from [^\r\n]+\r\n\tby mx\.postern\.test \(Postern\) with ESMTPSA id /);
+    assert.match(body, /version=TLSv1\.[23]/);
+    assert.doesNotMatch(body, /^bcc:/im, 'Bcc must be removed');
+    assert.doesNotMatch(body, /alice-secret-1/);
+    assert.match(body, /^Message-ID: </im);
+  }
+});
+
+test('wrong password is refused with 535 5.7.8', async () => {
+  await assert.rejects(transport(s.port('submission'), false, 'wrong-password').sendMail({
+    from: 'alice@example.com', to: 'bob@remote.test', text: 'x',
+  }), (err: Error & { response?: string }) => /^535 5\.7\.8/.test(err.response ?? ''));
+});

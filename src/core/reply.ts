@@ -16,16 +16,17 @@ export function reply(code: number, enhanced: string, text: string): SmtpReply {
 export class SmtpError extends Error {
   readonly responseCode: number;
   readonly reply: SmtpReply;
-  constructor(r: SmtpReply) {
-    super(`${r.enhanced} ${r.text}`);
+  constructor(r: SmtpReply, cause?: unknown) {
+    super(`${r.enhanced} ${r.text}`, cause === undefined ? undefined : { cause });
     this.name = 'SmtpError';
     this.responseCode = r.code;
     this.reply = r;
   }
 }
 
-export function smtpError(code: number, enhanced: string, text: string): SmtpError {
-  return new SmtpError(reply(code, enhanced, text));
+/** An SmtpError; `cause` (our own failure behind a 4xx) is logged, never sent. */
+export function smtpError(code: number, enhanced: string, text: string, cause?: unknown): SmtpError {
+  return new SmtpError(reply(code, enhanced, text), cause);
 }
 
 export function isTransient(r: SmtpReply): boolean {

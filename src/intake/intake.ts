@@ -59,9 +59,9 @@ export function createIntake(deps: IntakeDeps): Intake {
       let body;
       try {
         body = await deps.spool.create(req.queueId);
-      } catch {
+      } catch (err) {
         drain(source);
-        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later');
+        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later', err);
       }
       const guard = new LineEndingGuard({ mode: deps.bareLineEndings, maxLineLength: deps.maxLineLength });
       const rewriter = new HeaderRewriter({
@@ -91,7 +91,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         if (/header/i.test((err as Error).message ?? '')) {
           throw smtpError(552, '5.3.4', 'Message header too large');
         }
-        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later');
+        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later', err);
       }
       if (source.sizeExceeded || body.bytes() > deps.maxMessageSize + 64 * 1024) {
         await body.discard();
@@ -114,9 +114,9 @@ export function createIntake(deps: IntakeDeps): Intake {
           createdAt: now.getTime(),
           recipients: req.recipients,
         });
-      } catch {
+      } catch (err) {
         await body.discard();
-        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot queue the message, try again later');
+        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot queue the message, try again later', err);
       }
       return { id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized };
     },

@@ -85,15 +85,30 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
   return {
     config,
     name,
-    listen() {
-      return new Promise((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException) => reject(new BindError(config, err.code ?? err.message));
-        server.server.once('error', onError);
-        server.listen(config.port, config.host, () => {
-          server.server.off('error', onError);
-          resolve(server.server.address() as net.AddressInfo);
+    async listen() {
+      const bind = (host: string) =>
+        new Promise<net.AddressInfo>((resolve, reject) => {
+          const onError = (err: NodeJS.ErrnoException) => reject(err);
+          server.server.once('error', onError);
+          server.listen(config.port, host, () => {
+            server.server.off('error', onError);
+            resolve(server.server.address() as net.AddressInfo);
+          });
         });
-      });
+      try {
+        return await bind(config.host);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        // "::" on a machine without IPv6: every IPv4 address instead.
+        if (config.host === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+          try {
+            return await bind('0.0.0.0');
+          } catch (err2) {
+            throw new BindError(config, (err2 as NodeJS.ErrnoException).code ?? (err2 as Error).message);
+          }
+        }
+        throw new BindError(config, code);
+      }
     },
     address: () => (server.server.listening ? (server.server.address() as net.AddressInfo) : null),
     close() {

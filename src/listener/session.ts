@@ -47,7 +47,7 @@ function fail(v: Verdict): SmtpError | null {
 
 /** Errors that are not ours (store down, bugs) become 451 4.3.0: never "accept", never a trace. */
 function tempfail(err: unknown): SmtpError {
-  return err instanceof SmtpError ? err : smtpError(451, '4.3.0', 'Temporary local problem, try again later');
+  return err instanceof SmtpError ? err : smtpError(451, '4.3.0', 'Temporary local problem, try again later', err);
 }
 
 export function createSessionHooks(deps: SessionDeps): Hooks {
@@ -165,7 +165,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           },
           (err) => {
             const e = tempfail(err);
-            logger.warn({ evt: 'data', listener: name, sid: session.id, qid: queueId, user: user?.address ?? null, result: 'reject', reply: `${e.responseCode} ${e.message}` }, 'message not queued');
+            logger.warn({ evt: 'data', listener: name, sid: session.id, qid: queueId, user: user?.address ?? null, result: 'reject', reply: `${e.responseCode} ${e.message}`, cause: (e.cause as Error | undefined)?.message }, 'message not queued');
             cb(e);
           },
         );

@@ -6,7 +6,8 @@ type Row = Record<string, unknown>;
 
 const MESSAGE_SELECT = 'SELECT m.*, c.name AS customer_name FROM messages m LEFT JOIN customers c ON c.id = m.customer_id';
 
-export function createQueueRepo(db: Db): QueueRepo {
+/** The enqueue transaction, shared by the main thread and the writer worker. */
+export function prepareEnqueue(db: Db): (messages: NewMessage[]) => void {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, message_id_header, client_ip,
        auth_user, listener, dsn_ret, dsn_envid, created_at)
@@ -16,8 +17,6 @@ export function createQueueRepo(db: Db): QueueRepo {
   const insertRecipient = db.prepare(
     'INSERT INTO recipients (message_id, idx, address, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const recipientsOf = db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
-
   const enqueue = db.transaction((messages: NewMessage[]) => {
     for (const m of messages) {
       const { recipients, ...row } = m;
@@ -25,6 +24,17 @@ export function createQueueRepo(db: Db): QueueRepo {
       recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address, m.createdAt, r.notify ?? null, r.orcpt ?? null));
     }
   });
+  // IMMEDIATE takes the write lock up front, so a concurrent CLI writer cannot deadlock the upgrade.
+  return (messages) => enqueue.immediate(messages);
+}
+
+/**
+ * The queue repository. Reads run on the caller's connection; enqueueBatch goes to `commit`,
+ * which the adapter points at the writer worker so that the synchronous commit's fsync never
+ * blocks the event loop.
+ */
+export function createQueueRepo(db: Db, commit: (messages: NewMessage[]) => Promise<void>): QueueRepo {
+  const recipientsOf = db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
 
   const toRecipient = (r: Row): QueuedRecipient => ({
     address: r.address as string,
@@ -49,10 +59,7 @@ export function createQueueRepo(db: Db): QueueRepo {
   });
 
   return {
-    async enqueueBatch(messages) {
-      // IMMEDIATE takes the write lock up front, so a CLI writer cannot deadlock the upgrade.
-      enqueue.immediate(messages);
-    },
+    enqueueBatch: commit,
     async list(filter = {}) {
       const rows = db.prepare(`${MESSAGE_SELECT} ORDER BY m.created_at, m.id LIMIT ?`).all(filter.limit ?? 1000) as Row[];
       return rows.map(toMessage);

@@ -1,0 +1,176 @@
+/**
+ * Command line of `npm run bench`: parsing, validation and the loopback-only rule.
+ * A bad flag is one line on stderr and exit code 64; nothing is started.
+ */
+import net from 'node:net';
+
+export type Mode = 'reuse' | 'newconn';
+export type TlsMode = 'starttls' | 'implicit';
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+export interface BenchOptions {
+  conns: number[];
+  sizes: number[];
+  modes: Mode[];
+  messages: number;
+  warmup: number;
+  json: boolean;
+  target: Target | null; // null: spawn Postern
+  user: string;
+  pass: string;
+  from: string;
+  to: string[];
+  tls: TlsMode;
+  ehlo: string;
+  maxSeconds: number; // per cell (measured part)
+  maxTotalSeconds: number; // whole run; later cells are skipped
+  cmdTimeoutSeconds: number;
+  maxErrors: number;
+  cooldownMs: number;
+  tlsCert: string | null; // spawned Postern only
+  tlsKey: string | null;
+  cpuProf: string | null; // spawned Postern only: folder for node --cpu-prof
+  keep: boolean; // keep the spawned Postern's temp folder
+  label: string;
+}
+
+export class UsageError extends Error {}
+
+export const HELP = `usage: npm run bench -- [options]
+
+Measures SMTP submission (STARTTLS/implicit TLS + AUTH PLAIN): accepted msg/s and the latency
+from the final "." of DATA to the 250, per cell of (mode x conns x size).
+Without --target it starts Postern itself (temp dataDir, generated config, CLI-provisioned mailbox).
+
+  --conns "1 8 32"          concurrent connections per cell
+  --sizes "2048 102400"     message sizes in bytes, headers included (k/m suffix allowed)
+  --modes "reuse newconn"   reuse: one session, many messages (RSET between)
+                            newconn: connect + TLS + AUTH + one message + QUIT each
+  --messages N              accepted messages per cell                     [1000]
+  --warmup N                unmeasured messages before each cell           [50]
+  --json                    JSON on stdout (table then goes to stderr)
+  --target HOST:PORT        measure a running server instead (loopback only)
+  --user U --pass P         AUTH PLAIN login    [alice@example.test / generated for a spawned Postern]
+  --from ADDR --to ADDR[,ADDR]  envelope      [--user / rcpt@remote.test]
+  --tls starttls|implicit                                                  [starttls]
+  --ehlo NAME                                                              [bench.client.test]
+  --max-seconds S           bound of each cell                             [120]
+  --max-total-seconds S     bound of the whole run; later cells skipped    [1200]
+  --cmd-timeout S           bound of each SMTP reply                       [30]
+  --max-errors N            a cell stops after N failed messages/sessions  [50]
+  --cooldown-ms MS          pause between cells                            [500]
+  --tls-cert F --tls-key F  certificate for the spawned Postern            [self-signed]
+  --cpu-prof DIR            run the spawned Postern under node --cpu-prof, profile into DIR
+  --keep                    keep the spawned Postern's temp folder
+  --label TEXT              copied into the JSON and the table
+`;
+
+/** 127.0.0.0/8, ::1 and the IPv4-mapped forms; "localhost" means 127.0.0.1. Nothing else. */
+export function loopbackHost(host: string): string {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h.toLowerCase() === 'localhost') return '127.0.0.1';
+  const kind = net.isIP(h);
+  if (kind === 4 && h.split('.')[0] === '127') return h;
+  if (kind === 6) {
+    const lower = h.toLowerCase();
+    if (lower === '::1' || lower === '0:0:0:0:0:0:0:1') return h;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+    if (mapped && mapped[1].split('.')[0] === '127') return mapped[1];
+  }
+  throw new UsageError(`refusing target ${host}: only loopback addresses (127.0.0.0/8, ::1, localhost) may be measured`);
+}
+
+export function parseTarget(s: string): Target {
+  const m = /^(\[[^\]]+\]|[^:]+|[0-9a-fA-F:]+):(\d+)$/.exec(s.trim());
+  if (!m) throw new UsageError(`--target must be HOST:PORT (IPv6 as [::1]:PORT), not ${s}`);
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in --target ${s}`);
+  return { host: loopbackHost(m[1]), port };
+}
+
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
+  if (!m) throw new UsageError(`bad size ${s}`);
+  const mult = m[2].toLowerCase() === 'k' ? 1024 : m[2].toLowerCase() === 'm' ? 1024 * 1024 : 1;
+  const n = Math.round(Number(m[1]) * mult);
+  if (n < 512 || n > 50 * 1024 * 1024) throw new UsageError(`message size ${s} out of range (512 bytes .. 50 MiB)`);
+  return n;
+}
+
+const list = (s: string) => s.split(/[\s,]+/).filter(Boolean);
+
+function int(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number in ${min}..${max}`);
+  return n;
+}
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const raw = new Map<string, string>();
+  const flags = new Set(['json', 'keep', 'help']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
+    const eq = a.indexOf('=');
+    const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (flags.has(key)) {
+      raw.set(key, 'true');
+      continue;
+    }
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new UsageError(`--${key} needs a value`);
+    raw.set(key, value);
+  }
+  const known = new Set([
+    'conns', 'sizes', 'modes', 'messages', 'warmup', 'json', 'target', 'user', 'pass', 'from', 'to', 'tls', 'ehlo',
+    'max-seconds', 'max-total-seconds', 'cmd-timeout', 'max-errors', 'cooldown-ms', 'tls-cert', 'tls-key', 'cpu-prof',
+    'keep', 'label', 'help',
+  ]);
+  for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
+  if (raw.has('help')) throw new UsageError(HELP);
+
+  const get = (k: string, d: string) => raw.get(k) ?? d;
+  const modes = list(get('modes', 'reuse newconn'));
+  for (const m of modes) if (m !== 'reuse' && m !== 'newconn') throw new UsageError(`--modes: unknown mode ${m}`);
+  const tls = get('tls', 'starttls');
+  if (tls !== 'starttls' && tls !== 'implicit') throw new UsageError('--tls must be starttls or implicit');
+  const target = raw.has('target') ? parseTarget(raw.get('target')!) : null;
+  if (target && (!raw.has('user') || !raw.has('pass'))) throw new UsageError('--target needs --user and --pass');
+  if (target && (raw.has('tls-cert') || raw.has('cpu-prof'))) throw new UsageError('--tls-cert/--cpu-prof apply only to a spawned Postern');
+  if (!!raw.get('tls-cert') !== !!raw.get('tls-key')) throw new UsageError('--tls-cert and --tls-key go together');
+  const user = get('user', 'alice@example.test');
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(user)) throw new UsageError(`--user must be an address, not ${user}`);
+
+  const o: BenchOptions = {
+    conns: list(get('conns', '1 8 32')).map((c) => int('conns', c, 1, 500)),
+    sizes: list(get('sizes', '2048 102400')).map(parseSize),
+    modes: modes as Mode[],
+    messages: int('messages', get('messages', '1000'), 1, 1_000_000),
+    warmup: int('warmup', get('warmup', '50'), 0, 100_000),
+    json: raw.has('json'),
+    target,
+    user,
+    pass: get('pass', ''),
+    from: get('from', user),
+    to: list(get('to', 'rcpt@remote.test')),
+    tls,
+    ehlo: get('ehlo', 'bench.client.test'),
+    maxSeconds: int('max-seconds', get('max-seconds', '120'), 1, 3600),
+    maxTotalSeconds: int('max-total-seconds', get('max-total-seconds', '1200'), 1, 24 * 3600),
+    cmdTimeoutSeconds: int('cmd-timeout', get('cmd-timeout', '30'), 1, 600),
+    maxErrors: int('max-errors', get('max-errors', '50'), 1, 1_000_000),
+    cooldownMs: int('cooldown-ms', get('cooldown-ms', '500'), 0, 60_000),
+    tlsCert: raw.get('tls-cert') ?? null,
+    tlsKey: raw.get('tls-key') ?? null,
+    cpuProf: raw.get('cpu-prof') ?? null,
+    keep: raw.has('keep'),
+    label: get('label', target ? `${target.host}:${target.port}` : 'postern'),
+  };
+  if (!o.conns.length || !o.sizes.length || !o.modes.length) throw new UsageError('--conns, --sizes and --modes need at least one value');
+  if (!o.to.length) throw new UsageError('--to needs at least one address');
+  return o;
+}

@@ -1,0 +1,81 @@
+/** Percentiles, CPU accounting (/proc) and the Markdown table. */
+import fs from 'node:fs';
+import type { Mode } from './args.ts';
+
+export interface CellResult {
+  label: string;
+  mode: Mode;
+  conns: number;
+  size: number;
+  messages: number;
+  accepted: number;
+  elapsedS: number;
+  msgPerS: number;
+  ackP50: number | null;
+  ackP90: number | null;
+  ackP99: number | null;
+  ackMax: number | null;
+  setupP50: number | null;
+  sessionP50: number | null;
+  serverCpuMsPerMsg: number | null; // only when the server's pid is known (spawned Postern)
+  benchCpuMsPerMsg: number | null; // this generator's own CPU
+  machineBusyPct: number | null; // whole machine, all cores, during the cell
+  errors: Record<string, number>;
+  aborted: string | null;
+}
+
+/** Nearest-rank percentile of an unsorted sample (null when empty). */
+export function percentile(sample: number[], p: number): number | null {
+  if (!sample.length) return null;
+  const s = [...sample].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** user+system CPU ms of a process (and its finished children), or null when unreadable. */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // after the command name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS;
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total jiffies of the whole machine. */
+export function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = cpu[3] + cpu[4]; // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+const num = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
+const sizeLabel = (n: number) => (n % 1024 === 0 ? `${n / 1024}K` : `${n}`);
+
+export function markdownTable(results: CellResult[]): string {
+  const head = [
+    'target', 'mode', 'conns', 'size', 'accepted', 'msg/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms',
+    'setup p50 ms', 'server CPU ms/msg', 'bench CPU ms/msg', 'machine busy %', 'errors',
+  ];
+  const rows = results.map((r) => [
+    r.label, r.mode, String(r.conns), sizeLabel(r.size), `${r.accepted}/${r.messages}`, num(r.msgPerS, 0),
+    num(r.ackP50, 2), num(r.ackP99, 2), num(r.ackMax, 1), num(r.setupP50, 1),
+    num(r.serverCpuMsPerMsg, 2), num(r.benchCpuMsPerMsg, 2), num(r.machineBusyPct, 0),
+    errorText(r),
+  ]);
+  return [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+function errorText(r: CellResult): string {
+  const parts = Object.entries(r.errors).map(([k, v]) => `${k}×${v}`);
+  if (r.aborted) parts.push(`stopped: ${r.aborted}`);
+  return parts.length ? parts.join(', ') : '0';
+}

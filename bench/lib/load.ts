@@ -32,10 +32,11 @@ export interface CellOutcome {
   sessionMs: number[]; // newconn only: connect → 221
   errors: Record<string, number>; // "stage:code" → count
   aborted: string | null; // why the cell stopped early
+  nextSeq: number; // first Message-ID sequence number not used by this cell
 }
 
 export async function runCell(spec: CellSpec): Promise<CellOutcome> {
-  const out: CellOutcome = { accepted: 0, elapsedMs: 0, ackMs: [], setupMs: [], sessionMs: [], errors: {}, aborted: null };
+  const out: CellOutcome = { accepted: 0, elapsedMs: 0, ackMs: [], setupMs: [], sessionMs: [], errors: {}, aborted: null, nextSeq: spec.seqStart };
   const t0 = performance.now();
   const softDeadline = t0 + spec.maxSeconds * 1000;
   const open = new Set<SmtpClient>();
@@ -141,5 +142,6 @@ export async function runCell(spec: CellSpec): Promise<CellOutcome> {
     for (const c of open) c.destroy();
   }
   out.elapsedMs = last - t0;
+  out.nextSeq = seq;
   return out;
 }

@@ -132,6 +132,10 @@ test('normalize: an empty chunk between a trailing CR and the next byte does not
   assert.equal((await run(['a\r', Buffer.alloc(0)], NORMALIZE)).out, 'a\r\n');
 });
 
+test('reject: an empty chunk between a trailing CR and the next byte does not let a bare CR through', async () => {
+  await assert.rejects(run(['a\r', Buffer.alloc(0), 'b'], REJECT), isSmtp550);
+});
+
 test('reject: clean CRLF input passes unchanged, also with CRLF split across chunks', async () => {
   const s = 'Subject: x\r\n\r\nbody\r\n.dot\r\n';
   for (let i = 1; i < s.length; i++) {

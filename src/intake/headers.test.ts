@@ -4,7 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Splitter, Joiner } from '@zone-eu/mailsplit';
 import { HeaderRewriter, rfc5322Date, type HeaderFacts } from './headers.ts';
-import { buildReceived, protocolName, type ReceivedInfo } from './received.ts';
+import { buildReceived, type ReceivedInfo } from './received.ts';
 
 const NOW = new Date(Date.UTC(2026, 10, 27, 23, 35, 3)); // a Friday
 const QID = '0Bz9KxQ7mN3pLwR5tV8c';
@@ -163,7 +163,7 @@ test('Received is the very first line, above existing Received fields, folded wi
   const names = fields(header).map((f) => f.name);
   assert.equal(names[0], 'received');
   assert.equal(count(header, 'received'), 2);
-  assert.match(fields(header)[1].value, /^from older\.example/);
+  assert.match(header, /^Received: from older\.example by relay\.example; Tue, 01 Dec 2026 09:00:00 \+0000\r$/m, 'the older Received is kept unchanged');
   // the first field's raw lines: one header line and continuation lines starting with TAB
   const raw = header.split('\r\n');
   let i = 1;
@@ -171,6 +171,15 @@ test('Received is the very first line, above existing Received fields, folded wi
   assert.ok(i >= 3, 'Received spans several folded lines');
   for (const line of raw.slice(1, i)) assert.match(line, /^\t\S/);
   assertOnlyCrlf(out);
+});
+
+test('trace fields stay one block on top: added Message-ID and Date go below existing Received (RFC 5322 3.6)', async () => {
+  // e.g. a message re-sent (Resent-*) through submission keeps its earlier trace fields
+  const msg = 'Received: from older.example by relay.example; Tue, 01 Dec 2026 09:00:00 +0000\r\nFrom: a@example.com\r\n\r\nx\r\n';
+  const { out } = await rewrite(msg);
+  const names = fields(split(out).header).map((f) => f.name);
+  assert.deepEqual(names.slice(0, 2), ['received', 'received'], `field order: ${names.join(', ')}`);
+  assert.ok(names.includes('message-id') && names.includes('date'));
 });
 
 test('Received names ESMTPSA and the TLS version, and holds no password', async () => {
@@ -186,29 +195,6 @@ test('Received names ESMTPSA and the TLS version, and holds no password', async 
   assert.ok(!out.includes(PASSWORD));
   assert.ok(!Buffer.from(out).toString('base64').includes(Buffer.from(PASSWORD).toString('base64')));
   assert.doesNotMatch(out, /pass(word)?=/i);
-});
-
-test('Received protocol names follow RFC 3848', () => {
-  assert.equal(protocolName(true, true, true), 'ESMTPSA');
-  assert.equal(protocolName(true, false, true), 'ESMTPA');
-  assert.equal(protocolName(true, true, false), 'ESMTPS');
-  assert.equal(protocolName(true, false, false), 'ESMTP');
-  assert.match(buildReceived(receivedInfo({ tls: null })), /with ESMTPA id /);
-  assert.doesNotMatch(buildReceived(receivedInfo({ tls: null })), /version=/);
-  assert.match(buildReceived(receivedInfo({ authenticated: false, tls: null })), /with ESMTP id /);
-});
-
-test('Received: IPv6 literal, no "for" with several recipients, client-controlled text cannot break the line', () => {
-  const r = buildReceived(receivedInfo({
-    clientIp: '::1',
-    singleRecipient: null,
-    heloName: 'evil\r\nX-Injected: yes (comment) \\',
-    clientHostname: 'host\r\nname',
-  }));
-  assert.match(r, /^from evil(?:X-Injected:yes|X-Injectedyes)?[^\r\n]* \(hostname \[IPv6:::1\]\)\r\n\tby /);
-  assert.doesNotMatch(r, /for </);
-  assert.doesNotMatch(r, /\r\nX-Injected/);
-  assert.doesNotMatch(r.replace(/\r\n\t/g, ''), /[\r\n]/);
 });
 
 test('rfc5322Date formats UTC with +0000', () => {

@@ -5,7 +5,7 @@
  * for ours).
  */
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Splitter, Joiner } from '@zone-eu/mailsplit';
 import { SmtpError, smtpError, type Clock } from '../core/index.ts';
 import type { NewRecipient } from '../store/index.ts';
@@ -29,6 +29,8 @@ export interface IntakeRequest {
   heloName: string;
   tls: { version: string; cipher: string } | null;
   listener: string;
+  /** The listener's size limit (what it advertised as SIZE); defaults to deps.maxMessageSize. */
+  maxSize?: number;
 }
 
 export interface IntakeResult {
@@ -80,11 +82,13 @@ export function createIntake(deps: IntakeDeps): Intake {
           now,
         }),
       });
-      source.pipe(guard);
+      const maxSize = req.maxSize ?? deps.maxMessageSize;
+      const cap = new SizeCap(maxSize);
+      source.pipe(cap);
       try {
-        await pipeline(guard, new Splitter({ ignoreEmbedded: true }), rewriter, new Joiner(), body.stream);
+        await pipeline(cap, guard, new Splitter({ ignoreEmbedded: true }), rewriter, new Joiner(), body.stream);
       } catch (err) {
-        source.unpipe(guard);
+        source.unpipe(cap);
         drain(source);
         await body.discard();
         if (err instanceof SmtpError) throw err;
@@ -93,9 +97,9 @@ export function createIntake(deps: IntakeDeps): Intake {
         }
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later', err);
       }
-      if (source.sizeExceeded || body.bytes() > deps.maxMessageSize + 64 * 1024) {
+      if (source.sizeExceeded) {
         await body.discard();
-        throw smtpError(552, '5.3.4', `Message exceeds the maximum size of ${deps.maxMessageSize} bytes`);
+        throw tooBig(maxSize);
       }
       try {
         await deps.enqueuer.enqueue({
@@ -121,6 +125,25 @@ export function createIntake(deps: IntakeDeps): Intake {
       return { id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized };
     },
   };
+}
+
+function tooBig(max: number) {
+  return smtpError(552, '5.3.4', `Message exceeds the maximum size of ${max} bytes`);
+}
+
+/** Fails the pipeline as soon as the message passes the limit: nothing past it reaches the spool. */
+class SizeCap extends Transform {
+  private seen = 0;
+  private readonly max: number;
+  constructor(max: number) {
+    super();
+    this.max = max;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.max) return cb(tooBig(this.max));
+    cb(null, chunk);
+  }
 }
 
 function drain(source: Readable): void {

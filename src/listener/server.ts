@@ -18,7 +18,6 @@ export interface Listener {
 export interface ListenerDeps extends Omit<SessionDeps, 'listener' | 'gate'> {
   hostname: string;
   tls: TlsRegistry;
-  maxMessageSize: number;
 }
 
 /** A port that cannot be bound: one clear line naming the port and the remedy. */
@@ -42,9 +41,9 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
   patchSmtpServer();
   const name = `${config.role}:${config.port}`;
   const gate = createConnectionGate(config.maxConnectionsPerIp);
-  const hooks = createSessionHooks({ ...deps, listener: config, gate });
-  const implicit = config.role === 'submissions';
   const size = config.maxMessageSize ?? deps.maxMessageSize;
+  const hooks = createSessionHooks({ ...deps, listener: config, gate, maxMessageSize: size });
+  const implicit = config.role === 'submissions';
   const pair = deps.tls.defaults();
 
   const server = new SMTPServer({
@@ -74,6 +73,9 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
     logger: false,
     // Replies go out at once instead of waiting for the client's delayed ACK (Nagle).
     noDelay: true,
+    // RFC 5321 4.5.3.1.4: 512 octets per command line; 2048 (Postfix's line_length_limit) leaves
+    // room for AUTH PLAIN initial responses and DSN parameters. Longer lines get 421 4.4.2.
+    maxCommandLength: 2048,
     greetingDelayMs: config.greetingDelayMs ?? (config.role === 'mx' ? 1000 : 0),
   } as ConstructorParameters<typeof SMTPServer>[0]);
 

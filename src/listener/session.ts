@@ -25,6 +25,8 @@ export interface SessionDeps {
   logger: Logger;
   clock: Clock;
   maxRecipients: number;
+  /** This listener's message size limit (advertised as SIZE). */
+  maxMessageSize: number;
 }
 
 type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
@@ -153,6 +155,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           heloName: session.hostNameAppearsAs || 'unknown',
           tls,
           listener: name,
+          maxSize: deps.maxMessageSize,
         })
         .then(
           (r) => {

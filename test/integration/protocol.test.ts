@@ -311,6 +311,70 @@ test('a message body over the maximum gets 552 5.3.4, nothing is queued and no s
   assert.deepEqual(spoolFiles().filter((f) => !before.includes(f)), [queued[0].bodyPath.replace(/^q\//, '')]);
 });
 
+test('an oversized message is not written to the spool past the limit while it streams in', async () => {
+  // The server runs in this process, so a setImmediate loop interleaves with its I/O and sees
+  // the spool file grow. A message of 4 MiB against a 10 kB limit must never occupy more than
+  // the limit plus a generous buffer on disk, or one client can fill the disk per connection.
+  const dir = path.join(s.dataDir, 'spool', 'q');
+  const existing = new Set(spoolFiles());
+  let largest = 0;
+  let watching = true;
+  const watch = (): void => {
+    for (const f of fs.readdirSync(dir)) {
+      if (existing.has(f)) continue;
+      try {
+        largest = Math.max(largest, fs.statSync(path.join(dir, f)).size);
+      } catch {
+        // removed between readdir and stat
+      }
+    }
+    if (watching) setImmediate(watch);
+  };
+  await withClient('submission', async (c) => {
+    await c.login(ALICE, ALICE_PW);
+    await c.expect(`MAIL FROM:<${ALICE}>`, 250);
+    await c.expect('RCPT TO:<bob@remote.test>', 250);
+    await c.expect('DATA', 354);
+    watch();
+    const line = 'w'.repeat(998) + '\r\n';
+    const chunk = `From: ${ALICE}\r\nSubject: huge\r\n\r\n${line.repeat(256)}`; // ~256 kB
+    for (let i = 0; i < 16; i++) await c.write(i === 0 ? chunk : line.repeat(256));
+    await c.write('.\r\n');
+    const r = await c.read(15_000);
+    watching = false;
+    assertReply(r, 552, '5.3.4');
+  });
+  const limit = MAX_SIZE + 256 * 1024;
+  assert.ok(largest <= limit, `the spool file of a refused oversized message grew to ${largest} bytes (limit ${MAX_SIZE})`);
+  assert.deepEqual(spoolFiles().filter((f) => !existing.has(f)), []);
+});
+
+test('a listener maxMessageSize above smtp.maxMessageSize is honoured end to end', async () => {
+  // the listener advertises SIZE 200000; a 100 kB message is within what it promised
+  const g = await startTestServer({
+    smtp: { maxMessageSize: MAX_SIZE },
+    listeners: [{ role: 'submission', port: 0, host: '127.0.0.1', maxMessageSize: 200_000 }],
+  });
+  try {
+    await g.addMailbox(ALICE, ALICE_PW);
+    await withClient('submission', async (c) => {
+      await c.login(ALICE, ALICE_PW);
+      const ehlo = await c.ehlo();
+      assert.ok(ehlo.lines.includes('SIZE 200000'), ehlo.text);
+      await c.expect(`MAIL FROM:<${ALICE}> SIZE=100000`, 250);
+      await c.expect('RCPT TO:<bob@remote.test>', 250);
+      await c.expect('DATA', 354);
+      const line = 'v'.repeat(98) + '\r\n';
+      await c.write(`From: ${ALICE}\r\nSubject: 100k\r\n\r\n${line.repeat(1000)}.\r\n`);
+      const r = await c.read();
+      assert.equal(r.code, 250, `a message within the advertised SIZE was refused: ${r.text}`);
+    }, g);
+    assert.equal(await queueCount(g), 1);
+  } finally {
+    await g.close();
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Relay on mx
 

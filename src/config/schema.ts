@@ -41,7 +41,7 @@ export const configSchema = z
   .object({
     hostname: z.string().min(1).default(os.hostname()).describe('Name used in the greeting, the EHLO reply, Received lines and Message-IDs.'),
     dataDir: z.string().min(1).default('./data').describe('Folder for the SQLite database, the spool and the generated certificate.'),
-    listeners: z.array(listenerSchema).min(1).default(defaultListeners as never).describe('Ports to listen on, each with a role.'),
+    listeners: z.array(listenerSchema).min(1).default(defaultListeners.map((l) => listenerSchema.parse(l))).describe('Ports to listen on, each with a role.'),
     tls: z
       .object({
         cert: z.string().min(1).optional().describe('Default certificate chain (PEM). Without cert and key a self-signed ECDSA certificate is generated in dataDir/tls.'),

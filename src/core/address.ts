@@ -14,7 +14,7 @@ export function normalizeDomain(input: string): string | null {
   const trimmed = input.trim().replace(/\.$/, '');
   if (!trimmed || trimmed.length > 253) return null;
   const ascii = domainToASCII(trimmed.toLowerCase());
-  if (!ascii) return null;
+  if (!ascii || ascii.length > 253) return null;
   const labels = ascii.split('.');
   if (labels.length < 2) return null;
   for (const label of labels) {

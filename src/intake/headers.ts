@@ -24,6 +24,7 @@ interface MailsplitHeaders {
   get(key: string): string[];
   getFirst(key: string): string;
   hasHeader(key: string): boolean;
+  getList(): unknown[];
   add(key: string, value: string, index?: number): void;
   addFormatted(key: string, line: string, index?: number): void;
   remove(key: string): void;
@@ -64,12 +65,12 @@ export class HeaderRewriter extends Transform {
       this.facts.messageId = existingId;
     } else {
       const id = `<${this.fix.queueId}@${this.fix.hostname}>`;
-      h.add('Message-ID', id);
+      h.add('Message-ID', id, h.getList().length); // after any trace fields
       this.facts.messageId = id;
       this.facts.addedMessageId = true;
     }
     if (!h.hasHeader('date')) {
-      h.add('Date', rfc5322Date(this.fix.now));
+      h.add('Date', rfc5322Date(this.fix.now), h.getList().length);
       this.facts.addedDate = true;
     }
     this.facts.removedBcc = h.get('bcc').length;

@@ -45,6 +45,7 @@ export class LineEndingGuard extends Transform {
   }
 
   private process(chunk: Buffer): Buffer {
+    if (chunk.length === 0) return chunk;
     if (this.isClean(chunk)) return chunk;
     if (this.opts.mode === 'reject') throw bareError();
     let start = 0;

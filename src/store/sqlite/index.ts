@@ -2,7 +2,7 @@
 import type { Store } from '../types.ts';
 import { openDatabase } from './db.ts';
 import { createCustomerRepo, createDomainRepo, createMailboxRepo } from './tenants.ts';
-import { createQueueRepo } from './queue.ts';
+import { createQueueRepo, prepareEnqueue } from './queue.ts';
 import { createSqliteWriter } from './writer.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
@@ -14,7 +14,8 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     customers: createCustomerRepo(db, now),
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),
-    queue: createQueueRepo(db, writer.commit),
+    // ':memory:' is private to its connection: commit on the main one (tests only).
+    queue: createQueueRepo(db, opts.path === ':memory:' ? async (m) => prepareEnqueue(db)(m) : writer.commit),
     async close() {
       await writer.close();
       db.close();

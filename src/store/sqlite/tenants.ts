@@ -28,8 +28,9 @@ export function createCustomerRepo(db: Db, now: () => number): CustomerRepo {
   return {
     async add(name) {
       try {
-        const info = db.prepare('INSERT INTO customers (name, created_at) VALUES (?, ?)').run(name, now());
-        return { id: Number(info.lastInsertRowid), name, createdAt: now() };
+        const t = now();
+        const info = db.prepare('INSERT INTO customers (name, created_at) VALUES (?, ?)').run(name, t);
+        return { id: Number(info.lastInsertRowid), name, createdAt: t };
       } catch (err) {
         if (isUnique(err)) throw new StoreError('conflict', `customer ${name} already exists`);
         throw err;

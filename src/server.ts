@@ -13,7 +13,7 @@ import { createSpool } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createLoginCache } from './credentials/index.ts';
-import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener } from './listener/index.ts';
+import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 
 export interface RunningServer {
   listeners: Listener[];
@@ -21,26 +21,47 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, opts: { logger: Logger; clock?: Clock }): Promise<RunningServer> {
+export interface StartOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Per-IP gates shared across worker processes (supervisor/); default: in this process. */
+  gateFor?: ListenerDeps['gateFor'];
+}
+
+/**
+ * What runs once per data folder before any listener: the schema, the start-up recovery of
+ * the queue (orphan bodies swept) and the default certificate. With several worker processes
+ * the supervisor runs this before forking, so no worker sweeps another's bodies in flight.
+ * Returns the configuration with tls.cert/key filled in.
+ */
+export async function prepareDataDir(config: Config, logger: Logger): Promise<Config> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const store = openStore(config);
+  try {
+    const spool = await createSpool(path.join(config.dataDir, 'spool'));
+    const queued = await store.queue.bodyPaths();
+    const swept = await spool.sweep(queued);
+    logger.info({ evt: 'recovery', queued: queued.size, orphansRemoved: swept, store: store.kind, dataDir: config.dataDir }, 'queue recovered');
+  } finally {
+    await store.close();
+  }
+  if (config.tls.cert && config.tls.key) return config;
+  const made = await ensureSelfSigned(path.join(config.dataDir, 'tls'), config.hostname);
+  logger.warn({
+    evt: 'tls', selfSigned: true, created: made.created, cert: made.cert,
+    sha256: fingerprint(fs.readFileSync(made.cert, 'utf8')),
+  }, 'using a self-signed certificate; set tls.cert and tls.key for production');
+  return { ...config, tls: { ...config.tls, cert: made.cert, key: made.key } };
+}
+
+/** Starts the listeners of an already prepared data folder (see prepareDataDir). */
+export async function startListeners(config: Config, opts: StartOptions): Promise<RunningServer> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
-  fs.mkdirSync(config.dataDir, { recursive: true });
-
+  if (!config.tls.cert || !config.tls.key) throw new Error('startListeners: the data folder is not prepared (no certificate)');
   const store = openStore(config);
   const spool = await createSpool(path.join(config.dataDir, 'spool'));
-  const queued = await store.queue.bodyPaths();
-  const swept = await spool.sweep(queued);
-  logger.info({ evt: 'recovery', queued: queued.size, orphansRemoved: swept, store: store.kind, dataDir: config.dataDir }, 'queue recovered');
-
-  let defaultPair = config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : null;
-  if (!defaultPair) {
-    const made = await ensureSelfSigned(path.join(config.dataDir, 'tls'), config.hostname);
-    defaultPair = { cert: made.cert, key: made.key };
-    logger.warn({
-      evt: 'tls', selfSigned: true, created: made.created, cert: made.cert,
-      sha256: fingerprint(fs.readFileSync(made.cert, 'utf8')),
-    }, 'using a self-signed certificate; set tls.cert and tls.key for production');
-  }
+  const defaultPair = { cert: config.tls.cert, key: config.tls.key };
   const tls = createTlsRegistry({
     defaultPair,
     sni: config.tls.sni,
@@ -64,7 +85,7 @@ export async function startServer(config: Config, opts: { logger: Logger; clock?
 
   const listeners = config.listeners.map((l) =>
     createListener(l, {
-      hostname: config.hostname, tls, authenticator, relay, intake, logger, clock,
+      hostname: config.hostname, tls, authenticator, relay, intake, logger, clock, gateFor: opts.gateFor,
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
     }),
@@ -85,4 +106,9 @@ export async function startServer(config: Config, opts: { logger: Logger; clock?
     throw err;
   }
   return { listeners, store, close };
+}
+
+/** One process: prepare the data folder, then listen (tests, and `workers: 1`). */
+export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
+  return startListeners(await prepareDataDir(config, opts.logger), opts);
 }

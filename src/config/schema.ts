@@ -40,6 +40,10 @@ const defaultListeners: z.input<typeof listenerSchema>[] = [
 export const configSchema = z
   .object({
     hostname: z.string().min(1).default(os.hostname()).describe('Name used in the greeting, the EHLO reply, Received lines and Message-IDs.'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(64)])
+      .default('auto')
+      .describe('Server processes sharing the listening ports (node:cluster); auto = one per CPU core. One process runs its JavaScript and TLS on one core.'),
     dataDir: z.string().min(1).default('./data').describe('Folder for the SQLite database, the spool and the generated certificate.'),
     listeners: z.array(listenerSchema).min(1).default(defaultListeners.map((l) => listenerSchema.parse(l))).describe('Ports to listen on, each with a role.'),
     tls: z

@@ -1,11 +1,20 @@
-/** Connection gate: how many connections one client address holds at once on a listener. */
+/**
+ * Connection gate: how many connections one client address holds at once on a listener.
+ * The local gate counts in this process; with several worker processes the supervisor holds
+ * the counts and each worker asks it (see supervisor/), so the limit holds across workers.
+ */
 export interface ConnectionGate {
+  acquire(ip: string): Promise<boolean>;
+  release(ip: string): void;
+}
+
+export interface CountingGate {
   tryAcquire(ip: string): boolean;
   release(ip: string): void;
   count(ip: string): number;
 }
 
-export function createConnectionGate(maxPerIp: number): ConnectionGate {
+export function createCounter(maxPerIp: number): CountingGate {
   const counts = new Map<string, number>();
   return {
     tryAcquire(ip) {
@@ -20,5 +29,13 @@ export function createConnectionGate(maxPerIp: number): ConnectionGate {
       else counts.delete(ip);
     },
     count: (ip) => counts.get(ip) ?? 0,
+  };
+}
+
+export function createConnectionGate(maxPerIp: number): ConnectionGate {
+  const counter = createCounter(maxPerIp);
+  return {
+    acquire: async (ip) => counter.tryAcquire(ip),
+    release: (ip) => counter.release(ip),
   };
 }

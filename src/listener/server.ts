@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { ListenerConfig } from '../config/index.ts';
-import { createConnectionGate } from '../limits/index.ts';
+import { createConnectionGate, type ConnectionGate } from '../limits/index.ts';
 import { patchSmtpServer } from './smtp-server-patch.ts';
 import { createSessionHooks, type SessionDeps } from './session.ts';
 import { TLS_MIN_VERSION, type TlsRegistry } from './tls.ts';
@@ -15,8 +15,11 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export interface ListenerDeps extends Omit<SessionDeps, 'listener' | 'gate'> {
+export interface ListenerDeps extends Omit<SessionDeps, 'listener' | 'gate' | 'maxMessageSize'> {
   hostname: string;
+  maxMessageSize: number;
+  /** The per-IP gate of a listener; defaults to a counter in this process. */
+  gateFor?: (listener: ListenerConfig, name: string) => ConnectionGate;
   tls: TlsRegistry;
 }
 
@@ -40,7 +43,7 @@ export class BindError extends Error {
 export function createListener(config: ListenerConfig, deps: ListenerDeps): Listener {
   patchSmtpServer();
   const name = `${config.role}:${config.port}`;
-  const gate = createConnectionGate(config.maxConnectionsPerIp);
+  const gate = deps.gateFor?.(config, name) ?? createConnectionGate(config.maxConnectionsPerIp);
   const size = config.maxMessageSize ?? deps.maxMessageSize;
   const hooks = createSessionHooks({ ...deps, listener: config, gate, maxMessageSize: size });
   const implicit = config.role === 'submissions';

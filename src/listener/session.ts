@@ -58,13 +58,21 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
 
   return {
     onConnect(session, cb) {
-      if (!deps.gate.tryAcquire(session.remoteAddress)) {
-        logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
-        return cb(smtpError(421, '4.7.0', 'Too many connections from your address, try again later'));
-      }
-      st(session).gated = true;
-      logger.info({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id }, 'connection');
-      cb();
+      deps.gate.acquire(session.remoteAddress).then(
+        (ok) => {
+          if (!ok) {
+            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
+            return cb(smtpError(421, '4.7.0', 'Too many connections from your address, try again later'));
+          }
+          st(session).gated = true;
+          logger.info({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id }, 'connection');
+          cb();
+        },
+        (err) => {
+          logger.error({ evt: 'connect', listener: name, ip: session.remoteAddress, err: (err as Error).message }, 'connection gate failed');
+          cb(smtpError(421, '4.3.0', 'Temporary local problem, try again later'));
+        },
+      );
     },
 
     onClose(session) {

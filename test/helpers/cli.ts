@@ -155,13 +155,15 @@ export function spawnServe(ws: Workspace): ServeProcess {
   };
 }
 
-/** Spawns `postern serve` and waits until every listener logged "listening". */
+/** Spawns `postern serve` and waits until it logged "ready" (every worker listening on all
+ *  `listeners` listeners). */
 export async function startServe(ws: Workspace, listeners: number, timeoutMs = 60_000): Promise<ServeProcess> {
   const p = spawnServe(ws);
   const listening = () => p.logs.filter((l) => l.evt === 'listening').length;
+  const ready = () => p.logs.some((l) => l.evt === 'ready');
   await new Promise<void>((resolve, reject) => {
     const check = () => {
-      if (listening() >= listeners) {
+      if (ready() && listening() >= listeners) {
         cleanup();
         resolve();
       }

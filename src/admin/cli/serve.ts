@@ -1,6 +1,8 @@
 /** `postern serve` and `postern config check|reference`. */
 import type { Command } from 'commander';
-import { loadConfig, ConfigError, renderConfigReference } from '../../config/index.ts';
+import cluster from 'node:cluster';
+import { loadConfig, ConfigError, renderConfigReference, type Config } from '../../config/index.ts';
+import { isWorkerProcess, resolveWorkers, runPrimary, runWorker, WORKER_CONFIG_ENV } from '../../supervisor/index.ts';
 import { createLogger } from '../../observability/index.ts';
 import { BindError } from '../../listener/index.ts';
 import { startServer } from '../../server.ts';
@@ -8,9 +10,29 @@ import { CliExit, type Io } from './output.ts';
 
 export function registerServerCommands(program: Command, io: Io, configFile: () => string | undefined): void {
   program.command('serve').description('run the mail server (listeners on the configured ports)').action(async () => {
+    if (isWorkerProcess()) {
+      // A worker forked by the supervisor: the prepared configuration comes from it.
+      const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as Config;
+      await runWorker(config, createLogger(config.log.level).child({ worker: cluster.worker?.id }));
+      return;
+    }
     const { config, source } = loadConfig(configFile());
     const logger = createLogger(config.log.level);
-    logger.info({ evt: 'start', config: source ?? '(embedded defaults)', pid: process.pid }, 'starting Postern');
+    const workers = resolveWorkers(config.workers);
+    logger.info({ evt: 'start', config: source ?? '(embedded defaults)', pid: process.pid, workers }, 'starting Postern');
+    if (workers > 1) {
+      let fatal: string | null = null;
+      await runPrimary(config, workers, logger, (message) => {
+        fatal ??= message;
+      });
+      logger.info({ evt: 'stopped' }, 'stopped');
+      logger.flush();
+      if (fatal) {
+        io.err(`postern: ${fatal}`);
+        throw new CliExit(1);
+      }
+      return;
+    }
     let server;
     try {
       server = await startServer(config, { logger });
@@ -18,10 +40,11 @@ export function registerServerCommands(program: Command, io: Io, configFile: () 
       logger.flush();
       if (err instanceof BindError) {
         io.err(`postern: ${err.message}`);
-        process.exit(1);
+        throw new CliExit(1);
       }
       throw err;
     }
+    logger.info({ evt: 'ready', workers: 1 }, 'listening');
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {

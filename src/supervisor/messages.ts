@@ -1,0 +1,13 @@
+/** What the supervisor and its worker processes say to each other over the cluster channel. */
+export type ToPrimary =
+  | { t: 'gate-acquire'; id: number; listener: string; ip: string }
+  | { t: 'gate-release'; listener: string; ip: string }
+  | { t: 'ready' }
+  | { t: 'fatal'; message: string };
+
+export type ToWorker =
+  | { t: 'gate-result'; id: number; ok: boolean }
+  | { t: 'stop' };
+
+/** The prepared configuration reaches the workers through this variable, as JSON. */
+export const WORKER_CONFIG_ENV = 'POSTERN_WORKER_CONFIG';

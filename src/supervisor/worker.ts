@@ -1,0 +1,58 @@
+/** A worker process: runs every listener of the prepared configuration, asks the supervisor
+ *  for per-IP connection slots, and stops when told to (or when the supervisor is gone). */
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { ConnectionGate } from '../limits/index.ts';
+import { BindError } from '../listener/index.ts';
+import { startListeners } from '../server.ts';
+import type { ToPrimary, ToWorker } from './messages.ts';
+
+function remoteGate(listener: string, pending: Map<number, (ok: boolean) => void>, nextId: () => number): ConnectionGate {
+  const send = (m: ToPrimary) => process.send?.(m);
+  return {
+    acquire(ip) {
+      return new Promise((resolve) => {
+        const id = nextId();
+        pending.set(id, resolve);
+        send({ t: 'gate-acquire', id, listener, ip });
+      });
+    },
+    release(ip) {
+      send({ t: 'gate-release', listener, ip });
+    },
+  };
+}
+
+export async function runWorker(config: Config, logger: Logger): Promise<void> {
+  const pending = new Map<number, (ok: boolean) => void>();
+  let seq = 0;
+  const send = (m: ToPrimary) => process.send?.(m);
+  let server;
+  try {
+    server = await startListeners(config, { logger, gateFor: (_l, name) => remoteGate(name, pending, () => ++seq) });
+  } catch (err) {
+    send({ t: 'fatal', message: err instanceof BindError ? err.message : `cannot start: ${(err as Error).message}` });
+    logger.flush();
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close().finally(() => {
+      logger.flush();
+      process.exit(0);
+    });
+  };
+  process.on('message', (m: ToWorker) => {
+    if (m.t === 'gate-result') {
+      pending.get(m.id)?.(m.ok);
+      pending.delete(m.id);
+    } else if (m.t === 'stop') stop();
+  });
+  process.on('disconnect', stop); // the supervisor is gone
+  // Signals go to the supervisor, which tells every worker to stop.
+  process.on('SIGTERM', () => undefined);
+  process.on('SIGINT', () => undefined);
+  send({ t: 'ready' });
+}

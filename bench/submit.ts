@@ -10,7 +10,7 @@ import { parseArgs, UsageError, HELP, type BenchOptions, type Mode } from './lib
 import { createMessageFactory } from './lib/message.ts';
 import { runCell } from './lib/load.ts';
 import { spawnPostern, generatedPassword, type PosternChild } from './lib/postern-child.ts';
-import { percentile, processCpuMs, machineTicks, markdownTable, type CellResult } from './lib/report.ts';
+import { percentile, processTreeCpuMs, machineTicks, markdownTable, type CellResult } from './lib/report.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -19,9 +19,20 @@ interface Ctx {
   host: string;
   port: number;
   pass: string;
-  serverPid: number | null;
+  serverPids: number[];
   child: PosternChild | null;
   seq: number;
+}
+
+function serverCpu(pids: number[]): number | null {
+  if (!pids.length) return null;
+  let sum = 0;
+  for (const p of pids) {
+    const ms = processTreeCpuMs(p);
+    if (ms === null) return null;
+    sum += ms;
+  }
+  return sum;
 }
 
 async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): Promise<CellResult> {
@@ -35,11 +46,11 @@ async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): P
     const w = await runCell({ ...base, messages: Math.max(o.warmup, conns), seqStart: ctx.seq, maxSeconds: Math.min(30, o.maxSeconds) });
     ctx.seq = w.nextSeq;
   }
-  const cpu0 = ctx.serverPid ? processCpuMs(ctx.serverPid) : null;
+  const cpu0 = serverCpu(ctx.serverPids);
   const own0 = process.cpuUsage();
   const m0 = machineTicks();
   const out = await runCell({ ...base, messages: o.messages, seqStart: ctx.seq, maxSeconds: o.maxSeconds });
-  const cpu1 = ctx.serverPid ? processCpuMs(ctx.serverPid) : null;
+  const cpu1 = serverCpu(ctx.serverPids);
   const own = process.cpuUsage(own0);
   const m1 = machineTicks();
   ctx.seq = out.nextSeq;
@@ -105,7 +116,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const ctx: Ctx = { o, host: '', port: 0, pass: o.pass, serverPid: null, child: null, seq: 1 };
+  const ctx: Ctx = { o, host: '', port: 0, pass: o.pass, serverPids: o.serverPids, child: null, seq: 1 };
   // The whole run is bounded: a watchdog ends it (and our Postern) if the cells overrun.
   const watchdog = setTimeout(() => {
     log(`watchdog: run exceeded ${o.maxTotalSeconds + 120} s, giving up`);
@@ -130,7 +141,7 @@ async function main(): Promise<number> {
     try {
       ctx.child = await spawnPostern({
         user: o.user, pass: ctx.pass, tls: o.tls, maxConns: Math.max(...o.conns),
-        tlsCert: o.tlsCert, tlsKey: o.tlsKey, cpuProf: o.cpuProf, log,
+        tlsCert: o.tlsCert, tlsKey: o.tlsKey, cpuProf: o.cpuProf, workers: o.workers, log,
       });
     } catch (err) {
       log(`cannot start postern: ${(err as Error).message}`);
@@ -138,7 +149,7 @@ async function main(): Promise<number> {
     }
     ctx.host = '127.0.0.1';
     ctx.port = ctx.child.port;
-    ctx.serverPid = ctx.child.pid;
+    ctx.serverPids = [ctx.child.pid];
   }
 
   let results: CellResult[];

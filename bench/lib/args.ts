@@ -34,6 +34,8 @@ export interface BenchOptions {
   tlsCert: string | null; // spawned Postern only
   tlsKey: string | null;
   cpuProf: string | null; // spawned Postern only: folder for node --cpu-prof
+  serverPids: number[]; // --target: processes (with their descendants) whose CPU is counted as the server's
+  workers: number | 'auto' | null; // spawned Postern only: its `workers` setting (null: Postern's default)
   keep: boolean; // keep the spawned Postern's temp folder
   label: string;
 }
@@ -63,8 +65,11 @@ Without --target it starts Postern itself (temp dataDir, generated config, CLI-p
   --cmd-timeout S           bound of each SMTP reply                       [30]
   --max-errors N            a cell stops after N failed messages/sessions  [50]
   --cooldown-ms MS          pause between cells                            [500]
+  --server-pids "P1 P2"     with --target: count these processes and their descendants as
+                            the server's CPU (e.g. Postfix master + dovecot)
   --tls-cert F --tls-key F  certificate for the spawned Postern            [self-signed]
   --cpu-prof DIR            run the spawned Postern under node --cpu-prof, profile into DIR
+  --workers N|auto          the spawned Postern's worker processes          [Postern's default]
   --keep                    keep the spawned Postern's temp folder
   --label TEXT              copied into the JSON and the table
 `;
@@ -128,7 +133,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   const known = new Set([
     'conns', 'sizes', 'modes', 'messages', 'warmup', 'json', 'target', 'user', 'pass', 'from', 'to', 'tls', 'ehlo',
     'max-seconds', 'max-total-seconds', 'cmd-timeout', 'max-errors', 'cooldown-ms', 'tls-cert', 'tls-key', 'cpu-prof',
-    'keep', 'label', 'help',
+    'keep', 'label', 'help', 'workers', 'server-pids',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   if (raw.has('help')) throw new UsageError(HELP);
@@ -140,7 +145,11 @@ export function parseArgs(argv: string[]): BenchOptions {
   if (tls !== 'starttls' && tls !== 'implicit') throw new UsageError('--tls must be starttls or implicit');
   const target = raw.has('target') ? parseTarget(raw.get('target')!) : null;
   if (target && (!raw.has('user') || !raw.has('pass'))) throw new UsageError('--target needs --user and --pass');
-  if (target && (raw.has('tls-cert') || raw.has('cpu-prof'))) throw new UsageError('--tls-cert/--cpu-prof apply only to a spawned Postern');
+  if (target && (raw.has('tls-cert') || raw.has('cpu-prof') || raw.has('workers'))) {
+    throw new UsageError('--tls-cert, --cpu-prof and --workers apply only to a spawned Postern');
+  }
+  const workers = raw.get('workers');
+  if (!target && raw.has('server-pids')) throw new UsageError('--server-pids applies only with --target');
   if (!!raw.get('tls-cert') !== !!raw.get('tls-key')) throw new UsageError('--tls-cert and --tls-key go together');
   const user = get('user', 'alice@example.test');
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(user)) throw new UsageError(`--user must be an address, not ${user}`);
@@ -167,6 +176,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     tlsCert: raw.get('tls-cert') ?? null,
     tlsKey: raw.get('tls-key') ?? null,
     cpuProf: raw.get('cpu-prof') ?? null,
+    serverPids: list(get('server-pids', '')).map((p) => int('server-pids', p, 1, 2 ** 22)),
+    workers: workers === undefined ? null : workers === 'auto' ? 'auto' : int('workers', workers, 1, 64),
     keep: raw.has('keep'),
     label: get('label', target ? `${target.host}:${target.port}` : 'postern'),
   };

@@ -36,6 +36,7 @@ export interface SpawnOptions {
   tlsCert: string | null;
   tlsKey: string | null;
   cpuProf: string | null;
+  workers: number | 'auto' | null;
   log: (s: string) => void;
 }
 
@@ -105,6 +106,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
       maxConnectionsPerIp: Math.max(100, o.maxConns * 2), maxConnections: Math.max(1000, o.maxConns * 4),
     }],
     log: { level: 'warn' },
+    ...(o.workers !== null ? { workers: o.workers } : {}),
     ...(o.tlsCert && o.tlsKey ? { tls: { cert: path.resolve(o.tlsCert), key: path.resolve(o.tlsKey) } } : {}),
   };
   const configFile = path.join(dir, 'postern.yaml');

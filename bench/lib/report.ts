@@ -33,16 +33,42 @@ export function percentile(sample: number[], p: number): number | null {
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** user+system CPU ms of a process (and its finished children), or null when unreadable. */
-export function processCpuMs(pid: number): number | null {
+function statFields(pid: number | string): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // after the command name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/**
+ * user+system CPU ms of a process and all its live descendants (node:cluster workers, helper
+ * processes), plus what finished children left in cutime/cstime; null when unreadable.
+ */
+export function processTreeCpuMs(root: number): number | null {
+  const self = statFields(root);
+  if (!self) return null;
+  const children = new Map<number, number[]>();
+  const cpu = new Map<number, number>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(name);
+    if (!f) continue;
+    const pid = Number(name);
+    const ppid = Number(f[1]);
+    cpu.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  let ticks = 0;
+  const todo = [root];
+  for (let guard = 0; todo.length && guard < 10_000; guard++) {
+    const pid = todo.pop()!;
+    ticks += cpu.get(pid) ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return ticks * TICK_MS;
 }
 
 /** Busy and total jiffies of the whole machine. */

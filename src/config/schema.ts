@@ -21,7 +21,7 @@ export const listenerSchema = z
     port: z.number().int().min(0).max(65535).describe('TCP port; 0 picks a free port (tests).'),
     host: z.string().default('::').describe('Address to bind; "::" means every IPv4 and IPv6 address.'),
     proxyProtocol: z.boolean().default(false).describe('Expect a PROXY protocol v1 header from the load balancer on every connection.'),
-    maxConnectionsPerIp: z.number().int().min(1).default(20).describe('Simultaneous connections one client address may hold; more get 421 4.7.0.'),
+    maxConnectionsPerIp: z.number().int().min(1).default(50).describe('Simultaneous connections one client address may hold; more get 421 4.7.0.'),
     maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous connections on this listener; more get 421 4.7.0.'),
     idleTimeoutSeconds: z.number().min(1).default(300).describe('Seconds a client may stay silent before the connection is closed (RFC 5321 suggests 5 minutes).'),
     maxMessageSize: z.number().int().min(1024).optional().describe('Largest message in bytes on this listener (advertised as SIZE); defaults to smtp.maxMessageSize.'),

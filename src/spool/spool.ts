@@ -68,7 +68,8 @@ export async function createSpool(root: string): Promise<Spool> {
           fh.writev(bufs).then((r) => { written += r.bytesWritten; cb(); }, cb);
         },
         final(cb) {
-          fh.sync().then(close).then(() => cb(), cb);
+          // fdatasync: the data and the size (all a reader needs); not the timestamps.
+          fh.datasync().then(close).then(() => cb(), cb);
         },
         destroy(err, cb) {
           close().then(() => cb(err), () => cb(err));

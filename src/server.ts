@@ -39,9 +39,11 @@ export async function prepareDataDir(config: Config, logger: Logger): Promise<Co
   const store = openStore(config);
   try {
     const spool = await createSpool(path.join(config.dataDir, 'spool'));
-    const queued = await store.queue.bodyPaths();
-    const swept = await spool.sweep(queued);
-    logger.info({ evt: 'recovery', queued: queued.size, orphansRemoved: swept, store: store.kind, dataDir: config.dataDir }, 'queue recovered');
+    const files = await store.queue.bodyPaths();
+    const swept = await spool.sweep(files);
+    logger.info({
+      evt: 'recovery', queued: await store.queue.count(), spoolFiles: files.size, orphansRemoved: swept, store: store.kind, dataDir: config.dataDir,
+    }, 'queue recovered');
   } finally {
     await store.close();
   }
@@ -80,6 +82,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     bareLineEndings: config.smtp.bareLineEndings,
     maxLineLength: config.smtp.maxLineLength,
     maxMessageSize: config.smtp.maxMessageSize,
+    inlineBodyMaxBytes: config.queue.inlineBodyMaxBytes,
   });
   const relay = { isHostedDomain: async (d: string) => (await store.domains.get(d)) !== null };
 

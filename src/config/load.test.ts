@@ -60,11 +60,11 @@ test('the default listeners carry every per-listener default (host, limits, time
   // connection cap of a default installation are silently off and the bind error says "undefined".
   const written = parseConfig({ listeners: [{ role: 'submission', port: 587 }] }).listeners[0];
   const defaults = parseConfig({}).listeners;
-  assert.deepEqual(written, { role: 'submission', port: 587, host: '::', proxyProtocol: false, maxConnectionsPerIp: 20, maxConnections: 1000, idleTimeoutSeconds: 300 });
+  assert.deepEqual(written, { role: 'submission', port: 587, host: '::', proxyProtocol: false, maxConnectionsPerIp: 50, maxConnections: 1000, idleTimeoutSeconds: 300 });
   for (const l of defaults) {
     assert.equal(l.host, '::', `${l.role}:${l.port} host`);
     assert.equal(l.proxyProtocol, false, `${l.role}:${l.port} proxyProtocol`);
-    assert.equal(l.maxConnectionsPerIp, 20, `${l.role}:${l.port} maxConnectionsPerIp`);
+    assert.equal(l.maxConnectionsPerIp, 50, `${l.role}:${l.port} maxConnectionsPerIp`);
     assert.equal(l.maxConnections, 1000, `${l.role}:${l.port} maxConnections`);
     assert.equal(l.idleTimeoutSeconds, 300, `${l.role}:${l.port} idleTimeoutSeconds`);
   }
@@ -118,7 +118,7 @@ test('a file with every example key parses: hostname, dataDir, listeners with ro
   assert.equal(config.tls.key, '/etc/postern/tls/privkey.pem');
   // unspecified keys keep their defaults
   assert.equal(config.smtp.maxRecipients, 100);
-  assert.equal(config.listeners[0].maxConnectionsPerIp, 20);
+  assert.equal(config.listeners[0].maxConnectionsPerIp, 50);
 });
 
 test('every error is listed with its key path, several at once', () => {

@@ -42,8 +42,8 @@ export const configSchema = z
     hostname: z.string().min(1).default(os.hostname()).describe('Name used in the greeting, the EHLO reply, Received lines and Message-IDs.'),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(64)])
-      .default('auto')
-      .describe('Server processes sharing the listening ports (node:cluster); auto = one per CPU core. One process runs its JavaScript and TLS on one core.'),
+      .default(1)
+      .describe('Server processes sharing the listening ports (node:cluster); auto = one per CPU core. With the SQLite store keep 1: its single write lock made two processes spend twice the CPU per message (measured).'),
     dataDir: z.string().min(1).default('./data').describe('Folder for the SQLite database, the spool and the generated certificate.'),
     listeners: z.array(listenerSchema).min(1).default(defaultListeners.map((l) => listenerSchema.parse(l))).describe('Ports to listen on, each with a role.'),
     tls: z
@@ -75,6 +75,13 @@ export const configSchema = z
       .strict()
       .default({ maxMessageSize: 50 * 1024 * 1024, maxRecipients: 100, bareLineEndings: 'normalize', maxLineLength: 1_000_000 })
       .describe('SMTP protocol limits.'),
+    queue: z
+      .object({
+        inlineBodyMaxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(256 * 1024).describe('Bodies up to this size are stored in the queue row itself (one commit makes them durable, no spool file); larger ones stream to a spool file. Also the most a session holds in memory. 0 = always a file.'),
+      })
+      .strict()
+      .default({ inlineBodyMaxBytes: 256 * 1024 })
+      .describe('The queue.'),
     auth: z
       .object({
         cacheTtlSeconds: z.number().min(0).default(900).describe('How long a verified login is remembered in memory (0 turns the cache off).'),

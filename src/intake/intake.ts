@@ -52,19 +52,14 @@ export interface IntakeDeps {
   bareLineEndings: 'normalize' | 'reject';
   maxLineLength: number;
   maxMessageSize: number;
+  inlineBodyMaxBytes: number;
 }
 
 export function createIntake(deps: IntakeDeps): Intake {
   return {
     async receive(source, req) {
       const now = new Date(deps.clock.now());
-      let body;
-      try {
-        body = await deps.spool.create(req.queueId);
-      } catch (err) {
-        drain(source);
-        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later', err);
-      }
+      const body = deps.spool.createBody(req.queueId, deps.inlineBodyMaxBytes);
       const guard = new LineEndingGuard({ mode: deps.bareLineEndings, maxLineLength: deps.maxLineLength });
       const rewriter = new HeaderRewriter({
         queueId: req.queueId,
@@ -101,6 +96,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         await body.discard();
         throw tooBig(maxSize);
       }
+      const stored = body.stored();
       try {
         await deps.enqueuer.enqueue({
           id: req.queueId,
@@ -108,7 +104,8 @@ export function createIntake(deps: IntakeDeps): Intake {
           mailboxId: req.mailboxId,
           sender: req.sender,
           size: body.bytes(),
-          bodyPath: body.relPath,
+          bodyPath: stored.relPath,
+          body: stored.body,
           messageIdHeader: rewriter.facts.messageId,
           clientIp: req.clientIp,
           authUser: req.authUser,

@@ -6,7 +6,7 @@ import type { Spool } from '../spool/index.ts';
 
 function msg(id: string): NewMessage {
   return {
-    id, customerId: 1, mailboxId: 1, sender: 'alice@example.com', size: 10, bodyPath: `q/${id}`,
+    id, customerId: 1, mailboxId: 1, sender: 'alice@example.com', size: 10, bodyPath: `q/${id}`, body: null,
     messageIdHeader: `<${id}@x>`, clientIp: '127.0.0.1', authUser: 'alice@example.com', listener: 'submission:587',
     dsnRet: null, dsnEnvid: null, createdAt: 1, recipients: [{ address: 'bob@remote.test' }],
   };

@@ -29,7 +29,8 @@ export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?
 
   async function flushOnce(batch: Pending[]): Promise<void> {
     try {
-      await deps.spool.syncDirs(batch.map((p) => p.message.bodyPath));
+      const files = batch.flatMap((p) => (p.message.bodyPath ? [p.message.bodyPath] : []));
+      if (files.length) await deps.spool.syncDirs(files);
       await deps.queue.enqueueBatch(batch.map((p) => p.message));
       batches++;
       messages += batch.length;

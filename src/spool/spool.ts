@@ -9,16 +9,22 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 
-export interface BodyFile {
-  relPath: string;
-  stream: Writable; // finishing it means: every byte written, fsynced and the file closed
+/**
+ * Where one message body goes while it streams in. Up to inlineMax bytes it is kept in memory
+ * and stored in the queue row itself (one commit makes it durable: no file, no extra fsync);
+ * past that it spills to a spool file that is fsynced at the end. Memory per session is
+ * bounded by inlineMax either way.
+ */
+export interface BodySink {
+  stream: Writable; // finishing it: every byte stored (file: written, fdatasynced, closed)
   bytes(): number;
+  stored(): { relPath: string; body: null } | { relPath: null; body: Buffer };
   discard(): Promise<void>;
 }
 
 export interface Spool {
   readonly root: string;
-  create(id: string): Promise<BodyFile>;
+  createBody(id: string, inlineMax: number): BodySink;
   /** fsync the folders of these bodies (once each). */
   syncDirs(relPaths: Iterable<string>): Promise<void>;
   absPath(relPath: string): string;
@@ -50,24 +56,41 @@ export async function createSpool(root: string): Promise<Spool> {
   return {
     root,
     absPath,
-    async create(id) {
+    createBody(id, inlineMax) {
       const relPath = `${SHARD}/${id}`;
-      const fh = await fsp.open(absPath(relPath), 'wx', 0o640);
-      let written = 0;
+      let buffered: Buffer[] = [];
+      let size = 0;
+      let fh: fsp.FileHandle | null = null;
+      let spilled = false;
       let closed = false;
       const close = async () => {
-        if (!closed) {
+        if (fh && !closed) {
           closed = true;
           await fh.close();
         }
+      };
+      const writeAll = async (bufs: Buffer[]) => {
+        if (!fh) {
+          spilled = true;
+          fh = await fsp.open(absPath(relPath), 'wx', 0o640);
+        }
+        for (let i = 0; i < bufs.length; i += 1024) await fh.writev(bufs.slice(i, i + 1024));
       };
       const stream = new Writable({
         highWaterMark: 256 * 1024,
         writev(chunks, cb) {
           const bufs = chunks.map((c) => c.chunk as Buffer);
-          fh.writev(bufs).then((r) => { written += r.bytesWritten; cb(); }, cb);
+          for (const b of bufs) size += b.length;
+          if (!spilled && size <= inlineMax) {
+            buffered.push(...bufs);
+            return cb();
+          }
+          const pending = buffered.concat(bufs);
+          buffered = [];
+          writeAll(pending).then(() => cb(), cb);
         },
         final(cb) {
+          if (!fh) return cb();
           // fdatasync: the data and the size (all a reader needs); not the timestamps.
           fh.datasync().then(close).then(() => cb(), cb);
         },
@@ -76,13 +99,14 @@ export async function createSpool(root: string): Promise<Spool> {
         },
       });
       return {
-        relPath,
         stream,
-        bytes: () => written,
+        bytes: () => size,
+        stored: () => (spilled ? { relPath, body: null } : { relPath: null, body: Buffer.concat(buffered, size) }),
         async discard() {
           stream.destroy();
+          buffered = [];
           await close().catch(() => undefined);
-          await fsp.rm(absPath(relPath), { force: true });
+          if (spilled) await fsp.rm(absPath(relPath), { force: true });
         },
       };
     },

@@ -44,7 +44,10 @@ export interface NewMessage {
   mailboxId: number | null;
   sender: string; // '' is the null sender
   size: number;
-  bodyPath: string; // relative to the spool root
+  /** Exactly one of these: a spool file (relative to the spool root) or the body itself,
+   *  stored in the queue row (small messages: one commit makes them durable). */
+  bodyPath: string | null;
+  body: Uint8Array | null;
   messageIdHeader: string | null;
   clientIp: string;
   authUser: string | null;
@@ -69,7 +72,7 @@ export interface QueuedMessage {
   sender: string;
   size: number;
   state: MessageState;
-  bodyPath: string;
+  bodyPath: string | null; // null: the body is stored inline (see inlineBody)
   messageIdHeader: string | null;
   authUser: string | null;
   clientIp: string;
@@ -111,6 +114,8 @@ export interface QueueRepo {
   count(): Promise<number>;
   /** Every body path the queue refers to (for sweeping orphan spool files). */
   bodyPaths(): Promise<Set<string>>;
+  /** The body of a message stored inline, or null (no such message, or a spool file). */
+  inlineBody(id: string): Promise<Buffer | null>;
 }
 
 /** A store thrown error that callers map to 4xx / a clear CLI message. */

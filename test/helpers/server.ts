@@ -20,6 +20,8 @@ export interface TestServer {
   /** Adds customer, domain and mailbox as the CLI would. */
   addMailbox(address: string, password: string, customer?: string): Promise<void>;
   admin: ReturnType<typeof createAdminService>;
+  /** A queued message's body, wherever it is stored (queue row or spool file). */
+  body(id: string): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,14 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
       if (!(await server.store.customers.get(customer))) await admin.addCustomer(customer);
       if (!(await server.store.domains.get(domain))) await admin.addDomain(domain, customer);
       await admin.addMailbox(address, password);
+    },
+    async body(id) {
+      const m = await server.store.queue.get(id);
+      if (!m) throw new Error(`no queued message ${id}`);
+      if (m.bodyPath) return fs.readFileSync(path.join(dataDir, 'spool', m.bodyPath));
+      const b = await server.store.queue.inlineBody(id);
+      if (!b) throw new Error(`message ${id} has neither a body file nor an inline body`);
+      return b;
     },
     async close() {
       await server.close();

@@ -66,7 +66,7 @@ async function assertQueued(id: string, sender: string, recipients: string[], li
   assert.equal(m.authUser, ALICE);
   assert.equal(m.customerName, 'acme');
   assert.match(m.listener, new RegExp(`^${listenerRole}:`));
-  const body = fs.readFileSync(path.join(s.dataDir, 'spool', m.bodyPath), 'latin1');
+  const body = (await s.body(m.id)).toString('latin1');
   assert.match(body, /^Received: from [^\r\n]+\r\n\tby mx\.postern\.test \(Postern\) with ESMTPSA id /);
   assert.doesNotMatch(body, /\r(?!\n)|(?<!\r)\n/, 'the spooled body must have CRLF line ends only');
   assert.doesNotMatch(body, new RegExp(ALICE_PW));
@@ -111,7 +111,7 @@ for (const [mode, role] of [['starttls', 'submission'], ['implicit', 'submission
     if (mode === 'starttls') assert.equal(out.authBeforeTls, false, 'AUTH must not be advertised before STARTTLS');
     // smtplib's debug transcript (stderr) holds the DATA reply
     const m = await assertQueued(queueIdFrom(r.stderr.replace(/\\r\\n'/g, '\n')), ALICE, rcpts, role);
-    const body = fs.readFileSync(path.join(s.dataDir, 'spool', m.bodyPath), 'latin1');
+    const body = (await s.body(m.id)).toString('latin1');
     assert.match(body, /\r\n\r\nhello from python\r\n\.leading dot line\r\n$/, 'dot-stuffing must be undone');
     assert.match(body, /^Message-ID: </im);
     assert.match(body, /^Date: /im);
@@ -142,7 +142,7 @@ test('curl: STARTTLS on submission (smtp:// --ssl-reqd)', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /> STARTTLS/);
   const m = await assertQueued(queueIdFrom(r.stderr), ALICE, [rcpt], 'submission');
-  const body = fs.readFileSync(path.join(s.dataDir, 'spool', m.bodyPath), 'latin1');
+  const body = (await s.body(m.id)).toString('latin1');
   assert.match(body, /\r\n\r\nhello from curl\r\n$/);
 });
 

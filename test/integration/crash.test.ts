@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import { makeWorkspace, runCli, serveYaml, freePorts, startServe, ok, parseJson, type Workspace, type ServeProcess } from '../helpers/cli.ts';
 
 const N = 40;
@@ -32,16 +33,22 @@ interface QueueRow {
   recipients: { address: string; state: string }[];
 }
 
-/** A body of a few KiB whose last line is unique to the message. */
+/** A body whose last line is unique to the message: even messages (~7 KiB) go over the
+ *  4 KiB inline limit of this test's config and are spooled as files, odd ones (~1 KiB) are
+ *  stored in their queue row; both kinds must survive. */
+const lineCount = (i: number) => (i % 2 === 0 ? 120 : 15);
 function text(i: number): { text: string; last: string } {
   const last = `END-OF-MESSAGE ${i} 7f3a9c`;
-  const lines = Array.from({ length: 120 }, (_, k) => `message ${i} line ${k} ${'x'.repeat(40)}`);
+  const lines = Array.from({ length: lineCount(i) }, (_, k) => `message ${i} line ${k} ${'x'.repeat(40)}`);
   return { text: [...lines, last].join('\r\n'), last };
 }
 
 test('every message answered 250 survives kill -9; start-up sweeps orphan bodies', async () => {
   const [sub, subs] = await freePorts(2);
-  ws = makeWorkspace(serveYaml([{ role: 'submission', port: sub }, { role: 'submissions', port: subs }]), 'postern-crash-');
+  ws = makeWorkspace(
+    serveYaml([{ role: 'submission', port: sub }, { role: 'submissions', port: subs }], 'queue:\n  inlineBodyMaxBytes: 4096'),
+    'postern-crash-',
+  );
   const w = ws;
   ok(await runCli(w, ['customer', 'add', 'acme']), 'customer add');
   ok(await runCli(w, ['domain', 'add', 'example.com', '--customer', 'acme']), 'domain add');
@@ -95,6 +102,8 @@ test('every message answered 250 survives kill -9; start-up sweeps orphan bodies
 
   const queued = parseJson<QueueRow[]>(ok(await runCli(w, ['queue', 'list', '--json']), 'queue list'));
   const byId = new Map(queued.map((m) => [m.id, m]));
+  const store = createSqliteStore({ path: path.join(w.dataDir, 'postern.db') });
+  const spooled: string[] = [];
   for (const [id, sent] of accepted) {
     const m = byId.get(id);
     assert.ok(m, `accepted message ${id} (#${sent.i}) is queued after kill -9`);
@@ -104,19 +113,29 @@ test('every message answered 250 survives kill -9; start-up sweeps orphan bodies
     assert.deepEqual(m.recipients.map((r) => r.address).sort(), [...sent.rcpts].sort(), `recipients of ${id}`);
     assert.ok(m.recipients.every((r) => r.state === 'queued'));
 
-    const file = path.join(qdir, id);
-    assert.ok(fs.existsSync(file), `body of ${id} exists`);
-    const bodyBytes = fs.readFileSync(file);
+    const row = (await store.queue.get(id))!;
+    let bodyBytes: Buffer;
+    if (row.bodyPath) {
+      spooled.push(id);
+      const file = path.join(w.dataDir, 'spool', row.bodyPath);
+      assert.ok(fs.existsSync(file), `body file of ${id} exists`);
+      bodyBytes = fs.readFileSync(file);
+    } else {
+      bodyBytes = (await store.queue.inlineBody(id))!;
+      assert.ok(bodyBytes, `inline body of ${id} exists`);
+    }
     assert.equal(bodyBytes.length, m.size, `body of ${id} has the queued size`);
     const content = bodyBytes.toString('utf8');
     assert.ok(content.trimEnd().endsWith(sent.last), `body of ${id} is complete (ends with its last line)`);
     assert.match(content, new RegExp(`^Received: from [^\\r\\n]+\\r\\n\\tby mx\\.postern\\.test \\(Postern\\) with ESMTPSA id ${id}`));
     assert.match(content, new RegExp(`\\r\\nSubject: durable ${sent.i}\\r\\n`));
-    for (let k = 0; k < 120; k++) assert.ok(content.includes(`message ${sent.i} line ${k} `), `line ${k} of ${id}`);
+    for (let k = 0; k < lineCount(sent.i); k++) assert.ok(content.includes(`message ${sent.i} line ${k} `), `line ${k} of ${id}`);
     assert.ok(!content.includes(PASSWORD), 'no password in the spool');
   }
+  await store.close();
   assert.equal(queued.length, N, 'nothing else is queued');
-  assert.deepEqual(fs.readdirSync(qdir).sort(), [...accepted.keys()].sort(), 'the spool holds exactly the queued bodies');
+  assert.equal(spooled.length, N / 2, 'the large half was spooled to files, the small half stored inline');
+  assert.deepEqual(fs.readdirSync(qdir).sort(), spooled.sort(), 'the spool holds exactly the spooled bodies');
 
   // the restarted server takes mail again on the same dataDir
   const again = nodemailer.createTransport({

@@ -86,7 +86,7 @@ describe('normalize (default)', () => {
         assert.equal(m.id, id);
         assert.equal(m.sender, ALICE);
         assert.deepEqual(m.recipients.map((x) => x.address), ['bob@remote.test']);
-        const body = fs.readFileSync(path.join(s.dataDir, 'spool', m.bodyPath), 'latin1');
+        const body = (await s.body(m.id)).toString('latin1');
         const bad = BARE.exec(body);
         assert.equal(bad, null, `${name}: bare CR or LF at offset ${bad?.index} in the spooled body: ${JSON.stringify(body.slice(Math.max(0, (bad?.index ?? 0) - 20), (bad?.index ?? 0) + 20))}`);
         // the smuggled text is still there, as content of this one message

@@ -1,7 +1,5 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -31,7 +29,7 @@ test('nodemailer submits on submission (STARTTLS) and submissions (implicit TLS)
     const m = await s.server.store.queue.get(id!);
     assert.ok(m);
     assert.deepEqual(m.recipients.map((r) => r.address).sort(), ['bob@remote.test', 'hidden@remote.test']);
-    const body = fs.readFileSync(path.join(s.dataDir, 'spool', m.bodyPath), 'utf8');
+    const body = (await s.body(m.id)).toString('utf8');
     assert.match(body, /^Received: from [^\r\n]+\r\n\tby mx\.postern\.test \(Postern\) with ESMTPSA id /);
     assert.match(body, /version=TLSv1\.[23]/);
     assert.doesNotMatch(body, /^bcc:/im, 'Bcc must be removed');

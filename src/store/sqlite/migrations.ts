@@ -32,7 +32,8 @@ export const MIGRATIONS: string[] = [
     mailbox_id INTEGER,
     sender TEXT NOT NULL,
     size INTEGER NOT NULL,
-    body_path TEXT NOT NULL,
+    body_path TEXT,
+    body BLOB,
     state TEXT NOT NULL DEFAULT 'queued',
     message_id_header TEXT,
     client_ip TEXT NOT NULL,
@@ -40,7 +41,8 @@ export const MIGRATIONS: string[] = [
     listener TEXT NOT NULL,
     dsn_ret TEXT,
     dsn_envid TEXT,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    CHECK ((body_path IS NULL) <> (body IS NULL))
   );
   CREATE INDEX messages_customer ON messages(customer_id, created_at);
   CREATE TABLE recipients (

@@ -4,14 +4,15 @@ import type { NewMessage, QueueRepo, QueuedMessage, QueuedRecipient, MessageStat
 
 type Row = Record<string, unknown>;
 
-const MESSAGE_SELECT = 'SELECT m.*, c.name AS customer_name FROM messages m LEFT JOIN customers c ON c.id = m.customer_id';
+const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.message_id_header, m.client_ip,
+  m.auth_user, m.listener, m.created_at, c.name AS customer_name FROM messages m LEFT JOIN customers c ON c.id = m.customer_id`;
 
 /** The enqueue transaction, shared by the main thread and the writer worker. */
 export function prepareEnqueue(db: Db): (messages: NewMessage[]) => void {
   const insertMessage = db.prepare(
-    `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, message_id_header, client_ip,
+    `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, body, message_id_header, client_ip,
        auth_user, listener, dsn_ret, dsn_envid, created_at)
-     VALUES (@id, @customerId, @mailboxId, @sender, @size, @bodyPath, @messageIdHeader, @clientIp,
+     VALUES (@id, @customerId, @mailboxId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
        @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt)`,
   );
   const insertRecipient = db.prepare(
@@ -19,8 +20,9 @@ export function prepareEnqueue(db: Db): (messages: NewMessage[]) => void {
   );
   const enqueue = db.transaction((messages: NewMessage[]) => {
     for (const m of messages) {
-      const { recipients, ...row } = m;
-      insertMessage.run(row);
+      const { recipients, body, ...row } = m;
+      // A body that crossed a thread boundary arrives as a plain Uint8Array.
+      insertMessage.run({ ...row, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null });
       recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address, m.createdAt, r.notify ?? null, r.orcpt ?? null));
     }
   });
@@ -49,7 +51,7 @@ export function createQueueRepo(db: Db, commit: (messages: NewMessage[]) => Prom
     sender: r.sender as string,
     size: r.size as number,
     state: r.state as MessageState,
-    bodyPath: r.body_path as string,
+    bodyPath: (r.body_path as string | null) ?? null,
     messageIdHeader: (r.message_id_header as string | null) ?? null,
     authUser: (r.auth_user as string | null) ?? null,
     clientIp: r.client_ip as string,
@@ -72,7 +74,10 @@ export function createQueueRepo(db: Db, commit: (messages: NewMessage[]) => Prom
       return (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
     },
     async bodyPaths() {
-      return new Set((db.prepare('SELECT body_path FROM messages').pluck().all() as string[]));
+      return new Set(db.prepare('SELECT body_path FROM messages WHERE body_path IS NOT NULL').pluck().all() as string[]);
+    },
+    async inlineBody(id) {
+      return (db.prepare('SELECT body FROM messages WHERE id = ?').pluck().get(id) as Buffer | null | undefined) ?? null;
     },
   };
 }

@@ -46,7 +46,7 @@ async function seed(store: Store) {
 
 function message(id: string, over: Partial<NewMessage> = {}): NewMessage {
   return {
-    id, customerId: null, mailboxId: null, sender: 'alice@example.com', size: 123, bodyPath: `q/${id}`,
+    id, customerId: null, mailboxId: null, sender: 'alice@example.com', size: 123, bodyPath: `q/${id}`, body: null,
     messageIdHeader: `<${id}@mx.test>`, clientIp: '127.0.0.1', authUser: 'alice@example.com', listener: 'submission:587',
     dsnRet: null, dsnEnvid: null, createdAt: 1_700_000_000_000,
     recipients: [{ address: 'bob@remote.test' }, { address: 'carol@remote.test', notify: 'FAILURE,DELAY', orcpt: 'rfc822;carol@remote.test' }],
@@ -198,4 +198,21 @@ test('an in-memory store (":memory:") sees its own queue writes', async () => {
   await store.queue.enqueueBatch([message('mem1')]);
   assert.equal(await store.queue.count(), 1);
   assert.ok(await store.queue.get('mem1'));
+});
+
+test('queue: a small body stored inline comes back byte for byte (through the writer worker) and is no spool path', async () => {
+  const { store } = open();
+  const bytes = Buffer.from('Subject: inline\r\n\r\n\u00e9t\u00e9 \x00 binary-safe\r\n', 'latin1');
+  await store.queue.enqueueBatch([message('in1', { bodyPath: null, body: bytes }), message('f1')]);
+  assert.deepEqual(await store.queue.inlineBody('in1'), bytes);
+  assert.equal(await store.queue.inlineBody('f1'), null, 'a file-backed body has no inline copy');
+  assert.equal((await store.queue.get('in1'))!.bodyPath, null);
+  assert.deepEqual(await store.queue.bodyPaths(), new Set(['q/f1']));
+});
+
+test('queue: a message must have exactly one of body file and inline body', async () => {
+  const { store } = open();
+  await assert.rejects(store.queue.enqueueBatch([message('none', { bodyPath: null, body: null })]), /CHECK constraint/);
+  await assert.rejects(store.queue.enqueueBatch([message('both', { body: Buffer.from('x') })]), /CHECK constraint/);
+  assert.equal(await store.queue.count(), 0);
 });

@@ -33,7 +33,6 @@ type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'on
 
 interface SessionState {
   gated?: boolean;
-  queueId?: string;
 }
 
 const state = (s: SMTPServerSession) => s as SMTPServerSession & { postern?: SessionState };
@@ -141,7 +140,6 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
       const env = session.envelope;
       const user = (session.user as AuthUser | undefined) ?? null;
       const queueId = newQueueId(deps.clock.now());
-      st(session).queueId = queueId;
       const tls = session.tlsOptions ? { version: session.tlsOptions.version ?? 'TLS', cipher: session.tlsOptions.name } : null;
       const started = performance.now();
       deps.intake

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Splitter, Joiner } from '@zone-eu/mailsplit';
 import { HeaderRewriter, rfc5322Date, type HeaderFacts } from './headers.ts';
 import { buildReceived, type ReceivedInfo } from './received.ts';
 
@@ -25,15 +24,13 @@ function receivedInfo(over: Partial<ReceivedInfo> = {}): ReceivedInfo {
   };
 }
 
-/** Splitter -> HeaderRewriter -> Joiner, as intake/intake.ts runs it. */
+/** Through the HeaderRewriter, as intake/intake.ts runs it. */
 async function rewrite(message: string, received = buildReceived(receivedInfo())): Promise<{ out: string; facts: HeaderFacts }> {
   const rewriter = new HeaderRewriter({ received, hostname: 'mx.postern.test', queueId: QID, now: NOW });
   const chunks: Buffer[] = [];
   await pipeline(
     Readable.from([Buffer.from(message, 'utf8')]),
-    new Splitter({ ignoreEmbedded: true }),
     rewriter,
-    new Joiner(),
     new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } }),
   );
   return { out: Buffer.concat(chunks).toString('utf8'), facts: rewriter.facts };
@@ -200,4 +197,40 @@ test('Received names ESMTPSA and the TLS version, and holds no password', async 
 test('rfc5322Date formats UTC with +0000', () => {
   assert.equal(rfc5322Date(NOW), 'Fri, 27 Nov 2026 23:35:03 +0000');
   assert.equal(rfc5322Date(new Date(Date.UTC(2027, 0, 5, 4, 3, 2))), 'Tue, 05 Jan 2027 04:03:02 +0000');
+});
+
+/** Runs the rewriter over the message cut into the given chunks. */
+async function rewriteChunks(chunks: Buffer[]): Promise<string> {
+  const rewriter = new HeaderRewriter({ received: 'from a ([127.0.0.1]); Fri, 27 Nov 2026 23:35:03 +0000', hostname: 'mx.postern.test', queueId: QID, now: NOW });
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(chunks), rewriter, new Writable({ write(c: Buffer, _e, cb) { out.push(c); cb(); } }));
+  return Buffer.concat(out).toString('latin1');
+}
+
+test('the header block is found wherever the chunks are cut, and the body passes byte for byte', async () => {
+  const msg = Buffer.from('Subject: cut\r\nBcc: x@y.test\r\nMessage-ID: <m@x>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nbody \xff line\r\n.\r\nlast', 'latin1');
+  const expected = await rewriteChunks([msg]);
+  assert.match(expected, /^Received: from a[^\r]*\r\nSubject: cut\r\nMessage-ID: <m@x>\r\nDate: [^\r]+\r\n\r\nbody \xff line\r\n\.\r\nlast$/);
+  for (let i = 1; i < msg.length; i++) {
+    for (const j of [i + 1, i + 3, msg.length]) {
+      if (j <= i || j > msg.length) continue;
+      const parts = [msg.subarray(0, i), msg.subarray(i, j), msg.subarray(j)].filter((p) => p.length);
+      assert.equal(await rewriteChunks(parts), expected, `cut at ${i}/${j}`);
+    }
+  }
+});
+
+test('a message with no header, and one that is all header, both get the fix-ups', async () => {
+  const noHeader = await rewriteChunks([Buffer.from('\r\njust a body\r\n')]);
+  assert.match(noHeader, /^Received: [^\r]+\r\nMessage-ID: <[^>]+>\r\nDate: [^\r]+\r\n\r\njust a body\r\n$/);
+  const allHeader = await rewriteChunks([Buffer.from('Subject: only\r\nBcc: b@x.test\r\n')]);
+  assert.match(allHeader, /^Received: [^\r]+\r\nSubject: only\r\nMessage-ID: <[^>]+>\r\nDate: [^\r]+\r\n\r\n$/);
+});
+
+test('a header block over 1 MiB is refused with 552 5.3.4', async () => {
+  const line = `X-Filler: ${'a'.repeat(990)}\r\n`;
+  await assert.rejects(
+    rewriteChunks(Array.from({ length: 1100 }, () => Buffer.from(line))),
+    (e: Error & { responseCode?: number }) => e.responseCode === 552 && /^5\.3\.4 /.test(e.message),
+  );
 });

@@ -1,9 +1,17 @@
 /**
- * Header fix-ups an MSA may make (RFC 6409 section 8), on the top-level header only, streamed
- * with mailsplit: Received on top, Message-ID and Date when missing, Bcc removed. Also reads
- * what later steps need from the header (Message-ID, From addresses).
+ * Header fix-ups an MSA may make (RFC 6409 section 8), on the top-level header only: Received
+ * on top, Message-ID and Date when missing, Bcc removed. Also reads what later steps need from
+ * the header (Message-ID, From). Only the header block is parsed (with mailsplit's Headers);
+ * the body streams through untouched, so a large message costs no per-line work here.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { Headers } from '@zone-eu/mailsplit';
+import { smtpError } from '../core/index.ts';
+
+const CRLF = Buffer.from('\r\n');
+const BLANK_LINE = Buffer.from('\r\n\r\n');
+/** The largest header block accepted (mailsplit's own default). */
+export const MAX_HEADER_BYTES = 1024 * 1024;
 
 export interface HeaderFixups {
   received: string; // full header value, without "Received: "
@@ -30,33 +38,55 @@ interface MailsplitHeaders {
   remove(key: string): void;
 }
 
-interface SplitNode {
-  type: string;
-  root?: boolean;
-  headers?: MailsplitHeaders;
-}
-
 /** RFC 5322 date-time in UTC: "Fri, 27 Nov 2026 23:35:03 +0000". */
 export function rfc5322Date(d: Date): string {
   return d.toUTCString().replace(/GMT$/, '+0000');
 }
 
 export class HeaderRewriter extends Transform {
-  private done = false;
+  private head: Buffer[] | null = []; // null once the header block has been rewritten
+  private headBytes = 0;
   readonly facts: HeaderFacts = { messageId: null, from: null, addedMessageId: false, addedDate: false, removedBcc: 0 };
   private readonly fix: HeaderFixups;
 
   constructor(fix: HeaderFixups) {
-    super({ objectMode: true });
+    super();
     this.fix = fix;
   }
 
-  override _transform(node: SplitNode, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.done && node.type === 'node' && node.root && node.headers) {
-      this.done = true;
-      this.rewrite(node.headers);
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.head) return cb(null, chunk);
+    this.head.push(chunk);
+    this.headBytes += chunk.length;
+    const all = this.head.length === 1 ? chunk : Buffer.concat(this.head, this.headBytes);
+    // A message may start with the blank line (no header at all).
+    const end = all.subarray(0, 2).equals(CRLF) ? 0 : all.indexOf(BLANK_LINE, Math.max(0, this.headBytes - chunk.length - 3));
+    if (end === -1) {
+      this.head = [all];
+      if (this.headBytes > MAX_HEADER_BYTES) return cb(smtpError(552, '5.3.4', `Message header larger than ${MAX_HEADER_BYTES} bytes`));
+      return cb();
     }
-    cb(null, node);
+    this.head = null;
+    this.push(this.rewritten(all.subarray(0, end)));
+    cb(null, all.subarray(end === 0 ? 2 : end + 4));
+  }
+
+  override _flush(cb: TransformCallback): void {
+    // A message that is all header (no blank line, no body).
+    if (this.head) {
+      const all = Buffer.concat(this.head, this.headBytes);
+      this.head = null;
+      const block = all.subarray(all.length - 2).equals(CRLF) ? all.subarray(0, all.length - 2) : all;
+      this.push(this.rewritten(block));
+    }
+    cb();
+  }
+
+  /** The header block (without its blank line) rewritten, with the blank line. */
+  private rewritten(block: Buffer): Buffer {
+    const h = new Headers(block) as unknown as MailsplitHeaders & { build(): Buffer };
+    this.rewrite(h);
+    return h.build();
   }
 
   private rewrite(h: MailsplitHeaders): void {

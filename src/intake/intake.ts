@@ -6,7 +6,6 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { Splitter, Joiner } from '@zone-eu/mailsplit';
 import { SmtpError, smtpError, type Clock } from '../core/index.ts';
 import type { NewRecipient } from '../store/index.ts';
 import type { Spool } from '../spool/index.ts';
@@ -81,15 +80,12 @@ export function createIntake(deps: IntakeDeps): Intake {
       const cap = new SizeCap(maxSize);
       source.pipe(cap);
       try {
-        await pipeline(cap, guard, new Splitter({ ignoreEmbedded: true }), rewriter, new Joiner(), body.stream);
+        await pipeline(cap, guard, rewriter, body.stream);
       } catch (err) {
         source.unpipe(cap);
         drain(source);
         await body.discard();
         if (err instanceof SmtpError) throw err;
-        if (/header/i.test((err as Error).message ?? '')) {
-          throw smtpError(552, '5.3.4', 'Message header too large');
-        }
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later', err);
       }
       if (source.sizeExceeded) {

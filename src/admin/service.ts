@@ -3,7 +3,8 @@
  * The CLI (and later the HTTP API) call these; they never print.
  */
 import { addressKey, normalizeDomain, parseAddress } from '../core/index.ts';
-import { StoreError, type Store, type Customer, type Domain, type Mailbox } from '../store/index.ts';
+import net from 'node:net';
+import { StoreError, type Store, type Customer, type Domain, type Mailbox, type Route, type RouteTls } from '../store/index.ts';
 import { hashPassword, generatePassword } from '../credentials/index.ts';
 
 export class AdminError extends Error {
@@ -28,6 +29,22 @@ export const publicMailbox = (m: Mailbox): PublicMailbox => ({
   address: m.address, customer: m.customerName, status: m.status,
   createdAt: new Date(m.createdAt).toISOString(), updatedAt: new Date(m.updatedAt).toISOString(),
 });
+
+const ROUTE_TLS: RouteTls[] = ['none', 'opportunistic', 'required'];
+
+/** "host", "host:port", "1.2.3.4:25", "[2001:db8::1]:2525" -> host and port (25 by default). */
+export function parseHostPort(input: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(input) ?? /^([^:]+)(?::(\d+))?$/.exec(input);
+  if (!m) throw new AdminError(`not a host or host:port: ${input} (write an IPv6 address in brackets: [2001:db8::1]:25)`);
+  const port = m[2] === undefined ? 25 : Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new AdminError(`port must be 1 to 65535: ${input}`);
+  const raw = m[1];
+  if (net.isIP(raw)) return { host: raw, port };
+  if (input.startsWith('[')) throw new AdminError(`not an IP address in brackets: ${input}`);
+  const host = normalizeDomain(raw);
+  if (!host) throw new AdminError(`not a valid host name: ${raw}`);
+  return { host, port };
+}
 
 function rethrow(err: unknown): never {
   if (err instanceof StoreError) throw new AdminError(err.message);
@@ -112,6 +129,21 @@ export function createAdminService(store: Store) {
       return store.mailboxes.list({ customerName: filter.customer, domain: domain ?? undefined });
     },
     listQueue: (limit?: number) => store.queue.list({ limit }),
+
+    /** Sets (adds or replaces) the next hop of a domain. */
+    async setRoute(domainInput: string, hostPort: string, tls: string = 'opportunistic'): Promise<Route> {
+      const domain = normalizeDomain(domainInput);
+      if (!domain) throw new AdminError(`not a valid domain name: ${domainInput}`);
+      if (!ROUTE_TLS.includes(tls as RouteTls)) throw new AdminError(`--tls must be one of ${ROUTE_TLS.join(', ')}: ${tls}`);
+      const { host, port } = parseHostPort(hostPort);
+      return store.routes.set({ domain, host, port, tls: tls as RouteTls });
+    },
+    listRoutes: () => store.routes.list(),
+    async removeRoute(domainInput: string): Promise<void> {
+      const domain = normalizeDomain(domainInput);
+      if (!domain) throw new AdminError(`not a valid domain name: ${domainInput}`);
+      if (!(await store.routes.remove(domain))) throw new AdminError(`no route for ${domain}`);
+    },
   };
 }
 

@@ -85,6 +85,26 @@ export interface QueueFilter {
   limit?: number;
 }
 
+export type RouteTls = 'none' | 'opportunistic' | 'required';
+
+/** A per-domain next hop that overrides the MX lookup. */
+export interface Route {
+  domain: string; // lower-case A-label
+  host: string; // name or IP address (no brackets)
+  port: number;
+  tls: RouteTls;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RouteRepo {
+  /** Adds or replaces the route of a domain. */
+  set(route: { domain: string; host: string; port: number; tls: RouteTls }): Promise<Route>;
+  get(domain: string): Promise<Route | null>;
+  list(): Promise<Route[]>;
+  remove(domain: string): Promise<boolean>;
+}
+
 export interface CustomerRepo {
   add(name: string): Promise<Customer>;
   get(name: string): Promise<Customer | null>;
@@ -134,5 +154,6 @@ export interface Store {
   domains: DomainRepo;
   mailboxes: MailboxRepo;
   queue: QueueRepo;
+  routes: RouteRepo;
   close(): Promise<void>;
 }

@@ -74,6 +74,25 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
         io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'createdAt']));
       }));
 
+  const route = program.command('route').description('per-domain next hops that override the MX lookup');
+  route.command('add <domain> <host>').description('send mail for DOMAIN to HOST[:PORT] (port 25 by default; IPv6 in brackets); replaces an existing route')
+    .option('--tls <mode>', 'none, opportunistic or required', 'opportunistic')
+    .action((domain: string, host: string, o: { tls: string }) =>
+      withService(async (svc) => {
+        const r = await svc.setRoute(domain, host, o.tls);
+        io.out(`route ${r.domain} -> ${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port} (tls ${r.tls})`);
+      }));
+  route.command('list').description('list routes').option('--json', 'JSON output').action((o: { json?: boolean }) =>
+    withService(async (svc) => {
+      const rows = (await svc.listRoutes()).map((r) => ({ domain: r.domain, host: r.host, port: r.port, tls: r.tls, updatedAt: iso(r.updatedAt) }));
+      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['domain', 'host', 'port', 'tls', 'updatedAt']));
+    }));
+  route.command('remove <domain>').description('remove the route of a domain (MX lookup again)').action((domain: string) =>
+    withService(async (svc) => {
+      await svc.removeRoute(domain);
+      io.out(`route of ${domain.toLowerCase()} removed`);
+    }));
+
   const queue = program.command('queue').description('the mail queue');
   queue.command('list').description('list queued messages').option('--json', 'JSON output').option('--limit <n>', 'at most this many', '1000')
     .action((o: { json?: boolean; limit: string }) =>

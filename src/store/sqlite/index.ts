@@ -4,6 +4,7 @@ import { openDatabase } from './db.ts';
 import { createCustomerRepo, createDomainRepo, createMailboxRepo } from './tenants.ts';
 import { createQueueRepo, prepareEnqueue } from './queue.ts';
 import { createSqliteWriter } from './writer.ts';
+import { createRouteRepo } from './routes.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -16,6 +17,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     mailboxes: createMailboxRepo(db, now),
     // ':memory:' is private to its connection: commit on the main one (tests only).
     queue: createQueueRepo(db, opts.path === ':memory:' ? async (m) => prepareEnqueue(db)(m) : writer.commit),
+    routes: createRouteRepo(db, now),
     async close() {
       await writer.close();
       db.close();

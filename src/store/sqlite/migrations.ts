@@ -59,4 +59,15 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX recipients_due ON recipients(state, next_attempt_at);
   `,
+  // 2: per-domain routes (next hop instead of an MX lookup)
+  `
+  CREATE TABLE routes (
+    domain TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+    tls TEXT NOT NULL CHECK (tls IN ('none', 'opportunistic', 'required')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

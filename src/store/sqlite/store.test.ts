@@ -216,3 +216,19 @@ test('queue: a message must have exactly one of body file and inline body', asyn
   await assert.rejects(store.queue.enqueueBatch([message('both', { body: Buffer.from('x') })]), /CHECK constraint/);
   assert.equal(await store.queue.count(), 0);
 });
+
+test('routes: set adds or replaces, get/list/remove, and the table refuses bad values', async () => {
+  const { store } = open();
+  const r = await store.routes.set({ domain: 'example.com', host: 'relay.test', port: 2525, tls: 'required' });
+  assert.deepEqual({ ...r, createdAt: 0, updatedAt: 0 }, { domain: 'example.com', host: 'relay.test', port: 2525, tls: 'required', createdAt: 0, updatedAt: 0 });
+  const r2 = await store.routes.set({ domain: 'example.com', host: '192.0.2.1', port: 25, tls: 'none' });
+  assert.equal(r2.createdAt, r.createdAt, 'replacing keeps the creation time');
+  assert.ok(r2.updatedAt > r.updatedAt);
+  assert.deepEqual((await store.routes.list()).map((x) => x.host), ['192.0.2.1']);
+  assert.equal((await store.routes.get('example.com'))!.tls, 'none');
+  assert.equal(await store.routes.get('other.test'), null);
+  await assert.rejects(store.routes.set({ domain: 'x.test', host: 'h', port: 0, tls: 'none' }), /CHECK constraint/);
+  await assert.rejects(store.routes.set({ domain: 'x.test', host: 'h', port: 25, tls: 'maybe' as never }), /CHECK constraint/);
+  assert.equal(await store.routes.remove('example.com'), true);
+  assert.equal(await store.routes.remove('example.com'), false);
+});

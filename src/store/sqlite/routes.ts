@@ -1,0 +1,37 @@
+/** Per-domain routes in SQLite. */
+import type { Db } from './db.ts';
+import type { Route, RouteRepo, RouteTls } from '../types.ts';
+
+type Row = Record<string, unknown>;
+
+const toRoute = (r: Row): Route => ({
+  domain: r.domain as string, host: r.host as string, port: r.port as number, tls: r.tls as RouteTls,
+  createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+});
+
+export function createRouteRepo(db: Db, now: () => number): RouteRepo {
+  const byDomain = db.prepare('SELECT * FROM routes WHERE domain = ?');
+  const get = (domain: string) => {
+    const r = byDomain.get(domain) as Row | undefined;
+    return r ? toRoute(r) : null;
+  };
+  return {
+    async set({ domain, host, port, tls }) {
+      const t = now();
+      db.prepare(
+        `INSERT INTO routes (domain, host, port, tls, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (domain) DO UPDATE SET host = excluded.host, port = excluded.port, tls = excluded.tls, updated_at = excluded.updated_at`,
+      ).run(domain, host, port, tls, t, t);
+      return get(domain)!;
+    },
+    async get(domain) {
+      return get(domain);
+    },
+    async list() {
+      return (db.prepare('SELECT * FROM routes ORDER BY domain').all() as Row[]).map(toRoute);
+    },
+    async remove(domain) {
+      return db.prepare('DELETE FROM routes WHERE domain = ?').run(domain).changes > 0;
+    },
+  };
+}

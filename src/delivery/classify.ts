@@ -102,7 +102,7 @@ export interface ErrorRule {
 export const ERROR_RULES: readonly ErrorRule[] = [
   { codes: ['ETIMEDOUT', 'ETIME', 'ESOCKETTIMEDOUT'], beforeReply: true, outcome: 'deferred', category: 'timeout' },
   { codes: ['ETLS', 'EREQUIRETLS'], beforeReply: true, outcome: 'deferred', category: 'tls' },
-  { codes: ['EPROTOCOL'], beforeReply: true, outcome: 'deferred', category: 'protocol' },
+  { codes: ['EPROTOCOL'], outcome: 'deferred', category: 'protocol' },
   { codes: ['EDNS', 'ENOTFOUND', 'EAI_AGAIN', 'ENODATA', 'ESERVFAIL'], outcome: 'deferred', category: 'dns' },
   { message: /^(ERR_SSL|ERR_TLS)|certificate|self[- ]signed|handshake|SSL routines/i, outcome: 'deferred', category: 'tls' },
   { codes: ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID'], outcome: 'deferred', category: 'tls' },

@@ -1,0 +1,361 @@
+/**
+ * One delivery attempt of one message to the candidate hosts of one destination, on nodemailer's
+ * SMTP connection. Hosts are tried in order: a connect failure, or a 4xx (or a dropped or timed
+ * out connection) before any recipient was accepted, moves on to the next host. Every recipient
+ * ends with an outcome (delivered / deferred / failed) from the classification table, with the
+ * remote reply and host. Bounded by timeouts; never throws.
+ */
+import { Readable } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { classifyError, classifyReply, parseReply, type ClassifiableError } from './classify.ts';
+
+export interface AttemptTarget { host: string; port: number; name?: string }
+
+export interface AttemptRecipient { address: string; notify?: string | null; orcpt?: string | null }
+
+export interface AttemptRequest {
+  /** Our EHLO name. */
+  hostname: string;
+  /** In order: the next is tried on connect failure or 4xx before any recipient was accepted. */
+  targets: AttemptTarget[];
+  tls: 'none' | 'opportunistic' | 'required';
+  /** '' is the null sender. */
+  sender: string;
+  recipients: AttemptRecipient[];
+  envid?: string | null;
+  ret?: 'FULL' | 'HDRS' | null;
+  size: number;
+  smtputf8Needed: boolean;
+  eightBit: boolean;
+  /** A fresh stream of the stored message (CRLF lines, not dot-stuffed). */
+  body: () => NodeJS.ReadableStream;
+  timeouts?: { connectMs?: number; greetingMs?: number; commandMs?: number; dataMs?: number };
+}
+
+export interface RecipientOutcome {
+  address: string;
+  outcome: 'delivered' | 'deferred' | 'failed';
+  category: string;
+  reply: string;
+  remoteHost: string | null;
+}
+
+export interface AttemptResult { recipients: RecipientOutcome[]; log: string[] }
+
+const DEFAULTS = { connectMs: 30_000, greetingMs: 60_000, commandMs: 60_000, dataMs: 600_000 };
+/** Longest reply we accept (RFC 5321 allows 512 octets a line); longer is a protocol error. */
+const MAX_RESPONSE = 64 * 1024;
+/** Reply text kept in outcomes and the log. */
+const MAX_REPLY_TEXT = 512;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+type Timeouts = typeof DEFAULTS;
+
+/** Internals of nodemailer's SMTPConnection that are not in its types. */
+interface ConnInternals {
+  _supportedExtensions: string[];
+  _maxAllowedSize: number;
+  _recipientQueue?: string[];
+  _envelope?: { accepted: string[]; rejected: string[]; rejectedErrors: SmtpErr[] };
+  _getDsnRcptToArgs(): string;
+  _socket: import('node:net').Socket | false | null;
+}
+
+type SmtpErr = Error & ClassifiableError & { command?: string; recipient?: string; rejectedErrors?: SmtpErr[] };
+
+function clip(s: string): string {
+  const one = s.replace(/\r?\n/g, ' ').trim();
+  return one.length > MAX_REPLY_TEXT ? `${one.slice(0, MAX_REPLY_TEXT)}... (${one.length} bytes)` : one;
+}
+
+function remoteOf(t: AttemptTarget): string {
+  return `${t.name ?? t.host}[${t.host}]:${t.port}`;
+}
+
+function outcomeFromReply(address: string, raw: string, remoteHost: string): RecipientOutcome {
+  const p = parseReply(raw);
+  const c = p ? classifyReply(p.code, p.enhanced, p.text) : { outcome: 'deferred' as const, category: 'protocol' };
+  return { address, ...c, reply: clip(raw), remoteHost };
+}
+
+function outcomeFromError(address: string, err: SmtpErr, remoteHost: string): RecipientOutcome {
+  const c = classifyError(err);
+  const reply = typeof err.response === 'string' && c.category !== 'timeout' ? err.response : err.message;
+  return { address, ...c, reply: clip(reply), remoteHost };
+}
+
+function synthetic(address: string, code: number, enhanced: string, text: string, remoteHost: string): RecipientOutcome {
+  return { address, ...classifyReply(code, enhanced, text), reply: `${code} ${enhanced} ${text}`, remoteHost };
+}
+
+/** What one session on one host produced. */
+interface SessionResult {
+  outcomes: RecipientOutcome[];
+  /** Nothing was accepted and the failure was temporary: the next host may do better. */
+  tryNext: boolean;
+  /** The STARTTLS handshake failed: a plaintext retry on the same host may do better. */
+  tlsFailed: boolean;
+}
+
+export async function attemptDelivery(req: AttemptRequest): Promise<AttemptResult> {
+  const log: string[] = [];
+  const final = new Map<string, RecipientOutcome>();
+  let pending = req.recipients.slice();
+  const timeouts: Timeouts = { ...DEFAULTS, ...req.timeouts };
+  try {
+    if (!req.targets.length) {
+      return { recipients: pending.map((r) => synthetic(r.address, 451, '4.4.4', 'no host to deliver to', '')).map((o) => ({ ...o, remoteHost: null })), log: ['no targets'] };
+    }
+    for (let i = 0; i < req.targets.length && pending.length; i++) {
+      const target = req.targets[i]!;
+      let res = await session(req, target, pending, timeouts, false, log);
+      if (res.tlsFailed && req.tls === 'opportunistic') {
+        log.push(`${remoteOf(target)}: STARTTLS handshake failed, retrying once in plaintext`);
+        res = await session(req, target, pending, timeouts, true, log);
+      }
+      const last = i === req.targets.length - 1;
+      for (const o of res.outcomes) {
+        if (o.outcome !== 'deferred' || !res.tryNext || last) final.set(o.address, o);
+      }
+      if (!res.tryNext) break;
+      pending = pending.filter((r) => !final.has(r.address));
+      if (pending.length && !last) log.push(`${remoteOf(target)}: trying the next host`);
+    }
+  } catch (err) {
+    log.push(`internal error: ${(err as Error).message}`);
+  }
+  const recipients = req.recipients.map((r) => final.get(r.address)
+    ?? { address: r.address, outcome: 'deferred' as const, category: 'other', reply: 'not attempted', remoteHost: null });
+  return { recipients, log };
+}
+
+function connectionOptions(req: AttemptRequest, target: AttemptTarget, t: Timeouts, plain: boolean): SMTPConnection.Options {
+  return {
+    host: target.host,
+    port: target.port,
+    name: req.hostname,
+    connectionTimeout: t.connectMs,
+    greetingTimeout: t.greetingMs,
+    socketTimeout: t.commandMs,
+    socketCloseTimeout: 0,
+    maxResponseSize: MAX_RESPONSE,
+    logger: false,
+    ignoreTLS: req.tls === 'none' || plain,
+    requireTLS: req.tls === 'required',
+    opportunisticTLS: req.tls === 'opportunistic',
+    tls: {
+      rejectUnauthorized: req.tls === 'required',
+      ...(target.name && !/^[\d.:]+$/.test(target.name) ? { servername: target.name } : {}),
+    },
+  };
+}
+
+/** One connection to one host: connect, checks on the advertised extensions, one transaction. */
+async function session(
+  req: AttemptRequest, target: AttemptTarget, recipients: AttemptRecipient[], t: Timeouts, plain: boolean, log: string[],
+): Promise<SessionResult> {
+  const remote = remoteOf(target);
+  const conn = new SMTPConnection(connectionOptions(req, target, t, plain));
+  const internals = conn as unknown as ConnInternals;
+  let upgrading = false;
+  let lastError: SmtpErr | null = null;
+  let polite = false;
+  conn.on('error', (err: SmtpErr) => {
+    lastError = err;
+    upgrading = upgrading || Boolean(conn.upgrading);
+  });
+  const all = (make: (address: string) => RecipientOutcome) => recipients.map((r) => make(r.address));
+  try {
+    const connErr = await connect(conn, t);
+    if (connErr) {
+      const tlsFailed = !plain && req.tls === 'opportunistic' && (connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || upgrading);
+      log.push(`${remote}: connect failed: ${clip(connErr.message)}`);
+      const outcomes = all((a) => outcomeFromError(a, connErr, remote));
+      if (req.tls === 'required' && (connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || upgrading)) {
+        for (const o of outcomes) { o.outcome = 'deferred'; o.category = 'tls'; }
+      }
+      // a 5xx greeting or EHLO refuses this host, not the recipient: defer and try the next
+      // host (what Postfix does with smtp_skip_5xx_greeting)
+      for (const o of outcomes) if (o.outcome === 'failed') o.outcome = 'deferred';
+      return { outcomes, tryNext: outcomes.every((o) => o.outcome === 'deferred'), tlsFailed };
+    }
+    log.push(`${remote}: connected${conn.secure ? ' with TLS' : ''}`);
+    const refused = checkExtensions(req, recipients, conn, internals, remote, log);
+    polite = true;
+    if (refused.stop) return { outcomes: refused.outcomes, tryNext: false, tlsFailed: false };
+    const sendable = recipients.filter((r) => !refused.outcomes.some((o) => o.address === r.address));
+    const sent = await transaction(req, sendable, conn, internals, t, remote, log);
+    polite = !sent.outcomes.some((o) => /timeout|network|protocol/.test(o.category));
+    return { outcomes: [...refused.outcomes, ...sent.outcomes], tryNext: sent.tryNext, tlsFailed: false };
+  } catch (err) {
+    const e = (lastError ?? err) as SmtpErr;
+    log.push(`${remote}: ${clip(e.message)}`);
+    return { outcomes: all((a) => outcomeFromError(a, e, remote)), tryNext: false, tlsFailed: false };
+  } finally {
+    closeConnection(conn, polite);
+  }
+}
+
+/** QUIT when the session is healthy (closed for good a second later), else just close. */
+function closeConnection(conn: SMTPConnection, polite: boolean): void {
+  try {
+    if (!polite) { conn.close(); return; }
+    conn.quit();
+    setTimeout(() => { try { conn.close(); } catch { /* closed */ } }, 1000).unref();
+  } catch { /* already closed */ }
+}
+
+/** Resolves with the error that ended the connect, or null once EHLO (and STARTTLS) are done. */
+function connect(conn: SMTPConnection, t: Timeouts): Promise<SmtpErr | null> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (e: SmtpErr | null) => { if (!done) { done = true; clearTimeout(guard); resolve(e); } };
+    // nodemailer bounds each phase; this bounds the whole, in case a phase slips through
+    const guard = setTimeout(() => finish(Object.assign(new Error('connect and greeting took too long'), { code: 'ETIMEDOUT' })),
+      t.connectMs + 2 * t.greetingMs + 2 * t.commandMs);
+    conn.once('error', (e: SmtpErr) => finish(e));
+    conn.once('end', () => finish(Object.assign(new Error('connection closed during connect'), { code: 'ECONNECTION' })));
+    conn.connect((e?: SmtpErr) => finish(e ?? null));
+  });
+}
+
+/** SIZE, SMTPUTF8 and required TLS, checked before MAIL. `stop` ends the session for all. */
+function checkExtensions(
+  req: AttemptRequest, recipients: AttemptRecipient[], conn: SMTPConnection, internals: ConnInternals, remote: string, log: string[],
+): { stop: boolean; outcomes: RecipientOutcome[] } {
+  const all = (code: number, enhanced: string, text: string) =>
+    ({ stop: true, outcomes: recipients.map((r) => synthetic(r.address, code, enhanced, text, remote)) });
+  if (req.tls === 'required' && !conn.secure) {
+    log.push(`${remote}: TLS required but not in use`);
+    const r = all(451, '4.7.5', 'TLS is required but the server did not offer it');
+    for (const o of r.outcomes) o.category = 'tls';
+    return r;
+  }
+  const ext = internals._supportedExtensions ?? [];
+  const max = internals._maxAllowedSize;
+  if (ext.includes('SIZE') && max > 0 && max < req.size) {
+    log.push(`${remote}: message of ${req.size} bytes exceeds the server's SIZE ${max}`);
+    return all(552, '5.3.4', `Message size ${req.size} exceeds the limit ${max} of ${remote}`);
+  }
+  if (ext.includes('SMTPUTF8')) return { stop: false, outcomes: [] };
+  if (req.smtputf8Needed || NON_ASCII.test(req.sender)) {
+    log.push(`${remote}: message needs SMTPUTF8, server does not offer it`);
+    return all(553, '5.6.7', `${remote} does not support SMTPUTF8, needed by this message`);
+  }
+  const outcomes = recipients.filter((r) => NON_ASCII.test(r.address))
+    .map((r) => synthetic(r.address, 553, '5.6.7', `${remote} does not support SMTPUTF8, needed by this address`, remote));
+  if (outcomes.length) log.push(`${remote}: ${outcomes.length} UTF-8 recipient(s) refused: no SMTPUTF8`);
+  return { stop: outcomes.length === recipients.length, outcomes };
+}
+
+type Phase = 'envelope' | 'data' | 'after-dot';
+
+/** MAIL, RCPT, DATA and the body; maps the result to per-recipient outcomes. */
+async function transaction(
+  req: AttemptRequest, recipients: AttemptRecipient[], conn: SMTPConnection, internals: ConnInternals,
+  t: Timeouts, remote: string, log: string[],
+): Promise<{ outcomes: RecipientOutcome[]; tryNext: boolean }> {
+  const ext = internals._supportedExtensions ?? [];
+  const dsn = ext.includes('DSN');
+  if (dsn) installDsn(internals, recipients);
+  if (req.eightBit && !ext.includes('8BITMIME')) log.push(`${remote}: 8-bit message sent to a server without 8BITMIME`);
+  let phase: Phase = 'envelope';
+  const body = tracked(req.body, () => { phase = 'data'; }, () => {
+    phase = 'after-dot';
+    const socket = internals._socket;
+    if (socket) socket.setTimeout(t.dataMs);
+  });
+  const envelope: SMTPConnection.Envelope = {
+    from: req.sender === '' ? false : req.sender,
+    to: recipients.map((r) => r.address),
+    size: req.size,
+    use8BitMime: req.eightBit,
+    ...(dsn && (req.ret || req.envid) ? { dsn: { ret: req.ret ?? null, envid: req.envid ?? null } } : {}),
+  };
+  const watchdog = t.connectMs + t.commandMs * (4 + recipients.length) + t.dataMs * 2;
+  const result = await new Promise<{ err: SmtpErr | null; info?: SMTPConnection.SentMessageInfo }>((resolve) => {
+    let done = false;
+    const finish = (v: { err: SmtpErr | null; info?: SMTPConnection.SentMessageInfo }) => {
+      if (!done) { done = true; clearTimeout(guard); resolve(v); }
+    };
+    const guard = setTimeout(() => finish({ err: Object.assign(new Error('transaction took too long'), { code: 'ETIMEDOUT' }) }), watchdog);
+    conn.once('end', () => setTimeout(() => finish({ err: Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }) }), 50));
+    conn.send(envelope, body, (err, info) => finish({ err: (err as SmtpErr | null) ?? null, info }));
+  });
+  if (!result.err && result.info) {
+    const info = result.info;
+    log.push(`${remote}: ${clip(info.response)}`);
+    const rejected = new Map((info.rejectedErrors ?? []).map((e) => [(e as SmtpErr).recipient ?? '', e as SmtpErr]));
+    const outcomes = recipients.map((r) => {
+      if (info.accepted.includes(r.address)) return outcomeFromReply(r.address, info.response, remote);
+      const e = rejected.get(r.address);
+      return e ? outcomeFromError(r.address, e, remote) : synthetic(r.address, 451, '4.3.0', 'recipient was neither accepted nor rejected', remote);
+    });
+    return { outcomes, tryNext: false };
+  }
+  return failedTransaction(recipients, result.err!, phase, internals, remote, log);
+}
+
+function failedTransaction(
+  recipients: AttemptRecipient[], err: SmtpErr, phase: Phase, internals: ConnInternals, remote: string, log: string[],
+): { outcomes: RecipientOutcome[]; tryNext: boolean } {
+  const env = internals._envelope;
+  const accepted = new Set(env?.accepted ?? []);
+  // a refused MAIL decides for everyone (pipelined RCPTs behind it only get "bad sequence")
+  const mailRefused = err.command === 'MAIL FROM';
+  const rejected = new Map(mailRefused ? [] : (err.rejectedErrors ?? env?.rejectedErrors ?? []).map((e) => [e.recipient ?? '', e]));
+  log.push(`${remote}: ${phase === 'envelope' ? '' : `during ${phase}: `}${clip(err.message)}`);
+  const noReplyAfterDot = phase === 'after-dot' && typeof err.response !== 'string';
+  if (noReplyAfterDot) log.push(`${remote}: no reply after end of data: may be delivered twice`);
+  const outcomes = recipients.map((r) => {
+    const own = rejected.get(r.address);
+    if (own && !accepted.has(r.address)) return outcomeFromError(r.address, own, remote);
+    const o = outcomeFromError(r.address, err, remote);
+    // once the body is on its way, nothing but a reply may fail a recipient for good
+    if (phase !== 'envelope' && typeof err.response !== 'string') o.outcome = 'deferred';
+    if (noReplyAfterDot) o.reply = clip(`no reply after end of data (${err.message}): may be delivered twice`);
+    return o;
+  });
+  const tryNext = phase === 'envelope' && accepted.size === 0
+    && (mailRefused || typeof err.response !== 'string')
+    && outcomes.every((o) => o.outcome === 'deferred');
+  return { outcomes, tryNext };
+}
+
+/** NOTIFY and ORCPT per recipient: nodemailer only knows one set per envelope. */
+function installDsn(internals: ConnInternals, recipients: AttemptRecipient[]): void {
+  const byAddress = new Map(recipients.map((r) => [r.address, r]));
+  internals._getDsnRcptToArgs = function (this: ConnInternals) {
+    const queue = this._recipientQueue ?? [];
+    const r = byAddress.get(queue[queue.length - 1] ?? '');
+    const args: string[] = [];
+    if (r?.notify) args.push(`NOTIFY=${r.notify}`);
+    if (r?.orcpt) args.push(`ORCPT=${r.orcpt.includes(';') ? r.orcpt : `rfc822;${xtext(r.orcpt)}`}`);
+    return args.length ? ` ${args.join(' ')}` : '';
+  };
+}
+
+/** RFC 3461 xtext. */
+function xtext(s: string): string {
+  return s.replace(/[^\x21-\x2a\x2c-\x3c\x3e-\x7e]/g, (c) => `+${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** The body, opened only when the server asks for it; tells when it starts and ends. */
+function tracked(open: () => NodeJS.ReadableStream, onStart: () => void, onEnd: () => void): Readable {
+  let src: NodeJS.ReadableStream | null = null;
+  const out = new Readable({
+    read() {
+      if (src) { src.resume(); return; }
+      onStart();
+      src = open();
+      src.on('data', (chunk: Buffer | string) => { if (!out.push(chunk)) src!.pause(); });
+      src.on('end', () => { onEnd(); out.push(null); });
+      src.on('error', (e: Error) => out.destroy(e));
+    },
+    destroy(err, cb) {
+      if (src && typeof (src as Readable).destroy === 'function') (src as Readable).destroy();
+      cb(err);
+    },
+  });
+  return out;
+}

@@ -7,3 +7,4 @@ export * from './reply.ts';
 export * from './address.ts';
 export * from './ids.ts';
 export * from './clock.ts';
+export * from './date.ts';

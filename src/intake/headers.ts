@@ -6,7 +6,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { Headers } from '@zone-eu/mailsplit';
-import { smtpError } from '../core/index.ts';
+import { smtpError, rfc5322Date } from '../core/index.ts';
 
 const CRLF = Buffer.from('\r\n');
 const BLANK_LINE = Buffer.from('\r\n\r\n');
@@ -38,10 +38,7 @@ interface MailsplitHeaders {
   remove(key: string): void;
 }
 
-/** RFC 5322 date-time in UTC: "Fri, 27 Nov 2026 23:35:03 +0000". */
-export function rfc5322Date(d: Date): string {
-  return d.toUTCString().replace(/GMT$/, '+0000');
-}
+export { rfc5322Date };
 
 export class HeaderRewriter extends Transform {
   private head: Buffer[] | null = []; // null once the header block has been rewritten

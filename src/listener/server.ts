@@ -17,6 +17,7 @@ export interface Listener {
 
 export interface ListenerDeps extends Omit<SessionDeps, 'listener' | 'gate' | 'maxMessageSize'> {
   hostname: string;
+  /** smtp.maxMessageSize: the size limit of a listener that sets none of its own. */
   maxMessageSize: number;
   /** The per-IP gate of a listener; defaults to a counter in this process. */
   gateFor?: (listener: ListenerConfig, name: string) => ConnectionGate;

@@ -1,10 +1,9 @@
 /**
- * Message bodies on disk. A body is written to its final name while it streams in, then
- * fsynced; the folder is fsynced once per group-commit batch (syncDirs), before the queue
- * rows that refer to the body are committed. A body without a queue row is an orphan and is
- * swept at start-up.
+ * Message bodies while they stream in. A small body stays in memory and is stored in its queue
+ * row; a larger one is written to its final file name and fdatasynced, and the folder is
+ * fsynced once per group-commit batch (syncDirs) before the rows that refer to it are
+ * committed. A body file without a queue row is an orphan and is swept at start-up.
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -28,8 +27,6 @@ export interface Spool {
   /** fsync the folders of these bodies (once each). */
   syncDirs(relPaths: Iterable<string>): Promise<void>;
   absPath(relPath: string): string;
-  openRead(relPath: string): fs.ReadStream;
-  remove(relPath: string): Promise<void>;
   /** Deletes every body file not in `keep`; returns how many were removed. */
   sweep(keep: Set<string>): Promise<number>;
 }
@@ -114,12 +111,6 @@ export async function createSpool(root: string): Promise<Spool> {
       const dirs = new Set<string>();
       for (const p of relPaths) dirs.add(path.dirname(absPath(p)));
       await Promise.all([...dirs].map(fsyncPath));
-    },
-    openRead(relPath) {
-      return fs.createReadStream(absPath(relPath));
-    },
-    async remove(relPath) {
-      await fsp.rm(absPath(relPath), { force: true });
     },
     async sweep(keep) {
       let removed = 0;

@@ -13,11 +13,14 @@ import { createSpool } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createLoginCache } from './credentials/index.ts';
+import { createOutbound, type Outbound } from './outbound.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 
 export interface RunningServer {
   listeners: Listener[];
   store: Store;
+  /** Outgoing delivery, when this process delivers. */
+  outbound: Outbound | null;
   close(): Promise<void>;
 }
 
@@ -26,6 +29,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Per-IP gates shared across worker processes (supervisor/); default: in this process. */
   gateFor?: ListenerDeps['gateFor'];
+  /** Run outgoing delivery in this process (default: config.delivery.enabled). */
+  delivery?: boolean;
 }
 
 /**
@@ -75,7 +80,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     mailboxes: store.mailboxes,
     cache: createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock }),
   });
-  const enqueuer = createEnqueuer({ queue: store.queue, spool });
+  let outbound: Outbound | null = null;
+  const enqueuer = createEnqueuer({ queue: store.queue, spool, onCommitted: () => outbound?.kick() });
   const intake = createIntake({
     spool, enqueuer, clock,
     hostname: config.hostname,
@@ -96,6 +102,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   const close = async () => {
     await Promise.all(listeners.map((l) => l.close()));
     await enqueuer.drain();
+    await outbound?.close();
     tls.close();
     await store.close();
   };
@@ -104,11 +111,15 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       const addr = await l.listen();
       logger.info({ evt: 'listening', listener: l.name, role: l.config.role, address: addr.address, port: addr.port }, 'listening');
     }
+    if (opts.delivery ?? config.delivery.enabled) {
+      outbound = createOutbound(config, { store, spool, intake, clock, logger });
+      await outbound.scheduler.start();
+    }
   } catch (err) {
     await close();
     throw err;
   }
-  return { listeners, store, close };
+  return { listeners, store, get outbound() { return outbound; }, close };
 }
 
 /** One process: prepare the data folder, then listen (tests, and `workers: 1`). */

@@ -2,8 +2,7 @@
  * The administrative operations on customers, domains and mailboxes, with their validation.
  * The CLI (and later the HTTP API) call these; they never print.
  */
-import { addressKey, normalizeDomain, parseAddress } from '../core/index.ts';
-import net from 'node:net';
+import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore } from '../core/index.ts';
 import { StoreError, type Store, type Customer, type Domain, type Mailbox, type Route, type RouteTls } from '../store/index.ts';
 import { hashPassword, generatePassword } from '../credentials/index.ts';
 
@@ -34,16 +33,9 @@ const ROUTE_TLS: RouteTls[] = ['none', 'opportunistic', 'required'];
 
 /** "host", "host:port", "1.2.3.4:25", "[2001:db8::1]:2525" -> host and port (25 by default). */
 export function parseHostPort(input: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(input) ?? /^([^:]+)(?::(\d+))?$/.exec(input);
-  if (!m) throw new AdminError(`not a host or host:port: ${input} (write an IPv6 address in brackets: [2001:db8::1]:25)`);
-  const port = m[2] === undefined ? 25 : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new AdminError(`port must be 1 to 65535: ${input}`);
-  const raw = m[1];
-  if (net.isIP(raw)) return { host: raw, port };
-  if (input.startsWith('[')) throw new AdminError(`not an IP address in brackets: ${input}`);
-  const host = normalizeDomain(raw);
-  if (!host) throw new AdminError(`not a valid host name: ${raw}`);
-  return { host, port };
+  const r = parseHostPortCore(input, 25);
+  if ('error' in r) throw new AdminError(r.error);
+  return r;
 }
 
 function rethrow(err: unknown): never {

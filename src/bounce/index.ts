@@ -1,10 +1,10 @@
 /**
  * bounce/: RFC 3464 delivery status notifications (non-delivery, delay and success reports):
- * the pure builder of the multipart/report message. It never sends, never touches the store
- * and never decides whether a report is due. The message it builds goes back through intake
- * with the null envelope sender; a DSN is never sent *to* the null sender, and that rule is
- * enforced by the caller (queue/), not here (buildDsn only refuses an empty `to` as a last
- * guard). Fails by throwing on bad input, or by destroying the returned stream when the
- * original message cannot be read.
+ * the pure builder of the multipart/report message (dsn.ts) and the notifier that hands it to
+ * intake with the null envelope sender (notify.ts). A notice is never sent *to* the null
+ * sender: a failed bounce goes once to the configured postmaster, anything else is logged and
+ * dropped, so notices cannot loop. Never reads the store and never decides whether a report
+ * is due (queue/ does). Fails by throwing on bad input or when intake cannot queue the notice.
  */
 export { buildDsn, dsnSubject, type DsnInput, type DsnRecipient, type DsnAction } from './dsn.ts';
+export { createNotifier, BOUNCE_LISTENER, POSTMASTER_LISTENER, type Notifier, type NoticeItem, type NoticeKind } from './notify.ts';

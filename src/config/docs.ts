@@ -9,7 +9,7 @@ function unwrap(s: z.ZodType): { inner: z.ZodType; def: unknown; hasDefault: boo
   let def: unknown;
   let hasDefault = false;
   for (;;) {
-    if (inner instanceof z.ZodDefault) {
+    if (inner instanceof z.ZodDefault || inner instanceof z.ZodPrefault) {
       hasDefault = true;
       def = (inner.def as { defaultValue: unknown }).defaultValue;
       inner = inner.def.innerType as z.ZodType;
@@ -34,7 +34,8 @@ function walk(s: z.ZodType, prefix: string, rows: Row[]): void {
   const { inner, def, hasDefault } = unwrap(s);
   const description = s.description ?? inner.description ?? '';
   if (prefix) {
-    const shown = hasDefault && typeof def !== 'object' ? `\`${JSON.stringify(def)}\`` : hasDefault ? 'see below' : '';
+    const plain = typeof def !== 'object' || (Array.isArray(def) && def.every((d) => typeof d !== 'object'));
+    const shown = hasDefault && plain ? `\`${JSON.stringify(def)}\`` : hasDefault ? 'see below' : '';
     rows.push({ key: prefix, type: typeName(inner), def: prefix === 'hostname' ? 'the machine\'s host name' : shown, description });
   }
   if (inner instanceof z.ZodObject) {

@@ -15,6 +15,9 @@ const certPair = z
   })
   .strict();
 
+/** "host:port", "[v6]:port" or a bare host (port 25 / 53 added by the user of the value). */
+const hostPort = (what: string, defaultPort: number) => z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+)(:\d{1,5})?$/, `expected ${what} as HOST:PORT, [IPv6]:PORT or HOST (port ${defaultPort})`);
+
 export const listenerSchema = z
   .object({
     role: z.enum(ROLES).describe('mx (port 25: relay only for authenticated clients), submission (STARTTLS, AUTH required) or submissions (implicit TLS, AUTH required).'),
@@ -90,6 +93,49 @@ export const configSchema = z
       .strict()
       .default({ cacheTtlSeconds: 900, cacheMaxEntries: 100_000 })
       .describe('Authentication.'),
+    delivery: z
+      .object({
+        enabled: z.boolean().default(true).describe('Deliver queued mail (off: accept and queue only, for example on a node that only takes mail in).'),
+        smarthost: hostPort('the smarthost', 25).optional().describe('Send all outgoing mail through this relay (HOST:PORT) instead of looking up MX records; per-domain routes still win.'),
+        smarthostTls: z.enum(['none', 'opportunistic', 'required']).default('opportunistic').describe('TLS toward the smarthost: required also verifies its certificate.'),
+        concurrency: z.number().int().min(1).max(10_000).default(100).describe('Delivery attempts running at once, in total.'),
+        perDestinationConcurrency: z.number().int().min(1).max(1000).default(20).describe('Delivery attempts running at once to one recipient domain.'),
+        window: z.number().int().min(1).max(100_000).default(2000).describe('Most due recipients claimed and held in memory at once; the rest of the queue stays in the store.'),
+        leaseSeconds: z.number().int().min(60).default(1200).describe('A claimed recipient whose attempt has not ended after this long is claimed again (a crashed node\'s work comes back by itself). Longer than the longest attempt.'),
+        pollIntervalMs: z.number().int().min(10).max(60_000).default(1000).describe('How often the store is asked for due recipients when nothing was just queued.'),
+        retryMinutes: z.array(z.number().positive()).min(1).default([5, 10, 20, 40, 60, 60, 60, 60, 240]).describe('Waits before the 1st, 2nd, ... retry of a deferred recipient, in minutes; the last one repeats.'),
+        expireDays: z.number().positive().default(5).describe('A recipient still deferred this long after the message arrived fails with 4.4.7 and is bounced.'),
+        delayWarningHours: z.number().min(0).default(4).describe('Send one delay warning (a DSN with action delayed) to the sender after this long, when NOTIFY allows it; 0 = never.'),
+        mxPort: z.number().int().min(1).max(65535).default(25).describe('TCP port of MX hosts. Always 25 on the Internet; tests and labs point it at their own servers.'),
+        allowLoopback: z.boolean().default(false).describe('Deliver to MX hosts on loopback addresses (tests and labs only).'),
+        allowPrivate: z.boolean().default(false).describe('Deliver to MX hosts on private addresses (RFC 1918, ULA, link-local).'),
+        mtaSts: z.boolean().default(true).describe('Honour MTA-STS policies (RFC 8461) of recipient domains: in enforce mode only policy-listed MX hosts with a valid certificate.'),
+        connectTimeoutSeconds: z.number().positive().default(30).describe('Connecting to a remote host.'),
+        commandTimeoutSeconds: z.number().positive().default(300).describe('Waiting for the greeting or a reply to a command (RFC 5321 section 4.5.3.2).'),
+        dataTimeoutSeconds: z.number().positive().default(600).describe('Sending the message and waiting for the reply after the final dot.'),
+        reuseMaxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection to a remote host before it is closed.'),
+        reuseIdleSeconds: z.number().min(0).default(5).describe('How long an idle connection is kept for the next message to the same host (0: close at once).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Outgoing delivery.'),
+    dns: z
+      .object({
+        servers: z.array(hostPort('a DNS server', 53)).default([]).describe('DNS servers for MX, address and MTA-STS lookups ("127.0.0.1:5353", "[::1]:53"); empty = the system resolver.'),
+        timeoutMs: z.number().int().min(10).default(5000).describe('Timeout of one DNS query try.'),
+        tries: z.number().int().min(1).max(10).default(2).describe('Tries of one DNS query.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('DNS resolution for delivery.'),
+    bounce: z
+      .object({
+        postmaster: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an address').optional().describe('Where a bounce that cannot be delivered goes, once; without it such a bounce is logged and dropped.'),
+        from: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an address').optional().describe('From address of bounces (default MAILER-DAEMON@hostname).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Delivery status notifications (bounces).'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level written to standard output as JSON lines.'),

@@ -8,3 +8,4 @@ export * from './address.ts';
 export * from './ids.ts';
 export * from './clock.ts';
 export * from './date.ts';
+export * from './hostport.ts';

@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { classifyError, classifyReply, parseReply, type ClassifiableError } from './classify.ts';
+import { quitQuietly, type ConnectionPool, type PooledConnection } from './pool.ts';
 
 export interface AttemptTarget { host: string; port: number; name?: string }
 
@@ -38,6 +39,8 @@ export interface RecipientOutcome {
   category: string;
   reply: string;
   remoteHost: string | null;
+  /** Delivered to a next hop that offers DSN: NOTIFY went with it, the next hop reports. */
+  dsnPassedOn?: boolean;
 }
 
 export interface AttemptResult { recipients: RecipientOutcome[]; log: string[] }
@@ -97,7 +100,7 @@ interface SessionResult {
   tlsFailed: boolean;
 }
 
-export async function attemptDelivery(req: AttemptRequest): Promise<AttemptResult> {
+export async function attemptDelivery(req: AttemptRequest, pool: ConnectionPool | null = null): Promise<AttemptResult> {
   const log: string[] = [];
   const final = new Map<string, RecipientOutcome>();
   let pending = req.recipients.slice();
@@ -108,10 +111,10 @@ export async function attemptDelivery(req: AttemptRequest): Promise<AttemptResul
     }
     for (let i = 0; i < req.targets.length && pending.length; i++) {
       const target = req.targets[i]!;
-      let res = await session(req, target, pending, timeouts, false, log);
+      let res = await session(req, target, pending, timeouts, false, log, pool);
       if (res.tlsFailed && req.tls === 'opportunistic') {
         log.push(`${remoteOf(target)}: STARTTLS handshake failed, retrying once in plaintext`);
-        res = await session(req, target, pending, timeouts, true, log);
+        res = await session(req, target, pending, timeouts, true, log, null);
       }
       const last = i === req.targets.length - 1;
       for (const o of res.outcomes) {
@@ -150,28 +153,58 @@ function connectionOptions(req: AttemptRequest, target: AttemptTarget, t: Timeou
   };
 }
 
-/** One connection to one host: connect, checks on the advertised extensions, one transaction. */
+/** A connection with what its error events told us (one listener for its whole life). */
+interface Live extends PooledConnection {
+  internals: ConnInternals;
+  lastError: SmtpErr | null;
+  upgrading: boolean;
+}
+
+function open(req: AttemptRequest, target: AttemptTarget, t: Timeouts, plain: boolean, key: string): Live {
+  const conn = new SMTPConnection(connectionOptions(req, target, t, plain));
+  const live: Live = { conn, key, uses: 0, closed: false, internals: conn as unknown as ConnInternals, lastError: null, upgrading: false };
+  conn.on('error', (err: SmtpErr) => {
+    live.lastError = err;
+    live.upgrading = live.upgrading || Boolean(conn.upgrading);
+  });
+  conn.on('end', () => { live.closed = true; });
+  return live;
+}
+
+function poolKey(req: AttemptRequest, target: AttemptTarget): string {
+  return [target.host, target.port, req.tls, target.name ?? '', req.hostname].join('|');
+}
+
+const BROKEN = /timeout|network|protocol/;
+
+/**
+ * One session on one host: a pooled connection when one is idle (if it turns out dead before
+ * anything was accepted, a fresh one is opened once), else a new connection; the checks on the
+ * advertised extensions; one transaction. A healthy connection goes back to the pool after RSET.
+ */
 async function session(
   req: AttemptRequest, target: AttemptTarget, recipients: AttemptRecipient[], t: Timeouts, plain: boolean, log: string[],
+  pool: ConnectionPool | null,
 ): Promise<SessionResult> {
   const remote = remoteOf(target);
-  const conn = new SMTPConnection(connectionOptions(req, target, t, plain));
-  const internals = conn as unknown as ConnInternals;
-  let upgrading = false;
-  let lastError: SmtpErr | null = null;
-  let polite = false;
-  conn.on('error', (err: SmtpErr) => {
-    lastError = err;
-    upgrading = upgrading || Boolean(conn.upgrading);
-  });
+  const key = poolKey(req, target);
+  const reused = !plain && pool ? pool.take(key) as Live | null : null;
+  if (reused) {
+    const res = await onConnection(req, reused, recipients, t, remote, log, pool, true);
+    if (res) return res;
+    log.push(`${remote}: reused connection was closed by the server; opening a new one`);
+  }
+  const live = open(req, target, t, plain, key);
   const all = (make: (address: string) => RecipientOutcome) => recipients.map((r) => make(r.address));
   try {
-    const connErr = await connect(conn, t);
+    const connErr = await connect(live.conn, t);
     if (connErr) {
-      const tlsFailed = !plain && req.tls === 'opportunistic' && (connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || upgrading);
+      closeConnection(live, false, null);
+      const tlsError = connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || live.upgrading;
+      const tlsFailed = !plain && req.tls === 'opportunistic' && tlsError;
       log.push(`${remote}: connect failed: ${clip(connErr.message)}`);
       const outcomes = all((a) => outcomeFromError(a, connErr, remote));
-      if (req.tls === 'required' && (connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || upgrading)) {
+      if (req.tls === 'required' && tlsError) {
         for (const o of outcomes) { o.outcome = 'deferred'; o.category = 'tls'; }
       }
       // a 5xx greeting or EHLO refuses this host, not the recipient: defer and try the next
@@ -179,29 +212,58 @@ async function session(
       for (const o of outcomes) if (o.outcome === 'failed') o.outcome = 'deferred';
       return { outcomes, tryNext: outcomes.every((o) => o.outcome === 'deferred'), tlsFailed };
     }
-    log.push(`${remote}: connected${conn.secure ? ' with TLS' : ''}`);
-    const refused = checkExtensions(req, recipients, conn, internals, remote, log);
-    polite = true;
-    if (refused.stop) return { outcomes: refused.outcomes, tryNext: false, tlsFailed: false };
-    const sendable = recipients.filter((r) => !refused.outcomes.some((o) => o.address === r.address));
-    const sent = await transaction(req, sendable, conn, internals, t, remote, log);
-    polite = !sent.outcomes.some((o) => /timeout|network|protocol/.test(o.category));
-    return { outcomes: [...refused.outcomes, ...sent.outcomes], tryNext: sent.tryNext, tlsFailed: false };
+    log.push(`${remote}: connected${live.conn.secure ? ' with TLS' : ''}`);
   } catch (err) {
-    const e = (lastError ?? err) as SmtpErr;
+    closeConnection(live, false, null);
+    const e = (live.lastError ?? err) as SmtpErr;
     log.push(`${remote}: ${clip(e.message)}`);
     return { outcomes: all((a) => outcomeFromError(a, e, remote)), tryNext: false, tlsFailed: false };
-  } finally {
-    closeConnection(conn, polite);
+  }
+  return (await onConnection(req, live, recipients, t, remote, log, pool, false))!;
+}
+
+/**
+ * The checks and the transaction on an open connection. On a reused connection that broke
+ * before the server accepted anything, resolves null (the caller opens a new connection).
+ */
+async function onConnection(
+  req: AttemptRequest, live: Live, recipients: AttemptRecipient[], t: Timeouts, remote: string, log: string[],
+  pool: ConnectionPool | null, reused: boolean,
+): Promise<SessionResult | null> {
+  try {
+    const refused = checkExtensions(req, recipients, live.conn, live.internals, remote, log);
+    if (refused.stop) {
+      closeConnection(live, true, pool);
+      return { outcomes: refused.outcomes, tryNext: false, tlsFailed: false };
+    }
+    const sendable = recipients.filter((r) => !refused.outcomes.some((o) => o.address === r.address));
+    live.lastError = null;
+    const sent = await transaction(req, sendable, live.conn, live.internals, t, remote, log);
+    const healthy = !live.closed && !sent.outcomes.some((o) => BROKEN.test(o.category));
+    if (reused && !healthy && sent.untouched) {
+      closeConnection(live, false, null);
+      return null;
+    }
+    live.uses++;
+    closeConnection(live, healthy, pool);
+    return { outcomes: [...refused.outcomes, ...sent.outcomes], tryNext: sent.tryNext, tlsFailed: false };
+  } catch (err) {
+    closeConnection(live, false, null);
+    const e = (live.lastError ?? err) as SmtpErr;
+    log.push(`${remote}: ${clip(e.message)}`);
+    return { outcomes: recipients.map((r) => outcomeFromError(r.address, e, remote)), tryNext: false, tlsFailed: false };
   }
 }
 
-/** QUIT when the session is healthy (closed for good a second later), else just close. */
-function closeConnection(conn: SMTPConnection, polite: boolean): void {
+/** Healthy: RSET, then back to the pool (QUIT without a pool); broken: just close. */
+function closeConnection(live: Live, healthy: boolean, pool: ConnectionPool | null): void {
   try {
-    if (!polite) { conn.close(); return; }
-    conn.quit();
-    setTimeout(() => { try { conn.close(); } catch { /* closed */ } }, 1000).unref();
+    if (!healthy || live.closed) { live.conn.close(); return; }
+    if (!pool) { quitQuietly(live.conn); return; }
+    live.conn.reset((err?: Error | null) => {
+      if (err || live.closed) { try { live.conn.close(); } catch { /* closed */ } return; }
+      pool.give(live);
+    });
   } catch { /* already closed */ }
 }
 
@@ -254,7 +316,7 @@ type Phase = 'envelope' | 'data' | 'after-dot';
 async function transaction(
   req: AttemptRequest, recipients: AttemptRecipient[], conn: SMTPConnection, internals: ConnInternals,
   t: Timeouts, remote: string, log: string[],
-): Promise<{ outcomes: RecipientOutcome[]; tryNext: boolean }> {
+): Promise<{ outcomes: RecipientOutcome[]; tryNext: boolean; untouched: boolean }> {
   const ext = internals._supportedExtensions ?? [];
   const dsn = ext.includes('DSN');
   if (dsn) installDsn(internals, recipients);
@@ -275,11 +337,18 @@ async function transaction(
   const watchdog = t.connectMs + t.commandMs * (4 + recipients.length) + t.dataMs * 2;
   const result = await new Promise<{ err: SmtpErr | null; info?: SMTPConnection.SentMessageInfo }>((resolve) => {
     let done = false;
+    const onEnd = () => setTimeout(() => finish({ err: Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }) }), 50);
     const finish = (v: { err: SmtpErr | null; info?: SMTPConnection.SentMessageInfo }) => {
-      if (!done) { done = true; clearTimeout(guard); resolve(v); }
+      if (done) return;
+      done = true;
+      clearTimeout(guard);
+      conn.removeListener('end', onEnd);
+      const socket = internals._socket;
+      if (socket) socket.setTimeout(t.commandMs); // back from the data timeout, for a reused connection
+      resolve(v);
     };
     const guard = setTimeout(() => finish({ err: Object.assign(new Error('transaction took too long'), { code: 'ETIMEDOUT' }) }), watchdog);
-    conn.once('end', () => setTimeout(() => finish({ err: Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }) }), 50));
+    conn.once('end', onEnd);
     conn.send(envelope, body, (err, info) => finish({ err: (err as SmtpErr | null) ?? null, info }));
   });
   if (!result.err && result.info) {
@@ -287,13 +356,15 @@ async function transaction(
     log.push(`${remote}: ${clip(info.response)}`);
     const rejected = new Map((info.rejectedErrors ?? []).map((e) => [(e as SmtpErr).recipient ?? '', e as SmtpErr]));
     const outcomes = recipients.map((r) => {
-      if (info.accepted.includes(r.address)) return outcomeFromReply(r.address, info.response, remote);
+      if (info.accepted.includes(r.address)) return { ...outcomeFromReply(r.address, info.response, remote), dsnPassedOn: dsn };
       const e = rejected.get(r.address);
       return e ? outcomeFromError(r.address, e, remote) : synthetic(r.address, 451, '4.3.0', 'recipient was neither accepted nor rejected', remote);
     });
-    return { outcomes, tryNext: false };
+    return { outcomes, tryNext: false, untouched: false };
   }
-  return failedTransaction(recipients, result.err!, phase, internals, remote, log);
+  const failed = failedTransaction(recipients, result.err!, phase, internals, remote, log);
+  const untouched = phase === 'envelope' && !(internals._envelope?.accepted?.length) && typeof result.err!.response !== 'string';
+  return { ...failed, untouched };
 }
 
 function failedTransaction(

@@ -42,6 +42,8 @@ export interface MxResolverOptions {
 
 export interface MxResolver {
   resolve(domain: string): Promise<MxResult>;
+  /** The addresses of one named host (a route or smarthost: no MX lookup), as one implicit host. */
+  resolveHost(name: string): Promise<MxResult>;
 }
 
 type Failure = Extract<MxResult, { kind: 'fail' | 'defer' }>;
@@ -99,9 +101,12 @@ interface Ctx {
 
 export function createMxResolver(opts: MxResolverOptions): MxResolver {
   const resolver = new Resolver({ timeout: opts.timeoutMs, tries: opts.tries ?? 2 });
-  resolver.setServers(opts.servers);
+  if (opts.servers.length) resolver.setServers(opts.servers); // none: the system's resolvers
   const ctx: Ctx = { opts, resolver };
-  return { resolve: (domain) => resolveDomain(ctx, domain) };
+  return {
+    resolve: (domain) => resolveDomain(ctx, domain),
+    resolveHost: async (name) => (net.isIP(name) ? literalHost(ctx, `[${net.isIPv6(name) ? 'IPv6:' : ''}${name}]`) : implicitHost(ctx, name.toLowerCase())),
+  };
 }
 
 async function resolveDomain(ctx: Ctx, input: string): Promise<MxResult> {

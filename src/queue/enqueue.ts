@@ -20,7 +20,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?: number }): Enqueuer {
+export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?: number; onCommitted?: () => void }): Enqueuer {
   const maxBatch = deps.maxBatch ?? 512;
   let pending: Pending[] = [];
   let flushing: Promise<void> | null = null;
@@ -35,6 +35,7 @@ export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?
       batches++;
       messages += batch.length;
       for (const p of batch) p.resolve();
+      deps.onCommitted?.();
     } catch (err) {
       for (const p of batch) p.reject(err as Error);
     }

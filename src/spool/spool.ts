@@ -6,7 +6,8 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import fs from 'node:fs';
+import { Writable, type Readable } from 'node:stream';
 
 /**
  * Where one message body goes while it streams in. Up to inlineMax bytes it is kept in memory
@@ -27,6 +28,10 @@ export interface Spool {
   /** fsync the folders of these bodies (once each). */
   syncDirs(relPaths: Iterable<string>): Promise<void>;
   absPath(relPath: string): string;
+  /** A stream of a stored body file (errors such as ENOENT arrive as stream errors). */
+  open(relPath: string): Readable;
+  /** Deletes a delivered body; a missing file is not an error (a crash leaves orphans for sweep). */
+  remove(relPath: string): Promise<void>;
   /** Deletes every body file not in `keep`; returns how many were removed. */
   sweep(keep: Set<string>): Promise<number>;
 }
@@ -53,6 +58,10 @@ export async function createSpool(root: string): Promise<Spool> {
   return {
     root,
     absPath,
+    open: (rel) => fs.createReadStream(absPath(rel), { highWaterMark: 64 * 1024 }),
+    async remove(rel) {
+      await fsp.rm(absPath(rel), { force: true });
+    },
     createBody(id, inlineMax) {
       const relPath = `${SHARD}/${id}`;
       let buffered: Buffer[] = [];

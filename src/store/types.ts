@@ -59,16 +59,73 @@ export interface NewMessage {
 }
 
 export interface QueuedRecipient {
+  idx: number;
   address: string;
+  domain: string;
   state: RecipientState;
   attempts: number;
+  /** When the next attempt is due; while an attempt runs, when its lease ends. */
   nextAttemptAt: number;
   lastReply: string | null;
+  lastAttemptAt: number | null;
+  remoteHost: string | null;
+  category: string | null;
+  notify: string | null;
+  orcpt: string | null;
+  /** The node whose attempt is in flight (a lease), or null. */
+  leaseOwner: string | null;
+}
+
+/** One delivery attempt of one recipient, as `queue show` lists them. */
+export interface AttemptRecord {
+  recipientIdx: number;
+  at: number;
+  outcome: 'delivered' | 'deferred' | 'failed';
+  category: string;
+  reply: string;
+  remoteHost: string | null;
+}
+
+/** What the scheduler hands to delivery: the recipients of one message at one domain. */
+export interface DeliveryJob {
+  message: {
+    id: string;
+    customerId: number | null;
+    sender: string;
+    size: number;
+    bodyPath: string | null;
+    messageIdHeader: string | null;
+    listener: string;
+    dsnRet: string | null;
+    dsnEnvid: string | null;
+    createdAt: number;
+  };
+  domain: string;
+  recipients: { idx: number; address: string; attempts: number; notify: string | null; orcpt: string | null; delayNotified: boolean }[];
+}
+
+/** The result of an attempt for one recipient, written back by `record`. */
+export interface RecipientUpdate {
+  messageId: string;
+  idx: number;
+  state: 'delivered' | 'deferred' | 'failed';
+  /** Defer to this time (ignored for final states). */
+  nextAttemptAt: number;
+  at: number;
+  reply: string;
+  category: string;
+  remoteHost: string | null;
+  /** False when nothing was tried (e.g. given back at shutdown): the attempt count stays. */
+  attempted: boolean;
+  delayNotified?: boolean;
 }
 
 export interface QueuedMessage {
   id: string;
+  customerId: number | null;
   customerName: string | null;
+  dsnRet: string | null;
+  dsnEnvid: string | null;
   sender: string;
   size: number;
   state: MessageState;
@@ -82,8 +139,16 @@ export interface QueuedMessage {
 }
 
 export interface QueueFilter {
+  /** 'held', or a recipient state: messages with at least one recipient in it. */
+  state?: RecipientState | 'held';
+  domain?: string; // a recipient domain
+  sender?: string;
+  customer?: string;
   limit?: number;
 }
+
+/** Far in the future: the due time of a held message's recipients. */
+export const NEVER = 8_640_000_000_000_000;
 
 export type RouteTls = 'none' | 'opportunistic' | 'required';
 
@@ -136,6 +201,30 @@ export interface QueueRepo {
   bodyPaths(): Promise<Set<string>>;
   /** The body of a message stored inline, or null (no such message, or a spool file). */
   inlineBody(id: string): Promise<Buffer | null>;
+  /** Every attempt of a message, oldest first. */
+  attempts(id: string): Promise<AttemptRecord[]>;
+
+  /**
+   * Takes up to `limit` due recipients of messages that are not held, leased to `owner` until
+   * now + leaseMs (a crashed owner's recipients come back by themselves when the lease ends),
+   * grouped by message and recipient domain.
+   */
+  claim(opts: { owner: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryJob[]>;
+  /**
+   * Writes attempt results in one transaction; a message whose recipients are all final
+   * (delivered or failed) is removed with it. Returns the removed messages' body paths.
+   */
+  record(updates: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }>;
+  /** Makes every recipient leased to `owner` due now (a restart of that owner, or shutdown). */
+  releaseLeases(owner: string, now: number): Promise<number>;
+
+  /** Operator actions; each returns false / 0 when there was nothing to act on. */
+  hold(id: string): Promise<boolean>;
+  release(id: string, now: number): Promise<boolean>;
+  /** Makes the pending recipients of one message (or of every message not held) due now. */
+  retry(id: string | null, now: number): Promise<number>;
+  /** Removes a message with its recipients; returns what it was (for a bounce) or null. */
+  remove(id: string): Promise<QueuedMessage | null>;
 }
 
 /** A store thrown error that callers map to 4xx / a clear CLI message. */

@@ -11,3 +11,5 @@ export type ToWorker =
 
 /** The prepared configuration reaches the workers through this variable, as JSON. */
 export const WORKER_CONFIG_ENV = 'POSTERN_WORKER_CONFIG';
+/** The worker's slot (0, 1, ...): slot 0 also delivers. */
+export const WORKER_SLOT_ENV = 'POSTERN_WORKER_SLOT';

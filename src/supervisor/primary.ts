@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { createCounter, type CountingGate } from '../limits/index.ts';
 import { prepareDataDir } from '../server.ts';
-import { WORKER_CONFIG_ENV, type ToPrimary, type ToWorker } from './messages.ts';
+import { WORKER_CONFIG_ENV, WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
 
 const MAX_RESTARTS_PER_MINUTE = 5;
 
@@ -33,8 +33,9 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
     held.delete(id);
   };
 
-  function fork(): Worker {
-    const w = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(prepared) });
+  // Slot 0 also runs outgoing delivery (one scheduler per node); a restarted worker keeps its slot.
+  function fork(slot: number): Worker {
+    const w = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(prepared), [WORKER_SLOT_ENV]: String(slot) });
     held.set(w.id, new Map());
     let ready = false;
     w.on('message', (m: ToPrimary) => {
@@ -81,7 +82,7 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
         stopAll();
         return;
       }
-      fork();
+      fork(slot);
     });
     return w;
   }
@@ -105,7 +106,7 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
     }
   }
 
-  for (let i = 0; i < workers; i++) fork();
+  for (let i = 0; i < workers; i++) fork(i);
   const onSignal = (signal: string) => {
     if (stopping) return;
     logger.info({ evt: 'stop', signal }, 'stopping: no new connections, finishing open sessions');

@@ -5,7 +5,7 @@ import type { Config } from '../config/index.ts';
 import type { ConnectionGate } from '../limits/index.ts';
 import { BindError } from '../listener/index.ts';
 import { startListeners } from '../server.ts';
-import type { ToPrimary, ToWorker } from './messages.ts';
+import { WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
 
 function remoteGate(listener: string, pending: Map<number, (ok: boolean) => void>, nextId: () => number): ConnectionGate {
   const send = (m: ToPrimary) => process.send?.(m);
@@ -29,7 +29,11 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
   const send = (m: ToPrimary) => process.send?.(m);
   let server;
   try {
-    server = await startListeners(config, { logger, gateFor: (_l, name) => remoteGate(name, pending, () => ++seq) });
+    server = await startListeners(config, {
+      logger,
+      gateFor: (_l, name) => remoteGate(name, pending, () => ++seq),
+      delivery: config.delivery.enabled && process.env[WORKER_SLOT_ENV] === '0',
+    });
   } catch (err) {
     send({ t: 'fatal', message: err instanceof BindError ? err.message : `cannot start: ${(err as Error).message}` });
     logger.flush();

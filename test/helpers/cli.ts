@@ -48,6 +48,7 @@ export function serveYaml(listeners: { role: string; port: number }[], extra = '
     ...listeners.flatMap((l) => [`  - role: ${l.role}`, `    port: ${l.port}`, '    host: 127.0.0.1']),
     'log:',
     '  level: info',
+    ...(extra.includes('delivery:') ? [] : ['delivery:', '  enabled: false']),
     extra,
     '',
   ].join('\n');

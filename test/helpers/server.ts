@@ -40,6 +40,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
       { role: 'mx', port: 0, host: '127.0.0.1', greetingDelayMs: 0 },
     ],
     log: { level: 'debug' },
+    delivery: { enabled: false }, // tests that deliver pass their own delivery settings
     ...overrides,
   });
   config.store.path = path.join(dataDir, 'postern.db');

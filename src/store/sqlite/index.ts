@@ -2,8 +2,9 @@
 import type { Store } from '../types.ts';
 import { openDatabase } from './db.ts';
 import { createCustomerRepo, createDomainRepo, createMailboxRepo } from './tenants.ts';
-import { createQueueRepo, prepareEnqueue } from './queue.ts';
-import { createSqliteWriter } from './writer.ts';
+import { createQueueRepo } from './queue.ts';
+import { prepareQueueWrites } from './queue-writes.ts';
+import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
@@ -16,11 +17,21 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),
     // ':memory:' is private to its connection: commit on the main one (tests only).
-    queue: createQueueRepo(db, opts.path === ':memory:' ? async (m) => prepareEnqueue(db)(m) : writer.commit),
+    queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
     routes: createRouteRepo(db, now),
     async close() {
       await writer.close();
       db.close();
     },
+  };
+}
+
+function onThisConnection(db: ReturnType<typeof openDatabase>): AsyncQueueWrites {
+  const w = prepareQueueWrites(db);
+  return {
+    enqueue: async (m) => w.enqueue(m),
+    claim: async (o) => w.claim(o),
+    record: async (u) => w.record(u),
+    releaseLeases: async (owner, now) => w.releaseLeases(owner, now),
   };
 }

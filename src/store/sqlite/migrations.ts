@@ -70,4 +70,31 @@ export const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 3: delivery: the recipient's domain (grouping), leases, outcome details, delay warnings,
+  // and every attempt with its reply (queue show answers "why is this stuck?")
+  `
+  ALTER TABLE recipients ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+  UPDATE recipients SET domain = lower(substr(address, instr(address, '@') + 1));
+  ALTER TABLE recipients ADD COLUMN lease_owner TEXT;
+  ALTER TABLE recipients ADD COLUMN last_attempt_at INTEGER;
+  ALTER TABLE recipients ADD COLUMN remote_host TEXT;
+  ALTER TABLE recipients ADD COLUMN category TEXT;
+  ALTER TABLE recipients ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX recipients_due;
+  CREATE INDEX recipients_due ON recipients(next_attempt_at) WHERE state IN ('queued', 'deferred');
+  CREATE INDEX recipients_lease ON recipients(lease_owner) WHERE lease_owner IS NOT NULL;
+  CREATE INDEX recipients_domain ON recipients(domain, state);
+  CREATE INDEX messages_sender ON messages(sender);
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    recipient_idx INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    category TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    remote_host TEXT
+  );
+  CREATE INDEX attempts_message ON attempts(message_id, recipient_idx, at);
+  `,
 ];

@@ -1,52 +1,68 @@
-/** The queue tables in SQLite: batched enqueue in one synchronous transaction, listing. */
+/** The queue tables in SQLite: reads, operator actions, and the write transactions (queue-writes.ts). */
 import type { Db } from './db.ts';
-import type { NewMessage, QueueRepo, QueuedMessage, QueuedRecipient, MessageState, RecipientState } from '../types.ts';
+import type { AsyncQueueWrites } from './writer.ts';
+import {
+  NEVER, type AttemptRecord, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type MessageState, type RecipientState,
+} from '../types.ts';
 
 type Row = Record<string, unknown>;
 
 const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.message_id_header, m.client_ip,
-  m.auth_user, m.listener, m.created_at, c.name AS customer_name FROM messages m LEFT JOIN customers c ON c.id = m.customer_id`;
+  m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name
+  FROM messages m LEFT JOIN customers c ON c.id = m.customer_id`;
 
-/** The enqueue transaction, shared by the main thread and the writer worker. */
-export function prepareEnqueue(db: Db): (messages: NewMessage[]) => void {
-  const insertMessage = db.prepare(
-    `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, body, message_id_header, client_ip,
-       auth_user, listener, dsn_ret, dsn_envid, created_at)
-     VALUES (@id, @customerId, @mailboxId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
-       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt)`,
-  );
-  const insertRecipient = db.prepare(
-    'INSERT INTO recipients (message_id, idx, address, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  const enqueue = db.transaction((messages: NewMessage[]) => {
-    for (const m of messages) {
-      const { recipients, body, ...row } = m;
-      // A body that crossed a thread boundary arrives as a plain Uint8Array.
-      insertMessage.run({ ...row, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null });
-      recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address, m.createdAt, r.notify ?? null, r.orcpt ?? null));
-    }
-  });
-  // IMMEDIATE takes the write lock up front, so a concurrent CLI writer cannot deadlock the upgrade.
-  return (messages) => enqueue.immediate(messages);
+const PENDING = "state IN ('queued', 'deferred')";
+
+/** WHERE clause and parameters of a queue listing. */
+function filterSql(f: QueueFilter): { where: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (f.state === 'held') parts.push("m.state = 'held'");
+  else if (f.state) {
+    parts.push('EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state = ?)');
+    params.push(f.state);
+  }
+  if (f.domain) {
+    parts.push('EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.domain = ?)');
+    params.push(f.domain.toLowerCase());
+  }
+  if (f.sender !== undefined) {
+    parts.push('lower(m.sender) = ?');
+    params.push(f.sender.toLowerCase());
+  }
+  if (f.customer) {
+    parts.push('c.name = ?');
+    params.push(f.customer);
+  }
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
 /**
- * The queue repository. Reads run on the caller's connection; enqueueBatch goes to `commit`,
- * which the adapter points at the writer worker so that the synchronous commit's fsync never
- * blocks the event loop.
+ * The queue repository. Reads and operator actions run on the caller's connection; the
+ * delivery path's writes (enqueue, claim, record, releaseLeases) go to `writes`, which the
+ * adapter points at the writer worker so that their fsyncs never block the event loop.
  */
-export function createQueueRepo(db: Db, commit: (messages: NewMessage[]) => Promise<void>): QueueRepo {
+export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
   const recipientsOf = db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
 
   const toRecipient = (r: Row): QueuedRecipient => ({
+    idx: r.idx as number,
     address: r.address as string,
+    domain: r.domain as string,
     state: r.state as RecipientState,
     attempts: r.attempts as number,
     nextAttemptAt: r.next_attempt_at as number,
     lastReply: (r.last_reply as string | null) ?? null,
+    lastAttemptAt: (r.last_attempt_at as number | null) ?? null,
+    remoteHost: (r.remote_host as string | null) ?? null,
+    category: (r.category as string | null) ?? null,
+    notify: (r.notify as string | null) ?? null,
+    orcpt: (r.orcpt as string | null) ?? null,
+    leaseOwner: (r.lease_owner as string | null) ?? null,
   });
   const toMessage = (r: Row): QueuedMessage => ({
     id: r.id as string,
+    customerId: (r.customer_id as number | null) ?? null,
     customerName: (r.customer_name as string | null) ?? null,
     sender: r.sender as string,
     size: r.size as number,
@@ -56,19 +72,49 @@ export function createQueueRepo(db: Db, commit: (messages: NewMessage[]) => Prom
     authUser: (r.auth_user as string | null) ?? null,
     clientIp: r.client_ip as string,
     listener: r.listener as string,
+    dsnRet: (r.dsn_ret as string | null) ?? null,
+    dsnEnvid: (r.dsn_envid as string | null) ?? null,
     createdAt: r.created_at as number,
     recipients: (recipientsOf.all(r.id) as Row[]).map(toRecipient),
   });
+  const get = (id: string): QueuedMessage | null => {
+    const r = db.prepare(`${MESSAGE_SELECT} WHERE m.id = ?`).get(id) as Row | undefined;
+    return r ? toMessage(r) : null;
+  };
+
+  const hold = db.transaction((id: string) => {
+    if (!db.prepare("UPDATE messages SET state = 'held' WHERE id = ? AND state = 'queued'").run(id).changes) return false;
+    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING}`).run(NEVER, id);
+    return true;
+  });
+  const release = db.transaction((id: string, now: number) => {
+    if (!db.prepare("UPDATE messages SET state = 'queued' WHERE id = ? AND state = 'held'").run(id).changes) return false;
+    db.prepare(`UPDATE recipients SET next_attempt_at = ?, lease_owner = NULL WHERE message_id = ? AND ${PENDING}`).run(now, id);
+    return true;
+  });
+  // Recipients in flight (leased) are left alone: their attempt decides.
+  const retry = db.transaction((id: string | null, now: number) => db.prepare(
+    `UPDATE recipients SET next_attempt_at = ? WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > ?
+       AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = ?'})`,
+  ).run(...(id === null ? [now, now] : [now, now, id])).changes);
+  const remove = db.transaction((id: string) => {
+    const m = get(id);
+    if (m) db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+    return m;
+  });
 
   return {
-    enqueueBatch: commit,
+    enqueueBatch: writes.enqueue,
+    claim: writes.claim,
+    record: writes.record,
+    releaseLeases: writes.releaseLeases,
     async list(filter = {}) {
-      const rows = db.prepare(`${MESSAGE_SELECT} ORDER BY m.created_at, m.id LIMIT ?`).all(filter.limit ?? 1000) as Row[];
+      const { where, params } = filterSql(filter);
+      const rows = db.prepare(`${MESSAGE_SELECT} ${where} ORDER BY m.created_at, m.id LIMIT ?`).all(...params, filter.limit ?? 1000) as Row[];
       return rows.map(toMessage);
     },
     async get(id) {
-      const r = db.prepare(`${MESSAGE_SELECT} WHERE m.id = ?`).get(id) as Row | undefined;
-      return r ? toMessage(r) : null;
+      return get(id);
     },
     async count() {
       return (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
@@ -79,5 +125,16 @@ export function createQueueRepo(db: Db, commit: (messages: NewMessage[]) => Prom
     async inlineBody(id) {
       return (db.prepare('SELECT body FROM messages WHERE id = ?').pluck().get(id) as Buffer | null | undefined) ?? null;
     },
+    async attempts(id) {
+      const rows = db.prepare('SELECT * FROM attempts WHERE message_id = ? ORDER BY at, id').all(id) as Row[];
+      return rows.map((r): AttemptRecord => ({
+        recipientIdx: r.recipient_idx as number, at: r.at as number, outcome: r.outcome as AttemptRecord['outcome'],
+        category: r.category as string, reply: r.reply as string, remoteHost: (r.remote_host as string | null) ?? null,
+      }));
+    },
+    hold: async (id) => hold.immediate(id),
+    release: async (id, now) => release.immediate(id, now),
+    retry: async (id, now) => retry.immediate(id, now),
+    remove: async (id) => remove.immediate(id),
   };
 }

@@ -1,17 +1,19 @@
 /**
- * The queue's write path in a worker thread. A synchronous SQLite commit fsyncs the WAL, which
+ * The queue's write transactions in a worker thread. A synchronous SQLite commit fsyncs the WAL, which
  * takes a millisecond or two; on the main thread that would stall every SMTP session for that
  * long per batch. The worker owns its own connection (WAL lets readers on the main thread go
  * on), so the event loop keeps serving while a batch commits. A worker that dies fails its
  * pending batches (451 to those clients) and is started again on the next batch.
  */
 import { Worker } from 'node:worker_threads';
-import type { NewMessage } from '../types.ts';
+import type { QueueWrites } from './queue-writes.ts';
 
-interface Waiter { resolve: () => void; reject: (e: Error) => void }
+interface Waiter { resolve: (v: unknown) => void; reject: (e: Error) => void }
 
-export interface SqliteWriter {
-  commit(messages: NewMessage[]): Promise<void>;
+/** The queue's write transactions, each answered by the worker once committed. */
+export type AsyncQueueWrites = { [K in keyof QueueWrites]: (...a: Parameters<QueueWrites[K]>) => Promise<ReturnType<QueueWrites[K]>> };
+
+export interface SqliteWriter extends AsyncQueueWrites {
   close(): Promise<void>;
 }
 
@@ -32,12 +34,12 @@ export function createSqliteWriter(file: string): SqliteWriter {
 
   function start(): Worker {
     const w = new Worker(BOOT, { eval: true, workerData: { file } });
-    w.on('message', (m: { id: number; ok: boolean; error?: string; code?: string }) => {
+    w.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string; code?: string }) => {
       const waiter = waiting.get(m.id);
       if (!waiter) return;
       waiting.delete(m.id);
       if (!waiting.size) w.unref(); // idle: do not keep the process alive
-      if (m.ok) waiter.resolve();
+      if (m.ok) waiter.resolve(m.result);
       else waiter.reject(Object.assign(new Error(m.error), { code: m.code }));
     });
     w.on('error', (err) => {
@@ -50,18 +52,21 @@ export function createSqliteWriter(file: string): SqliteWriter {
     return w;
   }
 
-  function send(msg: { messages?: NewMessage[]; close?: boolean }): Promise<void> {
+  function send<T>(msg: { op?: keyof QueueWrites; args?: unknown[]; close?: boolean }): Promise<T> {
     worker ??= start();
     worker.ref();
     const id = ++seq;
-    return new Promise<void>((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
       worker!.postMessage({ id, ...msg });
     });
   }
 
   return {
-    commit: (messages) => send({ messages }),
+    enqueue: (messages) => send({ op: 'enqueue', args: [messages] }),
+    claim: (opts) => send({ op: 'claim', args: [opts] }),
+    record: (updates) => send({ op: 'record', args: [updates] }),
+    releaseLeases: (owner, now) => send({ op: 'releaseLeases', args: [owner, now] }),
     async close() {
       if (!worker) return;
       const w = worker;

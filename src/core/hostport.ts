@@ -1,0 +1,16 @@
+/** "host", "host:port", "[IPv6]" or "[IPv6]:port" parsed and checked (routes, smarthost). */
+import net from 'node:net';
+import { normalizeDomain } from './address.ts';
+
+export function parseHostPort(input: string, defaultPort: number): { host: string; port: number } | { error: string } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(input) ?? /^([^:]+)(?::(\d+))?$/.exec(input);
+  if (!m) return { error: `not a host or host:port: ${input} (write an IPv6 address in brackets: [2001:db8::1]:25)` };
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `port must be 1 to 65535: ${input}` };
+  const raw = m[1]!;
+  if (net.isIP(raw)) return { host: raw, port };
+  if (input.startsWith('[')) return { error: `not an IP address in brackets: ${input}` };
+  const host = normalizeDomain(raw);
+  if (!host) return { error: `not a valid host name: ${raw}` };
+  return { host, port };
+}

@@ -1,0 +1,109 @@
+/**
+ * One delivery job (the recipients of one message at one domain): where to (a per-domain
+ * route, else the smarthost, else the domain's MX hosts, filtered by its MTA-STS policy in
+ * enforce mode), then one attempt over the candidate hosts with connection reuse. Returns one
+ * outcome per recipient; never throws for remote trouble (DNS, TLS, SMTP all become outcomes).
+ */
+import type { Logger } from 'pino';
+import type { DeliveryJob, Route, RouteTls } from '../store/index.ts';
+import { attemptDelivery, type AttemptTarget, type RecipientOutcome } from './attempt.ts';
+import type { MxResolver, MxResult } from './mx.ts';
+import { mxAllowed, type MtaSts } from './mta-sts.ts';
+import type { ConnectionPool } from './pool.ts';
+
+export interface NextHop { host: string; port: number; tls: RouteTls }
+
+export interface DelivererDeps {
+  hostname: string;
+  resolver: MxResolver;
+  routeFor(domain: string): Promise<Route | null>;
+  smarthost: NextHop | null;
+  mtaSts: MtaSts | null;
+  pool: ConnectionPool;
+  /** Port of MX hosts: 25 (tests and labs point it elsewhere). */
+  mxPort: number;
+  /** The stored message, as a fresh stream each call (or a body loading error). */
+  body(job: DeliveryJob): Promise<() => NodeJS.ReadableStream>;
+  timeouts: { connectMs: number; greetingMs: number; commandMs: number; dataMs: number };
+  logger: Logger;
+  /** Most addresses tried in one attempt (over all MX hosts). */
+  maxTargets?: number;
+}
+
+export interface Deliverer {
+  deliver(job: DeliveryJob): Promise<RecipientOutcome[]>;
+}
+
+type Plan = { targets: AttemptTarget[]; tls: RouteTls; via: string } | { outcome: 'deferred' | 'failed'; reply: string; category: string };
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+export function createDeliverer(deps: DelivererDeps): Deliverer {
+  const maxTargets = deps.maxTargets ?? 20;
+
+  async function hop(hop: NextHop, via: string): Promise<Plan> {
+    const res = await deps.resolver.resolveHost(hop.host);
+    if (res.kind !== 'hosts') return failure(res, via);
+    const targets = res.hosts.flatMap((h) => h.addresses.map((a) => ({ host: a, port: hop.port, name: hop.host })));
+    return { targets: targets.slice(0, maxTargets), tls: hop.tls, via };
+  }
+
+  async function plan(domain: string): Promise<Plan> {
+    const route = await deps.routeFor(domain);
+    if (route) return hop(route, `route ${route.host}:${route.port}`);
+    if (deps.smarthost) return hop(deps.smarthost, `smarthost ${deps.smarthost.host}:${deps.smarthost.port}`);
+    const res = await deps.resolver.resolve(domain);
+    if (res.kind !== 'hosts') return failure(res, `MX of ${domain}`);
+    let hosts = res.hosts;
+    let tls: RouteTls = 'opportunistic';
+    const policy = deps.mtaSts ? await deps.mtaSts.policyFor(domain) : null;
+    if (policy && policy.mode !== 'none') {
+      const allowed = hosts.filter((h) => !h.implicit && mxAllowed(policy, h.name));
+      if (policy.mode === 'enforce') {
+        if (!allowed.length) {
+          return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 no MX host of ${domain} matches its MTA-STS policy (enforce): ${hosts.map((h) => h.name).join(', ')}` };
+        }
+        hosts = allowed;
+        tls = 'required';
+      } else if (allowed.length < hosts.length) {
+        deps.logger.warn({ evt: 'mta-sts', domain, mode: policy.mode, outside: hosts.filter((h) => !allowed.includes(h)).map((h) => h.name) }, 'MX hosts outside the MTA-STS policy (testing mode: delivering anyway)');
+      }
+    }
+    const targets = hosts.flatMap((h) => h.addresses.map((a) => ({ host: a, port: deps.mxPort, name: h.name })));
+    return { targets: targets.slice(0, maxTargets), tls, via: `MX of ${domain}${tls === 'required' ? ' (MTA-STS enforce)' : ''}` };
+  }
+
+  return {
+    async deliver(job) {
+      const p = await plan(job.domain);
+      if (!('targets' in p)) {
+        return job.recipients.map((r) => ({ address: r.address, outcome: p.outcome, category: p.category, reply: p.reply, remoteHost: null }));
+      }
+      const body = await deps.body(job);
+      const res = await attemptDelivery({
+        hostname: deps.hostname,
+        targets: p.targets,
+        tls: p.tls,
+        sender: job.message.sender,
+        recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
+        envid: job.message.dsnEnvid,
+        ret: job.message.dsnRet === 'FULL' || job.message.dsnRet === 'HDRS' ? job.message.dsnRet : null,
+        size: job.message.size,
+        smtputf8Needed: NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
+        eightBit: false,
+        body,
+        timeouts: deps.timeouts,
+      }, deps.pool);
+      deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, log: res.log }, 'delivery attempt');
+      return res.recipients;
+    },
+  };
+}
+
+function failure(res: Exclude<MxResult, { kind: 'hosts' }>, via: string): Plan {
+  return {
+    outcome: res.kind === 'fail' ? 'failed' : 'deferred',
+    category: 'dns',
+    reply: `${res.code} ${res.enhanced} ${res.text} (${via})`,
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * delivery/: one attempt to one destination: route, smarthost or MX lookup (MX, implicit MX,
+ * null MX), MTA-STS, connection reuse, opportunistic STARTTLS, the SMTP transaction on
+ * nodemailer's SMTP connection, and every reply turned into a per-recipient outcome through a
+ * data table. Never writes the store and never decides retries (queue/ does). Remote trouble
+ * never throws: it becomes an outcome (delivered / deferred / failed) with the reply.
+ */
+export { createDeliverer, type Deliverer, type DelivererDeps, type NextHop } from './deliver.ts';
+export { attemptDelivery, type AttemptRequest, type AttemptResult, type AttemptTarget, type RecipientOutcome } from './attempt.ts';
+export { createMxResolver, classifyAddress, type MxResolver, type MxResult, type MxHost } from './mx.ts';
+export { createMtaSts, mxAllowed, type MtaSts, type MtaStsPolicy } from './mta-sts.ts';
+export { createConnectionPool, type ConnectionPool } from './pool.ts';
+export { classifyReply, classifyError, REPLY_RULES, ERROR_RULES } from './classify.ts';

@@ -1,0 +1,163 @@
+/**
+ * Assembles outgoing delivery from a configuration: the scheduler (queue/) claiming due
+ * recipients, delivery/ (routes, smarthost, MX, MTA-STS, the SMTP client with connection
+ * reuse), the retry decisions, and bounce/ notices queued back through intake with the null
+ * sender. Used by server.ts in the process that delivers.
+ */
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Config } from './config/index.ts';
+import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
+import type { DeliveryJob, RecipientUpdate, Store } from './store/index.ts';
+import type { Spool } from './spool/index.ts';
+import type { Intake } from './intake/index.ts';
+import { createScheduler, decide, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
+import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
+import { createNotifier, type NoticeItem } from './bounce/index.ts';
+
+export interface Outbound {
+  scheduler: Scheduler;
+  /** Something was queued: look for due work now. */
+  kick(): void;
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface OutboundDeps {
+  store: Store;
+  spool: Spool;
+  intake: Intake;
+  clock: Clock;
+  logger: Logger;
+}
+
+const NOTICE_RETRY_MS = 5 * 60_000;
+
+export function retryPolicyOf(config: Config): RetryPolicy {
+  return {
+    retryMinutes: config.delivery.retryMinutes,
+    expireMs: config.delivery.expireDays * 86_400_000,
+    delayWarningMs: config.delivery.delayWarningHours * 3_600_000,
+  };
+}
+
+export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
+  const d = config.delivery;
+  const { store, spool, clock } = deps;
+  const logger = deps.logger.child({ part: 'delivery' });
+  const policy = retryPolicyOf(config);
+  const pool = createConnectionPool({ maxMessages: d.reuseMaxMessages, idleMs: d.reuseIdleSeconds * 1000 });
+
+  async function body(job: DeliveryJob): Promise<() => NodeJS.ReadableStream> {
+    const path = job.message.bodyPath;
+    if (path) return () => spool.open(path);
+    const inline = await store.queue.inlineBody(job.message.id);
+    if (inline) return () => Readable.from([inline]);
+    return () => new Readable({ read() { this.destroy(new Error(`message ${job.message.id} has no body (deleted?)`)); } });
+  }
+
+  const deliverer = createDeliverer({
+    hostname: config.hostname,
+    resolver: createMxResolver({
+      servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries,
+      allowLoopback: d.allowLoopback, allowPrivate: d.allowPrivate,
+    }),
+    routeFor: (domain) => store.routes.get(domain),
+    smarthost: d.smarthost ? smarthostOf(d.smarthost, d.smarthostTls) : null,
+    mtaSts: d.mtaSts
+      ? createMtaSts({ dnsServers: config.dns.servers, onError: (domain, err) => logger.warn({ evt: 'mta-sts', domain, err: err.message }, 'MTA-STS policy lookup failed') })
+      : null,
+    pool,
+    mxPort: d.mxPort,
+    body,
+    timeouts: {
+      connectMs: d.connectTimeoutSeconds * 1000, greetingMs: d.commandTimeoutSeconds * 1000,
+      commandMs: d.commandTimeoutSeconds * 1000, dataMs: d.dataTimeoutSeconds * 1000,
+    },
+    logger,
+  });
+
+  let scheduler: Scheduler;
+  const notifier = createNotifier({
+    hostname: config.hostname,
+    from: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`,
+    postmaster: config.bounce.postmaster ?? null,
+    expireMs: policy.expireMs,
+    now: () => clock.now(),
+    original: async (job) => (await body(job))(),
+    async submit(n) {
+      const queueId = newQueueId(clock.now());
+      await deps.intake.receive(n.stream, {
+        queueId, sender: '', recipients: [{ address: n.to, notify: 'NEVER' }], dsnRet: null, dsnEnvid: null,
+        customerId: n.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
+        heloName: config.hostname, tls: null, listener: n.listener, maxSize: config.smtp.maxMessageSize + 1024 * 1024,
+      });
+      scheduler.kick();
+      return queueId;
+    },
+    logger,
+  });
+
+  async function run(job: DeliveryJob): Promise<RecipientUpdate[]> {
+    const outcomes = await deliverer.deliver(job);
+    const now = clock.now();
+    const byAddress = new Map(outcomes.map((o) => [o.address, o]));
+    const decided = job.recipients.map((r) => {
+      const o: RecipientOutcome = byAddress.get(r.address)
+        ?? { address: r.address, outcome: 'deferred', category: 'other', reply: 'no outcome', remoteHost: null };
+      return { r, o, ...decide(job, r, o, now, policy) };
+    });
+    for (const kind of ['failure', 'delay', 'success'] as Notice[]) {
+      const mine = decided.filter((x) => x.notice === kind);
+      if (!mine.length) continue;
+      const items: NoticeItem[] = mine.map((x) => ({ address: x.r.address, orcpt: x.r.orcpt, status: x.status, reply: x.update.reply, remoteHost: x.o.remoteHost }));
+      try {
+        await notifier.send(job, kind, items);
+      } catch (err) {
+        logger.error({ evt: 'bounce', qid: job.message.id, notice: kind, err: (err as Error).message }, 'could not queue a notice; trying again later');
+        for (const x of mine) {
+          // keep the recipient (or the warning) for later rather than lose the notice
+          if (kind === 'failure') Object.assign(x.update, { state: 'deferred', nextAttemptAt: now + NOTICE_RETRY_MS });
+          if (kind === 'delay') x.update.delayNotified = false;
+        }
+      }
+    }
+    for (const x of decided) {
+      const level = x.update.state === 'delivered' ? 'info' : 'warn';
+      logger[level]({
+        evt: 'delivery', qid: job.message.id, to: x.r.address, result: x.update.state, category: x.update.category,
+        reply: x.update.reply, remote: x.o.remoteHost, attempts: x.r.attempts + 1, delayMs: now - job.message.createdAt,
+        ...(x.update.state === 'deferred' ? { next: new Date(x.update.nextAttemptAt).toISOString() } : {}),
+      }, `recipient ${x.update.state}`);
+    }
+    return decided.map((x) => x.update);
+  }
+
+  scheduler = createScheduler({
+    queue: store.queue, clock, logger,
+    owner: config.hostname,
+    leaseMs: d.leaseSeconds * 1000,
+    concurrency: d.concurrency,
+    perDestination: d.perDestinationConcurrency,
+    window: d.window,
+    pollMs: d.pollIntervalMs,
+    run,
+    async onFinished(finished) {
+      await Promise.all(finished.flatMap((f) => (f.bodyPath ? [spool.remove(f.bodyPath)] : [])));
+    },
+  });
+
+  return {
+    scheduler,
+    kick: () => scheduler.kick(),
+    async close(graceMs = 10_000) {
+      await scheduler.stop(graceMs);
+      pool.close();
+    },
+  };
+}
+
+function smarthostOf(value: string, tls: NextHop['tls']): NextHop {
+  const hp = parseHostPort(value, 25);
+  if ('error' in hp) throw new Error(`delivery.smarthost: ${hp.error}`);
+  return { ...hp, tls };
+}

@@ -1,0 +1,123 @@
+/**
+ * The queue's write transactions (enqueue, claim, record, lease release), prepared once per
+ * connection. They run in the writer worker so that their synchronous commits never block the
+ * event loop; ':memory:' databases (tests) run them on the main connection.
+ */
+import type { Db } from './db.ts';
+import type { DeliveryJob, NewMessage, RecipientUpdate } from '../types.ts';
+
+type Row = Record<string, unknown>;
+
+export interface QueueWrites {
+  enqueue(messages: NewMessage[]): void;
+  claim(opts: { owner: string; now: number; leaseMs: number; limit: number }): DeliveryJob[];
+  record(updates: RecipientUpdate[]): { finished: { id: string; bodyPath: string | null }[] };
+  releaseLeases(owner: string, now: number): number;
+}
+
+/** The domain of an address (after the last '@'), lower-case. */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+export function prepareQueueWrites(db: Db): QueueWrites {
+  const insertMessage = db.prepare(
+    `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, body, message_id_header, client_ip,
+       auth_user, listener, dsn_ret, dsn_envid, created_at)
+     VALUES (@id, @customerId, @mailboxId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
+       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt)`,
+  );
+  const insertRecipient = db.prepare(
+    'INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const enqueue = db.transaction((messages: NewMessage[]) => {
+    for (const m of messages) {
+      const { recipients, body, ...row } = m;
+      // A body that crossed a thread boundary arrives as a plain Uint8Array.
+      insertMessage.run({ ...row, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null });
+      recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address, domainOf(r.address), m.createdAt, r.notify ?? null, r.orcpt ?? null));
+    }
+  });
+
+  // The partial index recipients_due serves the WHERE; held messages' recipients are due NEVER.
+  const due = db.prepare(
+    `SELECT r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
+       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at
+     FROM recipients r JOIN messages m ON m.id = r.message_id
+     WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND m.state = 'queued'
+     ORDER BY r.next_attempt_at LIMIT ?`,
+  );
+  const lease = db.prepare('UPDATE recipients SET next_attempt_at = ?, lease_owner = ? WHERE message_id = ? AND idx = ?');
+  const claim = db.transaction((o: { owner: string; now: number; leaseMs: number; limit: number }) => {
+    const rows = due.all(o.now, o.limit) as Row[];
+    const jobs = new Map<string, DeliveryJob>();
+    for (const r of rows) {
+      lease.run(o.now + o.leaseMs, o.owner, r.message_id, r.idx);
+      const key = `${r.message_id as string}\0${r.domain as string}`;
+      let job = jobs.get(key);
+      if (!job) {
+        job = {
+          message: {
+            id: r.message_id as string, customerId: r.customer_id as number | null, sender: r.sender as string, size: r.size as number,
+            bodyPath: r.body_path as string | null, messageIdHeader: r.message_id_header as string | null, listener: r.listener as string,
+            dsnRet: r.dsn_ret as string | null, dsnEnvid: r.dsn_envid as string | null, createdAt: r.created_at as number,
+          },
+          domain: r.domain as string,
+          recipients: [],
+        };
+        jobs.set(key, job);
+      }
+      job.recipients.push({
+        idx: r.idx as number, address: r.address as string, attempts: r.attempts as number,
+        notify: r.notify as string | null, orcpt: r.orcpt as string | null, delayNotified: r.delay_notified === 1,
+      });
+    }
+    return [...jobs.values()];
+  });
+
+  const update = db.prepare(
+    `UPDATE recipients SET state = @state, next_attempt_at = @nextAttemptAt, last_reply = @reply, category = @category,
+       remote_host = @remoteHost, last_attempt_at = CASE WHEN @attempted THEN @at ELSE last_attempt_at END,
+       attempts = attempts + @attempted, lease_owner = NULL, delay_notified = MAX(delay_notified, @delayNotified)
+     WHERE message_id = @messageId AND idx = @idx`,
+  );
+  const insertAttempt = db.prepare(
+    'INSERT INTO attempts (message_id, recipient_idx, at, outcome, category, reply, remote_host) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const pendingCount = db.prepare("SELECT COUNT(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'failed')").pluck();
+  const bodyPathOf = db.prepare('SELECT body_path FROM messages WHERE id = ?').pluck();
+  const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
+  const record = db.transaction((updates: RecipientUpdate[]) => {
+    const touched = new Set<string>();
+    for (const u of updates) {
+      const res = update.run({
+        ...u, attempted: u.attempted ? 1 : 0, delayNotified: u.delayNotified ? 1 : 0,
+        nextAttemptAt: u.state === 'deferred' ? u.nextAttemptAt : u.at,
+      });
+      if (!res.changes) continue; // the message was deleted meanwhile (queue delete)
+      if (u.attempted) insertAttempt.run(u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost);
+      touched.add(u.messageId);
+    }
+    const finished: { id: string; bodyPath: string | null }[] = [];
+    for (const id of touched) {
+      if ((pendingCount.get(id) as number) > 0) continue;
+      finished.push({ id, bodyPath: (bodyPathOf.get(id) as string | null) ?? null });
+      deleteMessage.run(id);
+    }
+    return { finished };
+  });
+
+  const release = db.prepare(
+    `UPDATE recipients SET next_attempt_at = ?, lease_owner = NULL
+     WHERE lease_owner = ? AND state IN ('queued', 'deferred')`,
+  );
+  const releaseLeases = db.transaction((owner: string, now: number) => release.run(now, owner).changes);
+
+  // IMMEDIATE takes the write lock up front, so a concurrent writer cannot deadlock the upgrade.
+  return {
+    enqueue: (m) => enqueue.immediate(m),
+    claim: (o) => claim.immediate(o),
+    record: (u) => record.immediate(u),
+    releaseLeases: (owner, now) => releaseLeases.immediate(owner, now),
+  };
+}

@@ -87,7 +87,8 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     async submit(n) {
       const queueId = newQueueId(clock.now());
       await deps.intake.receive(n.stream, {
-        queueId, sender: '', recipients: [{ address: n.to, notify: 'NEVER' }], dsnRet: null, dsnEnvid: null,
+        // no NOTIFY: a failed notice must still be seen (it goes to the postmaster or is logged)
+        queueId, sender: '', recipients: [{ address: n.to }], dsnRet: null, dsnEnvid: null,
         customerId: n.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
         heloName: config.hostname, tls: null, listener: n.listener, maxSize: config.smtp.maxMessageSize + 1024 * 1024,
       });
@@ -98,7 +99,11 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   });
 
   async function run(job: DeliveryJob): Promise<RecipientUpdate[]> {
-    const outcomes = await deliverer.deliver(job);
+    const outcomes = job.message.cancelled
+      ? job.recipients.map((r): RecipientOutcome => ({
+        address: r.address, outcome: 'failed', category: 'other', reply: '550 5.0.0 deleted from the queue by the postmaster', remoteHost: null,
+      }))
+      : await deliverer.deliver(job);
     const now = clock.now();
     const byAddress = new Map(outcomes.map((o) => [o.address, o]));
     const decided = job.recipients.map((r) => {

@@ -29,7 +29,8 @@ export interface Mailbox {
   updatedAt: number;
 }
 
-export type MessageState = 'queued' | 'held';
+/** cancelled: deleted by an operator with a bounce; the delivering node fails and reports it. */
+export type MessageState = 'queued' | 'held' | 'cancelled';
 export type RecipientState = 'queued' | 'delivered' | 'deferred' | 'failed';
 
 export interface NewRecipient {
@@ -99,6 +100,8 @@ export interface DeliveryJob {
     dsnRet: string | null;
     dsnEnvid: string | null;
     createdAt: number;
+    /** Deleted by an operator who asked for a bounce: fail every recipient without an attempt. */
+    cancelled: boolean;
   };
   domain: string;
   recipients: { idx: number; address: string; attempts: number; notify: string | null; orcpt: string | null; delayNotified: boolean }[];
@@ -223,8 +226,13 @@ export interface QueueRepo {
   release(id: string, now: number): Promise<boolean>;
   /** Makes the pending recipients of one message (or of every message not held) due now. */
   retry(id: string | null, now: number): Promise<number>;
-  /** Removes a message with its recipients; returns what it was (for a bounce) or null. */
+  /** Removes a message with its recipients; returns what it was, or null. */
   remove(id: string): Promise<QueuedMessage | null>;
+  /**
+   * Marks a message cancelled and its pending recipients due now: the delivering node fails
+   * them without an attempt and bounces them to the sender (queue delete --bounce).
+   */
+  cancel(id: string, now: number): Promise<boolean>;
 }
 
 /** A store thrown error that callers map to 4xx / a clear CLI message. */

@@ -61,6 +61,8 @@ export interface FakeMxMessage {
 export interface FakeMxOptions {
   /** A loopback address; 127.0.0.1 by default. */
   host?: string;
+  /** 0 (a free port) by default; several fake MX hosts on 127.0.0.x may share one port. */
+  port?: number;
   /** Offer STARTTLS with a self-signed certificate. */
   tls?: boolean;
   /** Extra smtp-server options (size, hideDSN, hideSMTPUTF8, hidePIPELINING ...). */
@@ -175,7 +177,7 @@ export async function startFakeMx(script: FakeMxScript, opts: FakeMxOptions = {}
   });
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(0, host, () => { server.server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? 0, host, () => { server.server.off('error', reject); resolve(); });
   });
   const port = (server.server.address() as net.AddressInfo).port;
   return {

@@ -42,9 +42,9 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   // The partial index recipients_due serves the WHERE; held messages' recipients are due NEVER.
   const due = db.prepare(
     `SELECT r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
-       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at
+       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state
      FROM recipients r JOIN messages m ON m.id = r.message_id
-     WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND m.state = 'queued'
+     WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND m.state IN ('queued', 'cancelled')
      ORDER BY r.next_attempt_at LIMIT ?`,
   );
   const lease = db.prepare('UPDATE recipients SET next_attempt_at = ?, lease_owner = ? WHERE message_id = ? AND idx = ?');
@@ -61,6 +61,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
             id: r.message_id as string, customerId: r.customer_id as number | null, sender: r.sender as string, size: r.size as number,
             bodyPath: r.body_path as string | null, messageIdHeader: r.message_id_header as string | null, listener: r.listener as string,
             dsnRet: r.dsn_ret as string | null, dsnEnvid: r.dsn_envid as string | null, createdAt: r.created_at as number,
+            cancelled: r.state === 'cancelled',
           },
           domain: r.domain as string,
           recipients: [],

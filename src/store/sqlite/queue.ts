@@ -97,6 +97,11 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     `UPDATE recipients SET next_attempt_at = ? WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > ?
        AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = ?'})`,
   ).run(...(id === null ? [now, now] : [now, now, id])).changes);
+  const cancel = db.transaction((id: string, now: number) => {
+    if (!db.prepare("UPDATE messages SET state = 'cancelled' WHERE id = ? AND state IN ('queued', 'held')").run(id).changes) return false;
+    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(now, id);
+    return true;
+  });
   const remove = db.transaction((id: string) => {
     const m = get(id);
     if (m) db.prepare('DELETE FROM messages WHERE id = ?').run(id);
@@ -136,5 +141,6 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     release: async (id, now) => release.immediate(id, now),
     retry: async (id, now) => retry.immediate(id, now),
     remove: async (id) => remove.immediate(id),
+    cancel: async (id, now) => cancel.immediate(id, now),
   };
 }

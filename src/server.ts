@@ -90,7 +90,10 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     maxMessageSize: config.smtp.maxMessageSize,
     inlineBodyMaxBytes: config.queue.inlineBodyMaxBytes,
   });
-  const relay = { isHostedDomain: async (d: string) => (await store.domains.get(d)) !== null };
+  const relay = {
+    isHostedDomain: async (d: string) => (await store.domains.get(d)) !== null,
+    hasInboundRoute: async (d: string) => (await store.routes.get(d)) !== null,
+  };
 
   const listeners = config.listeners.map((l) =>
     createListener(l, {

@@ -63,6 +63,8 @@ export interface FakeMxOptions {
   host?: string;
   /** 0 (a free port) by default; several fake MX hosts on 127.0.0.x may share one port. */
   port?: number;
+  /** Wait this long before the reply after the final dot (a slow server). */
+  dataDelayMs?: number;
   /** Offer STARTTLS with a self-signed certificate. */
   tls?: boolean;
   /** Extra smtp-server options (size, hideDSN, hideSMTPUTF8, hidePIPELINING ...). */
@@ -164,7 +166,8 @@ export async function startFakeMx(script: FakeMxScript, opts: FakeMxOptions = {}
       if (!act(connOf(session), action, (r) => cb(smtpError(r)))) cb();
     },
     onData(stream, session, cb) {
-      onData(stream, session, connOf(session), pick(script.data, ctxOf(session)), { received, silent }, cb);
+      const reply = (err?: Error | null, message?: string) => (opts.dataDelayMs ? setTimeout(() => cb(err, message), opts.dataDelayMs) : cb(err, message));
+      onData(stream, session, connOf(session), pick(script.data, ctxOf(session)), { received, silent }, reply);
     },
     onClose(session) {
       sessions.delete(session.id);

@@ -4,6 +4,7 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import nodemailer from 'nodemailer';
 import { startDeliveryLab, until, parse, statusBlocks, type DeliveryLab } from '../helpers/delivery-lab.ts';
 import type { FakeZone } from '../helpers/fake-dns.ts';
 
@@ -187,4 +188,21 @@ test('a route overrides the MX lookup; a smarthost takes everything else', async
   await until(() => routed.received.length === 1 && relay.received.length === 1, 5000, 'both deliveries');
   assert.deepEqual(routed.received[0]!.to, ['a@routed.test']);
   assert.deepEqual(relay.received[0]!.to, ['b@remote.test']);
+});
+
+test('mx listener: a hosted domain with an inbound route takes mail from anyone and hands it on; without one it refuses', async () => {
+  lab = await startDeliveryLab(ZONE);
+  const inbound = await lab.mx('127.0.0.8', {});
+  await lab.s.admin.addDomain('hosted.test', 'acme');
+  const send = () => nodemailer.createTransport({ host: '127.0.0.1', port: lab!.s.port('mx'), ignoreTLS: true })
+    .sendMail({ from: 'someone@remote.test', to: 'info@hosted.test', subject: 'inbound', text: 'hi' });
+  await assert.rejects(send(), (err: Error & { response?: string }) => /^550 5\.7\.1 /.test(err.response ?? ''));
+  await lab.s.admin.setRoute('hosted.test', `127.0.0.8:${lab.port}`, 'none');
+  await send();
+  await until(() => inbound.received.length === 1, 5000, 'the inbound hand-off');
+  assert.deepEqual(inbound.received[0]!.to, ['info@hosted.test']);
+  assert.equal(inbound.received[0]!.from, 'someone@remote.test');
+  // still no relaying for anyone else
+  await assert.rejects(nodemailer.createTransport({ host: '127.0.0.1', port: lab.s.port('mx'), ignoreTLS: true })
+    .sendMail({ from: 'someone@remote.test', to: 'bob@remote.test', text: 'x' }), (err: Error & { response?: string }) => /^554 5\.7\.1 /.test(err.response ?? ''));
 });

@@ -32,7 +32,8 @@ export interface Scheduler {
   kick(): void;
   /** Stops claiming, gives back what is not started, waits up to graceMs for running attempts. */
   stop(graceMs: number): Promise<void>;
-  stats(): { active: number; buffered: number; delivered: number; deferred: number; failed: number };
+  /** active: jobs running; inFlight and buffered: recipients running and claimed-but-waiting. */
+  stats(): { active: number; inFlight: number; buffered: number; delivered: number; deferred: number; failed: number };
 }
 
 interface Claimed { job: DeliveryJob; claimedAt: number }
@@ -152,7 +153,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       await recorder.drain();
       if (!finished) o.logger.warn({ evt: 'stop', inFlight: running.size }, 'attempts still running at shutdown; their leases end by themselves');
     },
-    stats: () => ({ active, buffered: bufferedRecipients, ...counts }),
+    stats: () => ({ active, inFlight: activeRecipients, buffered: bufferedRecipients, ...counts }),
   };
 }
 

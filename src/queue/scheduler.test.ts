@@ -1,0 +1,148 @@
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { createSqliteStore } from '../store/sqlite/index.ts';
+import type { DeliveryJob, NewMessage, RecipientUpdate, Store } from '../store/index.ts';
+import { createScheduler, type SchedulerOptions } from './scheduler.ts';
+
+const logger = pino({ level: 'silent' });
+let store: Store;
+afterEach(async () => store?.close());
+
+let t = 1_800_000_000_000;
+const clock = { now: () => t };
+
+function message(id: string, rcpts: string[]): NewMessage {
+  return {
+    id, customerId: null, mailboxId: null, sender: 'a@x.test', size: 5, bodyPath: null, body: Buffer.from('hello'),
+    messageIdHeader: null, clientIp: '127.0.0.1', authUser: null, listener: 'submission', dsnRet: null, dsnEnvid: null,
+    createdAt: t, recipients: rcpts.map((address) => ({ address })),
+  };
+}
+
+function delivered(job: DeliveryJob): RecipientUpdate[] {
+  return job.recipients.map((r) => ({
+    messageId: job.message.id, idx: r.idx, state: 'delivered', nextAttemptAt: t, at: t, reply: '250 ok', category: 'ok', remoteHost: null, attempted: true,
+  }));
+}
+
+function options(over: Partial<SchedulerOptions>): SchedulerOptions {
+  return {
+    queue: store.queue, clock, logger, owner: 'node-a', leaseMs: 600_000, concurrency: 10, perDestination: 10, window: 100, pollMs: 20,
+    run: async (job) => delivered(job), onFinished: async () => undefined, ...over,
+  };
+}
+
+const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+test('global and per-destination concurrency limits hold; every job runs once; the queue empties', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([
+    ...Array.from({ length: 8 }, (_, i) => message(`A${i}`, [`r${i}@busy.test`])),
+    ...Array.from({ length: 4 }, (_, i) => message(`B${i}`, [`r${i}@other.test`])),
+  ]);
+  const running = new Map<string, number>();
+  let total = 0;
+  let maxTotal = 0;
+  const maxPer = new Map<string, number>();
+  const seen: string[] = [];
+  const s = createScheduler(options({
+    concurrency: 3, perDestination: 2,
+    async run(job) {
+      seen.push(job.message.id);
+      total++;
+      running.set(job.domain, (running.get(job.domain) ?? 0) + 1);
+      maxTotal = Math.max(maxTotal, total);
+      maxPer.set(job.domain, Math.max(maxPer.get(job.domain) ?? 0, running.get(job.domain)!));
+      await new Promise((r) => setTimeout(r, 15));
+      total--;
+      running.set(job.domain, running.get(job.domain)! - 1);
+      return delivered(job);
+    },
+  }));
+  await s.start();
+  await until(async () => (await store.queue.count()) === 0);
+  await s.stop(1000);
+  assert.equal(seen.length, 12);
+  assert.equal(new Set(seen).size, 12, 'no job ran twice');
+  assert.equal(maxTotal, 3);
+  assert.equal(maxPer.get('busy.test'), 2);
+  assert.ok((maxPer.get('other.test') ?? 0) <= 2);
+});
+
+test('recipients of one message at one domain form one job; the window bounds what is claimed', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([message('M1', ['a@d1.test', 'b@d1.test', 'c@d2.test']), message('M2', ['x@d1.test'])]);
+  const jobs: DeliveryJob[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const s = createScheduler(options({ window: 3, async run(job) { jobs.push(job); await gate; return delivered(job); } }));
+  await s.start();
+  await until(() => s.stats().inFlight + s.stats().buffered >= 3);
+  assert.ok(s.stats().inFlight + s.stats().buffered <= 3, 'at most `window` recipients in memory');
+  release();
+  await until(async () => (await store.queue.count()) === 0);
+  await s.stop(1000);
+  const m1d1 = jobs.find((j) => j.message.id === 'M1' && j.domain === 'd1.test');
+  assert.deepEqual(m1d1?.recipients.map((r) => r.address), ['a@d1.test', 'b@d1.test']);
+  assert.equal(jobs.length, 3);
+});
+
+test('leases: claimed recipients are invisible to another node until the lease ends; a restart releases its own at once', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([message('L1', ['a@d.test'])]);
+  const first = await store.queue.claim({ owner: 'node-a', now: t, leaseMs: 60_000, limit: 10 });
+  assert.equal(first.length, 1);
+  assert.equal((await store.queue.claim({ owner: 'node-b', now: t + 1000, leaseMs: 60_000, limit: 10 })).length, 0);
+  const m = await store.queue.get('L1');
+  assert.equal(m?.recipients[0]?.leaseOwner, 'node-a');
+  // node-a crashed: after the lease another node takes it
+  assert.equal((await store.queue.claim({ owner: 'node-b', now: t + 61_000, leaseMs: 60_000, limit: 10 })).length, 1);
+  // node-b restarts: its claims come back at once
+  assert.equal(await store.queue.releaseLeases('node-b', t + 62_000), 1);
+  assert.equal((await store.queue.claim({ owner: 'node-c', now: t + 62_000, leaseMs: 60_000, limit: 10 })).length, 1);
+});
+
+test('a job whose run throws is given back: due again, attempt count unchanged', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([message('E1', ['a@d.test'])]);
+  let calls = 0;
+  const s = createScheduler(options({
+    async run(job) {
+      if (++calls === 1) throw new Error('boom');
+      return delivered(job);
+    },
+  }));
+  await s.start();
+  await until(async () => (await store.queue.count()) === 0);
+  await s.stop(1000);
+  assert.equal(calls, 2);
+});
+
+test('stop: nothing new starts, claimed-but-not-started work is given back untried', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch(Array.from({ length: 5 }, (_, i) => message(`S${i}`, [`a@d.test`])));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let started = 0;
+  const s = createScheduler(options({ perDestination: 1, async run(job) { started++; await gate; return delivered(job); } }));
+  await s.start();
+  await until(() => started === 1 && s.stats().buffered === 4);
+  const stopping = s.stop(2000);
+  release();
+  await stopping;
+  assert.equal(started, 1);
+  const left = await store.queue.list();
+  assert.equal(left.length, 4);
+  for (const m of left) {
+    assert.equal(m.recipients[0]!.attempts, 0);
+    assert.equal(m.recipients[0]!.leaseOwner, null);
+    assert.ok(m.recipients[0]!.nextAttemptAt <= t, 'due again');
+  }
+});

@@ -1,0 +1,98 @@
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import pino from 'pino';
+import { createDeliverer, type DelivererDeps } from './deliver.ts';
+import { createMxResolver } from './mx.ts';
+import { createConnectionPool } from './pool.ts';
+import type { MtaStsPolicy } from './mta-sts.ts';
+import type { DeliveryJob, Route } from '../store/index.ts';
+import { startFakeDns, type FakeDns } from '../../test/helpers/fake-dns.ts';
+import { startFakeMx, type FakeMx } from '../../test/helpers/fake-mx.ts';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+const BODY = 'Subject: x\r\n\r\nhello\r\n';
+const job = (domain: string): DeliveryJob => ({
+  message: { id: 'Q1', customerId: null, sender: 'a@x.test', size: BODY.length, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false },
+  domain,
+  recipients: [{ idx: 0, address: `b@${domain}`, attempts: 0, notify: null, orcpt: null, delayNotified: false }],
+});
+
+async function setup(opts: { policy?: MtaStsPolicy | null; route?: Route | null; smarthost?: boolean; tls?: boolean } = {}) {
+  const mx = await startFakeMx({}, { tls: opts.tls });
+  closers.push(() => mx.close());
+  const dns: FakeDns = await startFakeDns({
+    'd.test': { MX: [{ preference: 10, exchange: 'mx.d.test' }, { preference: 20, exchange: 'other.elsewhere.test' }] },
+    'mx.d.test': { A: ['127.0.0.1'] },
+    'other.elsewhere.test': { A: ['127.0.0.1'] },
+    'relay.test': { A: ['127.0.0.1'] },
+  });
+  closers.push(() => dns.close());
+  const pool = createConnectionPool({ maxMessages: 10, idleMs: 0 });
+  const deps: DelivererDeps = {
+    hostname: 'out.test',
+    resolver: createMxResolver({ servers: [dns.address], timeoutMs: 300, tries: 1, allowLoopback: true, allowPrivate: false }),
+    routeFor: async () => opts.route ?? null,
+    smarthost: opts.smarthost ? { host: 'relay.test', port: mx.port, tls: 'none' } : null,
+    mtaSts: opts.policy === undefined ? null : { policyFor: async () => opts.policy ?? null },
+    pool,
+    mxPort: mx.port,
+    body: async () => () => Readable.from([Buffer.from(BODY)]),
+    timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 1000, dataMs: 1000 },
+    logger: pino({ level: 'silent' }),
+  };
+  return { mx, deliverer: createDeliverer(deps) };
+}
+
+test('MX lookup, then delivery to the preferred host', async () => {
+  const { mx, deliverer } = await setup();
+  const [o] = await deliverer.deliver(job('d.test'));
+  assert.equal(o!.outcome, 'delivered');
+  assert.match(o!.remoteHost!, /^mx\.d\.test\[127\.0\.0\.1\]/);
+  assert.equal(mx.received.length, 1);
+});
+
+test('a route wins over the MX lookup and the smarthost', async () => {
+  const { mx, deliverer } = await setup({ smarthost: true, route: { domain: 'nomx.test', host: '127.0.0.1', port: 0, tls: 'none', createdAt: 0, updatedAt: 0 } });
+  // port 0 is not connectable: the route (not the smarthost) was used
+  const [o] = await deliverer.deliver(job('nomx.test'));
+  assert.equal(o!.outcome, 'deferred');
+  assert.match(o!.reply, /connect|ECONNREFUSED|EADDRNOTAVAIL|port/i);
+  assert.equal(mx.received.length, 0);
+});
+
+test('the smarthost takes mail for a domain without MX records', async () => {
+  const { mx, deliverer } = await setup({ smarthost: true });
+  const [o] = await deliverer.deliver(job('nomx.test'));
+  assert.equal(o!.outcome, 'delivered');
+  assert.match(o!.remoteHost!, /^relay\.test\[127\.0\.0\.1\]/);
+  assert.equal(mx.received.length, 1);
+});
+
+test('MTA-STS enforce: no MX host matches the policy → deferred 4.7.5, nothing sent', async () => {
+  const { mx, deliverer } = await setup({ policy: { mode: 'enforce', mx: ['*.policy.test'], maxAge: 86400, id: '1' } });
+  const [o] = await deliverer.deliver(job('d.test'));
+  assert.equal(o!.outcome, 'deferred');
+  assert.equal(o!.category, 'tls');
+  assert.match(o!.reply, /451 4\.7\.5 no MX host of d\.test matches its MTA-STS policy/);
+  assert.equal(mx.received.length, 0);
+});
+
+test('MTA-STS enforce: a listed MX without a valid certificate is not used (TLS required and verified)', async () => {
+  const { mx, deliverer } = await setup({ tls: true, policy: { mode: 'enforce', mx: ['mx.d.test'], maxAge: 86400, id: '1' } });
+  const [o] = await deliverer.deliver(job('d.test'));
+  assert.equal(o!.outcome, 'deferred');
+  assert.equal(o!.category, 'tls');
+  assert.equal(mx.received.length, 0, 'self-signed certificate: nothing delivered');
+});
+
+test('MTA-STS testing: delivery goes on as without a policy', async () => {
+  const { mx, deliverer } = await setup({ policy: { mode: 'testing', mx: ['*.policy.test'], maxAge: 86400, id: '1' } });
+  const [o] = await deliverer.deliver(job('d.test'));
+  assert.equal(o!.outcome, 'delivered');
+  assert.equal(mx.received.length, 1);
+});

@@ -206,3 +206,12 @@ test('mx listener: a hosted domain with an inbound route takes mail from anyone 
   await assert.rejects(nodemailer.createTransport({ host: '127.0.0.1', port: lab.s.port('mx'), ignoreTLS: true })
     .sendMail({ from: 'someone@remote.test', to: 'bob@remote.test', text: 'x' }), (err: Error & { response?: string }) => /^554 5\.7\.1 /.test(err.response ?? ''));
 });
+
+test('IPv6: an MX with only an AAAA record on ::1 gets the mail', async () => {
+  lab = await startDeliveryLab({ ...ZONE, 'v6.test': { MX: [{ preference: 10, exchange: 'mx.v6.test' }] }, 'mx.v6.test': { AAAA: ['::1'] } });
+  const v6 = await lab.mx('::1', {});
+  await lab.submit({ to: 'six@v6.test' });
+  await until(() => v6.received.length === 1, 5000, 'delivery over IPv6');
+  const log = lab.s.logs.find((l) => l.evt === 'delivery' && l.to === 'six@v6.test');
+  assert.match(String(log?.remote), /mx\.v6\.test\[::1\]/);
+});

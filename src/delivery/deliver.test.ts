@@ -8,7 +8,7 @@ import { createConnectionPool } from './pool.ts';
 import type { MtaStsPolicy } from './mta-sts.ts';
 import type { DeliveryJob, Route } from '../store/index.ts';
 import { startFakeDns, type FakeDns } from '../../test/helpers/fake-dns.ts';
-import { startFakeMx, type FakeMx } from '../../test/helpers/fake-mx.ts';
+import { startFakeMx } from '../../test/helpers/fake-mx.ts';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -17,7 +17,7 @@ afterEach(async () => {
 
 const BODY = 'Subject: x\r\n\r\nhello\r\n';
 const job = (domain: string): DeliveryJob => ({
-  message: { id: 'Q1', customerId: null, sender: 'a@x.test', size: BODY.length, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false },
+  message: { id: 'Q1', customerId: null, sender: 'a@x.test', size: BODY.length, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false, eightBit: false, smtputf8: false },
   domain,
   recipients: [{ idx: 0, address: `b@${domain}`, attempts: 0, notify: null, orcpt: null, delayNotified: false }],
 });

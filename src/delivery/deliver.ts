@@ -89,8 +89,8 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         envid: job.message.dsnEnvid,
         ret: job.message.dsnRet === 'FULL' || job.message.dsnRet === 'HDRS' ? job.message.dsnRet : null,
         size: job.message.size,
-        smtputf8Needed: NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
-        eightBit: false,
+        smtputf8Needed: job.message.smtputf8 || NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
+        eightBit: job.message.eightBit,
         body,
         timeouts: deps.timeouts,
       }, deps.pool);

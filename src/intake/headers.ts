@@ -34,7 +34,8 @@ interface MailsplitHeaders {
   hasHeader(key: string): boolean;
   getList(): unknown[];
   add(key: string, value: string, index?: number): void;
-  addFormatted(key: string, line: string, index?: number): void;
+  /** A string line is taken as binary (latin1): pass UTF-8 text as a Buffer. */
+  addFormatted(key: string, line: string | Buffer, index?: number): void;
   remove(key: string): void;
 }
 
@@ -104,6 +105,6 @@ export class HeaderRewriter extends Transform {
     if (this.facts.removedBcc) h.remove('bcc');
     this.facts.from = h.getFirst('from') || null;
     // Added last with index 0 so that it is the topmost line.
-    h.addFormatted('Received', `Received: ${this.fix.received}`, 0);
+    h.addFormatted('Received', Buffer.from(`Received: ${this.fix.received}`, 'utf8'), 0); // UTF-8 addresses stay UTF-8
   }
 }

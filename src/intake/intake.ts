@@ -4,6 +4,7 @@
  * body is removed and the caller gets an SmtpError (5xx for the message's fault, 451 4.3.0
  * for ours).
  */
+import { isAscii } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { SmtpError, smtpError, type Clock } from '../core/index.ts';
@@ -30,6 +31,8 @@ export interface IntakeRequest {
   listener: string;
   /** The listener's size limit (what it advertised as SIZE); defaults to deps.maxMessageSize. */
   maxSize?: number;
+  /** MAIL FROM carried SMTPUTF8. */
+  smtputf8?: boolean;
 }
 
 export interface IntakeResult {
@@ -110,6 +113,8 @@ export function createIntake(deps: IntakeDeps): Intake {
           dsnEnvid: req.dsnEnvid,
           createdAt: now.getTime(),
           recipients: req.recipients,
+          eightBit: cap.eightBit,
+          smtputf8: req.smtputf8 ?? false,
         });
       } catch (err) {
         await body.discard();
@@ -124,9 +129,13 @@ function tooBig(max: number) {
   return smtpError(552, '5.3.4', `Message exceeds the maximum size of ${max} bytes`);
 }
 
-/** Fails the pipeline as soon as the message passes the limit: nothing past it reaches the spool. */
+/**
+ * Fails the pipeline as soon as the message passes the limit: nothing past it reaches the
+ * spool. Also notes whether the message has 8-bit bytes (isAscii is native and fast).
+ */
 class SizeCap extends Transform {
   private seen = 0;
+  eightBit = false;
   private readonly max: number;
   constructor(max: number) {
     super();
@@ -135,6 +144,7 @@ class SizeCap extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.max) return cb(tooBig(this.max));
+    if (!this.eightBit && !isAscii(chunk)) this.eightBit = true;
     cb(null, chunk);
   }
 }

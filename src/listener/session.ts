@@ -162,6 +162,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           tls,
           listener: name,
           maxSize: deps.maxMessageSize,
+          smtputf8: smtputf8Of(env.mailFrom),
         })
         .then(
           (r) => {
@@ -182,3 +183,9 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
   };
 }
 
+
+/** MAIL FROM:<...> SMTPUTF8 (smtp-server keeps the parameters in args). */
+function smtputf8Of(from: { args?: unknown } | false): boolean {
+  const args = from ? (from.args as Record<string, unknown> | false | undefined) : false;
+  return Boolean(args && args.SMTPUTF8);
+}

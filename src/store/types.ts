@@ -57,6 +57,10 @@ export interface NewMessage {
   dsnEnvid: string | null;
   createdAt: number;
   recipients: NewRecipient[];
+  /** The body has bytes above 127 (sent with BODY=8BITMIME). */
+  eightBit?: boolean;
+  /** The client asked for SMTPUTF8: the next hop must offer it. */
+  smtputf8?: boolean;
 }
 
 export interface QueuedRecipient {
@@ -102,6 +106,8 @@ export interface DeliveryJob {
     createdAt: number;
     /** Deleted by an operator who asked for a bounce: fail every recipient without an attempt. */
     cancelled: boolean;
+    eightBit: boolean;
+    smtputf8: boolean;
   };
   domain: string;
   recipients: { idx: number; address: string; attempts: number; notify: string | null; orcpt: string | null; delayNotified: boolean }[];

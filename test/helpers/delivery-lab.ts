@@ -88,7 +88,7 @@ export function parse(data: Buffer): Promise<ParsedMail> {
 
 /** The delivery-status part of a DSN as a list of field blocks (per-message first). */
 export function statusBlocks(raw: string): Record<string, string>[] {
-  const m = /Content-Type: message\/delivery-status\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n--/i.exec(raw);
+  const m = /Content-Type: message\/(?:global-)?delivery-status\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n--/i.exec(raw);
   if (!m) throw new Error('no message/delivery-status part');
   return m[1]!.trim().split(/\r?\n\r?\n/).map((block) => {
     const fields: Record<string, string> = {};

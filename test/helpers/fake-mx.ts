@@ -56,6 +56,8 @@ export interface FakeMxMessage {
   data: Buffer;
   tls: boolean;
   ehlo: string;
+  /** MAIL FROM parameters as smtp-server parsed them (BODY, SMTPUTF8, RET, ENVID...). */
+  mailArgs: Record<string, unknown>;
 }
 
 export interface FakeMxOptions {
@@ -248,6 +250,7 @@ function onData(
       data: Buffer.concat(chunks),
       tls: Boolean(session.secure),
       ehlo: session.hostNameAppearsAs ?? '',
+      mailArgs: (session.envelope.mailFrom && (session.envelope.mailFrom.args as Record<string, unknown> | false)) || {},
     };
     if (action === 'silent-after-dot' || action === 'hang') {
       out.silent.push(message);

@@ -215,3 +215,22 @@ test('IPv6: an MX with only an AAAA record on ::1 gets the mail', async () => {
   const log = lab.s.logs.find((l) => l.evt === 'delivery' && l.to === 'six@v6.test');
   assert.match(String(log?.remote), /mx\.v6\.test\[::1\]/);
 });
+
+test('8-bit content goes out with BODY=8BITMIME; a UTF-8 recipient at a server without SMTPUTF8 fails with 5.6.7', async () => {
+  lab = await startDeliveryLab(ZONE);
+  const mx1 = await lab.mx('127.0.0.2', {}, { server: { hideSMTPUTF8: true } });
+  const home = await lab.mx('127.0.0.4', {});
+  const raw = 'From: alice@example.com\r\nTo: bob@remote.test\r\nSubject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße aus Köln\r\n';
+  await lab.submit({ envelope: { from: 'alice@example.com', to: ['bob@remote.test'] }, raw });
+  await until(() => mx1.received.length === 1, 5000, 'the 8-bit delivery');
+  assert.equal(mx1.received[0]!.mailArgs.BODY, '8BITMIME');
+  assert.match(mx1.received[0]!.data.toString('utf8'), /Grüße aus Köln/);
+  await lab.submit({ to: 'jürgen@remote.test' });
+  await until(() => home.received.length === 1, 5000, 'the DSN');
+  const dsn = home.received[0]!.data.toString('utf8');
+  const [, r] = statusBlocks(dsn);
+  assert.equal(r!.status, '5.6.7');
+  assert.equal(r!['final-recipient'], 'utf-8; jürgen@remote.test');
+  assert.match(dsn, /Content-Type: message\/global-delivery-status/);
+  assert.match(dsn, /\tfor <jürgen@remote\.test>;/, 'the Received line keeps the UTF-8 address intact');
+});

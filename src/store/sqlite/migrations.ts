@@ -97,4 +97,9 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX attempts_message ON attempts(message_id, recipient_idx, at);
   `,
+  // 4: what the next hop must support: 8-bit content (8BITMIME) and SMTPUTF8
+  `
+  ALTER TABLE messages ADD COLUMN eight_bit INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

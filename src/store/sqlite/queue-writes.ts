@@ -23,9 +23,9 @@ export function domainOf(address: string): string {
 export function prepareQueueWrites(db: Db): QueueWrites {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, body, message_id_header, client_ip,
-       auth_user, listener, dsn_ret, dsn_envid, created_at)
+       auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8)
      VALUES (@id, @customerId, @mailboxId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
-       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt)`,
+       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8)`,
   );
   const insertRecipient = db.prepare(
     'INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -34,7 +34,10 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     for (const m of messages) {
       const { recipients, body, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
-      insertMessage.run({ ...row, body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null });
+      insertMessage.run({
+        ...row, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0,
+        body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null,
+      });
       recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address, domainOf(r.address), m.createdAt, r.notify ?? null, r.orcpt ?? null));
     }
   });
@@ -42,7 +45,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   // The partial index recipients_due serves the WHERE; held messages' recipients are due NEVER.
   const due = db.prepare(
     `SELECT r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
-       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state
+       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state, m.eight_bit, m.smtputf8
      FROM recipients r JOIN messages m ON m.id = r.message_id
      WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND m.state IN ('queued', 'cancelled')
      ORDER BY r.next_attempt_at LIMIT ?`,
@@ -61,7 +64,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
             id: r.message_id as string, customerId: r.customer_id as number | null, sender: r.sender as string, size: r.size as number,
             bodyPath: r.body_path as string | null, messageIdHeader: r.message_id_header as string | null, listener: r.listener as string,
             dsnRet: r.dsn_ret as string | null, dsnEnvid: r.dsn_envid as string | null, createdAt: r.created_at as number,
-            cancelled: r.state === 'cancelled',
+            cancelled: r.state === 'cancelled', eightBit: r.eight_bit === 1, smtputf8: r.smtputf8 === 1,
           },
           domain: r.domain as string,
           recipients: [],

@@ -1,9 +1,12 @@
 /**
- * The administrative operations on customers, domains and mailboxes, with their validation.
- * The CLI (and later the HTTP API) call these; they never print.
+ * The administrative operations on customers, domains, mailboxes, routes and the queue, with
+ * their validation. The CLI (and later the HTTP API) call these; they never print.
  */
 import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore } from '../core/index.ts';
-import { StoreError, type Store, type Customer, type Domain, type Mailbox, type Route, type RouteTls } from '../store/index.ts';
+import {
+  StoreError, NEVER, type Store, type Customer, type Domain, type Mailbox, type Route, type RouteTls,
+  type AttemptRecord, type QueuedMessage, type QueuedRecipient, type QueueFilter,
+} from '../store/index.ts';
 import { hashPassword, generatePassword } from '../credentials/index.ts';
 
 export class AdminError extends Error {
@@ -29,6 +32,18 @@ export const publicMailbox = (m: Mailbox): PublicMailbox => ({
   createdAt: new Date(m.createdAt).toISOString(), updatedAt: new Date(m.updatedAt).toISOString(),
 });
 
+/** A queued message for JSON output; nextAttemptAt is null for final recipients and held messages. */
+export const publicMessage = (m: QueuedMessage) => ({
+  id: m.id, state: m.state, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser,
+  clientIp: m.clientIp, listener: m.listener, messageId: m.messageIdHeader, createdAt: new Date(m.createdAt).toISOString(),
+  recipients: m.recipients.map((r) => ({
+    address: r.address, state: r.state, attempts: r.attempts,
+    nextAttemptAt: r.state === 'delivered' || r.state === 'failed' || m.state === 'held' || r.nextAttemptAt >= NEVER ? null : new Date(r.nextAttemptAt).toISOString(),
+    lastAttemptAt: r.lastAttemptAt === null ? null : new Date(r.lastAttemptAt).toISOString(),
+    lastReply: r.lastReply, remoteHost: r.remoteHost, leaseOwner: r.leaseOwner,
+  })),
+});
+
 const ROUTE_TLS: RouteTls[] = ['none', 'opportunistic', 'required'];
 
 /** "host", "host:port", "1.2.3.4:25", "[2001:db8::1]:2525" -> host and port (25 by default). */
@@ -38,12 +53,45 @@ export function parseHostPort(input: string): { host: string; port: number } {
   return r;
 }
 
+const QUEUE_STATES: NonNullable<QueueFilter['state']>[] = ['queued', 'deferred', 'delivered', 'failed', 'held'];
+
+/** What `queue list` accepts (strings as typed; validated here). */
+export interface QueueListInput {
+  state?: string;
+  domain?: string;
+  sender?: string; // '<>' or '' is the null sender
+  customer?: string;
+  limit?: number;
+}
+
+/** Pending recipients of a message: waiting for their next attempt, or in an attempt right now. */
+export function pendingOf(m: QueuedMessage, now: number): { waiting: QueuedRecipient[]; inFlight: QueuedRecipient[] } {
+  const pending = m.recipients.filter((r) => r.state === 'queued' || r.state === 'deferred');
+  const flying = (r: QueuedRecipient) => r.leaseOwner !== null && r.nextAttemptAt > now;
+  return { waiting: pending.filter((r) => !flying(r)), inFlight: pending.filter(flying) };
+}
+
+export interface DeleteResult {
+  message: QueuedMessage;
+  /** deleted: gone now; cancelled: the running server fails the pending recipients and bounces them. */
+  outcome: 'deleted' | 'cancelled';
+  /** --bounce was asked for a message with the null sender (deleted instead: nobody to bounce to). */
+  nullSender: boolean;
+  /** Recipients whose attempt is running: that attempt decides them (it may still deliver). */
+  inFlight: QueuedRecipient[];
+  /** Recipients the bounce covers (cancelled only). */
+  bounced: number;
+  /** Why the spool file could not be removed (start-up sweeps it), or null. */
+  bodyError: string | null;
+}
+
 function rethrow(err: unknown): never {
   if (err instanceof StoreError) throw new AdminError(err.message);
   throw err;
 }
 
-export function createAdminService(store: Store) {
+export function createAdminService(store: Store, opts: { now?: () => number } = {}) {
+  const now = opts.now ?? Date.now;
   async function customerOrFail(name: string): Promise<Customer> {
     const c = await store.customers.get(name);
     if (!c) throw new AdminError(`no customer named ${name}; add it with: postern customer add ${name}`);
@@ -120,7 +168,7 @@ export function createAdminService(store: Store) {
       if (filter.domain && !domain) throw new AdminError(`not a valid domain name: ${filter.domain}`);
       return store.mailboxes.list({ customerName: filter.customer, domain: domain ?? undefined });
     },
-    listQueue: (limit?: number) => store.queue.list({ limit }),
+    ...queueOperations(store, now, customerOrFail),
 
     /** Sets (adds or replaces) the next hop of a domain. */
     async setRoute(domainInput: string, hostPort: string, tls: string = 'opportunistic'): Promise<Route> {
@@ -135,6 +183,80 @@ export function createAdminService(store: Store) {
       const domain = normalizeDomain(domainInput);
       if (!domain) throw new AdminError(`not a valid domain name: ${domainInput}`);
       if (!(await store.routes.remove(domain))) throw new AdminError(`no route for ${domain}`);
+    },
+  };
+}
+
+/** The operator's queue actions (`postern queue ...`). */
+function queueOperations(store: Store, now: () => number, customerOrFail: (name: string) => Promise<Customer>) {
+  async function messageOrFail(id: string): Promise<QueuedMessage> {
+    const m = await store.queue.get(id);
+    if (!m) throw new AdminError(`no message ${id} in the queue`);
+    return m;
+  }
+  const changed = (id: string) => new AdminError(`message ${id} changed meanwhile; look again with: postern queue show ${id}`);
+
+  async function filterOf(input: QueueListInput): Promise<QueueFilter> {
+    const { state, customer, limit } = input;
+    if (state !== undefined && !(QUEUE_STATES as string[]).includes(state)) {
+      throw new AdminError(`--state must be one of ${QUEUE_STATES.join(', ')}: ${state}`);
+    }
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new AdminError('--limit must be a positive whole number');
+    const domain = input.domain === undefined ? undefined : normalizeDomain(input.domain);
+    if (domain === null) throw new AdminError(`not a valid domain name: ${input.domain}`);
+    if (customer) await customerOrFail(customer);
+    const sender = input.sender === undefined ? undefined : input.sender.trim().replace(/^<(.*)>$/, '$1');
+    return { state: state as QueueFilter['state'], domain, sender, customer, limit };
+  }
+
+  return {
+    listQueue: async (input: QueueListInput = {}) => store.queue.list(await filterOf(input)),
+    /** A message with every attempt of its recipients, oldest first. */
+    async showMessage(id: string): Promise<{ message: QueuedMessage; attempts: AttemptRecord[] }> {
+      const message = await messageOrFail(id);
+      return { message, attempts: await store.queue.attempts(id) };
+    },
+    /** Makes pending recipients due now (of one message, or of every message not held); returns how many. */
+    async retryQueue(id: string | null): Promise<number> {
+      if (id !== null) {
+        const m = await messageOrFail(id);
+        if (m.state === 'held') throw new AdminError(`message ${id} is held; release it to send it: postern queue release ${id}`);
+        if (m.state === 'cancelled') throw new AdminError(`message ${id} is cancelled; the running server is bouncing it`);
+      }
+      return store.queue.retry(id, now());
+    },
+    async holdMessage(id: string): Promise<QueuedMessage> {
+      const m = await messageOrFail(id);
+      if (m.state === 'held') throw new AdminError(`message ${id} is already held`);
+      if (m.state === 'cancelled') throw new AdminError(`message ${id} is cancelled (being bounced) and cannot be held`);
+      if (!(await store.queue.hold(id))) throw changed(id);
+      return m;
+    },
+    async releaseMessage(id: string): Promise<QueuedMessage> {
+      const m = await messageOrFail(id);
+      if (m.state !== 'held') throw new AdminError(`message ${id} is not held (it is ${m.state})`);
+      if (!(await store.queue.release(id, now()))) throw changed(id);
+      return m;
+    },
+    /**
+     * Deletes a message now (and its spool file through removeBody), or with bounce: cancels it,
+     * and the running server fails its pending recipients and bounces them to the sender. A
+     * message with the null sender cannot be bounced: it is deleted.
+     */
+    async deleteMessage(id: string, o: { bounce?: boolean; removeBody: (relPath: string) => Promise<void> }): Promise<DeleteResult> {
+      const m = await messageOrFail(id);
+      const { waiting, inFlight } = pendingOf(m, now());
+      const nullSender = Boolean(o.bounce) && m.sender === '';
+      if (o.bounce && !nullSender) {
+        if (m.state === 'cancelled') throw new AdminError(`message ${id} is already cancelled; the running server is bouncing it`);
+        if (!(await store.queue.cancel(id, now()))) throw changed(id);
+        return { message: m, outcome: 'cancelled', nullSender, inFlight, bounced: waiting.length, bodyError: null };
+      }
+      const removed = await store.queue.remove(id);
+      if (!removed) throw new AdminError(`no message ${id} in the queue (finished meanwhile)`);
+      let bodyError: string | null = null;
+      if (removed.bodyPath) await o.removeBody(removed.bodyPath).catch((err: Error) => { bodyError = err.message; });
+      return { message: removed, outcome: 'deleted', nullSender, inFlight, bounced: 0, bodyError };
     },
   };
 }

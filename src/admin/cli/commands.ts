@@ -1,8 +1,9 @@
-/** The administrative commands: customer, domain, mailbox, queue. */
+/** The administrative commands: customer, domain, mailbox, route; queue (queue.ts). */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import { publicMailbox } from '../service.ts';
 import { table, iso, type Io } from './output.ts';
+import { registerQueueCommands } from './queue.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -93,26 +94,5 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
       io.out(`route of ${domain.toLowerCase()} removed`);
     }));
 
-  const queue = program.command('queue').description('the mail queue');
-  queue.command('list').description('list queued messages').option('--json', 'JSON output').option('--limit <n>', 'at most this many', '1000')
-    .action((o: { json?: boolean; limit: string }) =>
-      withService(async (svc) => {
-        const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a positive whole number');
-        const messages = await svc.listQueue(limit);
-        if (o.json) {
-          io.out(JSON.stringify(messages.map((m) => ({
-            id: m.id, state: m.state, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser,
-            messageId: m.messageIdHeader, createdAt: iso(m.createdAt),
-            recipients: m.recipients.map((r) => ({ address: r.address, state: r.state, attempts: r.attempts, nextAttemptAt: iso(r.nextAttemptAt), lastReply: r.lastReply })),
-          })), null, 2));
-          return;
-        }
-        const rows = messages.map((m) => ({
-          id: m.id, state: m.state, size: m.size, createdAt: iso(m.createdAt), sender: m.sender || '<>',
-          recipients: m.recipients.map((r) => r.address).join(', '),
-        }));
-        io.out(table(rows, ['id', 'state', 'size', 'createdAt', 'sender', 'recipients']));
-        if (rows.length) io.out(`${rows.length} message(s)`);
-      }));
+  registerQueueCommands(program, io, withService);
 }

@@ -4,6 +4,7 @@
  * reuse), the retry decisions, and bounce/ notices queued back through intake with the null
  * sender. Used by server.ts in the process that delivers.
  */
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
@@ -14,6 +15,7 @@ import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
 import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
 import { createNotifier, type NoticeItem } from './bounce/index.ts';
+import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
@@ -45,6 +47,8 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   const { store, spool, clock } = deps;
   const logger = deps.logger.child({ part: 'delivery' });
   const policy = retryPolicyOf(config);
+  let box: SecretBox | null = null;
+  const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
   const pool = createConnectionPool({ maxMessages: d.reuseMaxMessages, idleMs: d.reuseIdleSeconds * 1000 });
 
   async function body(job: DeliveryJob): Promise<() => NodeJS.ReadableStream> {
@@ -61,7 +65,12 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries,
       allowLoopback: d.allowLoopback, allowPrivate: d.allowPrivate,
     }),
-    routeFor: (domain) => store.routes.get(domain),
+    async routeFor(domain) {
+      const r = await store.routes.get(domain);
+      if (!r) return null;
+      const auth = r.authUser && r.authSecret ? { user: r.authUser, pass: secrets().open(r.authSecret) } : null;
+      return { host: r.host, port: r.port, tls: r.tls, auth };
+    },
     smarthost: d.smarthost ? smarthostOf(d.smarthost, d.smarthostTls) : null,
     mtaSts: d.mtaSts
       ? createMtaSts({ dnsServers: config.dns.servers, onError: (domain, err) => logger.warn({ evt: 'mta-sts', domain, err: err.message }, 'MTA-STS policy lookup failed') })
@@ -165,4 +174,9 @@ function smarthostOf(value: string, tls: NextHop['tls']): NextHop {
   const hp = parseHostPort(value, 25);
   if ('error' in hp) throw new Error(`delivery.smarthost: ${hp.error}`);
   return { ...hp, tls };
+}
+
+/** Where the key of the secret box lives (secrets.keyFile, or dataDir/secrets.key). */
+export function secretsKeyFile(config: Config): string {
+  return config.secrets.keyFile ?? path.join(config.dataDir, 'secrets.key');
 }

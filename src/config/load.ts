@@ -70,5 +70,6 @@ function resolvePaths(config: Config, base: string): Config {
       sni,
     },
     store: { ...config.store, path: abs(config.store.path ?? path.join(abs(config.dataDir), 'postern.db')) },
+    secrets: { ...config.secrets, keyFile: abs(config.secrets.keyFile ?? path.join(abs(config.dataDir), 'secrets.key')) },
   };
 }

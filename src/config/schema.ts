@@ -136,6 +136,13 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Delivery status notifications (bounces).'),
+    secrets: z
+      .object({
+        keyFile: z.string().min(1).optional().describe('File with the 32-byte key (base64) that encrypts stored secrets such as route passwords; made with mode 0600 on first use. Default: dataDir/secrets.key. Back it up with the database.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Encryption of stored secrets.'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level written to standard output as JSON lines.'),

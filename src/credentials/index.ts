@@ -1,8 +1,10 @@
 /**
- * credentials/: password hashing (argon2id), verification and the verified-login cache.
+ * credentials/: password hashing (argon2id), verification, the verified-login cache, and the
+ * secret box for secrets Postern must read back (relay passwords, encrypted with a key file).
  * Never decides what a mailbox may do after login. Fails closed: an unknown scheme or a
  * broken hash never verifies; store errors propagate to the caller (which answers 4xx).
  */
 export * from './hash.ts';
 export * from './cache.ts';
 export * from './authenticate.ts';
+export * from './secrets.ts';

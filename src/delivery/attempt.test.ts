@@ -339,3 +339,47 @@ describe('attemptDelivery: DSN and MAIL', () => {
     assert.doesNotMatch(p.sent(), /NOTIFY|ENVID/);
   });
 });
+
+describe('attemptDelivery: AUTH at a next hop that needs a login', () => {
+  const logins: { user: string; pass: string }[] = [];
+  const authServer = (extra: object = {}) => ({
+    disabledCommands: [] as string[], authMethods: ['PLAIN', 'LOGIN'], allowInsecureAuth: true,
+    onAuth(auth: { username?: string; password?: string }, _s: unknown, cb: (e: Error | null, r?: { user: string }) => void) {
+      logins.push({ user: auth.username ?? '', pass: auth.password ?? '' });
+      if (auth.password === 'relay-secret') return cb(null, { user: auth.username ?? '' });
+      cb(Object.assign(new Error('5.7.8 bad credentials'), { responseCode: 535 }));
+    },
+    ...extra,
+  }) as unknown as FakeMxOptions['server'];
+
+  test('logs in over STARTTLS, then delivers', async () => {
+    logins.length = 0;
+    const s = await mx({}, { tls: true, server: authServer() });
+    const res = await attemptDelivery(request([target(s)], { auth: { user: 'relay-user', pass: 'relay-secret' } }));
+    assert.equal(only(res).outcome, 'delivered', res.log.join('\n'));
+    assert.deepEqual(logins, [{ user: 'relay-user', pass: 'relay-secret' }]);
+    assert.equal(s.received[0]?.tls, true);
+  });
+
+  test('never sends the password without TLS: deferred 4.7.5', async () => {
+    logins.length = 0;
+    const s = await mx({}, { server: authServer() });
+    const res = await attemptDelivery(request([target(s)], { tls: 'none', auth: { user: 'relay-user', pass: 'relay-secret' } }));
+    const o = only(res);
+    assert.equal(o.outcome, 'deferred');
+    assert.equal(o.category, 'tls');
+    assert.match(o.reply, /^451 4\.7\.5 /);
+    assert.equal(logins.length, 0);
+    assert.equal(s.received.length, 0);
+  });
+
+  test('a refused login defers (our configuration is wrong, not the recipient)', async () => {
+    logins.length = 0;
+    const s = await mx({}, { tls: true, server: authServer() });
+    const res = await attemptDelivery(request([target(s)], { auth: { user: 'relay-user', pass: 'wrong' } }));
+    const o = only(res);
+    assert.equal(o.outcome, 'deferred');
+    assert.match(o.reply, /login at the next hop refused: 535/);
+    assert.equal(s.received.length, 0);
+  });
+});

@@ -28,6 +28,8 @@ export interface AttemptRequest {
   size: number;
   smtputf8Needed: boolean;
   eightBit: boolean;
+  /** Log in at the next hop (a route with --auth): only over TLS. */
+  auth?: { user: string; pass: string } | null;
   /** A fresh stream of the stored message (CRLF lines, not dot-stuffed). */
   body: () => NodeJS.ReadableStream;
   timeouts?: { connectMs?: number; greetingMs?: number; commandMs?: number; dataMs?: number };
@@ -156,13 +158,16 @@ function connectionOptions(req: AttemptRequest, target: AttemptTarget, t: Timeou
 /** A connection with what its error events told us (one listener for its whole life). */
 interface Live extends PooledConnection {
   internals: ConnInternals;
+  authenticated: boolean;
   lastError: SmtpErr | null;
   upgrading: boolean;
 }
 
 function open(req: AttemptRequest, target: AttemptTarget, t: Timeouts, plain: boolean, key: string): Live {
   const conn = new SMTPConnection(connectionOptions(req, target, t, plain));
-  const live: Live = { conn, key, uses: 0, closed: false, internals: conn as unknown as ConnInternals, lastError: null, upgrading: false };
+  const live: Live = {
+    conn, key, uses: 0, closed: false, internals: conn as unknown as ConnInternals, lastError: null, upgrading: false, authenticated: false,
+  };
   conn.on('error', (err: SmtpErr) => {
     live.lastError = err;
     live.upgrading = live.upgrading || Boolean(conn.upgrading);
@@ -172,7 +177,7 @@ function open(req: AttemptRequest, target: AttemptTarget, t: Timeouts, plain: bo
 }
 
 function poolKey(req: AttemptRequest, target: AttemptTarget): string {
-  return [target.host, target.port, req.tls, target.name ?? '', req.hostname].join('|');
+  return [target.host, target.port, req.tls, target.name ?? '', req.hostname, req.auth?.user ?? ''].join('|');
 }
 
 const BROKEN = /timeout|network|protocol/;
@@ -237,6 +242,11 @@ async function onConnection(
       return { outcomes: refused.outcomes, tryNext: false, tlsFailed: false };
     }
     const sendable = recipients.filter((r) => !refused.outcomes.some((o) => o.address === r.address));
+    const authFailed = await authenticate(req, live, remote, log);
+    if (authFailed) {
+      closeConnection(live, false, null);
+      return { outcomes: recipients.map((r) => ({ ...authFailed, address: r.address })), tryNext: false, tlsFailed: false };
+    }
     live.lastError = null;
     const sent = await transaction(req, sendable, live.conn, live.internals, t, remote, log);
     const healthy = !live.closed && !sent.outcomes.some((o) => BROKEN.test(o.category));
@@ -253,6 +263,29 @@ async function onConnection(
     log.push(`${remote}: ${clip(e.message)}`);
     return { outcomes: recipients.map((r) => outcomeFromError(r.address, e, remote)), tryNext: false, tlsFailed: false };
   }
+}
+
+/**
+ * AUTH at a next hop that needs it (a route with a login): only over TLS, and a refusal defers
+ * (it is our configuration that is wrong, not the recipient). Null when done or not needed.
+ */
+async function authenticate(req: AttemptRequest, live: Live, remote: string, log: string[]): Promise<Omit<RecipientOutcome, 'address'> | null> {
+  if (!req.auth || live.authenticated) return null;
+  if (!live.conn.secure) {
+    log.push(`${remote}: AUTH needs TLS, not sending the password in clear`);
+    return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 the route to ${remote} needs a login, but the connection is not encrypted`, remoteHost: remote };
+  }
+  const err = await new Promise<SmtpErr | null>((resolve) => {
+    live.conn.login({ user: req.auth!.user, pass: req.auth!.pass }, (e) => resolve((e as SmtpErr | null) ?? null));
+  });
+  if (!err) {
+    live.authenticated = true;
+    log.push(`${remote}: logged in as ${req.auth.user}`);
+    return null;
+  }
+  log.push(`${remote}: login as ${req.auth.user} refused: ${clip(err.message)}`);
+  const reply = typeof err.response === 'string' ? err.response : err.message;
+  return { outcome: 'deferred', category: 'policy', reply: clip(`login at the next hop refused: ${reply}`), remoteHost: remote };
 }
 
 /** Healthy: RSET, then back to the pool (QUIT without a pool); broken: just close. */

@@ -6,7 +6,8 @@ import { createDeliverer, type DelivererDeps } from './deliver.ts';
 import { createMxResolver } from './mx.ts';
 import { createConnectionPool } from './pool.ts';
 import type { MtaStsPolicy } from './mta-sts.ts';
-import type { DeliveryJob, Route } from '../store/index.ts';
+import type { DeliveryJob } from '../store/index.ts';
+import type { NextHop } from './deliver.ts';
 import { startFakeDns, type FakeDns } from '../../test/helpers/fake-dns.ts';
 import { startFakeMx } from '../../test/helpers/fake-mx.ts';
 
@@ -22,7 +23,7 @@ const job = (domain: string): DeliveryJob => ({
   recipients: [{ idx: 0, address: `b@${domain}`, attempts: 0, notify: null, orcpt: null, delayNotified: false }],
 });
 
-async function setup(opts: { policy?: MtaStsPolicy | null; route?: Route | null; smarthost?: boolean; tls?: boolean } = {}) {
+async function setup(opts: { policy?: MtaStsPolicy | null; route?: NextHop | null; smarthost?: boolean; tls?: boolean } = {}) {
   const mx = await startFakeMx({}, { tls: opts.tls });
   closers.push(() => mx.close());
   const dns: FakeDns = await startFakeDns({
@@ -57,7 +58,7 @@ test('MX lookup, then delivery to the preferred host', async () => {
 });
 
 test('a route wins over the MX lookup and the smarthost', async () => {
-  const { mx, deliverer } = await setup({ smarthost: true, route: { domain: 'nomx.test', host: '127.0.0.1', port: 0, tls: 'none', createdAt: 0, updatedAt: 0 } });
+  const { mx, deliverer } = await setup({ smarthost: true, route: { host: '127.0.0.1', port: 0, tls: 'none' } });
   // port 0 is not connectable: the route (not the smarthost) was used
   const [o] = await deliverer.deliver(job('nomx.test'));
   assert.equal(o!.outcome, 'deferred');

@@ -5,18 +5,19 @@
  * outcome per recipient; never throws for remote trouble (DNS, TLS, SMTP all become outcomes).
  */
 import type { Logger } from 'pino';
-import type { DeliveryJob, Route, RouteTls } from '../store/index.ts';
+import type { DeliveryJob, RouteTls } from '../store/index.ts';
 import { attemptDelivery, type AttemptTarget, type RecipientOutcome } from './attempt.ts';
 import type { MxResolver, MxResult } from './mx.ts';
 import { mxAllowed, type MtaSts } from './mta-sts.ts';
 import type { ConnectionPool } from './pool.ts';
 
-export interface NextHop { host: string; port: number; tls: RouteTls }
+export interface NextHop { host: string; port: number; tls: RouteTls; auth?: { user: string; pass: string } | null }
 
 export interface DelivererDeps {
   hostname: string;
   resolver: MxResolver;
-  routeFor(domain: string): Promise<Route | null>;
+  /** The domain's route as a next hop (password opened), or null; throws when it cannot tell. */
+  routeFor(domain: string): Promise<NextHop | null>;
   smarthost: NextHop | null;
   mtaSts: MtaSts | null;
   pool: ConnectionPool;
@@ -34,7 +35,7 @@ export interface Deliverer {
   deliver(job: DeliveryJob): Promise<RecipientOutcome[]>;
 }
 
-type Plan = { targets: AttemptTarget[]; tls: RouteTls; via: string } | { outcome: 'deferred' | 'failed'; reply: string; category: string };
+type Plan = { targets: AttemptTarget[]; tls: RouteTls; via: string; auth?: NextHop['auth'] } | { outcome: 'deferred' | 'failed'; reply: string; category: string };
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -45,11 +46,16 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     const res = await deps.resolver.resolveHost(hop.host);
     if (res.kind !== 'hosts') return failure(res, via);
     const targets = res.hosts.flatMap((h) => h.addresses.map((a) => ({ host: a, port: hop.port, name: hop.host })));
-    return { targets: targets.slice(0, maxTargets), tls: hop.tls, via };
+    return { targets: targets.slice(0, maxTargets), tls: hop.tls, via, auth: hop.auth ?? null };
   }
 
   async function plan(domain: string): Promise<Plan> {
-    const route = await deps.routeFor(domain);
+    let route: NextHop | null;
+    try {
+      route = await deps.routeFor(domain);
+    } catch (err) {
+      return { outcome: 'deferred', category: 'other', reply: `451 4.3.0 the route of ${domain} cannot be used: ${(err as Error).message}` };
+    }
     if (route) return hop(route, `route ${route.host}:${route.port}`);
     if (deps.smarthost) return hop(deps.smarthost, `smarthost ${deps.smarthost.host}:${deps.smarthost.port}`);
     const res = await deps.resolver.resolve(domain);
@@ -92,6 +98,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         smtputf8Needed: job.message.smtputf8 || NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
         eightBit: job.message.eightBit,
         body,
+        auth: p.auth ?? null,
         timeouts: deps.timeouts,
       }, deps.pool);
       deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, log: res.log }, 'delivery attempt');

@@ -167,13 +167,17 @@ export interface Route {
   host: string; // name or IP address (no brackets)
   port: number;
   tls: RouteTls;
+  /** Login at the next hop (AUTH, only over TLS), or null. */
+  authUser: string | null;
+  /** The password, sealed by credentials' secret box; never stored in clear. */
+  authSecret: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
 export interface RouteRepo {
   /** Adds or replaces the route of a domain. */
-  set(route: { domain: string; host: string; port: number; tls: RouteTls }): Promise<Route>;
+  set(route: { domain: string; host: string; port: number; tls: RouteTls; authUser?: string | null; authSecret?: string | null }): Promise<Route>;
   get(domain: string): Promise<Route | null>;
   list(): Promise<Route[]>;
   remove(domain: string): Promise<boolean>;

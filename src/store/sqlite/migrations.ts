@@ -102,4 +102,9 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE messages ADD COLUMN eight_bit INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
   `,
+  // 5: a route may log in to its next hop (the password sealed with the secrets key)
+  `
+  ALTER TABLE routes ADD COLUMN auth_user TEXT;
+  ALTER TABLE routes ADD COLUMN auth_secret TEXT;
+  `,
 ];

@@ -84,12 +84,15 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
 
   const hold = db.transaction((id: string) => {
     if (!db.prepare("UPDATE messages SET state = 'held' WHERE id = ? AND state = 'queued'").run(id).changes) return false;
-    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING}`).run(NEVER, id);
+    // recipients in flight keep their lease: their attempt records its result, and the
+    // claim skips held messages whatever their due time
+    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(NEVER, id);
     return true;
   });
   const release = db.transaction((id: string, now: number) => {
     if (!db.prepare("UPDATE messages SET state = 'queued' WHERE id = ? AND state = 'held'").run(id).changes) return false;
-    db.prepare(`UPDATE recipients SET next_attempt_at = ?, lease_owner = NULL WHERE message_id = ? AND ${PENDING}`).run(now, id);
+    // never a recipient in flight: making it due now could start a second delivery
+    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(now, id);
     return true;
   });
   // Recipients in flight (leased) are left alone: their attempt decides.

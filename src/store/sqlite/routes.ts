@@ -6,6 +6,7 @@ type Row = Record<string, unknown>;
 
 const toRoute = (r: Row): Route => ({
   domain: r.domain as string, host: r.host as string, port: r.port as number, tls: r.tls as RouteTls,
+  authUser: (r.auth_user as string | null) ?? null, authSecret: (r.auth_secret as string | null) ?? null,
   createdAt: r.created_at as number, updatedAt: r.updated_at as number,
 });
 
@@ -16,12 +17,13 @@ export function createRouteRepo(db: Db, now: () => number): RouteRepo {
     return r ? toRoute(r) : null;
   };
   return {
-    async set({ domain, host, port, tls }) {
+    async set({ domain, host, port, tls, authUser = null, authSecret = null }) {
       const t = now();
       db.prepare(
-        `INSERT INTO routes (domain, host, port, tls, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (domain) DO UPDATE SET host = excluded.host, port = excluded.port, tls = excluded.tls, updated_at = excluded.updated_at`,
-      ).run(domain, host, port, tls, t, t);
+        `INSERT INTO routes (domain, host, port, tls, auth_user, auth_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (domain) DO UPDATE SET host = excluded.host, port = excluded.port, tls = excluded.tls,
+           auth_user = excluded.auth_user, auth_secret = excluded.auth_secret, updated_at = excluded.updated_at`,
+      ).run(domain, host, port, tls, authUser, authSecret, t, t);
       return get(domain)!;
     },
     async get(domain) {

@@ -4,10 +4,9 @@
  * reuse), the retry decisions, and bounce/ notices queued back through intake with the null
  * sender. Used by server.ts in the process that delivers.
  */
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Config } from './config/index.ts';
+import { secretsKeyFile, type Config } from './config/index.ts';
 import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
 import type { DeliveryJob, RecipientUpdate, Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
@@ -174,9 +173,4 @@ function smarthostOf(value: string, tls: NextHop['tls']): NextHop {
   const hp = parseHostPort(value, 25);
   if ('error' in hp) throw new Error(`delivery.smarthost: ${hp.error}`);
   return { ...hp, tls };
-}
-
-/** Where the key of the secret box lives (secrets.keyFile, or dataDir/secrets.key). */
-export function secretsKeyFile(config: Config): string {
-  return config.secrets.keyFile ?? path.join(config.dataDir, 'secrets.key');
 }

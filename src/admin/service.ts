@@ -7,7 +7,7 @@ import {
   StoreError, NEVER, type Store, type Customer, type Domain, type Mailbox, type Route, type RouteTls,
   type AttemptRecord, type QueuedMessage, type QueuedRecipient, type QueueFilter,
 } from '../store/index.ts';
-import { hashPassword, generatePassword } from '../credentials/index.ts';
+import { hashPassword, generatePassword, type SecretBox } from '../credentials/index.ts';
 
 export class AdminError extends Error {
   constructor(message: string) {
@@ -90,7 +90,7 @@ function rethrow(err: unknown): never {
   throw err;
 }
 
-export function createAdminService(store: Store, opts: { now?: () => number } = {}) {
+export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox } = {}) {
   const now = opts.now ?? Date.now;
   async function customerOrFail(name: string): Promise<Customer> {
     const c = await store.customers.get(name);
@@ -171,12 +171,17 @@ export function createAdminService(store: Store, opts: { now?: () => number } = 
     ...queueOperations(store, now, customerOrFail),
 
     /** Sets (adds or replaces) the next hop of a domain. */
-    async setRoute(domainInput: string, hostPort: string, tls: string = 'opportunistic'): Promise<Route> {
+    async setRoute(domainInput: string, hostPort: string, tls: string = 'opportunistic', auth: { user: string; pass: string } | null = null): Promise<Route> {
       const domain = normalizeDomain(domainInput);
       if (!domain) throw new AdminError(`not a valid domain name: ${domainInput}`);
       if (!ROUTE_TLS.includes(tls as RouteTls)) throw new AdminError(`--tls must be one of ${ROUTE_TLS.join(', ')}: ${tls}`);
       const { host, port } = parseHostPort(hostPort);
-      return store.routes.set({ domain, host, port, tls: tls as RouteTls });
+      if (!auth) return store.routes.set({ domain, host, port, tls: tls as RouteTls });
+      if (tls === 'none') throw new AdminError('--auth needs TLS: a password is never sent in clear (use --tls opportunistic or required)');
+      if (!auth.user.trim() || /\s/.test(auth.user)) throw new AdminError(`not a valid login name: ${auth.user}`);
+      if (!auth.pass) throw new AdminError('the relay password is empty');
+      if (!opts.secrets) throw new AdminError('no secrets key is configured for route passwords');
+      return store.routes.set({ domain, host, port, tls: tls as RouteTls, authUser: auth.user, authSecret: opts.secrets().seal(auth.pass) });
     },
     listRoutes: () => store.routes.list(),
     async removeRoute(domainInput: string): Promise<void> {

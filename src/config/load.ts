@@ -73,3 +73,8 @@ function resolvePaths(config: Config, base: string): Config {
     secrets: { ...config.secrets, keyFile: abs(config.secrets.keyFile ?? path.join(abs(config.dataDir), 'secrets.key')) },
   };
 }
+
+/** Where the key of the secret box lives (secrets.keyFile, or dataDir/secrets.key). */
+export function secretsKeyFile(config: Config): string {
+  return config.secrets.keyFile ?? path.join(config.dataDir, 'secrets.key');
+}

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { parseConfig, type ConfigInput, type Config, type ListenerRole } from '../../src/config/index.ts';
+import { createSecretBox, loadOrCreateKey } from '../../src/credentials/index.ts';
+import { parseConfig, secretsKeyFile, type ConfigInput, type Config, type ListenerRole } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createAdminService } from '../../src/admin/service.ts';
@@ -53,7 +54,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
   });
   const logger = createLogger(config.log.level, sink);
   const server = await startServer(config, { logger });
-  const admin = createAdminService(server.store);
+  const admin = createAdminService(server.store, { secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(config))) });
   return {
     config,
     dataDir,

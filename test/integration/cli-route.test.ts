@@ -37,3 +37,16 @@ test('bad routes are refused with one clear line and change nothing', async () =
   refused(await cli(['route', 'remove', 'nothing.example']), /no route for nothing\.example/, 'remove unknown');
   assert.equal(ok(await cli(['route', 'list', '--json']), 'route list').stdout, before);
 });
+
+test('route add --auth: the password comes from stdin, is stored sealed (never in clear), and the key file is 0600', async () => {
+  const secret = 'Relay-Pass-42-xyz';
+  assert.match(ok(await runCli(ws, ['route', 'add', 'relayed.example', 'smarthost.example.net:587', '--tls', 'required', '--auth', 'outbound@provider.example'], { input: `${secret}\n` }), 'route add --auth').stdout,
+    /relayed\.example -> smarthost\.example\.net:587 \(tls required, login outbound@provider\.example\)/);
+  const rows = parseJson<(RouteRow & { login: string })[]>(ok(await cli(['route', 'list', '--json']), 'route list'));
+  assert.equal(rows.find((r) => r.domain === 'relayed.example')?.login, 'outbound@provider.example');
+  const db = fs.readFileSync(`${ws.dataDir}/postern.db`);
+  const wal = fs.existsSync(`${ws.dataDir}/postern.db-wal`) ? fs.readFileSync(`${ws.dataDir}/postern.db-wal`) : Buffer.alloc(0);
+  assert.ok(!db.includes(secret) && !wal.includes(secret), 'the password is not in the database in clear');
+  assert.equal(fs.statSync(`${ws.dataDir}/secrets.key`).mode & 0o777, 0o600);
+  refused(await runCli(ws, ['route', 'add', 'relayed.example', 'smarthost.example.net', '--tls', 'none', '--auth', 'u'], { input: 'pw\n' }), /--auth needs TLS/, 'auth without TLS');
+});

@@ -234,3 +234,23 @@ test('8-bit content goes out with BODY=8BITMIME; a UTF-8 recipient at a server w
   assert.match(dsn, /Content-Type: message\/global-delivery-status/);
   assert.match(dsn, /\tfor <jürgen@remote\.test>;/, 'the Received line keeps the UTF-8 address intact');
 });
+
+test('a route with a login: the server opens the sealed password and logs in over STARTTLS', async () => {
+  lab = await startDeliveryLab(ZONE);
+  const logins: string[] = [];
+  const relay = await lab.mx('127.0.0.9', {}, {
+    tls: true,
+    server: {
+      disabledCommands: [], authMethods: ['PLAIN', 'LOGIN'],
+      onAuth(auth, _s, cb) {
+        logins.push(`${auth.username}:${auth.password}`);
+        cb(null, { user: auth.username });
+      },
+    },
+  });
+  await lab.s.admin.setRoute('relayed.test', `127.0.0.9:${lab.port}`, 'opportunistic', { user: 'outbound', pass: 'Relay-Pass-9' });
+  await lab.submit({ to: 'r@relayed.test' });
+  await until(() => relay.received.length === 1, 5000, 'delivery through the relay');
+  assert.deepEqual(logins, ['outbound:Relay-Pass-9']);
+  assert.equal(relay.received[0]!.tls, true);
+});

@@ -78,15 +78,17 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
   const route = program.command('route').description('per-domain next hops that override the MX lookup');
   route.command('add <domain> <host>').description('send mail for DOMAIN to HOST[:PORT] (port 25 by default; IPv6 in brackets); replaces an existing route')
     .option('--tls <mode>', 'none, opportunistic or required', 'opportunistic')
-    .action((domain: string, host: string, o: { tls: string }) =>
+    .option('--auth <user>', 'log in to HOST as USER (over TLS only); the password is read from standard input')
+    .action((domain: string, host: string, o: { tls: string; auth?: string }) =>
       withService(async (svc) => {
-        const r = await svc.setRoute(domain, host, o.tls);
-        io.out(`route ${r.domain} -> ${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port} (tls ${r.tls})`);
+        const auth = o.auth !== undefined ? { user: o.auth, pass: await passwordFromStdin(io) } : null;
+        const r = await svc.setRoute(domain, host, o.tls, auth);
+        io.out(`route ${r.domain} -> ${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port} (tls ${r.tls}${r.authUser ? `, login ${r.authUser}` : ''})`);
       }));
   route.command('list').description('list routes').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
-      const rows = (await svc.listRoutes()).map((r) => ({ domain: r.domain, host: r.host, port: r.port, tls: r.tls, updatedAt: iso(r.updatedAt) }));
-      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['domain', 'host', 'port', 'tls', 'updatedAt']));
+      const rows = (await svc.listRoutes()).map((r) => ({ domain: r.domain, host: r.host, port: r.port, tls: r.tls, login: r.authUser ?? '', updatedAt: iso(r.updatedAt) }));
+      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['domain', 'host', 'port', 'tls', 'login', 'updatedAt']));
     }));
   route.command('remove <domain>').description('remove the route of a domain (MX lookup again)').action((domain: string) =>
     withService(async (svc) => {

@@ -4,7 +4,8 @@
  * non-zero exit code; never a stack trace for an operator's mistake.
  */
 import { Command, CommanderError } from 'commander';
-import { loadConfig, ConfigError, type Config } from '../../config/index.ts';
+import { loadConfig, ConfigError, secretsKeyFile, type Config } from '../../config/index.ts';
+import { createSecretBox, loadOrCreateKey } from '../../credentials/index.ts';
 import { openStore } from '../../store/index.ts';
 import { createAdminService, AdminError, type AdminService } from '../service.ts';
 import { registerAdminCommands } from './commands.ts';
@@ -23,7 +24,8 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   const withService = async <T>(fn: (svc: AdminService) => Promise<T>): Promise<T> => {
     const store = openStore(config());
     try {
-      return await fn(createAdminService(store));
+      const c = config();
+      return await fn(createAdminService(store, { secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(c))) }));
     } finally {
       await store.close();
     }

@@ -48,7 +48,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   const policy = retryPolicyOf(config);
   let box: SecretBox | null = null;
   const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
-  const pool = createConnectionPool({ maxMessages: d.reuseMaxMessages, idleMs: d.reuseIdleSeconds * 1000 });
+  const pool = createConnectionPool({ maxMessages: d.reuseMaxMessages, idleMs: d.reuseIdleSeconds * 1000, maxIdlePerKey: d.perDestinationConcurrency });
 
   async function body(job: DeliveryJob): Promise<() => NodeJS.ReadableStream> {
     const path = job.message.bodyPath;

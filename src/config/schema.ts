@@ -107,7 +107,7 @@ export const configSchema = z
         expireDays: z.number().positive().default(5).describe('A recipient still deferred this long after the message arrived fails with 4.4.7 and is bounced.'),
         delayWarningHours: z.number().min(0).default(4).describe('Send one delay warning (a DSN with action delayed) to the sender after this long, when NOTIFY allows it; 0 = never.'),
         mxPort: z.number().int().min(1).max(65535).default(25).describe('TCP port of MX hosts. Always 25 on the Internet; tests and labs point it at their own servers.'),
-        allowLoopback: z.boolean().default(false).describe('Deliver to MX hosts on loopback addresses (tests and labs only).'),
+        allowLoopback: z.boolean().default(false).describe('Deliver to MX hosts on loopback addresses (tests and labs only). Routes and the smarthost are chosen by the operator and may always be local.'),
         allowPrivate: z.boolean().default(false).describe('Deliver to MX hosts on private addresses (RFC 1918, ULA, link-local).'),
         mtaSts: z.boolean().default(true).describe('Honour MTA-STS policies (RFC 8461) of recipient domains: in enforce mode only policy-listed MX hosts with a valid certificate.'),
         connectTimeoutSeconds: z.number().positive().default(30).describe('Connecting to a remote host.'),

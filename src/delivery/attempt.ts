@@ -255,7 +255,9 @@ async function onConnection(
       return null;
     }
     live.uses++;
-    closeConnection(live, healthy, pool);
+    // after a completed transaction the next MAIL may follow at once (RFC 5321 4.1.4); after
+    // refusals the server may still hold a half transaction: RSET first
+    closeConnection(live, healthy, pool, sent.outcomes.every((o) => o.outcome === 'delivered'));
     return { outcomes: [...refused.outcomes, ...sent.outcomes], tryNext: sent.tryNext, tlsFailed: false };
   } catch (err) {
     closeConnection(live, false, null);
@@ -289,10 +291,11 @@ async function authenticate(req: AttemptRequest, live: Live, remote: string, log
 }
 
 /** Healthy: RSET, then back to the pool (QUIT without a pool); broken: just close. */
-function closeConnection(live: Live, healthy: boolean, pool: ConnectionPool | null): void {
+function closeConnection(live: Live, healthy: boolean, pool: ConnectionPool | null, clean = false): void {
   try {
     if (!healthy || live.closed) { live.conn.close(); return; }
     if (!pool) { quitQuietly(live.conn); return; }
+    if (clean) { pool.give(live); return; }
     live.conn.reset((err?: Error | null) => {
       if (err || live.closed) { try { live.conn.close(); } catch { /* closed */ } return; }
       pool.give(live);

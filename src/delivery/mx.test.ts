@@ -237,6 +237,14 @@ describe('address rules', () => {
     assert.deepEqual(r[0]!.addresses, ['fd00::1', 'fe80::1', '10.1.2.3', '192.168.0.1', '172.16.5.5', '169.254.1.1']);
   });
 
+  test('a host the operator chose (route, smarthost) may be loopback or private, by name or address', async () => {
+    const strict = resolver({ allowLoopback: false, allowPrivate: false });
+    assert.deepEqual(hosts(await strict.resolveHost('127.0.0.1'))[0]!.addresses, ['127.0.0.1']);
+    assert.deepEqual(hosts(await strict.resolveHost('::1'))[0]!.addresses, ['::1']);
+    assert.ok(hosts(await strict.resolveHost('lan.private.test'))[0]!.addresses.includes('10.1.2.3'));
+    failure(await strict.resolveHost('nothing-here.test'), 'fail', 550, '5.1.2');
+  });
+
   test('0.0.0.0 and :: count as private, even with loopback allowed', async () => {
     failure(await resolver().resolve('zeros.test'), 'fail', 550, '5.4.4');
   });

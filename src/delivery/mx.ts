@@ -42,7 +42,10 @@ export interface MxResolverOptions {
 
 export interface MxResolver {
   resolve(domain: string): Promise<MxResult>;
-  /** The addresses of one named host (a route or smarthost: no MX lookup), as one implicit host. */
+  /**
+   * The addresses of one named host (a route or smarthost: no MX lookup), as one implicit host.
+   * The operator chose it, so loopback and private addresses are allowed.
+   */
   resolveHost(name: string): Promise<MxResult>;
 }
 
@@ -103,9 +106,10 @@ export function createMxResolver(opts: MxResolverOptions): MxResolver {
   const resolver = new Resolver({ timeout: opts.timeoutMs, tries: opts.tries ?? 2 });
   if (opts.servers.length) resolver.setServers(opts.servers); // none: the system's resolvers
   const ctx: Ctx = { opts, resolver };
+  const chosen: Ctx = { resolver, opts: { ...opts, allowLoopback: true, allowPrivate: true } };
   return {
     resolve: (domain) => resolveDomain(ctx, domain),
-    resolveHost: async (name) => (net.isIP(name) ? literalHost(ctx, `[${net.isIPv6(name) ? 'IPv6:' : ''}${name}]`) : implicitHost(ctx, name.toLowerCase())),
+    resolveHost: async (name) => (net.isIP(name) ? literalHost(chosen, `[${net.isIPv6(name) ? 'IPv6:' : ''}${name}]`) : implicitHost(chosen, name.toLowerCase())),
   };
 }
 

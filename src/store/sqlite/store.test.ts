@@ -220,7 +220,14 @@ test('queue: a message must have exactly one of body file and inline body', asyn
 test('routes: set adds or replaces, get/list/remove, and the table refuses bad values', async () => {
   const { store } = open();
   const r = await store.routes.set({ domain: 'example.com', host: 'relay.test', port: 2525, tls: 'required' });
-  assert.deepEqual({ ...r, createdAt: 0, updatedAt: 0 }, { domain: 'example.com', host: 'relay.test', port: 2525, tls: 'required', createdAt: 0, updatedAt: 0 });
+  assert.deepEqual({ ...r, createdAt: 0, updatedAt: 0 }, {
+    domain: 'example.com', host: 'relay.test', port: 2525, tls: 'required', authUser: null, authSecret: null, createdAt: 0, updatedAt: 0,
+  });
+  const withLogin = await store.routes.set({ domain: 'login.test', host: 'relay.test', port: 587, tls: 'required', authUser: 'u', authSecret: 'v1:sealed' });
+  assert.equal(withLogin.authUser, 'u');
+  assert.equal(withLogin.authSecret, 'v1:sealed');
+  assert.equal((await store.routes.set({ domain: 'login.test', host: 'relay.test', port: 587, tls: 'required' })).authUser, null, 'replacing drops the login');
+  await store.routes.remove('login.test');
   const r2 = await store.routes.set({ domain: 'example.com', host: '192.0.2.1', port: 25, tls: 'none' });
   assert.equal(r2.createdAt, r.createdAt, 'replacing keeps the creation time');
   assert.ok(r2.updatedAt > r.updatedAt);

@@ -68,7 +68,11 @@ for (const c of CASES) {
     assert.ok(String(log.reply).length < 2000, 'the reply kept is bounded');
     assert.ok(Date.now() - started < 12_000, 'ended within its timeouts');
     if (c.state === 'deferred') {
-      const m = await lab.s.server.store.queue.get(id);
+      // the log line comes just before the result is committed
+      const m = await until(async () => {
+        const q = await lab!.s.server.store.queue.get(id);
+        return q?.recipients[0]?.state === 'deferred' ? q : null;
+      }, 5000, 'the deferral in the store');
       assert.equal(m?.recipients[0]?.state, 'deferred');
       assert.equal(m?.recipients[0]?.attempts, 1);
       assert.ok(m!.recipients[0]!.nextAttemptAt > Date.now() + 30 * 60_000, 'next attempt per the schedule');

@@ -38,6 +38,14 @@ export interface BenchOptions {
   workers: number | 'auto' | null; // spawned Postern only: its `workers` setting (null: Postern's default)
   keep: boolean; // keep the spawned Postern's temp folder
   label: string;
+  e2e: E2eOptions | null; // null: submission only (a spawned Postern then does not deliver)
+}
+
+/** --e2e: the spawned Postern delivers to a sink, and every cell also waits for the deliveries. */
+export interface E2eOptions {
+  sink: Target | 'auto'; // auto: bench/lib/sink.ts, started by the bench on a free loopback port
+  sinkFile: string | null; // explicit sink: the smtp-sink -c counter file ("... mesg=N ...")
+  deliveryConcurrency: number; // the spawned Postern's delivery.concurrency = perDestinationConcurrency
 }
 
 export class UsageError extends Error {}
@@ -72,10 +80,22 @@ Without --target it starts Postern itself (temp dataDir, generated config, CLI-p
   --workers N|auto          the spawned Postern's worker processes          [Postern's default]
   --keep                    keep the spawned Postern's temp folder
   --label TEXT              copied into the JSON and the table
+
+End to end (delivery to a sink):
+  --e2e [HOST:PORT|auto]    the spawned Postern delivers everything to a sink (smarthost, no
+                            TLS) and each cell also reports delivered msg/s (accepted / start
+                            of cell to the sink having all of them) and drain s (last 250 to
+                            last delivery). auto (the default value): a sink of our own
+                            (bench/lib/sink.ts) on a free 127.0.0.1 port. HOST:PORT: a running
+                            sink, e.g. the lab's smtp-sink 127.0.0.1:10026; needs --sink-file.
+                            With --target: the target must already deliver to HOST:PORT.
+  --sink-file FILE          with --e2e HOST:PORT: the smtp-sink -c counter file ("mesg=N")
+  --delivery-concurrency N  the spawned Postern's delivery.concurrency and
+                            perDestinationConcurrency with --e2e                 [20]
 `;
 
 /** 127.0.0.0/8, ::1 and the IPv4-mapped forms; "localhost" means 127.0.0.1. Nothing else. */
-export function loopbackHost(host: string): string {
+export function loopbackHost(host: string, what = 'target'): string {
   const h = host.replace(/^\[|\]$/g, '');
   if (h.toLowerCase() === 'localhost') return '127.0.0.1';
   const kind = net.isIP(h);
@@ -86,16 +106,19 @@ export function loopbackHost(host: string): string {
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
     if (mapped && mapped[1].split('.')[0] === '127') return mapped[1];
   }
-  throw new UsageError(`refusing target ${host}: only loopback addresses (127.0.0.0/8, ::1, localhost) may be measured`);
+  throw new UsageError(`refusing ${what} ${host}: only loopback addresses (127.0.0.0/8, ::1, localhost) may be measured`);
 }
 
-export function parseTarget(s: string): Target {
+export function parseTarget(s: string, flag = '--target'): Target {
   const m = /^(\[[^\]]+\]|[^:]+|[0-9a-fA-F:]+):(\d+)$/.exec(s.trim());
-  if (!m) throw new UsageError(`--target must be HOST:PORT (IPv6 as [::1]:PORT), not ${s}`);
+  if (!m) throw new UsageError(`${flag} must be HOST:PORT (IPv6 as [::1]:PORT), not ${s}`);
   const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in --target ${s}`);
-  return { host: loopbackHost(m[1]), port };
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in ${flag} ${s}`);
+  return { host: loopbackHost(m[1], flag === '--target' ? 'target' : `${flag} host`), port };
 }
+
+/** HOST:PORT as Postern's config writes it (IPv6 in brackets). */
+export const hostPortText = (t: Target) => (net.isIPv6(t.host) ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`);
 
 export function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
@@ -126,6 +149,12 @@ export function parseArgs(argv: string[]): BenchOptions {
       raw.set(key, 'true');
       continue;
     }
+    if (key === 'e2e' && eq < 0) {
+      // optional value: "--e2e" alone (or followed by another flag) means auto
+      const next = argv[i + 1];
+      raw.set(key, next !== undefined && !next.startsWith('--') ? argv[++i] : 'auto');
+      continue;
+    }
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`--${key} needs a value`);
     raw.set(key, value);
@@ -133,7 +162,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   const known = new Set([
     'conns', 'sizes', 'modes', 'messages', 'warmup', 'json', 'target', 'user', 'pass', 'from', 'to', 'tls', 'ehlo',
     'max-seconds', 'max-total-seconds', 'cmd-timeout', 'max-errors', 'cooldown-ms', 'tls-cert', 'tls-key', 'cpu-prof',
-    'keep', 'label', 'help', 'workers', 'server-pids',
+    'keep', 'label', 'help', 'workers', 'server-pids', 'e2e', 'sink-file', 'delivery-concurrency',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   if (raw.has('help')) throw new UsageError(HELP);
@@ -151,6 +180,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   const workers = raw.get('workers');
   if (!target && raw.has('server-pids')) throw new UsageError('--server-pids applies only with --target');
   if (!!raw.get('tls-cert') !== !!raw.get('tls-key')) throw new UsageError('--tls-cert and --tls-key go together');
+  const e2e = parseE2e(raw, target !== null);
   const user = get('user', 'alice@example.test');
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(user)) throw new UsageError(`--user must be an address, not ${user}`);
 
@@ -180,8 +210,25 @@ export function parseArgs(argv: string[]): BenchOptions {
     workers: workers === undefined ? null : workers === 'auto' ? 'auto' : int('workers', workers, 1, 64),
     keep: raw.has('keep'),
     label: get('label', target ? `${target.host}:${target.port}` : 'postern'),
+    e2e,
   };
   if (!o.conns.length || !o.sizes.length || !o.modes.length) throw new UsageError('--conns, --sizes and --modes need at least one value');
   if (!o.to.length) throw new UsageError('--to needs at least one address');
   return o;
+}
+
+function parseE2e(raw: Map<string, string>, haveTarget: boolean): E2eOptions | null {
+  const value = raw.get('e2e');
+  if (value === undefined) {
+    if (raw.has('sink-file') || raw.has('delivery-concurrency')) throw new UsageError('--sink-file and --delivery-concurrency need --e2e');
+    return null;
+  }
+  const sink = value === 'auto' || value === '' ? 'auto' : parseTarget(value, '--e2e');
+  const sinkFile = raw.get('sink-file') || null;
+  if (sink === 'auto' && sinkFile) throw new UsageError('--sink-file goes with an explicit --e2e HOST:PORT (auto counts its own sink)');
+  if (sink !== 'auto' && !sinkFile) throw new UsageError('--e2e HOST:PORT needs --sink-file (the sink\'s smtp-sink -c counter file)');
+  if (haveTarget && sink === 'auto') throw new UsageError('with --target, --e2e needs the HOST:PORT the target delivers to (and --sink-file)');
+  if (haveTarget && raw.has('delivery-concurrency')) throw new UsageError('--delivery-concurrency applies only to a spawned Postern');
+  const dc = raw.get('delivery-concurrency');
+  return { sink, sinkFile, deliveryConcurrency: dc === undefined ? 20 : int('delivery-concurrency', dc, 1, 1000) };
 }

@@ -27,6 +27,8 @@ export interface CellSpec {
 export interface CellOutcome {
   accepted: number;
   elapsedMs: number; // from the start of the cell to its last accepted message
+  startedAt: number; // performance.now() at the start of the cell
+  lastAt: number; // performance.now() at its last accepted message (startedAt if none)
   ackMs: number[]; // final "." → 250, one per accepted message
   setupMs: number[]; // connect → 235, one per session
   sessionMs: number[]; // newconn only: connect → 221
@@ -36,8 +38,10 @@ export interface CellOutcome {
 }
 
 export async function runCell(spec: CellSpec): Promise<CellOutcome> {
-  const out: CellOutcome = { accepted: 0, elapsedMs: 0, ackMs: [], setupMs: [], sessionMs: [], errors: {}, aborted: null, nextSeq: spec.seqStart };
   const t0 = performance.now();
+  const out: CellOutcome = {
+    accepted: 0, elapsedMs: 0, startedAt: t0, lastAt: t0, ackMs: [], setupMs: [], sessionMs: [], errors: {}, aborted: null, nextSeq: spec.seqStart,
+  };
   const softDeadline = t0 + spec.maxSeconds * 1000;
   const open = new Set<SmtpClient>();
   let claimed = 0;
@@ -142,6 +146,7 @@ export async function runCell(spec: CellSpec): Promise<CellOutcome> {
     for (const c of open) c.destroy();
   }
   out.elapsedMs = last - t0;
+  out.lastAt = last;
   out.nextSeq = seq;
   return out;
 }

@@ -1,8 +1,9 @@
 /**
  * A Postern of our own for the benchmark: a temp dataDir, a generated config (one submission
- * listener on a free 127.0.0.1 port, log level warn), a customer/domain/mailbox made with the
- * CLI, then `node bin/postern.js serve` as a child process. Every step is bounded in time;
- * stop() ends exactly this child (SIGTERM, then SIGKILL after a grace period).
+ * listener on a free 127.0.0.1 port, log level warn, delivery off or to the --e2e sink), a
+ * customer/domain/mailbox made with the CLI, then `node bin/postern.js serve` as a child
+ * process. Every step is bounded in time; stop() ends exactly this child (SIGTERM, then SIGKILL
+ * after a grace period).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,7 +38,24 @@ export interface SpawnOptions {
   tlsKey: string | null;
   cpuProf: string | null;
   workers: number | 'auto' | null;
+  /** null: delivery off (submission cells measure only accepting); else deliver everything to this sink. */
+  delivery: { smarthost: string; concurrency: number } | null;
   log: (s: string) => void;
+}
+
+/**
+ * The `delivery` section: off for submission-only cells (else it would look up remote.test's MX
+ * through the system resolver and disturb the measurement), or everything to the smarthost.
+ * All bench mail goes to one domain, so perDestinationConcurrency is the limit that counts.
+ * allowLoopback: the smarthost is 127.0.0.1, and loopback next hops (smarthost and routes too,
+ * not only MX hosts) are refused without it.
+ */
+export function deliveryConfig(d: SpawnOptions['delivery']): Record<string, unknown> {
+  if (!d) return { enabled: false };
+  return {
+    smarthost: d.smarthost, smarthostTls: 'none', allowLoopback: true,
+    concurrency: d.concurrency, perDestinationConcurrency: d.concurrency,
+  };
 }
 
 export async function freeLoopbackPort(): Promise<number> {
@@ -106,6 +124,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
       maxConnectionsPerIp: Math.max(100, o.maxConns * 2), maxConnections: Math.max(1000, o.maxConns * 4),
     }],
     log: { level: 'warn' },
+    delivery: deliveryConfig(o.delivery),
     ...(o.workers !== null ? { workers: o.workers } : {}),
     ...(o.tlsCert && o.tlsKey ? { tls: { cert: path.resolve(o.tlsCert), key: path.resolve(o.tlsKey) } } : {}),
   };

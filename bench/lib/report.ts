@@ -22,6 +22,18 @@ export interface CellResult {
   machineBusyPct: number | null; // whole machine, all cores, during the cell
   errors: Record<string, number>;
   aborted: string | null;
+  // --e2e only (absent otherwise):
+  delivered?: number; // messages the sink received for this cell (its count minus the count at the start)
+  expected?: number; // what it should receive: accepted x distinct recipient domains
+  sinkComplete?: boolean; // it received all of them within --max-seconds
+  e2eS?: number | null; // start of the cell -> the sink had all of them
+  deliveredMsgPerS?: number | null; // accepted / e2eS (delivered / time waited when incomplete)
+  drainS?: number | null; // last 250 -> the sink had all of them (null when incomplete)
+  sinkExcess?: number; // the sink got more than expected (another sender, bounces, duplicates)
+  sinkCpuMsPerMsg?: number | null; // the bench's own sink (--e2e auto)
+  sinkSessions?: number; // connections the sink got during the cell (start to the end of the wait)
+  sinkEmptySessions?: number | null; // of those, closed without a message (own sink only)
+  sinkPeakConnections?: number | null; // most connections open at the sink at once (own sink only; sampled at its reports)
 }
 
 /** Nearest-rank percentile of an unsorted sample (null when empty). */
@@ -86,13 +98,15 @@ export function machineTicks(): { busy: number; total: number } | null {
 const num = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
 const sizeLabel = (n: number) => (n % 1024 === 0 ? `${n / 1024}K` : `${n}`);
 
-export function markdownTable(results: CellResult[]): string {
+/** e2e: with the "delivered msg/s" and "drain s" columns (--e2e). */
+export function markdownTable(results: CellResult[], e2e = false): string {
   const head = [
-    'target', 'mode', 'conns', 'size', 'accepted', 'msg/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms',
-    'setup p50 ms', 'server CPU ms/msg', 'bench CPU ms/msg', 'machine busy %', 'errors',
+    'target', 'mode', 'conns', 'size', 'accepted', 'msg/s', ...(e2e ? ['delivered msg/s', 'drain s'] : []),
+    'ack p50 ms', 'ack p99 ms', 'ack max ms', 'setup p50 ms', 'server CPU ms/msg', 'bench CPU ms/msg', 'machine busy %', 'errors',
   ];
   const rows = results.map((r) => [
     r.label, r.mode, String(r.conns), sizeLabel(r.size), `${r.accepted}/${r.messages}`, num(r.msgPerS, 0),
+    ...(e2e ? [num(r.deliveredMsgPerS ?? null, 0), num(r.drainS ?? null, 2)] : []),
     num(r.ackP50, 2), num(r.ackP99, 2), num(r.ackMax, 1), num(r.setupP50, 1),
     num(r.serverCpuMsPerMsg, 2), num(r.benchCpuMsPerMsg, 2), num(r.machineBusyPct, 0),
     errorText(r),
@@ -102,6 +116,8 @@ export function markdownTable(results: CellResult[]): string {
 
 function errorText(r: CellResult): string {
   const parts = Object.entries(r.errors).map(([k, v]) => `${k}×${v}`);
+  if (r.sinkComplete === false) parts.push(`sink got ${r.delivered}/${r.expected}`);
+  if (r.sinkExcess) parts.push(`sink got ${r.sinkExcess} extra`);
   if (r.aborted) parts.push(`stopped: ${r.aborted}`);
   return parts.length ? parts.join(', ') : '0';
 }

@@ -38,6 +38,8 @@ export interface Scheduler {
 
 interface Claimed { job: DeliveryJob; claimedAt: number }
 
+const KICK_DELAY_MS = 5;
+
 export function createScheduler(o: SchedulerOptions): Scheduler {
   let buffer: Claimed[] = [];
   let bufferedRecipients = 0;
@@ -49,6 +51,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let again = false;
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
+  let kicked = false;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
   const recorder = createRecorder(o);
 
@@ -136,9 +139,14 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       void fill();
     },
     kick() {
-      if (stopping) return;
-      if (timer) { clearTimeout(timer); timer = null; }
-      void fill();
+      // a burst of commits makes one claim a few milliseconds later, not one claim each
+      if (stopping || kicked) return;
+      kicked = true;
+      setTimeout(() => {
+        kicked = false;
+        if (timer) { clearTimeout(timer); timer = null; }
+        void fill();
+      }, KICK_DELAY_MS);
     },
     async stop(graceMs) {
       stopping = true;

@@ -44,6 +44,8 @@ function filterSql(f: QueueFilter): { where: string; params: unknown[] } {
  */
 export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
   const recipientsOf = db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
+  const messageById = db.prepare(`${MESSAGE_SELECT} WHERE m.id = ?`);
+  const bodyById = db.prepare('SELECT body FROM messages WHERE id = ?').pluck();
 
   const toRecipient = (r: Row): QueuedRecipient => ({
     idx: r.idx as number,
@@ -78,7 +80,7 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     recipients: (recipientsOf.all(r.id) as Row[]).map(toRecipient),
   });
   const get = (id: string): QueuedMessage | null => {
-    const r = db.prepare(`${MESSAGE_SELECT} WHERE m.id = ?`).get(id) as Row | undefined;
+    const r = messageById.get(id) as Row | undefined;
     return r ? toMessage(r) : null;
   };
 
@@ -131,7 +133,7 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
       return new Set(db.prepare('SELECT body_path FROM messages WHERE body_path IS NOT NULL').pluck().all() as string[]);
     },
     async inlineBody(id) {
-      return (db.prepare('SELECT body FROM messages WHERE id = ?').pluck().get(id) as Buffer | null | undefined) ?? null;
+      return (bodyById.get(id) as Buffer | null | undefined) ?? null;
     },
     async attempts(id) {
       const rows = db.prepare('SELECT * FROM attempts WHERE message_id = ? ORDER BY at, id').all(id) as Row[];

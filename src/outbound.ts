@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { secretsKeyFile, type Config } from './config/index.ts';
 import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
-import type { DeliveryJob, RecipientUpdate, Store } from './store/index.ts';
+import { NEVER, type DeliveryJob, type RecipientUpdate, type Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
 import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
@@ -32,6 +32,14 @@ export interface OutboundDeps {
 }
 
 const NOTICE_RETRY_MS = 5 * 60_000;
+
+/** A job whose message was held after the claim: back to waiting for the operator, untried. */
+function heldBack(job: DeliveryJob, now: number): RecipientUpdate[] {
+  return job.recipients.map((r) => ({
+    messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: NEVER, at: now,
+    reply: 'held by the postmaster', category: 'other', remoteHost: null, attempted: false, lease: job.lease,
+  }));
+}
 
 export function retryPolicyOf(config: Config): RetryPolicy {
   return {
@@ -106,12 +114,17 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     logger,
   });
 
-  async function run(job: DeliveryJob): Promise<RecipientUpdate[]> {
+  async function run(job: DeliveryJob, ctx: { deadline: number; signal: AbortSignal }): Promise<RecipientUpdate[]> {
+    // an operator may have held, cancelled or deleted it since the claim
+    const state = await store.queue.stateOf(job.message.id);
+    if (state === null) return [];
+    if (state === 'held') return heldBack(job, clock.now());
+    if (state === 'cancelled') job.message.cancelled = true;
     const outcomes = job.message.cancelled
       ? job.recipients.map((r): RecipientOutcome => ({
         address: r.address, outcome: 'failed', category: 'other', reply: '550 5.0.0 deleted from the queue by the postmaster', remoteHost: null,
       }))
-      : await deliverer.deliver(job);
+      : await deliverer.deliver(job, ctx);
     const now = clock.now();
     const byAddress = new Map(outcomes.map((o) => [o.address, o]));
     const decided = job.recipients.map((r) => {
@@ -126,10 +139,13 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       try {
         await notifier.send(job, kind, items);
       } catch (err) {
-        logger.error({ evt: 'bounce', qid: job.message.id, notice: kind, err: (err as Error).message }, 'could not queue a notice; trying again later');
+        // keep the recipient (or the warning) for later rather than lose the notice, but not
+        // past the message's expiry: then the failure stands and the lost notice is logged
+        const keep = now - job.message.createdAt < policy.expireMs;
+        logger.error({ evt: 'bounce', qid: job.message.id, notice: kind, err: (err as Error).message, result: keep ? 'retry' : 'lost' },
+          keep ? 'could not queue a notice; trying again later' : 'could not queue a notice; giving up (the message expired)');
         for (const x of mine) {
-          // keep the recipient (or the warning) for later rather than lose the notice
-          if (kind === 'failure') Object.assign(x.update, { state: 'deferred', nextAttemptAt: now + NOTICE_RETRY_MS });
+          if (kind === 'failure' && keep) Object.assign(x.update, { state: 'deferred', nextAttemptAt: now + NOTICE_RETRY_MS });
           if (kind === 'delay') x.update.delayNotified = false;
         }
       }

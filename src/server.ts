@@ -31,6 +31,8 @@ export interface StartOptions {
   gateFor?: ListenerDeps['gateFor'];
   /** Run outgoing delivery in this process (default: config.delivery.enabled). */
   delivery?: boolean;
+  /** Called after each group commit when this process does not deliver. */
+  onQueued?: () => void;
 }
 
 /**
@@ -81,7 +83,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     cache: createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock }),
   });
   let outbound: Outbound | null = null;
-  const enqueuer = createEnqueuer({ queue: store.queue, spool, onCommitted: () => outbound?.kick() });
+  const enqueuer = createEnqueuer({ queue: store.queue, spool, onCommitted: () => (outbound ? outbound.kick() : opts.onQueued?.()) });
   const intake = createIntake({
     spool, enqueuer, clock,
     hostname: config.hostname,

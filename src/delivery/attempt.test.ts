@@ -383,3 +383,49 @@ describe('attemptDelivery: AUTH at a next hop that needs a login', () => {
     assert.equal(s.received.length, 0);
   });
 });
+
+describe('attemptDelivery: bounded in time', () => {
+  test('a next hop that never answers AUTH: deferred after the command timeout, no hang', async () => {
+    const s = await mx({}, {
+      tls: true,
+      server: { disabledCommands: [], authMethods: ['PLAIN'], onAuth() { /* never answers */ } } as unknown as FakeMxOptions['server'],
+    });
+    const started = Date.now();
+    const res = await attemptDelivery(request([target(s)], {
+      auth: { user: 'u', pass: 'p' }, timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 300, dataMs: 1000 },
+    }));
+    const o = only(res);
+    assert.equal(o.outcome, 'deferred');
+    assert.match(o.reply, /login at the next hop refused: .*(no reply to AUTH|timed? ?out|closed)/i);
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+  });
+
+  test('the deadline closes a session that would run longer (silent after the dot): deferred, in time', async () => {
+    const s = await mx({ data: 'silent-after-dot' });
+    const started = Date.now();
+    const res = await attemptDelivery(request([target(s)], {
+      tls: 'none', timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 60_000 }, deadline: Date.now() + 500,
+    }));
+    assert.equal(only(res).outcome, 'deferred');
+    assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms`);
+  });
+
+  test('past the deadline no further host is tried', async () => {
+    const a = await mx({ greeting: { code: 421, text: '4.3.2 busy' } });
+    const b = await mx({});
+    const res = await attemptDelivery(request([target(a), target(b)], { tls: 'none', deadline: Date.now() - 1 }));
+    assert.equal(only(res).outcome, 'deferred');
+    assert.equal(a.sessions + b.sessions, 0);
+    assert.ok(res.log.some((l) => /deadline/.test(l)));
+  });
+
+  test('an abort signal ends the session at once (shutdown)', async () => {
+    const s = await mx({ data: 'silent-after-dot' });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const started = Date.now();
+    const res = await attemptDelivery(request([target(s)], { tls: 'none', timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 60_000 }, signal: ac.signal }));
+    assert.equal(only(res).outcome, 'deferred');
+    assert.ok(Date.now() - started < 2000);
+  });
+});

@@ -33,6 +33,13 @@ export interface AttemptRequest {
   /** A fresh stream of the stored message (CRLF lines, not dot-stuffed). */
   body: () => NodeJS.ReadableStream;
   timeouts?: { connectMs?: number; greetingMs?: number; commandMs?: number; dataMs?: number };
+  /**
+   * The whole attempt ends by this time (ms since the epoch): no further host is tried and an
+   * open connection is closed, so an attempt never outlives the lease of its recipients.
+   */
+  deadline?: number;
+  /** Aborting closes the open connection at once (shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface RecipientOutcome {
@@ -112,6 +119,10 @@ export async function attemptDelivery(req: AttemptRequest, pool: ConnectionPool 
       return { recipients: pending.map((r) => synthetic(r.address, 451, '4.4.4', 'no host to deliver to', '')).map((o) => ({ ...o, remoteHost: null })), log: ['no targets'] };
     }
     for (let i = 0; i < req.targets.length && pending.length; i++) {
+      if (req.signal?.aborted || (req.deadline !== undefined && Date.now() >= req.deadline)) {
+        log.push(req.signal?.aborted ? 'stopped: shutting down' : 'stopped: the attempt reached its deadline');
+        break;
+      }
       const target = req.targets[i]!;
       let res = await session(req, target, pending, timeouts, false, log, pool);
       if (res.tlsFailed && req.tls === 'opportunistic') {
@@ -130,7 +141,7 @@ export async function attemptDelivery(req: AttemptRequest, pool: ConnectionPool 
     log.push(`internal error: ${(err as Error).message}`);
   }
   const recipients = req.recipients.map((r) => final.get(r.address)
-    ?? { address: r.address, outcome: 'deferred' as const, category: 'other', reply: 'not attempted', remoteHost: null });
+    ?? { address: r.address, outcome: 'deferred' as const, category: 'timeout', reply: 'not attempted: the attempt ran out of time', remoteHost: null });
   return { recipients, log };
 }
 
@@ -176,6 +187,17 @@ function open(req: AttemptRequest, target: AttemptTarget, t: Timeouts, plain: bo
   return live;
 }
 
+/** Closes the connection at the deadline or on abort, whatever it is doing; returns the undo. */
+function guard(req: AttemptRequest, live: Live): () => void {
+  const kill = () => { try { live.conn.close(); } catch { /* closed */ } };
+  const timer = req.deadline !== undefined ? setTimeout(kill, Math.max(0, req.deadline - Date.now())) : null;
+  req.signal?.addEventListener('abort', kill);
+  return () => {
+    if (timer) clearTimeout(timer);
+    req.signal?.removeEventListener('abort', kill);
+  };
+}
+
 function poolKey(req: AttemptRequest, target: AttemptTarget): string {
   return [target.host, target.port, req.tls, target.name ?? '', req.hostname, req.auth?.user ?? ''].join('|');
 }
@@ -185,7 +207,7 @@ const BROKEN = /timeout|network|protocol/;
 /**
  * One session on one host: a pooled connection when one is idle (if it turns out dead before
  * anything was accepted, a fresh one is opened once), else a new connection; the checks on the
- * advertised extensions; one transaction. A healthy connection goes back to the pool after RSET.
+ * advertised extensions; one transaction. A healthy connection goes back to the pool (after RSET when needed).
  */
 async function session(
   req: AttemptRequest, target: AttemptTarget, recipients: AttemptRecipient[], t: Timeouts, plain: boolean, log: string[],
@@ -195,11 +217,25 @@ async function session(
   const key = poolKey(req, target);
   const reused = !plain && pool ? pool.take(key) as Live | null : null;
   if (reused) {
-    const res = await onConnection(req, reused, recipients, t, remote, log, pool, true);
+    const undo = guard(req, reused);
+    const res = await onConnection(req, reused, recipients, t, remote, log, pool, true).finally(undo);
     if (res) return res;
     log.push(`${remote}: reused connection was closed by the server; opening a new one`);
   }
   const live = open(req, target, t, plain, key);
+  const undo = guard(req, live);
+  try {
+    return await fresh(req, live, recipients, t, plain, remote, log, pool);
+  } finally {
+    undo();
+  }
+}
+
+/** Connect (greeting, EHLO, STARTTLS), then the transaction; connect failures become outcomes. */
+async function fresh(
+  req: AttemptRequest, live: Live, recipients: AttemptRecipient[], t: Timeouts, plain: boolean, remote: string, log: string[],
+  pool: ConnectionPool | null,
+): Promise<SessionResult> {
   const all = (make: (address: string) => RecipientOutcome) => recipients.map((r) => make(r.address));
   try {
     const connErr = await connect(live.conn, t);
@@ -242,14 +278,14 @@ async function onConnection(
       return { outcomes: refused.outcomes, tryNext: false, tlsFailed: false };
     }
     const sendable = recipients.filter((r) => !refused.outcomes.some((o) => o.address === r.address));
-    const authFailed = await authenticate(req, live, remote, log);
+    const authFailed = await authenticate(req, live, t, remote, log);
     if (authFailed) {
       closeConnection(live, false, null);
       return { outcomes: recipients.map((r) => ({ ...authFailed, address: r.address })), tryNext: false, tlsFailed: false };
     }
     live.lastError = null;
     const sent = await transaction(req, sendable, live.conn, live.internals, t, remote, log);
-    const healthy = !live.closed && !sent.outcomes.some((o) => BROKEN.test(o.category));
+    const healthy = !live.closed && !sent.broken && !sent.outcomes.some((o) => BROKEN.test(o.category));
     if (reused && !healthy && sent.untouched) {
       closeConnection(live, false, null);
       return null;
@@ -271,14 +307,26 @@ async function onConnection(
  * AUTH at a next hop that needs it (a route with a login): only over TLS, and a refusal defers
  * (it is our configuration that is wrong, not the recipient). Null when done or not needed.
  */
-async function authenticate(req: AttemptRequest, live: Live, remote: string, log: string[]): Promise<Omit<RecipientOutcome, 'address'> | null> {
+async function authenticate(req: AttemptRequest, live: Live, t: Timeouts, remote: string, log: string[]): Promise<Omit<RecipientOutcome, 'address'> | null> {
   if (!req.auth || live.authenticated) return null;
   if (!live.conn.secure) {
     log.push(`${remote}: AUTH needs TLS, not sending the password in clear`);
     return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 the route to ${remote} needs a login, but the connection is not encrypted`, remoteHost: remote };
   }
+  // nodemailer never calls back when the connection drops during AUTH: race its end too
   const err = await new Promise<SmtpErr | null>((resolve) => {
-    live.conn.login({ user: req.auth!.user, pass: req.auth!.pass }, (e) => resolve((e as SmtpErr | null) ?? null));
+    let done = false;
+    const finish = (e: SmtpErr | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      live.conn.removeListener('end', onEnd);
+      resolve(e);
+    };
+    const onEnd = () => finish(Object.assign(new Error('connection closed during AUTH'), { code: 'ECONNECTION' }));
+    const timer = setTimeout(() => finish(Object.assign(new Error('no reply to AUTH'), { code: 'ETIMEDOUT' })), t.commandMs * 2);
+    live.conn.once('end', onEnd);
+    live.conn.login({ user: req.auth!.user, pass: req.auth!.pass }, (e) => finish((e as SmtpErr | null) ?? null));
   });
   if (!err) {
     live.authenticated = true;
@@ -290,7 +338,7 @@ async function authenticate(req: AttemptRequest, live: Live, remote: string, log
   return { outcome: 'deferred', category: 'policy', reply: clip(`login at the next hop refused: ${reply}`), remoteHost: remote };
 }
 
-/** Healthy: RSET, then back to the pool (QUIT without a pool); broken: just close. */
+/** Healthy: back to the pool (after RSET unless the transaction completed; QUIT without a pool); broken: just close. */
 function closeConnection(live: Live, healthy: boolean, pool: ConnectionPool | null, clean = false): void {
   try {
     if (!healthy || live.closed) { live.conn.close(); return; }
@@ -352,7 +400,7 @@ type Phase = 'envelope' | 'data' | 'after-dot';
 async function transaction(
   req: AttemptRequest, recipients: AttemptRecipient[], conn: SMTPConnection, internals: ConnInternals,
   t: Timeouts, remote: string, log: string[],
-): Promise<{ outcomes: RecipientOutcome[]; tryNext: boolean; untouched: boolean }> {
+): Promise<{ outcomes: RecipientOutcome[]; tryNext: boolean; untouched: boolean; broken: boolean }> {
   const ext = internals._supportedExtensions ?? [];
   const dsn = ext.includes('DSN');
   if (dsn) installDsn(internals, recipients);
@@ -396,11 +444,13 @@ async function transaction(
       const e = rejected.get(r.address);
       return e ? outcomeFromError(r.address, e, remote) : synthetic(r.address, 451, '4.3.0', 'recipient was neither accepted nor rejected', remote);
     });
-    return { outcomes, tryNext: false, untouched: false };
+    return { outcomes, tryNext: false, untouched: false, broken: false };
   }
   const failed = failedTransaction(recipients, result.err!, phase, internals, remote, log);
   const untouched = phase === 'envelope' && !(internals._envelope?.accepted?.length) && typeof result.err!.response !== 'string';
-  return { ...failed, untouched };
+  // no reply once the body was on its way (a body read error, a drop): the session is unusable
+  const broken = phase !== 'envelope' && typeof result.err!.response !== 'string';
+  return { ...failed, untouched, broken };
 }
 
 function failedTransaction(

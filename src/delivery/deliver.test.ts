@@ -21,6 +21,7 @@ const job = (domain: string): DeliveryJob => ({
   message: { id: 'Q1', customerId: null, sender: 'a@x.test', size: BODY.length, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false, eightBit: false, smtputf8: false },
   domain,
   recipients: [{ idx: 0, address: `b@${domain}`, attempts: 0, notify: null, orcpt: null, delayNotified: false }],
+  lease: { owner: 'test', until: 0 },
 });
 
 async function setup(opts: { policy?: MtaStsPolicy | null; route?: NextHop | null; smarthost?: boolean; tls?: boolean } = {}) {

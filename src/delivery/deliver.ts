@@ -32,7 +32,8 @@ export interface DelivererDeps {
 }
 
 export interface Deliverer {
-  deliver(job: DeliveryJob): Promise<RecipientOutcome[]>;
+  /** ctx.deadline ends the attempt in time (ms since the epoch); ctx.signal ends it at once. */
+  deliver(job: DeliveryJob, ctx?: { deadline?: number; signal?: AbortSignal }): Promise<RecipientOutcome[]>;
 }
 
 type Plan = { targets: AttemptTarget[]; tls: RouteTls; via: string; auth?: NextHop['auth'] } | { outcome: 'deferred' | 'failed'; reply: string; category: string };
@@ -80,7 +81,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
   }
 
   return {
-    async deliver(job) {
+    async deliver(job, ctx = {}) {
       const p = await plan(job.domain);
       if (!('targets' in p)) {
         return job.recipients.map((r) => ({ address: r.address, outcome: p.outcome, category: p.category, reply: p.reply, remoteHost: null }));
@@ -100,6 +101,8 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         body,
         auth: p.auth ?? null,
         timeouts: deps.timeouts,
+        deadline: ctx.deadline,
+        signal: ctx.signal,
       }, deps.pool);
       deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, log: res.log }, 'delivery attempt');
       return res.recipients;

@@ -1,5 +1,6 @@
 /**
- * Connection reuse: healthy SMTP connections (after RSET) wait here, per remote host, port,
+ * Connection reuse: healthy SMTP connections (after a completed transaction, or after RSET
+ * when the last one ended in refusals) wait here, per remote host, port,
  * TLS mode and EHLO name, for the next message to the same host. Bounded by messages per
  * connection, idle time and idle connections per host; a connection the remote closes while
  * idle is dropped. Never opens connections itself (attempt.ts does).

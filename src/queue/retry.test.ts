@@ -12,6 +12,7 @@ function job(over: Partial<DeliveryJob['recipients'][number]> = {}): DeliveryJob
     message: { id: 'Q1', customerId: 1, sender: 'a@x.test', size: 10, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: T0, cancelled: false, eightBit: false, smtputf8: false },
     domain: 'y.test',
     recipients: [{ idx: 0, address: 'b@y.test', attempts: 0, notify: null, orcpt: null, delayNotified: false, ...over }],
+    lease: { owner: 'node', until: T0 + MIN },
   };
 }
 const deferred: Outcome = { outcome: 'deferred', category: 'greylisted', reply: '451 4.7.1 try later', remoteHost: 'mx[1.2.3.4]:25' };

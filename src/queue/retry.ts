@@ -58,6 +58,7 @@ export function decide(
 ): Decision {
   const base = {
     messageId: job.message.id, idx: r.idx, at: now, reply: o.reply, category: o.category, remoteHost: o.remoteHost, attempted: true,
+    lease: job.lease,
   };
   const status = statusOfReply(o.reply, o.outcome);
   if (o.outcome === 'delivered') {

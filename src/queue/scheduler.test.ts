@@ -146,3 +146,49 @@ test('stop: nothing new starts, claimed-but-not-started work is given back untri
     assert.ok(m.recipients[0]!.nextAttemptAt <= t, 'due again');
   }
 });
+
+test('a late result of an expired claim is dropped; the newer claim\'s result stands; final states never revert', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([message('R1', ['a@d.test'])]);
+  const [old] = await store.queue.claim({ owner: 'node-a', now: t, leaseMs: 1000, limit: 10 });
+  const [fresh] = await store.queue.claim({ owner: 'node-b', now: t + 2000, leaseMs: 60_000, limit: 10 });
+  assert.ok(old && fresh);
+  const result = (job: DeliveryJob, state: 'delivered' | 'deferred', reply: string): RecipientUpdate => ({
+    messageId: 'R1', idx: 0, state, nextAttemptAt: t + 600_000, at: t + 3000, reply, category: 'ok', remoteHost: null, attempted: true, lease: job.lease,
+  });
+  await store.queue.record([result(old, 'deferred', 'late and stale')]);
+  let m = await store.queue.get('R1');
+  assert.equal(m?.recipients[0]?.leaseOwner, 'node-b', 'the stale result did not touch the newer claim');
+  assert.equal(m?.recipients[0]?.attempts, 0);
+  await store.queue.record([result(fresh, 'deferred', '451 later')]);
+  m = await store.queue.get('R1');
+  assert.equal(m?.recipients[0]?.state, 'deferred');
+  assert.equal(m?.recipients[0]?.lastReply, '451 later');
+  const [third] = await store.queue.claim({ owner: 'node-b', now: t + 700_000, leaseMs: 60_000, limit: 10 });
+  await store.queue.record([{ ...result(third!, 'delivered', '250 ok'), messageId: 'R1' }]);
+  assert.equal(await store.queue.get('R1'), null, 'delivered: the message left the queue');
+});
+
+test('claims leave out the domains the caller asks to skip', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([message('X1', ['a@busy.test', 'b@calm.test'])]);
+  const jobs = await store.queue.claim({ owner: 'n', now: t, leaseMs: 60_000, limit: 10, excludeDomains: ['busy.test'] });
+  assert.deepEqual(jobs.map((j) => j.domain), ['calm.test']);
+});
+
+test('a failed result write is tried again, not turned into a give-back', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([message('W1', ['a@d.test'])]);
+  let failures = 2;
+  const flaky = Object.create(store.queue) as typeof store.queue;
+  flaky.record = async (u) => {
+    if (failures-- > 0) throw new Error('database is locked');
+    return store.queue.record(u);
+  };
+  let runs = 0;
+  const s = createScheduler(options({ queue: flaky, async run(job) { runs++; return delivered(job); } }));
+  await s.start();
+  await until(async () => (await store.queue.count()) === 0, 8000);
+  await s.stop(1000);
+  assert.equal(runs, 1, 'delivered once, its result written on the third try');
+});

@@ -1,9 +1,11 @@
 /**
  * The scheduler (what Postfix calls qmgr): claims due recipients from the store with a lease,
- * keeps at most `window` of them in memory, and starts delivery jobs within a global and a
- * per-destination (recipient domain) concurrency limit. Results are written back in group
- * commits. It never touches the network: `run` (delivery + decisions + notices) does.
- * A job whose run throws is given back (due again at once) and logged; the loop keeps going.
+ * keeps at most `window` of them in memory (and at most 2 x perDestination per domain, so one
+ * domain's backlog cannot starve the others), and starts delivery jobs within a global and a
+ * per-destination (recipient domain) concurrency limit. Each job gets a deadline inside its
+ * lease. Results are written back in group commits, only while their lease holds; a failed
+ * write is tried again. It never touches the network: `run` (delivery + decisions + notices)
+ * does. A job whose run throws is given back (due again at once) and logged.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/index.ts';
@@ -20,8 +22,8 @@ export interface SchedulerOptions {
   perDestination: number;
   window: number;
   pollMs: number;
-  /** Delivers one job and decides each recipient's update. */
-  run(job: DeliveryJob): Promise<RecipientUpdate[]>;
+  /** Delivers one job and decides each recipient's update; must end by `deadline`. */
+  run(job: DeliveryJob, ctx: { deadline: number; signal: AbortSignal }): Promise<RecipientUpdate[]>;
   /** Called after the store removed finished messages (to delete their bodies). */
   onFinished(finished: { id: string; bodyPath: string | null }[]): Promise<void>;
 }
@@ -39,6 +41,9 @@ export interface Scheduler {
 interface Claimed { job: DeliveryJob; claimedAt: number }
 
 const KICK_DELAY_MS = 5;
+/** An attempt must end within this share of its lease (the rest is margin for the write). */
+const DEADLINE_SHARE = 0.8;
+const RECORD_RETRIES = 5;
 
 export function createScheduler(o: SchedulerOptions): Scheduler {
   let buffer: Claimed[] = [];
@@ -54,6 +59,14 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let kicked = false;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
   const recorder = createRecorder(o);
+  const abort = new AbortController();
+  const bufferedByDest = new Map<string, number>();
+  const addBuffered = (domain: string, n: number) => {
+    const v = (bufferedByDest.get(domain) ?? 0) + n;
+    if (v > 0) bufferedByDest.set(domain, v); else bufferedByDest.delete(domain);
+  };
+  /** Domains with enough claimed work for now: left out of the next claim. */
+  const saturated = () => [...bufferedByDest].filter(([, n]) => n >= 2 * o.perDestination).map(([d]) => d);
 
   function schedulePoll(ms: number) {
     if (stopping || timer) return;
@@ -70,11 +83,13 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     let got = 0;
     try {
       const now = o.clock.now();
-      const jobs = await o.queue.claim({ owner: o.owner, now, leaseMs: o.leaseMs, limit: room });
+      const jobs = await o.queue.claim({ owner: o.owner, now, leaseMs: o.leaseMs, limit: room, excludeDomains: saturated() });
       for (const job of jobs) {
+        got += job.recipients.length;
+        if (stopping) { giveBack(job); continue; } // stop() ran while this claim was out
         buffer.push({ job, claimedAt: now });
         bufferedRecipients += job.recipients.length;
-        got += job.recipients.length;
+        addBuffered(job.domain, job.recipients.length);
       }
     } catch (err) {
       o.logger.error({ evt: 'queue', err: (err as Error).message }, 'claiming due recipients failed; retrying');
@@ -90,13 +105,15 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   function dispatch(): void {
     if (stopping) return;
     const keep: Claimed[] = [];
+    const now = o.clock.now();
     for (const c of buffer) {
-      const dest = c.job.domain;
-      const busy = byDest.get(dest) ?? 0;
-      if (active >= o.concurrency || busy >= o.perDestination) { keep.push(c); continue; }
+      const stale = now - c.claimedAt > o.leaseMs / 2; // too little of its lease left for an attempt
+      const busy = byDest.get(c.job.domain) ?? 0;
+      if (!stale && (active >= o.concurrency || busy >= o.perDestination)) { keep.push(c); continue; }
       bufferedRecipients -= c.job.recipients.length;
-      if (o.clock.now() - c.claimedAt > o.leaseMs / 2) { giveBack(c.job); continue; } // its lease may run out mid-attempt
-      start(c.job);
+      addBuffered(c.job.domain, -c.job.recipients.length);
+      if (stale) giveBack(c.job);
+      else start(c.job);
     }
     buffer = keep;
   }
@@ -106,14 +123,16 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     activeRecipients += job.recipients.length;
     byDest.set(job.domain, (byDest.get(job.domain) ?? 0) + 1);
     const p = (async () => {
+      let updates: RecipientUpdate[];
       try {
-        const updates = await o.run(job);
-        for (const u of updates) counts[u.state]++;
-        await recorder.add(updates);
+        updates = await o.run(job, { deadline: job.lease.until - (1 - DEADLINE_SHARE) * o.leaseMs, signal: abort.signal });
       } catch (err) {
         o.logger.error({ evt: 'delivery', qid: job.message.id, domain: job.domain, err: (err as Error).message }, 'delivery job failed; recipients given back');
-        await recorder.add(giveBackUpdates(job, o.clock.now())).catch(() => undefined);
+        updates = giveBackUpdates(job, o.clock.now());
       }
+      for (const u of updates) if (u.attempted) counts[u.state]++;
+      // a write that keeps failing is logged by the recorder; the lease brings them back
+      await recorder.add(updates).catch(() => undefined);
     })().finally(() => {
       active--;
       activeRecipients -= job.recipients.length;
@@ -155,11 +174,16 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       const waiting = buffer;
       buffer = [];
       bufferedRecipients = 0;
+      bufferedByDest.clear();
       for (const c of waiting) giveBack(c.job);
       const all = Promise.allSettled([...running]);
       const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
+      if (!finished) {
+        o.logger.warn({ evt: 'stop', inFlight: running.size }, 'attempts still running at the end of the grace period: closing their connections');
+        abort.abort(); // attempts end at once (deferred); their results are still written
+        await all;
+      }
       await recorder.drain();
-      if (!finished) o.logger.warn({ evt: 'stop', inFlight: running.size }, 'attempts still running at shutdown; their leases end by themselves');
     },
     stats: () => ({ active, inFlight: activeRecipients, buffered: bufferedRecipients, ...counts }),
   };
@@ -169,11 +193,15 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
 function giveBackUpdates(job: DeliveryJob, now: number): RecipientUpdate[] {
   return job.recipients.map((r) => ({
     messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: now, at: now,
-    reply: 'given back without an attempt', category: 'other', remoteHost: null, attempted: false,
+    reply: 'given back without an attempt', category: 'other', remoteHost: null, attempted: false, lease: job.lease,
   }));
 }
 
-/** Group commit of attempt results: one store transaction for everything that finished meanwhile. */
+/**
+ * Group commit of attempt results: one store transaction for everything that finished
+ * meanwhile. A failed write is tried again (with a growing pause) before it is given up: the
+ * outcome of a delivery must not be lost to a busy database.
+ */
 function createRecorder(o: SchedulerOptions) {
   let pending: { updates: RecipientUpdate[]; resolve: () => void; reject: (e: Error) => void }[] = [];
   let flushing: Promise<void> | null = null;
@@ -183,13 +211,23 @@ function createRecorder(o: SchedulerOptions) {
     while (pending.length) {
       const batch = pending;
       pending = [];
-      try {
-        const { finished } = await o.queue.record(batch.flatMap((b) => b.updates));
-        if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
-        for (const b of batch) b.resolve();
-      } catch (err) {
-        o.logger.error({ evt: 'queue', err: (err as Error).message }, 'writing delivery results failed; the leases will bring them back');
-        for (const b of batch) b.reject(err as Error);
+      const updates = batch.flatMap((b) => b.updates);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { finished } = await o.queue.record(updates);
+          if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
+          for (const b of batch) b.resolve();
+          break;
+        } catch (err) {
+          if (attempt < RECORD_RETRIES) {
+            o.logger.warn({ evt: 'queue', err: (err as Error).message, attempt }, 'writing delivery results failed; trying again');
+            await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+            continue;
+          }
+          o.logger.error({ evt: 'queue', err: (err as Error).message, recipients: updates.length }, 'writing delivery results failed; the leases will bring them back');
+          for (const b of batch) b.reject(err as Error);
+          break;
+        }
       }
     }
     flushing = null;

@@ -111,7 +111,11 @@ export interface DeliveryJob {
   };
   domain: string;
   recipients: { idx: number; address: string; attempts: number; notify: string | null; orcpt: string | null; delayNotified: boolean }[];
+  /** The claim: results are written only while it still holds (see RecipientUpdate.lease). */
+  lease: Lease;
 }
+
+export interface Lease { owner: string; until: number }
 
 /** The result of an attempt for one recipient, written back by `record`. */
 export interface RecipientUpdate {
@@ -127,6 +131,12 @@ export interface RecipientUpdate {
   /** False when nothing was tried (e.g. given back at shutdown): the attempt count stays. */
   attempted: boolean;
   delayNotified?: boolean;
+  /**
+   * The claim this result belongs to: it is written only if the recipient is still pending and
+   * leased by it (a late result of an attempt whose lease ran out, and was claimed again, is
+   * dropped instead of overwriting the newer one). Without it the update always applies.
+   */
+  lease?: Lease;
 }
 
 export interface QueuedMessage {
@@ -214,6 +224,8 @@ export interface QueueRepo {
   bodyPaths(): Promise<Set<string>>;
   /** The body of a message stored inline, or null (no such message, or a spool file). */
   inlineBody(id: string): Promise<Buffer | null>;
+  /** The state of a message, or null when it is gone (delivered, deleted). */
+  stateOf(id: string): Promise<MessageState | null>;
   /** Every attempt of a message, oldest first. */
   attempts(id: string): Promise<AttemptRecord[]>;
 
@@ -222,13 +234,13 @@ export interface QueueRepo {
    * now + leaseMs (a crashed owner's recipients come back by themselves when the lease ends),
    * grouped by message and recipient domain.
    */
-  claim(opts: { owner: string; now: number; leaseMs: number; limit: number }): Promise<DeliveryJob[]>;
+  claim(opts: { owner: string; now: number; leaseMs: number; limit: number; excludeDomains?: string[] }): Promise<DeliveryJob[]>;
   /**
    * Writes attempt results in one transaction; a message whose recipients are all final
    * (delivered or failed) is removed with it. Returns the removed messages' body paths.
    */
   record(updates: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }>;
-  /** Makes every recipient leased to `owner` due now (a restart of that owner, or shutdown). */
+  /** Makes every recipient leased to `owner` due now (the owner restarted: its old attempts are gone). */
   releaseLeases(owner: string, now: number): Promise<number>;
 
   /** Operator actions; each returns false / 0 when there was nothing to act on. */

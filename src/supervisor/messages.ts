@@ -3,11 +3,14 @@ export type ToPrimary =
   | { t: 'gate-acquire'; id: number; listener: string; ip: string }
   | { t: 'gate-release'; listener: string; ip: string }
   | { t: 'ready' }
+  /** Something was queued in a worker that does not deliver: wake the one that does. */
+  | { t: 'queued' }
   | { t: 'fatal'; message: string };
 
 export type ToWorker =
   | { t: 'gate-result'; id: number; ok: boolean }
-  | { t: 'stop' };
+  | { t: 'stop' }
+  | { t: 'kick' };
 
 /** The prepared configuration reaches the workers through this variable, as JSON. */
 export const WORKER_CONFIG_ENV = 'POSTERN_WORKER_CONFIG';

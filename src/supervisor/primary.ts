@@ -18,6 +18,7 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
   for (const l of prepared.listeners) gates.set(`${l.role}:${l.port}`, createCounter(l.maxConnectionsPerIp));
   const held = new Map<number, Map<string, number>>(); // worker id -> "listener|ip" -> count
   const restarts: number[] = [];
+  const slots = new Map<number, Worker>();
   let stopping = false;
   let failed = false;
   let readyCount = 0;
@@ -36,6 +37,7 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
   // Slot 0 also runs outgoing delivery (one scheduler per node); a restarted worker keeps its slot.
   function fork(slot: number): Worker {
     const w = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(prepared), [WORKER_SLOT_ENV]: String(slot) });
+    slots.set(slot, w);
     held.set(w.id, new Map());
     let ready = false;
     w.on('message', (m: ToPrimary) => {
@@ -55,6 +57,11 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
             if (n === 1) mine.delete(key);
             else mine.set(key, n - 1);
           }
+          break;
+        }
+        case 'queued': {
+          const deliverer = slots.get(0);
+          if (deliverer && deliverer !== w) send(deliverer, { t: 'kick' });
           break;
         }
         case 'ready':

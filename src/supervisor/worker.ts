@@ -28,11 +28,14 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
   let seq = 0;
   const send = (m: ToPrimary) => process.send?.(m);
   let server;
+  const delivery = config.delivery.enabled && process.env[WORKER_SLOT_ENV] === '0';
   try {
     server = await startListeners(config, {
       logger,
       gateFor: (_l, name) => remoteGate(name, pending, () => ++seq),
-      delivery: config.delivery.enabled && process.env[WORKER_SLOT_ENV] === '0',
+      delivery,
+      // commits here wake the delivering worker through the supervisor (at most every 5 ms)
+      onQueued: delivery ? undefined : throttle(() => send({ t: 'queued' }), 5),
     });
   } catch (err) {
     send({ t: 'fatal', message: err instanceof BindError ? err.message : `cannot start: ${(err as Error).message}` });
@@ -52,11 +55,20 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
     if (m.t === 'gate-result') {
       pending.get(m.id)?.(m.ok);
       pending.delete(m.id);
-    } else if (m.t === 'stop') stop();
+    } else if (m.t === 'kick') server.outbound?.kick();
+    else if (m.t === 'stop') stop();
   });
   process.on('disconnect', stop); // the supervisor is gone
   // Signals go to the supervisor, which tells every worker to stop.
   process.on('SIGTERM', () => undefined);
   process.on('SIGINT', () => undefined);
   send({ t: 'ready' });
+}
+
+/** Calls fn at most once per `ms`, at the end of the interval. */
+function throttle(fn: () => void, ms: number): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  return () => {
+    timer ??= setTimeout(() => { timer = null; fn(); }, ms);
+  };
 }

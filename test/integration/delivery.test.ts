@@ -254,3 +254,24 @@ test('a route with a login: the server opens the sealed password and logs in ove
   assert.deepEqual(logins, ['outbound:Relay-Pass-9']);
   assert.equal(relay.received[0]!.tls, true);
 });
+
+test('a message held while claimed and waiting for its turn is not sent; released, it goes', async () => {
+  lab = await startDeliveryLab(ZONE, { perDestinationConcurrency: 1, concurrency: 1 });
+  const mx1 = await lab.mx('127.0.0.2', {}, { dataDelayMs: 600 });
+  const first = await lab.submit({ to: 'one@remote.test' });
+  await until(() => lab!.s.server.outbound!.scheduler.stats().active === 1, 5000, 'the first attempt');
+  const second = await lab.submit({ to: 'two@remote.test' });
+  await until(() => lab!.s.server.outbound!.scheduler.stats().buffered === 1, 5000, 'the second claimed and waiting');
+  assert.equal(await lab.s.server.store.queue.hold(second), true);
+  await until(async () => (await lab!.s.server.store.queue.get(first)) === null, 5000, 'the first delivered');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(mx1.received.length, 1, 'the held message was not sent');
+  const held = await until(async () => {
+    const m = await lab!.s.server.store.queue.get(second);
+    return m?.recipients[0]?.leaseOwner === null ? m : null;
+  }, 5000, 'the claim given back');
+  assert.equal(held.state, 'held');
+  assert.equal(await lab.s.server.store.queue.release(second, Date.now()), true);
+  lab.s.server.outbound!.kick();
+  await until(() => mx1.received.length === 2, 5000, 'the released message');
+});

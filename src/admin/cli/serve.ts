@@ -61,6 +61,8 @@ export function registerServerCommands(program: Command, io: Io, configFile: () 
     });
     logger.info({ evt: 'stopped' }, 'stopped');
     logger.flush();
+    // everything is closed; should a stray handle keep the loop alive, do not hang
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
   });
 
   const config = program.command('config').description('the configuration');

@@ -10,7 +10,7 @@ type Row = Record<string, unknown>;
 
 export interface QueueWrites {
   enqueue(messages: NewMessage[]): void;
-  claim(opts: { owner: string; now: number; leaseMs: number; limit: number }): DeliveryJob[];
+  claim(opts: { owner: string; now: number; leaseMs: number; limit: number; excludeDomains?: string[] }): DeliveryJob[];
   record(updates: RecipientUpdate[]): { finished: { id: string; bodyPath: string | null }[] };
   releaseLeases(owner: string, now: number): number;
 }
@@ -47,15 +47,18 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     `SELECT r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
        m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state, m.eight_bit, m.smtputf8
      FROM recipients r JOIN messages m ON m.id = r.message_id
-     WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= ? AND m.state IN ('queued', 'cancelled')
-     ORDER BY r.next_attempt_at LIMIT ?`,
+     WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= @now AND m.state IN ('queued', 'cancelled')
+       AND r.domain NOT IN (SELECT value FROM json_each(@exclude))
+     ORDER BY r.next_attempt_at LIMIT @limit`,
   );
-  const lease = db.prepare('UPDATE recipients SET next_attempt_at = ?, lease_owner = ? WHERE message_id = ? AND idx = ?');
-  const claim = db.transaction((o: { owner: string; now: number; leaseMs: number; limit: number }) => {
-    const rows = due.all(o.now, o.limit) as Row[];
+  const setLease = db.prepare('UPDATE recipients SET next_attempt_at = ?, lease_owner = ? WHERE message_id = ? AND idx = ?');
+  // domains the caller has enough of are left out, so one domain's backlog cannot fill the window
+  const claim = db.transaction((o: { owner: string; now: number; leaseMs: number; limit: number; excludeDomains?: string[] }) => {
+    const rows = due.all({ now: o.now, limit: o.limit, exclude: JSON.stringify(o.excludeDomains ?? []) }) as Row[];
+    const lease = { owner: o.owner, until: o.now + o.leaseMs };
     const jobs = new Map<string, DeliveryJob>();
     for (const r of rows) {
-      lease.run(o.now + o.leaseMs, o.owner, r.message_id, r.idx);
+      setLease.run(lease.until, lease.owner, r.message_id, r.idx);
       const key = `${r.message_id as string}\0${r.domain as string}`;
       let job = jobs.get(key);
       if (!job) {
@@ -68,6 +71,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
           },
           domain: r.domain as string,
           recipients: [],
+          lease,
         };
         jobs.set(key, job);
       }
@@ -79,11 +83,16 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     return [...jobs.values()];
   });
 
+  // A deferred recipient of a message cancelled meanwhile is due at once (to be bounced).
   const update = db.prepare(
-    `UPDATE recipients SET state = @state, next_attempt_at = @nextAttemptAt, last_reply = @reply, category = @category,
+    `UPDATE recipients SET state = @state,
+       next_attempt_at = CASE WHEN @state = 'deferred' AND (SELECT state FROM messages WHERE id = @messageId) = 'cancelled'
+         THEN @at ELSE @nextAttemptAt END,
+       last_reply = @reply, category = @category,
        remote_host = @remoteHost, last_attempt_at = CASE WHEN @attempted THEN @at ELSE last_attempt_at END,
        attempts = attempts + @attempted, lease_owner = NULL, delay_notified = MAX(delay_notified, @delayNotified)
-     WHERE message_id = @messageId AND idx = @idx`,
+     WHERE message_id = @messageId AND idx = @idx AND state IN ('queued', 'deferred')
+       AND (@leaseOwner IS NULL OR (lease_owner = @leaseOwner AND next_attempt_at = @leaseUntil))`,
   );
   const insertAttempt = db.prepare(
     'INSERT INTO attempts (message_id, recipient_idx, at, outcome, category, reply, remote_host) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -94,11 +103,13 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   const record = db.transaction((updates: RecipientUpdate[]) => {
     const touched = new Set<string>();
     for (const u of updates) {
+      const { lease, ...rest } = u;
       const res = update.run({
-        ...u, attempted: u.attempted ? 1 : 0, delayNotified: u.delayNotified ? 1 : 0,
+        ...rest, attempted: u.attempted ? 1 : 0, delayNotified: u.delayNotified ? 1 : 0,
         nextAttemptAt: u.state === 'deferred' ? u.nextAttemptAt : u.at,
+        leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null,
       });
-      if (!res.changes) continue; // the message was deleted meanwhile (queue delete)
+      if (!res.changes) continue; // deleted meanwhile (queue delete), or no longer this claim's
       if (u.attempted) insertAttempt.run(u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost);
       touched.add(u.messageId);
     }

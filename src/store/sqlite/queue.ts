@@ -46,6 +46,7 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
   const recipientsOf = db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
   const messageById = db.prepare(`${MESSAGE_SELECT} WHERE m.id = ?`);
   const bodyById = db.prepare('SELECT body FROM messages WHERE id = ?').pluck();
+  const stateById = db.prepare('SELECT state FROM messages WHERE id = ?').pluck();
 
   const toRecipient = (r: Row): QueuedRecipient => ({
     idx: r.idx as number,
@@ -134,6 +135,9 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     },
     async inlineBody(id) {
       return (bodyById.get(id) as Buffer | null | undefined) ?? null;
+    },
+    async stateOf(id) {
+      return (stateById.get(id) as MessageState | undefined) ?? null;
     },
     async attempts(id) {
       const rows = db.prepare('SELECT * FROM attempts WHERE message_id = ? ORDER BY at, id').all(id) as Row[];

@@ -52,7 +52,9 @@ export function createSqliteWriter(file: string): SqliteWriter {
     return w;
   }
 
+  let closed = false;
   function send<T>(msg: { op?: keyof QueueWrites; args?: unknown[]; close?: boolean }): Promise<T> {
+    if (closed && !msg.close) return Promise.reject(new Error('the store is closed'));
     worker ??= start();
     worker.ref();
     const id = ++seq;
@@ -68,6 +70,7 @@ export function createSqliteWriter(file: string): SqliteWriter {
     record: (updates) => send({ op: 'record', args: [updates] }),
     releaseLeases: (owner, now) => send({ op: 'releaseLeases', args: [owner, now] }),
     async close() {
+      closed = true;
       if (!worker) return;
       const w = worker;
       await send({ close: true }).catch(() => undefined);

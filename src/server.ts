@@ -102,6 +102,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       hostname: config.hostname, tls, authenticator, relay, intake, logger, clock, gateFor: opts.gateFor,
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
+      grantsFor: (mailboxId: number) => store.grants.list(mailboxId),
     }),
   );
   const close = async () => {

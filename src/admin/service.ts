@@ -9,12 +9,10 @@ import {
 } from '../store/index.ts';
 import { hashPassword, generatePassword, type SecretBox } from '../credentials/index.ts';
 
-export class AdminError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AdminError';
-  }
-}
+import { AdminError } from './errors.ts';
+import { createGrantService } from './grants.ts';
+
+export { AdminError };
 
 const CUSTOMER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 const MIN_PASSWORD = 8;
@@ -110,6 +108,7 @@ export function createAdminService(store: Store, opts: { now?: () => number; sec
   }
 
   return {
+    ...createGrantService(store, mailboxOrFail),
     async addCustomer(name: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

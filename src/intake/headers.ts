@@ -23,6 +23,8 @@ export interface HeaderFixups {
 export interface HeaderFacts {
   messageId: string | null;
   from: string | null;
+  /** Every From, Sender and Resent-From field value (UTF-8), for the header sender check. */
+  senders: { from: string[]; sender: string[]; resentFrom: string[] };
   addedMessageId: boolean;
   addedDate: boolean;
   removedBcc: number;
@@ -44,7 +46,9 @@ export { rfc5322Date };
 export class HeaderRewriter extends Transform {
   private head: Buffer[] | null = []; // null once the header block has been rewritten
   private headBytes = 0;
-  readonly facts: HeaderFacts = { messageId: null, from: null, addedMessageId: false, addedDate: false, removedBcc: 0 };
+  readonly facts: HeaderFacts = {
+    messageId: null, from: null, senders: { from: [], sender: [], resentFrom: [] }, addedMessageId: false, addedDate: false, removedBcc: 0,
+  };
   private readonly fix: HeaderFixups;
 
   constructor(fix: HeaderFixups) {
@@ -104,6 +108,9 @@ export class HeaderRewriter extends Transform {
     this.facts.removedBcc = h.get('bcc').length;
     if (this.facts.removedBcc) h.remove('bcc');
     this.facts.from = h.getFirst('from') || null;
+    // mailsplit hands header text over as binary strings: back to UTF-8
+    const utf8 = (key: string) => h.get(key).map((v) => Buffer.from(v, 'binary').toString('utf8'));
+    this.facts.senders = { from: utf8('from'), sender: utf8('sender'), resentFrom: utf8('resent-from') };
     // Added last with index 0 so that it is the topmost line.
     h.addFormatted('Received', Buffer.from(`Received: ${this.fix.received}`, 'utf8'), 0); // UTF-8 addresses stay UTF-8
   }

@@ -33,6 +33,8 @@ export interface IntakeRequest {
   maxSize?: number;
   /** MAIL FROM carried SMTPUTF8. */
   smtputf8?: boolean;
+  /** Checks the parsed header (sender identity) before anything is queued; throw to refuse. */
+  checkHeader?: (facts: HeaderFacts) => void;
 }
 
 export interface IntakeResult {
@@ -94,6 +96,12 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (source.sizeExceeded) {
         await body.discard();
         throw tooBig(maxSize);
+      }
+      try {
+        req.checkHeader?.(rewriter.facts);
+      } catch (err) {
+        await body.discard();
+        throw err;
       }
       const stored = body.stored();
       try {

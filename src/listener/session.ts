@@ -13,8 +13,9 @@ import type { Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate } from '../limits/index.ts';
 import type { Intake } from '../intake/index.ts';
 import {
-  checkEnvelopeSender, checkRecipient, checkRelayAccess, type AuthUser, type RelayDeps, type SessionView, type Verdict,
+  checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, type AuthUser, type RelayDeps, type SessionView, type Verdict,
 } from '../policy/index.ts';
+import type { SenderGrant } from '../store/index.ts';
 
 export interface SessionDeps {
   listener: ListenerConfig;
@@ -27,12 +28,16 @@ export interface SessionDeps {
   maxRecipients: number;
   /** This listener's message size limit (advertised as SIZE). */
   maxMessageSize: number;
+  /** The sender grants of a mailbox, read for every transaction (changes apply at once). */
+  grantsFor(mailboxId: number): Promise<SenderGrant[]>;
 }
 
 type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
 
 interface SessionState {
   gated?: boolean;
+  /** The grants read at MAIL FROM, for the header check of the same transaction. */
+  grants?: SenderGrant[];
 }
 
 const state = (s: SMTPServerSession) => s as SMTPServerSession & { postern?: SessionState };
@@ -109,12 +114,22 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     },
 
     onMailFrom(address: SMTPServerAddress, session, cb) {
-      const refusal = fail(checkEnvelopeSender(view(listener.role, session), address.address));
-      if (refusal) {
-        logger.info({ evt: 'mail', listener: name, sid: session.id, user: session.user?.address ?? null, sender: address.address, result: 'reject', reply: refusal.message }, 'sender refused');
-        return cb(refusal);
-      }
-      cb();
+      const v = view(listener.role, session);
+      st(session).grants = [];
+      const decide = (grants: SenderGrant[]) => {
+        st(session).grants = grants;
+        const refusal = fail(checkEnvelopeSender(v, address.address, grants));
+        if (refusal) {
+          logger.warn({ evt: 'mail', listener: name, sid: session.id, ip: session.remoteAddress, user: v.user?.address ?? null, customer: v.user?.customerName ?? null, sender: address.address, result: 'reject', reply: refusal.message }, 'sender refused');
+          return cb(refusal);
+        }
+        cb();
+      };
+      if (!v.user) return decide([]);
+      deps.grantsFor(v.user.mailboxId).then(decide, (err) => {
+        logger.error({ evt: 'mail', sid: session.id, err: (err as Error).message }, 'sender grants could not be read');
+        cb(tempfail(err));
+      });
     },
 
     onRcptTo(address: SMTPServerAddress, session, cb) {
@@ -163,6 +178,10 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           listener: name,
           maxSize: deps.maxMessageSize,
           smtputf8: smtputf8Of(env.mailFrom),
+          checkHeader: user ? (facts) => {
+            const refusal = fail(checkHeaderSenders(user, st(session).grants ?? [], facts.senders));
+            if (refusal) throw refusal;
+          } : undefined,
         })
         .then(
           (r) => {

@@ -205,6 +205,26 @@ export interface DomainRepo {
   list(customerName?: string): Promise<Domain[]>;
 }
 
+/**
+ * What a mailbox may send as besides its own address: one address (an alias such as
+ * orders@shop.example), every address of a domain, or the null sender. Values are lower-case.
+ */
+export type GrantKind = 'address' | 'domain' | 'null-sender';
+
+export interface SenderGrant {
+  mailboxId: number;
+  kind: GrantKind;
+  value: string; // the address, the domain, or '' for the null sender
+  createdAt: number;
+}
+
+export interface GrantRepo {
+  /** Adds a grant; false when the mailbox already has it. */
+  add(grant: { mailboxId: number; kind: GrantKind; value: string }): Promise<boolean>;
+  remove(grant: { mailboxId: number; kind: GrantKind; value: string }): Promise<boolean>;
+  list(mailboxId: number): Promise<SenderGrant[]>;
+}
+
 export interface MailboxRepo {
   add(input: { address: string; domainId: number; customerId: number; passwordHash: string }): Promise<Mailbox>;
   get(address: string): Promise<Mailbox | null>;
@@ -272,6 +292,7 @@ export interface Store {
   customers: CustomerRepo;
   domains: DomainRepo;
   mailboxes: MailboxRepo;
+  grants: GrantRepo;
   queue: QueueRepo;
   routes: RouteRepo;
   close(): Promise<void>;

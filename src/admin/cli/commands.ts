@@ -4,6 +4,7 @@ import type { AdminService } from '../service.ts';
 import { publicMailbox } from '../service.ts';
 import { table, iso, type Io } from './output.ts';
 import { registerQueueCommands } from './queue.ts';
+import { describeGrant, type GrantInput } from '../grants.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -67,6 +68,28 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
       await svc.removeMailbox(address);
       io.out(`mailbox ${address.toLowerCase()} removed`);
     }));
+  const grantOptions = (c: Command) => c
+    .option('--send-as <address>', 'another address of the same customer (an alias such as orders@shop.example), or <> for the null sender')
+    .option('--domain <domain>', 'every address of a domain of the same customer');
+  grantOptions(mailbox.command('grant <address>').description('let a mailbox send as another address or a whole domain of its customer'))
+    .action((address: string, o: GrantInput) =>
+      withService(async (svc) => {
+        const r = await svc.grant(address, o);
+        io.out(`${r.mailbox.address} may send as ${describeGrant(r.grant)}${r.added ? '' : ' (already granted)'}`);
+      }));
+  grantOptions(mailbox.command('revoke <address>').description('take a grant back'))
+    .action((address: string, o: GrantInput) =>
+      withService(async (svc) => {
+        const r = await svc.revoke(address, o);
+        io.out(`${r.mailbox.address} may no longer send as ${describeGrant(r.grant)}`);
+      }));
+  mailbox.command('grants <address>').description('what a mailbox may send as').option('--json', 'JSON output')
+    .action((address: string, o: { json?: boolean }) =>
+      withService(async (svc) => {
+        const { mailbox: m, grants } = await svc.grants(address);
+        const rows = [{ kind: 'own', value: m.address, createdAt: iso(m.createdAt) }, ...grants.map((g) => ({ kind: g.kind, value: g.value || '<>', createdAt: iso(g.createdAt) }))];
+        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['kind', 'value', 'createdAt']));
+      }));
   mailbox.command('list').description('list mailboxes').option('--customer <name>', 'only this customer').option('--domain <domain>', 'only this domain')
     .option('--json', 'JSON output')
     .action((o: { customer?: string; domain?: string; json?: boolean }) =>

@@ -6,6 +6,7 @@ import { createQueueRepo } from './queue.ts';
 import { prepareQueueWrites } from './queue-writes.ts';
 import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
+import { createGrantRepo } from './grants.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -16,6 +17,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     customers: createCustomerRepo(db, now),
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),
+    grants: createGrantRepo(db, now),
     // ':memory:' is private to its connection: commit on the main one (tests only).
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
     routes: createRouteRepo(db, now),

@@ -107,4 +107,14 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE routes ADD COLUMN auth_user TEXT;
   ALTER TABLE routes ADD COLUMN auth_secret TEXT;
   `,
+  // 6: sender grants: which other addresses a mailbox may send as
+  `
+  CREATE TABLE sender_grants (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('address', 'domain', 'null-sender')),
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, kind, value)
+  );
+  `,
 ];

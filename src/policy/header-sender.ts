@@ -1,0 +1,45 @@
+/**
+ * Sender identity (header), checked at the end of DATA: every address in From, Sender and
+ * Resent-From must be one the mailbox may send as (its own or granted), so an honest envelope
+ * cannot carry a forged From. A refusal (550 5.7.1) names the first address not allowed,
+ * never the allowed ones. A message without any From is left to the recipient's judgement
+ * (RFC 5322 requires one, but refusing it here would only break odd scripts).
+ */
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import type { SenderGrant } from '../store/index.ts';
+import { senderAllowed } from './sender.ts';
+import { CONTINUE, reject, type AuthUser, type Verdict } from './types.ts';
+
+export interface HeaderSenders {
+  /** Raw values of the header fields, as they appear (one entry per field). */
+  from: string[];
+  sender: string[];
+  resentFrom: string[];
+}
+
+interface Parsed { address?: string; group?: Parsed[] }
+
+/** Every address in the values (groups flattened); unparsable text yields what it can. */
+export function headerAddresses(values: string[]): string[] {
+  const out: string[] = [];
+  const walk = (list: Parsed[]) => {
+    for (const p of list) {
+      if (p.group) walk(p.group);
+      else if (p.address) out.push(p.address);
+    }
+  };
+  for (const v of values) walk(addressparser(v) as Parsed[]);
+  return out;
+}
+
+export function checkHeaderSenders(user: AuthUser, grants: readonly SenderGrant[], h: HeaderSenders): Verdict {
+  const fields: [string, string[]][] = [['From', h.from], ['Sender', h.sender], ['Resent-From', h.resentFrom]];
+  for (const [name, values] of fields) {
+    for (const address of headerAddresses(values)) {
+      if (!senderAllowed(user, grants, address)) {
+        return reject(550, '5.7.1', `${name}: <${address.replace(/[^\x21-\x7e\u0080-\uffff]/g, '').slice(0, 254)}> is not an address this login may send as`);
+      }
+    }
+  }
+  return CONTINUE;
+}

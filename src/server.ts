@@ -12,7 +12,7 @@ import { openStore, type Store } from './store/index.ts';
 import { createSpool } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
-import { createAuthenticator, createLoginCache } from './credentials/index.ts';
+import { createAuthenticator, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
 import { createOutbound, type Outbound } from './outbound.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 
@@ -63,6 +63,14 @@ export async function prepareDataDir(config: Config, logger: Logger): Promise<Co
   return { ...config, tls: { ...config.tls, cert: made.cert, key: made.key } };
 }
 
+export function lockoutPolicyOf(config: Config): LockoutPolicy {
+  const a = config.auth;
+  return {
+    maxFailures: a.maxFailures, lockMs: a.lockMinutes * 60_000, knownIpMs: a.knownIpDays * 86_400_000,
+    ipFailures: a.ipFailures, ipWindowMs: a.ipWindowMinutes * 60_000, ipBanMs: a.ipBanMinutes * 60_000,
+  };
+}
+
 /** Starts the listeners of an already prepared data folder (see prepareDataDir). */
 export async function startListeners(config: Config, opts: StartOptions): Promise<RunningServer> {
   const { logger } = opts;
@@ -81,6 +89,9 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   const authenticator = createAuthenticator({
     mailboxes: store.mailboxes,
     cache: createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock }),
+    guard: store.authGuard,
+    policy: lockoutPolicyOf(config),
+    clock,
   });
   let outbound: Outbound | null = null;
   const enqueuer = createEnqueuer({ queue: store.queue, spool, onCommitted: () => (outbound ? outbound.kick() : opts.onQueued?.()) });
@@ -103,6 +114,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
       grantsFor: (mailboxId: number) => store.grants.list(mailboxId),
+      bannedUntil: async (ip: string) => (await store.authGuard.banOf(ip, clock.now()))?.bannedUntil ?? null,
+      failureDelayMs: config.auth.failureDelayMs,
     }),
   );
   const close = async () => {

@@ -11,6 +11,7 @@ import { hashPassword, generatePassword, type SecretBox } from '../credentials/i
 
 import { AdminError } from './errors.ts';
 import { createGrantService } from './grants.ts';
+import { createBanService } from './bans.ts';
 
 export { AdminError };
 
@@ -109,6 +110,7 @@ export function createAdminService(store: Store, opts: { now?: () => number; sec
 
   return {
     ...createGrantService(store, mailboxOrFail),
+    ...createBanService(store, mailboxOrFail, now),
     async addCustomer(name: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

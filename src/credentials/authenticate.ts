@@ -1,34 +1,82 @@
-/** Checking a login: mailbox lookup, status, cached or full password verification. */
-import type { MailboxRepo, Mailbox } from '../store/index.ts';
-import { addressKey } from '../core/index.ts';
+/**
+ * Checking a login: mailbox lookup, the brute-force lock, status, cached or full password
+ * verification, and the failure counts (per mailbox, per client address).
+ *
+ * A mailbox is locked after `maxFailures` consecutive failures, but the lock does not apply to
+ * client addresses from which it logged in successfully within `knownIpDays`, so an attacker
+ * cannot lock the real user out. A locked login is refused without checking the password
+ * (nothing is learnt from a guess). Failures from any address also count toward banning that
+ * address, except failures from an address known for that very mailbox (the user mistyping).
+ */
+import type { MailboxRepo, Mailbox, AuthGuardRepo } from '../store/index.ts';
+import { addressKey, type Clock } from '../core/index.ts';
 import type { LoginCache } from './cache.ts';
 import { verifyPassword, dummyPasswordHash } from './hash.ts';
 
 export type AuthResult =
   | { ok: true; mailbox: Mailbox; cached: boolean }
-  | { ok: false; reason: 'unknown' | 'bad-password' | 'suspended'; mailbox?: Mailbox };
+  | { ok: false; reason: 'unknown' | 'bad-password' | 'suspended' | 'locked'; mailbox?: Mailbox; lockedUntil?: number | null; ipBanned?: boolean };
 
 export interface Authenticator {
-  authenticate(login: string, password: string): Promise<AuthResult>;
+  authenticate(login: string, password: string, clientIp?: string): Promise<AuthResult>;
 }
 
-export function createAuthenticator(deps: { mailboxes: MailboxRepo; cache: LoginCache }): Authenticator {
+export interface LockoutPolicy {
+  maxFailures: number;
+  lockMs: number;
+  knownIpMs: number;
+  ipFailures: number;
+  ipWindowMs: number;
+  ipBanMs: number;
+}
+
+export interface AuthenticatorDeps {
+  mailboxes: MailboxRepo;
+  cache: LoginCache;
+  /** Without a guard (tests of the password path) nothing is counted or locked. */
+  guard?: AuthGuardRepo;
+  policy?: LockoutPolicy;
+  clock?: Clock;
+}
+
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
+  const now = () => deps.clock?.now() ?? Date.now();
+
+  async function failed(result: Extract<AuthResult, { ok: false }>, ip: string | undefined, known: boolean): Promise<AuthResult> {
+    const { guard, policy } = deps;
+    if (!guard || !policy) return result;
+    const t = now();
+    if (result.mailbox && result.reason === 'bad-password') {
+      const s = await guard.recordFailure(result.mailbox.id, t, policy.maxFailures, policy.lockMs);
+      result.lockedUntil = s.lockedUntil;
+    }
+    if (ip && !known) result.ipBanned = await guard.recordIpFailure(ip, t, policy.ipWindowMs, policy.ipFailures, policy.ipBanMs);
+    return result;
+  }
+
   return {
-    async authenticate(login, password) {
+    async authenticate(login, password, ip) {
       const key = addressKey(login);
       // The store is read on every login (cheap), so a suspension or a password change made by
       // the CLI in another process takes effect at once, cache or not.
       const mailbox = key ? await deps.mailboxes.get(key) : null;
       if (!mailbox) {
         await verifyPassword(await dummyPasswordHash(), password); // same cost as a wrong password
-        return { ok: false, reason: 'unknown' };
+        return failed({ ok: false, reason: 'unknown' }, ip, false);
+      }
+      const t = now();
+      const known = Boolean(ip && deps.guard && deps.policy && (await deps.guard.isKnownIp(mailbox.id, ip, t - deps.policy.knownIpMs)));
+      if (deps.guard && !known) {
+        const s = await deps.guard.loginState(mailbox.id);
+        if (s.lockedUntil !== null && s.lockedUntil > t) return failed({ ok: false, reason: 'locked', mailbox, lockedUntil: s.lockedUntil }, ip, known);
       }
       const cached = deps.cache.check(key!, password, mailbox.id, mailbox.credentialVersion);
       const valid = cached || (await verifyPassword(mailbox.passwordHash, password));
-      if (!valid) return { ok: false, reason: 'bad-password', mailbox };
+      if (!valid) return failed({ ok: false, reason: 'bad-password', mailbox }, ip, known);
       // Suspension is told only to someone who knows the password.
       if (mailbox.status !== 'active') return { ok: false, reason: 'suspended', mailbox };
       if (!cached) deps.cache.remember(key!, password, mailbox.id, mailbox.credentialVersion);
+      if (deps.guard && ip) await deps.guard.recordSuccess(mailbox.id, ip, t);
       return { ok: true, mailbox, cached };
     },
   };

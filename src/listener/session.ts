@@ -30,6 +30,10 @@ export interface SessionDeps {
   maxMessageSize: number;
   /** The sender grants of a mailbox, read for every transaction (changes apply at once). */
   grantsFor(mailboxId: number): Promise<SenderGrant[]>;
+  /** When the client address is banned (too many failed logins), until when; else null. */
+  bannedUntil(ip: string): Promise<number | null>;
+  /** Tarpit: failed logins are answered after this delay. */
+  failureDelayMs: number;
 }
 
 type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
@@ -62,8 +66,13 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
 
   return {
     onConnect(session, cb) {
-      deps.gate.acquire(session.remoteAddress).then(
-        (ok) => {
+      Promise.all([deps.gate.acquire(session.remoteAddress), deps.bannedUntil(session.remoteAddress)]).then(
+        ([ok, banned]) => {
+          if (ok && banned !== null) {
+            deps.gate.release(session.remoteAddress);
+            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'banned', until: new Date(banned).toISOString() }, 'connection refused: address banned');
+            return cb(smtpError(421, '4.7.0', 'Too many failed logins from your address, try again later'));
+          }
           if (!ok) {
             logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
             return cb(smtpError(421, '4.7.0', 'Too many connections from your address, try again later'));
@@ -91,7 +100,8 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         logger.warn({ ...log, result: 'fail', reason: 'authzid-mismatch' }, 'authentication failed');
         return cb(smtpError(535, '5.7.8', 'Authentication failed: the authorization identity must be empty or equal to the login'));
       }
-      deps.authenticator.authenticate(login, auth.password ?? '').then(
+      const later = (fn: () => void) => (deps.failureDelayMs ? setTimeout(fn, deps.failureDelayMs) : fn());
+      deps.authenticator.authenticate(login, auth.password ?? '', session.remoteAddress).then(
         (r) => {
           if (r.ok) {
             const user: AuthUser = {
@@ -100,11 +110,16 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             logger.info({ ...log, result: 'ok', cached: r.cached, customer: user.customerName }, 'authenticated');
             return cb(null, { user });
           }
-          logger.warn({ ...log, result: 'fail', reason: r.reason }, 'authentication failed');
+          // one line per failure, stable keys: contrib/fail2ban matches "evt":"auth" ... "ip" ... "result":"fail"
+          logger.warn({ ...log, result: 'fail', reason: r.reason, ...(r.lockedUntil ? { lockedUntil: new Date(r.lockedUntil).toISOString() } : {}) }, 'authentication failed');
+          if (r.ipBanned) logger.warn({ evt: 'ban', ip: session.remoteAddress, result: 'banned' }, 'client address banned after too many failed logins');
           if (r.reason === 'suspended') {
             return cb(smtpError(535, '5.7.8', 'Authentication refused: this mailbox is suspended; contact your provider'));
           }
-          cb(smtpError(535, '5.7.8', 'Authentication credentials invalid'));
+          if (r.reason === 'locked') {
+            return later(() => cb(smtpError(535, '5.7.8', 'Authentication refused: too many failed logins, try again later or contact your provider')));
+          }
+          later(() => cb(smtpError(535, '5.7.8', 'Authentication credentials invalid')));
         },
         (err) => {
           logger.error({ ...log, result: 'error', err: (err as Error).message }, 'authentication could not be checked');

@@ -225,6 +225,28 @@ export interface GrantRepo {
   list(mailboxId: number): Promise<SenderGrant[]>;
 }
 
+/** Failed logins of a mailbox since its last success, and its lock. */
+export interface LoginState { failures: number; lockedUntil: number | null }
+
+export interface IpBan { ip: string; reason: string; failures: number; bannedUntil: number; createdAt: number }
+
+/** Brute-force defence state. Every count is one atomic statement (no read-then-write race). */
+export interface AuthGuardRepo {
+  loginState(mailboxId: number): Promise<LoginState>;
+  /** The mailbox logged in successfully from this address at or after `since`. */
+  isKnownIp(mailboxId: number, ip: string, since: number): Promise<boolean>;
+  /** Counts a failed login; at maxFailures the mailbox is locked until now + lockMs (and the count starts again). */
+  recordFailure(mailboxId: number, now: number, maxFailures: number, lockMs: number): Promise<LoginState>;
+  /** A successful login: the failure count and lock are cleared, the address is remembered. */
+  recordSuccess(mailboxId: number, ip: string, now: number): Promise<void>;
+  unlock(mailboxId: number): Promise<boolean>;
+  /** Counts a failure from an address in a fixed window; at `limit` it is banned until now + banMs. True when that ban starts now. */
+  recordIpFailure(ip: string, now: number, windowMs: number, limit: number, banMs: number): Promise<boolean>;
+  banOf(ip: string, now: number): Promise<IpBan | null>;
+  bans(now: number): Promise<IpBan[]>;
+  unban(ip: string): Promise<boolean>;
+}
+
 export interface MailboxRepo {
   add(input: { address: string; domainId: number; customerId: number; passwordHash: string }): Promise<Mailbox>;
   get(address: string): Promise<Mailbox | null>;
@@ -293,6 +315,7 @@ export interface Store {
   domains: DomainRepo;
   mailboxes: MailboxRepo;
   grants: GrantRepo;
+  authGuard: AuthGuardRepo;
   queue: QueueRepo;
   routes: RouteRepo;
   close(): Promise<void>;

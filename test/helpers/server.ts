@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { createSecretBox, loadOrCreateKey } from '../../src/credentials/index.ts';
 import { parseConfig, secretsKeyFile, type ConfigInput, type Config, type ListenerRole } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
+import type { Clock } from '../../src/core/index.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createAdminService } from '../../src/admin/service.ts';
 
@@ -30,7 +31,7 @@ export function tempDir(prefix = 'postern-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startTestServer(overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts: { clock?: Clock } = {}): Promise<TestServer> {
   const dataDir = tempDir();
   const config = parseConfig({
     hostname: 'mx.postern.test',
@@ -42,6 +43,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
     ],
     log: { level: 'debug' },
     delivery: { enabled: false }, // tests that deliver pass their own delivery settings
+    auth: { failureDelayMs: 0 }, // no tarpit unless a test asks for it
     ...overrides,
   });
   config.store.path = path.join(dataDir, 'postern.db');
@@ -53,7 +55,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
     },
   });
   const logger = createLogger(config.log.level, sink);
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, clock: opts.clock });
   const admin = createAdminService(server.store, { secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(config))) });
   return {
     config,

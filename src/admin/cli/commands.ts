@@ -90,6 +90,22 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
         const rows = [{ kind: 'own', value: m.address, createdAt: iso(m.createdAt) }, ...grants.map((g) => ({ kind: g.kind, value: g.value || '<>', createdAt: iso(g.createdAt) }))];
         io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['kind', 'value', 'createdAt']));
       }));
+  mailbox.command('unlock <address>').description('end the lock after too many failed logins').action((address: string) =>
+    withService(async (svc) => {
+      const r = await svc.unlock(address);
+      io.out(r.wasLocked ? `${r.mailbox.address} unlocked (failed logins reset)` : `${r.mailbox.address} was not locked`);
+    }));
+  const ban = program.command('ban').description('client addresses refused after too many failed logins');
+  ban.command('list').description('addresses banned now').option('--json', 'JSON output').action((o: { json?: boolean }) =>
+    withService(async (svc) => {
+      const rows = (await svc.listBans()).map((b) => ({ ip: b.ip, until: iso(b.bannedUntil), since: iso(b.createdAt), reason: b.reason }));
+      io.out(o.json ? JSON.stringify(rows, null, 2) : rows.length ? table(rows, ['ip', 'until', 'since', 'reason']) : 'no address is banned');
+    }));
+  ban.command('remove <ip>').description('lift the ban of an address').action((ip: string) =>
+    withService(async (svc) => {
+      await svc.removeBan(ip);
+      io.out(`${ip} is no longer banned`);
+    }));
   mailbox.command('list').description('list mailboxes').option('--customer <name>', 'only this customer').option('--domain <domain>', 'only this domain')
     .option('--json', 'JSON output')
     .action((o: { customer?: string; domain?: string; json?: boolean }) =>

@@ -7,6 +7,7 @@ import { prepareQueueWrites } from './queue-writes.ts';
 import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
 import { createGrantRepo } from './grants.ts';
+import { createAuthGuardRepo } from './auth-guard.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -18,6 +19,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),
     grants: createGrantRepo(db, now),
+    authGuard: createAuthGuardRepo(db),
     // ':memory:' is private to its connection: commit on the main one (tests only).
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
     routes: createRouteRepo(db, now),

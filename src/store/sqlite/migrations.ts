@@ -117,4 +117,31 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (mailbox_id, kind, value)
   );
   `,
+  // 7: brute-force defence: failed logins and locks per mailbox, the client addresses a
+  // mailbox logged in from, failures per client address, and banned addresses
+  `
+  CREATE TABLE mailbox_logins (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER
+  );
+  CREATE TABLE known_ips (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    ip TEXT NOT NULL,
+    last_success_at INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, ip)
+  );
+  CREATE TABLE ip_failures (
+    ip TEXT PRIMARY KEY,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL
+  );
+  CREATE TABLE ip_bans (
+    ip TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    banned_until INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -239,3 +239,27 @@ test('routes: set adds or replaces, get/list/remove, and the table refuses bad v
   assert.equal(await store.routes.remove('example.com'), true);
   assert.equal(await store.routes.remove('example.com'), false);
 });
+
+test('auth guard: failures lock at the limit and start again; the address window is fixed and exact at its edge', async () => {
+  const { store } = open();
+  const { alice } = await seed(store);
+  const g = store.authGuard;
+  for (let i = 1; i < 3; i++) assert.deepEqual(await g.recordFailure(alice.id, 1000, 3, 60_000), { failures: i, lockedUntil: null });
+  assert.deepEqual(await g.recordFailure(alice.id, 1000, 3, 60_000), { failures: 0, lockedUntil: 61_000 });
+  assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: 61_000 });
+  await g.recordSuccess(alice.id, '192.0.2.1', 2000);
+  assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: null });
+  assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2000), true);
+  assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2001), false);
+  assert.equal(await g.isKnownIp(alice.id, '192.0.2.2', 0), false);
+  // window 100 ms, limit 3: failures at 0 and 99 share a window, at 100 a new one starts
+  assert.equal(await g.recordIpFailure('198.51.100.1', 0, 100, 3, 5000), false);
+  assert.equal(await g.recordIpFailure('198.51.100.1', 99, 100, 3, 5000), false);
+  assert.equal(await g.recordIpFailure('198.51.100.1', 100, 100, 3, 5000), false, 'a new window');
+  assert.equal(await g.recordIpFailure('198.51.100.1', 150, 100, 3, 5000), false);
+  assert.equal(await g.recordIpFailure('198.51.100.1', 199, 100, 3, 5000), true, 'third in the window: banned');
+  assert.equal((await g.banOf('198.51.100.1', 5198))?.bannedUntil, 5199);
+  assert.equal(await g.banOf('198.51.100.1', 5199), null, 'the ban ends exactly at bannedUntil');
+  assert.equal(await g.unban('198.51.100.1'), true);
+  assert.equal(await g.unlock(alice.id), false, 'nothing to unlock');
+});

@@ -1,0 +1,22 @@
+/** Brute-force defence, for the admin service: unlock a mailbox, list and lift address bans. */
+import net from 'node:net';
+import type { IpBan, Mailbox, Store } from '../store/index.ts';
+import { AdminError } from './errors.ts';
+
+export function createBanService(store: Store, mailboxOrFail: (address: string) => Promise<Mailbox>, now: () => number) {
+  return {
+    async unlock(address: string): Promise<{ mailbox: Mailbox; wasLocked: boolean }> {
+      const m = await mailboxOrFail(address);
+      return { mailbox: m, wasLocked: await store.authGuard.unlock(m.id) };
+    },
+    async loginState(address: string) {
+      const m = await mailboxOrFail(address);
+      return store.authGuard.loginState(m.id);
+    },
+    listBans: (): Promise<IpBan[]> => store.authGuard.bans(now()),
+    async removeBan(ip: string): Promise<void> {
+      if (!net.isIP(ip)) throw new AdminError(`not an IP address: ${ip}`);
+      if (!(await store.authGuard.unban(ip))) throw new AdminError(`${ip} is not banned`);
+    },
+  };
+}

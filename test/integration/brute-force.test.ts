@@ -1,0 +1,108 @@
+/**
+ * Brute-force defence over real SMTP sessions, with an injectable clock: a mailbox locks after
+ * 10 failures but not for an address it logged in from; the lock ends after its time or by
+ * `unlock`; an address with many failures is refused at connect; the tarpit; the fail2ban
+ * filter matches the log line.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import nodemailer from 'nodemailer';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { ROOT } from '../helpers/cli.ts';
+
+let t = Date.now();
+const clock = { now: () => t };
+const servers: TestServer[] = [];
+after(async () => { for (const s of servers) await s.close(); });
+
+async function server(auth: Record<string, unknown> = {}): Promise<TestServer> {
+  const s = await startTestServer({ auth: { failureDelayMs: 0, ...auth } }, { clock });
+  servers.push(s);
+  await s.addMailbox('alice@example.com', 'alice-secret-1');
+  return s;
+}
+
+/** One login from a given loopback address: 'ok' or the reply. */
+async function login(s: TestServer, from: string, pass: string, user = 'alice@example.com'): Promise<string> {
+  const tr = nodemailer.createTransport({
+    host: '127.0.0.1', port: s.port('submission'), requireTLS: true, localAddress: from,
+    auth: { user, pass }, tls: { rejectUnauthorized: false },
+  });
+  try {
+    await tr.verify();
+    return 'ok';
+  } catch (err) {
+    return (err as { response?: string }).response ?? (err as Error).message;
+  } finally {
+    tr.close();
+  }
+}
+
+test('10 failures lock the mailbox; an address it logged in from is spared; the lock ends after lockMinutes', async () => {
+  const s = await server();
+  assert.equal(await login(s, '127.0.0.2', 'alice-secret-1'), 'ok', 'the real user, from home');
+  for (let i = 0; i < 10; i++) assert.match(await login(s, '127.0.0.3', `guess-${i}`), /^535 5\.7\.8 Authentication credentials invalid/);
+  assert.match(await login(s, '127.0.0.3', 'alice-secret-1'), /^535 5\.7\.8 Authentication refused: too many failed logins/, 'locked, even with the right password');
+  assert.equal(await login(s, '127.0.0.2', 'alice-secret-1'), 'ok', 'the known address is not locked out');
+  // the success from the known address cleared the count, but a new burst locks again
+  for (let i = 0; i < 10; i++) await login(s, '127.0.0.3', `again-${i}`);
+  assert.match(await login(s, '127.0.0.3', 'alice-secret-1'), /too many failed logins/);
+  const lockLine = s.logs.find((l) => l.evt === 'auth' && typeof l.lockedUntil === 'string');
+  assert.ok(lockLine, 'the lock is logged with its end');
+  t += 29 * 60_000;
+  assert.match(await login(s, '127.0.0.3', 'alice-secret-1'), /too many failed logins/, 'still locked after 29 minutes');
+  t += 2 * 60_000;
+  assert.equal(await login(s, '127.0.0.3', 'alice-secret-1'), 'ok', 'unlocked after 30 minutes');
+});
+
+test('postern mailbox unlock ends a lock at once', async () => {
+  const s = await server({ maxFailures: 3 });
+  for (let i = 0; i < 3; i++) await login(s, '127.0.0.5', `guess-${i}`);
+  assert.match(await login(s, '127.0.0.5', 'alice-secret-1'), /too many failed logins/);
+  assert.equal((await s.admin.unlock('alice@example.com')).wasLocked, true);
+  assert.equal(await login(s, '127.0.0.5', 'alice-secret-1'), 'ok');
+});
+
+test('an address with many failures across mailboxes is refused at connect (421 4.7.0) until the ban ends or is lifted', async () => {
+  const s = await server({ ipFailures: 5, ipWindowMinutes: 10, ipBanMinutes: 60 });
+  const users = ['nobody@example.com', 'alice@example.com', 'carol@example.com', 'dave@example.com', 'erin@example.com'];
+  for (const u of users) assert.match(await login(s, '127.0.0.6', 'wrong-pw-x', u), /^535 /);
+  assert.match(await login(s, '127.0.0.6', 'alice-secret-1'), /421 4\.7\.0 Too many failed logins from your address/);
+  assert.equal(await login(s, '127.0.0.7', 'alice-secret-1'), 'ok', 'other addresses are not affected');
+  const bans = await s.admin.listBans();
+  assert.deepEqual(bans.map((b) => b.ip), ['127.0.0.6']);
+  assert.ok(s.logs.some((l) => l.evt === 'ban' && l.ip === '127.0.0.6'));
+  await s.admin.removeBan('127.0.0.6');
+  assert.equal(await login(s, '127.0.0.6', 'alice-secret-1'), 'ok');
+});
+
+test('failures in separate windows do not add up to a ban', async () => {
+  const s = await server({ ipFailures: 3, ipWindowMinutes: 10 });
+  await login(s, '127.0.0.8', 'wrong-1', 'x@example.com');
+  await login(s, '127.0.0.8', 'wrong-2', 'y@example.com');
+  t += 11 * 60_000; // a new window
+  await login(s, '127.0.0.8', 'wrong-3', 'z@example.com');
+  assert.equal(await login(s, '127.0.0.8', 'alice-secret-1'), 'ok');
+});
+
+test('tarpit: a failed login is answered only after failureDelayMs', async () => {
+  const s = await server({ failureDelayMs: 400 });
+  const started = Date.now();
+  assert.match(await login(s, '127.0.0.9', 'wrong-password'), /^535 /);
+  assert.ok(Date.now() - started >= 380, `answered after ${Date.now() - started} ms`);
+});
+
+test('contrib/fail2ban: the filter matches the failure log line and finds the address', async () => {
+  const conf = fs.readFileSync(`${ROOT}/contrib/fail2ban/filter.d/postern.conf`, 'utf8');
+  const failregex = /^failregex = (.*)$/m.exec(conf)![1]!;
+  const re = new RegExp(failregex.replace('<HOST>', '(?<host>[0-9a-fA-F.:]+)'));
+  const s = await server();
+  await login(s, '127.0.0.10', 'wrong-password');
+  const line = JSON.stringify(s.logs.find((l) => l.evt === 'auth' && l.result === 'fail' && l.ip === '127.0.0.10'));
+  assert.equal(re.exec(line)?.groups?.host, '127.0.0.10', line);
+  const ok = JSON.stringify(s.logs.find((l) => l.evt === 'auth' && l.result === 'ok'));
+  assert.equal(re.test(ok ?? ''), false);
+  assert.ok(net.isIP('127.0.0.10'));
+});

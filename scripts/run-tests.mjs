@@ -39,7 +39,8 @@ child.on('exit', (code, signal) => {
   const pass = count('pass');
   const fail = count('fail');
   const skipped = count('skipped');
-  console.log(`\n${pass} passed, ${fail} failed, ${skipped} skipped`);
+  const cancelled = count('cancelled'); // timed out, or a file that crashed
+  console.log(`\n${pass} passed, ${fail} failed, ${skipped} skipped${cancelled ? `, ${cancelled} cancelled` : ''}`);
   if (signal) process.exit(1);
   if (tests === 0) {
     console.error('run-tests: zero tests executed; failing the run');

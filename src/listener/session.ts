@@ -66,7 +66,13 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
 
   return {
     onConnect(session, cb) {
-      Promise.all([deps.gate.acquire(session.remoteAddress), deps.bannedUntil(session.remoteAddress)]).then(
+      // A ban check that cannot read the store lets the connection in: every later step that
+      // needs the store (AUTH, RCPT, DATA) answers 4xx on its own, so nothing is accepted.
+      const banned = deps.bannedUntil(session.remoteAddress).catch((err: Error) => {
+        logger.error({ evt: 'connect', listener: name, ip: session.remoteAddress, err: err.message }, 'ban check failed');
+        return null;
+      });
+      Promise.all([deps.gate.acquire(session.remoteAddress), banned]).then(
         ([ok, banned]) => {
           if (ok && banned !== null) {
             deps.gate.release(session.remoteAddress);

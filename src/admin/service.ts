@@ -12,6 +12,7 @@ import { hashPassword, generatePassword, type SecretBox } from '../credentials/i
 import { AdminError } from './errors.ts';
 import { createGrantService } from './grants.ts';
 import { createBanService } from './bans.ts';
+import { createLimitService } from './limits.ts';
 
 export { AdminError };
 
@@ -111,6 +112,7 @@ export function createAdminService(store: Store, opts: { now?: () => number; sec
   return {
     ...createGrantService(store, mailboxOrFail),
     ...createBanService(store, mailboxOrFail, now),
+    ...createLimitService(store, now),
     async addCustomer(name: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

@@ -19,7 +19,10 @@ const req = (queueId: string): IntakeRequest => ({
 async function setup(enqueue: (m: NewMessage) => Promise<void>, inlineBodyMaxBytes = 1024) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-intake-'));
   const spool = await createSpool(path.join(dir, 'spool'));
-  const enqueuer: Enqueuer = { enqueue, drain: async () => undefined, stats: () => ({ batches: 0, messages: 0 }) };
+  const enqueuer: Enqueuer = {
+    enqueue: async (m) => { await enqueue(m); return { id: m.id, outcome: 'queued' }; },
+    drain: async () => undefined, stats: () => ({ batches: 0, messages: 0 }),
+  };
   const intake = createIntake({
     spool, enqueuer, clock: { now: () => Date.UTC(2026, 10, 27, 12, 0, 0) }, hostname: 'mx.test',
     bareLineEndings: 'normalize', maxLineLength: 1000, maxMessageSize: 100_000, inlineBodyMaxBytes,

@@ -8,7 +8,8 @@ import { isAscii } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { SmtpError, smtpError, type Clock } from '../core/index.ts';
-import type { NewRecipient } from '../store/index.ts';
+import type { EnqueueVerdict, NewRecipient } from '../store/index.ts';
+import { describeRule, type Exceeded, type LimitScope } from '../limits/index.ts';
 import type { Spool } from '../spool/index.ts';
 import type { Enqueuer } from '../queue/index.ts';
 import { LineEndingGuard } from './line-endings.ts';
@@ -35,11 +36,15 @@ export interface IntakeRequest {
   smtputf8?: boolean;
   /** Checks the parsed header (sender identity) before anything is queued; throw to refuse. */
   checkHeader?: (facts: HeaderFacts) => void;
+  /** Whom the message counts for under the sending limits (authenticated senders, sites). */
+  limitScope?: LimitScope;
 }
 
 export interface IntakeResult {
   id: string;
   size: number;
+  /** Accepted but held by a sending limit (it waits for the postmaster). */
+  held: Exceeded[] | null;
   facts: HeaderFacts;
   normalizedLineEnds: number;
 }
@@ -104,8 +109,9 @@ export function createIntake(deps: IntakeDeps): Intake {
         throw err;
       }
       const stored = body.stored();
+      let verdict: EnqueueVerdict;
       try {
-        await deps.enqueuer.enqueue({
+        verdict = await deps.enqueuer.enqueue({
           id: req.queueId,
           customerId: req.customerId,
           mailboxId: req.mailboxId,
@@ -123,14 +129,30 @@ export function createIntake(deps: IntakeDeps): Intake {
           recipients: req.recipients,
           eightBit: cap.eightBit,
           smtputf8: req.smtputf8 ?? false,
+          limitScope: req.limitScope,
         });
       } catch (err) {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot queue the message, try again later', err);
       }
-      return { id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized };
+      if (verdict.outcome === 'refused') {
+        await body.discard();
+        throw limitRefusal(verdict.action, verdict.exceeded);
+      }
+      return {
+        id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized,
+        held: verdict.outcome === 'held' ? verdict.exceeded : null,
+      };
     },
   };
+}
+
+/** 451 4.7.1 with when to try again (defer), or 550 5.7.1 (reject); names the limit, not the counts of others. */
+function limitRefusal(action: 'defer' | 'reject', exceeded: Exceeded[]): SmtpError {
+  const worst = exceeded.find((e) => e.rule.action === action) ?? exceeded[0]!;
+  if (action === 'reject') return smtpError(550, '5.7.1', `Sending limit reached: ${describeRule(worst.rule)}; message refused`);
+  const until = Math.max(...exceeded.filter((e) => e.rule.action === 'defer').map((e) => e.until));
+  return smtpError(451, '4.7.1', `Sending limit reached: ${describeRule(worst.rule)}; try again after ${new Date(until).toISOString().replace('.000', '')}`);
 }
 
 function tooBig(max: number) {

@@ -7,7 +7,7 @@ import type {
   SMTPServerDataStream,
 } from 'smtp-server';
 import type { Logger } from 'pino';
-import { SmtpError, smtpError, newQueueId, type Clock } from '../core/index.ts';
+import { SmtpError, smtpError, newQueueId, domainOf, type Clock } from '../core/index.ts';
 import type { ListenerConfig } from '../config/index.ts';
 import type { Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate } from '../limits/index.ts';
@@ -16,6 +16,7 @@ import {
   checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, type AuthUser, type RelayDeps, type SessionView, type Verdict,
 } from '../policy/index.ts';
 import type { SenderGrant } from '../store/index.ts';
+import { describeRule } from '../limits/index.ts';
 
 export interface SessionDeps {
   listener: ListenerConfig;
@@ -199,6 +200,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           listener: name,
           maxSize: deps.maxMessageSize,
           smtputf8: smtputf8Of(env.mailFrom),
+          limitScope: user ? { customer: user.customerName, domain: domainOf(user.address) ?? '', mailbox: user.address } : undefined,
           checkHeader: user ? (facts) => {
             const refusal = fail(checkHeaderSenders(user, st(session).grants ?? [], facts.senders));
             if (refusal) throw refusal;
@@ -206,8 +208,11 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         })
         .then(
           (r) => {
+            if (r.held) {
+              logger.warn({ evt: 'hold', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null, limits: r.held.map((e) => describeRule(e.rule)) }, 'message held: sending limit reached');
+            }
             logger.info({
-              evt: 'queued', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null,
+              evt: 'queued', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null, held: r.held ? true : undefined,
               sender: env.mailFrom ? env.mailFrom.address : '', rcpts: env.rcptTo.length, size: r.size, msgid: r.facts.messageId,
               bareLineEnds: r.normalizedLineEnds || undefined, ms: Math.round(performance.now() - started),
             }, 'message queued');

@@ -4,11 +4,12 @@
  * synchronous transaction. Each caller's promise settles only after its batch is durable, so
  * the 250 is never early, and N concurrent sessions pay for one commit instead of N.
  */
-import type { NewMessage, QueueRepo } from '../store/index.ts';
+import type { EnqueueVerdict, NewMessage, QueueRepo } from '../store/index.ts';
 import type { Spool } from '../spool/index.ts';
 
 export interface Enqueuer {
-  enqueue(message: NewMessage): Promise<void>;
+  /** Resolves once durable (or refused by a sending limit, with nothing stored) with the verdict. */
+  enqueue(message: NewMessage): Promise<EnqueueVerdict>;
   /** Waits until nothing is pending (for shutdown). */
   drain(): Promise<void>;
   stats(): { batches: number; messages: number };
@@ -16,7 +17,7 @@ export interface Enqueuer {
 
 interface Pending {
   message: NewMessage;
-  resolve: () => void;
+  resolve: (v: EnqueueVerdict) => void;
   reject: (err: Error) => void;
 }
 
@@ -31,10 +32,10 @@ export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?
     try {
       const files = batch.flatMap((p) => (p.message.bodyPath ? [p.message.bodyPath] : []));
       if (files.length) await deps.spool.syncDirs(files);
-      await deps.queue.enqueueBatch(batch.map((p) => p.message));
+      const verdicts = await deps.queue.enqueueBatch(batch.map((p) => p.message));
       batches++;
       messages += batch.length;
-      for (const p of batch) p.resolve();
+      batch.forEach((p, i) => p.resolve(verdicts[i] ?? { id: p.message.id, outcome: 'queued' }));
       deps.onCommitted?.();
     } catch (err) {
       for (const p of batch) p.reject(err as Error);
@@ -54,7 +55,7 @@ export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?
 
   return {
     enqueue(message) {
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<EnqueueVerdict>((resolve, reject) => {
         pending.push({ message, resolve, reject });
         flushing ??= loop();
       });

@@ -1,4 +1,5 @@
 /** The store's interfaces: every persistent thing Postern keeps, reached only asynchronously. */
+import type { Exceeded, LimitLevel, LimitMetric, LimitRule, LimitScope, LimitWindow } from '../limits/index.ts';
 
 export interface Customer {
   id: number;
@@ -61,6 +62,26 @@ export interface NewMessage {
   eightBit?: boolean;
   /** The client asked for SMTPUTF8: the next hop must offer it. */
   smtputf8?: boolean;
+  /** Whom the message counts for under the sending limits (none: not limited, e.g. bounces). */
+  limitScope?: LimitScope;
+}
+
+/** What the enqueue did with one message under the sending limits. */
+export type EnqueueVerdict =
+  | { id: string; outcome: 'queued' }
+  | { id: string; outcome: 'held'; exceeded: Exceeded[] }
+  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[] };
+
+export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
+
+export interface LimitRepo {
+  /** Adds or replaces the rule of (level, target, window, metric). */
+  set(rule: LimitRule): Promise<void>;
+  list(filter?: { level?: LimitLevel; target?: string }): Promise<LimitRule[]>;
+  /** Removes the matching rules; returns how many. */
+  clear(filter: { level: LimitLevel; target: string; window?: LimitWindow; metric?: LimitMetric }): Promise<number>;
+  /** The counter of a rule's window that contains `now`, for a concrete target. */
+  usage(level: LimitLevel, target: string, window: LimitWindow, now: number): Promise<LimitUsage>;
 }
 
 export interface QueuedRecipient {
@@ -257,8 +278,13 @@ export interface MailboxRepo {
 }
 
 export interface QueueRepo {
-  /** Commits all messages with their recipients in one synchronous transaction, or none. */
-  enqueueBatch(messages: NewMessage[]): Promise<void>;
+  /**
+   * Commits all messages with their recipients in one synchronous transaction, or none. Each
+   * message with a limit scope is checked against the sending limits in the same transaction
+   * (no race between concurrent sessions): refused ones are not stored and use no quota, held
+   * ones are stored held.
+   */
+  enqueueBatch(messages: NewMessage[]): Promise<EnqueueVerdict[]>;
   list(filter?: QueueFilter): Promise<QueuedMessage[]>;
   get(id: string): Promise<QueuedMessage | null>;
   count(): Promise<number>;
@@ -316,6 +342,7 @@ export interface Store {
   mailboxes: MailboxRepo;
   grants: GrantRepo;
   authGuard: AuthGuardRepo;
+  limits: LimitRepo;
   queue: QueueRepo;
   routes: RouteRepo;
   close(): Promise<void>;

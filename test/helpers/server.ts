@@ -56,7 +56,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
   });
   const logger = createLogger(config.log.level, sink);
   const server = await startServer(config, { logger, clock: opts.clock });
-  const admin = createAdminService(server.store, { secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(config))) });
+  const admin = createAdminService(server.store, { now: opts.clock ? () => opts.clock!.now() : undefined, secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(config))) });
   return {
     config,
     dataDir,

@@ -4,6 +4,7 @@ import type { AdminService } from '../service.ts';
 import { publicMailbox } from '../service.ts';
 import { table, iso, type Io } from './output.ts';
 import { registerQueueCommands } from './queue.ts';
+import { registerLimitCommands } from './limits.ts';
 import { describeGrant, type GrantInput } from '../grants.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -136,4 +137,5 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     }));
 
   registerQueueCommands(program, io, withService);
+  registerLimitCommands(program, io, withService);
 }

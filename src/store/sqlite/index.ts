@@ -8,6 +8,7 @@ import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
 import { createGrantRepo } from './grants.ts';
 import { createAuthGuardRepo } from './auth-guard.ts';
+import { createLimitRepo } from './limits.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -20,6 +21,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     mailboxes: createMailboxRepo(db, now),
     grants: createGrantRepo(db, now),
     authGuard: createAuthGuardRepo(db),
+    limits: createLimitRepo(db),
     // ':memory:' is private to its connection: commit on the main one (tests only).
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
     routes: createRouteRepo(db, now),

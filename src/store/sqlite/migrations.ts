@@ -144,4 +144,30 @@ export const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 8: sending limits and their counters (fixed windows), with defaults that protect a fresh
+  // install: each mailbox may send to 1,000 recipients an hour and 5,000 a day, beyond that its
+  // mail is held for the postmaster (a normal shop stays far below)
+  `
+  CREATE TABLE limits (
+    level TEXT NOT NULL CHECK (level IN ('server', 'customer', 'domain', 'mailbox')),
+    target TEXT NOT NULL,
+    window TEXT NOT NULL CHECK (window IN ('minute', 'hour', 'day', 'month')),
+    metric TEXT NOT NULL CHECK (metric IN ('messages', 'recipients')),
+    max INTEGER NOT NULL CHECK (max >= 0),
+    action TEXT NOT NULL CHECK (action IN ('defer', 'reject', 'hold')),
+    PRIMARY KEY (level, target, window, metric)
+  );
+  CREATE TABLE limit_usage (
+    level TEXT NOT NULL,
+    target TEXT NOT NULL,
+    window TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    messages INTEGER NOT NULL DEFAULT 0,
+    recipients INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (level, target, window, window_start)
+  );
+  INSERT INTO limits (level, target, window, metric, max, action) VALUES
+    ('mailbox', '*', 'hour', 'recipients', 1000, 'hold'),
+    ('mailbox', '*', 'day', 'recipients', 5000, 'hold');
+  `,
 ];

@@ -4,12 +4,13 @@
  * event loop; ':memory:' databases (tests) run them on the main connection.
  */
 import type { Db } from './db.ts';
-import type { DeliveryJob, NewMessage, RecipientUpdate } from '../types.ts';
+import { NEVER, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
+import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
 
 type Row = Record<string, unknown>;
 
 export interface QueueWrites {
-  enqueue(messages: NewMessage[]): void;
+  enqueue(messages: NewMessage[]): EnqueueVerdict[];
   claim(opts: { owner: string; now: number; leaseMs: number; limit: number; excludeDomains?: string[] }): DeliveryJob[];
   record(updates: RecipientUpdate[]): { finished: { id: string; bodyPath: string | null }[] };
   releaseLeases(owner: string, now: number): number;
@@ -23,23 +24,50 @@ export function domainOf(address: string): string {
 export function prepareQueueWrites(db: Db): QueueWrites {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, body, message_id_header, client_ip,
-       auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8)
+       auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state)
      VALUES (@id, @customerId, @mailboxId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
-       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8)`,
+       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8, @state)`,
   );
   const insertRecipient = db.prepare(
     'INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  const allRules = db.prepare('SELECT level, target, window, metric, max, action FROM limits');
+  const usageOf = db.prepare('SELECT messages, recipients FROM limit_usage WHERE level = ? AND target = ? AND window = ? AND window_start = ?');
+  const count = db.prepare(
+    `INSERT INTO limit_usage (level, target, window, window_start, messages, recipients) VALUES (?, ?, ?, ?, 1, ?)
+     ON CONFLICT (level, target, window, window_start) DO UPDATE SET messages = messages + 1, recipients = recipients + excluded.recipients`,
+  );
+  /** The limit verdict of one message; when it passes (or is held), its counters go up. */
+  const limit = (m: NewMessage, rules: LimitRule[]): EnqueueVerdict => {
+    if (!m.limitScope || !rules.length) return { id: m.id, outcome: 'queued' };
+    const applied = applicable(rules, m.limitScope, m.createdAt);
+    const usage = (a: AppliedRule) => (usageOf.get(a.counter.level, a.counter.target, a.counter.window, a.counter.start) as { messages: number; recipients: number } | undefined)
+      ?? { messages: 0, recipients: 0 };
+    const d = decide(applied, usage, m.recipients.length);
+    if (d.action === 'defer' || d.action === 'reject') return { id: m.id, outcome: 'refused', action: d.action, exceeded: d.exceeded };
+    // one counter per (level, target, window): a window with both metrics is counted once
+    const counters = new Map(applied.map((a) => [`${a.counter.level}|${a.counter.target}|${a.counter.window}`, a.counter]));
+    for (const c of counters.values()) count.run(c.level, c.target, c.window, c.start, m.recipients.length);
+    return d.action === 'hold' ? { id: m.id, outcome: 'held', exceeded: d.exceeded } : { id: m.id, outcome: 'queued' };
+  };
   const enqueue = db.transaction((messages: NewMessage[]) => {
+    const rules = messages.some((m) => m.limitScope) ? (allRules.all() as LimitRule[]) : [];
+    const verdicts: EnqueueVerdict[] = [];
     for (const m of messages) {
-      const { recipients, body, ...row } = m;
+      const verdict = limit(m, rules);
+      verdicts.push(verdict);
+      if (verdict.outcome === 'refused') continue;
+      const held = verdict.outcome === 'held';
+      const { recipients, body, limitScope: _scope, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
-        ...row, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0,
+        ...row, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
         body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null,
       });
-      recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address, domainOf(r.address), m.createdAt, r.notify ?? null, r.orcpt ?? null));
+      const due = held ? NEVER : m.createdAt;
+      recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address, domainOf(r.address), due, r.notify ?? null, r.orcpt ?? null));
     }
+    return verdicts;
   });
 
   // The partial index recipients_due serves the WHERE; held messages' recipients are due NEVER.

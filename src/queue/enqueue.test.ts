@@ -57,6 +57,7 @@ function fakes() {
       if (f) { events.push('batch-fail'); throw f; }
       for (const id of ids) committed.add(id);
       events.push('batch-end');
+      return ids.map((id) => ({ id, outcome: 'queued' as const }));
     },
   } as unknown as QueueRepo;
   return {

@@ -13,6 +13,7 @@ import { AdminError } from './errors.ts';
 import { createGrantService } from './grants.ts';
 import { createBanService } from './bans.ts';
 import { createLimitService } from './limits.ts';
+import { withAudit } from './audit.ts';
 
 export { AdminError };
 
@@ -90,8 +91,14 @@ function rethrow(err: unknown): never {
   throw err;
 }
 
-export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox } = {}) {
+/** The admin service; with `actor`, every change it makes is recorded in the audit trail. */
+export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string } = {}) {
   const now = opts.now ?? Date.now;
+  const service = createService(store, now, opts.secrets);
+  return opts.actor ? withAudit(service, store, opts.actor, now) : service;
+}
+
+function createService(store: Store, now: () => number, secrets: (() => SecretBox) | undefined) {
   async function customerOrFail(name: string): Promise<Customer> {
     const c = await store.customers.get(name);
     if (!c) throw new AdminError(`no customer named ${name}; add it with: postern customer add ${name}`);
@@ -183,10 +190,11 @@ export function createAdminService(store: Store, opts: { now?: () => number; sec
       if (tls === 'none') throw new AdminError('--auth needs TLS: a password is never sent in clear (use --tls opportunistic or required)');
       if (!auth.user.trim() || /\s/.test(auth.user)) throw new AdminError(`not a valid login name: ${auth.user}`);
       if (!auth.pass) throw new AdminError('the relay password is empty');
-      if (!opts.secrets) throw new AdminError('no secrets key is configured for route passwords');
-      return store.routes.set({ domain, host, port, tls: tls as RouteTls, authUser: auth.user, authSecret: opts.secrets().seal(auth.pass) });
+      if (!secrets) throw new AdminError('no secrets key is configured for route passwords');
+      return store.routes.set({ domain, host, port, tls: tls as RouteTls, authUser: auth.user, authSecret: secrets().seal(auth.pass) });
     },
     listRoutes: () => store.routes.list(),
+    listAudit: (o: { target?: string; limit?: number } = {}) => store.audit.list(o),
     async removeRoute(domainInput: string): Promise<void> {
       const domain = normalizeDomain(domainInput);
       if (!domain) throw new AdminError(`not a valid domain name: ${domainInput}`);

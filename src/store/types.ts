@@ -268,6 +268,15 @@ export interface AuthGuardRepo {
   unban(ip: string): Promise<boolean>;
 }
 
+/** One administrative change: who, what, on what, and the state before and after (JSON). */
+export interface AuditRecord { id: number; at: number; actor: string; action: string; target: string; before: unknown; after: unknown }
+
+export interface AuditRepo {
+  add(r: Omit<AuditRecord, 'id'>): Promise<void>;
+  /** Newest first. */
+  list(filter?: { target?: string; limit?: number }): Promise<AuditRecord[]>;
+}
+
 export interface MailboxRepo {
   add(input: { address: string; domainId: number; customerId: number; passwordHash: string }): Promise<Mailbox>;
   get(address: string): Promise<Mailbox | null>;
@@ -343,6 +352,7 @@ export interface Store {
   grants: GrantRepo;
   authGuard: AuthGuardRepo;
   limits: LimitRepo;
+  audit: AuditRepo;
   queue: QueueRepo;
   routes: RouteRepo;
   close(): Promise<void>;

@@ -138,4 +138,15 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
 
   registerQueueCommands(program, io, withService);
   registerLimitCommands(program, io, withService);
+  program.command('audit').description('the audit trail of administrative changes, newest first')
+    .option('--target <target>', 'only changes of this target (an address, "domain:NAME", "customer:NAME", a queue id ...)')
+    .option('--limit <n>', 'at most N records', '50').option('--json', 'JSON output')
+    .action((o: { target?: string; limit: string; json?: boolean }) =>
+      withService(async (svc) => {
+        const rows = await svc.listAudit({ target: o.target, limit: Math.max(1, Number(o.limit) || 50) });
+        if (o.json) return io.out(JSON.stringify(rows, null, 2));
+        if (!rows.length) return io.out('no changes recorded');
+        io.out(table(rows.map((r) => ({ at: iso(r.at), actor: r.actor, action: r.action, target: r.target, before: JSON.stringify(r.before), after: JSON.stringify(r.after) })),
+          ['at', 'actor', 'action', 'target', 'before', 'after']));
+      }));
 }

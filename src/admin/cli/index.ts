@@ -3,6 +3,7 @@
  * configuration, calls the admin service and prints. Fails with one line on stderr and a
  * non-zero exit code; never a stack trace for an operator's mistake.
  */
+import os from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, ConfigError, secretsKeyFile, type Config } from '../../config/index.ts';
 import { createSecretBox, loadOrCreateKey } from '../../credentials/index.ts';
@@ -11,6 +12,13 @@ import { createAdminService, AdminError, type AdminService } from '../service.ts
 import { registerAdminCommands } from './commands.ts';
 import { registerServerCommands } from './serve.ts';
 import { processIo, CliExit, type Io } from './output.ts';
+
+/** Who runs the command, for the audit trail: the unix user (and who used sudo). */
+function cliActor(): string {
+  let user = 'unknown';
+  try { user = os.userInfo().username; } catch { /* no passwd entry */ }
+  return process.env.SUDO_USER && process.env.SUDO_USER !== user ? `cli:${user} (sudo by ${process.env.SUDO_USER})` : `cli:${user}`;
+}
 
 export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
   const program = new Command('postern')
@@ -25,7 +33,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
     const store = openStore(config());
     try {
       const c = config();
-      return await fn(createAdminService(store, { secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(c))) }));
+      return await fn(createAdminService(store, { secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(c))), actor: cliActor() }));
     } finally {
       await store.close();
     }

@@ -9,6 +9,7 @@ import { createRouteRepo } from './routes.ts';
 import { createGrantRepo } from './grants.ts';
 import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
+import { createAuditRepo } from './audit.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -22,6 +23,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     grants: createGrantRepo(db, now),
     authGuard: createAuthGuardRepo(db),
     limits: createLimitRepo(db),
+    audit: createAuditRepo(db),
     // ':memory:' is private to its connection: commit on the main one (tests only).
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
     routes: createRouteRepo(db, now),

@@ -170,4 +170,17 @@ export const MIGRATIONS: string[] = [
     ('mailbox', '*', 'hour', 'recipients', 1000, 'hold'),
     ('mailbox', '*', 'day', 'recipients', 5000, 'hold');
   `,
+  // 9: the audit trail of administrative changes
+  `
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+  );
+  CREATE INDEX audit_target ON audit(target, at);
+  `,
 ];

@@ -1,0 +1,74 @@
+/**
+ * The audit trail: every administrative change made through the admin service (CLI today, the
+ * HTTP API later) is recorded with who made it, what it was, its target, and the state of the
+ * target before and after. Secrets never enter the trail (password hashes, route passwords).
+ * Reads and refused changes (errors) leave no record. A failing audit write fails the command
+ * loudly after the change: the operator is told, nothing is silently unaudited.
+ */
+import { addressKey, normalizeDomain } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+
+type Args = unknown[];
+interface Audited { target(args: Args): string; snapshot(store: Store, target: string, args: Args): Promise<unknown> }
+
+const str = (v: unknown) => String(v ?? '');
+const mailboxKey = (a: Args) => addressKey(str(a[0])) ?? str(a[0]);
+const domainKey = (a: Args) => normalizeDomain(str(a[0])) ?? str(a[0]);
+
+async function mailbox(store: Store, address: string) {
+  const m = await store.mailboxes.get(address);
+  if (!m) return null;
+  const login = await store.authGuard.loginState(m.id);
+  const grants = (await store.grants.list(m.id)).map((g) => `${g.kind}:${g.value || '<>'}`);
+  return { address: m.address, customer: m.customerName, status: m.status, credentialVersion: m.credentialVersion, lockedUntil: login.lockedUntil, grants };
+}
+
+async function message(store: Store, id: string) {
+  const m = await store.queue.get(id);
+  return m && { state: m.state, sender: m.sender, recipients: m.recipients.map((r) => `${r.address}:${r.state}`) };
+}
+
+const MAILBOX: Audited = { target: mailboxKey, snapshot: (s, t) => mailbox(s, t) };
+const MESSAGE: Audited = { target: (a) => str(a[0]), snapshot: (s, t) => message(s, t) };
+const ROUTE: Audited = {
+  target: domainKey,
+  snapshot: async (s, t) => {
+    const r = await s.routes.get(t);
+    return r && { host: r.host, port: r.port, tls: r.tls, login: r.authUser };
+  },
+};
+const LIMITS: Audited = {
+  target: (a) => `${str(a[0])}:${a[1] === undefined ? '*' : str(a[1])}`,
+  snapshot: async (s, _t, a) => (await s.limits.list({ level: str(a[0]) as never }))
+    .filter((r) => r.target === (a[1] === undefined ? '*' : (addressKey(str(a[1])) ?? normalizeDomain(str(a[1])) ?? str(a[1]))))
+    .map((r) => `${r.window}:${r.metric}:${r.max}:${r.action}`),
+};
+
+/** The service methods that change something, and how to see their target. */
+const AUDITED: Record<string, Audited> = {
+  addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
+  addDomain: { target: (a) => `domain:${domainKey(a)}`, snapshot: (s, _t, a) => s.domains.get(domainKey(a)) },
+  addMailbox: MAILBOX, setPassword: MAILBOX, suspend: MAILBOX, resume: MAILBOX, removeMailbox: MAILBOX,
+  grant: MAILBOX, revoke: MAILBOX, unlock: MAILBOX,
+  setRoute: ROUTE, removeRoute: ROUTE,
+  setLimit: LIMITS, clearLimit: LIMITS,
+  removeBan: { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) },
+  holdMessage: MESSAGE, releaseMessage: MESSAGE, deleteMessage: MESSAGE, retryQueue: { target: (a) => str(a[0] ?? 'all'), snapshot: async (s, t) => (t === 'all' ? null : message(s, t)) },
+};
+
+export function withAudit<S extends object>(service: S, store: Store, actor: string, now: () => number): S {
+  const out = { ...service } as Record<string, unknown>;
+  for (const [name, how] of Object.entries(AUDITED)) {
+    const original = out[name];
+    if (typeof original !== 'function') continue;
+    out[name] = async (...args: Args) => {
+      const target = how.target(args);
+      const before = await how.snapshot(store, target, args).catch(() => null);
+      const result = await (original as (...a: Args) => Promise<unknown>)(...args);
+      const after = await how.snapshot(store, target, args).catch(() => null);
+      await store.audit.add({ at: now(), actor, action: name, target, before: before ?? null, after: after ?? null });
+      return result;
+    };
+  }
+  return out as S;
+}

@@ -8,12 +8,12 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { secretsKeyFile, type Config } from './config/index.ts';
 import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
-import { NEVER, type DeliveryJob, type RecipientUpdate, type Store } from './store/index.ts';
+import { NEVER, type DeliveryJob, type Mailbox, type RecipientUpdate, type Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
 import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
 import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
-import { createNotifier, type NoticeItem } from './bounce/index.ts';
+import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 
 export interface Outbound {
@@ -189,4 +189,28 @@ function smarthostOf(value: string, tls: NextHop['tls']): NextHop {
   const hp = parseHostPort(value, 25);
   if ('error' in hp) throw new Error(`delivery.smarthost: ${hp.error}`);
   return { ...hp, tls };
+}
+
+/** Queues the notice about a mailbox put on hold to the customer's contact and the postmaster. */
+export async function notifyHold(
+  config: Config, deps: { store: Store; intake: Intake; clock: Clock; logger: Logger }, m: Mailbox, reason: string,
+): Promise<void> {
+  const customer = await deps.store.customers.get(m.customerName);
+  const to = [...new Set([customer?.contact, config.bounce.postmaster].filter((a): a is string => !!a))];
+  if (!to.length) {
+    deps.logger.warn({ evt: 'contain', mailbox: m.address, result: 'not-notified' }, 'no customer contact and no bounce.postmaster to notify');
+    return;
+  }
+  const now = deps.clock.now();
+  const queueId = newQueueId(now);
+  const text = buildHoldNotice({
+    hostname: config.hostname, from: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, to,
+    mailbox: m.address, customer: m.customerName, reason, now: new Date(now),
+  });
+  await deps.intake.receive(Readable.from([text]), {
+    queueId, sender: '', recipients: to.map((address) => ({ address })), dsnRet: null, dsnEnvid: null,
+    customerId: m.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
+    heloName: config.hostname, tls: null, listener: 'notice',
+  });
+  deps.logger.info({ evt: 'contain', mailbox: m.address, notice: queueId, to }, 'hold notice queued');
 }

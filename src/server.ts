@@ -13,7 +13,8 @@ import { createSpool } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
-import { createOutbound, type Outbound } from './outbound.ts';
+import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
+import { createContainment } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 
 export interface RunningServer {
@@ -103,6 +104,10 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     maxMessageSize: config.smtp.maxMessageSize,
     inlineBodyMaxBytes: config.queue.inlineBodyMaxBytes,
   });
+  const containment = createContainment({
+    store, clock, logger, config: config.containment,
+    notify: (m, reason) => notifyHold(config, { store, intake, clock, logger }, m, reason),
+  });
   const relay = {
     isHostedDomain: async (d: string) => (await store.domains.get(d)) !== null,
     hasInboundRoute: async (d: string) => (await store.routes.get(d)) !== null,
@@ -116,6 +121,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       grantsFor: (mailboxId: number) => store.grants.list(mailboxId),
       bannedUntil: async (ip: string) => (await store.authGuard.banOf(ip, clock.now()))?.bannedUntil ?? null,
       failureDelayMs: config.auth.failureDelayMs,
+      containment,
+      onMailboxHold: config.containment.onHold,
     }),
   );
   const close = async () => {

@@ -53,6 +53,8 @@ const AUDITED: Record<string, Audited> = {
   setRoute: ROUTE, removeRoute: ROUTE,
   setLimit: LIMITS, clearLimit: LIMITS,
   removeBan: { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) },
+  releaseHold: { target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])), snapshot: (s, t) => (t.includes('@') ? mailbox(s, t) : message(s, t)) },
+  purgeHold: MAILBOX,
   holdMessage: MESSAGE, releaseMessage: MESSAGE, deleteMessage: MESSAGE, retryQueue: { target: (a) => str(a[0] ?? 'all'), snapshot: async (s, t) => (t === 'all' ? null : message(s, t)) },
 };
 

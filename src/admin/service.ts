@@ -14,6 +14,7 @@ import { createGrantService } from './grants.ts';
 import { createBanService } from './bans.ts';
 import { createLimitService } from './limits.ts';
 import { withAudit } from './audit.ts';
+import { createHoldService } from './holds.ts';
 
 export { AdminError };
 
@@ -120,6 +121,7 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
     ...createGrantService(store, mailboxOrFail),
     ...createBanService(store, mailboxOrFail, now),
     ...createLimitService(store, now),
+    ...createHoldService(store, mailboxOrFail, now),
     async addCustomer(name: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

@@ -7,4 +7,5 @@
  * is due (queue/ does). Fails by throwing on bad input or when intake cannot queue the notice.
  */
 export { buildDsn, dsnSubject, type DsnInput, type DsnRecipient, type DsnAction } from './dsn.ts';
+export { buildHoldNotice, type HoldNoticeInput } from './hold-notice.ts';
 export { createNotifier, BOUNCE_LISTENER, POSTMASTER_LISTENER, type Notifier, type NoticeItem, type NoticeKind } from './notify.ts';

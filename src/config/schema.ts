@@ -143,6 +143,19 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Delivery status notifications (bounces).'),
+    containment: z
+      .object({
+        enabled: z.boolean().default(true).describe('Put a mailbox on hold when it shows signs of a stolen password (below), and notify the customer contact and bounce.postmaster.'),
+        minRecipientsPerHour: z.number().int().min(1).default(500).describe('Recipients in one clock hour above which the baseline check applies.'),
+        baselineFactor: z.number().min(1).default(10).describe('...and which must also exceed this many times the mailbox\'s usual hour (its average over baselineDays).'),
+        baselineDays: z.number().int().min(1).max(90).default(7).describe('Days of history that make the baseline.'),
+        maxDomainsPerHour: z.number().int().min(1).default(150).describe('Distinct recipient domains in one clock hour above which the mailbox is held.'),
+        maxNetworksPerHour: z.number().int().min(1).default(5).describe('Networks (/24, /48) it logged in from within one clock hour above which the mailbox is held.'),
+        onHold: z.enum(['hold', 'refuse']).default('hold').describe('New mail from a held mailbox: accepted into the hold queue, or refused with 550 5.7.1.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Compromise containment.'),
     secrets: z
       .object({
         keyFile: z.string().min(1).optional().describe('File with the 32-byte key (base64) that encrypts stored secrets such as route passwords; made with mode 0600 on first use. Default: dataDir/secrets.key. Back it up with the database.'),

@@ -38,6 +38,8 @@ export interface IntakeRequest {
   checkHeader?: (facts: HeaderFacts) => void;
   /** Whom the message counts for under the sending limits (authenticated senders, sites). */
   limitScope?: LimitScope;
+  /** What to do when the sender's mailbox is on hold. */
+  onMailboxHold?: 'hold' | 'refuse';
 }
 
 export interface IntakeResult {
@@ -130,6 +132,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           eightBit: cap.eightBit,
           smtputf8: req.smtputf8 ?? false,
           limitScope: req.limitScope,
+          onMailboxHold: req.onMailboxHold,
         });
       } catch (err) {
         await body.discard();
@@ -137,6 +140,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       }
       if (verdict.outcome === 'refused') {
         await body.discard();
+        if (verdict.reason === 'mailbox-held') throw smtpError(550, '5.7.1', 'This mailbox is on hold (suspected misuse); contact your provider');
         throw limitRefusal(verdict.action, verdict.exceeded);
       }
       return {

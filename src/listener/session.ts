@@ -16,7 +16,7 @@ import {
   checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, type AuthUser, type RelayDeps, type SessionView, type Verdict,
 } from '../policy/index.ts';
 import type { SenderGrant } from '../store/index.ts';
-import { describeRule } from '../limits/index.ts';
+import { describeRule, type Containment } from '../limits/index.ts';
 
 export interface SessionDeps {
   listener: ListenerConfig;
@@ -35,6 +35,10 @@ export interface SessionDeps {
   bannedUntil(ip: string): Promise<number | null>;
   /** Tarpit: failed logins are answered after this delay. */
   failureDelayMs: number;
+  /** Compromise signals, fed after each login and each accepted message (never awaited). */
+  containment?: Containment;
+  /** New mail of a mailbox on hold: held, or refused. */
+  onMailboxHold: 'hold' | 'refuse';
 }
 
 type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
@@ -115,6 +119,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
               mailboxId: r.mailbox.id, address: r.mailbox.address, customerId: r.mailbox.customerId, customerName: r.mailbox.customerName,
             };
             logger.info({ ...log, result: 'ok', cached: r.cached, customer: user.customerName }, 'authenticated');
+            void deps.containment?.observeLogin(r.mailbox, session.remoteAddress);
             return cb(null, { user });
           }
           // one line per failure, stable keys: contrib/fail2ban matches "evt":"auth" ... "ip" ... "result":"fail"
@@ -201,6 +206,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           maxSize: deps.maxMessageSize,
           smtputf8: smtputf8Of(env.mailFrom),
           limitScope: user ? { customer: user.customerName, domain: domainOf(user.address) ?? '', mailbox: user.address } : undefined,
+          onMailboxHold: user ? deps.onMailboxHold : undefined,
           checkHeader: user ? (facts) => {
             const refusal = fail(checkHeaderSenders(user, st(session).grants ?? [], facts.senders));
             if (refusal) throw refusal;
@@ -217,6 +223,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
               bareLineEnds: r.normalizedLineEnds || undefined, ms: Math.round(performance.now() - started),
             }, 'message queued');
             cb(null, `2.0.0 Ok: queued as ${r.id}`);
+            if (user) void deps.containment?.observeMessage(user.address);
           },
           (err) => {
             const e = tempfail(err);

@@ -4,6 +4,8 @@ import type { Exceeded, LimitLevel, LimitMetric, LimitRule, LimitScope, LimitWin
 export interface Customer {
   id: number;
   name: string;
+  /** Where notices about this customer's account go (a mailbox put on hold), or null. */
+  contact: string | null;
   createdAt: number;
 }
 
@@ -26,6 +28,9 @@ export interface Mailbox {
   passwordHash: string;
   credentialVersion: number; // bumped on every password change, suspension and resumption
   status: MailboxStatus;
+  /** On hold (suspected compromise) since, with why; null when not held. */
+  heldSince: number | null;
+  holdReason: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -64,13 +69,15 @@ export interface NewMessage {
   smtputf8?: boolean;
   /** Whom the message counts for under the sending limits (none: not limited, e.g. bounces). */
   limitScope?: LimitScope;
+  /** What to do when the message's mailbox is on hold (unset: the hold is not checked). */
+  onMailboxHold?: 'hold' | 'refuse';
 }
 
 /** What the enqueue did with one message under the sending limits. */
 export type EnqueueVerdict =
   | { id: string; outcome: 'queued' }
-  | { id: string; outcome: 'held'; exceeded: Exceeded[] }
-  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[] };
+  | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' }
+  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' };
 
 export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
 
@@ -184,6 +191,8 @@ export interface QueueFilter {
   domain?: string; // a recipient domain
   sender?: string;
   customer?: string;
+  /** The mailbox (login) that submitted it. */
+  authUser?: string;
   limit?: number;
 }
 
@@ -215,7 +224,8 @@ export interface RouteRepo {
 }
 
 export interface CustomerRepo {
-  add(name: string): Promise<Customer>;
+  add(name: string, contact?: string | null): Promise<Customer>;
+  setContact(name: string, contact: string | null): Promise<Customer | null>;
   get(name: string): Promise<Customer | null>;
   list(): Promise<Customer[]>;
 }
@@ -268,6 +278,17 @@ export interface AuthGuardRepo {
   unban(ip: string): Promise<boolean>;
 }
 
+/** What a mailbox did in one clock hour (compromise signals). */
+export interface MailboxHour { recipients: number; domains: number; networks: number }
+
+export interface ActivityRepo {
+  /** Adds a login from a network (e.g. 192.0.2.0/24) to the hour (idempotent). */
+  loginFrom(mailboxId: number, network: string, hourStart: number): Promise<void>;
+  hour(mailboxId: number, hourStart: number): Promise<MailboxHour>;
+  /** Recipients per hour on average over [from, to). */
+  averageRecipients(mailboxId: number, from: number, to: number): Promise<number>;
+}
+
 /** One administrative change: who, what, on what, and the state before and after (JSON). */
 export interface AuditRecord { id: number; at: number; actor: string; action: string; target: string; before: unknown; after: unknown }
 
@@ -283,6 +304,10 @@ export interface MailboxRepo {
   list(filter?: { customerName?: string; domain?: string }): Promise<Mailbox[]>;
   setPassword(address: string, passwordHash: string): Promise<Mailbox | null>;
   setStatus(address: string, status: MailboxStatus): Promise<Mailbox | null>;
+  /** Puts a mailbox on hold (no-op when it already is); true when it was not held before. */
+  hold(id: number, reason: string, now: number): Promise<boolean>;
+  unhold(id: number): Promise<boolean>;
+  held(): Promise<Mailbox[]>;
   remove(address: string): Promise<boolean>;
 }
 
@@ -353,6 +378,7 @@ export interface Store {
   authGuard: AuthGuardRepo;
   limits: LimitRepo;
   audit: AuditRepo;
+  activity: ActivityRepo;
   queue: QueueRepo;
   routes: RouteRepo;
   close(): Promise<void>;

@@ -116,6 +116,25 @@ export function registerQueueCommands(program: Command, io: Io, withService: Wit
     const dataDir = loadConfig(program.opts().config).config.dataDir;
     await (await createSpool(path.join(dataDir, 'spool'))).remove(relPath);
   };
+  const hold = program.command('hold').description('mailboxes on hold (suspected compromise) and held mail');
+  hold.command('list').description('held mailboxes (since when, why, how much mail they kept back) and other held messages').option('--json', 'JSON output')
+    .action((o: { json?: boolean }) =>
+      withService(async (svc) => {
+        const r = await svc.listHolds();
+        const rows = r.mailboxes.map((x) => ({ mailbox: x.mailbox.address, customer: x.mailbox.customerName, since: x.mailbox.heldSince ? new Date(x.mailbox.heldSince).toISOString() : '', held: x.heldMessages, reason: x.mailbox.holdReason ?? '' }));
+        if (o.json) return io.out(JSON.stringify({ mailboxes: rows, messages: r.messages.map((m) => m.id) }, null, 2));
+        io.out(rows.length ? table(rows, ['mailbox', 'customer', 'since', 'held', 'reason']) : 'no mailbox is on hold');
+        if (r.messages.length) io.out(`other held messages: ${r.messages.map((m) => m.id).join(' ')}`);
+      }));
+  hold.command('release <target>').description('ADDRESS: end the hold of a mailbox and send its held mail; ID: send one held message')
+    .action((target: string) =>
+      withService(async (svc) => {
+        const r = await svc.releaseHold(target);
+        io.out(r.mailbox ? `${r.mailbox.address} released; ${r.released} held message(s) sent on` : `${target} released`);
+      }));
+  hold.command('purge <address>').description('delete the mail a held mailbox kept back (the hold stays until released)')
+    .action((address: string) =>
+      withService(async (svc) => io.out(`${await svc.purgeHold(address, spoolRemove)} held message(s) of ${address.toLowerCase()} deleted`)));
   const queue = program.command('queue').description('the mail queue');
   queue.command('list').description('list queued messages, oldest first')
     .option('--state <state>', 'queued, deferred, delivered, failed (a recipient in that state) or held')

@@ -10,6 +10,7 @@ import { createGrantRepo } from './grants.ts';
 import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
+import { createActivityRepo } from './activity.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -24,6 +25,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     authGuard: createAuthGuardRepo(db),
     limits: createLimitRepo(db),
     audit: createAuditRepo(db),
+    activity: createActivityRepo(db),
     // ':memory:' is private to its connection: commit on the main one (tests only).
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
     routes: createRouteRepo(db, now),

@@ -183,4 +183,29 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX audit_target ON audit(target, at);
   `,
+  // 10: compromise containment: a customer's contact address, a mailbox on hold, and what a
+  // mailbox sent per hour (recipients, distinct recipient domains, login networks)
+  `
+  ALTER TABLE customers ADD COLUMN contact TEXT;
+  ALTER TABLE mailboxes ADD COLUMN held_since INTEGER;
+  ALTER TABLE mailboxes ADD COLUMN hold_reason TEXT;
+  CREATE TABLE mailbox_hours (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    hour_start INTEGER NOT NULL,
+    recipients INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (mailbox_id, hour_start)
+  );
+  CREATE TABLE mailbox_hour_domains (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    hour_start INTEGER NOT NULL,
+    domain TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, hour_start, domain)
+  );
+  CREATE TABLE mailbox_hour_networks (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    hour_start INTEGER NOT NULL,
+    network TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, hour_start, network)
+  );
+  `,
 ];

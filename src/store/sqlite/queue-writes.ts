@@ -50,15 +50,36 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     for (const c of counters.values()) count.run(c.level, c.target, c.window, c.start, m.recipients.length);
     return d.action === 'hold' ? { id: m.id, outcome: 'held', exceeded: d.exceeded } : { id: m.id, outcome: 'queued' };
   };
+  const heldSince = db.prepare('SELECT held_since FROM mailboxes WHERE id = ?').pluck();
+  const hourCount = db.prepare(
+    `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients) VALUES (?, ?, ?)
+     ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET recipients = recipients + excluded.recipients`,
+  );
+  const hourDomain = db.prepare('INSERT OR IGNORE INTO mailbox_hour_domains (mailbox_id, hour_start, domain) VALUES (?, ?, ?)');
+  /** A mailbox on hold: its mail is held, or refused (onMailboxHold). */
+  const mailboxHold = (m: NewMessage): EnqueueVerdict | null => {
+    if (!m.mailboxId || !m.onMailboxHold || heldSince.get(m.mailboxId) == null) return null;
+    return m.onMailboxHold === 'refuse'
+      ? { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }
+      : { id: m.id, outcome: 'held', exceeded: [], reason: 'mailbox-held' };
+  };
+  /** What the mailbox sent this hour (recipients, their domains): the compromise signals. */
+  const activity = (m: NewMessage) => {
+    if (!m.mailboxId) return;
+    const hour = m.createdAt - (m.createdAt % 3_600_000);
+    hourCount.run(m.mailboxId, hour, m.recipients.length);
+    for (const d of new Set(m.recipients.map((r) => domainOf(r.address)))) hourDomain.run(m.mailboxId, hour, d);
+  };
   const enqueue = db.transaction((messages: NewMessage[]) => {
     const rules = messages.some((m) => m.limitScope) ? (allRules.all() as LimitRule[]) : [];
     const verdicts: EnqueueVerdict[] = [];
     for (const m of messages) {
-      const verdict = limit(m, rules);
+      const verdict = mailboxHold(m) ?? limit(m, rules);
       verdicts.push(verdict);
       if (verdict.outcome === 'refused') continue;
+      activity(m);
       const held = verdict.outcome === 'held';
-      const { recipients, body, limitScope: _scope, ...row } = m;
+      const { recipients, body, limitScope: _scope, onMailboxHold: _hold, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
         ...row, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',

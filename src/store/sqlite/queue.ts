@@ -30,6 +30,10 @@ function filterSql(f: QueueFilter): { where: string; params: unknown[] } {
     parts.push('lower(m.sender) = ?');
     params.push(f.sender.toLowerCase());
   }
+  if (f.authUser) {
+    parts.push('m.auth_user = ?');
+    params.push(f.authUser.toLowerCase());
+  }
   if (f.customer) {
     parts.push('c.name = ?');
     params.push(f.customer);

@@ -11,7 +11,9 @@ function isUnique(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-const toCustomer = (r: Row): Customer => ({ id: r.id as number, name: r.name as string, createdAt: r.created_at as number });
+const toCustomer = (r: Row): Customer => ({
+  id: r.id as number, name: r.name as string, contact: (r.contact as string | null) ?? null, createdAt: r.created_at as number,
+});
 const toDomain = (r: Row): Domain => ({
   id: r.id as number, name: r.name as string, customerId: r.customer_id as number,
   customerName: r.customer_name as string, createdAt: r.created_at as number,
@@ -20,23 +22,29 @@ const toMailbox = (r: Row): Mailbox => ({
   id: r.id as number, address: r.address as string, domainId: r.domain_id as number, customerId: r.customer_id as number,
   customerName: r.customer_name as string, passwordHash: r.password_hash as string,
   credentialVersion: r.credential_version as number, status: r.status as MailboxStatus,
+  heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
   createdAt: r.created_at as number, updatedAt: r.updated_at as number,
 });
 
 export function createCustomerRepo(db: Db, now: () => number): CustomerRepo {
   const byName = db.prepare('SELECT * FROM customers WHERE name = ?');
   return {
-    async add(name) {
+    async add(name, contact = null) {
       try {
         const t = now();
-        const info = db.prepare('INSERT INTO customers (name, created_at) VALUES (?, ?)').run(name, t);
-        return { id: Number(info.lastInsertRowid), name, createdAt: t };
+        const info = db.prepare('INSERT INTO customers (name, contact, created_at) VALUES (?, ?, ?)').run(name, contact, t);
+        return { id: Number(info.lastInsertRowid), name, contact, createdAt: t };
       } catch (err) {
         if (isUnique(err)) throw new StoreError('conflict', `customer ${name} already exists`);
         throw err;
       }
     },
     async get(name) {
+      const r = byName.get(name) as Row | undefined;
+      return r ? toCustomer(r) : null;
+    },
+    async setContact(name, contact) {
+      db.prepare('UPDATE customers SET contact = ? WHERE name = ?').run(contact, name);
       const r = byName.get(name) as Row | undefined;
       return r ? toCustomer(r) : null;
     },
@@ -119,6 +127,15 @@ export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
     },
     async remove(address) {
       return db.prepare('DELETE FROM mailboxes WHERE address = ?').run(address).changes > 0;
+    },
+    async hold(id, reason, t) {
+      return db.prepare('UPDATE mailboxes SET held_since = ?, hold_reason = ? WHERE id = ? AND held_since IS NULL').run(t, reason, id).changes > 0;
+    },
+    async unhold(id) {
+      return db.prepare('UPDATE mailboxes SET held_since = NULL, hold_reason = NULL WHERE id = ? AND held_since IS NOT NULL').run(id).changes > 0;
+    },
+    async held() {
+      return (db.prepare(`${MAILBOX_SELECT} WHERE m.held_since IS NOT NULL ORDER BY m.held_since`).all() as Row[]).map(toMailbox);
     },
   };
 }

@@ -1,0 +1,95 @@
+/**
+ * Compromise containment: the signs of a stolen mailbox, checked after each login and each
+ * accepted message: recipients this clock hour far above the mailbox's own baseline (its
+ * average hour over the last `baselineDays`), many distinct recipient domains in the hour, and
+ * logins from many networks (/24 for IPv4, /48 for IPv6) in the hour. When one trips, the
+ * mailbox is put on hold (its new mail is held or refused, per `onHold`), it is logged, and the
+ * customer's contact and the postmaster are notified once. Never blocks the session: it runs
+ * after the reply, and its own failures are only logged.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/index.ts';
+import type { Mailbox, Store } from '../store/index.ts';
+
+export interface ContainmentConfig {
+  enabled: boolean;
+  minRecipientsPerHour: number;
+  baselineFactor: number;
+  baselineDays: number;
+  maxDomainsPerHour: number;
+  maxNetworksPerHour: number;
+}
+
+export interface ContainmentDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: ContainmentConfig;
+  /** Queues the notices (customer contact, postmaster) about a mailbox put on hold. */
+  notify(mailbox: Mailbox, reason: string): Promise<void>;
+}
+
+export interface Containment {
+  observeLogin(mailbox: Mailbox, ip: string): Promise<void>;
+  observeMessage(mailboxAddress: string): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+
+/** The network of an address: /24 for IPv4, /48 for IPv6. */
+export function networkOf(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.\d+$/i.exec(ip);
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
+  if (!net.isIPv6(ip)) return ip;
+  const full = expand(ip);
+  return `${full.slice(0, 3).join(':')}::/48`;
+}
+
+function expand(ip: string): string[] {
+  const [head, tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const mid = ip.includes('::') ? Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...mid, ...t].map((p) => p.toLowerCase().replace(/^0+(?=.)/, ''));
+}
+
+export function createContainment(deps: ContainmentDeps): Containment {
+  const c = deps.config;
+
+  async function reasons(m: Mailbox, hour: number): Promise<string[]> {
+    const h = await deps.store.activity.hour(m.id, hour);
+    const out: string[] = [];
+    if (h.recipients > c.minRecipientsPerHour) {
+      const baseline = await deps.store.activity.averageRecipients(m.id, hour - c.baselineDays * 24 * HOUR, hour);
+      const ceiling = Math.max(c.minRecipientsPerHour, c.baselineFactor * baseline);
+      if (h.recipients > ceiling) out.push(`${h.recipients} recipients this hour, against a usual ${baseline.toFixed(1)} an hour`);
+    }
+    if (h.domains > c.maxDomainsPerHour) out.push(`${h.domains} recipient domains this hour`);
+    if (h.networks > c.maxNetworksPerHour) out.push(`logins from ${h.networks} networks this hour`);
+    return out;
+  }
+
+  async function check(m: Mailbox): Promise<void> {
+    if (!c.enabled || m.heldSince !== null) return;
+    const now = deps.clock.now();
+    const found = await reasons(m, now - (now % HOUR));
+    if (!found.length) return;
+    const reason = found.join('; ');
+    if (!(await deps.store.mailboxes.hold(m.id, reason, now))) return; // held meanwhile: notified once
+    deps.logger.warn({ evt: 'contain', mailbox: m.address, customer: m.customerName, reason }, 'mailbox put on hold: signs of a compromised account');
+    await deps.notify(m, reason);
+  }
+
+  const guard = (what: string) => (err: Error) => deps.logger.error({ evt: 'contain', err: err.message }, `containment check after ${what} failed`);
+
+  return {
+    async observeLogin(m, ip) {
+      const now = deps.clock.now();
+      await deps.store.activity.loginFrom(m.id, networkOf(ip), now - (now % HOUR)).then(() => check(m)).catch(guard('a login'));
+    },
+    async observeMessage(address) {
+      await deps.store.mailboxes.get(address).then((m) => (m ? check(m) : undefined)).catch(guard('a message'));
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/** What mailboxes did per clock hour, for compromise signals (the counts come with the enqueue). */
+import type { Db } from './db.ts';
+import type { ActivityRepo } from '../types.ts';
+
+export function createActivityRepo(db: Db): ActivityRepo {
+  const login = db.prepare('INSERT OR IGNORE INTO mailbox_hour_networks (mailbox_id, hour_start, network) VALUES (?, ?, ?)');
+  const seen = db.prepare('SELECT 1 FROM mailbox_hour_networks WHERE mailbox_id = ? AND hour_start = ? AND network = ?').pluck();
+  const recipients = db.prepare('SELECT recipients FROM mailbox_hours WHERE mailbox_id = ? AND hour_start = ?').pluck();
+  const domains = db.prepare('SELECT COUNT(*) FROM mailbox_hour_domains WHERE mailbox_id = ? AND hour_start = ?').pluck();
+  const networks = db.prepare('SELECT COUNT(*) FROM mailbox_hour_networks WHERE mailbox_id = ? AND hour_start = ?').pluck();
+  const sum = db.prepare('SELECT COALESCE(SUM(recipients), 0) FROM mailbox_hours WHERE mailbox_id = ? AND hour_start >= ? AND hour_start < ?').pluck();
+  return {
+    async loginFrom(mailboxId, network, hourStart) {
+      if (seen.get(mailboxId, hourStart, network)) return; // most logins: a read, no write
+      login.run(mailboxId, hourStart, network);
+    },
+    async hour(mailboxId, hourStart) {
+      return {
+        recipients: (recipients.get(mailboxId, hourStart) as number | undefined) ?? 0,
+        domains: domains.get(mailboxId, hourStart) as number,
+        networks: networks.get(mailboxId, hourStart) as number,
+      };
+    },
+    async averageRecipients(mailboxId, from, to) {
+      const hours = Math.max(1, Math.round((to - from) / 3_600_000));
+      return (sum.get(mailboxId, from, to) as number) / hours;
+    },
+  };
+}

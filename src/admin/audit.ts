@@ -47,6 +47,7 @@ const LIMITS: Audited = {
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
+  setContact: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
   addDomain: { target: (a) => `domain:${domainKey(a)}`, snapshot: (s, _t, a) => s.domains.get(domainKey(a)) },
   addMailbox: MAILBOX, setPassword: MAILBOX, suspend: MAILBOX, resume: MAILBOX, removeMailbox: MAILBOX,
   grant: MAILBOX, revoke: MAILBOX, unlock: MAILBOX,

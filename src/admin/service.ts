@@ -87,6 +87,12 @@ export interface DeleteResult {
   bodyError: string | null;
 }
 
+function contactOf(input: string): string {
+  const key = addressKey(input.trim());
+  if (!key) throw new AdminError(`not a valid contact address: ${input}`);
+  return key;
+}
+
 function rethrow(err: unknown): never {
   if (err instanceof StoreError) throw new AdminError(err.message);
   throw err;
@@ -122,11 +128,16 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
     ...createBanService(store, mailboxOrFail, now),
     ...createLimitService(store, now),
     ...createHoldService(store, mailboxOrFail, now),
-    async addCustomer(name: string): Promise<Customer> {
+    async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
       }
-      return store.customers.add(name).catch(rethrow);
+      return store.customers.add(name, contact === undefined ? null : contactOf(contact)).catch(rethrow);
+    },
+    /** Where notices about the customer's account go (a mailbox put on hold); '' removes it. */
+    async setContact(name: string, contact: string): Promise<Customer> {
+      await customerOrFail(name);
+      return (await store.customers.setContact(name, contact === '' ? null : contactOf(contact)))!;
     },
     listCustomers: () => store.customers.list(),
 

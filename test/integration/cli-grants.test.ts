@@ -27,3 +27,11 @@ test('grant, list and revoke send-as rights; another customer\'s domain is refus
   const after = parseJson<{ kind: string }[]>(ok(await cli(['mailbox', 'grants', 'alice@example.com', '--json']), 'grants'));
   assert.deepEqual(after.map((r) => r.kind), ['own', 'domain']);
 });
+
+test('customer contact: set at add or later, validated, listed', async () => {
+  assert.match(ok(await cli(['customer', 'add', 'shop', '--contact', 'Owner@Shop-Home.test']), 'add').stdout, /customer shop added \(contact owner@shop-home\.test\)/);
+  refused(await cli(['customer', 'contact', 'shop', 'not an address']), /not a valid contact address/, 'bad contact');
+  ok(await cli(['customer', 'contact', 'shop', 'billing@shop-home.test']), 'set');
+  const rows = parseJson<{ name: string; contact: string }[]>(ok(await cli(['customer', 'list', '--json']), 'list'));
+  assert.equal(rows.find((r) => r.name === 'shop')?.contact, 'billing@shop-home.test');
+});

@@ -16,15 +16,22 @@ async function passwordFromStdin(io: Io): Promise<string> {
 
 export function registerAdminCommands(program: Command, io: Io, withService: WithService): void {
   const customer = program.command('customer').description('hosting accounts');
-  customer.command('add <name>').description('add a customer').action((name: string) =>
+  customer.command('add <name>').description('add a customer')
+    .option('--contact <address>', 'where notices about the account go (a mailbox put on hold)')
+    .action((name: string, o: { contact?: string }) =>
+      withService(async (svc) => {
+        const c = await svc.addCustomer(name, o.contact);
+        io.out(`customer ${c.name} added${c.contact ? ` (contact ${c.contact})` : ''}`);
+      }));
+  customer.command('contact <name> <address>').description('set the contact address of a customer ("" removes it)').action((name: string, address: string) =>
     withService(async (svc) => {
-      const c = await svc.addCustomer(name);
-      io.out(`customer ${c.name} added`);
+      const c = await svc.setContact(name, address);
+      io.out(c.contact ? `contact of ${c.name}: ${c.contact}` : `${c.name} has no contact address`);
     }));
   customer.command('list').description('list customers').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
-      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, createdAt: iso(c.createdAt) }));
-      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'createdAt']));
+      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, contact: c.contact ?? '', createdAt: iso(c.createdAt) }));
+      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'contact', 'createdAt']));
     }));
 
   const domain = program.command('domain').description('hosted domains');

@@ -1,8 +1,9 @@
 /**
  * Compromise containment: the signs of a stolen mailbox, checked after each login and each
  * accepted message: recipients this clock hour far above the mailbox's own baseline (its
- * average hour over the last `baselineDays`), many distinct recipient domains in the hour, and
- * logins from many networks (/24 for IPv4, /48 for IPv6) in the hour. When one trips, the
+ * average hour over the last `baselineDays`), many distinct recipient domains in the hour,
+ * logins from many networks (/24 for IPv4, /48 for IPv6) in the hour, and a high share of
+ * deferred or failed delivery attempts of its mail in the hour (lists of bought addresses). When one trips, the
  * mailbox is put on hold (its new mail is held or refused, per `onHold`), it is logged, and the
  * customer's contact and the postmaster are notified once. Never blocks the session: it runs
  * after the reply, and its own failures are only logged.
@@ -19,6 +20,9 @@ export interface ContainmentConfig {
   baselineDays: number;
   maxDomainsPerHour: number;
   maxNetworksPerHour: number;
+  /** Deferred and failed attempts per attempt in the hour above which (with minOutcomes) it trips. */
+  maxFailureRatio: number;
+  minOutcomes: number;
 }
 
 export interface ContainmentDeps {
@@ -67,6 +71,10 @@ export function createContainment(deps: ContainmentDeps): Containment {
     }
     if (h.domains > c.maxDomainsPerHour) out.push(`${h.domains} recipient domains this hour`);
     if (h.networks > c.maxNetworksPerHour) out.push(`logins from ${h.networks} networks this hour`);
+    const outcomes = h.delivered + h.bad;
+    if (outcomes >= c.minOutcomes && h.bad / outcomes > c.maxFailureRatio) {
+      out.push(`${h.bad} of ${outcomes} delivery attempts this hour deferred or failed`);
+    }
     return out;
   }
 

@@ -279,7 +279,14 @@ export interface AuthGuardRepo {
 }
 
 /** What a mailbox did in one clock hour (compromise signals). */
-export interface MailboxHour { recipients: number; domains: number; networks: number }
+export interface MailboxHour {
+  recipients: number;
+  domains: number;
+  networks: number;
+  /** Delivery attempts of its mail in the hour that were delivered, or deferred / failed. */
+  delivered: number;
+  bad: number;
+}
 
 export interface ActivityRepo {
   /** Adds a login from a network (e.g. 192.0.2.0/24) to the hour (idempotent). */

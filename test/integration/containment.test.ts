@@ -102,3 +102,26 @@ test('recipients far above the mailbox\'s own baseline, and logins from many net
   await until(async () => (await s.server.store.mailboxes.get('bob@other.example'))!.heldSince !== null);
   assert.match((await s.server.store.mailboxes.get('bob@other.example'))!.holdReason!, /logins from 4 networks this hour/);
 });
+
+test('a high share of deferred and failed deliveries puts the mailbox on hold at its next message', async () => {
+  const { startDeliveryLab, until: waitFor } = await import('../helpers/delivery-lab.ts');
+  const lab = await startDeliveryLab(
+    { 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.2'] }, 'example.com': { MX: [{ preference: 10, exchange: 'mx.example.com' }] }, 'mx.example.com': { A: ['127.0.0.4'] } },
+    {}, { containment: { minOutcomes: 3, maxFailureRatio: 0.5 } } as never,
+  );
+  try {
+    await lab.mx('127.0.0.2', { rcpt: { code: 550, text: '5.1.1 no such user' } });
+    await lab.mx('127.0.0.4', {});
+    for (let i = 0; i < 3; i++) {
+      const id = await lab.submit({ to: `bought${i}@remote.test` });
+      await waitFor(async () => (await lab.s.server.store.queue.attempts(id)).length === 1 || (await lab.s.server.store.queue.get(id)) === null, 5000, 'the attempt');
+    }
+    const alice = (await lab.s.server.store.mailboxes.get('alice@example.com'))!;
+    await waitFor(async () => (await lab.s.server.store.activity.hour(alice.id, Date.now() - (Date.now() % HOUR))).bad >= 3, 5000, 'the counts');
+    await lab.submit({ to: 'bought9@remote.test' });
+    await waitFor(async () => (await lab.s.server.store.mailboxes.get('alice@example.com'))!.heldSince !== null, 5000, 'the hold');
+    assert.match((await lab.s.server.store.mailboxes.get('alice@example.com'))!.holdReason!, /3 of 3 delivery attempts this hour deferred or failed/);
+  } finally {
+    await lab.close();
+  }
+});

@@ -5,7 +5,7 @@ import type { ActivityRepo } from '../types.ts';
 export function createActivityRepo(db: Db): ActivityRepo {
   const login = db.prepare('INSERT OR IGNORE INTO mailbox_hour_networks (mailbox_id, hour_start, network) VALUES (?, ?, ?)');
   const seen = db.prepare('SELECT 1 FROM mailbox_hour_networks WHERE mailbox_id = ? AND hour_start = ? AND network = ?').pluck();
-  const recipients = db.prepare('SELECT recipients FROM mailbox_hours WHERE mailbox_id = ? AND hour_start = ?').pluck();
+  const counts = db.prepare('SELECT recipients, delivered, bad FROM mailbox_hours WHERE mailbox_id = ? AND hour_start = ?');
   const domains = db.prepare('SELECT COUNT(*) FROM mailbox_hour_domains WHERE mailbox_id = ? AND hour_start = ?').pluck();
   const networks = db.prepare('SELECT COUNT(*) FROM mailbox_hour_networks WHERE mailbox_id = ? AND hour_start = ?').pluck();
   const sum = db.prepare('SELECT COALESCE(SUM(recipients), 0) FROM mailbox_hours WHERE mailbox_id = ? AND hour_start >= ? AND hour_start < ?').pluck();
@@ -15,8 +15,11 @@ export function createActivityRepo(db: Db): ActivityRepo {
       login.run(mailboxId, hourStart, network);
     },
     async hour(mailboxId, hourStart) {
+      const c = counts.get(mailboxId, hourStart) as { recipients: number; delivered: number; bad: number } | undefined;
       return {
-        recipients: (recipients.get(mailboxId, hourStart) as number | undefined) ?? 0,
+        recipients: c?.recipients ?? 0,
+        delivered: c?.delivered ?? 0,
+        bad: c?.bad ?? 0,
         domains: domains.get(mailboxId, hourStart) as number,
         networks: networks.get(mailboxId, hourStart) as number,
       };

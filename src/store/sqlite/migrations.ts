@@ -208,4 +208,9 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (mailbox_id, hour_start, network)
   );
   `,
+  // 11: delivery outcomes per mailbox and hour (a high failure ratio is a compromise signal)
+  `
+  ALTER TABLE mailbox_hours ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailbox_hours ADD COLUMN bad INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -146,6 +146,11 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   const insertAttempt = db.prepare(
     'INSERT INTO attempts (message_id, recipient_idx, at, outcome, category, reply, remote_host) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  const mailboxOf = db.prepare('SELECT mailbox_id FROM messages WHERE id = ?').pluck();
+  const outcome = db.prepare(
+    `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients, delivered, bad) VALUES (?, ?, 0, ?, ?)
+     ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET delivered = delivered + excluded.delivered, bad = bad + excluded.bad`,
+  );
   const pendingCount = db.prepare("SELECT COUNT(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'failed')").pluck();
   const bodyPathOf = db.prepare('SELECT body_path FROM messages WHERE id = ?').pluck();
   const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
@@ -159,7 +164,11 @@ export function prepareQueueWrites(db: Db): QueueWrites {
         leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null,
       });
       if (!res.changes) continue; // deleted meanwhile (queue delete), or no longer this claim's
-      if (u.attempted) insertAttempt.run(u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost);
+      if (u.attempted) {
+        insertAttempt.run(u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost);
+        const mailbox = mailboxOf.get(u.messageId) as number | null | undefined;
+        if (mailbox) outcome.run(mailbox, u.at - (u.at % 3_600_000), u.state === 'delivered' ? 1 : 0, u.state === 'delivered' ? 0 : 1);
+      }
       touched.add(u.messageId);
     }
     const finished: { id: string; bodyPath: string | null }[] = [];

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
-import { systemClock, type Clock } from './core/index.ts';
+import { clientKey, systemClock, type Clock } from './core/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createSpool } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
@@ -119,7 +119,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
       grantsFor: (mailboxId: number) => store.grants.list(mailboxId),
-      bannedUntil: async (ip: string) => (await store.authGuard.banOf(ip, clock.now()))?.bannedUntil ?? null,
+      bannedUntil: async (ip: string) => (await store.authGuard.banOf(clientKey(ip), clock.now()))?.bannedUntil ?? null,
       failureDelayMs: config.auth.failureDelayMs,
       containment,
       onMailboxHold: config.containment.onHold,

@@ -15,7 +15,7 @@ export function createBanService(store: Store, mailboxOrFail: (address: string) 
     },
     listBans: (): Promise<IpBan[]> => store.authGuard.bans(now()),
     async removeBan(ip: string): Promise<void> {
-      if (!net.isIP(ip)) throw new AdminError(`not an IP address: ${ip}`);
+      if (!net.isIP(ip) && !/^[0-9a-f:]+::\/64$/i.test(ip)) throw new AdminError(`not an IP address (or an IPv6 /64 as ban list shows it): ${ip}`);
       if (!(await store.authGuard.unban(ip))) throw new AdminError(`${ip} is not banned`);
     },
   };

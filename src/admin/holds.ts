@@ -20,7 +20,7 @@ export function createHoldService(store: Store, mailboxOrFail: (address: string)
     async releaseHold(target: string): Promise<{ mailbox: Mailbox | null; released: number }> {
       if (target.includes('@')) {
         const m = await mailboxOrFail(target);
-        const wasHeld = await store.mailboxes.unhold(m.id);
+        const wasHeld = await store.mailboxes.unhold(m.id, now());
         let released = 0;
         for (const q of await heldOf(m.address)) if (await store.queue.release(q.id, now())) released++;
         if (!wasHeld && !released) throw new AdminError(`${m.address} is not on hold and has no held mail`);

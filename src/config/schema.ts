@@ -150,7 +150,7 @@ export const configSchema = z
         baselineFactor: z.number().min(1).default(10).describe('...and which must also exceed this many times the mailbox\'s usual hour (its average over baselineDays).'),
         baselineDays: z.number().int().min(1).max(90).default(7).describe('Days of history that make the baseline.'),
         maxDomainsPerHour: z.number().int().min(1).default(150).describe('Distinct recipient domains in one clock hour above which the mailbox is held.'),
-        maxNetworksPerHour: z.number().int().min(1).default(5).describe('Networks (/24, /48) it logged in from within one clock hour above which the mailbox is held.'),
+        maxNetworksPerHour: z.number().int().min(1).default(10).describe('Networks (/24, /48) it logged in from within one clock hour above which the mailbox is held.'),
         maxFailureRatio: z.number().min(0).max(1).default(0.5).describe('Share of its delivery attempts in one clock hour that were deferred or failed above which the mailbox is held...'),
         minOutcomes: z.number().int().min(1).default(50).describe('...once it has at least this many attempts in the hour.'),
         onHold: z.enum(['hold', 'refuse']).default('hold').describe('New mail from a held mailbox: accepted into the hold queue, or refused with 550 5.7.1.'),

@@ -14,3 +14,18 @@ export function parseHostPort(input: string, defaultPort: number): { host: strin
   if (!host) return { error: `not a valid host name: ${raw}` };
   return { host, port };
 }
+
+/**
+ * The key of a client address for bans and failure counts: the address itself for IPv4, its
+ * /64 for IPv6 (one subscriber's network: changing the address within it evades nothing).
+ */
+export function clientKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!net.isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...(ip.includes('::') ? Array(8 - h.length - t.length).fill('0') : []), ...t];
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

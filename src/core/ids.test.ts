@@ -47,3 +47,12 @@ test('ids made now are unique', () => {
   for (let i = 0; i < 20_000; i++) ids.add(newQueueId());
   assert.equal(ids.size, 20_000);
 });
+
+test('clientKey: IPv4 as is (also mapped), IPv6 by its /64', async () => {
+  const { clientKey } = await import('./hostport.ts');
+  assert.equal(clientKey('192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('::ffff:192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:0db8:0001:0002:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('::1'), '0:0:0:0::/64');
+});

@@ -9,7 +9,7 @@
  * address, except failures from an address known for that very mailbox (the user mistyping).
  */
 import type { MailboxRepo, Mailbox, AuthGuardRepo } from '../store/index.ts';
-import { addressKey, type Clock } from '../core/index.ts';
+import { addressKey, clientKey, type Clock } from '../core/index.ts';
 import type { LoginCache } from './cache.ts';
 import { verifyPassword, dummyPasswordHash } from './hash.ts';
 
@@ -50,7 +50,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       const s = await guard.recordFailure(result.mailbox.id, t, policy.maxFailures, policy.lockMs);
       result.lockedUntil = s.lockedUntil;
     }
-    if (ip && !known) result.ipBanned = await guard.recordIpFailure(ip, t, policy.ipWindowMs, policy.ipFailures, policy.ipBanMs);
+    if (ip && !known) result.ipBanned = await guard.recordIpFailure(clientKey(ip), t, policy.ipWindowMs, policy.ipFailures, policy.ipBanMs);
     return result;
   }
 

@@ -69,7 +69,11 @@ export class HeaderRewriter extends Transform {
       return cb();
     }
     this.head = null;
-    this.push(this.rewritten(all.subarray(0, end)));
+    try {
+      this.push(this.rewritten(all.subarray(0, end)));
+    } catch (err) {
+      return cb(err as Error);
+    }
     cb(null, all.subarray(end === 0 ? 2 : end + 4));
   }
 
@@ -79,14 +83,22 @@ export class HeaderRewriter extends Transform {
       const all = Buffer.concat(this.head, this.headBytes);
       this.head = null;
       const block = all.subarray(all.length - 2).equals(CRLF) ? all.subarray(0, all.length - 2) : all;
-      this.push(this.rewritten(block));
+      try {
+        this.push(this.rewritten(block));
+      } catch (err) {
+        return cb(err as Error);
+      }
     }
     cb();
   }
 
   /** The header block (without its blank line) rewritten, with the blank line. */
   private rewritten(block: Buffer): Buffer {
-    const h = new Headers(block) as unknown as MailsplitHeaders & { build(): Buffer };
+    const h = new Headers(block) as unknown as MailsplitHeaders & { build(): Buffer; mbox: string | false; http: string | false };
+    h.get('from'); // parses
+    // "From x" or "POST x" as the first line is not a header field (mailsplit keeps it aside):
+    // it would hide a forged From from the checks and still reach the recipient
+    if (h.mbox || h.http) throw smtpError(550, '5.6.0', 'The first line of the message header is not a header field');
     this.rewrite(h);
     return h.build();
   }
@@ -108,9 +120,8 @@ export class HeaderRewriter extends Transform {
     this.facts.removedBcc = h.get('bcc').length;
     if (this.facts.removedBcc) h.remove('bcc');
     this.facts.from = h.getFirst('from') || null;
-    // mailsplit hands header text over as binary strings: back to UTF-8
-    const utf8 = (key: string) => h.get(key).map((v) => Buffer.from(v, 'binary').toString('utf8'));
-    this.facts.senders = { from: utf8('from'), sender: utf8('sender'), resentFrom: utf8('resent-from') };
+    // mailsplit's get() decodes the raw (binary) header text to UTF-8 itself
+    this.facts.senders = { from: h.get('from'), sender: h.get('sender'), resentFrom: h.get('resent-from') };
     // Added last with index 0 so that it is the topmost line.
     h.addFormatted('Received', Buffer.from(`Received: ${this.fix.received}`, 'utf8'), 0); // UTF-8 addresses stay UTF-8
   }

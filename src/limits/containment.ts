@@ -81,7 +81,10 @@ export function createContainment(deps: ContainmentDeps): Containment {
   async function check(m: Mailbox): Promise<void> {
     if (!c.enabled || m.heldSince !== null) return;
     const now = deps.clock.now();
-    const found = await reasons(m, now - (now % HOUR));
+    const hour = now - (now % HOUR);
+    // a release by the postmaster forgives what this hour showed so far
+    if (m.releasedAt !== null && m.releasedAt >= hour) return;
+    const found = await reasons(m, hour);
     if (!found.length) return;
     const reason = found.join('; ');
     if (!(await deps.store.mailboxes.hold(m.id, reason, now))) return; // held meanwhile: notified once

@@ -17,7 +17,10 @@ export interface HeaderSenders {
   resentFrom: string[];
 }
 
-interface Parsed { address?: string; group?: Parsed[] }
+interface Parsed { address?: string; name?: string; group?: Parsed[] }
+
+/** Address-like words in a display name or comment ("bob@bank.example" <alice@...>). */
+const ADDRESS_LIKE = /[^\s<>"(),;:]+@[^\s<>"(),;:]+/g;
 
 /** Every address in the values (groups flattened); unparsable text yields what it can. */
 export function headerAddresses(values: string[]): string[] {
@@ -26,6 +29,8 @@ export function headerAddresses(values: string[]): string[] {
     for (const p of list) {
       if (p.group) walk(p.group);
       else if (p.address) out.push(p.address);
+      // some readers take an address in the display name for the sender: it must pass too
+      for (const m of (p.name ?? '').match(ADDRESS_LIKE) ?? []) out.push(m.replace(/^[^\w]+|[^\w.-]+$/g, ''));
     }
   };
   for (const v of values) walk(addressparser(v) as Parsed[]);

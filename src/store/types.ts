@@ -31,6 +31,8 @@ export interface Mailbox {
   /** On hold (suspected compromise) since, with why; null when not held. */
   heldSince: number | null;
   holdReason: string | null;
+  /** When a hold was last released: the signals of that hour no longer count. */
+  releasedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -268,7 +270,7 @@ export interface AuthGuardRepo {
   isKnownIp(mailboxId: number, ip: string, since: number): Promise<boolean>;
   /** Counts a failed login; at maxFailures the mailbox is locked until now + lockMs (and the count starts again). */
   recordFailure(mailboxId: number, now: number, maxFailures: number, lockMs: number): Promise<LoginState>;
-  /** A successful login: the failure count and lock are cleared, the address is remembered. */
+  /** A successful login: the failure count is reset (a lock stays), the address is remembered. */
   recordSuccess(mailboxId: number, ip: string, now: number): Promise<void>;
   unlock(mailboxId: number): Promise<boolean>;
   /** Counts a failure from an address in a fixed window; at `limit` it is banned until now + banMs. True when that ban starts now. */
@@ -313,7 +315,7 @@ export interface MailboxRepo {
   setStatus(address: string, status: MailboxStatus): Promise<Mailbox | null>;
   /** Puts a mailbox on hold (no-op when it already is); true when it was not held before. */
   hold(id: number, reason: string, now: number): Promise<boolean>;
-  unhold(id: number): Promise<boolean>;
+  unhold(id: number, now: number): Promise<boolean>;
   held(): Promise<Mailbox[]>;
   remove(address: string): Promise<boolean>;
 }

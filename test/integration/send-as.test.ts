@@ -45,8 +45,16 @@ test('header spoofing behind an honest envelope: 550 5.7.1 at the end of DATA, n
   await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: 'alice@example.com', sender: 'ceo@bank.test', to: 'x@remote.test', text: 'x' }),
     /^550 5\.7\.1 Sender: <ceo@bank\.test>/);
   assert.equal(await s.server.store.queue.count(), before);
-  // a display name that looks like an address is only a name
-  await alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: '"bob@other.example" <alice@example.com>', to: 'x@remote.test', text: 'x' });
+  // an address in the display name is what some mail programs show: it must be allowed too
+  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: '"bob@other.example" <alice@example.com>', to: 'x@remote.test', text: 'x' }),
+    /^550 5\.7\.1 From: <bob@other\.example>/);
+  await alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: '"Alice (example.com)" <alice@example.com>', to: 'x@remote.test', text: 'x' });
+  // a first line that is not a header field ("From " as in mbox) cannot hide a forged From
+  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: ['x@remote.test'] }, raw: 'From : bob@other.example\r\nTo: x@remote.test\r\n\r\nhi\r\n' }),
+    /^550 5\.6\.0 /);
+  // non-ASCII domains are compared as the receiver sees them (no byte folding)
+  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: ['x@remote.test'] }, raw: 'From: alice@\u0173\u0168\u016f\u0170.example\r\nTo: x@remote.test\r\n\r\nhi\r\n' }),
+    /^550 5\.7\.1 From: /);
 });
 
 test('an alias grant: MAIL FROM and From may use it, at once; revoked, refused at once', async () => {

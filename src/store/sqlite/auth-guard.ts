@@ -19,7 +19,9 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
      ON CONFLICT (mailbox_id) DO UPDATE SET failures = failures + 1 RETURNING failures, locked_until`,
   );
   const lock = db.prepare('UPDATE mailbox_logins SET failures = 0, locked_until = ? WHERE mailbox_id = ?');
-  const clear = db.prepare('UPDATE mailbox_logins SET failures = 0, locked_until = NULL WHERE mailbox_id = ? AND (failures > 0 OR locked_until IS NOT NULL)');
+  // a success (from an address the lock spares) resets the count but never lifts a lock: a site
+  // that logs in every minute must not hand an attacker fresh guesses
+  const clear = db.prepare('UPDATE mailbox_logins SET failures = 0 WHERE mailbox_id = ? AND failures > 0');
   const remember = db.prepare(
     `INSERT INTO known_ips (mailbox_id, ip, last_success_at) VALUES (?, ?, ?)
      ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_success_at = excluded.last_success_at`,
@@ -71,7 +73,7 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
       const s = state.get(mailboxId) as { failures: number; locked_until: number | null } | undefined;
       const last = known.get(mailboxId, ip) as number | undefined;
       const stale = last === undefined || last < now - REFRESH_MS;
-      if (!stale && !(s && (s.failures > 0 || s.locked_until !== null))) return;
+      if (!stale && !(s && s.failures > 0)) return;
       recordSuccess.immediate(mailboxId, ip, now, last);
     },
     async unlock(mailboxId) {

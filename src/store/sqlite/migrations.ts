@@ -213,4 +213,8 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE mailbox_hours ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE mailbox_hours ADD COLUMN bad INTEGER NOT NULL DEFAULT 0;
   `,
+  // 12: when a hold was last released (signals from before it no longer count)
+  `
+  ALTER TABLE mailboxes ADD COLUMN released_at INTEGER;
+  `,
 ];

@@ -51,11 +51,16 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     return d.action === 'hold' ? { id: m.id, outcome: 'held', exceeded: d.exceeded } : { id: m.id, outcome: 'queued' };
   };
   const heldSince = db.prepare('SELECT held_since FROM mailboxes WHERE id = ?').pluck();
+  // Activity rows refer to the mailbox; one removed meanwhile (its mail still queued) is skipped,
+  // never a foreign-key error that would fail the whole batch.
   const hourCount = db.prepare(
-    `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients) VALUES (?, ?, ?)
+    `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients) SELECT @mailbox, @hour, @n WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = @mailbox)
      ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET recipients = recipients + excluded.recipients`,
   );
-  const hourDomain = db.prepare('INSERT OR IGNORE INTO mailbox_hour_domains (mailbox_id, hour_start, domain) VALUES (?, ?, ?)');
+  const hourDomain = db.prepare(
+    `INSERT OR IGNORE INTO mailbox_hour_domains (mailbox_id, hour_start, domain) SELECT @mailbox, @hour, @domain
+     WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = @mailbox)`,
+  );
   /** A mailbox on hold: its mail is held, or refused (onMailboxHold). */
   const mailboxHold = (m: NewMessage): EnqueueVerdict | null => {
     if (!m.mailboxId || !m.onMailboxHold || heldSince.get(m.mailboxId) == null) return null;
@@ -67,8 +72,8 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   const activity = (m: NewMessage) => {
     if (!m.mailboxId) return;
     const hour = m.createdAt - (m.createdAt % 3_600_000);
-    hourCount.run(m.mailboxId, hour, m.recipients.length);
-    for (const d of new Set(m.recipients.map((r) => domainOf(r.address)))) hourDomain.run(m.mailboxId, hour, d);
+    hourCount.run({ mailbox: m.mailboxId, hour, n: m.recipients.length });
+    for (const d of new Set(m.recipients.map((r) => domainOf(r.address)))) hourDomain.run({ mailbox: m.mailboxId, hour, domain: d });
   };
   const enqueue = db.transaction((messages: NewMessage[]) => {
     const rules = messages.some((m) => m.limitScope) ? (allRules.all() as LimitRule[]) : [];
@@ -148,9 +153,11 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   );
   const mailboxOf = db.prepare('SELECT mailbox_id FROM messages WHERE id = ?').pluck();
   const outcome = db.prepare(
-    `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients, delivered, bad) VALUES (?, ?, 0, ?, ?)
+    `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients, delivered, bad)
+     SELECT @mailbox, @hour, 0, @delivered, @bad WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = @mailbox)
      ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET delivered = delivered + excluded.delivered, bad = bad + excluded.bad`,
   );
+  const attemptsOf = db.prepare('SELECT attempts FROM recipients WHERE message_id = ? AND idx = ?').pluck();
   const pendingCount = db.prepare("SELECT COUNT(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'failed')").pluck();
   const bodyPathOf = db.prepare('SELECT body_path FROM messages WHERE id = ?').pluck();
   const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
@@ -166,8 +173,12 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       if (!res.changes) continue; // deleted meanwhile (queue delete), or no longer this claim's
       if (u.attempted) {
         insertAttempt.run(u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost);
+        // each recipient counts once: delivered, failed, or its first deferral (not every retry)
         const mailbox = mailboxOf.get(u.messageId) as number | null | undefined;
-        if (mailbox) outcome.run(mailbox, u.at - (u.at % 3_600_000), u.state === 'delivered' ? 1 : 0, u.state === 'delivered' ? 0 : 1);
+        const first = u.state !== 'deferred' || (attemptsOf.get(u.messageId, u.idx) as number) === 1;
+        if (mailbox && first) {
+          outcome.run({ mailbox, hour: u.at - (u.at % 3_600_000), delivered: u.state === 'delivered' ? 1 : 0, bad: u.state === 'delivered' ? 0 : 1 });
+        }
       }
       touched.add(u.messageId);
     }

@@ -247,8 +247,9 @@ test('auth guard: failures lock at the limit and start again; the address window
   for (let i = 1; i < 3; i++) assert.deepEqual(await g.recordFailure(alice.id, 1000, 3, 60_000), { failures: i, lockedUntil: null });
   assert.deepEqual(await g.recordFailure(alice.id, 1000, 3, 60_000), { failures: 0, lockedUntil: 61_000 });
   assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: 61_000 });
+  await g.recordFailure(alice.id, 1500, 3, 60_000);
   await g.recordSuccess(alice.id, '192.0.2.1', 2000);
-  assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: null });
+  assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: 61_000 }, 'a success resets the count, never the lock');
   assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2000), true);
   assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2001), false);
   assert.equal(await g.isKnownIp(alice.id, '192.0.2.2', 0), false);
@@ -261,5 +262,18 @@ test('auth guard: failures lock at the limit and start again; the address window
   assert.equal((await g.banOf('198.51.100.1', 5198))?.bannedUntil, 5199);
   assert.equal(await g.banOf('198.51.100.1', 5199), null, 'the ban ends exactly at bannedUntil');
   assert.equal(await g.unban('198.51.100.1'), true);
-  assert.equal(await g.unlock(alice.id), false, 'nothing to unlock');
+  assert.equal(await g.unlock(alice.id), true);
+  assert.equal(await g.unlock(alice.id), false, 'nothing left to unlock');
+});
+
+test('a removed mailbox with queued mail: its deliveries are still recorded (activity skipped, no foreign-key error)', async () => {
+  const { store } = open();
+  const { alice } = await seed(store);
+  await store.queue.enqueueBatch([message('RM1', { mailboxId: alice.id, body: Buffer.from('x'), bodyPath: null, recipients: [{ address: 'b@remote.test' }] })]);
+  assert.equal(await store.mailboxes.remove('alice@example.com'), true);
+  const [job] = await store.queue.claim({ owner: 'n', now: 1_700_000_000_000, leaseMs: 60_000, limit: 10 });
+  const r = await store.queue.record([{
+    messageId: 'RM1', idx: 0, state: 'delivered', nextAttemptAt: 0, at: 1_700_000_000_001, reply: '250 ok', category: 'ok', remoteHost: null, attempted: true, lease: job!.lease,
+  }]);
+  assert.deepEqual(r.finished.map((f) => f.id), ['RM1']);
 });

@@ -23,6 +23,7 @@ const toMailbox = (r: Row): Mailbox => ({
   customerName: r.customer_name as string, passwordHash: r.password_hash as string,
   credentialVersion: r.credential_version as number, status: r.status as MailboxStatus,
   heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
+  releasedAt: (r.released_at as number | null) ?? null,
   createdAt: r.created_at as number, updatedAt: r.updated_at as number,
 });
 
@@ -131,8 +132,8 @@ export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
     async hold(id, reason, t) {
       return db.prepare('UPDATE mailboxes SET held_since = ?, hold_reason = ? WHERE id = ? AND held_since IS NULL').run(t, reason, id).changes > 0;
     },
-    async unhold(id) {
-      return db.prepare('UPDATE mailboxes SET held_since = NULL, hold_reason = NULL WHERE id = ? AND held_since IS NOT NULL').run(id).changes > 0;
+    async unhold(id, t) {
+      return db.prepare('UPDATE mailboxes SET held_since = NULL, hold_reason = NULL, released_at = ? WHERE id = ? AND held_since IS NOT NULL').run(t, id).changes > 0;
     },
     async held() {
       return (db.prepare(`${MAILBOX_SELECT} WHERE m.held_since IS NOT NULL ORDER BY m.held_since`).all() as Row[]).map(toMailbox);

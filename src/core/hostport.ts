@@ -29,3 +29,10 @@ export function clientKey(ip: string): string {
   const groups = [...h, ...(ip.includes('::') ? Array(8 - h.length - t.length).fill('0') : []), ...t];
   return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
+
+/** The network a login is remembered by (known addresses): the /24 of IPv4, the /64 of IPv6. */
+export function loginNetwork(ip: string): string {
+  const key = clientKey(ip);
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.\d+$/.exec(key);
+  return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.0/24` : key;
+}

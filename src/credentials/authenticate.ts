@@ -3,13 +3,13 @@
  * verification, and the failure counts (per mailbox, per client address).
  *
  * A mailbox is locked after `maxFailures` consecutive failures, but the lock does not apply to
- * client addresses from which it logged in successfully within `knownIpDays`, so an attacker
+ * client networks (/24, /64) from which it logged in successfully within `knownIpDays`, so an attacker
  * cannot lock the real user out. A locked login is refused without checking the password
  * (nothing is learnt from a guess). Failures from any address also count toward banning that
  * address, except failures from an address known for that very mailbox (the user mistyping).
  */
 import type { MailboxRepo, Mailbox, AuthGuardRepo } from '../store/index.ts';
-import { addressKey, clientKey, type Clock } from '../core/index.ts';
+import { addressKey, clientKey, loginNetwork, type Clock } from '../core/index.ts';
 import type { LoginCache } from './cache.ts';
 import { verifyPassword, dummyPasswordHash } from './hash.ts';
 
@@ -65,7 +65,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         return failed({ ok: false, reason: 'unknown' }, ip, false);
       }
       const t = now();
-      const known = Boolean(ip && deps.guard && deps.policy && (await deps.guard.isKnownIp(mailbox.id, ip, t - deps.policy.knownIpMs)));
+      // known by network (/24, /64): dynamic and privacy addresses of the same line stay known
+      const known = Boolean(ip && deps.guard && deps.policy && (await deps.guard.isKnownIp(mailbox.id, loginNetwork(ip), t - deps.policy.knownIpMs)));
       if (deps.guard && !known) {
         const s = await deps.guard.loginState(mailbox.id);
         if (s.lockedUntil !== null && s.lockedUntil > t) return failed({ ok: false, reason: 'locked', mailbox, lockedUntil: s.lockedUntil }, ip, known);
@@ -76,7 +77,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       // Suspension is told only to someone who knows the password.
       if (mailbox.status !== 'active') return { ok: false, reason: 'suspended', mailbox };
       if (!cached) deps.cache.remember(key!, password, mailbox.id, mailbox.credentialVersion);
-      if (deps.guard && ip) await deps.guard.recordSuccess(mailbox.id, ip, t);
+      if (deps.guard && ip) await deps.guard.recordSuccess(mailbox.id, loginNetwork(ip), t);
       return { ok: true, mailbox, cached };
     },
   };

@@ -42,19 +42,19 @@ async function login(s: TestServer, from: string, pass: string, user = 'alice@ex
 
 test('10 failures lock the mailbox; an address it logged in from is spared; the lock ends after lockMinutes', async () => {
   const s = await server();
-  assert.equal(await login(s, '127.0.0.2', 'alice-secret-1'), 'ok', 'the real user, from home');
-  for (let i = 0; i < 10; i++) assert.match(await login(s, '127.0.0.3', `guess-${i}`), /^535 5\.7\.8 Authentication credentials invalid/);
-  assert.match(await login(s, '127.0.0.3', 'alice-secret-1'), /^535 5\.7\.8 Authentication refused: too many failed logins/, 'locked, even with the right password');
-  assert.equal(await login(s, '127.0.0.2', 'alice-secret-1'), 'ok', 'the known address is not locked out');
+  assert.equal(await login(s, '127.0.1.2', 'alice-secret-1'), 'ok', 'the real user, from home');
+  for (let i = 0; i < 10; i++) assert.match(await login(s, '127.0.2.3', `guess-${i}`), /^535 5\.7\.8 Authentication credentials invalid/);
+  assert.match(await login(s, '127.0.2.3', 'alice-secret-1'), /^535 5\.7\.8 Authentication refused: too many failed logins/, 'locked, even with the right password');
+  assert.equal(await login(s, '127.0.1.2', 'alice-secret-1'), 'ok', 'the known address is not locked out');
   // the success from the known address cleared the count, but a new burst locks again
-  for (let i = 0; i < 10; i++) await login(s, '127.0.0.3', `again-${i}`);
-  assert.match(await login(s, '127.0.0.3', 'alice-secret-1'), /too many failed logins/);
+  for (let i = 0; i < 10; i++) await login(s, '127.0.2.3', `again-${i}`);
+  assert.match(await login(s, '127.0.2.3', 'alice-secret-1'), /too many failed logins/);
   const lockLine = s.logs.find((l) => l.evt === 'auth' && typeof l.lockedUntil === 'string');
   assert.ok(lockLine, 'the lock is logged with its end');
   t += 29 * 60_000;
-  assert.match(await login(s, '127.0.0.3', 'alice-secret-1'), /too many failed logins/, 'still locked after 29 minutes');
+  assert.match(await login(s, '127.0.2.3', 'alice-secret-1'), /too many failed logins/, 'still locked after 29 minutes');
   t += 2 * 60_000;
-  assert.equal(await login(s, '127.0.0.3', 'alice-secret-1'), 'ok', 'unlocked after 30 minutes');
+  assert.equal(await login(s, '127.0.2.3', 'alice-secret-1'), 'ok', 'unlocked after 30 minutes');
 });
 
 test('postern mailbox unlock ends a lock at once', async () => {
@@ -105,4 +105,12 @@ test('contrib/fail2ban: the filter matches the failure log line and finds the ad
   const ok = JSON.stringify(s.logs.find((l) => l.evt === 'auth' && l.result === 'ok'));
   assert.equal(re.test(ok ?? ''), false);
   assert.ok(net.isIP('127.0.0.10'));
+});
+
+test('known by network: another address of the same /24 as a successful login is spared too', async () => {
+  const s = await server({ maxFailures: 3 });
+  assert.equal(await login(s, '127.0.5.10', 'alice-secret-1'), 'ok');
+  for (let i = 0; i < 3; i++) await login(s, '127.0.6.1', `guess-${i}`);
+  assert.match(await login(s, '127.0.6.1', 'alice-secret-1'), /too many failed logins/);
+  assert.equal(await login(s, '127.0.5.99', 'alice-secret-1'), 'ok', 'same /24 as the earlier success (a new dynamic address)');
 });

@@ -71,12 +71,15 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         const s = await deps.guard.loginState(mailbox.id);
         if (s.lockedUntil !== null && s.lockedUntil > t) return failed({ ok: false, reason: 'locked', mailbox, lockedUntil: s.lockedUntil }, ip, known);
       }
-      const cached = deps.cache.check(key!, password, mailbox.id, mailbox.credentialVersion);
+      // the creation time is part of the cache key: a mailbox removed and added again (SQLite
+      // may give it the same id, and its version starts at 1 again) never matches an old entry
+      const cacheKey = `${key!}\0${mailbox.createdAt}`;
+      const cached = deps.cache.check(cacheKey, password, mailbox.id, mailbox.credentialVersion);
       const valid = cached || (await verifyPassword(mailbox.passwordHash, password));
       if (!valid) return failed({ ok: false, reason: 'bad-password', mailbox }, ip, known);
       // Suspension is told only to someone who knows the password.
       if (mailbox.status !== 'active') return { ok: false, reason: 'suspended', mailbox };
-      if (!cached) deps.cache.remember(key!, password, mailbox.id, mailbox.credentialVersion);
+      if (!cached) deps.cache.remember(cacheKey, password, mailbox.id, mailbox.credentialVersion);
       if (deps.guard && ip) await deps.guard.recordSuccess(mailbox.id, loginNetwork(ip), t);
       return { ok: true, mailbox, cached };
     },

@@ -43,3 +43,16 @@ test('wrong password is refused with 535 5.7.8', async () => {
     from: 'alice@example.com', to: 'bob@remote.test', text: 'x',
   }), (err: Error & { response?: string }) => /^535 5\.7\.8/.test(err.response ?? ''));
 });
+
+test('a mailbox removed and added again with a new password: the old password is refused at once (no stale cached login)', async () => {
+  await s.addMailbox('carol@example.com', 'carol-old-pass-1');
+  const carol = (pass: string) => nodemailer.createTransport({
+    host: '127.0.0.1', port: s.port('submission'), requireTLS: true, auth: { user: 'carol@example.com', pass }, tls: { rejectUnauthorized: false },
+  });
+  await carol('carol-old-pass-1').verify(); // now cached
+  await s.admin.removeMailbox('carol@example.com');
+  await new Promise((r) => setTimeout(r, 5)); // a different creation time
+  await s.admin.addMailbox('carol@example.com', 'carol-new-pass-2');
+  await assert.rejects(carol('carol-old-pass-1').verify(), (e: Error & { response?: string }) => /^535 5\.7\.8/.test(e.response ?? ''));
+  await carol('carol-new-pass-2').verify();
+});

@@ -69,6 +69,7 @@ export function lockoutPolicyOf(config: Config): LockoutPolicy {
   return {
     maxFailures: a.maxFailures, lockMs: a.lockMinutes * 60_000, knownIpMs: a.knownIpDays * 86_400_000,
     ipFailures: a.ipFailures, ipWindowMs: a.ipWindowMinutes * 60_000, ipBanMs: a.ipBanMinutes * 60_000,
+    knownMaxFailures: a.knownIpMaxFailures,
   };
 }
 

@@ -92,6 +92,7 @@ export const configSchema = z
         maxFailures: z.number().int().min(1).max(100).default(10).describe('Consecutive failed logins that lock a mailbox (PCI DSS 4.0 8.3.4 asks for at most 10).'),
         lockMinutes: z.number().min(1).default(30).describe('How long a locked mailbox refuses logins (at least 30 for PCI DSS), except from addresses it logged in from successfully (see knownIpDays). `postern mailbox unlock` ends it early.'),
         knownIpDays: z.number().min(0).default(30).describe('A lock does not apply to client networks (/24, /64) from which the mailbox logged in successfully within this many days, so an attacker cannot lock the real user out.'),
+        knownIpMaxFailures: z.number().int().min(1).default(50).describe('A known network is spared the lock only until this many logins from it failed since its last success: a co-tenant on a shared address (a web server) cannot guess a neighbour\'s password forever.'),
         ipFailures: z.number().int().min(1).default(30).describe('Failed logins from one client address (any mailboxes) within ipWindowMinutes that ban the address: it is refused at connect with 421 4.7.0.'),
         ipWindowMinutes: z.number().min(1).default(10).describe('The window in which ipFailures are counted (fixed window starting at the first failure).'),
         ipBanMinutes: z.number().min(1).default(60).describe('How long a banned client address is refused. `postern ban remove IP` ends it early.'),

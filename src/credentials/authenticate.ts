@@ -28,6 +28,8 @@ export interface LockoutPolicy {
   ipFailures: number;
   ipWindowMs: number;
   ipBanMs: number;
+  /** Failed logins after which a known network is no longer spared (until its next success). */
+  knownMaxFailures: number;
 }
 
 export interface AuthenticatorDeps {
@@ -49,6 +51,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     if (result.mailbox && result.reason === 'bad-password') {
       const s = await guard.recordFailure(result.mailbox.id, t, policy.maxFailures, policy.lockMs);
       result.lockedUntil = s.lockedUntil;
+      if (known && ip) await guard.recordKnownFailure(result.mailbox.id, loginNetwork(ip));
     }
     if (ip && !known) result.ipBanned = await guard.recordIpFailure(clientKey(ip), t, policy.ipWindowMs, policy.ipFailures, policy.ipBanMs);
     return result;
@@ -66,7 +69,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       }
       const t = now();
       // known by network (/24, /64): dynamic and privacy addresses of the same line stay known
-      const known = Boolean(ip && deps.guard && deps.policy && (await deps.guard.isKnownIp(mailbox.id, loginNetwork(ip), t - deps.policy.knownIpMs)));
+      const known = Boolean(ip && deps.guard && deps.policy && (await deps.guard.isKnownIp(mailbox.id, loginNetwork(ip), t - deps.policy.knownIpMs, deps.policy.knownMaxFailures)));
       if (deps.guard && !known) {
         const s = await deps.guard.loginState(mailbox.id);
         if (s.lockedUntil !== null && s.lockedUntil > t) return failed({ ok: false, reason: 'locked', mailbox, lockedUntil: s.lockedUntil }, ip, known);

@@ -266,8 +266,13 @@ export interface IpBan { ip: string; reason: string; failures: number; bannedUnt
 /** Brute-force defence state. Every count is one atomic statement (no read-then-write race). */
 export interface AuthGuardRepo {
   loginState(mailboxId: number): Promise<LoginState>;
-  /** The mailbox logged in successfully from this address at or after `since`. */
-  isKnownIp(mailboxId: number, ip: string, since: number): Promise<boolean>;
+  /**
+   * The mailbox logged in successfully from this network at or after `since`, and fewer than
+   * `maxFailures` logins from it failed since (a co-tenant on a shared network cannot guess forever).
+   */
+  isKnownIp(mailboxId: number, ip: string, since: number, maxFailures: number): Promise<boolean>;
+  /** Counts a failed login from a known network. */
+  recordKnownFailure(mailboxId: number, ip: string): Promise<void>;
   /** Counts a failed login; at maxFailures the mailbox is locked until now + lockMs (and the count starts again). */
   recordFailure(mailboxId: number, now: number, maxFailures: number, lockMs: number): Promise<LoginState>;
   /** A successful login: the failure count is reset (a lock stays), the address is remembered. */

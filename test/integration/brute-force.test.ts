@@ -114,3 +114,12 @@ test('known by network: another address of the same /24 as a successful login is
   assert.match(await login(s, '127.0.6.1', 'alice-secret-1'), /too many failed logins/);
   assert.equal(await login(s, '127.0.5.99', 'alice-secret-1'), 'ok', 'same /24 as the earlier success (a new dynamic address)');
 });
+
+test('a known network is spared only up to knownIpMaxFailures failures (a co-tenant on a shared address cannot guess forever)', async () => {
+  const s = await server({ maxFailures: 3, knownIpMaxFailures: 5 });
+  assert.equal(await login(s, '127.0.7.1', 'alice-secret-1'), 'ok', 'the shared web server logged in once');
+  for (let i = 0; i < 5; i++) assert.match(await login(s, '127.0.7.2', `neighbour-guess-${i}`), /credentials invalid/);
+  assert.match(await login(s, '127.0.7.2', 'alice-secret-1'), /too many failed logins/, 'no longer spared: the lock applies');
+  await s.admin.unlock('alice@example.com');
+  assert.equal(await login(s, '127.0.7.2', 'alice-secret-1'), 'ok', 'unlocked, a success spares the network again');
+});

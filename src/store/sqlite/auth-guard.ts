@@ -14,6 +14,9 @@ const toBan = (r: Row): IpBan => ({
 export function createAuthGuardRepo(db: Db): AuthGuardRepo {
   const state = db.prepare('SELECT failures, locked_until FROM mailbox_logins WHERE mailbox_id = ?');
   const known = db.prepare('SELECT last_success_at FROM known_ips WHERE mailbox_id = ? AND ip = ?').pluck();
+  const knownRow = db.prepare('SELECT last_success_at, failures FROM known_ips WHERE mailbox_id = ? AND ip = ?');
+  const knownFail = db.prepare('UPDATE known_ips SET failures = failures + 1 WHERE mailbox_id = ? AND ip = ?');
+  const knownReset = db.prepare('UPDATE known_ips SET failures = 0 WHERE mailbox_id = ? AND ip = ? AND failures > 0');
   const fail = db.prepare(
     `INSERT INTO mailbox_logins (mailbox_id, failures) VALUES (?, 1)
      ON CONFLICT (mailbox_id) DO UPDATE SET failures = failures + 1 RETURNING failures, locked_until`,
@@ -24,7 +27,7 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
   const clear = db.prepare('UPDATE mailbox_logins SET failures = 0 WHERE mailbox_id = ? AND failures > 0');
   const remember = db.prepare(
     `INSERT INTO known_ips (mailbox_id, ip, last_success_at) VALUES (?, ?, ?)
-     ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_success_at = excluded.last_success_at`,
+     ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_success_at = excluded.last_success_at, failures = 0`,
   );
   const ipFail = db.prepare(
     `INSERT INTO ip_failures (ip, window_start, count) VALUES (@ip, @now, 1)
@@ -48,6 +51,7 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
   });
   const recordSuccess = db.transaction((mailboxId: number, ip: string, now: number, last: number | undefined) => {
     clear.run(mailboxId);
+    knownReset.run(mailboxId, ip);
     if (last === undefined || last < now - REFRESH_MS) remember.run(mailboxId, ip, now);
   });
   const recordIpFailure = db.transaction((ip: string, now: number, windowMs: number, limit: number, banMs: number) => {
@@ -63,9 +67,12 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
       const r = state.get(mailboxId) as { failures: number; locked_until: number | null } | undefined;
       return { failures: r?.failures ?? 0, lockedUntil: r?.locked_until ?? null };
     },
-    async isKnownIp(mailboxId, ip, since) {
-      const last = known.get(mailboxId, ip) as number | undefined;
-      return last !== undefined && last >= since;
+    async isKnownIp(mailboxId, ip, since, maxFailures) {
+      const r = knownRow.get(mailboxId, ip) as { last_success_at: number; failures: number } | undefined;
+      return r !== undefined && r.last_success_at >= since && r.failures < maxFailures;
+    },
+    async recordKnownFailure(mailboxId, ip) {
+      knownFail.run(mailboxId, ip);
     },
     recordFailure: async (mailboxId, now, maxFailures, lockMs) => recordFailure.immediate(mailboxId, now, maxFailures, lockMs),
     async recordSuccess(mailboxId, ip, now) {
@@ -73,7 +80,8 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
       const s = state.get(mailboxId) as { failures: number; locked_until: number | null } | undefined;
       const last = known.get(mailboxId, ip) as number | undefined;
       const stale = last === undefined || last < now - REFRESH_MS;
-      if (!stale && !(s && s.failures > 0)) return;
+      const knownFailures = (knownRow.get(mailboxId, ip) as { failures: number } | undefined)?.failures ?? 0;
+      if (!stale && !(s && s.failures > 0) && knownFailures === 0) return;
       recordSuccess.immediate(mailboxId, ip, now, last);
     },
     async unlock(mailboxId) {

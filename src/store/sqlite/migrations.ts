@@ -217,4 +217,8 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE mailboxes ADD COLUMN released_at INTEGER;
   `,
+  // 13: failed logins from a known network since its last success (it stays spared only up to a bound)
+  `
+  ALTER TABLE known_ips ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

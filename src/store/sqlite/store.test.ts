@@ -250,9 +250,9 @@ test('auth guard: failures lock at the limit and start again; the address window
   await g.recordFailure(alice.id, 1500, 3, 60_000);
   await g.recordSuccess(alice.id, '192.0.2.1', 2000);
   assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: 61_000 }, 'a success resets the count, never the lock');
-  assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2000), true);
-  assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2001), false);
-  assert.equal(await g.isKnownIp(alice.id, '192.0.2.2', 0), false);
+  assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2000, 50), true);
+  assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2001, 50), false);
+  assert.equal(await g.isKnownIp(alice.id, '192.0.2.2', 0, 50), false);
   // window 100 ms, limit 3: failures at 0 and 99 share a window, at 100 a new one starts
   assert.equal(await g.recordIpFailure('198.51.100.1', 0, 100, 3, 5000), false);
   assert.equal(await g.recordIpFailure('198.51.100.1', 99, 100, 3, 5000), false);

@@ -13,7 +13,7 @@ import { ROOT } from '../helpers/cli.ts';
 import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
 
 const PEER = path.resolve(ROOT, '..', 'shared', 'lab', 'postfix-peer.sh');
-const POSTFIX_LOG = '/tmp/peerlab/log/postfix.log';
+const POSTFIX_LOG = path.join(process.env.PEER_DIR ?? '/tmp/peerlab', 'log', 'postfix.log'); // the lab's PEER_DIR
 
 const peer = (cmd: string) => execFileSync('bash', [PEER, cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
 

@@ -125,6 +125,8 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     }],
     log: { level: 'warn' },
     delivery: deliveryConfig(o.delivery),
+    // one mailbox sending thousands of messages an hour is exactly what containment stops
+    containment: { enabled: false },
     ...(o.workers !== null ? { workers: o.workers } : {}),
     ...(o.tlsCert && o.tlsKey ? { tls: { cert: path.resolve(o.tlsCert), key: path.resolve(o.tlsKey) } } : {}),
   };

@@ -124,6 +124,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       failureDelayMs: config.auth.failureDelayMs,
       containment,
       onMailboxHold: config.containment.onHold,
+      heldCap: config.containment.maxHeldPerMailbox,
     }),
   );
   const close = async () => {

@@ -154,6 +154,7 @@ export const configSchema = z
         maxNetworksPerHour: z.number().int().min(1).default(10).describe('Networks (/24, /48) it logged in from within one clock hour above which the mailbox is held.'),
         maxFailureRatio: z.number().min(0).max(1).default(0.5).describe('Share of its delivery attempts in one clock hour that were deferred or failed above which the mailbox is held...'),
         minOutcomes: z.number().int().min(1).default(50).describe('...once it has at least this many attempts in the hour.'),
+        maxHeldPerMailbox: z.number().int().min(0).default(1000).describe('Most messages of one mailbox kept in the hold queue (by a hold or a limit); more get 451 4.7.1, so a held mailbox cannot fill the disk.'),
         onHold: z.enum(['hold', 'refuse']).default('hold').describe('New mail from a held mailbox: accepted into the hold queue, or refused with 550 5.7.1.'),
       })
       .strict()

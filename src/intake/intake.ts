@@ -40,6 +40,8 @@ export interface IntakeRequest {
   limitScope?: LimitScope;
   /** What to do when the sender's mailbox is on hold. */
   onMailboxHold?: 'hold' | 'refuse';
+  /** Most held messages of the sender's mailbox. */
+  heldCap?: number;
 }
 
 export interface IntakeResult {
@@ -133,6 +135,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           smtputf8: req.smtputf8 ?? false,
           limitScope: req.limitScope,
           onMailboxHold: req.onMailboxHold,
+          heldCap: req.heldCap,
         });
       } catch (err) {
         await body.discard();
@@ -141,6 +144,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (verdict.outcome === 'refused') {
         await body.discard();
         if (verdict.reason === 'mailbox-held') throw smtpError(550, '5.7.1', 'This mailbox is on hold (suspected misuse); contact your provider');
+        if (verdict.reason === 'held-full') throw smtpError(451, '4.7.1', 'Too much mail of this mailbox is waiting for the postmaster; try again later');
         throw limitRefusal(verdict.action, verdict.exceeded);
       }
       return {

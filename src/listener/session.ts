@@ -39,6 +39,8 @@ export interface SessionDeps {
   containment?: Containment;
   /** New mail of a mailbox on hold: held, or refused. */
   onMailboxHold: 'hold' | 'refuse';
+  /** Most held messages per mailbox (beyond: 451 4.7.1). */
+  heldCap: number;
 }
 
 type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
@@ -207,6 +209,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           smtputf8: smtputf8Of(env.mailFrom),
           limitScope: user ? { customer: user.customerName, domain: domainOf(user.address) ?? '', mailbox: user.address } : undefined,
           onMailboxHold: user ? deps.onMailboxHold : undefined,
+          heldCap: user ? deps.heldCap : undefined,
           checkHeader: user ? (facts) => {
             const refusal = fail(checkHeaderSenders(user, st(session).grants ?? [], facts.senders));
             if (refusal) throw refusal;

@@ -73,13 +73,15 @@ export interface NewMessage {
   limitScope?: LimitScope;
   /** What to do when the message's mailbox is on hold (unset: the hold is not checked). */
   onMailboxHold?: 'hold' | 'refuse';
+  /** Most held messages of its mailbox; one more that would be held is deferred (451) instead. */
+  heldCap?: number;
 }
 
 /** What the enqueue did with one message under the sending limits. */
 export type EnqueueVerdict =
   | { id: string; outcome: 'queued' }
   | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' }
-  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' };
+  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' };
 
 export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
 

@@ -120,3 +120,19 @@ test('limits are validated', async () => {
   await refused(s.admin.setLimit('mailbox', 'alice@example.com', { window: 'hour', messages: 1, action: 'ignore' }), /action must be one of/);
   await refused(s.admin.clearLimit('domain', 'example.com'), /no domain limit for example\.com matches/);
 });
+
+test('held mail uses no quota (the server limit stays free for others) and is capped per mailbox (451 4.7.1 beyond)', async () => {
+  const s = await startTestServer({ containment: { maxHeldPerMailbox: 2 } }, { clock });
+  servers.push(s);
+  await s.addMailbox('anna@example.com', 'anna-secret-11', 'acme');
+  await s.addMailbox('bob@other.example', 'bob-secret-111', 'other');
+  await s.admin.clearLimit('mailbox', '*');
+  await s.admin.setLimit('mailbox', 'anna@example.com', { window: 'hour', messages: 0, action: 'hold' });
+  await s.admin.setLimit('server', undefined, { window: 'hour', messages: 1, action: 'defer' });
+  assert.match(await send(s, 'anna@example.com'), /^250 /, 'held');
+  assert.match(await send(s, 'anna@example.com'), /^250 /, 'held');
+  assert.match(await send(s, 'anna@example.com'), /^451 4\.7\.1 Too much mail of this mailbox is waiting for the postmaster/);
+  assert.equal((await s.server.store.queue.list({ state: 'held' })).length, 2);
+  assert.match(await send(s, 'bob@other.example'), /^250 /, 'the held mail did not use the server quota');
+  assert.match(await send(s, 'bob@other.example'), /^451 4\.7\.1 .*for the server/);
+});

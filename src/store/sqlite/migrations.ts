@@ -221,4 +221,8 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE known_ips ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
   `,
+  // 14: held mail per mailbox (bounded by containment.maxHeldPerMailbox)
+  `
+  CREATE INDEX messages_mailbox_state ON messages(mailbox_id, state);
+  `,
 ];

@@ -45,10 +45,13 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       ?? { messages: 0, recipients: 0 };
     const d = decide(applied, usage, m.recipients.length);
     if (d.action === 'defer' || d.action === 'reject') return { id: m.id, outcome: 'refused', action: d.action, exceeded: d.exceeded };
+    // held mail is not sent, so it uses no quota (it must not fill the server's or the
+    // customer's limits for everyone else); its amount is bounded by heldCap instead
+    if (d.action === 'hold') return { id: m.id, outcome: 'held', exceeded: d.exceeded };
     // one counter per (level, target, window): a window with both metrics is counted once
     const counters = new Map(applied.map((a) => [`${a.counter.level}|${a.counter.target}|${a.counter.window}`, a.counter]));
     for (const c of counters.values()) count.run(c.level, c.target, c.window, c.start, m.recipients.length);
-    return d.action === 'hold' ? { id: m.id, outcome: 'held', exceeded: d.exceeded } : { id: m.id, outcome: 'queued' };
+    return { id: m.id, outcome: 'queued' };
   };
   const heldSince = db.prepare('SELECT held_since FROM mailboxes WHERE id = ?').pluck();
   // Activity rows refer to the mailbox; one removed meanwhile (its mail still queued) is skipped,
@@ -75,11 +78,18 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     hourCount.run({ mailbox: m.mailboxId, hour, n: m.recipients.length });
     for (const d of new Set(m.recipients.map((r) => domainOf(r.address)))) hourDomain.run({ mailbox: m.mailboxId, hour, domain: d });
   };
+  const heldCount = db.prepare("SELECT COUNT(*) FROM messages WHERE mailbox_id = ? AND state = 'held'").pluck();
+  /** A message that would be held beyond the mailbox's cap of held mail is deferred instead. */
+  const capped = (m: NewMessage, v: EnqueueVerdict): EnqueueVerdict => {
+    if (v.outcome !== 'held' || !m.mailboxId || m.heldCap === undefined) return v;
+    if ((heldCount.get(m.mailboxId) as number) < m.heldCap) return v;
+    return { id: m.id, outcome: 'refused', action: 'defer', exceeded: v.exceeded, reason: 'held-full' };
+  };
   const enqueue = db.transaction((messages: NewMessage[]) => {
     const rules = messages.some((m) => m.limitScope) ? (allRules.all() as LimitRule[]) : [];
     const verdicts: EnqueueVerdict[] = [];
     for (const m of messages) {
-      const verdict = mailboxHold(m) ?? limit(m, rules);
+      const verdict = capped(m, mailboxHold(m) ?? limit(m, rules));
       verdicts.push(verdict);
       if (verdict.outcome === 'refused') continue;
       activity(m);

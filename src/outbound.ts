@@ -11,7 +11,7 @@ import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
 import { NEVER, type DeliveryJob, type Mailbox, type RecipientUpdate, type Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
 import type { Intake } from './intake/index.ts';
-import { createScheduler, decide, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
+import { createScheduler, decide, giveBackUpdates, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
 import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
@@ -33,13 +33,6 @@ export interface OutboundDeps {
 
 const NOTICE_RETRY_MS = 5 * 60_000;
 
-/** A job whose message was held after the claim: back to waiting for the operator, untried. */
-function heldBack(job: DeliveryJob, now: number): RecipientUpdate[] {
-  return job.recipients.map((r) => ({
-    messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: NEVER, at: now,
-    reply: 'held by the postmaster', category: 'other', remoteHost: null, attempted: false, lease: job.lease,
-  }));
-}
 
 export function retryPolicyOf(config: Config): RetryPolicy {
   return {
@@ -118,7 +111,8 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     // an operator may have held, cancelled or deleted it since the claim
     const state = await store.queue.stateOf(job.message.id);
     if (state === null) return [];
-    if (state === 'held') return heldBack(job, clock.now());
+    // held after the claim: back to waiting for the operator, untried
+    if (state === 'held') return giveBackUpdates(job, clock.now(), NEVER, 'held by the postmaster');
     if (state === 'cancelled') job.message.cancelled = true;
     const outcomes = job.message.cancelled
       ? job.recipients.map((r): RecipientOutcome => ({

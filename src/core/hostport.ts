@@ -15,24 +15,31 @@ export function parseHostPort(input: string, defaultPort: number): { host: strin
   return { host, port };
 }
 
+/** The eight groups of an IPv6 address, lower-case, without leading zeros. */
+function ipv6Groups(ip: string): string[] {
+  const [head, tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const mid = ip.includes('::') ? Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...mid, ...t].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
+}
+
+/**
+ * The network of a client address: IPv4 to its first `v4Octets` octets (4 = the address
+ * itself), IPv6 to its first `v6Groups` groups; an IPv4-mapped IPv6 address counts as IPv4.
+ */
+export function ipNetwork(ip: string, v4Octets: 3 | 4, v6Groups: 3 | 4): string {
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4) return v4Octets === 4 ? v4[1]! : `${v4[1]!.split('.').slice(0, 3).join('.')}.0/24`;
+  if (!net.isIPv6(ip)) return ip;
+  return `${ipv6Groups(ip).slice(0, v6Groups).join(':')}::/${v6Groups * 16}`;
+}
+
 /**
  * The key of a client address for bans and failure counts: the address itself for IPv4, its
  * /64 for IPv6 (one subscriber's network: changing the address within it evades nothing).
  */
-export function clientKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!net.isIPv6(ip)) return ip;
-  const [head, tail = ''] = ip.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = [...h, ...(ip.includes('::') ? Array(8 - h.length - t.length).fill('0') : []), ...t];
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
-}
+export const clientKey = (ip: string): string => ipNetwork(ip, 4, 4);
 
 /** The network a login is remembered by (known addresses): the /24 of IPv4, the /64 of IPv6. */
-export function loginNetwork(ip: string): string {
-  const key = clientKey(ip);
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.\d+$/.exec(key);
-  return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.0/24` : key;
-}
+export const loginNetwork = (ip: string): string => ipNetwork(ip, 3, 4);

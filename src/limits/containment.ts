@@ -8,9 +8,8 @@
  * customer's contact and the postmaster are notified once. Never blocks the session: it runs
  * after the reply, and its own failures are only logged.
  */
-import net from 'node:net';
 import type { Logger } from 'pino';
-import type { Clock } from '../core/index.ts';
+import { ipNetwork, type Clock } from '../core/index.ts';
 import type { Mailbox, Store } from '../store/index.ts';
 
 export interface ContainmentConfig {
@@ -42,21 +41,7 @@ export interface Containment {
 const HOUR = 3_600_000;
 
 /** The network of an address: /24 for IPv4, /48 for IPv6. */
-export function networkOf(ip: string): string {
-  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.\d+$/i.exec(ip);
-  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
-  if (!net.isIPv6(ip)) return ip;
-  const full = expand(ip);
-  return `${full.slice(0, 3).join(':')}::/48`;
-}
-
-function expand(ip: string): string[] {
-  const [head, tail = ''] = ip.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const mid = ip.includes('::') ? Array(8 - h.length - t.length).fill('0') : [];
-  return [...h, ...mid, ...t].map((p) => p.toLowerCase().replace(/^0+(?=.)/, ''));
-}
+export const networkOf = (ip: string): string => ipNetwork(ip, 3, 3);
 
 export function createContainment(deps: ContainmentDeps): Containment {
   const c = deps.config;

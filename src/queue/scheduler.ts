@@ -189,11 +189,11 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   };
 }
 
-/** Updates that give a claim back untried: due now, attempt count unchanged. */
-function giveBackUpdates(job: DeliveryJob, now: number): RecipientUpdate[] {
+/** Updates that give a claim back untried: due again at `dueAt` (now), attempt count unchanged. */
+export function giveBackUpdates(job: DeliveryJob, now: number, dueAt = now, reply = 'given back without an attempt'): RecipientUpdate[] {
   return job.recipients.map((r) => ({
-    messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: now, at: now,
-    reply: 'given back without an attempt', category: 'other', remoteHost: null, attempted: false, lease: job.lease,
+    messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: dueAt, at: now,
+    reply, category: 'other', remoteHost: null, attempted: false, lease: job.lease,
   }));
 }
 

@@ -3,6 +3,7 @@
  * SQLite, every listener on 127.0.0.1 with a free port, logs captured in memory.
  */
 import fs from 'node:fs';
+import nodemailer from 'nodemailer';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -87,4 +88,24 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One authenticated session on the submission port, from a given loopback address: sends a
+ * message when `to` is given (else only logs in). Resolves with the final reply ('ok' for a
+ * login alone), or the refusal's reply; never rejects.
+ */
+export async function submitAs(s: TestServer, o: { user: string; pass: string; to?: string[]; from?: string; text?: string }): Promise<string> {
+  const tr = nodemailer.createTransport({
+    host: '127.0.0.1', port: s.port('submission'), requireTLS: true, localAddress: o.from ?? '127.0.0.1',
+    auth: { user: o.user, pass: o.pass }, tls: { rejectUnauthorized: false },
+  });
+  try {
+    if (!o.to) return (await tr.verify(), 'ok');
+    return (await tr.sendMail({ from: o.user, to: o.to, text: o.text ?? 'x' })).response;
+  } catch (err) {
+    return (err as { response?: string }).response ?? (err as Error).message;
+  } finally {
+    tr.close();
+  }
 }

@@ -8,8 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import nodemailer from 'nodemailer';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
 import { ROOT } from '../helpers/cli.ts';
 
 let t = Date.now();
@@ -25,20 +24,7 @@ async function server(auth: Record<string, unknown> = {}): Promise<TestServer> {
 }
 
 /** One login from a given loopback address: 'ok' or the reply. */
-async function login(s: TestServer, from: string, pass: string, user = 'alice@example.com'): Promise<string> {
-  const tr = nodemailer.createTransport({
-    host: '127.0.0.1', port: s.port('submission'), requireTLS: true, localAddress: from,
-    auth: { user, pass }, tls: { rejectUnauthorized: false },
-  });
-  try {
-    await tr.verify();
-    return 'ok';
-  } catch (err) {
-    return (err as { response?: string }).response ?? (err as Error).message;
-  } finally {
-    tr.close();
-  }
-}
+const login = (s: TestServer, from: string, pass: string, user = 'alice@example.com') => submitAs(s, { user, pass, from });
 
 test('10 failures lock the mailbox; an address it logged in from is spared; the lock ends after lockMinutes', async () => {
   const s = await server();

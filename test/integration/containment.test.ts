@@ -6,8 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodemailer from 'nodemailer';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
 
 const HOUR = 3_600_000;
 let t = Math.floor(Date.now() / HOUR) * HOUR + 60_000;
@@ -25,16 +24,7 @@ async function server(containment: Record<string, unknown>): Promise<TestServer>
   return s;
 }
 
-async function send(s: TestServer, user: string, pass: string, to: string[], from = '127.0.0.1'): Promise<string> {
-  const tr = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), requireTLS: true, localAddress: from, auth: { user, pass }, tls: { rejectUnauthorized: false } });
-  try {
-    return (await tr.sendMail({ from: user, to, text: 'buy now' })).response;
-  } catch (err) {
-    return (err as { response?: string }).response ?? (err as Error).message;
-  } finally {
-    tr.close();
-  }
-}
+const send = (s: TestServer, user: string, pass: string, to: string[], from = '127.0.0.1') => submitAs(s, { user, pass, to, from, text: 'buy now' });
 
 const until = async (check: () => Promise<boolean> | boolean) => {
   const end = Date.now() + 5000;

@@ -5,8 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodemailer from 'nodemailer';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
 import { AdminError } from '../../src/admin/service.ts';
 
 const MINUTE = 60_000;
@@ -27,16 +26,7 @@ async function server(): Promise<TestServer> {
 
 const PASS: Record<string, string> = { 'alice@example.com': 'alice-secret-1', 'anna@example.com': 'anna-secret-11', 'bob@other.example': 'bob-secret-111' };
 
-async function send(s: TestServer, user = 'alice@example.com', to: string[] = ['x@remote.test']): Promise<string> {
-  const tr = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), requireTLS: true, auth: { user, pass: PASS[user]! }, tls: { rejectUnauthorized: false } });
-  try {
-    return (await tr.sendMail({ from: user, to, text: 'x' })).response;
-  } catch (err) {
-    return (err as { response?: string }).response ?? (err as Error).message;
-  } finally {
-    tr.close();
-  }
-}
+const send = (s: TestServer, user = 'alice@example.com', to: string[] = ['x@remote.test']) => submitAs(s, { user, pass: PASS[user]!, to });
 
 test('a fresh install has default limits that hold a runaway mailbox', async () => {
   const s = await startTestServer();

@@ -15,7 +15,7 @@
 # the lab's smtp-sink (smarthost 127.0.0.1:10026 without TLS, and an inbound route for
 # hosted.test to the same sink). No DNS lookups: the smarthost and the route are addresses.
 #
-# Knobs (environment): POSTERN_LAB_DIR [/tmp/postern-lab], POSTERN_LAB_TLS [/tmp/peerlab/tls]
+# Knobs (environment): POSTERN_LAB_DIR [$TMPDIR/postern-lab], POSTERN_LAB_TLS [$PEER_DIR/tls, PEER_DIR as in postfix-peer.sh]
 # (cert.pem + key.pem), POSTERN_LAB_SINK [127.0.0.1:10026], POSTERN_LAB_SUBMISSION_PORT [20587],
 # POSTERN_LAB_SMTPS_PORT [20465], POSTERN_LAB_MX_PORT [20025], POSTERN_LAB_DELIVERY_CONCURRENCY
 # [Postern's defaults: 100 in total, 20 per destination], POSTERN_LAB_LOG_LEVEL [warn],
@@ -24,8 +24,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CLI=$ROOT/bin/postern.js
-DIR=${POSTERN_LAB_DIR:-/tmp/postern-lab}
-TLS_DIR=${POSTERN_LAB_TLS:-/tmp/peerlab/tls}
+DIR=${POSTERN_LAB_DIR:-${TMPDIR:-/tmp}/postern-lab}
+TLS_DIR=${POSTERN_LAB_TLS:-${PEER_DIR:-/tmp/peerlab}/tls}  # the lab's PEER_DIR, as postfix-peer.sh
 SINK=${POSTERN_LAB_SINK:-127.0.0.1:10026}
 SUBMISSION_PORT=${POSTERN_LAB_SUBMISSION_PORT:-20587}
 SMTPS_PORT=${POSTERN_LAB_SMTPS_PORT:-20465}

@@ -1,7 +1,7 @@
 /**
  * Sending limits, for the admin service: set, show (with the current usage of the window now
  * running) and clear. Levels, windows, metrics and actions are validated, and a named target
- * must exist (a customer name, a hosted domain or a mailbox); '*' is the default for each.
+ * must exist (a customer name, a hosted domain, a mailbox or a site); '*' is the default for each.
  */
 import { addressKey, normalizeDomain } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
@@ -38,6 +38,10 @@ export function createLimitService(store: Store, now: () => number) {
       const d = normalizeDomain(targetInput);
       if (!d || !(await store.domains.get(d))) throw new AdminError(`no hosted domain ${targetInput}`);
       return { level, target: d };
+    }
+    if (level === 'site') {
+      if (!(await store.sites.get(targetInput))) throw new AdminError(`no site named ${targetInput}`);
+      return { level, target: targetInput };
     }
     const key = addressKey(targetInput);
     if (!key || !(await store.mailboxes.get(key))) throw new AdminError(`no mailbox ${targetInput}`);

@@ -29,3 +29,11 @@ test('decide: exact at the limit; the most severe action wins; recipients count 
   assert.equal(both.exceeded.length, 2);
   assert.equal(both.exceeded[0]!.until, Date.parse('2026-11-28T11:00:00Z'));
 });
+
+test('applicable: a site counts at site level and never at mailbox level (and a mailbox never at site level)', () => {
+  const rules = [rule({ max: 10 }), rule({ level: 'site', max: 5 }), rule({ level: 'site', target: 'shop', max: 7 }), rule({ level: 'customer', max: 100 })];
+  const site = applicable(rules, { customer: 'acme', domain: 'shop.example', site: 'shop' }, T);
+  assert.deepEqual(site.map((x) => `${x.rule.level}:${x.rule.target}:${x.rule.max}:${x.counter.target}`).sort(), ['customer:*:100:acme', 'site:shop:7:shop']);
+  const mailbox = applicable(rules, scope, T);
+  assert.deepEqual(mailbox.map((x) => x.rule.level).sort(), ['customer', 'mailbox']);
+});

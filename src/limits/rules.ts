@@ -1,13 +1,15 @@
 /**
  * Limits as data: a rule caps messages or recipients per window at one level (server,
- * customer, domain, mailbox) with an action when exceeded. Target '*' at customer, domain or
- * mailbox level is the default for each of them (each counted on its own); a rule naming the
- * target replaces the default of the same window and metric. Pure: deciding is separate from
+ * customer, domain, mailbox, site) with an action when exceeded. Target '*' below server level
+ * is the default for each of them (each counted on its own); a rule naming the target
+ * replaces the default of the same window and metric. A message counts at the mailbox level
+ * (SMTP AUTH, the send API with a login) or at the site level (sendmail, the send API with a
+ * site token), never both. Pure: deciding is separate from
  * counting, which the store does atomically with the enqueue.
  */
 import { windowEnd, windowStart, type LimitWindow } from './windows.ts';
 
-export const LEVELS = ['server', 'customer', 'domain', 'mailbox'] as const;
+export const LEVELS = ['server', 'customer', 'domain', 'mailbox', 'site'] as const;
 export type LimitLevel = (typeof LEVELS)[number];
 export const METRICS = ['messages', 'recipients'] as const;
 export type LimitMetric = (typeof METRICS)[number];
@@ -16,15 +18,15 @@ export type LimitAction = (typeof ACTIONS)[number];
 
 export interface LimitRule {
   level: LimitLevel;
-  target: string; // '*' or the customer name / domain / mailbox address (server: always '*')
+  target: string; // '*' or the customer name / domain / mailbox address / site name (server: always '*')
   window: LimitWindow;
   metric: LimitMetric;
   max: number;
   action: LimitAction;
 }
 
-/** Who a message counts for. */
-export interface LimitScope { customer: string; domain: string; mailbox: string }
+/** Who a message counts for: a mailbox or a site of a customer, and the sending domain. */
+export interface LimitScope { customer: string; domain: string; mailbox?: string; site?: string }
 
 /** A rule applied to one message: the counter it uses (level, counted target, window start). */
 export interface AppliedRule { rule: LimitRule; counter: { level: LimitLevel; target: string; window: LimitWindow; start: number }; end: number }
@@ -32,17 +34,18 @@ export interface AppliedRule { rule: LimitRule; counter: { level: LimitLevel; ta
 const SEVERITY: Record<LimitAction, number> = { hold: 1, defer: 2, reject: 3 };
 
 export function applicable(rules: readonly LimitRule[], scope: LimitScope, now: number): AppliedRule[] {
-  const own: Record<LimitLevel, string> = { server: '*', customer: scope.customer, domain: scope.domain, mailbox: scope.mailbox };
+  const own: Record<LimitLevel, string | undefined> = { server: '*', customer: scope.customer, domain: scope.domain, mailbox: scope.mailbox, site: scope.site };
   const chosen = new Map<string, LimitRule>();
   for (const r of rules) {
-    if (r.target !== '*' && r.target !== own[r.level]) continue;
+    const mine = own[r.level];
+    if (mine === undefined || (r.target !== '*' && r.target !== mine)) continue;
     const slot = `${r.level}|${r.window}|${r.metric}`;
     const prev = chosen.get(slot);
     if (!prev || (prev.target === '*' && r.target !== '*')) chosen.set(slot, r);
   }
   return [...chosen.values()].map((rule) => ({
     rule,
-    counter: { level: rule.level, target: own[rule.level], window: rule.window, start: windowStart(rule.window, now) },
+    counter: { level: rule.level, target: own[rule.level]!, window: rule.window, start: windowStart(rule.window, now) },
     end: windowEnd(rule.window, now),
   }));
 }

@@ -6,9 +6,8 @@
  * (RFC 5322 requires one, but refusing it here would only break odd scripts).
  */
 import addressparser from 'nodemailer/lib/addressparser/index.js';
-import type { SenderGrant } from '../store/index.ts';
-import { senderAllowed } from './sender.ts';
-import { CONTINUE, reject, type AuthUser, type Verdict } from './types.ts';
+import { senderAllowed, type Grant } from './sender.ts';
+import { CONTINUE, reject, type Verdict } from './types.ts';
 
 export interface HeaderSenders {
   /** Raw values of the header fields, as they appear (one entry per field). */
@@ -37,12 +36,13 @@ export function headerAddresses(values: string[]): string[] {
   return out;
 }
 
-export function checkHeaderSenders(user: AuthUser, grants: readonly SenderGrant[], h: HeaderSenders): Verdict {
+/** `own`: the mailbox's address (null for a site, which has grants only). */
+export function checkHeaderSenders(own: string | null, grants: readonly Grant[], h: HeaderSenders, who = 'this login'): Verdict {
   const fields: [string, string[]][] = [['From', h.from], ['Sender', h.sender], ['Resent-From', h.resentFrom]];
   for (const [name, values] of fields) {
     for (const address of headerAddresses(values)) {
-      if (!senderAllowed(user, grants, address)) {
-        return reject(550, '5.7.1', `${name}: <${address.replace(/[^\x21-\x7e\u0080-\uffff]/g, '').slice(0, 254)}> is not an address this login may send as`);
+      if (!senderAllowed(own, grants, address)) {
+        return reject(550, '5.7.1', `${name}: <${address.replace(/[^\x21-\x7e\u0080-\uffff]/g, '').slice(0, 254)}> is not an address ${who} may send as`);
       }
     }
   }

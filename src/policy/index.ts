@@ -4,7 +4,7 @@
  * decide (store down) must reject with 4xx, never continue.
  */
 export * from './types.ts';
-export { checkEnvelopeSender, senderAllowed } from './sender.ts';
+export { checkEnvelopeSender, senderAllowed, type Grant } from './sender.ts';
 export { checkHeaderSenders, headerAddresses, type HeaderSenders } from './header-sender.ts';
 export { checkRelayAccess, type RelayDeps } from './relay.ts';
 export { checkRecipient } from './recipients.ts';

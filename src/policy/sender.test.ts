@@ -11,16 +11,16 @@ const grants = [grant('address', 'orders@shop.example'), grant('domain', 'brand.
 const session: SessionView = { role: 'submission', clientIp: '192.0.2.1', user: alice };
 
 test('senderAllowed: own address (any case), named aliases, whole domains; nothing else', () => {
-  assert.equal(senderAllowed(alice, [], 'Alice@Example.COM'), true);
-  assert.equal(senderAllowed(alice, grants, 'orders@shop.example'), true);
-  assert.equal(senderAllowed(alice, grants, 'ORDERS@shop.example'), true);
-  assert.equal(senderAllowed(alice, grants, 'sales@shop.example'), false, 'an alias grant is one address, not its domain');
-  assert.equal(senderAllowed(alice, grants, 'anyone@brand.example'), true);
-  assert.equal(senderAllowed(alice, grants, 'anyone@sub.brand.example'), false, 'a domain grant is not its subdomains');
-  assert.equal(senderAllowed(alice, grants, 'bob@example.com'), false);
-  assert.equal(senderAllowed(alice, grants, 'not an address'), false);
-  assert.equal(senderAllowed(alice, grants, ''), false);
-  assert.equal(senderAllowed(alice, [grant('null-sender', '')], ''), true);
+  assert.equal(senderAllowed(alice.address, [], 'Alice@Example.COM'), true);
+  assert.equal(senderAllowed(alice.address, grants, 'orders@shop.example'), true);
+  assert.equal(senderAllowed(alice.address, grants, 'ORDERS@shop.example'), true);
+  assert.equal(senderAllowed(alice.address, grants, 'sales@shop.example'), false, 'an alias grant is one address, not its domain');
+  assert.equal(senderAllowed(alice.address, grants, 'anyone@brand.example'), true);
+  assert.equal(senderAllowed(alice.address, grants, 'anyone@sub.brand.example'), false, 'a domain grant is not its subdomains');
+  assert.equal(senderAllowed(alice.address, grants, 'bob@example.com'), false);
+  assert.equal(senderAllowed(alice.address, grants, 'not an address'), false);
+  assert.equal(senderAllowed(alice.address, grants, ''), false);
+  assert.equal(senderAllowed(alice.address, [grant('null-sender', '')], ''), true);
 });
 
 test('checkEnvelopeSender: 553 5.7.1 naming only the refused address; the null sender needs a grant', () => {
@@ -45,7 +45,7 @@ test('headerAddresses: display names, groups and lists', () => {
 });
 
 test('checkHeaderSenders: every From, Sender and Resent-From address must be allowed', () => {
-  const ok = checkHeaderSenders(alice, grants, { from: ['Shop <orders@shop.example>'], sender: ['alice@example.com'], resentFrom: [] });
+  const ok = checkHeaderSenders(alice.address, grants, { from: ['Shop <orders@shop.example>'], sender: ['alice@example.com'], resentFrom: [] });
   assert.equal(ok.kind, 'continue');
   const cases: [Parameters<typeof checkHeaderSenders>[2], RegExp][] = [
     [{ from: ['Bob <bob@other.example>'], sender: [], resentFrom: [] }, /^From: <bob@other\.example>/],
@@ -55,12 +55,21 @@ test('checkHeaderSenders: every From, Sender and Resent-From address must be all
     [{ from: ['"alice@example.com" <bob@other.example>'], sender: [], resentFrom: [] }, /bob@other\.example/],
   ];
   for (const [h, text] of cases) {
-    const r = checkHeaderSenders(alice, grants, h);
+    const r = checkHeaderSenders(alice.address, grants, h);
     assert.equal(r.kind, 'reject', JSON.stringify(h));
     if (r.kind === 'reject') {
       assert.deepEqual([r.reply.code, r.reply.enhanced], [550, '5.7.1']);
       assert.match(r.reply.text, text);
     }
   }
-  assert.equal(checkHeaderSenders(alice, [], { from: [], sender: [], resentFrom: [] }).kind, 'continue', 'no From: left alone');
+  assert.equal(checkHeaderSenders(alice.address, [], { from: [], sender: [], resentFrom: [] }).kind, 'continue', 'no From: left alone');
+});
+
+test('a site (no own address) may send only as its grants, and the refusal names the site', () => {
+  const siteGrants = [grant('address', 'orders@shop.example')];
+  assert.equal(senderAllowed(null, siteGrants, 'orders@shop.example'), true);
+  assert.equal(senderAllowed(null, siteGrants, 'alice@example.com'), false);
+  assert.equal(senderAllowed(null, [], ''), false, 'no null sender without a grant');
+  const r = checkHeaderSenders(null, siteGrants, { from: ['ceo@bank.test'], sender: [], resentFrom: [] }, 'site shop');
+  assert.match(r.kind === 'reject' ? r.reply.text : '', /<ceo@bank\.test> is not an address site shop may send as/);
 });

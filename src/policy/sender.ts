@@ -6,14 +6,20 @@
  */
 import { addressKey, domainOf } from '../core/index.ts';
 import type { SenderGrant } from '../store/index.ts';
-import { CONTINUE, reject, type AuthUser, type SessionView, type Verdict } from './types.ts';
+import { CONTINUE, reject, type SessionView, type Verdict } from './types.ts';
 
-/** May this mailbox use `address` ('' = the null sender) as a sender? */
-export function senderAllowed(user: AuthUser, grants: readonly SenderGrant[], address: string): boolean {
+/** A grant as the checks see it: a mailbox's or a site's. */
+export type Grant = Pick<SenderGrant, 'kind' | 'value'>;
+
+/**
+ * May a sender whose own address is `own` (a mailbox; null for a site) use `address`
+ * ('' = the null sender), given its grants?
+ */
+export function senderAllowed(own: string | null, grants: readonly Grant[], address: string): boolean {
   if (address === '') return grants.some((g) => g.kind === 'null-sender');
   const key = addressKey(address);
   if (!key) return false;
-  if (key === user.address) return true;
+  if (key === own) return true;
   const domain = domainOf(key);
   return grants.some((g) => (g.kind === 'address' && g.value === key) || (g.kind === 'domain' && g.value === domain));
 }
@@ -24,7 +30,7 @@ export function checkEnvelopeSender(session: SessionView, sender: string, grants
     return session.role === 'mx' ? CONTINUE : reject(530, '5.7.0', 'Authentication required');
   }
   if (sender !== '' && !addressKey(sender)) return reject(553, '5.1.7', `Sender address <${sender}> is not a valid address`);
-  if (senderAllowed(session.user, grants, sender)) return CONTINUE;
+  if (senderAllowed(session.user.address, grants, sender)) return CONTINUE;
   if (sender === '') return reject(553, '5.7.1', 'The null sender <> is not allowed for this login');
   return reject(553, '5.7.1', `Sender address <${sender}> is not allowed for this login`);
 }

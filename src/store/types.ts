@@ -51,6 +51,8 @@ export interface NewMessage {
   id: string;
   customerId: number | null;
   mailboxId: number | null;
+  /** The site that sent it (sendmail, the send API with a site token), or null. */
+  siteId?: number | null;
   sender: string; // '' is the null sender
   size: number;
   /** Exactly one of these: a spool file (relative to the spool root) or the body itself,
@@ -73,7 +75,7 @@ export interface NewMessage {
   limitScope?: LimitScope;
   /** What to do when the message's mailbox is on hold (unset: the hold is not checked). */
   onMailboxHold?: 'hold' | 'refuse';
-  /** Most held messages of its mailbox; one more that would be held is deferred (451) instead. */
+  /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
   heldCap?: number;
 }
 
@@ -183,6 +185,8 @@ export interface QueuedMessage {
   bodyPath: string | null; // null: the body is stored inline (see inlineBody)
   messageIdHeader: string | null;
   authUser: string | null;
+  /** The site that sent it, or null. */
+  siteName: string | null;
   clientIp: string;
   listener: string;
   createdAt: number;
@@ -197,6 +201,8 @@ export interface QueueFilter {
   customer?: string;
   /** The mailbox (login) that submitted it. */
   authUser?: string;
+  /** The site that submitted it. */
+  site?: string;
   limit?: number;
 }
 
@@ -258,6 +264,36 @@ export interface GrantRepo {
   add(grant: { mailboxId: number; kind: GrantKind; value: string }): Promise<boolean>;
   remove(grant: { mailboxId: number; kind: GrantKind; value: string }): Promise<boolean>;
   list(mailboxId: number): Promise<SenderGrant[]>;
+}
+
+/**
+ * A site: a website (or any local program) of a customer that sends without SMTP AUTH, through
+ * `postern sendmail` or the HTTP send API, identified by a token (only its SHA-256 is kept).
+ */
+export interface Site {
+  id: number;
+  name: string;
+  customerId: number;
+  customerName: string;
+  /** The unix user its website runs as (recorded in Received), or null. */
+  unixUser: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What a site may send as: an address or every address of a domain (of its customer). */
+export interface SiteGrant { siteId: number; kind: 'address' | 'domain'; value: string; createdAt: number }
+
+export interface SiteRepo {
+  add(input: { name: string; customerId: number; unixUser: string | null; tokenHash: string }): Promise<Site>;
+  get(name: string): Promise<Site | null>;
+  byTokenHash(hash: string): Promise<Site | null>;
+  list(customerName?: string): Promise<Site[]>;
+  remove(name: string): Promise<boolean>;
+  setTokenHash(name: string, hash: string): Promise<Site | null>;
+  addGrant(g: { siteId: number; kind: SiteGrant['kind']; value: string }): Promise<boolean>;
+  removeGrant(g: { siteId: number; kind: SiteGrant['kind']; value: string }): Promise<boolean>;
+  grants(siteId: number): Promise<SiteGrant[]>;
 }
 
 /** Failed logins of a mailbox since its last success, and its lock. */
@@ -391,6 +427,7 @@ export interface Store {
   domains: DomainRepo;
   mailboxes: MailboxRepo;
   grants: GrantRepo;
+  sites: SiteRepo;
   authGuard: AuthGuardRepo;
   limits: LimitRepo;
   audit: AuditRepo;

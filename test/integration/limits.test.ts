@@ -28,12 +28,13 @@ const PASS: Record<string, string> = { 'alice@example.com': 'alice-secret-1', 'a
 
 const send = (s: TestServer, user = 'alice@example.com', to: string[] = ['x@remote.test']) => submitAs(s, { user, pass: PASS[user]!, to });
 
-test('a fresh install has default limits that hold a runaway mailbox', async () => {
+test('a fresh install has default limits that hold a runaway mailbox or site', async () => {
   const s = await startTestServer();
   servers.push(s);
   const rows = await s.admin.showLimits();
   assert.deepEqual(rows.map((r) => `${r.level}:${r.target}:${r.window}:${r.metric}:${r.max}:${r.action}`), [
     'mailbox:*:hour:recipients:1000:hold', 'mailbox:*:day:recipients:5000:hold',
+    'site:*:hour:recipients:1000:hold', 'site:*:day:recipients:5000:hold',
   ]);
 });
 

@@ -6,9 +6,9 @@ import { table, iso, type Io } from './output.ts';
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
 export function registerLimitCommands(program: Command, io: Io, withService: WithService): void {
-  const limits = program.command('limits').description('sending limits per server, customer, domain or mailbox (fixed UTC windows)');
+  const limits = program.command('limits').description('sending limits per server, customer, domain, mailbox or site (fixed UTC windows)');
   limits.command('set <level> [target]')
-    .description('set a limit: LEVEL is server, customer, domain or mailbox; TARGET a name, or * (the default for each)')
+    .description('set a limit: LEVEL is server, customer, domain, mailbox or site; TARGET a name, or * (the default for each)')
     .requiredOption('--window <window>', 'minute, hour, day or month')
     .option('--messages <n>', 'at most N messages per window')
     .option('--recipients <n>', 'at most N recipients per window')

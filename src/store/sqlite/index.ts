@@ -7,6 +7,7 @@ import { prepareQueueWrites } from './queue-writes.ts';
 import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
 import { createGrantRepo } from './grants.ts';
+import { createSiteRepo } from './sites.ts';
 import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
@@ -22,6 +23,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),
     grants: createGrantRepo(db, now),
+    sites: createSiteRepo(db, now),
     authGuard: createAuthGuardRepo(db),
     limits: createLimitRepo(db),
     audit: createAuditRepo(db),

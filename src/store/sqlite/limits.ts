@@ -19,7 +19,7 @@ export function createLimitRepo(db: Db): LimitRepo {
       if (filter.level) { where.push('level = ?'); args.push(filter.level); }
       if (filter.target) { where.push('target IN (?, \'*\')'); args.push(filter.target); }
       const sql = `SELECT level, target, window, metric, max, action FROM limits ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY CASE level WHEN 'server' THEN 0 WHEN 'customer' THEN 1 WHEN 'domain' THEN 2 ELSE 3 END, target,
+        ORDER BY CASE level WHEN 'server' THEN 0 WHEN 'customer' THEN 1 WHEN 'domain' THEN 2 WHEN 'mailbox' THEN 3 ELSE 4 END, target,
           CASE window WHEN 'minute' THEN 0 WHEN 'hour' THEN 1 WHEN 'day' THEN 2 ELSE 3 END, metric`;
       return db.prepare(sql).all(...args) as LimitRule[];
     },

@@ -225,4 +225,42 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX messages_mailbox_state ON messages(mailbox_id, state);
   `,
+  // 15: sites (websites sending through sendmail or the send API) with their sender grants;
+  // the message's site; limits at site level (SQLite cannot change a CHECK: the table is
+  // rebuilt with its rows), with the same protective defaults as mailboxes
+  `
+  CREATE TABLE sites (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    customer_id INTEGER NOT NULL REFERENCES customers(id),
+    unix_user TEXT UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE site_grants (
+    site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('address', 'domain')),
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (site_id, kind, value)
+  );
+  ALTER TABLE messages ADD COLUMN site_id INTEGER;
+  CREATE INDEX messages_site_state ON messages(site_id, state) WHERE site_id IS NOT NULL;
+  CREATE TABLE limits_v15 (
+    level TEXT NOT NULL CHECK (level IN ('server', 'customer', 'domain', 'mailbox', 'site')),
+    target TEXT NOT NULL,
+    window TEXT NOT NULL CHECK (window IN ('minute', 'hour', 'day', 'month')),
+    metric TEXT NOT NULL CHECK (metric IN ('messages', 'recipients')),
+    max INTEGER NOT NULL CHECK (max >= 0),
+    action TEXT NOT NULL CHECK (action IN ('defer', 'reject', 'hold')),
+    PRIMARY KEY (level, target, window, metric)
+  );
+  INSERT INTO limits_v15 SELECT level, target, window, metric, max, action FROM limits;
+  DROP TABLE limits;
+  ALTER TABLE limits_v15 RENAME TO limits;
+  INSERT INTO limits (level, target, window, metric, max, action) VALUES
+    ('site', '*', 'hour', 'recipients', 1000, 'hold'),
+    ('site', '*', 'day', 'recipients', 5000, 'hold');
+  `,
 ];

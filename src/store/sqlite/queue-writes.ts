@@ -23,9 +23,9 @@ export function domainOf(address: string): string {
 
 export function prepareQueueWrites(db: Db): QueueWrites {
   const insertMessage = db.prepare(
-    `INSERT INTO messages (id, customer_id, mailbox_id, sender, size, body_path, body, message_id_header, client_ip,
+    `INSERT INTO messages (id, customer_id, mailbox_id, site_id, sender, size, body_path, body, message_id_header, client_ip,
        auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state)
-     VALUES (@id, @customerId, @mailboxId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
+     VALUES (@id, @customerId, @mailboxId, @siteId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
        @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8, @state)`,
   );
   const insertRecipient = db.prepare(
@@ -79,10 +79,12 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     for (const d of new Set(m.recipients.map((r) => domainOf(r.address)))) hourDomain.run({ mailbox: m.mailboxId, hour, domain: d });
   };
   const heldCount = db.prepare("SELECT COUNT(*) FROM messages WHERE mailbox_id = ? AND state = 'held'").pluck();
-  /** A message that would be held beyond the mailbox's cap of held mail is deferred instead. */
+  const heldCountOfSite = db.prepare("SELECT COUNT(*) FROM messages WHERE site_id = ? AND state = 'held'").pluck();
+  /** A message that would be held beyond its mailbox's (or site's) cap of held mail is deferred instead. */
   const capped = (m: NewMessage, v: EnqueueVerdict): EnqueueVerdict => {
-    if (v.outcome !== 'held' || !m.mailboxId || m.heldCap === undefined) return v;
-    if ((heldCount.get(m.mailboxId) as number) < m.heldCap) return v;
+    if (v.outcome !== 'held' || m.heldCap === undefined) return v;
+    const held = m.mailboxId ? heldCount.get(m.mailboxId) : m.siteId ? heldCountOfSite.get(m.siteId) : null;
+    if (held === null || (held as number) < m.heldCap) return v;
     return { id: m.id, outcome: 'refused', action: 'defer', exceeded: v.exceeded, reason: 'held-full' };
   };
   const enqueue = db.transaction((messages: NewMessage[]) => {
@@ -94,10 +96,10 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       if (verdict.outcome === 'refused') continue;
       activity(m);
       const held = verdict.outcome === 'held';
-      const { recipients, body, limitScope: _scope, onMailboxHold: _hold, ...row } = m;
+      const { recipients, body, limitScope: _scope, onMailboxHold: _hold, heldCap: _cap, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
-        ...row, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
+        ...row, siteId: m.siteId ?? null, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
         body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null,
       });
       const due = held ? NEVER : m.createdAt;

@@ -8,8 +8,8 @@ import {
 type Row = Record<string, unknown>;
 
 const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.message_id_header, m.client_ip,
-  m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name
-  FROM messages m LEFT JOIN customers c ON c.id = m.customer_id`;
+  m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name, s.name AS site_name
+  FROM messages m LEFT JOIN customers c ON c.id = m.customer_id LEFT JOIN sites s ON s.id = m.site_id`;
 
 const PENDING = "state IN ('queued', 'deferred')";
 
@@ -33,6 +33,10 @@ function filterSql(f: QueueFilter): { where: string; params: unknown[] } {
   if (f.authUser) {
     parts.push('m.auth_user = ?');
     params.push(f.authUser.toLowerCase());
+  }
+  if (f.site) {
+    parts.push('s.name = ?');
+    params.push(f.site);
   }
   if (f.customer) {
     parts.push('c.name = ?');
@@ -77,6 +81,7 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     bodyPath: (r.body_path as string | null) ?? null,
     messageIdHeader: (r.message_id_header as string | null) ?? null,
     authUser: (r.auth_user as string | null) ?? null,
+    siteName: (r.site_name as string | null) ?? null,
     clientIp: r.client_ip as string,
     listener: r.listener as string,
     dsnRet: (r.dsn_ret as string | null) ?? null,

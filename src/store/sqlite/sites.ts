@@ -1,0 +1,64 @@
+/** Sites and their sender grants in SQLite (grants are removed with their site). */
+import type { Db } from './db.ts';
+import { StoreError, type Site, type SiteGrant, type SiteRepo } from '../types.ts';
+
+type Row = Record<string, unknown>;
+
+const SELECT = 'SELECT s.*, c.name AS customer_name FROM sites s JOIN customers c ON c.id = s.customer_id';
+
+const toSite = (r: Row): Site => ({
+  id: r.id as number, name: r.name as string, customerId: r.customer_id as number, customerName: r.customer_name as string,
+  unixUser: (r.unix_user as string | null) ?? null, createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+});
+
+export function createSiteRepo(db: Db, now: () => number): SiteRepo {
+  const byName = db.prepare(`${SELECT} WHERE s.name = ?`);
+  const byHash = db.prepare(`${SELECT} WHERE s.token_hash = ?`);
+  const insertGrant = db.prepare('INSERT OR IGNORE INTO site_grants (site_id, kind, value, created_at) VALUES (?, ?, ?, ?)');
+  const deleteGrant = db.prepare('DELETE FROM site_grants WHERE site_id = ? AND kind = ? AND value = ?');
+  const grantsOf = db.prepare('SELECT * FROM site_grants WHERE site_id = ? ORDER BY kind, value');
+  const one = (r: unknown) => (r ? toSite(r as Row) : null);
+  return {
+    async add(input) {
+      const t = now();
+      try {
+        db.prepare('INSERT INTO sites (name, customer_id, unix_user, token_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(input.name, input.customerId, input.unixUser, input.tokenHash, t, t);
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (/UNIQUE.*sites\.name/.test(msg)) throw new StoreError('conflict', `site ${input.name} already exists`);
+        if (/UNIQUE.*sites\.unix_user/.test(msg)) throw new StoreError('conflict', `unix user ${input.unixUser} already belongs to another site`);
+        throw err;
+      }
+      return one(byName.get(input.name))!;
+    },
+    async get(name) {
+      return one(byName.get(name));
+    },
+    async byTokenHash(hash) {
+      return one(byHash.get(hash));
+    },
+    async list(customerName) {
+      const rows = customerName ? db.prepare(`${SELECT} WHERE c.name = ? ORDER BY s.name`).all(customerName) : db.prepare(`${SELECT} ORDER BY s.name`).all();
+      return (rows as Row[]).map(toSite);
+    },
+    async remove(name) {
+      return db.prepare('DELETE FROM sites WHERE name = ?').run(name).changes > 0;
+    },
+    async setTokenHash(name, hash) {
+      db.prepare('UPDATE sites SET token_hash = ?, updated_at = ? WHERE name = ?').run(hash, now(), name);
+      return one(byName.get(name));
+    },
+    async addGrant(g) {
+      return insertGrant.run(g.siteId, g.kind, g.value, now()).changes > 0;
+    },
+    async removeGrant(g) {
+      return deleteGrant.run(g.siteId, g.kind, g.value).changes > 0;
+    },
+    async grants(siteId) {
+      return (grantsOf.all(siteId) as Row[]).map((r): SiteGrant => ({
+        siteId: r.site_id as number, kind: r.kind as SiteGrant['kind'], value: r.value as string, createdAt: r.created_at as number,
+      }));
+    },
+  };
+}

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from './config/index.ts';
+import { localPaths, type Config } from './config/index.ts';
 import { clientKey, systemClock, type Clock } from './core/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createSpool } from './spool/index.ts';
@@ -16,12 +16,17 @@ import { createAuthenticator, createLoginCache, type LockoutPolicy } from './cre
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { createContainment } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
+import { createInjector, createPickup, passwdLookup, prepareDropDir, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 
 export interface RunningServer {
   listeners: Listener[];
   store: Store;
   /** Outgoing delivery, when this process delivers. */
   outbound: Outbound | null;
+  /** The HTTPS send API and the sendmail socket, when this process serves them. */
+  local: LocalServers | null;
+  /** The drop folder's pickup, when this process serves the local channel. */
+  pickup: Pickup | null;
   close(): Promise<void>;
 }
 
@@ -34,6 +39,8 @@ export interface StartOptions {
   delivery?: boolean;
   /** Called after each group commit when this process does not deliver. */
   onQueued?: () => void;
+  /** Serve the send API, the sendmail socket and the drop folder in this process (default: yes). */
+  local?: boolean;
 }
 
 /**
@@ -127,7 +134,15 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       heldCap: config.containment.maxHeldPerMailbox,
     }),
   );
+  const injector = createInjector({
+    intake, clock, logger, containment,
+    maxRecipients: config.smtp.maxRecipients, heldCap: config.containment.maxHeldPerMailbox, onMailboxHold: config.containment.onHold,
+  });
+  let local: LocalServers | null = null;
+  let pickup: Pickup | null = null;
   const close = async () => {
+    await local?.close();
+    await pickup?.close();
     await Promise.all(listeners.map((l) => l.close()));
     await enqueuer.drain();
     await outbound?.close();
@@ -143,11 +158,32 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       outbound = createOutbound(config, { store, spool, intake, clock, logger });
       await outbound.scheduler.start();
     }
+    if (opts.local ?? true) {
+      const paths = localPaths(config);
+      local = await startLocalServers({
+        web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger,
+        api: {
+          injector, store, authenticator, lockout: lockoutPolicyOf(config), clock, logger,
+          maxMessageSize: config.smtp.maxMessageSize, failureDelayMs: config.auth.failureDelayMs,
+        },
+      });
+      const rejectedDir = `${paths.dropDir}.rejected`;
+      prepareDropDir(paths.dropDir, rejectedDir);
+      pickup = createPickup({
+        dir: paths.dropDir, rejectedDir, injector, intake, store, clock, logger,
+        retryMs: config.local.dropRetryHours * 3_600_000, hostname: config.hostname,
+        bounceFrom: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, postmaster: config.bounce.postmaster ?? null,
+        userOf: passwdLookup(),
+      });
+      const taken = await pickup.scan();
+      if (taken) logger.info({ evt: 'maildrop', accepted: taken }, 'drop folder taken in at start-up');
+      pickup.start(config.local.dropScanSeconds * 1000);
+    }
   } catch (err) {
     await close();
     throw err;
   }
-  return { listeners, store, get outbound() { return outbound; }, close };
+  return { listeners, store, get outbound() { return outbound; }, local, pickup, close };
 }
 
 /** One process: prepare the data folder, then listen (tests, and `workers: 1`). */

@@ -73,6 +73,7 @@ write_config() {
   "tls": { "cert": "$TLS_DIR/cert.pem", "key": "$TLS_DIR/key.pem" },
   "delivery": { $delivery },
   "containment": { "enabled": false },
+  "web": { "enabled": false },
   "log": { "level": "$LOG_LEVEL" }
 }
 JSON

@@ -124,6 +124,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
       maxConnectionsPerIp: Math.max(100, o.maxConns * 2), maxConnections: Math.max(1000, o.maxConns * 4),
     }],
     log: { level: 'warn' },
+    web: { enabled: false },
     delivery: deliveryConfig(o.delivery),
     // one mailbox sending thousands of messages an hour is exactly what containment stops
     containment: { enabled: false },

@@ -44,6 +44,16 @@ const LIMITS: Audited = {
     .map((r) => `${r.window}:${r.metric}:${r.max}:${r.action}`),
 };
 
+const SITE: Audited = {
+  target: (a) => `site:${str(a[0])}`,
+  snapshot: async (s, _t, a) => {
+    const site = await s.sites.get(str(a[0]));
+    if (!site) return null;
+    // never the token, nor its hash
+    return { customer: site.customerName, unixUser: site.unixUser, updatedAt: site.updatedAt, grants: (await s.sites.grants(site.id)).map((g) => `${g.kind}:${g.value}`) };
+  },
+};
+
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
@@ -53,6 +63,7 @@ const AUDITED: Record<string, Audited> = {
   grant: MAILBOX, revoke: MAILBOX, unlock: MAILBOX,
   setRoute: ROUTE, removeRoute: ROUTE,
   setLimit: LIMITS, clearLimit: LIMITS,
+  addSite: SITE, removeSite: SITE, rotateSiteToken: SITE, grantSite: SITE, revokeSite: SITE,
   removeBan: { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) },
   releaseHold: { target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])), snapshot: (s, t) => (t.includes('@') ? mailbox(s, t) : message(s, t)) },
   purgeHold: MAILBOX,

@@ -15,6 +15,7 @@ import { createBanService } from './bans.ts';
 import { createLimitService } from './limits.ts';
 import { withAudit } from './audit.ts';
 import { createHoldService } from './holds.ts';
+import { createSiteService } from './sites.ts';
 
 export { AdminError };
 
@@ -36,7 +37,7 @@ export const publicMailbox = (m: Mailbox): PublicMailbox => ({
 
 /** A queued message for JSON output; nextAttemptAt is null for final recipients and held messages. */
 export const publicMessage = (m: QueuedMessage) => ({
-  id: m.id, state: m.state, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser,
+  id: m.id, state: m.state, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser, site: m.siteName,
   clientIp: m.clientIp, listener: m.listener, messageId: m.messageIdHeader, createdAt: new Date(m.createdAt).toISOString(),
   recipients: m.recipients.map((r) => ({
     address: r.address, state: r.state, attempts: r.attempts,
@@ -63,6 +64,7 @@ export interface QueueListInput {
   domain?: string;
   sender?: string; // '<>' or '' is the null sender
   customer?: string;
+  site?: string;
   limit?: number;
 }
 
@@ -128,6 +130,7 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
     ...createBanService(store, mailboxOrFail, now),
     ...createLimitService(store, now),
     ...createHoldService(store, mailboxOrFail, now),
+    ...createSiteService(store, customerOrFail),
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
@@ -235,7 +238,8 @@ function queueOperations(store: Store, now: () => number, customerOrFail: (name:
     if (domain === null) throw new AdminError(`not a valid domain name: ${input.domain}`);
     if (customer) await customerOrFail(customer);
     const sender = input.sender === undefined ? undefined : input.sender.trim().replace(/^<(.*)>$/, '$1');
-    return { state: state as QueueFilter['state'], domain, sender, customer, limit };
+    if (input.site !== undefined && !(await store.sites.get(input.site))) throw new AdminError(`no site named ${input.site}`);
+    return { state: state as QueueFilter['state'], domain, sender, customer, site: input.site, limit };
   }
 
   return {

@@ -71,6 +71,19 @@ function resolvePaths(config: Config, base: string): Config {
     },
     store: { ...config.store, path: abs(config.store.path ?? path.join(abs(config.dataDir), 'postern.db')) },
     secrets: { ...config.secrets, keyFile: abs(config.secrets.keyFile ?? path.join(abs(config.dataDir), 'secrets.key')) },
+    local: {
+      ...config.local,
+      socket: abs(config.local.socket ?? path.join(abs(config.dataDir), 'postern.sock')),
+      dropDir: abs(config.local.dropDir ?? path.join(abs(config.dataDir), 'maildrop')),
+    },
+  };
+}
+
+/** Where `postern sendmail` reaches the server and where it drops mail when it cannot. */
+export function localPaths(config: Config): { socket: string; dropDir: string } {
+  return {
+    socket: config.local.socket ?? path.join(config.dataDir, 'postern.sock'),
+    dropDir: config.local.dropDir ?? path.join(config.dataDir, 'maildrop'),
   };
 }
 

@@ -160,6 +160,26 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Compromise containment.'),
+    web: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve HTTPS (the send API at /api/v1/messages) on the port below.'),
+        port: z.number().int().min(0).max(65535).default(8443).describe('TCP port of the HTTPS listener; 0 picks a free port (tests).'),
+        host: z.string().default('::').describe('Address to bind; "::" means every IPv4 and IPv6 address.'),
+        maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous HTTPS connections.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The HTTPS listener (TLS with the certificates of tls.*, TLS 1.2 at least).'),
+    local: z
+      .object({
+        socket: z.string().min(1).optional().describe('Unix socket where `postern sendmail` hands mail to the running server (mode 0666: site tokens authenticate). Default: dataDir/postern.sock.'),
+        dropDir: z.string().min(1).optional().describe('Drop folder where `postern sendmail` writes mail while the server cannot be reached (mode 1733: site users can write but not list or read). Default: dataDir/maildrop.'),
+        dropScanSeconds: z.number().min(1).default(30).describe('How often the drop folder is checked for mail (it is also taken in at start-up).'),
+        dropRetryHours: z.number().min(1).default(120).describe('A dropped message refused with a temporary error (a limit) is tried again at each scan, and bounced after this many hours.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Mail from local websites: the sendmail socket and the drop folder.'),
     secrets: z
       .object({
         keyFile: z.string().min(1).optional().describe('File with the 32-byte key (base64) that encrypts stored secrets such as route passwords; made with mode 0600 on first use. Default: dataDir/secrets.key. Back it up with the database.'),

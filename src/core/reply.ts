@@ -16,12 +16,28 @@ export function reply(code: number, enhanced: string, text: string): SmtpReply {
 export class SmtpError extends Error {
   readonly responseCode: number;
   readonly reply: SmtpReply;
+  /**
+   * Why, for channels that are not SMTP (the send API's problem type, sendmail's exit code):
+   * 'send-as', 'limit', 'hold', 'size', 'data', 'recipient', 'auth'; unset for our own failures.
+   */
+  reason?: RefusalReason;
+  /** For a deferral: when trying again can succeed (ms since the epoch). */
+  retryAt?: number;
   constructor(r: SmtpReply, cause?: unknown) {
     super(`${r.enhanced} ${r.text}`, cause === undefined ? undefined : { cause });
     this.name = 'SmtpError';
     this.responseCode = r.code;
     this.reply = r;
   }
+}
+
+export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth';
+
+/** Tags an SmtpError with its reason (and when to retry) and returns it. */
+export function because<E extends SmtpError>(err: E, reason: RefusalReason, retryAt?: number): E {
+  err.reason = reason;
+  if (retryAt !== undefined) err.retryAt = retryAt;
+  return err;
 }
 
 /** An SmtpError; `cause` (our own failure behind a 4xx) is logged, never sent. */

@@ -8,3 +8,4 @@ export * from './hash.ts';
 export * from './cache.ts';
 export * from './authenticate.ts';
 export * from './secrets.ts';
+export * from './site-token.ts';

@@ -18,6 +18,8 @@ export interface HeaderFixups {
   hostname: string; // right-hand side of generated Message-IDs
   queueId: string;
   now: Date;
+  /** A From field value to add when the message has none (sendmail -F/-f); UTF-8. */
+  addFrom?: string;
 }
 
 export interface HeaderFacts {
@@ -117,6 +119,7 @@ export class HeaderRewriter extends Transform {
       h.add('Date', rfc5322Date(this.fix.now), h.getList().length);
       this.facts.addedDate = true;
     }
+    if (this.fix.addFrom && !h.hasHeader('from')) h.addFormatted('From', Buffer.from(`From: ${this.fix.addFrom}`, 'utf8'), h.getList().length);
     this.facts.removedBcc = h.get('bcc').length;
     if (this.facts.removedBcc) h.remove('bcc');
     this.facts.from = h.getFirst('from') || null;

@@ -6,4 +6,4 @@
 export * from './intake.ts';
 export { buildReceived, protocolName } from './received.ts';
 export { LineEndingGuard } from './line-endings.ts';
-export { HeaderRewriter, rfc5322Date } from './headers.ts';
+export { HeaderRewriter, rfc5322Date, MAX_HEADER_BYTES } from './headers.ts';

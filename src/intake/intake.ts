@@ -7,7 +7,7 @@
 import { isAscii } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { SmtpError, smtpError, type Clock } from '../core/index.ts';
+import { SmtpError, because, smtpError, type Clock } from '../core/index.ts';
 import type { EnqueueVerdict, NewRecipient } from '../store/index.ts';
 import { describeRule, type Exceeded, type LimitScope } from '../limits/index.ts';
 import type { Spool } from '../spool/index.ts';
@@ -40,8 +40,18 @@ export interface IntakeRequest {
   limitScope?: LimitScope;
   /** What to do when the sender's mailbox is on hold. */
   onMailboxHold?: 'hold' | 'refuse';
-  /** Most held messages of the sender's mailbox. */
+  /** Most held messages of the sender's mailbox (or site). */
   heldCap?: number;
+  /** The site that sends it (sendmail, the send API with a site token). */
+  siteId?: number | null;
+  /** A comment for the Received line naming the local sender ("site shop, unix user www"). */
+  via?: string;
+  /** The protocol for the Received line when it is not SMTP ("HTTP", "HTTPSA", "LOCAL"). */
+  protocol?: string;
+  /** Overrides the configured bare line-end handling (sendmail input is LF-terminated by nature). */
+  bareLineEndings?: 'normalize' | 'reject';
+  /** A From field to add when the message has none (sendmail -F / -f). */
+  addFrom?: string;
 }
 
 export interface IntakeResult {
@@ -73,11 +83,12 @@ export function createIntake(deps: IntakeDeps): Intake {
     async receive(source, req) {
       const now = new Date(deps.clock.now());
       const body = deps.spool.createBody(req.queueId, deps.inlineBodyMaxBytes);
-      const guard = new LineEndingGuard({ mode: deps.bareLineEndings, maxLineLength: deps.maxLineLength });
+      const guard = new LineEndingGuard({ mode: req.bareLineEndings ?? deps.bareLineEndings, maxLineLength: deps.maxLineLength });
       const rewriter = new HeaderRewriter({
         queueId: req.queueId,
         hostname: deps.hostname,
         now,
+        addFrom: req.addFrom,
         received: buildReceived({
           heloName: req.heloName,
           clientHostname: req.clientHostname,
@@ -88,6 +99,8 @@ export function createIntake(deps: IntakeDeps): Intake {
           authenticated: !!req.authUser,
           singleRecipient: req.recipients.length === 1 ? req.recipients[0].address : null,
           now,
+          via: req.via,
+          protocol: req.protocol,
         }),
       });
       const maxSize = req.maxSize ?? deps.maxMessageSize;
@@ -119,6 +132,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           id: req.queueId,
           customerId: req.customerId,
           mailboxId: req.mailboxId,
+          siteId: req.siteId ?? null,
           sender: req.sender,
           size: body.bytes(),
           bodyPath: stored.relPath,
@@ -143,8 +157,8 @@ export function createIntake(deps: IntakeDeps): Intake {
       }
       if (verdict.outcome === 'refused') {
         await body.discard();
-        if (verdict.reason === 'mailbox-held') throw smtpError(550, '5.7.1', 'This mailbox is on hold (suspected misuse); contact your provider');
-        if (verdict.reason === 'held-full') throw smtpError(451, '4.7.1', 'Too much mail of this mailbox is waiting for the postmaster; try again later');
+        if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', 'This mailbox is on hold (suspected misuse); contact your provider'), 'hold');
+        if (verdict.reason === 'held-full') throw because(smtpError(451, '4.7.1', `Too much mail of this ${req.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');
         throw limitRefusal(verdict.action, verdict.exceeded);
       }
       return {
@@ -158,13 +172,13 @@ export function createIntake(deps: IntakeDeps): Intake {
 /** 451 4.7.1 with when to try again (defer), or 550 5.7.1 (reject); names the limit, not the counts of others. */
 function limitRefusal(action: 'defer' | 'reject', exceeded: Exceeded[]): SmtpError {
   const worst = exceeded.find((e) => e.rule.action === action) ?? exceeded[0]!;
-  if (action === 'reject') return smtpError(550, '5.7.1', `Sending limit reached: ${describeRule(worst.rule)}; message refused`);
+  if (action === 'reject') return because(smtpError(550, '5.7.1', `Sending limit reached: ${describeRule(worst.rule)}; message refused`), 'limit');
   const until = Math.max(...exceeded.filter((e) => e.rule.action === 'defer').map((e) => e.until));
-  return smtpError(451, '4.7.1', `Sending limit reached: ${describeRule(worst.rule)}; try again after ${new Date(until).toISOString().replace('.000', '')}`);
+  return because(smtpError(451, '4.7.1', `Sending limit reached: ${describeRule(worst.rule)}; try again after ${new Date(until).toISOString().replace('.000', '')}`), 'limit', until);
 }
 
 function tooBig(max: number) {
-  return smtpError(552, '5.3.4', `Message exceeds the maximum size of ${max} bytes`);
+  return because(smtpError(552, '5.3.4', `Message exceeds the maximum size of ${max} bytes`), 'size');
 }
 
 /**

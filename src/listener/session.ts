@@ -211,7 +211,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           onMailboxHold: user ? deps.onMailboxHold : undefined,
           heldCap: user ? deps.heldCap : undefined,
           checkHeader: user ? (facts) => {
-            const refusal = fail(checkHeaderSenders(user, st(session).grants ?? [], facts.senders));
+            const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
             if (refusal) throw refusal;
           } : undefined,
         })

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { ConnectionGate } from '../limits/index.ts';
 import { BindError } from '../listener/index.ts';
+import { WebBindError } from '../inject/index.ts';
 import { startListeners } from '../server.ts';
 import { WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
 
@@ -34,11 +35,13 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
       logger,
       gateFor: (_l, name) => remoteGate(name, pending, () => ++seq),
       delivery,
+      // the send API, the sendmail socket and the drop folder: one process serves them
+      local: process.env[WORKER_SLOT_ENV] === '0',
       // commits here wake the delivering worker through the supervisor (at most every 5 ms)
       onQueued: delivery ? undefined : throttle(() => send({ t: 'queued' }), 5),
     });
   } catch (err) {
-    send({ t: 'fatal', message: err instanceof BindError ? err.message : `cannot start: ${(err as Error).message}` });
+    send({ t: 'fatal', message: err instanceof BindError || err instanceof WebBindError ? err.message : `cannot start: ${(err as Error).message}` });
     logger.flush();
     process.exit(1);
   }

@@ -49,6 +49,7 @@ export function serveYaml(listeners: { role: string; port: number }[], extra = '
     'log:',
     '  level: info',
     ...(extra.includes('delivery:') ? [] : ['delivery:', '  enabled: false']),
+    ...(extra.includes('web:') ? [] : ['web:', '  port: 0', '  host: 127.0.0.1']),
     extra,
     '',
   ].join('\n');

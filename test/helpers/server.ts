@@ -45,6 +45,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
     log: { level: 'debug' },
     delivery: { enabled: false }, // tests that deliver pass their own delivery settings
     auth: { failureDelayMs: 0 }, // no tarpit unless a test asks for it
+    web: { port: 0, host: '127.0.0.1' },
     ...overrides,
   });
   config.store.path = path.join(dataDir, 'postern.db');

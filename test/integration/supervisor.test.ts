@@ -33,6 +33,7 @@ test('two workers share one per-IP limit; a dead worker is replaced and its slot
     'workers: 2',
     'listeners:',
     `  - { role: submission, port: ${port}, host: 127.0.0.1, maxConnectionsPerIp: 3 }`,
+    'web: { port: 0, host: 127.0.0.1 }',
     'log: { level: info }',
     '',
   ].join('\n'));

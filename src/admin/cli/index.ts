@@ -11,6 +11,7 @@ import { openStore } from '../../store/index.ts';
 import { createAdminService, AdminError, type AdminService } from '../service.ts';
 import { registerAdminCommands } from './commands.ts';
 import { registerServerCommands } from './serve.ts';
+import { registerSiteCommands } from './sites.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -39,6 +40,14 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
     }
   };
   registerAdminCommands(program, io, withService);
+  registerSiteCommands(program, io, withService, config);
+  program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
+    .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
+    .action(async (args: string[]) => {
+      const { runSendmail } = await import('../../inject/sendmail.ts');
+      const code = await runSendmail(args, { stdin: process.stdin, env: process.env, err: io.err });
+      if (code) throw new CliExit(code);
+    });
   registerServerCommands(program, io, () => program.opts().config);
 
   try {

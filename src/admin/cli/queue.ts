@@ -13,7 +13,7 @@ import { table, isoSec, duration, bytes, CliExit, type Io } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
-interface ListOptions { state?: string; domain?: string; sender?: string; customer?: string; limit: string; json?: boolean }
+interface ListOptions { state?: string; domain?: string; sender?: string; customer?: string; site?: string; limit: string; json?: boolean }
 
 const RECIPIENT_STATES = ['queued', 'deferred', 'delivered', 'failed'] as const;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -36,9 +36,9 @@ function listRows(messages: QueuedMessage[], now: number): Record<string, unknow
 
 async function list(svc: AdminService, io: Io, o: ListOptions): Promise<void> {
   const limit = Number(o.limit);
-  const messages = await svc.listQueue({ state: o.state, domain: o.domain, sender: o.sender, customer: o.customer, limit });
+  const messages = await svc.listQueue({ state: o.state, domain: o.domain, sender: o.sender, customer: o.customer, site: o.site, limit });
   if (o.json) return io.out(JSON.stringify(messages.map(publicMessage), null, 2));
-  const filtered = [o.state, o.domain, o.sender, o.customer].some((x) => x !== undefined);
+  const filtered = [o.state, o.domain, o.sender, o.customer, o.site].some((x) => x !== undefined);
   if (!messages.length) return io.out(filtered ? 'no message matches' : 'queue is empty');
   io.out(table(listRows(messages, Date.now()), ['id', 'arrived', 'age', 'sender', 'size', 'state', 'recipients']));
   io.out(messages.length === limit ? `${messages.length} message(s) shown: the --limit; there may be more` : `${messages.length} message(s)`);
@@ -62,7 +62,7 @@ function messageLines(m: QueuedMessage, now: number): string[] {
   }[m.state];
   const fields: [string, string][] = [
     ['message', m.id], ['state', state], ['sender', m.sender || '<> (null sender)'], ['customer', m.customerName ?? '-'],
-    ['auth user', m.authUser ?? '-'], ['client', `${m.clientIp} on listener ${m.listener}`],
+    ['auth user', m.authUser ?? '-'], ...(m.siteName ? [['site', m.siteName] as [string, string]] : []), ['client', `${m.clientIp} on listener ${m.listener}`],
     ['arrived', `${isoSec(m.createdAt)} (${duration(now - m.createdAt)} ago)`], ['size', `${bytes(m.size)} (${m.size} bytes)`],
     ['message-id', m.messageIdHeader ?? '-'],
   ];
@@ -139,7 +139,8 @@ export function registerQueueCommands(program: Command, io: Io, withService: Wit
   queue.command('list').description('list queued messages, oldest first')
     .option('--state <state>', 'queued, deferred, delivered, failed (a recipient in that state) or held')
     .option('--domain <domain>', 'a recipient at this domain').option('--sender <address>', 'this envelope sender (<> for the null sender)')
-    .option('--customer <name>', 'this customer\'s messages').option('--limit <n>', 'at most this many', '1000').option('--json', 'JSON output')
+    .option('--customer <name>', 'this customer\'s messages').option('--site <name>', 'messages sent by this site')
+    .option('--limit <n>', 'at most this many', '1000').option('--json', 'JSON output')
     .action((o: ListOptions) => withService((svc) => list(svc, io, o)));
   queue.command('show <id>').description('one message: its recipients, why they wait, and every attempt').option('--json', 'JSON output')
     .action((id: string, o: { json?: boolean }) => withService((svc) => show(svc, io, id, Boolean(o.json))));

@@ -5,6 +5,7 @@ import { loadConfig, ConfigError, renderConfigReference, type Config } from '../
 import { isWorkerProcess, resolveWorkers, runPrimary, runWorker, WORKER_CONFIG_ENV } from '../../supervisor/index.ts';
 import { createLogger } from '../../observability/index.ts';
 import { BindError } from '../../listener/index.ts';
+import { WebBindError } from '../../inject/index.ts';
 import { startServer } from '../../server.ts';
 import { CliExit, type Io } from './output.ts';
 
@@ -38,7 +39,7 @@ export function registerServerCommands(program: Command, io: Io, configFile: () 
       server = await startServer(config, { logger });
     } catch (err) {
       logger.flush();
-      if (err instanceof BindError) {
+      if (err instanceof BindError || err instanceof WebBindError) {
         io.err(`postern: ${err.message}`);
         throw new CliExit(1);
       }

@@ -1,0 +1,101 @@
+/**
+ * Sites, for the admin service: websites (or other local programs) of a customer that send
+ * through `postern sendmail` or the HTTP send API. A site is created with a token that is
+ * returned once (only its hash is stored) and may send only as the addresses and domains it is
+ * granted, which must belong to its customer. Removing a site keeps its queued mail.
+ */
+import { addressKey, domainOf, normalizeDomain } from '../core/index.ts';
+import { newSiteToken, siteTokenHash } from '../credentials/index.ts';
+import type { Customer, Site, SiteGrant, Store } from '../store/index.ts';
+import { AdminError } from './errors.ts';
+
+const SITE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+/** What POSIX and useradd allow in a user name (portable set, no leading dash). */
+const UNIX_USER = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
+
+export interface SiteGrantInput { sendAs?: string | string[]; domain?: string | string[] }
+export interface SiteAddInput extends SiteGrantInput { customer: string; unixUser?: string }
+
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+export function createSiteService(store: Store, customerOrFail: (name: string) => Promise<Customer>) {
+  async function siteOrFail(name: string): Promise<Site> {
+    const s = await store.sites.get(name);
+    if (!s) throw new AdminError(`no site named ${name}`);
+    return s;
+  }
+  async function ownDomain(customerId: number, customerName: string, domain: string): Promise<void> {
+    const d = await store.domains.get(domain);
+    if (!d || d.customerId !== customerId) {
+      throw new AdminError(`${domain} is not a domain of customer ${customerName}: a site may only send as its own customer's domains`);
+    }
+  }
+  /** The grants an input names, checked against the customer. */
+  async function resolve(customerId: number, customerName: string, input: SiteGrantInput): Promise<{ kind: SiteGrant['kind']; value: string }[]> {
+    const out: { kind: SiteGrant['kind']; value: string }[] = [];
+    for (const raw of list(input.sendAs)) {
+      const key = addressKey(raw.trim());
+      if (!key) throw new AdminError(`not a valid address: ${raw}${raw.trim() === '<>' ? ' (a site may not send with the null sender)' : ''}`);
+      await ownDomain(customerId, customerName, domainOf(key)!);
+      out.push({ kind: 'address', value: key });
+    }
+    for (const raw of list(input.domain)) {
+      const domain = normalizeDomain(raw);
+      if (!domain) throw new AdminError(`not a valid domain name: ${raw}`);
+      await ownDomain(customerId, customerName, domain);
+      out.push({ kind: 'domain', value: domain });
+    }
+    return out;
+  }
+
+  return {
+    /** Creates a site; returns its token (shown once). */
+    async addSite(name: string, input: SiteAddInput): Promise<{ site: Site; token: string; grants: SiteGrant[] }> {
+      if (!SITE_NAME.test(name)) throw new AdminError(`invalid site name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
+      const c = await customerOrFail(input.customer);
+      if (input.unixUser !== undefined && !UNIX_USER.test(input.unixUser)) throw new AdminError(`not a valid unix user name: ${input.unixUser}`);
+      const grants = await resolve(c.id, c.name, input);
+      if (!grants.length) throw new AdminError('give what the site may send as: --send-as ADDRESS and/or --domain DOMAIN (repeatable)');
+      const token = newSiteToken();
+      const site = await store.sites.add({ name, customerId: c.id, unixUser: input.unixUser ?? null, tokenHash: siteTokenHash(token) })
+        .catch((err: Error) => { throw new AdminError(err.message); });
+      for (const g of grants) await store.sites.addGrant({ siteId: site.id, ...g });
+      return { site, token, grants: await store.sites.grants(site.id) };
+    },
+    async listSites(customer?: string): Promise<{ site: Site; grants: SiteGrant[] }[]> {
+      if (customer) await customerOrFail(customer);
+      return Promise.all((await store.sites.list(customer)).map(async (site) => ({ site, grants: await store.sites.grants(site.id) })));
+    },
+    async removeSite(name: string): Promise<Site> {
+      const s = await siteOrFail(name);
+      await store.sites.remove(s.name);
+      return s;
+    },
+    /** A new token; the old one stops working at once. */
+    async rotateSiteToken(name: string): Promise<{ site: Site; token: string }> {
+      const s = await siteOrFail(name);
+      const token = newSiteToken();
+      await store.sites.setTokenHash(s.name, siteTokenHash(token));
+      return { site: s, token };
+    },
+    async grantSite(name: string, input: SiteGrantInput): Promise<{ site: Site; added: { kind: SiteGrant['kind']; value: string }[] }> {
+      const s = await siteOrFail(name);
+      const grants = await resolve(s.customerId, s.customerName, input);
+      if (!grants.length) throw new AdminError('give --send-as ADDRESS or --domain DOMAIN');
+      for (const g of grants) await store.sites.addGrant({ siteId: s.id, ...g });
+      return { site: s, added: grants };
+    },
+    async revokeSite(name: string, input: SiteGrantInput): Promise<{ site: Site; removed: { kind: SiteGrant['kind']; value: string }[] }> {
+      const s = await siteOrFail(name);
+      const wanted = [
+        ...list(input.sendAs).map((v) => ({ kind: 'address' as const, value: addressKey(v.trim()) ?? v.trim() })),
+        ...list(input.domain).map((v) => ({ kind: 'domain' as const, value: normalizeDomain(v) ?? v })),
+      ];
+      if (!wanted.length) throw new AdminError('give --send-as ADDRESS or --domain DOMAIN');
+      for (const g of wanted) {
+        if (!(await store.sites.removeGrant({ siteId: s.id, ...g }))) throw new AdminError(`site ${s.name} has no grant for ${g.kind === 'domain' ? 'the domain ' : ''}${g.value}`);
+      }
+      return { site: s, removed: wanted };
+    },
+  };
+}

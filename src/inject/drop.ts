@@ -1,0 +1,66 @@
+/**
+ * The drop folder (like Postfix's maildrop): where `postern sendmail` writes a message when the
+ * server cannot be reached, so a website's mail is not lost while Postern restarts. The folder
+ * is mode 1733 (anyone may create a file, nobody but its owner and the server may list or
+ * remove); files are written under a random name as ".tmp-NAME", fsynced, then renamed, so the
+ * server never reads half a file. A file is one line "POSTERN-DROP 1", one JSON line (the site
+ * token and the envelope), then the message. Only node built-ins: sendmail loads this.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const DROP_MAGIC = 'POSTERN-DROP 1\n';
+export const DROP_DIR_MODE = 0o1733;
+export const DROP_FILE_MODE = 0o640;
+
+export interface DropEnvelope {
+  token: string;
+  from: string | null;
+  to: string[];
+  extract: boolean;
+  fullName: string | null;
+  /** When sendmail wrote it (ms since the epoch). */
+  at: number;
+}
+
+export const isTempName = (name: string) => name.startsWith('.tmp-');
+
+/** Writes a message durably into the drop folder; returns the file's name. */
+export function writeDrop(dir: string, env: DropEnvelope, message: Buffer): string {
+  const name = `${Date.now().toString(36)}-${randomBytes(12).toString('hex')}`;
+  const tmp = path.join(dir, `.tmp-${name}`);
+  const fd = fs.openSync(tmp, 'wx', DROP_FILE_MODE);
+  try {
+    fs.writeSync(fd, Buffer.concat([Buffer.from(DROP_MAGIC + JSON.stringify(env) + '\n', 'utf8'), message]));
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, path.join(dir, name));
+  // The rename is made durable by syncing the folder; a site user may not open the folder
+  // (it is not readable to them), in which case the journal commit of the file's own fsync
+  // carries its creation on ext4/xfs, and the server keeps looking for ".tmp-" leftovers.
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch { /* EACCES for site users: see above */ }
+  return name;
+}
+
+/** The envelope and the message of a drop file, or null when it is not one. */
+export function parseDrop(buf: Buffer): { env: DropEnvelope; message: Buffer } | null {
+  if (!buf.subarray(0, DROP_MAGIC.length).equals(Buffer.from(DROP_MAGIC))) return null;
+  const nl = buf.indexOf(0x0a, DROP_MAGIC.length);
+  if (nl === -1) return null;
+  try {
+    const env = JSON.parse(buf.subarray(DROP_MAGIC.length, nl).toString('utf8')) as DropEnvelope;
+    if (typeof env.token !== 'string' || !Array.isArray(env.to) || typeof env.at !== 'number') return null;
+    return { env, message: buf.subarray(nl + 1) };
+  } catch {
+    return null;
+  }
+}

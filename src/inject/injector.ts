@@ -1,0 +1,148 @@
+/**
+ * One way in for mail that does not come over SMTP: `postern sendmail` (through the local
+ * socket or the drop folder) and the HTTP send API. Builds the envelope (sendmail's -f / -t
+ * rules), then runs the same policy as an SMTP AUTH session: envelope and header sender
+ * against the sender's grants, recipient syntax and count, and intake with the sending limits
+ * (site or mailbox, domain, customer, server) and holds. Throws an SmtpError tagged with its
+ * reason; the channel turns it into a problem response or an exit code.
+ */
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { addressKey, because, domainOf, newQueueId, parseAddress, SmtpError, smtpError, type Clock } from '../core/index.ts';
+import { checkHeaderSenders, checkRecipient, senderAllowed, type AuthUser, type Grant, type Verdict } from '../policy/index.ts';
+import type { Intake } from '../intake/index.ts';
+import type { Containment } from '../limits/index.ts';
+import type { Site, SiteGrant } from '../store/index.ts';
+import { envelopeFields, readHeaderBlock } from './header.ts';
+
+/** Who sends: a site (token) or a mailbox (login), with what it may send as. */
+export type InjectSender =
+  | { kind: 'site'; site: Site; grants: SiteGrant[] }
+  | { kind: 'mailbox'; user: AuthUser; grants: Grant[] };
+
+export type InjectChannel = 'sendmail' | 'api' | 'maildrop';
+
+export interface InjectRequest {
+  sender: InjectSender;
+  /** Envelope sender (sendmail -f, the API's from); default: the From address. */
+  from?: string | null;
+  /** Recipients given explicitly (command line, API). */
+  to: string[];
+  /** Also take the recipients from To/Cc/Bcc (sendmail -t); implied when `to` is empty. */
+  extract?: boolean;
+  /** Display name for a From field added when the message has none (sendmail -F). */
+  fullName?: string | null;
+  message: Readable;
+  channel: InjectChannel;
+  clientIp: string;
+  tls: { version: string; cipher: string } | null;
+  /** The unix user the kernel says wrote it (drop folder files), when known. */
+  unixUser?: string | null;
+}
+
+export interface InjectResult { id: string; held: boolean; sender: string; recipients: string[] }
+
+export interface InjectorDeps {
+  intake: Intake;
+  clock: Clock;
+  logger: Logger;
+  maxRecipients: number;
+  heldCap: number;
+  onMailboxHold: 'hold' | 'refuse';
+  containment?: Containment;
+}
+
+export interface Injector {
+  inject(req: InjectRequest): Promise<InjectResult>;
+}
+
+const PROTOCOL: Record<InjectChannel, string> = { sendmail: 'LOCAL', maildrop: 'LOCAL', api: 'HTTPS' };
+
+function raise(v: Verdict, reason: 'send-as' | 'recipient'): void {
+  if (v.kind === 'reject') throw because(new SmtpError(v.reply), reason);
+}
+
+/** "Full Name" <address> for a From field; the name is quoted when it needs to be. */
+function fromField(address: string, fullName: string | null | undefined): string {
+  const name = (fullName ?? '').replace(/[\r\n]/g, ' ').trim();
+  if (!name) return `<${address}>`;
+  return /^[\w !#$%&'*+\-/=?^`{|}~]+$/.test(name) ? `${name} <${address}>` : `"${name.replace(/["\\]/g, '\\$&')}" <${address}>`;
+}
+
+export function createInjector(deps: InjectorDeps): Injector {
+  const { logger } = deps;
+  return {
+    async inject(req) {
+      const s = req.sender;
+      const own = s.kind === 'mailbox' ? s.user.address : null;
+      const who = s.kind === 'site' ? `site ${s.site.name}` : 'this login';
+      const { head, message } = await readHeaderBlock(req.message);
+      const fields = envelopeFields(head);
+
+      // envelope sender: -f, else the From address, else the mailbox itself / the site's first address
+      const firstGrant = s.kind === 'site' ? s.grants.find((g) => g.kind === 'address')?.value : undefined;
+      const sender = (req.from ?? fields.from[0] ?? own ?? firstGrant ?? '').trim();
+      if (!sender) {
+        throw because(smtpError(553, '5.7.1', `No sender address: give one (sendmail -f, or a From field); ${who} has no address of its own`), 'send-as');
+      }
+      if (sender !== '<>' && !parseAddress(sender)) throw because(smtpError(553, '5.1.7', `Sender address <${sender}> is not a valid address`), 'send-as');
+      const envelopeSender = sender === '<>' ? '' : sender;
+      if (!senderAllowed(own, s.grants, envelopeSender)) {
+        throw because(smtpError(553, '5.7.1', envelopeSender ? `Sender address <${envelopeSender}> is not allowed for ${who}` : `The null sender <> is not allowed for ${who}`), 'send-as');
+      }
+
+      // recipients: explicit ones, plus the header's with -t (or when none were given)
+      const wanted = [...req.to, ...(req.extract || !req.to.length ? fields.recipients : [])];
+      const seen = new Set<string>();
+      const recipients: string[] = [];
+      for (const r of wanted.map((a) => a.trim()).filter(Boolean)) {
+        raise(checkRecipient(r, recipients.length, deps.maxRecipients), 'recipient');
+        const key = addressKey(r) ?? r;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        recipients.push(r);
+      }
+      if (!recipients.length) throw because(smtpError(554, '5.5.1', 'No recipients: give them explicitly or in To, Cc or Bcc'), 'recipient');
+
+      const queueId = newQueueId(deps.clock.now());
+      const via = s.kind === 'site'
+        ? `site ${s.site.name}${s.site.unixUser ? `, unix user ${s.site.unixUser}` : ''}${req.unixUser && req.unixUser !== s.site.unixUser ? `, written by unix user ${req.unixUser}` : ''}`
+        : `login ${s.user.address}`;
+      const customerName = s.kind === 'site' ? s.site.customerName : s.user.customerName;
+      const started = performance.now();
+      const r = await deps.intake.receive(message, {
+        queueId,
+        sender: envelopeSender,
+        recipients: recipients.map((address) => ({ address })),
+        dsnRet: null,
+        dsnEnvid: null,
+        customerId: s.kind === 'site' ? s.site.customerId : s.user.customerId,
+        mailboxId: s.kind === 'mailbox' ? s.user.mailboxId : null,
+        siteId: s.kind === 'site' ? s.site.id : null,
+        authUser: own,
+        clientIp: req.clientIp,
+        clientHostname: req.channel === 'api' ? null : 'localhost',
+        heloName: req.channel === 'api' ? 'api' : 'localhost',
+        tls: req.tls,
+        listener: req.channel,
+        protocol: PROTOCOL[req.channel],
+        via,
+        bareLineEndings: 'normalize',
+        addFrom: envelopeSender ? fromField(envelopeSender, req.fullName) : undefined,
+        limitScope: s.kind === 'site'
+          ? { customer: customerName, domain: domainOf(envelopeSender) ?? '', site: s.site.name }
+          : { customer: customerName, domain: domainOf(s.user.address) ?? '', mailbox: s.user.address },
+        onMailboxHold: s.kind === 'mailbox' ? deps.onMailboxHold : undefined,
+        heldCap: deps.heldCap,
+        checkHeader: (facts) => raise(checkHeaderSenders(own, s.grants, facts.senders, who), 'send-as'),
+      });
+      logger.info({
+        evt: 'queued', listener: req.channel, qid: r.id, site: s.kind === 'site' ? s.site.name : undefined, user: own ?? undefined,
+        customer: customerName, unixUser: req.unixUser ?? undefined, held: r.held ? true : undefined, sender: envelopeSender,
+        rcpts: recipients.length, size: r.size, msgid: r.facts.messageId, ms: Math.round(performance.now() - started),
+      }, 'message queued');
+      if (s.kind === 'mailbox') void deps.containment?.observeMessage(s.user.address);
+      return { id: r.id, held: r.held !== null, sender: envelopeSender, recipients };
+    },
+  };
+}

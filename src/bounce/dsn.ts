@@ -40,6 +40,8 @@ export interface DsnInput {
   original: NodeJS.ReadableStream | Buffer; // the original message (CRLF line endings)
   now: Date;
   messageIdDomain: string;
+  /** What to do, when this mail system refused the message itself (not a recipient's server). */
+  localAdvice?: string;
   /** Source of randomness for the boundary and the Message-ID; tests replace it. */
   random?: (size: number) => Buffer;
 }

@@ -47,7 +47,7 @@ export function humanText(input: DsnInput): string {
     const group = input.recipients.filter((r) => r.action === action);
     if (!group.length) continue;
     lines.push(...wrap(INTRO[action], ''), '');
-    for (const r of group) lines.push(...recipientText(r), '');
+    for (const r of group) lines.push(...recipientText(r, input.localAdvice), '');
   }
   lines.push(
     ...wrap(
@@ -59,7 +59,7 @@ export function humanText(input: DsnInput): string {
   return lines.join(CRLF) + CRLF;
 }
 
-function recipientText(r: DsnRecipient): string[] {
+function recipientText(r: DsnRecipient, localAdvice?: string): string[] {
   const address = typedAddress(r.finalRecipient).replace(/^[^;]*;\s*/, '');
   const out = [...wrap(address, '  ')];
   const reply = r.diagnosticCode ? readableReply(r.diagnosticCode) : '';
@@ -69,7 +69,7 @@ function recipientText(r: DsnRecipient): string[] {
     out.push(...wrap(answered ? `The mail server ${remote} answered: ${reply}` : `Problem with the mail server ${remote}: ${reply}`, '    '));
   } else if (reply) out.push(...wrap(`Reason: ${reply}`, '    '));
   else if (remote) out.push(...wrap(`Mail server: ${remote}`, '    '));
-  if (r.action === 'failed') out.push(...wrap(`What to do: ${advice(statusOf(r))}`, '    '));
+  if (r.action === 'failed') out.push(...wrap(`What to do: ${localAdvice ?? advice(statusOf(r))}`, '    '));
   if (r.action === 'delayed') {
     const until = validDate(r.willRetryUntil)
       ? `It keeps trying until ${rfc5322Date(r.willRetryUntil)}.`

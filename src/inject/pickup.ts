@@ -104,6 +104,7 @@ export function createPickup(deps: PickupDeps): Pickup {
         finalRecipient: r, action: 'failed' as const, status: err.reply.enhanced, diagnosticCode: formatReply(err.reply), lastAttemptDate: now,
       })),
       ret: 'HDRS', original: toCrlf(message), now, messageIdDomain: deps.hostname,
+      localAdvice: `This mail system did not accept the message from the website (site ${site.name}) because of the rule above; nothing was sent. The website's owner can fix its settings, or ask your provider's support.`,
     });
     const queueId = newQueueId(deps.clock.now());
     await deps.intake.receive(stream, {

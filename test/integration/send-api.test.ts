@@ -193,3 +193,24 @@ test('the sendmail socket takes site tokens only (no logins), and answers proble
   assert.equal(m.listener, 'sendmail');
   assert.match((await s.body(m.id)).toString(), /with LOCAL id/);
 });
+
+test('hold: a site over a hold limit is accepted into the hold queue (202 held), up to the held cap (then 429)', async () => {
+  const g = await startTestServer({ containment: { maxHeldPerMailbox: 1 } });
+  try {
+    await g.addMailbox('alice@shop.example', 'alice-secret-1');
+    const token = (await g.admin.addSite('shop', { customer: 'acme', sendAs: ['orders@shop.example'] })).token;
+    await g.admin.setLimit('site', 'shop', { window: 'day', messages: 1, action: 'hold' });
+    const send = () => apiPost(g, { auth: { token }, body: { from: 'orders@shop.example', to: 'x@remote.test', text: 'x' } });
+    assert.equal((await send()).json.status, 'queued');
+    const held = await send();
+    assert.equal(held.status, 202);
+    assert.equal(held.json.status, 'held');
+    assert.equal((await g.server.store.queue.get(held.json.id as string))!.state, 'held');
+    const full = await send();
+    assert.equal(full.status, 429);
+    assert.equal(full.json.reason, 'hold');
+    assert.match(String(full.json.smtp), /^451 4\.7\.1 Too much mail of this site is waiting for the postmaster/);
+  } finally {
+    await g.close();
+  }
+});

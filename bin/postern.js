@@ -17,7 +17,7 @@ register();
 if (asSendmail || process.argv[2] === 'sendmail') {
   const { runSendmail } = await import('../src/inject/sendmail.ts');
   process.exitCode = await runSendmail(process.argv.slice(asSendmail ? 2 : 3), {
-    stdin: process.stdin, env: process.env, err: (line) => process.stderr.write(line + '\n'),
+    stdin: process.stdin, env: process.env, err: (line) => process.stderr.write(line + '\n'), out: (text) => process.stdout.write(text),
   });
 } else {
   const { runCli } = await import('../src/admin/cli/index.ts');

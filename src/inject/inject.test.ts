@@ -12,14 +12,16 @@ import { parseDrop, writeDrop } from './drop.ts';
 
 test('sendmail arguments: -t, -f/-fADDR/-r, -F, -i/-oi, -bm, ignored options, recipients, --', () => {
   const a = parseSendmailArgs(['-t', '-i', '-f', 'a@x.test', '-FShop Name', '-odi', '-oem', '-bm', '-N', 'never', '-v', 'r1@y.test', '--', '-odd@y.test']);
-  assert.deepEqual(a, { from: 'a@x.test', fullName: 'Shop Name', extract: true, ignoreDots: true, verbose: true, recipients: ['r1@y.test', '-odd@y.test'], tokenFile: null });
+  assert.deepEqual(a, { mode: 'send', from: 'a@x.test', fullName: 'Shop Name', extract: true, ignoreDots: true, verbose: true, recipients: ['r1@y.test', '-odd@y.test'], tokenFile: null });
   assert.equal(parseSendmailArgs(['-fb@x.test', 'r@y.test']).from, 'b@x.test');
   assert.equal(parseSendmailArgs(['-r', 'c@x.test', 'r@y.test']).from, 'c@x.test');
   assert.equal(parseSendmailArgs(['-oi', 'r@y.test']).ignoreDots, true);
   assert.equal(parseSendmailArgs(['-oem', 'r@y.test']).ignoreDots, false);
   assert.equal(parseSendmailArgs(['--token-file=/t', '-t']).tokenFile, '/t');
+  assert.equal(parseSendmailArgs(['-bs']).mode, 'smtp', '-bs needs no recipients');
+  assert.equal(parseSendmailArgs(['-t']).mode, 'send');
   for (const [args, re] of [
-    [[], /no recipients/], [['-bs'], /-bs is not supported/], [['-bp'], /-bp/], [['-q'], /-q/], [['-t', '-f'], /-f needs a value/],
+    [[], /no recipients/], [['-bp'], /-bp is not supported/], [['-bv'], /-bv/], [['-q'], /-q/], [['-t', '-f'], /-f needs a value/],
     [['-Z', 'r@y.test'], /unknown option -Z/], [['-o', 'r@y.test'], /-o needs a letter/], [['-tx'], /unknown option -tx/],
   ] as [string[], RegExp][]) {
     assert.throws(() => parseSendmailArgs(args), (e: Error) => e instanceof UsageError && re.test(e.message), args.join(' '));

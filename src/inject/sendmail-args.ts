@@ -2,11 +2,14 @@
  * The command line of `postern sendmail`, the way Postfix's and Exim's sendmail read it: -t,
  * -f ADDR / -fADDR (and the old -r), -F NAME, -i / -oi, -bm, recipients as arguments, and the
  * usual options that change nothing here (-odi, -oem, -v, -N, -R, -V, -B, -C, -L, -O, -X, -U,
- * -G, -n ...) accepted and ignored. Other modes (-bs, -bp, -bi, -q ...) are refused as usage
- * errors, never silently treated as "send".
+ * -G, -n ...) accepted and ignored; -bs speaks SMTP on standard input and output (Symfony
+ * Mailer, Laravel). Other modes (-bp, -bi, -bv, -q ...) are refused as usage errors, never
+ * silently treated as "send".
  */
 
 export interface SendmailArgs {
+  /** -bm (send one message from standard input) or -bs (SMTP on standard input and output). */
+  mode: 'send' | 'smtp';
   from: string | null;
   fullName: string | null;
   extract: boolean;
@@ -25,7 +28,7 @@ const IGNORED_WITH_VALUE = new Set(['B', 'C', 'L', 'N', 'O', 'R', 'V', 'X', 'h',
 const IGNORED = new Set(['v', 'U', 'G', 'n', 'm', 'e', 'd', 's', 'x']);
 
 export function parseSendmailArgs(argv: string[]): SendmailArgs {
-  const a: SendmailArgs = { from: null, fullName: null, extract: false, ignoreDots: false, verbose: false, recipients: [], tokenFile: null };
+  const a: SendmailArgs = { mode: 'send', from: null, fullName: null, extract: false, ignoreDots: false, verbose: false, recipients: [], tokenFile: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -55,7 +58,8 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
       case 'F': a.fullName = value(); break;
       case 'b': {
         const mode = attached || value();
-        if (mode !== 'm') throw new UsageError(`mode -b${mode} is not supported: postern sendmail only sends mail (-bm)`);
+        if (mode === 's') a.mode = 'smtp';
+        else if (mode !== 'm') throw new UsageError(`mode -b${mode} is not supported: postern sendmail sends mail (-bm) or speaks SMTP on standard input (-bs)`);
         break;
       }
       case 'o': {
@@ -78,7 +82,7 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
         throw new UsageError(`unknown option ${arg}`);
     }
   }
-  if (!a.extract && !a.recipients.length) throw new UsageError('no recipients: give them as arguments or use -t to take them from To, Cc and Bcc');
+  if (a.mode === 'send' && !a.extract && !a.recipients.length) throw new UsageError('no recipients: give them as arguments or use -t to take them from To, Cc and Bcc');
   return a;
 }
 

@@ -18,6 +18,8 @@ import { messageOf, parseSendmailArgs, UsageError, type SendmailArgs } from './s
 export interface SendmailIo {
   stdin: AsyncIterable<Buffer | string>;
   err(line: string): void;
+  /** Standard output (the SMTP replies of -bs). */
+  out(text: string): void;
   env: NodeJS.ProcessEnv;
 }
 
@@ -84,7 +86,7 @@ async function locate(args: SendmailArgs, env: NodeJS.ProcessEnv): Promise<Where
 
 type Reply = { kind: 'ok'; body: { id: string; status: string } } | { kind: 'problem'; problem: Problem } | { kind: 'unreachable'; why: string };
 
-function post(where: Where, args: SendmailArgs, message: Buffer): Promise<Reply> {
+function post(where: Where, args: Envelope, message: Buffer): Promise<Reply> {
   const q = new URLSearchParams();
   if (args.from !== null) q.set('from', args.from);
   for (const r of args.recipients) q.append('to', r);
@@ -113,6 +115,36 @@ function post(where: Where, args: SendmailArgs, message: Buffer): Promise<Reply>
   });
 }
 
+/** What became of one message: queued, kept in the drop folder, or refused (exit code, SMTP reply). */
+type Outcome =
+  | { kind: 'queued'; id: string; status: string }
+  | { kind: 'dropped'; name: string; why: string }
+  | { kind: 'refused'; code: number; line: string; smtp: string };
+
+type Envelope = Pick<SendmailArgs, 'from' | 'recipients' | 'extract' | 'fullName'>;
+
+/** Hands one message to the server, or to the drop folder when the server cannot take it now. */
+async function submit(where: Where, env: Envelope, message: Buffer): Promise<Outcome> {
+  const reply = await post(where, env, message);
+  if (reply.kind === 'ok') return { kind: 'queued', id: reply.body.id, status: reply.body.status };
+  if (reply.kind === 'problem' && reply.problem.reason !== 'unavailable') {
+    const p = reply.problem;
+    const smtp = p.smtp ?? `${p.status >= 500 || p.status === 429 ? 451 : 550} ${p.status === 429 ? '4.7.1' : '5.7.0'} ${p.detail}`;
+    return { kind: 'refused', code: exitCodeOf(p), line: `${p.detail}${p.smtp ? ` (${p.smtp.split(' ').slice(0, 2).join(' ')})` : ''}`, smtp };
+  }
+  // the server is down, restarting or cannot store: the drop folder keeps the message
+  const why = reply.kind === 'unreachable' ? reply.why : reply.problem.detail;
+  try {
+    const name = writeDrop(where.dropDir, {
+      token: where.token, from: env.from, to: env.recipients, extract: env.extract || !env.recipients.length, fullName: env.fullName, at: Date.now(),
+    }, message);
+    return { kind: 'dropped', name, why };
+  } catch (err) {
+    const line = `server not reachable (${why}) and cannot write to the drop folder ${where.dropDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    return { kind: 'refused', code: EX.TEMPFAIL, line, smtp: `451 4.3.0 ${line}` };
+  }
+}
+
 /** Runs sendmail; resolves with the exit code. */
 export async function runSendmail(argv: string[], io: SendmailIo): Promise<number> {
   try {
@@ -124,32 +156,29 @@ export async function runSendmail(argv: string[], io: SendmailIo): Promise<numbe
       throw err;
     }
     const where = await locate(args, io.env);
+    if (args.mode === 'smtp') {
+      const { runStdioSmtp } = await import('./sendmail-smtp.ts');
+      await runStdioSmtp({
+        input: io.stdin, write: io.out, hostname: os.hostname(),
+        async submit(e) {
+          const o = await submit(where, { from: e.from === '' ? '<>' : e.from, recipients: e.to, extract: false, fullName: args.fullName }, e.message);
+          if (o.kind === 'queued') return `250 2.0.0 Ok: ${o.status} as ${o.id}`;
+          if (o.kind === 'dropped') return `250 2.0.0 Ok: kept in the drop folder as ${o.name}`;
+          return o.smtp.replace(/[\r\n]+/g, ' ');
+        },
+      });
+      return EX.OK;
+    }
     const chunks: Buffer[] = [];
     for await (const c of io.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
     const message = messageOf(Buffer.concat(chunks), args.ignoreDots);
     if (!message.length) throw new Fail(EX.DATAERR, 'the message is empty');
-
-    const reply = await post(where, args, message);
-    if (reply.kind === 'ok') {
-      if (args.verbose) io.err(`postern sendmail: ${reply.body.status} as ${reply.body.id}`);
-      return EX.OK;
+    const o = await submit(where, args, message);
+    if (o.kind === 'refused') throw new Fail(o.code, o.line);
+    if (args.verbose) {
+      io.err(o.kind === 'queued' ? `postern sendmail: ${o.status} as ${o.id}` : `postern sendmail: server not reachable (${o.why}); kept in the drop folder as ${o.name}`);
     }
-    if (reply.kind === 'problem' && reply.problem.reason !== 'unavailable') {
-      const p = reply.problem;
-      throw new Fail(exitCodeOf(p), `${p.detail}${p.smtp ? ` (${p.smtp.split(' ').slice(0, 2).join(' ')})` : ''}`);
-    }
-    // the server is down, restarting or cannot store: the drop folder keeps the message
-    const why = reply.kind === 'unreachable' ? reply.why : reply.problem.detail;
-    try {
-      const name = writeDrop(where.dropDir, {
-        token: where.token, from: args.from, to: args.recipients, extract: args.extract || !args.recipients.length,
-        fullName: args.fullName, at: Date.now(),
-      }, message);
-      if (args.verbose) io.err(`postern sendmail: server not reachable (${why}); kept in the drop folder as ${name}`);
-      return EX.OK;
-    } catch (err) {
-      throw new Fail(EX.TEMPFAIL, `server not reachable (${why}) and cannot write to the drop folder ${where.dropDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    return EX.OK;
   } catch (err) {
     if (err instanceof Fail) {
       io.err(`postern sendmail: ${err.message}`);

@@ -57,8 +57,8 @@ test('site add, list, grant, revoke, rotate-token and remove; the walls are chec
   assert.match(ok(await cli(['site', 'grant', 'shop', '--domain', 'shop.example']), 'grant').stdout, /site shop may send as any address @shop\.example/);
   assert.match(ok(await cli(['site', 'revoke', 'shop', '--send-as', 'noreply@shop.example']), 'revoke').stdout, /no longer send as noreply@shop\.example/);
   refused(await cli(['site', 'revoke', 'shop', '--send-as', 'noreply@shop.example']), /has no grant/, 'revoke twice');
-  const rows = parseJson<{ name: string; customer: string; unixUser: string; sendAs: string }[]>(ok(await cli(['site', 'list', '--json']), 'list'));
-  assert.deepEqual(rows, [{ name: 'shop', customer: 'acme', unixUser: 'root', sendAs: 'orders@shop.example, any address @shop.example', createdAt: (rows[0] as { createdAt: string }).createdAt }]);
+  const rows = parseJson<{ name: string; customer: string; unixUser: string; sendAs: string; createdAt: string }[]>(ok(await cli(['site', 'list', '--json']), 'list'));
+  assert.deepEqual(rows, [{ name: 'shop', customer: 'acme', unixUser: 'root', sendAs: 'orders@shop.example, any address @shop.example', createdAt: rows[0]!.createdAt }]);
 
   const rotated = ok(await cli(['site', 'rotate-token', 'shop']), 'rotate').stdout;
   assert.match(rotated, /the old one no longer works\ntoken: pst_/);

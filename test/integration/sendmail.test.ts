@@ -117,7 +117,6 @@ test('the usual no-op flags are accepted (-bm -odi -oem -v -N -R -V -X -U -G); -
 test('exit codes: 64 usage, 65 data, 75 limit deferral, 77 refused sender or token, 78 no token file; one line on stderr', async () => {
   const cases: [string, string[], string | Buffer, NodeJS.ProcessEnv, number, RegExp][] = [
     ['no recipients', [], php('orders@shop.example'), {}, 64, /no recipients/],
-    ['-bs', ['-bs'], '', {}, 64, /mode -bs is not supported/],
     ['-bp', ['-bp'], '', {}, 64, /mode -bp/],
     ['unknown option', ['-Z', 'x@remote.test'], '', {}, 64, /unknown option -Z/],
     ['-f without a value', ['-t', '-f'], '', {}, 64, /-f needs a value/],
@@ -205,4 +204,26 @@ test('drop folder: a deferral stays until the limit allows or the retry time end
   assert.deepEqual(fs.readdirSync(dropDir), []);
   assert.deepEqual(fs.readdirSync(`${dropDir}.rejected`).sort(), [unknown, 'garbage'].sort());
   assert.equal(fs.statSync(`${dropDir}.rejected`).mode & 0o777, 0o700);
+});
+
+test('-bs: SMTP on standard input and output (Symfony Mailer, Laravel): each message gets the reply of the server', async () => {
+  const dialogue = [
+    'EHLO app.local', 'MAIL FROM:<orders@shop.example>', 'RCPT TO:<a@remote.test>', 'RCPT TO:<b@remote.test>', 'DATA',
+    'From: Shop <orders@shop.example>', 'To: a@remote.test', 'Subject: via -bs', '', '..leading dot', 'body', '.',
+    'MAIL FROM:<bob@other.example>', 'RCPT TO:<a@remote.test>', 'DATA', 'From: bob@other.example', '', 'x', '.',
+    'RCPT TO:<c@remote.test>', 'NOOP', 'QUIT', '',
+  ].join('\r\n');
+  const r = await sendmail(['-bs', '-i'], dialogue);
+  assert.equal(r.code, 0, r.stderr);
+  const replies = r.stdout.split('\r\n').filter(Boolean);
+  assert.match(replies[0]!, /^220 \S+ ESMTP Postern sendmail$/);
+  assert.deepEqual(replies.slice(1, 5), [replies[1], '250-PIPELINING', '250-8BITMIME', '250 ENHANCEDSTATUSCODES']);
+  const codes = replies.slice(5).map((l) => l.slice(0, 3));
+  assert.deepEqual(codes, ['250', '250', '250', '354', '250', '250', '250', '354', '553', '503', '250', '221']);
+  const queuedAs = /^250 2\.0\.0 Ok: queued as (\S+)$/.exec(replies[9]!)![1]!;
+  assert.match(replies[13]!, /^553 5\.7\.1 Sender address <bob@other\.example> is not allowed for site shop$/);
+  const m = (await s.server.store.queue.get(queuedAs))!;
+  assert.equal(m.siteName, 'shop');
+  assert.deepEqual(m.recipients.map((x) => x.address), ['a@remote.test', 'b@remote.test']);
+  assert.match((await s.body(m.id)).toString(), /\r\n\r\n\.leading dot\r\nbody\r\n$/, 'dot-unstuffed');
 });

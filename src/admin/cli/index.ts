@@ -45,7 +45,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {
       const { runSendmail } = await import('../../inject/sendmail.ts');
-      const code = await runSendmail(args, { stdin: process.stdin, env: process.env, err: io.err });
+      const code = await runSendmail(args, { stdin: process.stdin, env: process.env, err: io.err, out: (s) => process.stdout.write(s) });
       if (code) throw new CliExit(code);
     });
   registerServerCommands(program, io, () => program.opts().config);

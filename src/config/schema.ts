@@ -166,6 +166,7 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8443).describe('TCP port of the HTTPS listener; 0 picks a free port (tests).'),
         host: z.string().default('::').describe('Address to bind; "::" means every IPv4 and IPv6 address.'),
         maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous HTTPS connections.'),
+        maxConnectionsPerIp: z.number().int().min(1).default(50).describe('Simultaneous HTTPS connections of one client address; more are closed at once.'),
       })
       .strict()
       .prefault({})

@@ -11,9 +11,10 @@ import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { TLS_MIN_VERSION, type TlsRegistry } from '../listener/index.ts';
+import { createCounter } from '../limits/index.ts';
 import { createSendApi, type SendApiDeps } from './api.ts';
 
-export interface WebConfig { port: number; host: string; maxConnections: number }
+export interface WebConfig { port: number; host: string; maxConnections: number; maxConnectionsPerIp: number }
 
 export interface LocalServers {
   /** The HTTPS address, or null when web is off. */
@@ -71,6 +72,17 @@ export async function startLocalServers(o: {
         key: pair.key, cert: pair.cert, minVersion: TLS_MIN_VERSION, SNICallback: o.tls.sniCallback,
       }, getRequestListener(createSendApi({ ...o.api, channel: 'web' }).fetch));
       web.maxConnections = o.web.maxConnections;
+      // per client address, like the SMTP listeners' gate (before TLS: nothing to answer with)
+      const perIp = createCounter(o.web.maxConnectionsPerIp);
+      web.on('connection', (sock: net.Socket) => {
+        const ip = sock.remoteAddress ?? '';
+        if (!perIp.tryAcquire(ip)) {
+          o.logger.warn({ evt: 'connect', listener: 'web', ip, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
+          sock.destroy();
+          return;
+        }
+        sock.once('close', () => perIp.release(ip));
+      });
       web.headersTimeout = 30_000;
       web.requestTimeout = 600_000;
       o.tls.onDefaultChange((p) => web!.setSecureContext({ key: p.key, cert: p.cert, minVersion: TLS_MIN_VERSION }));

@@ -214,3 +214,27 @@ test('hold: a site over a hold limit is accepted into the hold queue (202 held),
     await g.close();
   }
 });
+
+test('the HTTPS listener has a per-address connection gate like the SMTP listeners', async () => {
+  const g = await startTestServer({ web: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 2 } });
+  const tls = await import('node:tls');
+  const open: import('node:tls').TLSSocket[] = [];
+  try {
+    const connect = () => new Promise<boolean>((resolve) => {
+      const sock = tls.connect({ host: '127.0.0.1', port: webPort(g), rejectUnauthorized: false }, () => resolve(true));
+      sock.on('error', () => resolve(false));
+      sock.on('close', () => resolve(false));
+      open.push(sock);
+    });
+    assert.equal(await connect(), true);
+    assert.equal(await connect(), true);
+    assert.equal(await connect(), false, 'the third is closed');
+    open.shift()!.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await connect(), true, 'a freed slot is usable again');
+    assert.ok(g.logs.some((l) => l.listener === 'web' && l.reason === 'per-ip-limit'));
+  } finally {
+    for (const s of open) s.destroy();
+    await g.close();
+  }
+});

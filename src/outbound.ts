@@ -51,11 +51,14 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
   const pool = createConnectionPool({ maxMessages: d.reuseMaxMessages, idleMs: d.reuseIdleSeconds * 1000, maxIdlePerKey: d.perDestinationConcurrency });
 
+  /** The message as it goes out: its DKIM-Signature fields (made at intake) on top of the body. */
   async function body(job: DeliveryJob): Promise<() => NodeJS.ReadableStream> {
     const path = job.message.bodyPath;
-    if (path) return () => spool.open(path);
+    const top = job.message.dkimHeaders ? Buffer.from(job.message.dkimHeaders, 'latin1') : null;
+    const signed = (open: () => NodeJS.ReadableStream) => (top ? () => Readable.from(prepend(top, open())) : open);
+    if (path) return signed(() => spool.open(path));
     const inline = await store.queue.inlineBody(job.message.id);
-    if (inline) return () => Readable.from([inline]);
+    if (inline) return signed(() => Readable.from([inline]));
     return () => new Readable({ read() { this.destroy(new Error(`message ${job.message.id} has no body (deleted?)`)); } });
   }
 
@@ -99,7 +102,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
         // no NOTIFY: a failed notice must still be seen (it goes to the postmaster or is logged)
         queueId, sender: '', recipients: [{ address: n.to }], dsnRet: null, dsnEnvid: null,
         customerId: n.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
-        heloName: config.hostname, tls: null, listener: n.listener, maxSize: config.smtp.maxMessageSize + 1024 * 1024,
+        heloName: config.hostname, tls: null, listener: n.listener, maxSize: config.smtp.maxMessageSize + 1024 * 1024, sign: true,
       });
       scheduler.kick();
       return queueId;
@@ -179,6 +182,11 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   };
 }
 
+async function* prepend(top: Buffer, rest: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  yield top;
+  for await (const chunk of rest) yield chunk as Buffer;
+}
+
 function smarthostOf(value: string, tls: NextHop['tls']): NextHop {
   const hp = parseHostPort(value, 25);
   if ('error' in hp) throw new Error(`delivery.smarthost: ${hp.error}`);
@@ -204,7 +212,7 @@ export async function notifyHold(
   await deps.intake.receive(Readable.from([text]), {
     queueId, sender: '', recipients: to.map((address) => ({ address })), dsnRet: null, dsnEnvid: null,
     customerId: m.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
-    heloName: config.hostname, tls: null, listener: 'notice',
+    heloName: config.hostname, tls: null, listener: 'notice', sign: true,
   });
   deps.logger.info({ evt: 'contain', mailbox: m.address, notice: queueId, to }, 'hold notice queued');
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { localPaths, type Config } from './config/index.ts';
+import { localPaths, secretsKeyFile, type Config } from './config/index.ts';
 import { clientKey, systemClock, type Clock } from './core/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createSpool } from './spool/index.ts';
@@ -16,6 +16,8 @@ import { createAuthenticator, createLoginCache, type LockoutPolicy } from './cre
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { createContainment } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
+import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
+import { createDkimService, createDnsLookup, createKeyring } from './dkim/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 
 export interface RunningServer {
@@ -102,6 +104,11 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     policy: lockoutPolicyOf(config),
     clock,
   });
+  let box: SecretBox | null = null;
+  const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
+  const keyring = config.dkim.enabled
+    ? createKeyring({ store, secrets, ttlMs: config.dkim.keyCacheSeconds * 1000, now: () => clock.now(), logger })
+    : null;
   let outbound: Outbound | null = null;
   const enqueuer = createEnqueuer({ queue: store.queue, spool, onCommitted: () => (outbound ? outbound.kick() : opts.onQueued?.()) });
   const intake = createIntake({
@@ -111,6 +118,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     maxLineLength: config.smtp.maxLineLength,
     maxMessageSize: config.smtp.maxMessageSize,
     inlineBodyMaxBytes: config.queue.inlineBodyMaxBytes,
+    dkimKeys: keyring ? (domain) => keyring.keysFor(domain) : undefined,
   });
   const containment = createContainment({
     store, clock, logger, config: config.containment,
@@ -140,7 +148,9 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   });
   let local: LocalServers | null = null;
   let pickup: Pickup | null = null;
+  let dkimTimer: NodeJS.Timeout | null = null;
   const close = async () => {
+    if (dkimTimer) clearInterval(dkimTimer);
     await local?.close();
     await pickup?.close();
     await Promise.all(listeners.map((l) => l.close()));
@@ -178,6 +188,17 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       const taken = await pickup.scan();
       if (taken) logger.info({ evt: 'maildrop', accepted: taken }, 'drop folder taken in at start-up');
       pickup.start(config.local.dropScanSeconds * 1000);
+      if (config.dkim.enabled) {
+        // the timed steps of key rotation, in the one process that serves the local channel
+        const dkim = createDkimService({
+          store, secrets, now: () => clock.now(), logger, policy: config.dkim,
+          lookup: () => createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries }),
+        });
+        const tick = () => dkim.tick().then((d) => { if (d.activated.length || d.retired.length) keyring?.clear(); }, (err: Error) => logger.error({ evt: 'dkim', err: err.message }, 'DKIM rotation check failed'));
+        void tick();
+        dkimTimer = setInterval(tick, config.dkim.checkMinutes * 60_000);
+        dkimTimer.unref();
+      }
     }
   } catch (err) {
     await close();

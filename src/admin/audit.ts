@@ -54,6 +54,11 @@ const SITE: Audited = {
   },
 };
 
+const DKIM: Audited = {
+  target: (a) => `dkim:${domainKey(a)}`,
+  snapshot: async (s, t) => (await s.dkim.list(t.slice('dkim:'.length))).filter((k) => k.state !== 'retired').map((k) => `${k.selector}:${k.algorithm}:${k.state}`),
+};
+
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
@@ -63,6 +68,7 @@ const AUDITED: Record<string, Audited> = {
   grant: MAILBOX, revoke: MAILBOX, unlock: MAILBOX,
   setRoute: ROUTE, removeRoute: ROUTE,
   setLimit: LIMITS, clearLimit: LIMITS,
+  rotateDkim: DKIM, activateDkim: DKIM,
   addSite: SITE, removeSite: SITE, rotateSiteToken: SITE, grantSite: SITE, revokeSite: SITE,
   removeBan: { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) },
   releaseHold: { target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])), snapshot: (s, t) => (t.includes('@') ? mailbox(s, t) : message(s, t)) },

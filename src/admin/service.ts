@@ -16,6 +16,7 @@ import { createLimitService } from './limits.ts';
 import { withAudit } from './audit.ts';
 import { createHoldService } from './holds.ts';
 import { createSiteService } from './sites.ts';
+import { createDkimAdmin, type DkimAdminOptions } from './dkim.ts';
 
 export { AdminError };
 
@@ -101,13 +102,14 @@ function rethrow(err: unknown): never {
 }
 
 /** The admin service; with `actor`, every change it makes is recorded in the audit trail. */
-export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string } = {}) {
+export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions } = {}) {
   const now = opts.now ?? Date.now;
-  const service = createService(store, now, opts.secrets);
+  const service = createService(store, now, opts.secrets, opts.dkim);
   return opts.actor ? withAudit(service, store, opts.actor, now) : service;
 }
 
-function createService(store: Store, now: () => number, secrets: (() => SecretBox) | undefined) {
+function createService(store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined) {
+  const dkim = createDkimAdmin(store, dkimOptions);
   async function customerOrFail(name: string): Promise<Customer> {
     const c = await store.customers.get(name);
     if (!c) throw new AdminError(`no customer named ${name}; add it with: postern customer add ${name}`);
@@ -131,6 +133,7 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
     ...createLimitService(store, now),
     ...createHoldService(store, mailboxOrFail, now),
     ...createSiteService(store, customerOrFail),
+    ...dkim,
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
@@ -150,7 +153,9 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
       const c = await customerOrFail(customerName);
       const existing = await store.domains.get(name);
       if (existing) throw new AdminError(`domain ${name} already exists (customer ${existing.customerName})`);
-      return store.domains.add(name, c.id).catch(rethrow);
+      const d = await store.domains.add(name, c.id).catch(rethrow);
+      await dkim.createDomainKeys(d.name);
+      return d;
     },
     listDomains: (customerName?: string) => store.domains.list(customerName),
 

@@ -123,6 +123,7 @@ export const configSchema = z
         dataTimeoutSeconds: z.number().positive().default(600).describe('Sending the message and waiting for the reply after the final dot.'),
         reuseMaxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection to a remote host before it is closed.'),
         reuseIdleSeconds: z.number().min(0).default(5).describe('How long an idle connection is kept for the next message to the same host (0: close at once).'),
+        publicAddresses: z.array(z.string().regex(/^[0-9a-fA-F:.]+$/, 'expected an IP address')).default([]).describe('The public IP addresses this server sends from, as the Internet sees them (for the SPF, PTR and HELO checks of `postern domain check`).'),
       })
       .strict()
       .prefault({})
@@ -160,6 +161,20 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Compromise containment.'),
+    dkim: z
+      .object({
+        enabled: z.boolean().default(true).describe('Sign outgoing mail of authenticated senders and sites with the active key of its From domain (and make a key for each new domain).'),
+        ed25519: z.boolean().default(false).describe('Also make Ed25519 keys (RFC 8463) and add a second signature with them; receivers that do not know Ed25519 still check the RSA one.'),
+        rsaBits: z.number().int().refine((n) => n === 1024 || n === 2048 || n === 3072 || n === 4096, 'expected 1024, 2048, 3072 or 4096').default(2048).describe('Size of new RSA keys (2048 fits one DNS TXT record of several strings).'),
+        retireDays: z.number().min(0).default(7).describe('Days a replaced key stays "retiring" (its record must stay published: mail signed with it is still in transit) before it is retired.'),
+        rotateDays: z.number().min(0).default(0).describe('Make a new pending key when the active one is this many days old (0: rotate only with `postern dkim rotate`).'),
+        autoActivate: z.boolean().default(true).describe('Activate a pending key once its record is published in DNS (checked through dns.servers every checkMinutes).'),
+        checkMinutes: z.number().min(0.05).default(10).describe('How often the server checks pending keys, retiring keys and the rotation age.'),
+        keyCacheSeconds: z.number().min(0).default(30).describe('How long a process keeps a domain\'s signing keys in memory (a rotation done elsewhere takes effect within this time).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('DKIM signing and key rotation.'),
     web: z
       .object({
         enabled: z.boolean().default(true).describe('Serve HTTPS (the send API at /api/v1/messages) on the port below.'),

@@ -1,5 +1,6 @@
 /**
- * From end-of-DATA to "queued": bare line-end guard, header fix-ups, spool write with fsync,
+ * From end-of-DATA to "queued": bare line-end guard, header fix-ups, DKIM signing (a tap
+ * beside the stream; the signature fields are stored with the queue row), spool write with fsync,
  * group-committed queue rows. Resolves only when the message is durable; on any failure the
  * body is removed and the caller gets an SmtpError (5xx for the message's fault, 451 4.3.0
  * for ours).
@@ -14,6 +15,7 @@ import type { Spool } from '../spool/index.ts';
 import type { Enqueuer } from '../queue/index.ts';
 import { LineEndingGuard } from './line-endings.ts';
 import { HeaderRewriter, type HeaderFacts } from './headers.ts';
+import { DkimTap, type SigningKey } from '../dkim/index.ts';
 import { buildReceived } from './received.ts';
 
 export interface IntakeRequest {
@@ -52,6 +54,8 @@ export interface IntakeRequest {
   bareLineEndings?: 'normalize' | 'reject';
   /** A From field to add when the message has none (sendmail -F / -f). */
   addFrom?: string;
+  /** DKIM-sign it when its From domain has an active key (authenticated senders, sites, our notices). */
+  sign?: boolean;
 }
 
 export interface IntakeResult {
@@ -61,6 +65,8 @@ export interface IntakeResult {
   held: Exceeded[] | null;
   facts: HeaderFacts;
   normalizedLineEnds: number;
+  /** How it was signed: the "domain/selector" of each signature (empty: unsigned), or null when signing was not asked for. */
+  dkim: string[] | null;
 }
 
 export interface Intake {
@@ -76,6 +82,8 @@ export interface IntakeDeps {
   maxLineLength: number;
   maxMessageSize: number;
   inlineBodyMaxBytes: number;
+  /** The active DKIM keys of a domain; without it nothing is signed. */
+  dkimKeys?: (domain: string) => Promise<SigningKey[]>;
 }
 
 export function createIntake(deps: IntakeDeps): Intake {
@@ -105,9 +113,11 @@ export function createIntake(deps: IntakeDeps): Intake {
       });
       const maxSize = req.maxSize ?? deps.maxMessageSize;
       const cap = new SizeCap(maxSize);
+      const keysFor = deps.dkimKeys;
+      const tap = req.sign && keysFor ? new DkimTap({ keysFor, now: () => now.getTime() }) : null;
       source.pipe(cap);
       try {
-        await pipeline(cap, guard, rewriter, body.stream);
+        await (tap ? pipeline(cap, guard, rewriter, tap, body.stream) : pipeline(cap, guard, rewriter, body.stream));
       } catch (err) {
         source.unpipe(cap);
         drain(source);
@@ -126,6 +136,13 @@ export function createIntake(deps: IntakeDeps): Intake {
         throw err;
       }
       const stored = body.stored();
+      let dkimHeaders: string | null = null;
+      try {
+        dkimHeaders = tap?.signatures() || null;
+      } catch (err) {
+        await body.discard();
+        throw smtpError(451, '4.3.0', 'Temporary local problem: cannot sign the message, try again later', err);
+      }
       let verdict: EnqueueVerdict;
       try {
         verdict = await deps.enqueuer.enqueue({
@@ -150,6 +167,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           limitScope: req.limitScope,
           onMailboxHold: req.onMailboxHold,
           heldCap: req.heldCap,
+          dkimHeaders,
         });
       } catch (err) {
         await body.discard();
@@ -162,7 +180,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         throw limitRefusal(verdict.action, verdict.exceeded);
       }
       return {
-        id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized,
+        id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized, dkim: tap ? tap.selectors() : null,
         held: verdict.outcome === 'held' ? verdict.exceeded : null,
       };
     },

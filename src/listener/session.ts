@@ -209,6 +209,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           smtputf8: smtputf8Of(env.mailFrom),
           limitScope: user ? { customer: user.customerName, domain: domainOf(user.address) ?? '', mailbox: user.address } : undefined,
           onMailboxHold: user ? deps.onMailboxHold : undefined,
+          sign: !!user,
           heldCap: user ? deps.heldCap : undefined,
           checkHeader: user ? (facts) => {
             const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
@@ -223,7 +224,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             logger.info({
               evt: 'queued', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null, held: r.held ? true : undefined,
               sender: env.mailFrom ? env.mailFrom.address : '', rcpts: env.rcptTo.length, size: r.size, msgid: r.facts.messageId,
-              bareLineEnds: r.normalizedLineEnds || undefined, ms: Math.round(performance.now() - started),
+              bareLineEnds: r.normalizedLineEnds || undefined, dkim: r.dkim ? (r.dkim.length ? r.dkim : 'unsigned') : undefined, ms: Math.round(performance.now() - started),
             }, 'message queued');
             cb(null, `2.0.0 Ok: queued as ${r.id}`);
             if (user) void deps.containment?.observeMessage(user.address);

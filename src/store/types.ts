@@ -77,6 +77,8 @@ export interface NewMessage {
   onMailboxHold?: 'hold' | 'refuse';
   /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
   heldCap?: number;
+  /** DKIM-Signature fields (CRLF-terminated) that delivery puts on top of the body, or null. */
+  dkimHeaders?: string | null;
 }
 
 /** What the enqueue did with one message under the sending limits. */
@@ -142,6 +144,8 @@ export interface DeliveryJob {
     cancelled: boolean;
     eightBit: boolean;
     smtputf8: boolean;
+    /** DKIM-Signature fields to put on top of the body, or null. */
+    dkimHeaders: string | null;
   };
   domain: string;
   recipients: { idx: number; address: string; attempts: number; notify: string | null; orcpt: string | null; delayNotified: boolean }[];
@@ -296,6 +300,40 @@ export interface SiteRepo {
   grants(siteId: number): Promise<SiteGrant[]>;
 }
 
+export type DkimKeyState = 'pending' | 'active' | 'retiring' | 'retired';
+
+/**
+ * A DKIM key of a domain. pending: made, its record is to be published; active: signs;
+ * retiring: no longer signs, its record must stay published (mail in flight and in mailboxes
+ * still refers to it); retired: its record may go.
+ */
+export interface DkimKey {
+  id: number;
+  domainId: number;
+  domain: string;
+  selector: string;
+  algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  /** Sealed by the secret box (credentials/secrets). */
+  privateKey: string;
+  /** The p= value of its DNS record. */
+  publicKey: string;
+  state: DkimKeyState;
+  createdAt: number;
+  activatedAt: number | null;
+  retiringAt: number | null;
+  retiredAt: number | null;
+}
+
+export interface DkimKeyRepo {
+  add(k: Pick<DkimKey, 'domainId' | 'selector' | 'algorithm' | 'privateKey' | 'publicKey' | 'state'>): Promise<DkimKey>;
+  /** The keys of a domain, newest first (retired ones too). */
+  list(domain: string): Promise<DkimKey[]>;
+  /** Keys in the given states, of every domain. */
+  inStates(states: DkimKeyState[]): Promise<DkimKey[]>;
+  /** Moves a key to a state and stamps when; false when it was not in one of `from`. */
+  setState(id: number, to: DkimKeyState, from: DkimKeyState[], now: number): Promise<boolean>;
+}
+
 /** Failed logins of a mailbox since its last success, and its lock. */
 export interface LoginState { failures: number; lockedUntil: number | null }
 
@@ -428,6 +466,7 @@ export interface Store {
   mailboxes: MailboxRepo;
   grants: GrantRepo;
   sites: SiteRepo;
+  dkim: DkimKeyRepo;
   authGuard: AuthGuardRepo;
   limits: LimitRepo;
   audit: AuditRepo;

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/observability/index.ts';
 import type { Clock } from '../../src/core/index.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createAdminService } from '../../src/admin/service.ts';
+import { dkimAdminOptions } from '../../src/admin/dkim.ts';
 
 export interface TestServer {
   config: Config;
@@ -46,6 +47,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
     delivery: { enabled: false }, // tests that deliver pass their own delivery settings
     auth: { failureDelayMs: 0 }, // no tarpit unless a test asks for it
     web: { port: 0, host: '127.0.0.1' },
+    dkim: { enabled: false }, // RSA keys take time to make; the DKIM tests turn it on
     ...overrides,
   });
   config.store.path = path.join(dataDir, 'postern.db');
@@ -58,7 +60,9 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
   });
   const logger = createLogger(config.log.level, sink);
   const server = await startServer(config, { logger, clock: opts.clock });
-  const admin = createAdminService(server.store, { now: opts.clock ? () => opts.clock!.now() : undefined, secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(config))) });
+  const now = opts.clock ? () => opts.clock!.now() : Date.now;
+  const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(config)));
+  const admin = createAdminService(server.store, { now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now) });
   return {
     config,
     dataDir,

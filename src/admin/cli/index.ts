@@ -9,9 +9,11 @@ import { loadConfig, ConfigError, secretsKeyFile, type Config } from '../../conf
 import { createSecretBox, loadOrCreateKey } from '../../credentials/index.ts';
 import { openStore } from '../../store/index.ts';
 import { createAdminService, AdminError, type AdminService } from '../service.ts';
+import { dkimAdminOptions } from '../dkim.ts';
 import { registerAdminCommands } from './commands.ts';
 import { registerServerCommands } from './serve.ts';
 import { registerSiteCommands } from './sites.ts';
+import { registerDkimCommands } from './dkim.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -34,13 +36,15 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
     const store = openStore(config());
     try {
       const c = config();
-      return await fn(createAdminService(store, { secrets: () => createSecretBox(loadOrCreateKey(secretsKeyFile(c))), actor: cliActor() }));
+      const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
+      return await fn(createAdminService(store, { secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now) }));
     } finally {
       await store.close();
     }
   };
   registerAdminCommands(program, io, withService);
   registerSiteCommands(program, io, withService, config);
+  registerDkimCommands(program, io, withService);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

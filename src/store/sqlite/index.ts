@@ -8,6 +8,7 @@ import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
 import { createGrantRepo } from './grants.ts';
 import { createSiteRepo } from './sites.ts';
+import { createDkimKeyRepo } from './dkim.ts';
 import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
@@ -24,6 +25,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     mailboxes: createMailboxRepo(db, now),
     grants: createGrantRepo(db, now),
     sites: createSiteRepo(db, now),
+    dkim: createDkimKeyRepo(db, now),
     authGuard: createAuthGuardRepo(db),
     limits: createLimitRepo(db),
     audit: createAuditRepo(db),

@@ -263,4 +263,24 @@ export const MIGRATIONS: string[] = [
     ('site', '*', 'hour', 'recipients', 1000, 'hold'),
     ('site', '*', 'day', 'recipients', 5000, 'hold');
   `,
+  // 16: DKIM keys per domain (private keys sealed with the secret box) through their stages,
+  // and the DKIM-Signature fields of a message, put on top of it at delivery
+  `
+  CREATE TABLE dkim_keys (
+    id INTEGER PRIMARY KEY,
+    domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+    selector TEXT NOT NULL,
+    algorithm TEXT NOT NULL CHECK (algorithm IN ('rsa-sha256', 'ed25519-sha256')),
+    private_key TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'retired')),
+    created_at INTEGER NOT NULL,
+    activated_at INTEGER,
+    retiring_at INTEGER,
+    retired_at INTEGER,
+    UNIQUE (domain_id, selector)
+  );
+  CREATE INDEX dkim_keys_state ON dkim_keys(state);
+  ALTER TABLE messages ADD COLUMN dkim_headers TEXT;
+  `,
 ];

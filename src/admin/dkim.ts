@@ -1,0 +1,92 @@
+/**
+ * DKIM and domain health, for the admin service: keys made with each new domain, `dkim show`
+ * (the records to publish), `dkim rotate`, `dkim activate` and `domain check`. Key material
+ * never leaves: show lists public keys and records only.
+ */
+import type { Config } from '../config/index.ts';
+import type { SecretBox } from '../credentials/index.ts';
+import type { DkimKey, Store } from '../store/index.ts';
+import {
+  checkDomain, createDkimService, createDnsLookup, dkimRecordName, dkimRecordValue, DkimError, zoneQuoted,
+  type CheckReport, type DkimAlgorithm, type DkimService, type DnsLookup,
+} from '../dkim/index.ts';
+import { normalizeDomain } from '../core/index.ts';
+import { AdminError } from './errors.ts';
+
+export interface DkimAdminOptions {
+  enabled: boolean;
+  service: DkimService;
+  lookup: () => DnsLookup;
+  sendingIps: string[];
+  heloName: string;
+}
+
+/** The DKIM options of the admin service, from the configuration. */
+export function dkimAdminOptions(config: Config, store: Store, secrets: () => SecretBox, now: () => number): DkimAdminOptions {
+  let lookup: DnsLookup | null = null;
+  const lazyLookup = () => (lookup ??= createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries }));
+  return {
+    enabled: config.dkim.enabled,
+    service: createDkimService({ store, secrets, now, lookup: lazyLookup, policy: config.dkim }),
+    lookup: lazyLookup,
+    sendingIps: config.delivery.publicAddresses,
+    heloName: config.hostname,
+  };
+}
+
+export interface DkimRecordView { selector: string; algorithm: DkimAlgorithm; state: DkimKey['state']; createdAt: number; activatedAt: number | null; retiringAt: number | null; name: string; value: string; zone: string }
+
+const view = (k: DkimKey): DkimRecordView => {
+  const value = dkimRecordValue(k.algorithm, k.publicKey);
+  const name = dkimRecordName(k.selector, k.domain);
+  return { selector: k.selector, algorithm: k.algorithm, state: k.state, createdAt: k.createdAt, activatedAt: k.activatedAt, retiringAt: k.retiringAt, name, value, zone: `${name}. IN TXT ${zoneQuoted(value)}` };
+};
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof DkimError) throw new AdminError(err.message);
+    throw err;
+  }
+}
+
+export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined) {
+  const need = (): DkimAdminOptions => {
+    if (!opts) throw new AdminError('DKIM is not available here (no configuration)');
+    return opts;
+  };
+  const domainName = async (input: string): Promise<string> => {
+    const d = normalizeDomain(input);
+    if (!d || !(await store.domains.get(d))) throw new AdminError(`no hosted domain ${input}`);
+    return d;
+  };
+  return {
+    /** Makes the first keys of a new domain (when DKIM is enabled). */
+    async createDomainKeys(domain: string): Promise<DkimKey[]> {
+      if (!opts?.enabled) return [];
+      return guard(() => opts.service.createKeys(domain));
+    },
+    async showDkim(input: string): Promise<DkimRecordView[]> {
+      const d = await domainName(input);
+      return (await store.dkim.list(d)).filter((k) => k.state !== 'retired').map(view);
+    },
+    async rotateDkim(input: string, algorithm?: string): Promise<DkimRecordView[]> {
+      const d = await domainName(input);
+      const only = algorithm === undefined ? undefined : algorithm === 'rsa' ? 'rsa-sha256' : algorithm === 'ed25519' ? 'ed25519-sha256' : null;
+      if (only === null) throw new AdminError(`--algorithm must be rsa or ed25519: ${algorithm}`);
+      return (await guard(() => need().service.rotate(d, only))).map(view);
+    },
+    async activateDkim(input: string, force = false): Promise<{ activated: DkimRecordView[]; retiring: DkimRecordView[] }> {
+      const d = await domainName(input);
+      const r = await guard(() => need().service.activate(d, { force }));
+      return { activated: r.activated.map(view), retiring: r.retiring.map(view) };
+    },
+    async checkDomain(input: string): Promise<CheckReport> {
+      const d = await domainName(input);
+      const o = need();
+      const keys = (await store.dkim.list(d)).filter((k): k is DkimKey & { state: 'pending' | 'active' | 'retiring' } => k.state !== 'retired');
+      return checkDomain({ domain: d, keys, sendingIps: o.sendingIps, heloName: o.heloName, lookup: o.lookup() });
+    },
+  };
+}

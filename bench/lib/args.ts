@@ -81,6 +81,12 @@ Without --target it starts Postern itself (temp dataDir, generated config, CLI-p
   --keep                    keep the spawned Postern's temp folder
   --label TEXT              copied into the JSON and the table
 
+DKIM (instead of the matrix above):
+  --dkim                    signing cost per message in one process (2 KiB, 100 KiB; RSA-2048,
+                            Ed25519) and submission msg/s of a signing and a non-signing Postern
+                            measured in turns; --rounds N [3], --messages N [1500], --conns N [8],
+                            --size BYTES [2048], --micro-only
+
 End to end (delivery to a sink):
   --e2e [HOST:PORT|auto]    the spawned Postern delivers everything to a sink (smarthost, no
                             TLS) and each cell also reports delivered msg/s (accepted / start

@@ -40,6 +40,8 @@ export interface SpawnOptions {
   workers: number | 'auto' | null;
   /** null: delivery off (submission cells measure only accepting); else deliver everything to this sink. */
   delivery: { smarthost: string; concurrency: number } | null;
+  /** DKIM signing of the spawned Postern: off, RSA, or RSA + Ed25519 (keys activated at once). */
+  dkim?: 'off' | 'rsa' | 'both';
   log: (s: string) => void;
 }
 
@@ -125,6 +127,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     }],
     log: { level: 'warn' },
     web: { enabled: false },
+    dkim: { enabled: (o.dkim ?? 'off') !== 'off', ed25519: o.dkim === 'both' },
     delivery: deliveryConfig(o.delivery),
     // one mailbox sending thousands of messages an hour is exactly what containment stops
     containment: { enabled: false },
@@ -139,6 +142,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
   o.log(`postern: provisioning ${o.user} in ${dir}`);
   await runCli(['customer', 'add', 'bench'], env, '');
   await runCli(['domain', 'add', domain, '--customer', 'bench'], env, '');
+  if ((o.dkim ?? 'off') !== 'off') await runCli(['dkim', 'activate', domain, '--force'], env, '');
   await runCli(['mailbox', 'add', o.user, '--password-stdin'], env, `${o.pass}\n`);
   // the default sending limits (1,000 recipients an hour per mailbox) would hold the load
   await runCli(['limits', 'clear', 'mailbox', '*'], env, '');

@@ -222,7 +222,7 @@ async function main(): Promise<number> {
     try {
       ctx.child = await spawnPostern({
         user: o.user, pass: ctx.pass, tls: o.tls, maxConns: Math.max(...o.conns),
-        tlsCert: o.tlsCert, tlsKey: o.tlsKey, cpuProf: o.cpuProf, workers: o.workers, log,
+        tlsCert: o.tlsCert, tlsKey: o.tlsKey, cpuProf: o.cpuProf, workers: o.workers, log, dkim: o.sign,
         delivery: ctx.sink && o.e2e ? { smarthost: hostPortText(ctx.sink.address), concurrency: o.e2e.deliveryConcurrency } : null,
       });
     } catch (err) {

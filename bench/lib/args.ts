@@ -36,6 +36,7 @@ export interface BenchOptions {
   cpuProf: string | null; // spawned Postern only: folder for node --cpu-prof
   serverPids: number[]; // --target: processes (with their descendants) whose CPU is counted as the server's
   workers: number | 'auto' | null; // spawned Postern only: its `workers` setting (null: Postern's default)
+  sign: 'off' | 'rsa' | 'both'; // spawned Postern only: DKIM signing with activated keys
   keep: boolean; // keep the spawned Postern's temp folder
   label: string;
   e2e: E2eOptions | null; // null: submission only (a spawned Postern then does not deliver)
@@ -78,13 +79,14 @@ Without --target it starts Postern itself (temp dataDir, generated config, CLI-p
   --tls-cert F --tls-key F  certificate for the spawned Postern            [self-signed]
   --cpu-prof DIR            run the spawned Postern under node --cpu-prof, profile into DIR
   --workers N|auto          the spawned Postern's worker processes          [Postern's default]
+  --sign off|rsa|both       the spawned Postern signs with DKIM (RSA-2048, or RSA + Ed25519) [off]
   --keep                    keep the spawned Postern's temp folder
   --label TEXT              copied into the JSON and the table
 
 DKIM (instead of the matrix above):
   --dkim                    signing cost per message in one process (2 KiB, 100 KiB; RSA-2048,
                             Ed25519) and submission msg/s of a signing and a non-signing Postern
-                            measured in turns; --rounds N [3], --messages N [1500], --conns N [8],
+                            measured in turns; --rounds N [3], --messages N [1500], --conns "1 8",
                             --size BYTES [2048], --micro-only
 
 End to end (delivery to a sink):
@@ -99,6 +101,12 @@ End to end (delivery to a sink):
   --delivery-concurrency N  the spawned Postern's delivery.concurrency and
                             perDestinationConcurrency with --e2e                 [20]
 `;
+
+function signOf(v: string | undefined): BenchOptions['sign'] {
+  if (v === undefined) return 'off';
+  if (v === 'off' || v === 'rsa' || v === 'both') return v;
+  throw new UsageError(`--sign must be off, rsa or both, not ${v}`);
+}
 
 /** 127.0.0.0/8, ::1 and the IPv4-mapped forms; "localhost" means 127.0.0.1. Nothing else. */
 export function loopbackHost(host: string, what = 'target'): string {
@@ -168,7 +176,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   const known = new Set([
     'conns', 'sizes', 'modes', 'messages', 'warmup', 'json', 'target', 'user', 'pass', 'from', 'to', 'tls', 'ehlo',
     'max-seconds', 'max-total-seconds', 'cmd-timeout', 'max-errors', 'cooldown-ms', 'tls-cert', 'tls-key', 'cpu-prof',
-    'keep', 'label', 'help', 'workers', 'server-pids', 'e2e', 'sink-file', 'delivery-concurrency',
+    'keep', 'label', 'help', 'workers', 'sign', 'server-pids', 'e2e', 'sink-file', 'delivery-concurrency',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   if (raw.has('help')) throw new UsageError(HELP);
@@ -214,6 +222,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     cpuProf: raw.get('cpu-prof') ?? null,
     serverPids: list(get('server-pids', '')).map((p) => int('server-pids', p, 1, 2 ** 22)),
     workers: workers === undefined ? null : workers === 'auto' ? 'auto' : int('workers', workers, 1, 64),
+    sign: signOf(raw.get('sign')),
     keep: raw.has('keep'),
     label: get('label', target ? `${target.host}:${target.port}` : 'postern'),
     e2e,

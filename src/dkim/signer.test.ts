@@ -28,7 +28,7 @@ async function tap(chunks: string[], keysFor: (d: string) => Promise<SigningKey[
   const t = new DkimTap({ keysFor, now: () => Date.parse('2026-11-28T10:00:00Z') });
   const out: Buffer[] = [];
   await pipeline(Readable.from(chunks.map((c) => Buffer.from(c))), t, new Writable({ write(c, _e, cb) { out.push(c); cb(); } }));
-  return { passed: Buffer.concat(out).toString(), signatures: t.signatures(), domain: t.domain };
+  return { passed: Buffer.concat(out).toString(), signatures: await t.signatures(), domain: t.domain };
 }
 
 const message = 'Received: from x\r\n\tby y; Sat, 28 Nov 2026 10:00:00 +0000\r\nFrom: Shop <orders@Shop.Example>\r\nTo: c@remote.test\r\nSubject: Order   42\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@shop.example>\r\n\r\nLine one  \r\n\r\nLine with 8-bit: \u00e9\r\n\r\n\r\n';

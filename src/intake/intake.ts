@@ -138,7 +138,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       const stored = body.stored();
       let dkimHeaders: string | null = null;
       try {
-        dkimHeaders = tap?.signatures() || null;
+        dkimHeaders = (await tap?.signatures()) || null;
       } catch (err) {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot sign the message, try again later', err);

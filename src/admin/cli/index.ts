@@ -14,6 +14,7 @@ import { registerAdminCommands } from './commands.ts';
 import { registerServerCommands } from './serve.ts';
 import { registerSiteCommands } from './sites.ts';
 import { registerDkimCommands } from './dkim.ts';
+import { registerProbeCommand } from './probe.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -45,6 +46,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerAdminCommands(program, io, withService);
   registerSiteCommands(program, io, withService, config);
   registerDkimCommands(program, io, withService);
+  registerProbeCommand(program, io);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

@@ -18,6 +18,7 @@ import { createContainment } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 import { createDkimService, createDnsLookup, createKeyring } from './dkim/index.ts';
+import { outgoingOf } from './clientsetup/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 
 export interface RunningServer {
@@ -170,8 +171,20 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     }
     if (opts.local ?? true) {
       const paths = localPaths(config);
+      const clientHost = config.clients.host ?? config.hostname;
       local = await startLocalServers({
         web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger,
+        clientSetup: {
+          isHosted: relay.isHostedDomain,
+          // the ports the listeners actually bound, and the web port (known once it listens)
+          settings: () => ({
+            provider: config.clients.provider ?? config.hostname,
+            webHost: config.clients.webHost ?? clientHost,
+            webPort: local?.webAddress()?.port ?? config.web.port,
+            outgoing: outgoingOf(clientHost, listeners.map((l) => ({ role: l.config.role, port: l.address()?.port ?? l.config.port }))),
+            incoming: config.clients.incoming,
+          }),
+        },
         api: {
           injector, store, authenticator, lockout: lockoutPolicyOf(config), clock, logger,
           maxMessageSize: config.smtp.maxMessageSize, failureDelayMs: config.auth.failureDelayMs,

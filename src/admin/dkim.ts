@@ -11,6 +11,7 @@ import {
   type CheckReport, type DkimAlgorithm, type DkimService, type DnsLookup,
 } from '../dkim/index.ts';
 import { normalizeDomain } from '../core/index.ts';
+import { domainRecords, outgoingOf, type ClientSettings, type DnsRecord } from '../clientsetup/index.ts';
 import { AdminError } from './errors.ts';
 
 export interface DkimAdminOptions {
@@ -19,6 +20,8 @@ export interface DkimAdminOptions {
   lookup: () => DnsLookup;
   sendingIps: string[];
   heloName: string;
+  /** What mail programs are told (from the configured listeners), for `domain dns`. */
+  clients: ClientSettings;
 }
 
 /** The DKIM options of the admin service, from the configuration. */
@@ -31,6 +34,13 @@ export function dkimAdminOptions(config: Config, store: Store, secrets: () => Se
     lookup: lazyLookup,
     sendingIps: config.delivery.publicAddresses,
     heloName: config.hostname,
+    clients: {
+      provider: config.clients.provider ?? config.hostname,
+      webHost: config.clients.webHost ?? config.clients.host ?? config.hostname,
+      webPort: config.web.port,
+      outgoing: outgoingOf(config.clients.host ?? config.hostname, config.listeners),
+      incoming: config.clients.incoming,
+    },
   };
 }
 
@@ -81,6 +91,12 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
       const d = await domainName(input);
       const r = await guard(() => need().service.activate(d, { force }));
       return { activated: r.activated.map(view), retiring: r.retiring.map(view) };
+    },
+    /** Every record the domain needs: client discovery (SRV, autoconfig, autodiscover), DKIM, SPF, DMARC. */
+    async domainDns(input: string): Promise<DnsRecord[]> {
+      const d = await domainName(input);
+      const o = need();
+      return domainRecords({ domain: d, clients: o.clients, keys: await store.dkim.list(d), sendingIps: o.sendingIps });
     },
     async checkDomain(input: string): Promise<CheckReport> {
       const d = await domainName(input);

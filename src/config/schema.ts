@@ -175,6 +175,21 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('DKIM signing and key rotation.'),
+    clients: z
+      .object({
+        host: z.string().min(1).optional().describe('The server name mail programs are told to use for outgoing mail (it must be on the certificate). Default: hostname.'),
+        webHost: z.string().min(1).optional().describe('The name of this server\'s HTTPS listener that the autoconfig.DOMAIN and autodiscover.DOMAIN names point to (CNAME). Default: clients.host.'),
+        provider: z.string().min(1).optional().describe('The provider\'s name as mail programs and the settings page show it. Default: hostname.'),
+        incoming: z.array(z.object({
+          protocol: z.enum(['imap', 'pop3']).describe('imap or pop3.'),
+          host: z.string().min(1).describe('Server name.'),
+          port: z.number().int().min(1).max(65535).describe('Port (993 for IMAP over TLS, 995 for POP3 over TLS, 143/110 with STARTTLS).'),
+          security: z.enum(['SSL/TLS', 'STARTTLS']).describe('Implicit TLS or STARTTLS.'),
+        }).strict()).default([]).describe('Incoming mail servers the provider runs (Postern does not serve mailboxes), listed in autoconfig, Autodiscover, the Apple profile and the settings page; the Apple profile needs one.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('What mail programs are told (autoconfig, Autodiscover, the Apple profile, the settings page).'),
     web: z
       .object({
         enabled: z.boolean().default(true).describe('Serve HTTPS (the send API at /api/v1/messages) on the port below.'),

@@ -11,4 +11,4 @@ export { DkimTap, fromDomain, type SigningKey } from './signer.ts';
 export { createKeyring, type Keyring } from './keyring.ts';
 export { createDkimService, DkimError, type DkimService, type DkimPolicy } from './rotation.ts';
 export { createDnsLookup, type DnsLookup } from './dns.ts';
-export { checkDomain, formatCheckReport, type CheckReport, type CheckItem } from './check.ts';
+export { checkDomain, formatCheckReport, suggestSpf, type CheckReport, type CheckItem } from './check.ts';

@@ -29,9 +29,11 @@ export interface SendApiDeps {
   failureDelayMs: number;
   /** 'web' (TCP with TLS: tokens and logins) or 'local' (the sendmail socket: tokens only). */
   channel: 'web' | 'local';
+  /** More routes on the same app (the client-setup pages of the web listener). */
+  mount?: (app: Hono<Env>) => void;
 }
 
-type Env = { Bindings: HttpBindings };
+export type Env = { Bindings: HttpBindings };
 
 const address = z.string().trim().min(3).max(998);
 const addresses = z.union([address, z.array(address).max(1000)]).transform((v) => (Array.isArray(v) ? v : [v]));
@@ -173,6 +175,7 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
     }
   });
 
+  deps.mount?.(app);
   app.notFound((c) => send(c, problem('not-found', 404, `No such resource: ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     logger.error({ evt: 'api', err: err.message }, 'request failed');

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { TLS_MIN_VERSION, type TlsRegistry } from '../listener/index.ts';
 import { createCounter } from '../limits/index.ts';
 import { createSendApi, type SendApiDeps } from './api.ts';
+import { mountClientSetup, type ClientSetupDeps } from '../clientsetup/index.ts';
 
 export interface WebConfig { port: number; host: string; maxConnections: number; maxConnectionsPerIp: number }
 
@@ -56,7 +57,9 @@ export async function startLocalServers(o: {
   web: WebConfig | null;
   socketPath: string;
   tls: TlsRegistry;
-  api: Omit<SendApiDeps, 'channel'>;
+  api: Omit<SendApiDeps, 'channel' | 'mount'>;
+  /** Autoconfig, Autodiscover and the settings page on the web listener. */
+  clientSetup?: ClientSetupDeps;
   logger: Logger;
 }): Promise<LocalServers> {
   const servers: net.Server[] = [];
@@ -70,7 +73,7 @@ export async function startLocalServers(o: {
       const pair = o.tls.defaults();
       web = https.createServer({
         key: pair.key, cert: pair.cert, minVersion: TLS_MIN_VERSION, SNICallback: o.tls.sniCallback,
-      }, getRequestListener(createSendApi({ ...o.api, channel: 'web' }).fetch));
+      }, getRequestListener(createSendApi({ ...o.api, channel: 'web', mount: o.clientSetup ? (app) => mountClientSetup(app, o.clientSetup!) : undefined }).fetch));
       web.maxConnections = o.web.maxConnections;
       // per client address, like the SMTP listeners' gate (before TLS: nothing to answer with)
       const perIp = createCounter(o.web.maxConnectionsPerIp);

@@ -1,7 +1,8 @@
-/** `postern dkim show|rotate|activate` and `postern domain check`: DKIM keys and domain health. */
+/** `postern dkim show|rotate|activate`, `postern domain dns` and `postern domain check`: DKIM keys, DNS records, domain health. */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import { formatCheckReport } from '../../dkim/index.ts';
+import { formatRecords } from '../../clientsetup/index.ts';
 import { table, iso, CliExit, type Io } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -40,6 +41,13 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
 
   const domain = program.commands.find((c) => c.name() === 'domain');
   if (!domain) throw new Error('the domain command must be registered first');
+  domain.command('dns <domain>').description('the DNS records the domain needs: submission SRV, autoconfig and autodiscover names, DKIM, SPF, DMARC')
+    .option('--json', 'JSON output')
+    .action((name: string, o: { json?: boolean }) =>
+      withService(async (svc) => {
+        const records = await svc.domainDns(name);
+        io.out(o.json ? JSON.stringify(records, null, 2) : formatRecords(records));
+      }));
   domain.command('check <domain>').description('look up DKIM, SPF, DMARC, MX, PTR and HELO and say exactly what to publish; exit 1 when something fails')
     .option('--json', 'JSON output')
     .action((name: string, o: { json?: boolean }) =>

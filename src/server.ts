@@ -196,7 +196,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
         dir: paths.dropDir, rejectedDir, injector, intake, store, clock, logger,
         retryMs: config.local.dropRetryHours * 3_600_000, hostname: config.hostname,
         bounceFrom: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, postmaster: config.bounce.postmaster ?? null,
-        userOf: passwdLookup(),
+        userOf: passwdLookup(), maxBytes: config.smtp.maxMessageSize + 1024 * 1024,
       });
       const taken = await pickup.scan();
       if (taken) logger.info({ evt: 'maildrop', accepted: taken }, 'drop folder taken in at start-up');

@@ -66,9 +66,11 @@ export function createSiteService(store: Store, customerOrFail: (name: string) =
       if (customer) await customerOrFail(customer);
       return Promise.all((await store.sites.list(customer)).map(async (site) => ({ site, grants: await store.sites.grants(site.id) })));
     },
+    /** Removes a site and its own limit rules (a new site of the same name starts from the defaults). */
     async removeSite(name: string): Promise<Site> {
       const s = await siteOrFail(name);
       await store.sites.remove(s.name);
+      await store.limits.clear({ level: 'site', target: s.name });
       return s;
     },
     /** A new token; the old one stops working at once. */

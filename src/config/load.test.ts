@@ -230,3 +230,8 @@ test('POSTERN_CONFIG is used when --config is not given; --config wins over it',
   const e = configError(() => inDir(dir, () => loadConfig(undefined, { POSTERN_CONFIG: path.join(dir, 'missing.yaml') })));
   assert.match(e.message, /missing\.yaml/);
 });
+
+test('settings that depend on each other are checked together', () => {
+  assert.throws(() => parseConfig({ dkim: { retireDays: 2 }, delivery: { expireDays: 5 } }), (e: Error) => /dkim\.retireDays: must be at least delivery\.expireDays \(5\)/.test(e.message));
+  assert.equal(parseConfig({ dkim: { retireDays: 5 }, delivery: { expireDays: 5 } }).dkim.retireDays, 5);
+});

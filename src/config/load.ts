@@ -35,7 +35,19 @@ export function parseConfig(input: unknown, source = 'config'): Config {
     });
     throw new ConfigError(source, problems);
   }
+  const across = crossChecks(result.data);
+  if (across.length) throw new ConfigError(source, across);
   return result.data;
+}
+
+/** Rules between settings of different sections. */
+function crossChecks(c: Config): string[] {
+  const out: string[] = [];
+  // a retired key's record may be removed, so no message signed with it may still be queued
+  if (c.dkim.retireDays < c.delivery.expireDays) {
+    out.push(`dkim.retireDays: must be at least delivery.expireDays (${c.delivery.expireDays}): mail signed with a retiring key may still be in the queue`);
+  }
+  return out;
 }
 
 /** Loads and validates the configuration; relative paths in a file are taken from its folder. */

@@ -166,7 +166,7 @@ export const configSchema = z
         enabled: z.boolean().default(true).describe('Sign outgoing mail of authenticated senders and sites with the active key of its From domain (and make a key for each new domain).'),
         ed25519: z.boolean().default(false).describe('Also make Ed25519 keys (RFC 8463) and add a second signature with them; receivers that do not know Ed25519 still check the RSA one.'),
         rsaBits: z.number().int().refine((n) => n === 1024 || n === 2048 || n === 3072 || n === 4096, 'expected 1024, 2048, 3072 or 4096').default(2048).describe('Size of new RSA keys (2048 fits one DNS TXT record of several strings).'),
-        retireDays: z.number().min(0).default(7).describe('Days a replaced key stays "retiring" (its record must stay published: mail signed with it is still in transit) before it is retired.'),
+        retireDays: z.number().min(0).default(7).describe('Days a replaced key stays "retiring" (its record must stay published: mail signed with it is still in transit) before it is retired; at least delivery.expireDays.'),
         rotateDays: z.number().min(0).default(0).describe('Make a new pending key when the active one is this many days old (0: rotate only with `postern dkim rotate`).'),
         autoActivate: z.boolean().default(true).describe('Activate a pending key once its record is published in DNS (checked through dns.servers every checkMinutes).'),
         checkMinutes: z.number().min(0.05).default(10).describe('How often the server checks pending keys, retiring keys and the rotation age.'),

@@ -9,6 +9,6 @@ export * from './records.ts';
 export * from './keys.ts';
 export { DkimTap, fromDomain, type SigningKey } from './signer.ts';
 export { createKeyring, type Keyring } from './keyring.ts';
-export { createDkimService, DkimError, type DkimService, type DkimPolicy } from './rotation.ts';
+export { createDkimService, DkimError, type DkimService, type DkimPolicy, type TickResult } from './rotation.ts';
 export { createDnsLookup, type DnsLookup } from './dns.ts';
 export { checkDomain, formatCheckReport, suggestSpf, type CheckReport, type CheckItem } from './check.ts';

@@ -29,6 +29,9 @@ export class DkimError extends Error {}
 
 const DAY = 86_400_000;
 
+/** What a tick did ("domain/selector" each), for logs and tests. */
+export interface TickResult { retired: string[]; activated: string[]; rotated: string[] }
+
 export function createDkimService(deps: DkimServiceDeps) {
   const algorithms = (): DkimAlgorithm[] => (deps.policy.ed25519 ? ['rsa-sha256', 'ed25519-sha256'] : ['rsa-sha256']);
 
@@ -63,14 +66,50 @@ export function createDkimService(deps: DkimServiceDeps) {
     });
   }
 
-  /** pending -> active, and the active key of the same algorithm -> retiring. */
-  async function promote(pending: DkimKey, keys: DkimKey[]): Promise<DkimKey | null> {
-    const t = deps.now();
-    const old = keys.find((k) => k.state === 'active' && k.algorithm === pending.algorithm) ?? null;
-    if (!(await deps.store.dkim.setState(pending.id, 'active', ['pending'], t))) return null;
-    if (old) await deps.store.dkim.setState(old.id, 'retiring', ['active'], t);
-    deps.logger?.info({ evt: 'dkim', domain: pending.domain, activated: pending.selector, retiring: old?.selector ?? null }, 'DKIM key activated');
+  /** pending -> active, and the active keys of the same algorithm -> retiring (one transaction). */
+  async function promote(pending: DkimKey): Promise<DkimKey[] | null> {
+    const old = await deps.store.dkim.promote(pending.id, deps.now());
+    if (old) deps.logger?.info({ evt: 'dkim', domain: pending.domain, activated: pending.selector, retiring: old.map((k) => k.selector) }, 'DKIM key activated');
     return old;
+  }
+
+  let ticking = false;
+
+  async function tickOnce(done: TickResult): Promise<TickResult> {
+    const t = deps.now();
+    const keys = await deps.store.dkim.inStates(['pending', 'active', 'retiring']);
+    for (const k of keys) {
+      if (k.state === 'retiring' && t - (k.retiringAt ?? t) >= deps.policy.retireDays * DAY && (await deps.store.dkim.setState(k.id, 'retired', ['retiring'], t))) {
+        done.retired.push(`${k.domain}/${k.selector}`);
+        deps.logger?.info({ evt: 'dkim', domain: k.domain, retired: k.selector }, 'DKIM key retired: its record may be removed');
+      }
+    }
+    if (deps.policy.autoActivate) {
+      for (const k of keys.filter((x) => x.state === 'pending')) {
+        try {
+          if ((await published(k)) && (await promote(k))) done.activated.push(`${k.domain}/${k.selector}`);
+        } catch (err) {
+          deps.logger?.warn({ evt: 'dkim', domain: k.domain, selector: k.selector, err: (err as Error).message }, 'DKIM record check failed');
+        }
+      }
+    }
+    if (deps.policy.rotateDays > 0) {
+      for (const k of keys.filter((x) => x.state === 'active' && t - (x.activatedAt ?? x.createdAt) >= deps.policy.rotateDays * DAY)) {
+        if (keys.some((x) => x.domainId === k.domainId && x.algorithm === k.algorithm && x.state === 'pending')) continue;
+        const d = await deps.store.domains.get(k.domain);
+        if (!d) continue;
+        let made: DkimKey;
+        try {
+          made = await makeKey(d, k.algorithm, (await deps.store.dkim.list(k.domain)).map((x) => x.selector));
+        } catch (err) {
+          deps.logger?.warn({ evt: 'dkim', domain: k.domain, err: (err as Error).message }, 'DKIM rotation could not make a key');
+          continue;
+        }
+        done.rotated.push(`${k.domain}/${made.selector}`);
+        deps.logger?.warn({ evt: 'dkim', domain: k.domain, pending: made.selector, record: dkimRecordValue(made.algorithm, made.publicKey) }, 'DKIM rotation: publish the record of the new key');
+      }
+    }
+    return done;
   }
 
   return {
@@ -112,46 +151,23 @@ export function createDkimService(deps: DkimServiceDeps) {
       const activated: DkimKey[] = [];
       const retiring: DkimKey[] = [];
       for (const k of pending) {
-        const old = await promote(k, keys);
+        const old = await promote(k);
+        if (!old) continue; // promoted meanwhile by another process
         activated.push(k);
-        if (old) retiring.push(old);
+        retiring.push(...old);
       }
       return { activated, retiring };
     },
     /** The timed steps; returns what it did (for logs and tests). */
-    async tick(): Promise<{ retired: string[]; activated: string[]; rotated: string[] }> {
-      const t = deps.now();
-      const done = { retired: [] as string[], activated: [] as string[], rotated: [] as string[] };
-      const keys = await deps.store.dkim.inStates(['pending', 'active', 'retiring']);
-      for (const k of keys) {
-        if (k.state === 'retiring' && t - (k.retiringAt ?? t) >= deps.policy.retireDays * DAY && (await deps.store.dkim.setState(k.id, 'retired', ['retiring'], t))) {
-          done.retired.push(`${k.domain}/${k.selector}`);
-          deps.logger?.info({ evt: 'dkim', domain: k.domain, retired: k.selector }, 'DKIM key retired: its record may be removed');
-        }
+    async tick(): Promise<TickResult> {
+      const done: TickResult = { retired: [], activated: [], rotated: [] };
+      if (ticking) return done; // a slow tick (DNS) is not overtaken by the next
+      ticking = true;
+      try {
+        return await tickOnce(done);
+      } finally {
+        ticking = false;
       }
-      if (deps.policy.autoActivate) {
-        for (const k of keys.filter((x) => x.state === 'pending')) {
-          try {
-            if (await published(k)) {
-              await promote(k, keys.filter((x) => x.domainId === k.domainId));
-              done.activated.push(`${k.domain}/${k.selector}`);
-            }
-          } catch (err) {
-            deps.logger?.warn({ evt: 'dkim', domain: k.domain, selector: k.selector, err: (err as Error).message }, 'DKIM record check failed');
-          }
-        }
-      }
-      if (deps.policy.rotateDays > 0) {
-        for (const k of keys.filter((x) => x.state === 'active' && t - (x.activatedAt ?? x.createdAt) >= deps.policy.rotateDays * DAY)) {
-          if (keys.some((x) => x.domainId === k.domainId && x.algorithm === k.algorithm && x.state === 'pending')) continue;
-          const d = await deps.store.domains.get(k.domain);
-          if (!d) continue;
-          const made = await makeKey(d, k.algorithm, keys.filter((x) => x.domainId === k.domainId).map((x) => x.selector));
-          done.rotated.push(`${k.domain}/${made.selector}`);
-          deps.logger?.warn({ evt: 'dkim', domain: k.domain, pending: made.selector, record: dkimRecordValue(made.algorithm, made.publicKey) }, 'DKIM rotation: publish the record of the new key');
-        }
-      }
-      return done;
     },
   };
 }

@@ -61,8 +61,12 @@ function send(c: Context, p: Problem, headers: Record<string, string> = {}) {
   return c.body(JSON.stringify(p), p.status as 400, h);
 }
 
+/** JSON bodies are read whole (with their attachments decoded): at most this many at once. */
+const MAX_JSON_IN_FLIGHT = 4;
+
 export function createSendApi(deps: SendApiDeps): Hono<Env> {
   const { logger } = deps;
+  let jsonInFlight = 0;
   const app = new Hono<Env>();
   const delay = () => new Promise((r) => setTimeout(r, deps.failureDelayMs));
   const ipOf = (c: Context<Env>) => (deps.channel === 'local' ? '127.0.0.1' : c.env.incoming.socket.remoteAddress ?? '');
@@ -121,6 +125,17 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
       };
     }
     if (type !== 'application/json') return problem('bad-request', 415, 'Send the message as message/rfc822 or as application/json');
+    if (jsonInFlight >= MAX_JSON_IN_FLIGHT) return problem('unavailable', 503, 'Too many JSON messages are being read at once; try again in a moment, or send message/rfc822 (streamed)', { retryAfter: 1 });
+    jsonInFlight++;
+    try {
+      return await jsonBody(c);
+    } finally {
+      jsonInFlight--;
+    }
+  }
+
+  async function jsonBody(c: Context<Env>): Promise<Pick<InjectRequest, 'from' | 'to' | 'extract' | 'fullName' | 'message'> | Problem> {
+    const raw = c.req.raw.body;
     const limit = Math.ceil(deps.maxMessageSize * 1.4) + 65536; // base64 attachments are a third larger
     if (Number(c.req.header('content-length') ?? 0) > limit) return problem('size', 413, `Message exceeds the maximum size of ${deps.maxMessageSize} bytes`);
     const text = await readLimited(raw, limit);

@@ -28,32 +28,35 @@ export function headerEnd(buf: Buffer, from = 0): number {
 }
 
 export async function readHeaderBlock(source: Readable, maxBytes = MAX_HEADER_BYTES): Promise<HeaderBlock> {
+  // chunks are kept as they come and only the newly arrived bytes (with the last 3 before
+  // them, for a blank line split across chunks) are searched: linear in the header size
   const chunks: Buffer[] = [];
   let size = 0;
+  let tail = Buffer.alloc(0);
   const it = source[Symbol.asyncIterator]();
   let end = -1;
   while (end === -1) {
     const next = await it.next();
     if (next.done) break;
     const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
+    const window = Buffer.concat([tail, chunk]);
+    // near the start the window is the whole message so far (a message may begin with its blank line)
+    const found = size < 3 ? headerEnd(window) : headerEndAfter(window, tail.length);
+    if (found !== -1) end = size - tail.length + found;
     chunks.push(chunk);
-    const before = size;
     size += chunk.length;
-    const all = Buffer.concat(chunks, size);
-    end = headerEnd(all, before - 2);
+    tail = window.subarray(Math.max(0, window.length - 3));
     if (end === -1 && size > maxBytes) {
       source.destroy();
       throw because(smtpError(552, '5.3.4', `Message header larger than ${maxBytes} bytes`), 'size');
     }
-    chunks.length = 0;
-    chunks.push(all);
   }
-  const all = chunks[0] ?? Buffer.alloc(0);
+  const all = Buffer.concat(chunks, size);
   const head = end === -1 ? all : all.subarray(0, end);
-  const tail = end === -1 ? null : all.subarray(end);
+  const rest = end === -1 ? null : all.subarray(end);
   async function* whole() {
     yield head;
-    if (tail?.length) yield tail;
+    if (rest?.length) yield rest;
     for (;;) {
       const next = await it.next();
       if (next.done) return;
@@ -61,6 +64,15 @@ export async function readHeaderBlock(source: Readable, maxBytes = MAX_HEADER_BY
     }
   }
   return { head, message: Readable.from(whole(), { objectMode: false }) };
+}
+
+/** headerEnd for a window whose first `carried` bytes were searched before (a blank line may end in the new part). */
+function headerEndAfter(window: Buffer, carried: number): number {
+  for (let i = window.indexOf(0x0a); i !== -1 && i < window.length - 1; i = window.indexOf(0x0a, i + 1)) {
+    if (window[i + 1] === 0x0a && i + 1 >= carried) return i + 2;
+    if (window[i + 1] === 0x0d && window[i + 2] === 0x0a && i + 2 >= carried) return i + 3;
+  }
+  return -1;
 }
 
 export interface EnvelopeFields {

@@ -9,6 +9,7 @@ import { parseTokenFile, tokenFileText } from './sendmail.ts';
 import { envelopeFields, headerEnd, readHeaderBlock } from './header.ts';
 import { exitCodeOf, httpStatusOf, EX } from './problem.ts';
 import { parseDrop, writeDrop } from './drop.ts';
+import { prepareDropDir } from './pickup.ts';
 
 test('sendmail arguments: -t, -f/-fADDR/-r, -F, -i/-oi, -bm, ignored options, recipients, --', () => {
   const a = parseSendmailArgs(['-t', '-i', '-f', 'a@x.test', '-FShop Name', '-odi', '-oem', '-bm', '-N', 'never', '-v', 'r1@y.test', '--', '-odd@y.test']);
@@ -19,10 +20,14 @@ test('sendmail arguments: -t, -f/-fADDR/-r, -F, -i/-oi, -bm, ignored options, re
   assert.equal(parseSendmailArgs(['-oem', 'r@y.test']).ignoreDots, false);
   assert.equal(parseSendmailArgs(['--token-file=/t', '-t']).tokenFile, '/t');
   assert.equal(parseSendmailArgs(['-bs']).mode, 'smtp', '-bs needs no recipients');
+  for (const cluster of ['-ti', '-it']) {
+    const c = parseSendmailArgs([cluster]);
+    assert.deepEqual([c.extract, c.ignoreDots], [true, true], cluster);
+  }
   assert.equal(parseSendmailArgs(['-t']).mode, 'send');
   for (const [args, re] of [
     [[], /no recipients/], [['-bp'], /-bp is not supported/], [['-bv'], /-bv/], [['-q'], /-q/], [['-t', '-f'], /-f needs a value/],
-    [['-Z', 'r@y.test'], /unknown option -Z/], [['-o', 'r@y.test'], /-o needs a letter/], [['-tx'], /unknown option -tx/],
+    [['-Z', 'r@y.test'], /unknown option -Z/], [['-o', 'r@y.test'], /-o needs a letter/], [['-tx'], /unknown option -tx/], [['-tiz'], /unknown option -tiz/],
   ] as [string[], RegExp][]) {
     assert.throws(() => parseSendmailArgs(args), (e: Error) => e instanceof UsageError && re.test(e.message), args.join(' '));
   }
@@ -58,6 +63,11 @@ test('header block: found with LF or CRLF line ends; the body keeps streaming; e
   assert.deepEqual(envelopeFields(head), { from: ['a@x.test'], recipients: ['r1@y.test', 'r2@y.test', 'r3@y.test', 'r4@y.test'] });
   assert.deepEqual(envelopeFields(Buffer.from('To: a@y.test\nResent-To: b@y.test\n\n')).recipients, ['b@y.test']);
   await assert.rejects(readHeaderBlock(Readable.from([Buffer.alloc(2000, 0x61)]), 1000), /552|larger/);
+  for (const text of ['A: b\r\nC: d\r\n\r\nbody\r\n', 'A: b\nC: d\n\nbody\n', '\r\nbody']) {
+    const bytes = [...Buffer.from(text)].map((b) => Buffer.from([b]));
+    const r = await readHeaderBlock(Readable.from(bytes));
+    assert.equal(r.head.toString(), text.slice(0, text.indexOf('body')), 'one byte at a time: ' + JSON.stringify(text));
+  }
 });
 
 test('refusals: HTTP status and sendmail exit code by reason and class', () => {
@@ -84,9 +94,33 @@ test('drop files: written under a temporary name and renamed, read back exactly;
     const name = writeDrop(dir, env, body);
     assert.deepEqual(fs.readdirSync(dir), [name]);
     assert.equal(fs.statSync(path.join(dir, name)).mode & 0o777, 0o640);
-    assert.deepEqual(parseDrop(fs.readFileSync(path.join(dir, name))), { env, message: body });
+    const whole = fs.readFileSync(path.join(dir, name));
+    assert.deepEqual(parseDrop(whole), { env: { ...env, size: body.length }, message: body });
+    assert.equal(parseDrop(whole.subarray(0, whole.length - 1)), null, 'a file cut short is not one');
     assert.equal(parseDrop(Buffer.from('Subject: x\n\nhi')), null);
     assert.equal(parseDrop(Buffer.from('POSTERN-DROP 1\n{broken\nx')), null);
+    for (const bad of [{ to: [1] }, { from: {} }, { extract: 'yes' }, { fullName: 5 }, { at: 'now' }]) {
+      const line = JSON.stringify({ ...env, size: 1, ...bad });
+      assert.equal(parseDrop(Buffer.from(`POSTERN-DROP 1\n${line}\nx`)), null, JSON.stringify(bad));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the drop folder is made 1733, and a setgid bit the operator set is kept', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-dropdir-'));
+  try {
+    const drop = path.join(dir, 'maildrop');
+    prepareDropDir(drop, `${drop}.rejected`);
+    assert.equal(fs.statSync(drop).mode & 0o7777, 0o1733);
+    assert.equal(fs.statSync(`${drop}.rejected`).mode & 0o7777, 0o700);
+    fs.chmodSync(drop, 0o3733);
+    prepareDropDir(drop, `${drop}.rejected`);
+    assert.equal(fs.statSync(drop).mode & 0o7777, 0o3733);
+    fs.chmodSync(drop, 0o1777);
+    prepareDropDir(drop, `${drop}.rejected`);
+    assert.equal(fs.statSync(drop).mode & 0o7777, 0o1733, 'never listable by others');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,10 @@
  * postmaster (never to a forged address), and the file is removed. Refused for now (4xx, a
  * limit): the file stays and is tried again at each scan until dropRetryHours, then bounced.
  * A file without a valid token or format is moved aside (never lost, never bounced) and logged.
+ * The folder is writable by every site user, so nothing in it is trusted: a file is claimed by
+ * renaming it (".taken-NAME") before anything else, opened without following links, and only a
+ * regular file of a bounded size is read; anything else is moved aside unread. A claimed file
+ * left by a crash is taken in again at the next start (at least once, never lost).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,6 +40,8 @@ export interface PickupDeps {
   postmaster: string | null;
   /** Unix user name of a uid (for the Received line and the logs). */
   userOf?: (uid: number) => string | null;
+  /** Largest drop file read (the largest message and its envelope line). */
+  maxBytes: number;
 }
 
 export interface Pickup {
@@ -48,7 +54,10 @@ export interface Pickup {
 /** Creates the drop folder with its mode (and the folder for rejects), or fixes the mode. */
 export function prepareDropDir(dir: string, rejectedDir: string): void {
   fs.mkdirSync(dir, { recursive: true });
-  fs.chmodSync(dir, DROP_DIR_MODE);
+  // exactly 1733, keeping a setgid bit the operator set (files then inherit the folder's group)
+  const mode = fs.statSync(dir).mode & 0o7777;
+  const want = DROP_DIR_MODE | (mode & 0o2000);
+  if (mode !== want) fs.chmodSync(dir, want);
   fs.mkdirSync(rejectedDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(rejectedDir, 0o700);
 }
@@ -72,6 +81,9 @@ export function passwdLookup(file = '/etc/passwd'): (uid: number) => string | nu
 }
 
 const STALE_TMP_MS = 24 * 3_600_000;
+/** A ".tmp-" file this old whose length is complete was fsynced by a sendmail whose rename was lost. */
+const ORPHAN_TMP_MS = 10 * 60_000;
+const TAKEN = '.taken-';
 
 export function createPickup(deps: PickupDeps): Pickup {
   const { logger } = deps;
@@ -80,7 +92,7 @@ export function createPickup(deps: PickupDeps): Pickup {
 
   const aside = (name: string, why: string) => {
     try {
-      fs.renameSync(path.join(deps.dir, name), path.join(deps.rejectedDir, name));
+      fs.renameSync(path.join(deps.dir, name), path.join(deps.rejectedDir, name.startsWith(TAKEN) ? name.slice(TAKEN.length) : name));
     } catch (err) {
       logger.error({ evt: 'maildrop', file: name, err: (err as Error).message }, 'cannot move a drop file aside');
       return;
@@ -114,51 +126,95 @@ export function createPickup(deps: PickupDeps): Pickup {
     logger.info({ evt: 'bounce', file: name, site: site.name, dsn: queueId, to }, 'refused drop message bounced');
   }
 
-  async function takeIn(name: string): Promise<boolean> {
-    const file = path.join(deps.dir, name);
-    let buf: Buffer;
-    let uid: number;
+  /** Reads a claimed file (see readRegular); anything else is moved aside. */
+  function readClaimed(taken: string, name: string): { buf: Buffer; uid: number } | null {
+    const r = readRegular(path.join(deps.dir, taken), deps.maxBytes);
+    if ('buf' in r) return r;
+    if (r.aside) aside(taken, r.problem);
+    else logger.error({ evt: 'maildrop', file: name, err: r.problem }, 'cannot read a drop file');
+    return null;
+  }
+
+  /** Puts a claimed file back for the next scan. */
+  const release = (taken: string, name: string) => {
+    try { fs.renameSync(path.join(deps.dir, taken), path.join(deps.dir, name)); } catch { /* gone */ }
+  };
+  const done = (taken: string, name: string) => {
     try {
-      buf = fs.readFileSync(file);
-      uid = fs.statSync(file).uid;
+      fs.rmSync(path.join(deps.dir, taken));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.error({ evt: 'maildrop', file: name, err: (err as Error).message }, 'cannot read a drop file');
+      // it stays claimed (".taken-"), so it is not taken in again before the next start
+      logger.error({ evt: 'maildrop', file: name, err: (err as Error).message }, 'cannot remove a drop file that was taken in');
+    }
+  };
+
+  async function takeIn(name: string): Promise<boolean> {
+    const taken = TAKEN + name;
+    try {
+      fs.renameSync(path.join(deps.dir, name), path.join(deps.dir, taken));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.error({ evt: 'maildrop', file: name, err: (err as Error).message }, 'cannot claim a drop file');
       return false;
     }
-    const drop = parseDrop(buf);
-    if (!drop) return aside(name, 'not a drop file'), false;
+    const read = readClaimed(taken, name);
+    if (!read) return false;
+    const drop = parseDrop(read.buf);
+    if (!drop) return aside(taken, 'not a drop file, or cut short'), false;
     const site = await deps.store.sites.byTokenHash(siteTokenHash(drop.env.token));
-    if (!site) return aside(name, 'unknown site token (removed site or rotated token)'), false;
-    const unixUser = deps.userOf?.(uid) ?? String(uid);
+    if (!site) return aside(taken, 'unknown site token (removed site or rotated token)'), false;
+    const unixUser = deps.userOf?.(read.uid) ?? String(read.uid);
+    const expired = deps.clock.now() - drop.env.at > deps.retryMs;
     try {
       const r = await deps.injector.inject({
         sender: { kind: 'site', site, grants: await deps.store.sites.grants(site.id) },
         from: drop.env.from, to: drop.env.to, extract: drop.env.extract, fullName: drop.env.fullName,
         message: Readable.from([drop.message]), channel: 'maildrop', clientIp: '127.0.0.1', tls: null, unixUser,
       });
-      fs.rmSync(file, { force: true });
+      done(taken, name);
       logger.info({ evt: 'maildrop', file: name, site: site.name, qid: r.id, unixUser, waitedMs: deps.clock.now() - drop.env.at }, 'drop file taken in');
       return true;
     } catch (err) {
-      if (!(err instanceof SmtpError)) throw err; // ours (store down): the file stays for the next scan
-      const expired = deps.clock.now() - drop.env.at > deps.retryMs;
+      if (!(err instanceof SmtpError)) {
+        // ours (store down): the file stays for the next scan, unless it has waited too long
+        if (expired) return aside(taken, `not taken in within the retry time: ${(err as Error).message}`), false;
+        release(taken, name);
+        throw err;
+      }
       if (err.reply.code < 500 && !expired) {
+        release(taken, name);
         logger.warn({ evt: 'maildrop', file: name, site: site.name, result: 'deferred', reply: formatReply(err.reply) }, 'drop file deferred');
         return false;
       }
-      const end = headerEnd(drop.message);
+      const head = drop.message.subarray(0, Math.max(0, headerEnd(drop.message)) || drop.message.length);
       let recipients = drop.env.to;
-      try {
-        if (drop.env.extract || !recipients.length) recipients = [...recipients, ...envelopeFields(end === -1 ? drop.message : drop.message.subarray(0, end)).recipients];
-      } catch { /* an unparsable header: the bounce lists no recipients */ }
       let sender = drop.env.from ?? '';
-      if (!sender) { try { sender = envelopeFields(end === -1 ? drop.message : drop.message.subarray(0, end)).from[0] ?? ''; } catch { /* none */ } }
+      try {
+        const fields = envelopeFields(head);
+        if (drop.env.extract || !recipients.length) recipients = [...recipients, ...fields.recipients];
+        sender ||= fields.from[0] ?? '';
+      } catch { /* an unparsable header: the bounce lists what the envelope says */ }
       logger.warn({ evt: 'maildrop', file: name, site: site.name, result: 'refused', reply: formatReply(err.reply), expired }, 'drop file refused');
       await bounce(site, sender, recipients, err, drop.message, drop.env.at, name);
-      fs.rmSync(file, { force: true });
+      done(taken, name);
       return false;
     }
   }
+
+  /** A ".tmp-" file: an old and complete one (its rename was lost in a crash) is renamed for taking in; an old incomplete one removed. */
+  function tmpFile(name: string): void {
+    const file = path.join(deps.dir, name);
+    try {
+      const st = fs.lstatSync(file);
+      const age = deps.clock.now() - st.mtimeMs;
+      if (age < ORPHAN_TMP_MS) return;
+      const read = st.isFile() ? readRegular(file, deps.maxBytes) : null;
+      const complete = read !== null && 'buf' in read && parseDrop(read.buf) !== null;
+      if (complete) fs.renameSync(file, path.join(deps.dir, name.slice('.tmp-'.length)));
+      else if (age > STALE_TMP_MS) fs.rmSync(file, { force: true });
+    } catch { /* gone, or not ours to read */ }
+  }
+
+  let first = true;
 
   async function scanOnce(): Promise<number> {
     let names: string[];
@@ -168,16 +224,16 @@ export function createPickup(deps: PickupDeps): Pickup {
       logger.error({ evt: 'maildrop', dir: deps.dir, err: (err as Error).message }, 'cannot read the drop folder');
       return 0;
     }
+    if (first) {
+      // claimed by a run that died before it finished: take them in again (at least once)
+      first = false;
+      for (const n of names.filter((x) => x.startsWith(TAKEN))) release(n, n.slice(TAKEN.length));
+      names = fs.readdirSync(deps.dir);
+    }
+    for (const n of names.filter(isTempName)) tmpFile(n);
     let accepted = 0;
-    for (const name of names.sort()) {
-      if (isTempName(name)) {
-        // a sendmail that died between create and rename leaves this; nobody finishes it
-        try {
-          const st = fs.statSync(path.join(deps.dir, name));
-          if (deps.clock.now() - st.mtimeMs > STALE_TMP_MS) fs.rmSync(path.join(deps.dir, name), { force: true });
-        } catch { /* gone */ }
-        continue;
-      }
+    for (const name of fs.readdirSync(deps.dir).sort()) {
+      if (name.startsWith('.')) continue;
       try {
         if (await takeIn(name)) accepted++;
       } catch (err) {
@@ -202,6 +258,38 @@ export function createPickup(deps: PickupDeps): Pickup {
       await running;
     },
   };
+}
+
+/**
+ * A file of the drop folder, opened without following a link and without blocking on a FIFO:
+ * a regular file of at most maxBytes, or why not (aside: move it out of the way unread).
+ */
+export function readRegular(file: string, maxBytes: number): { buf: Buffer; uid: number } | { problem: string; aside: boolean } {
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return { problem: `cannot be opened (${code})${code === 'ELOOP' ? ': a link' : ''}`, aside: code !== 'ENOENT' };
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { problem: 'not a regular file', aside: true };
+    if (st.size > maxBytes) return { problem: `larger than ${maxBytes} bytes`, aside: true };
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = fs.readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return { buf: buf.subarray(0, off), uid: st.uid };
+  } catch (err) {
+    return { problem: (err as Error).message, aside: false };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function toCrlf(b: Buffer): Buffer {

@@ -43,6 +43,15 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
       a.recipients.push(arg);
       continue;
     }
+    // getopt clusters of flags without a value: -ti, -it, -tv
+    if (/^-[tiv]{2,}$/.test(arg)) {
+      for (const f of arg.slice(1)) {
+        if (f === 't') a.extract = true;
+        else if (f === 'i') a.ignoreDots = true;
+        else a.verbose = true;
+      }
+      continue;
+    }
     const flag = arg[1]!;
     const attached = arg.slice(2);
     const value = (): string => {

@@ -84,7 +84,14 @@ async function locate(args: SendmailArgs, env: NodeJS.ProcessEnv): Promise<Where
   return { token: kv.token, socket, dropDir };
 }
 
-type Reply = { kind: 'ok'; body: { id: string; status: string } } | { kind: 'problem'; problem: Problem } | { kind: 'unreachable'; why: string };
+/**
+ * unreachable: the request never reached the server (no socket, refused): the drop folder is
+ * safe. lost: it may have reached it (no answer, reset, an answer that makes no sense): the
+ * server may have queued it, so it is not dropped (that could send it twice) but deferred.
+ */
+type Reply = { kind: 'ok'; body: { id: string; status: string } } | { kind: 'problem'; problem: Problem } | { kind: 'unreachable' | 'lost'; why: string };
+
+const NOT_REACHED = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'EPERM']);
 
 function post(where: Where, args: Envelope, message: Buffer): Promise<Reply> {
   const q = new URLSearchParams();
@@ -99,18 +106,18 @@ function post(where: Where, args: Envelope, message: Buffer): Promise<Reply> {
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (err) => resolve({ kind: 'unreachable', why: err.message }));
+      res.on('error', (err) => resolve({ kind: 'lost', why: err.message }));
       res.on('end', () => {
         let body: unknown;
         try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = null; }
         if (res.statusCode === 202 && body) return resolve({ kind: 'ok', body: body as { id: string; status: string } });
         const p = body as Problem | null;
-        if (!p || typeof p.status !== 'number') return resolve({ kind: 'unreachable', why: `unexpected answer ${res.statusCode}` });
+        if (!p || typeof p.status !== 'number') return resolve({ kind: 'lost', why: `unexpected answer ${res.statusCode}` });
         resolve({ kind: 'problem', problem: p });
       });
     });
     req.on('timeout', () => req.destroy(new Error('no answer within 120 s')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'unreachable', why: err.code ?? err.message }));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: err.code && NOT_REACHED.has(err.code) ? 'unreachable' : 'lost', why: err.code ?? err.message }));
     req.end(message);
   });
 }
@@ -127,13 +134,17 @@ type Envelope = Pick<SendmailArgs, 'from' | 'recipients' | 'extract' | 'fullName
 async function submit(where: Where, env: Envelope, message: Buffer): Promise<Outcome> {
   const reply = await post(where, env, message);
   if (reply.kind === 'ok') return { kind: 'queued', id: reply.body.id, status: reply.body.status };
+  if (reply.kind === 'lost') {
+    const line = `no answer from the server (${reply.why}); the message may or may not have been queued: try again later`;
+    return { kind: 'refused', code: EX.TEMPFAIL, line, smtp: `451 4.4.1 ${line}` };
+  }
   if (reply.kind === 'problem' && reply.problem.reason !== 'unavailable') {
     const p = reply.problem;
     const smtp = p.smtp ?? `${p.status >= 500 || p.status === 429 ? 451 : 550} ${p.status === 429 ? '4.7.1' : '5.7.0'} ${p.detail}`;
     return { kind: 'refused', code: exitCodeOf(p), line: `${p.detail}${p.smtp ? ` (${p.smtp.split(' ').slice(0, 2).join(' ')})` : ''}`, smtp };
   }
   // the server is down, restarting or cannot store: the drop folder keeps the message
-  const why = reply.kind === 'unreachable' ? reply.why : reply.problem.detail;
+  const why = reply.kind === 'problem' ? reply.problem.detail : reply.why;
   try {
     const name = writeDrop(where.dropDir, {
       token: where.token, from: env.from, to: env.recipients, extract: env.extract || !env.recipients.length, fullName: env.fullName, at: Date.now(),
@@ -158,7 +169,7 @@ export async function runSendmail(argv: string[], io: SendmailIo): Promise<numbe
     const where = await locate(args, io.env);
     if (args.mode === 'smtp') {
       const { runStdioSmtp } = await import('./sendmail-smtp.ts');
-      await runStdioSmtp({
+      const clean = await runStdioSmtp({
         input: io.stdin, write: io.out, hostname: os.hostname(),
         async submit(e) {
           const o = await submit(where, { from: e.from === '' ? '<>' : e.from, recipients: e.to, extract: false, fullName: args.fullName }, e.message);
@@ -167,7 +178,7 @@ export async function runSendmail(argv: string[], io: SendmailIo): Promise<numbe
           return o.smtp.replace(/[\r\n]+/g, ' ');
         },
       });
-      return EX.OK;
+      return clean ? EX.OK : EX.DATAERR;
     }
     const chunks: Buffer[] = [];
     for await (const c of io.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);

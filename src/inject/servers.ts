@@ -102,6 +102,8 @@ export async function startLocalServers(o: {
     }
     const local = http.createServer(getRequestListener(createSendApi({ ...o.api, channel: 'local' }).fetch));
     local.requestTimeout = 600_000;
+    local.headersTimeout = 30_000;
+    local.maxConnections = 256; // local users cannot exhaust the descriptors of the process
     servers.push(local);
     fs.mkdirSync(path.dirname(o.socketPath), { recursive: true });
     clearStaleSocket(o.socketPath);

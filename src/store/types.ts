@@ -332,6 +332,12 @@ export interface DkimKeyRepo {
   inStates(states: DkimKeyState[]): Promise<DkimKey[]>;
   /** Moves a key to a state and stamps when; false when it was not in one of `from`. */
   setState(id: number, to: DkimKeyState, from: DkimKeyState[], now: number): Promise<boolean>;
+  /**
+   * In one transaction: a pending key becomes active and every other active key of its domain
+   * and algorithm retiring. Returns the keys that started retiring, or null when the key was no
+   * longer pending (someone else promoted it).
+   */
+  promote(id: number, now: number): Promise<DkimKey[] | null>;
 }
 
 /** Failed logins of a mailbox since its last success, and its lock. */

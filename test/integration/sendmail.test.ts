@@ -5,7 +5,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -226,4 +226,31 @@ test('-bs: SMTP on standard input and output (Symfony Mailer, Laravel): each mes
   assert.equal(m.siteName, 'shop');
   assert.deepEqual(m.recipients.map((x) => x.address), ['a@remote.test', 'b@remote.test']);
   assert.match((await s.body(m.id)).toString(), /\r\n\r\n\.leading dot\r\nbody\r\n$/, 'dot-unstuffed');
+});
+
+test('drop folder: nothing in it is trusted: links, FIFOs, oversized and cut-short files are moved aside unread; a complete file whose rename was lost is taken in', async () => {
+  const dropDir = localPaths(s.config).dropDir;
+  const rejected = `${dropDir}.rejected`;
+  const before = new Set(fs.readdirSync(rejected));
+  const secret = path.join(dir, 'secret');
+  fs.writeFileSync(secret, 'POSTERN-DROP 1\n{}\n');
+  fs.symlinkSync(secret, path.join(dropDir, 'link'));
+  execFileSync('mkfifo', [path.join(dropDir, 'fifo')]);
+  fs.writeFileSync(path.join(dropDir, 'huge'), Buffer.alloc(0));
+  fs.truncateSync(path.join(dropDir, 'huge'), s.config.smtp.maxMessageSize + 2 * 1024 * 1024);
+  const msg = Buffer.from('From: orders@shop.example\nTo: x@remote.test\nSubject: lost rename\n\nbody\n');
+  const env = { token, from: 'orders@shop.example', to: ['x@remote.test'], extract: false, fullName: null, at: Date.now() };
+  const name = writeDrop(dropDir, env, msg);
+  const full = fs.readFileSync(path.join(dropDir, name));
+  fs.renameSync(path.join(dropDir, name), path.join(dropDir, `.tmp-${name}`));
+  const old = new Date(Date.now() - 11 * 60_000);
+  fs.utimesSync(path.join(dropDir, `.tmp-${name}`), old, old);
+  fs.writeFileSync(path.join(dropDir, 'short'), full.subarray(0, full.length - 3));
+  const queued = await s.server.store.queue.count();
+  assert.equal(await s.server.pickup!.scan(), 1, 'only the complete orphan is taken in');
+  assert.equal(await s.server.store.queue.count(), queued + 1);
+  assert.deepEqual(fs.readdirSync(dropDir), []);
+  const moved = fs.readdirSync(rejected).filter((n) => !before.has(n)).sort();
+  assert.deepEqual(moved, ['fifo', 'huge', 'link', 'short']);
+  assert.equal(fs.readFileSync(secret, 'utf8'), 'POSTERN-DROP 1\n{}\n', 'the link target is untouched');
 });

@@ -1,5 +1,6 @@
 /** `postern site add|list|remove|rotate-token|grant|revoke`: websites that send without SMTP AUTH. */
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { localPaths, type Config } from '../../config/index.ts';
@@ -25,23 +26,31 @@ function passwdEntry(user: string): { uid: number; gid: number } | null {
   return null;
 }
 
-/** Writes the token file (0600; owned by the site's unix user when run as root). */
+/**
+ * Writes the token file (0600; owned by the site's unix user when run as root). The folder may
+ * belong to the site user, so nothing is followed: the temporary file gets a random name and is
+ * created with O_EXCL|O_NOFOLLOW, its owner is changed through the open descriptor, and the
+ * rename replaces whatever is at the final name (a link there is replaced, never followed).
+ */
 function writeTokenFile(file: string, text: string, unixUser: string | null): string {
   const abs = path.resolve(file);
-  const tmp = `${abs}.tmp-${process.pid}`;
+  const tmp = `${abs}.tmp-${randomBytes(8).toString('hex')}`;
+  let fd: number | null = null;
   try {
-    fs.writeFileSync(tmp, text, { mode: 0o600 });
-    let owner = '';
-    if (unixUser && process.getuid?.() === 0) {
-      const pw = passwdEntry(unixUser);
-      if (!pw) throw new AdminError(`no unix user ${unixUser} on this machine: the token file would not be readable by the site`);
-      fs.chownSync(tmp, pw.uid, pw.gid);
-      owner = `, owner ${unixUser}`;
-    }
+    const pw = unixUser && process.getuid?.() === 0 ? passwdEntry(unixUser) : null;
+    if (unixUser && process.getuid?.() === 0 && !pw) throw new AdminError(`no unix user ${unixUser} on this machine: the token file would not be readable by the site`);
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    fs.writeFileSync(fd, text);
+    fs.fsyncSync(fd);
+    if (pw) fs.fchownSync(fd, pw.uid, pw.gid);
+    fs.closeSync(fd);
+    fd = null;
     fs.renameSync(tmp, abs);
-    return `${abs} (mode 0600${owner})`;
+    return `${abs} (mode 0600${pw ? `, owner ${unixUser}` : ''})`;
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    if (fd !== null) fs.closeSync(fd);
+    try { if (fs.lstatSync(tmp).isFile()) fs.unlinkSync(tmp); } catch { /* not made */ }
     if (err instanceof AdminError) throw err;
     throw new AdminError(`cannot write the token file ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

@@ -15,7 +15,18 @@ const toKey = (r: Row): DkimKey => ({
 });
 
 export function createDkimKeyRepo(db: Db, now: () => number): DkimKeyRepo {
+  const promote = db.transaction((id: number, t: number): DkimKey[] | null => {
+    const k = db.prepare(`${SELECT} WHERE k.id = ? AND k.state = 'pending'`).get(id) as Row | undefined;
+    if (!k) return null;
+    const old = (db.prepare(`${SELECT} WHERE k.domain_id = ? AND k.algorithm = ? AND k.state = 'active'`).all(k.domain_id, k.algorithm) as Row[]).map(toKey);
+    db.prepare("UPDATE dkim_keys SET state = 'retiring', retiring_at = ? WHERE domain_id = ? AND algorithm = ? AND state = 'active'").run(t, k.domain_id, k.algorithm);
+    db.prepare("UPDATE dkim_keys SET state = 'active', activated_at = ? WHERE id = ?").run(t, id);
+    return old;
+  });
   return {
+    async promote(id, t) {
+      return promote(id, t);
+    },
     async add(k) {
       const t = now();
       const id = db.prepare(

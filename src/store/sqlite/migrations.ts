@@ -230,7 +230,7 @@ export const MIGRATIONS: string[] = [
   // rebuilt with its rows), with the same protective defaults as mailboxes
   `
   CREATE TABLE sites (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: messages keep the id of a removed site
     name TEXT NOT NULL UNIQUE,
     customer_id INTEGER NOT NULL REFERENCES customers(id),
     unix_user TEXT UNIQUE,

@@ -13,8 +13,9 @@ main{max-width:44rem;margin:0 auto}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
 h2{font-size:1.2rem;margin:2rem 0 .5rem}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.5rem;border-bottom:1px solid #767676;vertical-align:top;overflow-wrap:anywhere}
-th{width:40%}
+th,td{text-align:left;padding:.5rem;border-bottom:1px solid #767676;vertical-align:top;overflow-wrap:break-word;hyphens:auto}
+th{width:38%}
+td code{overflow-wrap:anywhere}
 .rec{background:#e8f5e9;color:#111;padding:.75rem;border-left:4px solid #1b5e20}
 code,kbd{font:0.95em ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f3f3;color:#111;padding:.5rem}

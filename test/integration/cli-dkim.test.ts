@@ -78,3 +78,16 @@ test('rotate makes the next key pending (one at a time); activate --force skips 
   assert.deepEqual(audit.map((a) => a.action).reverse(), ['activateDkim', 'rotateDkim', 'activateDkim']);
   assert.doesNotMatch(JSON.stringify(audit), /PRIVATE|BEGIN/, 'never key material');
 });
+
+test('domain dns: every record the domain needs (submission SRV, autoconfig/autodiscover, DKIM, SPF from the sending addresses, DMARC)', async () => {
+  const out = ok(await cli(['domain', 'dns', 'shop.example']), 'dns').stdout;
+  assert.match(out, /^_submission\._tcp\.shop\.example\. IN SRV 0 1 10588 mx\.postern\.test\.$/m, 'the STARTTLS listener of the configuration');
+  assert.doesNotMatch(out, /_submissions\._tcp/, 'no implicit-TLS listener configured: no record for it');
+  assert.match(out, /^autoconfig\.shop\.example\. IN CNAME mx\.postern\.test\.$/m);
+  assert.match(out, /^autodiscover\.shop\.example\. IN CNAME mx\.postern\.test\.$/m);
+  assert.match(out, /^r\d{8}b\._domainkey\.shop\.example\. IN TXT "v=DKIM1; k=rsa; p=/m);
+  assert.match(out, /^shop\.example\. IN TXT "v=spf1 ip4:192\.0\.2\.10 ~all"$/m);
+  assert.match(out, /^_dmarc\.shop\.example\. IN TXT "v=DMARC1; p=none; rua=mailto:postmaster@shop\.example"$/m);
+  const json = parseJson<{ name: string; type: string }[]>(ok(await cli(['domain', 'dns', 'shop.example', '--json']), 'json'));
+  assert.ok(json.some((r) => r.type === 'SRV' && r.name === '_submission._tcp.shop.example'));
+});

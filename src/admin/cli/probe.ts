@@ -43,13 +43,14 @@ export function registerProbeCommand(program: Command, io: Io): void {
     .option('--ports <list>', 'ports to try, e.g. "25 465 587 2525" or 587,2525 (465 is spoken to with implicit TLS)', '25 465 587 2525')
     .option('--timeout <seconds>', 'per port, connection and dialogue', '5')
     .option('--servername <name>', 'the name the certificate should show (default: HOST)')
+    .option('--implicit <list>', 'ports spoken to with implicit TLS (the others with STARTTLS)', '465')
     .option('--json', 'JSON output')
-    .action(async (host: string, o: { ports: string; timeout: string; servername?: string; json?: boolean }) => {
+    .action(async (host: string, o: { ports: string; timeout: string; servername?: string; implicit: string; json?: boolean }) => {
       const target = checkHost(host);
       const ports = parsePorts(o.ports);
       const timeoutMs = parseTimeout(o.timeout);
       if (o.servername !== undefined && !HOST.test(o.servername) && !net.isIP(o.servername)) throw usage(`--servername: "${o.servername}" is not a host name`);
-      const report = await probeHost(target, { ports, timeoutMs, servername: o.servername });
+      const report = await probeHost(target, { ports, timeoutMs, servername: o.servername, implicitPorts: parsePorts(o.implicit) });
       io.out(o.json ? JSON.stringify(report, null, 2) : formatProbeReport(report));
       if (!report.recommended) throw new CliExit(1);
     });

@@ -54,7 +54,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   /** The message as it goes out: its DKIM-Signature fields (made at intake) on top of the body. */
   async function body(job: DeliveryJob): Promise<() => NodeJS.ReadableStream> {
     const path = job.message.bodyPath;
-    const top = job.message.dkimHeaders ? Buffer.from(job.message.dkimHeaders, 'latin1') : null;
+    const top = job.message.topHeaders ? Buffer.from(job.message.topHeaders, 'latin1') : null;
     const signed = (open: () => NodeJS.ReadableStream) => (top ? () => Readable.from(prepend(top, open())) : open);
     if (path) return signed(() => spool.open(path));
     const inline = await store.queue.inlineBody(job.message.id);

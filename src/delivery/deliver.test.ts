@@ -18,7 +18,7 @@ afterEach(async () => {
 
 const BODY = 'Subject: x\r\n\r\nhello\r\n';
 const job = (domain: string): DeliveryJob => ({
-  message: { id: 'Q1', customerId: null, sender: 'a@x.test', size: BODY.length, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false, eightBit: false, smtputf8: false, dkimHeaders: null },
+  message: { id: 'Q1', customerId: null, sender: 'a@x.test', size: BODY.length, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false, eightBit: false, smtputf8: false, topHeaders: null },
   domain,
   recipients: [{ idx: 0, address: `b@${domain}`, attempts: 0, notify: null, orcpt: null, delayNotified: false }],
   lease: { owner: 'test', until: 0 },

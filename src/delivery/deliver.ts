@@ -95,7 +95,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
         envid: job.message.dsnEnvid,
         ret: job.message.dsnRet === 'FULL' || job.message.dsnRet === 'HDRS' ? job.message.dsnRet : null,
-        size: job.message.size + (job.message.dkimHeaders?.length ?? 0),
+        size: job.message.size + (job.message.topHeaders?.length ?? 0),
         smtputf8Needed: job.message.smtputf8 || NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
         eightBit: job.message.eightBit,
         body,

@@ -136,9 +136,9 @@ export function createIntake(deps: IntakeDeps): Intake {
         throw err;
       }
       const stored = body.stored();
-      let dkimHeaders: string | null = null;
+      let topHeaders: string | null = null;
       try {
-        dkimHeaders = (await tap?.signatures()) || null;
+        topHeaders = (await tap?.signatures()) || null;
       } catch (err) {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot sign the message, try again later', err);
@@ -167,7 +167,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           limitScope: req.limitScope,
           onMailboxHold: req.onMailboxHold,
           heldCap: req.heldCap,
-          dkimHeaders,
+          topHeaders,
         });
       } catch (err) {
         await body.discard();

@@ -9,7 +9,7 @@ const T0 = 1_800_000_000_000;
 
 function job(over: Partial<DeliveryJob['recipients'][number]> = {}): DeliveryJob {
   return {
-    message: { id: 'Q1', customerId: 1, sender: 'a@x.test', size: 10, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: T0, cancelled: false, eightBit: false, smtputf8: false, dkimHeaders: null },
+    message: { id: 'Q1', customerId: 1, sender: 'a@x.test', size: 10, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: T0, cancelled: false, eightBit: false, smtputf8: false, topHeaders: null },
     domain: 'y.test',
     recipients: [{ idx: 0, address: 'b@y.test', attempts: 0, notify: null, orcpt: null, delayNotified: false, ...over }],
     lease: { owner: 'node', until: T0 + MIN },

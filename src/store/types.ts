@@ -77,8 +77,8 @@ export interface NewMessage {
   onMailboxHold?: 'hold' | 'refuse';
   /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
   heldCap?: number;
-  /** DKIM-Signature fields (CRLF-terminated) that delivery puts on top of the body, or null. */
-  dkimHeaders?: string | null;
+  /** Header fields (CRLF-terminated: DKIM-Signature, scan results) that delivery puts on top of the body, or null. */
+  topHeaders?: string | null;
 }
 
 /** What the enqueue did with one message under the sending limits. */
@@ -144,8 +144,8 @@ export interface DeliveryJob {
     cancelled: boolean;
     eightBit: boolean;
     smtputf8: boolean;
-    /** DKIM-Signature fields to put on top of the body, or null. */
-    dkimHeaders: string | null;
+    /** Header fields to put on top of the body (DKIM-Signature, scan results), or null. */
+    topHeaders: string | null;
   };
   domain: string;
   recipients: { idx: number; address: string; attempts: number; notify: string | null; orcpt: string | null; delayNotified: boolean }[];

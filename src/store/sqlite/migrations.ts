@@ -264,7 +264,7 @@ export const MIGRATIONS: string[] = [
     ('site', '*', 'day', 'recipients', 5000, 'hold');
   `,
   // 16: DKIM keys per domain (private keys sealed with the secret box) through their stages,
-  // and the DKIM-Signature fields of a message, put on top of it at delivery
+  // and the header fields put on top of a message at delivery (its DKIM-Signature, scan results)
   `
   CREATE TABLE dkim_keys (
     id INTEGER PRIMARY KEY,
@@ -281,6 +281,6 @@ export const MIGRATIONS: string[] = [
     UNIQUE (domain_id, selector)
   );
   CREATE INDEX dkim_keys_state ON dkim_keys(state);
-  ALTER TABLE messages ADD COLUMN dkim_headers TEXT;
+  ALTER TABLE messages ADD COLUMN top_headers TEXT;
   `,
 ];

@@ -24,9 +24,9 @@ export function domainOf(address: string): string {
 export function prepareQueueWrites(db: Db): QueueWrites {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, customer_id, mailbox_id, site_id, sender, size, body_path, body, message_id_header, client_ip,
-       auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, dkim_headers)
+       auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, top_headers)
      VALUES (@id, @customerId, @mailboxId, @siteId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
-       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8, @state, @dkimHeaders)`,
+       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8, @state, @topHeaders)`,
   );
   const insertRecipient = db.prepare(
     'INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -99,7 +99,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       const { recipients, body, limitScope: _scope, onMailboxHold: _hold, heldCap: _cap, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
-        ...row, siteId: m.siteId ?? null, dkimHeaders: m.dkimHeaders ?? null, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
+        ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
         body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null,
       });
       const due = held ? NEVER : m.createdAt;
@@ -111,7 +111,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   // The partial index recipients_due serves the WHERE; held messages' recipients are due NEVER.
   const due = db.prepare(
     `SELECT r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
-       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state, m.eight_bit, m.smtputf8, m.dkim_headers
+       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state, m.eight_bit, m.smtputf8, m.top_headers
      FROM recipients r JOIN messages m ON m.id = r.message_id
      WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= @now AND m.state IN ('queued', 'cancelled')
        AND r.domain NOT IN (SELECT value FROM json_each(@exclude))
@@ -133,7 +133,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
             id: r.message_id as string, customerId: r.customer_id as number | null, sender: r.sender as string, size: r.size as number,
             bodyPath: r.body_path as string | null, messageIdHeader: r.message_id_header as string | null, listener: r.listener as string,
             dsnRet: r.dsn_ret as string | null, dsnEnvid: r.dsn_envid as string | null, createdAt: r.created_at as number,
-            cancelled: r.state === 'cancelled', eightBit: r.eight_bit === 1, smtputf8: r.smtputf8 === 1, dkimHeaders: (r.dkim_headers as string | null) ?? null,
+            cancelled: r.state === 'cancelled', eightBit: r.eight_bit === 1, smtputf8: r.smtputf8 === 1, topHeaders: (r.top_headers as string | null) ?? null,
           },
           domain: r.domain as string,
           recipients: [],

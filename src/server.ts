@@ -19,6 +19,7 @@ import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type 
 import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 import { createDkimService, createDnsLookup, createKeyring } from './dkim/index.ts';
 import { outgoingOf } from './clientsetup/index.ts';
+import { createScanner } from './scan/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 
 export interface RunningServer {
@@ -120,6 +121,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     maxMessageSize: config.smtp.maxMessageSize,
     inlineBodyMaxBytes: config.queue.inlineBodyMaxBytes,
     dkimKeys: keyring ? (domain) => keyring.keysFor(domain) : undefined,
+    scanner: config.scan.enabled ? createScanner(config.scan, { logger, clock }) : undefined,
+    onSpam: (address) => void containment.observeSpam(address),
   });
   const containment = createContainment({
     store, clock, logger, config: config.containment,

@@ -155,6 +155,7 @@ export const configSchema = z
         maxNetworksPerHour: z.number().int().min(1).default(10).describe('Networks (/24, /48) it logged in from within one clock hour above which the mailbox is held.'),
         maxFailureRatio: z.number().min(0).max(1).default(0.5).describe('Share of its delivery attempts in one clock hour that were deferred or failed above which the mailbox is held...'),
         minOutcomes: z.number().int().min(1).default(50).describe('...once it has at least this many attempts in the hour.'),
+        maxSpamPerHour: z.number().int().min(1).default(3).describe('When this many messages of a mailbox in one clock hour were held or refused by the scanner (spam or a virus), the mailbox is held.'),
         maxHeldPerMailbox: z.number().int().min(0).default(1000).describe('Most messages of one mailbox kept in the hold queue (by a hold or a limit); more get 451 4.7.1, so a held mailbox cannot fill the disk.'),
         onHold: z.enum(['hold', 'refuse']).default('hold').describe('New mail from a held mailbox: accepted into the hold queue, or refused with 550 5.7.1.'),
       })
@@ -175,6 +176,25 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('DKIM signing and key rotation.'),
+    scan: z
+      .object({
+        enabled: z.boolean().default(false).describe('Scan authenticated, site and relayed mail with rspamd at the end of DATA (needs a running rspamd: docs/scanning.md).'),
+        url: z.string().url().default('http://127.0.0.1:11333').describe('rspamd\'s normal worker (POST /checkv2).'),
+        timeoutSeconds: z.number().positive().default(10).describe('How long after the end of a message rspamd may take to answer.'),
+        maxBytes: z.number().int().min(1024).default(10 * 1024 * 1024).describe('Larger messages are not scanned (and the log says so).'),
+        onFailure: z.enum(['tempfail', 'accept']).default('tempfail').describe('When rspamd fails or does not answer: tempfail (451 4.7.0) or accept and log.'),
+        breakerFailures: z.number().int().min(1).default(5).describe('Failures in a row after which rspamd is not asked for breakerSeconds (onFailure applies meanwhile).'),
+        breakerSeconds: z.number().positive().default(30).describe('How long a failing rspamd is left alone.'),
+        addHeaderScore: z.number().default(6).describe('From this score the message gets X-Spam-Status: Yes.'),
+        holdScore: z.number().default(10).describe('From this score the message is held for the postmaster (and counts as a compromise signal).'),
+        rejectScore: z.number().default(15).describe('From this score the message is refused (550 5.7.1 with a reference). rspamd\'s own reject and soft reject actions also apply; a virus is always refused.'),
+        customers: z.record(z.string(), z.object({
+          addHeaderScore: z.number().optional(), holdScore: z.number().optional(), rejectScore: z.number().optional(),
+        }).strict()).default({}).describe('Other thresholds for some customers (a newsletter sender may get a higher one): { "news-co": { rejectScore: 25 } }.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Outbound content scanning with rspamd.'),
     clients: z
       .object({
         host: z.string().min(1).optional().describe('The server name mail programs are told to use for outgoing mail (it must be on the certificate). Default: hostname.'),

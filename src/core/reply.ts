@@ -18,7 +18,8 @@ export class SmtpError extends Error {
   readonly reply: SmtpReply;
   /**
    * Why, for channels that are not SMTP (the send API's problem type, sendmail's exit code):
-   * 'send-as', 'limit', 'hold', 'size', 'data', 'recipient', 'auth'; unset for our own failures.
+   * 'send-as', 'limit', 'hold', 'size', 'data', 'recipient', 'auth', 'content' (the scanner),
+   * 'unavailable' (a part we need is down); unset for our own failures.
    */
   reason?: RefusalReason;
   /** For a deferral: when trying again can succeed (ms since the epoch). */
@@ -31,7 +32,7 @@ export class SmtpError extends Error {
   }
 }
 
-export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth';
+export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth' | 'content' | 'unavailable';
 
 /** Tags an SmtpError with its reason (and when to retry) and returns it. */
 export function because<E extends SmtpError>(err: E, reason: RefusalReason, retryAt?: number): E {

@@ -135,12 +135,13 @@ export function createInjector(deps: InjectorDeps): Injector {
         onMailboxHold: s.kind === 'mailbox' ? deps.onMailboxHold : undefined,
         heldCap: deps.heldCap,
         sign: true,
+        scan: { user: s.kind === 'site' ? `site:${s.site.name}` : s.user.address },
         checkHeader: (facts) => raise(checkHeaderSenders(own, s.grants, facts.senders, who), 'send-as'),
       });
       logger.info({
         evt: 'queued', listener: req.channel, qid: r.id, site: s.kind === 'site' ? s.site.name : undefined, user: own ?? undefined,
         customer: customerName, unixUser: req.unixUser ?? undefined, held: r.held ? true : undefined, sender: envelopeSender,
-        rcpts: recipients.length, size: r.size, msgid: r.facts.messageId, dkim: r.dkim?.length ? r.dkim : 'unsigned', ms: Math.round(performance.now() - started),
+        rcpts: recipients.length, size: r.size, msgid: r.facts.messageId, dkim: r.dkim?.length ? r.dkim : 'unsigned', spamScore: r.spamScore ?? undefined, ms: Math.round(performance.now() - started),
       }, 'message queued');
       if (s.kind === 'mailbox') void deps.containment?.observeMessage(s.user.address);
       return { id: r.id, held: r.held !== null, sender: envelopeSender, recipients };

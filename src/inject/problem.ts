@@ -23,6 +23,7 @@ const TITLES: Record<string, string> = {
   'send-as': 'Sender not allowed',
   limit: 'Sending limit reached',
   hold: 'Sender on hold',
+  content: 'Message refused by the content scanner',
   size: 'Message too large',
   data: 'Message not acceptable',
   recipient: 'Recipients not acceptable',
@@ -37,8 +38,8 @@ export const PROBLEM_TYPE_BASE = 'urn:postern:problem:';
 export function httpStatusOf(code: number, reason: string | undefined): number {
   if (reason === 'size') return 413;
   if (reason === 'auth') return 401;
-  if (code >= 400 && code < 500) return reason === 'limit' || reason === 'hold' ? 429 : reason === 'recipient' ? 400 : 503;
-  if (reason === 'send-as' || reason === 'limit' || reason === 'hold') return 403;
+  if (code >= 400 && code < 500) return reason === 'limit' || reason === 'hold' || reason === 'content' ? 429 : reason === 'recipient' ? 400 : 503;
+  if (reason === 'send-as' || reason === 'limit' || reason === 'hold' || reason === 'content') return 403;
   if (reason === 'recipient') return 400;
   return 422;
 }
@@ -53,7 +54,7 @@ export const EX = { OK: 0, USAGE: 64, DATAERR: 65, NOUSER: 67, UNAVAILABLE: 69, 
 /** The exit code of `postern sendmail` for a refusal of the server. */
 export function exitCodeOf(p: Pick<Problem, 'status' | 'reason'>): number {
   if (p.status === 429 || p.status === 503 || p.status >= 500) return EX.TEMPFAIL;
-  if (p.reason === 'send-as' || p.reason === 'auth' || p.reason === 'hold' || p.reason === 'limit') return EX.NOPERM;
+  if (p.reason === 'send-as' || p.reason === 'auth' || p.reason === 'hold' || p.reason === 'limit' || p.reason === 'content') return EX.NOPERM;
   if (p.reason === 'data' || p.reason === 'size' || p.reason === 'recipient' || p.reason === 'bad-request') return EX.DATAERR;
   return EX.UNAVAILABLE;
 }

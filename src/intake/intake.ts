@@ -16,6 +16,7 @@ import type { Enqueuer } from '../queue/index.ts';
 import { LineEndingGuard } from './line-endings.ts';
 import { HeaderRewriter, type HeaderFacts } from './headers.ts';
 import { DkimTap, type SigningKey } from '../dkim/index.ts';
+import type { Scanner, ScanDecision } from '../scan/index.ts';
 import { buildReceived } from './received.ts';
 
 export interface IntakeRequest {
@@ -56,6 +57,8 @@ export interface IntakeRequest {
   addFrom?: string;
   /** DKIM-sign it when its From domain has an active key (authenticated senders, sites, our notices). */
   sign?: boolean;
+  /** Scan it with the content scanner (authenticated senders, sites, relayed mail), as this user ("site:NAME" for a site). */
+  scan?: { user: string | null };
 }
 
 export interface IntakeResult {
@@ -67,6 +70,8 @@ export interface IntakeResult {
   normalizedLineEnds: number;
   /** How it was signed: the "domain/selector" of each signature (empty: unsigned), or null when signing was not asked for. */
   dkim: string[] | null;
+  /** The content scanner's score, when it scanned the message. */
+  spamScore: number | null;
 }
 
 export interface Intake {
@@ -84,6 +89,10 @@ export interface IntakeDeps {
   inlineBodyMaxBytes: number;
   /** The active DKIM keys of a domain; without it nothing is signed. */
   dkimKeys?: (domain: string) => Promise<SigningKey[]>;
+  /** The content scanner; without it nothing is scanned. */
+  scanner?: Scanner;
+  /** Told (not awaited) when the scanner held or refused a message of a mailbox as spam. */
+  onSpam?: (mailboxAddress: string) => void;
 }
 
 export function createIntake(deps: IntakeDeps): Intake {
@@ -115,10 +124,17 @@ export function createIntake(deps: IntakeDeps): Intake {
       const cap = new SizeCap(maxSize);
       const keysFor = deps.dkimKeys;
       const tap = req.sign && keysFor ? new DkimTap({ keysFor, now: () => now.getTime() }) : null;
+      const scanCtx = {
+        queueId: req.queueId, sender: req.sender, recipients: req.recipients.map((r) => r.address), clientIp: req.clientIp,
+        helo: req.heloName, user: req.scan?.user ?? null, customer: req.limitScope?.customer ?? null,
+      };
+      const scanTap = req.scan ? deps.scanner?.tap(scanCtx) ?? null : null;
+      const stages = [cap, guard, rewriter, ...(tap ? [tap] : []), ...(scanTap ? [scanTap] : [])] as const;
       source.pipe(cap);
       try {
-        await (tap ? pipeline(cap, guard, rewriter, tap, body.stream) : pipeline(cap, guard, rewriter, body.stream));
+        await (pipeline as (...s: unknown[]) => Promise<void>)(...stages, body.stream);
       } catch (err) {
+        scanTap?.abandon();
         source.unpipe(cap);
         drain(source);
         await body.discard();
@@ -126,19 +142,30 @@ export function createIntake(deps: IntakeDeps): Intake {
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot store the message, try again later', err);
       }
       if (source.sizeExceeded) {
+        scanTap?.abandon();
         await body.discard();
         throw tooBig(maxSize);
       }
       try {
         req.checkHeader?.(rewriter.facts);
       } catch (err) {
+        scanTap?.abandon();
         await body.discard();
         throw err;
+      }
+      let scan: ScanDecision | null = null;
+      if (req.scan && deps.scanner) {
+        scan = await deps.scanner.decide(scanTap, scanCtx);
+        if (scan.spam && req.mailboxId && req.authUser) deps.onSpam?.(req.authUser);
+        if (scan.kind === 'refuse') {
+          await body.discard();
+          throw scan.error;
+        }
       }
       const stored = body.stored();
       let topHeaders: string | null = null;
       try {
-        topHeaders = (await tap?.signatures()) || null;
+        topHeaders = ((scan?.headers ?? '') + ((await tap?.signatures()) ?? '')) || null;
       } catch (err) {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot sign the message, try again later', err);
@@ -168,6 +195,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           onMailboxHold: req.onMailboxHold,
           heldCap: req.heldCap,
           topHeaders,
+          contentHold: scan?.kind === 'hold',
         });
       } catch (err) {
         await body.discard();
@@ -181,6 +209,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       }
       return {
         id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized, dkim: tap ? tap.selectors() : null,
+        spamScore: scan?.score ?? null,
         held: verdict.outcome === 'held' ? verdict.exceeded : null,
       };
     },

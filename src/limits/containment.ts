@@ -3,7 +3,8 @@
  * accepted message: recipients this clock hour far above the mailbox's own baseline (its
  * average hour over the last `baselineDays`), many distinct recipient domains in the hour,
  * logins from many networks (/24 for IPv4, /48 for IPv6) in the hour, and a high share of
- * deferred or failed delivery attempts of its mail in the hour (lists of bought addresses). When one trips, the
+ * deferred or failed delivery attempts of its mail in the hour (lists of bought addresses), and
+ * messages the content scanner held or refused as spam in the hour. When one trips, the
  * mailbox is put on hold (its new mail is held or refused, per `onHold`), it is logged, and the
  * customer's contact and the postmaster are notified once. Never blocks the session: it runs
  * after the reply, and its own failures are only logged.
@@ -22,6 +23,8 @@ export interface ContainmentConfig {
   /** Deferred and failed attempts per attempt in the hour above which (with minOutcomes) it trips. */
   maxFailureRatio: number;
   minOutcomes: number;
+  /** Messages held or refused by the scanner in the hour at which it trips. */
+  maxSpamPerHour: number;
 }
 
 export interface ContainmentDeps {
@@ -36,6 +39,8 @@ export interface ContainmentDeps {
 export interface Containment {
   observeLogin(mailbox: Mailbox, ip: string): Promise<void>;
   observeMessage(mailboxAddress: string): Promise<void>;
+  /** A message of the mailbox that the scanner held or refused as spam. */
+  observeSpam(mailboxAddress: string): Promise<void>;
 }
 
 const HOUR = 3_600_000;
@@ -60,6 +65,7 @@ export function createContainment(deps: ContainmentDeps): Containment {
     if (outcomes >= c.minOutcomes && h.bad / outcomes > c.maxFailureRatio) {
       out.push(`${h.bad} of ${outcomes} delivery attempts this hour deferred or failed`);
     }
+    if (h.spam >= c.maxSpamPerHour) out.push(`${h.spam} messages this hour held or refused as spam by the content scanner`);
     return out;
   }
 
@@ -86,6 +92,16 @@ export function createContainment(deps: ContainmentDeps): Containment {
     },
     async observeMessage(address) {
       await deps.store.mailboxes.get(address).then((m) => (m ? check(m) : undefined)).catch(guard('a message'));
+    },
+    async observeSpam(address) {
+      const now = deps.clock.now();
+      await deps.store.mailboxes.get(address)
+        .then(async (m) => {
+          if (!m) return;
+          await deps.store.activity.spam(m.id, now - (now % HOUR));
+          await check(m);
+        })
+        .catch(guard('a spam verdict'));
     },
   };
 }

@@ -210,6 +210,8 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           limitScope: user ? { customer: user.customerName, domain: domainOf(user.address) ?? '', mailbox: user.address } : undefined,
           onMailboxHold: user ? deps.onMailboxHold : undefined,
           sign: !!user,
+          // authenticated mail and mail relayed for an inbound route alike
+          scan: { user: user?.address ?? null },
           heldCap: user ? deps.heldCap : undefined,
           checkHeader: user ? (facts) => {
             const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
@@ -224,7 +226,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             logger.info({
               evt: 'queued', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null, held: r.held ? true : undefined,
               sender: env.mailFrom ? env.mailFrom.address : '', rcpts: env.rcptTo.length, size: r.size, msgid: r.facts.messageId,
-              bareLineEnds: r.normalizedLineEnds || undefined, dkim: r.dkim ? (r.dkim.length ? r.dkim : 'unsigned') : undefined, ms: Math.round(performance.now() - started),
+              bareLineEnds: r.normalizedLineEnds || undefined, dkim: r.dkim ? (r.dkim.length ? r.dkim : 'unsigned') : undefined, spamScore: r.spamScore ?? undefined, ms: Math.round(performance.now() - started),
             }, 'message queued');
             cb(null, `2.0.0 Ok: queued as ${r.id}`);
             if (user) void deps.containment?.observeMessage(user.address);

@@ -79,12 +79,14 @@ export interface NewMessage {
   heldCap?: number;
   /** Header fields (CRLF-terminated: DKIM-Signature, scan results) that delivery puts on top of the body, or null. */
   topHeaders?: string | null;
+  /** The content scanner asked to hold it for the postmaster. */
+  contentHold?: boolean;
 }
 
 /** What the enqueue did with one message under the sending limits. */
 export type EnqueueVerdict =
   | { id: string; outcome: 'queued' }
-  | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' }
+  | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'content' }
   | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' };
 
 export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
@@ -375,12 +377,16 @@ export interface MailboxHour {
   /** Delivery attempts of its mail in the hour that were delivered, or deferred / failed. */
   delivered: number;
   bad: number;
+  /** Messages the content scanner held or refused as spam (or for a virus). */
+  spam: number;
 }
 
 export interface ActivityRepo {
   /** Adds a login from a network (e.g. 192.0.2.0/24) to the hour (idempotent). */
   loginFrom(mailboxId: number, network: string, hourStart: number): Promise<void>;
   hour(mailboxId: number, hourStart: number): Promise<MailboxHour>;
+  /** Counts a message the scanner held or refused as spam. */
+  spam(mailboxId: number, hourStart: number): Promise<void>;
   /** Recipients per hour on average over [from, to). */
   averageRecipients(mailboxId: number, from: number, to: number): Promise<number>;
 }

@@ -5,7 +5,11 @@ import type { ActivityRepo } from '../types.ts';
 export function createActivityRepo(db: Db): ActivityRepo {
   const login = db.prepare('INSERT OR IGNORE INTO mailbox_hour_networks (mailbox_id, hour_start, network) VALUES (?, ?, ?)');
   const seen = db.prepare('SELECT 1 FROM mailbox_hour_networks WHERE mailbox_id = ? AND hour_start = ? AND network = ?').pluck();
-  const counts = db.prepare('SELECT recipients, delivered, bad FROM mailbox_hours WHERE mailbox_id = ? AND hour_start = ?');
+  const counts = db.prepare('SELECT recipients, delivered, bad, spam FROM mailbox_hours WHERE mailbox_id = ? AND hour_start = ?');
+  const spam = db.prepare(
+    `INSERT INTO mailbox_hours (mailbox_id, hour_start, spam) SELECT ?, ?, 1 WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = ?)
+     ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET spam = spam + 1`,
+  );
   const domains = db.prepare('SELECT COUNT(*) FROM mailbox_hour_domains WHERE mailbox_id = ? AND hour_start = ?').pluck();
   const networks = db.prepare('SELECT COUNT(*) FROM mailbox_hour_networks WHERE mailbox_id = ? AND hour_start = ?').pluck();
   const sum = db.prepare('SELECT COALESCE(SUM(recipients), 0) FROM mailbox_hours WHERE mailbox_id = ? AND hour_start >= ? AND hour_start < ?').pluck();
@@ -15,14 +19,18 @@ export function createActivityRepo(db: Db): ActivityRepo {
       login.run(mailboxId, hourStart, network);
     },
     async hour(mailboxId, hourStart) {
-      const c = counts.get(mailboxId, hourStart) as { recipients: number; delivered: number; bad: number } | undefined;
+      const c = counts.get(mailboxId, hourStart) as { recipients: number; delivered: number; bad: number; spam: number } | undefined;
       return {
         recipients: c?.recipients ?? 0,
+        spam: c?.spam ?? 0,
         delivered: c?.delivered ?? 0,
         bad: c?.bad ?? 0,
         domains: domains.get(mailboxId, hourStart) as number,
         networks: networks.get(mailboxId, hourStart) as number,
       };
+    },
+    async spam(mailboxId, hourStart) {
+      spam.run(mailboxId, hourStart, mailboxId);
     },
     async averageRecipients(mailboxId, from, to) {
       const hours = Math.max(1, Math.round((to - from) / 3_600_000));

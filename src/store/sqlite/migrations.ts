@@ -264,7 +264,8 @@ export const MIGRATIONS: string[] = [
     ('site', '*', 'day', 'recipients', 5000, 'hold');
   `,
   // 16: DKIM keys per domain (private keys sealed with the secret box) through their stages,
-  // and the header fields put on top of a message at delivery (its DKIM-Signature, scan results)
+  // the header fields put on top of a message at delivery (its DKIM-Signature, scan results),
+  // and the messages of a mailbox the scanner held or refused per hour (a compromise signal)
   `
   CREATE TABLE dkim_keys (
     id INTEGER PRIMARY KEY,
@@ -282,5 +283,6 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX dkim_keys_state ON dkim_keys(state);
   ALTER TABLE messages ADD COLUMN top_headers TEXT;
+  ALTER TABLE mailbox_hours ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
   `,
 ];

@@ -91,12 +91,12 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     const rules = messages.some((m) => m.limitScope) ? (allRules.all() as LimitRule[]) : [];
     const verdicts: EnqueueVerdict[] = [];
     for (const m of messages) {
-      const verdict = capped(m, mailboxHold(m) ?? limit(m, rules));
+      const verdict = capped(m, mailboxHold(m) ?? (m.contentHold ? { id: m.id, outcome: 'held', exceeded: [], reason: 'content' } : limit(m, rules)));
       verdicts.push(verdict);
       if (verdict.outcome === 'refused') continue;
       activity(m);
       const held = verdict.outcome === 'held';
-      const { recipients, body, limitScope: _scope, onMailboxHold: _hold, heldCap: _cap, ...row } = m;
+      const { recipients, body, limitScope: _scope, onMailboxHold: _hold, heldCap: _cap, contentHold: _content, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
         ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',

@@ -15,6 +15,7 @@ import { registerServerCommands } from './serve.ts';
 import { registerSiteCommands } from './sites.ts';
 import { registerDkimCommands } from './dkim.ts';
 import { registerProbeCommand } from './probe.ts';
+import { registerScanCommands } from './scan.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -47,6 +48,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerSiteCommands(program, io, withService, config);
   registerDkimCommands(program, io, withService);
   registerProbeCommand(program, io);
+  registerScanCommands(program, io, config);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

@@ -1,0 +1,121 @@
+/**
+ * Content scanning over real SMTP sessions with a scanner that answers what the test says (exact
+ * scores): headers on top of what the MX receives, holds, refusals with a reference, the
+ * failure policy, and a burst of spam from one mailbox putting it on hold with a notice.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
+import { apiPost } from '../helpers/api.ts';
+
+let score = 0;
+let fake: http.Server;
+let fakeUrl = '';
+
+before(async () => {
+  fake = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ action: 'no action', score, required_score: 15, symbols: { FAKE_RULE: { score } } }));
+    });
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+  fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((r) => { fake.closeAllConnections(); fake.close(() => r()); }));
+
+async function server(over: Record<string, unknown> = {}): Promise<TestServer> {
+  const s = await startTestServer({
+    scan: { enabled: true, url: fakeUrl, addHeaderScore: 6, holdScore: 10, rejectScore: 15, ...over },
+    containment: { maxSpamPerHour: 3 },
+    bounce: { postmaster: 'postmaster@provider.test' },
+  } as never);
+  await s.addMailbox('alice@example.com', 'alice-secret-1');
+  await s.addMailbox('bob@example.com', 'bob-secret-111');
+  return s;
+}
+
+const send = (s: TestServer, user = 'alice@example.com', pass = 'alice-secret-1') => submitAs(s, { user, pass, to: ['x@remote.test'] });
+
+test('a clean message passes with the X-Spam headers on top; spam is held or refused with a reference the customer can quote', async () => {
+  const s = await server();
+  try {
+    score = 1;
+    const ok = await send(s);
+    const id = /queued as (\S+)/.exec(ok)![1]!;
+    const q = (await s.server.store.queue.list()).find((m) => m.id === id)!;
+    assert.equal(q.state, 'queued');
+    score = 11;
+    const held = await send(s);
+    assert.match(held, /^250 /);
+    const hid = /queued as (\S+)/.exec(held)![1]!;
+    assert.equal((await s.server.store.queue.get(hid))!.state, 'held');
+    score = 20;
+    const refused = await send(s);
+    assert.match(refused, /^550 5\.7\.1 Message refused as spam \(reference \S+\); quote this reference/);
+    assert.doesNotMatch(refused, /FAKE_RULE/);
+    const log = s.logs.find((l) => l.evt === 'scan' && l.score === 20);
+    assert.deepEqual(log?.symbols, ['FAKE_RULE'], 'the rule names are in the log, for support');
+  } finally {
+    await s.close();
+  }
+});
+
+test('sites are scanned too (the send API gets 403 with the same reply)', async () => {
+  const s = await server();
+  try {
+    const { token } = await s.admin.addSite('shop', { customer: 'acme', sendAs: ['orders@example.com'] });
+    score = 30;
+    const r = await apiPost(s, { auth: { token }, body: { from: 'orders@example.com', to: 'x@remote.test', text: 'buy' } });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.reason, 'content');
+    assert.match(String(r.json.smtp), /^550 5\.7\.1 Message refused as spam/);
+    assert.equal(s.logs.find((l) => l.evt === 'scan' && l.user === 'site:shop')?.score, 30);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a dead scanner: 451 4.7.0 by default, or accepted and logged when configured so', async () => {
+  const strict = await server({ url: 'http://127.0.0.1:1', breakerFailures: 100 });
+  try {
+    assert.match(await send(strict), /^451 4\.7\.0 The content scanner is not available/);
+    assert.equal(await strict.server.store.queue.count(), 0);
+  } finally {
+    await strict.close();
+  }
+  const lenient = await server({ url: 'http://127.0.0.1:1', onFailure: 'accept' });
+  try {
+    assert.match(await send(lenient), /^250 /);
+    assert.ok(lenient.logs.some((l) => l.evt === 'scan' && l.result === 'bypass'));
+  } finally {
+    await lenient.close();
+  }
+});
+
+test('a burst of spam from one mailbox puts it on hold and notifies; another mailbox keeps sending', async () => {
+  const s = await server();
+  try {
+    score = 12;
+    for (let i = 0; i < 2; i++) await send(s);
+    assert.equal((await s.server.store.mailboxes.get('alice@example.com'))!.heldSince, null, 'two are not yet a burst');
+    score = 20;
+    await send(s); // refused, but it counts
+    const until = Date.now() + 3000;
+    while ((await s.server.store.mailboxes.get('alice@example.com'))!.heldSince === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const m = (await s.server.store.mailboxes.get('alice@example.com'))!;
+    assert.notEqual(m.heldSince, null);
+    assert.match(m.holdReason!, /3 messages this hour held or refused as spam/);
+    let notice;
+    while (!(notice = (await s.server.store.queue.list({ sender: '' })).find((q) => q.listener === 'notice')) && Date.now() < until + 3000) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(notice?.recipients.map((r) => r.address), ['postmaster@provider.test']);
+    score = 1;
+    assert.match(await send(s, 'bob@example.com', 'bob-secret-111'), /^250 /);
+    assert.equal((await s.server.store.mailboxes.get('bob@example.com'))!.heldSince, null);
+  } finally {
+    await s.close();
+  }
+});

@@ -12,8 +12,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DkimTap, generateDkimKey, type DkimAlgorithm, type SigningKey } from '../src/dkim/index.ts';
 import { createMessageFactory } from './lib/message.ts';
-import { runCell } from './lib/load.ts';
-import { spawnPostern, generatedPassword, type PosternChild } from './lib/postern-child.ts';
+import { measureInTurns, turnsTable } from './lib/turns.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const arg = (name: string, dflt: number) => {
@@ -67,44 +66,9 @@ async function micro(): Promise<void> {
 }
 
 async function throughput(conns: number): Promise<void> {
-  const rounds = arg('--rounds', 3);
-  const messages = arg('--messages', 1500);
-  const size = arg('--size', 2048);
-  const user = 'alice@example.test';
-  const pass = generatedPassword();
-  const spawn = (dkim: 'off' | 'rsa') => spawnPostern({ user, pass, tls: 'starttls', maxConns: conns, tlsCert: null, tlsKey: null, cpuProf: null, workers: null, delivery: null, dkim, log });
-  const children: Record<'off' | 'rsa', PosternChild> = { off: await spawn('off'), rsa: await spawn('rsa') };
-  const rates: Record<'off' | 'rsa', number[]> = { off: [], rsa: [] };
-  let seq = 0;
-  try {
-    for (let r = 0; r < rounds; r++) {
-      for (const which of ['off', 'rsa'] as const) {
-        const factory = createMessageFactory({ size, from: user, to: ['rcpt@remote.test'] });
-        const cell = {
-          mode: 'reuse' as const, conns, factory, user, pass, from: user, to: ['rcpt@remote.test'], maxErrors: 20, maxSeconds: 120,
-          connect: { host: '127.0.0.1', port: children[which].port, tls: 'starttls' as const, ehlo: 'bench.client.test', timeoutMs: 30_000 },
-        };
-        const warm = await runCell({ ...cell, messages: 300, seqStart: seq });
-        seq = warm.nextSeq;
-        const out = await runCell({ ...cell, messages, seqStart: seq });
-        seq = out.nextSeq;
-        if (out.aborted) throw new Error(`${which}: ${out.aborted}`);
-        rates[which].push((out.accepted / out.elapsedMs) * 1000);
-        log(`${conns} conns, round ${r + 1} ${which}: ${rates[which].at(-1)!.toFixed(0)} msg/s`);
-      }
-    }
-  } finally {
-    await children.off.stop();
-    await children.rsa.stop();
-  }
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  const off = median(rates.off);
-  const on = median(rates.rsa);
-  console.log(`\nSubmission, ${conns} connections (reuse), ${size} B, ${messages} messages x ${rounds} rounds in turns (median):\n`);
-  console.log('| signing | accepted msg/s | rounds |\n| --- | ---: | --- |');
-  console.log(`| off | ${off.toFixed(0)} | ${rates.off.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`| RSA-2048 | ${on.toFixed(0)} | ${rates.rsa.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`\nratio on/off: ${(on / off).toFixed(3)} (the target: at least 0.80)`);
+  const o = { conns, rounds: arg('--rounds', 3), messages: arg('--messages', 1500), size: arg('--size', 2048), log };
+  const r = await measureInTurns({ label: 'off', spawn: { dkim: 'off' } }, { label: 'RSA-2048', spawn: { dkim: 'rsa' } }, o);
+  console.log(`\n${turnsTable('signing', r, o)} (the target: a ratio of at least 0.80)`);
 }
 
 await micro();

@@ -274,6 +274,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// --dkim: what signing costs (bench/dkim.ts), instead of the submission matrix
+// --dkim: what signing costs (bench/dkim.ts); --scan: what scanning costs (bench/scan.ts);
+// each instead of the submission matrix
 if (process.argv.includes('--dkim')) await import('./dkim.ts');
+else if (process.argv.includes('--scan')) await import('./scan.ts');
 else process.exitCode = await main();

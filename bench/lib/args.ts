@@ -89,6 +89,11 @@ DKIM (instead of the matrix above):
                             measured in turns; --rounds N [3], --messages N [1500], --conns "1 8",
                             --size BYTES [2048], --micro-only
 
+Content scanning (instead of the matrix above):
+  --scan [URL]              starts a real rspamd on loopback (or uses URL) and measures a
+                            scanning and a non-scanning Postern in turns at 1 and 8
+                            connections: msg/s, p99 ack, cost per message
+
 End to end (delivery to a sink):
   --e2e [HOST:PORT|auto]    the spawned Postern delivers everything to a sink (smarthost, no
                             TLS) and each cell also reports delivered msg/s (accepted / start

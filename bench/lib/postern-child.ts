@@ -42,6 +42,8 @@ export interface SpawnOptions {
   delivery: { smarthost: string; concurrency: number } | null;
   /** DKIM signing of the spawned Postern: off, RSA, or RSA + Ed25519 (keys activated at once). */
   dkim?: 'off' | 'rsa' | 'both';
+  /** Content scanning with the rspamd at this URL (off without it). */
+  scanUrl?: string | null;
   log: (s: string) => void;
 }
 
@@ -128,6 +130,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     log: { level: 'warn' },
     web: { enabled: false },
     dkim: { enabled: (o.dkim ?? 'off') !== 'off', ed25519: o.dkim === 'both' },
+    scan: o.scanUrl ? { enabled: true, url: o.scanUrl } : { enabled: false },
     delivery: deliveryConfig(o.delivery),
     // one mailbox sending thousands of messages an hour is exactly what containment stops
     containment: { enabled: false },

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI: install Debian's rspamd for the spam-scanning integration tests (test/helpers/rspamd.ts
+# CI: install Debian's rspamd and clamd for the content-scanning integration tests (test/helpers/rspamd.ts
 # starts its own instances on free loopback ports with a temp config; it never uses the system
 # service). Run from .ci/run: `bash contrib/ci-rspamd.sh`.
 #
@@ -10,19 +10,24 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-if [ ! -x /usr/bin/rspamd ]; then
+need=()
+[ -x /usr/bin/rspamd ] || need+=(rspamd)
+# clamd for the antivirus path; the tests run it with a signature database of their own (EICAR),
+# since freshclam cannot download the real one here (about 6 s to install).
+[ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
+if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
-  # Recommends would add redis-server: the test configuration uses no Redis.
-  apt-get install -y -qq --no-install-recommends rspamd >/dev/null
+  # Recommends would add redis-server (and clamav-freshclam's friends): the tests use neither.
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # The package enables the system service and starts it where it can (not in containers whose
 # policy-rc.d says no, nor without systemd). It would not get in the way of the tests (other
 # ports and dirs) but is not wanted on a CI machine: disable and stop it.
 if command -v systemctl >/dev/null; then
-  systemctl disable rspamd.service >/dev/null 2>&1 || true
+  systemctl disable rspamd.service clamav-daemon.service clamav-freshclam.service >/dev/null 2>&1 || true
   if [ -d /run/systemd/system ]; then
-    systemctl stop rspamd.service >/dev/null 2>&1 || true
+    systemctl stop rspamd.service clamav-daemon.service clamav-freshclam.service >/dev/null 2>&1 || true
   fi
 fi
 if [ -x /etc/init.d/rspamd ] && [ ! -d /run/systemd/system ]; then

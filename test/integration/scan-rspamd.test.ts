@@ -6,17 +6,20 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRspamd, type Rspamd } from '../helpers/rspamd.ts';
+import { EICAR, startClamd, type Clamd } from '../helpers/clamd.ts';
 import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
 import type { FakeMx } from '../helpers/fake-mx.ts';
 
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
 let rspamd: Rspamd;
+let clamd: Clamd;
 let lab: DeliveryLab;
 let mx: FakeMx;
 
 before(async () => {
-  rspamd = await startRspamd();
+  clamd = await startClamd();
+  rspamd = await startRspamd({ clamdSocket: clamd.socket });
   lab = await startDeliveryLab({
     'remote.test': { MX: [{ preference: 10, exchange: 'mx1.remote.test' }] },
     'mx1.remote.test': { A: ['127.0.0.2'] },
@@ -26,6 +29,7 @@ before(async () => {
 after(async () => {
   await lab?.close();
   await rspamd?.stop();
+  await clamd?.stop();
 });
 
 test('GTUBE from a hosted mailbox is refused at submission with 550 5.7.1 and a reference; nothing is queued', async () => {
@@ -49,4 +53,13 @@ test('a normal order confirmation passes untouched except for the X-Spam headers
   assert.doesNotMatch(rest, /^X-Spam|^X-Rspamd/im, 'no other header was added');
   assert.match(rest, /\r\nSubject: Your order 4711\r\n/, 'the subject is not rewritten');
   assert.ok(rest.endsWith(`\r\n\r\n${text}`), 'the body is untouched');
+});
+
+test('a virus (ClamAV through rspamd, the EICAR test file attached) is refused, whatever the score', async () => {
+  await assert.rejects(lab.submit({ to: 'bob@remote.test', subject: 'invoice', text: 'see the attachment', attachments: [{ filename: 'invoice.com', content: EICAR }] }), (err: Error & { response?: string }) => {
+    assert.match(err.response ?? '', /^550 5\.7\.1 Message refused: it contains a virus \(reference \S+\); remove the infected attachment$/);
+    return true;
+  });
+  const log = lab.s.logs.find((l) => l.evt === 'scan' && l.virus === true);
+  assert.ok((log?.symbols as string[]).includes('CLAM_VIRUS'), JSON.stringify(log));
 });

@@ -20,6 +20,7 @@ import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/
 import { createDkimService, createDnsLookup, createKeyring } from './dkim/index.ts';
 import { outgoingOf } from './clientsetup/index.ts';
 import { createScanner } from './scan/index.ts';
+import { createMetrics } from './observability/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 
 export interface RunningServer {
@@ -106,6 +107,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     policy: lockoutPolicyOf(config),
     clock,
   });
+  const metrics = createMetrics();
   let box: SecretBox | null = null;
   const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
   const keyring = config.dkim.enabled
@@ -121,7 +123,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     maxMessageSize: config.smtp.maxMessageSize,
     inlineBodyMaxBytes: config.queue.inlineBodyMaxBytes,
     dkimKeys: keyring ? (domain) => keyring.keysFor(domain) : undefined,
-    scanner: config.scan.enabled ? createScanner(config.scan, { logger, clock }) : undefined,
+    scanner: config.scan.enabled ? createScanner(config.scan, { logger, clock, metrics }) : undefined,
     onSpam: (address) => void containment.observeSpam(address),
   });
   const containment = createContainment({
@@ -176,7 +178,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       const paths = localPaths(config);
       const clientHost = config.clients.host ?? config.hostname;
       local = await startLocalServers({
-        web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger,
+        web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger, metrics: metrics.registry,
         clientSetup: {
           isHosted: relay.isHostedDomain,
           // the ports the listeners actually bound, and the web port (known once it listens)

@@ -14,6 +14,12 @@ import { TLS_MIN_VERSION, type TlsRegistry } from '../listener/index.ts';
 import { createCounter } from '../limits/index.ts';
 import { createSendApi, type SendApiDeps } from './api.ts';
 import { mountClientSetup, type ClientSetupDeps } from '../clientsetup/index.ts';
+import type { Registry } from 'prom-client';
+import type { Hono } from 'hono';
+import type { Env } from './api.ts';
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+const isLoopback = (ip: string | undefined) => !!ip && (/^(::ffff:)?127\./.test(ip) || ip === '::1');
 
 export interface WebConfig { port: number; host: string; maxConnections: number; maxConnectionsPerIp: number }
 
@@ -53,6 +59,18 @@ function clearStaleSocket(p: string): void {
   } catch { /* none */ }
 }
 
+/** The web listener's routes besides the send API: client setup, and metrics for loopback. */
+function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; metrics?: Registry }): void {
+  if (o.clientSetup) mountClientSetup(app, o.clientSetup);
+  const registry = o.metrics;
+  if (registry) {
+    app.get('/metrics', async (c) => {
+      if (!isLoopback(c.env.incoming.socket.remoteAddress)) return c.notFound();
+      return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
+    });
+  }
+}
+
 export async function startLocalServers(o: {
   web: WebConfig | null;
   socketPath: string;
@@ -60,6 +78,8 @@ export async function startLocalServers(o: {
   api: Omit<SendApiDeps, 'channel' | 'mount'>;
   /** Autoconfig, Autodiscover and the settings page on the web listener. */
   clientSetup?: ClientSetupDeps;
+  /** GET /metrics (Prometheus text format) on the web listener, for loopback clients only. */
+  metrics?: Registry;
   logger: Logger;
 }): Promise<LocalServers> {
   const servers: net.Server[] = [];
@@ -73,7 +93,7 @@ export async function startLocalServers(o: {
       const pair = o.tls.defaults();
       web = https.createServer({
         key: pair.key, cert: pair.cert, minVersion: TLS_MIN_VERSION, SNICallback: o.tls.sniCallback,
-      }, getRequestListener(createSendApi({ ...o.api, channel: 'web', mount: o.clientSetup ? (app) => mountClientSetup(app, o.clientSetup!) : undefined }).fetch));
+      }, getRequestListener(createSendApi({ ...o.api, channel: 'web', mount: (app) => mountWeb(app, o) }).fetch));
       web.maxConnections = o.web.maxConnections;
       // per client address, like the SMTP listeners' gate (before TLS: nothing to answer with)
       const perIp = createCounter(o.web.maxConnectionsPerIp);

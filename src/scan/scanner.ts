@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { because, smtpError, type Clock, type SmtpError } from '../core/index.ts';
 import { ScanTap, type ScanContext, type ScanOutcome } from './rspamd.ts';
 import { scanHeaders, verdictOf, type ScanThresholds } from './verdict.ts';
+import type { Metrics } from '../observability/index.ts';
 
 export interface ScanConfig extends ScanThresholds {
   enabled: boolean;
@@ -37,9 +38,13 @@ export interface Scanner {
   stats(): ScanStats;
 }
 
-export function createScanner(config: ScanConfig, deps: { logger: Logger; clock: Clock }): Scanner {
-  const { logger } = deps;
-  const stats = { scanned: 0, skipped: 0, failed: 0, bypassed: 0 };
+export function createScanner(config: ScanConfig, deps: { logger: Logger; clock: Clock; metrics?: Metrics }): Scanner {
+  const { logger, metrics } = deps;
+  const counts = { scanned: 0, skipped: 0, failed: 0, bypassed: 0 };
+  const count = (result: keyof typeof counts) => {
+    counts[result]++;
+    metrics?.scanMessages.inc({ result });
+  };
   let failures = 0;
   let openUntil = 0;
   const thresholds = (customer: string | null): ScanThresholds => ({
@@ -48,17 +53,19 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
   });
 
   function bypass(ctx: ScanContext, why: string): ScanDecision {
-    stats.bypassed++;
+    count('bypassed');
     logger.warn({ evt: 'scan', qid: ctx.queueId, result: 'bypass', why, policy: config.onFailure }, 'message not scanned');
     if (config.onFailure === 'accept') return { kind: 'accept', headers: '', score: null, spam: false };
     return { kind: 'refuse', error: because(smtpError(451, '4.7.0', 'The content scanner is not available; try again later'), 'unavailable'), score: null, spam: false };
   }
 
   function failed(o: Extract<ScanOutcome, { kind: 'failed' }>, ctx: ScanContext): ScanDecision {
-    stats.failed++;
+    count('failed');
     failures++;
     if (failures >= config.breakerFailures && deps.clock.now() >= openUntil) {
       openUntil = deps.clock.now() + config.breakerSeconds * 1000;
+      metrics?.scanBreakerOpen.set(1);
+      setTimeout(() => metrics?.scanBreakerOpen.set(deps.clock.now() < openUntil ? 1 : 0), config.breakerSeconds * 1000).unref();
       logger.error({ evt: 'scan', result: 'breaker-open', failures, until: new Date(openUntil).toISOString() }, 'content scanner failing: not asked until the breaker closes');
     }
     return bypass(ctx, `scanner failed: ${o.why}`);
@@ -75,16 +82,17 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
       if (!tap) return bypass(ctx, 'circuit breaker open');
       const o = await tap.outcome();
       if (o.kind === 'skipped') {
-        stats.skipped++;
+        count('skipped');
         logger.info({ evt: 'scan', qid: ctx.queueId, result: 'skipped', why: o.why }, 'message not scanned');
         return { kind: 'accept', headers: '', score: null, spam: false };
       }
       if (o.kind === 'failed') return failed(o, ctx);
       failures = 0; // a working scanner closes the breaker (half-open: the first scan after the pause decides)
-      stats.scanned++;
+      count('scanned');
       const t = thresholds(ctx.customer);
       const v = verdictOf(o.result, t);
       const headers = scanHeaders(o.result, v, t);
+      metrics?.scanActions.inc({ action: v.action });
       logger.info({
         evt: 'scan', qid: ctx.queueId, user: ctx.user, customer: ctx.customer, score: o.result.score, rspamd: o.result.action,
         action: v.action, virus: v.virus || undefined, symbols: o.result.symbols, ms: o.ms,
@@ -96,6 +104,6 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
       if (v.action === 'hold') return { kind: 'hold', headers, score: v.score, spam: true };
       return { kind: 'accept', headers, score: v.score, spam: false };
     },
-    stats: () => ({ ...stats, breakerOpen: deps.clock.now() < openUntil }),
+    stats: () => ({ ...counts, breakerOpen: deps.clock.now() < openUntil }),
   };
 }

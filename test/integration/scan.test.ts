@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
-import { apiPost } from '../helpers/api.ts';
+import https from 'node:https';
+import { apiPost, webPort } from '../helpers/api.ts';
 
 let score = 0;
 let fake: http.Server;
@@ -91,6 +92,16 @@ test('a dead scanner: 451 4.7.0 by default, or accepted and logged when configur
   try {
     assert.match(await send(lenient), /^250 /);
     assert.ok(lenient.logs.some((l) => l.evt === 'scan' && l.result === 'bypass'));
+    // every bypass is a metric too
+    const text = await new Promise<string>((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port: webPort(lenient), path: '/metrics', rejectUnauthorized: false }, (res) => {
+        let b = '';
+        res.setEncoding('utf8').on('data', (d: string) => { b += d; });
+        res.on('end', () => resolve(b));
+      }).on('error', reject);
+    });
+    assert.match(text, /^postern_scan_messages_total\{result="bypassed"\} 1$/m);
+    assert.match(text, /^postern_scan_messages_total\{result="failed"\} 1$/m);
   } finally {
     await lenient.close();
   }

@@ -10,6 +10,7 @@ import { autodiscoverError, autodiscoverXml, requestedAddress } from './autodisc
 import { mobileconfig } from './mobileconfig.ts';
 import { notFoundPage, settingsPage } from './page.ts';
 import { domainOfAddress, type ClientSettings } from './settings.ts';
+import { readLimited } from '../core/index.ts';
 
 export interface ClientSetupDeps {
   isHosted(domain: string): Promise<boolean>;
@@ -39,10 +40,10 @@ export function mountClientSetup<E extends Env>(app: Hono<E>, deps: ClientSetupD
   app.get('/.well-known/autoconfig/mail/config-v1.1.xml', (c) => autoconfig(c));
   app.get('/mail/config-v1.1.xml', (c) => autoconfig(c));
 
-  const autodiscover = async (c: { req: { text(): Promise<string>; header(n: string): string | undefined } }) => {
+  const autodiscover = async (c: { req: { raw: Request; header(n: string): string | undefined } }) => {
     if (Number(c.req.header('content-length') ?? 0) > MAX_AUTODISCOVER_BYTES) return new Response(autodiscoverError(600, 'Invalid Request'), { status: 400, headers: XML });
-    const body = await c.req.text();
-    const address = body.length <= MAX_AUTODISCOVER_BYTES ? requestedAddress(body) : null;
+    const body = await readLimited(c.req.raw.body, MAX_AUTODISCOVER_BYTES);
+    const address = body === null ? null : requestedAddress(body);
     const d = address ? await hosted(domainOfAddress(address)) : null;
     if (!address) return new Response(autodiscoverError(600, 'Invalid Request'), { status: 400, headers: XML });
     if (!d) return notFoundXml();

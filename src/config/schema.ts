@@ -179,7 +179,7 @@ export const configSchema = z
     scan: z
       .object({
         enabled: z.boolean().default(false).describe('Scan authenticated, site and relayed mail with rspamd at the end of DATA (needs a running rspamd: docs/scanning.md).'),
-        url: z.string().url().default('http://127.0.0.1:11333').describe('rspamd\'s normal worker (POST /checkv2).'),
+        url: z.string().regex(/^http:\/\/[^/]+\/?$/, 'expected http://HOST:PORT (rspamd speaks plain HTTP; IPv6 in brackets)').default('http://127.0.0.1:11333').describe('rspamd\'s normal worker (POST /checkv2), http://HOST:PORT.'),
         timeoutSeconds: z.number().positive().default(10).describe('How long after the end of a message rspamd may take to answer.'),
         maxBytes: z.number().int().min(1024).default(10 * 1024 * 1024).describe('Larger messages are not scanned (and the log says so).'),
         onFailure: z.enum(['tempfail', 'accept']).default('tempfail').describe('When rspamd fails or does not answer: tempfail (451 4.7.0) or accept and log.'),

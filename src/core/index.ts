@@ -1,6 +1,7 @@
 /**
- * core/: pure types and helpers shared by every folder: SMTP replies, addresses, ids, clock.
- * Never does I/O and never imports another folder of Postern. Fails only by returning null
+ * core/: pure types and helpers shared by every folder: SMTP replies, addresses, ids, clock,
+ * and reading a request body with a bound. Never opens files or sockets and never imports
+ * another folder of Postern. Fails only by returning null
  * (invalid input) or throwing on programmer errors.
  */
 export * from './reply.ts';
@@ -9,3 +10,4 @@ export * from './ids.ts';
 export * from './clock.ts';
 export * from './date.ts';
 export * from './hostport.ts';
+export * from './body.ts';

@@ -12,7 +12,7 @@ import type { HttpBindings } from '@hono/node-server';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { SmtpError, clientKey, formatReply, type Clock } from '../core/index.ts';
+import { SmtpError, clientKey, formatReply, readLimited, type Clock } from '../core/index.ts';
 import { isSiteToken, siteTokenHash, type Authenticator, type LockoutPolicy } from '../credentials/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Injector, InjectRequest, InjectSender } from './injector.ts';
@@ -209,17 +209,4 @@ export function problemOf(err: unknown, now: number): Problem {
     });
   }
   return problem('unavailable', 503, 'Temporary local problem, try again later', { smtp: '451 4.3.0 Temporary local problem, try again later' });
-}
-
-/** The body as text, or null when it is longer than `limit` bytes. */
-async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string | null> {
-  if (!body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > limit) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

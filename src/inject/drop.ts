@@ -58,8 +58,8 @@ export function writeDrop(dir: string, env: Omit<DropEnvelope, 'size'>, message:
 
 const isStringOrNull = (v: unknown) => v === null || typeof v === 'string';
 
-/** The envelope and the message of a whole drop file, or null when it is not one (or is cut short). */
-export function parseDrop(buf: Buffer): { env: DropEnvelope; message: Buffer } | null {
+/** The envelope line of a drop file (from its first bytes): the envelope and where the message starts, or null. */
+export function parseDropHead(buf: Buffer): { env: DropEnvelope; start: number } | null {
   if (!buf.subarray(0, DROP_MAGIC.length).equals(Buffer.from(DROP_MAGIC))) return null;
   const nl = buf.indexOf(0x0a, DROP_MAGIC.length);
   if (nl === -1) return null;
@@ -69,9 +69,15 @@ export function parseDrop(buf: Buffer): { env: DropEnvelope; message: Buffer } |
   } catch {
     return null;
   }
-  const message = buf.subarray(nl + 1);
   const valid = typeof env === 'object' && env !== null && typeof env.token === 'string' && isStringOrNull(env.from) && isStringOrNull(env.fullName)
     && Array.isArray(env.to) && env.to.every((t) => typeof t === 'string') && typeof env.extract === 'boolean'
-    && Number.isFinite(env.at) && env.size === message.length;
-  return valid ? { env, message } : null;
+    && Number.isFinite(env.at) && Number.isSafeInteger(env.size) && env.size >= 0;
+  return valid ? { env, start: nl + 1 } : null;
+}
+
+/** The envelope and the message of a whole drop file, or null when it is not one (or is cut short). */
+export function parseDrop(buf: Buffer): { env: DropEnvelope; message: Buffer } | null {
+  const head = parseDropHead(buf);
+  if (!head || buf.length - head.start !== head.env.size) return null;
+  return { env: head.env, message: buf.subarray(head.start) };
 }

@@ -23,7 +23,7 @@ import type { Intake } from '../intake/index.ts';
 import type { Site, Store } from '../store/index.ts';
 import type { Injector } from './injector.ts';
 import { envelopeFields, headerEnd } from './header.ts';
-import { DROP_DIR_MODE, isTempName, parseDrop } from './drop.ts';
+import { DROP_DIR_MODE, isTempName, parseDrop, parseDropHead } from './drop.ts';
 
 export interface PickupDeps {
   dir: string;
@@ -84,6 +84,8 @@ const STALE_TMP_MS = 24 * 3_600_000;
 /** A ".tmp-" file this old whose length is complete was fsynced by a sendmail whose rename was lost. */
 const ORPHAN_TMP_MS = 10 * 60_000;
 const TAKEN = '.taken-';
+/** How much of an orphaned ".tmp-" file is read to judge it: the envelope line fits. */
+const HEAD_BYTES = 64 * 1024;
 
 export function createPickup(deps: PickupDeps): Pickup {
   const { logger } = deps;
@@ -127,11 +129,11 @@ export function createPickup(deps: PickupDeps): Pickup {
   }
 
   /** Reads a claimed file (see readRegular); anything else is moved aside. */
-  function readClaimed(taken: string, name: string): { buf: Buffer; uid: number } | null {
+  function readClaimed(taken: string, name: string): { buf: Buffer; uid: number } | 'aside' | null {
     const r = readRegular(path.join(deps.dir, taken), deps.maxBytes);
     if ('buf' in r) return r;
-    if (r.aside) aside(taken, r.problem);
-    else logger.error({ evt: 'maildrop', file: name, err: r.problem }, 'cannot read a drop file');
+    if (r.aside) return aside(taken, r.problem), 'aside';
+    logger.error({ evt: 'maildrop', file: name, err: r.problem }, 'cannot read a drop file');
     return null;
   }
 
@@ -156,12 +158,24 @@ export function createPickup(deps: PickupDeps): Pickup {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.error({ evt: 'maildrop', file: name, err: (err as Error).message }, 'cannot claim a drop file');
       return false;
     }
+    // from here the file is claimed: it ends removed, moved aside, or put back, never stuck claimed
+    let settled = false;
+    const finished = <T>(v: T): T => { settled = true; return v; };
+    try {
+      return await claimed(taken, name, finished);
+    } finally {
+      if (!settled) release(taken, name);
+    }
+  }
+
+  async function claimed(taken: string, name: string, finished: <T>(v: T) => T): Promise<boolean> {
     const read = readClaimed(taken, name);
-    if (!read) return false;
+    if (read === 'aside') return finished(false);
+    if (!read) return false; // unreadable now: put back for the next scan
     const drop = parseDrop(read.buf);
-    if (!drop) return aside(taken, 'not a drop file, or cut short'), false;
+    if (!drop) return aside(taken, 'not a drop file, or cut short'), finished(false);
     const site = await deps.store.sites.byTokenHash(siteTokenHash(drop.env.token));
-    if (!site) return aside(taken, 'unknown site token (removed site or rotated token)'), false;
+    if (!site) return aside(taken, 'unknown site token (removed site or rotated token)'), finished(false);
     const unixUser = deps.userOf?.(read.uid) ?? String(read.uid);
     const expired = deps.clock.now() - drop.env.at > deps.retryMs;
     try {
@@ -172,18 +186,16 @@ export function createPickup(deps: PickupDeps): Pickup {
       });
       done(taken, name);
       logger.info({ evt: 'maildrop', file: name, site: site.name, qid: r.id, unixUser, waitedMs: deps.clock.now() - drop.env.at }, 'drop file taken in');
-      return true;
+      return finished(true);
     } catch (err) {
       if (!(err instanceof SmtpError)) {
         // ours (store down): the file stays for the next scan, unless it has waited too long
-        if (expired) return aside(taken, `not taken in within the retry time: ${(err as Error).message}`), false;
-        release(taken, name);
-        throw err;
+        if (expired) return aside(taken, `not taken in within the retry time: ${(err as Error).message}`), finished(false);
+        throw err; // put back by the caller
       }
       if (err.reply.code < 500 && !expired) {
-        release(taken, name);
         logger.warn({ evt: 'maildrop', file: name, site: site.name, result: 'deferred', reply: formatReply(err.reply) }, 'drop file deferred');
-        return false;
+        return false; // put back by the caller
       }
       const head = drop.message.subarray(0, Math.max(0, headerEnd(drop.message)) || drop.message.length);
       let recipients = drop.env.to;
@@ -194,9 +206,9 @@ export function createPickup(deps: PickupDeps): Pickup {
         sender ||= fields.from[0] ?? '';
       } catch { /* an unparsable header: the bounce lists what the envelope says */ }
       logger.warn({ evt: 'maildrop', file: name, site: site.name, result: 'refused', reply: formatReply(err.reply), expired }, 'drop file refused');
-      await bounce(site, sender, recipients, err, drop.message, drop.env.at, name);
+      await bounce(site, sender, recipients, err, drop.message, drop.env.at, name); // throws: put back, bounced later
       done(taken, name);
-      return false;
+      return finished(false);
     }
   }
 
@@ -207,8 +219,10 @@ export function createPickup(deps: PickupDeps): Pickup {
       const st = fs.lstatSync(file);
       const age = deps.clock.now() - st.mtimeMs;
       if (age < ORPHAN_TMP_MS) return;
-      const read = st.isFile() ? readRegular(file, deps.maxBytes) : null;
-      const complete = read !== null && 'buf' in read && parseDrop(read.buf) !== null;
+      // only the envelope line is read: its length against the file's (the pickup checks the rest)
+      const read = st.isFile() ? readRegular(file, HEAD_BYTES, true) : null;
+      const head = read !== null && 'buf' in read ? parseDropHead(read.buf) : null;
+      const complete = head !== null && head.start + head.env.size === st.size;
       if (complete) fs.renameSync(file, path.join(deps.dir, name.slice('.tmp-'.length)));
       else if (age > STALE_TMP_MS) fs.rmSync(file, { force: true });
     } catch { /* gone, or not ours to read */ }
@@ -262,9 +276,10 @@ export function createPickup(deps: PickupDeps): Pickup {
 
 /**
  * A file of the drop folder, opened without following a link and without blocking on a FIFO:
- * a regular file of at most maxBytes, or why not (aside: move it out of the way unread).
+ * a regular file of at most maxBytes (with prefixOnly: its first maxBytes), or why not (aside:
+ * move it out of the way unread).
  */
-export function readRegular(file: string, maxBytes: number): { buf: Buffer; uid: number } | { problem: string; aside: boolean } {
+export function readRegular(file: string, maxBytes: number, prefixOnly = false): { buf: Buffer; uid: number } | { problem: string; aside: boolean } {
   const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
   let fd: number;
   try {
@@ -276,8 +291,8 @@ export function readRegular(file: string, maxBytes: number): { buf: Buffer; uid:
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return { problem: 'not a regular file', aside: true };
-    if (st.size > maxBytes) return { problem: `larger than ${maxBytes} bytes`, aside: true };
-    const buf = Buffer.alloc(st.size);
+    if (st.size > maxBytes && !prefixOnly) return { problem: `larger than ${maxBytes} bytes`, aside: true };
+    const buf = Buffer.alloc(Math.min(st.size, maxBytes));
     let off = 0;
     while (off < buf.length) {
       const n = fs.readSync(fd, buf, off, buf.length - off, off);

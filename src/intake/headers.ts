@@ -20,6 +20,8 @@ export interface HeaderFixups {
   now: Date;
   /** A From field value to add when the message has none (sendmail -F/-f); UTF-8. */
   addFrom?: string;
+  /** Fields the sender must not supply (those the content scanner writes: a forged "No" must not pass). */
+  strip?: readonly string[];
 }
 
 export interface HeaderFacts {
@@ -120,6 +122,7 @@ export class HeaderRewriter extends Transform {
       this.facts.addedDate = true;
     }
     if (this.fix.addFrom && !h.hasHeader('from')) h.addFormatted('From', Buffer.from(`From: ${this.fix.addFrom}`, 'utf8'), h.getList().length);
+    for (const key of this.fix.strip ?? []) h.remove(key);
     this.facts.removedBcc = h.get('bcc').length;
     if (this.facts.removedBcc) h.remove('bcc');
     this.facts.from = h.getFirst('from') || null;

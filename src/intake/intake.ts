@@ -95,7 +95,14 @@ export interface IntakeDeps {
   onSpam?: (mailboxAddress: string) => void;
 }
 
+/** The fields the scanner writes on top of a message (a sender's own are removed). */
+const SCAN_FIELDS = ['x-spam-status', 'x-spam-score', 'x-spam-flag'] as const;
+
 export function createIntake(deps: IntakeDeps): Intake {
+  /** Tells containment about a message of a mailbox the scanner held or refused as spam. */
+  const spamOf = (req: IntakeRequest) => {
+    if (req.mailboxId && req.authUser) deps.onSpam?.(req.authUser);
+  };
   return {
     async receive(source, req) {
       const now = new Date(deps.clock.now());
@@ -106,6 +113,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         hostname: deps.hostname,
         now,
         addFrom: req.addFrom,
+        strip: req.scan && deps.scanner ? SCAN_FIELDS : undefined,
         received: buildReceived({
           heloName: req.heloName,
           clientHostname: req.clientHostname,
@@ -156,9 +164,9 @@ export function createIntake(deps: IntakeDeps): Intake {
       let scan: ScanDecision | null = null;
       if (req.scan && deps.scanner) {
         scan = await deps.scanner.decide(scanTap, scanCtx);
-        if (scan.spam && req.mailboxId && req.authUser) deps.onSpam?.(req.authUser);
         if (scan.kind === 'refuse') {
           await body.discard();
+          if (scan.spam) spamOf(req); // refused for good (a deferral counts when it is retried and judged)
           throw scan.error;
         }
       }
@@ -201,6 +209,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot queue the message, try again later', err);
       }
+      if (verdict.outcome === 'held' && verdict.reason === 'content') spamOf(req); // a hold that was stored
       if (verdict.outcome === 'refused') {
         await body.discard();
         if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', 'This mailbox is on hold (suspected misuse); contact your provider'), 'hold');

@@ -34,7 +34,12 @@ export type ScanOutcome =
 
 export interface RspamdOptions { url: string; timeoutMs: number; maxBytes: number }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+// No cap on sockets: each message in flight holds one connection to rspamd while its client
+// sends, so a cap would let a few slow clients make everybody else wait for a socket.
+const agent = new http.Agent({ keepAlive: true });
+
+/** Header values are bytes to rspamd: UTF-8 (an SMTPUTF8 address) as the raw octets. */
+const octets = (v: string) => Buffer.from(v, 'utf8').toString('latin1');
 
 function parse(body: string): RspamdResult | null {
   try {
@@ -48,52 +53,59 @@ function parse(body: string): RspamdResult | null {
 
 /** A pass-through stream that scans what flows through it; `outcome()` after the end. */
 export class ScanTap extends Transform {
-  private req: http.ClientRequest | null;
+  private req: http.ClientRequest | null = null;
   private bytes = 0;
   private readonly settled: Promise<ScanOutcome>;
   private skip: string | null = null;
   private readonly started = performance.now();
-
   private readonly maxBytes: number;
   private readonly timeoutMs: number;
   private timer: NodeJS.Timeout | null = null;
-  /** A chunk waiting for rspamd to drain (called also when the request dies). */
+  /** A chunk waiting for rspamd to drain, and the timer that gives up on it. */
   private waiting: (() => void) | null = null;
+  private stall: NodeJS.Timeout | null = null;
+  private finish: (o: ScanOutcome) => void = () => undefined;
 
   constructor(o: RspamdOptions, ctx: ScanContext) {
     super();
     this.maxBytes = o.maxBytes;
     this.timeoutMs = o.timeoutMs;
-    const url = new URL('/checkv2', o.url);
-    const headers: Record<string, string | string[]> = {
-      'transfer-encoding': 'chunked', 'queue-id': ctx.queueId, from: ctx.sender || '<>', ip: ctx.clientIp, helo: ctx.helo,
-      rcpt: ctx.recipients, pass: 'all',
-    };
-    if (ctx.user) headers.user = ctx.user;
-    const req = http.request({ host: url.hostname, port: url.port || 80, path: url.pathname, method: 'POST', headers, agent });
-    this.req = req;
     const ms = () => Math.round(performance.now() - this.started);
     this.settled = new Promise<ScanOutcome>((resolve) => {
-      const done = (out: ScanOutcome) => {
+      this.finish = (out) => {
         if (this.timer) clearTimeout(this.timer);
+        // whatever comes after the answer (or the failure) flows past: nothing writes to it any more
+        const req = this.req;
+        this.req = null;
+        if (req && !req.writableFinished) req.destroy();
         this.release();
         resolve(out);
       };
-      this.expire = () => {
-        done({ kind: 'failed', why: `no answer within ${this.timeoutMs} ms`, ms: ms() });
-        req.destroy();
-      };
-      req.on('error', (err: NodeJS.ErrnoException) => done(this.skip ? { kind: 'skipped', why: this.skip } : { kind: 'failed', why: err.code ?? err.message, ms: ms() }));
-      req.on('close', () => this.release());
-      req.on('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => { body += d; });
-        res.on('error', (err) => done({ kind: 'failed', why: err.message, ms: ms() }));
-        res.on('end', () => {
-          if (res.statusCode !== 200) return done({ kind: 'failed', why: `HTTP ${res.statusCode}: ${body.slice(0, 200)}`, ms: ms() });
-          const result = parse(body);
-          done(result ? { kind: 'scanned', result, ms: ms() } : { kind: 'failed', why: 'an answer that is not rspamd JSON', ms: ms() });
-        });
+    });
+    const headers: Record<string, string | string[]> = {
+      'transfer-encoding': 'chunked', 'queue-id': ctx.queueId, from: octets(ctx.sender || '<>'), ip: ctx.clientIp, helo: octets(ctx.helo),
+      rcpt: ctx.recipients.map(octets), pass: 'all',
+    };
+    if (ctx.user) headers.user = octets(ctx.user);
+    let req: http.ClientRequest;
+    try {
+      req = http.request(new URL('/checkv2', o.url), { method: 'POST', headers, agent });
+    } catch (err) {
+      this.finish({ kind: 'failed', why: (err as Error).message, ms: 0 });
+      return;
+    }
+    this.req = req;
+    this.expire = () => this.finish({ kind: 'failed', why: `no answer within ${this.timeoutMs} ms`, ms: ms() });
+    req.on('error', (err: NodeJS.ErrnoException) => this.finish(this.skip ? { kind: 'skipped', why: this.skip } : { kind: 'failed', why: err.code ?? err.message, ms: ms() }));
+    req.on('close', () => this.release());
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => { body += d; });
+      res.on('error', (err) => this.finish({ kind: 'failed', why: err.message, ms: ms() }));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return this.finish({ kind: 'failed', why: `HTTP ${res.statusCode}: ${body.slice(0, 200)}`, ms: ms() });
+        const result = parse(body);
+        this.finish(result ? { kind: 'scanned', result, ms: ms() } : { kind: 'failed', why: 'an answer that is not rspamd JSON', ms: ms() });
       });
     });
   }
@@ -101,6 +113,8 @@ export class ScanTap extends Transform {
   private expire: () => void = () => undefined;
 
   private release(): void {
+    if (this.stall) clearTimeout(this.stall);
+    this.stall = null;
     const w = this.waiting;
     this.waiting = null;
     w?.();
@@ -113,11 +127,15 @@ export class ScanTap extends Transform {
       this.req.destroy();
       this.req = null;
     }
-    if (!this.req || this.req.destroyed) return cb(null, chunk);
-    // backpressure from rspamd slows the client down, as the spool does; never an error here
-    if (this.req.write(chunk)) return cb(null, chunk);
+    const req = this.req;
+    if (!req || req.destroyed) return cb(null, chunk);
+    // backpressure from rspamd slows the client down, as the spool does; but an rspamd that stops
+    // reading is given up after the timeout, never waited for forever
+    if (req.write(chunk)) return cb(null, chunk);
     this.waiting = () => cb(null, chunk);
-    this.req.once('drain', () => this.release());
+    this.stall = setTimeout(() => this.finish({ kind: 'failed', why: `rspamd stopped reading for ${this.timeoutMs} ms`, ms: Math.round(performance.now() - this.started) }), this.timeoutMs);
+    this.stall.unref();
+    req.once('drain', () => this.release());
   }
 
   override _flush(cb: TransformCallback): void {
@@ -138,6 +156,6 @@ export class ScanTap extends Transform {
 
   /** Abandons the scan (the message was refused for another reason). */
   abandon(): void {
-    this.req?.destroy();
+    this.finish({ kind: 'skipped', why: 'abandoned' });
   }
 }

@@ -130,3 +130,47 @@ test('failures: tempfail 451 4.7.0 (or accept when configured); the breaker stop
   assert.deepEqual(await run(lenient), { kind: 'accept', headers: '', score: null, spam: false });
   assert.equal(lenient.stats().bypassed, 1);
 });
+
+test('an rspamd that stops reading, or answers before the end, never holds the message up past the timeout', async () => {
+  const net = await import('node:net');
+  const big = MESSAGE + 'x'.repeat(3 * 1024 * 1024) + '\r\n';
+  for (const behaviour of ['never reads', 'answers at once']) {
+    const sockets: import('node:net').Socket[] = [];
+    const srv = net.createServer((sock) => {
+      sockets.push(sock);
+      if (behaviour === 'never reads') sock.pause();
+      else {
+        const body = JSON.stringify({ action: 'no action', score: 1, symbols: {} });
+        sock.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      }
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const scanner = createScanner(config({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, maxBytes: 8 * 1024 * 1024, breakerFailures: 100 }), { logger, clock });
+      const t0 = performance.now();
+      const d = await run(scanner, big);
+      assert.ok(performance.now() - t0 < 3000, `${behaviour}: bounded (${performance.now() - t0} ms)`);
+      if (behaviour === 'never reads') assert.equal(d.kind === 'refuse' && d.error.reply.enhanced, '4.7.0');
+      else assert.equal(d.kind, 'accept', JSON.stringify(d));
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  }
+});
+
+test('UTF-8 addresses and HELO names reach rspamd as bytes (no exception); relayed mail is not held', async () => {
+  reply = { status: 200, body: result(1) };
+  const scanner = createScanner(config(), { logger, clock });
+  const c = { ...ctx(), sender: 'jörg@bücher.example', recipients: ['дмитрий@пример.example'], helo: 'pc-ü' };
+  const tap = scanner.tap(c)!;
+  await pipeline(Readable.from([Buffer.from(MESSAGE)]), tap, new Writable({ write(_b, _e, cb) { cb(); } }));
+  assert.equal((await scanner.decide(tap, c)).kind, 'accept');
+  assert.equal(Buffer.from(String(got.at(-1)!.headers.from), 'latin1').toString('utf8'), 'jörg@bücher.example');
+  reply = { status: 200, body: result(11) };
+  const relayed = { ...ctx(), user: null };
+  const t2 = scanner.tap(relayed)!;
+  await pipeline(Readable.from([Buffer.from(MESSAGE)]), t2, new Writable({ write(_b, _e, cb) { cb(); } }));
+  const d = await scanner.decide(t2, relayed);
+  assert.deepEqual([d.kind, d.kind === 'accept' && d.headers.startsWith('X-Spam-Status: Yes')], ['accept', true], 'no hold queue for mail that is not ours');
+});

@@ -100,7 +100,9 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
       const ref = `reference ${ctx.queueId}`;
       if (v.virus) return { kind: 'refuse', error: because(smtpError(550, '5.7.1', `Message refused: it contains a virus (${ref}); remove the infected attachment`), 'content'), score: v.score, spam: true };
       if (v.action === 'reject') return { kind: 'refuse', error: because(smtpError(550, '5.7.1', `Message refused as spam (${ref}); quote this reference to your provider's support`), 'content'), score: v.score, spam: true };
-      if (v.action === 'defer') return { kind: 'refuse', error: because(smtpError(451, '4.7.1', `Message looks like spam; try again later (${ref})`), 'content'), score: v.score, spam: v.spam };
+      if (v.action === 'defer') return { kind: 'refuse', error: because(smtpError(451, '4.7.1', `Message looks like spam; try again later (${ref})`), 'content'), score: v.score, spam: false };
+      // relayed mail (no login) is not ours to hold: the recipient's system judges it by the headers
+      if (v.action === 'hold' && !ctx.user) return { kind: 'accept', headers, score: v.score, spam: false };
       if (v.action === 'hold') return { kind: 'hold', headers, score: v.score, spam: true };
       return { kind: 'accept', headers, score: v.score, spam: false };
     },

@@ -25,7 +25,9 @@ export function verdictOf(r: RspamdResult, t: ScanThresholds): Verdict {
   const byRspamd = OF_RSPAMD[r.action] ?? 'accept';
   let action = SEVERITY[byRspamd] > SEVERITY[byScore] ? byRspamd : byScore;
   if (virus) action = 'reject';
-  return { action, virus, spam: virus || SEVERITY[action] >= SEVERITY.hold, score: r.score };
+  // spam, as a compromise signal: what was held or refused for good (a deferral may be rspamd's
+  // own rate limiting, and a retry of the same message must not count twice)
+  return { action, virus, spam: virus || action === 'hold' || action === 'reject', score: r.score };
 }
 
 /** The header fields a scanned message carries (put on top at delivery). */

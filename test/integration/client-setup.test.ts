@@ -134,6 +134,14 @@ test('Outlook Autodiscover (POX): answers for the requested address with the req
   const bad = await get('/autodiscover/autodiscover.xml', { method: 'POST', body: '<nonsense/>' });
   assert.equal(bad.status, 400);
   assert.match(bad.body, /<ErrorCode>600<\/ErrorCode>/);
+  // a body past 64 KiB is not read on (chunked, without Content-Length)
+  const huge = await new Promise<number>((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: webPort(s), path: '/autodiscover/autodiscover.xml', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'text/xml' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('error', reject);
+    req.write(pox('alice@example.com'));
+    req.end('<!--' + 'x'.repeat(100_000) + '-->');
+  });
+  assert.equal(huge, 400);
 });
 
 test('Apple profile: a well-formed plist (plistlib) with the mailbox, its servers and no password; only with an incoming server', async () => {

@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
 import https from 'node:https';
+import nodemailer from 'nodemailer';
 import { apiPost, webPort } from '../helpers/api.ts';
 
 let score = 0;
@@ -41,6 +42,17 @@ async function server(over: Record<string, unknown> = {}): Promise<TestServer> {
 
 const send = (s: TestServer, user = 'alice@example.com', pass = 'alice-secret-1') => submitAs(s, { user, pass, to: ['x@remote.test'] });
 
+/** Submits a raw message as alice; resolves with the queue id. */
+async function submitRaw(s: TestServer, raw: string): Promise<string> {
+  const tr = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), requireTLS: true, auth: { user: 'alice@example.com', pass: 'alice-secret-1' }, tls: { rejectUnauthorized: false } });
+  try {
+    const info = await tr.sendMail({ envelope: { from: 'alice@example.com', to: ['x@remote.test'] }, raw });
+    return /queued as (\S+)/.exec(info.response)![1]!;
+  } finally {
+    tr.close();
+  }
+}
+
 test('a clean message passes with the X-Spam headers on top; spam is held or refused with a reference the customer can quote', async () => {
   const s = await server();
   try {
@@ -49,6 +61,10 @@ test('a clean message passes with the X-Spam headers on top; spam is held or ref
     const id = /queued as (\S+)/.exec(ok)![1]!;
     const q = (await s.server.store.queue.list()).find((m) => m.id === id)!;
     assert.equal(q.state, 'queued');
+    // a sender's own X-Spam fields are removed: only the scanner's go out
+    score = 1;
+    const forged = await submitRaw(s, 'From: alice@example.com\r\nTo: x@remote.test\r\nX-Spam-Status: No, score=-100\r\nX-Spam-Score: -100\r\nSubject: s\r\n\r\nbody\r\n');
+    assert.doesNotMatch((await s.body(forged)).toString(), /^X-Spam/im);
     score = 11;
     const held = await send(s);
     assert.match(held, /^250 /);

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { secretsKeyFile, type Config } from './config/index.ts';
 import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
-import { NEVER, type DeliveryJob, type Mailbox, type RecipientUpdate, type Store } from './store/index.ts';
+import { NEVER, type DeliveryJob, type RecipientUpdate, type Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
 import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, giveBackUpdates, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
@@ -194,25 +194,29 @@ function smarthostOf(value: string, tls: NextHop['tls']): NextHop {
 }
 
 /** Queues the notice about a mailbox put on hold to the customer's contact and the postmaster. */
+/** What was put on hold: a mailbox, or a site. */
+export interface HeldSender { kind: 'mailbox' | 'site'; name: string; customerId: number; customerName: string }
+
 export async function notifyHold(
-  config: Config, deps: { store: Store; intake: Intake; clock: Clock; logger: Logger }, m: Mailbox, reason: string,
+  config: Config, deps: { store: Store; intake: Intake; clock: Clock; logger: Logger }, held: HeldSender, reason: string,
 ): Promise<void> {
-  const customer = await deps.store.customers.get(m.customerName);
+  const customer = await deps.store.customers.get(held.customerName);
   const to = [...new Set([customer?.contact, config.bounce.postmaster].filter((a): a is string => !!a))];
+  const who = held.kind === 'site' ? { site: held.name } : { mailbox: held.name };
   if (!to.length) {
-    deps.logger.warn({ evt: 'contain', mailbox: m.address, result: 'not-notified' }, 'no customer contact and no bounce.postmaster to notify');
+    deps.logger.warn({ evt: 'contain', ...who, result: 'not-notified' }, 'no customer contact and no bounce.postmaster to notify');
     return;
   }
   const now = deps.clock.now();
   const queueId = newQueueId(now);
   const text = buildHoldNotice({
     hostname: config.hostname, from: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, to,
-    mailbox: m.address, customer: m.customerName, reason, now: new Date(now),
+    mailbox: held.name, kind: held.kind, customer: held.customerName, reason, now: new Date(now),
   });
   await deps.intake.receive(Readable.from([text]), {
     queueId, sender: '', recipients: to.map((address) => ({ address })), dsnRet: null, dsnEnvid: null,
-    customerId: m.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
+    customerId: held.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
     heloName: config.hostname, tls: null, listener: 'notice', sign: true,
   });
-  deps.logger.info({ evt: 'contain', mailbox: m.address, notice: queueId, to }, 'hold notice queued');
+  deps.logger.info({ evt: 'contain', ...who, notice: queueId, to }, 'hold notice queued');
 }

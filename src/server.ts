@@ -125,6 +125,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     dkimKeys: keyring ? (domain) => keyring.keysFor(domain) : undefined,
     scanner: config.scan.enabled ? createScanner(config.scan, { logger, clock, metrics }) : undefined,
     onSpam: (address) => void containment.observeSpam(address),
+    onSiteSpam: (siteId) => void containment.observeSiteSpam(siteId),
   });
   const containment = createContainment({
     store, clock, logger, config: config.containment,

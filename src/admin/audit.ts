@@ -50,7 +50,7 @@ const SITE: Audited = {
     const site = await s.sites.get(str(a[0]));
     if (!site) return null;
     // never the token, nor its hash
-    return { customer: site.customerName, unixUser: site.unixUser, updatedAt: site.updatedAt, grants: (await s.sites.grants(site.id)).map((g) => `${g.kind}:${g.value}`) };
+    return { customer: site.customerName, unixUser: site.unixUser, heldSince: site.heldSince, updatedAt: site.updatedAt, grants: (await s.sites.grants(site.id)).map((g) => `${g.kind}:${g.value}`) };
   },
 };
 
@@ -71,8 +71,11 @@ const AUDITED: Record<string, Audited> = {
   rotateDkim: DKIM, activateDkim: DKIM,
   addSite: SITE, removeSite: SITE, rotateSiteToken: SITE, grantSite: SITE, revokeSite: SITE,
   removeBan: { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) },
-  releaseHold: { target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])), snapshot: (s, t) => (t.includes('@') ? mailbox(s, t) : message(s, t)) },
-  purgeHold: MAILBOX,
+  releaseHold: {
+    target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])),
+    snapshot: (s, t) => (t.startsWith('site:') ? SITE.snapshot(s, t, [t.slice('site:'.length)]) : t.includes('@') ? mailbox(s, t) : message(s, t)),
+  },
+  purgeHold: { target: (a) => (str(a[0]).startsWith('site:') ? str(a[0]) : mailboxKey(a)), snapshot: (s, t) => (t.startsWith('site:') ? SITE.snapshot(s, t, [t.slice('site:'.length)]) : mailbox(s, t)) },
   holdMessage: MESSAGE, releaseMessage: MESSAGE, deleteMessage: MESSAGE, retryQueue: { target: (a) => str(a[0] ?? 'all'), snapshot: async (s, t) => (t === 'all' ? null : message(s, t)) },
 };
 

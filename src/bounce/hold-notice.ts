@@ -11,7 +11,9 @@ export interface HoldNoticeInput {
   hostname: string;
   from: string;
   to: string[];
+  /** The mailbox's address, or the site's name (with kind 'site'). */
   mailbox: string;
+  kind?: 'mailbox' | 'site';
   customer: string;
   reason: string;
   now: Date;
@@ -21,7 +23,7 @@ export function buildHoldNotice(n: HoldNoticeInput): Buffer {
   const lines = [
     `From: Mail Delivery System <${n.from}>`,
     `To: ${n.to.map((a) => `<${clean(a)}>`).join(', ')}`,
-    `Subject: Sending from ${clean(n.mailbox)} was stopped (suspected misuse)`,
+    `Subject: Sending from ${n.kind === 'site' ? 'the website ' : ''}${clean(n.mailbox)} was stopped (suspected misuse)`,
     `Date: ${rfc5322Date(n.now)}`,
     `Message-ID: <${randomBytes(12).toString('hex')}@${n.hostname}>`,
     'Auto-Submitted: auto-generated',
@@ -31,19 +33,25 @@ export function buildHoldNotice(n: HoldNoticeInput): Buffer {
     '',
     `This is the mail system at ${n.hostname}.`,
     '',
-    `The mailbox ${clean(n.mailbox)} (customer ${clean(n.customer)}) was put on hold at`,
+    `The ${n.kind === 'site' ? 'site (website)' : 'mailbox'} ${clean(n.mailbox)} (customer ${clean(n.customer)}) was put on hold at`,
     `${n.now.toISOString()} because it showed signs of misuse:`,
     '',
     `  ${clean(n.reason)}`,
     '',
-    'New mail from this mailbox is kept back (or refused) until the hold is released; nothing',
-    'was deleted. If you did not send this mail, the password has probably been stolen:',
-    'change it, check the computers and phones that use it, then ask your provider to release',
-    'the hold. If the mail was yours, ask your provider to release it and, if needed, to raise',
-    'the limits of this mailbox.',
+    ...(n.kind === 'site' ? [
+      'New mail from this website is kept back (or refused) until the hold is released; nothing',
+      'was deleted. If the website did not mean to send this mail, a form or a plugin has',
+      'probably been abused: fix or update it, then ask your provider to release the hold.',
+    ] : [
+      'New mail from this mailbox is kept back (or refused) until the hold is released; nothing',
+      'was deleted. If you did not send this mail, the password has probably been stolen:',
+      'change it, check the computers and phones that use it, then ask your provider to release',
+      'the hold. If the mail was yours, ask your provider to release it and, if needed, to raise',
+      'the limits of this mailbox.',
+    ]),
     '',
-    `For the postmaster: postern hold list; postern hold release ${clean(n.mailbox)};`,
-    `postern hold purge ${clean(n.mailbox)} to delete what was kept back.`,
+    `For the postmaster: postern hold list; postern hold release ${n.kind === 'site' ? 'site:' : ''}${clean(n.mailbox)};`,
+    `postern hold purge ${n.kind === 'site' ? 'site:' : ''}${clean(n.mailbox)} to delete what was kept back.`,
     '',
   ];
   return Buffer.from(lines.join('\r\n'), 'utf8');

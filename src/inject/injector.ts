@@ -132,7 +132,7 @@ export function createInjector(deps: InjectorDeps): Injector {
         limitScope: s.kind === 'site'
           ? { customer: customerName, domain: domainOf(envelopeSender) ?? '', site: s.site.name }
           : { customer: customerName, domain: domainOf(s.user.address) ?? '', mailbox: s.user.address },
-        onMailboxHold: s.kind === 'mailbox' ? deps.onMailboxHold : undefined,
+        onMailboxHold: deps.onMailboxHold, // a held mailbox, or a held site
         heldCap: deps.heldCap,
         sign: true,
         scan: { user: s.kind === 'site' ? `site:${s.site.name}` : s.user.address },

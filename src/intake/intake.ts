@@ -93,15 +93,18 @@ export interface IntakeDeps {
   scanner?: Scanner;
   /** Told (not awaited) when the scanner held or refused a message of a mailbox as spam. */
   onSpam?: (mailboxAddress: string) => void;
+  /** The same for a message of a site. */
+  onSiteSpam?: (siteId: number) => void;
 }
 
 /** The fields the scanner writes on top of a message (a sender's own are removed). */
 const SCAN_FIELDS = ['x-spam-status', 'x-spam-score', 'x-spam-flag'] as const;
 
 export function createIntake(deps: IntakeDeps): Intake {
-  /** Tells containment about a message of a mailbox the scanner held or refused as spam. */
+  /** Tells containment about a message of a mailbox or site the scanner held or refused as spam. */
   const spamOf = (req: IntakeRequest) => {
     if (req.mailboxId && req.authUser) deps.onSpam?.(req.authUser);
+    else if (req.siteId) deps.onSiteSpam?.(req.siteId);
   };
   return {
     async receive(source, req) {
@@ -212,7 +215,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (verdict.outcome === 'held' && verdict.reason === 'content') spamOf(req); // a hold that was stored
       if (verdict.outcome === 'refused') {
         await body.discard();
-        if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', 'This mailbox is on hold (suspected misuse); contact your provider'), 'hold');
+        if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${req.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');
         if (verdict.reason === 'held-full') throw because(smtpError(451, '4.7.1', `Too much mail of this ${req.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');
         throw limitRefusal(verdict.action, verdict.exceeded);
       }

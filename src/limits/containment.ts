@@ -32,8 +32,8 @@ export interface ContainmentDeps {
   clock: Clock;
   logger: Logger;
   config: ContainmentConfig;
-  /** Queues the notices (customer contact, postmaster) about a mailbox put on hold. */
-  notify(mailbox: Mailbox, reason: string): Promise<void>;
+  /** Queues the notices (customer contact, postmaster) about a mailbox or site put on hold. */
+  notify(held: { kind: 'mailbox' | 'site'; name: string; customerId: number; customerName: string }, reason: string): Promise<void>;
 }
 
 export interface Containment {
@@ -41,6 +41,8 @@ export interface Containment {
   observeMessage(mailboxAddress: string): Promise<void>;
   /** A message of the mailbox that the scanner held or refused as spam. */
   observeSpam(mailboxAddress: string): Promise<void>;
+  /** A message of the site that the scanner held or refused as spam (the one signal sites have). */
+  observeSiteSpam(siteId: number): Promise<void>;
 }
 
 const HOUR = 3_600_000;
@@ -80,7 +82,7 @@ export function createContainment(deps: ContainmentDeps): Containment {
     const reason = found.join('; ');
     if (!(await deps.store.mailboxes.hold(m.id, reason, now))) return; // held meanwhile: notified once
     deps.logger.warn({ evt: 'contain', mailbox: m.address, customer: m.customerName, reason }, 'mailbox put on hold: signs of a compromised account');
-    await deps.notify(m, reason);
+    await deps.notify({ kind: 'mailbox', name: m.address, customerId: m.customerId, customerName: m.customerName }, reason);
   }
 
   const guard = (what: string) => (err: Error) => deps.logger.error({ evt: 'contain', err: err.message }, `containment check after ${what} failed`);
@@ -92,6 +94,20 @@ export function createContainment(deps: ContainmentDeps): Containment {
     },
     async observeMessage(address) {
       await deps.store.mailboxes.get(address).then((m) => (m ? check(m) : undefined)).catch(guard('a message'));
+    },
+    async observeSiteSpam(siteId) {
+      const now = deps.clock.now();
+      const hour = now - (now % HOUR);
+      await (async () => {
+        const count = await deps.store.sites.spam(siteId, hour);
+        if (!c.enabled || count < c.maxSpamPerHour) return;
+        const site = await deps.store.sites.byId(siteId);
+        if (!site || site.heldSince !== null || (site.releasedAt !== null && site.releasedAt >= hour)) return;
+        const reason = `${count} messages this hour held or refused as spam by the content scanner`;
+        if (!(await deps.store.sites.hold(site.id, reason, now))) return;
+        deps.logger.warn({ evt: 'contain', site: site.name, customer: site.customerName, reason }, 'site put on hold: signs of misuse');
+        await deps.notify({ kind: 'site', name: site.name, customerId: site.customerId, customerName: site.customerName }, reason);
+      })().catch(guard('a spam verdict of a site'));
     },
     async observeSpam(address) {
       const now = deps.clock.now();

@@ -283,6 +283,11 @@ export interface Site {
   customerName: string;
   /** The unix user its website runs as (recorded in Received), or null. */
   unixUser: string | null;
+  /** On hold (suspected misuse) since, with why; null when not held. */
+  heldSince: number | null;
+  holdReason: string | null;
+  /** When a hold was last released: the signals of that hour no longer count. */
+  releasedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -293,7 +298,14 @@ export interface SiteGrant { siteId: number; kind: 'address' | 'domain'; value: 
 export interface SiteRepo {
   add(input: { name: string; customerId: number; unixUser: string | null; tokenHash: string }): Promise<Site>;
   get(name: string): Promise<Site | null>;
+  byId(id: number): Promise<Site | null>;
   byTokenHash(hash: string): Promise<Site | null>;
+  /** Puts a site on hold (no-op when it already is); true when it was not held before. */
+  hold(id: number, reason: string, now: number): Promise<boolean>;
+  unhold(id: number, now: number): Promise<boolean>;
+  held(): Promise<Site[]>;
+  /** Counts a message of the site the scanner held or refused as spam in the hour; returns the hour's count. */
+  spam(id: number, hourStart: number): Promise<number>;
   list(customerName?: string): Promise<Site[]>;
   remove(name: string): Promise<boolean>;
   setTokenHash(name: string, hash: string): Promise<Site | null>;

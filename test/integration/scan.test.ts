@@ -146,3 +146,34 @@ test('a burst of spam from one mailbox puts it on hold and notifies; another mai
     await s.close();
   }
 });
+
+test('a burst of spam from one site puts the site on hold with a notice; its new mail is held; hold release site:NAME sends it on', async () => {
+  const s = await server();
+  try {
+    const { token } = await s.admin.addSite('shop', { customer: 'acme', sendAs: ['orders@example.com'] });
+    const { token: other } = await s.admin.addSite('blog', { customer: 'acme', sendAs: ['news@example.com'] });
+    const post = (t: string, from: string) => apiPost(s, { auth: { token: t }, body: { from, to: 'x@remote.test', text: 'x' } });
+    score = 20;
+    for (let i = 0; i < 3; i++) assert.equal((await post(token, 'orders@example.com')).status, 403);
+    const end = Date.now() + 3000;
+    while ((await s.server.store.sites.get('shop'))!.heldSince === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const site = (await s.server.store.sites.get('shop'))!;
+    assert.match(site.holdReason ?? '', /3 messages this hour held or refused as spam/);
+    let notice;
+    while (!(notice = (await s.server.store.queue.list({ sender: '' })).find((q) => q.listener === 'notice')) && Date.now() < end + 3000) await new Promise((r) => setTimeout(r, 20));
+    assert.match((await s.body(notice!.id)).toString(), /The site \(website\) shop \(customer acme\) was put on hold/);
+    score = 1;
+    const held = await post(token, 'orders@example.com');
+    assert.equal(held.status, 202);
+    assert.equal(held.json.status, 'held', 'a held site\'s new mail waits for the postmaster');
+    assert.equal((await post(other, 'news@example.com')).json.status, 'queued', 'another site of the customer keeps sending');
+    const holds = await s.admin.listHolds();
+    assert.deepEqual(holds.sites.map((x) => [x.site.name, x.heldMessages]), [['shop', 1]]);
+    const r = await s.admin.releaseHold('site:shop');
+    assert.deepEqual([r.site?.name, r.released], ['shop', 1]);
+    assert.equal((await s.server.store.sites.get('shop'))!.heldSince, null);
+    assert.equal((await post(token, 'orders@example.com')).json.status, 'queued');
+  } finally {
+    await s.close();
+  }
+});

@@ -116,25 +116,29 @@ export function registerQueueCommands(program: Command, io: Io, withService: Wit
     const dataDir = loadConfig(program.opts().config).config.dataDir;
     await (await createSpool(path.join(dataDir, 'spool'))).remove(relPath);
   };
-  const hold = program.command('hold').description('mailboxes on hold (suspected compromise) and held mail');
-  hold.command('list').description('held mailboxes (since when, why, how much mail they kept back) and other held messages').option('--json', 'JSON output')
+  const hold = program.command('hold').description('mailboxes and sites on hold (suspected misuse) and held mail');
+  hold.command('list').description('held mailboxes and sites (since when, why, how much mail they kept back) and other held messages').option('--json', 'JSON output')
     .action((o: { json?: boolean }) =>
       withService(async (svc) => {
         const r = await svc.listHolds();
-        const rows = r.mailboxes.map((x) => ({ mailbox: x.mailbox.address, customer: x.mailbox.customerName, since: x.mailbox.heldSince ? new Date(x.mailbox.heldSince).toISOString() : '', held: x.heldMessages, reason: x.mailbox.holdReason ?? '' }));
-        if (o.json) return io.out(JSON.stringify({ mailboxes: rows, messages: r.messages.map((m) => m.id) }, null, 2));
+        const since = (t: number | null) => (t ? new Date(t).toISOString() : '');
+        const rows = r.mailboxes.map((x) => ({ mailbox: x.mailbox.address, customer: x.mailbox.customerName, since: since(x.mailbox.heldSince), held: x.heldMessages, reason: x.mailbox.holdReason ?? '' }));
+        const sites = r.sites.map((x) => ({ site: x.site.name, customer: x.site.customerName, since: since(x.site.heldSince), held: x.heldMessages, reason: x.site.holdReason ?? '' }));
+        if (o.json) return io.out(JSON.stringify({ mailboxes: rows, sites, messages: r.messages.map((m) => m.id) }, null, 2));
         io.out(rows.length ? table(rows, ['mailbox', 'customer', 'since', 'held', 'reason']) : 'no mailbox is on hold');
+        if (sites.length) io.out(table(sites, ['site', 'customer', 'since', 'held', 'reason']));
         if (r.messages.length) io.out(`other held messages: ${r.messages.map((m) => m.id).join(' ')}`);
       }));
-  hold.command('release <target>').description('ADDRESS: end the hold of a mailbox and send its held mail; ID: send one held message')
+  hold.command('release <target>').description('ADDRESS or site:NAME: end the hold and send the held mail; ID: send one held message')
     .action((target: string) =>
       withService(async (svc) => {
         const r = await svc.releaseHold(target);
-        io.out(r.mailbox ? `${r.mailbox.address} released; ${r.released} held message(s) sent on` : `${target} released`);
+        const who = r.mailbox?.address ?? (r.site ? `site ${r.site.name}` : null);
+        io.out(who ? `${who} released; ${r.released} held message(s) sent on` : `${target} released`);
       }));
-  hold.command('purge <address>').description('delete the mail a held mailbox kept back (the hold stays until released)')
-    .action((address: string) =>
-      withService(async (svc) => io.out(`${await svc.purgeHold(address, spoolRemove)} held message(s) of ${address.toLowerCase()} deleted`)));
+  hold.command('purge <target>').description('ADDRESS or site:NAME: delete the mail it kept back (the hold stays until released)')
+    .action((target: string) =>
+      withService(async (svc) => io.out(`${await svc.purgeHold(target, spoolRemove)} held message(s) of ${target.toLowerCase()} deleted`)));
   const queue = program.command('queue').description('the mail queue');
   queue.command('list').description('list queued messages, oldest first')
     .option('--state <state>', 'queued, deferred, delivered, failed (a recipient in that state) or held')

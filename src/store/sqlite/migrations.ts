@@ -225,8 +225,8 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX messages_mailbox_state ON messages(mailbox_id, state);
   `,
-  // 15: sites (websites sending through sendmail or the send API) with their sender grants;
-  // the message's site; limits at site level (SQLite cannot change a CHECK: the table is
+  // 15: sites (websites sending through sendmail or the send API) with their sender grants,
+  // their hold (suspected misuse) and their spam verdicts per hour; the message's site; limits at site level (SQLite cannot change a CHECK: the table is
   // rebuilt with its rows), with the same protective defaults as mailboxes
   `
   CREATE TABLE sites (
@@ -235,8 +235,17 @@ export const MIGRATIONS: string[] = [
     customer_id INTEGER NOT NULL REFERENCES customers(id),
     unix_user TEXT UNIQUE,
     token_hash TEXT NOT NULL UNIQUE,
+    held_since INTEGER,
+    hold_reason TEXT,
+    released_at INTEGER,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE site_hours (
+    site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+    hour_start INTEGER NOT NULL,
+    spam INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (site_id, hour_start)
   );
   CREATE TABLE site_grants (
     site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,

@@ -54,6 +54,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     return { id: m.id, outcome: 'queued' };
   };
   const heldSince = db.prepare('SELECT held_since FROM mailboxes WHERE id = ?').pluck();
+  const siteHeldSince = db.prepare('SELECT held_since FROM sites WHERE id = ?').pluck();
   // Activity rows refer to the mailbox; one removed meanwhile (its mail still queued) is skipped,
   // never a foreign-key error that would fail the whole batch.
   const hourCount = db.prepare(
@@ -64,9 +65,11 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     `INSERT OR IGNORE INTO mailbox_hour_domains (mailbox_id, hour_start, domain) SELECT @mailbox, @hour, @domain
      WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = @mailbox)`,
   );
-  /** A mailbox on hold: its mail is held, or refused (onMailboxHold). */
+  /** A mailbox (or site) on hold: its mail is held, or refused (onMailboxHold). */
   const mailboxHold = (m: NewMessage): EnqueueVerdict | null => {
-    if (!m.mailboxId || !m.onMailboxHold || heldSince.get(m.mailboxId) == null) return null;
+    if (!m.onMailboxHold) return null;
+    const held = m.mailboxId ? heldSince.get(m.mailboxId) : m.siteId ? siteHeldSince.get(m.siteId) : null;
+    if (held == null) return null;
     return m.onMailboxHold === 'refuse'
       ? { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }
       : { id: m.id, outcome: 'held', exceeded: [], reason: 'mailbox-held' };

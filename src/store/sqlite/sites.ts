@@ -8,7 +8,8 @@ const SELECT = 'SELECT s.*, c.name AS customer_name FROM sites s JOIN customers 
 
 const toSite = (r: Row): Site => ({
   id: r.id as number, name: r.name as string, customerId: r.customer_id as number, customerName: r.customer_name as string,
-  unixUser: (r.unix_user as string | null) ?? null, createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+  unixUser: (r.unix_user as string | null) ?? null, heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
+  releasedAt: (r.released_at as number | null) ?? null, createdAt: r.created_at as number, updatedAt: r.updated_at as number,
 });
 
 export function createSiteRepo(db: Db, now: () => number): SiteRepo {
@@ -37,6 +38,24 @@ export function createSiteRepo(db: Db, now: () => number): SiteRepo {
     },
     async byTokenHash(hash) {
       return one(byHash.get(hash));
+    },
+    async byId(id) {
+      return one(db.prepare(`${SELECT} WHERE s.id = ?`).get(id));
+    },
+    async hold(id, reason, t) {
+      return db.prepare('UPDATE sites SET held_since = ?, hold_reason = ? WHERE id = ? AND held_since IS NULL').run(t, reason, id).changes > 0;
+    },
+    async unhold(id, t) {
+      return db.prepare('UPDATE sites SET held_since = NULL, hold_reason = NULL, released_at = ? WHERE id = ? AND held_since IS NOT NULL').run(t, id).changes > 0;
+    },
+    async held() {
+      return (db.prepare(`${SELECT} WHERE s.held_since IS NOT NULL ORDER BY s.held_since`).all() as Row[]).map(toSite);
+    },
+    async spam(id, hourStart) {
+      return db.prepare(
+        `INSERT INTO site_hours (site_id, hour_start, spam) VALUES (?, ?, 1)
+         ON CONFLICT (site_id, hour_start) DO UPDATE SET spam = spam + 1 RETURNING spam`,
+      ).pluck().get(id, hourStart) as number;
     },
     async list(customerName) {
       const rows = customerName ? db.prepare(`${SELECT} WHERE c.name = ? ORDER BY s.name`).all(customerName) : db.prepare(`${SELECT} ORDER BY s.name`).all();

@@ -110,3 +110,20 @@ test('mail written by sendmail while the server is down is taken in when postern
     await server.stop();
   }
 });
+
+test('a reader that goes away early (| head) does not stop a command half-way: the token file is still written', async () => {
+  const ws = setup(await freePort());
+  ok(await runCli(ws, ['customer', 'add', 'acme']), 'customer');
+  ok(await runCli(ws, ['domain', 'add', 'shop.example', '--customer', 'acme']), 'domain');
+  const tokenFile = path.join(ws.dir, 'early-token');
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'site', 'add', 'shop', '--customer', 'acme', '--send-as', 'orders@shop.example', '--token-file', tokenFile], { cwd: ws.dir, env: ws.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // like `| head -0`
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (c) => (stderr.includes('EPIPE') ? reject(new Error(stderr)) : resolve(c)));
+  });
+  assert.equal(code, 0);
+  assert.match(fs.readFileSync(tokenFile, 'utf8'), /^token=pst_/m);
+});

@@ -5,6 +5,14 @@ export interface Io {
   readStdin(): Promise<string>;
 }
 
+// `postern ... | head`: a reader that goes away early is not an error of the command, whose
+// work (a token file, a change in the store) must still be finished.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 export const processIo: Io = {
   out: (s) => process.stdout.write(s + '\n'),
   err: (s) => process.stderr.write(s + '\n'),

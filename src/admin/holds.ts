@@ -4,7 +4,7 @@
  * message; purge what a held mailbox or site kept back.
  */
 import { addressKey } from '../core/index.ts';
-import type { Mailbox, Site, Store } from '../store/index.ts';
+import type { Mailbox, QueuedMessage, Site, Store } from '../store/index.ts';
 import { AdminError } from './errors.ts';
 
 const SITE = 'site:';
@@ -21,32 +21,49 @@ export function createHoldService(store: Store, mailboxOrFail: (address: string)
     async listHolds() {
       const mailboxes = await store.mailboxes.held();
       const sites = await store.sites.held();
-      const rows = await Promise.all(mailboxes.map(async (m) => ({ mailbox: m, heldMessages: (await heldOf(m.address)).length })));
-      const siteRows = await Promise.all(sites.map(async (s) => ({ site: s, heldMessages: (await heldOfSite(s.name)).length })));
+      const spam = (held: QueuedMessage[]) => held.filter((q) => q.holdReason === 'content').length;
+      const rows = await Promise.all(mailboxes.map(async (m) => {
+        const held = await heldOf(m.address);
+        return { mailbox: m, heldMessages: held.length, heldSpam: spam(held) };
+      }));
+      const siteRows = await Promise.all(sites.map(async (s) => {
+        const held = await heldOfSite(s.name);
+        return { site: s, heldMessages: held.length, heldSpam: spam(held) };
+      }));
       const loose = (await store.queue.list({ state: 'held', limit: 100_000 }))
         .filter((q) => !mailboxes.some((m) => m.address === q.authUser) && !sites.some((s) => s.name === q.siteName));
       return { mailboxes: rows, sites: siteRows, messages: loose };
     },
-    /** ADDRESS or site:NAME: it leaves hold and its held mail is released; ID: one held message. */
-    async releaseHold(target: string): Promise<{ mailbox: Mailbox | null; site?: Site; released: number }> {
+    /**
+     * ADDRESS or site:NAME: it leaves hold and its held mail is released, except what the content
+     * scanner held (spam: only with includeSpam); ID: one held message.
+     */
+    async releaseHold(target: string, o: { includeSpam?: boolean } = {}): Promise<{ mailbox: Mailbox | null; site?: Site; released: number; keptSpam: number }> {
+      const releaseAll = async (held: QueuedMessage[]) => {
+        let released = 0;
+        let keptSpam = 0;
+        for (const q of held) {
+          if (q.holdReason === 'content' && !o.includeSpam) keptSpam++;
+          else if (await store.queue.release(q.id, now())) released++;
+        }
+        return { released, keptSpam };
+      };
       if (target.startsWith(SITE)) {
         const site = await siteOrFail(target);
         const wasHeld = await store.sites.unhold(site.id, now());
-        let released = 0;
-        for (const q of await heldOfSite(site.name)) if (await store.queue.release(q.id, now())) released++;
-        if (!wasHeld && !released) throw new AdminError(`site ${site.name} is not on hold and has no held mail`);
-        return { mailbox: null, site, released };
+        const r = await releaseAll(await heldOfSite(site.name));
+        if (!wasHeld && !r.released) throw new AdminError(`site ${site.name} is not on hold and has no held mail${r.keptSpam ? ' (but spam held by the scanner: --include-spam)' : ''}`);
+        return { mailbox: null, site, ...r };
       }
       if (target.includes('@')) {
         const m = await mailboxOrFail(target);
         const wasHeld = await store.mailboxes.unhold(m.id, now());
-        let released = 0;
-        for (const q of await heldOf(m.address)) if (await store.queue.release(q.id, now())) released++;
-        if (!wasHeld && !released) throw new AdminError(`${m.address} is not on hold and has no held mail`);
-        return { mailbox: m, released };
+        const r = await releaseAll(await heldOf(m.address));
+        if (!wasHeld && !r.released) throw new AdminError(`${m.address} is not on hold and has no held mail${r.keptSpam ? ' (but spam held by the scanner: --include-spam)' : ''}`);
+        return { mailbox: m, ...r };
       }
       if (!(await store.queue.release(target, now()))) throw new AdminError(`no held message ${target}`);
-      return { mailbox: null, released: 1 };
+      return { mailbox: null, released: 1, keptSpam: 0 };
     },
     async purgeHold(target: string, removeBody: (relPath: string) => Promise<void>): Promise<number> {
       const held = target.startsWith(SITE)

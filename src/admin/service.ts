@@ -38,7 +38,7 @@ export const publicMailbox = (m: Mailbox): PublicMailbox => ({
 
 /** A queued message for JSON output; nextAttemptAt is null for final recipients and held messages. */
 export const publicMessage = (m: QueuedMessage) => ({
-  id: m.id, state: m.state, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser, site: m.siteName,
+  id: m.id, state: m.state, holdReason: m.holdReason, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser, site: m.siteName,
   clientIp: m.clientIp, listener: m.listener, messageId: m.messageIdHeader, createdAt: new Date(m.createdAt).toISOString(),
   recipients: m.recipients.map((r) => ({
     address: r.address, state: r.state, attempts: r.attempts,

@@ -39,6 +39,8 @@ export interface Mailbox {
 
 /** cancelled: deleted by an operator with a bounce; the delivering node fails and reports it. */
 export type MessageState = 'queued' | 'held' | 'cancelled';
+/** Why a message is held: a sending limit, its mailbox or site is on hold, the content scanner, or the postmaster. */
+export type HoldReason = 'limit' | 'sender' | 'content' | 'postmaster';
 export type RecipientState = 'queued' | 'delivered' | 'deferred' | 'failed';
 
 export interface NewRecipient {
@@ -188,6 +190,8 @@ export interface QueuedMessage {
   sender: string;
   size: number;
   state: MessageState;
+  /** Why it is held (null when it is not, or was held before this was recorded). */
+  holdReason: HoldReason | null;
   bodyPath: string | null; // null: the body is stored inline (see inlineBody)
   messageIdHeader: string | null;
   authUser: string | null;

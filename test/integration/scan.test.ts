@@ -70,6 +70,13 @@ test('a clean message passes with the X-Spam headers on top; spam is held or ref
     assert.match(held, /^250 /);
     const hid = /queued as (\S+)/.exec(held)![1]!;
     assert.equal((await s.server.store.queue.get(hid))!.state, 'held');
+    assert.equal((await s.server.store.queue.get(hid))!.holdReason, 'content');
+    // releasing the mailbox does not send what the scanner held, unless asked to
+    await assert.rejects(s.admin.releaseHold('alice@example.com'), /no held mail \(but spam held by the scanner: --include-spam\)/);
+    assert.equal((await s.server.store.queue.get(hid))!.state, 'held');
+    const all = await s.admin.releaseHold('alice@example.com', { includeSpam: true });
+    assert.deepEqual([all.released, all.keptSpam], [1, 0]);
+    assert.equal((await s.server.store.queue.get(hid))!.holdReason, null);
     score = 20;
     const refused = await send(s);
     assert.match(refused, /^550 5\.7\.1 Message refused as spam \(reference \S+\); quote this reference/);

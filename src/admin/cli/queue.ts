@@ -34,6 +34,8 @@ function listRows(messages: QueuedMessage[], now: number): Record<string, unknow
   }));
 }
 
+const HOLD_REASON = { limit: 'by a sending limit', sender: 'its mailbox or site is on hold', content: 'by the content scanner as spam', postmaster: 'by the postmaster' } as const;
+
 async function list(svc: AdminService, io: Io, o: ListOptions): Promise<void> {
   const limit = Number(o.limit);
   const messages = await svc.listQueue({ state: o.state, domain: o.domain, sender: o.sender, customer: o.customer, site: o.site, limit });
@@ -61,7 +63,7 @@ function messageLines(m: QueuedMessage, now: number): string[] {
     cancelled: 'cancelled: the running server fails the pending recipients and bounces them',
   }[m.state];
   const fields: [string, string][] = [
-    ['message', m.id], ['state', state], ['sender', m.sender || '<> (null sender)'], ['customer', m.customerName ?? '-'],
+    ['message', m.id], ['state', m.holdReason ? `${state} (${HOLD_REASON[m.holdReason]})` : state], ['sender', m.sender || '<> (null sender)'], ['customer', m.customerName ?? '-'],
     ['auth user', m.authUser ?? '-'], ...(m.siteName ? [['site', m.siteName] as [string, string]] : []), ['client', `${m.clientIp} on listener ${m.listener}`],
     ['arrived', `${isoSec(m.createdAt)} (${duration(now - m.createdAt)} ago)`], ['size', `${bytes(m.size)} (${m.size} bytes)`],
     ['message-id', m.messageIdHeader ?? '-'],
@@ -122,19 +124,21 @@ export function registerQueueCommands(program: Command, io: Io, withService: Wit
       withService(async (svc) => {
         const r = await svc.listHolds();
         const since = (t: number | null) => (t ? new Date(t).toISOString() : '');
-        const rows = r.mailboxes.map((x) => ({ mailbox: x.mailbox.address, customer: x.mailbox.customerName, since: since(x.mailbox.heldSince), held: x.heldMessages, reason: x.mailbox.holdReason ?? '' }));
-        const sites = r.sites.map((x) => ({ site: x.site.name, customer: x.site.customerName, since: since(x.site.heldSince), held: x.heldMessages, reason: x.site.holdReason ?? '' }));
-        if (o.json) return io.out(JSON.stringify({ mailboxes: rows, sites, messages: r.messages.map((m) => m.id) }, null, 2));
-        io.out(rows.length ? table(rows, ['mailbox', 'customer', 'since', 'held', 'reason']) : 'no mailbox is on hold');
-        if (sites.length) io.out(table(sites, ['site', 'customer', 'since', 'held', 'reason']));
+        const rows = r.mailboxes.map((x) => ({ mailbox: x.mailbox.address, customer: x.mailbox.customerName, since: since(x.mailbox.heldSince), held: x.heldMessages, spam: x.heldSpam, reason: x.mailbox.holdReason ?? '' }));
+        const sites = r.sites.map((x) => ({ site: x.site.name, customer: x.site.customerName, since: since(x.site.heldSince), held: x.heldMessages, spam: x.heldSpam, reason: x.site.holdReason ?? '' }));
+        if (o.json) return io.out(JSON.stringify({ mailboxes: rows, sites, messages: r.messages.map((m) => ({ id: m.id, reason: m.holdReason })) }, null, 2));
+        io.out(rows.length ? table(rows, ['mailbox', 'customer', 'since', 'held', 'spam', 'reason']) : 'no mailbox is on hold');
+        if (sites.length) io.out(table(sites, ['site', 'customer', 'since', 'held', 'spam', 'reason']));
         if (r.messages.length) io.out(`other held messages: ${r.messages.map((m) => m.id).join(' ')}`);
       }));
-  hold.command('release <target>').description('ADDRESS or site:NAME: end the hold and send the held mail; ID: send one held message')
-    .action((target: string) =>
+  hold.command('release <target>').description('ADDRESS or site:NAME: end the hold and send the held mail (not what the content scanner held, unless --include-spam); ID: send one held message')
+    .option('--include-spam', 'also send what the content scanner held as spam')
+    .action((target: string, o: { includeSpam?: boolean }) =>
       withService(async (svc) => {
-        const r = await svc.releaseHold(target);
+        const r = await svc.releaseHold(target, { includeSpam: Boolean(o.includeSpam) });
         const who = r.mailbox?.address ?? (r.site ? `site ${r.site.name}` : null);
-        io.out(who ? `${who} released; ${r.released} held message(s) sent on` : `${target} released`);
+        const kept = r.keptSpam ? `; ${r.keptSpam} held as spam kept back (--include-spam sends them, hold purge deletes them)` : '';
+        io.out(who ? `${who} released; ${r.released} held message(s) sent on${kept}` : `${target} released`);
       }));
   hold.command('purge <target>').description('ADDRESS or site:NAME: delete the mail it kept back (the hold stays until released)')
     .action((target: string) =>

@@ -274,7 +274,8 @@ export const MIGRATIONS: string[] = [
   `,
   // 16: DKIM keys per domain (private keys sealed with the secret box) through their stages,
   // the header fields put on top of a message at delivery (its DKIM-Signature, scan results),
-  // and the messages of a mailbox the scanner held or refused per hour (a compromise signal)
+  // why a message is held, and the messages of a mailbox the scanner held or refused per hour
+  // (a compromise signal)
   `
   CREATE TABLE dkim_keys (
     id INTEGER PRIMARY KEY,
@@ -292,6 +293,7 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX dkim_keys_state ON dkim_keys(state);
   ALTER TABLE messages ADD COLUMN top_headers TEXT;
+  ALTER TABLE messages ADD COLUMN hold_reason TEXT; -- limit, sender (a held mailbox or site), content, postmaster
   ALTER TABLE mailbox_hours ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
   `,
 ];

@@ -24,9 +24,9 @@ export function domainOf(address: string): string {
 export function prepareQueueWrites(db: Db): QueueWrites {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, customer_id, mailbox_id, site_id, sender, size, body_path, body, message_id_header, client_ip,
-       auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, top_headers)
+       auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, top_headers, hold_reason)
      VALUES (@id, @customerId, @mailboxId, @siteId, @sender, @size, @bodyPath, @body, @messageIdHeader, @clientIp,
-       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8, @state, @topHeaders)`,
+       @authUser, @listener, @dsnRet, @dsnEnvid, @createdAt, @eightBit, @smtputf8, @state, @topHeaders, @holdReason)`,
   );
   const insertRecipient = db.prepare(
     'INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -102,7 +102,8 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       const { recipients, body, limitScope: _scope, onMailboxHold: _hold, heldCap: _cap, contentHold: _content, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
-        ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null, eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
+        ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null,
+        holdReason: !held ? null : verdict.reason === 'content' ? 'content' : verdict.reason === 'mailbox-held' ? 'sender' : 'limit', eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
         body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null,
       });
       const due = held ? NEVER : m.createdAt;

@@ -2,12 +2,12 @@
 import type { Db } from './db.ts';
 import type { AsyncQueueWrites } from './writer.ts';
 import {
-  NEVER, type AttemptRecord, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type MessageState, type RecipientState,
+  NEVER, type AttemptRecord, type HoldReason, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type MessageState, type RecipientState,
 } from '../types.ts';
 
 type Row = Record<string, unknown>;
 
-const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.message_id_header, m.client_ip,
+const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.hold_reason, m.message_id_header, m.client_ip,
   m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name, s.name AS site_name
   FROM messages m LEFT JOIN customers c ON c.id = m.customer_id LEFT JOIN sites s ON s.id = m.site_id`;
 
@@ -78,6 +78,7 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     sender: r.sender as string,
     size: r.size as number,
     state: r.state as MessageState,
+    holdReason: r.state === 'held' ? ((r.hold_reason as HoldReason | null) ?? null) : null,
     bodyPath: (r.body_path as string | null) ?? null,
     messageIdHeader: (r.message_id_header as string | null) ?? null,
     authUser: (r.auth_user as string | null) ?? null,
@@ -95,14 +96,14 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
   };
 
   const hold = db.transaction((id: string) => {
-    if (!db.prepare("UPDATE messages SET state = 'held' WHERE id = ? AND state = 'queued'").run(id).changes) return false;
+    if (!db.prepare("UPDATE messages SET state = 'held', hold_reason = 'postmaster' WHERE id = ? AND state = 'queued'").run(id).changes) return false;
     // recipients in flight keep their lease: their attempt records its result, and the
     // claim skips held messages whatever their due time
     db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(NEVER, id);
     return true;
   });
   const release = db.transaction((id: string, now: number) => {
-    if (!db.prepare("UPDATE messages SET state = 'queued' WHERE id = ? AND state = 'held'").run(id).changes) return false;
+    if (!db.prepare("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE id = ? AND state = 'held'").run(id).changes) return false;
     // never a recipient in flight: making it due now could start a second delivery
     db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(now, id);
     return true;

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { secretsKeyFile, type Config } from './config/index.ts';
+import type { Config } from './config/index.ts';
 import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
 import { NEVER, type DeliveryJob, type RecipientUpdate, type Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
@@ -14,7 +14,7 @@ import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, giveBackUpdates, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
 import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
-import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
+import type { SecretBox } from './credentials/index.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
@@ -29,10 +29,11 @@ export interface OutboundDeps {
   intake: Intake;
   clock: Clock;
   logger: Logger;
+  /** The process's secret box (route passwords), opened on first use. */
+  secrets: () => SecretBox;
 }
 
 const NOTICE_RETRY_MS = 5 * 60_000;
-
 
 export function retryPolicyOf(config: Config): RetryPolicy {
   return {
@@ -44,11 +45,9 @@ export function retryPolicyOf(config: Config): RetryPolicy {
 
 export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   const d = config.delivery;
-  const { store, spool, clock } = deps;
+  const { store, spool, clock, secrets } = deps;
   const logger = deps.logger.child({ part: 'delivery' });
   const policy = retryPolicyOf(config);
-  let box: SecretBox | null = null;
-  const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
   const pool = createConnectionPool({ maxMessages: d.reuseMaxMessages, idleMs: d.reuseIdleSeconds * 1000, maxIdlePerKey: d.perDestinationConcurrency });
 
   /** The message as it goes out: its DKIM-Signature fields (made at intake) on top of the body. */

@@ -172,7 +172,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       logger.info({ evt: 'listening', listener: l.name, role: l.config.role, address: addr.address, port: addr.port }, 'listening');
     }
     if (opts.delivery ?? config.delivery.enabled) {
-      outbound = createOutbound(config, { store, spool, intake, clock, logger });
+      outbound = createOutbound(config, { store, spool, intake, clock, logger, secrets });
       await outbound.scheduler.start();
     }
     if (opts.local ?? true) {
@@ -209,10 +209,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       pickup.start(config.local.dropScanSeconds * 1000);
       if (config.dkim.enabled) {
         // the timed steps of key rotation, in the one process that serves the local channel
-        const dkim = createDkimService({
-          store, secrets, now: () => clock.now(), logger, policy: config.dkim,
-          lookup: () => createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries }),
-        });
+        const lookup = createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries });
+        const dkim = createDkimService({ store, secrets, now: () => clock.now(), logger, policy: config.dkim, lookup: () => lookup });
         const tick = () => dkim.tick().then((d) => { if (d.activated.length || d.retired.length) keyring?.clear(); }, (err: Error) => logger.error({ evt: 'dkim', err: err.message }, 'DKIM rotation check failed'));
         void tick();
         dkimTimer = setInterval(tick, config.dkim.checkMinutes * 60_000);

@@ -11,6 +11,10 @@ import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts
 import https from 'node:https';
 import nodemailer from 'nodemailer';
 import { apiPost, webPort } from '../helpers/api.ts';
+import { until } from '../helpers/delivery-lab.ts';
+
+/** The hold notice, once containment has queued it. */
+const holdNotice = (s: TestServer) => until(async () => (await s.server.store.queue.list({ sender: '' })).find((q) => q.listener === 'notice'), 5000, 'the hold notice');
 
 let score = 0;
 let fake: http.Server;
@@ -138,14 +142,13 @@ test('a burst of spam from one mailbox puts it on hold and notifies; another mai
     assert.equal((await s.server.store.mailboxes.get('alice@example.com'))!.heldSince, null, 'two are not yet a burst');
     score = 20;
     await send(s); // refused, but it counts
-    const until = Date.now() + 3000;
-    while ((await s.server.store.mailboxes.get('alice@example.com'))!.heldSince === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    const m = (await s.server.store.mailboxes.get('alice@example.com'))!;
-    assert.notEqual(m.heldSince, null);
+    const m = await until(async () => {
+      const x = (await s.server.store.mailboxes.get('alice@example.com'))!;
+      return x.heldSince !== null ? x : null;
+    }, 3000, 'the mailbox on hold');
     assert.match(m.holdReason!, /3 messages this hour held or refused as spam/);
-    let notice;
-    while (!(notice = (await s.server.store.queue.list({ sender: '' })).find((q) => q.listener === 'notice')) && Date.now() < until + 3000) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(notice?.recipients.map((r) => r.address), ['postmaster@provider.test']);
+    const notice = await holdNotice(s);
+    assert.deepEqual(notice.recipients.map((r) => r.address), ['postmaster@provider.test']);
     score = 1;
     assert.match(await send(s, 'bob@example.com', 'bob-secret-111'), /^250 /);
     assert.equal((await s.server.store.mailboxes.get('bob@example.com'))!.heldSince, null);
@@ -162,13 +165,13 @@ test('a burst of spam from one site puts the site on hold with a notice; its new
     const post = (t: string, from: string) => apiPost(s, { auth: { token: t }, body: { from, to: 'x@remote.test', text: 'x' } });
     score = 20;
     for (let i = 0; i < 3; i++) assert.equal((await post(token, 'orders@example.com')).status, 403);
-    const end = Date.now() + 3000;
-    while ((await s.server.store.sites.get('shop'))!.heldSince === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    const site = (await s.server.store.sites.get('shop'))!;
+    const site = await until(async () => {
+      const x = (await s.server.store.sites.get('shop'))!;
+      return x.heldSince !== null ? x : null;
+    }, 3000, 'the site on hold');
     assert.match(site.holdReason ?? '', /3 messages this hour held or refused as spam/);
-    let notice;
-    while (!(notice = (await s.server.store.queue.list({ sender: '' })).find((q) => q.listener === 'notice')) && Date.now() < end + 3000) await new Promise((r) => setTimeout(r, 20));
-    assert.match((await s.body(notice!.id)).toString(), /The site \(website\) shop \(customer acme\) was put on hold/);
+    const notice = await holdNotice(s);
+    assert.match((await s.body(notice.id)).toString(), /The site \(website\) shop \(customer acme\) was put on hold/);
     score = 1;
     const held = await post(token, 'orders@example.com');
     assert.equal(held.status, 202);

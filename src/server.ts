@@ -145,13 +145,13 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       bannedUntil: async (ip: string) => (await store.authGuard.banOf(clientKey(ip), clock.now()))?.bannedUntil ?? null,
       failureDelayMs: config.auth.failureDelayMs,
       containment,
-      onMailboxHold: config.containment.onHold,
+      onSenderHold: config.containment.onHold,
       heldCap: config.containment.maxHeldPerMailbox,
     }),
   );
   const injector = createInjector({
     intake, clock, logger, containment,
-    maxRecipients: config.smtp.maxRecipients, heldCap: config.containment.maxHeldPerMailbox, onMailboxHold: config.containment.onHold,
+    maxRecipients: config.smtp.maxRecipients, heldCap: config.containment.maxHeldPerMailbox, onSenderHold: config.containment.onHold,
   });
   let local: LocalServers | null = null;
   let pickup: Pickup | null = null;

@@ -48,7 +48,7 @@ export interface InjectorDeps {
   logger: Logger;
   maxRecipients: number;
   heldCap: number;
-  onMailboxHold: 'hold' | 'refuse';
+  onSenderHold: 'hold' | 'refuse';
   containment?: Containment;
 }
 
@@ -132,7 +132,7 @@ export function createInjector(deps: InjectorDeps): Injector {
         limitScope: s.kind === 'site'
           ? { customer: customerName, domain: domainOf(envelopeSender) ?? '', site: s.site.name }
           : { customer: customerName, domain: domainOf(s.user.address) ?? '', mailbox: s.user.address },
-        onMailboxHold: deps.onMailboxHold, // a held mailbox, or a held site
+        onSenderHold: deps.onSenderHold, // a held mailbox, or a held site
         heldCap: deps.heldCap,
         sign: true,
         scan: { user: s.kind === 'site' ? `site:${s.site.name}` : s.user.address },

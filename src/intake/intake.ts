@@ -41,8 +41,8 @@ export interface IntakeRequest {
   checkHeader?: (facts: HeaderFacts) => void;
   /** Whom the message counts for under the sending limits (authenticated senders, sites). */
   limitScope?: LimitScope;
-  /** What to do when the sender's mailbox is on hold. */
-  onMailboxHold?: 'hold' | 'refuse';
+  /** What to do when the sender (its mailbox or site) is on hold. */
+  onSenderHold?: 'hold' | 'refuse';
   /** Most held messages of the sender's mailbox (or site). */
   heldCap?: number;
   /** The site that sends it (sendmail, the send API with a site token). */
@@ -203,7 +203,7 @@ export function createIntake(deps: IntakeDeps): Intake {
           eightBit: cap.eightBit,
           smtputf8: req.smtputf8 ?? false,
           limitScope: req.limitScope,
-          onMailboxHold: req.onMailboxHold,
+          onSenderHold: req.onSenderHold,
           heldCap: req.heldCap,
           topHeaders,
           contentHold: scan?.kind === 'hold',

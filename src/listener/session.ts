@@ -38,7 +38,7 @@ export interface SessionDeps {
   /** Compromise signals, fed after each login and each accepted message (never awaited). */
   containment?: Containment;
   /** New mail of a mailbox on hold: held, or refused. */
-  onMailboxHold: 'hold' | 'refuse';
+  onSenderHold: 'hold' | 'refuse';
   /** Most held messages per mailbox (beyond: 451 4.7.1). */
   heldCap: number;
 }
@@ -208,7 +208,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           maxSize: deps.maxMessageSize,
           smtputf8: smtputf8Of(env.mailFrom),
           limitScope: user ? { customer: user.customerName, domain: domainOf(user.address) ?? '', mailbox: user.address } : undefined,
-          onMailboxHold: user ? deps.onMailboxHold : undefined,
+          onSenderHold: user ? deps.onSenderHold : undefined,
           sign: !!user,
           // authenticated mail and mail relayed for an inbound route alike
           scan: { user: user?.address ?? null },

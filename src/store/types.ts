@@ -75,8 +75,8 @@ export interface NewMessage {
   smtputf8?: boolean;
   /** Whom the message counts for under the sending limits (none: not limited, e.g. bounces). */
   limitScope?: LimitScope;
-  /** What to do when the message's mailbox is on hold (unset: the hold is not checked). */
-  onMailboxHold?: 'hold' | 'refuse';
+  /** What to do when the message's mailbox or site is on hold (unset: the hold is not checked). */
+  onSenderHold?: 'hold' | 'refuse';
   /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
   heldCap?: number;
   /** Header fields (CRLF-terminated: DKIM-Signature, scan results) that delivery puts on top of the body, or null. */

@@ -65,12 +65,12 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     `INSERT OR IGNORE INTO mailbox_hour_domains (mailbox_id, hour_start, domain) SELECT @mailbox, @hour, @domain
      WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = @mailbox)`,
   );
-  /** A mailbox (or site) on hold: its mail is held, or refused (onMailboxHold). */
+  /** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold). */
   const mailboxHold = (m: NewMessage): EnqueueVerdict | null => {
-    if (!m.onMailboxHold) return null;
+    if (!m.onSenderHold) return null;
     const held = m.mailboxId ? heldSince.get(m.mailboxId) : m.siteId ? siteHeldSince.get(m.siteId) : null;
     if (held == null) return null;
-    return m.onMailboxHold === 'refuse'
+    return m.onSenderHold === 'refuse'
       ? { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }
       : { id: m.id, outcome: 'held', exceeded: [], reason: 'mailbox-held' };
   };
@@ -99,7 +99,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       if (verdict.outcome === 'refused') continue;
       activity(m);
       const held = verdict.outcome === 'held';
-      const { recipients, body, limitScope: _scope, onMailboxHold: _hold, heldCap: _cap, contentHold: _content, ...row } = m;
+      const { recipients, body, limitScope: _scope, onSenderHold: _hold, heldCap: _cap, contentHold: _content, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
         ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null,

@@ -40,6 +40,14 @@ export function parseConfig(input: unknown, source = 'config'): Config {
   return result.data;
 }
 
+/** Settings taken from the environment: $POSTERN_STORE_URL (so a database password need not be in the file). */
+function withEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (!env.POSTERN_STORE_URL || !raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const r = raw as Record<string, unknown>;
+  const store = r.store && typeof r.store === 'object' ? r.store as Record<string, unknown> : {};
+  return { ...r, store: { ...store, url: env.POSTERN_STORE_URL } };
+}
+
 /** Rules between settings of different sections. */
 function crossChecks(c: Config): string[] {
   const out: string[] = [];
@@ -47,13 +55,19 @@ function crossChecks(c: Config): string[] {
   if (c.dkim.retireDays < c.delivery.expireDays) {
     out.push(`dkim.retireDays: must be at least delivery.expireDays (${c.delivery.expireDays}): mail signed with a retiring key may still be in the queue`);
   }
+  // a lease that ends while its attempt still runs lets another node start a second delivery
+  const d = c.delivery;
+  const longest = d.connectTimeoutSeconds + d.commandTimeoutSeconds + d.dataTimeoutSeconds;
+  if (d.leaseSeconds <= longest) {
+    out.push(`delivery.leaseSeconds: must be more than connectTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds (${longest}): a lease that ends while its attempt runs lets another node deliver the same recipient again`);
+  }
   return out;
 }
 
 /** Loads and validates the configuration; relative paths in a file are taken from its folder. */
 export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const file = configPath(explicit, env);
-  if (!file) return { config: resolvePaths(parseConfig({}, 'defaults'), process.cwd()), source: null };
+  if (!file) return { config: resolvePaths(parseConfig(withEnv({}, env), 'defaults'), process.cwd()), source: null };
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -64,7 +78,7 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
   if (doc.errors.length) {
     throw new ConfigError(file, doc.errors.map((e) => e.message.split('\n')[0]));
   }
-  const config = parseConfig(doc.toJS(), file);
+  const config = parseConfig(withEnv(doc.toJS(), env), file);
   return { config: resolvePaths(config, path.dirname(file)), source: file };
 }
 

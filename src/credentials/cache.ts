@@ -18,6 +18,8 @@ export interface LoginCache {
   check(login: string, password: string, mailboxId: number, credentialVersion: number): boolean;
   remember(login: string, password: string, mailboxId: number, credentialVersion: number): void;
   size(): number;
+  /** Forgets every verified login (another node changed mailboxes). */
+  clear(): void;
 }
 
 export function createLoginCache(opts: { ttlMs: number; maxEntries: number; clock: Clock }): LoginCache {
@@ -47,5 +49,6 @@ export function createLoginCache(opts: { ttlMs: number; maxEntries: number; cloc
       while (entries.size > opts.maxEntries) entries.delete(entries.keys().next().value as string);
     },
     size: () => entries.size,
+    clear: () => entries.clear(),
   };
 }

@@ -9,3 +9,4 @@ export * from './cache.ts';
 export * from './authenticate.ts';
 export * from './secrets.ts';
 export * from './site-token.ts';
+export * from './key-check.ts';

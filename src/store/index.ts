@@ -1,6 +1,7 @@
 /**
  * store/: every persistent thing behind asynchronous interfaces (customers, domains, mailboxes,
- * the queue). Adapters: sqlite/ (embedded default). Never decides policy; fails by throwing
+ * the queue). Adapters: sqlite/ (embedded default, one machine) and postgres/ (several nodes
+ * share one database). Never decides policy; fails by throwing
  * StoreError (conflict, not-found, ...) or the driver's error, which callers turn into 4xx.
  */
 import type { Config } from '../config/index.ts';
@@ -9,9 +10,17 @@ import { createSqliteStore } from './sqlite/index.ts';
 
 export * from './types.ts';
 
-export function openStore(config: Config): Store {
+/** Opens the configured store (PostgreSQL: migrated first, under an advisory lock). */
+export async function openStore(config: Config, opts: { migrate?: boolean; applicationName?: string } = {}): Promise<Store> {
   switch (config.store.kind) {
     case 'sqlite':
       return createSqliteStore({ path: config.store.path! });
+    case 'postgres': {
+      const { createPostgresStore } = await import('./postgres/index.ts');
+      return createPostgresStore({
+        url: config.store.url!, schema: config.store.schema, max: config.store.poolSize, migrate: opts.migrate,
+        applicationName: opts.applicationName ?? `postern ${config.nodeName}`,
+      });
+    }
   }
 }

@@ -487,8 +487,20 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * What kind of administrative data changed, for the caches of every node (PostgreSQL: LISTEN /
+ * NOTIFY). mailboxes: a password, status or hold; dkim: a key's state; sites; routes; limits; bans.
+ */
+export type ChangeTopic = 'mailboxes' | 'dkim' | 'sites' | 'routes' | 'limits' | 'bans';
+
 export interface Store {
   readonly kind: string;
+  /**
+   * Calls fn when another process (another node, the CLI) changed data of a topic; returns the
+   * unsubscribe. Stores that cannot tell (SQLite: other processes write the file directly) never
+   * call it, and callers keep their time-bounded caches.
+   */
+  watch(fn: (topic: ChangeTopic) => void): () => void;
   customers: CustomerRepo;
   domains: DomainRepo;
   mailboxes: MailboxRepo;

@@ -16,6 +16,7 @@ import { registerSiteCommands } from './sites.ts';
 import { registerDkimCommands } from './dkim.ts';
 import { registerProbeCommand } from './probe.ts';
 import { registerScanCommands } from './scan.ts';
+import { registerStoreCommands } from './store.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -35,7 +36,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
 
   const config = (): Config => loadConfig(program.opts().config).config;
   const withService = async <T>(fn: (svc: AdminService) => Promise<T>): Promise<T> => {
-    const store = openStore(config());
+    const store = await openStore(config());
     try {
       const c = config();
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
@@ -49,6 +50,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerDkimCommands(program, io, withService);
   registerProbeCommand(program, io);
   registerScanCommands(program, io, config);
+  registerStoreCommands(program, io, config);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

@@ -20,6 +20,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
   const writer = createSqliteWriter(opts.path);
   return {
     kind: 'sqlite',
+    watch: () => () => undefined,
     customers: createCustomerRepo(db, now),
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),

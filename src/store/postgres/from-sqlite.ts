@@ -1,0 +1,138 @@
+/**
+ * Moving a single-node install up: copies everything a SQLite store holds (tenants, logins,
+ * grants, sites, DKIM keys, limits with their running counters, routes, the brute-force state,
+ * the audit trail, the activity hours and the queue with every body, spool files included) into
+ * an empty PostgreSQL store, in one transaction: all of it or nothing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite/db.ts';
+import { tx, type Client, type Pool } from './db.ts';
+
+type Row = Record<string, unknown>;
+
+/** Tables in an order that satisfies the foreign keys, with the column renames and types. */
+const TABLES: { name: string; booleans?: string[]; rename?: Record<string, string> }[] = [
+  { name: 'customers' },
+  { name: 'domains' },
+  { name: 'mailboxes' },
+  { name: 'sender_grants' },
+  { name: 'sites' },
+  { name: 'site_grants' },
+  { name: 'site_hours' },
+  { name: 'dkim_keys' },
+  { name: 'routes' },
+  { name: 'limits', rename: { window: 'win' } },
+  { name: 'limit_usage', rename: { window: 'win' } },
+  { name: 'mailbox_logins' },
+  { name: 'known_ips' },
+  { name: 'ip_failures' },
+  { name: 'ip_bans' },
+  { name: 'audit' },
+  { name: 'mailbox_hours' },
+  { name: 'mailbox_hour_domains' },
+  { name: 'mailbox_hour_networks' },
+  { name: 'messages', booleans: ['eight_bit', 'smtputf8'] },
+  { name: 'recipients', booleans: ['delay_notified'] },
+  { name: 'attempts' },
+];
+const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts'];
+const FACT = 'copied-from-sqlite';
+
+export class MoveRefused extends Error {}
+
+export interface MoveReport { tables: Record<string, number>; bodiesFromSpool: number; replaced: boolean }
+
+/** What the target holds already: a copy made before, or any tenant or queued message. */
+async function occupied(c: Client): Promise<string | null> {
+  const fact = await c.query('SELECT value, at FROM store_facts WHERE key = $1', [FACT]);
+  if (fact.rows.length) return `this database was filled from ${fact.rows[0].value as string} on ${new Date(fact.rows[0].at as number).toISOString()}`;
+  for (const t of ['customers', 'domains', 'mailboxes', 'sites', 'routes', 'messages']) {
+    const { rows } = await c.query(`SELECT COUNT(*) AS n FROM ${t}`);
+    if ((rows[0].n as number) > 0) return `the database is not empty (${t}: ${rows[0].n as number} rows)`;
+  }
+  return null;
+}
+
+/**
+ * Copies the SQLite database at `file` (and the spool folder beside it) into the store behind
+ * `pool`. Refuses a target that was filled before or holds data, unless `force` (which empties
+ * it first). The SQLite file is brought to the newest schema first; it is not changed otherwise.
+ */
+export async function copyFromSqlite(pool: Pool, file: string, opts: { spoolDir?: string; force?: boolean; now?: number } = {}): Promise<MoveReport> {
+  if (!fs.existsSync(file)) throw new MoveRefused(`no SQLite database at ${file}`);
+  openDatabase(file).close(); // migrations, so the columns below exist
+  const src = new Database(file, { readonly: true, fileMustExist: true });
+  const spoolDir = opts.spoolDir ?? path.join(path.dirname(file), 'spool');
+  try {
+    return await tx(pool, async (c) => {
+      const why = await occupied(c);
+      if (why && !opts.force) throw new MoveRefused(`${why}; nothing was copied (--force replaces what it holds)`);
+      if (why) await c.query(`TRUNCATE ${TABLES.map((t) => t.name).join(', ')}, store_facts RESTART IDENTITY CASCADE`);
+      const report: MoveReport = { tables: {}, bodiesFromSpool: 0, replaced: !!why };
+      for (const t of TABLES) {
+        const rows = src.prepare(`SELECT * FROM ${t.name}`).all() as Row[];
+        report.tables[t.name] = rows.length;
+        // the install's own limits replace the defaults a fresh schema starts with
+        if (t.name === 'limits') await c.query('DELETE FROM limits');
+        if (t.name === 'messages') report.bodiesFromSpool = rows.filter((r) => r.body_path != null).length;
+        await insertAll(c, t, t.name === 'messages' ? rows.map((r) => withBody(r, spoolDir)) : rows);
+      }
+      await resetIdentities(c, src);
+      await c.query('INSERT INTO store_facts (key, value, at) VALUES ($1, $2, $3)', [FACT, path.resolve(file), opts.now ?? Date.now()]);
+      return report;
+    });
+  } finally {
+    src.close();
+  }
+}
+
+/** A message row with its body in the row: a spool file is read in (a missing one stops the move). */
+function withBody(r: Row, spoolDir: string): Row {
+  const { body_path: rel, ...rest } = r;
+  if (rel == null) return rest;
+  const file = path.join(spoolDir, rel as string);
+  let body: Buffer;
+  try {
+    body = fs.readFileSync(file);
+  } catch (err) {
+    throw new MoveRefused(`message ${r.id as string}: its body ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was copied`);
+  }
+  return { ...rest, body };
+}
+
+/** Inserts rows in batches (bounded by count and bytes). */
+async function insertAll(c: Client, t: (typeof TABLES)[number], rows: Row[]): Promise<void> {
+  if (!rows.length) return;
+  const srcCols = Object.keys(rows[0]);
+  const cols = srcCols.map((k) => t.rename?.[k] ?? k);
+  const value = (r: Row, k: string) => (t.booleans?.includes(k) ? r[k] === 1 || r[k] === true : r[k] ?? null);
+  let batch: Row[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (!batch.length) return;
+    const params: unknown[] = [];
+    const tuples = batch.map((r) => `(${srcCols.map((k) => { params.push(value(r, k)); return `$${params.length}`; }).join(', ')})`);
+    await c.query(`INSERT INTO ${t.name} (${cols.join(', ')}) OVERRIDING SYSTEM VALUE VALUES ${tuples.join(', ')}`, params);
+    batch = [];
+    bytes = 0;
+  };
+  for (const r of rows) {
+    batch.push(r);
+    bytes += Buffer.isBuffer(r.body) ? r.body.length : 200;
+    if (batch.length * srcCols.length >= 30_000 || bytes >= 32 * 1024 * 1024) await flush();
+  }
+  await flush();
+}
+
+/** Identity columns continue after the copied ids (sites: after every id SQLite ever gave, never reused). */
+async function resetIdentities(c: Client, src: Database.Database): Promise<void> {
+  const seq = src.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'sites'").pluck().get() as number | undefined;
+  for (const t of IDENTITY) {
+    const floor = t === 'sites' ? seq ?? 0 : 0;
+    await c.query(
+      `SELECT setval(pg_get_serial_sequence('${t}', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM ${t}), $1::bigint) + 1, false)`, [floor],
+    );
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The PostgreSQL adapter: several nodes share one database. Message bodies live in the queue
+ * rows (every node can deliver every message); the queue is claimed with FOR UPDATE SKIP LOCKED
+ * and leases; counters are single atomic statements; administrative changes are announced with
+ * NOTIFY so that every node's caches follow within a second.
+ */
+import type { Store } from '../types.ts';
+import { createPool, migrate, type PoolOptions } from './db.ts';
+import { createChangeFeed, notifier } from './changes.ts';
+import { createCustomerRepo, createDomainRepo, createMailboxRepo } from './tenants.ts';
+import { createGrantRepo } from './grants.ts';
+import { createSiteRepo } from './sites.ts';
+import { createDkimKeyRepo } from './dkim.ts';
+import { createAuthGuardRepo } from './auth-guard.ts';
+import { createLimitRepo } from './limits.ts';
+import { createAuditRepo } from './audit.ts';
+import { createActivityRepo } from './activity.ts';
+import { createRouteRepo } from './routes.ts';
+import { createQueueRepo } from './queue.ts';
+
+export { migrate, createPool } from './db.ts';
+
+export interface PostgresStoreOptions extends PoolOptions {
+  now?: () => number;
+  /** Run the migrations first (default true; `postern migrate` runs them itself). */
+  migrate?: boolean;
+}
+
+export async function createPostgresStore(opts: PostgresStoreOptions): Promise<Store> {
+  const pool = createPool(opts);
+  try {
+    if (opts.migrate !== false) await migrate(pool, { schema: opts.schema });
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  const now = opts.now ?? Date.now;
+  const changed = notifier(pool, opts.schema);
+  const feed = createChangeFeed(opts);
+  const deps = { now, changed };
+  return {
+    kind: 'postgres',
+    watch: (fn) => feed.watch(fn),
+    customers: createCustomerRepo(pool, deps),
+    domains: createDomainRepo(pool, deps),
+    mailboxes: createMailboxRepo(pool, deps),
+    grants: createGrantRepo(pool, deps),
+    sites: createSiteRepo(pool, deps),
+    dkim: createDkimKeyRepo(pool, deps),
+    authGuard: createAuthGuardRepo(pool, deps),
+    limits: createLimitRepo(pool, deps),
+    audit: createAuditRepo(pool, deps),
+    activity: createActivityRepo(pool, deps),
+    queue: createQueueRepo(pool, deps),
+    routes: createRouteRepo(pool, deps),
+    async close() {
+      await feed.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,308 @@
+/**
+ * The queue's write transactions in PostgreSQL, safe with several nodes at once:
+ * - enqueue checks the sending limits with the counter rows locked (FOR UPDATE, in one order for
+ *   the whole batch, so two nodes never deadlock on them): a burst split across nodes cannot
+ *   pass a limit;
+ * - claim takes due recipients with FOR UPDATE SKIP LOCKED and leases them in one statement;
+ * - record locks the messages it touches first, so the last recipient's result of a message
+ *   always sees the others' and removes the message exactly once.
+ */
+import { NEVER, StoreError, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
+import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
+import { tx, isTransient, type Client, type Pool } from './db.ts';
+
+type Row = Record<string, unknown>;
+type Counter = AppliedRule['counter'];
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+const counterKey = (c: Counter) => `${c.level}\u0000${c.target}\u0000${c.window}\u0000${c.start}`;
+const HOUR = 3_600_000;
+
+/** Runs a transaction again (a few times) when PostgreSQL reports a deadlock or a serialization failure. */
+async function retrying<T>(pool: Pool, fn: (c: Client) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tx(pool, fn);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 4 || !(code === '40P01' || code === '40001') || !isTransient(err)) throw err;
+    }
+  }
+}
+
+/** Locks the limit counters of a batch (made when missing) in one order; returns their usage. */
+async function lockCounters(c: Client, counters: Counter[]): Promise<Map<string, { messages: number; recipients: number }>> {
+  const usage = new Map<string, { messages: number; recipients: number }>();
+  if (!counters.length) return usage;
+  const sorted = [...new Map(counters.map((k) => [counterKey(k), k])).values()].sort((a, b) => (counterKey(a) < counterKey(b) ? -1 : 1));
+  const cols = [sorted.map((k) => k.level), sorted.map((k) => k.target), sorted.map((k) => k.window), sorted.map((k) => k.start)];
+  await c.query(
+    `INSERT INTO limit_usage (level, target, win, window_start)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING`, cols,
+  );
+  const { rows } = await c.query(
+    `SELECT u.level, u.target, u.win, u.window_start, u.messages, u.recipients FROM limit_usage u
+     JOIN unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS k(level, target, win, start)
+       ON u.level = k.level AND u.target = k.target AND u.win = k.win AND u.window_start = k.start
+     ORDER BY u.level, u.target, u.win, u.window_start FOR UPDATE OF u`, cols,
+  );
+  for (const r of rows) {
+    usage.set(counterKey({ level: r.level, target: r.target, window: r.win, start: r.window_start } as Counter), { messages: r.messages as number, recipients: r.recipients as number });
+  }
+  return usage;
+}
+
+async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerdict[]> {
+  for (const m of messages) {
+    if (m.bodyPath !== null || !m.body) {
+      throw new StoreError('invalid', 'the PostgreSQL store keeps message bodies in the database (every node must read them): a spool file cannot be queued');
+    }
+  }
+  const rules = messages.some((m) => m.limitScope)
+    ? (await c.query('SELECT level, target, win AS window, metric, max, action FROM limits')).rows as LimitRule[]
+    : [];
+  const appliedOf = new Map(messages.map((m) => [m.id, m.limitScope && rules.length ? applicable(rules, m.limitScope, m.createdAt) : []]));
+  const usage = await lockCounters(c, [...appliedOf.values()].flat().map((a) => a.counter));
+
+  const verdicts: EnqueueVerdict[] = [];
+  const stored: { m: NewMessage; held: boolean; reason: string | null }[] = [];
+  for (const m of messages) {
+    let v = await senderHold(c, m);
+    if (!v && m.contentHold) v = { id: m.id, outcome: 'held', exceeded: [], reason: 'content' };
+    v ??= limit(m, appliedOf.get(m.id)!, usage);
+    v = await capped(c, m, v, stored);
+    verdicts.push(v);
+    if (v.outcome === 'refused') continue;
+    if (v.outcome === 'queued') count(appliedOf.get(m.id)!, usage, m.recipients.length);
+    const reason = v.outcome !== 'held' ? null : v.reason === 'content' ? 'content' : v.reason === 'mailbox-held' ? 'sender' : 'limit';
+    stored.push({ m, held: v.outcome === 'held', reason });
+  }
+  await writeCounters(c, usage);
+  await insertMessages(c, stored);
+  await countActivity(c, stored.map((s) => s.m));
+  return verdicts;
+}
+
+/** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold). */
+async function senderHold(c: Client, m: NewMessage): Promise<EnqueueVerdict | null> {
+  if (!m.onSenderHold || (!m.mailboxId && !m.siteId)) return null;
+  const { rows } = m.mailboxId
+    ? await c.query('SELECT held_since FROM mailboxes WHERE id = $1', [m.mailboxId])
+    : await c.query('SELECT held_since FROM sites WHERE id = $1', [m.siteId]);
+  if (rows[0]?.held_since == null) return null;
+  return m.onSenderHold === 'refuse'
+    ? { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }
+    : { id: m.id, outcome: 'held', exceeded: [], reason: 'mailbox-held' };
+}
+
+/** The limit verdict of one message against the locked counters. */
+function limit(m: NewMessage, applied: AppliedRule[], usage: Map<string, { messages: number; recipients: number }>): EnqueueVerdict {
+  if (!applied.length) return { id: m.id, outcome: 'queued' };
+  const d = decide(applied, (a) => usage.get(counterKey(a.counter)) ?? { messages: 0, recipients: 0 }, m.recipients.length);
+  if (d.action === 'defer' || d.action === 'reject') return { id: m.id, outcome: 'refused', action: d.action, exceeded: d.exceeded };
+  // held mail is not sent, so it uses no quota; its amount is bounded by heldCap instead
+  if (d.action === 'hold') return { id: m.id, outcome: 'held', exceeded: d.exceeded };
+  return { id: m.id, outcome: 'queued' };
+}
+
+/** Counts a queued message once per (level, target, window) counter. */
+function count(applied: AppliedRule[], usage: Map<string, { messages: number; recipients: number }>, recipients: number): void {
+  const seen = new Set<string>();
+  for (const a of applied) {
+    const k = counterKey(a.counter);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const u = usage.get(k)!;
+    u.messages += 1;
+    u.recipients += recipients;
+  }
+}
+
+async function writeCounters(c: Client, usage: Map<string, { messages: number; recipients: number }>): Promise<void> {
+  if (!usage.size) return;
+  const keys = [...usage.keys()].map((k) => k.split('\u0000'));
+  await c.query(
+    `UPDATE limit_usage u SET messages = k.messages, recipients = k.recipients
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[]) AS k(level, target, win, start, messages, recipients)
+     WHERE u.level = k.level AND u.target = k.target AND u.win = k.win AND u.window_start = k.start`,
+    [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2]), keys.map((k) => Number(k[3])),
+      [...usage.values()].map((u) => u.messages), [...usage.values()].map((u) => u.recipients)],
+  );
+}
+
+/** A message that would be held beyond its mailbox's (or site's) cap of held mail is deferred instead. */
+async function capped(c: Client, m: NewMessage, v: EnqueueVerdict, batch: { m: NewMessage; held: boolean }[]): Promise<EnqueueVerdict> {
+  if (v.outcome !== 'held' || m.heldCap === undefined || (!m.mailboxId && !m.siteId)) return v;
+  // held earlier in this batch (not inserted yet) counts too
+  const sameSender = (o: NewMessage) => (m.mailboxId ? o.mailboxId === m.mailboxId : !o.mailboxId && o.siteId === m.siteId);
+  const inBatch = batch.filter((b) => b.held && sameSender(b.m)).length;
+  // the sender's row is locked, so two nodes holding its mail at once count each other's
+  const { rows } = m.mailboxId
+    ? await c.query(`SELECT (SELECT COUNT(*) FROM messages WHERE mailbox_id = $1 AND state = 'held') AS n FROM mailboxes WHERE id = $1 FOR UPDATE`, [m.mailboxId])
+    : await c.query(`SELECT (SELECT COUNT(*) FROM messages WHERE site_id = $1 AND state = 'held') AS n FROM sites WHERE id = $1 FOR UPDATE`, [m.siteId]);
+  if (!rows.length || (rows[0].n as number) + inBatch < m.heldCap) return v;
+  return { id: m.id, outcome: 'refused', action: 'defer', exceeded: v.exceeded, reason: 'held-full' };
+}
+
+async function insertMessages(c: Client, stored: { m: NewMessage; held: boolean; reason: string | null }[]): Promise<void> {
+  if (!stored.length) return;
+  const col = <T>(f: (s: (typeof stored)[number]) => T) => stored.map(f);
+  await c.query(
+    `INSERT INTO messages (id, customer_id, mailbox_id, site_id, sender, size, body, message_id_header, client_ip, auth_user, listener,
+       dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, top_headers, hold_reason)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bytea[], $8::text[], $9::text[],
+       $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::boolean[], $16::boolean[], $17::text[], $18::text[], $19::text[])`,
+    [col((s) => s.m.id), col((s) => s.m.customerId), col((s) => s.m.mailboxId), col((s) => s.m.siteId ?? null), col((s) => s.m.sender),
+      col((s) => s.m.size), col((s) => Buffer.from(s.m.body!.buffer, s.m.body!.byteOffset, s.m.body!.byteLength)), col((s) => s.m.messageIdHeader),
+      col((s) => s.m.clientIp), col((s) => s.m.authUser), col((s) => s.m.listener), col((s) => s.m.dsnRet), col((s) => s.m.dsnEnvid),
+      col((s) => s.m.createdAt), col((s) => !!s.m.eightBit), col((s) => !!s.m.smtputf8), col((s) => (s.held ? 'held' : 'queued')),
+      col((s) => s.m.topHeaders ?? null), col((s) => s.reason)],
+  );
+  const r = stored.flatMap((s) => s.m.recipients.map((rc, i) => ({ id: s.m.id, i, rc, due: s.held ? NEVER : s.m.createdAt })));
+  await c.query(
+    `INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])`,
+    [r.map((x) => x.id), r.map((x) => x.i), r.map((x) => x.rc.address), r.map((x) => domainOf(x.rc.address)), r.map((x) => x.due),
+      r.map((x) => x.rc.notify ?? null), r.map((x) => x.rc.orcpt ?? null)],
+  );
+}
+
+/** What each mailbox sent this hour (recipients, their domains): the compromise signals. */
+async function countActivity(c: Client, messages: NewMessage[]): Promise<void> {
+  const hours = new Map<string, { mailbox: number; hour: number; n: number; domains: Set<string> }>();
+  for (const m of messages) {
+    if (!m.mailboxId) continue;
+    const hour = m.createdAt - (m.createdAt % HOUR);
+    const k = `${m.mailboxId}|${hour}`;
+    const h = hours.get(k) ?? { mailbox: m.mailboxId, hour, n: 0, domains: new Set<string>() };
+    h.n += m.recipients.length;
+    for (const r of m.recipients) h.domains.add(domainOf(r.address));
+    hours.set(k, h);
+  }
+  // a mailbox removed meanwhile (its mail still queued) is skipped, never a foreign-key error
+  for (const h of [...hours.values()].sort((a, b) => a.mailbox - b.mailbox || a.hour - b.hour)) {
+    await c.query(
+      `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients) SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)
+       ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET recipients = mailbox_hours.recipients + excluded.recipients`, [h.mailbox, h.hour, h.n],
+    );
+    await c.query(
+      `INSERT INTO mailbox_hour_domains (mailbox_id, hour_start, domain) SELECT $1, $2, d FROM unnest($3::text[]) AS d
+       WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1) ON CONFLICT DO NOTHING`, [h.mailbox, h.hour, [...h.domains].sort()],
+    );
+  }
+}
+
+export async function enqueue(pool: Pool, messages: NewMessage[]): Promise<EnqueueVerdict[]> {
+  if (!messages.length) return [];
+  return retrying(pool, (c) => enqueueIn(c, messages));
+}
+
+export interface ClaimOptions { owner: string; now: number; leaseMs: number; limit: number; excludeDomains?: string[] }
+
+/**
+ * Due recipients, leased in one statement. SKIP LOCKED: a node never waits for another's claim
+ * and never gets the same rows; the partial index recipients_due serves the WHERE and the order.
+ */
+export async function claim(pool: Pool, o: ClaimOptions): Promise<DeliveryJob[]> {
+  const lease = { owner: o.owner, until: o.now + o.leaseMs };
+  const { rows } = await pool.query(
+    `WITH due AS (
+       SELECT r.message_id, r.idx, r.next_attempt_at AS due_at FROM recipients r JOIN messages m ON m.id = r.message_id
+       WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1 AND m.state IN ('queued', 'cancelled')
+         AND NOT (r.domain = ANY($2::text[]))
+       ORDER BY r.next_attempt_at LIMIT $3
+       FOR UPDATE OF r SKIP LOCKED)
+     UPDATE recipients r SET next_attempt_at = $4, lease_owner = $5
+     FROM due, messages m
+     WHERE r.message_id = due.message_id AND r.idx = due.idx AND m.id = r.message_id
+     RETURNING due.due_at, r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
+       m.customer_id, m.sender, m.size, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state,
+       m.eight_bit, m.smtputf8, m.top_headers`,
+    [o.now, o.excludeDomains ?? [], o.limit, lease.until, lease.owner],
+  );
+  (rows as Row[]).sort((a, b) => (a.due_at as number) - (b.due_at as number) || String(a.message_id).localeCompare(String(b.message_id)) || (a.idx as number) - (b.idx as number));
+  const jobs = new Map<string, DeliveryJob>();
+  for (const r of rows as Row[]) {
+    const key = `${r.message_id as string}\0${r.domain as string}`;
+    let job = jobs.get(key);
+    if (!job) {
+      job = {
+        message: {
+          id: r.message_id as string, customerId: (r.customer_id as number | null) ?? null, sender: r.sender as string, size: r.size as number,
+          bodyPath: null, messageIdHeader: (r.message_id_header as string | null) ?? null, listener: r.listener as string,
+          dsnRet: (r.dsn_ret as string | null) ?? null, dsnEnvid: (r.dsn_envid as string | null) ?? null, createdAt: r.created_at as number,
+          cancelled: r.state === 'cancelled', eightBit: r.eight_bit === true, smtputf8: r.smtputf8 === true, topHeaders: (r.top_headers as string | null) ?? null,
+        },
+        domain: r.domain as string,
+        recipients: [],
+        lease,
+      };
+      jobs.set(key, job);
+    }
+    job.recipients.push({
+      idx: r.idx as number, address: r.address as string, attempts: r.attempts as number,
+      notify: (r.notify as string | null) ?? null, orcpt: (r.orcpt as string | null) ?? null, delayNotified: r.delay_notified === true,
+    });
+  }
+  return [...jobs.values()];
+}
+
+async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }> {
+  const ids = [...new Set(updates.map((u) => u.messageId))].sort();
+  // one order for every node: two results of one message wait for each other, never deadlock
+  await c.query('SELECT id FROM messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
+  const touched = new Set<string>();
+  for (const u of updates) {
+    // a deferred recipient of a message cancelled meanwhile is due at once (to be bounced)
+    const { rows } = await c.query(
+      `UPDATE recipients r SET state = $3,
+         next_attempt_at = CASE WHEN $3 = 'deferred' AND m.state = 'cancelled' THEN $4::bigint ELSE $5::bigint END,
+         last_reply = $6, category = $7, remote_host = $8,
+         last_attempt_at = CASE WHEN $9::boolean THEN $4::bigint ELSE r.last_attempt_at END,
+         attempts = r.attempts + (CASE WHEN $9::boolean THEN 1 ELSE 0 END), lease_owner = NULL,
+         delay_notified = r.delay_notified OR $10::boolean
+       FROM messages m
+       WHERE m.id = r.message_id AND r.message_id = $1 AND r.idx = $2 AND r.state IN ('queued', 'deferred')
+         AND ($11::text IS NULL OR (r.lease_owner = $11 AND r.next_attempt_at = $12::bigint))
+       RETURNING r.attempts, m.mailbox_id`,
+      [u.messageId, u.idx, u.state, u.at, u.state === 'deferred' ? u.nextAttemptAt : u.at, u.reply, u.category, u.remoteHost,
+        u.attempted, !!u.delayNotified, u.lease?.owner ?? null, u.lease?.until ?? null],
+    );
+    if (!rows.length) continue; // deleted meanwhile (queue delete), or no longer this claim's
+    touched.add(u.messageId);
+    if (!u.attempted) continue;
+    await c.query(
+      'INSERT INTO attempts (message_id, recipient_idx, at, outcome, category, reply, remote_host) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost],
+    );
+    // each recipient counts once: delivered, failed, or its first deferral (not every retry)
+    const mailbox = rows[0].mailbox_id as number | null;
+    if (mailbox && (u.state !== 'deferred' || rows[0].attempts === 1)) {
+      await c.query(
+        `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients, delivered, bad)
+         SELECT $1, $2, 0, $3, $4 WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)
+         ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET delivered = mailbox_hours.delivered + excluded.delivered, bad = mailbox_hours.bad + excluded.bad`,
+        [mailbox, u.at - (u.at % HOUR), u.state === 'delivered' ? 1 : 0, u.state === 'delivered' ? 0 : 1],
+      );
+    }
+  }
+  if (!touched.size) return { finished: [] };
+  const { rows } = await c.query(
+    `DELETE FROM messages m WHERE m.id = ANY($1::text[])
+       AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state NOT IN ('delivered', 'failed'))
+     RETURNING m.id`, [[...touched].sort()],
+  );
+  return { finished: rows.map((r) => ({ id: r.id as string, bodyPath: null })) };
+}
+
+export async function record(pool: Pool, updates: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }> {
+  if (!updates.length) return { finished: [] };
+  return retrying(pool, (c) => recordIn(c, updates));
+}
+
+export async function releaseLeases(pool: Pool, owner: string, now: number): Promise<number> {
+  const r = await pool.query(
+    `UPDATE recipients SET next_attempt_at = $1, lease_owner = NULL WHERE lease_owner = $2 AND state IN ('queued', 'deferred')`, [now, owner],
+  );
+  return r.rowCount ?? 0;
+}

@@ -1,0 +1,148 @@
+/** The queue tables in PostgreSQL: reads and operator actions; the write transactions are in queue-writes.ts. */
+import {
+  NEVER, type AttemptRecord, type HoldReason, type MessageState, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type RecipientState,
+} from '../types.ts';
+import { tx, type Pool } from './db.ts';
+import type { RepoDeps } from './deps.ts';
+import { claim, enqueue, record, releaseLeases } from './queue-writes.ts';
+
+type Row = Record<string, unknown>;
+
+const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.state, m.hold_reason, m.message_id_header, m.client_ip,
+  m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name, s.name AS site_name
+  FROM messages m LEFT JOIN customers c ON c.id = m.customer_id LEFT JOIN sites s ON s.id = m.site_id`;
+
+const PENDING = "state IN ('queued', 'deferred')";
+
+/** WHERE clause and parameters of a queue listing. */
+function filterSql(f: QueueFilter): { where: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown) => { params.push(v); return `$${params.length}`; };
+  if (f.state === 'held') parts.push("m.state = 'held'");
+  else if (f.state) parts.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state = ${p(f.state)})`);
+  if (f.domain) parts.push(`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.domain = ${p(f.domain.toLowerCase())})`);
+  if (f.sender !== undefined) parts.push(`lower(m.sender) = ${p(f.sender.toLowerCase())}`);
+  if (f.authUser) parts.push(`m.auth_user = ${p(f.authUser.toLowerCase())}`);
+  if (f.site) parts.push(`s.name = ${p(f.site)}`);
+  if (f.customer) parts.push(`c.name = ${p(f.customer)}`);
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+const toRecipient = (r: Row): QueuedRecipient => ({
+  idx: r.idx as number,
+  address: r.address as string,
+  domain: r.domain as string,
+  state: r.state as RecipientState,
+  attempts: r.attempts as number,
+  nextAttemptAt: r.next_attempt_at as number,
+  lastReply: (r.last_reply as string | null) ?? null,
+  lastAttemptAt: (r.last_attempt_at as number | null) ?? null,
+  remoteHost: (r.remote_host as string | null) ?? null,
+  category: (r.category as string | null) ?? null,
+  notify: (r.notify as string | null) ?? null,
+  orcpt: (r.orcpt as string | null) ?? null,
+  leaseOwner: (r.lease_owner as string | null) ?? null,
+});
+
+const toMessage = (r: Row, recipients: QueuedRecipient[]): QueuedMessage => ({
+  id: r.id as string,
+  customerId: (r.customer_id as number | null) ?? null,
+  customerName: (r.customer_name as string | null) ?? null,
+  sender: r.sender as string,
+  size: r.size as number,
+  state: r.state as MessageState,
+  holdReason: r.state === 'held' ? ((r.hold_reason as HoldReason | null) ?? null) : null,
+  bodyPath: null,
+  messageIdHeader: (r.message_id_header as string | null) ?? null,
+  authUser: (r.auth_user as string | null) ?? null,
+  siteName: (r.site_name as string | null) ?? null,
+  clientIp: r.client_ip as string,
+  listener: r.listener as string,
+  dsnRet: (r.dsn_ret as string | null) ?? null,
+  dsnEnvid: (r.dsn_envid as string | null) ?? null,
+  createdAt: r.created_at as number,
+  recipients,
+});
+
+export function createQueueRepo(pool: Pool, _deps: RepoDeps): QueueRepo {
+  /** Messages with their recipients (two queries, however many messages). */
+  const withRecipients = async (rows: Row[]): Promise<QueuedMessage[]> => {
+    if (!rows.length) return [];
+    const { rows: rs } = await pool.query('SELECT * FROM recipients WHERE message_id = ANY($1::text[]) ORDER BY message_id, idx', [rows.map((r) => r.id)]);
+    const by = new Map<string, QueuedRecipient[]>();
+    for (const r of rs) {
+      const list = by.get(r.message_id) ?? [];
+      list.push(toRecipient(r));
+      by.set(r.message_id, list);
+    }
+    return rows.map((r) => toMessage(r, by.get(r.id as string) ?? []));
+  };
+  const get = async (id: string) => (await withRecipients((await pool.query(`${MESSAGE_SELECT} WHERE m.id = $1`, [id])).rows))[0] ?? null;
+
+  return {
+    enqueueBatch: (messages) => enqueue(pool, messages),
+    claim: (o) => claim(pool, o),
+    record: (u) => record(pool, u),
+    releaseLeases: (owner, now) => releaseLeases(pool, owner, now),
+    async list(filter = {}) {
+      const { where, params } = filterSql(filter);
+      const { rows } = await pool.query(`${MESSAGE_SELECT} ${where} ORDER BY m.created_at, m.id LIMIT $${params.length + 1}`, [...params, filter.limit ?? 1000]);
+      return withRecipients(rows);
+    },
+    get,
+    async count() {
+      return (await pool.query('SELECT COUNT(*) AS n FROM messages')).rows[0].n as number;
+    },
+    async bodyPaths() {
+      return new Set<string>(); // bodies live in the rows
+    },
+    async inlineBody(id) {
+      const { rows } = await pool.query('SELECT body FROM messages WHERE id = $1', [id]);
+      return (rows[0]?.body as Buffer | undefined) ?? null;
+    },
+    async stateOf(id) {
+      const { rows } = await pool.query('SELECT state FROM messages WHERE id = $1', [id]);
+      return (rows[0]?.state as MessageState | undefined) ?? null;
+    },
+    async attempts(id) {
+      const { rows } = await pool.query('SELECT * FROM attempts WHERE message_id = $1 ORDER BY at, id', [id]);
+      return rows.map((r): AttemptRecord => ({
+        recipientIdx: r.recipient_idx, at: r.at, outcome: r.outcome, category: r.category, reply: r.reply, remoteHost: r.remote_host ?? null,
+      }));
+    },
+    hold: (id) => tx(pool, async (c) => {
+      if (!(await c.query("UPDATE messages SET state = 'held', hold_reason = 'postmaster' WHERE id = $1 AND state = 'queued'", [id])).rowCount) return false;
+      // recipients in flight keep their lease: their attempt records its result, and the
+      // claim skips held messages whatever their due time
+      await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = $2 AND ${PENDING} AND lease_owner IS NULL`, [NEVER, id]);
+      return true;
+    }),
+    release: (id, now) => tx(pool, async (c) => {
+      if (!(await c.query("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE id = $1 AND state = 'held'", [id])).rowCount) return false;
+      // never a recipient in flight: making it due now could start a second delivery
+      await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = $2 AND ${PENDING} AND lease_owner IS NULL`, [now, id]);
+      return true;
+    }),
+    // Recipients in flight (leased) are left alone: their attempt decides.
+    async retry(id, now) {
+      const r = await pool.query(
+        `UPDATE recipients SET next_attempt_at = $1 WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > $1
+           AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = $2'})`,
+        id === null ? [now] : [now, id],
+      );
+      return r.rowCount ?? 0;
+    },
+    cancel: (id, now) => tx(pool, async (c) => {
+      if (!(await c.query("UPDATE messages SET state = 'cancelled' WHERE id = $1 AND state IN ('queued', 'held')", [id])).rowCount) return false;
+      await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = $2 AND ${PENDING} AND lease_owner IS NULL`, [now, id]);
+      return true;
+    }),
+    async remove(id) {
+      const m = await get(id);
+      if (!m) return null;
+      const r = await pool.query('DELETE FROM messages WHERE id = $1', [id]);
+      return r.rowCount ? m : null;
+    },
+  };
+}

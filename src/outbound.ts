@@ -15,6 +15,7 @@ import { createScheduler, decide, giveBackUpdates, type Scheduler, type Notice, 
 import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import type { SecretBox } from './credentials/index.ts';
+import { countDelivery, type Metrics } from './observability/index.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
@@ -31,6 +32,7 @@ export interface OutboundDeps {
   logger: Logger;
   /** The process's secret box (route passwords), opened on first use. */
   secrets: () => SecretBox;
+  metrics?: Metrics;
 }
 
 const NOTICE_RETRY_MS = 5 * 60_000;
@@ -85,6 +87,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       commandMs: d.commandTimeoutSeconds * 1000, dataMs: d.dataTimeoutSeconds * 1000,
     },
     logger,
+    metrics: deps.metrics,
   });
 
   let scheduler: Scheduler;
@@ -107,6 +110,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       return queueId;
     },
     logger,
+    metrics: deps.metrics,
   });
 
   async function run(job: DeliveryJob, ctx: { deadline: number; signal: AbortSignal }): Promise<RecipientUpdate[]> {
@@ -154,12 +158,13 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
         ...(x.update.state === 'deferred' ? { next: new Date(x.update.nextAttemptAt).toISOString() } : {}),
       }, `recipient ${x.update.state}`);
     }
+    if (!job.message.cancelled) countDelivery(deps.metrics, job.message.createdAt, now, decided.map((x) => x.update));
     return decided.map((x) => x.update);
   }
 
   scheduler = createScheduler({
     queue: store.queue, clock, logger,
-    owner: config.hostname,
+    owner: config.nodeName,
     leaseMs: d.leaseSeconds * 1000,
     concurrency: d.concurrency,
     perDestination: d.perDestinationConcurrency,

@@ -16,12 +16,13 @@ import { createAuthenticator, createLoginCache, type LockoutPolicy } from './cre
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { createContainment } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
-import { createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
+import { checkSecretsKey, createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 import { createDkimService, createDnsLookup, createKeyring } from './dkim/index.ts';
 import { outgoingOf } from './clientsetup/index.ts';
 import { createScanner } from './scan/index.ts';
-import { createMetrics } from './observability/index.ts';
-import { createInjector, createPickup, passwdLookup, prepareDropDir, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
+import { createMetrics, type Metrics } from './observability/index.ts';
+import type { Registry } from 'prom-client';
+import { createInjector, createPickup, passwdLookup, prepareDropDir, serverOps, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 
 export interface RunningServer {
   listeners: Listener[];
@@ -32,6 +33,7 @@ export interface RunningServer {
   local: LocalServers | null;
   /** The drop folder's pickup, when this process serves the local channel. */
   pickup: Pickup | null;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,8 @@ export interface StartOptions {
   delivery?: boolean;
   /** Called after each group commit when this process does not deliver. */
   onQueued?: () => void;
+  /** The text of /metrics from this process's registry (default: its own; supervisor/: every worker's). */
+  metricsOf?: (own: Registry) => Promise<string>;
   /** Serve the send API, the sendmail socket and the drop folder in this process (default: yes). */
   local?: boolean;
 }
@@ -56,11 +60,12 @@ export interface StartOptions {
  */
 export async function prepareDataDir(config: Config, logger: Logger): Promise<Config> {
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     const spool = await createSpool(path.join(config.dataDir, 'spool'));
     const files = await store.queue.bodyPaths();
     const swept = await spool.sweep(files);
+    await checkSecretsKey(store, createSecretBox(loadOrCreateKey(secretsKeyFile(config))), secretsKeyFile(config));
     logger.info({
       evt: 'recovery', queued: await store.queue.count(), spoolFiles: files.size, orphansRemoved: swept, store: store.kind, dataDir: config.dataDir,
     }, 'queue recovered');
@@ -90,7 +95,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
   if (!config.tls.cert || !config.tls.key) throw new Error('startListeners: the data folder is not prepared (no certificate)');
-  const store = openStore(config);
+  const store = await openStore(config);
   const spool = await createSpool(path.join(config.dataDir, 'spool'));
   const defaultPair = { cert: config.tls.cert, key: config.tls.key };
   const tls = createTlsRegistry({
@@ -100,19 +105,33 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     logger,
   });
 
+  const loginCache = createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock });
   const authenticator = createAuthenticator({
     mailboxes: store.mailboxes,
-    cache: createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock }),
+    cache: loginCache,
     guard: store.authGuard,
     policy: lockoutPolicyOf(config),
     clock,
   });
-  const metrics = createMetrics();
+  const metrics = createMetrics({
+    // the process that serves /metrics counts the queue; the scheduler where it runs
+    queueDepth: (opts.local ?? true) ? async () => {
+      const d = await store.queue.depth();
+      return { messages: d.messages.queued + d.messages.held + d.messages.cancelled, byState: d };
+    } : undefined,
+    claimed: () => outbound?.scheduler.stats() ?? null,
+  });
   let box: SecretBox | null = null;
   const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
   const keyring = config.dkim.enabled
     ? createKeyring({ store, secrets, ttlMs: config.dkim.keyCacheSeconds * 1000, now: () => clock.now(), logger })
     : null;
+  // What another node (or the CLI) changed: caches follow at once (PostgreSQL: NOTIFY). The login
+  // cache is also checked against the mailbox's credential version, read on every login.
+  const unwatch = store.watch((topic) => {
+    if (topic === 'mailboxes') loginCache.clear();
+    if (topic === 'dkim') keyring?.clear();
+  });
   let outbound: Outbound | null = null;
   const enqueuer = createEnqueuer({ queue: store.queue, spool, onCommitted: () => (outbound ? outbound.kick() : opts.onQueued?.()) });
   const intake = createIntake({
@@ -121,15 +140,19 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     bareLineEndings: config.smtp.bareLineEndings,
     maxLineLength: config.smtp.maxLineLength,
     maxMessageSize: config.smtp.maxMessageSize,
-    inlineBodyMaxBytes: config.queue.inlineBodyMaxBytes,
+    // PostgreSQL: every node must read every body, so bodies live in the queue rows, never in
+    // this node's spool
+    inlineBodyMaxBytes: config.store.kind === 'postgres' ? config.smtp.maxMessageSize : config.queue.inlineBodyMaxBytes,
     dkimKeys: keyring ? (domain) => keyring.keysFor(domain) : undefined,
     scanner: config.scan.enabled ? createScanner(config.scan, { logger, clock, metrics }) : undefined,
     onSpam: (address) => void containment.observeSpam(address),
     onSiteSpam: (siteId) => void containment.observeSiteSpam(siteId),
+    metrics,
   });
   const containment = createContainment({
     store, clock, logger, config: config.containment,
     notify: (m, reason) => notifyHold(config, { store, intake, clock, logger }, m, reason),
+    metrics,
   });
   const relay = {
     isHostedDomain: async (d: string) => (await store.domains.get(d)) !== null,
@@ -147,11 +170,13 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       containment,
       onSenderHold: config.containment.onHold,
       heldCap: config.containment.maxHeldPerMailbox,
+      metrics,
     }),
   );
   const injector = createInjector({
     intake, clock, logger, containment,
     maxRecipients: config.smtp.maxRecipients, heldCap: config.containment.maxHeldPerMailbox, onSenderHold: config.containment.onHold,
+    metrics,
   });
   let local: LocalServers | null = null;
   let pickup: Pickup | null = null;
@@ -164,6 +189,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     await enqueuer.drain();
     await outbound?.close();
     tls.close();
+    unwatch();
     await store.close();
   };
   try {
@@ -172,14 +198,15 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       logger.info({ evt: 'listening', listener: l.name, role: l.config.role, address: addr.address, port: addr.port }, 'listening');
     }
     if (opts.delivery ?? config.delivery.enabled) {
-      outbound = createOutbound(config, { store, spool, intake, clock, logger, secrets });
+      outbound = createOutbound(config, { store, spool, intake, clock, logger, secrets, metrics });
       await outbound.scheduler.start();
     }
     if (opts.local ?? true) {
       const paths = localPaths(config);
       const clientHost = config.clients.host ?? config.hostname;
       local = await startLocalServers({
-        web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger, metrics: metrics.registry,
+        web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger,
+        ops: serverOps({ registry: metrics.registry, of: opts.metricsOf, metricsAllow: config.web.metricsAllow, store, listeners }),
         clientSetup: {
           isHosted: relay.isHostedDomain,
           // the ports the listeners actually bound, and the web port (known once it listens)
@@ -193,7 +220,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
         },
         api: {
           injector, store, authenticator, lockout: lockoutPolicyOf(config), clock, logger,
-          maxMessageSize: config.smtp.maxMessageSize, failureDelayMs: config.auth.failureDelayMs,
+          maxMessageSize: config.smtp.maxMessageSize, failureDelayMs: config.auth.failureDelayMs, metrics,
         },
       });
       const rejectedDir = `${paths.dropDir}.rejected`;
@@ -202,7 +229,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
         dir: paths.dropDir, rejectedDir, injector, intake, store, clock, logger,
         retryMs: config.local.dropRetryHours * 3_600_000, hostname: config.hostname,
         bounceFrom: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, postmaster: config.bounce.postmaster ?? null,
-        userOf: passwdLookup(), maxBytes: config.smtp.maxMessageSize + 1024 * 1024,
+        userOf: passwdLookup(), maxBytes: config.smtp.maxMessageSize + 1024 * 1024, metrics,
       });
       const taken = await pickup.scan();
       if (taken) logger.info({ evt: 'maildrop', accepted: taken }, 'drop folder taken in at start-up');
@@ -221,7 +248,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     await close();
     throw err;
   }
-  return { listeners, store, get outbound() { return outbound; }, local, pickup, close };
+  return { listeners, store, get outbound() { return outbound; }, local, pickup, metrics, close };
 }
 
 /** One process: prepare the data folder, then listen (tests, and `workers: 1`). */

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Readable } from 'node:stream';
 import type { DeliveryJob } from '../store/index.ts';
 import { buildDsn, type DsnAction, type DsnRecipient } from './dsn.ts';
+import type { Metrics } from '../observability/index.ts';
 
 export type NoticeKind = 'failure' | 'delay' | 'success';
 
@@ -37,6 +38,8 @@ export interface NotifierDeps {
   /** Queues a notice: null sender, one recipient. Resolves with its queue id once durable. */
   submit(notice: { to: string; listener: string; customerId: number | null; stream: Readable }): Promise<string>;
   logger: Logger;
+  /** Notices queued (by kind) and dropped are counted (postern_dsn_total). */
+  metrics?: Metrics;
 }
 
 export interface Notifier {
@@ -64,6 +67,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         } else {
           if (kind === 'failure') {
             deps.logger.warn({ evt: 'bounce', qid: m.id, result: 'dropped', recipients: items.map((i) => i.address), listener: m.listener }, 'undeliverable notice dropped (no loops)');
+            deps.metrics?.dsn.inc({ type: 'dropped' });
           }
           return;
         }
@@ -93,6 +97,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         messageIdDomain: deps.hostname,
       });
       const qid = await deps.submit({ to, listener, customerId: m.customerId, stream });
+      deps.metrics?.dsn.inc({ type: kind });
       deps.logger.info({ evt: 'bounce', qid: m.id, notice: kind, dsn: qid, to, recipients: items.map((i) => i.address) }, 'delivery status notification queued');
     },
   };

@@ -2,6 +2,7 @@
  * The registry of every setting: one zod schema with a default and a one-line description per
  * key. docs/configuration.md is generated from it (`npm run docs:config`).
  */
+import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -18,12 +19,21 @@ const certPair = z
 /** "host:port", "[v6]:port" or a bare host (port 25 / 53 added by the user of the value). */
 const hostPort = (what: string, defaultPort: number) => z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+)(:\d{1,5})?$/, `expected ${what} as HOST:PORT, [IPv6]:PORT or HOST (port ${defaultPort})`);
 
+/** "192.0.2.7", "2001:db8::1", "192.0.2.0/24", "2001:db8::/32". */
+function isIpOrCidr(v: string): boolean {
+  const [ip = '', bits, ...rest] = v.split('/');
+  const family = net.isIP(ip);
+  if (!family || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
 export const listenerSchema = z
   .object({
     role: z.enum(ROLES).describe('mx (port 25: relay only for authenticated clients), submission (STARTTLS, AUTH required) or submissions (implicit TLS, AUTH required).'),
     port: z.number().int().min(0).max(65535).describe('TCP port; 0 picks a free port (tests).'),
     host: z.string().default('::').describe('Address to bind; "::" means every IPv4 and IPv6 address.'),
-    proxyProtocol: z.boolean().default(false).describe('Expect a PROXY protocol v1 header from the load balancer on every connection.'),
+    proxyProtocol: z.union([z.boolean(), z.array(z.string().refine((ip) => net.isIP(ip) !== 0, 'expected an IP address')).min(1)]).default(false)
+      .describe('Expect a PROXY protocol v1 header (HAProxy send-proxy) before the SMTP session, and take the client address from it: true from every peer, or a list of the load balancers\' addresses (other peers connect directly, without a header).'),
     maxConnectionsPerIp: z.number().int().min(1).default(50).describe('Simultaneous connections one client address may hold; more get 421 4.7.0.'),
     maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous connections on this listener; more get 421 4.7.0.'),
     idleTimeoutSeconds: z.number().min(1).default(300).describe('Seconds a client may stay silent before the connection is closed (RFC 5321 suggests 5 minutes).'),
@@ -62,12 +72,20 @@ export const configSchema = z
       .describe('TLS certificates. TLS 1.2 is the minimum everywhere.'),
     store: z
       .object({
-        kind: z.enum(['sqlite']).default('sqlite').describe('Where state lives: sqlite (embedded, one machine).'),
+        kind: z.enum(['sqlite', 'postgres']).default('sqlite').describe('Where state lives: sqlite (embedded, one machine) or postgres (several nodes share one database; see docs/cluster.md).'),
         path: z.string().optional().describe('SQLite database file; defaults to dataDir/postern.db.'),
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://USER@HOST[:PORT]/DB').optional()
+          .describe('PostgreSQL connection URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...]); required with kind postgres. $POSTERN_STORE_URL overrides it, so a password need not be in the file.'),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').optional()
+          .describe('PostgreSQL schema to keep the tables in (default: the role\'s search_path, usually public); made when missing.'),
+        poolSize: z.number().int().min(1).max(200).default(10).describe('PostgreSQL connections per server process.'),
       })
       .strict()
-      .default({ kind: 'sqlite' })
+      .refine((s) => s.kind !== 'postgres' || !!s.url, { message: 'store.url is required with store.kind postgres', path: ['url'] })
+      .default({ kind: 'sqlite', poolSize: 10 })
       .describe('The persistent store.'),
+    nodeName: z.string().min(1).max(100).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default(os.hostname())
+      .describe('This node\'s name among the nodes sharing one PostgreSQL store: it owns the delivery leases this node takes (a restarted node gives its own back at once; a dead node\'s run out after delivery.leaseSeconds). Must differ between nodes; the machine\'s host name by default.'),
     smtp: z
       .object({
         maxMessageSize: z.number().int().min(1024).default(50 * 1024 * 1024).describe('Largest accepted message in bytes (SIZE); larger ones get 552 5.3.4.'),
@@ -109,7 +127,7 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(10_000).default(100).describe('Delivery attempts running at once, in total.'),
         perDestinationConcurrency: z.number().int().min(1).max(1000).default(20).describe('Delivery attempts running at once to one recipient domain.'),
         window: z.number().int().min(1).max(100_000).default(2000).describe('Most due recipients claimed and held in memory at once; the rest of the queue stays in the store.'),
-        leaseSeconds: z.number().int().min(60).default(1200).describe('A claimed recipient whose attempt has not ended after this long is claimed again (a crashed node\'s work comes back by itself). Longer than the longest attempt.'),
+        leaseSeconds: z.number().int().min(5).default(1200).describe('A claimed recipient whose attempt has not ended after this long is claimed again, by any node (a crashed node\'s work comes back by itself). Must be longer than the longest attempt: more than connectTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds.'),
         pollIntervalMs: z.number().int().min(10).max(60_000).default(1000).describe('How often the store is asked for due recipients when nothing was just queued.'),
         retryMinutes: z.array(z.number().positive()).min(1).default([5, 10, 20, 40, 60, 60, 60, 60, 240]).describe('Waits before the 1st, 2nd, ... retry of a deferred recipient, in minutes; the last one repeats.'),
         expireDays: z.number().positive().default(5).describe('A recipient still deferred this long after the message arrived fails with 4.4.7 and is bounced.'),
@@ -217,6 +235,9 @@ export const configSchema = z
         host: z.string().default('::').describe('Address to bind; "::" means every IPv4 and IPv6 address.'),
         maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous HTTPS connections.'),
         maxConnectionsPerIp: z.number().int().min(1).default(50).describe('Simultaneous HTTPS connections of one client address; more are closed at once.'),
+        metricsAllow: z.array(z.string().refine(isIpOrCidr, 'expected an IP address or a CIDR network such as 192.0.2.0/24'))
+          .default(['127.0.0.0/8', '::1'])
+          .describe('Client addresses (IP addresses, CIDR networks) that may read /metrics; others get 404. /healthz and /readyz answer anyone. A proxy on this machine makes every client look like loopback: keep /metrics out of what it forwards.'),
       })
       .strict()
       .prefault({})

@@ -10,6 +10,7 @@ import { attemptDelivery, type AttemptTarget, type RecipientOutcome } from './at
 import type { MxResolver, MxResult } from './mx.ts';
 import { mxAllowed, type MtaSts } from './mta-sts.ts';
 import type { ConnectionPool } from './pool.ts';
+import type { Metrics } from '../observability/index.ts';
 
 export interface NextHop { host: string; port: number; tls: RouteTls; auth?: { user: string; pass: string } | null }
 
@@ -29,6 +30,8 @@ export interface DelivererDeps {
   logger: Logger;
   /** Most addresses tried in one attempt (over all MX hosts). */
   maxTargets?: number;
+  /** The duration of each attempt is observed (postern_delivery_duration_seconds). */
+  metrics?: Metrics;
 }
 
 export interface Deliverer {
@@ -80,32 +83,41 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     return { targets: targets.slice(0, maxTargets), tls, via: `MX of ${domain}${tls === 'required' ? ' (MTA-STS enforce)' : ''}` };
   }
 
+  async function attempt(job: DeliveryJob, ctx: { deadline?: number; signal?: AbortSignal }): Promise<RecipientOutcome[]> {
+    const p = await plan(job.domain);
+    if (!('targets' in p)) {
+      return job.recipients.map((r) => ({ address: r.address, outcome: p.outcome, category: p.category, reply: p.reply, remoteHost: null }));
+    }
+    const body = await deps.body(job);
+    const res = await attemptDelivery({
+      hostname: deps.hostname,
+      targets: p.targets,
+      tls: p.tls,
+      sender: job.message.sender,
+      recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
+      envid: job.message.dsnEnvid,
+      ret: job.message.dsnRet === 'FULL' || job.message.dsnRet === 'HDRS' ? job.message.dsnRet : null,
+      size: job.message.size + (job.message.topHeaders?.length ?? 0),
+      smtputf8Needed: job.message.smtputf8 || NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
+      eightBit: job.message.eightBit,
+      body,
+      auth: p.auth ?? null,
+      timeouts: deps.timeouts,
+      deadline: ctx.deadline,
+      signal: ctx.signal,
+    }, deps.pool);
+    deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, log: res.log }, 'delivery attempt');
+    return res.recipients;
+  }
+
   return {
     async deliver(job, ctx = {}) {
-      const p = await plan(job.domain);
-      if (!('targets' in p)) {
-        return job.recipients.map((r) => ({ address: r.address, outcome: p.outcome, category: p.category, reply: p.reply, remoteHost: null }));
+      const started = performance.now();
+      try {
+        return await attempt(job, ctx);
+      } finally {
+        deps.metrics?.deliveryDuration.observe((performance.now() - started) / 1000);
       }
-      const body = await deps.body(job);
-      const res = await attemptDelivery({
-        hostname: deps.hostname,
-        targets: p.targets,
-        tls: p.tls,
-        sender: job.message.sender,
-        recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
-        envid: job.message.dsnEnvid,
-        ret: job.message.dsnRet === 'FULL' || job.message.dsnRet === 'HDRS' ? job.message.dsnRet : null,
-        size: job.message.size + (job.message.topHeaders?.length ?? 0),
-        smtputf8Needed: job.message.smtputf8 || NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
-        eightBit: job.message.eightBit,
-        body,
-        auth: p.auth ?? null,
-        timeouts: deps.timeouts,
-        deadline: ctx.deadline,
-        signal: ctx.signal,
-      }, deps.pool);
-      deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, log: res.log }, 'delivery attempt');
-      return res.recipients;
     },
   };
 }

@@ -17,6 +17,7 @@ import { isSiteToken, siteTokenHash, type Authenticator, type LockoutPolicy } fr
 import type { Store } from '../store/index.ts';
 import type { Injector, InjectRequest, InjectSender } from './injector.ts';
 import { httpStatusOf, problem, type Problem } from './problem.ts';
+import type { AuthOutcome, Metrics } from '../observability/index.ts';
 
 export interface SendApiDeps {
   injector: Injector;
@@ -31,6 +32,8 @@ export interface SendApiDeps {
   channel: 'web' | 'local';
   /** More routes on the same app (the client-setup pages of the web listener). */
   mount?: (app: Hono<Env>) => void;
+  /** Logins (tokens and mailbox logins) and bans are counted here; the injector counts messages. */
+  metrics?: Metrics;
 }
 
 export type Env = { Bindings: HttpBindings };
@@ -70,6 +73,11 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
   const app = new Hono<Env>();
   const delay = () => new Promise((r) => setTimeout(r, deps.failureDelayMs));
   const ipOf = (c: Context<Env>) => (deps.channel === 'local' ? '127.0.0.1' : c.env.incoming.socket.remoteAddress ?? '');
+  const authed = (result: AuthOutcome) => deps.metrics?.auth.inc({ channel: deps.channel === 'web' ? 'api' : 'sendmail', result });
+  const banned = (ip: string) => {
+    deps.metrics?.bans.inc();
+    logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
+  };
 
   /** The sender behind the Authorization header, or a problem. */
   async function who(c: Context<Env>, ip: string): Promise<InjectSender | Problem> {
@@ -78,9 +86,7 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
     const fail = async (detail: string, countIp: boolean): Promise<Problem> => {
       if (countIp && deps.channel === 'web') {
         const l = deps.lockout;
-        if (await deps.store.authGuard.recordIpFailure(clientKey(ip), deps.clock.now(), l.ipWindowMs, l.ipFailures, l.ipBanMs)) {
-          logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
-        }
+        if (await deps.store.authGuard.recordIpFailure(clientKey(ip), deps.clock.now(), l.ipWindowMs, l.ipFailures, l.ipBanMs)) banned(ip);
       }
       if (deps.failureDelayMs) await delay();
       return problem('auth', 401, detail);
@@ -89,8 +95,10 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
       const site = isSiteToken(value) ? await deps.store.sites.byTokenHash(siteTokenHash(value)) : null;
       if (!site) {
         logger.warn({ evt: 'auth', listener: deps.channel, ip, method: 'token', result: 'fail', reason: 'unknown-token' }, 'authentication failed');
+        authed('failure');
         return fail('The site token is not valid (was it rotated?)', true);
       }
+      authed('success');
       return { kind: 'site', site, grants: await deps.store.sites.grants(site.id) };
     }
     if (/^basic$/i.test(scheme ?? '') && deps.channel === 'web') {
@@ -100,10 +108,12 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
       const r = await deps.authenticator.authenticate(login.trim(), colon === -1 ? '' : decoded.slice(colon + 1), ip);
       if (!r.ok) {
         logger.warn({ evt: 'auth', listener: 'api', ip, method: 'basic', user: login, result: 'fail', reason: r.reason }, 'authentication failed');
-        if (r.ipBanned) logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
+        authed(r.reason === 'locked' || r.reason === 'suspended' ? r.reason : 'failure');
+        if (r.ipBanned) banned(ip);
         if (r.reason === 'suspended') return problem('auth', 403, 'This mailbox is suspended; contact your provider');
         return fail(r.reason === 'locked' ? 'Too many failed logins, try again later or contact your provider' : 'Authentication credentials invalid', false);
       }
+      authed('success');
       const m = r.mailbox;
       return { kind: 'mailbox', user: { mailboxId: m.id, address: m.address, customerId: m.customerId, customerName: m.customerName }, grants: await deps.store.grants.list(m.id) };
     }
@@ -165,6 +175,7 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
     if (deps.channel === 'web') {
       const ban = await deps.store.authGuard.banOf(clientKey(ip), deps.clock.now());
       if (ban) {
+        authed('banned');
         return send(c, problem('auth', 429, 'Too many failed logins from your address, try again later', { retryAfter: Math.max(1, Math.ceil((ban.bannedUntil - deps.clock.now()) / 1000)) }));
       }
     }

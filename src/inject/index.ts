@@ -8,6 +8,7 @@
 export { createInjector, type Injector, type InjectRequest, type InjectResult, type InjectSender, type InjectChannel } from './injector.ts';
 export { createSendApi, problemOf, type SendApiDeps } from './api.ts';
 export { startLocalServers, WebBindError, type LocalServers } from './servers.ts';
+export { ipAllowList, serverOps, type OpsDeps } from './ops.ts';
 export { createPickup, prepareDropDir, passwdLookup, type Pickup } from './pickup.ts';
 export { writeDrop, parseDrop, type DropEnvelope } from './drop.ts';
 export { envelopeFields, readHeaderBlock, headerEnd } from './header.ts';

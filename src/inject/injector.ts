@@ -14,6 +14,7 @@ import type { Intake } from '../intake/index.ts';
 import type { Containment } from '../limits/index.ts';
 import type { Site, SiteGrant } from '../store/index.ts';
 import { envelopeFields, readHeaderBlock } from './header.ts';
+import { channelOf, refusalOf, type Metrics } from '../observability/index.ts';
 
 /** Who sends: a site (token) or a mailbox (login), with what it may send as. */
 export type InjectSender =
@@ -50,6 +51,8 @@ export interface InjectorDeps {
   heldCap: number;
   onSenderHold: 'hold' | 'refuse';
   containment?: Containment;
+  /** Refusals before intake (sender, recipients, header) are counted here; intake counts the rest. */
+  metrics?: Metrics;
 }
 
 export interface Injector {
@@ -69,7 +72,24 @@ function fromField(address: string, fullName: string | null | undefined): string
   return /^[\w !#$%&'*+\-/=?^`{|}~]+$/.test(name) ? `${name} <${address}>` : `"${name.replace(/["\\]/g, '\\$&')}" <${address}>`;
 }
 
+/** Requests handed to intake, which counts them from there on. */
+const atIntake = new WeakSet<InjectRequest>();
+
 export function createInjector(deps: InjectorDeps): Injector {
+  const inner = createUncounted(deps);
+  return {
+    async inject(req) {
+      try {
+        return await inner.inject(req);
+      } catch (err) {
+        if (!atIntake.has(req)) deps.metrics?.refused.inc({ channel: channelOf(req.channel), reason: refusalOf(err) });
+        throw err;
+      }
+    },
+  };
+}
+
+function createUncounted(deps: InjectorDeps): Injector {
   const { logger } = deps;
   return {
     async inject(req) {
@@ -110,6 +130,7 @@ export function createInjector(deps: InjectorDeps): Injector {
         : `login ${s.user.address}`;
       const customerName = s.kind === 'site' ? s.site.customerName : s.user.customerName;
       const started = performance.now();
+      atIntake.add(req);
       const r = await deps.intake.receive(message, {
         queueId,
         sender: envelopeSender,

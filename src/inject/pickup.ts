@@ -24,6 +24,7 @@ import type { Site, Store } from '../store/index.ts';
 import type { Injector } from './injector.ts';
 import { envelopeFields, headerEnd } from './header.ts';
 import { DROP_DIR_MODE, isTempName, parseDrop, parseDropHead } from './drop.ts';
+import type { Metrics } from '../observability/index.ts';
 
 export interface PickupDeps {
   dir: string;
@@ -42,6 +43,8 @@ export interface PickupDeps {
   userOf?: (uid: number) => string | null;
   /** Largest drop file read (the largest message and its envelope line). */
   maxBytes: number;
+  /** Bounces of refused drop messages are counted (postern_dsn_total, type failure). */
+  metrics?: Metrics;
 }
 
 export interface Pickup {
@@ -125,6 +128,7 @@ export function createPickup(deps: PickupDeps): Pickup {
       queueId, sender: '', recipients: [{ address: to }], dsnRet: null, dsnEnvid: null, customerId: site.customerId, mailboxId: null,
       authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost', heloName: deps.hostname, tls: null, listener: 'bounce', sign: true,
     });
+    deps.metrics?.dsn.inc({ type: 'failure' });
     logger.info({ evt: 'bounce', file: name, site: site.name, dsn: queueId, to }, 'refused drop message bounced');
   }
 

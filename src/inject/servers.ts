@@ -1,7 +1,8 @@
 /**
  * The HTTPS listener (the send API; TLS 1.2 at least, the certificates of tls.*, reloaded with
- * them) and the local socket of `postern sendmail` (mode 0666: a site token authenticates
- * every request). Both serve the send API; the socket accepts site tokens only.
+ * them; client setup; /healthz, /readyz and /metrics) and the local socket of `postern
+ * sendmail` (mode 0666: a site token authenticates every request). Both serve the send API;
+ * the socket accepts site tokens only.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,12 +15,9 @@ import { TLS_MIN_VERSION, type TlsRegistry } from '../listener/index.ts';
 import { createCounter } from '../limits/index.ts';
 import { createSendApi, type SendApiDeps } from './api.ts';
 import { mountClientSetup, type ClientSetupDeps } from '../clientsetup/index.ts';
-import type { Registry } from 'prom-client';
 import type { Hono } from 'hono';
 import type { Env } from './api.ts';
-
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
-const isLoopback = (ip: string | undefined) => !!ip && (/^(::ffff:)?127\./.test(ip) || ip === '::1');
+import { mountOps, type OpsDeps } from './ops.ts';
 
 export interface WebConfig { port: number; host: string; maxConnections: number; maxConnectionsPerIp: number }
 
@@ -59,16 +57,10 @@ function clearStaleSocket(p: string): void {
   } catch { /* none */ }
 }
 
-/** The web listener's routes besides the send API: client setup, and metrics for loopback. */
-function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; metrics?: Registry }): void {
+/** The web listener's routes besides the send API: client setup, health, readiness and metrics. */
+function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; ops?: OpsDeps }): void {
   if (o.clientSetup) mountClientSetup(app, o.clientSetup);
-  const registry = o.metrics;
-  if (registry) {
-    app.get('/metrics', async (c) => {
-      if (!isLoopback(c.env.incoming.socket.remoteAddress)) return c.notFound();
-      return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
-    });
-  }
+  if (o.ops) mountOps(app, o.ops);
 }
 
 export async function startLocalServers(o: {
@@ -78,8 +70,8 @@ export async function startLocalServers(o: {
   api: Omit<SendApiDeps, 'channel' | 'mount'>;
   /** Autoconfig, Autodiscover and the settings page on the web listener. */
   clientSetup?: ClientSetupDeps;
-  /** GET /metrics (Prometheus text format) on the web listener, for loopback clients only. */
-  metrics?: Registry;
+  /** GET /healthz, /readyz and /metrics (Prometheus text format, for web.metricsAllow) on the web listener. */
+  ops?: OpsDeps;
   logger: Logger;
 }): Promise<LocalServers> {
   const servers: net.Server[] = [];

@@ -18,6 +18,7 @@ import { HeaderRewriter, type HeaderFacts } from './headers.ts';
 import { DkimTap, type SigningKey } from '../dkim/index.ts';
 import type { Scanner, ScanDecision } from '../scan/index.ts';
 import { buildReceived } from './received.ts';
+import { channelOf, refusalOf, type Metrics, type RefusalReason } from '../observability/index.ts';
 
 export interface IntakeRequest {
   queueId: string;
@@ -95,12 +96,36 @@ export interface IntakeDeps {
   onSpam?: (mailboxAddress: string) => void;
   /** The same for a message of a site. */
   onSiteSpam?: (siteId: number) => void;
+  /** Every message that reaches intake is counted here: accepted or refused (with why), holds and limit hits. */
+  metrics?: Metrics;
 }
 
 /** The fields the scanner writes on top of a message (a sender's own are removed). */
 const SCAN_FIELDS = ['x-spam-status', 'x-spam-score', 'x-spam-flag'] as const;
 
+/** Refusals whose metric reason is finer than their SmtpError reason (held-full is a 'hold' to clients). */
+const finerReason = new WeakMap<Error, RefusalReason>();
+
 export function createIntake(deps: IntakeDeps): Intake {
+  const intake = createIntakeUncounted(deps);
+  const m = deps.metrics;
+  if (!m) return intake;
+  return {
+    async receive(source, req) {
+      const channel = channelOf(req.listener);
+      try {
+        const r = await intake.receive(source, req);
+        m.accepted.inc({ channel });
+        return r;
+      } catch (err) {
+        m.refused.inc({ channel, reason: finerReason.get(err as Error) ?? refusalOf(err) });
+        throw err;
+      }
+    },
+  };
+}
+
+function createIntakeUncounted(deps: IntakeDeps): Intake {
   /** Tells containment about a message of a mailbox or site the scanner held or refused as spam. */
   const spamOf = (req: IntakeRequest) => {
     if (req.mailboxId && req.authUser) deps.onSpam?.(req.authUser);
@@ -213,10 +238,15 @@ export function createIntake(deps: IntakeDeps): Intake {
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot queue the message, try again later', err);
       }
       if (verdict.outcome === 'held' && verdict.reason === 'content') spamOf(req); // a hold that was stored
+      countVerdict(deps.metrics, verdict);
       if (verdict.outcome === 'refused') {
         await body.discard();
         if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${req.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');
-        if (verdict.reason === 'held-full') throw because(smtpError(451, '4.7.1', `Too much mail of this ${req.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');
+        if (verdict.reason === 'held-full') {
+          const err = because(smtpError(451, '4.7.1', `Too much mail of this ${req.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');
+          finerReason.set(err, 'held-full');
+          throw err;
+        }
         throw limitRefusal(verdict.action, verdict.exceeded);
       }
       return {
@@ -226,6 +256,17 @@ export function createIntake(deps: IntakeDeps): Intake {
       };
     },
   };
+}
+
+/** Limit hits (each level and action once per message) and message holds of an enqueue verdict. */
+function countVerdict(m: Metrics | undefined, v: EnqueueVerdict): void {
+  if (!m || v.outcome === 'queued') return;
+  const hits = new Set(v.exceeded.map((e) => `${e.rule.level}|${e.rule.action}`));
+  for (const h of hits) {
+    const [level, action] = h.split('|');
+    m.limitHits.inc({ level, action });
+  }
+  if (v.outcome === 'held') m.holds.inc({ kind: 'message', reason: v.reason === 'mailbox-held' ? 'sender' : v.reason ?? 'limit' });
 }
 
 /** 451 4.7.1 with when to try again (defer), or 550 5.7.1 (reject); names the limit, not the counts of others. */

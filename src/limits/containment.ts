@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import { ipNetwork, type Clock } from '../core/index.ts';
 import type { Mailbox, Store } from '../store/index.ts';
+import type { Metrics } from '../observability/index.ts';
 
 export interface ContainmentConfig {
   enabled: boolean;
@@ -34,6 +35,8 @@ export interface ContainmentDeps {
   config: ContainmentConfig;
   /** Queues the notices (customer contact, postmaster) about a mailbox or site put on hold. */
   notify(held: { kind: 'mailbox' | 'site'; name: string; customerId: number; customerName: string }, reason: string): Promise<void>;
+  /** Each mailbox or site put on hold is counted (postern_holds_total). */
+  metrics?: Metrics;
 }
 
 export interface Containment {
@@ -81,6 +84,7 @@ export function createContainment(deps: ContainmentDeps): Containment {
     if (!found.length) return;
     const reason = found.join('; ');
     if (!(await deps.store.mailboxes.hold(m.id, reason, now))) return; // held meanwhile: notified once
+    deps.metrics?.holds.inc({ kind: 'mailbox', reason: 'contain' });
     deps.logger.warn({ evt: 'contain', mailbox: m.address, customer: m.customerName, reason }, 'mailbox put on hold: signs of a compromised account');
     await deps.notify({ kind: 'mailbox', name: m.address, customerId: m.customerId, customerName: m.customerName }, reason);
   }
@@ -105,6 +109,7 @@ export function createContainment(deps: ContainmentDeps): Containment {
         if (!site || site.heldSince !== null || (site.releasedAt !== null && site.releasedAt >= hour)) return;
         const reason = `${count} messages this hour held or refused as spam by the content scanner`;
         if (!(await deps.store.sites.hold(site.id, reason, now))) return;
+        deps.metrics?.holds.inc({ kind: 'site', reason: 'contain' });
         deps.logger.warn({ evt: 'contain', site: site.name, customer: site.customerName, reason }, 'site put on hold: signs of misuse');
         await deps.notify({ kind: 'site', name: site.name, customerId: site.customerId, customerName: site.customerName }, reason);
       })().catch(guard('a spam verdict of a site'));

@@ -81,6 +81,7 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
     // room for AUTH PLAIN initial responses and DSN parameters. Longer lines get 421 4.4.2.
     maxCommandLength: 2048,
     greetingDelayMs: config.greetingDelayMs ?? (config.role === 'mx' ? 1000 : 0),
+    onMaxClients: () => deps.metrics?.connections.inc({ listener: name, result: 'max-connections' }),
   } as ConstructorParameters<typeof SMTPServer>[0]);
 
   deps.tls.onDefaultChange((p) => server.updateSecureContext({ key: p.key, cert: p.cert }));

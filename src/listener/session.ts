@@ -7,7 +7,7 @@ import type {
   SMTPServerDataStream,
 } from 'smtp-server';
 import type { Logger } from 'pino';
-import { SmtpError, smtpError, newQueueId, domainOf, type Clock } from '../core/index.ts';
+import { SmtpError, because, smtpError, newQueueId, domainOf, type Clock } from '../core/index.ts';
 import type { ListenerConfig } from '../config/index.ts';
 import type { Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate } from '../limits/index.ts';
@@ -17,6 +17,7 @@ import {
 } from '../policy/index.ts';
 import type { SenderGrant } from '../store/index.ts';
 import { describeRule, type Containment } from '../limits/index.ts';
+import type { AuthOutcome, Metrics, RefusalReason } from '../observability/index.ts';
 
 export interface SessionDeps {
   listener: ListenerConfig;
@@ -41,6 +42,8 @@ export interface SessionDeps {
   onSenderHold: 'hold' | 'refuse';
   /** Most held messages per mailbox (beyond: 451 4.7.1). */
   heldCap: number;
+  /** Connections, logins and MAIL / RCPT refusals are counted here (intake counts messages). */
+  metrics?: Metrics;
 }
 
 type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
@@ -68,8 +71,11 @@ function tempfail(err: unknown): SmtpError {
 }
 
 export function createSessionHooks(deps: SessionDeps): Hooks {
-  const { listener, logger } = deps;
+  const { listener, logger, metrics } = deps;
   const name = `${listener.role}:${listener.port}`;
+  const connected = (result: string) => metrics?.connections.inc({ listener: name, result });
+  const authed = (result: AuthOutcome) => metrics?.auth.inc({ channel: 'smtp', result });
+  const refused = (reason: RefusalReason) => metrics?.refused.inc({ channel: 'smtp', reason });
 
   return {
     onConnect(session, cb) {
@@ -83,26 +89,34 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         ([ok, banned]) => {
           if (ok && banned !== null) {
             deps.gate.release(session.remoteAddress);
+            connected('banned');
             logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'banned', until: new Date(banned).toISOString() }, 'connection refused: address banned');
             return cb(smtpError(421, '4.7.0', 'Too many failed logins from your address, try again later'));
           }
           if (!ok) {
+            connected('per-ip-limit');
             logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
             return cb(smtpError(421, '4.7.0', 'Too many connections from your address, try again later'));
           }
           st(session).gated = true;
+          connected('accepted');
+          metrics?.connectionsOpen.inc({ listener: name });
           logger.info({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id }, 'connection');
           cb();
         },
         (err) => {
           logger.error({ evt: 'connect', listener: name, ip: session.remoteAddress, err: (err as Error).message }, 'connection gate failed');
+          connected('error');
           cb(smtpError(421, '4.3.0', 'Temporary local problem, try again later'));
         },
       );
     },
 
     onClose(session) {
-      if (st(session).gated) deps.gate.release(session.remoteAddress);
+      if (st(session).gated) {
+        deps.gate.release(session.remoteAddress);
+        metrics?.connectionsOpen.dec({ listener: name });
+      }
       logger.info({ evt: 'disconnect', listener: name, ip: session.remoteAddress, sid: session.id, transactions: session.transaction }, 'connection closed');
     },
 
@@ -111,6 +125,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
       const log = { evt: 'auth', listener: name, ip: session.remoteAddress, sid: session.id, method: auth.method, user: login };
       if (auth.method === 'PLAIN' && auth.authzid && auth.authcid && auth.authzid !== auth.authcid) {
         logger.warn({ ...log, result: 'fail', reason: 'authzid-mismatch' }, 'authentication failed');
+        authed('failure');
         return cb(smtpError(535, '5.7.8', 'Authentication failed: the authorization identity must be empty or equal to the login'));
       }
       const later = (fn: () => void) => (deps.failureDelayMs ? setTimeout(fn, deps.failureDelayMs) : fn());
@@ -121,12 +136,17 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
               mailboxId: r.mailbox.id, address: r.mailbox.address, customerId: r.mailbox.customerId, customerName: r.mailbox.customerName,
             };
             logger.info({ ...log, result: 'ok', cached: r.cached, customer: user.customerName }, 'authenticated');
+            authed('success');
             void deps.containment?.observeLogin(r.mailbox, session.remoteAddress);
             return cb(null, { user });
           }
           // one line per failure, stable keys: contrib/fail2ban matches "evt":"auth" ... "ip" ... "result":"fail"
           logger.warn({ ...log, result: 'fail', reason: r.reason, ...(r.lockedUntil ? { lockedUntil: new Date(r.lockedUntil).toISOString() } : {}) }, 'authentication failed');
-          if (r.ipBanned) logger.warn({ evt: 'ban', ip: session.remoteAddress, result: 'banned' }, 'client address banned after too many failed logins');
+          authed(r.reason === 'locked' || r.reason === 'suspended' ? r.reason : 'failure');
+          if (r.ipBanned) {
+            metrics?.bans.inc();
+            logger.warn({ evt: 'ban', ip: session.remoteAddress, result: 'banned' }, 'client address banned after too many failed logins');
+          }
           if (r.reason === 'suspended') {
             return cb(smtpError(535, '5.7.8', 'Authentication refused: this mailbox is suspended; contact your provider'));
           }
@@ -137,6 +157,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         },
         (err) => {
           logger.error({ ...log, result: 'error', err: (err as Error).message }, 'authentication could not be checked');
+          authed('error');
           cb(smtpError(454, '4.7.0', 'Temporary authentication failure, try again later'));
         },
       );
@@ -149,6 +170,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         st(session).grants = grants;
         const refusal = fail(checkEnvelopeSender(v, address.address, grants));
         if (refusal) {
+          refused('sender');
           logger.warn({ evt: 'mail', listener: name, sid: session.id, ip: session.remoteAddress, user: v.user?.address ?? null, customer: v.user?.customerName ?? null, sender: address.address, result: 'reject', reply: refusal.message }, 'sender refused');
           return cb(refusal);
         }
@@ -157,6 +179,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
       if (!v.user) return decide([]);
       deps.grantsFor(v.user.mailboxId).then(decide, (err) => {
         logger.error({ evt: 'mail', sid: session.id, err: (err as Error).message }, 'sender grants could not be read');
+        refused('error');
         cb(tempfail(err));
       });
     },
@@ -164,17 +187,22 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     onRcptTo(address: SMTPServerAddress, session, cb) {
       const v = view(listener.role, session);
       const syntax = fail(checkRecipient(address.address, session.envelope.rcptTo.length, deps.maxRecipients));
-      if (syntax) return cb(syntax);
+      if (syntax) {
+        refused('recipient');
+        return cb(syntax);
+      }
       checkRelayAccess(deps.relay, v, address.address).then(
         (verdict) => {
           const refusal = fail(verdict);
           if (refusal) {
+            refused('relay');
             logger.info({ evt: 'rcpt', listener: name, sid: session.id, ip: session.remoteAddress, rcpt: address.address, result: 'reject', reply: refusal.message }, 'recipient refused');
           }
           cb(refusal ?? undefined);
         },
         (err) => {
           logger.error({ evt: 'rcpt', sid: session.id, err: (err as Error).message }, 'recipient check failed');
+          refused('error');
           cb(tempfail(err));
         },
       );
@@ -215,7 +243,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           heldCap: user ? deps.heldCap : undefined,
           checkHeader: user ? (facts) => {
             const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
-            if (refusal) throw refusal;
+            if (refusal) throw because(refusal, 'send-as');
           } : undefined,
         })
         .then(

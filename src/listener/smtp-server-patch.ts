@@ -5,7 +5,8 @@
  * 2. AUTH is advertised in the EHLO reply only once the session is encrypted (RFC 4954
  *    section 4 / RFC 8314): smtp-server lists it in cleartext too, and refuses it there.
  * 3. The greeting delay (smtp-server's fixed 100 ms early-talker wait) becomes per listener:
- *    options.greetingDelayMs, 0 for submission ports, longer on mx.
+ *    options.greetingDelayMs, 0 for submission ports, longer on mx. A connection beyond
+ *    maxClients is refused there (421 4.7.0) and told to options.onMaxClients (a metric).
  * Both are covered by integration tests against the pinned smtp-server version.
  */
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
@@ -16,7 +17,7 @@ interface PatchedConnection {
   init(): void;
   connectionReady(next?: () => void): void;
   _setListeners(cb: () => void): void;
-  _server: { options: { greetingDelayMs?: number; maxClients?: number; allowInsecureAuth?: boolean }; connections: Set<unknown> };
+  _server: { options: { greetingDelayMs?: number; maxClients?: number; allowInsecureAuth?: boolean; onMaxClients?: () => void }; connections: Set<unknown> };
   secure: boolean;
   name: string;
 }
@@ -49,6 +50,7 @@ export function patchSmtpServer(): void {
     this._setListeners(() => {
       const opts = this._server.options;
       if (opts.maxClients && this._server.connections.size > opts.maxClients) {
+        opts.onMaxClients?.();
         return this.send(421, `4.7.0 ${this.name} Too many connections, try again in a moment`);
       }
       const delay = opts.greetingDelayMs ?? 100;

@@ -1,6 +1,8 @@
 /**
- * observability/: the logger (pino JSON lines) and the metrics (Prometheus text format). Never
- * changes behaviour; a logging or metrics failure never fails a mail transaction.
+ * observability/: the logger (pino JSON lines), the metrics (Prometheus text format) and the
+ * readiness checks (/readyz). Never changes behaviour; a logging or metrics failure never
+ * fails a mail transaction.
  */
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './health.ts';

@@ -429,6 +429,11 @@ export interface MailboxRepo {
   remove(address: string): Promise<boolean>;
 }
 
+export interface QueueDepthCounts {
+  messages: Record<MessageState, number>;
+  recipients: { queued: number; deferred: number };
+}
+
 export interface QueueRepo {
   /**
    * Commits all messages with their recipients in one synchronous transaction, or none. Each
@@ -440,6 +445,8 @@ export interface QueueRepo {
   list(filter?: QueueFilter): Promise<QueuedMessage[]>;
   get(id: string): Promise<QueuedMessage | null>;
   count(): Promise<number>;
+  /** Messages by state, and pending recipients (queued: never tried; deferred: waiting for a retry), counted cheaply. */
+  depth(): Promise<QueueDepthCounts>;
   /** Every body path the queue refers to (for sweeping orphan spool files). */
   bodyPaths(): Promise<Set<string>>;
   /** The body of a message stored inline, or null (no such message, or a spool file). */

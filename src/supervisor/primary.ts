@@ -9,6 +9,7 @@ import type { Config } from '../config/index.ts';
 import { createCounter, type CountingGate } from '../limits/index.ts';
 import { prepareDataDir } from '../server.ts';
 import { WORKER_CONFIG_ENV, WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
+import { createMetricsGatherer } from './metrics.ts';
 
 const MAX_RESTARTS_PER_MINUTE = 5;
 
@@ -26,6 +27,7 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
   const send = (w: Worker, m: ToWorker) => {
     if (w.isConnected()) w.send(m);
   };
+  const metrics = createMetricsGatherer(() => [...slots.values()], send);
   const releaseAll = (id: number) => {
     for (const [key, n] of held.get(id) ?? []) {
       const [listener, ip] = splitKey(key);
@@ -68,6 +70,12 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
           ready = true;
           logger.info({ evt: 'worker', worker: w.id, pid: w.process.pid, state: 'ready' }, 'worker ready');
           if (++readyCount === workers) logger.info({ evt: 'ready', workers }, 'all workers listening');
+          break;
+        case 'metrics-req':
+          metrics.request(w, m.id);
+          break;
+        case 'metrics-res':
+          metrics.response(w, m.id, m.metrics);
           break;
         case 'fatal':
           failed = true;

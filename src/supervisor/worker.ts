@@ -7,6 +7,7 @@ import { BindError } from '../listener/index.ts';
 import { WebBindError } from '../inject/index.ts';
 import { startListeners } from '../server.ts';
 import { WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
+import { createWorkerMetrics } from './metrics.ts';
 
 function remoteGate(listener: string, pending: Map<number, (ok: boolean) => void>, nextId: () => number): ConnectionGate {
   const send = (m: ToPrimary) => process.send?.(m);
@@ -28,8 +29,14 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
   const pending = new Map<number, (ok: boolean) => void>();
   let seq = 0;
   const send = (m: ToPrimary) => process.send?.(m);
-  let server;
+  let server: Awaited<ReturnType<typeof startListeners>> | undefined;
   const delivery = config.delivery.enabled && process.env[WORKER_SLOT_ENV] === '0';
+  const metrics = createWorkerMetrics(send);
+  // answered before startListeners returns too (with nothing), so a scrape never waits on a starting worker
+  process.on('message', (m: ToWorker) => {
+    if (m.t === 'metrics-get') void metrics.answer(m.id, server?.metrics.registry ?? null);
+    else if (m.t === 'metrics-all') metrics.gathered(m.id, m.metrics);
+  });
   try {
     server = await startListeners(config, {
       logger,
@@ -39,6 +46,8 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
       local: process.env[WORKER_SLOT_ENV] === '0',
       // commits here wake the delivering worker through the supervisor (at most every 5 ms)
       onQueued: delivery ? undefined : throttle(() => send({ t: 'queued' }), 5),
+      // /metrics (served by slot 0) adds up every worker's
+      metricsOf: (own) => metrics.text(own),
     });
   } catch (err) {
     send({ t: 'fatal', message: err instanceof BindError || err instanceof WebBindError ? err.message : `cannot start: ${(err as Error).message}` });

@@ -89,3 +89,28 @@ test('PROXY protocol v1 header sets the client address', async () => {
     await s.close();
   }
 });
+
+test('PROXY protocol from listed load balancers only: other peers connect directly', async () => {
+  const greet = async (port: number, header: string) => new Promise<string>((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => { if (header) sock.write(header); });
+    sock.once('data', (d) => {
+      sock.end('QUIT\r\n');
+      resolve(d.toString());
+    });
+    sock.on('error', reject);
+  });
+  const direct = await startTestServer({ listeners: [{ role: 'mx', port: 0, host: '127.0.0.1', proxyProtocol: ['192.0.2.10'], greetingDelayMs: 0 }] });
+  try {
+    assert.match(await greet(direct.port('mx'), ''), /^220 /, 'a peer that is not a listed balancer needs no header');
+    assert.ok(direct.logs.some((l) => l.evt === 'connect' && l.ip === '127.0.0.1'), 'its own address is used');
+  } finally {
+    await direct.close();
+  }
+  const balanced = await startTestServer({ listeners: [{ role: 'mx', port: 0, host: '127.0.0.1', proxyProtocol: ['127.0.0.1'], greetingDelayMs: 0 }] });
+  try {
+    assert.match(await greet(balanced.port('mx'), 'PROXY TCP4 198.51.100.9 127.0.0.1 40000 25\r\n'), /^220 /);
+    assert.ok(balanced.logs.some((l) => l.evt === 'connect' && l.ip === '198.51.100.9'), 'the balancer\'s header names the client');
+  } finally {
+    await balanced.close();
+  }
+});

@@ -7,6 +7,19 @@ const rc = (...a: string[]) => a.map((address) => ({ address }));
 
 export const operatorCases: Case[] = [
   {
+    name: 'queue: depth counts messages by state and pending recipients by state',
+    async run({ store }) {
+      assert.deepEqual(await store.queue.depth(), { messages: { queued: 0, held: 0, cancelled: 0 }, recipients: { queued: 0, deferred: 0 } });
+      await store.queue.enqueueBatch([message('A'), message('B', { createdAt: T0 + 1 }), message('H', { contentHold: true, createdAt: T0 + 2 })]);
+      await store.queue.cancel('B', T0 + 10);
+      const [job] = await store.queue.claim({ owner: 'n', now: T0 + 10, leaseMs: 1000, limit: 1 });
+      const r = job.recipients[0];
+      await store.queue.record([{ messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: T0 + 99_000, at: T0 + 20, reply: '451 later', category: 'temporary', remoteHost: null, attempted: true, lease: job.lease }]);
+      // every recipient of A, B and H is pending: one of them deferred, the held ones queued
+      assert.deepEqual(await store.queue.depth(), { messages: { queued: 1, held: 1, cancelled: 1 }, recipients: { queued: 5, deferred: 1 } });
+    },
+  },
+  {
     name: 'queue: hold and release (false when there is nothing to act on); a released message is due at the release time',
     async run({ store }) {
       await store.queue.enqueueBatch([message('M'), message('C', { contentHold: true, createdAt: T0 + 1 })]);

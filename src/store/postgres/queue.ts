@@ -1,6 +1,6 @@
 /** The queue tables in PostgreSQL: reads and operator actions; the write transactions are in queue-writes.ts. */
 import {
-  NEVER, type AttemptRecord, type HoldReason, type MessageState, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type RecipientState,
+  NEVER, type AttemptRecord, type HoldReason, type QueueDepthCounts, type MessageState, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type RecipientState,
 } from '../types.ts';
 import { tx, type Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
@@ -93,6 +93,16 @@ export function createQueueRepo(pool: Pool, _deps: RepoDeps): QueueRepo {
     get,
     async count() {
       return (await pool.query('SELECT COUNT(*) AS n FROM messages')).rows[0].n as number;
+    },
+    async depth() {
+      const counts: QueueDepthCounts = { messages: { queued: 0, held: 0, cancelled: 0 }, recipients: { queued: 0, deferred: 0 } };
+      const [m, r] = await Promise.all([
+        pool.query<{ state: MessageState; n: number }>('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
+        pool.query<{ state: 'queued' | 'deferred'; n: number }>(`SELECT state, COUNT(*) AS n FROM recipients WHERE ${PENDING} GROUP BY state`),
+      ]);
+      for (const x of m.rows) counts.messages[x.state] = x.n;
+      for (const x of r.rows) counts.recipients[x.state] = x.n;
+      return counts;
     },
     async bodyPaths() {
       return new Set<string>(); // bodies live in the rows

@@ -2,7 +2,7 @@
 import type { Db } from './db.ts';
 import type { AsyncQueueWrites } from './writer.ts';
 import {
-  NEVER, type AttemptRecord, type HoldReason, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type MessageState, type RecipientState,
+  NEVER, type AttemptRecord, type HoldReason, type QueueDepthCounts, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type MessageState, type RecipientState,
 } from '../types.ts';
 
 type Row = Record<string, unknown>;
@@ -139,6 +139,12 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     },
     async count() {
       return (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+    },
+    async depth() {
+      const counts: QueueDepthCounts = { messages: { queued: 0, held: 0, cancelled: 0 }, recipients: { queued: 0, deferred: 0 } };
+      for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as { state: MessageState; n: number }[]) counts.messages[r.state] = r.n;
+      for (const r of db.prepare(`SELECT state, COUNT(*) AS n FROM recipients WHERE ${PENDING} GROUP BY state`).all() as { state: 'queued' | 'deferred'; n: number }[]) counts.recipients[r.state] = r.n;
+      return counts;
     },
     async bodyPaths() {
       return new Set(db.prepare('SELECT body_path FROM messages WHERE body_path IS NOT NULL').pluck().all() as string[]);

@@ -140,11 +140,11 @@ test('an enqueue resolves only after its folders are synced and its rows committ
   assert.deepEqual(f.events, ['sync-start:2', 'sync-end', 'batch-start:x1,x2', 'batch-end', 'resolved:x1', 'resolved:x2']);
 });
 
-test('a failing commit rejects every message of that batch with the error, and the next batch goes on', async () => {
+test('a failing commit rejects every message of that batch with the error (each tried alone first), and the next batch goes on', async () => {
   const f = fakes();
   const e = createEnqueuer({ queue: f.queue, spool: f.spool });
   const boom = new Error('disk I/O error');
-  f.failBatch.push(boom);
+  f.failBatch.push(boom, boom, boom, boom);
   const g = f.hold('batch');
   const failing = ['f1', 'f2', 'f3'].map((id) => track(e, f, id));
   await settle();
@@ -158,13 +158,35 @@ test('a failing commit rejects every message of that batch with the error, and t
     assert.equal(t.state.error, boom);
   }
   for (const t of next) assert.equal(t.state.settled, 'ok');
-  assert.deepEqual(f.batchCalls, [['f1', 'f2', 'f3'], ['n1', 'n2']]);
+  assert.deepEqual(f.batchCalls, [['f1', 'f2', 'f3'], ['f1'], ['f2'], ['f3'], ['n1', 'n2']]);
   assert.deepEqual([...f.committed].sort(), ['n1', 'n2']);
   assert.deepEqual(e.stats(), { batches: 1, messages: 2 }, 'only durable batches count');
 
   // and a later, separate enqueue still works
   await e.enqueue(msg('later'));
   assert.ok(f.committed.has('later'));
+});
+
+test('a message the store refuses fails alone: the others of its group commit are committed', async () => {
+  const f = fakes();
+  const e = createEnqueuer({ queue: f.queue, spool: f.spool });
+  const poison = new Error('invalid byte sequence for encoding "UTF8": 0x00');
+  f.failBatch.push(poison); // the batch of three fails once
+  const g = f.hold('batch');
+  const t = ['p1', 'p2', 'p3'].map((id) => track(e, f, id));
+  await settle();
+  // the whole batch fails once; alone, only p2 fails again
+  const original = f.queue.enqueueBatch.bind(f.queue);
+  f.queue.enqueueBatch = async (ms: NewMessage[]) => {
+    if (ms.length === 1 && ms[0].id === 'p2') throw poison;
+    return original(ms);
+  };
+  f.release();
+  g.open();
+  await Promise.all(t.map((x) => x.p));
+  assert.deepEqual(t.map((x) => x.state.settled), ['ok', 'err', 'ok']);
+  assert.equal(t[1].state.error, poison);
+  assert.deepEqual([...f.committed].sort(), ['p1', 'p3']);
 });
 
 test('a failing syncDirs rejects the batch without committing its rows', async () => {

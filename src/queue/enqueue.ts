@@ -32,14 +32,30 @@ export function createEnqueuer(deps: { queue: QueueRepo; spool: Spool; maxBatch?
     try {
       const files = batch.flatMap((p) => (p.message.bodyPath ? [p.message.bodyPath] : []));
       if (files.length) await deps.spool.syncDirs(files);
-      const verdicts = await deps.queue.enqueueBatch(batch.map((p) => p.message));
-      batches++;
-      messages += batch.length;
-      batch.forEach((p, i) => p.resolve(verdicts[i] ?? { id: p.message.id, outcome: 'queued' }));
-      deps.onCommitted?.();
     } catch (err) {
+      // never tried again: after a failed fsync the data may be gone while a second fsync succeeds
       for (const p of batch) p.reject(err as Error);
+      return;
     }
+    try {
+      await commit(batch);
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0].reject(err as Error);
+        return;
+      }
+      // one message the store cannot take (a byte it refuses) must not fail the sessions that
+      // happened to share its group commit: each is tried alone
+      for (const p of batch) await commit([p]).catch((e: Error) => p.reject(e));
+    }
+  }
+
+  async function commit(batch: Pending[]): Promise<void> {
+    const verdicts = await deps.queue.enqueueBatch(batch.map((p) => p.message));
+    batches++;
+    messages += batch.length;
+    batch.forEach((p, i) => p.resolve(verdicts[i] ?? { id: p.message.id, outcome: 'queued' }));
+    deps.onCommitted?.();
   }
 
   async function loop(): Promise<void> {

@@ -206,6 +206,17 @@ function createRecorder(o: SchedulerOptions) {
   let pending: { updates: RecipientUpdate[]; resolve: () => void; reject: (e: Error) => void }[] = [];
   let flushing: Promise<void> | null = null;
 
+  async function writeAlone(b: (typeof pending)[number]): Promise<void> {
+    try {
+      const { finished } = await o.queue.record(b.updates);
+      if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
+      b.resolve();
+    } catch (err) {
+      o.logger.error({ evt: 'queue', err: (err as Error).message, recipients: b.updates.length }, 'writing delivery results failed; the leases will bring them back');
+      b.reject(err as Error);
+    }
+  }
+
   async function loop(): Promise<void> {
     await new Promise<void>((r) => setImmediate(r));
     while (pending.length) {
@@ -223,6 +234,12 @@ function createRecorder(o: SchedulerOptions) {
             o.logger.warn({ evt: 'queue', err: (err as Error).message, attempt }, 'writing delivery results failed; trying again');
             await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
             continue;
+          }
+          // one result the store cannot take (a byte it refuses) must not sink the others
+          // written with it: each attempt's results are tried alone before they are given up
+          if (batch.length > 1) {
+            for (const b of batch) await writeAlone(b);
+            break;
           }
           o.logger.error({ evt: 'queue', err: (err as Error).message, recipients: updates.length }, 'writing delivery results failed; the leases will bring them back');
           for (const b of batch) b.reject(err as Error);

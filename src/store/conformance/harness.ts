@@ -1,7 +1,7 @@
 /**
  * The store conformance suite's harness: the adapters it runs against, a fresh database per
  * test, and the fixtures every case shares. A case talks to the Store interface only; the
- * runner (../conformance.test.ts) runs each case once per adapter.
+ * runner (suite.ts, one test file per adapter) runs each case once per adapter.
  *
  * POSTERN_STORE_ADAPTERS=sqlite (or postgres, or sqlite,postgres: the default) picks the adapters.
  * The PostgreSQL adapter is imported lazily, inside its factory: while it does not load (or the

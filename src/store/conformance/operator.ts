@@ -7,6 +7,21 @@ const rc = (...a: string[]) => a.map((address) => ({ address }));
 
 export const operatorCases: Case[] = [
   {
+    name: 'queue: a recipient in flight when its message was held is deferred to never (until released), not to its retry time',
+    async run({ store }) {
+      await store.queue.enqueueBatch([message('F')]);
+      const [job] = await store.queue.claim({ owner: 'n', now: T0 + 10, leaseMs: 60_000, limit: 1 });
+      assert.equal(await store.queue.hold('F'), true);
+      const r = job.recipients[0];
+      await store.queue.record([{ messageId: 'F', idx: r.idx, state: 'deferred', nextAttemptAt: T0 + 300_000, at: T0 + 20, reply: '451 later', category: 'temporary', remoteHost: null, attempted: true, lease: job.lease }]);
+      const held = (await store.queue.get('F'))!;
+      assert.equal(held.recipients[r.idx].state, 'deferred');
+      assert.equal(held.recipients[r.idx].nextAttemptAt, NEVER);
+      assert.equal(await store.queue.release('F', T0 + 400), true);
+      assert.ok((await store.queue.get('F'))!.recipients.every((x) => x.nextAttemptAt === T0 + 400), 'due at the release');
+    },
+  },
+  {
     name: 'queue: depth counts messages by state and pending recipients by state',
     async run({ store }) {
       assert.deepEqual(await store.queue.depth(), { messages: { queued: 0, held: 0, cancelled: 0 }, recipients: { queued: 0, deferred: 0 } });

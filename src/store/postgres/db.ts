@@ -38,12 +38,19 @@ export function connectionConfig(o: PoolOptions): pg.ClientConfig {
     // a statement that hangs (a lock held by a dead node's session) must not hang SMTP: the
     // caller turns the error into 4xx
     statement_timeout: 30_000,
+    // a node that froze (or lost its network) inside a transaction must not hold the others'
+    // row locks for long; a statement waiting for a lock gives up and its caller answers 4xx
+    idle_in_transaction_session_timeout: 60_000,
+    lock_timeout: 10_000,
+    // a connection dropped silently (a firewall, a NAT) is noticed
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   };
 }
 
 export function createPool(o: PoolOptions): Pool {
-  const pool = new pg.Pool({ ...connectionConfig(o), max: o.max ?? 10, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ ...connectionConfig(o), max: o.max ?? 10, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
   // an idle client's connection that drops (database restart) is replaced on the next query
   pool.on('error', () => undefined);
   return pool;
@@ -52,17 +59,28 @@ export function createPool(o: PoolOptions): Pool {
 /** Runs fn in one transaction (committed, or rolled back when it throws). */
 export async function tx<T>(pool: Pool, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = await pool.connect();
+  // a checked-out client has no error listener of the pool's: a connection that drops in the
+  // middle would otherwise be an unhandled 'error' event and end the process
+  let broken: Error | undefined;
+  const onError = (err: Error) => { broken ??= err; };
+  c.on('error', onError);
   try {
     await c.query('BEGIN');
     const r = await fn(c);
     await c.query('COMMIT');
     return r;
   } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
+    await c.query('ROLLBACK').catch((e: Error) => { broken ??= e; });
     throw err;
   } finally {
-    c.release();
+    c.off('error', onError);
+    c.release(broken); // a broken connection is closed, never handed out again
   }
+}
+
+/** Text PostgreSQL can store: a NUL (which a remote server's reply may carry) becomes U+FFFD. */
+export function pgText<T extends string | null | undefined>(v: T): T {
+  return (typeof v === 'string' && v.includes('\u0000') ? v.replace(/\u0000/g, '\ufffd') : v) as T;
 }
 
 // Any constant both sides agree on: the advisory lock every node takes to migrate.

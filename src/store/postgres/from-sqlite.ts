@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../sqlite/db.ts';
-import { tx, type Client, type Pool } from './db.ts';
+import { pgText, tx, type Client, type Pool } from './db.ts';
 
 type Row = Record<string, unknown>;
 
@@ -72,15 +72,29 @@ export async function copyFromSqlite(pool: Pool, file: string, opts: { spoolDir?
       if (why) await c.query(`TRUNCATE ${TABLES.map((t) => t.name).join(', ')}, store_facts RESTART IDENTITY CASCADE`);
       const report: MoveReport = { tables: {}, bodiesFromSpool: 0, replaced: !!why };
       for (const t of TABLES) {
-        const rows = src.prepare(`SELECT * FROM ${t.name}`).all() as Row[];
-        report.tables[t.name] = rows.length;
         // the install's own limits replace the defaults a fresh schema starts with
         if (t.name === 'limits') await c.query('DELETE FROM limits');
-        if (t.name === 'messages') report.bodiesFromSpool = rows.filter((r) => r.body_path != null).length;
-        await insertAll(c, t, t.name === 'messages' ? rows.map((r) => withBody(r, spoolDir)) : rows);
+        // rows are read one by one and written in batches: a deep queue never sits in memory whole
+        const rows = src.prepare(`SELECT * FROM ${t.name}`).iterate() as IterableIterator<Row>;
+        const counted = (function* () {
+          for (const r of rows) {
+            report.tables[t.name] = (report.tables[t.name] ?? 0) + 1;
+            if (t.name !== 'messages') yield r;
+            else {
+              if (r.body_path != null) report.bodiesFromSpool++;
+              yield withBody(r, spoolDir);
+            }
+          }
+        })();
+        report.tables[t.name] = 0;
+        await insertAll(c, t, counted);
       }
       await resetIdentities(c, src);
       await c.query('INSERT INTO store_facts (key, value, at) VALUES ($1, $2, $3)', [FACT, path.resolve(file), opts.now ?? Date.now()]);
+      return report;
+    }).then(async (report) => {
+      // statistics for the planner at once (the claim's index is chosen from them)
+      await pool.query(`ANALYZE ${TABLES.map((t) => t.name).join(', ')}`);
       return report;
     });
   } finally {
@@ -103,11 +117,11 @@ function withBody(r: Row, spoolDir: string): Row {
 }
 
 /** Inserts rows in batches (bounded by count and bytes). */
-async function insertAll(c: Client, t: (typeof TABLES)[number], rows: Row[]): Promise<void> {
-  if (!rows.length) return;
-  const srcCols = Object.keys(rows[0]);
-  const cols = srcCols.map((k) => t.rename?.[k] ?? k);
-  const value = (r: Row, k: string) => (t.booleans?.includes(k) ? r[k] === 1 || r[k] === true : r[k] ?? null);
+async function insertAll(c: Client, t: (typeof TABLES)[number], rows: Iterable<Row>): Promise<void> {
+  let srcCols: string[] = [];
+  let cols: string[] = [];
+  // a NUL (which PostgreSQL text cannot hold) becomes U+FFFD, as the adapter does
+  const value = (r: Row, k: string) => (t.booleans?.includes(k) ? r[k] === 1 || r[k] === true : typeof r[k] === 'string' ? pgText(r[k]) : r[k] ?? null);
   let batch: Row[] = [];
   let bytes = 0;
   const flush = async () => {
@@ -119,6 +133,10 @@ async function insertAll(c: Client, t: (typeof TABLES)[number], rows: Row[]): Pr
     bytes = 0;
   };
   for (const r of rows) {
+    if (!srcCols.length) {
+      srcCols = Object.keys(r);
+      cols = srcCols.map((k) => t.rename?.[k] ?? k);
+    }
     batch.push(r);
     bytes += Buffer.isBuffer(r.body) ? r.body.length : 200;
     if (batch.length * srcCols.length >= 30_000 || bytes >= 32 * 1024 * 1024) await flush();

@@ -54,6 +54,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     queue: createQueueRepo(pool, deps),
     routes: createRouteRepo(pool, deps),
     async close() {
+      await changed.flush();
       await feed.close();
       await pool.end();
     },

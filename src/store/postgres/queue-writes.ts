@@ -9,7 +9,7 @@
  */
 import { NEVER, StoreError, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
-import { tx, isTransient, type Client, type Pool } from './db.ts';
+import { tx, isTransient, pgText, type Client, type Pool } from './db.ts';
 
 type Row = Record<string, unknown>;
 type Counter = AppliedRule['counter'];
@@ -58,11 +58,15 @@ async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerd
       throw new StoreError('invalid', 'the PostgreSQL store keeps message bodies in the database (every node must read them): a spool file cannot be queued');
     }
   }
+  // the bodies go in first, before any limit counter is locked: a large body's write never
+  // makes another node's limit check wait
+  await insertMessages(c, messages);
   const rules = messages.some((m) => m.limitScope)
     ? (await c.query('SELECT level, target, win AS window, metric, max, action FROM limits')).rows as LimitRule[]
     : [];
   const appliedOf = new Map(messages.map((m) => [m.id, m.limitScope && rules.length ? applicable(rules, m.limitScope, m.createdAt) : []]));
   const usage = await lockCounters(c, [...appliedOf.values()].flat().map((a) => a.counter));
+  await lockSenders(c, messages.filter((m) => m.heldCap !== undefined));
 
   const verdicts: EnqueueVerdict[] = [];
   const stored: { m: NewMessage; held: boolean; reason: string | null }[] = [];
@@ -78,9 +82,27 @@ async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerd
     stored.push({ m, held: v.outcome === 'held', reason });
   }
   await writeCounters(c, usage);
-  await insertMessages(c, stored);
-  await countActivity(c, stored.map((s) => s.m));
+  const refused = verdicts.filter((v) => v.outcome === 'refused').map((v) => v.id);
+  if (refused.length) await c.query('DELETE FROM messages WHERE id = ANY($1::text[])', [refused]);
+  const held = stored.filter((x) => x.held);
+  if (held.length) {
+    await c.query(
+      `UPDATE messages m SET state = 'held', hold_reason = h.reason FROM unnest($1::text[], $2::text[]) AS h(id, reason) WHERE m.id = h.id`,
+      [held.map((x) => x.m.id), held.map((x) => x.reason)],
+    );
+  }
+  await insertRecipients(c, stored);
+  await countActivity(c, stored.map((x) => x.m));
   return verdicts;
+}
+
+/** Locks the mailboxes and sites whose held mail is capped, in one order, before they are counted. */
+async function lockSenders(c: Client, messages: NewMessage[]): Promise<void> {
+  const mailboxes = [...new Set(messages.flatMap((m) => (m.mailboxId ? [m.mailboxId] : [])))].sort((a, b) => a - b);
+  const sites = [...new Set(messages.flatMap((m) => (!m.mailboxId && m.siteId ? [m.siteId] : [])))].sort((a, b) => a - b);
+  // NO KEY UPDATE: the rows' foreign-key references (activity counters) are not blocked
+  if (mailboxes.length) await c.query('SELECT id FROM mailboxes WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [mailboxes]);
+  if (sites.length) await c.query('SELECT id FROM sites WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [sites]);
 }
 
 /** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold). */
@@ -133,38 +155,58 @@ async function writeCounters(c: Client, usage: Map<string, { messages: number; r
 /** A message that would be held beyond its mailbox's (or site's) cap of held mail is deferred instead. */
 async function capped(c: Client, m: NewMessage, v: EnqueueVerdict, batch: { m: NewMessage; held: boolean }[]): Promise<EnqueueVerdict> {
   if (v.outcome !== 'held' || m.heldCap === undefined || (!m.mailboxId && !m.siteId)) return v;
-  // held earlier in this batch (not inserted yet) counts too
+  // held earlier in this batch counts too (its state is set at the end of the transaction)
   const sameSender = (o: NewMessage) => (m.mailboxId ? o.mailboxId === m.mailboxId : !o.mailboxId && o.siteId === m.siteId);
   const inBatch = batch.filter((b) => b.held && sameSender(b.m)).length;
-  // the sender's row is locked, so two nodes holding its mail at once count each other's
+  // the sender's row was locked by lockSenders; this statement's snapshot is taken after that
+  // lock, so it sees what another node held and committed meanwhile
   const { rows } = m.mailboxId
-    ? await c.query(`SELECT (SELECT COUNT(*) FROM messages WHERE mailbox_id = $1 AND state = 'held') AS n FROM mailboxes WHERE id = $1 FOR UPDATE`, [m.mailboxId])
-    : await c.query(`SELECT (SELECT COUNT(*) FROM messages WHERE site_id = $1 AND state = 'held') AS n FROM sites WHERE id = $1 FOR UPDATE`, [m.siteId]);
-  if (!rows.length || (rows[0].n as number) + inBatch < m.heldCap) return v;
+    ? await c.query(`SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = $1 AND state = 'held'`, [m.mailboxId])
+    : await c.query(`SELECT COUNT(*) AS n FROM messages WHERE site_id = $1 AND state = 'held'`, [m.siteId]);
+  if ((rows[0].n as number) + inBatch < m.heldCap) return v;
   return { id: m.id, outcome: 'refused', action: 'defer', exceeded: v.exceeded, reason: 'held-full' };
 }
 
-async function insertMessages(c: Client, stored: { m: NewMessage; held: boolean; reason: string | null }[]): Promise<void> {
-  if (!stored.length) return;
-  const col = <T>(f: (s: (typeof stored)[number]) => T) => stored.map(f);
-  await c.query(
-    `INSERT INTO messages (id, customer_id, mailbox_id, site_id, sender, size, body, message_id_header, client_ip, auth_user, listener,
-       dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, top_headers, hold_reason)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bytea[], $8::text[], $9::text[],
-       $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::boolean[], $16::boolean[], $17::text[], $18::text[], $19::text[])`,
-    [col((s) => s.m.id), col((s) => s.m.customerId), col((s) => s.m.mailboxId), col((s) => s.m.siteId ?? null), col((s) => s.m.sender),
-      col((s) => s.m.size), col((s) => Buffer.from(s.m.body!.buffer, s.m.body!.byteOffset, s.m.body!.byteLength)), col((s) => s.m.messageIdHeader),
-      col((s) => s.m.clientIp), col((s) => s.m.authUser), col((s) => s.m.listener), col((s) => s.m.dsnRet), col((s) => s.m.dsnEnvid),
-      col((s) => s.m.createdAt), col((s) => !!s.m.eightBit), col((s) => !!s.m.smtputf8), col((s) => (s.held ? 'held' : 'queued')),
-      col((s) => s.m.topHeaders ?? null), col((s) => s.reason)],
-  );
+const MESSAGE_COLUMNS = `id, customer_id, mailbox_id, site_id, sender, size, body, message_id_header, client_ip, auth_user, listener,
+  dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, top_headers, hold_reason`;
+const STATEMENT_BYTES = 16 * 1024 * 1024;
+
+/** The rows of a batch, in state queued (held and refused ones are settled later in the transaction). */
+async function insertMessages(c: Client, messages: NewMessage[]): Promise<void> {
+  // each body is its own parameter, sent in binary (an array literal would hex-encode them all
+  // into one string); statements are cut at a few megabytes
+  for (let i = 0; i < messages.length;) {
+    const params: unknown[] = [];
+    const tuples: string[] = [];
+    let bytes = 0;
+    for (; i < messages.length && (tuples.length === 0 || (bytes < STATEMENT_BYTES && tuples.length < 1000)); i++) {
+      const m = messages[i];
+      const body = Buffer.from(m.body!.buffer, m.body!.byteOffset, m.body!.byteLength);
+      bytes += body.length;
+      const row = [m.id, m.customerId, m.mailboxId, m.siteId ?? null, pgText(m.sender), m.size, body, pgText(m.messageIdHeader), m.clientIp,
+        pgText(m.authUser), m.listener, m.dsnRet, pgText(m.dsnEnvid), m.createdAt, !!m.eightBit, !!m.smtputf8, 'queued', pgText(m.topHeaders ?? null), null];
+      tuples.push(`(${row.map((v) => { params.push(v); return `$${params.length}`; }).join(', ')})`);
+    }
+    await c.query(`INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES ${tuples.join(', ')}`, params);
+  }
+}
+
+async function insertRecipients(c: Client, stored: { m: NewMessage; held: boolean }[]): Promise<void> {
   const r = stored.flatMap((s) => s.m.recipients.map((rc, i) => ({ id: s.m.id, i, rc, due: s.held ? NEVER : s.m.createdAt })));
+  if (!r.length) return;
   await c.query(
     `INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt)
      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])`,
-    [r.map((x) => x.id), r.map((x) => x.i), r.map((x) => x.rc.address), r.map((x) => domainOf(x.rc.address)), r.map((x) => x.due),
-      r.map((x) => x.rc.notify ?? null), r.map((x) => x.rc.orcpt ?? null)],
+    [r.map((x) => x.id), r.map((x) => x.i), r.map((x) => pgText(x.rc.address)), r.map((x) => pgText(domainOf(x.rc.address))), r.map((x) => x.due),
+      r.map((x) => x.rc.notify ?? null), r.map((x) => pgText(x.rc.orcpt ?? null))],
   );
+}
+
+/** The mailboxes of `ids` that still exist, locked against removal until the commit (their counters refer to them). */
+async function existingMailboxes(c: Client, ids: number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const { rows } = await c.query('SELECT id FROM mailboxes WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE', [[...new Set(ids)].sort((a, b) => a - b)]);
+  return new Set(rows.map((r) => r.id as number));
 }
 
 /** What each mailbox sent this hour (recipients, their domains): the compromise signals. */
@@ -179,15 +221,17 @@ async function countActivity(c: Client, messages: NewMessage[]): Promise<void> {
     for (const r of m.recipients) h.domains.add(domainOf(r.address));
     hours.set(k, h);
   }
-  // a mailbox removed meanwhile (its mail still queued) is skipped, never a foreign-key error
-  for (const h of [...hours.values()].sort((a, b) => a.mailbox - b.mailbox || a.hour - b.hour)) {
+  // a mailbox removed meanwhile (its mail still queued) is skipped, never a foreign-key error;
+  // the ones that exist are locked against removal until the commit
+  const alive = await existingMailboxes(c, [...hours.values()].map((h) => h.mailbox));
+  for (const h of [...hours.values()].filter((x) => alive.has(x.mailbox)).sort((a, b) => a.mailbox - b.mailbox || a.hour - b.hour)) {
     await c.query(
-      `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients) SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)
+      `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients) VALUES ($1, $2, $3)
        ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET recipients = mailbox_hours.recipients + excluded.recipients`, [h.mailbox, h.hour, h.n],
     );
     await c.query(
       `INSERT INTO mailbox_hour_domains (mailbox_id, hour_start, domain) SELECT $1, $2, d FROM unnest($3::text[]) AS d
-       WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1) ON CONFLICT DO NOTHING`, [h.mailbox, h.hour, [...h.domains].sort()],
+       ON CONFLICT DO NOTHING`, [h.mailbox, h.hour, [...h.domains].sort().map(pgText)],
     );
   }
 }
@@ -220,7 +264,8 @@ export async function claim(pool: Pool, o: ClaimOptions): Promise<DeliveryJob[]>
        m.eight_bit, m.smtputf8, m.top_headers`,
     [o.now, o.excludeDomains ?? [], o.limit, lease.until, lease.owner],
   );
-  (rows as Row[]).sort((a, b) => (a.due_at as number) - (b.due_at as number) || String(a.message_id).localeCompare(String(b.message_id)) || (a.idx as number) - (b.idx as number));
+  // the byte order of ids, as SQLite sorts them (not the collation's)
+  (rows as Row[]).sort((a, b) => (a.due_at as number) - (b.due_at as number) || (a.message_id === b.message_id ? 0 : (a.message_id as string) < (b.message_id as string) ? -1 : 1) || (a.idx as number) - (b.idx as number));
   const jobs = new Map<string, DeliveryJob>();
   for (const r of rows as Row[]) {
     const key = `${r.message_id as string}\0${r.domain as string}`;
@@ -252,11 +297,14 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
   // one order for every node: two results of one message wait for each other, never deadlock
   await c.query('SELECT id FROM messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
   const touched = new Set<string>();
+  const hours = new Map<string, { mailbox: number; hour: number; delivered: number; bad: number }>();
   for (const u of updates) {
-    // a deferred recipient of a message cancelled meanwhile is due at once (to be bounced)
+    // a deferred recipient of a message cancelled meanwhile is due at once (to be bounced); of a
+    // message held meanwhile, never (until it is released)
     const { rows } = await c.query(
       `UPDATE recipients r SET state = $3,
-         next_attempt_at = CASE WHEN $3 = 'deferred' AND m.state = 'cancelled' THEN $4::bigint ELSE $5::bigint END,
+         next_attempt_at = CASE WHEN $3 = 'deferred' AND m.state = 'cancelled' THEN $4::bigint
+           WHEN $3 = 'deferred' AND m.state = 'held' THEN $13::bigint ELSE $5::bigint END,
          last_reply = $6, category = $7, remote_host = $8,
          last_attempt_at = CASE WHEN $9::boolean THEN $4::bigint ELSE r.last_attempt_at END,
          attempts = r.attempts + (CASE WHEN $9::boolean THEN 1 ELSE 0 END), lease_owner = NULL,
@@ -265,27 +313,26 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
        WHERE m.id = r.message_id AND r.message_id = $1 AND r.idx = $2 AND r.state IN ('queued', 'deferred')
          AND ($11::text IS NULL OR (r.lease_owner = $11 AND r.next_attempt_at = $12::bigint))
        RETURNING r.attempts, m.mailbox_id`,
-      [u.messageId, u.idx, u.state, u.at, u.state === 'deferred' ? u.nextAttemptAt : u.at, u.reply, u.category, u.remoteHost,
-        u.attempted, !!u.delayNotified, u.lease?.owner ?? null, u.lease?.until ?? null],
+      [u.messageId, u.idx, u.state, u.at, u.state === 'deferred' ? u.nextAttemptAt : u.at, pgText(u.reply), pgText(u.category), pgText(u.remoteHost),
+        u.attempted, !!u.delayNotified, u.lease?.owner ?? null, u.lease?.until ?? null, NEVER],
     );
     if (!rows.length) continue; // deleted meanwhile (queue delete), or no longer this claim's
     touched.add(u.messageId);
     if (!u.attempted) continue;
     await c.query(
       'INSERT INTO attempts (message_id, recipient_idx, at, outcome, category, reply, remote_host) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost],
+      [u.messageId, u.idx, u.at, u.state, pgText(u.category), pgText(u.reply), pgText(u.remoteHost)],
     );
     // each recipient counts once: delivered, failed, or its first deferral (not every retry)
     const mailbox = rows[0].mailbox_id as number | null;
     if (mailbox && (u.state !== 'deferred' || rows[0].attempts === 1)) {
-      await c.query(
-        `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients, delivered, bad)
-         SELECT $1, $2, 0, $3, $4 WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1)
-         ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET delivered = mailbox_hours.delivered + excluded.delivered, bad = mailbox_hours.bad + excluded.bad`,
-        [mailbox, u.at - (u.at % HOUR), u.state === 'delivered' ? 1 : 0, u.state === 'delivered' ? 0 : 1],
-      );
+      const hour = u.at - (u.at % HOUR);
+      const h = hours.get(`${mailbox}|${hour}`) ?? { mailbox, hour, delivered: 0, bad: 0 };
+      if (u.state === 'delivered') h.delivered++; else h.bad++;
+      hours.set(`${mailbox}|${hour}`, h);
     }
   }
+  await countOutcomes(c, [...hours.values()]);
   if (!touched.size) return { finished: [] };
   const { rows } = await c.query(
     `DELETE FROM messages m WHERE m.id = ANY($1::text[])
@@ -293,6 +340,21 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
      RETURNING m.id`, [[...touched].sort()],
   );
   return { finished: rows.map((r) => ({ id: r.id as string, bodyPath: null })) };
+}
+
+/**
+ * The mailboxes' delivered / bad counts of a batch, one upsert per (mailbox, hour) in the
+ * order enqueue uses too: two nodes recording results of the same mailboxes never deadlock.
+ */
+async function countOutcomes(c: Client, hours: { mailbox: number; hour: number; delivered: number; bad: number }[]): Promise<void> {
+  const alive = await existingMailboxes(c, hours.map((h) => h.mailbox));
+  for (const h of hours.filter((x) => alive.has(x.mailbox)).sort((a, b) => a.mailbox - b.mailbox || a.hour - b.hour)) {
+    await c.query(
+      `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients, delivered, bad) VALUES ($1, $2, 0, $3, $4)
+       ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET delivered = mailbox_hours.delivered + excluded.delivered, bad = mailbox_hours.bad + excluded.bad`,
+      [h.mailbox, h.hour, h.delivered, h.bad],
+    );
+  }
 }
 
 export async function record(pool: Pool, updates: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }> {

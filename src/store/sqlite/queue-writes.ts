@@ -153,11 +153,12 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     return [...jobs.values()];
   });
 
-  // A deferred recipient of a message cancelled meanwhile is due at once (to be bounced).
+  // A deferred recipient of a message cancelled meanwhile is due at once (to be bounced); of a
+  // message held meanwhile, never (until it is released: the claim need not look at it again).
   const update = db.prepare(
     `UPDATE recipients SET state = @state,
-       next_attempt_at = CASE WHEN @state = 'deferred' AND (SELECT state FROM messages WHERE id = @messageId) = 'cancelled'
-         THEN @at ELSE @nextAttemptAt END,
+       next_attempt_at = CASE WHEN @state <> 'deferred' THEN @nextAttemptAt
+         ELSE CASE (SELECT state FROM messages WHERE id = @messageId) WHEN 'cancelled' THEN @at WHEN 'held' THEN ${NEVER} ELSE @nextAttemptAt END END,
        last_reply = @reply, category = @category,
        remote_host = @remoteHost, last_attempt_at = CASE WHEN @attempted THEN @at ELSE last_attempt_at END,
        attempts = attempts + @attempted, lease_owner = NULL, delay_notified = MAX(delay_notified, @delayNotified)

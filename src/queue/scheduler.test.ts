@@ -192,3 +192,26 @@ test('a failed result write is tried again, not turned into a give-back', async 
   await s.stop(1000);
   assert.equal(runs, 1, 'delivered once, its result written on the third try');
 });
+
+test('results the store keeps refusing fail alone: the others written with them are tried one by one and kept', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch([message('P1', ['a@d1.test']), message('P2', ['a@d2.test']), message('P3', ['a@d3.test'])]);
+  const poisoned = Object.create(store.queue) as typeof store.queue;
+  const calls: string[][] = [];
+  poisoned.record = async (u) => {
+    calls.push(u.map((x) => x.messageId));
+    if (u.some((x) => x.messageId === 'P2')) throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
+    return store.queue.record(u);
+  };
+  // the three results finish together, so they reach the recorder as one batch
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  let started = 0;
+  const s = createScheduler(options({ queue: poisoned, async run(job) { if (++started === 3) release(); await gate; return delivered(job); } }));
+  await s.start();
+  await until(async () => (await store.queue.count()) === 1, 15_000);
+  await s.stop(1000);
+  assert.equal((await store.queue.get('P2'))?.state, 'queued', 'the refused result is left for the lease to bring back');
+  assert.ok(calls.some((c) => c.length === 3), 'written together first');
+  assert.ok(calls.some((c) => c.length === 1 && c[0] === 'P1') && calls.some((c) => c.length === 1 && c[0] === 'P3'), 'then one by one');
+});

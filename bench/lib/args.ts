@@ -94,6 +94,31 @@ Content scanning (instead of the matrix above):
                             scanning and a non-scanning Postern in turns at 1 and 8
                             connections: msg/s, p99 ack, cost per message
 
+PostgreSQL store (instead of the matrix above; issue 7):
+  --store                   four parts, every schema fresh and dropped at the end:
+                            engines: a Postern on SQLite and one on PostgreSQL measured in turns,
+                              each delivering to the bench's own sink: accepted and delivered
+                              msg/s, ack p50/p99, CPU ms/msg of Postern and of PostgreSQL (its
+                              whole process tree), the ratios PG/SQLite of the same run;
+                            nodes: two Posterns on one schema (own nodeName and port, one
+                              secrets key file), the connections split over both, against one
+                              PostgreSQL node alone with the same total connections;
+                            claim: store.queue.claim() p50/p99 with --deferred messages deferred
+                              into the future (bulk SQL fill) and --due due ones, PostgreSQL and
+                              SQLite, and the plan of the claim statement
+                            deep: a PostgreSQL node on that deep schema against one on an empty
+                              schema, in turns, end to end (--deep-conns "8")
+  --parts "engines nodes claim deep"  which of them                             [all four]
+  --conns "1 8"             engines: connections per cell
+  --node-conns "2 8"        nodes: total connections (even: half to each node)
+  --rounds N [3] --messages N [2000] --warmup N [300] --size BYTES [2048]
+  --delivery-concurrency N  each node's delivery.concurrency                      [20]
+  --deferred N              claim: deferred messages in the queue                 [1000000]
+  --sqlite-deferred N       claim: the same for SQLite (0: skip SQLite)         [= --deferred]
+  --due N [1000] --claims N [200] --claim-limit N [100]
+  --pg-url URL              loopback only [$POSTERN_BENCH_PG_URL, else postgres://postgres@127.0.0.1:5432/test]
+  --max-seconds S [120] per cell, --max-total-seconds S [3600] for the run, --json
+
 End to end (delivery to a sink):
   --e2e [HOST:PORT|auto]    the spawned Postern delivers everything to a sink (smarthost, no
                             TLS) and each cell also reports delivered msg/s (accepted / start

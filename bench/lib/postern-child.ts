@@ -1,7 +1,8 @@
 /**
  * A Postern of our own for the benchmark: a temp dataDir, a generated config (one submission
- * listener on a free 127.0.0.1 port, log level warn, delivery off or to the --e2e sink), a
- * customer/domain/mailbox made with the CLI, then `node bin/postern.js serve` as a child
+ * listener on a free 127.0.0.1 port, log level warn, delivery off or to the --e2e sink, SQLite
+ * or a PostgreSQL schema with its nodeName and secrets key file), a customer/domain/mailbox
+ * made with the CLI (not again for a second node of one schema), then `node bin/postern.js serve` as a child
  * process. Every step is bounded in time; stop() ends exactly this child (SIGTERM, then SIGKILL
  * after a grace period).
  */
@@ -44,6 +45,17 @@ export interface SpawnOptions {
   dkim?: 'off' | 'rsa' | 'both';
   /** Content scanning with the rspamd at this URL (off without it). */
   scanUrl?: string | null;
+  /** The store: SQLite in the temp dataDir (the default), or a PostgreSQL schema (`--store`). */
+  store?: { kind: 'postgres'; url: string; schema: string; poolSize?: number } | null;
+  /** `nodeName` (must differ between nodes sharing one PostgreSQL schema). */
+  nodeName?: string;
+  /** `secrets.keyFile` (the same file for every node of one PostgreSQL schema). */
+  secretsKeyFile?: string;
+  /**
+   * Make the customer, domain and mailbox with the CLI and clear the sending limits (default
+   * true). A second node on a PostgreSQL schema that the first one provisioned passes false.
+   */
+  provision?: boolean;
   log: (s: string) => void;
 }
 
@@ -135,6 +147,9 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     // one mailbox sending thousands of messages an hour is exactly what containment stops
     containment: { enabled: false },
     ...(o.workers !== null ? { workers: o.workers } : {}),
+    ...(o.store ? { store: { kind: 'postgres', url: o.store.url, schema: o.store.schema, ...(o.store.poolSize ? { poolSize: o.store.poolSize } : {}) } } : {}),
+    ...(o.nodeName ? { nodeName: o.nodeName } : {}),
+    ...(o.secretsKeyFile ? { secrets: { keyFile: path.resolve(o.secretsKeyFile) } } : {}),
     ...(o.tlsCert && o.tlsKey ? { tls: { cert: path.resolve(o.tlsCert), key: path.resolve(o.tlsKey) } } : {}),
   };
   const configFile = path.join(dir, 'postern.yaml');
@@ -142,13 +157,15 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
   const env = { ...process.env, POSTERN_CONFIG: configFile };
 
   const domain = o.user.slice(o.user.lastIndexOf('@') + 1);
-  o.log(`postern: provisioning ${o.user} in ${dir}`);
-  await runCli(['customer', 'add', 'bench'], env, '');
-  await runCli(['domain', 'add', domain, '--customer', 'bench'], env, '');
-  if ((o.dkim ?? 'off') !== 'off') await runCli(['dkim', 'activate', domain, '--force'], env, '');
-  await runCli(['mailbox', 'add', o.user, '--password-stdin'], env, `${o.pass}\n`);
-  // the default sending limits (1,000 recipients an hour per mailbox) would hold the load
-  await runCli(['limits', 'clear', 'mailbox', '*'], env, '');
+  if (o.provision ?? true) {
+    o.log(`postern: provisioning ${o.user} in ${o.store ? `PostgreSQL schema ${o.store.schema}` : dir}`);
+    await runCli(['customer', 'add', 'bench'], env, '');
+    await runCli(['domain', 'add', domain, '--customer', 'bench'], env, '');
+    if ((o.dkim ?? 'off') !== 'off') await runCli(['dkim', 'activate', domain, '--force'], env, '');
+    await runCli(['mailbox', 'add', o.user, '--password-stdin'], env, `${o.pass}\n`);
+    // the default sending limits (1,000 recipients an hour per mailbox) would hold the load
+    await runCli(['limits', 'clear', 'mailbox', '*'], env, '');
+  }
 
   const logFile = path.join(dir, 'serve.log');
   const logFd = fs.openSync(logFile, 'a');

@@ -1,98 +1,16 @@
 /**
  * Two Postern nodes (real `postern serve` processes) on one PostgreSQL store: the limits, the
- * lockout and a password change hold whichever node a client reaches, and mail accepted by a
- * node killed with -9 in the middle of its deliveries is delivered by the other.
+ * lockout and a password change hold whichever node a client reaches.
  */
 import { test, after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import nodemailer from 'nodemailer';
-import { makeWorkspace, runCli, serveYaml, freePorts, startServe, ok, type Workspace, type ServeProcess } from '../helpers/cli.ts';
-import { startFakeDns, type FakeDns } from '../helpers/fake-dns.ts';
-import { startFakeMx, type FakeMx } from '../helpers/fake-mx.ts';
-import { until } from '../helpers/delivery-lab.ts';
+import { runCli, ok } from '../helpers/cli.ts';
 import { makeSchema, type TestSchema } from '../helpers/pg.ts';
-import { createPostgresStore } from '../../src/store/postgres/index.ts';
+import { cleanups, cluster, provision, serve, send, login, PASSWORD, type Node } from '../helpers/cluster.ts';
 
-const PASSWORD = 'alice-Cluster-pw-7';
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-interface Node { ws: Workspace; port: number; proc: ServeProcess }
-
-/** A node's workspace: its own data folder, the shared store and the shared secrets key. */
-function nodeWorkspace(name: string, port: number, db: TestSchema, keyFile: string, extra = ''): Workspace {
-  const ws = makeWorkspace(serveYaml([{ role: 'submission', port }], [
-    `nodeName: ${name}`,
-    'store:',
-    '  kind: postgres',
-    `  url: ${db.url}`,
-    `  schema: ${db.schema}`,
-    'secrets:',
-    `  keyFile: ${keyFile}`,
-    'auth:',
-    '  failureDelayMs: 0',
-    '  maxFailures: 3',
-    '  knownIpDays: 0', // the lock applies to the network this test logged in from before
-    extra,
-  ].join('\n')), `postern-cluster-${name}-`);
-  cleanups.push(() => fs.rmSync(ws.dir, { recursive: true, force: true }));
-  return ws;
-}
-
-async function cluster(db: TestSchema, extra = ''): Promise<{ a: Workspace; b: Workspace; ports: number[]; keyDir: string }> {
-  const ports = await freePorts(2);
-  const keyDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'postern-cluster-key-'));
-  cleanups.push(() => fs.rmSync(keyDir, { recursive: true, force: true }));
-  const keyFile = path.join(keyDir, 'secrets.key');
-  return { a: nodeWorkspace('node-a', ports[0], db, keyFile, extra), b: nodeWorkspace('node-b', ports[1], db, keyFile, extra), ports, keyDir };
-}
-
-async function provision(ws: Workspace): Promise<void> {
-  ok(await runCli(ws, ['customer', 'add', 'acme']), 'customer add');
-  ok(await runCli(ws, ['domain', 'add', 'example.com', '--customer', 'acme']), 'domain add');
-  ok(await runCli(ws, ['mailbox', 'add', 'alice@example.com', '--password-stdin'], { input: `${PASSWORD}\n` }), 'mailbox add');
-}
-
-async function serve(ws: Workspace): Promise<ServeProcess> {
-  const p = await startServe(ws, 1);
-  cleanups.push(() => p.stop());
-  return p;
-}
-
-function transport(port: number, pass = PASSWORD, user = 'alice@example.com') {
-  return nodemailer.createTransport({
-    host: '127.0.0.1', port, requireTLS: true, auth: { user, pass }, tls: { rejectUnauthorized: false },
-  });
-}
-
-/** Sends one message on its own connection; the SMTP reply code of the outcome (250 when accepted). */
-async function send(port: number, i: number): Promise<number> {
-  const t = transport(port);
-  try {
-    await t.sendMail({ from: 'alice@example.com', to: `r${i}@remote.test`, subject: `burst ${i}`, text: `message ${i}` });
-    return 250;
-  } catch (err) {
-    return (err as { responseCode?: number }).responseCode ?? 0;
-  } finally {
-    t.close();
-  }
-}
-
-async function login(port: number, pass: string): Promise<{ ok: boolean; reply: string }> {
-  const t = transport(port, pass);
-  try {
-    await t.verify();
-    return { ok: true, reply: '' };
-  } catch (err) {
-    return { ok: false, reply: String((err as { response?: string }).response ?? (err as Error).message) };
-  } finally {
-    t.close();
-  }
-}
 
 describe('two nodes, one PostgreSQL: limits, lockouts and passwords hold on every node', () => {
   let db: TestSchema;
@@ -138,63 +56,5 @@ describe('two nodes, one PostgreSQL: limits, lockouts and passwords hold on ever
     assert.equal(old.ok, false, 'the old password is refused on node B');
     assert.ok(Date.now() - changed < 1000, 'within a second');
     assert.equal((await login(nodes[1].port, next)).ok, true, 'the new one works on node B');
-  });
-});
-
-describe('a node killed with -9 in the middle of its deliveries', () => {
-  const N = 6;
-  let dns: FakeDns;
-  let mx: FakeMx;
-  test('its mail is delivered by the other node once its leases run out, each recipient once', async () => {
-    const db = await makeSchema('crash');
-    cleanups.push(() => db.drop());
-    let hang = true;
-    dns = await startFakeDns({ 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.1'] } });
-    cleanups.push(() => dns.close());
-    mx = await startFakeMx({ data: () => (hang ? 'silent-after-dot' : 'accept') });
-    cleanups.push(() => mx.close());
-    const c = await cluster(db, [
-      'delivery:',
-      '  allowLoopback: true',
-      `  mxPort: ${mx.port}`,
-      '  pollIntervalMs: 200',
-      '  mtaSts: false',
-      '  connectTimeoutSeconds: 2',
-      '  commandTimeoutSeconds: 2',
-      '  dataTimeoutSeconds: 20',
-      '  leaseSeconds: 25',
-      'dns:',
-      `  servers: ["${dns.address}"]`,
-    ].join('\n'));
-    await provision(c.a);
-    const a = await serve(c.a);
-    const t = nodemailer.createTransport({
-      pool: true, maxConnections: 3, host: '127.0.0.1', port: c.ports[0], requireTLS: true,
-      auth: { user: 'alice@example.com', pass: PASSWORD }, tls: { rejectUnauthorized: false },
-    });
-    try {
-      await Promise.all(Array.from({ length: N }, (_, i) => t.sendMail({ from: 'alice@example.com', to: `r${i}@remote.test`, subject: `crash ${i}`, text: `body ${i}` })));
-    } finally {
-      t.close();
-    }
-    // node A has sent every message and waits for the replies after the final dot
-    await until(() => mx.silent.length >= N, 15_000, 'node A in the middle of every delivery');
-    const claimedAt = Date.now();
-    const b = await serve(c.b);
-    a.child.kill('SIGKILL');
-    await a.exited;
-    hang = false;
-    const subjects = () => mx.received.map((m) => /Subject: (crash \d+)/.exec(m.data.toString())?.[1]);
-    await until(() => new Set(subjects()).size === N, 60_000, 'node B delivered every message');
-    assert.ok(Date.now() - claimedAt >= 20_000, 'node B waited for node A\'s leases to run out');
-    assert.equal(mx.received.length, N, `each recipient delivered once: ${subjects().join(', ')}`);
-    const delivered = b.logs.filter((l) => l.evt === 'delivery' && l.result === 'delivered');
-    assert.equal(delivered.length, N, 'node B logged every delivery');
-    const store = await createPostgresStore({ url: db.url, schema: db.schema });
-    try {
-      await until(async () => (await store.queue.count()) === 0, 10_000, 'an empty queue');
-    } finally {
-      await store.close();
-    }
   });
 });

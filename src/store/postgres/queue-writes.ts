@@ -10,6 +10,8 @@
 import { NEVER, StoreError, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
 import { tx, isTransient, type Client, type Pool } from './db.ts';
+import { updateEvents, type EventRow } from '../tracking.ts';
+import { trackOutcomes, trackVerdicts } from './tracking-writes.ts';
 
 type Row = Record<string, unknown>;
 type Counter = AppliedRule['counter'];
@@ -66,12 +68,14 @@ async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerd
 
   const verdicts: EnqueueVerdict[] = [];
   const stored: { m: NewMessage; held: boolean; reason: string | null }[] = [];
+  const decided: { m: NewMessage; v: EnqueueVerdict }[] = [];
   for (const m of messages) {
     let v = await senderHold(c, m);
     if (!v && m.contentHold) v = { id: m.id, outcome: 'held', exceeded: [], reason: 'content' };
     v ??= limit(m, appliedOf.get(m.id)!, usage);
     v = await capped(c, m, v, stored);
     verdicts.push(v);
+    decided.push({ m, v });
     if (v.outcome === 'refused') continue;
     if (v.outcome === 'queued') count(appliedOf.get(m.id)!, usage, m.recipients.length);
     const reason = v.outcome !== 'held' ? null : v.reason === 'content' ? 'content' : v.reason === 'mailbox-held' ? 'sender' : 'limit';
@@ -80,6 +84,7 @@ async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerd
   await writeCounters(c, usage);
   await insertMessages(c, stored);
   await countActivity(c, stored.map((s) => s.m));
+  await trackVerdicts(c, decided);
   return verdicts;
 }
 
@@ -252,6 +257,7 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
   // one order for every node: two results of one message wait for each other, never deadlock
   await c.query('SELECT id FROM messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
   const touched = new Set<string>();
+  const tracked: EventRow[] = [];
   for (const u of updates) {
     // a deferred recipient of a message cancelled meanwhile is due at once (to be bounced)
     const { rows } = await c.query(
@@ -264,12 +270,13 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
        FROM messages m
        WHERE m.id = r.message_id AND r.message_id = $1 AND r.idx = $2 AND r.state IN ('queued', 'deferred')
          AND ($11::text IS NULL OR (r.lease_owner = $11 AND r.next_attempt_at = $12::bigint))
-       RETURNING r.attempts, m.mailbox_id`,
+       RETURNING r.attempts, r.address, m.mailbox_id`,
       [u.messageId, u.idx, u.state, u.at, u.state === 'deferred' ? u.nextAttemptAt : u.at, u.reply, u.category, u.remoteHost,
         u.attempted, !!u.delayNotified, u.lease?.owner ?? null, u.lease?.until ?? null],
     );
     if (!rows.length) continue; // deleted meanwhile (queue delete), or no longer this claim's
     touched.add(u.messageId);
+    tracked.push(...updateEvents(u, rows[0].address as string));
     if (!u.attempted) continue;
     await c.query(
       'INSERT INTO attempts (message_id, recipient_idx, at, outcome, category, reply, remote_host) VALUES ($1, $2, $3, $4, $5, $6, $7)',
@@ -287,6 +294,7 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
     }
   }
   if (!touched.size) return { finished: [] };
+  await trackOutcomes(c, tracked);
   const { rows } = await c.query(
     `DELETE FROM messages m WHERE m.id = ANY($1::text[])
        AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state NOT IN ('delivered', 'failed'))

@@ -137,7 +137,9 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       if (!mine.length) continue;
       const items: NoticeItem[] = mine.map((x) => ({ address: x.r.address, orcpt: x.r.orcpt, status: x.status, reply: x.update.reply, remoteHost: x.o.remoteHost }));
       try {
-        await notifier.send(job, kind, items);
+        const queueId = await notifier.send(job, kind, items);
+        // message tracking records the notice with the result, in the same transaction
+        if (queueId) for (const x of mine) x.update.notice = { kind, queueId };
       } catch (err) {
         // keep the recipient (or the warning) for later rather than lose the notice, but not
         // past the message's expiry: then the failure stands and the lost notice is logged

@@ -148,6 +148,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     onSpam: (address) => void containment.observeSpam(address),
     onSiteSpam: (siteId) => void containment.observeSiteSpam(siteId),
     metrics,
+    track: config.tracking.enabled,
   });
   const containment = createContainment({
     store, clock, logger, config: config.containment,
@@ -181,8 +182,12 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   let local: LocalServers | null = null;
   let pickup: Pickup | null = null;
   let dkimTimer: NodeJS.Timeout | null = null;
+  let pruneTimer: NodeJS.Timeout | null = null;
+  let pruning: Promise<void> = Promise.resolve();
   const close = async () => {
     if (dkimTimer) clearInterval(dkimTimer);
+    if (pruneTimer) clearInterval(pruneTimer);
+    await pruning;
     await local?.close();
     await pickup?.close();
     await Promise.all(listeners.map((l) => l.close()));
@@ -243,6 +248,20 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
         dkimTimer = setInterval(tick, config.dkim.checkMinutes * 60_000);
         dkimTimer.unref();
       }
+      // message tracking's retention, in the same one process (also when tracking is off: old rows go)
+      const t = config.tracking;
+      let busy = false; // a slow prune is not started twice
+      const prune = () => {
+        if (busy) return;
+        busy = true;
+        pruning = store.tracking.prune({ olderThan: clock.now() - t.retentionDays * 86_400_000, maxBytes: t.maxBytes }).then(
+          (r) => { if (r.messages) logger.info({ evt: 'tracking', pruned: r.messages, bytes: r.bytes }, 'message tracking pruned'); },
+          (err: Error) => logger.error({ evt: 'tracking', err: err.message }, 'message tracking prune failed'),
+        ).finally(() => { busy = false; });
+      };
+      void prune();
+      pruneTimer = setInterval(prune, t.pruneMinutes * 60_000);
+      pruneTimer.unref();
     }
   } catch (err) {
     await close();

@@ -17,6 +17,7 @@ import { withAudit } from './audit.ts';
 import { createHoldService } from './holds.ts';
 import { createSiteService } from './sites.ts';
 import { createDkimAdmin, type DkimAdminOptions } from './dkim.ts';
+import { createTrackingService } from './tracking.ts';
 
 export { AdminError };
 
@@ -133,6 +134,7 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
     ...createLimitService(store, now),
     ...createHoldService(store, mailboxOrFail, now),
     ...createSiteService(store, customerOrFail),
+    ...createTrackingService(store),
     ...dkim,
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {

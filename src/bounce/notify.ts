@@ -43,7 +43,8 @@ export interface NotifierDeps {
 }
 
 export interface Notifier {
-  send(job: DeliveryJob, kind: NoticeKind, items: NoticeItem[]): Promise<void>;
+  /** Resolves with the notice's queue id once it is queued, or null when none is due (no loops). */
+  send(job: DeliveryJob, kind: NoticeKind, items: NoticeItem[]): Promise<string | null>;
 }
 
 const ACTION: Record<NoticeKind, DsnAction> = { failure: 'failed', delay: 'delayed', success: 'relayed' };
@@ -69,7 +70,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
             deps.logger.warn({ evt: 'bounce', qid: m.id, result: 'dropped', recipients: items.map((i) => i.address), listener: m.listener }, 'undeliverable notice dropped (no loops)');
             deps.metrics?.dsn.inc({ type: 'dropped' });
           }
-          return;
+          return null;
         }
       }
       const now = new Date(deps.now());
@@ -99,6 +100,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       const qid = await deps.submit({ to, listener, customerId: m.customerId, stream });
       deps.metrics?.dsn.inc({ type: kind });
       deps.logger.info({ evt: 'bounce', qid: m.id, notice: kind, dsn: qid, to, recipients: items.map((i) => i.address) }, 'delivery status notification queued');
+      return qid;
     },
   };
 }

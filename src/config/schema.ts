@@ -259,6 +259,16 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Encryption of stored secrets.'),
+    tracking: z
+      .object({
+        enabled: z.boolean().default(true).describe('Keep each message\'s life (accepted, every attempt and reply, delivered, deferred, bounced, held, released) for `postern track`, written in the queue\'s own transactions.'),
+        retentionDays: z.number().positive().default(30).describe('Tracked messages older than this are deleted (with their events) by the prune.'),
+        maxBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024).describe('Most storage tracking may use, estimated as the text of each row plus a fixed overhead (256 bytes a message, 48 a recipient, 96 an event); over it, the oldest messages are deleted first.'),
+        pruneMinutes: z.number().min(0.05).default(60).describe('How often the server that serves the local channel prunes tracking down to retentionDays and maxBytes (also once at start).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Message tracking: where is my mail?'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level written to standard output as JSON lines.'),

@@ -234,3 +234,12 @@ test('a header block over 1 MiB is refused with 552 5.3.4', async () => {
     (e: Error & { responseCode?: number }) => e.responseCode === 552 && /^5\.3\.4 /.test(e.message),
   );
 });
+
+test('the Subject is read for message tracking: folded, encoded words decoded, at most 200 characters; none is null', async () => {
+  const folded = await rewrite('From: a@example.com\r\nSubject: =?UTF-8?B?w6l0w6k=?=\r\n =?UTF-8?Q?_caf=C3=A9?= and\r\n more\r\n\r\nbody\r\n');
+  assert.equal(folded.facts.subject, 'été café and more');
+  assert.match(folded.out, /Subject: =\?UTF-8\?B\?w6l0w6k=\?=\r\n =\?UTF-8\?Q\?_caf=C3=A9\?= and\r\n more\r\n/, 'the message itself is untouched');
+  const long = await rewrite(`Subject: ${'y'.repeat(300)}\r\n\r\nbody\r\n`);
+  assert.equal(long.facts.subject, 'y'.repeat(200));
+  assert.equal((await rewrite('From: a@example.com\r\n\r\nbody\r\n')).facts.subject, null);
+});

@@ -32,6 +32,8 @@ export interface HeaderFacts {
   addedMessageId: boolean;
   addedDate: boolean;
   removedBcc: number;
+  /** The Subject, encoded words decoded, at most 200 characters (message tracking), or null. */
+  subject: string | null;
 }
 
 interface MailsplitHeaders {
@@ -43,7 +45,10 @@ interface MailsplitHeaders {
   /** A string line is taken as binary (latin1): pass UTF-8 text as a Buffer. */
   addFormatted(key: string, line: string | Buffer, index?: number): void;
   remove(key: string): void;
+  libmime: { decodeWords(s: string): string };
 }
+
+const SUBJECT_MAX = 200;
 
 export { rfc5322Date };
 
@@ -52,6 +57,7 @@ export class HeaderRewriter extends Transform {
   private headBytes = 0;
   readonly facts: HeaderFacts = {
     messageId: null, from: null, senders: { from: [], sender: [], resentFrom: [] }, addedMessageId: false, addedDate: false, removedBcc: 0,
+    subject: null,
   };
   private readonly fix: HeaderFixups;
 
@@ -128,7 +134,21 @@ export class HeaderRewriter extends Transform {
     this.facts.from = h.getFirst('from') || null;
     // mailsplit's get() decodes the raw (binary) header text to UTF-8 itself
     this.facts.senders = { from: h.get('from'), sender: h.get('sender'), resentFrom: h.get('resent-from') };
+    this.facts.subject = subjectOf(h);
     // Added last with index 0 so that it is the topmost line.
     h.addFormatted('Received', Buffer.from(`Received: ${this.fix.received}`, 'utf8'), 0); // UTF-8 addresses stay UTF-8
   }
+}
+
+/** The Subject with its encoded words decoded (mailsplit's own libmime), at most SUBJECT_MAX characters; raw when it cannot be decoded. */
+function subjectOf(h: MailsplitHeaders): string | null {
+  const raw = h.getFirst('subject');
+  if (!raw) return null;
+  let text = raw;
+  try {
+    text = h.libmime.decodeWords(raw);
+  } catch {
+    // an unknown charset or a broken encoded word: keep the raw text
+  }
+  return text.slice(0, SUBJECT_MAX);
 }

@@ -98,6 +98,8 @@ export interface IntakeDeps {
   onSiteSpam?: (siteId: number) => void;
   /** Every message that reaches intake is counted here: accepted or refused (with why), holds and limit hits. */
   metrics?: Metrics;
+  /** Keep each message's life for message tracking (tracking.enabled). */
+  track?: boolean;
 }
 
 /** The fields the scanner writes on top of a message (a sender's own are removed). */
@@ -232,6 +234,8 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
           heldCap: req.heldCap,
           topHeaders,
           contentHold: scan?.kind === 'hold',
+          track: deps.track ?? false,
+          subject: rewriter.facts.subject,
         });
       } catch (err) {
         await body.discard();

@@ -83,6 +83,10 @@ export interface NewMessage {
   topHeaders?: string | null;
   /** The content scanner asked to hold it for the postmaster. */
   contentHold?: boolean;
+  /** Keep its life for message tracking (the tracked row and its first events are written in the enqueue transaction). */
+  track?: boolean;
+  /** Its Subject (decoded, at most 200 characters) for message tracking, or null. */
+  subject?: string | null;
 }
 
 /** What the enqueue did with one message under the sending limits. */
@@ -179,6 +183,8 @@ export interface RecipientUpdate {
    * dropped instead of overwriting the newer one). Without it the update always applies.
    */
   lease?: Lease;
+  /** The delivery status notification queued about this result (message tracking records it), with its queue id. */
+  notice?: { kind: 'failure' | 'delay' | 'success'; queueId: string };
 }
 
 export interface QueuedMessage {
@@ -484,6 +490,83 @@ export interface QueueRepo {
   cancel(id: string, now: number): Promise<boolean>;
 }
 
+/** What happened to a tracked message: its events, oldest first. */
+export type TrackEventType =
+  | 'accepted' | 'held' | 'released' | 'retried' | 'attempt-deferred' | 'delivered' | 'failed' | 'expired'
+  | 'bounced' | 'notified' | 'cancelled' | 'deleted' | 'refused';
+
+/** Where a tracked message stands: its recipients' outcome once all are final (partial: some delivered, some failed). */
+export type TrackStatus = 'queued' | 'held' | 'deferred' | 'delivered' | 'failed' | 'partial' | 'cancelled' | 'deleted' | 'refused';
+
+export const TRACK_STATUSES: TrackStatus[] = ['queued', 'held', 'deferred', 'delivered', 'failed', 'partial', 'cancelled', 'deleted', 'refused'];
+
+export interface TrackEvent {
+  at: number;
+  type: TrackEventType;
+  /** The recipient it concerns (attempt outcomes, bounces), or null (the whole message). */
+  recipient: string | null;
+  remoteHost: string | null;
+  /** The remote reply or what was done (at most 1000 characters), or null. */
+  reply: string | null;
+  /** The reply's category (delivery/classify), a hold reason, a refusal reason or a notice kind. */
+  category: string | null;
+  /** Another message it refers to: the queue id of the bounce (DSN) sent. */
+  ref: string | null;
+}
+
+export interface TrackedMessage {
+  queueId: string;
+  customerId: number | null;
+  customerName: string | null;
+  /** The mailbox (login) or the site that sent it. */
+  authUser: string | null;
+  siteName: string | null;
+  sender: string;
+  messageId: string | null;
+  subject: string | null;
+  recipients: string[];
+  size: number;
+  clientIp: string;
+  listener: string;
+  createdAt: number;
+  updatedAt: number;
+  status: TrackStatus;
+  /** Estimated storage of the message with its recipients and events (see store/tracking.ts). */
+  bytes: number;
+}
+
+export interface TrackFilter {
+  /** Tenant scope: only this customer's messages. */
+  customerId?: number;
+  queueId?: string;
+  /** The Message-ID header, with its angle brackets. */
+  messageId?: string;
+  /** Envelope sender, any case ('' is the null sender). */
+  sender?: string;
+  recipient?: string;
+  /** Arrived at or after. */
+  from?: number;
+  /** Arrived before. */
+  to?: number;
+  status?: TrackStatus;
+  /** At most this many (default 50). */
+  limit?: number;
+  /** Cursor: only messages older than this one (the last of the previous page). */
+  before?: { createdAt: number; queueId: string };
+}
+
+export interface TrackingStats { messages: number; events: number; bytes: number; oldest: number | null }
+
+export interface TrackingRepo {
+  /** Newest first. */
+  search(filter: TrackFilter): Promise<TrackedMessage[]>;
+  /** A message with its events, oldest first; with customerId, another customer's message is null. */
+  get(queueId: string, customerId?: number): Promise<(TrackedMessage & { events: TrackEvent[] }) | null>;
+  /** Deletes the oldest messages (with their events) until none arrived before olderThan and the total is at most maxBytes. */
+  prune(bounds: { olderThan: number; maxBytes: number }): Promise<{ messages: number; bytes: number }>;
+  stats(): Promise<TrackingStats>;
+}
+
 /** A store thrown error that callers map to 4xx / a clear CLI message. */
 export class StoreError extends Error {
   readonly kind: 'conflict' | 'not-found' | 'unavailable' | 'invalid';
@@ -520,5 +603,6 @@ export interface Store {
   activity: ActivityRepo;
   queue: QueueRepo;
   routes: RouteRepo;
+  tracking: TrackingRepo;
   close(): Promise<void>;
 }

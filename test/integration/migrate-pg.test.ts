@@ -70,6 +70,7 @@ test('migrate --from-sqlite keeps every queued message deliverable, and refuses 
   const moved = ok(await runCli(fresh, ['migrate', '--from-sqlite', dbFile]), 'migrate --from-sqlite');
   assert.match(moved.stdout, /1 customers, 1 domains, 1 mailboxes, 1 grants/);
   assert.match(moved.stdout, /6 queued messages \(1 bodies read from spool files\), 12 recipients/);
+  assert.match(moved.stdout, /6 tracked messages with 6 tracking events/, 'message tracking moves too');
   refused(await runCli(fresh, ['migrate', '--from-sqlite', dbFile]), /was filled from .*postern\.db.*--force/, 'a second run');
 
   const node: ServeProcess = await startServe(fresh, 1);

@@ -35,6 +35,7 @@ export function registerStoreCommands(program: Command, io: Io, config: () => Co
         io.out(`  ${t.customers} customers, ${t.domains} domains, ${t.mailboxes} mailboxes, ${t.sender_grants} grants, ${t.sites} sites, ${t.dkim_keys} DKIM keys`);
         io.out(`  ${t.limits} limits, ${t.routes} routes, ${t.ip_bans} bans, ${t.audit} audit records`);
         io.out(`  ${t.messages} queued messages (${report.bodiesFromSpool} bodies read from spool files), ${t.recipients} recipients, ${t.attempts} attempts`);
+        io.out(`  ${t.tracked_messages} tracked messages with ${t.tracked_events} tracking events`);
         io.out('start the nodes on PostgreSQL; keep the SQLite file and its spool until the queue has drained');
       } catch (err) {
         if (err instanceof MoveRefused) {

@@ -19,9 +19,10 @@ import { deliveryCases } from './delivery.ts';
 import { operatorCases } from './operator.ts';
 import { clusterCases } from './cluster.ts';
 import { specificCases } from './specific.ts';
+import { trackingCases } from './tracking.ts';
 
 const cases: Case[] = [
-  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases,
+  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

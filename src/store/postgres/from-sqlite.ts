@@ -36,8 +36,11 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'messages', booleans: ['eight_bit', 'smtputf8'] },
   { name: 'recipients', booleans: ['delay_notified'] },
   { name: 'attempts' },
+  { name: 'tracked_messages' },
+  { name: 'tracked_recipients' },
+  { name: 'tracked_events' },
 ];
-const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts'];
+const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events'];
 const FACT = 'copied-from-sqlite';
 
 export class MoveRefused extends Error {}

@@ -239,4 +239,50 @@ export const PG_MIGRATIONS: string[] = [
     at BIGINT NOT NULL
   );
   `,
+  // message tracking: each message's life after it leaves the queue (retention: tracking.*);
+  // rows are deleted only by the prune, the events and recipients with their message
+  `
+  CREATE TABLE tracked_messages (
+    queue_id TEXT PRIMARY KEY,
+    customer_id BIGINT,
+    auth_user TEXT,
+    site_name TEXT,
+    sender TEXT NOT NULL,
+    message_id TEXT,
+    subject TEXT,
+    size BIGINT NOT NULL,
+    client_ip TEXT NOT NULL,
+    listener TEXT NOT NULL,
+    rcpt_count INTEGER NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    bytes BIGINT NOT NULL
+  );
+  CREATE INDEX tracked_created ON tracked_messages(created_at, queue_id);
+  CREATE INDEX tracked_customer ON tracked_messages(customer_id, created_at);
+  CREATE INDEX tracked_message_id ON tracked_messages(message_id);
+  CREATE INDEX tracked_sender ON tracked_messages(lower(sender), created_at);
+  CREATE TABLE tracked_recipients (
+    queue_id TEXT NOT NULL REFERENCES tracked_messages(queue_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    PRIMARY KEY (queue_id, idx)
+  );
+  CREATE INDEX tracked_recipient_address ON tracked_recipients(lower(address));
+  CREATE TABLE tracked_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    queue_id TEXT NOT NULL REFERENCES tracked_messages(queue_id) ON DELETE CASCADE,
+    at BIGINT NOT NULL,
+    type TEXT NOT NULL,
+    recipient TEXT,
+    remote_host TEXT,
+    reply TEXT,
+    category TEXT,
+    ref TEXT
+  );
+  CREATE INDEX tracked_events_message ON tracked_events(queue_id, at, id);
+  `,
 ];

@@ -10,6 +10,8 @@
 import { NEVER, StoreError, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
 import { tx, isTransient, pgText, type Client, type Pool } from './db.ts';
+import { updateEvents, type EventRow } from '../tracking.ts';
+import { trackOutcomes, trackVerdicts } from './tracking-writes.ts';
 
 type Row = Record<string, unknown>;
 type Counter = AppliedRule['counter'];
@@ -52,7 +54,14 @@ async function lockCounters(c: Client, counters: Counter[]): Promise<Map<string,
   return usage;
 }
 
-async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerdict[]> {
+/** A message's text as PostgreSQL can store it (no NUL), for every table it is written to. */
+const storable = (m: NewMessage): NewMessage => ({
+  ...m, sender: pgText(m.sender), messageIdHeader: pgText(m.messageIdHeader), authUser: pgText(m.authUser), dsnEnvid: pgText(m.dsnEnvid),
+  topHeaders: pgText(m.topHeaders), subject: pgText(m.subject), recipients: m.recipients.map((r) => ({ ...r, address: pgText(r.address), orcpt: pgText(r.orcpt) })),
+});
+
+async function enqueueIn(c: Client, batch: NewMessage[]): Promise<EnqueueVerdict[]> {
+  const messages = batch.map(storable);
   for (const m of messages) {
     if (m.bodyPath !== null || !m.body) {
       throw new StoreError('invalid', 'the PostgreSQL store keeps message bodies in the database (every node must read them): a spool file cannot be queued');
@@ -70,12 +79,14 @@ async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerd
 
   const verdicts: EnqueueVerdict[] = [];
   const stored: { m: NewMessage; held: boolean; reason: string | null }[] = [];
+  const decided: { m: NewMessage; v: EnqueueVerdict }[] = [];
   for (const m of messages) {
     let v = await senderHold(c, m);
     if (!v && m.contentHold) v = { id: m.id, outcome: 'held', exceeded: [], reason: 'content' };
     v ??= limit(m, appliedOf.get(m.id)!, usage);
     v = await capped(c, m, v, stored);
     verdicts.push(v);
+    decided.push({ m, v });
     if (v.outcome === 'refused') continue;
     if (v.outcome === 'queued') count(appliedOf.get(m.id)!, usage, m.recipients.length);
     const reason = v.outcome !== 'held' ? null : v.reason === 'content' ? 'content' : v.reason === 'mailbox-held' ? 'sender' : 'limit';
@@ -93,6 +104,7 @@ async function enqueueIn(c: Client, messages: NewMessage[]): Promise<EnqueueVerd
   }
   await insertRecipients(c, stored);
   await countActivity(c, stored.map((x) => x.m));
+  await trackVerdicts(c, decided);
   return verdicts;
 }
 
@@ -292,12 +304,15 @@ export async function claim(pool: Pool, o: ClaimOptions): Promise<DeliveryJob[]>
   return [...jobs.values()];
 }
 
-async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }> {
+async function recordIn(c: Client, results: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }> {
+  // a remote server's reply may carry a NUL, which PostgreSQL text cannot hold
+  const updates = results.map((u) => ({ ...u, reply: pgText(u.reply), category: pgText(u.category), remoteHost: pgText(u.remoteHost) }));
   const ids = [...new Set(updates.map((u) => u.messageId))].sort();
   // one order for every node: two results of one message wait for each other, never deadlock
   await c.query('SELECT id FROM messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
   const touched = new Set<string>();
   const hours = new Map<string, { mailbox: number; hour: number; delivered: number; bad: number }>();
+  const tracked: EventRow[] = [];
   for (const u of updates) {
     // a deferred recipient of a message cancelled meanwhile is due at once (to be bounced); of a
     // message held meanwhile, never (until it is released)
@@ -312,12 +327,13 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
        FROM messages m
        WHERE m.id = r.message_id AND r.message_id = $1 AND r.idx = $2 AND r.state IN ('queued', 'deferred')
          AND ($11::text IS NULL OR (r.lease_owner = $11 AND r.next_attempt_at = $12::bigint))
-       RETURNING r.attempts, m.mailbox_id`,
+       RETURNING r.attempts, r.address, m.mailbox_id`,
       [u.messageId, u.idx, u.state, u.at, u.state === 'deferred' ? u.nextAttemptAt : u.at, pgText(u.reply), pgText(u.category), pgText(u.remoteHost),
         u.attempted, !!u.delayNotified, u.lease?.owner ?? null, u.lease?.until ?? null, NEVER],
     );
     if (!rows.length) continue; // deleted meanwhile (queue delete), or no longer this claim's
     touched.add(u.messageId);
+    tracked.push(...updateEvents(u, rows[0].address as string));
     if (!u.attempted) continue;
     await c.query(
       'INSERT INTO attempts (message_id, recipient_idx, at, outcome, category, reply, remote_host) VALUES ($1, $2, $3, $4, $5, $6, $7)',
@@ -334,6 +350,7 @@ async function recordIn(c: Client, updates: RecipientUpdate[]): Promise<{ finish
   }
   await countOutcomes(c, [...hours.values()]);
   if (!touched.size) return { finished: [] };
+  await trackOutcomes(c, tracked);
   const { rows } = await c.query(
     `DELETE FROM messages m WHERE m.id = ANY($1::text[])
        AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state NOT IN ('delivered', 'failed'))

@@ -5,6 +5,7 @@ import {
 import { tx, type Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
 import { claim, enqueue, record, releaseLeases } from './queue-writes.ts';
+import { trackAction } from './tracking-writes.ts';
 
 type Row = Record<string, unknown>;
 
@@ -65,7 +66,7 @@ const toMessage = (r: Row, recipients: QueuedRecipient[]): QueuedMessage => ({
   recipients,
 });
 
-export function createQueueRepo(pool: Pool, _deps: RepoDeps): QueueRepo {
+export function createQueueRepo(pool: Pool, deps: RepoDeps): QueueRepo {
   /** Messages with their recipients (two queries, however many messages). */
   const withRecipients = async (rows: Row[]): Promise<QueuedMessage[]> => {
     if (!rows.length) return [];
@@ -126,33 +127,41 @@ export function createQueueRepo(pool: Pool, _deps: RepoDeps): QueueRepo {
       // recipients in flight keep their lease: their attempt records its result, and the
       // claim skips held messages whatever their due time
       await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = $2 AND ${PENDING} AND lease_owner IS NULL`, [NEVER, id]);
+      await trackAction(c, [id], deps.now(), 'held', 'held', 'held by the postmaster');
       return true;
     }),
     release: (id, now) => tx(pool, async (c) => {
       if (!(await c.query("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE id = $1 AND state = 'held'", [id])).rowCount) return false;
       // never a recipient in flight: making it due now could start a second delivery
       await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = $2 AND ${PENDING} AND lease_owner IS NULL`, [now, id]);
+      await trackAction(c, [id], now, 'released', 'queued', 'released from hold');
       return true;
     }),
     // Recipients in flight (leased) are left alone: their attempt decides.
-    async retry(id, now) {
-      const r = await pool.query(
+    retry: (id, now) => tx(pool, async (c) => {
+      const r = await c.query(
         `UPDATE recipients SET next_attempt_at = $1 WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > $1
-           AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = $2'})`,
+           AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = $2'}) RETURNING message_id`,
         id === null ? [now] : [now, id],
       );
+      await trackAction(c, r.rows.map((x) => x.message_id as string), now, 'retried', null, 'made due now by the postmaster');
       return r.rowCount ?? 0;
-    },
+    }),
     cancel: (id, now) => tx(pool, async (c) => {
       if (!(await c.query("UPDATE messages SET state = 'cancelled' WHERE id = $1 AND state IN ('queued', 'held')", [id])).rowCount) return false;
       await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = $2 AND ${PENDING} AND lease_owner IS NULL`, [now, id]);
+      await trackAction(c, [id], now, 'cancelled', 'cancelled', 'deleted by the postmaster with a bounce');
       return true;
     }),
     async remove(id) {
       const m = await get(id);
       if (!m) return null;
-      const r = await pool.query('DELETE FROM messages WHERE id = $1', [id]);
-      return r.rowCount ? m : null;
+      return tx(pool, async (c) => {
+        const r = await c.query('DELETE FROM messages WHERE id = $1', [id]);
+        if (!r.rowCount) return null;
+        await trackAction(c, [id], deps.now(), 'deleted', 'deleted', 'deleted from the queue by the postmaster');
+        return m;
+      });
     },
   };
 }

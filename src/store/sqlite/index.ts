@@ -13,6 +13,7 @@ import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
+import { createTrackingRepo } from './tracking.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -32,7 +33,8 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     audit: createAuditRepo(db),
     activity: createActivityRepo(db),
     // ':memory:' is private to its connection: commit on the main one (tests only).
-    queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
+    queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer, now),
+    tracking: createTrackingRepo(db),
     routes: createRouteRepo(db, now),
     async close() {
       await writer.close();

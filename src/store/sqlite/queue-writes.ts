@@ -6,6 +6,8 @@
 import type { Db } from './db.ts';
 import { NEVER, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
+import { updateEvents, type EventRow } from '../tracking.ts';
+import { prepareTrackingWrites } from './tracking-writes.ts';
 
 type Row = Record<string, unknown>;
 
@@ -22,6 +24,7 @@ export function domainOf(address: string): string {
 }
 
 export function prepareQueueWrites(db: Db): QueueWrites {
+  const tracking = prepareTrackingWrites(db);
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, customer_id, mailbox_id, site_id, sender, size, body_path, body, message_id_header, client_ip,
        auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, state, top_headers, hold_reason)
@@ -96,10 +99,11 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     for (const m of messages) {
       const verdict = capped(m, mailboxHold(m) ?? (m.contentHold ? { id: m.id, outcome: 'held', exceeded: [], reason: 'content' } : limit(m, rules)));
       verdicts.push(verdict);
+      if (m.track) tracking.verdict(m, verdict);
       if (verdict.outcome === 'refused') continue;
       activity(m);
       const held = verdict.outcome === 'held';
-      const { recipients, body, limitScope: _scope, onSenderHold: _hold, heldCap: _cap, contentHold: _content, ...row } = m;
+      const { recipients, body, limitScope: _scope, onSenderHold: _hold, heldCap: _cap, contentHold: _content, track: _track, subject: _subject, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
         ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null,
@@ -175,19 +179,22 @@ export function prepareQueueWrites(db: Db): QueueWrites {
      ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET delivered = delivered + excluded.delivered, bad = bad + excluded.bad`,
   );
   const attemptsOf = db.prepare('SELECT attempts FROM recipients WHERE message_id = ? AND idx = ?').pluck();
+  const addressOf = db.prepare('SELECT address FROM recipients WHERE message_id = ? AND idx = ?').pluck();
   const pendingCount = db.prepare("SELECT COUNT(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'failed')").pluck();
   const bodyPathOf = db.prepare('SELECT body_path FROM messages WHERE id = ?').pluck();
   const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
   const record = db.transaction((updates: RecipientUpdate[]) => {
     const touched = new Set<string>();
+    const tracked: EventRow[] = [];
     for (const u of updates) {
-      const { lease, ...rest } = u;
+      const { lease, notice: _notice, ...rest } = u;
       const res = update.run({
         ...rest, attempted: u.attempted ? 1 : 0, delayNotified: u.delayNotified ? 1 : 0,
         nextAttemptAt: u.state === 'deferred' ? u.nextAttemptAt : u.at,
         leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null,
       });
       if (!res.changes) continue; // deleted meanwhile (queue delete), or no longer this claim's
+      tracked.push(...updateEvents(u, addressOf.get(u.messageId, u.idx) as string));
       if (u.attempted) {
         insertAttempt.run(u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost);
         // each recipient counts once: delivered, failed, or its first deferral (not every retry)
@@ -199,6 +206,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       }
       touched.add(u.messageId);
     }
+    tracking.outcomes(tracked);
     const finished: { id: string; bodyPath: string | null }[] = [];
     for (const id of touched) {
       if ((pendingCount.get(id) as number) > 0) continue;

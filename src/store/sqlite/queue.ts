@@ -1,6 +1,7 @@
 /** The queue tables in SQLite: reads, operator actions, and the write transactions (queue-writes.ts). */
 import type { Db } from './db.ts';
 import type { AsyncQueueWrites } from './writer.ts';
+import { prepareTrackingWrites } from './tracking-writes.ts';
 import {
   NEVER, type AttemptRecord, type HoldReason, type QueueDepthCounts, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type MessageState, type RecipientState,
 } from '../types.ts';
@@ -50,7 +51,8 @@ function filterSql(f: QueueFilter): { where: string; params: unknown[] } {
  * delivery path's writes (enqueue, claim, record, releaseLeases) go to `writes`, which the
  * adapter points at the writer worker so that their fsyncs never block the event loop.
  */
-export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
+export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => number = Date.now): QueueRepo {
+  const tracking = prepareTrackingWrites(db);
   const recipientsOf = db.prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY idx');
   const messageById = db.prepare(`${MESSAGE_SELECT} WHERE m.id = ?`);
   const bodyById = db.prepare('SELECT body FROM messages WHERE id = ?').pluck();
@@ -100,27 +102,37 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites): QueueRepo {
     // recipients in flight keep their lease: their attempt records its result, and the
     // claim skips held messages whatever their due time
     db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(NEVER, id);
+    tracking.action(id, now(), 'held', 'held', 'held by the postmaster');
     return true;
   });
-  const release = db.transaction((id: string, now: number) => {
+  const release = db.transaction((id: string, at: number) => {
     if (!db.prepare("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE id = ? AND state = 'held'").run(id).changes) return false;
     // never a recipient in flight: making it due now could start a second delivery
-    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(now, id);
+    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(at, id);
+    tracking.action(id, at, 'released', 'queued', 'released from hold');
     return true;
   });
   // Recipients in flight (leased) are left alone: their attempt decides.
-  const retry = db.transaction((id: string | null, now: number) => db.prepare(
-    `UPDATE recipients SET next_attempt_at = ? WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > ?
-       AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = ?'})`,
-  ).run(...(id === null ? [now, now] : [now, now, id])).changes);
-  const cancel = db.transaction((id: string, now: number) => {
+  const retry = db.transaction((id: string | null, at: number) => {
+    const made = db.prepare(
+      `UPDATE recipients SET next_attempt_at = ? WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > ?
+         AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = ?'}) RETURNING message_id`,
+    ).pluck().all(...(id === null ? [at, at] : [at, at, id])) as string[];
+    for (const m of new Set(made)) tracking.action(m, at, 'retried', null, 'made due now by the postmaster');
+    return made.length;
+  });
+  const cancel = db.transaction((id: string, at: number) => {
     if (!db.prepare("UPDATE messages SET state = 'cancelled' WHERE id = ? AND state IN ('queued', 'held')").run(id).changes) return false;
-    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(now, id);
+    db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(at, id);
+    tracking.action(id, at, 'cancelled', 'cancelled', 'deleted by the postmaster with a bounce');
     return true;
   });
   const remove = db.transaction((id: string) => {
     const m = get(id);
-    if (m) db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+    if (m) {
+      db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+      tracking.action(id, now(), 'deleted', 'deleted', 'deleted from the queue by the postmaster');
+    }
     return m;
   });
 

@@ -26,7 +26,7 @@ if (!files.length) {
 }
 const tap = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'postern-tests-')), 'report.tap');
 const args = [
-  '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=120000',
+  '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000',
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${tap}`,
   ...files,

@@ -18,9 +18,10 @@ import { deliveryCases } from './conformance/delivery.ts';
 import { operatorCases } from './conformance/operator.ts';
 import { clusterCases } from './conformance/cluster.ts';
 import { specificCases } from './conformance/specific.ts';
+import { webhookCases } from './conformance/webhooks.ts';
 
 const cases: Case[] = [
-  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases,
+  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...webhookCases,
 ];
 
 after(cleanup);

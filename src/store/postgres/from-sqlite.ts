@@ -36,8 +36,10 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'messages', booleans: ['eight_bit', 'smtputf8'] },
   { name: 'recipients', booleans: ['delay_notified'] },
   { name: 'attempts' },
+  { name: 'webhook_endpoints', booleans: ['enabled'] },
+  { name: 'webhook_deliveries' },
 ];
-const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts'];
+const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'webhook_deliveries'];
 const FACT = 'copied-from-sqlite';
 
 export class MoveRefused extends Error {}

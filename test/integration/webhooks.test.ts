@@ -89,8 +89,11 @@ test('delivered, deferred, bounced, held and limit-reached from real traffic rea
   assert.equal(ok().filter((r) => r.json.type === 'limit-reached').length, 1, 'one limit-reached per limit and window');
 
   assert.equal(otherRx.received.length, 0, 'another customer\'s endpoint hears nothing of acme');
-  const log = await s.admin.webhookLog({ customer: 'acme', endpoint: endpoint.id, limit: 100 });
-  assert.ok(log.every((d) => d.state === 'delivered'));
+  // the receiver answered before the outcome was written: wait for the log to say so
+  const log = await until(async () => {
+    const l = await s.admin.webhookLog({ customer: 'acme', endpoint: endpoint.id, limit: 100 });
+    return l.length === ok().length && l.every((d) => d.state === 'delivered') ? l : null;
+  }, 5000, 'every delivery recorded delivered');
   const retried = log.find((d) => d.eventId === first.json.id)!;
   assert.equal(retried.attempts, 2);
   assert.equal(retried.lastStatus, 200);
@@ -107,18 +110,22 @@ test('delivered, deferred, bounced, held and limit-reached from real traffic rea
 });
 
 test('429 with Retry-After waits that long; a rotated secret signs the next attempt; after maxAttempts the delivery fails', async () => {
-  const rx = await startReceiver((n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 503));
+  const rx = await startReceiver((n) => (n === 1 ? { status: 429, headers: { 'retry-after': '3' } } : 503));
   receivers.push(rx);
   lab = await startDeliveryLab(ZONE, {}, { webhooks: { ...WEBHOOKS, maxAttempts: 3 } });
   const { s } = lab;
   const { endpoint } = await s.admin.addWebhook({ customer: 'acme', url: rx.url, events: 'delivered' });
   const rotated = await s.admin.rotateWebhookSecret(endpoint.id);
+  await s.admin.setWebhookEnabled(endpoint.id, false);
+  await assert.rejects(s.admin.testWebhook(endpoint.id), /is disabled; enable it first: postern webhook enable/);
+  await s.admin.setWebhookEnabled(endpoint.id, true);
+  await assert.rejects(s.admin.addWebhook({ customer: 'nobody', url: rx.url }), /no customer named nobody/);
   await s.admin.testWebhook(endpoint.id);
   await until(() => rx.received.length === 1, 5000, 'the first attempt');
-  await until(() => rx.received.length === 3, 8000, 'the retries');
+  await until(() => rx.received.length === 3, 10_000, 'the retries');
   const gap = rx.received[1]!.at - rx.received[0]!.at;
-  assert.ok(gap >= 950, `Retry-After: 1 waited, not the 0.3 s schedule (${gap} ms)`);
-  assert.ok(rx.received[2]!.at - rx.received[1]!.at < 950, 'a 503 without Retry-After follows the schedule');
+  assert.ok(gap >= 2900, `Retry-After: 3 waited, not the 0.3 s schedule (${gap} ms)`);
+  assert.ok(rx.received[2]!.at - rx.received[1]!.at < 2500, 'a 503 without Retry-After follows the schedule');
   for (const r of rx.received) assertSigned(r, rotated.secret);
   const [d] = await until(async () => {
     const l = await s.admin.webhookLog({ endpoint: endpoint.id });

@@ -16,6 +16,7 @@ import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, 
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import type { SecretBox } from './credentials/index.ts';
 import { countDelivery, type Metrics } from './observability/index.ts';
+import type { WebhookEmitter } from './webhooks/index.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
@@ -33,6 +34,8 @@ export interface OutboundDeps {
   /** The process's secret box (route passwords), opened on first use. */
   secrets: () => SecretBox;
   metrics?: Metrics;
+  /** Delivered, first-deferred and bounced recipients become webhook events. */
+  webhooks?: Pick<WebhookEmitter, 'deliveryResults'>;
 }
 
 const NOTICE_RETRY_MS = 5 * 60_000;
@@ -160,6 +163,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
         ...(x.update.state === 'deferred' ? { next: new Date(x.update.nextAttemptAt).toISOString() } : {}),
       }, `recipient ${x.update.state}`);
     }
+    deps.webhooks?.deliveryResults(job, decided.map((x) => ({ recipient: x.r, update: x.update })));
     if (!job.message.cancelled) countDelivery(deps.metrics, job.message.createdAt, now, decided.map((x) => x.update));
     return decided.map((x) => x.update);
   }

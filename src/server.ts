@@ -22,6 +22,7 @@ import { outgoingOf } from './clientsetup/index.ts';
 import { createScanner } from './scan/index.ts';
 import { createMetrics, type Metrics } from './observability/index.ts';
 import type { Registry } from 'prom-client';
+import { createDispatcher, createEmitter, type Dispatcher } from './webhooks/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, serverOps, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 
 export interface RunningServer {
@@ -123,6 +124,11 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   });
   let box: SecretBox | null = null;
   const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
+  // webhook events are written to the store's outbox from every process; sent where the local channel runs
+  let dispatcher: Dispatcher | null = null;
+  const webhooks = config.webhooks.enabled
+    ? createEmitter({ store, clock, logger, registry: metrics.registry, onEnqueued: () => dispatcher?.kick() })
+    : undefined;
   const keyring = config.dkim.enabled
     ? createKeyring({ store, secrets, ttlMs: config.dkim.keyCacheSeconds * 1000, now: () => clock.now(), logger })
     : null;
@@ -149,10 +155,11 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     onSiteSpam: (siteId) => void containment.observeSiteSpam(siteId),
     metrics,
     track: config.tracking.enabled,
+    webhooks,
   });
   const containment = createContainment({
     store, clock, logger, config: config.containment,
-    notify: (m, reason) => notifyHold(config, { store, intake, clock, logger }, m, reason),
+    notify: (m, reason) => (webhooks?.senderHeld(m, reason), notifyHold(config, { store, intake, clock, logger }, m, reason)),
     metrics,
   });
   const relay = {
@@ -193,6 +200,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     await Promise.all(listeners.map((l) => l.close()));
     await enqueuer.drain();
     await outbound?.close();
+    await dispatcher?.stop();
+    await webhooks?.close();
     tls.close();
     unwatch();
     await store.close();
@@ -203,7 +212,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       logger.info({ evt: 'listening', listener: l.name, role: l.config.role, address: addr.address, port: addr.port }, 'listening');
     }
     if (opts.delivery ?? config.delivery.enabled) {
-      outbound = createOutbound(config, { store, spool, intake, clock, logger, secrets, metrics });
+      outbound = createOutbound(config, { store, spool, intake, clock, logger, secrets, metrics, webhooks });
       await outbound.scheduler.start();
     }
     if (opts.local ?? true) {
@@ -239,6 +248,10 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       const taken = await pickup.scan();
       if (taken) logger.info({ evt: 'maildrop', accepted: taken }, 'drop folder taken in at start-up');
       pickup.start(config.local.dropScanSeconds * 1000);
+      if (config.webhooks.enabled) {
+        dispatcher = createDispatcher({ store, secrets, clock, logger, config: config.webhooks, owner: config.nodeName, registry: metrics.registry });
+        await dispatcher.start();
+      }
       if (config.dkim.enabled) {
         // the timed steps of key rotation, in the one process that serves the local channel
         const lookup = createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries });

@@ -59,6 +59,22 @@ const DKIM: Audited = {
   snapshot: async (s, t) => (await s.dkim.list(t.slice('dkim:'.length))).filter((k) => k.state !== 'retired').map((k) => `${k.selector}:${k.algorithm}:${k.state}`),
 };
 
+/** A webhook endpoint as the trail shows it: never its secret (a rotation shows as a new updatedAt). */
+const WEBHOOK: Audited = {
+  target: (a) => `webhook:${str(a[0])}`,
+  snapshot: async (s, t) => {
+    const e = await s.webhooks.endpoint(t.slice('webhook:'.length));
+    return e && { customer: e.customerName, url: e.url, events: e.events, enabled: e.enabled, updatedAt: e.updatedAt };
+  },
+};
+const WEBHOOKS_OF: Audited = {
+  target: (a) => `webhooks:${str((a[0] as { customer?: string } | undefined)?.customer)}`,
+  snapshot: async (s, t) => {
+    const c = await s.customers.get(t.slice('webhooks:'.length));
+    return c && (await s.webhooks.endpoints({ customerId: c.id })).map((e) => `${e.id}:${e.url}:${e.events.join(',')}`);
+  },
+};
+
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
@@ -70,6 +86,7 @@ const AUDITED: Record<string, Audited> = {
   setLimit: LIMITS, clearLimit: LIMITS,
   rotateDkim: DKIM, activateDkim: DKIM,
   addSite: SITE, removeSite: SITE, rotateSiteToken: SITE, grantSite: SITE, revokeSite: SITE,
+  addWebhook: WEBHOOKS_OF, removeWebhook: WEBHOOK, rotateWebhookSecret: WEBHOOK, setWebhookEnabled: WEBHOOK, testWebhook: WEBHOOK,
   removeBan: { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) },
   releaseHold: {
     target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])),

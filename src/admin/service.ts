@@ -18,6 +18,7 @@ import { createHoldService } from './holds.ts';
 import { createSiteService } from './sites.ts';
 import { createDkimAdmin, type DkimAdminOptions } from './dkim.ts';
 import { createTrackingService } from './tracking.ts';
+import { createWebhookService, type WebhookAdminOptions } from './webhooks.ts';
 
 export { AdminError };
 
@@ -103,13 +104,17 @@ function rethrow(err: unknown): never {
 }
 
 /** The admin service; with `actor`, every change it makes is recorded in the audit trail. */
-export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions } = {}) {
+export function createAdminService(
+  store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions; webhooks?: WebhookAdminOptions } = {},
+) {
   const now = opts.now ?? Date.now;
-  const service = createService(store, now, opts.secrets, opts.dkim);
+  const service = createService(store, now, opts.secrets, opts.dkim, opts.webhooks ?? { allowInsecure: false });
   return opts.actor ? withAudit(service, store, opts.actor, now) : service;
 }
 
-function createService(store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined) {
+function createService(
+  store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined, webhookOptions: WebhookAdminOptions,
+) {
   const dkim = createDkimAdmin(store, dkimOptions);
   async function customerOrFail(name: string): Promise<Customer> {
     const c = await store.customers.get(name);
@@ -135,6 +140,7 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
     ...createHoldService(store, mailboxOrFail, now),
     ...createSiteService(store, customerOrFail),
     ...createTrackingService(store),
+    ...createWebhookService(store, now, secrets, webhookOptions, customerOrFail),
     ...dkim,
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {

@@ -269,6 +269,20 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Message tracking: where is my mail?'),
+    webhooks: z
+      .object({
+        enabled: z.boolean().default(true).describe('Record delivered, deferred, bounced, held and limit-reached events for the customers\' webhook endpoints, and send them from the process that serves the local channel (docs/webhooks.md).'),
+        allowInsecure: z.boolean().default(false).describe('Accept http:// endpoint URLs (tests and labs only); otherwise only https:// endpoints are added and sent to.'),
+        maxAttempts: z.number().int().min(1).max(100).default(12).describe('Attempts of one event to one endpoint before it is marked failed.'),
+        retrySeconds: z.array(z.number().positive()).min(1).default([30, 120, 600, 3600, 21600]).describe('Waits before the 1st, 2nd, ... retry, in seconds (each with up to 20% jitter); the last one repeats. A Retry-After of a 429 or 503 answer is honoured instead (at most a day).'),
+        timeoutSeconds: z.number().positive().max(60).default(10).describe('How long an endpoint may take to answer; longer counts as a failed attempt.'),
+        concurrency: z.number().int().min(1).max(1000).default(10).describe('Webhook requests running at once.'),
+        pollIntervalMs: z.number().int().min(10).max(60_000).default(1000).describe('How often the outbox is checked for due deliveries when nothing was just recorded.'),
+        keepDays: z.number().positive().default(7).describe('Delivered and failed deliveries stay in the log (`postern webhook log`) this long.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Webhooks: signed event notifications to customers\' HTTPS endpoints.'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level written to standard output as JSON lines.'),

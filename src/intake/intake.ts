@@ -19,6 +19,7 @@ import { DkimTap, type SigningKey } from '../dkim/index.ts';
 import type { Scanner, ScanDecision } from '../scan/index.ts';
 import { buildReceived } from './received.ts';
 import { channelOf, refusalOf, type Metrics, type RefusalReason } from '../observability/index.ts';
+import type { WebhookEmitter } from '../webhooks/index.ts';
 
 export interface IntakeRequest {
   queueId: string;
@@ -100,6 +101,8 @@ export interface IntakeDeps {
   metrics?: Metrics;
   /** Keep each message's life for message tracking (tracking.enabled). */
   track?: boolean;
+  /** Messages held and sending limits reached become webhook events (never awaited). */
+  webhooks?: Pick<WebhookEmitter, 'verdict'>;
 }
 
 /** The fields the scanner writes on top of a message (a sender's own are removed). */
@@ -243,6 +246,10 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       }
       if (verdict.outcome === 'held' && verdict.reason === 'content') spamOf(req); // a hold that was stored
       countVerdict(deps.metrics, verdict);
+      deps.webhooks?.verdict({
+        queueId: req.queueId, customerId: req.customerId, sender: req.sender, recipients: req.recipients.map((r) => r.address),
+        messageId: rewriter.facts.messageId, from: req.limitScope?.site ? `site:${req.limitScope.site}` : req.authUser, at: now.getTime(),
+      }, verdict);
       if (verdict.outcome === 'refused') {
         await body.discard();
         if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${req.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');

@@ -567,6 +567,98 @@ export interface TrackingRepo {
   stats(): Promise<TrackingStats>;
 }
 
+/** What a customer's webhook endpoint may subscribe to (ping: `postern webhook test`, always sent). */
+export type WebhookEventType = 'delivered' | 'deferred' | 'bounced' | 'held' | 'limit-reached' | 'ping';
+
+/** A customer's HTTPS endpoint that receives signed event notifications. */
+export interface WebhookEndpoint {
+  id: string;
+  customerId: number;
+  customerName: string;
+  url: string;
+  /** The signing secret, sealed by credentials' secret box; never stored in clear. */
+  secret: string;
+  events: WebhookEventType[];
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One event for the outbox: queued for every enabled endpoint of the customer subscribed to its type (or for endpointId only). */
+export interface WebhookEventInput {
+  /** Unique per event; the same id twice for one endpoint is stored once (coalescing, crash replays). */
+  id: string;
+  type: WebhookEventType;
+  customerId: number;
+  /** When it happened (ms). */
+  at: number;
+  data: Record<string, unknown>;
+  /** Only this endpoint of the customer, whatever it subscribed to (ping). */
+  endpointId?: string;
+}
+
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed';
+
+/** One event for one endpoint in the outbox, with the outcome of its last attempt. */
+export interface WebhookDelivery {
+  id: number;
+  endpointId: string;
+  customerName: string;
+  eventId: string;
+  eventType: WebhookEventType;
+  eventAt: number;
+  data: Record<string, unknown>;
+  attempts: number;
+  state: WebhookDeliveryState;
+  /** When the next attempt is due; while an attempt runs, when its lease ends. */
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  lastAttemptAt: number | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+/** A claimed delivery with where and how to send it. */
+export interface WebhookJob extends WebhookDelivery { url: string; secret: string; lease: Lease }
+
+/** The outcome of one attempt, written only while the claim holds. */
+export interface WebhookAttemptResult {
+  id: number;
+  lease: Lease;
+  at: number;
+  state: WebhookDeliveryState;
+  /** The next attempt (pending only). */
+  nextAttemptAt: number;
+  status: number | null;
+  error: string | null;
+}
+
+/** Restricts a read or change to one customer's endpoints (customer-facing callers). */
+export interface CustomerScope { customerId?: number }
+
+export interface WebhookRepo {
+  addEndpoint(e: { id: string; customerId: number; url: string; secret: string; events: WebhookEventType[] }): Promise<WebhookEndpoint>;
+  endpoint(id: string, scope?: CustomerScope): Promise<WebhookEndpoint | null>;
+  /** Oldest first. */
+  endpoints(scope?: CustomerScope): Promise<WebhookEndpoint[]>;
+  updateEndpoint(id: string, change: { secret?: string; enabled?: boolean }, scope?: CustomerScope): Promise<WebhookEndpoint | null>;
+  /** Removes an endpoint with its deliveries. */
+  removeEndpoint(id: string, scope?: CustomerScope): Promise<boolean>;
+  /** Adds the events to the outbox, due at `now`; returns how many deliveries were added. */
+  enqueue(events: WebhookEventInput[], now: number): Promise<number>;
+  /** Takes up to `limit` due deliveries of enabled endpoints, leased to `owner` until now + leaseMs (safe across nodes). */
+  claim(opts: { owner: string; now: number; leaseMs: number; limit: number }): Promise<WebhookJob[]>;
+  /** Writes an attempt's outcome; false when the claim no longer holds (nothing written). */
+  record(r: WebhookAttemptResult): Promise<boolean>;
+  /** Makes every pending delivery leased to `owner` due now (the owner restarted). */
+  releaseLeases(owner: string, now: number): Promise<number>;
+  /** Deliveries, newest first. */
+  log(filter?: CustomerScope & { endpointId?: string; limit?: number }): Promise<WebhookDelivery[]>;
+  /** Deletes delivered and failed deliveries created before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
 /** A store thrown error that callers map to 4xx / a clear CLI message. */
 export class StoreError extends Error {
   readonly kind: 'conflict' | 'not-found' | 'unavailable' | 'invalid';
@@ -604,5 +696,6 @@ export interface Store {
   queue: QueueRepo;
   routes: RouteRepo;
   tracking: TrackingRepo;
+  webhooks: WebhookRepo;
   close(): Promise<void>;
 }

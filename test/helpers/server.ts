@@ -62,7 +62,9 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
   const server = await startServer(config, { logger, clock: opts.clock });
   const now = opts.clock ? () => opts.clock!.now() : Date.now;
   const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(config)));
-  const admin = createAdminService(server.store, { now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now) });
+  const admin = createAdminService(server.store, {
+    now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now), webhooks: { allowInsecure: config.webhooks.allowInsecure },
+  });
   return {
     config,
     dataDir,

@@ -18,6 +18,7 @@ import { registerProbeCommand } from './probe.ts';
 import { registerScanCommands } from './scan.ts';
 import { registerStoreCommands } from './store.ts';
 import { registerTrackCommands } from './track.ts';
+import { registerWebhookCommands } from './webhooks.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -41,7 +42,9 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
     try {
       const c = config();
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
-      return await fn(createAdminService(store, { secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now) }));
+      return await fn(createAdminService(store, {
+        secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure },
+      }));
     } finally {
       await store.close();
     }
@@ -53,6 +56,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerScanCommands(program, io, config);
   registerStoreCommands(program, io, config);
   registerTrackCommands(program, io, withService);
+  registerWebhookCommands(program, io, withService);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

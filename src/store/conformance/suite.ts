@@ -20,9 +20,10 @@ import { operatorCases } from './operator.ts';
 import { clusterCases } from './cluster.ts';
 import { specificCases } from './specific.ts';
 import { trackingCases } from './tracking.ts';
+import { webhookCases } from './webhooks.ts';
 
 const cases: Case[] = [
-  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases,
+  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

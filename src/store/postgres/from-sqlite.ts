@@ -1,7 +1,8 @@
 /**
  * Moving a single-node install up: copies everything a SQLite store holds (tenants, logins,
  * grants, sites, DKIM keys, limits with their running counters, routes, the brute-force state,
- * the audit trail, the activity hours and the queue with every body, spool files included) into
+ * the audit trail, the activity hours, webhook endpoints with their outbox, and the queue with
+ * every body, spool files included) into
  * an empty PostgreSQL store, in one transaction: all of it or nothing.
  */
 import fs from 'node:fs';
@@ -39,8 +40,10 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'tracked_messages' },
   { name: 'tracked_recipients' },
   { name: 'tracked_events' },
+  { name: 'webhook_endpoints', booleans: ['enabled'] },
+  { name: 'webhook_deliveries' },
 ];
-const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events'];
+const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events', 'webhook_deliveries'];
 const FACT = 'copied-from-sqlite';
 
 export class MoveRefused extends Error {}

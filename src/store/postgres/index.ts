@@ -18,6 +18,7 @@ import { createActivityRepo } from './activity.ts';
 import { createRouteRepo } from './routes.ts';
 import { createQueueRepo } from './queue.ts';
 import { createTrackingRepo } from './tracking.ts';
+import { createWebhookRepo } from './webhooks.ts';
 
 export { migrate, createPool } from './db.ts';
 
@@ -55,6 +56,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     queue: createQueueRepo(pool, deps),
     routes: createRouteRepo(pool, deps),
     tracking: createTrackingRepo(pool, deps),
+    webhooks: createWebhookRepo(pool, deps),
     async close() {
       await changed.flush();
       await feed.close();

@@ -14,6 +14,7 @@ import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
 import { createTrackingRepo } from './tracking.ts';
+import { createWebhookRepo } from './webhooks.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -36,6 +37,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer, now),
     tracking: createTrackingRepo(db),
     routes: createRouteRepo(db, now),
+    webhooks: createWebhookRepo(db, now),
     async close() {
       await writer.close();
       db.close();

@@ -342,4 +342,40 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX tracked_events_message ON tracked_events(queue_id, at, id);
   `,
+  // webhooks: customers' endpoints (secrets sealed with the secret box, events as ",a,b,") and
+  // the durable outbox of their deliveries (one row per event and endpoint, claimed with a lease)
+  `
+  CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    events TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX webhook_endpoints_customer ON webhook_endpoints(customer_id);
+  CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    event_at INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    last_attempt_at INTEGER,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    UNIQUE (endpoint_id, event_id)
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
+  CREATE INDEX webhook_deliveries_lease ON webhook_deliveries(lease_owner) WHERE lease_owner IS NOT NULL;
+  `,
 ];

@@ -18,9 +18,11 @@ import { deliveryCases } from './conformance/delivery.ts';
 import { operatorCases } from './conformance/operator.ts';
 import { clusterCases } from './conformance/cluster.ts';
 import { specificCases } from './conformance/specific.ts';
+import { apiTokenCases } from './conformance/api-tokens.ts';
 
 const cases: Case[] = [
   ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases,
+  ...apiTokenCases,
 ];
 
 after(cleanup);

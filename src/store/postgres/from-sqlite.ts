@@ -30,6 +30,7 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'ip_failures' },
   { name: 'ip_bans' },
   { name: 'audit' },
+  { name: 'api_tokens' },
   { name: 'mailbox_hours' },
   { name: 'mailbox_hour_domains' },
   { name: 'mailbox_hour_networks' },
@@ -37,7 +38,7 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'recipients', booleans: ['delay_notified'] },
   { name: 'attempts' },
 ];
-const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts'];
+const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'api_tokens'];
 const FACT = 'copied-from-sqlite';
 
 export class MoveRefused extends Error {}

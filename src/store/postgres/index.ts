@@ -17,6 +17,7 @@ import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
 import { createRouteRepo } from './routes.ts';
 import { createQueueRepo } from './queue.ts';
+import { createApiTokenRepo } from './api-tokens.ts';
 
 export { migrate, createPool } from './db.ts';
 
@@ -53,6 +54,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     activity: createActivityRepo(pool, deps),
     queue: createQueueRepo(pool, deps),
     routes: createRouteRepo(pool, deps),
+    apiTokens: createApiTokenRepo(pool, deps),
     async close() {
       await feed.close();
       await pool.end();

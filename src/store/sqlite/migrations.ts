@@ -296,4 +296,17 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE messages ADD COLUMN hold_reason TEXT; -- limit, sender (a held mailbox or site), content, postmaster
   ALTER TABLE mailbox_hours ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
   `,
+  // tokens of the admin HTTP API (operator: no customer; customer tokens see that customer only);
+  // only the SHA-256 of a token is kept
+  `
+  CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+  );
+  `,
 ];

@@ -17,6 +17,7 @@ import { registerDkimCommands } from './dkim.ts';
 import { registerProbeCommand } from './probe.ts';
 import { registerScanCommands } from './scan.ts';
 import { registerStoreCommands } from './store.ts';
+import { registerTokenCommands } from './tokens.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -51,6 +52,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerProbeCommand(program, io);
   registerScanCommands(program, io, config);
   registerStoreCommands(program, io, config);
+  registerTokenCommands(program, io, withService);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

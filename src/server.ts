@@ -24,6 +24,7 @@ import { createMetrics, type Metrics } from './observability/index.ts';
 import type { Registry } from 'prom-client';
 import { createDispatcher, createEmitter, type Dispatcher } from './webhooks/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, serverOps, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
+import { adminServiceFactory } from './admin/api/index.ts';
 
 export interface RunningServer {
   listeners: Listener[];
@@ -232,6 +233,11 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
             incoming: config.clients.incoming,
           }),
         },
+        admin: config.adminApi.enabled ? {
+          store, clock, logger, lockout: lockoutPolicyOf(config), failureDelayMs: config.auth.failureDelayMs, metrics,
+          maxBodyBytes: config.adminApi.maxBodyBytes, removeBody: (relPath) => spool.remove(relPath),
+          service: adminServiceFactory(config, store, secrets, () => clock.now()),
+        } : undefined,
         api: {
           injector, store, authenticator, lockout: lockoutPolicyOf(config), clock, logger,
           maxMessageSize: config.smtp.maxMessageSize, failureDelayMs: config.auth.failureDelayMs, metrics,

@@ -1,6 +1,6 @@
 /**
- * The audit trail: every administrative change made through the admin service (CLI today, the
- * HTTP API later) is recorded with who made it, what it was, its target, and the state of the
+ * The audit trail: every administrative change made through the admin service (the CLI and the
+ * HTTP API) is recorded with who made it, what it was, its target, and the state of the
  * target before and after. Secrets never enter the trail (password hashes, route passwords).
  * Reads and refused changes (errors) leave no record. A failing audit write fails the command
  * loudly after the change: the operator is told, nothing is silently unaudited.
@@ -74,6 +74,14 @@ const WEBHOOKS_OF: Audited = {
     return c && (await s.webhooks.endpoints({ customerId: c.id })).map((e) => `${e.id}:${e.url}:${e.events.join(',')}`);
   },
 };
+const TOKEN: Audited = {
+  target: (a) => `token:${str(a[0])}`,
+  snapshot: async (s, _t, a) => {
+    const t = await s.apiTokens.get(str(a[0]));
+    // never the token, nor its hash
+    return t && { scope: t.customerName ?? 'operator', revokedAt: t.revokedAt };
+  },
+};
 
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
@@ -93,6 +101,7 @@ const AUDITED: Record<string, Audited> = {
     snapshot: (s, t) => (t.startsWith('site:') ? SITE.snapshot(s, t, [t.slice('site:'.length)]) : t.includes('@') ? mailbox(s, t) : message(s, t)),
   },
   purgeHold: { target: (a) => (str(a[0]).startsWith('site:') ? str(a[0]) : mailboxKey(a)), snapshot: (s, t) => (t.startsWith('site:') ? SITE.snapshot(s, t, [t.slice('site:'.length)]) : mailbox(s, t)) },
+  addToken: TOKEN, revokeToken: TOKEN,
   holdMessage: MESSAGE, releaseMessage: MESSAGE, deleteMessage: MESSAGE, retryQueue: { target: (a) => str(a[0] ?? 'all'), snapshot: async (s, t) => (t === 'all' ? null : message(s, t)) },
 };
 

@@ -1,12 +1,12 @@
 /** Brute-force defence, for the admin service: unlock a mailbox, list and lift address bans. */
 import net from 'node:net';
 import type { IpBan, Mailbox, Store } from '../store/index.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, missing, type TenantScope } from './errors.ts';
 
-export function createBanService(store: Store, mailboxOrFail: (address: string) => Promise<Mailbox>, now: () => number) {
+export function createBanService(store: Store, mailboxOrFail: (address: string, scope?: TenantScope) => Promise<Mailbox>, now: () => number) {
   return {
-    async unlock(address: string): Promise<{ mailbox: Mailbox; wasLocked: boolean }> {
-      const m = await mailboxOrFail(address);
+    async unlock(address: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; wasLocked: boolean }> {
+      const m = await mailboxOrFail(address, scope);
       return { mailbox: m, wasLocked: await store.authGuard.unlock(m.id) };
     },
     async loginState(address: string) {
@@ -16,7 +16,7 @@ export function createBanService(store: Store, mailboxOrFail: (address: string) 
     listBans: (): Promise<IpBan[]> => store.authGuard.bans(now()),
     async removeBan(ip: string): Promise<void> {
       if (!net.isIP(ip) && !/^[0-9a-f:]+::\/64$/i.test(ip)) throw new AdminError(`not an IP address (or an IPv6 /64 as ban list shows it): ${ip}`);
-      if (!(await store.authGuard.unban(ip))) throw new AdminError(`${ip} is not banned`);
+      if (!(await store.authGuard.unban(ip))) throw missing(`${ip} is not banned`);
     },
   };
 }

@@ -12,7 +12,7 @@ import {
 } from '../dkim/index.ts';
 import { normalizeDomain } from '../core/index.ts';
 import { domainRecords, outgoingOf, type ClientSettings, type DnsRecord } from '../clientsetup/index.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, missing, sees, type TenantScope } from './errors.ts';
 
 export interface DkimAdminOptions {
   enabled: boolean;
@@ -66,10 +66,11 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
     if (!opts) throw new AdminError('DKIM is not available here (no configuration)');
     return opts;
   };
-  const domainName = async (input: string): Promise<string> => {
+  const domainName = async (input: string, scope?: TenantScope): Promise<string> => {
     const d = normalizeDomain(input);
-    if (!d || !(await store.domains.get(d))) throw new AdminError(`no hosted domain ${input}`);
-    return d;
+    const domain = d ? await store.domains.get(d) : null;
+    if (!domain || !sees(scope, domain.customerId)) throw missing(`no hosted domain ${input}`);
+    return domain.name;
   };
   return {
     /** Makes the first keys of a new domain (when DKIM is enabled). */
@@ -77,8 +78,8 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
       if (!opts?.enabled) return [];
       return guard(() => opts.service.createKeys(domain));
     },
-    async showDkim(input: string): Promise<DkimRecordView[]> {
-      const d = await domainName(input);
+    async showDkim(input: string, scope?: TenantScope): Promise<DkimRecordView[]> {
+      const d = await domainName(input, scope);
       return (await store.dkim.list(d)).filter((k) => k.state !== 'retired').map(view);
     },
     async rotateDkim(input: string, algorithm?: string): Promise<DkimRecordView[]> {
@@ -93,8 +94,8 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
       return { activated: r.activated.map(view), retiring: r.retiring.map(view) };
     },
     /** Every record the domain needs: client discovery (SRV, autoconfig, autodiscover), DKIM, SPF, DMARC. */
-    async domainDns(input: string): Promise<DnsRecord[]> {
-      const d = await domainName(input);
+    async domainDns(input: string, scope?: TenantScope): Promise<DnsRecord[]> {
+      const d = await domainName(input, scope);
       const o = need();
       return domainRecords({ domain: d, clients: o.clients, keys: await store.dkim.list(d), sendingIps: o.sendingIps });
     },

@@ -6,11 +6,11 @@
  */
 import { addressKey, domainOf, normalizeDomain } from '../core/index.ts';
 import type { GrantKind, Mailbox, SenderGrant, Store } from '../store/index.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, missing, type TenantScope } from './errors.ts';
 
 export interface GrantInput { sendAs?: string; domain?: string }
 
-export function createGrantService(store: Store, mailboxOrFail: (address: string) => Promise<Mailbox>) {
+export function createGrantService(store: Store, mailboxOrFail: (address: string, scope?: TenantScope) => Promise<Mailbox>) {
   /** The grant an input names, checked against the mailbox's customer. */
   async function resolve(m: Mailbox, input: GrantInput): Promise<{ kind: GrantKind; value: string }> {
     if ((input.sendAs === undefined) === (input.domain === undefined)) throw new AdminError('give either --send-as ADDRESS or --domain DOMAIN');
@@ -37,29 +37,29 @@ export function createGrantService(store: Store, mailboxOrFail: (address: string
   }
 
   return {
-    async grant(address: string, input: GrantInput): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string }; added: boolean }> {
-      const m = await mailboxOrFail(address);
+    async grant(address: string, input: GrantInput, scope?: TenantScope): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string }; added: boolean }> {
+      const m = await mailboxOrFail(address, scope);
       const g = await resolve(m, input);
       const added = await store.grants.add({ mailboxId: m.id, ...g });
       return { mailbox: m, grant: g, added };
     },
-    async revoke(address: string, input: GrantInput): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string } }> {
-      const m = await mailboxOrFail(address);
+    async revoke(address: string, input: GrantInput, scope?: TenantScope): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string } }> {
+      const m = await mailboxOrFail(address, scope);
       if (input.sendAs !== undefined && input.domain === undefined) {
         const raw = input.sendAs.trim();
         const g = raw === '<>' || raw === '' ? { kind: 'null-sender' as const, value: '' } : { kind: 'address' as const, value: addressKey(raw) ?? raw };
-        if (!(await store.grants.remove({ mailboxId: m.id, ...g }))) throw new AdminError(`${m.address} has no grant to send as ${raw || '<>'}`);
+        if (!(await store.grants.remove({ mailboxId: m.id, ...g }))) throw missing(`${m.address} has no grant to send as ${raw || '<>'}`);
         return { mailbox: m, grant: g };
       }
       if (input.domain !== undefined && input.sendAs === undefined) {
         const value = normalizeDomain(input.domain) ?? input.domain;
-        if (!(await store.grants.remove({ mailboxId: m.id, kind: 'domain', value }))) throw new AdminError(`${m.address} has no grant for the domain ${value}`);
+        if (!(await store.grants.remove({ mailboxId: m.id, kind: 'domain', value }))) throw missing(`${m.address} has no grant for the domain ${value}`);
         return { mailbox: m, grant: { kind: 'domain', value } };
       }
       throw new AdminError('give either --send-as ADDRESS or --domain DOMAIN');
     },
-    async grants(address: string): Promise<{ mailbox: Mailbox; grants: SenderGrant[] }> {
-      const m = await mailboxOrFail(address);
+    async grants(address: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; grants: SenderGrant[] }> {
+      const m = await mailboxOrFail(address, scope);
       return { mailbox: m, grants: await store.grants.list(m.id) };
     },
   };

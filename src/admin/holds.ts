@@ -5,7 +5,7 @@
  */
 import { addressKey } from '../core/index.ts';
 import type { Mailbox, QueuedMessage, Site, Store } from '../store/index.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, missing } from './errors.ts';
 
 const SITE = 'site:';
 
@@ -14,7 +14,7 @@ export function createHoldService(store: Store, mailboxOrFail: (address: string)
   const heldOfSite = (name: string) => store.queue.list({ state: 'held', site: name, limit: 100_000 });
   async function siteOrFail(target: string): Promise<Site> {
     const s = await store.sites.get(target.slice(SITE.length));
-    if (!s) throw new AdminError(`no site named ${target.slice(SITE.length)}`);
+    if (!s) throw missing(`no site named ${target.slice(SITE.length)}`);
     return s;
   }
   return {
@@ -62,7 +62,7 @@ export function createHoldService(store: Store, mailboxOrFail: (address: string)
         if (!wasHeld && !r.released) throw new AdminError(`${m.address} is not on hold and has no held mail${r.keptSpam ? ' (but spam held by the scanner: --include-spam)' : ''}`);
         return { mailbox: m, ...r };
       }
-      if (!(await store.queue.release(target, now()))) throw new AdminError(`no held message ${target}`);
+      if (!(await store.queue.release(target, now()))) throw missing(`no held message ${target}`);
       return { mailbox: null, released: 1, keptSpam: 0 };
     },
     async purgeHold(target: string, removeBody: (relPath: string) => Promise<void>): Promise<number> {

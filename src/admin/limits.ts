@@ -6,7 +6,7 @@
 import { addressKey, normalizeDomain } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { ACTIONS, LEVELS, METRICS, WINDOWS, type LimitAction, type LimitLevel, type LimitMetric, type LimitRule, type LimitWindow } from '../limits/index.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, missing, sees, type TenantScope } from './errors.ts';
 
 export interface LimitInput { window: string; messages?: string | number; recipients?: string | number; action?: string }
 
@@ -23,7 +23,7 @@ function count(value: string | number, what: string): number {
 
 export function createLimitService(store: Store, now: () => number) {
   /** The level and the canonical target ('*' or an existing customer / domain / mailbox). */
-  async function where(levelInput: string, targetInput: string | undefined): Promise<{ level: LimitLevel; target: string }> {
+  async function where(levelInput: string, targetInput: string | undefined, scope?: TenantScope): Promise<{ level: LimitLevel; target: string }> {
     const level = oneOf(LEVELS, levelInput, 'the level');
     if (level === 'server') {
       if (targetInput && targetInput !== '*') throw new AdminError('a server limit has no target');
@@ -31,21 +31,41 @@ export function createLimitService(store: Store, now: () => number) {
     }
     if (!targetInput || targetInput === '*') return { level, target: '*' };
     if (level === 'customer') {
-      if (!(await store.customers.get(targetInput))) throw new AdminError(`no customer named ${targetInput}`);
+      const c = await store.customers.get(targetInput);
+      if (!c || !sees(scope, c.id)) throw missing(`no customer named ${targetInput}`);
       return { level, target: targetInput };
     }
     if (level === 'domain') {
       const d = normalizeDomain(targetInput);
-      if (!d || !(await store.domains.get(d))) throw new AdminError(`no hosted domain ${targetInput}`);
+      const domain = d ? await store.domains.get(d) : null;
+      if (!d || !domain || !sees(scope, domain.customerId)) throw missing(`no hosted domain ${targetInput}`);
       return { level, target: d };
     }
     if (level === 'site') {
-      if (!(await store.sites.get(targetInput))) throw new AdminError(`no site named ${targetInput}`);
+      const site = await store.sites.get(targetInput);
+      if (!site || !sees(scope, site.customerId)) throw missing(`no site named ${targetInput}`);
       return { level, target: targetInput };
     }
     const key = addressKey(targetInput);
-    if (!key || !(await store.mailboxes.get(key))) throw new AdminError(`no mailbox ${targetInput}`);
+    const m = key ? await store.mailboxes.get(key) : null;
+    if (!key || !m || !sees(scope, m.customerId)) throw missing(`no mailbox ${targetInput}`);
     return { level, target: key };
+  }
+
+  /** The rules a customer's scope sees: the defaults ('*') and its own targets, no server rules. */
+  async function ownRules(rules: LimitRule[], scope: TenantScope): Promise<LimitRule[]> {
+    const owner = async (r: LimitRule): Promise<number | null> => {
+      if (r.level === 'customer') return (await store.customers.get(r.target))?.id ?? null;
+      if (r.level === 'domain') return (await store.domains.get(r.target))?.customerId ?? null;
+      if (r.level === 'site') return (await store.sites.get(r.target))?.customerId ?? null;
+      return (await store.mailboxes.get(r.target))?.customerId ?? null;
+    };
+    const out: LimitRule[] = [];
+    for (const r of rules) {
+      if (r.level === 'server') continue;
+      if (r.target === '*' || (await owner(r)) === scope.customerId) out.push(r);
+    }
+    return out;
   }
 
   return {
@@ -60,10 +80,16 @@ export function createLimitService(store: Store, now: () => number) {
       for (const r of rules) await store.limits.set(r);
       return rules;
     },
-    /** Rules (for one target: the ones that apply to it) with the usage of the running window. */
-    async showLimits(levelInput?: string, targetInput?: string) {
-      const at = levelInput ? await where(levelInput, targetInput) : null;
-      const rules = await store.limits.list(at ? { level: at.level, ...(at.target !== '*' ? { target: at.target } : {}) } : {});
+    /**
+     * Rules (for one target: the ones that apply to it) with the usage of the running window. A
+     * customer's scope sees the defaults ('*') and the rules of its own customer, domains,
+     * mailboxes and sites, never the server's (its usage is everyone's).
+     */
+    async showLimits(levelInput?: string, targetInput?: string, scope?: TenantScope) {
+      if (scope && levelInput === 'server') throw missing('no server limits for a customer');
+      const at = levelInput ? await where(levelInput, targetInput, scope) : null;
+      const all = await store.limits.list(at ? { level: at.level, ...(at.target !== '*' ? { target: at.target } : {}) } : {});
+      const rules = scope ? await ownRules(all, scope) : all;
       const t = now();
       return Promise.all(rules.map(async (r) => {
         const counted = r.level === 'server' ? '*' : r.target !== '*' ? r.target : at && at.target !== '*' ? at.target : null;
@@ -76,7 +102,7 @@ export function createLimitService(store: Store, now: () => number) {
       const window = o.window === undefined ? undefined : oneOf(WINDOWS, o.window, 'the window') as LimitWindow;
       const metric = o.metric === undefined ? undefined : oneOf(METRICS, o.metric, 'the metric') as LimitMetric;
       const n = await store.limits.clear({ ...at, window, metric });
-      if (!n) throw new AdminError(`no ${at.level} limit${at.target === '*' ? '' : ` for ${at.target}`} matches`);
+      if (!n) throw missing(`no ${at.level} limit${at.target === '*' ? '' : ` for ${at.target}`} matches`);
       return n;
     },
   };

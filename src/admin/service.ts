@@ -9,7 +9,7 @@ import {
 } from '../store/index.ts';
 import { hashPassword, generatePassword, type SecretBox } from '../credentials/index.ts';
 
-import { AdminError } from './errors.ts';
+import { AdminError, missing, sees, type TenantScope } from './errors.ts';
 import { createGrantService } from './grants.ts';
 import { createBanService } from './bans.ts';
 import { createLimitService } from './limits.ts';
@@ -19,8 +19,9 @@ import { createSiteService } from './sites.ts';
 import { createDkimAdmin, type DkimAdminOptions } from './dkim.ts';
 import { createTrackingService } from './tracking.ts';
 import { createWebhookService, type WebhookAdminOptions } from './webhooks.ts';
+import { createTokenService } from './tokens.ts';
 
-export { AdminError };
+export { AdminError, type TenantScope };
 
 const CUSTOMER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 const MIN_PASSWORD = 8;
@@ -99,7 +100,7 @@ function contactOf(input: string): string {
 }
 
 function rethrow(err: unknown): never {
-  if (err instanceof StoreError) throw new AdminError(err.message);
+  if (err instanceof StoreError) throw new AdminError(err.message, err.kind === 'conflict' ? 'conflict' : err.kind === 'not-found' ? 'not-found' : 'invalid');
   throw err;
 }
 
@@ -116,17 +117,29 @@ function createService(
   store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined, webhookOptions: WebhookAdminOptions,
 ) {
   const dkim = createDkimAdmin(store, dkimOptions);
-  async function customerOrFail(name: string): Promise<Customer> {
+  async function customerOrFail(name: string, scope?: TenantScope): Promise<Customer> {
     const c = await store.customers.get(name);
-    if (!c) throw new AdminError(`no customer named ${name}; add it with: postern customer add ${name}`);
+    if (!c || !sees(scope, c.id)) throw missing(`no customer named ${name}; add it with: postern customer add ${name}`);
     return c;
   }
-  async function mailboxOrFail(address: string): Promise<Mailbox> {
+  async function mailboxOrFail(address: string, scope?: TenantScope): Promise<Mailbox> {
     const key = addressKey(address);
     if (!key) throw new AdminError(`not a valid address: ${address}`);
     const m = await store.mailboxes.get(key);
-    if (!m) throw new AdminError(`no mailbox ${key}`);
+    if (!m || !sees(scope, m.customerId)) throw missing(`no mailbox ${key}`);
     return m;
+  }
+  async function domainOrFail(input: string, scope?: TenantScope): Promise<Domain> {
+    const name = normalizeDomain(input);
+    if (!name) throw new AdminError(`not a valid domain name: ${input}`);
+    const d = await store.domains.get(name);
+    if (!d || !sees(scope, d.customerId)) throw missing(`no hosted domain ${name}`);
+    return d;
+  }
+  /** The customer a listing is for: the scope's own (naming another is answered as missing). */
+  async function listedCustomer(name: string | undefined, scope: TenantScope | undefined): Promise<string | undefined> {
+    if (name) return (await customerOrFail(name, scope)).name;
+    return scope?.customerName;
   }
   function checkPassword(pw: string): void {
     if (pw.length < MIN_PASSWORD) throw new AdminError(`the password must have at least ${MIN_PASSWORD} characters`);
@@ -142,6 +155,7 @@ function createService(
     ...createTrackingService(store),
     ...createWebhookService(store, now, secrets, webhookOptions, customerOrFail),
     ...dkim,
+    ...createTokenService(store, customerOrFail, now),
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
@@ -149,30 +163,32 @@ function createService(
       return store.customers.add(name, contact === undefined ? null : contactOf(contact)).catch(rethrow);
     },
     /** Where notices about the customer's account go (a mailbox put on hold); '' removes it. */
-    async setContact(name: string, contact: string): Promise<Customer> {
-      await customerOrFail(name);
+    async setContact(name: string, contact: string, scope?: TenantScope): Promise<Customer> {
+      await customerOrFail(name, scope);
       return (await store.customers.setContact(name, contact === '' ? null : contactOf(contact)))!;
     },
-    listCustomers: () => store.customers.list(),
+    listCustomers: async (scope?: TenantScope) => (await store.customers.list()).filter((c) => sees(scope, c.id)),
+    getCustomer: (name: string, scope?: TenantScope) => customerOrFail(name, scope),
 
     async addDomain(input: string, customerName: string): Promise<Domain> {
       const name = normalizeDomain(input);
       if (!name) throw new AdminError(`not a valid domain name: ${input}`);
       const c = await customerOrFail(customerName);
       const existing = await store.domains.get(name);
-      if (existing) throw new AdminError(`domain ${name} already exists (customer ${existing.customerName})`);
+      if (existing) throw new AdminError(`domain ${name} already exists (customer ${existing.customerName})`, 'conflict');
       const d = await store.domains.add(name, c.id).catch(rethrow);
       await dkim.createDomainKeys(d.name);
       return d;
     },
-    listDomains: (customerName?: string) => store.domains.list(customerName),
+    listDomains: async (customerName?: string, scope?: TenantScope) => store.domains.list(await listedCustomer(customerName, scope)),
+    getDomain: (name: string, scope?: TenantScope) => domainOrFail(name, scope),
 
     /** Adds a mailbox; returns the generated password when none was given. */
-    async addMailbox(address: string, password?: string): Promise<{ mailbox: Mailbox; generated: string | null }> {
+    async addMailbox(address: string, password?: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; generated: string | null }> {
       const parsed = parseAddress(address);
       if (!parsed) throw new AdminError(`not a valid address: ${address}`);
       const domain = await store.domains.get(parsed.domain);
-      if (!domain) throw new AdminError(`domain ${parsed.domain} is not hosted here; add it with: postern domain add ${parsed.domain} --customer NAME`);
+      if (!domain || !sees(scope, domain.customerId)) throw missing(`domain ${parsed.domain} is not hosted here; add it with: postern domain add ${parsed.domain} --customer NAME`);
       const generated = password === undefined ? generatePassword() : null;
       const pw = password ?? generated!;
       checkPassword(pw);
@@ -181,31 +197,37 @@ function createService(
         .catch(rethrow);
       return { mailbox, generated };
     },
-    async setPassword(address: string, password?: string): Promise<{ mailbox: Mailbox; generated: string | null }> {
-      const m = await mailboxOrFail(address);
+    async setPassword(address: string, password?: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; generated: string | null }> {
+      const m = await mailboxOrFail(address, scope);
       const generated = password === undefined ? generatePassword() : null;
       const pw = password ?? generated!;
       checkPassword(pw);
       const mailbox = (await store.mailboxes.setPassword(m.address, await hashPassword(pw)))!;
       return { mailbox, generated };
     },
-    async suspend(address: string): Promise<Mailbox> {
-      const m = await mailboxOrFail(address);
+    async suspend(address: string, scope?: TenantScope): Promise<Mailbox> {
+      const m = await mailboxOrFail(address, scope);
       return (await store.mailboxes.setStatus(m.address, 'suspended'))!;
     },
-    async resume(address: string): Promise<Mailbox> {
-      const m = await mailboxOrFail(address);
+    async resume(address: string, scope?: TenantScope): Promise<Mailbox> {
+      const m = await mailboxOrFail(address, scope);
       return (await store.mailboxes.setStatus(m.address, 'active'))!;
     },
-    async removeMailbox(address: string): Promise<void> {
-      const m = await mailboxOrFail(address);
+    async removeMailbox(address: string, scope?: TenantScope): Promise<void> {
+      const m = await mailboxOrFail(address, scope);
       await store.mailboxes.remove(m.address);
     },
-    async listMailboxes(filter: { customer?: string; domain?: string }): Promise<Mailbox[]> {
-      if (filter.customer) await customerOrFail(filter.customer);
+    async listMailboxes(filter: { customer?: string; domain?: string }, scope?: TenantScope): Promise<Mailbox[]> {
+      const customerName = await listedCustomer(filter.customer, scope);
       const domain = filter.domain ? normalizeDomain(filter.domain) : undefined;
       if (filter.domain && !domain) throw new AdminError(`not a valid domain name: ${filter.domain}`);
-      return store.mailboxes.list({ customerName: filter.customer, domain: domain ?? undefined });
+      if (domain && scope) await domainOrFail(domain, scope);
+      return store.mailboxes.list({ customerName, domain: domain ?? undefined });
+    },
+    /** A mailbox with its login state (failures, lock). */
+    async getMailbox(address: string, scope?: TenantScope) {
+      const m = await mailboxOrFail(address, scope);
+      return { mailbox: m, login: await store.authGuard.loginState(m.id) };
     },
     ...queueOperations(store, now, customerOrFail),
 
@@ -227,21 +249,21 @@ function createService(
     async removeRoute(domainInput: string): Promise<void> {
       const domain = normalizeDomain(domainInput);
       if (!domain) throw new AdminError(`not a valid domain name: ${domainInput}`);
-      if (!(await store.routes.remove(domain))) throw new AdminError(`no route for ${domain}`);
+      if (!(await store.routes.remove(domain))) throw missing(`no route for ${domain}`);
     },
   };
 }
 
 /** The operator's queue actions (`postern queue ...`). */
-function queueOperations(store: Store, now: () => number, customerOrFail: (name: string) => Promise<Customer>) {
-  async function messageOrFail(id: string): Promise<QueuedMessage> {
+function queueOperations(store: Store, now: () => number, customerOrFail: (name: string, scope?: TenantScope) => Promise<Customer>) {
+  async function messageOrFail(id: string, scope?: TenantScope): Promise<QueuedMessage> {
     const m = await store.queue.get(id);
-    if (!m) throw new AdminError(`no message ${id} in the queue`);
+    if (!m || !sees(scope, m.customerId)) throw missing(`no message ${id} in the queue`);
     return m;
   }
   const changed = (id: string) => new AdminError(`message ${id} changed meanwhile; look again with: postern queue show ${id}`);
 
-  async function filterOf(input: QueueListInput): Promise<QueueFilter> {
+  async function filterOf(input: QueueListInput, scope?: TenantScope): Promise<QueueFilter> {
     const { state, customer, limit } = input;
     if (state !== undefined && !(QUEUE_STATES as string[]).includes(state)) {
       throw new AdminError(`--state must be one of ${QUEUE_STATES.join(', ')}: ${state}`);
@@ -249,17 +271,20 @@ function queueOperations(store: Store, now: () => number, customerOrFail: (name:
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new AdminError('--limit must be a positive whole number');
     const domain = input.domain === undefined ? undefined : normalizeDomain(input.domain);
     if (domain === null) throw new AdminError(`not a valid domain name: ${input.domain}`);
-    if (customer) await customerOrFail(customer);
+    if (customer) await customerOrFail(customer, scope);
     const sender = input.sender === undefined ? undefined : input.sender.trim().replace(/^<(.*)>$/, '$1');
-    if (input.site !== undefined && !(await store.sites.get(input.site))) throw new AdminError(`no site named ${input.site}`);
-    return { state: state as QueueFilter['state'], domain, sender, customer, site: input.site, limit };
+    if (input.site !== undefined) {
+      const site = await store.sites.get(input.site);
+      if (!site || !sees(scope, site.customerId)) throw missing(`no site named ${input.site}`);
+    }
+    return { state: state as QueueFilter['state'], domain, sender, customer: customer ?? scope?.customerName, site: input.site, limit };
   }
 
   return {
-    listQueue: async (input: QueueListInput = {}) => store.queue.list(await filterOf(input)),
+    listQueue: async (input: QueueListInput = {}, scope?: TenantScope) => store.queue.list(await filterOf(input, scope)),
     /** A message with every attempt of its recipients, oldest first. */
-    async showMessage(id: string): Promise<{ message: QueuedMessage; attempts: AttemptRecord[] }> {
-      const message = await messageOrFail(id);
+    async showMessage(id: string, scope?: TenantScope): Promise<{ message: QueuedMessage; attempts: AttemptRecord[] }> {
+      const message = await messageOrFail(id, scope);
       return { message, attempts: await store.queue.attempts(id) };
     },
     /** Makes pending recipients due now (of one message, or of every message not held); returns how many. */

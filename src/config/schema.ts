@@ -242,6 +242,14 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('The HTTPS listener (TLS with the certificates of tls.*, TLS 1.2 at least).'),
+    adminApi: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve the admin API (/api/v1/customers, /domains, ... with tokens of `postern token add`; docs/api.md) on the HTTPS listener.'),
+        maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(65536).describe('Largest JSON request body of the admin API, in bytes; larger ones get 413.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The admin HTTP API on the web listener (never on the SMTP ports or the sendmail socket).'),
     local: z
       .object({
         socket: z.string().min(1).optional().describe('Unix socket where `postern sendmail` hands mail to the running server (mode 0666: site tokens authenticate). Default: dataDir/postern.sock.'),

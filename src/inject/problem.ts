@@ -30,6 +30,10 @@ const TITLES: Record<string, string> = {
   auth: 'Authentication required',
   unavailable: 'Temporarily unavailable',
   'bad-request': 'Bad request',
+  invalid: 'Invalid request',
+  'not-found': 'Not found',
+  conflict: 'Conflict',
+  forbidden: 'Forbidden',
 };
 
 export const PROBLEM_TYPE_BASE = 'urn:postern:problem:';

@@ -18,6 +18,7 @@ import { mountClientSetup, type ClientSetupDeps } from '../clientsetup/index.ts'
 import type { Hono } from 'hono';
 import type { Env } from './api.ts';
 import { mountOps, type OpsDeps } from './ops.ts';
+import { mountAdminRoutes, type AdminApiDeps } from '../admin/api/index.ts';
 
 export interface WebConfig { port: number; host: string; maxConnections: number; maxConnectionsPerIp: number }
 
@@ -58,9 +59,10 @@ function clearStaleSocket(p: string): void {
 }
 
 /** The web listener's routes besides the send API: client setup, health, readiness and metrics. */
-function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; ops?: OpsDeps }): void {
+function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; ops?: OpsDeps; admin?: AdminApiDeps }): void {
   if (o.clientSetup) mountClientSetup(app, o.clientSetup);
   if (o.ops) mountOps(app, o.ops);
+  if (o.admin) mountAdminRoutes(app, o.admin);
 }
 
 export async function startLocalServers(o: {
@@ -72,6 +74,8 @@ export async function startLocalServers(o: {
   clientSetup?: ClientSetupDeps;
   /** GET /healthz, /readyz and /metrics (Prometheus text format, for web.metricsAllow) on the web listener. */
   ops?: OpsDeps;
+  /** The admin API (/api/v1/...) on the web listener only. */
+  admin?: AdminApiDeps;
   logger: Logger;
 }): Promise<LocalServers> {
   const servers: net.Server[] = [];

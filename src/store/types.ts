@@ -659,6 +659,33 @@ export interface WebhookRepo {
   prune(before: number): Promise<number>;
 }
 
+/**
+ * A token of the admin HTTP API: an operator token (customerId null: every customer) or a
+ * customer token (that customer only). Only the SHA-256 of the token is kept.
+ */
+export interface ApiToken {
+  id: number;
+  name: string;
+  customerId: number | null;
+  customerName: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface ApiTokenRepo {
+  /** Adds a token; a name already taken (revoked tokens keep theirs) is a conflict. */
+  add(input: { name: string; customerId: number | null; tokenHash: string }): Promise<ApiToken>;
+  get(name: string): Promise<ApiToken | null>;
+  /** The token with this hash (revoked ones too: the caller refuses them), or null. */
+  byHash(hash: string): Promise<ApiToken | null>;
+  list(): Promise<ApiToken[]>;
+  /** Revokes a token; false when there is none of that name or it already was. */
+  revoke(name: string, now: number): Promise<boolean>;
+  /** Stamps the last use, only when the stored stamp is older than `now - minIntervalMs` (one write a minute at most); true when it wrote. */
+  touch(id: number, now: number, minIntervalMs: number): Promise<boolean>;
+}
+
 /** A store thrown error that callers map to 4xx / a clear CLI message. */
 export class StoreError extends Error {
   readonly kind: 'conflict' | 'not-found' | 'unavailable' | 'invalid';
@@ -697,5 +724,6 @@ export interface Store {
   routes: RouteRepo;
   tracking: TrackingRepo;
   webhooks: WebhookRepo;
+  apiTokens: ApiTokenRepo;
   close(): Promise<void>;
 }

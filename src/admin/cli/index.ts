@@ -19,6 +19,7 @@ import { registerScanCommands } from './scan.ts';
 import { registerStoreCommands } from './store.ts';
 import { registerTrackCommands } from './track.ts';
 import { registerWebhookCommands } from './webhooks.ts';
+import { registerTokenCommands } from './tokens.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -57,6 +58,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerStoreCommands(program, io, config);
   registerTrackCommands(program, io, withService);
   registerWebhookCommands(program, io, withService);
+  registerTokenCommands(program, io, withService);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

@@ -21,9 +21,10 @@ import { clusterCases } from './cluster.ts';
 import { specificCases } from './specific.ts';
 import { trackingCases } from './tracking.ts';
 import { webhookCases } from './webhooks.ts';
+import { apiTokenCases } from './api-tokens.ts';
 
 const cases: Case[] = [
-  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases,
+  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

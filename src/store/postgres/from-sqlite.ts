@@ -31,6 +31,7 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'ip_failures' },
   { name: 'ip_bans' },
   { name: 'audit' },
+  { name: 'api_tokens' },
   { name: 'mailbox_hours' },
   { name: 'mailbox_hour_domains' },
   { name: 'mailbox_hour_networks' },
@@ -43,7 +44,7 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'webhook_endpoints', booleans: ['enabled'] },
   { name: 'webhook_deliveries' },
 ];
-const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events', 'webhook_deliveries'];
+const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events', 'webhook_deliveries', 'api_tokens'];
 const FACT = 'copied-from-sqlite';
 
 export class MoveRefused extends Error {}

@@ -19,6 +19,7 @@ import { createRouteRepo } from './routes.ts';
 import { createQueueRepo } from './queue.ts';
 import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
+import { createApiTokenRepo } from './api-tokens.ts';
 
 export { migrate, createPool } from './db.ts';
 
@@ -57,6 +58,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     routes: createRouteRepo(pool, deps),
     tracking: createTrackingRepo(pool, deps),
     webhooks: createWebhookRepo(pool, deps),
+    apiTokens: createApiTokenRepo(pool, deps),
     async close() {
       await changed.flush();
       await feed.close();

@@ -15,6 +15,7 @@ import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
 import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
+import { createApiTokenRepo } from './api-tokens.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -38,6 +39,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     tracking: createTrackingRepo(db),
     routes: createRouteRepo(db, now),
     webhooks: createWebhookRepo(db, now),
+    apiTokens: createApiTokenRepo(db, now),
     async close() {
       await writer.close();
       db.close();

@@ -378,4 +378,17 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
   CREATE INDEX webhook_deliveries_lease ON webhook_deliveries(lease_owner) WHERE lease_owner IS NOT NULL;
   `,
+  // tokens of the admin HTTP API (operator: no customer; customer tokens see that customer only);
+  // only the SHA-256 of a token is kept
+  `
+  CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+  );
+  `,
 ];

@@ -18,9 +18,11 @@ import { deliveryCases } from './conformance/delivery.ts';
 import { operatorCases } from './conformance/operator.ts';
 import { clusterCases } from './conformance/cluster.ts';
 import { specificCases } from './conformance/specific.ts';
+import { suppressionCases } from './conformance/suppressions.ts';
 
 const cases: Case[] = [
   ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases,
+  ...suppressionCases,
 ];
 
 after(cleanup);

@@ -15,6 +15,7 @@ import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
+import { createSuppressionRepo } from './suppressions.ts';
 import { createRouteRepo } from './routes.ts';
 import { createQueueRepo } from './queue.ts';
 
@@ -53,6 +54,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     activity: createActivityRepo(pool, deps),
     queue: createQueueRepo(pool, deps),
     routes: createRouteRepo(pool, deps),
+    suppressions: createSuppressionRepo(pool, deps),
     async close() {
       await feed.close();
       await pool.end();

@@ -13,6 +13,7 @@ import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
+import { createSuppressionRepo } from './suppressions.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -34,6 +35,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     // ':memory:' is private to its connection: commit on the main one (tests only).
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer),
     routes: createRouteRepo(db, now),
+    suppressions: createSuppressionRepo(db),
     async close() {
       await writer.close();
       db.close();

@@ -16,6 +16,7 @@ import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, 
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import type { SecretBox } from './credentials/index.ts';
 import { countDelivery, type Metrics } from './observability/index.ts';
+import { createBounceSuppressor } from './suppression.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
@@ -174,6 +175,8 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     async onFinished(finished) {
       await Promise.all(finished.flatMap((f) => (f.bodyPath ? [spool.remove(f.bodyPath)] : [])));
     },
+    // hard bounces: suppressed for the message's customer, after the results are written
+    onRecorded: createBounceSuppressor({ store, clock, logger, days: config.suppression.days, metrics: deps.metrics }),
   });
 
   return {

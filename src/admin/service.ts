@@ -17,6 +17,7 @@ import { withAudit } from './audit.ts';
 import { createHoldService } from './holds.ts';
 import { createSiteService } from './sites.ts';
 import { createDkimAdmin, type DkimAdminOptions } from './dkim.ts';
+import { createSuppressionService } from './suppression.ts';
 
 export { AdminError };
 
@@ -102,13 +103,13 @@ function rethrow(err: unknown): never {
 }
 
 /** The admin service; with `actor`, every change it makes is recorded in the audit trail. */
-export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions } = {}) {
+export function createAdminService(store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions; suppressionDays?: number } = {}) {
   const now = opts.now ?? Date.now;
-  const service = createService(store, now, opts.secrets, opts.dkim);
+  const service = createService(store, now, opts.secrets, opts.dkim, opts.suppressionDays ?? 30);
   return opts.actor ? withAudit(service, store, opts.actor, now) : service;
 }
 
-function createService(store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined) {
+function createService(store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined, suppressionDays: number) {
   const dkim = createDkimAdmin(store, dkimOptions);
   async function customerOrFail(name: string): Promise<Customer> {
     const c = await store.customers.get(name);
@@ -133,6 +134,7 @@ function createService(store: Store, now: () => number, secrets: (() => SecretBo
     ...createLimitService(store, now),
     ...createHoldService(store, mailboxOrFail, now),
     ...createSiteService(store, customerOrFail),
+    ...createSuppressionService(store, customerOrFail, now, suppressionDays),
     ...dkim,
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {

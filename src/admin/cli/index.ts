@@ -17,6 +17,7 @@ import { registerDkimCommands } from './dkim.ts';
 import { registerProbeCommand } from './probe.ts';
 import { registerScanCommands } from './scan.ts';
 import { registerStoreCommands } from './store.ts';
+import { registerSuppressionCommands } from './suppression.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
@@ -40,7 +41,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
     try {
       const c = config();
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
-      return await fn(createAdminService(store, { secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now) }));
+      return await fn(createAdminService(store, { secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), suppressionDays: c.suppression.days }));
     } finally {
       await store.close();
     }
@@ -51,6 +52,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerProbeCommand(program, io);
   registerScanCommands(program, io, config);
   registerStoreCommands(program, io, config);
+  registerSuppressionCommands(program, io, withService);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

@@ -17,6 +17,7 @@ import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index
 import type { SecretBox } from './credentials/index.ts';
 import { countDelivery, type Metrics } from './observability/index.ts';
 import type { WebhookEmitter } from './webhooks/index.ts';
+import { createBounceSuppressor } from './suppression.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
@@ -180,6 +181,8 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     async onFinished(finished) {
       await Promise.all(finished.flatMap((f) => (f.bodyPath ? [spool.remove(f.bodyPath)] : [])));
     },
+    // hard bounces: suppressed for the message's customer, after the results are written
+    onRecorded: createBounceSuppressor({ store, clock, logger, days: config.suppression.days, metrics: deps.metrics }),
   });
 
   return {

@@ -14,6 +14,7 @@ import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
+import { startSuppressionPrune } from './suppression.ts';
 import { createContainment } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 import { checkSecretsKey, createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
@@ -163,6 +164,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     notify: (m, reason) => (webhooks?.senderHeld(m, reason), notifyHold(config, { store, intake, clock, logger }, m, reason)),
     metrics,
   });
+  const suppressionOf = (customerId: number, address: string) => store.suppressions.find(customerId, address, clock.now());
   const relay = {
     isHostedDomain: async (d: string) => (await store.domains.get(d)) !== null,
     hasInboundRoute: async (d: string) => (await store.routes.get(d)) !== null,
@@ -180,21 +182,24 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       onSenderHold: config.containment.onHold,
       heldCap: config.containment.maxHeldPerMailbox,
       metrics,
+      suppressionOf,
     }),
   );
   const injector = createInjector({
     intake, clock, logger, containment,
     maxRecipients: config.smtp.maxRecipients, heldCap: config.containment.maxHeldPerMailbox, onSenderHold: config.containment.onHold,
-    metrics,
+    metrics, suppressionOf,
   });
   let local: LocalServers | null = null;
   let pickup: Pickup | null = null;
   let dkimTimer: NodeJS.Timeout | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning: Promise<void> = Promise.resolve();
+  let stopPrune: (() => void) | null = null;
   const close = async () => {
     if (dkimTimer) clearInterval(dkimTimer);
     if (pruneTimer) clearInterval(pruneTimer);
+    stopPrune?.();
     await pruning;
     await local?.close();
     await pickup?.close();
@@ -258,6 +263,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
         dispatcher = createDispatcher({ store, secrets, clock, logger, config: config.webhooks, owner: config.nodeName, registry: metrics.registry });
         await dispatcher.start();
       }
+      // expired suppressions go, hourly, in the one process that serves the local channel
+      stopPrune = startSuppressionPrune({ store, clock, logger });
       if (config.dkim.enabled) {
         // the timed steps of key rotation, in the one process that serves the local channel
         const lookup = createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries });

@@ -82,6 +82,20 @@ const TOKEN: Audited = {
     return t && { scope: t.customerName ?? 'operator', revokedAt: t.revokedAt };
   },
 };
+/** suppression:CUSTOMER:ADDRESS, from (address, { customer }, scope?) */
+const SUPPRESSION: Audited = {
+  target: (a) => {
+    const scope = a[2] as { customer?: string } | undefined;
+    const address = str(a[0]).trim().replace(/^<(.*)>$/, '$1');
+    return `suppression:${str(scope?.customer ?? (a[1] as { customer?: string } | undefined)?.customer)}:${addressKey(address) ?? address}`;
+  },
+  snapshot: async (s, t) => {
+    const rest = t.slice('suppression:'.length); // customer names have no ':', addresses may
+    const c = await s.customers.get(rest.slice(0, rest.indexOf(':')));
+    const e = c ? (await s.suppressions.list({ customerId: c.id, address: rest.slice(rest.indexOf(':') + 1), limit: 1 }))[0] : null;
+    return e && { source: e.source, reason: e.reason, until: new Date(e.until).toISOString() };
+  },
+};
 
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
@@ -93,6 +107,7 @@ const AUDITED: Record<string, Audited> = {
   setRoute: ROUTE, removeRoute: ROUTE,
   setLimit: LIMITS, clearLimit: LIMITS,
   rotateDkim: DKIM, activateDkim: DKIM,
+  addSuppression: SUPPRESSION, removeSuppression: SUPPRESSION,
   addSite: SITE, removeSite: SITE, rotateSiteToken: SITE, grantSite: SITE, revokeSite: SITE,
   addWebhook: WEBHOOKS_OF, removeWebhook: WEBHOOK, rotateWebhookSecret: WEBHOOK, setWebhookEnabled: WEBHOOK, testWebhook: WEBHOOK,
   removeBan: { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) },

@@ -20,6 +20,7 @@ import { createDkimAdmin, type DkimAdminOptions } from './dkim.ts';
 import { createTrackingService } from './tracking.ts';
 import { createWebhookService, type WebhookAdminOptions } from './webhooks.ts';
 import { createTokenService } from './tokens.ts';
+import { createSuppressionService } from './suppression.ts';
 
 export { AdminError, type TenantScope };
 
@@ -106,15 +107,17 @@ function rethrow(err: unknown): never {
 
 /** The admin service; with `actor`, every change it makes is recorded in the audit trail. */
 export function createAdminService(
-  store: Store, opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions; webhooks?: WebhookAdminOptions } = {},
+  store: Store,
+  opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions; webhooks?: WebhookAdminOptions; suppressionDays?: number } = {},
 ) {
   const now = opts.now ?? Date.now;
-  const service = createService(store, now, opts.secrets, opts.dkim, opts.webhooks ?? { allowInsecure: false });
+  const service = createService(store, now, opts.secrets, opts.dkim, opts.webhooks ?? { allowInsecure: false }, opts.suppressionDays ?? 30);
   return opts.actor ? withAudit(service, store, opts.actor, now) : service;
 }
 
 function createService(
-  store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined, webhookOptions: WebhookAdminOptions,
+  store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined,
+  webhookOptions: WebhookAdminOptions, suppressionDays: number,
 ) {
   const dkim = createDkimAdmin(store, dkimOptions);
   async function customerOrFail(name: string, scope?: TenantScope): Promise<Customer> {
@@ -154,6 +157,7 @@ function createService(
     ...createSiteService(store, customerOrFail),
     ...createTrackingService(store),
     ...createWebhookService(store, now, secrets, webhookOptions, customerOrFail),
+    ...createSuppressionService(store, customerOrFail, now, suppressionDays),
     ...dkim,
     ...createTokenService(store, customerOrFail, now),
     async addCustomer(name: string, contact?: string): Promise<Customer> {

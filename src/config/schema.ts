@@ -180,6 +180,13 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Compromise containment.'),
+    suppression: z
+      .object({
+        days: z.number().min(0).default(30).describe('Days a recipient stays suppressed for a customer after a hard bounce (the remote server said the mailbox does not exist or is disabled: 5.1.1, 5.1.2, 5.1.10, 5.2.1, 550 user unknown); that customer\'s submissions to it are refused at RCPT with 550 5.1.1 until then, or until `postern suppression remove`. 0: hard bounces suppress nothing (entries added with `postern suppression add` still apply).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The suppression list: recipients that hard-bounced, per customer.'),
     dkim: z
       .object({
         enabled: z.boolean().default(true).describe('Sign outgoing mail of authenticated senders and sites with the active key of its From domain (and make a key for each new domain).'),

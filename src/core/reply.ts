@@ -19,7 +19,8 @@ export class SmtpError extends Error {
   /**
    * Why, for channels that are not SMTP (the send API's problem type, sendmail's exit code):
    * 'send-as', 'limit', 'hold', 'size', 'data', 'recipient', 'auth', 'content' (the scanner),
-   * 'unavailable' (a part we need is down); unset for our own failures.
+   * 'unavailable' (a part we need is down), 'suppressed' (a recipient on the suppression list);
+   * unset for our own failures.
    */
   reason?: RefusalReason;
   /** For a deferral: when trying again can succeed (ms since the epoch). */
@@ -32,7 +33,7 @@ export class SmtpError extends Error {
   }
 }
 
-export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth' | 'content' | 'unavailable';
+export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth' | 'content' | 'unavailable' | 'suppressed';
 
 /** Tags an SmtpError with its reason (and when to retry) and returns it. */
 export function because<E extends SmtpError>(err: E, reason: RefusalReason, retryAt?: number): E {

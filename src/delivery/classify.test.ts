@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyError, classifyReply, parseReply } from './classify.ts';
+import { classifyError, classifyReply, isHardBounce, parseReply } from './classify.ts';
 
 const cases: [number, string | null, string, string, string][] = [
   [250, '2.0.0', 'OK queued', 'delivered', 'ok'],
@@ -65,4 +65,37 @@ test('classifyError: connection errors, wrapped system errors and replies', () =
   assert.deepEqual(c({ code: 'ECONNECTION', message: 'Server terminates connection', response: '421 4.7.0 Too many connections', responseCode: 421 }), { outcome: 'deferred', category: 'rate-limited' });
   assert.deepEqual(c({ code: 'EMESSAGE', message: 'Message failed', response: '451 4.3.0 try later', responseCode: 451 }), { outcome: 'deferred', category: 'other' });
   assert.deepEqual(c({ message: 'something odd' }), { outcome: 'deferred', category: 'other' });
+});
+
+test('isHardBounce: a missing or disabled mailbox, never policy, spam, size, rate or temporary replies', () => {
+  const hard = [
+    '550 5.1.1 <bob@remote.test>: Recipient address rejected: User unknown in virtual mailbox table',
+    '550-5.1.1 The email account that you tried to reach does not exist.\r\n550 5.1.1 Please try double-checking',
+    '550 5.1.2 Host unknown',
+    '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup',
+    '550 5.2.1 The email account that you tried to reach is disabled',
+    '550 No such user here',
+    '551 User not local; please try <forward@elsewhere.test>: user unknown',
+    '553 sorry, that mailbox does not exist',
+    '550 Requested action not taken: mailbox unavailable',
+  ];
+  const soft = [
+    '450 4.1.1 Recipient address rejected: unverified address',
+    '452 4.2.2 Mailbox full',
+    '550 5.7.1 Recipient address rejected: Access denied',
+    '554 5.7.1 Service unavailable; Client host blocked using Spamhaus',
+    '550 5.1.1 Recipient rejected: your IP is listed in a DNSBL', // a spam refusal worded as a bad address
+    '550 5.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages',
+    '552 5.2.2 Mailbox full',
+    '552 5.3.4 Message too big for system',
+    '550 5.4.7 delivery time expired',
+    '554 Transaction failed',
+    '550 Administrative prohibition',
+    '550 5.0.0 deleted from the queue by the postmaster',
+    '4.4.7 gave up after 5 days in the queue; last reply: 550 5.1.1 user unknown',
+    'connect ECONNREFUSED 192.0.2.1:25',
+    '',
+  ];
+  for (const r of hard) assert.equal(isHardBounce(r), true, r);
+  for (const r of soft) assert.equal(isHardBounce(r), false, r);
 });

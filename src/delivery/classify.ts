@@ -122,7 +122,7 @@ function outcomeOf(rule: RuleOutcome, code: number): Outcome {
   return 'deferred';
 }
 
-function replyRuleMatches(r: ReplyRule, code: number, enhanced: string | null, text: string): boolean {
+function replyRuleMatches(r: Pick<ReplyRule, 'code' | 'enhanced' | 'text'>, code: number, enhanced: string | null, text: string): boolean {
   if (r.code && (code < r.code[0] || code > r.code[1])) return false;
   if (r.enhanced && (enhanced === null || !r.enhanced.test(enhanced))) return false;
   if (r.text && !r.text.test(text)) return false;
@@ -189,4 +189,37 @@ export function classifyError(err: ClassifiableError): Classification {
     if (!r.beforeReply && errorRuleMatches(r, err)) return { outcome: r.outcome, category: r.category };
   }
   return { outcome: 'deferred', category: 'other' };
+}
+
+export interface HardBounceRule {
+  code?: [number, number];
+  enhanced?: RegExp;
+  text?: RegExp;
+  /** True: the remote server said the mailbox does not exist or is disabled (the recipient is suppressed). */
+  hard: boolean;
+}
+
+/**
+ * Which replies are hard bounces, first match wins: only permanent (5xx) failures that say the
+ * mailbox is not there or is disabled; never a policy, spam, size or rate refusal.
+ */
+export const HARD_BOUNCE_RULES: readonly HardBounceRule[] = [
+  { code: [200, 499], hard: false }, // only permanent failures
+  { code: [500, 599], text: SPAM_TEXT, hard: false }, // "recipient rejected: listed at ..." is about us
+  { code: [500, 599], text: RATE_TEXT, hard: false },
+  { code: [500, 599], text: /\breceiving mail at a rate\b/i, hard: false }, // Gmail's 5.2.1 for a busy mailbox
+  { code: [500, 599], enhanced: /^5\.1\.(1|2|10)$/, hard: true }, // bad mailbox, bad destination, recipient not found (5.1.10)
+  { code: [500, 599], enhanced: /^5\.2\.1$/, hard: true }, // mailbox disabled
+  { enhanced: /^\d\.\d{1,3}\.\d{1,3}$/, hard: false }, // any other enhanced code: 5.7.x policy, 5.2.2 full, 5.3.4 size ...
+  { code: [550, 551], text: UNKNOWN_TEXT, hard: true }, // plain "550 user unknown"
+  { code: [553, 553], text: UNKNOWN_TEXT, hard: true },
+  { hard: false },
+];
+
+/** Does a remote reply ("550 5.1.1 ...", one or more lines) say the mailbox does not exist or is disabled? */
+export function isHardBounce(reply: string): boolean {
+  const p = parseReply(reply);
+  if (!p) return false;
+  for (const r of HARD_BOUNCE_RULES) if (replyRuleMatches(r, p.code, p.enhanced, p.text)) return r.hard;
+  return false;
 }

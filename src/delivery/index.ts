@@ -10,4 +10,4 @@ export { attemptDelivery, type AttemptRequest, type AttemptResult, type AttemptT
 export { createMxResolver, classifyAddress, type MxResolver, type MxResult, type MxHost } from './mx.ts';
 export { createMtaSts, mxAllowed, type MtaSts, type MtaStsPolicy } from './mta-sts.ts';
 export { createConnectionPool, type ConnectionPool } from './pool.ts';
-export { classifyReply, classifyError, REPLY_RULES, ERROR_RULES } from './classify.ts';
+export { classifyReply, classifyError, isHardBounce, REPLY_RULES, ERROR_RULES, HARD_BOUNCE_RULES } from './classify.ts';

@@ -192,7 +192,8 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
         ...b, sender, channel: deps.channel === 'web' ? 'api' : 'sendmail', clientIp: ip, tls,
         unixUser: null,
       });
-      return c.json({ id: r.id, status: r.held ? 'held' : 'queued', sender: r.sender, recipients: r.recipients }, 202);
+      // recipients on the suppression list were left out: each with its SMTP reply
+      return c.json({ id: r.id, status: r.held ? 'held' : 'queued', sender: r.sender, recipients: r.recipients, ...(r.refused.length ? { refused: r.refused } : {}) }, 202);
     } catch (err) {
       const p = problemOf(err, deps.clock.now());
       if (p.status >= 500) logger.error({ evt: 'api', ip, err: (err as Error).message, cause: ((err as Error).cause as Error | undefined)?.message }, 'message not queued');

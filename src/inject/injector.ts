@@ -3,16 +3,17 @@
  * socket or the drop folder) and the HTTP send API. Builds the envelope (sendmail's -f / -t
  * rules), then runs the same policy as an SMTP AUTH session: envelope and header sender
  * against the sender's grants, recipient syntax and count, and intake with the sending limits
- * (site or mailbox, domain, customer, server) and holds. Throws an SmtpError tagged with its
- * reason; the channel turns it into a problem response or an exit code.
+ * (site or mailbox, domain, customer, server) and holds. A recipient on the customer's
+ * suppression list is left out (and reported); when none is left the message is refused. Throws
+ * an SmtpError tagged with its reason; the channel turns it into a problem response or an exit code.
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { addressKey, because, domainOf, newQueueId, parseAddress, SmtpError, smtpError, type Clock } from '../core/index.ts';
-import { checkHeaderSenders, checkRecipient, senderAllowed, type AuthUser, type Grant, type Verdict } from '../policy/index.ts';
+import { checkHeaderSenders, checkRecipient, checkSuppression, senderAllowed, type AuthUser, type Grant, type Verdict } from '../policy/index.ts';
 import type { Intake } from '../intake/index.ts';
 import type { Containment } from '../limits/index.ts';
-import type { Site, SiteGrant } from '../store/index.ts';
+import type { Site, SiteGrant, Suppression } from '../store/index.ts';
 import { envelopeFields, readHeaderBlock } from './header.ts';
 import { channelOf, refusalOf, type Metrics } from '../observability/index.ts';
 
@@ -41,7 +42,10 @@ export interface InjectRequest {
   unixUser?: string | null;
 }
 
-export interface InjectResult { id: string; held: boolean; sender: string; recipients: string[] }
+/** A recipient left out of an accepted message, with the reply an SMTP client would have got at RCPT. */
+export interface InjectRefusal { address: string; smtp: string }
+
+export interface InjectResult { id: string; held: boolean; sender: string; recipients: string[]; refused: InjectRefusal[] }
 
 export interface InjectorDeps {
   intake: Intake;
@@ -53,6 +57,8 @@ export interface InjectorDeps {
   containment?: Containment;
   /** Refusals before intake (sender, recipients, header) are counted here; intake counts the rest. */
   metrics?: Metrics;
+  /** The suppression in force for a recipient of the customer, or null; absent: nothing is suppressed. */
+  suppressionOf?(customerId: number, address: string): Promise<Suppression | null>;
 }
 
 export interface Injector {
@@ -89,6 +95,32 @@ export function createInjector(deps: InjectorDeps): Injector {
   };
 }
 
+/**
+ * Splits the recipients into those to send to and those on the customer's suppression list (each
+ * with its 550 5.1.1). None left: the first refusal is thrown. A store that cannot answer: 451.
+ */
+async function withoutSuppressed(deps: InjectorDeps, channel: InjectChannel, customerId: number, recipients: string[]): Promise<{ kept: string[]; refused: InjectRefusal[] }> {
+  const lookup = deps.suppressionOf;
+  if (!lookup) return { kept: recipients, refused: [] };
+  let entries: (Suppression | null)[];
+  try {
+    entries = await Promise.all(recipients.map((r) => lookup(customerId, r)));
+  } catch (err) {
+    throw smtpError(451, '4.3.0', 'Temporary local problem, try again later', err);
+  }
+  const kept: string[] = [];
+  const refused: { address: string; err: SmtpError }[] = [];
+  recipients.forEach((address, i) => {
+    const v = checkSuppression(address, entries[i] ?? null);
+    if (v.kind === 'reject') refused.push({ address, err: because(new SmtpError(v.reply), 'suppressed') });
+    else kept.push(address);
+  });
+  if (!kept.length) throw refused[0]!.err;
+  // each recipient left out is a refused RCPT (a refused message is counted by inject)
+  if (refused.length) deps.metrics?.refused.inc({ channel: channelOf(channel), reason: 'suppressed' }, refused.length);
+  return { kept, refused: refused.map((r) => ({ address: r.address, smtp: `${r.err.reply.code} ${r.err.message}` })) };
+}
+
 function createUncounted(deps: InjectorDeps): Injector {
   const { logger } = deps;
   return {
@@ -123,6 +155,8 @@ function createUncounted(deps: InjectorDeps): Injector {
         recipients.push(r);
       }
       if (!recipients.length) throw because(smtpError(554, '5.5.1', 'No recipients: give them explicitly or in To, Cc or Bcc'), 'recipient');
+      const customerId = s.kind === 'site' ? s.site.customerId : s.user.customerId;
+      const { kept, refused } = await withoutSuppressed(deps, req.channel, customerId, recipients);
 
       const queueId = newQueueId(deps.clock.now());
       const via = s.kind === 'site'
@@ -134,10 +168,10 @@ function createUncounted(deps: InjectorDeps): Injector {
       const r = await deps.intake.receive(message, {
         queueId,
         sender: envelopeSender,
-        recipients: recipients.map((address) => ({ address })),
+        recipients: kept.map((address) => ({ address })),
         dsnRet: null,
         dsnEnvid: null,
-        customerId: s.kind === 'site' ? s.site.customerId : s.user.customerId,
+        customerId,
         mailboxId: s.kind === 'mailbox' ? s.user.mailboxId : null,
         siteId: s.kind === 'site' ? s.site.id : null,
         authUser: own,
@@ -162,10 +196,10 @@ function createUncounted(deps: InjectorDeps): Injector {
       logger.info({
         evt: 'queued', listener: req.channel, qid: r.id, site: s.kind === 'site' ? s.site.name : undefined, user: own ?? undefined,
         customer: customerName, unixUser: req.unixUser ?? undefined, held: r.held ? true : undefined, sender: envelopeSender,
-        rcpts: recipients.length, size: r.size, msgid: r.facts.messageId, dkim: r.dkim?.length ? r.dkim : 'unsigned', spamScore: r.spamScore ?? undefined, ms: Math.round(performance.now() - started),
+        rcpts: kept.length, refusedRcpts: refused.length ? refused.map((x) => x.address) : undefined, size: r.size, msgid: r.facts.messageId, dkim: r.dkim?.length ? r.dkim : 'unsigned', spamScore: r.spamScore ?? undefined, ms: Math.round(performance.now() - started),
       }, 'message queued');
       if (s.kind === 'mailbox') void deps.containment?.observeMessage(s.user.address);
-      return { id: r.id, held: r.held !== null, sender: envelopeSender, recipients };
+      return { id: r.id, held: r.held !== null, sender: envelopeSender, recipients: kept, refused };
     },
   };
 }

@@ -11,7 +11,7 @@ export interface Problem {
   detail: string;
   /** The SMTP reply an SMTP client would have got: "451 4.7.1 ...". */
   smtp?: string;
-  /** Why, in one word: send-as, limit, hold, size, data, recipient, auth, unavailable. */
+  /** Why, in one word: send-as, limit, hold, size, data, recipient, suppressed, auth, unavailable. */
   reason: string;
   /** Seconds until trying again can succeed (deferrals). */
   retryAfter?: number;
@@ -27,6 +27,7 @@ const TITLES: Record<string, string> = {
   size: 'Message too large',
   data: 'Message not acceptable',
   recipient: 'Recipients not acceptable',
+  suppressed: 'Recipient suppressed',
   auth: 'Authentication required',
   unavailable: 'Temporarily unavailable',
   'bad-request': 'Bad request',
@@ -44,7 +45,7 @@ export function httpStatusOf(code: number, reason: string | undefined): number {
   if (reason === 'auth') return 401;
   if (code >= 400 && code < 500) return reason === 'limit' || reason === 'hold' || reason === 'content' ? 429 : reason === 'recipient' ? 400 : 503;
   if (reason === 'send-as' || reason === 'limit' || reason === 'hold' || reason === 'content') return 403;
-  if (reason === 'recipient') return 400;
+  if (reason === 'recipient' || reason === 'suppressed') return 400;
   return 422;
 }
 
@@ -58,6 +59,7 @@ export const EX = { OK: 0, USAGE: 64, DATAERR: 65, NOUSER: 67, UNAVAILABLE: 69, 
 /** The exit code of `postern sendmail` for a refusal of the server. */
 export function exitCodeOf(p: Pick<Problem, 'status' | 'reason'>): number {
   if (p.status === 429 || p.status === 503 || p.status >= 500) return EX.TEMPFAIL;
+  if (p.reason === 'suppressed') return EX.NOUSER;
   if (p.reason === 'send-as' || p.reason === 'auth' || p.reason === 'hold' || p.reason === 'limit' || p.reason === 'content') return EX.NOPERM;
   if (p.reason === 'data' || p.reason === 'size' || p.reason === 'recipient' || p.reason === 'bad-request') return EX.DATAERR;
   return EX.UNAVAILABLE;

@@ -89,7 +89,8 @@ async function locate(args: SendmailArgs, env: NodeJS.ProcessEnv): Promise<Where
  * safe. lost: it may have reached it (no answer, reset, an answer that makes no sense): the
  * server may have queued it, so it is not dropped (that could send it twice) but deferred.
  */
-type Reply = { kind: 'ok'; body: { id: string; status: string } } | { kind: 'problem'; problem: Problem } | { kind: 'unreachable' | 'lost'; why: string };
+type Queued = { id: string; status: string; refused?: { address: string; smtp: string }[] };
+type Reply = { kind: 'ok'; body: Queued } | { kind: 'problem'; problem: Problem } | { kind: 'unreachable' | 'lost'; why: string };
 
 const NOT_REACHED = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'EPERM']);
 
@@ -110,7 +111,7 @@ function post(where: Where, args: Envelope, message: Buffer): Promise<Reply> {
       res.on('end', () => {
         let body: unknown;
         try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = null; }
-        if (res.statusCode === 202 && body) return resolve({ kind: 'ok', body: body as { id: string; status: string } });
+        if (res.statusCode === 202 && body) return resolve({ kind: 'ok', body: body as Queued });
         const p = body as Problem | null;
         if (!p || typeof p.status !== 'number') return resolve({ kind: 'lost', why: `unexpected answer ${res.statusCode}` });
         resolve({ kind: 'problem', problem: p });
@@ -124,7 +125,7 @@ function post(where: Where, args: Envelope, message: Buffer): Promise<Reply> {
 
 /** What became of one message: queued, kept in the drop folder, or refused (exit code, SMTP reply). */
 type Outcome =
-  | { kind: 'queued'; id: string; status: string }
+  | { kind: 'queued'; id: string; status: string; refused: { address: string; smtp: string }[] }
   | { kind: 'dropped'; name: string; why: string }
   | { kind: 'refused'; code: number; line: string; smtp: string };
 
@@ -133,7 +134,7 @@ type Envelope = Pick<SendmailArgs, 'from' | 'recipients' | 'extract' | 'fullName
 /** Hands one message to the server, or to the drop folder when the server cannot take it now. */
 async function submit(where: Where, env: Envelope, message: Buffer): Promise<Outcome> {
   const reply = await post(where, env, message);
-  if (reply.kind === 'ok') return { kind: 'queued', id: reply.body.id, status: reply.body.status };
+  if (reply.kind === 'ok') return { kind: 'queued', id: reply.body.id, status: reply.body.status, refused: Array.isArray(reply.body.refused) ? reply.body.refused : [] };
   if (reply.kind === 'lost') {
     const line = `no answer from the server (${reply.why}); the message may or may not have been queued: try again later`;
     return { kind: 'refused', code: EX.TEMPFAIL, line, smtp: `451 4.4.1 ${line}` };
@@ -186,6 +187,8 @@ export async function runSendmail(argv: string[], io: SendmailIo): Promise<numbe
     if (!message.length) throw new Fail(EX.DATAERR, 'the message is empty');
     const o = await submit(where, args, message);
     if (o.kind === 'refused') throw new Fail(o.code, o.line);
+    // recipients left out (suppressed): the others got the message
+    if (o.kind === 'queued') for (const r of o.refused) io.err(`postern sendmail: <${r.address}> not sent: ${r.smtp}`);
     if (args.verbose) {
       io.err(o.kind === 'queued' ? `postern sendmail: ${o.status} as ${o.id}` : `postern sendmail: server not reachable (${o.why}); kept in the drop folder as ${o.name}`);
     }

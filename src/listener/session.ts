@@ -13,9 +13,9 @@ import type { Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate } from '../limits/index.ts';
 import type { Intake } from '../intake/index.ts';
 import {
-  checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, type AuthUser, type RelayDeps, type SessionView, type Verdict,
+  checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, checkSuppression, type AuthUser, type RelayDeps, type SessionView, type Verdict,
 } from '../policy/index.ts';
-import type { SenderGrant } from '../store/index.ts';
+import type { SenderGrant, Suppression } from '../store/index.ts';
 import { describeRule, type Containment } from '../limits/index.ts';
 import type { AuthOutcome, Metrics, RefusalReason } from '../observability/index.ts';
 
@@ -44,6 +44,8 @@ export interface SessionDeps {
   heldCap: number;
   /** Connections, logins and MAIL / RCPT refusals are counted here (intake counts messages). */
   metrics?: Metrics;
+  /** The suppression in force for a recipient of the customer, or null; absent: nothing is suppressed. */
+  suppressionOf?(customerId: number, address: string): Promise<Suppression | null>;
 }
 
 type Hooks = Pick<SMTPServerOptions, 'onConnect' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>;
@@ -191,12 +193,16 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         refused('recipient');
         return cb(syntax);
       }
-      checkRelayAccess(deps.relay, v, address.address).then(
-        (verdict) => {
-          const refusal = fail(verdict);
+      const check = async (): Promise<[SmtpError | null, RefusalReason]> => {
+        const relay = fail(await checkRelayAccess(deps.relay, v, address.address));
+        if (relay || !v.user || !deps.suppressionOf) return [relay, 'relay'];
+        return [fail(checkSuppression(address.address, await deps.suppressionOf(v.user.customerId, address.address))), 'suppressed'];
+      };
+      check().then(
+        ([refusal, reason]) => {
           if (refusal) {
-            refused('relay');
-            logger.info({ evt: 'rcpt', listener: name, sid: session.id, ip: session.remoteAddress, rcpt: address.address, result: 'reject', reply: refusal.message }, 'recipient refused');
+            refused(reason);
+            logger.info({ evt: 'rcpt', listener: name, sid: session.id, ip: session.remoteAddress, user: v.user?.address ?? null, rcpt: address.address, result: 'reject', reason, reply: refusal.message }, 'recipient refused');
           }
           cb(refusal ?? undefined);
         },

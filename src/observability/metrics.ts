@@ -15,10 +15,11 @@ export type Channel = 'smtp' | 'api' | 'sendmail' | 'maildrop' | 'dsn' | 'notice
  * Why a message (or a MAIL FROM / RCPT TO command) was refused: sender (MAIL FROM or a header
  * From not allowed), recipient (syntax, too many), relay (relay access denied), limit, hold
  * (its mailbox or site is on hold), held-full, size, data (bare line ends, long lines, not a
- * message), content (the scanner), unavailable (the scanner is down), error (our own trouble: 4.3.0).
+ * message), content (the scanner), unavailable (the scanner is down), suppressed (a recipient on the
+ * suppression list), error (our own trouble: 4.3.0).
  */
 export type RefusalReason =
-  | 'sender' | 'recipient' | 'relay' | 'limit' | 'hold' | 'held-full' | 'size' | 'data' | 'content' | 'unavailable' | 'error';
+  | 'sender' | 'recipient' | 'relay' | 'limit' | 'hold' | 'held-full' | 'size' | 'data' | 'content' | 'unavailable' | 'suppressed' | 'error';
 
 /** Result of a login: success, failure (unknown login, wrong password or token), locked, suspended, banned (API: the address is banned), error (store). */
 export type AuthOutcome = 'success' | 'failure' | 'locked' | 'suspended' | 'banned' | 'error';
@@ -74,6 +75,8 @@ export interface Metrics {
   deliveryLatency: Histogram;
   /** Delivery status notifications: failure, delay, success queued; dropped (never to the null sender). */
   dsn: Counter<'type'>;
+  /** Recipients put on a customer's suppression list after a hard bounce. */
+  suppressions: Counter;
 }
 
 /** A scrape waits at most this long for the store's counts. */
@@ -102,6 +105,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     deliveryAttempts: new Counter({ name: 'postern_delivery_attempts_total', help: 'Delivery attempts per recipient by outcome (delivered, deferred, failed) and category.', labelNames: ['outcome', 'category'], registers }),
     deliveryDuration: new Histogram({ name: 'postern_delivery_duration_seconds', help: 'Seconds one delivery attempt took (the recipients of one message at one domain).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers }),
     deliveryLatency: new Histogram({ name: 'postern_delivery_latency_seconds', help: 'Seconds from acceptance to delivery, per delivered recipient.', buckets: [1, 5, 15, 60, 300, 900, HOUR, 4 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 120 * HOUR], registers }),
+    suppressions: new Counter({ name: 'postern_suppressions_added_total', help: 'Recipients put on their customer\'s suppression list after a hard bounce (a repeated bounce counts again).', registers }),
     dsn: new Counter({ name: 'postern_dsn_total', help: 'Delivery status notifications by type: failure, delay, success (queued), dropped (about a null-sender message).', labelNames: ['type'], registers }),
   };
   if (sources.queueDepth) registerQueueGauges(registers, scrapeOnce(sources.queueDepth));
@@ -199,7 +203,7 @@ export function refusalOf(err: unknown): RefusalReason {
   switch (err.reason) {
     case 'send-as': return 'sender';
     case 'recipient': return 'recipient';
-    case 'limit': case 'hold': case 'size': case 'data': case 'content': case 'unavailable': return err.reason;
+    case 'limit': case 'hold': case 'size': case 'data': case 'content': case 'unavailable': case 'suppressed': return err.reason;
     default:
       // untagged: a 5xx is the message's fault (line ends, long lines); a 4xx is ours (4.3.0)
       return err.responseCode >= 500 ? 'data' : 'error';

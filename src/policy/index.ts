@@ -8,3 +8,4 @@ export { checkEnvelopeSender, senderAllowed, type Grant } from './sender.ts';
 export { checkHeaderSenders, headerAddresses, type HeaderSenders } from './header-sender.ts';
 export { checkRelayAccess, type RelayDeps } from './relay.ts';
 export { checkRecipient } from './recipients.ts';
+export { checkSuppression, suppressedText, MAX_QUOTED } from './suppression.ts';

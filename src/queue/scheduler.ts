@@ -26,6 +26,8 @@ export interface SchedulerOptions {
   run(job: DeliveryJob, ctx: { deadline: number; signal: AbortSignal }): Promise<RecipientUpdate[]>;
   /** Called after the store removed finished messages (to delete their bodies). */
   onFinished(finished: { id: string; bodyPath: string | null }[]): Promise<void>;
+  /** Called with a job's results once they are written (e.g. to suppress hard-bounced recipients); a failure is logged. */
+  onRecorded?(job: DeliveryJob, updates: RecipientUpdate[]): Promise<void>;
 }
 
 export interface Scheduler {
@@ -132,7 +134,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       }
       for (const u of updates) if (u.attempted) counts[u.state]++;
       // a write that keeps failing is logged by the recorder; the lease brings them back
-      await recorder.add(updates).catch(() => undefined);
+      const written = await recorder.add(updates).then(() => true, () => false);
+      if (written && o.onRecorded) {
+        await o.onRecorded(job, updates).catch((err: Error) => o.logger.warn({ evt: 'queue', qid: job.message.id, err: err.message }, 'after-delivery step failed'));
+      }
     })().finally(() => {
       active--;
       activeRecipients -= job.recipients.length;

@@ -686,6 +686,42 @@ export interface ApiTokenRepo {
   touch(id: number, now: number, minIntervalMs: number): Promise<boolean>;
 }
 
+/** Why a recipient is suppressed: it hard-bounced, or an operator put it on the list. */
+export type SuppressionSource = 'bounce' | 'operator';
+
+/**
+ * A recipient a customer's mail is not sent to until `until` (it hard-bounced: the mailbox does
+ * not exist or is disabled). Per customer: the same address is not suppressed for another one.
+ */
+export interface Suppression {
+  customerId: number;
+  customerName: string;
+  /** The address as it was last given (for display); compared through its lower-cased key. */
+  address: string;
+  /** The remote reply that caused it, or the operator's note. */
+  reason: string;
+  source: SuppressionSource;
+  createdAt: number;
+  /** When it was last suppressed (the latest bounce or operator entry). */
+  updatedAt: number;
+  until: number;
+}
+
+export interface SuppressionRepo {
+  /**
+   * Suppresses an address for a customer until `until`; an existing entry is refreshed (reason,
+   * source, address as given, updatedAt = now) and its `until` only ever extended. One atomic upsert.
+   */
+  add(e: { customerId: number; address: string; reason: string; source: SuppressionSource; now: number; until: number }): Promise<Suppression>;
+  /** The entry in force at `now` (an expired one does not count), or null. */
+  find(customerId: number, address: string, now: number): Promise<Suppression | null>;
+  /** Newest (updatedAt) first; with `now`, only the entries still in force. */
+  list(filter?: { customerId?: number; address?: string; now?: number; limit?: number }): Promise<Suppression[]>;
+  remove(customerId: number, address: string): Promise<boolean>;
+  /** Deletes the entries that ended before `now`; returns how many. */
+  prune(now: number): Promise<number>;
+}
+
 /** A store thrown error that callers map to 4xx / a clear CLI message. */
 export class StoreError extends Error {
   readonly kind: 'conflict' | 'not-found' | 'unavailable' | 'invalid';
@@ -725,5 +761,6 @@ export interface Store {
   tracking: TrackingRepo;
   webhooks: WebhookRepo;
   apiTokens: ApiTokenRepo;
+  suppressions: SuppressionRepo;
   close(): Promise<void>;
 }

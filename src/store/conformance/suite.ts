@@ -22,9 +22,10 @@ import { specificCases } from './specific.ts';
 import { trackingCases } from './tracking.ts';
 import { webhookCases } from './webhooks.ts';
 import { apiTokenCases } from './api-tokens.ts';
+import { suppressionCases } from './suppressions.ts';
 
 const cases: Case[] = [
-  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases,
+  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases, ...suppressionCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

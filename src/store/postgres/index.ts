@@ -15,6 +15,7 @@ import { createAuthGuardRepo } from './auth-guard.ts';
 import { createLimitRepo } from './limits.ts';
 import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
+import { createSuppressionRepo } from './suppressions.ts';
 import { createRouteRepo } from './routes.ts';
 import { createQueueRepo } from './queue.ts';
 import { createTrackingRepo } from './tracking.ts';
@@ -59,6 +60,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     tracking: createTrackingRepo(pool, deps),
     webhooks: createWebhookRepo(pool, deps),
     apiTokens: createApiTokenRepo(pool, deps),
+    suppressions: createSuppressionRepo(pool, deps),
     async close() {
       await changed.flush();
       await feed.close();

@@ -334,4 +334,21 @@ export const PG_MIGRATIONS: string[] = [
     revoked_at BIGINT
   );
   `,
+  // the suppression list: recipients that hard-bounced (or an operator listed), per customer,
+  // until a time; address_key is the lower-cased address, address as it was given
+  `
+  CREATE TABLE suppressions (
+    customer_id BIGINT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    address_key TEXT NOT NULL,
+    address TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('bounce', 'operator')),
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    until BIGINT NOT NULL,
+    PRIMARY KEY (customer_id, address_key)
+  );
+  CREATE INDEX suppressions_until ON suppressions(until);
+  CREATE INDEX suppressions_updated ON suppressions(updated_at);
+  `,
 ];

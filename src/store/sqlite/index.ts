@@ -16,6 +16,7 @@ import { createActivityRepo } from './activity.ts';
 import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
 import { createApiTokenRepo } from './api-tokens.ts';
+import { createSuppressionRepo } from './suppressions.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
@@ -40,6 +41,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     routes: createRouteRepo(db, now),
     webhooks: createWebhookRepo(db, now),
     apiTokens: createApiTokenRepo(db, now),
+    suppressions: createSuppressionRepo(db),
     async close() {
       await writer.close();
       db.close();

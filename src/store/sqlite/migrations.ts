@@ -391,4 +391,21 @@ export const MIGRATIONS: string[] = [
     revoked_at INTEGER
   );
   `,
+  // the suppression list: recipients that hard-bounced (or an operator listed), per customer,
+  // until a time; address_key is the lower-cased address, address as it was given
+  `
+  CREATE TABLE suppressions (
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    address_key TEXT NOT NULL,
+    address TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('bounce', 'operator')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    PRIMARY KEY (customer_id, address_key)
+  );
+  CREATE INDEX suppressions_until ON suppressions(until);
+  CREATE INDEX suppressions_updated ON suppressions(updated_at);
+  `,
 ];

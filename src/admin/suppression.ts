@@ -5,7 +5,7 @@
  */
 import { addressKey, parseAddress } from '../core/index.ts';
 import type { Customer, Store, Suppression } from '../store/index.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, missing } from './errors.ts';
 
 const DAY = 86_400_000;
 const MAX_DAYS = 3650;
@@ -52,7 +52,7 @@ export function createSuppressionService(store: Store, customerOrFail: (name: st
     async removeSuppression(input: string, o: { customer?: string }, scope?: SuppressionScope): Promise<{ customer: string; address: string }> {
       const address = addressOf(input);
       const customer = await customerOf(o.customer, scope);
-      if (!(await store.suppressions.remove(customer.id, address))) throw new AdminError(`${addressKey(address) ?? address} is not suppressed for customer ${customer.name}`);
+      if (!(await store.suppressions.remove(customer.id, address))) throw missing(`${addressKey(address) ?? address} is not suppressed for customer ${customer.name}`);
       return { customer: customer.name, address };
     },
   };

@@ -2,10 +2,12 @@
  * Message tracking for the admin service: search and one message's timeline, with the input
  * validated as typed (CLI flags, API query strings). With a customer scope (a customer's own
  * view, e.g. the HTTP API with a customer's key) only that customer's messages are ever seen:
- * another customer's message is "not found", a filter on another customer is refused.
+ * another customer's message is "not found", a filter on another customer is refused. A
+ * per-call TenantScope (the HTTP API's customer token) answers another customer exactly like a
+ * missing one (404).
  */
 import { TRACK_STATUSES, type Store, type TrackEvent, type TrackFilter, type TrackStatus, type TrackedMessage } from '../store/index.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, missing, type TenantScope } from './errors.ts';
 
 /** What `track search` accepts (strings as typed; validated here). */
 export interface TrackSearchInput {
@@ -62,21 +64,21 @@ export function createTrackingService(store: Store, scope?: { customer: string }
   const scopeId = (): Promise<number | undefined> => {
     if (!scope) return Promise.resolve(undefined);
     scoped ??= store.customers.get(scope.customer).then((c) => {
-      if (!c) throw new AdminError(`no customer named ${scope.customer}`);
+      if (!c) throw missing(`no customer named ${scope.customer}`);
       return c.id;
     });
     return scoped;
   };
-  async function customerIdOf(name: string | undefined): Promise<number | undefined> {
-    const own = await scopeId();
+  async function customerIdOf(name: string | undefined, tenant?: TenantScope): Promise<number | undefined> {
+    const own = tenant?.customerId ?? await scopeId();
     if (name === undefined) return own;
     if (scope && name !== scope.customer) throw new AdminError('only the messages of your own customer account can be searched');
     const c = await store.customers.get(name);
-    if (!c) throw new AdminError(`no customer named ${name}`);
+    if (!c || (tenant && c.id !== tenant.customerId)) throw missing(`no customer named ${name}`);
     return c.id;
   }
 
-  async function filterOf(input: TrackSearchInput): Promise<TrackFilter> {
+  async function filterOf(input: TrackSearchInput, tenant?: TenantScope): Promise<TrackFilter> {
     const limit = input.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRACK_LIMIT) throw new AdminError(`--limit must be a whole number from 1 to ${MAX_TRACK_LIMIT}`);
     if (input.status !== undefined && !(TRACK_STATUSES as string[]).includes(input.status)) {
@@ -89,23 +91,23 @@ export function createTrackingService(store: Store, scope?: { customer: string }
     const recipient = input.recipient === undefined ? undefined : input.recipient.trim().replace(/^<(.*)>$/, '$1');
     if (recipient === '') throw new AdminError('--recipient must be an address');
     return {
-      customerId: await customerIdOf(input.customer), queueId: input.id?.trim(), messageId: input.messageId === undefined ? undefined : messageIdOf(input.messageId),
+      customerId: await customerIdOf(input.customer, tenant), queueId: input.id?.trim(), messageId: input.messageId === undefined ? undefined : messageIdOf(input.messageId),
       sender, recipient, from, to, status: input.status as TrackStatus | undefined, limit, before: input.before === undefined ? undefined : cursorOf(input.before),
     };
   }
 
   return {
-    /** Newest first; `next` is the cursor of the following page (null: this is the last). */
-    async searchTracking(input: TrackSearchInput = {}): Promise<{ messages: TrackedMessage[]; next: string | null }> {
-      const filter = await filterOf(input);
+    /** Newest first (with `tenant`: that customer's only); `next` is the cursor of the following page (null: this is the last). */
+    async searchTracking(input: TrackSearchInput = {}, tenant?: TenantScope): Promise<{ messages: TrackedMessage[]; next: string | null }> {
+      const filter = await filterOf(input, tenant);
       const messages = await store.tracking.search(filter);
       const last = messages.at(-1);
       return { messages, next: last && messages.length === filter.limit ? `${last.createdAt}.${last.queueId}` : null };
     },
-    /** One message with its events, oldest first. */
-    async showTracking(id: string): Promise<TrackedMessage & { events: TrackEvent[] }> {
-      const m = await store.tracking.get(id.trim(), await scopeId());
-      if (!m) throw new AdminError(`no tracked message ${id} (never accepted here, pruned, or tracking was off)`);
+    /** One message with its events, oldest first; with `tenant`, another customer's is missing. */
+    async showTracking(id: string, tenant?: TenantScope): Promise<TrackedMessage & { events: TrackEvent[] }> {
+      const m = await store.tracking.get(id.trim(), tenant?.customerId ?? await scopeId());
+      if (!m) throw missing(`no tracked message ${id} (never accepted here, pruned, or tracking was off)`);
       return m;
     },
     trackingStats: () => store.tracking.stats(),

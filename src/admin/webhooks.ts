@@ -8,7 +8,7 @@ import type { SecretBox } from '../credentials/index.ts';
 import type { Customer, Store, WebhookDelivery, WebhookEndpoint, WebhookEventType } from '../store/index.ts';
 import { EVENT_TYPES, newWebhookSecret, randomEventId, urlProblem } from '../webhooks/index.ts';
 import { randomBytes } from 'node:crypto';
-import { AdminError } from './errors.ts';
+import { AdminError, missing } from './errors.ts';
 
 export interface WebhookAdminOptions { allowInsecure: boolean }
 
@@ -45,7 +45,7 @@ export function createWebhookService(
   const scopeOf = async (customer?: string) => (customer === undefined ? {} : { customerId: (await customerOrFail(customer)).id });
   async function endpointOrFail(id: string, customer?: string): Promise<WebhookEndpoint> {
     const e = await store.webhooks.endpoint(id, await scopeOf(customer));
-    if (!e) throw new AdminError(`no webhook endpoint ${id}${customer === undefined ? '' : ` of customer ${customer}`}`);
+    if (!e) throw missing(`no webhook endpoint ${id}${customer === undefined ? '' : ` of customer ${customer}`}`);
     return e;
   }
   function box(): SecretBox {
@@ -66,13 +66,15 @@ export function createWebhookService(
       const endpoint = await store.webhooks.addEndpoint({ id, customerId: c.id, url, secret: box().seal(secret), events });
       return { endpoint, secret };
     },
+    /** One endpoint (of `customer` only, when given: another customer's is missing). */
+    getWebhook: (id: string, customer?: string): Promise<WebhookEndpoint> => endpointOrFail(id, customer),
     async listWebhooks(customer?: string): Promise<WebhookEndpoint[]> {
       return store.webhooks.endpoints(await scopeOf(customer));
     },
     /** Removes an endpoint with its delivery log (pending deliveries are dropped). */
     async removeWebhook(id: string, customer?: string): Promise<WebhookEndpoint> {
       const e = await endpointOrFail(id, customer);
-      if (!(await store.webhooks.removeEndpoint(e.id, await scopeOf(customer)))) throw new AdminError(`no webhook endpoint ${id}`);
+      if (!(await store.webhooks.removeEndpoint(e.id, await scopeOf(customer)))) throw missing(`no webhook endpoint ${id}`);
       return e;
     },
     /** A new secret; requests are signed with it from the next attempt on. */
@@ -80,7 +82,7 @@ export function createWebhookService(
       const e = await endpointOrFail(id, customer);
       const secret = newWebhookSecret();
       const endpoint = await store.webhooks.updateEndpoint(e.id, { secret: box().seal(secret) }, await scopeOf(customer));
-      if (!endpoint) throw new AdminError(`no webhook endpoint ${id}`);
+      if (!endpoint) throw missing(`no webhook endpoint ${id}`);
       return { endpoint, secret };
     },
     /** Disabled: no new events, and its pending deliveries wait until it is enabled again. */
@@ -113,6 +115,7 @@ type WebhookService = ReturnType<typeof createWebhookService>;
 export function customerWebhooks(svc: WebhookService, customer: string) {
   return {
     add: (url: string, events?: string | string[]) => svc.addWebhook({ customer, url, events }),
+    get: (id: string) => svc.getWebhook(id, customer),
     list: () => svc.listWebhooks(customer),
     remove: (id: string) => svc.removeWebhook(id, customer),
     rotateSecret: (id: string) => svc.rotateWebhookSecret(id, customer),

@@ -4,6 +4,9 @@ import { customerRoutes, domainRoutes, mailboxRoutes } from './tenants.ts';
 import { siteRoutes } from './sites.ts';
 import { limitRoutes, routeRoutes } from './limits.ts';
 import { holdRoutes, opsRoutes, queueRoutes } from './queue.ts';
+import { trackingRoutes } from './tracking.ts';
+import { suppressionRoutes } from './suppressions.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export const ADMIN_ROUTES: AnyRoute[] = [
   ...customerRoutes,
@@ -15,7 +18,9 @@ export const ADMIN_ROUTES: AnyRoute[] = [
   ...queueRoutes,
   ...holdRoutes,
   ...opsRoutes,
-  // Message tracking (the tracking branch) registers its routes here, e.g. `...trackingRoutes`
-  // from ./tracking.ts: GET /tracking/... with access 'customer' and the scope passed to its
-  // service function. The send API's POST /api/v1/messages stays in src/inject/api.ts.
+  ...trackingRoutes,
+  ...suppressionRoutes,
+  // /webhooks/deliveries is registered before /webhooks/{id}: the first matching route answers.
+  ...webhookRoutes,
+  // The send API's POST /api/v1/messages stays in src/inject/api.ts.
 ];

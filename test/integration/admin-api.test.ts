@@ -264,6 +264,85 @@ test('holds: list a held mailbox and its mail, release it, purge; bans: list, li
   assert.ok(!JSON.stringify((await api.expect(200, 'get', '/audit', { token: op, query: { limit: '1000' } })).json).includes('$argon2'), 'no password hash in the trail');
 });
 
+test('tracking: search by filters, newest first with a cursor, one message with its events, stats', async () => {
+  const older = await queued();
+  const id = await queued();
+  const list = await api.expect(200, 'get', '/tracking/messages', { token: op, query: { customer: 'shopco', recipient: 'rcpt@remote.example' } });
+  assert.deepEqual(list.json.messages.slice(0, 2).map((m: { id: string }) => m.id), [id, older], 'newest first');
+  const page1 = await api.expect(200, 'get', '/tracking/messages', { token: op, query: { customer: 'shopco', limit: '1' } });
+  assert.deepEqual([page1.json.messages[0].id, typeof page1.json.next], [id, 'string']);
+  const page2 = await api.expect(200, 'get', '/tracking/messages', { token: op, query: { customer: 'shopco', limit: '1', before: page1.json.next } });
+  assert.equal(page2.json.messages[0].id, older, 'the cursor continues where the page ended');
+  const byId = await api.expect(200, 'get', '/tracking/messages', { token: op, query: { id, sender: 'alice@shop.example', status: 'queued', since: '2000-01-01' } });
+  assert.deepEqual([byId.json.messages.length, byId.json.messages[0].customer, byId.json.next], [1, 'shopco', null]);
+  await api.expect(422, 'get', '/tracking/messages', { token: op, query: { status: 'lost' } });
+  assert.match((await api.expect(422, 'get', '/tracking/messages', { token: op, query: { since: 'yesterday' } })).json.detail, /ISO 8601/);
+  assert.match((await api.expect(422, 'get', '/tracking/messages', { token: op, query: { before: 'x y' } })).json.detail, /not a cursor/);
+  await api.expect(422, 'get', '/tracking/messages', { token: op, query: { limit: '0' } });
+  await api.expect(404, 'get', '/tracking/messages', { token: op, query: { customer: 'nobody' } });
+  const one = await api.expect(200, 'get', '/tracking/messages/{queueId}', { token: op, params: { queueId: id } });
+  assert.deepEqual([one.json.id, one.json.recipients, one.json.events[0].type], [id, ['rcpt@remote.example'], 'accepted']);
+  assert.match((await api.expect(404, 'get', '/tracking/messages/{queueId}', { token: op, params: { queueId: 'NOPE' } })).json.detail, /no tracked message NOPE/);
+  const stats = await api.expect(200, 'get', '/tracking/stats', { token: op });
+  assert.ok(stats.json.messages >= 2 && stats.json.events >= 2 && stats.json.bytes > 0 && stats.json.oldest, JSON.stringify(stats.json));
+});
+
+test('suppressions: add (201), list by customer and address, remove, and the mistakes (422, 404)', async () => {
+  const made = await api.expect(201, 'post', '/suppressions', { token: op, body: { address: 'Gone@Remote.example', customer: 'shopco', days: 2, reason: 'asked to stop' } });
+  assert.deepEqual([made.json.customer, made.json.source, made.json.reason], ['shopco', 'operator', 'asked to stop']);
+  assert.ok(Date.parse(made.json.until) - Date.now() > 86_400_000, 'for two days');
+  await api.expect(201, 'post', '/suppressions', { token: op, body: { address: 'other@remote.example', customer: 'shopco' } });
+  const list = await api.expect(200, 'get', '/suppressions', { token: op, query: { customer: 'shopco' } });
+  assert.equal(list.json.suppressions.length, 2);
+  const one = await api.expect(200, 'get', '/suppressions', { token: op, query: { address: 'gone@remote.example' } });
+  assert.deepEqual(one.json.suppressions.map((x: { address: string }) => x.address.toLowerCase()), ['gone@remote.example']);
+  assert.match((await api.expect(422, 'post', '/suppressions', { token: op, body: { address: 'not an address', customer: 'shopco' } })).json.detail, /not a valid address/);
+  assert.match((await api.expect(422, 'post', '/suppressions', { token: op, body: { address: 'x@remote.example' } })).json.detail, /give the customer/);
+  await api.expect(422, 'post', '/suppressions', { token: op, body: { address: 'x@remote.example', customer: 'shopco', days: 0 } });
+  await api.expect(404, 'post', '/suppressions', { token: op, body: { address: 'x@remote.example', customer: 'nobody' } });
+  await api.expect(404, 'get', '/suppressions', { token: op, query: { customer: 'nobody' } });
+  const p = { customer: 'shopco', address: 'gone@remote.example' };
+  assert.deepEqual((await api.expect(200, 'delete', '/suppressions/{customer}/{address}', { token: op, params: p })).json, p);
+  assert.match((await api.expect(404, 'delete', '/suppressions/{customer}/{address}', { token: op, params: p })).json.detail, /is not suppressed for customer shopco/);
+  assert.equal((await api.expect(200, 'get', '/suppressions', { token: op, query: { customer: 'shopco' } })).json.suppressions.length, 1);
+});
+
+test('webhooks: add (secret once), list, get, rotate, disable and enable, test, the delivery logs, remove', async () => {
+  const url = 'https://127.0.0.1:9/hook';
+  const made = await api.expect(201, 'post', '/webhooks', { token: op, body: { url, customer: 'shopco', events: ['delivered', 'bounced'] } });
+  const id = made.json.webhook.id as string;
+  assert.match(made.json.secret, /\S{20,}/);
+  assert.deepEqual([made.json.webhook.customer, made.json.webhook.events, made.json.webhook.enabled], ['shopco', ['delivered', 'bounced'], true]);
+  assert.match((await api.expect(422, 'post', '/webhooks', { token: op, body: { url: 'http://127.0.0.1:9/hook', customer: 'shopco' } })).json.detail, /must start with https/);
+  assert.match((await api.expect(422, 'post', '/webhooks', { token: op, body: { url, customer: 'shopco', events: 'sent' } })).json.detail, /unknown event type sent/);
+  await api.expect(404, 'post', '/webhooks', { token: op, body: { url, customer: 'nobody' } });
+  const list = await api.expect(200, 'get', '/webhooks', { token: op, query: { customer: 'shopco' } });
+  assert.deepEqual(list.json.webhooks.map((w: { id: string }) => w.id), [id]);
+  assert.ok(!list.text.includes(made.json.secret), 'never the secret again');
+  assert.equal((await api.expect(200, 'get', '/webhooks/{id}', { token: op, params: { id } })).json.url, url);
+  await api.expect(404, 'get', '/webhooks/{id}', { token: op, params: { id: 'wh_nope' } });
+  const rotated = await api.expect(200, 'post', '/webhooks/{id}/rotate-secret', { token: op, params: { id } });
+  assert.notEqual(rotated.json.secret, made.json.secret);
+  assert.equal((await api.expect(200, 'post', '/webhooks/{id}/disable', { token: op, params: { id } })).json.enabled, false);
+  assert.match((await api.expect(422, 'post', '/webhooks/{id}/test', { token: op, params: { id } })).json.detail, /is disabled/);
+  assert.equal((await api.expect(200, 'post', '/webhooks/{id}/enable', { token: op, params: { id } })).json.enabled, true);
+  const ping = await api.expect(200, 'post', '/webhooks/{id}/test', { token: op, params: { id } });
+  const log = await api.expect(200, 'get', '/webhooks/{id}/deliveries', { token: op, params: { id } });
+  assert.deepEqual(log.json.deliveries.map((d: { event: string; type: string }) => `${d.type}:${d.event}`), [`ping:${ping.json.eventId}`]);
+  assert.equal(log.json.deliveries[0].payload.customer, 'shopco');
+  const all = await api.expect(200, 'get', '/webhooks/deliveries', { token: op, query: { limit: '10' } });
+  assert.ok(all.json.deliveries.some((d: { endpoint: string }) => d.endpoint === id));
+  assert.equal((await api.expect(200, 'get', '/webhooks/deliveries', { token: op, query: { customer: 'acme' } })).json.deliveries.length, 0);
+  await api.expect(422, 'get', '/webhooks/{id}/deliveries', { token: op, params: { id }, query: { limit: '0' } });
+  await api.expect(404, 'get', '/webhooks/{id}/deliveries', { token: op, params: { id: 'wh_nope' } });
+  for (const action of ['rotate-secret', 'enable', 'disable', 'test']) await api.expect(404, 'post', `/webhooks/{id}/${action}`, { token: op, params: { id: 'wh_nope' } });
+  await api.expect(200, 'delete', '/webhooks/{id}', { token: op, params: { id } });
+  await api.expect(404, 'delete', '/webhooks/{id}', { token: op, params: { id } });
+  assert.deepEqual((await api.expect(200, 'get', '/webhooks', { token: op })).json.webhooks, []);
+  const audit = await api.expect(200, 'get', '/audit', { token: op, query: { target: `webhook:${id}` } });
+  assert.deepEqual(audit.json.entries.map((e: { action: string }) => e.action).slice(0, 2), ['removeWebhook', 'testWebhook'], 'the API changes are audited');
+});
+
 test('GET /token tells the token its name and scope', async () => {
   assert.deepEqual((({ name, scope }) => ({ name, scope }))((await api.expect(200, 'get', '/token', { token: op })).json), { name: 'ops', scope: 'operator' });
   assert.equal((await api.expect(200, 'get', '/token', { token: acmeToken })).json.scope, 'customer:acme');

@@ -14,6 +14,7 @@ let s: TestServer;
 let api: ReturnType<typeof createAdminClient>;
 let A: string; // acme's customer token
 let bobMessage: string;
+let otherHook: string;
 const tried = new Set<string>();
 
 before(async () => {
@@ -32,6 +33,9 @@ before(async () => {
   assert.match(await submitAs(s, { user: 'alice@acme.example', pass: 'alice password 1', to: ['x@remote.example'] }), /^250/);
   bobMessage = (await s.server.store.queue.list({ customer: 'other' }))[0]!.id;
   A = (await a.addToken('acme-panel', { customer: 'acme' })).token;
+  otherHook = (await a.addWebhook({ customer: 'other', url: 'https://127.0.0.1:9/other' })).endpoint.id;
+  await a.testWebhook(otherHook);
+  await a.addSuppression('gone@remote.example', { customer: 'other', days: 1 });
 });
 after(() => s?.close());
 
@@ -138,6 +142,52 @@ test('lists name another customer: 404; unfiltered lists hold the own customer o
   assert.equal((all[5]!.json.messages as unknown[]).length, 1, 'its own message only');
   tried.add('get /customers').add('get /token');
   await api.expect(200, 'get', '/token', { token: A });
+});
+
+test('tracking, suppressions and webhooks of another customer: 404 like missing ones, and nothing changes', async () => {
+  const cn: [string, string][] = [['other', 'ghost']];
+  await likeMissing('get', '/tracking/messages/{queueId}', { params: { queueId: bobMessage } }, { params: { queueId: 'GHOSTID0000' } }, [[bobMessage, 'GHOSTID0000']]);
+  await likeMissing('get', '/tracking/messages', { query: { customer: 'other' } }, { query: { customer: 'ghost' } }, cn);
+  await likeMissing('get', '/suppressions', { query: { customer: 'other' } }, { query: { customer: 'ghost' } }, cn);
+  await likeMissing('post', '/suppressions', { body: { address: 'x@remote.example', customer: 'other' } }, { body: { address: 'x@remote.example', customer: 'ghost' } }, cn);
+  await likeMissing('delete', '/suppressions/{customer}/{address}', { params: { customer: 'other', address: 'gone@remote.example' } }, { params: { customer: 'ghost', address: 'gone@remote.example' } }, cn);
+  await likeMissing('get', '/webhooks', { query: { customer: 'other' } }, { query: { customer: 'ghost' } }, cn);
+  await likeMissing('post', '/webhooks', { body: { url: 'https://127.0.0.1:9/x', customer: 'other' } }, { body: { url: 'https://127.0.0.1:9/x', customer: 'ghost' } }, cn);
+  await likeMissing('get', '/webhooks/deliveries', { query: { customer: 'other' } }, { query: { customer: 'ghost' } }, cn);
+  const hn: [string, string][] = [[otherHook, 'wh_ghost']];
+  const hook = { params: { id: otherHook } };
+  const ghost = { params: { id: 'wh_ghost' } };
+  await likeMissing('get', '/webhooks/{id}', hook, ghost, hn);
+  await likeMissing('get', '/webhooks/{id}/deliveries', hook, ghost, hn);
+  for (const action of ['rotate-secret', 'disable', 'enable', 'test']) await likeMissing('post', `/webhooks/{id}/${action}`, hook, ghost, hn);
+  await likeMissing('delete', '/webhooks/{id}', hook, ghost, hn);
+
+  const other = (await s.server.store.customers.get('other'))!;
+  const e = (await s.server.store.webhooks.endpoint(otherHook))!;
+  assert.deepEqual([e.enabled, e.updatedAt === e.createdAt], [true, true], 'the other endpoint is untouched (same secret, still enabled)');
+  assert.equal((await s.server.store.webhooks.log({ customerId: other.id, limit: 10 })).length, 1, 'no ping was queued for it');
+  assert.deepEqual((await s.server.store.suppressions.list({ customerId: other.id, now: Date.now(), limit: 10 })).map((x) => x.address), ['gone@remote.example']);
+
+  // its own: a suppression and an endpoint without naming the customer, and lists of its own only
+  assert.equal((await api.expect(201, 'post', '/suppressions', { token: A, body: { address: 'gone@remote.example', days: 1 } })).json.customer, 'acme');
+  assert.equal((await api.expect(201, 'post', '/suppressions', { token: A, body: { address: 'two@remote.example', customer: 'acme', days: 1 } })).json.customer, 'acme');
+  assert.match((await api.expect(422, 'post', '/webhooks', { token: A, body: { url: 'http://127.0.0.1:9/mine' } })).json.detail, /must start with https/);
+  const mine = await api.expect(201, 'post', '/webhooks', { token: A, body: { url: 'https://127.0.0.1:9/mine' } });
+  assert.equal(mine.json.webhook.customer, 'acme');
+  await api.expect(200, 'post', '/webhooks/{id}/test', { token: A, params: { id: mine.json.webhook.id } });
+  const lists = [
+    await api.expect(200, 'get', '/tracking/messages', { token: A }), await api.expect(200, 'get', '/suppressions', { token: A }),
+    await api.expect(200, 'get', '/webhooks', { token: A }), await api.expect(200, 'get', '/webhooks/deliveries', { token: A }),
+  ];
+  for (const a of lists) {
+    assert.ok(!/"other"|bob@|\/other/.test(a.text) && !a.text.includes(otherHook) && !a.text.includes(bobMessage), `no data of the other customer: ${a.text}`);
+    assert.ok(a.text.includes('acme'), `its own data: ${a.text}`);
+  }
+  assert.equal(lists[0]!.json.messages.length, 1, 'its own message only');
+  assert.equal(lists[1]!.json.suppressions.length, 2);
+  assert.equal(lists[3]!.json.deliveries.length, 1, 'its own ping only');
+  assert.deepEqual((await api.expect(200, 'delete', '/suppressions/{customer}/{address}', { token: A, params: { customer: 'acme', address: 'two@remote.example' } })).json, { customer: 'acme', address: 'two@remote.example' });
+  await api.expect(200, 'delete', '/webhooks/{id}', { token: A, params: { id: mine.json.webhook.id } });
 });
 
 test('operator routes answer 403 to a customer token, whatever they name, and change nothing', async () => {

@@ -1,7 +1,7 @@
 /**
  * The suppression list for the admin service: list, add (an operator's entry) and remove
  * recipients a customer's mail is refused for. Every function takes an optional scope: a
- * customer-scoped caller (the coming HTTP API, the console) sees and changes only its own entries.
+ * customer-scoped caller (the HTTP API with a customer token, the console) sees and changes only its own entries.
  */
 import { addressKey, parseAddress } from '../core/index.ts';
 import type { Customer, Store, Suppression } from '../store/index.ts';

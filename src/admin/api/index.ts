@@ -1,7 +1,7 @@
 /**
  * admin/api: the admin HTTP API under /api/v1 on the web listener (never on the SMTP ports, nor
  * the sendmail socket): customers, domains, mailboxes, grants, sites, limits, routes, DKIM, the
- * queue, holds, bans and the audit trail, for operator tokens and customer tokens (which see
+ * queue, holds, bans, the audit trail, message tracking, the suppression list and webhooks, for operator tokens and customer tokens (which see
  * their own customer only), and its OpenAPI document. Routes are data (routes/*.ts) served by
  * mount.ts and described by openapi.ts; every operation is a call of the admin service the CLI
  * uses. Never touches the store itself, except to authenticate. Fails with RFC 9457 problems.

@@ -1,13 +1,13 @@
 /** The queue tables in PostgreSQL: reads and operator actions; the write transactions are in queue-writes.ts. */
 import {
-  NEVER, type AttemptRecord, type HoldReason, type QueueDepthCounts, type MessageState, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type RecipientState,
+  NEVER, type AttemptRecord, type QueueDepthCounts, type MessageState, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient,
 } from '../types.ts';
 import { tx, type Pool } from './db.ts';
+import { toQueuedMessage, toRecipient, type Row } from '../rows.ts';
 import type { RepoDeps } from './deps.ts';
 import { claim, enqueue, record, releaseLeases } from './queue-writes.ts';
 import { trackAction } from './tracking-writes.ts';
 
-type Row = Record<string, unknown>;
 
 const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.state, m.hold_reason, m.message_id_header, m.client_ip,
   m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name, s.name AS site_name
@@ -30,42 +30,6 @@ function filterSql(f: QueueFilter): { where: string; params: unknown[] } {
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
-const toRecipient = (r: Row): QueuedRecipient => ({
-  idx: r.idx as number,
-  address: r.address as string,
-  domain: r.domain as string,
-  state: r.state as RecipientState,
-  attempts: r.attempts as number,
-  nextAttemptAt: r.next_attempt_at as number,
-  lastReply: (r.last_reply as string | null) ?? null,
-  lastAttemptAt: (r.last_attempt_at as number | null) ?? null,
-  remoteHost: (r.remote_host as string | null) ?? null,
-  category: (r.category as string | null) ?? null,
-  notify: (r.notify as string | null) ?? null,
-  orcpt: (r.orcpt as string | null) ?? null,
-  leaseOwner: (r.lease_owner as string | null) ?? null,
-});
-
-const toMessage = (r: Row, recipients: QueuedRecipient[]): QueuedMessage => ({
-  id: r.id as string,
-  customerId: (r.customer_id as number | null) ?? null,
-  customerName: (r.customer_name as string | null) ?? null,
-  sender: r.sender as string,
-  size: r.size as number,
-  state: r.state as MessageState,
-  holdReason: r.state === 'held' ? ((r.hold_reason as HoldReason | null) ?? null) : null,
-  bodyPath: null,
-  messageIdHeader: (r.message_id_header as string | null) ?? null,
-  authUser: (r.auth_user as string | null) ?? null,
-  siteName: (r.site_name as string | null) ?? null,
-  clientIp: r.client_ip as string,
-  listener: r.listener as string,
-  dsnRet: (r.dsn_ret as string | null) ?? null,
-  dsnEnvid: (r.dsn_envid as string | null) ?? null,
-  createdAt: r.created_at as number,
-  recipients,
-});
-
 export function createQueueRepo(pool: Pool, deps: RepoDeps): QueueRepo {
   /** Messages with their recipients (two queries, however many messages). */
   const withRecipients = async (rows: Row[]): Promise<QueuedMessage[]> => {
@@ -77,7 +41,7 @@ export function createQueueRepo(pool: Pool, deps: RepoDeps): QueueRepo {
       list.push(toRecipient(r));
       by.set(r.message_id, list);
     }
-    return rows.map((r) => toMessage(r, by.get(r.id as string) ?? []));
+    return rows.map((r) => toQueuedMessage(r, by.get(r.id as string) ?? []));
   };
   const get = async (id: string) => (await withRecipients((await pool.query(`${MESSAGE_SELECT} WHERE m.id = $1`, [id])).rows))[0] ?? null;
 

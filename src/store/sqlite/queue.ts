@@ -1,12 +1,12 @@
 /** The queue tables in SQLite: reads, operator actions, and the write transactions (queue-writes.ts). */
 import type { Db } from './db.ts';
 import type { AsyncQueueWrites } from './writer.ts';
+import { toQueuedMessage, toRecipient, type Row } from '../rows.ts';
 import { prepareTrackingWrites } from './tracking-writes.ts';
 import {
-  NEVER, type AttemptRecord, type HoldReason, type QueueDepthCounts, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient, type MessageState, type RecipientState,
+  NEVER, type AttemptRecord, type QueueDepthCounts, type QueueFilter, type QueueRepo, type QueuedMessage, type MessageState,
 } from '../types.ts';
 
-type Row = Record<string, unknown>;
 
 const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.hold_reason, m.message_id_header, m.client_ip,
   m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name, s.name AS site_name
@@ -58,40 +58,7 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
   const bodyById = db.prepare('SELECT body FROM messages WHERE id = ?').pluck();
   const stateById = db.prepare('SELECT state FROM messages WHERE id = ?').pluck();
 
-  const toRecipient = (r: Row): QueuedRecipient => ({
-    idx: r.idx as number,
-    address: r.address as string,
-    domain: r.domain as string,
-    state: r.state as RecipientState,
-    attempts: r.attempts as number,
-    nextAttemptAt: r.next_attempt_at as number,
-    lastReply: (r.last_reply as string | null) ?? null,
-    lastAttemptAt: (r.last_attempt_at as number | null) ?? null,
-    remoteHost: (r.remote_host as string | null) ?? null,
-    category: (r.category as string | null) ?? null,
-    notify: (r.notify as string | null) ?? null,
-    orcpt: (r.orcpt as string | null) ?? null,
-    leaseOwner: (r.lease_owner as string | null) ?? null,
-  });
-  const toMessage = (r: Row): QueuedMessage => ({
-    id: r.id as string,
-    customerId: (r.customer_id as number | null) ?? null,
-    customerName: (r.customer_name as string | null) ?? null,
-    sender: r.sender as string,
-    size: r.size as number,
-    state: r.state as MessageState,
-    holdReason: r.state === 'held' ? ((r.hold_reason as HoldReason | null) ?? null) : null,
-    bodyPath: (r.body_path as string | null) ?? null,
-    messageIdHeader: (r.message_id_header as string | null) ?? null,
-    authUser: (r.auth_user as string | null) ?? null,
-    siteName: (r.site_name as string | null) ?? null,
-    clientIp: r.client_ip as string,
-    listener: r.listener as string,
-    dsnRet: (r.dsn_ret as string | null) ?? null,
-    dsnEnvid: (r.dsn_envid as string | null) ?? null,
-    createdAt: r.created_at as number,
-    recipients: (recipientsOf.all(r.id) as Row[]).map(toRecipient),
-  });
+  const toMessage = (r: Row): QueuedMessage => toQueuedMessage(r, (recipientsOf.all(r.id) as Row[]).map(toRecipient));
   const get = (id: string): QueuedMessage | null => {
     const r = messageById.get(id) as Row | undefined;
     return r ? toMessage(r) : null;

@@ -1,31 +1,12 @@
 /** Customers, domains and mailboxes in SQLite. */
 import type { Db } from './db.ts';
-import {
-  StoreError,
-  type Customer, type CustomerRepo, type Domain, type DomainRepo, type Mailbox, type MailboxRepo, type MailboxStatus,
-} from '../types.ts';
-
-type Row = Record<string, unknown>;
+import { StoreError, type CustomerRepo, type DomainRepo, type MailboxRepo } from '../types.ts';
+import { toCustomer, toDomain, toMailbox, type Row } from '../rows.ts';
 
 function isUnique(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-const toCustomer = (r: Row): Customer => ({
-  id: r.id as number, name: r.name as string, contact: (r.contact as string | null) ?? null, createdAt: r.created_at as number,
-});
-const toDomain = (r: Row): Domain => ({
-  id: r.id as number, name: r.name as string, customerId: r.customer_id as number,
-  customerName: r.customer_name as string, createdAt: r.created_at as number,
-});
-const toMailbox = (r: Row): Mailbox => ({
-  id: r.id as number, address: r.address as string, domainId: r.domain_id as number, customerId: r.customer_id as number,
-  customerName: r.customer_name as string, passwordHash: r.password_hash as string,
-  credentialVersion: r.credential_version as number, status: r.status as MailboxStatus,
-  heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
-  releasedAt: (r.released_at as number | null) ?? null,
-  createdAt: r.created_at as number, updatedAt: r.updated_at as number,
-});
 
 export function createCustomerRepo(db: Db, now: () => number): CustomerRepo {
   const byName = db.prepare('SELECT * FROM customers WHERE name = ?');

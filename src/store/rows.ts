@@ -1,0 +1,58 @@
+/** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
+import type { Customer, Domain, HoldReason, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+
+export type Row = Record<string, unknown>;
+
+export const toCustomer = (r: Row): Customer => ({
+  id: r.id as number, name: r.name as string, contact: (r.contact as string | null) ?? null, createdAt: r.created_at as number,
+});
+
+export const toDomain = (r: Row): Domain => ({
+  id: r.id as number, name: r.name as string, customerId: r.customer_id as number,
+  customerName: r.customer_name as string, createdAt: r.created_at as number,
+});
+
+export const toMailbox = (r: Row): Mailbox => ({
+  id: r.id as number, address: r.address as string, domainId: r.domain_id as number, customerId: r.customer_id as number,
+  customerName: r.customer_name as string, passwordHash: r.password_hash as string,
+  credentialVersion: r.credential_version as number, status: r.status as MailboxStatus,
+  heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
+  releasedAt: (r.released_at as number | null) ?? null,
+  createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+});
+
+export const toRecipient = (r: Row): QueuedRecipient => ({
+  idx: r.idx as number,
+  address: r.address as string,
+  domain: r.domain as string,
+  state: r.state as RecipientState,
+  attempts: r.attempts as number,
+  nextAttemptAt: r.next_attempt_at as number,
+  lastReply: (r.last_reply as string | null) ?? null,
+  lastAttemptAt: (r.last_attempt_at as number | null) ?? null,
+  remoteHost: (r.remote_host as string | null) ?? null,
+  category: (r.category as string | null) ?? null,
+  notify: (r.notify as string | null) ?? null,
+  orcpt: (r.orcpt as string | null) ?? null,
+  leaseOwner: (r.lease_owner as string | null) ?? null,
+});
+
+export const toQueuedMessage = (r: Row, recipients: QueuedRecipient[]): QueuedMessage => ({
+  id: r.id as string,
+  customerId: (r.customer_id as number | null) ?? null,
+  customerName: (r.customer_name as string | null) ?? null,
+  sender: r.sender as string,
+  size: r.size as number,
+  state: r.state as MessageState,
+  holdReason: r.state === 'held' ? ((r.hold_reason as HoldReason | null) ?? null) : null,
+  bodyPath: (r.body_path as string | null) ?? null, // PostgreSQL: never (bodies live in the rows)
+  messageIdHeader: (r.message_id_header as string | null) ?? null,
+  authUser: (r.auth_user as string | null) ?? null,
+  siteName: (r.site_name as string | null) ?? null,
+  clientIp: r.client_ip as string,
+  listener: r.listener as string,
+  dsnRet: (r.dsn_ret as string | null) ?? null,
+  dsnEnvid: (r.dsn_envid as string | null) ?? null,
+  createdAt: r.created_at as number,
+  recipients,
+});

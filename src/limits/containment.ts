@@ -97,6 +97,7 @@ export function createContainment(deps: ContainmentDeps): Containment {
       await deps.store.activity.loginFrom(m.id, networkOf(ip), now - (now % HOUR)).then(() => check(m)).catch(guard('a login'));
     },
     async observeMessage(address) {
+      if (!c.enabled) return; // nothing to check: no store read on every message
       await deps.store.mailboxes.get(address).then((m) => (m ? check(m) : undefined)).catch(guard('a message'));
     },
     async observeSiteSpam(siteId) {

@@ -15,15 +15,9 @@ export const REPLY_MAX = 1000;
 export const SUBJECT_MAX = 200;
 
 /** One event row as the adapters insert it. */
-export interface EventRow {
+export interface EventRow extends TrackEvent {
   queueId: string;
-  at: number;
-  type: TrackEventType;
-  recipient: string | null;
-  remoteHost: string | null;
-  reply: string | null;
-  category: string | null;
-  ref: string | null;
+  /** Its share of the tracking estimate (see messageBytes). */
   bytes: number;
 }
 

@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { Customer, Domain, HoldReason, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { Customer, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -56,3 +56,33 @@ export const toQueuedMessage = (r: Row, recipients: QueuedRecipient[]): QueuedMe
   createdAt: r.created_at as number,
   recipients,
 });
+
+/** Claimed recipient rows (joined with their message) grouped into jobs by message and domain, in row order. */
+export function jobsOf(rows: Row[], lease: Lease): DeliveryJob[] {
+  // SQLite answers booleans as 0/1, PostgreSQL as true/false
+  const yes = (v: unknown) => v === 1 || v === true;
+  const jobs = new Map<string, DeliveryJob>();
+  for (const r of rows) {
+    const key = `${r.message_id as string}\0${r.domain as string}`;
+    let job = jobs.get(key);
+    if (!job) {
+      job = {
+        message: {
+          id: r.message_id as string, customerId: (r.customer_id as number | null) ?? null, sender: r.sender as string, size: r.size as number,
+          bodyPath: (r.body_path as string | null) ?? null, messageIdHeader: (r.message_id_header as string | null) ?? null, listener: r.listener as string,
+          dsnRet: (r.dsn_ret as string | null) ?? null, dsnEnvid: (r.dsn_envid as string | null) ?? null, createdAt: r.created_at as number,
+          cancelled: r.state === 'cancelled', eightBit: yes(r.eight_bit), smtputf8: yes(r.smtputf8), topHeaders: (r.top_headers as string | null) ?? null,
+        },
+        domain: r.domain as string,
+        recipients: [],
+        lease,
+      };
+      jobs.set(key, job);
+    }
+    job.recipients.push({
+      idx: r.idx as number, address: r.address as string, attempts: r.attempts as number,
+      notify: (r.notify as string | null) ?? null, orcpt: (r.orcpt as string | null) ?? null, delayNotified: yes(r.delay_notified),
+    });
+  }
+  return [...jobs.values()];
+}

@@ -10,6 +10,7 @@
 import { NEVER, StoreError, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
 import { tx, isTransient, pgText, type Client, type Pool } from './db.ts';
+import { jobsOf } from '../rows.ts';
 import { updateEvents, type EventRow } from '../tracking.ts';
 import { trackOutcomes, trackVerdicts } from './tracking-writes.ts';
 
@@ -278,30 +279,7 @@ export async function claim(pool: Pool, o: ClaimOptions): Promise<DeliveryJob[]>
   );
   // the byte order of ids, as SQLite sorts them (not the collation's)
   (rows as Row[]).sort((a, b) => (a.due_at as number) - (b.due_at as number) || (a.message_id === b.message_id ? 0 : (a.message_id as string) < (b.message_id as string) ? -1 : 1) || (a.idx as number) - (b.idx as number));
-  const jobs = new Map<string, DeliveryJob>();
-  for (const r of rows as Row[]) {
-    const key = `${r.message_id as string}\0${r.domain as string}`;
-    let job = jobs.get(key);
-    if (!job) {
-      job = {
-        message: {
-          id: r.message_id as string, customerId: (r.customer_id as number | null) ?? null, sender: r.sender as string, size: r.size as number,
-          bodyPath: null, messageIdHeader: (r.message_id_header as string | null) ?? null, listener: r.listener as string,
-          dsnRet: (r.dsn_ret as string | null) ?? null, dsnEnvid: (r.dsn_envid as string | null) ?? null, createdAt: r.created_at as number,
-          cancelled: r.state === 'cancelled', eightBit: r.eight_bit === true, smtputf8: r.smtputf8 === true, topHeaders: (r.top_headers as string | null) ?? null,
-        },
-        domain: r.domain as string,
-        recipients: [],
-        lease,
-      };
-      jobs.set(key, job);
-    }
-    job.recipients.push({
-      idx: r.idx as number, address: r.address as string, attempts: r.attempts as number,
-      notify: (r.notify as string | null) ?? null, orcpt: (r.orcpt as string | null) ?? null, delayNotified: r.delay_notified === true,
-    });
-  }
-  return [...jobs.values()];
+  return jobsOf(rows as Row[], lease);
 }
 
 async function recordIn(c: Client, results: RecipientUpdate[]): Promise<{ finished: { id: string; bodyPath: string | null }[] }> {

@@ -4,6 +4,7 @@
  * event loop; ':memory:' databases (tests) run them on the main connection.
  */
 import type { Db } from './db.ts';
+import { jobsOf } from '../rows.ts';
 import { NEVER, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
 import { updateEvents, type EventRow } from '../tracking.ts';
@@ -130,31 +131,8 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   const claim = db.transaction((o: { owner: string; now: number; leaseMs: number; limit: number; excludeDomains?: string[] }) => {
     const rows = due.all({ now: o.now, limit: o.limit, exclude: JSON.stringify(o.excludeDomains ?? []) }) as Row[];
     const lease = { owner: o.owner, until: o.now + o.leaseMs };
-    const jobs = new Map<string, DeliveryJob>();
-    for (const r of rows) {
-      setLease.run(lease.until, lease.owner, r.message_id, r.idx);
-      const key = `${r.message_id as string}\0${r.domain as string}`;
-      let job = jobs.get(key);
-      if (!job) {
-        job = {
-          message: {
-            id: r.message_id as string, customerId: r.customer_id as number | null, sender: r.sender as string, size: r.size as number,
-            bodyPath: r.body_path as string | null, messageIdHeader: r.message_id_header as string | null, listener: r.listener as string,
-            dsnRet: r.dsn_ret as string | null, dsnEnvid: r.dsn_envid as string | null, createdAt: r.created_at as number,
-            cancelled: r.state === 'cancelled', eightBit: r.eight_bit === 1, smtputf8: r.smtputf8 === 1, topHeaders: (r.top_headers as string | null) ?? null,
-          },
-          domain: r.domain as string,
-          recipients: [],
-          lease,
-        };
-        jobs.set(key, job);
-      }
-      job.recipients.push({
-        idx: r.idx as number, address: r.address as string, attempts: r.attempts as number,
-        notify: r.notify as string | null, orcpt: r.orcpt as string | null, delayNotified: r.delay_notified === 1,
-      });
-    }
-    return [...jobs.values()];
+    for (const r of rows) setLease.run(lease.until, lease.owner, r.message_id, r.idx);
+    return jobsOf(rows, lease);
   });
 
   // A deferred recipient of a message cancelled meanwhile is due at once (to be bounced); of a

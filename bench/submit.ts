@@ -12,7 +12,7 @@ import { parseArgs, UsageError, HELP, hostPortText, type BenchOptions, type Mode
 import { createMessageFactory } from './lib/message.ts';
 import { runCell } from './lib/load.ts';
 import { spawnPostern, generatedPassword, type PosternChild } from './lib/postern-child.ts';
-import { percentile, processTreeCpuMs, machineTicks, markdownTable, type CellResult } from './lib/report.ts';
+import { percentile, processTreeCpuMs, processTreesCpuMs, machineTicks, markdownTable, type CellResult } from './lib/report.ts';
 import { startOwnSink, fileSink, type SinkCounter } from './lib/e2e.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -32,14 +32,7 @@ interface Ctx {
 }
 
 function serverCpu(pids: number[]): number | null {
-  if (!pids.length) return null;
-  let sum = 0;
-  for (const p of pids) {
-    const ms = processTreeCpuMs(p);
-    if (ms === null) return null;
-    sum += ms;
-  }
-  return sum;
+  return pids.length ? processTreesCpuMs(pids) : null;
 }
 
 /**

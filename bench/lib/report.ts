@@ -59,6 +59,17 @@ function statFields(pid: number | string): string[] | null {
  * user+system CPU ms of a process and all its live descendants (node:cluster workers, helper
  * processes), plus what finished children left in cutime/cstime; null when unreadable.
  */
+/** CPU milliseconds of several process trees together, or null when one cannot be read. */
+export function processTreesCpuMs(pids: number[]): number | null {
+  let sum = 0;
+  for (const p of pids) {
+    const ms = processTreeCpuMs(p);
+    if (ms === null) return null;
+    sum += ms;
+  }
+  return sum;
+}
+
 export function processTreeCpuMs(root: number): number | null {
   const self = statFields(root);
   if (!self) return null;

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { createMessageFactory } from './message.ts';
 import { runCell, type CellOutcome } from './load.ts';
-import { percentile, processTreeCpuMs, machineTicks } from './report.ts';
+import { percentile, processTreeCpuMs, processTreesCpuMs, machineTicks } from './report.ts';
 import type { PosternChild } from './postern-child.ts';
 import type { SinkCounter } from './e2e.ts';
 import { pgCpuBetween, type PgSnapshot } from './pg-bench.ts';
@@ -56,15 +56,7 @@ export interface StoreCell {
   aborted: string | null; // the cell stopped early (time limit, errors): its figures cover what it did
 }
 
-const cpuOf = (pids: number[]): number | null => {
-  let sum = 0;
-  for (const p of pids) {
-    const ms = processTreeCpuMs(p);
-    if (ms === null) return null;
-    sum += ms;
-  }
-  return sum;
-};
+const cpuOf = processTreesCpuMs;
 
 /** Waits until the sink has everything the run sent so far; throws when it does not within maxSeconds. */
 async function drained(ctx: TurnsContext, maxSeconds: number, what: string): Promise<void> {

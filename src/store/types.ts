@@ -565,6 +565,19 @@ export interface TrackingRepo {
   /** Deletes the oldest messages (with their events) until none arrived before olderThan and the total is at most maxBytes. */
   prune(bounds: { olderThan: number; maxBytes: number }): Promise<{ messages: number; bytes: number }>;
   stats(): Promise<TrackingStats>;
+  /**
+   * What happened since `since` (the console's dashboard and the customer's overview): the
+   * events of each type, and the `top` senders (a login, or site:NAME) by messages accepted,
+   * most first (ties by name). With customerId, that customer's only.
+   */
+  summary(since: number, top: number, customerId?: number): Promise<TrackingSummary>;
+}
+
+export interface TrackingSummary {
+  /** Events at or after `since`, by type (types with none are left out). */
+  events: Partial<Record<TrackEventType, number>>;
+  /** Messages accepted at or after `since` by who sent them: the mailbox login, or `site:NAME` for a site; most first. */
+  topSenders: { sender: string; customerName: string | null; messages: number; recipients: number }[];
 }
 
 /** What a customer's webhook endpoint may subscribe to (ping: `postern webhook test`, always sent). */
@@ -686,6 +699,41 @@ export interface ApiTokenRepo {
   touch(id: number, now: number, minIntervalMs: number): Promise<boolean>;
 }
 
+/**
+ * A signed-in session of the web console. Only the SHA-256 of the cookie's value is stored
+ * (like API tokens): a copy of the store does not sign anyone in.
+ */
+export interface ConsoleSession {
+  idHash: string;
+  /** How it signed in: an API token (subject: the token's name) or a mailbox login (subject: its address). */
+  via: 'token' | 'mailbox';
+  subject: string;
+  /** null: an operator (every customer); else the one customer it may see. */
+  customerId: number | null;
+  customerName: string | null;
+  /** The anti-CSRF token its forms carry. */
+  csrf: string;
+  createdAt: number;
+  /** The last request (the idle timeout counts from here). */
+  seenAt: number;
+  /** The absolute end of the session. */
+  expiresAt: number;
+}
+
+export interface ConsoleSessionRepo {
+  add(s: Omit<ConsoleSession, 'customerName'>): Promise<ConsoleSession>;
+  /** The session of this hash, or null; expired sessions are returned too (the caller decides). */
+  get(idHash: string): Promise<ConsoleSession | null>;
+  /** Stamps seenAt, only when the stored one is older than `now - minIntervalMs`; true when it wrote. */
+  touch(idHash: string, now: number, minIntervalMs: number): Promise<boolean>;
+  /** Ends a session (sign-out); false when there was none. */
+  remove(idHash: string): Promise<boolean>;
+  /** Ends every session of a subject (a changed password, a revoked token) except `keepHash`; returns how many. */
+  removeSubject(via: ConsoleSession['via'], subject: string, keepHash?: string): Promise<number>;
+  /** Deletes the sessions past expiresAt (<= now) or idle since before `idleBefore` (seenAt < idleBefore); returns how many. */
+  prune(now: number, idleBefore: number): Promise<number>;
+}
+
 /** Why a recipient is suppressed: it hard-bounced, or an operator put it on the list. */
 export type SuppressionSource = 'bounce' | 'operator';
 
@@ -762,5 +810,6 @@ export interface Store {
   webhooks: WebhookRepo;
   apiTokens: ApiTokenRepo;
   suppressions: SuppressionRepo;
+  consoleSessions: ConsoleSessionRepo;
   close(): Promise<void>;
 }

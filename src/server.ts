@@ -243,6 +243,12 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
           maxBodyBytes: config.adminApi.maxBodyBytes, removeBody: (relPath) => spool.remove(relPath),
           service: adminServiceFactory(config, store, secrets, () => clock.now()),
         } : undefined,
+        console: config.console.enabled ? {
+          store, clock, logger, authenticator, lockout: lockoutPolicyOf(config), failureDelayMs: config.auth.failureDelayMs, metrics,
+          removeBody: (relPath) => spool.remove(relPath), registry: metrics.registry,
+          sessions: { sessionMs: config.console.sessionHours * 3_600_000, idleMs: config.console.idleMinutes * 60_000 },
+          service: adminServiceFactory(config, store, secrets, () => clock.now()),
+        } : undefined,
         api: {
           injector, store, authenticator, lockout: lockoutPolicyOf(config), clock, logger,
           maxMessageSize: config.smtp.maxMessageSize, failureDelayMs: config.auth.failureDelayMs, metrics,

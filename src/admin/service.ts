@@ -201,17 +201,21 @@ function createService(
         .catch(rethrow);
       return { mailbox, generated };
     },
-    async setPassword(address: string, password?: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; generated: string | null }> {
+    /** Sets a password (generated when none is given); the mailbox's console sessions end, except `keepSession` (the one that changed it). */
+    async setPassword(address: string, password?: string, scope?: TenantScope, o: { keepSession?: string } = {}): Promise<{ mailbox: Mailbox; generated: string | null }> {
       const m = await mailboxOrFail(address, scope);
       const generated = password === undefined ? generatePassword() : null;
       const pw = password ?? generated!;
       checkPassword(pw);
       const mailbox = (await store.mailboxes.setPassword(m.address, await hashPassword(pw)))!;
+      await store.consoleSessions.removeSubject('mailbox', m.address, o.keepSession);
       return { mailbox, generated };
     },
     async suspend(address: string, scope?: TenantScope): Promise<Mailbox> {
       const m = await mailboxOrFail(address, scope);
-      return (await store.mailboxes.setStatus(m.address, 'suspended'))!;
+      const suspended = (await store.mailboxes.setStatus(m.address, 'suspended'))!;
+      await store.consoleSessions.removeSubject('mailbox', m.address);
+      return suspended;
     },
     async resume(address: string, scope?: TenantScope): Promise<Mailbox> {
       const m = await mailboxOrFail(address, scope);
@@ -220,6 +224,7 @@ function createService(
     async removeMailbox(address: string, scope?: TenantScope): Promise<void> {
       const m = await mailboxOrFail(address, scope);
       await store.mailboxes.remove(m.address);
+      await store.consoleSessions.removeSubject('mailbox', m.address);
     },
     async listMailboxes(filter: { customer?: string; domain?: string }, scope?: TenantScope): Promise<Mailbox[]> {
       const customerName = await listedCustomer(filter.customer, scope);

@@ -41,6 +41,7 @@ export function createTokenService(store: Store, customerOrFail: (name: string) 
       const t = await store.apiTokens.get(name);
       if (!t) throw missing(`no token named ${name}`);
       if (!(await store.apiTokens.revoke(name, now()))) throw new AdminError(`token ${name} is already revoked`, 'conflict');
+      await store.consoleSessions.removeSubject('token', name); // its console sessions end with it
       return (await store.apiTokens.get(name))!;
     },
     /** The live token a Bearer value names, or null (unknown, malformed or revoked); stamps its use. */

@@ -22,6 +22,8 @@ export interface TrackSearchInput {
   limit?: number;
   /** The `next` cursor of the previous page. */
   before?: string;
+  /** Only what this mailbox login sent (a mailbox user's own log in the console). */
+  authUser?: string;
 }
 
 export const MAX_TRACK_LIMIT = 1000;
@@ -91,7 +93,7 @@ export function createTrackingService(store: Store, scope?: { customer: string }
     const recipient = input.recipient === undefined ? undefined : input.recipient.trim().replace(/^<(.*)>$/, '$1');
     if (recipient === '') throw new AdminError('--recipient must be an address');
     return {
-      customerId: await customerIdOf(input.customer, tenant), queueId: input.id?.trim(), messageId: input.messageId === undefined ? undefined : messageIdOf(input.messageId),
+      customerId: await customerIdOf(input.customer, tenant), queueId: input.id?.trim(), authUser: input.authUser, messageId: input.messageId === undefined ? undefined : messageIdOf(input.messageId),
       sender, recipient, from, to, status: input.status as TrackStatus | undefined, limit, before: input.before === undefined ? undefined : cursorOf(input.before),
     };
   }

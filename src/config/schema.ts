@@ -257,6 +257,15 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('The admin HTTP API on the web listener (never on the SMTP ports or the sendmail socket).'),
+    console: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve the web console at /console on the HTTPS listener: operators sign in with an operator API token, customers with a customer token or a mailbox login (docs/console.md).'),
+        sessionHours: z.number().min(0.25).max(24 * 30).default(12).describe('A console session ends this many hours after signing in, however active.'),
+        idleMinutes: z.number().min(1).max(24 * 60).default(30).describe('A console session ends after this many minutes without a request.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The web console (server-rendered pages, no script) on the web listener.'),
     local: z
       .object({
         socket: z.string().min(1).optional().describe('Unix socket where `postern sendmail` hands mail to the running server (mode 0666: site tokens authenticate). Default: dataDir/postern.sock.'),

@@ -19,6 +19,7 @@ import type { Hono } from 'hono';
 import type { Env } from './api.ts';
 import { mountOps, type OpsDeps } from './ops.ts';
 import { mountAdminRoutes, type AdminApiDeps } from '../admin/api/index.ts';
+import { mountConsole, type ConsoleDeps } from '../admin/ui/index.ts';
 
 export interface WebConfig { port: number; host: string; maxConnections: number; maxConnectionsPerIp: number }
 
@@ -59,10 +60,11 @@ function clearStaleSocket(p: string): void {
 }
 
 /** The web listener's routes besides the send API: client setup, health, readiness and metrics. */
-function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; ops?: OpsDeps; admin?: AdminApiDeps }): void {
+function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; ops?: OpsDeps; admin?: AdminApiDeps; console?: ConsoleDeps }): void {
   if (o.clientSetup) mountClientSetup(app, o.clientSetup);
   if (o.ops) mountOps(app, o.ops);
   if (o.admin) mountAdminRoutes(app, o.admin);
+  if (o.console) mountConsole(app, o.console);
 }
 
 export async function startLocalServers(o: {
@@ -76,6 +78,8 @@ export async function startLocalServers(o: {
   ops?: OpsDeps;
   /** The admin API (/api/v1/...) on the web listener only. */
   admin?: AdminApiDeps;
+  /** The web console (/console) on the web listener only. */
+  console?: ConsoleDeps;
   logger: Logger;
 }): Promise<LocalServers> {
   const servers: net.Server[] = [];

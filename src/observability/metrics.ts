@@ -96,7 +96,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     scanBreakerOpen: new Gauge({ name: 'postern_scan_breaker_open', help: '1 while the content scanner is not asked (its circuit breaker is open).', registers, aggregator: 'max' }),
     connections: new Counter({ name: 'postern_smtp_connections_total', help: 'SMTP connections by listener and result: accepted, banned, per-ip-limit, max-connections, error.', labelNames: ['listener', 'result'], registers }),
     connectionsOpen: new Gauge({ name: 'postern_smtp_connections_open', help: 'SMTP sessions open now, by listener.', labelNames: ['listener'], registers }),
-    auth: new Counter({ name: 'postern_auth_total', help: 'Logins by channel (smtp, api, sendmail, admin) and result: success, failure, locked, suspended, banned, error.', labelNames: ['channel', 'result'], registers }),
+    auth: new Counter({ name: 'postern_auth_total', help: 'Logins by channel (smtp, api, sendmail, admin, console) and result: success, failure, locked, suspended, banned, error.', labelNames: ['channel', 'result'], registers }),
     bans: new Counter({ name: 'postern_auth_bans_total', help: 'Client addresses banned after too many failed logins.', registers }),
     accepted: new Counter({ name: 'postern_messages_accepted_total', help: 'Messages accepted (queued, or held) by channel: smtp, api, sendmail, maildrop, dsn, notice.', labelNames: ['channel'], registers }),
     refused: new Counter({ name: 'postern_messages_refused_total', help: 'Messages, and MAIL FROM / RCPT TO commands, refused, by channel and reason.', labelNames: ['channel', 'reason'], registers }),

@@ -140,6 +140,7 @@ export function trackWhere(f: TrackFilter, p: (v: unknown) => string): string {
   const parts: string[] = [];
   if (f.customerId !== undefined) parts.push(`t.customer_id = ${p(f.customerId)}`);
   if (f.queueId !== undefined) parts.push(`t.queue_id = ${p(f.queueId)}`);
+  if (f.authUser !== undefined) parts.push(`t.auth_user = ${p(f.authUser)}`);
   if (f.messageId !== undefined) parts.push(`t.message_id = ${p(f.messageId)}`);
   if (f.sender !== undefined) parts.push(`lower(t.sender) = ${p(f.sender.toLowerCase())}`);
   if (f.recipient !== undefined) {

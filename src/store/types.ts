@@ -539,6 +539,8 @@ export interface TrackFilter {
   /** Tenant scope: only this customer's messages. */
   customerId?: number;
   queueId?: string;
+  /** Only what this mailbox login sent (its address as stored, lower case). */
+  authUser?: string;
   /** The Message-ID header, with its angle brackets. */
   messageId?: string;
   /** Envelope sender, any case ('' is the null sender). */

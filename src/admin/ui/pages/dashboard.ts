@@ -1,0 +1,7 @@
+// PLACEHOLDER-NOT-BUILT: replaced by the page's real module before the console is merged.
+import type { Context } from 'hono';
+import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
+import { html, page } from '../html.ts';
+
+export function mountDashboard(_app: ConsoleApp, _deps: ConsoleDeps): void {}
+export const dashboardPage = (c: Context<ConsoleEnv>, _deps: ConsoleDeps) => page(c, { title: 'Dashboard', body: html`<p>PLACEHOLDER-NOT-BUILT</p>` });

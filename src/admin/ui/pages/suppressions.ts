@@ -1,0 +1,4 @@
+// PLACEHOLDER-NOT-BUILT: replaced by the page's real module before the console is merged.
+import type { ConsoleApp, ConsoleDeps } from '../context.ts';
+
+export function mountSuppressions(_app: ConsoleApp, _deps: ConsoleDeps): void {}

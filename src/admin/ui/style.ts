@@ -1,0 +1,52 @@
+/**
+ * The console's one stylesheet (served at /console/console.css; no inline style, so the
+ * Content-Security-Policy allows none). Contrast: text and controls at least 4.5:1 in light
+ * and dark; a visible focus ring on everything that takes the keyboard.
+ */
+export const CONSOLE_CSS = `
+:root{color-scheme:light dark;--fg:#111;--bg:#fff;--muted:#444;--line:#767676;--accent:#0b57d0;--accent-fg:#fff;--ok:#1b5e20;--ok-bg:#e8f5e9;--bad:#b3261e;--bad-bg:#fdecea;--warn:#7a4f00;--warn-bg:#fff4e0;--panel:#f4f4f4}
+@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#121212;--muted:#c8c8c8;--line:#9a9a9a;--accent:#8ab4f8;--accent-fg:#111;--ok:#a5d6a7;--ok-bg:#1b3320;--bad:#f2b8b5;--bad-bg:#3b1614;--warn:#ffd180;--warn-bg:#3a2a00;--panel:#1e1e1e}}
+*{box-sizing:border-box}
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
+.skip{position:absolute;left:-999px;top:0;background:var(--bg);padding:.5rem}
+.skip:focus{left:.5rem}
+header{border-bottom:1px solid var(--line);padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center}
+header .brand{font-weight:700;margin-right:auto}
+nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+nav a{display:inline-block;padding:.35rem 0}
+nav a[aria-current=page]{font-weight:700;text-decoration-thickness:3px}
+main{max-width:72rem;margin:0 auto;padding:1rem}
+h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
+h2{font-size:1.2rem;margin:2rem 0 .5rem}
+a{color:var(--accent)}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
+caption{text-align:left;font-weight:600;padding:.25rem 0}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+thead th{border-bottom-width:2px}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+code,pre,.mono{font:.95em ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+pre{white-space:pre-wrap;background:var(--panel);padding:.5rem}
+label{display:block;font-weight:600;margin:.5rem 0 .25rem}
+input,select,textarea{font:inherit;padding:.45rem;border:2px solid var(--line);border-radius:4px;background:var(--bg);color:var(--fg);max-width:100%}
+input[type=checkbox]{width:1.2rem;height:1.2rem;vertical-align:middle}
+button,.button{font:inherit;font-weight:600;padding:.5rem 1rem;min-height:40px;border:2px solid var(--accent);border-radius:4px;background:var(--accent);color:var(--accent-fg);cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary{background:transparent;color:var(--accent)}
+button.danger{background:var(--bad);border-color:var(--bad);color:var(--bg)}
+:focus-visible{outline:3px solid #f9a825;outline-offset:2px}
+form.inline{display:inline}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;margin-bottom:1rem}
+form.filters label{margin:0 0 .25rem}
+.flash{padding:.75rem;border-left:4px solid var(--ok);background:var(--ok-bg);margin:0 0 1rem}
+.flash.error{border-color:var(--bad);background:var(--bad-bg)}
+.state{display:inline-block;padding:0 .4rem;border-radius:3px;border:1px solid currentColor;font-size:.9em}
+.state.bad{color:var(--bad)}.state.ok{color:var(--ok)}.state.warn{color:var(--warn)}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:1rem;margin:1rem 0}
+.card{border:1px solid var(--line);border-radius:6px;padding:.75rem}
+.card .figure{font-size:1.6rem;font-weight:700;font-variant-numeric:tabular-nums}
+.muted{color:var(--muted)}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
+dl.facts dt{font-weight:600}
+dl.facts dd{margin:0;overflow-wrap:anywhere}
+.login{max-width:28rem}
+.login input{width:100%}
+`;

@@ -156,8 +156,11 @@ test('queue actions on one message: hold, release, retry, delete with a bounce, 
   assert.match((await c.get(String(r.headers.location))).text, new RegExp(`class="flash error" role="alert">message ${a} is already held`));
   await c.post(`/console/queue/${a}/release`, { back });
   assert.equal((await s.server.store.queue.get(a!))!.state, 'queued');
-  t += 60_000;
   r = await c.post(`/console/queue/${a}/retry`, { back });
+  assert.match((await c.get(back)).text, new RegExp(`Message ${a}: 0 recipients due now \\(none was waiting: each is due already, in an attempt or final\\)\\.`));
+  t -= 60_000; // its next attempt (the release's now) is a minute away
+  r = await c.post(`/console/queue/${a}/retry`, { back });
+  t += 60_000;
   assert.match((await c.get(back)).text, new RegExp(`Message ${a}: 1 recipient due now\\.`));
   r = await c.post(`/console/queue/${a}/delete`, { back, bounce: '1' });
   assert.equal((await s.server.store.queue.get(a!))!.state, 'cancelled');

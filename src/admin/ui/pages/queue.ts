@@ -134,7 +134,7 @@ async function apply(c: Context<ConsoleEnv>, deps: ConsoleDeps, verb: Verb, id: 
   switch (verb) {
     case 'retry': {
       const n = await svc.retryQueue(id);
-      return `Message ${id}: ${n} recipient${n === 1 ? '' : 's'} due now.`;
+      return `Message ${id}: ${n} recipient${n === 1 ? '' : 's'} due now${n ? '' : ' (none was waiting: each is due already, in an attempt or final)'}.`;
     }
     case 'hold':
       await svc.holdMessage(id);

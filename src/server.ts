@@ -123,7 +123,10 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       return { messages: d.messages.queued + d.messages.held + d.messages.cancelled, byState: d };
     } : undefined,
     claimed: () => outbound?.scheduler.stats() ?? null,
+    // the console dashboard's figures, read the same way as the dashboard reads them
+    activity: (opts.local ?? true) ? () => (figures ??= adminServiceFactory(config, store, secrets, () => clock.now())('metrics')).activityFigures() : undefined,
   });
+  let figures: ReturnType<ReturnType<typeof adminServiceFactory>> | null = null;
   let box: SecretBox | null = null;
   const secrets = () => (box ??= createSecretBox(loadOrCreateKey(secretsKeyFile(config))));
   // webhook events are written to the store's outbox from every process; sent where the local channel runs

@@ -21,6 +21,7 @@ import { createTrackingService } from './tracking.ts';
 import { createWebhookService, type WebhookAdminOptions } from './webhooks.ts';
 import { createTokenService } from './tokens.ts';
 import { createSuppressionService } from './suppression.ts';
+import { createFigureService } from './figures.ts';
 
 export { AdminError, type TenantScope };
 
@@ -160,6 +161,7 @@ function createService(
     ...createSuppressionService(store, customerOrFail, now, suppressionDays),
     ...dkim,
     ...createTokenService(store, customerOrFail, now),
+    ...createFigureService(store, now),
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

@@ -1,8 +1,9 @@
 /**
  * Metrics in Prometheus's text format (prom-client), one registry per process. Names and label
  * values are stable and documented in docs/operations.md ("Metrics"); labels have bounded
- * values only (never an address, a login or a customer name). Gauges that describe the queue
- * are computed when scraped, from callbacks the composition root gives; a callback that fails
+ * values only (never an address, a login or a customer name; the one exception is
+ * postern_top_sender_messages, at most ten logins at a time). Gauges that describe the queue
+ * and the operator's dashboard figures are computed when scraped, from callbacks the composition root gives; a callback that fails
  * or is slow makes its gauges unknown in that scrape (NaN, or no samples); it never fails the scrape.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -33,6 +34,22 @@ export interface QueueDepth {
   };
 }
 
+/** The operator's dashboard figures (admin/figures.ts), read at scrape time. */
+export interface ActivityCounts {
+  heldMailboxes: number;
+  heldSites: number;
+  bansActive: number;
+  lastHour: {
+    /** Tracked events since one hour ago, by type. */
+    events: Partial<Record<string, number>>;
+    /** The top senders (a login, or site:NAME) by messages accepted since one hour ago. */
+    topSenders: { sender: string; messages: number }[];
+  };
+}
+
+/** The event types postern_tracked_events_last_hour always shows (0 when none), as the dashboard does. */
+export const DELIVERY_EVENT_TYPES = ['accepted', 'delivered', 'attempt-deferred', 'failed', 'bounced', 'held'] as const;
+
 /** The delivery scheduler's recipients in memory (see queue/scheduler stats). */
 export interface ClaimedStats { inFlight: number; buffered: number }
 
@@ -41,6 +58,8 @@ export interface MetricsSources {
   queueDepth?: () => Promise<QueueDepth>;
   /** The scheduler's stats in the process that delivers; null elsewhere. */
   claimed?: () => ClaimedStats | null;
+  /** Called at each scrape (at most once, within SOURCE_TIMEOUT_MS), in the process that serves /metrics. */
+  activity?: () => Promise<ActivityCounts>;
 }
 
 export interface Metrics {
@@ -109,6 +128,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     dsn: new Counter({ name: 'postern_dsn_total', help: 'Delivery status notifications by type: failure, delay, success (queued), dropped (about a null-sender message).', labelNames: ['type'], registers }),
   };
   if (sources.queueDepth) registerQueueGauges(registers, scrapeOnce(sources.queueDepth));
+  if (sources.activity) registerActivityGauges(registers, scrapeOnce(sources.activity));
   registerClaimedGauge(registers, sources.claimed);
   return metrics;
 }
@@ -137,6 +157,41 @@ function registerQueueGauges(registers: Registry[], depth: () => Promise<QueueDe
     async collect() {
       this.reset();
       for (const [state, n] of Object.entries((await depth())?.byState?.recipients ?? {})) this.set({ state }, n);
+    },
+  });
+}
+
+/**
+ * The dashboard's figures that no counter carries (holds, bans, the last hour's top senders and
+ * events), read from the store at scrape time like the queue's. A store that did not answer makes
+ * the plain gauges NaN and leaves out the labelled samples.
+ */
+function registerActivityGauges(registers: Registry[], activity: () => Promise<ActivityCounts | null>): void {
+  const plain = (name: string, help: string, of: (a: ActivityCounts) => number) => new Gauge({
+    name, help, registers, aggregator: 'first',
+    async collect() {
+      const a = await activity();
+      this.set(a ? of(a) : NaN);
+    },
+  });
+  plain('postern_held_mailboxes', 'Mailboxes on hold now (suspected compromise; NaN: the store did not answer in time).', (a) => a.heldMailboxes);
+  plain('postern_held_sites', 'Sites on hold now (NaN: the store did not answer in time).', (a) => a.heldSites);
+  plain('postern_bans_active', 'Client addresses banned now for failed logins (NaN: the store did not answer in time).', (a) => a.bansActive);
+  new Gauge({
+    name: 'postern_top_sender_messages', help: 'Messages accepted in the last hour by each of the top 10 senders (label: the login, or site:NAME).', labelNames: ['sender'], registers, aggregator: 'first',
+    async collect() {
+      this.reset();
+      for (const t of (await activity())?.lastHour.topSenders ?? []) this.set({ sender: t.sender }, t.messages);
+    },
+  });
+  new Gauge({
+    name: 'postern_tracked_events_last_hour', help: 'Message tracking events in the last hour by type (delivered, attempt-deferred, failed, bounced, ...).', labelNames: ['type'], registers, aggregator: 'first',
+    async collect() {
+      this.reset();
+      const a = await activity();
+      if (!a) return;
+      for (const type of DELIVERY_EVENT_TYPES) this.set({ type }, 0);
+      for (const [type, n] of Object.entries(a.lastHour.events)) this.set({ type }, n ?? 0);
     },
   });
 }

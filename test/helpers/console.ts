@@ -70,6 +70,7 @@ export async function browserSignIn(page: Page, s: TestServer, cred: Credentials
     await page.getByLabel('Password').fill(cred.password);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
-  await page.waitForURL(/\/console(\/|$|\?)/);
+  // the click does not wait for the navigation: wait until the page has left the sign-in form
+  await page.waitForURL((u) => /^\/console(\/|$)/.test(u.pathname) && u.pathname !== '/console/login');
   assert.ok(!page.url().includes('/login'), `signed in (${page.url()})`);
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { roleOf, safeNext } from './guard.ts';
+import type { Context } from 'hono';
+import { crossSite, roleOf, safeNext } from './guard.ts';
 import type { ConsoleSession } from '../../store/index.ts';
 
 test('safeNext: console paths with their query are kept; anything else becomes /console', () => {
@@ -17,4 +18,17 @@ test('roleOf: operator (no customer), customer (a token of one), mailbox (a mail
   assert.equal(roleOf(base), 'operator');
   assert.equal(roleOf({ ...base, customerId: 1, customerName: 'acme' }), 'customer');
   assert.equal(roleOf({ ...base, via: 'mailbox', subject: 'a@example.com', customerId: 1, customerName: 'acme' }), 'mailbox');
+});
+
+test('crossSite: Sec-Fetch-Site decides when a browser sends it (Chromium posts a same-origin form with Origin: null under no-referrer); else Origin against Host', () => {
+  const req = (h: Record<string, string>) => ({ req: { header: (n: string) => h[n] } }) as unknown as Context;
+  const host = '127.0.0.1:8443';
+  assert.equal(crossSite(req({ 'sec-fetch-site': 'same-origin', origin: 'null', host })), false);
+  assert.equal(crossSite(req({ 'sec-fetch-site': 'none', host })), false);
+  assert.equal(crossSite(req({ 'sec-fetch-site': 'cross-site', origin: `https://${host}`, host })), true);
+  assert.equal(crossSite(req({ 'sec-fetch-site': 'same-site', origin: 'https://other.127.0.0.1:8443', host })), true);
+  assert.equal(crossSite(req({ origin: 'null', host })), true, 'no Sec-Fetch-Site: an opaque origin is refused');
+  assert.equal(crossSite(req({ origin: 'https://evil.test', host })), true);
+  assert.equal(crossSite(req({ origin: `https://${host}`, host })), false);
+  assert.equal(crossSite(req({ host })), false, 'not a browser: the CSRF token decides');
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { roleOf, safeNext } from './guard.ts';
+import { Hono } from 'hono';
+import { crossSite, roleOf, safeNext } from './guard.ts';
 import type { ConsoleSession } from '../../store/index.ts';
 
 test('safeNext: console paths with their query are kept; anything else becomes /console', () => {
@@ -17,4 +18,17 @@ test('roleOf: operator (no customer), customer (a token of one), mailbox (a mail
   assert.equal(roleOf(base), 'operator');
   assert.equal(roleOf({ ...base, customerId: 1, customerName: 'acme' }), 'customer');
   assert.equal(roleOf({ ...base, via: 'mailbox', subject: 'a@example.com', customerId: 1, customerName: 'acme' }), 'mailbox');
+});
+
+test('crossSite: Sec-Fetch-Site decides when a browser sends it (Chromium sends Origin: null with Referrer-Policy no-referrer); else the Origin against the Host', async () => {
+  const app = new Hono().post('/', (c) => c.text(String(crossSite(c))));
+  const ask = async (h: Record<string, string>) => (await app.request('https://console.test/', { method: 'POST', headers: { host: 'console.test', ...h } })).text();
+  assert.equal(await ask({ 'sec-fetch-site': 'same-origin', origin: 'null' }), 'false', 'Chromium\'s same-origin form under no-referrer');
+  assert.equal(await ask({ 'sec-fetch-site': 'same-origin', origin: 'https://console.test' }), 'false');
+  assert.equal(await ask({ 'sec-fetch-site': 'cross-site', origin: 'https://console.test' }), 'true');
+  assert.equal(await ask({ 'sec-fetch-site': 'same-site', origin: 'null' }), 'true');
+  assert.equal(await ask({ origin: 'null' }), 'true', 'no Sec-Fetch-Site: an opaque origin is refused');
+  assert.equal(await ask({ origin: 'https://evil.test' }), 'true');
+  assert.equal(await ask({ origin: 'https://console.test' }), 'false');
+  assert.equal(await ask({}), 'false', 'not a browser: left to the CSRF token');
 });

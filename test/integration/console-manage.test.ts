@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
-import { createConsoleClient } from '../helpers/console.ts';
+import { chromium } from 'playwright-core';
+import { browserSignIn, createConsoleClient } from '../helpers/console.ts';
 import { startFakeDns, type FakeDns, type FakeZone } from '../helpers/fake-dns.ts';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts';
 import { until } from '../helpers/delivery-lab.ts';
@@ -303,4 +304,33 @@ test('a mailbox user sees its own domain\'s page only, and none of the managemen
   assert.equal(none.status, 403);
   assert.equal((await s.admin.listCustomers()).some((x) => x.name === 'forged'), false);
   assert.deepEqual(await s.admin.listSuppressions({ customer: 'acme' }), []);
+});
+
+test('in Chromium: an operator finds a customer, adds a mailbox with the keyboard and labels, and reads the generated password once', async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await browserSignIn(page, s, { token: opToken });
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Customers' }).click();
+    await page.getByLabel('Search by name, contact or domain').fill('example.org');
+    await page.keyboard.press('Enter');
+    await page.getByRole('table', { name: /Customers matching/ }).getByRole('link', { name: 'globex' }).click();
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Customer globex');
+    await page.getByLabel('Address', { exact: true }).fill('web@example.org');
+    await page.getByLabel('Password (leave empty to have one generated)').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter'); // the focused "Add the mailbox" button
+    await page.getByRole('heading', { level: 1, name: 'Mailbox added' }).waitFor();
+    const password = (await page.locator('code.secret').textContent())!;
+    assert.match(password, /^[A-Za-z0-9]{12,}$/);
+    assert.ok(!page.url().includes(password));
+    assert.equal(await submitAs(s, { user: 'web@example.org', pass: password }), 'ok');
+    await page.getByRole('link', { name: 'Go to web@example.org' }).click();
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Mailbox web@example.org');
+    assert.ok(!(await page.content()).includes(password), 'not shown again');
+    await context.close();
+  } finally {
+    await browser.close();
+  }
 });

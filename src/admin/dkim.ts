@@ -99,8 +99,9 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
       const o = need();
       return domainRecords({ domain: d, clients: o.clients, keys: await store.dkim.list(d), sendingIps: o.sendingIps });
     },
-    async checkDomain(input: string): Promise<CheckReport> {
-      const d = await domainName(input);
+    /** The live DNS health of a domain (a scope sees only its own domains; another's is missing). */
+    async checkDomain(input: string, scope?: TenantScope): Promise<CheckReport> {
+      const d = await domainName(input, scope);
       const o = need();
       const keys = (await store.dkim.list(d)).filter((k): k is DkimKey & { state: 'pending' | 'active' | 'retiring' } => k.state !== 'retired');
       return checkDomain({ domain: d, keys, sendingIps: o.sendingIps, heloName: o.heloName, lookup: o.lookup() });

@@ -289,7 +289,14 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
         pruning = store.tracking.prune({ olderThan: clock.now() - t.retentionDays * 86_400_000, maxBytes: t.maxBytes }).then(
           (r) => { if (r.messages) logger.info({ evt: 'tracking', pruned: r.messages, bytes: r.bytes }, 'message tracking pruned'); },
           (err: Error) => logger.error({ evt: 'tracking', err: err.message }, 'message tracking prune failed'),
-        ).finally(() => { busy = false; });
+        ).then(() => {
+          // console sessions past their end or idle (a request also ends them; this frees the rows)
+          const now = clock.now();
+          return store.consoleSessions.prune(now, now - config.console.idleMinutes * 60_000).then(
+            (n) => { if (n) logger.debug({ evt: 'console', pruned: n }, 'old console sessions deleted'); },
+            (err: Error) => logger.error({ evt: 'console', err: err.message }, 'console session prune failed'),
+          );
+        }).finally(() => { busy = false; });
       };
       void prune();
       pruneTimer = setInterval(prune, t.pruneMinutes * 60_000);

@@ -22,7 +22,8 @@ export const roleOfContext = (c: Context<ConsoleEnv>): Role => roleOf(c.get('ses
 export const MAX_FORM_BYTES = 64 * 1024;
 
 /** A console path to return to after signing in (never another site, never a protocol-relative URL). */
-export const safeNext = (v: string | undefined): string => (v && /^\/console(\/[A-Za-z0-9._~%@:+\-/]*)?(\?[^\s#]*)?$/.test(v) && !v.includes('//') ? v : BASE);
+export const safeNext = (v: string | undefined): string =>
+  (v && /^\/console(\/[A-Za-z0-9._~%@:+\-/]*)?(\?[^\s#]*)?$/.test(v) && !v.includes('//') && !/\/\.\.?(\/|\?|$)/.test(v) ? v : BASE);
 
 /** The session still stands for someone: its token is not revoked, its mailbox exists and is active. */
 async function stillValid(store: Store, s: ConsoleSession): Promise<boolean> {

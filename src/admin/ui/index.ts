@@ -21,8 +21,8 @@ import { mountPages } from './pages/index.ts';
 
 export type { ConsoleDeps } from './context.ts';
 
-/** Mounts the console under /console on the web listener's app; returns the pruning of old sessions. */
-export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): { prune(): Promise<number> } {
+/** Mounts the console under /console on the web listener's app (the server prunes old sessions with message tracking). */
+export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): void {
   const sessions = createSessions(deps.store, deps.sessions);
   const app: ConsoleApp = new Hono();
   app.get('/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }));
@@ -44,5 +44,4 @@ export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): { prune(): P
     return c.html('<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1><p>The console could not reach its store. Try again in a moment.</p>', 503, { ...SECURITY_HEADERS, 'retry-after': '5' });
   });
   parent.route(BASE, app as unknown as Hono<Env>);
-  return { prune: () => sessions.prune(deps.clock.now()) };
 }

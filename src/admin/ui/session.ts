@@ -65,7 +65,6 @@ export function createSessions(store: Store, policy: SessionPolicy) {
       if (s) await store.consoleSessions.remove(s.idHash);
       deleteCookie(c, SESSION_COOKIE, { prefix: 'host', path: '/', secure: true });
     },
-    prune: (now: number) => store.consoleSessions.prune(now, now - policy.idleMs),
   };
 }
 

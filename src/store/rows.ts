@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { Customer, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { ConsoleSession, Customer, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -86,3 +86,12 @@ export function jobsOf(rows: Row[], lease: Lease): DeliveryJob[] {
   }
   return [...jobs.values()];
 }
+
+/** A console session with its customer's name (s: console_sessions, c: customers). */
+export const CONSOLE_SESSION_SELECT = 'SELECT s.*, c.name AS customer_name FROM console_sessions s LEFT JOIN customers c ON c.id = s.customer_id';
+
+export const toConsoleSession = (r: Row): ConsoleSession => ({
+  idHash: r.id_hash as string, via: r.via as ConsoleSession['via'], subject: r.subject as string,
+  customerId: (r.customer_id as number | null) ?? null, customerName: (r.customer_name as string | null) ?? null, csrf: r.csrf as string,
+  createdAt: r.created_at as number, seenAt: r.seen_at as number, expiresAt: r.expires_at as number,
+});

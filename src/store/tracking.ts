@@ -8,7 +8,7 @@
  * 256 bytes per message, 48 per recipient, 96 per event.
  */
 import { describeRule } from '../limits/index.ts';
-import type { EnqueueVerdict, NewMessage, RecipientUpdate, TrackEvent, TrackEventType, TrackFilter, TrackStatus, TrackedMessage } from './types.ts';
+import type { EnqueueVerdict, NewMessage, RecipientUpdate, TrackEvent, TrackEventType, TrackFilter, TrackStatus, TrackedMessage, TrackingSummary } from './types.ts';
 
 export const TRACK_OVERHEAD = { message: 256, recipient: 48, event: 96 } as const;
 export const REPLY_MAX = 1000;
@@ -184,3 +184,47 @@ export function recipientsBy(rows: Row[]): Map<string, string[]> {
 }
 
 export const DEFAULT_TRACK_LIMIT = 50;
+
+/** A statement with its parameters. */
+export interface Query { sql: string; params: unknown[] }
+
+/**
+ * The two queries of TrackingRepo.summary, with `ph` making the placeholder of the n-th
+ * parameter ('?' or '$n') and `collate` the byte-order collation of the adapter ('' in SQLite,
+ * ' COLLATE "C"' in PostgreSQL: ties sort alike). Events are scoped to a customer through their
+ * message. A sender is the login, else site:NAME; a message with neither (a bounce, a notice)
+ * has no sender and is left out, and so is a refused one (never accepted). The same login under
+ * two customers stays two rows (their counts never mix).
+ */
+export function summaryQueries(since: number, top: number, customerId: number | undefined, ph: (n: number) => string, collate: string): { events: Query; senders: Query } {
+  const query = (build: (p: (v: unknown) => string) => string): Query => {
+    const params: unknown[] = [];
+    return { sql: build((v) => (params.push(v), ph(params.length))), params };
+  };
+  const scoped = customerId !== undefined;
+  const events = query((p) => (scoped
+    ? `SELECT e.type, COUNT(*) AS n FROM tracked_events e JOIN tracked_messages t ON t.queue_id = e.queue_id
+       WHERE e.at >= ${p(since)} AND t.customer_id = ${p(customerId)} GROUP BY e.type`
+    : `SELECT e.type, COUNT(*) AS n FROM tracked_events e WHERE e.at >= ${p(since)} GROUP BY e.type`));
+  const senders = query((p) => `SELECT s.sender, c.name AS customer_name, COUNT(*) AS messages, SUM(s.rcpt_count) AS recipients
+    FROM (SELECT COALESCE(t.auth_user, 'site:' || t.site_name) AS sender, t.customer_id, t.rcpt_count FROM tracked_messages t
+          WHERE t.created_at >= ${p(since)}${scoped ? ` AND t.customer_id = ${p(customerId)}` : ''} AND t.status <> 'refused') s
+    LEFT JOIN customers c ON c.id = s.customer_id
+    WHERE s.sender IS NOT NULL
+    GROUP BY s.sender, s.customer_id, c.name
+    ORDER BY COUNT(*) DESC, s.sender${collate}, COALESCE(s.customer_id, 0)
+    LIMIT ${p(Math.max(0, Math.floor(top)))}`);
+  return { events, senders };
+}
+
+/** The summary of the rows of summaryQueries. */
+export function summaryOf(events: Row[], senders: Row[]): TrackingSummary {
+  const byType: TrackingSummary['events'] = {};
+  for (const r of events) byType[r.type as TrackEventType] = Number(r.n);
+  return {
+    events: byType,
+    topSenders: senders.map((r) => ({
+      sender: r.sender as string, customerName: (r.customer_name as string | null) ?? null, messages: Number(r.messages), recipients: Number(r.recipients),
+    })),
+  };
+}

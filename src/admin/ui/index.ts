@@ -33,7 +33,8 @@ export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): void {
     return c.redirect(`${BASE}/login`, 303);
   });
   mountPages(app, deps);
-  app.notFound((c) => (c.get('session') ? notFound(c) : c.redirect(`${BASE}/login`, 303)));
+  // last: what no page answered (a sub-app's notFound is not used once it is mounted)
+  app.all('*', (c) => notFound(c));
   app.onError((err, c) => {
     if (err instanceof AdminError) {
       const status = err.kind === 'not-found' ? 404 : err.kind === 'forbidden' ? 403 : err.kind === 'conflict' ? 409 : 422;

@@ -23,9 +23,11 @@ import { trackingCases } from './tracking.ts';
 import { webhookCases } from './webhooks.ts';
 import { apiTokenCases } from './api-tokens.ts';
 import { suppressionCases } from './suppressions.ts';
+import { consoleSessionCases } from './console-sessions.ts';
 
 const cases: Case[] = [
   ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases, ...suppressionCases,
+  ...consoleSessionCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

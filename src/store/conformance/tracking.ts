@@ -1,4 +1,4 @@
-/** Conformance cases: message tracking (written by the queue's transactions), search, tenant scope, retention. */
+/** Conformance cases: message tracking (written by the queue's transactions), search, tenant scope, retention, the dashboard's summary. */
 import assert from 'node:assert/strict';
 import type { NewMessage, Store } from '../types.ts';
 import { TRACK_OVERHEAD } from '../tracking.ts';
@@ -165,6 +165,74 @@ export const trackingCases: Case[] = [
       const job = jobOf(await store.queue.claim({ owner: 'n', now: T0 + 10 * HOUR, leaseMs: 60_000, limit: 10 }), 'P0');
       await store.queue.record([result(job, 0, 'delivered'), result(job, 1, 'delivered')]);
       assert.equal(await store.tracking.get('P0'), null);
+    },
+  },
+  {
+    name: 'tracking: summary counts events by type since a time and ranks senders (login or site:NAME) by accepted messages, ties by name',
+    async run({ store }) {
+      const { acme, other } = await seed(store);
+      const shop = await store.sites.add({ name: 'shop', customerId: acme.id, unixUser: null, tokenHash: 'h-shop' });
+      await store.limits.set({ level: 'mailbox', target: 'carol@example.com', window: 'hour', metric: 'messages', max: 0, action: 'reject' });
+      const since = T0 + HOUR;
+      const one = [{ address: 'one@remote.test' }];
+      const verdicts = await store.queue.enqueueBatch([
+        tracked('OLD', { customerId: acme.id, createdAt: since - 1 }),
+        tracked('A1', { customerId: acme.id, createdAt: since }),
+        tracked('A2', { customerId: acme.id, createdAt: since + 1 }),
+        tracked('A3', { customerId: acme.id, createdAt: since + 2, recipients: one }),
+        ...['S1', 'S2', 'S3'].map((id, i) => tracked(id, { customerId: acme.id, authUser: null, siteId: shop.id, createdAt: since + 10 + i, contentHold: id === 'S2' })),
+        tracked('B1', { customerId: other.id, authUser: 'bob@other.example', createdAt: since + 20 }),
+        tracked('Z1', { customerId: other.id, authUser: 'Zed@other.example', createdAt: since + 21 }),
+        tracked('OPS', { customerId: null, authUser: 'ops@host.test', createdAt: since + 22, recipients: one }),
+        tracked('DSN', { customerId: acme.id, authUser: null, sender: '', createdAt: since + 30, recipients: one }),
+        tracked('R1', {
+          customerId: acme.id, authUser: 'carol@example.com', createdAt: since + 40,
+          limitScope: { customer: 'acme', domain: 'example.com', mailbox: 'carol@example.com' },
+        }),
+      ]);
+      assert.deepEqual(verdicts.map((v) => v.outcome), ['queued', 'queued', 'queued', 'queued', 'queued', 'held', 'queued', 'queued', 'queued', 'queued', 'queued', 'refused']);
+      const old = jobOf(await store.queue.claim({ owner: 'n', now: T0 + 2 * HOUR, leaseMs: 60_000, limit: 100 }), 'OLD');
+      await store.queue.record([result(old, 0, 'delivered', { at: T0 + 2 * HOUR }), result(old, 1, 'delivered', { at: T0 + 2 * HOUR })]);
+
+      const all = await store.tracking.summary(since, 10);
+      assert.deepEqual(all.events, { accepted: 10, held: 1, refused: 1, delivered: 2 }, 'OLD\'s acceptance is before since, its deliveries after');
+      assert.deepEqual(all.topSenders, [
+        { sender: 'alice@example.com', customerName: 'acme', messages: 3, recipients: 5 },
+        { sender: 'site:shop', customerName: 'acme', messages: 3, recipients: 6 },
+        { sender: 'Zed@other.example', customerName: 'other', messages: 1, recipients: 2 },
+        { sender: 'bob@other.example', customerName: 'other', messages: 1, recipients: 2 },
+        { sender: 'ops@host.test', customerName: null, messages: 1, recipients: 1 },
+      ], 'most first, ties in byte order; held counts (accepted), refused and sender-less messages do not');
+      assert.deepEqual((await store.tracking.summary(since, 2)).topSenders.map((t) => t.sender), ['alice@example.com', 'site:shop'], 'at most top');
+      assert.deepEqual((await store.tracking.summary(since, 0)).topSenders, []);
+      assert.deepEqual((await store.tracking.summary(since - 1, 1)).topSenders, [{ sender: 'alice@example.com', customerName: 'acme', messages: 4, recipients: 7 }], 'since is inclusive');
+      assert.deepEqual(await store.tracking.summary(T0 + 3 * HOUR, 10), { events: {}, topSenders: [] }, 'nothing since: empty');
+    },
+  },
+  {
+    name: 'tracking: summary with a customer counts only that customer\'s events (through their messages) and senders',
+    async run({ store }) {
+      const { acme, other } = await seed(store);
+      const nobody = await store.customers.add('nobody');
+      await store.queue.enqueueBatch([
+        tracked('A1', { customerId: acme.id, createdAt: T0 }),
+        tracked('A2', { customerId: acme.id, createdAt: T0 + 1, contentHold: true }),
+        tracked('O1', { customerId: other.id, authUser: 'eve@other.example', createdAt: T0 + 2 }),
+        tracked('N1', { customerId: null, authUser: 'ops@host.test', createdAt: T0 + 3 }),
+      ]);
+      const jobs = await store.queue.claim({ owner: 'n', now: T0 + HOUR, leaseMs: 60_000, limit: 100 });
+      await store.queue.record([result(jobOf(jobs, 'O1'), 0, 'failed', { at: T0 + HOUR }), result(jobOf(jobs, 'A1'), 0, 'delivered', { at: T0 + HOUR })]);
+      assert.deepEqual(await store.tracking.summary(T0, 10, acme.id), {
+        events: { accepted: 2, held: 1, delivered: 1 },
+        topSenders: [{ sender: 'alice@example.com', customerName: 'acme', messages: 2, recipients: 4 }],
+      });
+      assert.deepEqual(await store.tracking.summary(T0, 10, other.id), {
+        events: { accepted: 1, failed: 1 },
+        topSenders: [{ sender: 'eve@other.example', customerName: 'other', messages: 1, recipients: 2 }],
+      });
+      assert.deepEqual(await store.tracking.summary(T0, 10, nobody.id), { events: {}, topSenders: [] }, 'a customer with no mail');
+      assert.deepEqual((await store.tracking.summary(T0, 10)).events, { accepted: 4, held: 1, delivered: 1, failed: 1 }, 'the operator sees every message, of no customer too');
+      assert.deepEqual((await store.tracking.summary(T0 + HOUR, 10, acme.id)).events, { delivered: 1 }, 'since applies to the events themselves');
     },
   },
 ];

@@ -3,7 +3,9 @@
  * grants, sites, DKIM keys, limits with their running counters, routes, the brute-force state,
  * the audit trail, the activity hours, webhook endpoints with their outbox, and the queue with
  * every body, spool files included) into
- * an empty PostgreSQL store, in one transaction: all of it or nothing.
+ * an empty PostgreSQL store, in one transaction: all of it or nothing. Not copied: the web
+ * console's sign-in sessions (console_sessions): they are disposable, and a move is a good
+ * moment for everyone to sign in again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +15,11 @@ import { pgText, tx, type Client, type Pool } from './db.ts';
 
 type Row = Record<string, unknown>;
 
-/** Tables in an order that satisfies the foreign keys, with the column renames and types. */
+/**
+ * Tables in an order that satisfies the foreign keys, with the column renames and types.
+ * console_sessions is left out on purpose (see above); --force empties it with the customers
+ * it references (TRUNCATE ... CASCADE).
+ */
 const TABLES: { name: string; booleans?: string[]; rename?: Record<string, string> }[] = [
   { name: 'customers' },
   { name: 'domains' },

@@ -21,6 +21,7 @@ import { createQueueRepo } from './queue.ts';
 import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
 import { createApiTokenRepo } from './api-tokens.ts';
+import { createConsoleSessionRepo } from './console-sessions.ts';
 
 export { migrate, createPool } from './db.ts';
 
@@ -61,6 +62,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     webhooks: createWebhookRepo(pool, deps),
     apiTokens: createApiTokenRepo(pool, deps),
     suppressions: createSuppressionRepo(pool, deps),
+    consoleSessions: createConsoleSessionRepo(pool, deps),
     async close() {
       await changed.flush();
       await feed.close();

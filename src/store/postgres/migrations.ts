@@ -351,4 +351,24 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX suppressions_until ON suppressions(until);
   CREATE INDEX suppressions_updated ON suppressions(updated_at);
   `,
+  // sign-in sessions of the web console (only the SHA-256 of the cookie's value is kept; an
+  // operator's has no customer), and what the dashboard's summary reads: events by time (with
+  // their type, so they are counted from the index); messages by time are tracked_created, or
+  // tracked_customer for one customer
+  `
+  CREATE TABLE console_sessions (
+    id_hash TEXT PRIMARY KEY,
+    via TEXT NOT NULL CHECK (via IN ('token', 'mailbox')),
+    subject TEXT NOT NULL,
+    customer_id BIGINT REFERENCES customers(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    seen_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX console_sessions_subject ON console_sessions(via, subject);
+  CREATE INDEX console_sessions_expires ON console_sessions(expires_at);
+  CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
+  CREATE INDEX tracked_events_at ON tracked_events(at, type);
+  `,
 ];

@@ -16,6 +16,7 @@ import { createActivityRepo } from './activity.ts';
 import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
 import { createApiTokenRepo } from './api-tokens.ts';
+import { createConsoleSessionRepo } from './console-sessions.ts';
 import { createSuppressionRepo } from './suppressions.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
@@ -42,6 +43,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     webhooks: createWebhookRepo(db, now),
     apiTokens: createApiTokenRepo(db, now),
     suppressions: createSuppressionRepo(db),
+    consoleSessions: createConsoleSessionRepo(db),
     async close() {
       await writer.close();
       db.close();

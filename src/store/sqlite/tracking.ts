@@ -1,7 +1,7 @@
 /** Message tracking in SQLite: search, one message's timeline, retention (prune) and its size. */
 import type { Db } from './db.ts';
 import type { TrackingRepo } from '../types.ts';
-import { DEFAULT_TRACK_LIMIT, TRACKED_SELECT, eventOf, pruneWith, recipientsBy, trackWhere, trackedOf } from '../tracking.ts';
+import { DEFAULT_TRACK_LIMIT, TRACKED_SELECT, eventOf, pruneWith, recipientsBy, summaryOf, summaryQueries, trackWhere, trackedOf } from '../tracking.ts';
 
 type Row = Record<string, unknown>;
 
@@ -43,6 +43,12 @@ export function createTrackingRepo(db: Db): TrackingRepo {
       const m = db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes, MIN(created_at) AS oldest FROM tracked_messages').get() as Row;
       const events = db.prepare('SELECT COUNT(*) FROM tracked_events').pluck().get() as number;
       return { messages: m.n as number, events, bytes: m.bytes as number, oldest: (m.oldest as number | null) ?? null };
+    },
+    async summary(since, top, customerId) {
+      const q = summaryQueries(since, top, customerId, () => '?', '');
+      const run = ({ sql, params }: { sql: string; params: unknown[] }) => db.prepare(sql).all(...params) as Row[];
+      // one read transaction: the counts and the senders see the same moment
+      return db.transaction(() => summaryOf(run(q.events), run(q.senders)))();
     },
   };
 }

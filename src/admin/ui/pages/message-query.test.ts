@@ -6,10 +6,11 @@ const as = (s: string) => readingsOf(s).map((r) => `${r.as}=${Object.values(r.fi
 
 test('readingsOf: an address is a recipient, then a sender, then a Message-ID', () => {
   assert.deepEqual(as(' bob@remote.test '), ['recipient=bob@remote.test', 'sender=bob@remote.test', 'Message-ID=<bob@remote.test>']);
+  assert.deepEqual(as('Bob@Remote.TEST'), ['recipient=bob@remote.test', 'sender=bob@remote.test', 'Message-ID=<Bob@Remote.TEST>'], 'an address as its key; a Message-ID as typed');
 });
 
 test('readingsOf: "<...>" is a Message-ID first, then the address inside it', () => {
-  assert.deepEqual(as('<abc.123@client.example>'), ['Message-ID=<abc.123@client.example>', 'recipient=abc.123@client.example', 'sender=abc.123@client.example']);
+  assert.deepEqual(as('<Abc.123@client.example>'), ['Message-ID=<Abc.123@client.example>', 'recipient=abc.123@client.example', 'sender=abc.123@client.example']);
   assert.deepEqual(as('<not an id>'), [], 'spaces: nothing');
   assert.deepEqual(as('<$$>'), ['Message-ID=<$$>'], 'brackets without an address inside: only a Message-ID');
 });

@@ -51,8 +51,8 @@ export interface Reading {
 }
 
 /**
- * The readings of what was typed in the search box, most likely first:
- * "<x@y>" a Message-ID (then the address inside it as recipient and sender); an address the
+ * The readings of what was typed in the search box, most likely first (an address as its
+ * canonical key, the domain and local part in lower case): "<x@y>" a Message-ID (then the address inside it as recipient and sender); an address the
  * recipient, then the sender, then a Message-ID without its brackets; a queue id (20 letters
  * and digits) the queue id; other text with an @ a Message-ID. Nothing else is guessed (an
  * empty list: the page says what it understands).
@@ -65,11 +65,15 @@ export function readingsOf(search: string | undefined): Reading[] {
     { as: 'sender', fields: { sender: a } },
   ];
   const bracketed = /^<([^<>]+)>$/.exec(s);
-  if (bracketed) return [{ as: 'Message-ID', fields: { messageId: s } }, ...(addressKey(bracketed[1]!) ? asAddress(bracketed[1]!) : [])];
+  if (bracketed) {
+    const inside = addressKey(bracketed[1]!);
+    return [{ as: 'Message-ID', fields: { messageId: s } }, ...(inside ? asAddress(inside) : [])];
+  }
   if (s.includes('<') || s.includes('>')) return [];
   if (isQueueId(s)) return [{ as: 'queue id', fields: { id: s } }];
   if (!s.includes('@')) return [];
-  if (addressKey(s)) return [...asAddress(s), { as: 'Message-ID', fields: { messageId: `<${s}>` } }];
+  const address = addressKey(s);
+  if (address) return [...asAddress(address), { as: 'Message-ID', fields: { messageId: `<${s}>` } }];
   return [{ as: 'Message-ID', fields: { messageId: `<${s}>` } }];
 }
 

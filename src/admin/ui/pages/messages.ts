@@ -34,10 +34,10 @@ async function reasonsOf(c: Context<ConsoleEnv>, messages: TrackedMessage[]): Pr
 }
 
 function searchForm(q: MessageQuery, operator: boolean): Html {
-  const input = (name: keyof MessageQuery, label: string, type = 'text', extra = '') =>
-    html`<div><label for="q-${name}">${label}</label><input id="q-${name}" name="${name}" type="${type}" value="${q[name] ?? ''}"${extra ? html` ${extra}` : ''}></div>`;
+  const input = (name: keyof MessageQuery, label: string, type = 'text', help = false) =>
+    html`<div><label for="q-${name}">${label}</label><input id="q-${name}" name="${name}" type="${type}" value="${q[name] ?? ''}"${help ? html` aria-describedby="q-${name}-help"` : ''}></div>`;
   return html`<form class="filters" method="get" action="${BASE}/messages" role="search" aria-label="Find messages">
-${input('search', 'Search (address, queue id or Message-ID)', 'search', 'aria-describedby="q-search-help"')}
+${input('search', 'Search (address, queue id or Message-ID)', 'search', true)}
 ${input('recipient', 'Recipient')}${input('sender', 'Sender')}${input('messageId', 'Message-ID')}${input('id', 'Queue id')}
 <div><label for="q-status">Status</label><select id="q-status" name="status"><option value="">any</option>${TRACK_STATUSES.map((s) => html`<option value="${s}"${q.status === s ? html` selected` : ''}>${s}</option>`)}</select></div>
 ${input('since', 'From (date, UTC)', 'date')}${input('until', 'Until (date, UTC, included)', 'date')}

@@ -107,14 +107,14 @@ export const trackingCases: Case[] = [
     },
   },
   {
-    name: 'tracking: search by queue id, Message-ID, sender, recipient, time, status, customer; newest first, with a cursor',
+    name: 'tracking: search by queue id, Message-ID, sender, recipient, time, status, customer, login; newest first, with a cursor',
     async run({ store }) {
       const { acme, other } = await seed(store);
       await store.queue.enqueueBatch([
         tracked('M1', { customerId: acme.id, createdAt: T0, sender: 'Alice@Example.com' }),
         tracked('M2', { customerId: acme.id, createdAt: T0 + HOUR, recipients: [{ address: 'Dave@Far.test' }] }),
         tracked('M3', { customerId: other.id, createdAt: T0 + 2 * HOUR, sender: 'eve@other.example', contentHold: true }),
-        tracked('M4', { customerId: acme.id, createdAt: T0 + 3 * HOUR }),
+        tracked('M4', { customerId: acme.id, createdAt: T0 + 3 * HOUR, authUser: 'carol@example.com' }),
       ]);
       const s = (f: Parameters<Store['tracking']['search']>[0]) => store.tracking.search(f).then(ids);
       assert.deepEqual(await s({}), ['M4', 'M3', 'M2', 'M1']);
@@ -126,6 +126,8 @@ export const trackingCases: Case[] = [
       assert.deepEqual(await s({ from: T0 + HOUR, to: T0 + 3 * HOUR }), ['M3', 'M2'], 'from inclusive, to exclusive');
       assert.deepEqual(await s({ status: 'held' }), ['M3']);
       assert.deepEqual(await s({ customerId: acme.id }), ['M4', 'M2', 'M1']);
+      assert.deepEqual(await s({ authUser: 'alice@example.com' }), ['M3', 'M2', 'M1'], 'what one login sent');
+      assert.deepEqual(await s({ customerId: acme.id, authUser: 'carol@example.com' }), ['M4']);
       assert.deepEqual(await s({ customerId: other.id, sender: 'alice@example.com' }), [], 'tenant scope and filter together');
       assert.deepEqual(await s({ limit: 2 }), ['M4', 'M3']);
       assert.deepEqual(await s({ limit: 2, before: { createdAt: T0 + 2 * HOUR, queueId: 'M3' } }), ['M2', 'M1'], 'the next page');

@@ -70,6 +70,7 @@ export async function browserSignIn(page: Page, s: TestServer, cred: Credentials
     await page.getByLabel('Password').fill(cred.password);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
-  await page.waitForURL(/\/console(\/|$|\?)/);
+  // the sign-in page's own URL is under /console too: wait until it is left (or show where it stayed)
+  await page.waitForURL((u) => u.pathname.startsWith('/console') && u.pathname !== '/console/login', { timeout: 10_000 }).catch(() => {});
   assert.ok(!page.url().includes('/login'), `signed in (${page.url()})`);
 }

@@ -69,3 +69,17 @@ test('a customer scope sees only its own messages: search, show, and a filter on
   assert.deepEqual(ids(await beta.searchTracking({ customer: 'beta' })), ['B1']);
   await refused(createTrackingService(store, { customer: 'ghost' }).searchTracking(), /no customer named ghost/);
 });
+
+test('trackingSummary: events by type and top senders since a time; a tenant sees its own only; bad bounds refused', async () => {
+  const svc = createTrackingService(store);
+  const all = await svc.trackingSummary(T0 + HOUR, 10);
+  assert.equal(all.events.accepted, 3, 'A2, B1 and A3 arrived at or after the hour');
+  const betaScope = { customerId: (await store.customers.get('beta'))!.id, customerName: 'beta' };
+  const beta = await svc.trackingSummary(T0, 10, betaScope);
+  assert.equal(beta.events.accepted, 1);
+  assert.deepEqual(beta.topSenders.map((t) => [t.sender, t.customerName, t.messages, t.recipients]), [['eve@beta.test', 'beta', 1, 1]]);
+  assert.deepEqual(await createTrackingService(store, { customer: 'beta' }).trackingSummary(T0, 10), beta, 'a scoped service is the same wall');
+  assert.equal((await svc.trackingSummary(T0 + 3 * HOUR, 10)).events.accepted, undefined, 'nothing since: no count');
+  await refused(svc.trackingSummary(Number.NaN, 10), /must be a time/);
+  await refused(svc.trackingSummary(T0, -1), /whole number from 0/);
+});

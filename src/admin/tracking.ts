@@ -6,7 +6,7 @@
  * per-call TenantScope (the HTTP API's customer token) answers another customer exactly like a
  * missing one (404).
  */
-import { TRACK_STATUSES, type Store, type TrackEvent, type TrackFilter, type TrackStatus, type TrackedMessage } from '../store/index.ts';
+import { TRACK_STATUSES, type Store, type TrackEvent, type TrackFilter, type TrackStatus, type TrackedMessage, type TrackingSummary } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 
 /** What `track search` accepts (strings as typed; validated here). */
@@ -113,5 +113,11 @@ export function createTrackingService(store: Store, scope?: { customer: string }
       return m;
     },
     trackingStats: () => store.tracking.stats(),
+    /** What happened since `sinceMs`: events by type and the `top` senders (with `tenant`: that customer's only). */
+    async trackingSummary(sinceMs: number, top = 10, tenant?: TenantScope): Promise<TrackingSummary> {
+      if (!Number.isFinite(sinceMs)) throw new AdminError('the start of a summary must be a time');
+      if (!Number.isInteger(top) || top < 0 || top > MAX_TRACK_LIMIT) throw new AdminError(`the number of top senders must be a whole number from 0 to ${MAX_TRACK_LIMIT}`);
+      return store.tracking.summary(sinceMs, top, tenant?.customerId ?? await scopeId());
+    },
   };
 }

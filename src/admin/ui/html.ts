@@ -23,7 +23,8 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the console's own form posts, which the CSRF guard refuses as cross-site
+  'referrer-policy': 'same-origin',
 };
 
 const OPERATOR_NAV: [string, string][] = [

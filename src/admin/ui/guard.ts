@@ -38,8 +38,8 @@ async function stillValid(store: Store, s: ConsoleSession): Promise<boolean> {
 /** A browser's POST from another origin (Origin or Sec-Fetch-Site tells); requests without either (not a browser) pass to the CSRF token check. */
 export function crossSite(c: Context): boolean {
   const site = c.req.header('sec-fetch-site');
-  // a browser that sends Sec-Fetch-Site is believed (a page cannot forge it): under the pages'
-  // Referrer-Policy no-referrer, Chromium's same-origin form POST carries Origin: null
+  // a browser that sends Sec-Fetch-Site is believed (a page cannot forge it); its Origin may be
+  // "null" for a same-origin form (Chromium does so under Referrer-Policy no-referrer)
   if (site) return site !== 'same-origin' && site !== 'none';
   const origin = c.req.header('origin');
   if (!origin) return false;

@@ -34,9 +34,10 @@ const OPERATOR_NAV: [string, string][] = [
 const CUSTOMER_NAV: [string, string][] = [
   ['', 'Overview'], ['/messages', 'Sent mail'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/password', 'Password'],
 ];
+const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password']];
 
 function nav(session: ConsoleSession, path: string): Html {
-  const items = session.customerId === null ? OPERATOR_NAV : CUSTOMER_NAV;
+  const items = session.customerId === null ? OPERATOR_NAV : session.via === 'mailbox' ? MAILBOX_NAV : CUSTOMER_NAV;
   const current = (p: string) => (p === '' ? path === BASE || path === `${BASE}/` : path === BASE + p || path.startsWith(`${BASE + p}/`));
   return html`<nav aria-label="Console"><ul>${items.map(([p, label]) => html`<li><a href="${BASE + p}"${current(p) ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul></nav>`;
 }

@@ -8,7 +8,7 @@
 import type { Context } from 'hono';
 import type { TrackedMessage, TrackingSummary } from '../../../store/index.ts';
 import type { TenantScope } from '../../errors.ts';
-import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
+import type { ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { roleOfContext } from '../guard.ts';
 import { BASE, href, html, page, state, table, time, type Html } from '../html.ts';
 
@@ -16,8 +16,6 @@ const DAY_MS = 86_400_000;
 /** How far back "recent bounces" look. */
 const BOUNCE_DAYS = 7;
 const RECENT = 10;
-
-export function mountOverview(_app: ConsoleApp, _deps: ConsoleDeps): void {}
 
 const enc = encodeURIComponent;
 const messageLink = (m: TrackedMessage) => html`<a href="${BASE}/messages/${enc(m.queueId)}">${m.subject || '(no subject)'}</a>`;

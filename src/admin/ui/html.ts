@@ -111,3 +111,6 @@ export function href(path: string, query: Record<string, string | number | undef
   const q = Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   return `${BASE}${path}${q.length ? `?${q.join('&')}` : ''}`;
 }
+
+/** "1 message", "2 messages" (regular plurals only). */
+export const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

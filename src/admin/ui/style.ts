@@ -21,7 +21,8 @@ h2{font-size:1.2rem;margin:2rem 0 .5rem}
 a{color:var(--accent)}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
+th{hyphens:manual}
 thead th{border-bottom-width:2px}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code,pre,.mono{font:.95em ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
@@ -34,11 +35,12 @@ button.secondary{background:transparent;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad);color:var(--bg)}
 :focus-visible{outline:3px solid #f9a825;outline-offset:2px}
 form.inline{display:inline}
+td form.inline{display:inline-block;margin:0 .25rem .25rem 0}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;margin-bottom:1rem}
 form.filters label{margin:0 0 .25rem}
 .flash{padding:.75rem;border-left:4px solid var(--ok);background:var(--ok-bg);margin:0 0 1rem}
 .flash.error{border-color:var(--bad);background:var(--bad-bg)}
-.state{display:inline-block;padding:0 .4rem;border-radius:3px;border:1px solid currentColor;font-size:.9em}
+.state{white-space:nowrap;display:inline-block;padding:0 .4rem;border-radius:3px;border:1px solid currentColor;font-size:.9em}
 .state.bad{color:var(--bad)}.state.ok{color:var(--ok)}.state.warn{color:var(--warn)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:1rem;margin:1rem 0}
 .card{border:1px solid var(--line);border-radius:6px;padding:.75rem}

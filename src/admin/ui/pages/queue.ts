@@ -11,7 +11,7 @@ import { AdminError, pendingOf, type QueueListInput } from '../../service.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { act, field } from '../actions.ts';
 import { only, safeNext } from '../guard.ts';
-import { BASE, csrfField, href, html, page, postButton, state, table, time, type Html } from '../html.ts';
+import { BASE, count, csrfField, href, html, page, postButton, state, table, time, type Html } from '../html.ts';
 
 const STATES = ['queued', 'deferred', 'delivered', 'failed', 'held'] as const;
 export const DEFAULT_LIMIT = 100;
@@ -98,7 +98,7 @@ function bulkForm(c: Context<ConsoleEnv>, list: QueuedMessage[], back: string): 
   return html`<h2>All messages listed</h2>
 <form method="post" action="${BASE}/queue/bulk">${csrfField(c.get('session'))}
 <input type="hidden" name="ids" value="${list.map((m) => m.id).join(',')}"><input type="hidden" name="back" value="${back}">
-<label for="bulk-action">Do with the ${list.length} messages listed</label>
+<label for="bulk-action">Do with the ${count(list.length, 'message')} listed</label>
 <select id="bulk-action" name="action"><option value="retry">Retry now</option><option value="hold">Hold</option><option value="release">Release</option><option value="delete">Delete</option><option value="bounce">Delete and bounce</option></select>
 <button type="submit">Apply</button></form>`;
 }
@@ -120,7 +120,7 @@ async function queuePage(c: Context<ConsoleEnv>, deps: ConsoleDeps): Promise<Res
     title: 'Queue',
     body: html`${filters(q)}
 ${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
-<p class="muted">${list.length === limit ? `The first ${limit} messages (raise "At most" to see more).` : `${list.length} messages.`} Prometheus: <code>postern_queue_messages{state}</code>, <code>postern_queue_recipients{state}</code>.</p>
+<p class="muted">${list.length === limit ? `The first ${limit} messages (raise "At most" to see more).` : `${count(list.length, 'message')}.`} Prometheus: <code>postern_queue_messages{state}</code>, <code>postern_queue_recipients{state}</code>.</p>
 ${table('Messages in the queue', ['ID', 'State', 'Sender', 'Recipients', 'Customer', 'Created', 'Next attempt', 'Last reply', 'Actions'], list.map((m) => row(c, m, now, back)), error ? 'No list (see above).' : 'No message in the queue matches.')}
 ${bulkForm(c, list, back)}`,
   });
@@ -157,11 +157,11 @@ const DANGER: Verb[] = ['delete', 'bounce'];
 function confirmBulk(c: Context<ConsoleEnv>, verb: Verb, ids: string[], back: string): Promise<Response> {
   const what = verb === 'bounce' ? 'Delete and bounce' : 'Delete';
   return page(c, {
-    title: `${what} ${ids.length} messages?`,
+    title: `${what} ${count(ids.length, 'message')}?`,
     body: html`<p>${verb === 'bounce' ? 'Each message listed is cancelled and its pending recipients are bounced to its sender.' : 'Each message listed is deleted at once, with its body; nobody is told.'} This cannot be undone.</p>
 <form method="post" action="${BASE}/queue/bulk">${csrfField(c.get('session'))}
 <input type="hidden" name="ids" value="${ids.join(',')}"><input type="hidden" name="back" value="${back}"><input type="hidden" name="action" value="${verb}"><input type="hidden" name="confirm" value="yes">
-<button class="danger" type="submit">${what} ${ids.length} messages</button> <a href="${safeNext(back)}">Cancel</a></form>`,
+<button class="danger" type="submit">${what} ${count(ids.length, 'message')}</button> <a href="${safeNext(back)}">Cancel</a></form>`,
   });
 }
 
@@ -185,7 +185,7 @@ export function mountQueue(app: ConsoleApp, deps: ConsoleDeps): void {
           refused.push(err.message);
         }
       }
-      const head = `${{ retry: 'Retried', hold: 'Held', release: 'Released', delete: 'Deleted', bounce: 'Cancelled with a bounce' }[verb]} ${done} of ${ids.length} messages.`;
+      const head = `${{ retry: 'Retried', hold: 'Held', release: 'Released', delete: 'Deleted', bounce: 'Cancelled with a bounce' }[verb]} ${done} of ${count(ids.length, 'message')}.`;
       return refused.length ? `${head} Not done: ${refused.slice(0, 5).join('; ')}${refused.length > 5 ? ` (and ${refused.length - 5} more)` : ''}.` : head;
     });
   });

@@ -236,6 +236,23 @@ test('a customer resets its own mailbox\'s password (generated, shown once); sus
   assert.equal((await c.get('/console/mailboxes/temp%40example.com')).status, 404);
 });
 
+test('a customer adds a mailbox from its overview (password generated, shown once); an address at another customer\'s domain is refused', async () => {
+  const c = await signedIn({ token: acmeToken });
+  const home = await c.get('/console');
+  assert.match(home.text, /<form method="post" action="\/console\/mailboxes">/);
+  assert.match(home.text, /At one of: example.com, shop.example.com/);
+  const added = await c.post('/console/mailboxes', { address: 'dave@example.com', password: '', back: '/console' });
+  assert.equal(added.status, 200, added.text.slice(0, 300));
+  const pw = secretOf(added.text)!;
+  assert.ok(pw && pw.length >= 12, 'the generated password is shown');
+  assert.equal((await s.server.store.mailboxes.get('dave@example.com'))!.customerName, 'acme');
+  assert.doesNotMatch((await c.get('/console')).text, new RegExp(pw), 'shown once only');
+  const refused = await postAndFollow(c, '/console/mailboxes', { address: 'mole@example.org', password: 'mole-secret-1', back: '/console' });
+  assert.match(flashOf(refused.text) ?? '', /domain example.org is not hosted here/);
+  assert.equal(await s.server.store.mailboxes.get('mole@example.org'), null);
+  await s.admin.removeMailbox('dave@example.com');
+});
+
 test('suppressions: a customer adds and lifts its own; the operator sees every customer\'s with a filter', async () => {
   const c = await signedIn({ token: acmeToken });
   await c.get('/console/suppressions');

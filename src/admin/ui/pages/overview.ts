@@ -10,6 +10,7 @@ import type { TrackedMessage, TrackingSummary } from '../../../store/index.ts';
 import type { TenantScope } from '../../errors.ts';
 import type { ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { roleOfContext } from '../guard.ts';
+import { mailboxAddForm } from './mailboxes.ts';
 import { BASE, href, html, page, state, table, time, type Html } from '../html.ts';
 
 const DAY_MS = 86_400_000;
@@ -74,6 +75,7 @@ ${table('Your mailboxes', ['Address', 'State', 'Since'], mailboxes.map((m) => [
     html`<a href="${BASE}/mailboxes/${enc(m.address)}">${m.address}</a>`, state(mailboxState(m)), time(m.createdAt),
   ]), 'No mailboxes yet.')}
 <p><a href="${BASE}/password">Set a mailbox's password</a></p>
+${domains.length ? mailboxAddForm(c, domains.map((d) => d.name), BASE) : ''}
 <h2>Sites</h2>
 ${table('Your sites (websites and scripts that send mail)', ['Site', 'Runs as', 'May send as', 'State'], sites.map(({ site, grants }) => [
     site.name, site.unixUser ?? 'API key only', grants.map((g) => (g.kind === 'domain' ? `any address at ${g.value}` : g.value)).join(', ') || 'nothing yet',

@@ -17,6 +17,8 @@ export interface DeliveryLab {
   s: TestServer;
   mx(host: string, script: FakeMxScript, opts?: FakeMxOptions): Promise<FakeMx>;
   submit(mail: SendMailOptions): Promise<string>;
+  /** Submits as another mailbox (over 587 with its own login); returns the queue id. */
+  submitAs(user: string, pass: string, mail: SendMailOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,17 @@ export async function startDeliveryLab(zone: FakeZone, delivery: Settings | ((po
       const id = /queued as (\S+)/.exec(info.response)?.[1];
       if (!id) throw new Error(`no queue id in ${info.response}`);
       return id;
+    },
+    async submitAs(user, pass, mail) {
+      const tr = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), requireTLS: true, auth: { user, pass }, tls: { rejectUnauthorized: false } });
+      try {
+        const info = await tr.sendMail({ from: user, text: 'hello', ...mail });
+        const id = /queued as (\S+)/.exec(info.response)?.[1];
+        if (!id) throw new Error(`no queue id in ${info.response}`);
+        return id;
+      } finally {
+        tr.close();
+      }
     },
     async close() {
       transport.close();

@@ -7,7 +7,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { chromium, type Browser } from 'playwright-core';
 import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
 import { browserSignIn, createConsoleClient } from '../helpers/console.ts';
@@ -27,15 +26,6 @@ let browser: Browser;
 let bouncedId: string;
 let otherId: string;
 
-async function sendAs(user: string, pass: string, mail: SendMailOptions): Promise<string> {
-  const tr = nodemailer.createTransport({ host: '127.0.0.1', port: lab.s.port('submission'), requireTLS: true, auth: { user, pass }, tls: { rejectUnauthorized: false } });
-  try {
-    const info = await tr.sendMail({ from: user, text: 'hello', ...mail });
-    return /queued as (\S+)/.exec(info.response)![1]!;
-  } finally {
-    tr.close();
-  }
-}
 
 const tracked = (id: string) => lab.s.server.store.tracking.get(id);
 
@@ -46,7 +36,7 @@ before(async () => {
   await lab.s.addMailbox('eve@beta.test', 'eve-secret-11', 'beta');
   bouncedId = await lab.submit({ to: 'nobody@remote.test', subject: 'Quarterly report' });
   await lab.submit({ to: 'friend@remote.test', subject: 'Lunch on Friday' });
-  otherId = await sendAs('eve@beta.test', 'eve-secret-11', { to: 'partner@remote.test', subject: 'Beta secret plans' });
+  otherId = await lab.submitAs('eve@beta.test', 'eve-secret-11', { to: 'partner@remote.test', subject: 'Beta secret plans' });
   await until(async () => (await tracked(bouncedId))?.status === 'failed', 15_000, 'the message failed in tracking');
   await until(async () => (await tracked(otherId))?.status === 'delivered', 15_000, 'beta\'s message delivered');
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });

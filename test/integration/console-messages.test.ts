@@ -8,7 +8,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
 import { createConsoleClient } from '../helpers/console.ts';
 import type { FakeZone } from '../helpers/fake-dns.ts';
@@ -30,15 +29,6 @@ let carolId: string;
 let eveId: string;
 const many: string[] = [];
 
-async function sendAs(user: string, pass: string, mail: SendMailOptions): Promise<string> {
-  const tr = nodemailer.createTransport({ host: '127.0.0.1', port: lab.s.port('submission'), requireTLS: true, auth: { user, pass }, tls: { rejectUnauthorized: false } });
-  try {
-    const info = await tr.sendMail({ from: user, text: 'hello', ...mail });
-    return /queued as (\S+)/.exec(info.response)![1]!;
-  } finally {
-    tr.close();
-  }
-}
 const rows = (text: string) => (/<tbody>([\s\S]*?)<\/tbody>/.exec(text)?.[1] ?? '').split('<tr>').length - 1;
 const unescape = (s: string) => s.replace(/&amp;/g, '&');
 
@@ -52,8 +42,8 @@ before(async () => {
   opToken = (await lab.s.admin.addToken('ops', { operator: true })).token;
   for (let i = 0; i < PAGE_SIZE + 2; i++) many.push(await lab.submit({ to: `reader${i}@remote.test`, subject: `Newsletter ${i}` }));
   bouncedId = await lab.submit({ to: 'nobody@remote.test', subject: 'Invoice 42', messageId: MESSAGE_ID });
-  carolId = await sendAs('carol@example.com', 'carol-secret-1', { to: 'friend@remote.test', subject: 'From carol' });
-  eveId = await sendAs('eve@beta.test', 'eve-secret-11', { to: 'partner@remote.test', subject: 'Beta secret plans' });
+  carolId = await lab.submitAs('carol@example.com', 'carol-secret-1', { to: 'friend@remote.test', subject: 'From carol' });
+  eveId = await lab.submitAs('eve@beta.test', 'eve-secret-11', { to: 'partner@remote.test', subject: 'Beta secret plans' });
   await until(async () => (await lab.s.server.store.tracking.get(bouncedId))?.status === 'failed', 15_000, 'the bounce');
   await until(async () => (await lab.s.server.store.queue.count()) === 0, 20_000, 'an empty queue');
 });

@@ -11,3 +11,4 @@ export * from './clock.ts';
 export * from './date.ts';
 export * from './hostport.ts';
 export * from './body.ts';
+export * from './control.ts';

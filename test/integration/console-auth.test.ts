@@ -202,3 +202,50 @@ test('a customer session gets "not found" for pages that do not exist or are not
   assert.equal(a.status, 404);
   assert.match(a.text, /There is no such page, or it is not yours to see/);
 });
+
+test('a control character (NUL) in a URL or a form field: 400 with a precise page, nothing looked up or changed', async () => {
+  const c = createConsoleClient(s);
+  await c.signIn({ token: opToken });
+  for (const path of ['/console/messages/%00', '/console/messages?sender=a%00b', '/console/queue?site=%01', '/console/login?next=%00']) {
+    const a = await c.get(path);
+    assert.equal(a.status, 400, path);
+    assert.match(a.text, /contains a control character/, path);
+  }
+  const before = c.jar.get('__Host-postern-console');
+  const form = await c.post('/console/logout', { note: 'a\u0000b' });
+  assert.equal(form.status, 400);
+  assert.match(form.text, /A field of this form contains a control character/);
+  assert.equal((await c.get('/console')).status, 200, 'still signed in: the sign-out was not done');
+  assert.equal(c.jar.get('__Host-postern-console'), before);
+  const login = createConsoleClient(s);
+  await login.get('/console/login');
+  const l = await login.post('/console/login', { method: 'mailbox', login: 'alice@example.com\u0000', password: 'x' });
+  assert.equal(l.status, 400);
+  assert.match(l.text, /control character/);
+});
+
+test('signing in over a session (switching who is signed in) ends the previous session on the server', async () => {
+  const c = createConsoleClient(s);
+  await c.signIn({ token: opToken });
+  const first = sessionCookie(c)!;
+  await c.signIn({ token: acmeToken });
+  assert.notEqual(sessionCookie(c), first);
+  assert.equal(await s.server.store.consoleSessions.get(createHash('sha256').update(first).digest('hex')), null, 'the operator session is gone');
+  c.jar.set('__Host-postern-console', first);
+  assert.equal((await c.get('/console/queue')).status, 303, 'its cookie no longer signs anyone in');
+});
+
+test('the password page obeys the address ban like the sign-in: 429 before the current password is checked', async () => {
+  const c = createConsoleClient(s);
+  await c.signIn({ login: 'alice@example.com', password: 'alice-secret-1' });
+  await c.get('/console/password');
+  const hash = (await s.server.store.mailboxes.get('alice@example.com'))!.passwordHash;
+  const ban = await s.server.store.authGuard.recordIpFailure('127.0.0.1', t, 60_000, 1, 30 * 60_000);
+  assert.equal(ban, true);
+  const a = await c.post('/console/password', { current: 'alice-secret-1', password: 'alice-secret-9', repeat: 'alice-secret-9' });
+  assert.equal(a.status, 429);
+  assert.ok(Number(a.headers['retry-after']) > 0);
+  assert.match(a.text, /Too many failed sign-ins from your address/);
+  assert.equal((await s.server.store.mailboxes.get('alice@example.com'))!.passwordHash, hash, 'the password did not change');
+  await s.server.store.authGuard.unban('127.0.0.1');
+});

@@ -113,3 +113,15 @@ test('service errors by kind (404, 409, 403, 422); anything else (the store fail
   const storeDown = await setup({ banOf: async () => { throw new Error('SQLITE_BUSY'); } }).req('GET', '/admin-only', { token: GOOD });
   assert.equal(storeDown.status, 503, 'the ban check failing is a 503, never a pass');
 });
+
+test('a control character (NUL) in the path, the query or a JSON string: 400 / 422 before the handler or the store sees it', async () => {
+  const { req } = setup();
+  const path = await req('POST', '/things/1%00', { token: GOOD, body: '{"n":1}' });
+  assert.equal(path.status, 400);
+  assert.match(path.json.detail, /control character/);
+  assert.equal((await req('GET', '/admin-only?x=a%00b', { token: GOOD })).status, 400);
+  const body = await req('POST', '/things/1', { token: GOOD, body: '{"n":1,"s":"a\\u0000b"}' });
+  assert.equal(body.status, 422);
+  assert.match(body.json.detail, /control character/);
+  assert.equal((await req('POST', '/things/1', { token: GOOD, body: '{"n":1}' })).status, 201, 'clean input still works');
+});

@@ -8,7 +8,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { readLimited } from '../../core/index.ts';
+import { jsonHasControl, readLimited, urlHasControl } from '../../core/index.ts';
 import { problem, type Problem } from '../../inject/problem.ts';
 import type { Env } from '../../inject/api.ts';
 import { AdminError } from '../errors.ts';
@@ -67,6 +67,7 @@ function mountRoute(app: Hono<Env>, r: AnyRoute, deps: AdminApiDeps, auth: AuthD
       const token = await authenticateRequest(auth, ip, c.req.header('authorization'));
       if ('status' in token) return send(c, token, token.status === 401 ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
       if (r.access === 'operator' && token.customerId !== null) return send(c, problem('forbidden', 403, 'This operation needs an operator token'));
+      if (urlHasControl(c.req.url)) return send(c, problem('bad-request', 400, 'The path or query contains a control character (such as NUL), which no name, address or id can contain'));
       const params = (r.params ?? emptyObject).safeParse(c.req.param());
       if (!params.success) return send(c, invalid('params', params.error));
       const query = (r.query ?? emptyObject).safeParse(c.req.query());
@@ -75,6 +76,7 @@ function mountRoute(app: Hono<Env>, r: AnyRoute, deps: AdminApiDeps, auth: AuthD
       if (r.body) {
         const json = await jsonOf(c, deps.maxBodyBytes);
         if ('status' in json) return send(c, json);
+        if (jsonHasControl(json.value)) return send(c, problem('invalid', 422, 'A string of the body contains a control character (such as NUL); only tab, CR and LF are allowed'));
         const parsed = r.body.safeParse(json.value);
         if (!parsed.success) return send(c, invalid('body', parsed.error));
         body = parsed.data;

@@ -8,7 +8,7 @@ test('safeNext: console paths with their query are kept; anything else becomes /
   for (const ok of ['/console', '/console/queue', '/console/queue?state=held&domain=example.com', '/console/messages/1A2B3C', '/console/mailboxes/alice%40example.com']) {
     assert.equal(safeNext(ok), ok);
   }
-  for (const bad of [undefined, '', 'https://evil.example/', '//evil.example', '/console//evil.example', '/consolex', '/console/../x', 'javascript:alert(1)', '/console/a b', '/console#x', '/\\evil']) {
+  for (const bad of [undefined, '', 'https://evil.example/', '//evil.example', '/console//evil.example', '/consolex', '/console/../x', 'javascript:alert(1)', '/console/a b', '/console#x', '/\\evil', '/console/%2e%2e/metrics', '/console/%2E./x', '/console/a%2Fb', '/console/%5cevil']) {
     assert.equal(safeNext(bad), '/console', String(bad));
   }
 });

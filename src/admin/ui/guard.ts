@@ -8,7 +8,7 @@
  * mailbox user (a mailbox login: that mailbox's own sent mail and password, its domain's status).
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { readLimited } from '../../core/index.ts';
+import { hasControl, readLimited, urlHasControl } from '../../core/index.ts';
 import type { ConsoleSession, Store } from '../../store/index.ts';
 import type { ConsoleDeps, ConsoleEnv } from './context.ts';
 import { BASE, html, page } from './html.ts';
@@ -23,7 +23,8 @@ export const MAX_FORM_BYTES = 64 * 1024;
 
 /** A console path to return to after signing in (never another site, never a protocol-relative URL). */
 export const safeNext = (v: string | undefined): string =>
-  (v && /^\/console(\/[A-Za-z0-9._~%@:+\-/]*)?(\?[^\s#]*)?$/.test(v) && !v.includes('//') && !/\/\.\.?(\/|\?|$)/.test(v) ? v : BASE);
+  (v && /^\/console(\/[A-Za-z0-9._~%@:+\-/]*)?(\?[^\s#]*)?$/.test(v) && !v.includes('//') && !/\/\.\.?(\/|\?|$)/.test(v)
+    && !/%(2e|2f|5c)/i.test(v.split('?')[0]!) ? v : BASE);
 
 /** The session still stands for someone: its token is not revoked, its mailbox exists and is active. */
 async function stillValid(store: Store, s: ConsoleSession): Promise<boolean> {
@@ -47,16 +48,40 @@ export function crossSite(c: Context): boolean {
   return origin === 'null' || !host || origin !== `https://${host}`;
 }
 
-/** The url-encoded form of a POST (bounded), or null (too large, another type). */
-export async function readForm(c: Context): Promise<Record<string, string> | null> {
+/** Answers 400 to a URL with a control character (before anything reads it). */
+export function refuseControlCharacters(): MiddlewareHandler<ConsoleEnv> {
+  return async (c, next) => {
+    if (urlHasControl(c.req.url)) {
+      return page(c, { title: 'Not a valid address', status: 400, session: null, body: html`<p>This page address contains a control character (such as NUL), which no name, address or id can contain. Check what was typed or pasted; nothing was looked up or changed.</p><p><a href="${BASE}">Back to the start</a></p>` });
+    }
+    await next();
+  };
+}
+
+/** Why a posted form was not read. */
+export type FormRefusal = 'type' | 'size' | 'control';
+
+/** The url-encoded form of a POST (bounded, no control characters but tab, CR and LF), or why not. */
+export async function readForm(c: Context): Promise<Record<string, string> | FormRefusal> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') return null;
-  if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES) return null;
+  if (type !== 'application/x-www-form-urlencoded') return 'type';
+  if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES) return 'size';
   const text = await readLimited(c.req.raw.body, MAX_FORM_BYTES);
-  if (text === null) return null;
+  if (text === null) return 'size';
   const form: Record<string, string> = {};
-  for (const [k, v] of new URLSearchParams(text)) if (!(k in form)) form[k] = v;
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (hasControl(k) || hasControl(v)) return 'control';
+    if (!(k in form)) form[k] = v;
+  }
   return form;
+}
+
+/** The page that says why a form was refused (nothing was changed). */
+export function formRefused(c: Context<ConsoleEnv>, why: 'control' | 'csrf'): Promise<Response> {
+  const text = why === 'control'
+    ? 'A field of this form contains a control character (such as NUL), which no name, address or setting can contain. Check what was pasted and send it again; nothing was changed.'
+    : 'This form could not be accepted (it was too old, too large, or sent from another site). Go back, reload the page and try again; nothing was changed.';
+  return page(c, { title: 'Form refused', status: why === 'control' ? 400 : 403, body: html`<p>${text}</p>` });
 }
 
 /** Requires a live session for everything it guards; sets session, scope, svc and (for a POST) form. */
@@ -76,10 +101,11 @@ export function requireSession(deps: ConsoleDeps, sessions: Sessions): Middlewar
     c.set('scope', scopeOfSession(s));
     c.set('svc', deps.service(`console:${s.subject}`));
     if (c.req.method === 'POST') {
-      const form = crossSite(c) ? null : await readForm(c);
-      if (!form || !form._csrf || !sameSecret(form._csrf, s.csrf)) {
-        deps.logger.warn({ evt: 'console', ip: c.env.incoming.socket.remoteAddress, path: c.req.path, result: 'refused', reason: 'csrf' }, 'console form refused: no valid CSRF token');
-        return page(c, { title: 'Form refused', status: 403, body: html`<p>This form could not be accepted (it was too old, too large, or sent from another site). Go back, reload the page and try again; nothing was changed.</p>` });
+      const form = crossSite(c) ? 'cross-site' : await readForm(c);
+      if (typeof form === 'string' || !form._csrf || !sameSecret(form._csrf, s.csrf)) {
+        const why = typeof form === 'string' ? form : 'csrf';
+        deps.logger.warn({ evt: 'console', ip: c.env.incoming.socket.remoteAddress, path: c.req.path, result: 'refused', reason: why }, 'console form refused');
+        return formRefused(c, why === 'control' ? 'control' : 'csrf');
       }
       c.set('form', form);
     }

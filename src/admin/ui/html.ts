@@ -47,13 +47,13 @@ const who = (s: ConsoleSession) => (s.customerId === null ? `operator (${s.subje
 
 /** Sets the message the next page shows (after a redirect). */
 export function flash(c: Context, text: string, kind: 'ok' | 'error' = 'ok'): void {
-  setCookie(c, FLASH, `${kind}:${encodeURIComponent(text.slice(0, 1000))}`, { path: BASE, secure: true, httpOnly: true, sameSite: 'Strict', maxAge: 60 });
+  setCookie(c, FLASH, `${kind}:${encodeURIComponent(text.slice(0, 1000))}`, { prefix: 'host', path: '/', secure: true, httpOnly: true, sameSite: 'Strict', maxAge: 60 });
 }
 
 function takeFlash(c: Context): { kind: string; text: string } | null {
-  const v = getCookie(c, FLASH);
+  const v = getCookie(c, FLASH, 'host');
   if (!v) return null;
-  deleteCookie(c, FLASH, { path: BASE, secure: true });
+  deleteCookie(c, FLASH, { prefix: 'host', path: '/', secure: true });
   const i = v.indexOf(':');
   try {
     return { kind: v.slice(0, i) === 'error' ? 'error' : 'ok', text: decodeURIComponent(v.slice(i + 1)) };
@@ -82,8 +82,9 @@ ${o.body}</main></body></html>`;
 export const csrfField = (s: ConsoleSession): Html => html`<input type="hidden" name="_csrf" value="${s.csrf}">`;
 
 /** A one-button form that POSTs to `action` (with hidden fields), e.g. "Release". */
-export function postButton(c: Context<ConsoleEnv>, action: string, label: string, o: { fields?: Record<string, string>; danger?: boolean; describedBy?: string } = {}): Html {
-  return html`<form class="inline" method="post" action="${action}">${csrfField(c.get('session'))}${Object.entries(o.fields ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit"${o.danger ? html` class="danger"` : ''}${o.describedBy ? html` aria-describedby="${o.describedBy}"` : ''}>${label}</button></form>`;
+export function postButton(c: Context<ConsoleEnv>, action: string, label: string, o: { fields?: Record<string, string>; danger?: boolean; describedBy?: string; what?: string } = {}): Html {
+  // `what` completes the accessible name of a button repeated on every row ("Remove x@example.org") without showing it
+  return html`<form class="inline" method="post" action="${action}">${csrfField(c.get('session'))}${Object.entries(o.fields ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit"${o.danger ? html` class="danger"` : ''}${o.describedBy ? html` aria-describedby="${o.describedBy}"` : ''}>${label}${o.what ? html`<span class="vh"> ${o.what}</span>` : ''}</button></form>`;
 }
 
 /** A table with a caption, column headers and rows of cells (already Html or plain values); `empty` when there are no rows. */

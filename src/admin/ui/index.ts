@@ -15,7 +15,7 @@ import type { ConsoleApp, ConsoleDeps } from './context.ts';
 import { BASE, SECURITY_HEADERS, html, page } from './html.ts';
 import { CONSOLE_CSS } from './style.ts';
 import { mountLogin } from './login.ts';
-import { notFound, requireSession } from './guard.ts';
+import { notFound, refuseControlCharacters, requireSession } from './guard.ts';
 import { createSessions } from './session.ts';
 import { mountPages } from './pages/index.ts';
 
@@ -25,6 +25,7 @@ export type { ConsoleDeps } from './context.ts';
 export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): void {
   const sessions = createSessions(deps.store, deps.sessions);
   const app: ConsoleApp = new Hono();
+  app.use('*', refuseControlCharacters());
   app.get('/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }));
   mountLogin(app, deps, sessions);
   app.use('*', requireSession(deps, sessions));

@@ -35,11 +35,41 @@ function loginForm(next: string, error: string | null, login = ''): Html {
 </form></div>`;
 }
 
+/** Seconds a banned client address still waits, or null when it is not banned. */
+export async function bannedFor(deps: ConsoleDeps, ip: string, now: number): Promise<number | null> {
+  const ban = await deps.store.authGuard.banOf(clientKey(ip), now);
+  if (!ban) return null;
+  deps.metrics?.auth.inc({ channel: 'console', result: 'banned' });
+  return Math.max(1, Math.ceil((ban.bannedUntil - now) / 1000));
+}
+
+/**
+ * A failed sign-in or password check: counted and logged; unless the authenticator already did
+ * (`counted`), it counts toward the address's ban; then waits auth.failureDelayMs.
+ */
+export async function failedLogin(deps: ConsoleDeps, o: { ip: string; now: number; reason: string; user?: string; counted?: boolean; ipBanned?: boolean }): Promise<void> {
+  deps.metrics?.auth.inc({ channel: 'console', result: o.reason === 'locked' || o.reason === 'suspended' ? o.reason : 'failure' });
+  deps.logger.warn({ evt: 'auth', listener: 'console', ip: o.ip, user: o.user || undefined, result: 'fail', reason: o.reason }, 'authentication failed');
+  const l = deps.lockout;
+  const banned = o.counted ? o.ipBanned : await deps.store.authGuard.recordIpFailure(clientKey(o.ip), o.now, l.ipWindowMs, l.ipFailures, l.ipBanMs);
+  if (banned) {
+    deps.metrics?.bans.inc();
+    deps.logger.warn({ evt: 'ban', ip: o.ip, result: 'banned' }, 'client address banned after too many failed logins');
+  }
+  if (deps.failureDelayMs) await new Promise((r) => setTimeout(r, deps.failureDelayMs));
+}
+
 export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Sessions): void {
   const count = (result: AuthOutcome) => deps.metrics?.auth.inc({ channel: 'console', result });
   const ipOf = (c: Context<ConsoleEnv>) => c.env.incoming.socket.remoteAddress ?? '';
   const show = (c: Context<ConsoleEnv>, next: string, error: string | null, status = 200, login = '') =>
     page(c, { title: 'Sign in', session: null, status, body: loginForm(next, error, login) });
+
+  /** Signing in over a session (switching who is signed in) ends that session on the server too. */
+  const endPrevious = async (c: Context<ConsoleEnv>, now: number) => {
+    const old = await sessions.current(c, now);
+    if (old) await deps.store.consoleSessions.remove(old.idHash);
+  };
 
   app.get('/login', async (c) => {
     const s = await sessions.current(c, deps.clock.now());
@@ -50,30 +80,24 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
   app.post('/login', async (c) => {
     const ip = ipOf(c);
     const now = deps.clock.now();
-    const ban = await deps.store.authGuard.banOf(clientKey(ip), now);
-    if (ban) {
-      count('banned');
-      const wait = Math.max(1, Math.ceil((ban.bannedUntil - now) / 1000));
+    const wait = await bannedFor(deps, ip, now);
+    if (wait !== null) {
       c.header('retry-after', String(wait));
       return show(c, BASE, `Too many failed sign-ins from your address. Try again in ${Math.ceil(wait / 60)} minutes.`, 429);
     }
-    const form = crossSite(c) ? null : await readForm(c);
-    if (!form) return show(c, BASE, 'The sign-in form could not be read (sent from another site, or too large). Try again.', 400);
+    const form = crossSite(c) ? 'cross-site' : await readForm(c);
+    if (form === 'control') return show(c, BASE, 'A field contains a control character (such as NUL); check what was pasted.', 400);
+    if (typeof form === 'string') return show(c, BASE, 'The sign-in form could not be read (sent from another site, or too large). Try again.', 400);
     const next = safeNext(form.next);
-    const fail = async (reason: string, text: string, login = '', counted = false) => {
-      count(reason === 'locked' || reason === 'suspended' ? reason : 'failure');
-      deps.logger.warn({ evt: 'auth', listener: 'console', ip, user: login || undefined, result: 'fail', reason }, 'authentication failed');
-      if (!counted && await deps.store.authGuard.recordIpFailure(clientKey(ip), now, deps.lockout.ipWindowMs, deps.lockout.ipFailures, deps.lockout.ipBanMs)) {
-        deps.metrics?.bans.inc();
-        deps.logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
-      }
-      if (deps.failureDelayMs) await new Promise((r) => setTimeout(r, deps.failureDelayMs));
+    const fail = async (reason: string, text: string, login = '', o: { counted?: boolean; ipBanned?: boolean } = {}) => {
+      await failedLogin(deps, { ip, now, reason, user: login, ...o });
       return show(c, next, text, 401, login);
     };
     if (form.method === 'token') {
       const t = await deps.service('console').authenticateToken((form.token ?? '').trim());
       if (!t) return fail('unknown-token', 'That API token is not valid (unknown or revoked).');
       count('success');
+      await endPrevious(c, now);
       await sessions.start(c, { via: 'token', subject: t.name, customerId: t.customerId }, now);
       deps.logger.info({ evt: 'console', ip, user: t.name, result: 'signed-in' }, 'console sign-in');
       return c.redirect(next, 303);
@@ -81,16 +105,13 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
     const login = (form.login ?? '').trim().slice(0, 320);
     const r = await deps.authenticator.authenticate(login, form.password ?? '', ip);
     if (!r.ok) {
-      if (r.ipBanned) {
-        deps.metrics?.bans.inc();
-        deps.logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
-      }
       const text = r.reason === 'suspended' ? 'This mailbox is suspended; contact your provider.'
         : r.reason === 'locked' ? 'Too many failed sign-ins for this mailbox. Try again later, or ask your provider.'
           : 'The email address or the password is not right.';
-      return fail(r.reason, text, login, true);
+      return fail(r.reason, text, login, { counted: true, ipBanned: r.ipBanned });
     }
     count('success');
+    await endPrevious(c, now);
     await sessions.start(c, { via: 'mailbox', subject: r.mailbox.address, customerId: r.mailbox.customerId }, now);
     deps.logger.info({ evt: 'console', ip, user: r.mailbox.address, result: 'signed-in' }, 'console sign-in');
     return c.redirect(next, 303);

@@ -8,6 +8,7 @@ export const CONSOLE_CSS = `
 @media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#121212;--muted:#c8c8c8;--line:#9a9a9a;--accent:#8ab4f8;--accent-fg:#111;--ok:#a5d6a7;--ok-bg:#1b3320;--bad:#f2b8b5;--bad-bg:#3b1614;--warn:#ffd180;--warn-bg:#3a2a00;--panel:#1e1e1e}}
 *{box-sizing:border-box}
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .skip{position:absolute;left:-999px;top:0;background:var(--bg);padding:.5rem}
 .skip:focus{left:.5rem}
 header{border-bottom:1px solid var(--line);padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center}

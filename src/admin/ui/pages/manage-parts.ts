@@ -31,7 +31,7 @@ export function limitsTable(c: Context<ConsoleEnv>, caption: string, rows: Limit
   return table(caption, headers, rows.map((r) => [
     appliesTo(r), r.window, r.metric, r.max, r.usage === null ? html`<span class="muted">not counted here</span>` : r.usage, r.action,
     ...(removeAction ? [r.target === '*' ? html`<span class="muted">server default</span>` : postButton(c, removeAction, 'Remove', {
-      fields: { level: r.level, target: r.target, window: r.window, metric: r.metric }, danger: true,
+      fields: { level: r.level, target: r.target, window: r.window, metric: r.metric }, danger: true, what: `the ${r.metric} per ${r.window} limit of ${r.target}`,
     })] : []),
   ]), 'No limits apply here besides the server\'s own.');
 }

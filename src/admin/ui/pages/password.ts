@@ -12,6 +12,7 @@ import { AdminError } from '../../errors.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { field } from '../actions.ts';
 import { roleOfContext } from '../guard.ts';
+import { bannedFor, failedLogin } from '../login.ts';
 import { BASE, csrfField, flash, html, page, type Html } from '../html.ts';
 
 const TITLE = 'Password';
@@ -57,12 +58,15 @@ async function changeOwn(c: Context<ConsoleEnv>, deps: ConsoleDeps): Promise<Res
   const password = c.get('form').password ?? '';
   if (password !== (c.get('form').repeat ?? '')) return show('The two new passwords are not the same.', 422);
   const ip = c.env.incoming.socket.remoteAddress ?? '';
+  const now = deps.clock.now();
+  const wait = await bannedFor(deps, ip, now);
+  if (wait !== null) {
+    c.header('retry-after', String(wait));
+    return show(`Too many failed sign-ins from your address. Try again in ${Math.ceil(wait / 60)} minutes.`, 429);
+  }
   const r = await deps.authenticator.authenticate(s.subject, c.get('form').current ?? '', ip);
   if (!r.ok) {
-    deps.metrics?.auth.inc({ channel: 'console', result: r.reason === 'locked' || r.reason === 'suspended' ? r.reason : 'failure' });
-    deps.logger.warn({ evt: 'auth', listener: 'console', ip, user: s.subject, result: 'fail', reason: r.reason }, 'password change refused: wrong current password');
-    if (r.ipBanned) deps.metrics?.bans.inc();
-    if (deps.failureDelayMs) await new Promise((res) => setTimeout(res, deps.failureDelayMs));
+    await failedLogin(deps, { ip, now, reason: r.reason, user: s.subject, counted: true, ipBanned: r.ipBanned });
     return show(r.reason === 'locked' ? 'Too many failed attempts for this mailbox. Try again later.' : 'The current password is not right.', 401);
   }
   try {

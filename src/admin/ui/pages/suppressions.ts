@@ -50,7 +50,7 @@ ${table(`Suppressed recipients (${list.length}${list.length === MAX_SHOWN ? '+, 
   'Address', ...(operator ? ['Customer'] : []), 'Reason', 'Source', 'Last suppressed', 'Until', 'Lift',
 ], list.map((s) => [
   s.address, ...(operator ? [customerLink(s.customerName)] : []), s.reason, s.source === 'bounce' ? 'hard bounce' : 'operator', time(s.updatedAt), time(s.until),
-  postButton(c, `${BASE}/suppressions/remove`, 'Remove', { fields: { customer: s.customerName, address: s.address, back } }),
+  postButton(c, `${BASE}/suppressions/remove`, 'Remove', { fields: { customer: s.customerName, address: s.address, back }, what: s.address }),
 ]), 'No recipient is suppressed.')}
 <h2>Suppress a recipient</h2>
 <form method="post" action="${BASE}/suppressions">${csrf}<input type="hidden" name="back" value="${back}">

@@ -36,8 +36,9 @@ async function customerOf(svc: AdminService, scope: TenantScope | undefined, nam
 
 function endpointActions(c: Context<ConsoleEnv>, e: WebhookEndpoint): Html {
   const url = hookUrl(e.id);
-  return html`${e.enabled ? postButton(c, `${url}/disable`, 'Disable') : postButton(c, `${url}/enable`, 'Enable')}
-${e.enabled ? postButton(c, `${url}/test`, 'Send a test') : ''} ${postButton(c, `${url}/rotate`, 'New secret')}`;
+  const what = `of ${e.url}`;
+  return html`${e.enabled ? postButton(c, `${url}/disable`, 'Disable', { what }) : postButton(c, `${url}/enable`, 'Enable', { what })}
+${e.enabled ? postButton(c, `${url}/test`, 'Send a test', { what: `to ${e.url}` }) : ''} ${postButton(c, `${url}/rotate`, 'New secret', { what: `for ${e.url}` })}`;
 }
 
 const endpointState = (e: WebhookEndpoint) => state(e.enabled ? 'active' : 'disabled');

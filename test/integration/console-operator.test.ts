@@ -85,3 +85,27 @@ test('an operator finds the held mailbox from the dashboard and releases it; its
     await context.close();
   }
 });
+
+test('"where is my mail?": from the dashboard an operator types the recipient, opens the message and reads its timeline', async () => {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  try {
+    await browserSignIn(page, s, { token: opToken });
+    await page.getByLabel(/Where is my mail\?/).fill('Victim9@D9.test');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/console\/messages\?/);
+    const results = page.getByRole('main').getByRole('table');
+    const row = results.getByRole('row').filter({ hasText: 'victim9@d9.test' });
+    assert.equal(await row.count(), 1, await page.getByRole('main').innerText());
+    await row.getByRole('link').first().click();
+    await page.waitForURL(new RegExp(`/console/messages/${heldId}$`));
+    const text = await page.getByRole('main').innerText();
+    assert.match(text, new RegExp(`Queue id\\s+${heldId}`));
+    assert.match(text, /Sent by\s+the login alice@example\.com/);
+    assert.match(text, /Timeline/);
+    assert.match(text, /\bheld\b/, 'the timeline says it was held');
+    assert.match(text, /\breleased\b/, 'and released by the operator in the first test');
+  } finally {
+    await context.close();
+  }
+});

@@ -53,7 +53,11 @@ export async function dashboardPage(c: Context<ConsoleEnv>, deps: ConsoleDeps): 
 
   return page(c, {
     title: 'Dashboard',
-    body: html`<h2>Queue</h2>
+    body: html`<form class="filters" method="get" action="${BASE}/messages" role="search" aria-label="Find a message">
+<div><label for="dash-search">Where is my mail? An address, a queue id or a Message-ID</label>
+<input id="dash-search" name="search" type="search" required size="40"></div>
+<button type="submit">Find it</button></form>
+<h2>Queue</h2>
 ${cards([
       { label: 'messages waiting', value: depth.messages.queued, metric: 'postern_queue_messages{state="queued"}', link: href('/queue') },
       { label: 'messages held', value: depth.messages.held, metric: 'postern_queue_messages{state="held"}', link: href('/queue', { state: 'held' }) },

@@ -285,6 +285,8 @@ test('two worker processes: /metrics (served by one of them) adds up the counter
   const serve = await startServe(ws, 2);
   serves.push(serve);
   const web = await until(() => serve.logs.find((l) => l.evt === 'listening' && l.listener === 'web')?.port as number | undefined, 10_000, 'the web listener');
+  // round robin hands connections only to workers that listen already: wait for both
+  await until(() => new Set(serve.logs.filter((l) => l.evt === 'listening' && l.listener === `submission:${smtp}`).map((l) => l.worker)).size === 2 || undefined, 10_000, 'both workers listening');
 
   const n = 6;
   for (let i = 0; i < n; i++) {

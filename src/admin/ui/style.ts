@@ -1,11 +1,12 @@
 /**
  * The console's one stylesheet (served at /console/console.css; no inline style, so the
  * Content-Security-Policy allows none). Contrast: text and controls at least 4.5:1 in light
- * and dark; a visible focus ring on everything that takes the keyboard.
+ * and dark; a visible focus ring (at least 3:1 against the page in either scheme) on everything
+ * that takes the keyboard.
  */
 export const CONSOLE_CSS = `
-:root{color-scheme:light dark;--fg:#111;--bg:#fff;--muted:#444;--line:#767676;--accent:#0b57d0;--accent-fg:#fff;--ok:#1b5e20;--ok-bg:#e8f5e9;--bad:#b3261e;--bad-bg:#fdecea;--warn:#7a4f00;--warn-bg:#fff4e0;--panel:#f4f4f4}
-@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#121212;--muted:#c8c8c8;--line:#9a9a9a;--accent:#8ab4f8;--accent-fg:#111;--ok:#a5d6a7;--ok-bg:#1b3320;--bad:#f2b8b5;--bad-bg:#3b1614;--warn:#ffd180;--warn-bg:#3a2a00;--panel:#1e1e1e}}
+:root{color-scheme:light dark;--fg:#111;--bg:#fff;--muted:#444;--line:#767676;--accent:#0b57d0;--accent-fg:#fff;--ok:#1b5e20;--ok-bg:#e8f5e9;--bad:#b3261e;--bad-bg:#fdecea;--warn:#7a4f00;--warn-bg:#fff4e0;--panel:#f4f4f4;--focus:#b35c00}
+@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#121212;--muted:#c8c8c8;--line:#9a9a9a;--accent:#8ab4f8;--accent-fg:#111;--ok:#a5d6a7;--ok-bg:#1b3320;--bad:#f2b8b5;--bad-bg:#3b1614;--warn:#ffd180;--warn-bg:#3a2a00;--panel:#1e1e1e;--focus:#f9a825}}
 *{box-sizing:border-box}
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
@@ -34,7 +35,7 @@ input[type=checkbox]{width:1.2rem;height:1.2rem;vertical-align:middle}
 button,.button{font:inherit;font-weight:600;padding:.5rem 1rem;min-height:40px;border:2px solid var(--accent);border-radius:4px;background:var(--accent);color:var(--accent-fg);cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:transparent;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad);color:var(--bg)}
-:focus-visible{outline:3px solid #f9a825;outline-offset:2px}
+:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 form.inline{display:inline}
 td form.inline{display:inline-block;margin:0 .25rem .25rem 0}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;margin-bottom:1rem}

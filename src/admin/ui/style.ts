@@ -2,7 +2,7 @@
  * The console's one stylesheet (served at /console/console.css; no inline style, so the
  * Content-Security-Policy allows none). Contrast: text and controls at least 4.5:1 in light
  * and dark; a visible focus ring (at least 3:1 against the page in either scheme) on everything
- * that takes the keyboard.
+ * that takes the keyboard. Wide tables scroll in their own region, never the page.
  */
 export const CONSOLE_CSS = `
 :root{color-scheme:light dark;--fg:#111;--bg:#fff;--muted:#444;--line:#767676;--accent:#0b57d0;--accent-fg:#fff;--ok:#1b5e20;--ok-bg:#e8f5e9;--bad:#b3261e;--bad-bg:#fdecea;--warn:#7a4f00;--warn-bg:#fff4e0;--panel:#f4f4f4;--focus:#b35c00}
@@ -21,7 +21,8 @@ main{max-width:72rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
 h2{font-size:1.2rem;margin:2rem 0 .5rem}
 a{color:var(--accent)}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
+table{border-collapse:collapse;width:100%;margin:0}
+.table-wrap{overflow-x:auto;position:relative;margin:.5rem 0 1rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
 th{hyphens:manual}

@@ -72,7 +72,7 @@ export async function page(c: Context<ConsoleEnv>, o: { title: string; body: Htm
 <body><a class="skip" href="#main">Skip to content</a>
 <header><span class="brand">Postern console</span>${session ? html`${nav(session, c.req.path)}<span class="muted">Signed in as ${who(session)}</span>
 <form class="inline" method="post" action="${BASE}/logout">${csrfField(session)}<button class="secondary" type="submit">Sign out</button></form>` : ''}</header>
-<main id="main"><h1>${o.title}</h1>
+<main id="main" tabindex="-1"><h1>${o.title}</h1>
 ${f ? html`<p class="flash${f.kind === 'error' ? ' error' : ''}" role="${f.kind === 'error' ? 'alert' : 'status'}">${f.text}</p>` : ''}
 ${o.body}</main></body></html>`;
   return c.html(await doc, (o.status ?? 200) as 200, SECURITY_HEADERS);

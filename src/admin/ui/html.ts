@@ -72,7 +72,7 @@ export async function page(c: Context<ConsoleEnv>, o: { title: string; body: Htm
 <body><a class="skip" href="#main">Skip to content</a>
 <header><span class="brand">Postern console</span>${session ? html`${nav(session, c.req.path)}<span class="muted">Signed in as ${who(session)}</span>
 <form class="inline" method="post" action="${BASE}/logout">${csrfField(session)}<button class="secondary" type="submit">Sign out</button></form>` : ''}</header>
-<main id="main"><h1>${o.title}</h1>
+<main id="main" tabindex="-1"><h1>${o.title}</h1>
 ${f ? html`<p class="flash${f.kind === 'error' ? ' error' : ''}" role="${f.kind === 'error' ? 'alert' : 'status'}">${f.text}</p>` : ''}
 ${o.body}</main></body></html>`;
   return c.html(await doc, (o.status ?? 200) as 200, SECURITY_HEADERS);
@@ -87,11 +87,12 @@ export function postButton(c: Context<ConsoleEnv>, action: string, label: string
   return html`<form class="inline" method="post" action="${action}">${csrfField(c.get('session'))}${Object.entries(o.fields ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit"${o.danger ? html` class="danger"` : ''}${o.describedBy ? html` aria-describedby="${o.describedBy}"` : ''}>${label}${o.what ? html`<span class="vh"> ${o.what}</span>` : ''}</button></form>`;
 }
 
-/** A table with a caption, column headers and rows of cells (already Html or plain values); `empty` when there are no rows. */
+/** A table with a caption, column headers and rows of cells (already Html or plain values), in a scrollable region named by the caption; `empty` when there are no rows. */
 export function table(caption: string, headers: string[], rows: unknown[][], empty = 'None.'): Html {
   if (!rows.length) return html`<p>${empty}</p>`;
-  return html`<table><caption>${caption}</caption><thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
-<tbody>${rows.map((r) => html`<tr>${r.map((v) => html`<td>${v as string}</td>`)}</tr>`)}</tbody></table>`;
+  // a table wider than a phone scrolls inside its own region (labelled, reachable with Tab to scroll it by keyboard), not the page
+  return html`<div class="table-wrap" role="region" aria-label="${caption}" tabindex="0"><table><caption>${caption}</caption><thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
+<tbody>${rows.map((r) => html`<tr>${r.map((v) => html`<td>${v as string}</td>`)}</tr>`)}</tbody></table></div>`;
 }
 
 /** A time as UTC, to the second (machine-readable in the datetime attribute). */

@@ -1,11 +1,12 @@
 /**
  * The console's one stylesheet (served at /console/console.css; no inline style, so the
  * Content-Security-Policy allows none). Contrast: text and controls at least 4.5:1 in light
- * and dark; a visible focus ring on everything that takes the keyboard.
+ * and dark; a visible focus ring (at least 3:1 against the page in either scheme) on everything
+ * that takes the keyboard. Wide tables scroll in their own region, never the page.
  */
 export const CONSOLE_CSS = `
-:root{color-scheme:light dark;--fg:#111;--bg:#fff;--muted:#444;--line:#767676;--accent:#0b57d0;--accent-fg:#fff;--ok:#1b5e20;--ok-bg:#e8f5e9;--bad:#b3261e;--bad-bg:#fdecea;--warn:#7a4f00;--warn-bg:#fff4e0;--panel:#f4f4f4}
-@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#121212;--muted:#c8c8c8;--line:#9a9a9a;--accent:#8ab4f8;--accent-fg:#111;--ok:#a5d6a7;--ok-bg:#1b3320;--bad:#f2b8b5;--bad-bg:#3b1614;--warn:#ffd180;--warn-bg:#3a2a00;--panel:#1e1e1e}}
+:root{color-scheme:light dark;--fg:#111;--bg:#fff;--muted:#444;--line:#767676;--accent:#0b57d0;--accent-fg:#fff;--ok:#1b5e20;--ok-bg:#e8f5e9;--bad:#b3261e;--bad-bg:#fdecea;--warn:#7a4f00;--warn-bg:#fff4e0;--panel:#f4f4f4;--focus:#b35c00}
+@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#121212;--muted:#c8c8c8;--line:#9a9a9a;--accent:#8ab4f8;--accent-fg:#111;--ok:#a5d6a7;--ok-bg:#1b3320;--bad:#f2b8b5;--bad-bg:#3b1614;--warn:#ffd180;--warn-bg:#3a2a00;--panel:#1e1e1e;--focus:#f9a825}}
 *{box-sizing:border-box}
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
@@ -20,7 +21,8 @@ main{max-width:72rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
 h2{font-size:1.2rem;margin:2rem 0 .5rem}
 a{color:var(--accent)}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
+table{border-collapse:collapse;width:100%;margin:0}
+.table-wrap{overflow-x:auto;position:relative;margin:.5rem 0 1rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
 th{hyphens:manual}
@@ -34,7 +36,7 @@ input[type=checkbox]{width:1.2rem;height:1.2rem;vertical-align:middle}
 button,.button{font:inherit;font-weight:600;padding:.5rem 1rem;min-height:40px;border:2px solid var(--accent);border-radius:4px;background:var(--accent);color:var(--accent-fg);cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:transparent;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad);color:var(--bg)}
-:focus-visible{outline:3px solid #f9a825;outline-offset:2px}
+:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 form.inline{display:inline}
 td form.inline{display:inline-block;margin:0 .25rem .25rem 0}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;margin-bottom:1rem}
@@ -50,6 +52,7 @@ form.filters label{margin:0 0 .25rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
 dl.facts dt{font-weight:600}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:40rem){dl.facts{grid-template-columns:minmax(0,1fr);gap:0}dl.facts dd{margin-bottom:.5rem}}
 .login{max-width:28rem}
 .login input{width:100%}
 `;

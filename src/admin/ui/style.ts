@@ -41,6 +41,8 @@ form.inline{display:inline}
 td form.inline{display:inline-block;margin:0 .25rem .25rem 0}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;margin-bottom:1rem}
 form.filters label{margin:0 0 .25rem}
+form.filters .grow{flex:0 1 32rem;min-width:0}
+form.filters .grow input{width:100%}
 .flash{padding:.75rem;border-left:4px solid var(--ok);background:var(--ok-bg);margin:0 0 1rem}
 .flash.error{border-color:var(--bad);background:var(--bad-bg)}
 .state{white-space:nowrap;display:inline-block;padding:0 .4rem;border-radius:3px;border:1px solid currentColor;font-size:.9em}

@@ -54,8 +54,8 @@ export async function dashboardPage(c: Context<ConsoleEnv>, deps: ConsoleDeps): 
   return page(c, {
     title: 'Dashboard',
     body: html`<form class="filters" method="get" action="${BASE}/messages" role="search" aria-label="Find a message">
-<div><label for="dash-search">Where is my mail? An address, a queue id or a Message-ID</label>
-<input id="dash-search" name="search" type="search" required size="40"></div>
+<div class="grow"><label for="dash-search">Where is my mail? An address, a queue id or a Message-ID</label>
+<input id="dash-search" name="search" type="search" required></div>
 <button type="submit">Find it</button></form>
 <h2>Queue</h2>
 ${cards([

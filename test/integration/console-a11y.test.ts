@@ -347,51 +347,47 @@ const ROLES: Role[] = [
   },
 ];
 
+/**
+ * Runs `visit` in a new browser context of the scheme, then fails with every fault it found and
+ * every request that left the page's origin (`who` names the visitor in those).
+ */
+async function audit(scheme: typeof SCHEMES[number], who: string, visit: (page: Page, faults: string[]) => Promise<void>): Promise<void> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, colorScheme: scheme, viewport: DESKTOP });
+  const page = await context.newPage();
+  const origin = `https://127.0.0.1:${webPort(lab.s)}/`;
+  const external: string[] = [];
+  page.on('request', (q) => { if (!q.url().startsWith(origin)) external.push(q.url()); });
+  const faults: string[] = [];
+  try {
+    await visit(page, faults);
+  } finally {
+    await context.close();
+  }
+  for (const u of external) faults.push(`[${scheme}] ${who}: a request to another origin: ${u}`);
+  assert.deepEqual(faults, [], `${faults.length} accessibility faults:\n${faults.join('\n')}`);
+}
+
 for (const scheme of SCHEMES) {
   for (const r of ROLES) {
-    test(`${r.role} pages in the ${scheme} scheme: headings, labels, tables, contrast, keyboard, no script, a phone's width`, async () => {
-      const context = await browser.newContext({ ignoreHTTPSErrors: true, colorScheme: scheme, viewport: DESKTOP });
-      const page = await context.newPage();
-      const origin = `https://127.0.0.1:${webPort(lab.s)}/`;
-      const external: string[] = [];
-      page.on('request', (q) => { if (!q.url().startsWith(origin)) external.push(q.url()); });
-      const faults: string[] = [];
-      try {
-        const cred = r.cred ?? { token: r.role === 'operator' ? opToken : acmeToken };
-        await browserSignIn(page, lab.s, cred);
-        const pages = r.pages();
-        for (const path of pages) await checkPage(page, path, scheme, faults);
-        assert.ok(pages.length >= 5);
-      } finally {
-        await context.close();
-      }
-      for (const u of external) faults.push(`[${scheme}] ${r.role}: a request to another origin: ${u}`);
-      assert.deepEqual(faults, [], `${faults.length} accessibility faults:\n${faults.join('\n')}`);
-    });
+    test(`${r.role} pages in the ${scheme} scheme: headings, labels, tables, contrast, keyboard, no script, a phone's width`, () => audit(scheme, r.role, async (page, faults) => {
+      const cred = r.cred ?? { token: r.role === 'operator' ? opToken : acmeToken };
+      await browserSignIn(page, lab.s, cred);
+      const pages = r.pages();
+      for (const path of pages) await checkPage(page, path, scheme, faults);
+      assert.ok(pages.length >= 5);
+    }));
   }
 
-  test(`the sign-in page in the ${scheme} scheme, and its answer to a wrong token`, async () => {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, colorScheme: scheme, viewport: DESKTOP });
-    const page = await context.newPage();
-    const origin = `https://127.0.0.1:${webPort(lab.s)}/`;
-    const external: string[] = [];
-    page.on('request', (q) => { if (!q.url().startsWith(origin)) external.push(q.url()); });
-    const faults: string[] = [];
+  test(`the sign-in page in the ${scheme} scheme, and its answer to a wrong token`, () => audit(scheme, 'signed out', async (page, faults) => {
+    await checkPage(page, '/console/login', scheme, faults);
+    // the refusal, with its error message (a flash) and the form again
     try {
-      await checkPage(page, '/console/login', scheme, faults);
-      // the refusal, with its error message (a flash) and the form again
-      try {
-        await page.getByLabel('API token').fill('pat_not-a-real-token', { timeout: 5000 });
-        await Promise.all([page.waitForResponse((x) => x.url().endsWith('/console/login') && x.request().method() === 'POST'), page.getByRole('button', { name: 'Sign in with the token' }).click()]);
-        await page.getByRole('alert').waitFor();
-        await checkPage(page, '/console/login (a wrong token)', scheme, faults, { loaded: true });
-      } catch (err) {
-        faults.push(`/console/login [${scheme}]: could not send a wrong token by the field labelled "API token": ${(err as Error).message.split('\n')[0]}`);
-      }
-    } finally {
-      await context.close();
+      await page.getByLabel('API token').fill('pat_not-a-real-token', { timeout: 5000 });
+      await Promise.all([page.waitForResponse((x) => x.url().endsWith('/console/login') && x.request().method() === 'POST'), page.getByRole('button', { name: 'Sign in with the token' }).click()]);
+      await page.getByRole('alert').waitFor();
+      await checkPage(page, '/console/login (a wrong token)', scheme, faults, { loaded: true });
+    } catch (err) {
+      faults.push(`/console/login [${scheme}]: could not send a wrong token by the field labelled "API token": ${(err as Error).message.split('\n')[0]}`);
     }
-    for (const u of external) faults.push(`[${scheme}] signed out: a request to another origin: ${u}`);
-    assert.deepEqual(faults, [], `${faults.length} accessibility faults:\n${faults.join('\n')}`);
-  });
+  }));
 }

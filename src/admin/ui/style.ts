@@ -17,7 +17,7 @@ header .brand{font-weight:700;margin-right:auto}
 nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
 nav a{display:inline-block;padding:.35rem 0}
 nav a[aria-current=page]{font-weight:700;text-decoration-thickness:3px}
-main{max-width:72rem;margin:0 auto;padding:1rem}
+main{max-width:72rem;margin:0 auto;padding:1rem;overflow-wrap:break-word}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
 h2{font-size:1.2rem;margin:2rem 0 .5rem}
 a{color:var(--accent)}

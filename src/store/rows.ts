@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { ConsoleSession, Customer, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { ConsoleSession, Customer, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -94,4 +94,13 @@ export const toConsoleSession = (r: Row): ConsoleSession => ({
   idHash: r.id_hash as string, via: r.via as ConsoleSession['via'], subject: r.subject as string,
   customerId: (r.customer_id as number | null) ?? null, customerName: (r.customer_name as string | null) ?? null, csrf: r.csrf as string,
   createdAt: r.created_at as number, seenAt: r.seen_at as number, expiresAt: r.expires_at as number,
+});
+
+/** A suppression with its customer's name (both adapters). */
+export const SUPPRESSION_SELECT = 'SELECT s.*, c.name AS customer_name FROM suppressions s JOIN customers c ON c.id = s.customer_id';
+
+export const toSuppression = (r: Row): Suppression => ({
+  customerId: r.customer_id as number, customerName: r.customer_name as string, address: r.address as string,
+  reason: r.reason as string, source: r.source as SuppressionSource,
+  createdAt: r.created_at as number, updatedAt: r.updated_at as number, until: r.until as number,
 });

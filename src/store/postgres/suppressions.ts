@@ -1,18 +1,10 @@
 /** The suppression list in PostgreSQL: one atomic upsert per entry, shared by every node. */
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import type { Suppression, SuppressionRepo, SuppressionSource } from '../types.ts';
+import type { SuppressionRepo } from '../types.ts';
+import { SUPPRESSION_SELECT, toSuppression, type Row } from '../rows.ts';
 import { suppressionKey } from '../suppression-key.ts';
 
-type Row = Record<string, unknown>;
-
-const SELECT = 'SELECT s.*, c.name AS customer_name FROM suppressions s JOIN customers c ON c.id = s.customer_id';
-
-const toEntry = (r: Row): Suppression => ({
-  customerId: r.customer_id as number, customerName: r.customer_name as string, address: r.address as string,
-  reason: r.reason as string, source: r.source as SuppressionSource,
-  createdAt: r.created_at as number, updatedAt: r.updated_at as number, until: r.until as number,
-});
 
 export function createSuppressionRepo(pool: Pool, _deps: RepoDeps): SuppressionRepo {
   return {
@@ -31,11 +23,11 @@ export function createSuppressionRepo(pool: Pool, _deps: RepoDeps): SuppressionR
          SELECT up.*, c.name AS customer_name FROM up JOIN customers c ON c.id = up.customer_id`,
         [e.customerId, key, e.address.trim(), e.reason, e.source, e.now, e.until],
       );
-      return toEntry(rows[0]);
+      return toSuppression(rows[0]);
     },
     async find(customerId, address, now) {
-      const r = (await pool.query<Row>(`${SELECT} WHERE s.customer_id = $1 AND s.address_key = $2 AND s.until > $3`, [customerId, suppressionKey(address), now])).rows[0];
-      return r ? toEntry(r) : null;
+      const r = (await pool.query<Row>(`${SUPPRESSION_SELECT} WHERE s.customer_id = $1 AND s.address_key = $2 AND s.until > $3`, [customerId, suppressionKey(address), now])).rows[0];
+      return r ? toSuppression(r) : null;
     },
     async list(f = {}) {
       const where: string[] = [];
@@ -44,8 +36,8 @@ export function createSuppressionRepo(pool: Pool, _deps: RepoDeps): SuppressionR
       if (f.customerId !== undefined) where.push(`s.customer_id = ${param(f.customerId)}`);
       if (f.address !== undefined) where.push(`s.address_key = ${param(suppressionKey(f.address))}`);
       if (f.now !== undefined) where.push(`s.until > ${param(f.now)}`);
-      const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY s.updated_at DESC, s.address_key COLLATE "C" LIMIT ${param(f.limit ?? 1000)}`;
-      return (await pool.query<Row>(sql, params)).rows.map(toEntry);
+      const sql = `${SUPPRESSION_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY s.updated_at DESC, s.address_key COLLATE "C" LIMIT ${param(f.limit ?? 1000)}`;
+      return (await pool.query<Row>(sql, params)).rows.map(toSuppression);
     },
     async remove(customerId, address) {
       return ((await pool.query('DELETE FROM suppressions WHERE customer_id = $1 AND address_key = $2', [customerId, suppressionKey(address)])).rowCount ?? 0) > 0;

@@ -1,17 +1,9 @@
 /** The suppression list in SQLite: recipients a customer's mail is not sent to, until a time. */
 import type { Db } from './db.ts';
-import type { Suppression, SuppressionRepo, SuppressionSource } from '../types.ts';
+import type { SuppressionRepo } from '../types.ts';
+import { SUPPRESSION_SELECT, toSuppression, type Row } from '../rows.ts';
 import { suppressionKey } from '../suppression-key.ts';
 
-type Row = Record<string, unknown>;
-
-const SELECT = 'SELECT s.*, c.name AS customer_name FROM suppressions s JOIN customers c ON c.id = s.customer_id';
-
-const toEntry = (r: Row): Suppression => ({
-  customerId: r.customer_id as number, customerName: r.customer_name as string, address: r.address as string,
-  reason: r.reason as string, source: r.source as SuppressionSource,
-  createdAt: r.created_at as number, updatedAt: r.updated_at as number, until: r.until as number,
-});
 
 export function createSuppressionRepo(db: Db): SuppressionRepo {
   const upsert = db.prepare(
@@ -22,17 +14,17 @@ export function createSuppressionRepo(db: Db): SuppressionRepo {
        address = excluded.address, reason = excluded.reason, source = excluded.source, updated_at = excluded.updated_at,
        until = MAX(suppressions.until, excluded.until)`,
   );
-  const one = db.prepare(`${SELECT} WHERE s.customer_id = ? AND s.address_key = ?`);
-  const inForce = db.prepare(`${SELECT} WHERE s.customer_id = ? AND s.address_key = ? AND s.until > ?`);
+  const one = db.prepare(`${SUPPRESSION_SELECT} WHERE s.customer_id = ? AND s.address_key = ?`);
+  const inForce = db.prepare(`${SUPPRESSION_SELECT} WHERE s.customer_id = ? AND s.address_key = ? AND s.until > ?`);
   return {
     async add(e) {
       const key = suppressionKey(e.address);
       upsert.run(e.customerId, key, e.address.trim(), e.reason, e.source, e.now, e.now, e.until);
-      return toEntry(one.get(e.customerId, key) as Row);
+      return toSuppression(one.get(e.customerId, key) as Row);
     },
     async find(customerId, address, now) {
       const r = inForce.get(customerId, suppressionKey(address), now) as Row | undefined;
-      return r ? toEntry(r) : null;
+      return r ? toSuppression(r) : null;
     },
     async list(f = {}) {
       const where: string[] = [];
@@ -40,8 +32,8 @@ export function createSuppressionRepo(db: Db): SuppressionRepo {
       if (f.customerId !== undefined) { where.push('s.customer_id = ?'); params.push(f.customerId); }
       if (f.address !== undefined) { where.push('s.address_key = ?'); params.push(suppressionKey(f.address)); }
       if (f.now !== undefined) { where.push('s.until > ?'); params.push(f.now); }
-      const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY s.updated_at DESC, s.address_key LIMIT ?`;
-      return (db.prepare(sql).all(...params, f.limit ?? 1000) as Row[]).map(toEntry);
+      const sql = `${SUPPRESSION_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY s.updated_at DESC, s.address_key LIMIT ?`;
+      return (db.prepare(sql).all(...params, f.limit ?? 1000) as Row[]).map(toSuppression);
     },
     async remove(customerId, address) {
       return db.prepare('DELETE FROM suppressions WHERE customer_id = ? AND address_key = ?').run(customerId, suppressionKey(address)).changes > 0;

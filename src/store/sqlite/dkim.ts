@@ -25,7 +25,9 @@ export function createDkimKeyRepo(db: Db, now: () => number): DkimKeyRepo {
   });
   return {
     async promote(id, t) {
-      return promote(id, t);
+      // immediate: a deferred transaction that reads and then writes fails at once with
+      // SQLITE_BUSY when the queue's writer thread commits in between (busy_timeout cannot help)
+      return promote.immediate(id, t);
     },
     async add(k) {
       const t = now();

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Runs every test file (src/**/*.test.ts and test/**/*.test.ts) with node:test through tsx.
+// Builds dist/ first: the integration tests run the real `postern` executable, which runs the
+// built code, so they must never test a stale build.
 // Node 20's runner does not expand globs, so the list is built here; the run fails when no
 // test executed, so a broken file list can never pass silently.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +24,11 @@ let files = [...find('src'), ...find('test')].sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (!files.length) {
   console.error('run-tests: no test files found');
+  process.exit(1);
+}
+const built = spawnSync(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), 'build.mjs')], { stdio: 'inherit' });
+if (built.status !== 0) {
+  console.error('run-tests: the build failed');
   process.exit(1);
 }
 const tap = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'postern-tests-')), 'report.tap');

@@ -18,7 +18,7 @@ import { startSuppressionPrune } from './suppression.ts';
 import { createContainment } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 import { checkSecretsKey, createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
-import { createDkimService, createDnsLookup, createKeyring } from './dkim/index.ts';
+import { createDkimService, createDnsLookup, createKeyring, loadSigningLibraries } from './dkim/index.ts';
 import { outgoingOf } from './clientsetup/index.ts';
 import { createScanner } from './scan/index.ts';
 import { createMetrics, type Metrics } from './observability/index.ts';
@@ -134,6 +134,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   const webhooks = config.webhooks.enabled
     ? createEmitter({ store, clock, logger, registry: metrics.registry, onEnqueued: () => dispatcher?.kick() })
     : undefined;
+  if (config.dkim.enabled) loadSigningLibraries(); // before the first message, not during it
   const keyring = config.dkim.enabled
     ? createKeyring({ store, secrets, ttlMs: config.dkim.keyCacheSeconds * 1000, now: () => clock.now(), logger })
     : null;

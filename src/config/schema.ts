@@ -4,7 +4,8 @@
  */
 import net from 'node:net';
 import os from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
+import { fullHostname } from './hostname.ts';
 
 export const ROLES = ['mx', 'submission', 'submissions'] as const;
 export type ListenerRole = (typeof ROLES)[number];
@@ -52,7 +53,7 @@ const defaultListeners: z.input<typeof listenerSchema>[] = [
 
 export const configSchema = z
   .object({
-    hostname: z.string().min(1).default(os.hostname()).describe('Name used in the greeting, the EHLO reply, Received lines and Message-IDs.'),
+    hostname: z.string().min(1).default(() => fullHostname()).describe('Name used in the greeting, the EHLO reply, Received lines and Message-IDs; also the server name mail programs are told (autoconfig, Autodiscover, settings page, SRV records). Default: the fully qualified name of the machine (as `hostname -f`); a name without a dot is warned about by `serve` and `config check`.'),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(64)])
       .default(1)

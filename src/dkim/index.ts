@@ -7,7 +7,7 @@
  */
 export * from './records.ts';
 export * from './keys.ts';
-export { DkimTap, fromDomain, type SigningKey } from './signer.ts';
+export { DkimTap, fromDomain, loadSigningLibraries, type SigningKey } from './signer.ts';
 export { createKeyring, type Keyring } from './keyring.ts';
 export { createDkimService, DkimError, type DkimService, type DkimPolicy, type TickResult } from './rotation.ts';
 export { createDnsLookup, type DnsLookup } from './dns.ts';

@@ -10,12 +10,28 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { createHash, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
-import tools from 'mailauth/lib/tools.js';
-import relaxed from 'mailauth/lib/dkim/header/relaxed.js';
-import body from 'mailauth/lib/dkim/body/index.js';
+import type Tools from 'mailauth/lib/tools.js';
+import type Relaxed from 'mailauth/lib/dkim/header/relaxed.js';
+import type Body from 'mailauth/lib/dkim/body/index.js';
 import type { BodyHasher } from 'mailauth/lib/dkim/body/index.js';
 import type { DkimAlgorithm } from './records.ts';
+
+// mailauth's modules take ~100 ms to load (joi, libmime, tldts): they are loaded at the first
+// signature (or by loadSigningLibraries() when the server starts), not by every `postern`
+// command that reaches this folder.
+const requireCjs = createRequire(import.meta.url);
+let libs: { tools: typeof Tools; relaxed: typeof Relaxed; body: typeof Body } | null = null;
+
+/** Loads the signing libraries now (the server calls it at start when DKIM is on). */
+export function loadSigningLibraries(): NonNullable<typeof libs> {
+  return (libs ??= {
+    tools: requireCjs('mailauth/lib/tools.js') as typeof Tools,
+    relaxed: requireCjs('mailauth/lib/dkim/header/relaxed.js') as typeof Relaxed,
+    body: requireCjs('mailauth/lib/dkim/body/index.js') as typeof Body,
+  });
+}
 
 export interface SigningKey { domain: string; selector: string; algorithm: DkimAlgorithm; privateKey: KeyObject }
 
@@ -44,7 +60,7 @@ export function fromDomain(parsed: { key: string | null; line: Buffer }[]): stri
 export class DkimTap extends Transform {
   private head: Buffer[] | null = [];
   private headBytes = 0;
-  private parsed: ReturnType<typeof tools.parseHeaders>['parsed'] = [];
+  private parsed: ReturnType<typeof Tools.parseHeaders>['parsed'] = [];
   private keys: SigningKey[] = [];
   private hasher: BodyHasher | null = null;
   /** The From domain looked up (null: no From); set once the header was read. */
@@ -86,11 +102,11 @@ export class DkimTap extends Transform {
   }
 
   private async startBody(header: Buffer, bodyStart: Buffer): Promise<void> {
-    this.parsed = tools.parseHeaders(header).parsed;
+    this.parsed = loadSigningLibraries().tools.parseHeaders(header).parsed;
     this.domain = fromDomain(this.parsed);
     this.keys = this.domain ? await this.opts.keysFor(this.domain) : [];
     if (!this.keys.length) return;
-    this.hasher = body.dkimBody('relaxed', 'sha256');
+    this.hasher = loadSigningLibraries().body.dkimBody('relaxed', 'sha256');
     if (bodyStart.length) this.hasher.update(bodyStart);
   }
 
@@ -98,6 +114,7 @@ export class DkimTap extends Transform {
   async signatures(): Promise<string> {
     if (!this.hasher || !this.keys.length) return '';
     const bodyHash = this.hasher.digest('base64');
+    const { tools, relaxed } = loadSigningLibraries();
     const lines = tools.getSigningHeaderLines(this.parsed, tools.defaultDKIMFieldNames);
     // over-sign From: h= names it once more than the message has it
     const signing = { keys: `${lines.keys}: From`, headers: lines.headers };

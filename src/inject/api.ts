@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from 'pino';
 import { SmtpError, clientKey, formatReply, readLimited, type Clock } from '../core/index.ts';
 import { isSiteToken, siteTokenHash, type Authenticator, type LockoutPolicy } from '../credentials/index.ts';

@@ -6,15 +6,17 @@
  */
 import type { Config } from '../config/index.ts';
 import type { Store } from './types.ts';
-import { createSqliteStore } from './sqlite/index.ts';
 
 export * from './types.ts';
 
 /** Opens the configured store (PostgreSQL: migrated first, under an advisory lock). */
 export async function openStore(config: Config, opts: { migrate?: boolean; applicationName?: string } = {}): Promise<Store> {
   switch (config.store.kind) {
-    case 'sqlite':
+    case 'sqlite': {
+      // each adapter is loaded by the process that opens it (better-sqlite3 or pg, not both)
+      const { createSqliteStore } = await import('./sqlite/index.ts');
       return createSqliteStore({ path: config.store.path! });
+    }
     case 'postgres': {
       const { createPostgresStore } = await import('./postgres/index.ts');
       return createPostgresStore({

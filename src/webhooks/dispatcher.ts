@@ -6,7 +6,8 @@
  * start the node takes back its own leases, and the outbox is polled.
  */
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { registeredCounter } from './counter.ts';
 import type { Clock } from '../core/index.ts';
 import type { SecretBox } from '../credentials/index.ts';
 import type { Store, WebhookAttemptResult, WebhookJob } from '../store/index.ts';
@@ -55,9 +56,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const logger = deps.logger.child({ part: 'webhooks' });
   const timeoutMs = c.timeoutSeconds * 1000;
   const leaseMs = timeoutMs + 60_000;
-  const results = new Counter({
+  const results = registeredCounter(deps.registry, {
     name: 'postern_webhook_deliveries_total', help: 'Webhook delivery attempts by result: delivered, retry (failed, tried again later), failed (gave up).',
-    labelNames: ['result'], registers: deps.registry ? [deps.registry] : [],
+    labelNames: ['result'],
   });
   const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | null = null;

@@ -5,7 +5,8 @@
  * its window) are not written again.
  */
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { registeredCounter } from './counter.ts';
 import type { Clock } from '../core/index.ts';
 import type { DeliveryJob, EnqueueVerdict, Store, WebhookEventInput } from '../store/index.ts';
 import { deliveryEvents, senderHeldEvent, verdictEvents, type MessageFacts, type RecipientResult } from './events.ts';
@@ -40,9 +41,8 @@ export function createEmitter(deps: EmitterDeps): WebhookEmitter {
   const flushMs = deps.flushMs ?? 100;
   const batchSize = deps.batchSize ?? 500;
   const maxBuffered = deps.maxBuffered ?? 10_000;
-  const lost = new Counter({
+  const lost = registeredCounter(deps.registry, {
     name: 'postern_webhook_events_lost_total', help: 'Webhook events that could not be written to the outbox (store failure, full buffer).',
-    registers: deps.registry ? [deps.registry] : [],
   });
   let buffer: WebhookEventInput[] = [];
   let timer: NodeJS.Timeout | null = null;

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../../observability/index.ts';
 import type { ApiToken, IpBan, Store } from '../../store/index.ts';
 import type { AdminService } from '../service.ts';

@@ -6,7 +6,7 @@
  * become 404 / 409 / 403 / 422 problems; anything else (the store down) a 503.
  */
 import type { Context, Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from 'pino';
 import { jsonHasControl, readLimited, urlHasControl } from '../../core/index.ts';
 import { problem, type Problem } from '../../inject/problem.ts';

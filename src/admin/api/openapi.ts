@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document of the admin API, made from the route registry: the same zod schemas
  * that validate requests (as their input JSON Schema) and shape responses (as their output).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { API_BASE, type AnyRoute } from './registry.ts';
 import { Problem } from './schemas.ts';
 

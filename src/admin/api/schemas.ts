@@ -3,7 +3,7 @@
  * (the same ones validate requests, check responses and make the OpenAPI document), with the
  * views that turn store records into them (times as ISO 8601, never a secret or a hash).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ApiToken, AttemptRecord, Customer, DkimKey, Domain, IpBan, Mailbox, QueuedMessage, Route, SenderGrant, Site, SiteGrant, AuditRecord } from '../../store/index.ts';
 import { publicMessage } from '../service.ts';
 import { ACTIONS, LEVELS, METRICS, WINDOWS } from '../../limits/index.ts';

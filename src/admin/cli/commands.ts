@@ -1,11 +1,10 @@
 /** The administrative commands: customer, domain, mailbox, route; queue (queue.ts). */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import { publicMailbox } from '../service.ts';
 import { table, iso, type Io } from './output.ts';
 import { registerQueueCommands } from './queue.ts';
 import { registerLimitCommands } from './limits.ts';
-import { describeGrant, type GrantInput } from '../grants.ts';
+import type { GrantInput } from '../grants.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -83,12 +82,14 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     .action((address: string, o: GrantInput) =>
       withService(async (svc) => {
         const r = await svc.grant(address, o);
+        const { describeGrant } = await import('../grants.ts');
         io.out(`${r.mailbox.address} may send as ${describeGrant(r.grant)}${r.added ? '' : ' (already granted)'}`);
       }));
   grantOptions(mailbox.command('revoke <address>').description('take a grant back'))
     .action((address: string, o: GrantInput) =>
       withService(async (svc) => {
         const r = await svc.revoke(address, o);
+        const { describeGrant } = await import('../grants.ts');
         io.out(`${r.mailbox.address} may no longer send as ${describeGrant(r.grant)}`);
       }));
   mailbox.command('grants <address>').description('what a mailbox may send as').option('--json', 'JSON output')
@@ -118,6 +119,7 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     .option('--json', 'JSON output')
     .action((o: { customer?: string; domain?: string; json?: boolean }) =>
       withService(async (svc) => {
+        const { publicMailbox } = await import('../service.ts');
         const rows = (await svc.listMailboxes(o)).map(publicMailbox);
         io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'createdAt']));
       }));

@@ -1,8 +1,6 @@
 /** `postern dkim show|rotate|activate`, `postern domain dns` and `postern domain check`: DKIM keys, DNS records, domain health. */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import { formatCheckReport } from '../../dkim/index.ts';
-import { formatRecords } from '../../clientsetup/index.ts';
 import { table, iso, CliExit, type Io } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -46,6 +44,7 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
     .action((name: string, o: { json?: boolean }) =>
       withService(async (svc) => {
         const records = await svc.domainDns(name);
+        const { formatRecords } = await import('../../clientsetup/index.ts');
         io.out(o.json ? JSON.stringify(records, null, 2) : formatRecords(records));
       }));
   domain.command('check <domain>').description('look up DKIM, SPF, DMARC, MX, PTR and HELO and say exactly what to publish; exit 1 when something fails')
@@ -53,6 +52,7 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
     .action((name: string, o: { json?: boolean }) =>
       withService(async (svc) => {
         const report = await svc.checkDomain(name);
+        const { formatCheckReport } = await import('../../dkim/index.ts');
         io.out(o.json ? JSON.stringify(report, null, 2) : formatCheckReport(report).trimEnd());
         if (!report.ok) throw new CliExit(1);
       }));

@@ -5,10 +5,11 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { createSpool } from '../../spool/index.ts';
 import type { AttemptRecord, QueuedMessage, QueuedRecipient } from '../../store/index.ts';
-import { pendingOf, publicMessage, type AdminService, type DeleteResult } from '../service.ts';
+import type { AdminService, DeleteResult } from '../service.ts';
+
+// the service module is loaded by withService before any of these runs
+const service = () => import('../service.ts');
 import { table, isoSec, duration, bytes, CliExit, type Io } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -39,7 +40,10 @@ const HOLD_REASON = { limit: 'by a sending limit', sender: 'its mailbox or site 
 async function list(svc: AdminService, io: Io, o: ListOptions): Promise<void> {
   const limit = Number(o.limit);
   const messages = await svc.listQueue({ state: o.state, domain: o.domain, sender: o.sender, customer: o.customer, site: o.site, limit });
-  if (o.json) return io.out(JSON.stringify(messages.map(publicMessage), null, 2));
+  if (o.json) {
+    const { publicMessage } = await service();
+    return io.out(JSON.stringify(messages.map(publicMessage), null, 2));
+  }
   const filtered = [o.state, o.domain, o.sender, o.customer, o.site].some((x) => x !== undefined);
   if (!messages.length) return io.out(filtered ? 'no message matches' : 'queue is empty');
   io.out(table(listRows(messages, Date.now()), ['id', 'arrived', 'age', 'sender', 'size', 'state', 'recipients']));
@@ -93,6 +97,7 @@ async function show(svc: AdminService, io: Io, id: string, json: boolean): Promi
   const { message: m, attempts } = await svc.showMessage(id);
   if (json) {
     const at = (ms: number) => new Date(ms).toISOString();
+    const { publicMessage } = await service();
     return io.out(JSON.stringify({ ...publicMessage(m), attempts: attempts.map((a) => ({ ...a, at: at(a.at) })) }, null, 2));
   }
   const now = Date.now();
@@ -115,6 +120,7 @@ function deleteReport(r: DeleteResult): string[] {
 
 export function registerQueueCommands(program: Command, io: Io, withService: WithService): void {
   const spoolRemove = async (relPath: string) => {
+    const [{ loadConfig }, { createSpool }] = await Promise.all([import('../../config/index.ts'), import('../../spool/index.ts')]);
     const dataDir = loadConfig(program.opts().config).config.dataDir;
     await (await createSpool(path.join(dataDir, 'spool'))).remove(relPath);
   };
@@ -163,12 +169,14 @@ export function registerQueueCommands(program: Command, io: Io, withService: Wit
     });
   queue.command('hold <id>').description('keep a message from being sent until it is released').action((id: string) =>
     withService(async (svc) => {
+      const { pendingOf } = await service();
       const { waiting, inFlight } = pendingOf(await svc.holdMessage(id), Date.now());
       io.out(`${id} held: ${plural(waiting.length + inFlight.length, 'pending recipient')} wait until: postern queue release ${id}`);
       if (inFlight.length) io.out(`note: ${plural(inFlight.length, 'recipient')} in flight on ${nodes(inFlight)}: that attempt still completes`);
     }));
   queue.command('release <id>').description('send a held message again (its pending recipients are due now)').action((id: string) =>
     withService(async (svc) => {
+      const { pendingOf } = await service();
       const { waiting, inFlight } = pendingOf(await svc.releaseMessage(id), Date.now());
       io.out(`${id} released: ${plural(waiting.length + inFlight.length, 'recipient')} due now`);
     }));

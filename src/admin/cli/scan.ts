@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import type { Config } from '../../config/index.ts';
-import { ScanTap, verdictOf } from '../../scan/index.ts';
 import { CliExit, type Io } from './output.ts';
 
 export function registerScanCommands(program: Command, io: Io, config: () => Config): void {
@@ -17,6 +16,7 @@ export function registerScanCommands(program: Command, io: Io, config: () => Con
       const c = config();
       if (!fs.existsSync(file)) throw new CliExit(66, `postern: scan test: cannot read ${file}`);
       const ctx = { queueId: 'scan-test', sender: o.from, recipients: ['test@localhost'], clientIp: '127.0.0.1', helo: 'localhost', user: o.from, customer: o.customer ?? null };
+      const { ScanTap, verdictOf } = await import('../../scan/index.ts');
       const tap = new ScanTap({ url: c.scan.url, timeoutMs: c.scan.timeoutSeconds * 1000, maxBytes: c.scan.maxBytes }, ctx);
       await pipeline(fs.createReadStream(file), tap, new Writable({ write(_c, _e, cb) { cb(); } }));
       const outcome = await tap.outcome();

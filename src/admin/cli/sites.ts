@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { localPaths, type Config } from '../../config/index.ts';
-import { tokenFileText } from '../../inject/sendmail.ts';
+import type { Config } from '../../config/index.ts';
 import type { AdminService } from '../service.ts';
 import type { SiteGrant } from '../../store/index.ts';
 import { AdminError } from '../errors.ts';
@@ -61,9 +60,10 @@ export function registerSiteCommands(program: Command, io: Io, withService: With
   const grantOptions = (c: Command) => c
     .option('--send-as <address>', 'an address of the customer the site may send as (repeatable)', collect, [])
     .option('--domain <domain>', 'every address of a domain of the customer (repeatable)', collect, []);
-  const tokenOut = (name: string, customer: string, token: string, unixUser: string | null, file?: string) => {
+  const tokenOut = async (name: string, customer: string, token: string, unixUser: string | null, file?: string) => {
     io.out(`token: ${token}\n(shown once)`);
     if (file) {
+      const [{ localPaths }, { tokenFileText }] = await Promise.all([import('../../config/index.ts'), import('../../inject/sendmail.ts')]);
       const paths = localPaths(config());
       io.out(`token file: ${writeTokenFile(file, tokenFileText({ site: name, customer, token, ...paths }), unixUser)}`);
     }
@@ -78,7 +78,7 @@ export function registerSiteCommands(program: Command, io: Io, withService: With
         const r = await svc.addSite(name, { customer: o.customer, unixUser: o.unixUser, sendAs: o.sendAs, domain: o.domain });
         io.out(`site ${r.site.name} added for customer ${r.site.customerName}${r.site.unixUser ? ` (unix user ${r.site.unixUser})` : ''}`);
         io.out(`may send as: ${r.grants.map(describe).join(', ')}`);
-        tokenOut(r.site.name, r.site.customerName, r.token, r.site.unixUser, o.tokenFile);
+        await tokenOut(r.site.name, r.site.customerName, r.token, r.site.unixUser, o.tokenFile);
       }));
   site.command('list').description('list sites').option('--customer <name>', 'only this customer').option('--json', 'JSON output')
     .action((o: { customer?: string; json?: boolean }) =>
@@ -96,7 +96,7 @@ export function registerSiteCommands(program: Command, io: Io, withService: With
       withService(async (svc) => {
         const r = await svc.rotateSiteToken(name);
         io.out(`new token for site ${r.site.name}; the old one no longer works`);
-        tokenOut(r.site.name, r.site.customerName, r.token, r.site.unixUser, o.tokenFile);
+        await tokenOut(r.site.name, r.site.customerName, r.token, r.site.unixUser, o.tokenFile);
       }));
   grantOptions(site.command('grant <name>').description('let a site send as more addresses or domains of its customer'))
     .action((name: string, o: { sendAs: string[]; domain: string[] }) =>

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import { AdminError } from '../errors.ts';
-import { publicDelivery, publicEndpoint } from '../webhooks.ts';
 import { table, isoSec, type Io } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -31,6 +30,7 @@ export function registerWebhookCommands(program: Command, io: Io, withService: W
   hook.command('list').description('list endpoints').option('--customer <name>', 'only this customer').option('--json', 'JSON output')
     .action((o: { customer?: string; json?: boolean }) =>
       withService(async (svc) => {
+        const { publicEndpoint } = await import('../webhooks.ts');
         const rows = (await svc.listWebhooks(o.customer)).map(publicEndpoint);
         io.out(o.json ? JSON.stringify(rows, null, 2)
           : table(rows.map((r) => ({ ...r, events: r.events.join(','), enabled: r.enabled ? 'yes' : 'no' })), ['id', 'customer', 'url', 'events', 'enabled', 'createdAt']));
@@ -52,6 +52,7 @@ export function registerWebhookCommands(program: Command, io: Io, withService: W
     .option('--limit <n>', 'at most N deliveries (default 50)').option('--json', 'JSON output (with each payload)')
     .action((o: { customer?: string; endpoint?: string; limit?: string; json?: boolean }) =>
       withService(async (svc) => {
+        const { publicDelivery } = await import('../webhooks.ts');
         const rows = (await svc.webhookLog({ customer: o.customer, endpoint: o.endpoint, limit: limitOf(o.limit) })).map(publicDelivery);
         if (o.json) return io.out(JSON.stringify(rows, null, 2));
         io.out(table(rows.map((d) => ({

@@ -17,10 +17,15 @@ export interface SqliteWriter extends AsyncQueueWrites {
   close(): Promise<void>;
 }
 
-// The worker is TypeScript too: a two-line bootstrap registers tsx in the worker, then loads it.
-const BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./writer-worker.ts', import.meta.url).href)}); })
-  .catch((err) => { console.error(err); process.exit(70); });`;
+// The worker is the built JavaScript beside this file when Postern runs from dist/; when the
+// sources run (tests, `npm run dev`), a two-line bootstrap registers tsx in the worker first.
+const fromSources = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(fromSources ? './writer-worker.ts' : './writer-worker.js', import.meta.url).href;
+const BOOT = fromSources
+  ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })
+  .catch((err) => { console.error(err); process.exit(70); });`
+  : `import(${JSON.stringify(WORKER_URL)}).catch((err) => { console.error(err); process.exit(70); });`;
 
 export function createSqliteWriter(file: string): SqliteWriter {
   let worker: Worker | null = null;

@@ -1,5 +1,5 @@
 /** Admin API routes: sending limits (customers read their own) and per-domain routes (operators only). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route, type AnyRoute } from '../registry.ts';
 import { LimitRule_, limitView, Route_, routeView, Limit, Name } from '../schemas.ts';
 import { ACTIONS, LEVELS, METRICS, WINDOWS } from '../../../limits/index.ts';

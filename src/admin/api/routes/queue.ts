@@ -1,5 +1,5 @@
 /** Admin API routes: the queue (customers read their own messages), holds, bans, the audit trail, and the caller's token. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route, type AnyRoute } from '../registry.ts';
 import {
   Attempt, attemptView, AuditEntry, auditView, Ban, banView, Limit, Mailbox_, mailboxView, Message, messageView, Site_, siteView, Token_, tokenView,

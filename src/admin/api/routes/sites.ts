@@ -1,5 +1,5 @@
 /** Admin API routes: sites (websites that send without SMTP AUTH) with their tokens and grants. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route, type AnyRoute } from '../registry.ts';
 import { Limit, Name, Site_, siteView, SiteGrant_, SiteGrantInput, SiteWithToken } from '../schemas.ts';
 import { AdminError } from '../../errors.ts';

@@ -3,7 +3,7 @@
  * customer token reads and changes its own list only; naming another customer is answered
  * exactly like naming a missing one (404).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Suppression } from '../../../store/index.ts';
 import type { AdminService } from '../../service.ts';
 import type { TenantScope } from '../../errors.ts';

@@ -1,5 +1,5 @@
 /** Admin API routes: customers, domains (with their DNS records and DKIM keys), mailboxes and their sender grants. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route, type AnyRoute } from '../registry.ts';
 import {
   Customer_, customerView, Domain_, domainView, Mailbox_, mailboxView, MailboxDetail, MailboxWithPassword, Grant, grantView, GrantInput,

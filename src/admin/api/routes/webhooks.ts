@@ -4,7 +4,7 @@
  * customer's endpoint answers 404 exactly like a missing one. Secrets appear only in the
  * answers that made them (creation, rotation).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WebhookDelivery, WebhookEventType } from '../../../store/index.ts';
 import type { TenantScope } from '../../errors.ts';
 import type { AdminService } from '../../service.ts';

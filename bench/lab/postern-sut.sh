@@ -83,6 +83,7 @@ provision() {
   local domain=${USER_ADDR#*@}
   if [ ! -e "$DIR/provisioned" ]; then
     say "provisioning $USER_ADDR and hosted.test in $DIR"
+    postern migrate >/dev/null # other commands refuse a store that does not exist
     postern customer add lab >/dev/null
     postern domain add "$domain" --customer lab >/dev/null
     printf '%s\n' "$USER_PASS" | postern mailbox add "$USER_ADDR" --password-stdin >/dev/null

@@ -159,6 +159,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
   const domain = o.user.slice(o.user.lastIndexOf('@') + 1);
   if (o.provision ?? true) {
     o.log(`postern: provisioning ${o.user} in ${o.store ? `PostgreSQL schema ${o.store.schema}` : dir}`);
+    await runCli(['migrate'], env, ''); // other commands refuse a store that does not exist
     await runCli(['customer', 'add', 'bench'], env, '');
     await runCli(['domain', 'add', domain, '--customer', 'bench'], env, '');
     if ((o.dkim ?? 'off') !== 'off') await runCli(['dkim', 'activate', domain, '--force'], env, '');

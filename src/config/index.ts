@@ -6,3 +6,5 @@
 export * from './schema.ts';
 export * from './load.ts';
 export { renderConfigReference } from './docs.ts';
+export { fullHostname, HOSTNAME_SHOWN_IN } from './hostname.ts';
+export { checkConfig, shortHostname, type CheckResult, type Finding } from './check.ts';

@@ -18,12 +18,17 @@ export interface LoadedConfig {
   source: string | null; // the file read, or null for embedded defaults
 }
 
-/** Which file to read: --config, then POSTERN_CONFIG, then ./postern.yaml when it exists. */
-export function configPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
+/** Where an installed server keeps its configuration (docs/install.md). */
+export const SYSTEM_CONFIG = '/etc/postern/postern.yaml';
+
+/** Which file to read: --config, then POSTERN_CONFIG, then ./postern.yaml, then
+ *  /etc/postern/postern.yaml, the first that exists; none: the embedded defaults. */
+export function configPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, system = SYSTEM_CONFIG): string | null {
   if (explicit) return path.resolve(explicit);
   if (env.POSTERN_CONFIG) return path.resolve(env.POSTERN_CONFIG);
   const local = path.resolve('postern.yaml');
-  return fs.existsSync(local) ? local : null;
+  if (fs.existsSync(local)) return local;
+  return fs.existsSync(system) ? system : null;
 }
 
 export function parseConfig(input: unknown, source = 'config'): Config {

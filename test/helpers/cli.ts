@@ -4,7 +4,7 @@
  * directory and a postern.yaml passed through POSTERN_CONFIG. Everything on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,7 +28,9 @@ export interface Workspace {
   env: NodeJS.ProcessEnv;
 }
 
-/** A temporary folder with a postern.yaml whose dataDir is ./data inside it. */
+/** A temporary folder with a postern.yaml whose dataDir is ./data inside it, and its store made
+ *  (`postern migrate`), as an installed server has it: other commands refuse a missing store.
+ *  A configuration that does not load makes no store (the tests of its errors need none). */
 export function makeWorkspace(yaml: string, prefix = 'postern-cli-'): Workspace {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
   const config = path.join(dir, 'postern.yaml');
@@ -36,6 +38,10 @@ export function makeWorkspace(yaml: string, prefix = 'postern-cli-'): Workspace 
   const env: NodeJS.ProcessEnv = { ...process.env, POSTERN_CONFIG: config };
   delete env.NODE_TEST_CONTEXT; // set by node --test for its own children
   delete env.NODE_OPTIONS;
+  if (!/kind:\s*postgres/.test(yaml)) {
+    const made = spawnSync(process.execPath, [BIN, 'migrate'], { cwd: dir, env, encoding: 'utf8' });
+    assert.ok(made.status === 0 || made.status === 78, `postern migrate: ${made.stderr}`);
+  }
   return { dir, config, dataDir: path.join(dir, 'data'), env };
 }
 

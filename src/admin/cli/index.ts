@@ -4,12 +4,12 @@
  * non-zero exit code; never a stack trace for an operator's mistake.
  */
 import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { loadConfig, ConfigError, secretsKeyFile, type Config } from '../../config/index.ts';
-import { createSecretBox, loadOrCreateKey } from '../../credentials/index.ts';
-import { openStore } from '../../store/index.ts';
-import { createAdminService, AdminError, type AdminService } from '../service.ts';
-import { dkimAdminOptions } from '../dkim.ts';
+import type { Config } from '../../config/index.ts';
+import type { AdminService } from '../service.ts';
 import { registerAdminCommands } from './commands.ts';
 import { registerServerCommands } from './serve.ts';
 import { registerSiteCommands } from './sites.ts';
@@ -22,6 +22,17 @@ import { registerWebhookCommands } from './webhooks.ts';
 import { registerTokenCommands } from './tokens.ts';
 import { registerSuppressionCommands } from './suppression.ts';
 import { processIo, CliExit, type Io } from './output.ts';
+import { existingStore, loadCliConfig } from './locate.ts';
+
+/** Commands that read the configuration themselves (serve, config check) or not at all. */
+const OWN_CONFIG = new Set(['serve', 'config check', 'config reference', 'sendmail', 'probe']);
+
+/** "config check" for the command `config check`. */
+function commandPath(c: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = c; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
 function cliActor(): string {
@@ -30,19 +41,47 @@ function cliActor(): string {
   return process.env.SUDO_USER && process.env.SUDO_USER !== user ? `cli:${user} (sudo by ${process.env.SUDO_USER})` : `cli:${user}`;
 }
 
+/** The package's version: the nearest package.json named postern above this module (from src/
+ *  or from the bundle in dist/). */
+export function posternVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'postern' && pkg.version) return pkg.version;
+    } catch { /* none here */ }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
+// Every command loads only what it needs: the configuration when its action starts, the store
+// and the admin service inside withService, the server only for `serve`. `postern --help` and
+// a provisioning call stay a few times a bare `node` start (docs/benchmarks.md).
 export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
   const program = new Command('postern')
     .description('Postern: authenticated outgoing mail for shared web hosting')
-    .option('-c, --config <file>', 'configuration file (default: $POSTERN_CONFIG, then ./postern.yaml)')
+    .version(posternVersion(), '-V, --version', 'print the version')
+    .option('-c, --config <file>', 'configuration file (default: $POSTERN_CONFIG, then ./postern.yaml, then /etc/postern/postern.yaml)')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  const config = (): Config => loadConfig(program.opts().config).config;
+  let loaded: Config | null = null;
+  program.hook('preAction', async (_program, action) => {
+    if (OWN_CONFIG.has(commandPath(action))) return;
+    loaded ??= (await loadCliConfig(program.opts().config)).config;
+  });
+  const config = (): Config => {
+    if (!loaded) throw new Error('the configuration is read before a command runs');
+    return loaded;
+  };
   const withService = async <T>(fn: (svc: AdminService) => Promise<T>): Promise<T> => {
-    const store = await openStore(config());
+    const c = config();
+    const [{ openStore }, { createAdminService }, { dkimAdminOptions }, { createSecretBox, loadOrCreateKey }, { secretsKeyFile }] = await Promise.all([
+      import('../../store/index.ts'), import('../service.ts'), import('../dkim.ts'), import('../../credentials/index.ts'), import('../../config/index.ts'),
+    ]);
+    existingStore(c);
+    const store = await openStore(c);
     try {
-      const c = config();
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
       return await fn(createAdminService(store, {
         secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure },
@@ -80,15 +119,10 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
       if (err.message) io.err(err.message);
       return err.code;
     }
-    if (err instanceof ConfigError) {
-      io.err(`postern: ${err.message}`);
-      return 78; // EX_CONFIG
-    }
-    if (err instanceof AdminError) {
-      io.err(`postern: ${err.message}`);
-      return 1;
-    }
-    io.err(`postern: ${(err as Error).message}`);
-    return 1;
+    // matched by name: their modules are loaded only by the commands that can throw them
+    const e = err as Error;
+    if (process.env.POSTERN_DEBUG) io.err(String(e.stack));
+    io.err(`postern: ${e.message}`);
+    return e.name === 'ConfigError' ? 78 /* EX_CONFIG */ : 1;
   }
 }

@@ -28,7 +28,7 @@ await build({
   target: 'node20.19',
   // native addons (and the optional natives some packages try) stay in node_modules
   // and the certificate maker of the first start (its reflect polyfill must be the one it sees)
-  external: ['better-sqlite3', '@node-rs/argon2', 'pg-native', 'cpu-features', '@peculiar/x509', 'reflect-metadata'],
+  external: ['better-sqlite3', 'better-sqlite3-12', '@node-rs/argon2', 'pg-native', 'cpu-features', '@peculiar/x509', 'reflect-metadata'],
   // CommonJS dependencies call require(); in an ES module bundle it comes from createRequire
   banner: { js: "import { createRequire as __posternRequire } from 'node:module'; const require = __posternRequire(import.meta.url);" },
   chunkNames: 'chunk-[hash]',

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase as Database, type SqliteDb as Db } from '../sqlite/index.ts';
 import { openDatabase } from '../sqlite/db.ts';
 import { pgText, tx, type Client, type Pool } from './db.ts';
 
@@ -159,7 +159,7 @@ async function insertAll(c: Client, t: (typeof TABLES)[number], rows: Iterable<R
 }
 
 /** Identity columns continue after the copied ids (sites: after every id SQLite ever gave, never reused). */
-async function resetIdentities(c: Client, src: Database.Database): Promise<void> {
+async function resetIdentities(c: Client, src: Db): Promise<void> {
   const seq = src.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'sites'").pluck().get() as number | undefined;
   for (const t of IDENTITY) {
     const floor = t === 'sites' ? seq ?? 0 : 0;

@@ -1,10 +1,10 @@
 /** Opening the SQLite database: WAL, synchronous commits, busy timeout, migrations. */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { Database, type Db } from './driver.ts';
 import { MIGRATIONS } from './migrations.ts';
 
-export type Db = Database.Database;
+export type { Db };
 
 export function openDatabase(file: string): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });

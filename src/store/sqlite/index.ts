@@ -60,3 +60,4 @@ function onThisConnection(db: ReturnType<typeof openDatabase>): AsyncQueueWrites
     releaseLeases: async (owner, now) => w.releaseLeases(owner, now),
   };
 }
+export { Database as SqliteDatabase, type Db as SqliteDb } from './driver.ts';

@@ -131,3 +131,29 @@ test('config check prints the file and data folder it uses, and names the key of
   assert.equal(w.code, 0);
   assert.match(w.stderr, /warning: hostname: "vm" is not a fully qualified name; customers see it in the SMTP greeting/);
 });
+
+test('the systemd unit: a postern user, the low ports by capability, a read-only system but for the data folder, restart on failure; systemd-analyze verify accepts it', async (t) => {
+  const unit = path.join(ROOT, 'contrib', 'systemd', 'postern.service');
+  const text = fs.readFileSync(unit, 'utf8');
+  const directives = new Map(text.split('\n').filter((l) => /^\w+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  for (const [key, value] of Object.entries({
+    User: 'postern', AmbientCapabilities: 'CAP_NET_BIND_SERVICE', ProtectSystem: 'strict', ReadWritePaths: '/var/lib/postern',
+    Restart: 'on-failure', KillSignal: 'SIGTERM', NoNewPrivileges: 'true',
+  })) assert.equal(directives.get(key), value, key);
+  assert.match(directives.get('ExecStart') ?? '', /bin\/postern\.js serve --config \/etc\/postern\/postern\.yaml$/);
+  // open sessions get smtp-server's 30 s close timeout; the stop timeout must leave room for it
+  assert.ok(Number(directives.get('TimeoutStopSec')) > 30, 'TimeoutStopSec leaves the sessions their 30 s');
+  const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => fs.existsSync(p));
+  if (!analyze) return t.skip('systemd-analyze is not installed');
+  const r = await new Promise<CliResult>((resolve, reject) => {
+    const child = spawn(analyze, ['verify', unit], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /postern\.service:\d+:/, `no complaint about a line of the unit: ${r.stderr}`);
+});

@@ -34,7 +34,7 @@ function listRows(messages: QueuedMessage[], now: number): Record<string, unknow
   }));
 }
 
-const HOLD_REASON = { limit: 'by a sending limit', sender: 'its mailbox or site is on hold', content: 'by the content scanner as spam', postmaster: 'by the postmaster' } as const;
+const HOLD_REASON = { limit: 'by a sending limit', sender: 'its mailbox or site is on hold', content: 'by the content scanner as spam', postmaster: 'by the postmaster', customer: 'its customer account is suspended' } as const;
 
 async function list(svc: AdminService, io: Io, o: ListOptions): Promise<void> {
   const limit = Number(o.limit);

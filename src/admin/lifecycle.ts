@@ -5,6 +5,7 @@
  * removal.ts.
  */
 import type { Customer, QueuedMessage, Store } from '../store/index.ts';
+import { customerEvent } from '../webhooks/index.ts';
 import { AdminError } from './errors.ts';
 
 const CUSTOMER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
@@ -45,14 +46,18 @@ export function createLifecycleService(store: Store, customerOrFail: (name: stri
       if (c.status === 'suspended') throw new AdminError(`customer ${c.name} is already suspended (since ${new Date(c.suspendedAt ?? 0).toISOString()})`, 'conflict');
       if (c.status === 'removing') throw new AdminError(`customer ${c.name} is being removed; finish with: postern customer remove ${c.name} --yes`, 'conflict');
       const customer = (await store.customers.setStatus(c.name, 'suspended', now()))!;
-      return { customer, ...(await holdAll(customer)) };
+      const r = await holdAll(customer);
+      await store.webhooks.enqueue([customerEvent('customer.suspended', customer, now(), { held: r.held })], now());
+      return { customer, ...r };
     },
     /** The customer may log in and send again; the mail its suspension held is released. A removal in progress is called off. */
     async resumeCustomer(name: string): Promise<ResumeResult> {
       const c = await customerOrFail(name);
       if (c.status === 'active') throw new AdminError(`customer ${c.name} is not suspended`, 'conflict');
       const customer = (await store.customers.setStatus(c.name, 'active', now()))!;
-      return { customer, released: await releaseCustomerHolds(store, customer.name, now), wasRemoving: c.status === 'removing' };
+      const released = await releaseCustomerHolds(store, customer.name, now);
+      await store.webhooks.enqueue([customerEvent('customer.resumed', customer, now(), { released })], now());
+      return { customer, released, wasRemoving: c.status === 'removing' };
     },
     /** Renames a customer; everything of it follows (it is referred to by id), history keeps the old name in the audit trail. */
     async renameCustomer(name: string, to: string): Promise<{ before: string; customer: Customer }> {

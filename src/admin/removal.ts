@@ -7,6 +7,7 @@
 import { domainOf } from '../core/index.ts';
 import { dkimRecordName, dkimRecordValue } from '../dkim/index.ts';
 import type { Customer, Domain, GrantRef, QueuedMessage, Store } from '../store/index.ts';
+import { customerEvent } from '../webhooks/index.ts';
 import { AdminError } from './errors.ts';
 import { queuedOf, releaseCustomerHolds } from './lifecycle.ts';
 
@@ -42,7 +43,14 @@ export interface SettleOptions {
   removeBody: (relPath: string) => Promise<void>;
 }
 
-export interface RemovalResult { plan: LifecyclePlan; bounced: number; deleted: number; waitedMs: number }
+export interface RemovalResult {
+  plan: LifecyclePlan; bounced: number; deleted: number; waitedMs: number;
+  /** customer.removed to its webhook endpoints: none subscribed, delivered, or not (failed or still pending when the wait ended). */
+  webhook?: 'none' | 'delivered' | 'not-delivered';
+}
+
+/** How long a removal waits for its customer.removed webhook to be sent (its endpoints go with the customer). */
+const WEBHOOK_WAIT_MS = 10_000;
 
 const grantText = (kind: string, value: string) => `${kind}:${value || '<>'}`;
 const at = (domain: string) => (v: string | null | undefined) => Boolean(v) && domainOf(v!) === domain;
@@ -163,6 +171,20 @@ export function createRemovalService(
     `${what}: ${left.length} queued message(s) still there after ${Math.round(waitedMs / 1000)} s (${left.slice(0, 5).map((m) => `${m.id} ${m.holdReason ? `held (${m.holdReason})` : m.state}`).join(', ')}${left.length > 5 ? ', ...' : ''}); `
     + `nothing was removed. Run it again to wait longer, or with --bounce to send them back; ${resume}`, 'conflict');
 
+  /** Queues customer.removed and waits (a little) until the running server has sent it: the endpoints are removed with the customer. */
+  async function announceRemoval(plan: LifecyclePlan): Promise<RemovalResult['webhook']> {
+    const c = await customerOrFail(plan.customer);
+    const event = customerEvent('customer.removed', c, now(), { domains: plan.domains, mailboxes: plan.mailboxes.length, sites: plan.sites.length });
+    if (!(await store.webhooks.enqueue([event], now()))) return 'none';
+    const deadline = Date.now() + WEBHOOK_WAIT_MS;
+    for (;;) {
+      const mine = (await store.webhooks.log({ customerId: c.id, limit: 1000 })).filter((d) => d.eventId === event.id);
+      if (mine.every((d) => d.state === 'delivered')) return 'delivered';
+      if (mine.every((d) => d.state !== 'pending') || Date.now() >= deadline) return 'not-delivered';
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   return {
     planCustomerRemoval: customerPlan,
     planDomainRemoval: domainPlan,
@@ -178,9 +200,10 @@ export function createRemovalService(
       if ((o.mode ?? 'drain') === 'drain') await releaseCustomerHolds(store, plan.customer, now);
       const s = await settle(plan.customer, () => true, o);
       if (s.left.length) throw unsettled(`customer ${plan.customer} is not removed`, s.left, s.waitedMs, `\`postern customer resume ${plan.customer}\` calls the removal off`);
+      const webhook = await announceRemoval(plan);
       const removed = await store.customers.remove(plan.customer).catch((err: Error) => { throw new AdminError(err.message, 'conflict'); });
       if (!removed) throw new AdminError(`customer ${plan.customer} was removed meanwhile`, 'conflict');
-      return { plan, bounced: s.bounced, deleted: s.deleted, waitedMs: s.waitedMs };
+      return { plan, bounced: s.bounced, deleted: s.deleted, waitedMs: s.waitedMs, webhook };
     },
     /** Removes a domain: its mailboxes are suspended at once, the mail they sent settled, then the domain removed in one transaction. */
     async removeDomain(input: string, o: SettleOptions): Promise<RemovalResult> {

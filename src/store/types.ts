@@ -631,7 +631,8 @@ export interface TrackingSummary {
 }
 
 /** What a customer's webhook endpoint may subscribe to (ping: `postern webhook test`, always sent). */
-export type WebhookEventType = 'delivered' | 'deferred' | 'bounced' | 'held' | 'limit-reached' | 'ping';
+export type WebhookEventType = 'delivered' | 'deferred' | 'bounced' | 'held' | 'limit-reached' | 'ping'
+  | 'customer.suspended' | 'customer.resumed' | 'customer.removed';
 
 /** A customer's HTTPS endpoint that receives signed event notifications. */
 export interface WebhookEndpoint {

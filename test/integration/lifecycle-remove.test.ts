@@ -14,6 +14,7 @@ import { apiPost } from '../helpers/api.ts';
 import { makeWorkspace, ok, refused, serveYaml, parseJson, type CliResult, type Workspace } from '../helpers/cli.ts';
 import { runCli as runInProcess } from '../../src/admin/cli/index.ts';
 import type { FakeMx } from '../helpers/fake-mx.ts';
+import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts';
 
 const ZONE = {
   'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
@@ -26,6 +27,7 @@ let lab: DeliveryLab;
 let mx: FakeMx;
 let ws: Workspace;
 let open = false;
+let rx: Receiver;
 
 async function cli(...args: string[]): Promise<CliResult> {
   const out: string[] = [];
@@ -37,7 +39,8 @@ const store = () => lab.s.server.store;
 const PW = 'a-long-password-1';
 
 before(async () => {
-  lab = await startDeliveryLab(ZONE);
+  lab = await startDeliveryLab(ZONE, {}, { webhooks: { allowInsecure: true, pollIntervalMs: 50 } });
+  rx = await startReceiver();
   mx = await lab.mx('127.0.0.2', { rcpt: () => (open ? 'accept' : { code: 451, text: '4.7.1 greylisted, try again later' }) });
   await lab.mx('127.0.0.3', { rcpt: { code: 451, text: '4.7.1 not now' } });
   ws = makeWorkspace(serveYaml([{ role: 'submission', port: 10587 }]).replace('dataDir: ./data', `dataDir: ${JSON.stringify(lab.s.dataDir)}`));
@@ -45,6 +48,7 @@ before(async () => {
 
 after(async () => {
   await lab.close();
+  await rx.close();
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
@@ -71,6 +75,7 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   await store().dkim.add({ domainId: domain.id, selector: 'pst1', algorithm: 'ed25519-sha256', privateKey: 'sealed-private', publicKey: 'PUBLICKEYBASE64', state: 'active' });
   const { token } = await lab.s.admin.addSite('gsite', { customer: 'gone', sendAs: ['news@gone.example'] });
   await lab.s.admin.addToken('gone-panel', { customer: 'gone' });
+  await lab.s.admin.addWebhook({ customer: 'gone', url: rx.url, events: ['customer.removed'] });
   await lab.s.admin.addSuppression('x@remote.test', { customer: 'gone' });
   assert.equal((await store().suppressions.list({ customerId: gone.id })).length, 1);
   const queued = /queued as (\S+)/.exec(await submitAs(lab.s, { user: 'g@gone.example', pass: PW, to: ['last@remote.test'] }))![1]!;
@@ -87,6 +92,7 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   assert.match(dry, /1 private key to be destroyed; these records can then be removed from DNS:\n\s+pst1\._domainkey\.gone\.example\. IN TXT "v=DKIM1; k=ed25519; p=PUBLICKEYBASE64"/);
   assert.match(dry, /suppressions would be removed: 1/);
   assert.match(dry, /API tokens would be removed: gone-panel/);
+  assert.match(dry, /webhook endpoints would be removed: wh_\S+ http:\/\/127\.0\.0\.1/);
   assert.match(dry, new RegExp(`queued messages \\(1\\): ${queued} queued from g@gone\\.example -> delivered first \\(waiting at most 120 s\\)`));
   assert.match(dry, /kept: the audit trail; message tracking until its retention time, marked customer:gone/);
   const json = parseJson<{ domains: string[]; dkim: { record: string }[]; done: boolean }>(ok(await cli('customer', 'remove', 'gone', '--dry-run', '--json'), 'dry run json'));
@@ -104,6 +110,11 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   open = true;
   const done = ok(await cli('customer', 'remove', 'gone', '--yes', '--wait', '30'), 'remove --yes').stdout;
   assert.match(done, /customer gone removed/);
+  assert.match(done, /webhook customer\.removed: delivered/);
+  const told = rx.received.find((x) => x.json.type === 'customer.removed');
+  assert.ok(told, 'its endpoint was told before it went');
+  assert.deepEqual([told.json.customer, (told.json.data as { domains: string[] }).domains], ['gone', ['gone.example']]);
+  assert.deepEqual(await lab.s.server.store.webhooks.endpoints({ customerId: gone.id }), []);
   assert.match(done, /1 private key destroyed; these records can then be removed from DNS:\n\s+pst1\._domainkey\.gone\.example\. IN TXT/);
   assert.ok(mx.received.some((m) => m.to.includes('last@remote.test')), 'its queued mail was delivered first');
   // nothing remains but tracking (marked, detached) and the audit trail

@@ -19,6 +19,7 @@ import { BIN, makeWorkspace, ok, refused, serveYaml, type CliResult, type Worksp
 import { runCli as runInProcess } from '../../src/admin/cli/index.ts';
 import { localPaths } from '../../src/config/index.ts';
 import type { FakeMx } from '../helpers/fake-mx.ts';
+import { assertSigned, startReceiver, type Receiver } from '../helpers/webhook-receiver.ts';
 
 const ZONE = {
   'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
@@ -32,6 +33,8 @@ let siteToken: string;
 let panelToken: string;
 let tokenFile: string;
 let dir: string;
+let rx: Receiver;
+let hookSecret: string;
 /** The remote MX greylists until this is true. */
 let open = false;
 
@@ -61,7 +64,9 @@ const BOB = { user: 'bob@other.example', pass: 'bob-secret-11' };
 const PHP = 'To: c1@remote.test\nFrom: orders@example.com\nSubject: Order\n\nThanks.\n';
 
 before(async () => {
-  lab = await startDeliveryLab(ZONE);
+  lab = await startDeliveryLab(ZONE, {}, { webhooks: { allowInsecure: true, pollIntervalMs: 50 } });
+  rx = await startReceiver();
+  hookSecret = (await lab.s.admin.addWebhook({ customer: 'acme', url: rx.url, events: ['customer.suspended', 'customer.resumed'] })).secret;
   mx = await lab.mx('127.0.0.2', { rcpt: () => (open ? 'accept' : { code: 451, text: '4.7.1 greylisted, try again later' }) });
   await lab.s.addMailbox(BOB.user, BOB.pass, 'other');
   siteToken = (await lab.s.admin.addSite('shop', { customer: 'acme', unixUser: 'shopweb', sendAs: ['orders@example.com'], domain: [] })).token;
@@ -74,6 +79,7 @@ before(async () => {
 
 after(async () => {
   await lab.close();
+  await rx.close();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
@@ -141,6 +147,12 @@ test('suspend: every way in of the customer is refused, its queued mail held; re
   assert.equal((await sendmail(PHP)).code, 0);
   await api.expect(200, 'get', '/customers/{name}', { token: panelToken, params: { name: 'acme' } });
   refused(await cli(['customer', 'resume', 'acme']), /customer acme is not suspended/, 'resuming an active customer');
+
+  // the customer's webhook endpoint was told both, signed
+  await until(() => rx.received.length >= 2, 10_000, 'the webhooks');
+  assert.deepEqual(rx.received.map((x) => [x.json.type, x.json.customer]), [['customer.suspended', 'acme'], ['customer.resumed', 'acme']]);
+  assert.equal((rx.received[0]!.json.data as { held: number }).held, held.length);
+  for (const x of rx.received) assertSigned(x, hookSecret);
 
   const trail = (await lab.s.server.store.audit.list({ target: 'customer:acme' })).map((a) => [a.action, (a.after as { status?: string } | null)?.status]);
   assert.deepEqual(trail.slice(0, 2), [['resumeCustomer', 'active'], ['suspendCustomer', 'suspended']]);

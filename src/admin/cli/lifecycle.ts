@@ -114,7 +114,8 @@ export function registerLifecycleCommands(program: Command, customer: Command, d
       const waitS = waitOf(o.wait);
       if (o.dryRun) return print(await svc.planCustomerRemoval(name), o.json, { done: false, mode, waitS });
       const r = await svc.removeCustomer(name, { mode, waitMs: waitS * 1000, removeBody });
-      print(r.plan, o.json, { done: true, mode, waitS }, { bounced: r.bounced, deleted: r.deleted });
+      print(r.plan, o.json, { done: true, mode, waitS }, { bounced: r.bounced, deleted: r.deleted, webhook: r.webhook });
+      if (!o.json && r.webhook !== 'none') io.out(`  webhook customer.removed: ${r.webhook === 'delivered' ? 'delivered' : 'not delivered (its endpoints are gone with the customer; see the server log)'}`);
     }));
   removeOptions(domain.command('remove <domain>').description('remove a hosted domain with its mailboxes and DKIM keys (--dry-run first, then --yes)'))
     .action((name: string, o: RemoveOptions) => withService(async (svc) => {

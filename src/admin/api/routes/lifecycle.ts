@@ -32,7 +32,10 @@ const Removal = z.object({
   mode: z.enum(['drain', 'bounce']).default('drain').describe('drain: deliver its queued mail first (waiting at most waitSeconds); bounce: fail it back to the senders'),
   waitSeconds: z.coerce.number().int().min(0).max(240).default(60),
 });
-const RemovalResult_ = Plan_.extend({ bounced: z.number().int(), deleted: z.number().int() });
+const RemovalResult_ = Plan_.extend({
+  bounced: z.number().int(), deleted: z.number().int(),
+  webhook: z.enum(['none', 'delivered', 'not-delivered']).optional().describe('customer removal: whether its endpoints got customer.removed before they went with it'),
+});
 
 function confirmed(q: { dryRun: boolean; confirm: boolean }): void {
   if (q.dryRun && q.confirm) throw new AdminError('give either dryRun=true or confirm=true, not both');
@@ -71,7 +74,7 @@ export const lifecycleRoutes: AnyRoute[] = [
       confirmed(query);
       if (query.dryRun) return { ...planView(await svc.planCustomerRemoval(params.name), false), bounced: 0, deleted: 0 };
       const r = await svc.removeCustomer(params.name, { mode: query.mode, waitMs: query.waitSeconds * 1000, removeBody });
-      return { ...planView(r.plan, true), bounced: r.bounced, deleted: r.deleted };
+      return { ...planView(r.plan, true), bounced: r.bounced, deleted: r.deleted, webhook: r.webhook };
     },
   }),
   route({

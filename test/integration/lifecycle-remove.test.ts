@@ -128,6 +128,7 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   assert.deepEqual((await store().queue.list({ limit: 1000 })).filter((m) => m.customerId === gone.id), []);
   const t = (await store().tracking.get(queued))!;
   assert.deepEqual([t.customerId, t.removedTenant, t.status], [null, 'customer:gone', 'delivered']);
+  assert.match(ok(await cli('track', 'show', queued), 'track show').stdout, /customer\s+\(removed: customer:gone\)/);
   assert.match(await submitAs(lab.s, { user: 'g@gone.example', pass: PW }), /^535 5\.7\.8 Authentication credentials invalid/);
   assert.equal((await apiPost(lab.s, { auth: { token }, body: 'To: a@remote.test\nFrom: news@gone.example\n\nx\n' })).status, 401);
   assert.equal((await store().audit.list({ target: 'customer:gone' }))[0]!.action, 'removeCustomer');

@@ -97,11 +97,33 @@ const SUPPRESSION: Audited = {
   },
 };
 
+/** A customer as the trail shows it: its status and what it holds (counts). */
+async function customer(store: Store, name: string) {
+  const c = await store.customers.get(name);
+  if (!c) return null;
+  const domains = (await store.domains.list(c.name)).map((d) => d.name);
+  return { name: c.name, status: c.status, suspendedAt: c.suspendedAt, contact: c.contact, domains, sites: (await store.sites.list(c.name)).length };
+}
+const CUSTOMER: Audited = { target: (a) => `customer:${str(a[0])}`, snapshot: (s, t) => customer(s, t.slice('customer:'.length)) };
+/** A domain as the trail shows it: its customer, mailboxes and DKIM selectors. */
+const DOMAIN: Audited = {
+  target: (a) => `domain:${domainKey(a)}`,
+  snapshot: async (s, t) => {
+    const d = await s.domains.get(t.slice('domain:'.length));
+    if (!d) return null;
+    return { customer: d.customerName, mailboxes: (await s.mailboxes.list({ domain: d.name })).map((m) => m.address), dkim: (await s.dkim.list(d.name)).map((k) => `${k.selector}:${k.state}`) };
+  },
+};
+
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
   setContact: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
   addDomain: { target: (a) => `domain:${domainKey(a)}`, snapshot: (s, _t, a) => s.domains.get(domainKey(a)) },
+  suspendCustomer: CUSTOMER, resumeCustomer: CUSTOMER, removeCustomer: CUSTOMER,
+  // the record is kept under the old name's target, and its after shows the new name
+  renameCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: async (s, t, a) => (await customer(s, t.slice('customer:'.length))) ?? customer(s, str(a[1])) },
+  removeDomain: DOMAIN, moveDomain: DOMAIN,
   addMailbox: MAILBOX, setPassword: MAILBOX, suspend: MAILBOX, resume: MAILBOX, removeMailbox: MAILBOX,
   grant: MAILBOX, revoke: MAILBOX, unlock: MAILBOX,
   setRoute: ROUTE, removeRoute: ROUTE,

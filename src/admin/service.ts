@@ -22,6 +22,8 @@ import { createWebhookService, type WebhookAdminOptions } from './webhooks.ts';
 import { createTokenService } from './tokens.ts';
 import { createSuppressionService } from './suppression.ts';
 import { createFigureService } from './figures.ts';
+import { createLifecycleService } from './lifecycle.ts';
+import { createRemovalService } from './removal.ts';
 
 export { AdminError, type TenantScope };
 
@@ -162,6 +164,8 @@ function createService(
     ...dkim,
     ...createTokenService(store, customerOrFail, now),
     ...createFigureService(store, now),
+    ...createLifecycleService(store, (name) => customerOrFail(name), now),
+    ...createRemovalService(store, now, (name) => customerOrFail(name), (name) => domainOrFail(name)),
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

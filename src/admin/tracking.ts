@@ -33,7 +33,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export const publicTracked = (m: TrackedMessage) => ({
   id: m.queueId, status: m.status, customer: m.customerName, authUser: m.authUser, site: m.siteName, sender: m.sender,
   messageId: m.messageId, subject: m.subject, recipients: m.recipients, size: m.size, clientIp: m.clientIp, listener: m.listener,
-  createdAt: iso(m.createdAt), updatedAt: iso(m.updatedAt),
+  createdAt: iso(m.createdAt), updatedAt: iso(m.updatedAt), removedTenant: m.removedTenant,
 });
 
 export const publicEvent = (e: TrackEvent) => ({

@@ -33,7 +33,10 @@ export class SmtpError extends Error {
   }
 }
 
-export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth' | 'content' | 'unavailable' | 'suppressed';
+export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth' | 'content' | 'unavailable' | 'suppressed' | 'suspended';
+
+/** What every channel tells a sender (who proved who it is) of a customer account that is suspended or being removed. */
+export const ACCOUNT_SUSPENDED = 'This account is suspended; contact your provider';
 
 /** Tags an SmtpError with its reason (and when to retry) and returns it. */
 export function because<E extends SmtpError>(err: E, reason: RefusalReason, retryAt?: number): E {

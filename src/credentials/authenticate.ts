@@ -17,6 +17,11 @@ export type AuthResult =
   | { ok: true; mailbox: Mailbox; cached: boolean }
   | { ok: false; reason: 'unknown' | 'bad-password' | 'suspended' | 'locked'; mailbox?: Mailbox; lockedUntil?: number | null; ipBanned?: boolean };
 
+/** What a refused login is told when it is suspended: the mailbox itself, or its customer account (the password was right). */
+export function suspendedWhat(mailbox: Mailbox | undefined): 'mailbox' | 'account' {
+  return mailbox && mailbox.status === 'active' && mailbox.customerStatus !== 'active' ? 'account' : 'mailbox';
+}
+
 export interface Authenticator {
   authenticate(login: string, password: string, clientIp?: string): Promise<AuthResult>;
 }
@@ -80,8 +85,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       const cached = deps.cache.check(cacheKey, password, mailbox.id, mailbox.credentialVersion);
       const valid = cached || (await verifyPassword(mailbox.passwordHash, password));
       if (!valid) return failed({ ok: false, reason: 'bad-password', mailbox }, ip, known);
-      // Suspension is told only to someone who knows the password.
-      if (mailbox.status !== 'active') return { ok: false, reason: 'suspended', mailbox };
+      // Suspension (of the mailbox or of its whole customer account) is told only to someone who knows the password.
+      if (mailbox.status !== 'active' || mailbox.customerStatus !== 'active') return { ok: false, reason: 'suspended', mailbox };
       if (!cached) deps.cache.remember(cacheKey, password, mailbox.id, mailbox.credentialVersion);
       if (deps.guard && ip) await deps.guard.recordSuccess(mailbox.id, loginNetwork(ip), t);
       return { ok: true, mailbox, cached };

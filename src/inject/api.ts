@@ -12,8 +12,8 @@ import type { HttpBindings } from '@hono/node-server';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import * as z from 'zod';
 import type { Logger } from 'pino';
-import { SmtpError, clientKey, formatReply, readLimited, type Clock } from '../core/index.ts';
-import { isSiteToken, siteTokenHash, type Authenticator, type LockoutPolicy } from '../credentials/index.ts';
+import { ACCOUNT_SUSPENDED, SmtpError, clientKey, formatReply, readLimited, type Clock } from '../core/index.ts';
+import { isSiteToken, siteTokenHash, suspendedWhat, type Authenticator, type LockoutPolicy } from '../credentials/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Injector, InjectRequest, InjectSender } from './injector.ts';
 import { httpStatusOf, problem, type Problem } from './problem.ts';
@@ -98,6 +98,11 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
         authed('failure');
         return fail('The site token is not valid (was it rotated?)', true);
       }
+      if (site.customerStatus !== 'active') {
+        logger.warn({ evt: 'auth', listener: deps.channel, ip, method: 'token', site: site.name, customer: site.customerName, result: 'fail', reason: 'suspended' }, 'authentication refused: customer account suspended');
+        authed('suspended');
+        return problem('suspended', 403, ACCOUNT_SUSPENDED);
+      }
       authed('success');
       return { kind: 'site', site, grants: await deps.store.sites.grants(site.id) };
     }
@@ -110,7 +115,7 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
         logger.warn({ evt: 'auth', listener: 'api', ip, method: 'basic', user: login, result: 'fail', reason: r.reason }, 'authentication failed');
         authed(r.reason === 'locked' || r.reason === 'suspended' ? r.reason : 'failure');
         if (r.ipBanned) banned(ip);
-        if (r.reason === 'suspended') return problem('auth', 403, 'This mailbox is suspended; contact your provider');
+        if (r.reason === 'suspended') return problem(suspendedWhat(r.mailbox) === 'account' ? 'suspended' : 'auth', 403, `This ${suspendedWhat(r.mailbox)} is suspended; contact your provider`);
         return fail(r.reason === 'locked' ? 'Too many failed logins, try again later or contact your provider' : 'Authentication credentials invalid', false);
       }
       authed('success');

@@ -35,6 +35,7 @@ const TITLES: Record<string, string> = {
   'not-found': 'Not found',
   conflict: 'Conflict',
   forbidden: 'Forbidden',
+  suspended: 'Account suspended',
 };
 
 export const PROBLEM_TYPE_BASE = 'urn:postern:problem:';
@@ -44,7 +45,7 @@ export function httpStatusOf(code: number, reason: string | undefined): number {
   if (reason === 'size') return 413;
   if (reason === 'auth') return 401;
   if (code >= 400 && code < 500) return reason === 'limit' || reason === 'hold' || reason === 'content' ? 429 : reason === 'recipient' ? 400 : 503;
-  if (reason === 'send-as' || reason === 'limit' || reason === 'hold' || reason === 'content') return 403;
+  if (reason === 'send-as' || reason === 'limit' || reason === 'hold' || reason === 'content' || reason === 'suspended') return 403;
   if (reason === 'recipient' || reason === 'suppressed') return 400;
   return 422;
 }
@@ -60,7 +61,7 @@ export const EX = { OK: 0, USAGE: 64, DATAERR: 65, NOUSER: 67, UNAVAILABLE: 69, 
 export function exitCodeOf(p: Pick<Problem, 'status' | 'reason'>): number {
   if (p.status === 429 || p.status === 503 || p.status >= 500) return EX.TEMPFAIL;
   if (p.reason === 'suppressed') return EX.NOUSER;
-  if (p.reason === 'send-as' || p.reason === 'auth' || p.reason === 'hold' || p.reason === 'limit' || p.reason === 'content') return EX.NOPERM;
+  if (p.reason === 'send-as' || p.reason === 'auth' || p.reason === 'hold' || p.reason === 'limit' || p.reason === 'content' || p.reason === 'suspended') return EX.NOPERM;
   if (p.reason === 'data' || p.reason === 'size' || p.reason === 'recipient' || p.reason === 'bad-request') return EX.DATAERR;
   return EX.UNAVAILABLE;
 }

@@ -8,7 +8,7 @@
 import { isAscii } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { SmtpError, because, smtpError, type Clock } from '../core/index.ts';
+import { ACCOUNT_SUSPENDED, SmtpError, because, smtpError, type Clock } from '../core/index.ts';
 import type { EnqueueVerdict, NewRecipient } from '../store/index.ts';
 import { describeRule, type Exceeded, type LimitScope } from '../limits/index.ts';
 import type { Spool } from '../spool/index.ts';
@@ -252,6 +252,7 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       }, verdict);
       if (verdict.outcome === 'refused') {
         await body.discard();
+        if (verdict.reason === 'customer-suspended') throw because(smtpError(550, '5.7.1', ACCOUNT_SUSPENDED), 'suspended');
         if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${req.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');
         if (verdict.reason === 'held-full') {
           const err = because(smtpError(451, '4.7.1', `Too much mail of this ${req.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');

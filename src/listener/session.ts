@@ -9,7 +9,7 @@ import type {
 import type { Logger } from 'pino';
 import { SmtpError, because, smtpError, newQueueId, domainOf, type Clock } from '../core/index.ts';
 import type { ListenerConfig } from '../config/index.ts';
-import type { Authenticator } from '../credentials/index.ts';
+import { suspendedWhat, type Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate } from '../limits/index.ts';
 import type { Intake } from '../intake/index.ts';
 import {
@@ -150,7 +150,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             logger.warn({ evt: 'ban', ip: session.remoteAddress, result: 'banned' }, 'client address banned after too many failed logins');
           }
           if (r.reason === 'suspended') {
-            return cb(smtpError(535, '5.7.8', 'Authentication refused: this mailbox is suspended; contact your provider'));
+            return cb(smtpError(535, '5.7.8', `Authentication refused: this ${suspendedWhat(r.mailbox)} is suspended; contact your provider`));
           }
           if (r.reason === 'locked') {
             return later(() => cb(smtpError(535, '5.7.8', 'Authentication refused: too many failed logins, try again later or contact your provider')));

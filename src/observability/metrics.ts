@@ -17,10 +17,10 @@ export type Channel = 'smtp' | 'api' | 'sendmail' | 'maildrop' | 'dsn' | 'notice
  * From not allowed), recipient (syntax, too many), relay (relay access denied), limit, hold
  * (its mailbox or site is on hold), held-full, size, data (bare line ends, long lines, not a
  * message), content (the scanner), unavailable (the scanner is down), suppressed (a recipient on the
- * suppression list), error (our own trouble: 4.3.0).
+ * suppression list), suspended (its customer account is suspended), error (our own trouble: 4.3.0).
  */
 export type RefusalReason =
-  | 'sender' | 'recipient' | 'relay' | 'limit' | 'hold' | 'held-full' | 'size' | 'data' | 'content' | 'unavailable' | 'suppressed' | 'error';
+  | 'sender' | 'recipient' | 'relay' | 'limit' | 'hold' | 'held-full' | 'size' | 'data' | 'content' | 'unavailable' | 'suppressed' | 'suspended' | 'error';
 
 /** Result of a login: success, failure (unknown login, wrong password or token), locked, suspended, banned (API: the address is banned), error (store). */
 export type AuthOutcome = 'success' | 'failure' | 'locked' | 'suspended' | 'banned' | 'error';
@@ -258,7 +258,7 @@ export function refusalOf(err: unknown): RefusalReason {
   switch (err.reason) {
     case 'send-as': return 'sender';
     case 'recipient': return 'recipient';
-    case 'limit': case 'hold': case 'size': case 'data': case 'content': case 'unavailable': case 'suppressed': return err.reason;
+    case 'limit': case 'hold': case 'size': case 'data': case 'content': case 'unavailable': case 'suppressed': case 'suspended': return err.reason;
     default:
       // untagged: a 5xx is the message's fault (line ends, long lines); a 4xx is ours (4.3.0)
       return err.responseCode >= 500 ? 'data' : 'error';

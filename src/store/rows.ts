@@ -1,11 +1,19 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { ConsoleSession, Customer, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { ConsoleSession, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
+/** What tracking says of a message held by an operator action (QueueRepo.hold). */
+export const HELD_BY = { postmaster: 'held by the postmaster', customer: 'held: its customer account is suspended' } as const;
+
 export const toCustomer = (r: Row): Customer => ({
-  id: r.id as number, name: r.name as string, contact: (r.contact as string | null) ?? null, createdAt: r.created_at as number,
+  id: r.id as number, name: r.name as string, contact: (r.contact as string | null) ?? null,
+  status: ((r.status as CustomerStatus | undefined) ?? 'active'), suspendedAt: r.suspended_at == null ? null : Number(r.suspended_at),
+  createdAt: r.created_at as number,
 });
+
+/** The customer columns that a mailbox, site or token carries (c: customers). */
+export const CUSTOMER_OF = 'c.name AS customer_name, c.status AS customer_status';
 
 export const toDomain = (r: Row): Domain => ({
   id: r.id as number, name: r.name as string, customerId: r.customer_id as number,
@@ -16,6 +24,7 @@ export const toMailbox = (r: Row): Mailbox => ({
   id: r.id as number, address: r.address as string, domainId: r.domain_id as number, customerId: r.customer_id as number,
   customerName: r.customer_name as string, passwordHash: r.password_hash as string,
   credentialVersion: r.credential_version as number, status: r.status as MailboxStatus,
+  customerStatus: (r.customer_status as CustomerStatus | undefined) ?? 'active',
   heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
   releasedAt: (r.released_at as number | null) ?? null,
   createdAt: r.created_at as number, updatedAt: r.updated_at as number,

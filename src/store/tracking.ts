@@ -132,7 +132,7 @@ export async function pruneWith(src: PruneSource, bounds: { olderThan: number; m
 
 /** The columns of a tracked message as both adapters select them (t: tracked_messages, c: customers). */
 export const TRACKED_SELECT = `SELECT t.queue_id, t.customer_id, c.name AS customer_name, t.auth_user, t.site_name, t.sender, t.message_id, t.subject,
-  t.size, t.client_ip, t.listener, t.created_at, t.updated_at, t.status, t.bytes
+  t.size, t.client_ip, t.listener, t.created_at, t.updated_at, t.status, t.bytes, t.removed_tenant
   FROM tracked_messages t LEFT JOIN customers c ON c.id = t.customer_id`;
 
 /** The WHERE clause of a search, with `p` making a placeholder for a value ('?' or '$n'). */
@@ -161,7 +161,7 @@ export function trackedOf(r: Row, recipients: string[]): TrackedMessage {
     authUser: (r.auth_user as string | null) ?? null, siteName: (r.site_name as string | null) ?? null, sender: r.sender as string,
     messageId: (r.message_id as string | null) ?? null, subject: (r.subject as string | null) ?? null, recipients,
     size: Number(r.size), clientIp: r.client_ip as string, listener: r.listener as string, createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at), status: r.status as TrackStatus, bytes: Number(r.bytes),
+    updatedAt: Number(r.updated_at), status: r.status as TrackStatus, removedTenant: (r.removed_tenant as string | null) ?? null, bytes: Number(r.bytes),
   };
 }
 

@@ -1,11 +1,20 @@
 /** The store's interfaces: every persistent thing Postern keeps, reached only asynchronously. */
 import type { Exceeded, LimitLevel, LimitMetric, LimitRule, LimitScope, LimitWindow } from '../limits/index.ts';
 
+/**
+ * active; suspended: every mailbox, site and token of it is refused, its queued mail held;
+ * removing: refused like suspended while its queued mail is delivered before it is removed.
+ */
+export type CustomerStatus = 'active' | 'suspended' | 'removing';
+
 export interface Customer {
   id: number;
   name: string;
   /** Where notices about this customer's account go (a mailbox put on hold), or null. */
   contact: string | null;
+  status: CustomerStatus;
+  /** Since when it is suspended (or being removed), or null. */
+  suspendedAt: number | null;
   createdAt: number;
 }
 
@@ -28,6 +37,8 @@ export interface Mailbox {
   passwordHash: string;
   credentialVersion: number; // bumped on every password change, suspension and resumption
   status: MailboxStatus;
+  /** Its customer's status: a mailbox of a customer not active is refused like a suspended one. */
+  customerStatus: CustomerStatus;
   /** On hold (suspected compromise) since, with why; null when not held. */
   heldSince: number | null;
   holdReason: string | null;
@@ -40,7 +51,7 @@ export interface Mailbox {
 /** cancelled: deleted by an operator with a bounce; the delivering node fails and reports it. */
 export type MessageState = 'queued' | 'held' | 'cancelled';
 /** Why a message is held: a sending limit, its mailbox or site is on hold, the content scanner, or the postmaster. */
-export type HoldReason = 'limit' | 'sender' | 'content' | 'postmaster';
+export type HoldReason = 'limit' | 'sender' | 'content' | 'postmaster' | 'customer';
 export type RecipientState = 'queued' | 'delivered' | 'deferred' | 'failed';
 
 export interface NewRecipient {
@@ -75,7 +86,10 @@ export interface NewMessage {
   smtputf8?: boolean;
   /** Whom the message counts for under the sending limits (none: not limited, e.g. bounces). */
   limitScope?: LimitScope;
-  /** What to do when the message's mailbox or site is on hold (unset: the hold is not checked). */
+  /**
+   * What to do when the message's mailbox or site is on hold (unset: the hold is not checked).
+   * Set, the message is also refused when its customer is not active (suspended meanwhile).
+   */
   onSenderHold?: 'hold' | 'refuse';
   /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
   heldCap?: number;
@@ -93,7 +107,7 @@ export interface NewMessage {
 export type EnqueueVerdict =
   | { id: string; outcome: 'queued' }
   | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'content' }
-  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' };
+  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' };
 
 export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
 
@@ -254,12 +268,42 @@ export interface CustomerRepo {
   setContact(name: string, contact: string | null): Promise<Customer | null>;
   get(name: string): Promise<Customer | null>;
   list(): Promise<Customer[]>;
+  /** Sets the status (suspendedAt: now, or null when active); null when there is no such customer. */
+  setStatus(name: string, status: CustomerStatus, now: number): Promise<Customer | null>;
+  /**
+   * Renames a customer and, in the same transaction, its customer-level limits and their
+   * counters (keyed by name). Everything else refers to its id. A taken name is a conflict.
+   */
+  rename(name: string, to: string): Promise<Customer | null>;
+  /**
+   * Removes a customer with everything of it, in one transaction (see RemovalPlan): its domains
+   * as DomainRepo.remove does, sites, limits, webhooks, tokens, suppressions, console sessions.
+   * Its tracked messages stay (retention prunes them), detached from the id and marked
+   * `customer:NAME`. Its notices with the null sender still queued are detached and delivered;
+   * any other queued message of it is a conflict (nothing removed). False: no such customer.
+   */
+  remove(name: string): Promise<boolean>;
 }
+
+/** A sender grant of a mailbox or a site that a domain move would take across customers. */
+export interface GrantRef { holder: 'mailbox' | 'site'; id: number; name: string; kind: GrantKind; value: string }
 
 export interface DomainRepo {
   add(name: string, customerId: number): Promise<Domain>;
   get(name: string): Promise<Domain | null>;
   list(customerName?: string): Promise<Domain[]>;
+  /**
+   * Removes a domain in one transaction: its mailboxes (with their grants, logins and
+   * activity), DKIM keys, route, domain and mailbox limits with their counters, every grant of
+   * the customer's other mailboxes and sites on it, and the console sessions of its mailboxes.
+   * Tracked messages of its mailboxes stay, marked `domain:NAME`. False: no such domain.
+   */
+  remove(name: string): Promise<boolean>;
+  /**
+   * Gives a domain and its mailboxes to another customer in one transaction, dropping the
+   * given grants (those that would cross customers) and the console sessions of its mailboxes.
+   */
+  move(name: string, customerId: number, drop: GrantRef[]): Promise<Domain | null>;
 }
 
 /**
@@ -291,6 +335,8 @@ export interface Site {
   name: string;
   customerId: number;
   customerName: string;
+  /** Its customer's status: a site of a customer not active is refused. */
+  customerStatus: CustomerStatus;
   /** The unix user its website runs as (recorded in Received), or null. */
   unixUser: string | null;
   /** On hold (suspected misuse) since, with why; null when not held. */
@@ -477,7 +523,7 @@ export interface QueueRepo {
   releaseLeases(owner: string, now: number): Promise<number>;
 
   /** Operator actions; each returns false / 0 when there was nothing to act on. */
-  hold(id: string): Promise<boolean>;
+  hold(id: string, reason?: 'postmaster' | 'customer'): Promise<boolean>;
   release(id: string, now: number): Promise<boolean>;
   /** Makes the pending recipients of one message (or of every message not held) due now. */
   retry(id: string | null, now: number): Promise<number>;
@@ -531,6 +577,8 @@ export interface TrackedMessage {
   createdAt: number;
   updatedAt: number;
   status: TrackStatus;
+  /** Sent by a tenant removed since (`customer:NAME` or `domain:NAME`), kept for its retention time; else null. */
+  removedTenant: string | null;
   /** Estimated storage of the message with its recipients and events (see store/tracking.ts). */
   bytes: number;
 }
@@ -583,7 +631,8 @@ export interface TrackingSummary {
 }
 
 /** What a customer's webhook endpoint may subscribe to (ping: `postern webhook test`, always sent). */
-export type WebhookEventType = 'delivered' | 'deferred' | 'bounced' | 'held' | 'limit-reached' | 'ping';
+export type WebhookEventType = 'delivered' | 'deferred' | 'bounced' | 'held' | 'limit-reached' | 'ping'
+  | 'customer.suspended' | 'customer.resumed' | 'customer.removed';
 
 /** A customer's HTTPS endpoint that receives signed event notifications. */
 export interface WebhookEndpoint {
@@ -683,6 +732,8 @@ export interface ApiToken {
   name: string;
   customerId: number | null;
   customerName: string | null;
+  /** Its customer's status (null: an operator token): a customer token of a customer not active is refused. */
+  customerStatus: CustomerStatus | null;
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;

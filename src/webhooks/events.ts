@@ -1,14 +1,17 @@
 /**
  * The events webhooks report, built from what the rest of Postern knows (pure functions): a
  * recipient delivered, deferred for the first time, or failed (bounced); a message held at
- * intake; a mailbox or site put on hold; a submission held or refused by a sending limit.
+ * intake; a mailbox or site put on hold; a submission held or refused by a sending limit; the
+ * customer account suspended, resumed or removed.
  * Event ids are derived from what happened (message, recipient, limit window), so the same
  * fact reported twice (a crash replay, several nodes) is stored once per endpoint.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { DeliveryJob, EnqueueVerdict, RecipientUpdate, WebhookEventInput, WebhookEventType } from '../store/index.ts';
 
-export const EVENT_TYPES: readonly WebhookEventType[] = ['delivered', 'deferred', 'bounced', 'held', 'limit-reached'];
+export const EVENT_TYPES: readonly WebhookEventType[] = [
+  'delivered', 'deferred', 'bounced', 'held', 'limit-reached', 'customer.suspended', 'customer.resumed', 'customer.removed',
+];
 
 /** A stable event id for a fact (the same key gives the same id). */
 export const eventId = (key: string): string => `evt_${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
@@ -85,4 +88,11 @@ export function senderHeldEvent(held: { kind: 'mailbox' | 'site'; name: string; 
     id: eventId(`hold/${held.kind}/${held.name}/${at}`), type: 'held', customerId: held.customerId, at,
     data: { [held.kind]: held.name, reason: 'contain', detail: reason },
   };
+}
+
+/** The customer account was suspended, resumed or removed (the last one is sent before its endpoints go with it). */
+export function customerEvent(
+  type: 'customer.suspended' | 'customer.resumed' | 'customer.removed', customer: { id: number; name: string }, at: number, data: Record<string, unknown>,
+): WebhookEventInput {
+  return { id: eventId(`customer/${type}/${customer.id}/${at}`), type, customerId: customer.id, at, data: { customer: customer.name, ...data } };
 }

@@ -366,6 +366,54 @@ test('the OpenAPI document: valid JSON without a token, every registered route w
   assert.deepEqual(body.content['application/json'].schema.required, ['name'], 'made from the validating schema');
 });
 
+test('the life of an account: suspend, resume, rename; removals and moves need dryRun or confirm and answer the same plan', async () => {
+  await s.admin.addCustomer('life');
+  await s.admin.addCustomer('life-buyer');
+  await s.admin.addDomain('life.example', 'life');
+  await s.admin.addDomain('moving.example', 'life');
+  await s.admin.addMailbox('l@life.example', 'life-secret-1');
+  await s.admin.addMailbox('m@moving.example', 'life-secret-1');
+  const lifeToken = (await s.admin.addToken('life-panel', { customer: 'life' })).token;
+  await api.expect(200, 'get', '/customers/{name}', { token: lifeToken, params: { name: 'life' } });
+
+  const sus = await api.expect(200, 'post', '/customers/{name}/suspend', { token: op, params: { name: 'life' } });
+  assert.deepEqual([sus.json.customer.status, sus.json.held], ['suspended', 0]);
+  assert.ok(sus.json.customer.suspendedAt);
+  assert.match((await api.expect(409, 'post', '/customers/{name}/suspend', { token: op, params: { name: 'life' } })).json.detail, /already suspended/);
+  await api.expect(403, 'post', '/customers/{name}/suspend', { token: acmeToken, params: { name: 'acme' } });
+  assert.match((await api.expect(403, 'get', '/customers/{name}', { token: lifeToken, params: { name: 'life' } })).json.detail, /suspended/);
+  assert.match(await submitAs(s, { user: 'l@life.example', pass: 'life-secret-1' }), /^535 5\.7\.8 .*this account is suspended/);
+  const res = await api.expect(200, 'post', '/customers/{name}/resume', { token: op, params: { name: 'life' } });
+  assert.deepEqual([res.json.customer.status, res.json.customer.suspendedAt, res.json.released], ['active', null, 0]);
+  await api.expect(409, 'post', '/customers/{name}/resume', { token: op, params: { name: 'life' } });
+  await api.expect(404, 'post', '/customers/{name}/resume', { token: op, params: { name: 'nobody' } });
+
+  assert.equal((await api.expect(200, 'post', '/customers/{name}/rename', { token: op, params: { name: 'life' }, body: { to: 'life2' } })).json.name, 'life2');
+  await api.expect(409, 'post', '/customers/{name}/rename', { token: op, params: { name: 'life2' }, body: { to: 'acme' } });
+  await api.expect(404, 'post', '/customers/{name}/rename', { token: op, params: { name: 'life' }, body: { to: 'x' } });
+
+  await api.expect(422, 'post', '/domains/{domain}/move', { token: op, params: { domain: 'moving.example' }, body: { customer: 'life-buyer' } });
+  const moveDry = await api.expect(200, 'post', '/domains/{domain}/move', { token: op, params: { domain: 'moving.example' }, body: { customer: 'life-buyer', dryRun: true } });
+  assert.deepEqual([moveDry.json.done, moveDry.json.mailboxes, moveDry.json.domain], [false, ['m@moving.example'], null]);
+  const moved = await api.expect(200, 'post', '/domains/{domain}/move', { token: op, params: { domain: 'moving.example' }, body: { customer: 'life-buyer', confirm: true } });
+  assert.deepEqual([moved.json.done, moved.json.domain.customer], [true, 'life-buyer']);
+
+  assert.match((await api.expect(422, 'delete', '/domains/{domain}', { token: op, params: { domain: 'moving.example' } })).json.detail, /dryRun=true/);
+  const dDry = await api.expect(200, 'delete', '/domains/{domain}', { token: op, params: { domain: 'moving.example' }, query: { dryRun: 'true' } });
+  assert.ok(dDry.json.dkim.length >= 1 && dDry.json.dkim.every((k: { record: string }) => k.record.endsWith('._domainkey.moving.example')), JSON.stringify(dDry.json.dkim));
+  assert.equal((await api.expect(200, 'delete', '/domains/{domain}', { token: op, params: { domain: 'moving.example' }, query: { confirm: 'true' } })).json.done, true);
+  await api.expect(404, 'get', '/domains/{domain}', { token: op, params: { domain: 'moving.example' } });
+
+  const cDry = await api.expect(200, 'delete', '/customers/{name}', { token: op, params: { name: 'life2' }, query: { dryRun: 'true' } });
+  assert.deepEqual([cDry.json.domains, cDry.json.mailboxes, cDry.json.tokens], [['life.example'], ['l@life.example'], ['life-panel']]);
+  await api.expect(422, 'delete', '/customers/{name}', { token: op, params: { name: 'life2' }, query: { dryRun: 'true', confirm: 'true' } });
+  const gone = await api.expect(200, 'delete', '/customers/{name}', { token: op, params: { name: 'life2' }, query: { confirm: 'true', mode: 'bounce', waitSeconds: '5' } });
+  assert.equal(gone.json.done, true);
+  await api.expect(404, 'get', '/customers/{name}', { token: op, params: { name: 'life2' } });
+  await api.expect(404, 'delete', '/customers/{name}', { token: op, params: { name: 'life2' }, query: { confirm: 'true' } });
+  assert.equal((await s.server.store.audit.list({ target: 'customer:life2' }))[0]!.actor, 'api:ops');
+});
+
 test('the send API still answers on /api/v1/messages (an API token is not a site token)', async () => {
   const a = await httpsCall(webPort(s), 'post', `${API_BASE}/messages`, { authorization: `Bearer ${op}`, 'content-type': 'application/json' }, Buffer.from('{}'));
   assert.equal(a.status, 401);

@@ -72,7 +72,7 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   const list = await c.get('/console/customers');
   assert.equal(list.status, 200);
   assert.match(list.text, /<caption>Customers \(2\)<\/caption>/);
-  assert.match(list.text, /<a href="\/console\/customers\/acme">acme<\/a><\/td><td><span class="muted">none<\/span><\/td><td>2<\/td><td>2<\/td>/, 'acme: 2 domains, 2 mailboxes');
+  assert.match(list.text, /<a href="\/console\/customers\/acme">acme<\/a><\/td><td><span class="state ok">active<\/span><\/td><td><span class="muted">none<\/span><\/td><td>2<\/td><td>2<\/td>/, 'acme: 2 domains, 2 mailboxes');
   assert.match((await c.get('/console/customers?q=example.org')).text, /Customers matching &quot;example\.org&quot; \(1\)[\s\S]*globex/);
 
   const added = await c.post('/console/customers', { name: 'newco', contact: 'Ops@NewCo.test' });

@@ -35,6 +35,11 @@ export async function authenticateRequest(deps: AuthDeps, ip: string, header: st
   const [scheme, value = ''] = (header ?? '').trim().split(/\s+/, 2);
   if (!/^bearer$/i.test(scheme ?? '')) return problem('auth', 401, 'Give an API token: Authorization: Bearer pat_...');
   const token = await deps.authenticate(value);
+  if (token && token.customerStatus !== null && token.customerStatus !== 'active') {
+    count('suspended');
+    deps.logger.warn({ evt: 'auth', listener: 'admin-api', ip, method: 'token', user: token.name, customer: token.customerName, result: 'fail', reason: 'suspended' }, 'authentication refused: customer account suspended');
+    return problem('forbidden', 403, 'This customer account is suspended; its tokens are refused until it is resumed');
+  }
   if (token) {
     count('success');
     return token;

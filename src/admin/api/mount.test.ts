@@ -16,8 +16,8 @@ import type { Env } from '../../inject/api.ts';
 import { mountAdminApi } from './mount.ts';
 import { route, type AnyRoute } from './registry.ts';
 
-const OP: ApiToken = { id: 1, name: 'ops', customerId: null, customerName: null, createdAt: 0, lastUsedAt: null, revokedAt: null };
-const CU: ApiToken = { ...OP, id: 2, name: 'cu', customerId: 7, customerName: 'acme' };
+const OP: ApiToken = { id: 1, name: 'ops', customerId: null, customerName: null, customerStatus: null, createdAt: 0, lastUsedAt: null, revokedAt: null };
+const CU: ApiToken = { ...OP, id: 2, name: 'cu', customerId: 7, customerName: 'acme', customerStatus: 'active' };
 const GOOD = `pat_${'o'.repeat(43)}`;
 const CUSTOMER = `pat_${'c'.repeat(43)}`;
 

@@ -22,8 +22,12 @@ export const Problem = z.object({
   retryAfter: z.number().int().optional(),
 }).describe('RFC 9457 problem details');
 
-export const Customer_ = z.object({ name: z.string(), contact: z.string().nullable(), createdAt: Time });
-export const customerView = (c: Customer): z.input<typeof Customer_> => ({ name: c.name, contact: c.contact, createdAt: iso(c.createdAt) });
+export const Customer_ = z.object({
+  name: z.string(), contact: z.string().nullable(),
+  status: z.enum(['active', 'suspended', 'removing']).describe('suspended: every mailbox, site and token of it is refused; removing: the same, while its queued mail drains'),
+  suspendedAt: Time.nullable(), createdAt: Time,
+});
+export const customerView = (c: Customer): z.input<typeof Customer_> => ({ name: c.name, contact: c.contact, status: c.status, suspendedAt: isoOrNull(c.suspendedAt), createdAt: iso(c.createdAt) });
 
 export const Domain_ = z.object({ name: z.string(), customer: z.string(), createdAt: Time });
 export const domainView = (d: Domain): z.input<typeof Domain_> => ({ name: d.name, customer: d.customerName, createdAt: iso(d.createdAt) });

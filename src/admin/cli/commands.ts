@@ -4,6 +4,7 @@ import type { AdminService } from '../service.ts';
 import { table, iso, type Io } from './output.ts';
 import { registerQueueCommands } from './queue.ts';
 import { registerLimitCommands } from './limits.ts';
+import { registerLifecycleCommands } from './lifecycle.ts';
 import type { GrantInput } from '../grants.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -29,8 +30,8 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     }));
   customer.command('list').description('list customers').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
-      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, contact: c.contact ?? '', createdAt: iso(c.createdAt) }));
-      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'contact', 'createdAt']));
+      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, status: c.status, contact: c.contact ?? '', createdAt: iso(c.createdAt) }));
+      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'status', 'contact', 'createdAt']));
     }));
 
   const domain = program.command('domain').description('hosted domains');
@@ -46,6 +47,8 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
         const rows = (await svc.listDomains(o.customer)).map((d) => ({ name: d.name, customer: d.customerName, createdAt: iso(d.createdAt) }));
         io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'customer', 'createdAt']));
       }));
+
+  registerLifecycleCommands(program, customer, domain, io, withService);
 
   const mailbox = program.command('mailbox').description('SMTP logins');
   mailbox.command('add <address>').description('add a mailbox; prints a generated password once unless --password-stdin')

@@ -3,7 +3,6 @@
  * actions on it. Thin on purpose: the admin service validates and acts; this file parses the
  * command line and prints. Errors travel as AdminError / CliExit to the CLI's one-line report.
  */
-import path from 'node:path';
 import type { Command } from 'commander';
 import type { AttemptRecord, QueuedMessage, QueuedRecipient } from '../../store/index.ts';
 import type { AdminService, DeleteResult } from '../service.ts';
@@ -11,6 +10,7 @@ import type { AdminService, DeleteResult } from '../service.ts';
 // the service module is loaded by withService before any of these runs
 const service = () => import('../service.ts');
 import { table, isoSec, duration, bytes, CliExit, type Io } from './output.ts';
+import { spoolRemover } from './spool.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -35,7 +35,7 @@ function listRows(messages: QueuedMessage[], now: number): Record<string, unknow
   }));
 }
 
-const HOLD_REASON = { limit: 'by a sending limit', sender: 'its mailbox or site is on hold', content: 'by the content scanner as spam', postmaster: 'by the postmaster' } as const;
+const HOLD_REASON = { limit: 'by a sending limit', sender: 'its mailbox or site is on hold', content: 'by the content scanner as spam', postmaster: 'by the postmaster', customer: 'its customer account is suspended' } as const;
 
 async function list(svc: AdminService, io: Io, o: ListOptions): Promise<void> {
   const limit = Number(o.limit);
@@ -119,11 +119,8 @@ function deleteReport(r: DeleteResult): string[] {
 }
 
 export function registerQueueCommands(program: Command, io: Io, withService: WithService): void {
-  const spoolRemove = async (relPath: string) => {
-    const [{ loadConfig }, { createSpool }] = await Promise.all([import('../../config/index.ts'), import('../../spool/index.ts')]);
-    const dataDir = loadConfig(program.opts().config).config.dataDir;
-    await (await createSpool(path.join(dataDir, 'spool'))).remove(relPath);
-  };
+  const spoolRemove = spoolRemover(program);
+
   const hold = program.command('hold').description('mailboxes and sites on hold (suspected misuse) and held mail');
   hold.command('list').description('held mailboxes and sites (since when, why, how much mail they kept back) and other held messages').option('--json', 'JSON output')
     .action((o: { json?: boolean }) =>

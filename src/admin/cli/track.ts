@@ -8,6 +8,9 @@ import { publicEvent, publicTracked } from '../tracking.ts';
 import type { AdminService } from '../service.ts';
 import { table, isoSec, bytes, type Io } from './output.ts';
 
+/** The customer of a tracked message, or the tenant it came from when that was removed since. */
+const customerOf = (m: TrackedMessage) => m.customerName ?? (m.removedTenant ? `(removed: ${m.removedTenant})` : '-');
+
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
 interface SearchOptions {
@@ -19,7 +22,7 @@ const clipped = (s: string | null, n: number) => (s === null ? '' : s.length > n
 
 function searchRows(messages: TrackedMessage[]): Record<string, unknown>[] {
   return messages.map((m) => ({
-    time: isoSec(m.createdAt), id: m.queueId, status: m.status, customer: m.customerName ?? '-', sender: m.sender || '<>',
+    time: isoSec(m.createdAt), id: m.queueId, status: m.status, customer: customerOf(m), sender: m.sender || '<>',
     recipients: m.recipients.length > 1 ? `${m.recipients[0]} +${m.recipients.length - 1}` : (m.recipients[0] ?? ''),
     subject: clipped(m.subject, 40),
   }));
@@ -27,7 +30,7 @@ function searchRows(messages: TrackedMessage[]): Record<string, unknown>[] {
 
 function headerLines(m: TrackedMessage): string[] {
   const fields: [string, string][] = [
-    ['message', m.queueId], ['status', m.status], ['customer', m.customerName ?? '-'],
+    ['message', m.queueId], ['status', m.status], ['customer', customerOf(m)],
     ['sent by', m.siteName ? `site ${m.siteName}` : (m.authUser ?? '-')], ['sender', m.sender || '<> (null sender)'],
     ['recipients', m.recipients.join(', ')], ['message-id', m.messageId ?? '-'], ['subject', m.subject ?? '-'],
     ['client', `${m.clientIp} on listener ${m.listener}`], ['arrived', isoSec(m.createdAt)], ['size', `${bytes(m.size)} (${m.size} bytes)`],

@@ -26,14 +26,14 @@ export const safeNext = (v: string | undefined): string =>
   (v && /^\/console(\/[A-Za-z0-9._~%@:+\-/]*)?(\?[^\s#]*)?$/.test(v) && !v.includes('//') && !/\/\.\.?(\/|\?|$)/.test(v)
     && !/%(2e|2f|5c)/i.test(v.split('?')[0]!) ? v : BASE);
 
-/** The session still stands for someone: its token is not revoked, its mailbox exists and is active. */
+/** The session still stands for someone: its token is not revoked, its mailbox exists and is active, its customer account is active. */
 async function stillValid(store: Store, s: ConsoleSession): Promise<boolean> {
   if (s.via === 'token') {
     const t = await store.apiTokens.get(s.subject);
-    return Boolean(t && t.revokedAt === null && t.customerId === s.customerId);
+    return Boolean(t && t.revokedAt === null && t.customerId === s.customerId && (t.customerStatus ?? 'active') === 'active');
   }
   const m = await store.mailboxes.get(s.subject);
-  return Boolean(m && m.status === 'active' && m.customerId === s.customerId);
+  return Boolean(m && m.status === 'active' && m.customerStatus === 'active' && m.customerId === s.customerId);
 }
 
 /** A browser's POST from another origin (Origin or Sec-Fetch-Site tells); requests without either (not a browser) pass to the CSRF token check. */

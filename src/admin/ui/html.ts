@@ -104,7 +104,7 @@ export function time(ms: number | null | undefined): Html {
 
 /** A state word with its colour class (and the word itself, so colour is never the only cue). */
 export function state(word: string): Html {
-  const cls = /^(delivered|active|ok|sent)$/.test(word) ? 'ok' : /^(failed|bounced|refused|suspended|banned|error|missing|cancelled|expired)$/.test(word) ? 'bad' : /^(held|deferred|pending|partial|retiring|locked)$/.test(word) ? 'warn' : '';
+  const cls = /^(delivered|active|ok|sent)$/.test(word) ? 'ok' : /^(failed|bounced|refused|suspended|removing|banned|error|missing|cancelled|expired)$/.test(word) ? 'bad' : /^(held|deferred|pending|partial|retiring|locked)$/.test(word) ? 'warn' : '';
   return html`<span class="state ${cls}">${word}</span>`;
 }
 

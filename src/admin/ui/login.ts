@@ -8,6 +8,7 @@
 import type { Context } from 'hono';
 import { clientKey } from '../../core/index.ts';
 import type { AuthOutcome } from '../../observability/index.ts';
+import { suspendedWhat } from '../../credentials/index.ts';
 import type { ConsoleDeps, ConsoleApp, ConsoleEnv } from './context.ts';
 import { BASE, html, page, type Html } from './html.ts';
 import { crossSite, readForm, safeNext } from './guard.ts';
@@ -96,6 +97,7 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
     if (form.method === 'token') {
       const t = await deps.service('console').authenticateToken((form.token ?? '').trim());
       if (!t) return fail('unknown-token', 'That API token is not valid (unknown or revoked).');
+      if (t.customerStatus !== null && t.customerStatus !== 'active') return fail('suspended', 'This account is suspended; contact your provider.', t.name);
       count('success');
       await endPrevious(c, now);
       await sessions.start(c, { via: 'token', subject: t.name, customerId: t.customerId }, now);
@@ -105,7 +107,7 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
     const login = (form.login ?? '').trim().slice(0, 320);
     const r = await deps.authenticator.authenticate(login, form.password ?? '', ip);
     if (!r.ok) {
-      const text = r.reason === 'suspended' ? 'This mailbox is suspended; contact your provider.'
+      const text = r.reason === 'suspended' ? `This ${suspendedWhat(r.mailbox)} is suspended; contact your provider.`
         : r.reason === 'locked' ? 'Too many failed sign-ins for this mailbox. Try again later, or ask your provider.'
           : 'The email address or the password is not right.';
       return fail(r.reason, text, login, { counted: true, ipBanned: r.ipBanned });

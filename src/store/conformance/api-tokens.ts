@@ -8,7 +8,7 @@ export const apiTokenCases: Case[] = [
     async run({ store }) {
       const { acme } = await seed(store);
       const op = await store.apiTokens.add({ name: 'panel', customerId: null, tokenHash: 'h-panel' });
-      assert.deepEqual(op, { id: op.id, name: 'panel', customerId: null, customerName: null, createdAt: op.createdAt, lastUsedAt: null, revokedAt: null });
+      assert.deepEqual(op, { id: op.id, name: 'panel', customerId: null, customerName: null, customerStatus: null, createdAt: op.createdAt, lastUsedAt: null, revokedAt: null });
       assert.equal(typeof op.id, 'number');
       assert.equal(typeof op.createdAt, 'number');
       const cu = await store.apiTokens.add({ name: 'acme-panel', customerId: acme.id, tokenHash: 'h-acme' });

@@ -10,7 +10,7 @@ export const siteCases: Case[] = [
       const { acme, other } = await seed(store);
       const shop = await store.sites.add({ name: 'shop', customerId: acme.id, unixUser: 'www-shop', tokenHash: 'hash-shop' });
       assert.deepEqual(shop, {
-        id: shop.id, name: 'shop', customerId: acme.id, customerName: 'acme', unixUser: 'www-shop', heldSince: null, holdReason: null,
+        id: shop.id, name: 'shop', customerId: acme.id, customerName: 'acme', customerStatus: 'active', unixUser: 'www-shop', heldSince: null, holdReason: null,
         releasedAt: null, createdAt: shop.createdAt, updatedAt: shop.createdAt,
       });
       assert.equal(typeof shop.id, 'number');

@@ -30,7 +30,7 @@ export const trackingCases: Case[] = [
         {
           queueId: 'A', customerId: acme.id, customerName: 'acme', authUser: 'alice@example.com', siteName: null, sender: 'alice@example.com',
           messageId: '<A@mx.test>', subject: 'x'.repeat(200), recipients: ['bob@remote.test', 'carol@remote.test'], size: 123,
-          clientIp: '192.0.2.10', listener: 'submission:587', createdAt: T0, status: 'queued', events: undefined, bytes: undefined, updatedAt: undefined,
+          clientIp: '192.0.2.10', listener: 'submission:587', createdAt: T0, status: 'queued', removedTenant: null, events: undefined, bytes: undefined, updatedAt: undefined,
         },
       );
       assert.deepEqual(a.events, [{ at: T0, type: 'accepted', recipient: null, remoteHost: null, reply: null, category: 'submission:587', ref: null }]);

@@ -371,4 +371,11 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
   CREATE INDEX tracked_events_at ON tracked_events(at, type);
   `,
+  // the life of an account: a customer suspended (or being removed) since when; a tracked
+  // message keeps, after its tenant was removed, which one it was (customer:NAME, domain:NAME)
+  `
+  ALTER TABLE customers ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'removing'));
+  ALTER TABLE customers ADD COLUMN suspended_at BIGINT;
+  ALTER TABLE tracked_messages ADD COLUMN removed_tenant TEXT;
+  `,
 ];

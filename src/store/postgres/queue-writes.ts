@@ -118,8 +118,12 @@ async function lockSenders(c: Client, messages: NewMessage[]): Promise<void> {
   if (sites.length) await c.query('SELECT id FROM sites WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [sites]);
 }
 
-/** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold). */
+/** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold); of a customer not active, refused. */
 async function senderHold(c: Client, m: NewMessage): Promise<EnqueueVerdict | null> {
+  if (m.onSenderHold && m.customerId !== null) {
+    const { rows } = await c.query('SELECT status FROM customers WHERE id = $1', [m.customerId]);
+    if ((rows[0]?.status ?? 'active') !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
+  }
   if (!m.onSenderHold || (!m.mailboxId && !m.siteId)) return null;
   const { rows } = m.mailboxId
     ? await c.query('SELECT held_since FROM mailboxes WHERE id = $1', [m.mailboxId])

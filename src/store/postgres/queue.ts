@@ -3,7 +3,7 @@ import {
   NEVER, type AttemptRecord, type QueueDepthCounts, type MessageState, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient,
 } from '../types.ts';
 import { tx, type Pool } from './db.ts';
-import { toQueuedMessage, toRecipient, type Row } from '../rows.ts';
+import { HELD_BY, toQueuedMessage, toRecipient, type Row } from '../rows.ts';
 import type { RepoDeps } from './deps.ts';
 import { claim, enqueue, record, releaseLeases } from './queue-writes.ts';
 import { trackAction } from './tracking-writes.ts';
@@ -86,12 +86,12 @@ export function createQueueRepo(pool: Pool, deps: RepoDeps): QueueRepo {
         recipientIdx: r.recipient_idx, at: r.at, outcome: r.outcome, category: r.category, reply: r.reply, remoteHost: r.remote_host ?? null,
       }));
     },
-    hold: (id) => tx(pool, async (c) => {
-      if (!(await c.query("UPDATE messages SET state = 'held', hold_reason = 'postmaster' WHERE id = $1 AND state = 'queued'", [id])).rowCount) return false;
+    hold: (id, reason = 'postmaster') => tx(pool, async (c) => {
+      if (!(await c.query("UPDATE messages SET state = 'held', hold_reason = $2 WHERE id = $1 AND state = 'queued'", [id, reason])).rowCount) return false;
       // recipients in flight keep their lease: their attempt records its result, and the
       // claim skips held messages whatever their due time
       await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = $2 AND ${PENDING} AND lease_owner IS NULL`, [NEVER, id]);
-      await trackAction(c, [id], deps.now(), 'held', 'held', 'held by the postmaster');
+      await trackAction(c, [id], deps.now(), 'held', 'held', HELD_BY[reason]);
       return true;
     }),
     release: (id, now) => tx(pool, async (c) => {

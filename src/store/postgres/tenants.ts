@@ -2,7 +2,8 @@
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
 import { StoreError, type CustomerRepo, type DomainRepo, type MailboxRepo } from '../types.ts';
-import { toCustomer, toDomain, toMailbox, type Row } from '../rows.ts';
+import { createLifecycle } from './lifecycle.ts';
+import { CUSTOMER_OF, toCustomer, toDomain, toMailbox, type Row } from '../rows.ts';
 
 const isUnique = (err: unknown) => (err as { code?: string }).code === '23505';
 
@@ -22,6 +23,8 @@ export function createCustomerRepo(pool: Pool, deps: RepoDeps): CustomerRepo {
     const r = (await pool.query<Row>(sql, args)).rows[0];
     return r ? toCustomer(r) : null;
   };
+  const life = createLifecycle(pool, deps);
+  const get = (name: string) => one('SELECT * FROM customers WHERE name = $1', [name]);
   return {
     async add(name, contact = null) {
       const sql = 'INSERT INTO customers (name, contact, created_at) VALUES ($1, $2, $3) RETURNING *';
@@ -37,12 +40,20 @@ export function createCustomerRepo(pool: Pool, deps: RepoDeps): CustomerRepo {
       // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation
       return (await pool.query<Row>('SELECT * FROM customers ORDER BY name COLLATE "C"')).rows.map(toCustomer);
     },
+    setStatus: async (name, status, t) => ((await life.setStatus(name, status, t)) ? get(name) : null),
+    rename: async (name, to) => ((await life.rename(name, to)) ? get(to) : null),
+    remove: (name) => life.removeCustomer(name),
   };
 }
 
 const DOMAIN_SELECT = 'SELECT d.*, c.name AS customer_name FROM domains d JOIN customers c ON c.id = d.customer_id';
 
 export function createDomainRepo(pool: Pool, deps: RepoDeps): DomainRepo {
+  const life = createLifecycle(pool, deps);
+  const get = async (name: string) => {
+    const r = (await pool.query<Row>(`${DOMAIN_SELECT} WHERE d.name = $1`, [name])).rows[0];
+    return r ? toDomain(r) : null;
+  };
   return {
     async add(name, customerId) {
       const sql = `WITH d AS (INSERT INTO domains (name, customer_id, created_at) VALUES ($1, $2, $3) RETURNING *)
@@ -59,10 +70,12 @@ export function createDomainRepo(pool: Pool, deps: RepoDeps): DomainRepo {
         : await pool.query<Row>(`${DOMAIN_SELECT} ORDER BY d.name COLLATE "C"`);
       return rows.map(toDomain);
     },
+    remove: (name) => life.removeDomain(name),
+    move: async (name, customerId, drop) => ((await life.moveDomain(name, customerId, drop)) ? get(name) : null),
   };
 }
 
-const MAILBOX_SELECT = 'SELECT m.*, c.name AS customer_name FROM mailboxes m JOIN customers c ON c.id = m.customer_id';
+const MAILBOX_SELECT = `SELECT m.*, ${CUSTOMER_OF} FROM mailboxes m JOIN customers c ON c.id = m.customer_id`;
 
 export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
   const get = async (address: string) => {
@@ -81,7 +94,7 @@ export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
       const sql = `WITH m AS (
           INSERT INTO mailboxes (address, domain_id, customer_id, password_hash, created_at, updated_at)
           VALUES ($1, $2, $3, $4, $5, $5) RETURNING *)
-        SELECT m.*, c.name AS customer_name FROM m JOIN customers c ON c.id = m.customer_id`;
+        SELECT m.*, ${CUSTOMER_OF} FROM m JOIN customers c ON c.id = m.customer_id`;
       const m = toMailbox(await insert(pool, sql, [address, domainId, customerId, passwordHash, t], `mailbox ${address} already exists`));
       deps.changed('mailboxes');
       return m;

@@ -1,13 +1,14 @@
 /** Tokens of the admin HTTP API in SQLite (only their SHA-256 is stored). */
 import type { Db } from './db.ts';
-import { StoreError, type ApiToken, type ApiTokenRepo } from '../types.ts';
+import { StoreError, type ApiToken, type ApiTokenRepo, type CustomerStatus } from '../types.ts';
+import { CUSTOMER_OF } from '../rows.ts';
 
 type Row = Record<string, unknown>;
 
-const SELECT = 'SELECT t.*, c.name AS customer_name FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id';
+const SELECT = `SELECT t.*, ${CUSTOMER_OF} FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id`;
 
 const toToken = (r: Row): ApiToken => ({
-  id: r.id as number, name: r.name as string, customerId: (r.customer_id as number | null) ?? null, customerName: (r.customer_name as string | null) ?? null,
+  id: r.id as number, name: r.name as string, customerId: (r.customer_id as number | null) ?? null, customerName: (r.customer_name as string | null) ?? null, customerStatus: (r.customer_status as CustomerStatus | null) ?? null,
   createdAt: r.created_at as number, lastUsedAt: (r.last_used_at as number | null) ?? null, revokedAt: (r.revoked_at as number | null) ?? null,
 });
 

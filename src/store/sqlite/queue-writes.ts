@@ -69,9 +69,13 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     `INSERT OR IGNORE INTO mailbox_hour_domains (mailbox_id, hour_start, domain) SELECT @mailbox, @hour, @domain
      WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = @mailbox)`,
   );
-  /** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold). */
+  const customerStatus = db.prepare('SELECT status FROM customers WHERE id = ?').pluck();
+  /** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold); of a customer not active, refused. */
   const mailboxHold = (m: NewMessage): EnqueueVerdict | null => {
     if (!m.onSenderHold) return null;
+    if (m.customerId !== null && (customerStatus.get(m.customerId) ?? 'active') !== 'active') {
+      return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
+    }
     const held = m.mailboxId ? heldSince.get(m.mailboxId) : m.siteId ? siteHeldSince.get(m.siteId) : null;
     if (held == null) return null;
     return m.onSenderHold === 'refuse'

@@ -1,7 +1,7 @@
 /** The queue tables in SQLite: reads, operator actions, and the write transactions (queue-writes.ts). */
 import type { Db } from './db.ts';
 import type { AsyncQueueWrites } from './writer.ts';
-import { toQueuedMessage, toRecipient, type Row } from '../rows.ts';
+import { HELD_BY, toQueuedMessage, toRecipient, type Row } from '../rows.ts';
 import { prepareTrackingWrites } from './tracking-writes.ts';
 import {
   NEVER, type AttemptRecord, type QueueDepthCounts, type QueueFilter, type QueueRepo, type QueuedMessage, type MessageState,
@@ -64,12 +64,12 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     return r ? toMessage(r) : null;
   };
 
-  const hold = db.transaction((id: string) => {
-    if (!db.prepare("UPDATE messages SET state = 'held', hold_reason = 'postmaster' WHERE id = ? AND state = 'queued'").run(id).changes) return false;
+  const hold = db.transaction((id: string, reason: 'postmaster' | 'customer') => {
+    if (!db.prepare("UPDATE messages SET state = 'held', hold_reason = ? WHERE id = ? AND state = 'queued'").run(reason, id).changes) return false;
     // recipients in flight keep their lease: their attempt records its result, and the
     // claim skips held messages whatever their due time
     db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(NEVER, id);
-    tracking.action(id, now(), 'held', 'held', 'held by the postmaster');
+    tracking.action(id, now(), 'held', 'held', HELD_BY[reason]);
     return true;
   });
   const release = db.transaction((id: string, at: number) => {
@@ -141,7 +141,7 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
         category: r.category as string, reply: r.reply as string, remoteHost: (r.remote_host as string | null) ?? null,
       }));
     },
-    hold: async (id) => hold.immediate(id),
+    hold: async (id, reason = 'postmaster') => hold.immediate(id, reason),
     release: async (id, now) => release.immediate(id, now),
     retry: async (id, now) => retry.immediate(id, now),
     remove: async (id) => remove.immediate(id),

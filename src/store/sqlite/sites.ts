@@ -1,13 +1,14 @@
 /** Sites and their sender grants in SQLite (grants are removed with their site). */
 import type { Db } from './db.ts';
-import { StoreError, type Site, type SiteGrant, type SiteRepo } from '../types.ts';
+import { StoreError, type CustomerStatus, type Site, type SiteGrant, type SiteRepo } from '../types.ts';
+import { CUSTOMER_OF } from '../rows.ts';
 
 type Row = Record<string, unknown>;
 
-const SELECT = 'SELECT s.*, c.name AS customer_name FROM sites s JOIN customers c ON c.id = s.customer_id';
+const SELECT = `SELECT s.*, ${CUSTOMER_OF} FROM sites s JOIN customers c ON c.id = s.customer_id`;
 
 const toSite = (r: Row): Site => ({
-  id: r.id as number, name: r.name as string, customerId: r.customer_id as number, customerName: r.customer_name as string,
+  id: r.id as number, name: r.name as string, customerId: r.customer_id as number, customerName: r.customer_name as string, customerStatus: r.customer_status as CustomerStatus,
   unixUser: (r.unix_user as string | null) ?? null, heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
   releasedAt: (r.released_at as number | null) ?? null, createdAt: r.created_at as number, updatedAt: r.updated_at as number,
 });

@@ -1,7 +1,8 @@
 /** Customers, domains and mailboxes in SQLite. */
 import type { Db } from './db.ts';
 import { StoreError, type CustomerRepo, type DomainRepo, type MailboxRepo } from '../types.ts';
-import { toCustomer, toDomain, toMailbox, type Row } from '../rows.ts';
+import { prepareLifecycle } from './lifecycle.ts';
+import { CUSTOMER_OF, toCustomer, toDomain, toMailbox, type Row } from '../rows.ts';
 
 function isUnique(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -10,12 +11,17 @@ function isUnique(err: unknown): boolean {
 
 export function createCustomerRepo(db: Db, now: () => number): CustomerRepo {
   const byName = db.prepare('SELECT * FROM customers WHERE name = ?');
+  const life = prepareLifecycle(db);
+  const get = (name: string) => {
+    const r = byName.get(name) as Row | undefined;
+    return r ? toCustomer(r) : null;
+  };
   return {
     async add(name, contact = null) {
       try {
         const t = now();
-        const info = db.prepare('INSERT INTO customers (name, contact, created_at) VALUES (?, ?, ?)').run(name, contact, t);
-        return { id: Number(info.lastInsertRowid), name, contact, createdAt: t };
+        db.prepare('INSERT INTO customers (name, contact, created_at) VALUES (?, ?, ?)').run(name, contact, t);
+        return get(name)!;
       } catch (err) {
         if (isUnique(err)) throw new StoreError('conflict', `customer ${name} already exists`);
         throw err;
@@ -33,6 +39,9 @@ export function createCustomerRepo(db: Db, now: () => number): CustomerRepo {
     async list() {
       return (db.prepare('SELECT * FROM customers ORDER BY name').all() as Row[]).map(toCustomer);
     },
+    setStatus: async (name, status, t) => (life.setStatus(name, status, t) ? get(name) : null),
+    rename: async (name, to) => (life.rename(name, to) ? get(to) : null),
+    remove: async (name) => life.removeCustomer(name),
   };
 }
 
@@ -40,6 +49,7 @@ const DOMAIN_SELECT = 'SELECT d.*, c.name AS customer_name FROM domains d JOIN c
 
 export function createDomainRepo(db: Db, now: () => number): DomainRepo {
   const byName = db.prepare(`${DOMAIN_SELECT} WHERE d.name = ?`);
+  const life = prepareLifecycle(db);
   return {
     async add(name, customerId) {
       try {
@@ -60,10 +70,15 @@ export function createDomainRepo(db: Db, now: () => number): DomainRepo {
         : db.prepare(`${DOMAIN_SELECT} ORDER BY d.name`).all();
       return (rows as Row[]).map(toDomain);
     },
+    remove: async (name) => life.removeDomain(name),
+    async move(name, customerId, drop) {
+      if (!life.moveDomain(name, customerId, drop)) return null;
+      return toDomain(byName.get(name) as Row);
+    },
   };
 }
 
-const MAILBOX_SELECT = 'SELECT m.*, c.name AS customer_name FROM mailboxes m JOIN customers c ON c.id = m.customer_id';
+const MAILBOX_SELECT = `SELECT m.*, ${CUSTOMER_OF} FROM mailboxes m JOIN customers c ON c.id = m.customer_id`;
 
 export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
   const byAddress = db.prepare(`${MAILBOX_SELECT} WHERE m.address = ?`);

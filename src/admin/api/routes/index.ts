@@ -7,10 +7,12 @@ import { holdRoutes, opsRoutes, queueRoutes } from './queue.ts';
 import { trackingRoutes } from './tracking.ts';
 import { suppressionRoutes } from './suppressions.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { lifecycleRoutes } from './lifecycle.ts';
 
 export const ADMIN_ROUTES: AnyRoute[] = [
   ...customerRoutes,
   ...domainRoutes,
+  ...lifecycleRoutes,
   ...mailboxRoutes,
   ...siteRoutes,
   ...limitRoutes,

@@ -11,6 +11,7 @@ export const Tracked = z.object({
   id: z.string().describe('the queue id'), status: Status, customer: z.string().nullable(), authUser: z.string().nullable(), site: z.string().nullable(),
   sender: z.string(), messageId: z.string().nullable(), subject: z.string().nullable(), recipients: z.array(z.string()), size: z.number().int(),
   clientIp: z.string(), listener: z.string(), createdAt: Time, updatedAt: Time,
+  removedTenant: z.string().nullable().describe('sent by a tenant removed since (customer:NAME or domain:NAME); kept until the retention time'),
 });
 export const TrackEvent_ = z.object({
   at: Time, type: z.string(), recipient: z.string().nullable(), remoteHost: z.string().nullable(), reply: z.string().nullable(),

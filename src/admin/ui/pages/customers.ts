@@ -1,6 +1,6 @@
 /**
  * Customers (operators only): the list with a search, adding one, and a customer's page: its
- * contact, domains (add one), mailboxes (add one), sites, limits (set and remove) and webhook
+ * account (status, suspend, resume, rename, remove: lifecycle.ts), contact, domains (add one), mailboxes (add one), sites, limits (set and remove) and webhook
  * endpoints. Every read and change goes through the admin service.
  */
 import type { Context } from 'hono';
@@ -12,6 +12,7 @@ import { AdminError, type AdminService } from '../../service.ts';
 import type { Customer } from '../../../store/index.ts';
 import { customerLink, domainLink, limitForm, limitsTable, mailboxLink, parseTarget, seg, type LimitRow, type LimitTarget } from './manage-parts.ts';
 import { mailboxAddForm } from './mailboxes.ts';
+import { accountSection } from './lifecycle.ts';
 
 const customerUrl = (name: string) => `${BASE}/customers/${seg(name)}`;
 const scopeOf = (cust: Customer) => ({ customerId: cust.id, customerName: cust.name });
@@ -33,8 +34,8 @@ async function listPage(c: Context<ConsoleEnv>) {
     body: html`<form method="get" action="${BASE}/customers" class="filters" role="search">
 <div><label for="q">Search by name, contact or domain</label><input id="q" name="q" type="search" value="${q}"></div>
 <div><button type="submit">Search</button></div></form>
-${table(q ? `Customers matching "${q}" (${shown.length})` : `Customers (${shown.length})`, ['Name', 'Contact', 'Domains', 'Mailboxes', 'Added'], shown.map((x) => [
-  customerLink(x.name), x.contact ?? html`<span class="muted">none</span>`, nd.get(x.name) ?? 0, nm.get(x.name) ?? 0, time(x.createdAt),
+${table(q ? `Customers matching "${q}" (${shown.length})` : `Customers (${shown.length})`, ['Name', 'Status', 'Contact', 'Domains', 'Mailboxes', 'Added'], shown.map((x) => [
+  customerLink(x.name), state(x.status), x.contact ?? html`<span class="muted">none</span>`, nd.get(x.name) ?? 0, nm.get(x.name) ?? 0, time(x.createdAt),
 ]), q ? 'No customer matches.' : 'No customers yet.')}
 <h2>Add a customer</h2>
 <form method="post" action="${BASE}/customers">${csrfField(c.get('session'))}
@@ -72,6 +73,7 @@ async function customerPage(c: Context<ConsoleEnv>) {
   return page(c, {
     title: `Customer ${cust.name}`,
     body: html`<dl class="facts"><dt>Name</dt><dd>${cust.name}</dd><dt>Contact</dt><dd>${cust.contact ?? html`<span class="muted">none</span>`}</dd><dt>Added</dt><dd>${time(cust.createdAt)}</dd></dl>
+${accountSection(c, cust)}
 <p><a href="${href('/messages', { customer: cust.name })}">Its sent mail</a> · <a href="${href('/suppressions', { customer: cust.name })}">Its suppressions</a> · <a href="${href('/webhooks', { customer: cust.name })}">Its webhooks</a></p>
 <h2>Contact</h2>
 <form method="post" action="${url}/contact">${csrf}

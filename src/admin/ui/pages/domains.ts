@@ -82,7 +82,9 @@ ${operator ? html`<h3>Change the keys</h3>
 <form method="post" action="${url}/dkim/activate" class="filters">${csrf}
 <div><label for="activate-force"><input id="activate-force" name="force" type="checkbox" value="1"> Even if DNS does not show its record yet</label></div>
 <div><button type="submit">Activate the pending key</button></div></form>
-<p class="muted">A pending key becomes active once its record is published (the server also does this by itself); the key it replaces stays retiring while mail signed with it may be in transit.</p>` : ''}`,
+<p class="muted">A pending key becomes active once its record is published (the server also does this by itself); the key it replaces stays retiring while mail signed with it may be in transit.</p>
+<h2>Owner</h2>
+<p><a href="${url}/move">Move this domain to another customer…</a> · <a href="${url}/remove">Remove this domain…</a> <span class="muted">(each shows everything affected first)</span></p>` : ''}`,
   });
 }
 

@@ -215,3 +215,32 @@ test('results the store keeps refusing fail alone: the others written with them 
   assert.ok(calls.some((c) => c.length === 3), 'written together first');
   assert.ok(calls.some((c) => c.length === 1 && c[0] === 'P1') && calls.some((c) => c.length === 1 && c[0] === 'P3'), 'then one by one');
 });
+
+test('each running job has its own abort signal (no listener pile-up on a shared one); stop aborts them all', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch(Array.from({ length: 30 }, (_, i) => message(`S${i}`, [`r@d${i}.test`])));
+  const signals = new Set<AbortSignal>();
+  let started = 0;
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  const s = createScheduler(options({
+    concurrency: 30,
+    run: (job, ctx) => new Promise((resolve) => {
+      started++;
+      signals.add(ctx.signal);
+      // what an attempt does: one listener on its signal, for as long as it runs
+      ctx.signal.addEventListener('abort', () => resolve(delivered(job)), { once: true });
+    }),
+  }));
+  await s.start();
+  await until(() => started === 30);
+  assert.equal(signals.size, 30, 'one signal per job');
+  const alive = setInterval(() => undefined, 1000); // stop's grace timer does not hold the process
+  await s.stop(50);
+  clearInterval(alive);
+  assert.ok([...signals].every((sig) => sig.aborted), 'every attempt was told to stop');
+  await new Promise((r) => setImmediate(r));
+  process.off('warning', onWarning);
+  assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});

@@ -61,7 +61,9 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let kicked = false;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
   const recorder = createRecorder(o);
-  const abort = new AbortController();
+  // one controller per running job (aborted together at stop): a single shared signal would
+  // collect a listener per attempt and warn (MaxListenersExceededWarning) beyond ten
+  const aborts = new Set<AbortController>();
   const bufferedByDest = new Map<string, number>();
   const addBuffered = (domain: string, n: number) => {
     const v = (bufferedByDest.get(domain) ?? 0) + n;
@@ -124,6 +126,8 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     active++;
     activeRecipients += job.recipients.length;
     byDest.set(job.domain, (byDest.get(job.domain) ?? 0) + 1);
+    const abort = new AbortController();
+    aborts.add(abort);
     const p = (async () => {
       let updates: RecipientUpdate[];
       try {
@@ -131,6 +135,8 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       } catch (err) {
         o.logger.error({ evt: 'delivery', qid: job.message.id, domain: job.domain, err: (err as Error).message }, 'delivery job failed; recipients given back');
         updates = giveBackUpdates(job, o.clock.now());
+      } finally {
+        aborts.delete(abort);
       }
       for (const u of updates) if (u.attempted) counts[u.state]++;
       // a write that keeps failing is logged by the recorder; the lease brings them back
@@ -185,7 +191,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
       if (!finished) {
         o.logger.warn({ evt: 'stop', inFlight: running.size }, 'attempts still running at the end of the grace period: closing their connections');
-        abort.abort(); // attempts end at once (deferred); their results are still written
+        for (const a of aborts) a.abort(); // attempts end at once (deferred); their results are still written
         await all;
       }
       await recorder.drain();

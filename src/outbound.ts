@@ -87,7 +87,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     mxPort: d.mxPort,
     body,
     timeouts: {
-      connectMs: d.connectTimeoutSeconds * 1000, greetingMs: d.commandTimeoutSeconds * 1000,
+      connectMs: d.connectTimeoutSeconds * 1000, greetingMs: d.greetingTimeoutSeconds * 1000,
       commandMs: d.commandTimeoutSeconds * 1000, dataMs: d.dataTimeoutSeconds * 1000,
     },
     logger,

@@ -137,7 +137,7 @@ export const configSchema = z
         allowPrivate: z.boolean().default(false).describe('Deliver to MX hosts on private addresses (RFC 1918, ULA, link-local).'),
         mtaSts: z.boolean().default(true).describe('Honour MTA-STS policies (RFC 8461) of recipient domains: in enforce mode only policy-listed MX hosts with a valid certificate.'),
         connectTimeoutSeconds: z.number().positive().default(30).describe('Setting up the TCP connection to a remote host (with the name lookup of a route or smarthost given by name); the greeting then has greetingTimeoutSeconds.'),
-        greetingTimeoutSeconds: z.number().positive().default(120).describe('Waiting for the remote server\'s 220 greeting once the TCP connection is up, counted apart from connectTimeoutSeconds; a STARTTLS handshake gets the same time. RFC 5321 section 4.5.3.2.1 suggests 5 minutes; 2 keep the default leaseSeconds above the longest attempt.'),
+        greetingTimeoutSeconds: z.number().positive().default(120).describe('Waiting for the remote server\'s 220 greeting once the TCP connection is up, counted apart from connectTimeoutSeconds; a STARTTLS handshake gets the same time. RFC 5321 section 4.5.3.2.1 suggests 5 minutes; the default of 2 keeps the default leaseSeconds above the longest attempt.'),
         commandTimeoutSeconds: z.number().positive().default(300).describe('Waiting for the reply to a command (RFC 5321 section 4.5.3.2).'),
         dataTimeoutSeconds: z.number().positive().default(600).describe('Sending the message and waiting for the reply after the final dot.'),
         reuseMaxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection to a remote host before it is closed.'),

@@ -23,7 +23,7 @@ import { outgoingOf } from './clientsetup/index.ts';
 import { createScanner } from './scan/index.ts';
 import { createMetrics, type Metrics } from './observability/index.ts';
 import type { Registry } from 'prom-client';
-import { createDispatcher, createEmitter, type Dispatcher } from './webhooks/index.ts';
+import { createDispatcher, createEmitter, endpointGuardOf, type Dispatcher } from './webhooks/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, serverOps, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 import { adminServiceFactory } from './admin/api/index.ts';
 
@@ -269,7 +269,9 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       if (taken) logger.info({ evt: 'maildrop', accepted: taken }, 'drop folder taken in at start-up');
       pickup.start(config.local.dropScanSeconds * 1000);
       if (config.webhooks.enabled) {
-        dispatcher = createDispatcher({ store, secrets, clock, logger, config: config.webhooks, owner: config.nodeName, registry: metrics.registry });
+        dispatcher = createDispatcher({
+          store, secrets, clock, logger, config: config.webhooks, owner: config.nodeName, registry: metrics.registry, guard: endpointGuardOf(config),
+        });
         await dispatcher.start();
       }
       // expired suppressions go, hourly, in the one process that serves the local channel

@@ -137,7 +137,7 @@ export const configSchema = z
         allowPrivate: z.boolean().default(false).describe('Deliver to MX hosts on private addresses (RFC 1918, ULA, link-local).'),
         mtaSts: z.boolean().default(true).describe('Honour MTA-STS policies (RFC 8461) of recipient domains: in enforce mode only policy-listed MX hosts with a valid certificate.'),
         connectTimeoutSeconds: z.number().positive().default(30).describe('Setting up the TCP connection to a remote host (with the name lookup of a route or smarthost given by name); the greeting then has greetingTimeoutSeconds.'),
-        greetingTimeoutSeconds: z.number().positive().default(120).describe('Waiting for the remote server\'s 220 greeting once the TCP connection is up, counted apart from connectTimeoutSeconds; a STARTTLS handshake gets the same time. RFC 5321 section 4.5.3.2.1 suggests 5 minutes; the default of 2 keeps the default leaseSeconds above the longest attempt.'),
+        greetingTimeoutSeconds: z.number().positive().default(120).describe('Waiting for the remote server\'s 220 greeting once the TCP connection is up, counted apart from connectTimeoutSeconds; a STARTTLS handshake gets the same time. RFC 5321 section 4.5.3.2.1 suggests 5 minutes; the default of 2 minutes keeps the default leaseSeconds above the longest attempt.'),
         commandTimeoutSeconds: z.number().positive().default(300).describe('Waiting for the reply to a command (RFC 5321 section 4.5.3.2).'),
         dataTimeoutSeconds: z.number().positive().default(600).describe('Sending the message and waiting for the reply after the final dot.'),
         reuseMaxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection to a remote host before it is closed.'),
@@ -298,6 +298,8 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true).describe('Record delivered, deferred, bounced, held and limit-reached events for the customers\' webhook endpoints, and send them from the process that serves the local channel (docs/webhooks.md).'),
         allowInsecure: z.boolean().default(false).describe('Accept http:// endpoint URLs (tests and labs only); otherwise only https:// endpoints are added and sent to.'),
+        allowNetworks: z.array(z.string().refine(isIpOrCidr, 'expected an IP address or a CIDR network such as 192.0.2.0/24')).default([])
+          .describe('Networks (IP addresses, CIDR) that endpoints may be on besides public addresses. Endpoints whose host is or resolves to a loopback, private, link-local, unique-local, multicast or other special address are refused when added and at every send (the host is resolved once per send, every address checked, and the request goes to the checked address); list an internal network here only if customers may reach it.'),
         maxAttempts: z.number().int().min(1).max(100).default(12).describe('Attempts of one event to one endpoint before it is marked failed.'),
         retrySeconds: z.array(z.number().positive()).min(1).default([30, 120, 600, 3600, 21600]).describe('Waits before the 1st, 2nd, ... retry, in seconds (each with up to 20% jitter); the last one repeats. A Retry-After of a 429 or 503 answer is honoured instead (at most a day).'),
         timeoutSeconds: z.number().positive().max(60).default(10).describe('How long an endpoint may take to answer; longer counts as a failed attempt.'),

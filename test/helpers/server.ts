@@ -14,6 +14,7 @@ import type { Clock } from '../../src/core/index.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createAdminService } from '../../src/admin/service.ts';
 import { dkimAdminOptions } from '../../src/admin/dkim.ts';
+import { endpointGuardOf } from '../../src/webhooks/index.ts';
 
 export interface TestServer {
   config: Config;
@@ -63,7 +64,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
   const now = opts.clock ? () => opts.clock!.now() : Date.now;
   const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(config)));
   const admin = createAdminService(server.store, {
-    now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now), webhooks: { allowInsecure: config.webhooks.allowInsecure },
+    now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now), webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) },
     suppressionDays: config.suppression.days,
   });
   return {

@@ -22,6 +22,7 @@ import { registerWebhookCommands } from './webhooks.ts';
 import { registerTokenCommands } from './tokens.ts';
 import { registerSuppressionCommands } from './suppression.ts';
 import { processIo, CliExit, type Io } from './output.ts';
+import { endpointGuardOf } from '../../webhooks/index.ts';
 
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
 function cliActor(): string {
@@ -45,7 +46,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
       const c = config();
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
       return await fn(createAdminService(store, {
-        secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure },
+        secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure, guard: endpointGuardOf(c) },
         suppressionDays: c.suppression.days,
       }));
     } finally {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { localPaths, secretsKeyFile, type Config } from './config/index.ts';
-import { clientKey, systemClock, type Clock } from './core/index.ts';
+import { networkMatcher, systemClock, type Clock } from './core/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createSpool } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
@@ -89,7 +89,7 @@ export function lockoutPolicyOf(config: Config): LockoutPolicy {
   return {
     maxFailures: a.maxFailures, lockMs: a.lockMinutes * 60_000, knownIpMs: a.knownIpDays * 86_400_000,
     ipFailures: a.ipFailures, ipWindowMs: a.ipWindowMinutes * 60_000, ipBanMs: a.ipBanMinutes * 60_000,
-    knownMaxFailures: a.knownIpMaxFailures,
+    knownMaxFailures: a.knownIpMaxFailures, sprayAccounts: a.sprayAccounts, isTrusted: networkMatcher(a.trustedNetworks),
   };
 }
 
@@ -179,7 +179,6 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
       grantsFor: (mailboxId: number) => store.grants.list(mailboxId),
-      bannedUntil: async (ip: string) => (await store.authGuard.banOf(clientKey(ip), clock.now()))?.bannedUntil ?? null,
       failureDelayMs: config.auth.failureDelayMs,
       containment,
       onSenderHold: config.containment.onHold,

@@ -111,9 +111,12 @@ export const configSchema = z
         lockMinutes: z.number().min(1).default(30).describe('How long a locked mailbox refuses logins (at least 30 for PCI DSS), except from addresses it logged in from successfully (see knownIpDays). `postern mailbox unlock` ends it early.'),
         knownIpDays: z.number().min(0).default(30).describe('A lock does not apply to client networks (/24, /64) from which the mailbox logged in successfully within this many days, so an attacker cannot lock the real user out.'),
         knownIpMaxFailures: z.number().int().min(1).default(50).describe('A known network is spared the lock only until this many logins from it failed since its last success: a co-tenant on a shared address (a web server) cannot guess a neighbour\'s password forever.'),
-        ipFailures: z.number().int().min(1).default(30).describe('Failed logins from one client address (any mailboxes) within ipWindowMinutes that ban the address: it is refused at connect with 421 4.7.0.'),
+        ipFailures: z.number().int().min(1).default(30).describe('Spraying failures from one client address within ipWindowMinutes that ban the address (failures for unknown logins, and failures for any mailbox once the address failed for sprayAccounts different mailboxes; never failures from a network the mailbox is known on). A banned address gets 454 4.7.0 at AUTH (429 on the send API) saying when the ban ends, except for logins to mailboxes that logged in from its network before, and site tokens. See docs/operations.md, "Who is refused when".'),
+        sprayAccounts: z.number().int().min(1).default(3).describe('Failures for this many different mailboxes from one address within ipWindowMinutes make its failures count toward ipFailures (spraying); failures on fewer mailboxes are left to the mailbox lock.'),
+        trustedNetworks: z.array(z.string().refine(isIpOrCidr, 'expected an IP address or a CIDR network such as 192.0.2.0/24')).default(['127.0.0.0/8', '::1'])
+          .describe('Client addresses (IP addresses, CIDR networks) that are never banned and whose failures never count toward a ban: this machine (the hosting server\'s webmail and scripts) by default. The mailbox lock still applies to logins from them.'),
         ipWindowMinutes: z.number().min(1).default(10).describe('The window in which ipFailures are counted (fixed window starting at the first failure).'),
-        ipBanMinutes: z.number().min(1).default(60).describe('How long a banned client address is refused. `postern ban remove IP` ends it early.'),
+        ipBanMinutes: z.number().min(1).default(60).describe('How long a banned client address is refused (see ipFailures). `postern ban remove IP` ends it early.'),
         failureDelayMs: z.number().int().min(0).max(30_000).default(1000).describe('Tarpit: a failed login is answered after this delay.'),
       })
       .strict()

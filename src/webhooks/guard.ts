@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import type { Config } from '../config/index.ts';
+import { networkMatcher } from '../core/index.ts';
 
 /** Special-purpose ranges (RFC 6890 and successors) that are not the public Internet. Data, not code. */
 const SPECIAL: [string, number, 'ipv4' | 'ipv6'][] = [
@@ -54,21 +55,6 @@ export function isPublicAddress(ip: string): boolean {
   return !special.check(a.ip, a.family);
 }
 
-/** IP addresses and CIDR networks (already validated by the config schema) as one matcher. */
-export function networkList(entries: readonly string[]): (ip: string) => boolean {
-  const list = new net.BlockList();
-  for (const e of entries) {
-    const [ip = '', bits] = e.split('/');
-    const family = net.isIPv6(ip) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(ip, family);
-    else list.addSubnet(ip, Number(bits), family);
-  }
-  return (ip) => {
-    const a = unmapped(ip);
-    return list.check(a.ip, a.family);
-  };
-}
-
 /** What a customer may be told about a refusal: nothing about the inside. */
 export const NOT_PUBLIC = 'refused: not a public address';
 
@@ -90,7 +76,7 @@ export interface GuardOptions {
 }
 
 export function createEndpointGuard(o: GuardOptions): EndpointGuard {
-  const allowed = networkList(o.allowNetworks);
+  const allowed = networkMatcher(o.allowNetworks);
   const resolver = new Resolver({ timeout: o.dns.timeoutMs, tries: o.dns.tries });
   if (o.dns.servers.length) resolver.setServers([...o.dns.servers]);
 

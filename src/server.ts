@@ -15,7 +15,7 @@ import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { startSuppressionPrune } from './suppression.ts';
-import { createContainment } from './limits/index.ts';
+import { createContainment, createKnownNetworks } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 import { checkSecretsKey, createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 import { createDkimService, createDnsLookup, createKeyring } from './dkim/index.ts';
@@ -173,9 +173,11 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     hasInboundRoute: async (d: string) => (await store.routes.get(d)) !== null,
   };
 
+  // one for every listener of the process: a login on 587 reserves slots on 465 too
+  const knownNetworks = createKnownNetworks({ keepMs: config.auth.knownIpDays * 86_400_000 });
   const listeners = config.listeners.map((l) =>
     createListener(l, {
-      hostname: config.hostname, tls, authenticator, relay, intake, logger, clock, gateFor: opts.gateFor,
+      hostname: config.hostname, tls, authenticator, relay, intake, logger, clock, gateFor: opts.gateFor, knownNetworks,
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
       grantsFor: (mailboxId: number) => store.grants.list(mailboxId),

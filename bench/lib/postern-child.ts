@@ -56,6 +56,10 @@ export interface SpawnOptions {
    * true). A second node on a PostgreSQL schema that the first one provisioned passes false.
    */
   provision?: boolean;
+  /** Listeners instead of the one submission listener (`port` is then the first one's). */
+  listeners?: ({ port: number } & Record<string, unknown>)[];
+  /** Extra `auth` settings of the spawned Postern. */
+  auth?: Record<string, unknown>;
   log: (s: string) => void;
 }
 
@@ -131,14 +135,15 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
 
 export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-bench-'));
-  const port = await freeLoopbackPort();
+  const port = o.listeners?.[0]?.port ?? await freeLoopbackPort();
   const config = {
     hostname: 'bench.postern.test',
     dataDir: path.join(dir, 'data'),
-    listeners: [{
+    listeners: o.listeners ?? [{
       role: o.tls === 'implicit' ? 'submissions' : 'submission', port, host: '127.0.0.1',
       maxConnectionsPerIp: Math.max(100, o.maxConns * 2), maxConnections: Math.max(1000, o.maxConns * 4),
     }],
+    ...(o.auth ? { auth: o.auth } : {}),
     log: { level: 'warn' },
     web: { enabled: false },
     dkim: { enabled: (o.dkim ?? 'off') !== 'off', ed25519: o.dkim === 'both' },

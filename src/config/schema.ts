@@ -35,7 +35,12 @@ export const listenerSchema = z
     proxyProtocol: z.union([z.boolean(), z.array(z.string().refine((ip) => net.isIP(ip) !== 0, 'expected an IP address')).min(1)]).default(false)
       .describe('Expect a PROXY protocol v1 header (HAProxy send-proxy) before the SMTP session, and take the client address from it: true from every peer, or a list of the load balancers\' addresses (other peers connect directly, without a header).'),
     maxConnectionsPerIp: z.number().int().min(1).default(50).describe('Simultaneous connections one client address may hold; more get 421 4.7.0.'),
+    maxConnectionsPerNetwork: z.number().int().min(1).default(100).describe('Simultaneous connections one client network (the /24 of IPv4, the /64 of IPv6) may hold; more get 421 4.7.0, except from a network a login succeeded from lately (a reserved slot).'),
     maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous connections on this listener; more get 421 4.7.0.'),
+    unauthenticatedShare: z.number().gt(0).max(1).default(0.5).describe('Submission ports: the share of maxConnections that sessions not yet authenticated may hold; a new connection beyond it closes the oldest unauthenticated session (421 4.7.0; from networks no login came from first), so a client that authenticates at once always finds a slot.'),
+    authTimeoutSeconds: z.number().min(1).default(30).describe('Submission ports: a session must authenticate within this many seconds of connecting (STARTTLS included), else 421 4.7.0 and the connection is closed.'),
+    commandTimeoutSeconds: z.number().min(1).default(30).describe('A command line must arrive whole within this many seconds of its first byte (else 421 4.4.2), so a client trickling a byte at a time holds no slot.'),
+    minDataRate: z.number().int().min(1).default(1024).describe('Bytes a second a message must keep up during DATA, on average, once DATA has run longer than commandTimeoutSeconds; slower gets 421 4.4.2.'),
     idleTimeoutSeconds: z.number().min(1).default(300).describe('Seconds a client may stay silent before the connection is closed (RFC 5321 suggests 5 minutes).'),
     maxMessageSize: z.number().int().min(1024).optional().describe('Largest message in bytes on this listener (advertised as SIZE); defaults to smtp.maxMessageSize.'),
     greetingDelayMs: z.number().int().min(0).max(30000).optional().describe('Wait this long before the greeting and refuse clients that talk first; defaults to 1000 on mx, 0 on submission ports.'),

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { SmtpError, because, smtpError, newQueueId, domainOf, type Clock } from '../core/index.ts';
 import type { ListenerConfig } from '../config/index.ts';
 import type { Authenticator } from '../credentials/index.ts';
-import type { ConnectionGate } from '../limits/index.ts';
+import type { ConnectionGate, KnownNetworks } from '../limits/index.ts';
 import type { Intake } from '../intake/index.ts';
 import {
   checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, checkSuppression, type AuthUser, type RelayDeps, type SessionView, type Verdict,
@@ -24,6 +24,8 @@ export interface SessionDeps {
   authenticator: Authenticator;
   gate: ConnectionGate;
   relay: RelayDeps;
+  /** Networks a login succeeded from lately (reserved slots); fed by every successful AUTH. */
+  knownNetworks: KnownNetworks;
   intake: Intake;
   logger: Logger;
   clock: Clock;
@@ -81,12 +83,14 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     onConnect(session, cb) {
       // A banned address is not refused here: the ban is decided at AUTH (the right user behind
       // the same NAT may still log in to a mailbox known there), see credentials/authenticate.ts.
-      deps.gate.acquire(session.remoteAddress).then(
-        (ok) => {
-          if (!ok) {
-            connected('per-ip-limit');
-            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
-            return cb(smtpError(421, '4.7.0', 'Too many connections from your address, try again later'));
+      const known = deps.knownNetworks.isKnown(session.remoteAddress, deps.clock.now());
+      deps.gate.acquire(session.remoteAddress, known).then(
+        (verdict) => {
+          if (verdict !== 'ok') {
+            const reason = verdict === 'per-ip' ? 'per-ip-limit' : 'per-network-limit';
+            connected(reason);
+            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason }, `connection refused: too many from this ${verdict === 'per-ip' ? 'address' : 'network'}`);
+            return cb(smtpError(421, '4.7.0', `Too many connections from your ${verdict === 'per-ip' ? 'address' : 'network'}, try again later`));
           }
           st(session).gated = true;
           connected('accepted');
@@ -127,6 +131,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             };
             logger.info({ ...log, result: 'ok', cached: r.cached, customer: user.customerName }, 'authenticated');
             authed('success');
+            deps.knownNetworks.remember(session.remoteAddress, deps.clock.now());
             void deps.containment?.observeLogin(r.mailbox, session.remoteAddress);
             return cb(null, { user });
           }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { localPaths, secretsKeyFile, type Config } from './config/index.ts';
 import { networkMatcher, systemClock, type Clock } from './core/index.ts';
 import { openStore, type Store } from './store/index.ts';
-import { createSpool } from './spool/index.ts';
+import { createSpool, diskReadiness } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
@@ -230,7 +230,11 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       const clientHost = config.clients.host ?? config.hostname;
       local = await startLocalServers({
         web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger,
-        ops: serverOps({ registry: metrics.registry, of: opts.metricsOf, metricsAllow: config.web.metricsAllow, store, listeners }),
+        ops: serverOps({
+          registry: metrics.registry, of: opts.metricsOf, metricsAllow: config.web.metricsAllow, store, listeners,
+          heldResults: () => outbound?.scheduler.held() ?? 0,
+          disk: diskReadiness({ dir: config.dataDir, minFreeBytes: config.queue.minFreeMegabytes * 1024 * 1024 }),
+        }),
         clientSetup: {
           isHosted: relay.isHostedDomain,
           // the ports the listeners actually bound, and the web port (known once it listens)

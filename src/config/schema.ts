@@ -104,9 +104,10 @@ export const configSchema = z
     queue: z
       .object({
         inlineBodyMaxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(256 * 1024).describe('Bodies up to this size are stored in the queue row itself (one commit makes them durable, no spool file); larger ones stream to a spool file. Also the most a session holds in memory. 0 = always a file.'),
+        minFreeMegabytes: z.number().min(0).default(256).describe('/readyz answers not ready ("disk": "low on disk space") while the file system of dataDir has less free space than this, and ("cannot write") while a small file cannot be written and fsynced there; ready again as soon as it can.'),
       })
       .strict()
-      .default({ inlineBodyMaxBytes: 256 * 1024 })
+      .default({ inlineBodyMaxBytes: 256 * 1024, minFreeMegabytes: 256 })
       .describe('The queue.'),
     auth: z
       .object({

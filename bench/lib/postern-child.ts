@@ -1,6 +1,6 @@
 /**
  * A Postern of our own for the benchmark: a temp dataDir, a generated config (one submission
- * listener on a free 127.0.0.1 port, log level warn, delivery off or to the --e2e sink, SQLite
+ * listener on a free 127.0.0.1 port unless the caller gives its own listeners, log level warn, delivery off or to the --e2e sink, SQLite
  * or a PostgreSQL schema with its nodeName and secrets key file), a customer/domain/mailbox
  * made with the CLI (not again for a second node of one schema), then `node bin/postern.js serve` as a child
  * process. Every step is bounded in time; stop() ends exactly this child (SIGTERM, then SIGKILL

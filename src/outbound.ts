@@ -4,6 +4,7 @@
  * reuse), the retry decisions, and bounce/ notices queued back through intake with the null
  * sender. Used by server.ts in the process that delivers.
  */
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
@@ -87,7 +88,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     mxPort: d.mxPort,
     body,
     timeouts: {
-      connectMs: d.connectTimeoutSeconds * 1000, greetingMs: d.commandTimeoutSeconds * 1000,
+      connectMs: d.connectTimeoutSeconds * 1000, greetingMs: d.greetingTimeoutSeconds * 1000,
       commandMs: d.commandTimeoutSeconds * 1000, dataMs: d.dataTimeoutSeconds * 1000,
     },
     logger,
@@ -178,6 +179,8 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     window: d.window,
     pollMs: d.pollIntervalMs,
     run,
+    // results the store does not take are held: in memory, then on the local disk
+    holdDir: path.join(config.dataDir, 'held-results'),
     async onFinished(finished) {
       await Promise.all(finished.flatMap((f) => (f.bodyPath ? [spool.remove(f.bodyPath)] : [])));
     },

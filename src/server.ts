@@ -7,15 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { localPaths, secretsKeyFile, type Config } from './config/index.ts';
-import { clientKey, systemClock, type Clock } from './core/index.ts';
+import { networkMatcher, systemClock, type Clock } from './core/index.ts';
 import { openStore, type Store } from './store/index.ts';
-import { createSpool } from './spool/index.ts';
+import { createSpool, diskReadiness } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { startSuppressionPrune } from './suppression.ts';
-import { createContainment } from './limits/index.ts';
+import { createContainment, createKnownNetworks } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 import { checkSecretsKey, createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 import { createDkimService, createDnsLookup, createKeyring, loadSigningLibraries } from './dkim/index.ts';
@@ -23,7 +23,7 @@ import { outgoingOf } from './clientsetup/index.ts';
 import { createScanner } from './scan/index.ts';
 import { createMetrics, type Metrics } from './observability/index.ts';
 import type { Registry } from 'prom-client';
-import { createDispatcher, createEmitter, type Dispatcher } from './webhooks/index.ts';
+import { createDispatcher, createEmitter, endpointGuardOf, type Dispatcher } from './webhooks/index.ts';
 import { createInjector, createPickup, passwdLookup, prepareDropDir, serverOps, startLocalServers, type LocalServers, type Pickup } from './inject/index.ts';
 import { adminServiceFactory } from './admin/api/index.ts';
 
@@ -89,7 +89,7 @@ export function lockoutPolicyOf(config: Config): LockoutPolicy {
   return {
     maxFailures: a.maxFailures, lockMs: a.lockMinutes * 60_000, knownIpMs: a.knownIpDays * 86_400_000,
     ipFailures: a.ipFailures, ipWindowMs: a.ipWindowMinutes * 60_000, ipBanMs: a.ipBanMinutes * 60_000,
-    knownMaxFailures: a.knownIpMaxFailures,
+    knownMaxFailures: a.knownIpMaxFailures, sprayAccounts: a.sprayAccounts, isTrusted: networkMatcher(a.trustedNetworks),
   };
 }
 
@@ -174,13 +174,14 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     hasInboundRoute: async (d: string) => (await store.routes.get(d)) !== null,
   };
 
+  // one for every listener of the process: a login on 587 reserves slots on 465 too
+  const knownNetworks = createKnownNetworks({ keepMs: config.auth.knownIpDays * 86_400_000 });
   const listeners = config.listeners.map((l) =>
     createListener(l, {
-      hostname: config.hostname, tls, authenticator, relay, intake, logger, clock, gateFor: opts.gateFor,
+      hostname: config.hostname, tls, authenticator, relay, intake, logger, clock, gateFor: opts.gateFor, knownNetworks,
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
       grantsFor: (mailboxId: number) => store.grants.list(mailboxId),
-      bannedUntil: async (ip: string) => (await store.authGuard.banOf(clientKey(ip), clock.now()))?.bannedUntil ?? null,
       failureDelayMs: config.auth.failureDelayMs,
       containment,
       onSenderHold: config.containment.onHold,
@@ -230,7 +231,11 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       const clientHost = config.clients.host ?? config.hostname;
       local = await startLocalServers({
         web: config.web.enabled ? config.web : null, socketPath: paths.socket, tls, logger,
-        ops: serverOps({ registry: metrics.registry, of: opts.metricsOf, metricsAllow: config.web.metricsAllow, store, listeners }),
+        ops: serverOps({
+          registry: metrics.registry, of: opts.metricsOf, metricsAllow: config.web.metricsAllow, store, listeners,
+          heldResults: () => outbound?.scheduler.held() ?? 0,
+          disk: diskReadiness({ dir: config.dataDir, minFreeBytes: config.queue.minFreeMegabytes * 1024 * 1024 }),
+        }),
         clientSetup: {
           isHosted: relay.isHostedDomain,
           // the ports the listeners actually bound, and the web port (known once it listens)
@@ -270,7 +275,9 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       if (taken) logger.info({ evt: 'maildrop', accepted: taken }, 'drop folder taken in at start-up');
       pickup.start(config.local.dropScanSeconds * 1000);
       if (config.webhooks.enabled) {
-        dispatcher = createDispatcher({ store, secrets, clock, logger, config: config.webhooks, owner: config.nodeName, registry: metrics.registry });
+        dispatcher = createDispatcher({
+          store, secrets, clock, logger, config: config.webhooks, owner: config.nodeName, registry: metrics.registry, guard: endpointGuardOf(config),
+        });
         await dispatcher.start();
       }
       // expired suppressions go, hourly, in the one process that serves the local channel

@@ -1,6 +1,6 @@
 /**
  * A Postern of our own for the benchmark: a temp dataDir, a generated config (one submission
- * listener on a free 127.0.0.1 port, log level warn, delivery off or to the --e2e sink, SQLite
+ * listener on a free 127.0.0.1 port unless the caller gives its own listeners, log level warn, delivery off or to the --e2e sink, SQLite
  * or a PostgreSQL schema with its nodeName and secrets key file), a customer/domain/mailbox
  * made with the CLI (not again for a second node of one schema), then `node bin/postern.js serve` as a child
  * process. Every step is bounded in time; stop() ends exactly this child (SIGTERM, then SIGKILL
@@ -56,6 +56,10 @@ export interface SpawnOptions {
    * true). A second node on a PostgreSQL schema that the first one provisioned passes false.
    */
   provision?: boolean;
+  /** Listeners instead of the one submission listener (`port` is then the first one's). */
+  listeners?: ({ port: number } & Record<string, unknown>)[];
+  /** Extra `auth` settings of the spawned Postern. */
+  auth?: Record<string, unknown>;
   log: (s: string) => void;
 }
 
@@ -131,14 +135,15 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
 
 export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-bench-'));
-  const port = await freeLoopbackPort();
+  const port = o.listeners?.[0]?.port ?? await freeLoopbackPort();
   const config = {
     hostname: 'bench.postern.test',
     dataDir: path.join(dir, 'data'),
-    listeners: [{
+    listeners: o.listeners ?? [{
       role: o.tls === 'implicit' ? 'submissions' : 'submission', port, host: '127.0.0.1',
       maxConnectionsPerIp: Math.max(100, o.maxConns * 2), maxConnections: Math.max(1000, o.maxConns * 4),
     }],
+    ...(o.auth ? { auth: o.auth } : {}),
     log: { level: 'warn' },
     web: { enabled: false },
     dkim: { enabled: (o.dkim ?? 'off') !== 'off', ed25519: o.dkim === 'both' },

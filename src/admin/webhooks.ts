@@ -6,11 +6,15 @@
  */
 import type { SecretBox } from '../credentials/index.ts';
 import type { Customer, Store, WebhookDelivery, WebhookEndpoint, WebhookEventType } from '../store/index.ts';
-import { EVENT_TYPES, newWebhookSecret, randomEventId, urlProblem } from '../webhooks/index.ts';
+import { EVENT_TYPES, NOT_PUBLIC, createEndpointGuard, newWebhookSecret, randomEventId, urlProblem, type EndpointGuard } from '../webhooks/index.ts';
 import { randomBytes } from 'node:crypto';
 import { AdminError, missing } from './errors.ts';
 
-export interface WebhookAdminOptions { allowInsecure: boolean }
+export interface WebhookAdminOptions {
+  allowInsecure: boolean;
+  /** Checks an endpoint's host at add (webhooks.allowNetworks, dns.*); default: no allowed network, the system resolver. */
+  guard?: EndpointGuard;
+}
 
 export interface WebhookAddInput { customer: string; url: string; events?: string | string[] }
 
@@ -48,6 +52,8 @@ export function createWebhookService(
     if (!e) throw missing(`no webhook endpoint ${id}${customer === undefined ? '' : ` of customer ${customer}`}`);
     return e;
   }
+  let made: EndpointGuard | null = null;
+  const guard = () => opts.guard ?? (made ??= createEndpointGuard({ allowNetworks: [], dns: { servers: [], timeoutMs: 5000, tries: 2 } }));
   function box(): SecretBox {
     if (!secrets) throw new AdminError('no secrets key is configured for webhook secrets');
     return secrets();
@@ -60,6 +66,10 @@ export function createWebhookService(
       const url = input.url.trim();
       const problem = urlProblem(url, opts.allowInsecure);
       if (problem) throw new AdminError(problem);
+      // a host that does not resolve yet is taken (every send checks again); one that is or
+      // resolves to an inside address is not
+      const checked = await guard().check(url);
+      if (!checked.ok && checked.reason === NOT_PUBLIC) throw new AdminError(`${url}: ${NOT_PUBLIC}`);
       const events = eventsOf(input.events);
       const secret = newWebhookSecret();
       const id = `wh_${randomBytes(9).toString('base64url')}`;

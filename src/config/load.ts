@@ -62,9 +62,9 @@ function crossChecks(c: Config): string[] {
   }
   // a lease that ends while its attempt still runs lets another node start a second delivery
   const d = c.delivery;
-  const longest = d.connectTimeoutSeconds + d.commandTimeoutSeconds + d.dataTimeoutSeconds;
+  const longest = d.connectTimeoutSeconds + d.greetingTimeoutSeconds + d.commandTimeoutSeconds + d.dataTimeoutSeconds;
   if (d.leaseSeconds <= longest) {
-    out.push(`delivery.leaseSeconds: must be more than connectTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds (${longest}): a lease that ends while its attempt runs lets another node deliver the same recipient again`);
+    out.push(`delivery.leaseSeconds: must be more than connectTimeoutSeconds + greetingTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds (${longest}): a lease that ends while its attempt runs lets another node deliver the same recipient again`);
   }
   return out;
 }

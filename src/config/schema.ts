@@ -36,7 +36,12 @@ export const listenerSchema = z
     proxyProtocol: z.union([z.boolean(), z.array(z.string().refine((ip) => net.isIP(ip) !== 0, 'expected an IP address')).min(1)]).default(false)
       .describe('Expect a PROXY protocol v1 header (HAProxy send-proxy) before the SMTP session, and take the client address from it: true from every peer, or a list of the load balancers\' addresses (other peers connect directly, without a header).'),
     maxConnectionsPerIp: z.number().int().min(1).default(50).describe('Simultaneous connections one client address may hold; more get 421 4.7.0.'),
+    maxConnectionsPerNetwork: z.number().int().min(1).default(100).describe('Simultaneous connections one client network (the /24 of IPv4, the /64 of IPv6) may hold; more get 421 4.7.0, except from a network a login succeeded from lately (a reserved slot).'),
     maxConnections: z.number().int().min(1).default(1000).describe('Simultaneous connections on this listener; more get 421 4.7.0.'),
+    unauthenticatedShare: z.number().gt(0).max(1).default(0.5).describe('Submission ports: the share of maxConnections that sessions not yet authenticated may hold; a new connection beyond it closes the oldest unauthenticated session (421 4.7.0; from networks no login came from first), so a client that authenticates at once always finds a slot.'),
+    authTimeoutSeconds: z.number().min(1).default(30).describe('Submission ports: a session must authenticate within this many seconds of connecting (STARTTLS included), else 421 4.7.0 and the connection is closed.'),
+    commandTimeoutSeconds: z.number().min(1).default(30).describe('A command line must arrive whole within this many seconds of its first byte (else 421 4.4.2), so a client trickling a byte at a time holds no slot.'),
+    minDataRate: z.number().int().min(1).default(1024).describe('Bytes a second a message must keep up during DATA, on average, once DATA has run longer than commandTimeoutSeconds; slower gets 421 4.4.2.'),
     idleTimeoutSeconds: z.number().min(1).default(300).describe('Seconds a client may stay silent before the connection is closed (RFC 5321 suggests 5 minutes).'),
     maxMessageSize: z.number().int().min(1024).optional().describe('Largest message in bytes on this listener (advertised as SIZE); defaults to smtp.maxMessageSize.'),
     greetingDelayMs: z.number().int().min(0).max(30000).optional().describe('Wait this long before the greeting and refuse clients that talk first; defaults to 1000 on mx, 0 on submission ports.'),
@@ -100,9 +105,10 @@ export const configSchema = z
     queue: z
       .object({
         inlineBodyMaxBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(256 * 1024).describe('Bodies up to this size are stored in the queue row itself (one commit makes them durable, no spool file); larger ones stream to a spool file. Also the most a session holds in memory. 0 = always a file.'),
+        minFreeMegabytes: z.number().min(0).default(256).describe('/readyz answers not ready ("disk": "low on disk space") while the file system of dataDir has less free space than this, and ("cannot write") while a small file cannot be written and fsynced there; ready again as soon as it can.'),
       })
       .strict()
-      .default({ inlineBodyMaxBytes: 256 * 1024 })
+      .default({ inlineBodyMaxBytes: 256 * 1024, minFreeMegabytes: 256 })
       .describe('The queue.'),
     auth: z
       .object({
@@ -112,9 +118,12 @@ export const configSchema = z
         lockMinutes: z.number().min(1).default(30).describe('How long a locked mailbox refuses logins (at least 30 for PCI DSS), except from addresses it logged in from successfully (see knownIpDays). `postern mailbox unlock` ends it early.'),
         knownIpDays: z.number().min(0).default(30).describe('A lock does not apply to client networks (/24, /64) from which the mailbox logged in successfully within this many days, so an attacker cannot lock the real user out.'),
         knownIpMaxFailures: z.number().int().min(1).default(50).describe('A known network is spared the lock only until this many logins from it failed since its last success: a co-tenant on a shared address (a web server) cannot guess a neighbour\'s password forever.'),
-        ipFailures: z.number().int().min(1).default(30).describe('Failed logins from one client address (any mailboxes) within ipWindowMinutes that ban the address: it is refused at connect with 421 4.7.0.'),
+        ipFailures: z.number().int().min(1).default(30).describe('Spraying failures from one client address within ipWindowMinutes that ban the address (failures for unknown logins, and failures for any mailbox once the address failed for sprayAccounts different mailboxes; never failures from a network the mailbox is known on). A banned address gets 454 4.7.0 at AUTH (429 on the send API) saying when the ban ends, except for logins to mailboxes that logged in from its network before, and site tokens. See docs/operations.md, "Who is refused when".'),
+        sprayAccounts: z.number().int().min(1).default(3).describe('Failures for this many different mailboxes from one address within ipWindowMinutes make its failures count toward ipFailures (spraying); failures on fewer mailboxes are left to the mailbox lock.'),
+        trustedNetworks: z.array(z.string().refine(isIpOrCidr, 'expected an IP address or a CIDR network such as 192.0.2.0/24')).default(['127.0.0.0/8', '::1'])
+          .describe('Client addresses (IP addresses, CIDR networks) that are never banned and whose failures never count toward a ban: this machine (the hosting server\'s webmail and scripts) by default. The mailbox lock still applies to logins from them.'),
         ipWindowMinutes: z.number().min(1).default(10).describe('The window in which ipFailures are counted (fixed window starting at the first failure).'),
-        ipBanMinutes: z.number().min(1).default(60).describe('How long a banned client address is refused. `postern ban remove IP` ends it early.'),
+        ipBanMinutes: z.number().min(1).default(60).describe('How long a banned client address is refused (see ipFailures). `postern ban remove IP` ends it early.'),
         failureDelayMs: z.number().int().min(0).max(30_000).default(1000).describe('Tarpit: a failed login is answered after this delay.'),
       })
       .strict()
@@ -128,7 +137,7 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(10_000).default(100).describe('Delivery attempts running at once, in total.'),
         perDestinationConcurrency: z.number().int().min(1).max(1000).default(20).describe('Delivery attempts running at once to one recipient domain.'),
         window: z.number().int().min(1).max(100_000).default(2000).describe('Most due recipients claimed and held in memory at once; the rest of the queue stays in the store.'),
-        leaseSeconds: z.number().int().min(5).default(1200).describe('A claimed recipient whose attempt has not ended after this long is claimed again, by any node (a crashed node\'s work comes back by itself). Must be longer than the longest attempt: more than connectTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds.'),
+        leaseSeconds: z.number().int().min(5).default(1200).describe('A claimed recipient whose attempt has not ended after this long is claimed again, by any node (a crashed node\'s work comes back by itself). Must be longer than the longest attempt: more than connectTimeoutSeconds + greetingTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds.'),
         pollIntervalMs: z.number().int().min(10).max(60_000).default(1000).describe('How often the store is asked for due recipients when nothing was just queued.'),
         retryMinutes: z.array(z.number().positive()).min(1).default([5, 10, 20, 40, 60, 60, 60, 60, 240]).describe('Waits before the 1st, 2nd, ... retry of a deferred recipient, in minutes; the last one repeats.'),
         expireDays: z.number().positive().default(5).describe('A recipient still deferred this long after the message arrived fails with 4.4.7 and is bounced.'),
@@ -137,8 +146,9 @@ export const configSchema = z
         allowLoopback: z.boolean().default(false).describe('Deliver to MX hosts on loopback addresses (tests and labs only). Routes and the smarthost are chosen by the operator and may always be local.'),
         allowPrivate: z.boolean().default(false).describe('Deliver to MX hosts on private addresses (RFC 1918, ULA, link-local).'),
         mtaSts: z.boolean().default(true).describe('Honour MTA-STS policies (RFC 8461) of recipient domains: in enforce mode only policy-listed MX hosts with a valid certificate.'),
-        connectTimeoutSeconds: z.number().positive().default(30).describe('Connecting to a remote host.'),
-        commandTimeoutSeconds: z.number().positive().default(300).describe('Waiting for the greeting or a reply to a command (RFC 5321 section 4.5.3.2).'),
+        connectTimeoutSeconds: z.number().positive().default(30).describe('Setting up the TCP connection to a remote host (with the name lookup of a route or smarthost given by name); the greeting then has greetingTimeoutSeconds.'),
+        greetingTimeoutSeconds: z.number().positive().default(120).describe('Waiting for the remote server\'s 220 greeting once the TCP connection is up, counted apart from connectTimeoutSeconds; a STARTTLS handshake gets the same time. RFC 5321 section 4.5.3.2.1 suggests 5 minutes; the default of 2 minutes keeps the default leaseSeconds above the longest attempt.'),
+        commandTimeoutSeconds: z.number().positive().default(300).describe('Waiting for the reply to a command (RFC 5321 section 4.5.3.2).'),
         dataTimeoutSeconds: z.number().positive().default(600).describe('Sending the message and waiting for the reply after the final dot.'),
         reuseMaxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection to a remote host before it is closed.'),
         reuseIdleSeconds: z.number().min(0).default(5).describe('How long an idle connection is kept for the next message to the same host (0: close at once).'),
@@ -298,6 +308,8 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true).describe('Record delivered, deferred, bounced, held and limit-reached events for the customers\' webhook endpoints, and send them from the process that serves the local channel (docs/webhooks.md).'),
         allowInsecure: z.boolean().default(false).describe('Accept http:// endpoint URLs (tests and labs only); otherwise only https:// endpoints are added and sent to.'),
+        allowNetworks: z.array(z.string().refine(isIpOrCidr, 'expected an IP address or a CIDR network such as 192.0.2.0/24')).default([])
+          .describe('Networks (IP addresses, CIDR) that endpoints may be on besides public addresses. Endpoints whose host is or resolves to a loopback, private, link-local, unique-local, multicast or other special address are refused when added and at every send (the host is resolved once per send, every address checked, and the request goes to the checked address); list an internal network here only if customers may reach it.'),
         maxAttempts: z.number().int().min(1).max(100).default(12).describe('Attempts of one event to one endpoint before it is marked failed.'),
         retrySeconds: z.array(z.number().positive()).min(1).default([30, 120, 600, 3600, 21600]).describe('Waits before the 1st, 2nd, ... retry, in seconds (each with up to 20% jitter); the last one repeats. A Retry-After of a 429 or 503 answer is honoured instead (at most a day).'),
         timeoutSeconds: z.number().positive().max(60).default(10).describe('How long an endpoint may take to answer; longer counts as a failed attempt.'),

@@ -43,3 +43,23 @@ export const clientKey = (ip: string): string => ipNetwork(ip, 4, 4);
 
 /** The network a login is remembered by (known addresses): the /24 of IPv4, the /64 of IPv6. */
 export const loginNetwork = (ip: string): string => ipNetwork(ip, 3, 4);
+
+/**
+ * A matcher for IP addresses and CIDR networks ("192.0.2.7", "2001:db8::/32"), entries already
+ * validated; an IPv4-mapped IPv6 address matches as its IPv4 address.
+ */
+export function networkMatcher(entries: readonly string[]): (ip: string) => boolean {
+  const list = new net.BlockList();
+  for (const e of entries) {
+    const [ip = '', bits] = e.split('/');
+    const family = net.isIPv6(ip) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(ip, family);
+    else list.addSubnet(ip, Number(bits), family);
+  }
+  return (ip) => {
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+    if (v4) return list.check(v4, 'ipv4');
+    if (!net.isIP(ip)) return false;
+    return list.check(ip, net.isIPv6(ip) ? 'ipv6' : 'ipv4');
+  };
+}

@@ -188,6 +188,34 @@ describe('attemptDelivery', () => {
     assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
   });
 
+  test('the greeting has its own timeout: a greeting later than connectMs but within greetingMs is waited for', async () => {
+    const s = await mx({});
+    // a proxy that holds the server's greeting back for 600 ms after the TCP connection is up
+    const sockets = new Set<net.Socket>();
+    const slow = net.createServer((client) => {
+      sockets.add(client);
+      setTimeout(() => {
+        const upstream = net.connect(s.port, s.host);
+        sockets.add(upstream);
+        client.pipe(upstream); upstream.pipe(client);
+        client.on('error', () => upstream.destroy()); upstream.on('error', () => client.destroy());
+      }, 600);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const at = { host: '127.0.0.1', port: (slow.address() as net.AddressInfo).port };
+    try {
+      const ok = only(await attemptDelivery(request([at], { tls: 'none', timeouts: { connectMs: 200, greetingMs: 2000, commandMs: 2000, dataMs: 2000 } })));
+      assert.equal(ok.outcome, 'delivered', ok.reply);
+      const t0 = Date.now();
+      const late = only(await attemptDelivery(request([at], { tls: 'none', timeouts: { connectMs: 5000, greetingMs: 300, commandMs: 5000, dataMs: 5000 } })));
+      assert.deepEqual([late.outcome, late.category], ['deferred', 'timeout']);
+      assert.ok(Date.now() - t0 < 550, `the greeting timeout ended it, not the connect timeout (${Date.now() - t0} ms)`);
+    } finally {
+      for (const x of sockets) x.destroy();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+
   test('STARTTLS offered and used', async () => {
     const s = await mx({}, { tls: true });
     const res = await attemptDelivery(request([target(s)]));

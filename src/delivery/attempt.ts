@@ -150,7 +150,9 @@ function connectionOptions(req: AttemptRequest, target: AttemptTarget, t: Timeou
     host: target.host,
     port: target.port,
     name: req.hostname,
-    connectionTimeout: t.connectMs,
+    // nodemailer cuts the greeting short by what is left of connectionTimeout; the TCP connect
+    // alone is bounded by connectMs in connect() below, so the greeting gets its own greetingMs
+    connectionTimeout: t.connectMs + t.greetingMs,
     greetingTimeout: t.greetingMs,
     socketTimeout: t.commandMs,
     socketCloseTimeout: 0,
@@ -238,7 +240,7 @@ async function fresh(
 ): Promise<SessionResult> {
   const all = (make: (address: string) => RecipientOutcome) => recipients.map((r) => make(r.address));
   try {
-    const connErr = await connect(live.conn, t);
+    const connErr = await connect(live, t);
     if (connErr) {
       closeConnection(live, false, null);
       const tlsError = connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || live.upgrading;
@@ -351,11 +353,20 @@ function closeConnection(live: Live, healthy: boolean, pool: ConnectionPool | nu
   } catch { /* already closed */ }
 }
 
-/** Resolves with the error that ended the connect, or null once EHLO (and STARTTLS) are done. */
-function connect(conn: SMTPConnection, t: Timeouts): Promise<SmtpErr | null> {
+/**
+ * Resolves with the error that ended the connect, or null once EHLO (and STARTTLS) are done.
+ * The TCP connection (with a name lookup) must be up within connectMs; the greeting then has
+ * greetingMs of its own, and each later reply commandMs.
+ */
+function connect(live: Live, t: Timeouts): Promise<SmtpErr | null> {
+  const conn = live.conn;
   return new Promise((resolve) => {
     let done = false;
-    const finish = (e: SmtpErr | null) => { if (!done) { done = true; clearTimeout(guard); resolve(e); } };
+    const finish = (e: SmtpErr | null) => { if (!done) { done = true; clearTimeout(guard); clearTimeout(tcp); resolve(e); } };
+    const tcp = setTimeout(() => {
+      const socket = live.internals._socket;
+      if (!socket || socket.connecting) finish(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' }));
+    }, t.connectMs);
     // nodemailer bounds each phase; this bounds the whole, in case a phase slips through
     const guard = setTimeout(() => finish(Object.assign(new Error('connect and greeting took too long'), { code: 'ETIMEDOUT' })),
       t.connectMs + 2 * t.greetingMs + 2 * t.commandMs);

@@ -79,12 +79,20 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
     logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
   };
 
+  /** A banned address without a right site token or a login known on its network: 429 saying until when. */
+  const bannedProblem = (until: number): Problem => {
+    authed('banned');
+    const at = new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return problem('auth', 429, `Too many failed logins from your address; refused until ${at}, except site tokens and mailboxes that logged in from this network before`,
+      { retryAfter: Math.max(1, Math.ceil((until - deps.clock.now()) / 1000)) });
+  };
+
   /** The sender behind the Authorization header, or a problem. */
   async function who(c: Context<Env>, ip: string): Promise<InjectSender | Problem> {
     const header = c.req.header('authorization') ?? '';
     const [scheme, value = ''] = header.split(/\s+/, 2);
     const fail = async (detail: string, countIp: boolean): Promise<Problem> => {
-      if (countIp && deps.channel === 'web') {
+      if (countIp && deps.channel === 'web' && !deps.lockout.isTrusted(ip)) {
         const l = deps.lockout;
         if (await deps.store.authGuard.recordIpFailure(clientKey(ip), deps.clock.now(), l.ipWindowMs, l.ipFailures, l.ipBanMs)) banned(ip);
       }
@@ -92,8 +100,11 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
       return problem('auth', 401, detail);
     };
     if (/^bearer$/i.test(scheme ?? '')) {
+      // a right site token is never refused for its address's ban
       const site = isSiteToken(value) ? await deps.store.sites.byTokenHash(siteTokenHash(value)) : null;
       if (!site) {
+        const ban = deps.channel === 'web' && !deps.lockout.isTrusted(ip) ? await deps.store.authGuard.banOf(clientKey(ip), deps.clock.now()) : null;
+        if (ban) return bannedProblem(ban.bannedUntil);
         logger.warn({ evt: 'auth', listener: deps.channel, ip, method: 'token', result: 'fail', reason: 'unknown-token' }, 'authentication failed');
         authed('failure');
         return fail('The site token is not valid (was it rotated?)', true);
@@ -111,6 +122,7 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
       const colon = decoded.indexOf(':');
       const login = colon === -1 ? decoded : decoded.slice(0, colon);
       const r = await deps.authenticator.authenticate(login.trim(), colon === -1 ? '' : decoded.slice(colon + 1), ip);
+      if (!r.ok && r.reason === 'banned') return bannedProblem(r.bannedUntil!);
       if (!r.ok) {
         logger.warn({ evt: 'auth', listener: 'api', ip, method: 'basic', user: login, result: 'fail', reason: r.reason }, 'authentication failed');
         authed(r.reason === 'locked' || r.reason === 'suspended' ? r.reason : 'failure');
@@ -177,13 +189,6 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
 
   app.post('/api/v1/messages', async (c) => {
     const ip = ipOf(c);
-    if (deps.channel === 'web') {
-      const ban = await deps.store.authGuard.banOf(clientKey(ip), deps.clock.now());
-      if (ban) {
-        authed('banned');
-        return send(c, problem('auth', 429, 'Too many failed logins from your address, try again later', { retryAfter: Math.max(1, Math.ceil((ban.bannedUntil - deps.clock.now()) / 1000)) }));
-      }
-    }
     const sender = await who(c, ip);
     if ('status' in sender) {
       return send(c, sender, sender.status === 401 ? { 'www-authenticate': deps.channel === 'web' ? 'Bearer realm="postern", Basic realm="postern"' : 'Bearer realm="postern"' } : {});

@@ -1,6 +1,7 @@
 /**
  * The operations routes of the web listener: GET /healthz (the process answers) and GET /readyz
- * (the store answers and the listeners are bound; else 503 saying what is not), answered to
+ * (the store answers and takes writes, the local disk has room and can be written, the listeners
+ * are bound; else 503 saying what is not), answered to
  * anyone since they reveal nothing, and GET /metrics (Prometheus text format) for the client
  * addresses of web.metricsAllow only (loopback by default): anyone else gets 404.
  */
@@ -32,12 +33,20 @@ export function serverOps(o: {
   metricsAllow: readonly string[];
   store: Pick<Store, 'queue'>;
   listeners: readonly { name: string; address(): unknown }[];
+  /** Delivery results waiting for the store (the store does not take writes); absent: not delivering. */
+  heldResults?: () => number;
+  /** The local disk can take a message (null) or not (what is wrong). */
+  disk?: ReadinessCheck;
 }): OpsDeps {
   return {
     metrics: async () => ({ contentType: o.registry.contentType, text: await (o.of ? o.of(o.registry) : o.registry.metrics()) }),
     metricsAllow: o.metricsAllow,
     ready: {
-      store: async () => (await o.store.queue.stateOf('readyz'), null),
+      store: async () => {
+        await o.store.queue.stateOf('readyz');
+        return o.heldResults?.() ? 'not taking writes' : null;
+      },
+      ...(o.disk ? { disk: o.disk } : {}),
       listeners: async () => {
         const down = o.listeners.filter((l) => !l.address()).map((l) => l.name);
         return down.length ? `not listening: ${down.join(', ')}` : null;

@@ -99,7 +99,7 @@ export async function startLocalServers(o: {
       const perIp = createCounter(o.web.maxConnectionsPerIp);
       web.on('connection', (sock: net.Socket) => {
         const ip = sock.remoteAddress ?? '';
-        if (!perIp.tryAcquire(ip)) {
+        if (perIp.tryAcquire(ip) !== 'ok') {
           o.logger.warn({ evt: 'connect', listener: 'web', ip, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
           sock.destroy();
           return;

@@ -2,10 +2,14 @@
 import net from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { ListenerConfig } from '../config/index.ts';
-import { createConnectionGate, type ConnectionGate } from '../limits/index.ts';
+import { createConnectionGate, createKnownNetworks, type ConnectionGate, type KnownNetworks } from '../limits/index.ts';
+import { sweep, type SlotConnection, type SlotRules } from './slots.ts';
 import { patchSmtpServer } from './smtp-server-patch.ts';
 import { createSessionHooks, type SessionDeps } from './session.ts';
 import { TLS_MIN_VERSION, type TlsRegistry } from './tls.ts';
+
+/** How long a network a login succeeded from keeps its reserved slots (in this process). */
+const KNOWN_NETWORK_MS = 30 * 86_400_000;
 
 export interface Listener {
   readonly config: ListenerConfig;
@@ -15,7 +19,9 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export interface ListenerDeps extends Omit<SessionDeps, 'listener' | 'gate' | 'maxMessageSize'> {
+export interface ListenerDeps extends Omit<SessionDeps, 'listener' | 'gate' | 'maxMessageSize' | 'knownNetworks'> {
+  /** Shared by the listeners of a process; one of its own by default. */
+  knownNetworks?: KnownNetworks;
   hostname: string;
   /** smtp.maxMessageSize: the size limit of a listener that sets none of its own. */
   maxMessageSize: number;
@@ -44,9 +50,23 @@ export class BindError extends Error {
 export function createListener(config: ListenerConfig, deps: ListenerDeps): Listener {
   patchSmtpServer();
   const name = `${config.role}:${config.port}`;
-  const gate = deps.gateFor?.(config, name) ?? createConnectionGate(config.maxConnectionsPerIp);
+  const gate = deps.gateFor?.(config, name) ?? createConnectionGate(config.maxConnectionsPerIp, config.maxConnectionsPerNetwork);
   const size = config.maxMessageSize ?? deps.maxMessageSize;
-  const hooks = createSessionHooks({ ...deps, listener: config, gate, maxMessageSize: size });
+  const knownNetworks = deps.knownNetworks ?? createKnownNetworks({ keepMs: KNOWN_NETWORK_MS });
+  const hooks = createSessionHooks({ ...deps, listener: config, gate, maxMessageSize: size, knownNetworks });
+  const slots: SlotRules = {
+    requireAuth: config.role !== 'mx',
+    authTimeoutMs: config.authTimeoutSeconds * 1000,
+    maxUnauthenticated: Math.max(1, Math.floor(config.maxConnections * config.unauthenticatedShare)),
+    commandMs: config.commandTimeoutSeconds * 1000,
+    minDataRate: config.minDataRate,
+    dataGraceMs: config.commandTimeoutSeconds * 1000,
+    isKnown: (ip) => knownNetworks.isKnown(ip, deps.clock.now()),
+    onClosed(reason, ip) {
+      deps.metrics?.connections.inc({ listener: name, result: reason });
+      deps.logger.warn({ evt: 'slot', listener: name, ip, result: 'closed', reason }, 'connection closed: slot rules');
+    },
+  };
   const implicit = config.role === 'submissions';
   const pair = deps.tls.defaults();
 
@@ -82,7 +102,11 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
     maxCommandLength: 2048,
     greetingDelayMs: config.greetingDelayMs ?? (config.role === 'mx' ? 1000 : 0),
     onMaxClients: () => deps.metrics?.connections.inc({ listener: name, result: 'max-connections' }),
+    slots,
   } as ConstructorParameters<typeof SMTPServer>[0]);
+  const connections = (server as unknown as { connections: Set<SlotConnection> }).connections;
+  const sweeper = setInterval(() => sweep(slots, connections, Date.now()), 1000);
+  sweeper.unref();
 
   deps.tls.onDefaultChange((p) => server.updateSecureContext({ key: p.key, cert: p.cert }));
   server.on('error', (err: Error & { code?: string }) => {
@@ -119,6 +143,7 @@ export function createListener(config: ListenerConfig, deps: ListenerDeps): List
     },
     address: () => (server.server.listening ? (server.server.address() as net.AddressInfo) : null),
     close() {
+      clearInterval(sweeper);
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };

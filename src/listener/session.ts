@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { SmtpError, because, smtpError, newQueueId, domainOf, type Clock } from '../core/index.ts';
 import type { ListenerConfig } from '../config/index.ts';
 import { suspendedWhat, type Authenticator } from '../credentials/index.ts';
-import type { ConnectionGate } from '../limits/index.ts';
+import type { ConnectionGate, KnownNetworks } from '../limits/index.ts';
 import type { Intake } from '../intake/index.ts';
 import {
   checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, checkSuppression, type AuthUser, type RelayDeps, type SessionView, type Verdict,
@@ -24,6 +24,8 @@ export interface SessionDeps {
   authenticator: Authenticator;
   gate: ConnectionGate;
   relay: RelayDeps;
+  /** Networks a login succeeded from lately (reserved slots); fed by every successful AUTH. */
+  knownNetworks: KnownNetworks;
   intake: Intake;
   logger: Logger;
   clock: Clock;
@@ -32,8 +34,6 @@ export interface SessionDeps {
   maxMessageSize: number;
   /** The sender grants of a mailbox, read for every transaction (changes apply at once). */
   grantsFor(mailboxId: number): Promise<SenderGrant[]>;
-  /** When the client address is banned (too many failed logins), until when; else null. */
-  bannedUntil(ip: string): Promise<number | null>;
   /** Tarpit: failed logins are answered after this delay. */
   failureDelayMs: number;
   /** Compromise signals, fed after each login and each accepted message (never awaited). */
@@ -81,24 +81,16 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
 
   return {
     onConnect(session, cb) {
-      // A ban check that cannot read the store lets the connection in: every later step that
-      // needs the store (AUTH, RCPT, DATA) answers 4xx on its own, so nothing is accepted.
-      const banned = deps.bannedUntil(session.remoteAddress).catch((err: Error) => {
-        logger.error({ evt: 'connect', listener: name, ip: session.remoteAddress, err: err.message }, 'ban check failed');
-        return null;
-      });
-      Promise.all([deps.gate.acquire(session.remoteAddress), banned]).then(
-        ([ok, banned]) => {
-          if (ok && banned !== null) {
-            deps.gate.release(session.remoteAddress);
-            connected('banned');
-            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'banned', until: new Date(banned).toISOString() }, 'connection refused: address banned');
-            return cb(smtpError(421, '4.7.0', 'Too many failed logins from your address, try again later'));
-          }
-          if (!ok) {
-            connected('per-ip-limit');
-            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
-            return cb(smtpError(421, '4.7.0', 'Too many connections from your address, try again later'));
+      // A banned address is not refused here: the ban is decided at AUTH (the right user behind
+      // the same NAT may still log in to a mailbox known there), see credentials/authenticate.ts.
+      const known = deps.knownNetworks.isKnown(session.remoteAddress, deps.clock.now());
+      deps.gate.acquire(session.remoteAddress, known).then(
+        (verdict) => {
+          if (verdict !== 'ok') {
+            const reason = verdict === 'per-ip' ? 'per-ip-limit' : 'per-network-limit';
+            connected(reason);
+            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason }, `connection refused: too many from this ${verdict === 'per-ip' ? 'address' : 'network'}`);
+            return cb(smtpError(421, '4.7.0', `Too many connections from your ${verdict === 'per-ip' ? 'address' : 'network'}, try again later`));
           }
           st(session).gated = true;
           connected('accepted');
@@ -139,15 +131,21 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             };
             logger.info({ ...log, result: 'ok', cached: r.cached, customer: user.customerName }, 'authenticated');
             authed('success');
+            deps.knownNetworks.remember(session.remoteAddress, deps.clock.now());
             void deps.containment?.observeLogin(r.mailbox, session.remoteAddress);
             return cb(null, { user });
           }
-          // one line per failure, stable keys: contrib/fail2ban matches "evt":"auth" ... "ip" ... "result":"fail"
-          logger.warn({ ...log, result: 'fail', reason: r.reason, ...(r.lockedUntil ? { lockedUntil: new Date(r.lockedUntil).toISOString() } : {}) }, 'authentication failed');
-          authed(r.reason === 'locked' || r.reason === 'suspended' ? r.reason : 'failure');
+          // one line per failure, stable keys: contrib/fail2ban matches "evt":"auth" ... "ip" ... "result":"fail";
+          // a login refused by a ban already in force is "refused" (no password was checked)
+          logger.warn({ ...log, result: r.reason === 'banned' ? 'refused' : 'fail', reason: r.reason, ...(r.lockedUntil ? { lockedUntil: new Date(r.lockedUntil).toISOString() } : {}) }, 'authentication failed');
+          authed(r.reason === 'locked' || r.reason === 'suspended' || r.reason === 'banned' ? r.reason : 'failure');
           if (r.ipBanned) {
             metrics?.bans.inc();
             logger.warn({ evt: 'ban', ip: session.remoteAddress, result: 'banned' }, 'client address banned after too many failed logins');
+          }
+          if (r.reason === 'banned') {
+            const until = new Date(r.bannedUntil!).toISOString().replace(/\.\d{3}Z$/, 'Z');
+            return later(() => cb(smtpError(454, '4.7.0', `Too many failed logins from your address; logins from it are refused until ${until}, except to mailboxes that logged in from this network before`)));
           }
           if (r.reason === 'suspended') {
             return cb(smtpError(535, '5.7.8', `Authentication refused: this ${suspendedWhat(r.mailbox)} is suspended; contact your provider`));

@@ -113,7 +113,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     scanMessages: new Counter({ name: 'postern_scan_messages_total', help: 'Messages by content-scan result: scanned, skipped (too large), failed, bypassed (not scanned).', labelNames: ['result'], registers }),
     scanActions: new Counter({ name: 'postern_scan_actions_total', help: 'Scanned messages by the action taken: accept, header, hold, defer, reject.', labelNames: ['action'], registers }),
     scanBreakerOpen: new Gauge({ name: 'postern_scan_breaker_open', help: '1 while the content scanner is not asked (its circuit breaker is open).', registers, aggregator: 'max' }),
-    connections: new Counter({ name: 'postern_smtp_connections_total', help: 'SMTP connections by listener and result: accepted, banned, per-ip-limit, max-connections, error.', labelNames: ['listener', 'result'], registers }),
+    connections: new Counter({ name: 'postern_smtp_connections_total', help: 'SMTP connections by listener and result: accepted, per-ip-limit, per-network-limit, max-connections, error; and sessions closed by the slot rules: auth-timeout, evicted, command-timeout, data-too-slow.', labelNames: ['listener', 'result'], registers }),
     connectionsOpen: new Gauge({ name: 'postern_smtp_connections_open', help: 'SMTP sessions open now, by listener.', labelNames: ['listener'], registers }),
     auth: new Counter({ name: 'postern_auth_total', help: 'Logins by channel (smtp, api, sendmail, admin, console) and result: success, failure, locked, suspended, banned, error.', labelNames: ['channel', 'result'], registers }),
     bans: new Counter({ name: 'postern_auth_bans_total', help: 'Client addresses banned after too many failed logins.', registers }),

@@ -8,4 +8,5 @@ export { checkEnvelopeSender, senderAllowed, type Grant } from './sender.ts';
 export { checkHeaderSenders, headerAddresses, type HeaderSenders } from './header-sender.ts';
 export { checkRelayAccess, type RelayDeps } from './relay.ts';
 export { checkRecipient } from './recipients.ts';
+export { checkSourceRoute, hasSourceRoute } from './source-route.ts';
 export { checkSuppression, suppressedText, MAX_QUOTED } from './suppression.ts';

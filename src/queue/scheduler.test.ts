@@ -215,3 +215,113 @@ test('results the store keeps refusing fail alone: the others written with them 
   assert.ok(calls.some((c) => c.length === 3), 'written together first');
   assert.ok(calls.some((c) => c.length === 1 && c[0] === 'P1') && calls.some((c) => c.length === 1 && c[0] === 'P3'), 'then one by one');
 });
+
+test('each running job has its own abort signal (no listener pile-up on a shared one); stop aborts them all', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  await store.queue.enqueueBatch(Array.from({ length: 30 }, (_, i) => message(`S${i}`, [`r@d${i}.test`])));
+  const signals = new Set<AbortSignal>();
+  let started = 0;
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  const s = createScheduler(options({
+    concurrency: 30,
+    run: (job, ctx) => new Promise((resolve) => {
+      started++;
+      signals.add(ctx.signal);
+      // what an attempt does: one listener on its signal, for as long as it runs
+      ctx.signal.addEventListener('abort', () => resolve(delivered(job)), { once: true });
+    }),
+  }));
+  await s.start();
+  await until(() => started === 30);
+  assert.equal(signals.size, 30, 'one signal per job');
+  const alive = setInterval(() => undefined, 1000); // stop's grace timer does not hold the process
+  await s.stop(50);
+  clearInterval(alive);
+  assert.ok([...signals].every((sig) => sig.aborted), 'every attempt was told to stop');
+  await new Promise((r) => setImmediate(r));
+  process.off('warning', onWarning);
+  assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});
+
+test('the store away for 60 s during deliveries: results are held and written when it is back, nothing is offered again, 0 duplicates', { timeout: 120_000 }, async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  const real = store.queue;
+  let away = false;
+  const gone = () => { throw new Error('connection terminated: the store is away'); };
+  // every queue call fails while the store is away, as with a PostgreSQL outage
+  const queue = new Proxy(real, {
+    get(target, key) {
+      const v = Reflect.get(target, key) as unknown;
+      if (typeof v !== 'function') return v;
+      return async (...args: unknown[]) => (away ? gone() : (v as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  t = Date.now() - 1000; // this test runs on the real clock (the outage is real time)
+  await real.enqueueBatch(Array.from({ length: 40 }, (_, i) => message(`O${i}`, [`r@d${i % 8}.test`])));
+  const runs = new Map<string, number>();
+  const realNow = { now: () => Date.now() };
+  const s = createScheduler(options({
+    queue, clock: realNow, leaseMs: 70_000, concurrency: 4, perDestination: 1, window: 40, pollMs: 50, holdRetryMs: 200,
+    async run(job) {
+      runs.set(job.message.id, (runs.get(job.message.id) ?? 0) + 1);
+      if (runs.size === 8) away = true; // the outage starts in the middle of the deliveries
+      await new Promise((r) => setTimeout(r, 20));
+      return job.recipients.map((r) => ({
+        messageId: job.message.id, idx: r.idx, state: 'delivered' as const, nextAttemptAt: Date.now(), at: Date.now(), reply: '250 ok', category: 'ok', remoteHost: null, attempted: true, lease: job.lease,
+      }));
+    },
+  }));
+  await s.start();
+  await until(() => away, 10_000);
+  const outageStart = Date.now();
+  await until(() => s.held() > 0, 20_000);
+  await new Promise((r) => setTimeout(r, 60_000 - (Date.now() - outageStart)));
+  assert.ok(s.held() > 0, 'results are still held while the store is away');
+  away = false;
+  await until(async () => (await real.count()) === 0, 30_000);
+  await s.stop(1000);
+  const duplicates = [...runs.values()].filter((n) => n > 1).length;
+  assert.equal(runs.size, 40, 'every message was delivered');
+  assert.equal(duplicates, 0, `duplicated: ${[...runs].filter(([, n]) => n > 1).map(([id]) => id).join(' ')}`);
+  assert.equal(s.held(), 0);
+});
+
+test('results held at stop are kept on disk and written by the next start before any lease is released', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-hold-'));
+  store = createSqliteStore({ path: ':memory:' });
+  const real = store.queue;
+  let away = false;
+  const queue = new Proxy(real, {
+    get(target, key) {
+      const v = Reflect.get(target, key) as unknown;
+      if (typeof v !== 'function') return v;
+      return async (...args: unknown[]) => {
+        if (away && key === 'record') throw new Error('the store is away');
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  await real.enqueueBatch([message('K1', ['a@k.test'])]);
+  let runs = 0;
+  const first = createScheduler(options({
+    queue, holdDir: dir, holdRetryMs: 60_000,
+    async run(job) { runs++; away = true; return delivered(job); },
+  }));
+  await first.start();
+  await until(() => first.held() === 1, 15_000);
+  await first.stop(100);
+  assert.ok(fs.readdirSync(dir).some((n) => n.startsWith('results-')), 'spilled to disk at stop');
+  away = false;
+  const second = createScheduler(options({ queue, holdDir: dir, async run(job) { runs++; return delivered(job); } }));
+  await second.start();
+  await until(async () => (await real.count()) === 0, 5000);
+  await second.stop(100);
+  assert.equal(runs, 1, 'not delivered again after the restart');
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('results-')), []);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -4,12 +4,16 @@
  * domain's backlog cannot starve the others), and starts delivery jobs within a global and a
  * per-destination (recipient domain) concurrency limit. Each job gets a deadline inside its
  * lease. Results are written back in group commits, only while their lease holds; a failed
- * write is tried again. It never touches the network: `run` (delivery + decisions + notices)
- * does. A job whose run throws is given back (due again at once) and logged.
+ * write is tried again, and results the store keeps refusing (it is away) are held
+ * (result-hold.ts) and written when it is back, before anything new is claimed: their
+ * recipients keep their leases, so they are not offered again. It never touches the network:
+ * `run` (delivery + decisions + notices) does. A job whose run throws is given back (due again
+ * at once) and logged.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/index.ts';
 import type { DeliveryJob, QueueRepo, RecipientUpdate } from '../store/index.ts';
+import { createResultHold, type HeldResult, type ResultHold } from './result-hold.ts';
 
 export interface SchedulerOptions {
   queue: QueueRepo;
@@ -28,6 +32,11 @@ export interface SchedulerOptions {
   onFinished(finished: { id: string; bodyPath: string | null }[]): Promise<void>;
   /** Called with a job's results once they are written (e.g. to suppress hard-bounced recipients); a failure is logged. */
   onRecorded?(job: DeliveryJob, updates: RecipientUpdate[]): Promise<void>;
+  /** Where held results go beyond `holdInMemory` recipients (and at stop); null: memory only. */
+  holdDir?: string | null;
+  holdInMemory?: number;
+  /** How often held results are tried again (default 2 s). */
+  holdRetryMs?: number;
 }
 
 export interface Scheduler {
@@ -37,7 +46,9 @@ export interface Scheduler {
   /** Stops claiming, gives back what is not started, waits up to graceMs for running attempts. */
   stop(graceMs: number): Promise<void>;
   /** active: jobs running; inFlight and buffered: recipients running and claimed-but-waiting. */
-  stats(): { active: number; inFlight: number; buffered: number; delivered: number; deferred: number; failed: number };
+  stats(): { active: number; inFlight: number; buffered: number; delivered: number; deferred: number; failed: number; held: number };
+  /** Recipients whose results wait for the store (readiness). */
+  held(): number;
 }
 
 interface Claimed { job: DeliveryJob; claimedAt: number }
@@ -60,8 +71,41 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let timer: NodeJS.Timeout | null = null;
   let kicked = false;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
-  const recorder = createRecorder(o);
-  const abort = new AbortController();
+  const hold = createResultHold({
+    dir: o.holdDir ?? null, maxInMemory: o.holdInMemory ?? 10_000,
+    onSpillError: (err) => o.logger.error({ evt: 'queue', err: err.message }, 'held delivery results could not be written to the local disk; kept in memory'),
+  });
+  const recorder = createRecorder(o, hold);
+  let holdTimer: NodeJS.Timeout | null = null;
+  let flushingHold: Promise<boolean> | null = null;
+
+  /** Writes held results; true when none are left. */
+  function flushHold(): Promise<boolean> {
+    if (!hold.size()) return Promise.resolve(true);
+    flushingHold ??= (async () => {
+      const stale = hold.dropOlderThan(Date.now() - o.leaseMs);
+      if (stale) o.logger.error({ evt: 'queue', recipients: stale }, 'held delivery results outlived their leases and are dropped: those recipients may be delivered again');
+      const before = hold.size();
+      let done: HeldResult[] = [];
+      try {
+        done = await hold.flush(async (updates) => {
+          const { finished } = await o.queue.record(updates);
+          if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
+        });
+      } catch (err) {
+        o.logger.warn({ evt: 'queue', err: (err as Error).message, held: hold.size() }, 'held delivery results still cannot be written; keeping them');
+      }
+      if (before !== hold.size()) o.logger.info({ evt: 'queue', written: before - hold.size(), held: hold.size() }, 'held delivery results written');
+      for (const e of done) {
+        if (e.job && o.onRecorded) await o.onRecorded(e.job, e.updates).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'after-delivery step failed'));
+      }
+      return hold.size() === 0;
+    })().finally(() => { flushingHold = null; });
+    return flushingHold;
+  }
+  // one controller per running job (aborted together at stop): a single shared signal would
+  // collect a listener per attempt and warn (MaxListenersExceededWarning) beyond ten
+  const aborts = new Set<AbortController>();
   const bufferedByDest = new Map<string, number>();
   const addBuffered = (domain: string, n: number) => {
     const v = (bufferedByDest.get(domain) ?? 0) + n;
@@ -80,6 +124,8 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     if (claiming) { again = true; return; }
     const room = o.window - bufferedRecipients - activeRecipients;
     if (room <= 0) return; // a finishing job calls fill again
+    // results held for the store come first: nothing new is claimed until they are written
+    if (hold.size() && !(await flushHold())) return schedulePoll(o.holdRetryMs ?? 2000);
     claiming = true;
     again = false;
     let got = 0;
@@ -124,6 +170,8 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     active++;
     activeRecipients += job.recipients.length;
     byDest.set(job.domain, (byDest.get(job.domain) ?? 0) + 1);
+    const abort = new AbortController();
+    aborts.add(abort);
     const p = (async () => {
       let updates: RecipientUpdate[];
       try {
@@ -131,10 +179,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       } catch (err) {
         o.logger.error({ evt: 'delivery', qid: job.message.id, domain: job.domain, err: (err as Error).message }, 'delivery job failed; recipients given back');
         updates = giveBackUpdates(job, o.clock.now());
+      } finally {
+        aborts.delete(abort);
       }
       for (const u of updates) if (u.attempted) counts[u.state]++;
-      // a write that keeps failing is logged by the recorder; the lease brings them back
-      const written = await recorder.add(updates).then(() => true, () => false);
+      // a write that keeps failing is held (see the recorder) and written later
+      const written = await recorder.add(updates, job).then((r) => r === 'written', () => false);
       if (written && o.onRecorded) {
         await o.onRecorded(job, updates).catch((err: Error) => o.logger.warn({ evt: 'queue', qid: job.message.id, err: err.message }, 'after-delivery step failed'));
       }
@@ -158,6 +208,14 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
 
   return {
     async start() {
+      // results a previous run could not write go in before its leases are released
+      hold.load();
+      if (hold.size()) {
+        o.logger.warn({ evt: 'queue', held: hold.size() }, 'delivery results held by the previous run: writing them');
+        await flushHold();
+      }
+      holdTimer = setInterval(() => { if (hold.size()) void flushHold().then((empty) => { if (empty) void fill(); }); }, o.holdRetryMs ?? 2000);
+      holdTimer.unref();
       const released = await o.queue.releaseLeases(o.owner, o.clock.now());
       if (released) o.logger.warn({ evt: 'queue', released }, 'recipients claimed before a restart are due again');
       void fill();
@@ -185,12 +243,18 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
       if (!finished) {
         o.logger.warn({ evt: 'stop', inFlight: running.size }, 'attempts still running at the end of the grace period: closing their connections');
-        abort.abort(); // attempts end at once (deferred); their results are still written
+        for (const a of aborts) a.abort(); // attempts end at once (deferred); their results are still written
         await all;
       }
       await recorder.drain();
+      if (holdTimer) clearInterval(holdTimer);
+      if (hold.size() && !(await flushHold())) {
+        hold.spillAll();
+        o.logger.warn({ evt: 'stop', held: hold.size() }, 'delivery results the store did not take are kept on disk for the next start');
+      }
     },
-    stats: () => ({ active, inFlight: activeRecipients, buffered: bufferedRecipients, ...counts }),
+    stats: () => ({ active, inFlight: activeRecipients, buffered: bufferedRecipients, ...counts, held: hold.size() }),
+    held: () => hold.size(),
   };
 }
 
@@ -207,18 +271,33 @@ export function giveBackUpdates(job: DeliveryJob, now: number, dueAt = now, repl
  * meanwhile. A failed write is tried again (with a growing pause) before it is given up: the
  * outcome of a delivery must not be lost to a busy database.
  */
-function createRecorder(o: SchedulerOptions) {
-  let pending: { updates: RecipientUpdate[]; resolve: () => void; reject: (e: Error) => void }[] = [];
+function createRecorder(o: SchedulerOptions, hold: ResultHold) {
+  type Outcome = 'written' | 'held';
+  let pending: { updates: RecipientUpdate[]; job?: DeliveryJob; resolve: (r: Outcome) => void; reject: (e: Error) => void }[] = [];
   let flushing: Promise<void> | null = null;
 
-  async function writeAlone(b: (typeof pending)[number]): Promise<void> {
+  async function writeAlone(b: (typeof pending)[number]): Promise<Error | null> {
     try {
       const { finished } = await o.queue.record(b.updates);
       if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
-      b.resolve();
+      b.resolve('written');
+      return null;
     } catch (err) {
-      o.logger.error({ evt: 'queue', err: (err as Error).message, recipients: b.updates.length }, 'writing delivery results failed; the leases will bring them back');
-      b.reject(err as Error);
+      return err as Error;
+    }
+  }
+
+  /** Results the store did not take: dropped when it took others (it refuses these), else held. */
+  function notWritten(failed: { b: (typeof pending)[number]; err: Error }[], storeTookOthers: boolean): void {
+    for (const { b, err } of failed) {
+      if (storeTookOthers) {
+        o.logger.error({ evt: 'queue', err: err.message, recipients: b.updates.length }, 'the store refuses these delivery results; the leases will bring them back');
+        b.reject(err);
+      } else {
+        o.logger.error({ evt: 'queue', err: err.message, recipients: b.updates.length }, 'writing delivery results failed; holding them until the store takes them');
+        hold.add({ updates: b.updates, job: b.job, at: Date.now() });
+        b.resolve('held');
+      }
     }
   }
 
@@ -232,7 +311,7 @@ function createRecorder(o: SchedulerOptions) {
         try {
           const { finished } = await o.queue.record(updates);
           if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
-          for (const b of batch) b.resolve();
+          for (const b of batch) b.resolve('written');
           break;
         } catch (err) {
           if (attempt < RECORD_RETRIES) {
@@ -243,11 +322,15 @@ function createRecorder(o: SchedulerOptions) {
           // one result the store cannot take (a byte it refuses) must not sink the others
           // written with it: each attempt's results are tried alone before they are given up
           if (batch.length > 1) {
-            for (const b of batch) await writeAlone(b);
+            const failed: { b: (typeof batch)[number]; err: Error }[] = [];
+            for (const b of batch) {
+              const e = await writeAlone(b);
+              if (e) failed.push({ b, err: e });
+            }
+            notWritten(failed, failed.length < batch.length);
             break;
           }
-          o.logger.error({ evt: 'queue', err: (err as Error).message, recipients: updates.length }, 'writing delivery results failed; the leases will bring them back');
-          for (const b of batch) b.reject(err as Error);
+          notWritten([{ b: batch[0]!, err: err as Error }], false);
           break;
         }
       }
@@ -256,10 +339,10 @@ function createRecorder(o: SchedulerOptions) {
   }
 
   return {
-    add(updates: RecipientUpdate[]): Promise<void> {
-      if (!updates.length) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        pending.push({ updates, resolve, reject });
+    add(updates: RecipientUpdate[], job?: DeliveryJob): Promise<Outcome> {
+      if (!updates.length) return Promise.resolve('written');
+      return new Promise<Outcome>((resolve, reject) => {
+        pending.push({ updates, job, resolve, reject });
         flushing ??= loop();
       });
     },

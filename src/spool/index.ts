@@ -5,3 +5,4 @@
  * by rejecting its promises with the file system's error; nothing half-written is kept.
  */
 export * from './spool.ts';
+export * from './health.ts';

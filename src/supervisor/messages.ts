@@ -1,10 +1,11 @@
 /** What the supervisor and its worker processes say to each other over the cluster channel. */
+import type { GateVerdict } from '../limits/index.ts';
 
 /** One process's metrics as prom-client's getMetricsAsJSON gives them. */
 export type MetricsJson = object[];
 
 export type ToPrimary =
-  | { t: 'gate-acquire'; id: number; listener: string; ip: string }
+  | { t: 'gate-acquire'; id: number; listener: string; ip: string; known: boolean }
   | { t: 'gate-release'; listener: string; ip: string }
   | { t: 'ready' }
   /** Something was queued in a worker that does not deliver: wake the one that does. */
@@ -16,7 +17,7 @@ export type ToPrimary =
   | { t: 'metrics-res'; id: number; metrics: MetricsJson };
 
 export type ToWorker =
-  | { t: 'gate-result'; id: number; ok: boolean }
+  | { t: 'gate-result'; id: number; ok: GateVerdict }
   | { t: 'stop' }
   | { t: 'kick' }
   | { t: 'metrics-get'; id: number }

@@ -16,7 +16,7 @@ const MAX_RESTARTS_PER_MINUTE = 5;
 export async function runPrimary(config: Config, workers: number, logger: Logger, onFatal: (message: string) => void): Promise<void> {
   const prepared = await prepareDataDir(config, logger);
   const gates = new Map<string, CountingGate>();
-  for (const l of prepared.listeners) gates.set(`${l.role}:${l.port}`, createCounter(l.maxConnectionsPerIp));
+  for (const l of prepared.listeners) gates.set(`${l.role}:${l.port}`, createCounter(l.maxConnectionsPerIp, l.maxConnectionsPerNetwork));
   const held = new Map<number, Map<string, number>>(); // worker id -> "listener|ip" -> count
   const restarts: number[] = [];
   const slots = new Map<number, Worker>();
@@ -46,8 +46,8 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
       const mine = held.get(w.id)!;
       switch (m.t) {
         case 'gate-acquire': {
-          const ok = gates.get(m.listener)?.tryAcquire(m.ip) ?? true;
-          if (ok) mine.set(`${m.listener}|${m.ip}`, (mine.get(`${m.listener}|${m.ip}`) ?? 0) + 1);
+          const ok = gates.get(m.listener)?.tryAcquire(m.ip, m.known) ?? 'ok';
+          if (ok === 'ok') mine.set(`${m.listener}|${m.ip}`, (mine.get(`${m.listener}|${m.ip}`) ?? 0) + 1);
           send(w, { t: 'gate-result', id: m.id, ok });
           break;
         }

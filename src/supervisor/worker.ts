@@ -1,22 +1,22 @@
 /** A worker process: runs every listener of the prepared configuration, asks the supervisor
- *  for per-IP connection slots, and stops when told to (or when the supervisor is gone). */
+ *  for per-IP and per-network connection slots, and stops when told to (or when the supervisor is gone). */
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import type { ConnectionGate } from '../limits/index.ts';
+import type { ConnectionGate, GateVerdict } from '../limits/index.ts';
 import { BindError } from '../listener/index.ts';
 import { WebBindError } from '../inject/index.ts';
 import { startListeners } from '../server.ts';
 import { WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
 import { createWorkerMetrics } from './metrics.ts';
 
-function remoteGate(listener: string, pending: Map<number, (ok: boolean) => void>, nextId: () => number): ConnectionGate {
+function remoteGate(listener: string, pending: Map<number, (ok: GateVerdict) => void>, nextId: () => number): ConnectionGate {
   const send = (m: ToPrimary) => process.send?.(m);
   return {
-    acquire(ip) {
+    acquire(ip, known = false) {
       return new Promise((resolve) => {
         const id = nextId();
         pending.set(id, resolve);
-        send({ t: 'gate-acquire', id, listener, ip });
+        send({ t: 'gate-acquire', id, listener, ip, known });
       });
     },
     release(ip) {
@@ -26,7 +26,7 @@ function remoteGate(listener: string, pending: Map<number, (ok: boolean) => void
 }
 
 export async function runWorker(config: Config, logger: Logger): Promise<void> {
-  const pending = new Map<number, (ok: boolean) => void>();
+  const pending = new Map<number, (ok: GateVerdict) => void>();
   let seq = 0;
   const send = (m: ToPrimary) => process.send?.(m);
   let server: Awaited<ReturnType<typeof startListeners>> | undefined;

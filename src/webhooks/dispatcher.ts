@@ -3,7 +3,10 @@
  * POSTs each event as JSON with its signature, and records the outcome: 2xx delivered; anything
  * else (or no answer within the timeout) tried again later per the schedule (or Retry-After),
  * failed after maxAttempts. Redirects are not followed. Pending deliveries survive a restart: at
- * start the node takes back its own leases, and the outbox is polled.
+ * start the node takes back its own leases, and the outbox is polled. Before every attempt the
+ * endpoint's host is resolved and checked (guard.ts) and the request goes to the checked
+ * address. The delivery log, which customers read, says only the HTTP status, "refused: not a
+ * public address" or "no HTTP response"; why a connection failed goes to the operator's log.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -14,6 +17,8 @@ import type { Store, WebhookAttemptResult, WebhookJob } from '../store/index.ts'
 import { backoffMs, retryAfterMs } from './backoff.ts';
 import { signatureHeader, SIGNATURE_HEADER } from './signature.ts';
 import { urlProblem } from './url.ts';
+import { createEndpointGuard, type EndpointGuard } from './guard.ts';
+import { postPinned } from './post.ts';
 
 export interface WebhooksConfig {
   allowInsecure: boolean;
@@ -23,6 +28,8 @@ export interface WebhooksConfig {
   concurrency: number;
   pollIntervalMs: number;
   keepDays: number;
+  /** Networks endpoints may reach besides public addresses (webhooks.allowNetworks). */
+  allowNetworks: string[];
 }
 
 export interface DispatcherDeps {
@@ -35,6 +42,8 @@ export interface DispatcherDeps {
   owner: string;
   registry?: Registry;
   random?: () => number;
+  /** Resolves and checks endpoint hosts; defaults to one on the system resolver with c.allowNetworks. */
+  guard?: EndpointGuard;
 }
 
 export interface Dispatcher {
@@ -56,6 +65,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const logger = deps.logger.child({ part: 'webhooks' });
   const timeoutMs = c.timeoutSeconds * 1000;
   const leaseMs = timeoutMs + 60_000;
+  const guard = deps.guard ?? createEndpointGuard({ allowNetworks: c.allowNetworks, dns: { servers: [], timeoutMs: 5000, tries: 2 } });
   const results = registeredCounter(deps.registry, {
     name: 'postern_webhook_deliveries_total', help: 'Webhook delivery attempts by result: delivered, retry (failed, tried again later), failed (gave up).',
     labelNames: ['result'],
@@ -67,33 +77,33 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let again = false;
   let lastPrune = 0;
 
-  async function attempt(j: WebhookJob): Promise<Omit<WebhookAttemptResult, 'id' | 'lease' | 'at' | 'state' | 'nextAttemptAt'> & { ok: boolean; final?: boolean; waitMs?: number }> {
+  type Attempt = Omit<WebhookAttemptResult, 'id' | 'lease' | 'at' | 'state' | 'nextAttemptAt'> & { ok: boolean; final?: boolean; waitMs?: number; detail?: string };
+
+  async function attempt(j: WebhookJob): Promise<Attempt> {
     const bad = urlProblem(j.url, c.allowInsecure);
     if (bad) return { ok: false, final: true, status: null, error: bad };
     let secret: string;
     try {
       secret = deps.secrets().open(j.secret);
     } catch (err) {
-      return { ok: false, status: null, error: `cannot open the endpoint's secret: ${(err as Error).message}` };
+      return { ok: false, status: null, error: 'internal error: the endpoint\'s secret cannot be opened', detail: (err as Error).message };
     }
+    const checked = await guard.check(j.url);
+    if (!checked.ok) return { ok: false, status: null, error: checked.reason, detail: checked.detail };
     const body = webhookBody(j);
     const t = Math.floor(deps.clock.now() / 1000);
     try {
-      const res = await fetch(j.url, {
-        method: 'POST', body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
-        headers: {
-          'content-type': 'application/json', 'user-agent': 'Postern-Webhooks/1',
-          [SIGNATURE_HEADER]: signatureHeader(secret, body, t), 'Postern-Event-Id': j.eventId, 'Postern-Event-Type': j.eventType,
-        },
-      });
-      const text = (await res.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+      const res = await postPinned(j.url, checked, body, {
+        'content-type': 'application/json', 'user-agent': 'Postern-Webhooks/1',
+        [SIGNATURE_HEADER]: signatureHeader(secret, body, t), 'Postern-Event-Id': j.eventId, 'Postern-Event-Type': j.eventType,
+      }, timeoutMs);
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: null };
-      const waitMs = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get('retry-after'), deps.clock.now()) ?? undefined : undefined;
-      return { ok: false, status: res.status, error: `HTTP ${res.status}${text ? `: ${text}` : ''}`, waitMs };
+      const waitMs = res.status === 429 || res.status === 503 ? retryAfterMs(res.retryAfter, deps.clock.now()) ?? undefined : undefined;
+      return { ok: false, status: res.status, error: `HTTP ${res.status}`, waitMs };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const why = e.name === 'TimeoutError' ? `no answer within ${c.timeoutSeconds} s` : e.cause?.code ?? e.cause?.message ?? e.message;
-      return { ok: false, status: null, error: why };
+      const e = err as NodeJS.ErrnoException;
+      const detail = e.code === 'ETIMEDOUT' ? `no answer within ${c.timeoutSeconds} s` : `${e.code ?? ''} ${e.message}`.trim();
+      return { ok: false, status: null, error: 'no HTTP response', detail: `${checked.address}: ${detail}` };
     }
   }
 
@@ -107,7 +117,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     results.inc({ result: state === 'pending' ? 'retry' : state });
     const log = {
       evt: 'webhook', endpoint: j.endpointId, customer: j.customerName, event: j.eventId, type: j.eventType, attempts, status: r.status,
-      result: state, ...(r.error ? { err: r.error } : {}), ...(state === 'pending' ? { next: new Date(nextAttemptAt).toISOString() } : {}),
+      result: state, ...(r.error ? { err: r.error } : {}), ...(r.detail ? { detail: r.detail } : {}), ...(state === 'pending' ? { next: new Date(nextAttemptAt).toISOString() } : {}),
       ...(written ? {} : { stale: true }),
     };
     if (state === 'delivered') logger.info(log, 'webhook delivered');

@@ -9,6 +9,7 @@
 export * from './signature.ts';
 export * from './backoff.ts';
 export * from './url.ts';
+export * from './guard.ts';
 export * from './events.ts';
 export * from './emitter.ts';
 export * from './dispatcher.ts';

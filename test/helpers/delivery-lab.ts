@@ -52,7 +52,7 @@ export async function startDeliveryLab(zone: FakeZone, delivery: Settings | ((po
     dns: { servers: [dns.address], timeoutMs: 300, tries: 1 },
     delivery: {
       allowLoopback: true, mxPort: port, pollIntervalMs: 50, retryMinutes: [0.002], mtaSts: false,
-      connectTimeoutSeconds: 2, commandTimeoutSeconds: 2, dataTimeoutSeconds: 2,
+      connectTimeoutSeconds: 2, greetingTimeoutSeconds: 2, commandTimeoutSeconds: 2, dataTimeoutSeconds: 2,
       ...(typeof delivery === 'function' ? delivery(port) : delivery),
     },
     ...extra,

@@ -14,6 +14,7 @@ import type { Clock } from '../../src/core/index.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createAdminService } from '../../src/admin/service.ts';
 import { dkimAdminOptions } from '../../src/admin/dkim.ts';
+import { endpointGuardOf } from '../../src/webhooks/index.ts';
 
 export interface TestServer {
   config: Config;
@@ -45,10 +46,12 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
     ],
     log: { level: 'debug' },
     delivery: { enabled: false }, // tests that deliver pass their own delivery settings
-    auth: { failureDelayMs: 0 }, // no tarpit unless a test asks for it
     web: { port: 0, host: '127.0.0.1' },
     dkim: { enabled: false }, // RSA keys take time to make; the DKIM tests turn it on
     ...overrides,
+    // no tarpit unless a test asks for it; and the tests' loopback clients stand for outside
+    // clients, so loopback is not trusted (never banned) unless a test says so
+    auth: { failureDelayMs: 0, trustedNetworks: [], ...overrides.auth },
   });
   config.store.path = path.join(dataDir, 'postern.db');
   const logs: Record<string, unknown>[] = [];
@@ -63,7 +66,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
   const now = opts.clock ? () => opts.clock!.now() : Date.now;
   const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(config)));
   const admin = createAdminService(server.store, {
-    now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now), webhooks: { allowInsecure: config.webhooks.allowInsecure },
+    now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now), webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) },
     suppressionDays: config.suppression.days,
   });
   return {

@@ -1,7 +1,8 @@
 /**
  * Brute-force defence over real SMTP sessions, with an injectable clock: a mailbox locks after
  * 10 failures but not for an address it logged in from; the lock ends after its time or by
- * `unlock`; an address with many failures is refused at connect; the tarpit; the fail2ban
+ * `unlock`; spraying bans an address at AUTH, never a mailbox known there, one mailbox's
+ * failures or a trusted network; the tarpit; the fail2ban
  * filter matches the log line.
  */
 import { test, after } from 'node:test';
@@ -10,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
 import { ROOT } from '../helpers/cli.ts';
+import { apiPost } from '../helpers/api.ts';
 
 let t = Date.now();
 const clock = { now: () => t };
@@ -51,17 +53,49 @@ test('postern mailbox unlock ends a lock at once', async () => {
   assert.equal(await login(s, '127.0.0.5', 'alice-secret-1'), 'ok');
 });
 
-test('an address with many failures across mailboxes is refused at connect (421 4.7.0) until the ban ends or is lifted', async () => {
+test('spraying (unknown logins, several mailboxes) bans the address at AUTH with 454 4.7.0 saying until when; a mailbox known on its network still logs in', async () => {
   const s = await server({ ipFailures: 5, ipWindowMinutes: 10, ipBanMinutes: 60 });
+  // four unknown logins and one wrong password for alice: four count (one mailbox alone is the lock's business)
   const users = ['nobody@example.com', 'alice@example.com', 'carol@example.com', 'dave@example.com', 'erin@example.com'];
   for (const u of users) assert.match(await login(s, '127.0.0.6', 'wrong-pw-x', u), /^535 /);
-  assert.match(await login(s, '127.0.0.6', 'alice-secret-1'), /421 4\.7\.0 Too many failed logins from your address/);
-  assert.equal(await login(s, '127.0.0.7', 'alice-secret-1'), 'ok', 'other addresses are not affected');
+  assert.deepEqual(await s.admin.listBans(), []);
+  assert.match(await login(s, '127.0.0.6', 'wrong-pw-x', 'frank@example.com'), /^535 /, 'the fifth spraying failure bans');
+  const until = new Date(t + 60 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const refused = await login(s, '127.0.0.6', 'alice-secret-1');
+  assert.match(refused, /^454 4\.7\.0 Too many failed logins from your address; logins from it are refused until /);
+  assert.ok(refused.includes(until), `the reply says when the ban ends (${until}): ${refused}`);
+  assert.ok(s.logs.some((l) => l.evt === 'auth' && l.ip === '127.0.0.6' && l.result === 'refused' && l.reason === 'banned'));
+  // the connection itself is never refused for a ban
+  assert.equal(await login(s, '127.0.8.7', 'alice-secret-1'), 'ok', 'other addresses are not affected');
   const bans = await s.admin.listBans();
   assert.deepEqual(bans.map((b) => b.ip), ['127.0.0.6']);
   assert.ok(s.logs.some((l) => l.evt === 'ban' && l.ip === '127.0.0.6'));
+  // alice logs in once from another address of the same /24 (the office NAT's next address):
+  // from then on the ban does not stop her there
+  assert.equal(await login(s, '127.0.0.7', 'alice-secret-1'), 'ok');
+  assert.equal(await login(s, '127.0.0.6', 'alice-secret-1'), 'ok', 'a mailbox known on the network passes the ban');
+  assert.match(await login(s, '127.0.0.6', 'wrong', 'nobody@example.com'), /^454 4\.7\.0 /, 'everyone else is still refused');
   await s.admin.removeBan('127.0.0.6');
-  assert.equal(await login(s, '127.0.0.6', 'alice-secret-1'), 'ok');
+  assert.match(await login(s, '127.0.0.6', 'wrong', 'nobody@example.com'), /^535 /, 'the ban is lifted');
+});
+
+test('one mailbox failing many times does not ban the address its neighbours share: the mailbox lock applies instead', async () => {
+  const s = await server({ ipFailures: 5, maxFailures: 10 });
+  await s.addMailbox('bob@example.com', 'bob-secret-22');
+  for (let i = 0; i < 12; i++) assert.match(await login(s, '127.0.3.3', `mistyped-${i}`), /^535 /);
+  assert.match(await login(s, '127.0.3.3', 'alice-secret-1'), /too many failed logins/, 'alice is locked (PCI DSS 8.3.4)');
+  assert.equal(await login(s, '127.0.3.3', 'bob-secret-22', 'bob@example.com'), 'ok', 'bob behind the same address is not banned');
+  assert.deepEqual(await s.admin.listBans(), []);
+});
+
+test('auth.trustedNetworks (loopback by default) is never banned; its failures still lock a mailbox', async () => {
+  const s = await server({ ipFailures: 3, maxFailures: 3, trustedNetworks: ['127.0.9.0/24'] });
+  for (const u of ['x@example.com', 'y@example.com', 'z@example.com', 'w@example.com']) await login(s, '127.0.9.1', 'wrong', u);
+  for (let i = 0; i < 3; i++) await login(s, '127.0.9.1', `guess-${i}`);
+  assert.deepEqual(await s.admin.listBans(), [], 'the webmail host is not banned');
+  assert.match(await login(s, '127.0.9.1', 'alice-secret-1'), /too many failed logins/, 'the account lock keeps its rules');
+  const { parseConfig } = await import('../../src/config/index.ts');
+  assert.deepEqual(parseConfig({}).auth.trustedNetworks, ['127.0.0.0/8', '::1']);
 });
 
 test('failures in separate windows do not add up to a ban', async () => {
@@ -108,4 +142,20 @@ test('a known network is spared only up to knownIpMaxFailures failures (a co-ten
   assert.match(await login(s, '127.0.7.2', 'alice-secret-1'), /too many failed logins/, 'no longer spared: the lock applies');
   await s.admin.unlock('alice@example.com');
   assert.equal(await login(s, '127.0.7.2', 'alice-secret-1'), 'ok', 'unlocked, a success spares the network again');
+});
+
+test('send API of a banned address: a right site token still sends; a wrong one, or a login not known there, gets 429 saying until when', async () => {
+  const s = await server({ ipFailures: 3 });
+  const site = (await s.admin.addSite('shop', { customer: 'acme', sendAs: ['alice@example.com'] })).token;
+  for (const u of ['a@example.com', 'b@example.com', 'c@example.com']) await login(s, '127.0.0.1', 'wrong', u);
+  assert.deepEqual((await s.admin.listBans()).map((b) => b.ip), ['127.0.0.1']);
+  const body = 'From: alice@example.com\r\nTo: x@remote.test\r\nSubject: s\r\n\r\nhi\r\n';
+  const sent = await apiPost(s, { auth: { token: site }, body });
+  assert.equal(sent.status, 202, JSON.stringify(sent.json));
+  const bad = await apiPost(s, { auth: { token: 'pst_not-a-real-token' }, body });
+  assert.equal(bad.status, 429);
+  assert.match(String(bad.json.detail), /refused until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+  assert.ok(Number(bad.headers['retry-after']) > 0);
+  const mailbox = await apiPost(s, { auth: { user: 'alice@example.com', pass: 'alice-secret-1' }, body });
+  assert.equal(mailbox.status, 429, 'alice never logged in from this network');
 });

@@ -35,6 +35,7 @@ describe('a node killed with -9 in the middle of its deliveries', () => {
       '  pollIntervalMs: 200',
       '  mtaSts: false',
       '  connectTimeoutSeconds: 2',
+      '  greetingTimeoutSeconds: 2',
       '  commandTimeoutSeconds: 2',
       '  dataTimeoutSeconds: 20',
       '  leaseSeconds: 25',

@@ -51,7 +51,7 @@ before(async () => {
     containment: HOLD_AFTER_3_DOMAINS,
     auth: { failureDelayMs: 0 },
     dkim: { rsaBits: 1024 },
-    webhooks: { allowInsecure: true, retrySeconds: [60], pollIntervalMs: 50, timeoutSeconds: 1 },
+    webhooks: { allowInsecure: true, allowNetworks: ['127.0.0.0/8'], retrySeconds: [60], pollIntervalMs: 50, timeoutSeconds: 1 },
   });
   const s = lab.s;
   await s.admin.clearLimit('mailbox', '*');

@@ -36,7 +36,7 @@ before(async () => {
     dns: { servers: [dns.address], timeoutMs: 4000, tries: 2 },
     dkim: { enabled: true, rsaBits: 1024, autoActivate: false },
     delivery: { enabled: false, publicAddresses: ['192.0.2.10'] },
-    webhooks: { allowInsecure: true, retrySeconds: [0.3], pollIntervalMs: 50, timeoutSeconds: 2 },
+    webhooks: { allowInsecure: true, allowNetworks: ['127.0.0.0/8'], retrySeconds: [0.3], pollIntervalMs: 50, timeoutSeconds: 2 },
   });
   await s.addMailbox('alice@example.com', 'alice-secret-1', 'acme');
   await s.addMailbox('carol@shop.example.com', 'carol-secret-1', 'acme');

@@ -231,7 +231,7 @@ test('/healthz and /readyz answer anyone, without caching; /metrics only the add
       assert.equal(h.headers['cache-control'], 'no-store');
       const r = await get(port, '/readyz', from);
       assert.equal(r.status, 200, r.text);
-      assert.deepEqual(JSON.parse(r.text), { status: 'ready', checks: { store: 'ok', listeners: 'ok' } });
+      assert.deepEqual(JSON.parse(r.text), { status: 'ready', checks: { store: 'ok', listeners: 'ok', disk: 'ok' } });
       assert.equal(r.headers['cache-control'], 'no-store');
     }
     assert.equal((await get(port, '/metrics', '127.0.0.1')).status, 200);
@@ -253,13 +253,13 @@ test('/readyz: 503 saying what is not ready: a store that does not answer, a sto
   const stateOf = queue.stateOf;
   try {
     queue.stateOf = () => new Promise(() => undefined); // hangs
-    assert.deepEqual(await readyz(), { status: 503, body: { status: 'not ready', checks: { store: 'timeout', listeners: 'ok' } } });
+    assert.deepEqual(await readyz(), { status: 503, body: { status: 'not ready', checks: { store: 'timeout', listeners: 'ok', disk: 'ok' } } });
     queue.stateOf = stateOf;
     assert.equal((await readyz()).status, 200);
     await s.server.listeners.find((l) => l.config.role === 'mx')!.close();
-    assert.deepEqual(await readyz(), { status: 503, body: { status: 'not ready', checks: { store: 'ok', listeners: 'not listening: mx:0' } } });
+    assert.deepEqual(await readyz(), { status: 503, body: { status: 'not ready', checks: { store: 'ok', listeners: 'not listening: mx:0', disk: 'ok' } } });
     await s.server.store.close();
-    assert.deepEqual((await readyz()).body.checks, { store: 'error', listeners: 'not listening: mx:0' });
+    assert.deepEqual((await readyz()).body.checks, { store: 'error', listeners: 'not listening: mx:0', disk: 'ok' });
     // the process itself still answers
     assert.equal((await get(port, '/healthz')).status, 200);
   } finally {

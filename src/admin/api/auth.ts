@@ -27,10 +27,12 @@ export const WWW_AUTHENTICATE = 'Bearer realm="postern-admin"';
 export async function authenticateRequest(deps: AuthDeps, ip: string, header: string | undefined): Promise<ApiToken | Problem> {
   const count = (result: AuthOutcome) => deps.metrics?.auth.inc({ channel: 'admin', result });
   const now = deps.clock.now();
-  const ban = await deps.store.authGuard.banOf(clientKey(ip), now);
+  const trusted = deps.lockout.isTrusted(ip);
+  const ban = trusted ? null : await deps.store.authGuard.banOf(clientKey(ip), now);
   if (ban) {
     count('banned');
-    return problem('auth', 429, 'Too many failed logins from your address, try again later', { retryAfter: Math.max(1, Math.ceil((ban.bannedUntil - now) / 1000)) });
+    const at = new Date(ban.bannedUntil).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return problem('auth', 429, `Too many failed logins from your address; refused until ${at}`, { retryAfter: Math.max(1, Math.ceil((ban.bannedUntil - now) / 1000)) });
   }
   const [scheme, value = ''] = (header ?? '').trim().split(/\s+/, 2);
   if (!/^bearer$/i.test(scheme ?? '')) return problem('auth', 401, 'Give an API token: Authorization: Bearer pat_...');
@@ -47,7 +49,7 @@ export async function authenticateRequest(deps: AuthDeps, ip: string, header: st
   count('failure');
   deps.logger.warn({ evt: 'auth', listener: 'admin-api', ip, method: 'token', result: 'fail', reason: 'unknown-token' }, 'authentication failed');
   const l = deps.lockout;
-  if (await deps.store.authGuard.recordIpFailure(clientKey(ip), now, l.ipWindowMs, l.ipFailures, l.ipBanMs)) {
+  if (!trusted && await deps.store.authGuard.recordIpFailure(clientKey(ip), now, l.ipWindowMs, l.ipFailures, l.ipBanMs)) {
     deps.metrics?.bans.inc();
     deps.logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
   }

@@ -15,6 +15,7 @@ import { createAdminService } from '../service.ts';
 import { dkimAdminOptions } from '../dkim.ts';
 import { mountAdminApi, type AdminApiDeps } from './mount.ts';
 import { ADMIN_ROUTES } from './routes/index.ts';
+import { endpointGuardOf } from '../../webhooks/index.ts';
 
 export { ADMIN_ROUTES } from './routes/index.ts';
 export { openApiDocument } from './openapi.ts';
@@ -31,6 +32,6 @@ export function mountAdminRoutes(app: Hono<Env>, deps: AdminApiDeps): void {
 export function adminServiceFactory(config: Config, store: Store, secrets: () => SecretBox, now: () => number): (actor: string) => ReturnType<typeof createAdminService> {
   const dkim = dkimAdminOptions(config, store, secrets, now);
   return (actor) => createAdminService(store, {
-    now, secrets, actor, dkim, webhooks: { allowInsecure: config.webhooks.allowInsecure }, suppressionDays: config.suppression.days,
+    now, secrets, actor, dkim, webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) }, suppressionDays: config.suppression.days,
   });
 }

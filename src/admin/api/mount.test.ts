@@ -48,7 +48,7 @@ function setup(o: { banOf?: () => Promise<IpBan | null>; throwing?: unknown } = 
   const logger = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));
   mountAdminApi(app, routes, {
     store, clock: { now: () => 1_000_000 }, logger, failureDelayMs: 0, maxBodyBytes: 100,
-    lockout: { ipWindowMs: 60_000, ipFailures: 3, ipBanMs: 60_000 } as never,
+    lockout: { ipWindowMs: 60_000, ipFailures: 3, ipBanMs: 60_000, isTrusted: () => false } as never,
     service: () => service, removeBody: async () => undefined,
   });
   const env = { incoming: { socket: { remoteAddress: '192.0.2.1' } } };

@@ -76,15 +76,16 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   };
   const withService = async <T>(fn: (svc: AdminService) => Promise<T>): Promise<T> => {
     const c = config();
-    const [{ openStore }, { createAdminService }, { dkimAdminOptions }, { createSecretBox, loadOrCreateKey }, { secretsKeyFile }] = await Promise.all([
+    const [{ openStore }, { createAdminService }, { dkimAdminOptions }, { createSecretBox, loadOrCreateKey }, { secretsKeyFile }, { endpointGuardOf }] = await Promise.all([
       import('../../store/index.ts'), import('../service.ts'), import('../dkim.ts'), import('../../credentials/index.ts'), import('../../config/index.ts'),
+      import('../../webhooks/index.ts'),
     ]);
     existingStore(c);
     const store = await openStore(c);
     try {
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
       return await fn(createAdminService(store, {
-        secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure },
+        secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure, guard: endpointGuardOf(c) },
         suppressionDays: c.suppression.days,
       }));
     } finally {

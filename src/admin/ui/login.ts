@@ -38,6 +38,7 @@ function loginForm(next: string, error: string | null, login = ''): Html {
 
 /** Seconds a banned client address still waits, or null when it is not banned. */
 export async function bannedFor(deps: ConsoleDeps, ip: string, now: number): Promise<number | null> {
+  if (deps.lockout.isTrusted(ip)) return null;
   const ban = await deps.store.authGuard.banOf(clientKey(ip), now);
   if (!ban) return null;
   deps.metrics?.auth.inc({ channel: 'console', result: 'banned' });
@@ -52,7 +53,8 @@ export async function failedLogin(deps: ConsoleDeps, o: { ip: string; now: numbe
   deps.metrics?.auth.inc({ channel: 'console', result: o.reason === 'locked' || o.reason === 'suspended' ? o.reason : 'failure' });
   deps.logger.warn({ evt: 'auth', listener: 'console', ip: o.ip, user: o.user || undefined, result: 'fail', reason: o.reason }, 'authentication failed');
   const l = deps.lockout;
-  const banned = o.counted ? o.ipBanned : await deps.store.authGuard.recordIpFailure(clientKey(o.ip), o.now, l.ipWindowMs, l.ipFailures, l.ipBanMs);
+  const banned = o.counted ? o.ipBanned
+    : !l.isTrusted(o.ip) && await deps.store.authGuard.recordIpFailure(clientKey(o.ip), o.now, l.ipWindowMs, l.ipFailures, l.ipBanMs);
   if (banned) {
     deps.metrics?.bans.inc();
     deps.logger.warn({ evt: 'ban', ip: o.ip, result: 'banned' }, 'client address banned after too many failed logins');

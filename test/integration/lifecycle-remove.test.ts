@@ -39,7 +39,7 @@ const store = () => lab.s.server.store;
 const PW = 'a-long-password-1';
 
 before(async () => {
-  lab = await startDeliveryLab(ZONE, {}, { webhooks: { allowInsecure: true, pollIntervalMs: 50 } });
+  lab = await startDeliveryLab(ZONE, {}, { webhooks: { allowInsecure: true, allowNetworks: ['127.0.0.0/8'], pollIntervalMs: 50 } });
   rx = await startReceiver();
   mx = await lab.mx('127.0.0.2', { rcpt: () => (open ? 'accept' : { code: 451, text: '4.7.1 greylisted, try again later' }) });
   await lab.mx('127.0.0.3', { rcpt: { code: 451, text: '4.7.1 not now' } });

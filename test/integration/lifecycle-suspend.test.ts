@@ -64,7 +64,7 @@ const BOB = { user: 'bob@other.example', pass: 'bob-secret-11' };
 const PHP = 'To: c1@remote.test\nFrom: orders@example.com\nSubject: Order\n\nThanks.\n';
 
 before(async () => {
-  lab = await startDeliveryLab(ZONE, {}, { webhooks: { allowInsecure: true, pollIntervalMs: 50 } });
+  lab = await startDeliveryLab(ZONE, {}, { webhooks: { allowInsecure: true, allowNetworks: ['127.0.0.0/8'], pollIntervalMs: 50 } });
   rx = await startReceiver();
   hookSecret = (await lab.s.admin.addWebhook({ customer: 'acme', url: rx.url, events: ['customer.suspended', 'customer.resumed'] })).secret;
   mx = await lab.mx('127.0.0.2', { rcpt: () => (open ? 'accept' : { code: 451, text: '4.7.1 greylisted, try again later' }) });

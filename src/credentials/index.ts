@@ -10,3 +10,5 @@ export * from './authenticate.ts';
 export * from './secrets.ts';
 export * from './site-token.ts';
 export * from './key-check.ts';
+export * from './schemes.ts';
+export * from './dovecot.ts';

@@ -22,6 +22,8 @@ import { createWebhookService, type WebhookAdminOptions } from './webhooks.ts';
 import { createTokenService } from './tokens.ts';
 import { createSuppressionService } from './suppression.ts';
 import { createFigureService } from './figures.ts';
+import { createImportService } from './import.ts';
+import { createAppPasswordService } from './app-passwords.ts';
 
 export { AdminError, type TenantScope };
 
@@ -32,12 +34,15 @@ export interface PublicMailbox {
   address: string;
   customer: string;
   status: Mailbox['status'];
+  /** postern, import or dovecot (made at its first login through Dovecot). */
+  source: Mailbox['source'];
+  appPasswordsOnly: boolean;
   createdAt: string;
   updatedAt: string;
 }
 
 export const publicMailbox = (m: Mailbox): PublicMailbox => ({
-  address: m.address, customer: m.customerName, status: m.status,
+  address: m.address, customer: m.customerName, status: m.status, source: m.source, appPasswordsOnly: m.appPasswordsOnly,
   createdAt: new Date(m.createdAt).toISOString(), updatedAt: new Date(m.updatedAt).toISOString(),
 });
 
@@ -162,6 +167,8 @@ function createService(
     ...dkim,
     ...createTokenService(store, customerOrFail, now),
     ...createFigureService(store, now),
+    ...createImportService(store),
+    ...createAppPasswordService(store, mailboxOrFail),
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

@@ -6,6 +6,7 @@ import { table, iso, type Io } from './output.ts';
 import { registerQueueCommands } from './queue.ts';
 import { registerLimitCommands } from './limits.ts';
 import { describeGrant, type GrantInput } from '../grants.ts';
+import { registerImportCommands } from './imports.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -119,8 +120,10 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     .action((o: { customer?: string; domain?: string; json?: boolean }) =>
       withService(async (svc) => {
         const rows = (await svc.listMailboxes(o)).map(publicMailbox);
-        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'createdAt']));
+        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'source', 'createdAt']));
       }));
+
+  registerImportCommands(program, mailbox, io, withService);
 
   const route = program.command('route').description('per-domain next hops that override the MX lookup');
   route.command('add <domain> <host>').description('send mail for DOMAIN to HOST[:PORT] (port 25 by default; IPv6 in brackets); replaces an existing route')

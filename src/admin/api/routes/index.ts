@@ -7,10 +7,12 @@ import { holdRoutes, opsRoutes, queueRoutes } from './queue.ts';
 import { trackingRoutes } from './tracking.ts';
 import { suppressionRoutes } from './suppressions.ts';
 import { webhookRoutes } from './webhooks.ts';
+import { importRoutes } from './imports.ts';
 
 export const ADMIN_ROUTES: AnyRoute[] = [
   ...customerRoutes,
   ...domainRoutes,
+  ...importRoutes,
   ...mailboxRoutes,
   ...siteRoutes,
   ...limitRoutes,

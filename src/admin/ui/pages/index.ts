@@ -13,10 +13,11 @@ import { mountSuppressions } from './suppressions.ts';
 import { mountWebhooks } from './webhooks.ts';
 import { mountMessages } from './messages.ts';
 import { mountPassword } from './password.ts';
+import { mountAppPasswords } from './app-passwords.ts';
 
 export function mountPages(app: ConsoleApp, deps: ConsoleDeps): void {
   app.get('/', (c) => (roleOfContext(c) === 'operator' ? dashboardPage(c, deps) : overviewPage(c, deps)));
-  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountCustomers, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword]) {
+  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountCustomers, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword, mountAppPasswords]) {
     mount(app, deps);
   }
 }

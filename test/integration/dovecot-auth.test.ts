@@ -7,8 +7,9 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { startTestServer, submitAs, type TestServer } from '../helpers/server.ts';
-import { startDovecot, type TestDovecot } from '../helpers/dovecot.ts';
+import { hasDovecot, startDovecot, type TestDovecot } from '../helpers/dovecot.ts';
 import { SmtpClient } from '../helpers/smtp-client.ts';
 
 let dovecot: TestDovecot;
@@ -17,6 +18,8 @@ let t = Date.now();
 const clock = { now: () => t };
 
 before(async () => {
+  // never skipped: a machine without Dovecot fails here, with what to run
+  if (!hasDovecot()) throw new Error('dovecot-core is not installed: run contrib/ci-dovecot.sh');
   dovecot = await startDovecot([
     { user: 'ann@example.com', password: 'ann-dovecot-pw', scheme: 'SHA512-CRYPT' },
     { user: 'bob@example.com', password: 'bob-dovecot-pw', scheme: 'BLF-CRYPT' },
@@ -74,6 +77,31 @@ test('a Dovecot user sends at once, without mailbox add; the mailbox appears, ma
     }
   });
   assert.match(refused, /^553 5\.7\.1/);
+});
+
+test('AUTH LOGIN is checked by Dovecot too (sent to it as PLAIN)', async () => {
+  const s = await server({ socket: dovecot.socket, cacheSeconds: 0 });
+  const c = await SmtpClient.connect(s.port('submission'));
+  try {
+    await c.ehlo();
+    await c.starttls();
+    await c.ehlo();
+    await c.expect('AUTH LOGIN', 334);
+    await c.expect(Buffer.from('bob@example.com').toString('base64'), 334);
+    await c.expect(Buffer.from('bob-dovecot-pw').toString('base64'), 235, '2.7.0');
+  } finally {
+    await c.quit();
+  }
+  assert.equal((await s.server.store.mailboxes.get('bob@example.com'))?.source, 'dovecot');
+});
+
+test('failed Dovecot logins count toward the address ban: the address is refused at connect', async () => {
+  const s = await server({ socket: dovecot.socket, cacheSeconds: 0 }, { ipFailures: 3 });
+  for (const user of ['nobody1@example.com', 'ann@example.com', 'nobody2@example.com']) {
+    assert.match(await send(s, user, 'wrong-password', '127.0.3.4'), /^535 5\.7\.8/);
+  }
+  assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.4'), /^421 4\.7\.0/, 'banned, even with the right password');
+  assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.5'), /^250 /, 'another address is not');
 });
 
 test('an address of a domain Postern does not host is refused even though Dovecot accepts it', async () => {
@@ -134,4 +162,31 @@ test('Dovecot stopped: 454 4.7.0, and nothing is accepted unauthenticated; back 
     await dovecot.start();
   }
   assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw'), /^250 /, 'Dovecot back: the next login reconnects');
+});
+
+test('the same Dovecot passwd-file imported into a Postern without Dovecot: the same passwords send, and become argon2id', async () => {
+  const s = await startTestServer({ auth: { failureDelayMs: 0 } }, { clock });
+  servers.push(s);
+  await s.admin.addCustomer('acme');
+  await s.admin.addDomain('example.com', 'acme');
+  const r = await s.admin.importMailboxes(fs.readFileSync(dovecot.usersFile, 'utf8'), { format: 'dovecot-passwd' });
+  assert.equal(r.added, 4, JSON.stringify(r)); // ann (SHA512-CRYPT), bob (BLF-CRYPT), cat, dan
+  assert.deepEqual(r.refused.map((x) => x.error), ['eve@elsewhere.example: the domain elsewhere.example is not hosted here']);
+  await dovecot.stop(); // nothing asks it
+  try {
+    assert.match((await s.server.store.mailboxes.get('bob@example.com'))!.passwordHash, /^\$2y\$/);
+    assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw'), /^250 /);
+    assert.match(await send(s, 'bob@example.com', 'bob-dovecot-pw'), /^250 /);
+    assert.match(await send(s, 'bob@example.com', 'not-bobs'), /^535 5\.7\.8/);
+    for (const a of ['ann@example.com', 'bob@example.com']) {
+      const m = (await s.server.store.mailboxes.get(a))!;
+      assert.match(m.passwordHash, /^\$argon2id\$/, `${a} rehashed at its first login`);
+      assert.equal(m.source, 'import');
+    }
+    const again = await s.admin.importMailboxes(fs.readFileSync(dovecot.usersFile, 'utf8'), { format: 'dovecot-passwd' });
+    assert.equal(again.unchanged, 4, 'a re-import compares with the imported hash, not the argon2id one');
+    assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw'), /^250 /);
+  } finally {
+    await dovecot.start();
+  }
 });

@@ -117,11 +117,7 @@ export function createImportService(store: Store) {
      */
     async importGrants(text: string, scope?: TenantScope): Promise<ImportReport> {
       const report: ImportReport = { added: 0, updated: 0, unchanged: 0, refused: [] };
-      const lines = text.split(/\r?\n/);
-      for (let i = 0; i < lines.length; i++) {
-        const line = i + 1;
-        const raw = lines[i]!.trim();
-        if (!raw || raw.startsWith('#')) continue;
+      for (const { line, text: raw } of logicalLines(text)) {
         const refuse = (error: string) => void report.refused.push({ line, error });
         const m = /^(\S+)\s+(.+)$/.exec(raw);
         if (!m) { refuse('expected ADDRESS  LOGIN[, LOGIN ...]'); continue; }
@@ -153,6 +149,22 @@ export function createImportService(store: Store) {
       return report;
     },
   };
+}
+
+/**
+ * The logical lines of a Postfix table file: blank lines and # comments are skipped, and a line
+ * that starts with whitespace continues the one before (postmap's rule); each keeps the number
+ * of its first physical line.
+ */
+export function logicalLines(text: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    if (!raw.trim() || raw.trimStart().startsWith('#')) return;
+    const last = out.at(-1);
+    if (/^\s/.test(raw) && last) last.text += ` ${raw.trim()}`;
+    else out.push({ line: i + 1, text: raw.trim() });
+  });
+  return out;
 }
 
 /** How a report reads in CLI output. */

@@ -110,7 +110,13 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
 
   const loginCache = createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock });
   const dovecotConfig = config.auth.dovecot;
-  const dovecotAuth = dovecotConfig ? createDovecotAuth({ socket: dovecotConfig.socket, timeoutMs: dovecotConfig.timeoutMs }) : null;
+  const dovecotAuth = dovecotConfig ? createDovecotAuth({
+    socket: dovecotConfig.socket, timeoutMs: dovecotConfig.timeoutMs,
+    observe: (result, seconds) => {
+      metrics.dovecotRequests.inc({ result });
+      if (result !== 'error') metrics.dovecotSeconds.observe(seconds);
+    },
+  }) : null;
   const dovecotCache = createLoginCache({ ttlMs: (dovecotConfig?.cacheSeconds ?? 0) * 1000, maxEntries: config.auth.cacheMaxEntries, clock });
   const authenticator = createAuthenticator({
     mailboxes: store.mailboxes,

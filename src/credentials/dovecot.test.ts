@@ -50,10 +50,12 @@ test('handshake, then PLAIN with the client\'s addresses; OK names the user, FAI
     const { user, pass } = credentials(f);
     s.write(pass === 'right' ? `OK\t${f[1]}\tuser=${user}\n` : `FAIL\t${f[1]}\tuser=${user}\n`);
   });
-  const auth = createDovecotAuth({ socket: d.sock, timeoutMs: 2000 });
+  const seen: string[] = [];
+  const auth = createDovecotAuth({ socket: d.sock, timeoutMs: 2000, observe: (r, sec) => { assert.ok(sec >= 0 && sec < 2); seen.push(r); } });
   try {
     assert.deepEqual(await auth.check('ann@example.com', 'right', { rip: '192.0.2.5', lip: '127.0.0.1', secured: true }), { ok: true, user: 'ann@example.com' });
     assert.deepEqual(await auth.check('ann@example.com', 'wrong', { rip: '192.0.2.5' }), { ok: false });
+    assert.deepEqual(seen, ['ok', 'fail'], 'each outcome is observed (metrics)');
     assert.match(d.lines[0]!, /^VERSION\t1\t\d+$/);
     assert.match(d.lines[1]!, /^CPID\t\d+$/);
     const first = d.lines[2]!.split('\t');
@@ -94,12 +96,14 @@ test('Dovecot unable to answer is an error, never a pass: temp failures, no answ
     else if (mode === 'ok') s.write(`OK\t${f[1]}\tuser=x@y.example\n`);
     // 'silent': no answer
   });
-  const auth = createDovecotAuth({ socket: d.sock, timeoutMs: 300 });
+  const seen: string[] = [];
+  const auth = createDovecotAuth({ socket: d.sock, timeoutMs: 300, observe: (r) => seen.push(r) });
   try {
     for (const m of ['temp', 'code', 'cont', 'silent', 'drop']) {
       mode = m;
       await assert.rejects(auth.check('x@y.example', 'pw', {}), DovecotUnavailable, m);
     }
+    assert.deepEqual(seen, ['error', 'error', 'error', 'error', 'error']);
     mode = 'ok';
     assert.deepEqual(await auth.check('x@y.example', 'pw', {}), { ok: true, user: 'x@y.example' }, 'reconnects after the drop');
     assert.equal(d.connections, 2);

@@ -10,6 +10,7 @@
  * a pass.
  */
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { parseHostPort } from '../core/index.ts';
 
 export type DovecotVerdict = { ok: true; user: string } | { ok: false };
@@ -32,6 +33,8 @@ export interface DovecotAuthOptions {
   socket: string;
   timeoutMs: number;
   service?: string;
+  /** Told of every request's outcome (metrics): ok, fail, or error, with the seconds it took. */
+  observe?: (result: 'ok' | 'fail' | 'error', seconds: number) => void;
 }
 
 /** Where to connect: a path, or a host and port. */
@@ -150,25 +153,15 @@ export function createDovecotAuth(opts: DovecotAuthOptions): DovecotAuth {
 
   return {
     async check(login, password, info) {
-      if (closed) throw new DovecotUnavailable('Dovecot auth: client closed');
-      const c = await open();
-      const id = nextId;
-      nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
-      const resp = Buffer.concat([Buffer.from([0]), Buffer.from(login, 'utf8'), Buffer.from([0]), Buffer.from(password, 'utf8')]).toString('base64');
-      const fields = ['AUTH', String(id), 'PLAIN', `service=${service}`];
-      if (info.rip) fields.push(`rip=${clean(info.rip)}`);
-      if (info.lip) fields.push(`lip=${clean(info.lip)}`);
-      if (info.secured) fields.push('secured');
-      // Postern applies its own tarpit, lockout and bans; Dovecot's delay would only slow the socket
-      fields.push('no-penalty', `resp=${resp}`);
-      return new Promise<DovecotVerdict>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          c.pending.delete(id);
-          reject(new DovecotUnavailable(`Dovecot auth: no answer within ${opts.timeoutMs} ms`));
-        }, opts.timeoutMs);
-        c.pending.set(id, { resolve, reject, timer });
-        c.socket.write(`${fields.join('\t')}\n`);
-      });
+      const t0 = performance.now();
+      try {
+        const v = await request(login, password, info);
+        opts.observe?.(v.ok ? 'ok' : 'fail', (performance.now() - t0) / 1000);
+        return v;
+      } catch (err) {
+        opts.observe?.('error', (performance.now() - t0) / 1000);
+        throw err;
+      }
     },
     close() {
       closed = true;
@@ -177,4 +170,26 @@ export function createDovecotAuth(opts: DovecotAuthOptions): DovecotAuth {
       void c?.then((x) => x.socket.destroy(), () => undefined);
     },
   };
+
+  async function request(login: string, password: string, info: { rip?: string; lip?: string; secured?: boolean }): Promise<DovecotVerdict> {
+    if (closed) throw new DovecotUnavailable('Dovecot auth: client closed');
+    const c = await open();
+    const id = nextId;
+    nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
+    const resp = Buffer.concat([Buffer.from([0]), Buffer.from(login, 'utf8'), Buffer.from([0]), Buffer.from(password, 'utf8')]).toString('base64');
+    const fields = ['AUTH', String(id), 'PLAIN', `service=${service}`];
+    if (info.rip) fields.push(`rip=${clean(info.rip)}`);
+    if (info.lip) fields.push(`lip=${clean(info.lip)}`);
+    if (info.secured) fields.push('secured');
+    // Postern applies its own tarpit, lockout and bans; Dovecot's delay would only slow the socket
+    fields.push('no-penalty', `resp=${resp}`);
+    return new Promise<DovecotVerdict>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.pending.delete(id);
+        reject(new DovecotUnavailable(`Dovecot auth: no answer within ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+      c.pending.set(id, { resolve, reject, timer });
+      c.socket.write(`${fields.join('\t')}\n`);
+    });
+  }
 }

@@ -158,6 +158,9 @@ test('Dovecot stopped: 454 4.7.0, and nothing is accepted unauthenticated; back 
     }
     assert.equal(await s.server.store.queue.count(), 1, 'only the message sent before');
     assert.equal(await s.server.store.mailboxes.get('newbie@example.com'), null);
+    const m = await s.server.metrics.registry.getSingleMetricAsString('postern_dovecot_requests_total');
+    assert.match(m, /result="error"\} 2\b/, m);
+    assert.match(m, /result="ok"\} 1\b/, m);
   } finally {
     await dovecot.start();
   }

@@ -11,6 +11,7 @@
  *
  * Needs the lab's Postfix + Dovecot running (../shared/lab: postfix-peer.sh start).
  */
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { SmtpClient } from './lib/smtp-client.ts';
 import { spawnPostern, type PosternChild } from './lib/postern-child.ts';
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
       await run(`postern+dovecot cache ${cacheSeconds ? `${cacheSeconds}s` : 'off'}`, { host: '127.0.0.1', port: p.port }, p.pid);
     } finally {
       await p?.stop();
+      if (p) fs.rmSync(p.dir, { recursive: true, force: true });
     }
   }
   if (o.json) process.stdout.write(`${JSON.stringify(cells)}\n`);

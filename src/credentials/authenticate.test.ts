@@ -64,3 +64,38 @@ test('app passwords: on submission only; "app passwords only" refuses the own pa
   assert.equal(!s.ok && s.reason, 'suspended', 'a suspended mailbox\'s app passwords do not log in');
   await store.close();
 });
+
+test('Dovecot back end: an unhosted domain is never asked; a mailbox made meanwhile decides with its own hash', async () => {
+  const { store } = await setup();
+  const asked: string[] = [];
+  let during: (() => Promise<void>) | null = null;
+  const auth = createAuthenticator({
+    mailboxes: store.mailboxes, cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }), guard: store.authGuard, policy, clock, appPasswords: store.appPasswords,
+    dovecot: {
+      auth: {
+        async check(login, password) {
+          asked.push(login);
+          await during?.();
+          return password === 'dovecot-pw' ? { ok: true, user: login } : { ok: false };
+        },
+        close() {},
+      },
+      cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }), domains: store.domains, audit: store.audit,
+    },
+  });
+  const r = await auth.authenticate('x@unhosted.example', 'dovecot-pw', '192.0.2.1');
+  assert.equal(!r.ok && r.reason, 'unknown');
+  assert.deepEqual(asked, [], 'Dovecot is not asked for a domain Postern does not host');
+
+  // an operator adds the mailbox with its own password while Dovecot is answering the first login
+  const d = (await store.domains.get('example.com'))!;
+  during = async () => {
+    during = null;
+    await store.mailboxes.add({ address: 'zoe@example.com', domainId: d.id, customerId: d.customerId, passwordHash: shaCrypt(6, 'operator-pw', 'abcdefgh') });
+  };
+  const raced = await auth.authenticate('zoe@example.com', 'dovecot-pw', '192.0.2.1');
+  assert.equal(raced.ok, false, 'the mailbox that exists now has its own password, which is not Dovecot\'s');
+  assert.equal((await store.audit.list({ target: 'zoe@example.com' })).length, 0, 'no Dovecot mailbox was recorded');
+  assert.equal((await auth.authenticate('zoe@example.com', 'operator-pw', '192.0.2.1')).ok, true);
+  await store.close();
+});

@@ -103,22 +103,20 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     }
     const v = await dv.auth.check(key, password, { rip: ip, lip: ctx.localIp, secured: ctx.secured });
     if (!v.ok) return failed({ ok: false, reason: 'unknown' }, ip, false);
-    let created = true;
     const mailbox = await deps.mailboxes.add({ address: key, domainId: domain.id, customerId: domain.customerId, passwordHash: '', source: 'dovecot' })
-      .catch(async (err) => {
-        if (!(err instanceof StoreError && err.kind === 'conflict')) throw err;
-        created = false; // a parallel first login made it
-        return (await deps.mailboxes.get(key))!;
+      .catch((err) => {
+        if (err instanceof StoreError && err.kind === 'conflict') return null; // made meanwhile (a parallel login, an operator)
+        throw err;
       });
-    if (created) {
-      await dv.audit.add({
-        at: now(), actor: 'dovecot', action: 'addMailbox', target: key, before: null,
-        after: { address: key, customer: mailbox.customerName, status: mailbox.status, source: 'dovecot', clientIp: ip ?? null },
-      });
-    }
+    // the mailbox that exists now decides, with its own rules (its hash, its status, its lock)
+    if (!mailbox) return authenticator.authenticate(key, password, ip, ctx);
+    await dv.audit.add({
+      at: now(), actor: 'dovecot', action: 'addMailbox', target: key, before: null,
+      after: { address: key, customer: mailbox.customerName, status: mailbox.status, source: 'dovecot', clientIp: ip ?? null },
+    });
     dv.cache.remember(`${key}\0${mailbox.createdAt}`, password, mailbox.id, mailbox.credentialVersion);
     if (deps.guard && ip) await deps.guard.recordSuccess(mailbox.id, loginNetwork(ip), now());
-    return { ok: true, mailbox, cached: false, via: 'dovecot', created };
+    return { ok: true, mailbox, cached: false, via: 'dovecot', created: true };
   }
 
   /** The mailbox's own password: its hash, or Dovecot for a mailbox without one. */
@@ -144,7 +142,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return { valid, cached: false };
   }
 
-  return {
+  const authenticator: Authenticator = {
     async authenticate(login, password, ip, ctx = {}) {
       const key = addressKey(login);
       // The store is read on every login (cheap), so a suspension or a password change made by
@@ -183,4 +181,5 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       return { ok: true, mailbox, cached, via };
     },
   };
+  return authenticator;
 }

@@ -12,7 +12,7 @@ import { openStore, type Store } from './store/index.ts';
 import { createSpool, diskReadiness } from './spool/index.ts';
 import { createEnqueuer } from './queue/index.ts';
 import { createIntake } from './intake/index.ts';
-import { createAuthenticator, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
+import { createAuthenticator, createDovecotAuth, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { startSuppressionPrune } from './suppression.ts';
 import { createContainment, createKnownNetworks } from './limits/index.ts';
@@ -109,12 +109,23 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   });
 
   const loginCache = createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock });
+  const dovecotConfig = config.auth.dovecot;
+  const dovecotAuth = dovecotConfig ? createDovecotAuth({
+    socket: dovecotConfig.socket, timeoutMs: dovecotConfig.timeoutMs,
+    observe: (result, seconds) => {
+      metrics.dovecotRequests.inc({ result });
+      if (result !== 'error') metrics.dovecotSeconds.observe(seconds);
+    },
+  }) : null;
+  const dovecotCache = createLoginCache({ ttlMs: (dovecotConfig?.cacheSeconds ?? 0) * 1000, maxEntries: config.auth.cacheMaxEntries, clock });
   const authenticator = createAuthenticator({
     mailboxes: store.mailboxes,
     cache: loginCache,
     guard: store.authGuard,
     policy: lockoutPolicyOf(config),
     clock,
+    appPasswords: store.appPasswords,
+    dovecot: dovecotAuth ? { auth: dovecotAuth, cache: dovecotCache, domains: store.domains, audit: store.audit } : undefined,
   });
   const metrics = createMetrics({
     // the process that serves /metrics counts the queue; the scheduler where it runs
@@ -141,7 +152,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   // What another node (or the CLI) changed: caches follow at once (PostgreSQL: NOTIFY). The login
   // cache is also checked against the mailbox's credential version, read on every login.
   const unwatch = store.watch((topic) => {
-    if (topic === 'mailboxes') loginCache.clear();
+    if (topic === 'mailboxes') { loginCache.clear(); dovecotCache.clear(); }
     if (topic === 'dkim') keyring?.clear();
   });
   let outbound: Outbound | null = null;
@@ -214,6 +225,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     await dispatcher?.stop();
     await webhooks?.close();
     tls.close();
+    dovecotAuth?.close();
     unwatch();
     await store.close();
   };

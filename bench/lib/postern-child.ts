@@ -60,6 +60,8 @@ export interface SpawnOptions {
   listeners?: ({ port: number } & Record<string, unknown>)[];
   /** Extra `auth` settings of the spawned Postern. */
   auth?: Record<string, unknown>;
+  /** Check logins with this Dovecot (auth.dovecot): the mailbox is not added, it is made at its first login. */
+  dovecot?: { socket: string; cacheSeconds: number } | null;
   log: (s: string) => void;
 }
 
@@ -156,6 +158,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     ...(o.nodeName ? { nodeName: o.nodeName } : {}),
     ...(o.secretsKeyFile ? { secrets: { keyFile: path.resolve(o.secretsKeyFile) } } : {}),
     ...(o.tlsCert && o.tlsKey ? { tls: { cert: path.resolve(o.tlsCert), key: path.resolve(o.tlsKey) } } : {}),
+    ...(o.dovecot ? { auth: { failureDelayMs: 0, dovecot: { socket: o.dovecot.socket, cacheSeconds: o.dovecot.cacheSeconds } } } : {}),
   };
   const configFile = path.join(dir, 'postern.yaml');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n'); // JSON is YAML
@@ -168,7 +171,7 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     await runCli(['customer', 'add', 'bench'], env, '');
     await runCli(['domain', 'add', domain, '--customer', 'bench'], env, '');
     if ((o.dkim ?? 'off') !== 'off') await runCli(['dkim', 'activate', domain, '--force'], env, '');
-    await runCli(['mailbox', 'add', o.user, '--password-stdin'], env, `${o.pass}\n`);
+    if (!o.dovecot) await runCli(['mailbox', 'add', o.user, '--password-stdin'], env, `${o.pass}\n`);
     // the default sending limits (1,000 recipients an hour per mailbox) would hold the load
     await runCli(['limits', 'clear', 'mailbox', '*'], env, '');
   }

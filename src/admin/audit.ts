@@ -115,6 +115,15 @@ const DOMAIN: Audited = {
   },
 };
 
+/** A mailbox's app passwords as the trail shows them: names and the mode, never a hash. */
+const APP_PASSWORDS: Audited = {
+  target: mailboxKey,
+  snapshot: async (s, t) => {
+    const m = await s.mailboxes.get(t);
+    return m && { appPasswordsOnly: m.appPasswordsOnly, appPasswords: (await s.appPasswords.list(m.id)).map((a) => a.name) };
+  },
+};
+
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
@@ -139,6 +148,13 @@ const AUDITED: Record<string, Audited> = {
   },
   purgeHold: { target: (a) => (str(a[0]).startsWith('site:') ? str(a[0]) : mailboxKey(a)), snapshot: (s, t) => (t.startsWith('site:') ? SITE.snapshot(s, t, [t.slice('site:'.length)]) : mailbox(s, t)) },
   addToken: TOKEN, revokeToken: TOKEN,
+  // imports: how many mailboxes came from an import, and how many grants there are, before and after
+  importMailboxes: { target: () => 'import:mailboxes', snapshot: async (s) => ({ imported: (await s.mailboxes.list()).filter((m) => m.source === 'import').length }) },
+  importGrants: {
+    target: () => 'import:grants',
+    snapshot: async (s) => ({ grants: (await Promise.all((await s.mailboxes.list()).map((m) => s.grants.list(m.id)))).reduce((n, g) => n + g.length, 0) }),
+  },
+  addAppPassword: APP_PASSWORDS, revokeAppPassword: APP_PASSWORDS, setAppPasswordsOnly: APP_PASSWORDS,
   holdMessage: MESSAGE, releaseMessage: MESSAGE, deleteMessage: MESSAGE, retryQueue: { target: (a) => str(a[0] ?? 'all'), snapshot: async (s, t) => (t === 'all' ? null : message(s, t)) },
 };
 

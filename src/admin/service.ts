@@ -24,6 +24,8 @@ import { createSuppressionService } from './suppression.ts';
 import { createFigureService } from './figures.ts';
 import { createLifecycleService } from './lifecycle.ts';
 import { createRemovalService } from './removal.ts';
+import { createImportService } from './import.ts';
+import { createAppPasswordService } from './app-passwords.ts';
 
 export { AdminError, type TenantScope };
 
@@ -34,12 +36,15 @@ export interface PublicMailbox {
   address: string;
   customer: string;
   status: Mailbox['status'];
+  /** postern, import or dovecot (made at its first login through Dovecot). */
+  source: Mailbox['source'];
+  appPasswordsOnly: boolean;
   createdAt: string;
   updatedAt: string;
 }
 
 export const publicMailbox = (m: Mailbox): PublicMailbox => ({
-  address: m.address, customer: m.customerName, status: m.status,
+  address: m.address, customer: m.customerName, status: m.status, source: m.source, appPasswordsOnly: m.appPasswordsOnly,
   createdAt: new Date(m.createdAt).toISOString(), updatedAt: new Date(m.updatedAt).toISOString(),
 });
 
@@ -166,6 +171,8 @@ function createService(
     ...createFigureService(store, now),
     ...createLifecycleService(store, (name) => customerOrFail(name), now),
     ...createRemovalService(store, now, (name) => customerOrFail(name), (name) => domainOrFail(name)),
+    ...createImportService(store),
+    ...createAppPasswordService(store, mailboxOrFail),
     async addCustomer(name: string, contact?: string): Promise<Customer> {
       if (!CUSTOMER_NAME.test(name)) {
         throw new AdminError(`invalid customer name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);

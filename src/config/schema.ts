@@ -125,6 +125,16 @@ export const configSchema = z
         ipWindowMinutes: z.number().min(1).default(10).describe('The window in which ipFailures are counted (fixed window starting at the first failure).'),
         ipBanMinutes: z.number().min(1).default(60).describe('How long a banned client address is refused (see ipFailures). `postern ban remove IP` ends it early.'),
         failureDelayMs: z.number().int().min(0).max(30_000).default(1000).describe('Tarpit: a failed login is answered after this delay.'),
+        dovecot: z
+          .object({
+            socket: z.string().min(1).refine((v) => v.startsWith('/') || /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):\d{1,5}$/.test(v), 'expected a socket path (/run/dovecot/auth-client) or HOST:PORT')
+              .describe('Dovecot\'s auth client socket (a path such as /run/dovecot/auth-client, or HOST:PORT of an inet_listener of its auth service). Mailboxes without a password hash, and unknown addresses of hosted domains (which become mailboxes at their first accepted login), are checked by Dovecot.'),
+            timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('How long a login waits for Dovecot\'s answer; no answer (or Dovecot down) is 454 4.7.0, never a pass.'),
+            cacheSeconds: z.number().min(0).max(3600).default(60).describe('How long a login Dovecot accepted is remembered (0: Dovecot is asked every time). A password changed in Dovecot takes effect within this time; a suspension or removal in Postern at once.'),
+          })
+          .strict()
+          .optional()
+          .describe('Dovecot as the password back end (what Postfix calls smtpd_sasl_type = dovecot). Unset: Postern checks only its own hashes.'),
       })
       .strict()
       .prefault({})

@@ -1,6 +1,7 @@
 /** Password hashes: argon2id for new ones; verification recognises the stored scheme. */
-import { hash, verify } from '@node-rs/argon2';
+import { hash } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
+import { verifyStoredHash } from './schemes.ts';
 
 // OWASP's first argon2id choice: 19 MiB, 2 passes, 1 lane.
 const ARGON2_OPTIONS = { algorithm: 2 /* Algorithm.Argon2id (a const enum) */, memoryCost: 19456, timeCost: 2, parallelism: 1 };
@@ -9,17 +10,9 @@ export async function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_OPTIONS);
 }
 
-/** Verifies a password against a stored hash. Unknown schemes never verify. */
+/** Verifies a password against a stored hash of any supported scheme (schemes.ts). Unknown schemes never verify. */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
-  const h = stored.replace(/^\{[A-Z0-9-]+\}/, ''); // Dovecot-style "{SCHEME}" prefix
-  if (h.startsWith('$argon2')) {
-    try {
-      return await verify(h, password);
-    } catch {
-      return false;
-    }
-  }
-  return false;
+  return verifyStoredHash(stored, password);
 }
 
 /** A password to hand out: 24 characters from an alphabet without look-alikes (~137 bits). */

@@ -1,8 +1,11 @@
 /**
- * credentials/: password hashing (argon2id), verification, the verified-login cache, and the
- * secret box for secrets Postern must read back (relay passwords, encrypted with a key file).
- * Never decides what a mailbox may do after login. Fails closed: an unknown scheme or a
- * broken hash never verifies; store errors propagate to the caller (which answers 4xx).
+ * credentials/: password hashing (argon2id), verification of every supported scheme (also the
+ * crypt, bcrypt, argon2 and salted SHA hashes imported from Dovecot or shadow files), the
+ * verified-login cache, app password checks, the Dovecot authentication client, and the secret
+ * box for secrets Postern must read back (relay passwords, encrypted with a key file). Never
+ * decides what a mailbox may do after login. Fails closed: an unknown scheme or a broken hash
+ * never verifies; Dovecot not answering and store errors propagate to the caller (which
+ * answers 4xx).
  */
 export * from './hash.ts';
 export * from './cache.ts';
@@ -10,3 +13,5 @@ export * from './authenticate.ts';
 export * from './secrets.ts';
 export * from './site-token.ts';
 export * from './key-check.ts';
+export * from './schemes.ts';
+export * from './dovecot.ts';

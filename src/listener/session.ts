@@ -123,13 +123,13 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         return cb(smtpError(535, '5.7.8', 'Authentication failed: the authorization identity must be empty or equal to the login'));
       }
       const later = (fn: () => void) => (deps.failureDelayMs ? setTimeout(fn, deps.failureDelayMs) : fn());
-      deps.authenticator.authenticate(login, auth.password ?? '', session.remoteAddress).then(
+      deps.authenticator.authenticate(login, auth.password ?? '', session.remoteAddress, { localIp: session.localAddress, secured: Boolean(session.secure) }).then(
         (r) => {
           if (r.ok) {
             const user: AuthUser = {
               mailboxId: r.mailbox.id, address: r.mailbox.address, customerId: r.mailbox.customerId, customerName: r.mailbox.customerName,
             };
-            logger.info({ ...log, result: 'ok', cached: r.cached, customer: user.customerName }, 'authenticated');
+            logger.info({ ...log, result: 'ok', cached: r.cached, via: r.via, ...(r.created ? { created: true } : {}), customer: user.customerName }, 'authenticated');
             authed('success');
             deps.knownNetworks.remember(session.remoteAddress, deps.clock.now());
             void deps.containment?.observeLogin(r.mailbox, session.remoteAddress);

@@ -78,6 +78,9 @@ export interface Metrics {
   auth: Counter<'channel' | 'result'>;
   /** Client addresses banned for failed logins. */
   bans: Counter;
+  /** Requests to Dovecot's auth service (auth.dovecot): ok, fail (wrong password, unknown user), error (no answer, temporary failure). */
+  dovecotRequests: Counter<'result'>;
+  dovecotSeconds: Histogram;
   /** Messages accepted (queued or held) per channel. */
   accepted: Counter<'channel'>;
   /** Messages (and MAIL FROM / RCPT TO commands) refused per channel and reason. */
@@ -117,6 +120,8 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     connectionsOpen: new Gauge({ name: 'postern_smtp_connections_open', help: 'SMTP sessions open now, by listener.', labelNames: ['listener'], registers }),
     auth: new Counter({ name: 'postern_auth_total', help: 'Logins by channel (smtp, api, sendmail, admin, console) and result: success, failure, locked, suspended, banned, error.', labelNames: ['channel', 'result'], registers }),
     bans: new Counter({ name: 'postern_auth_bans_total', help: 'Client addresses banned after too many failed logins.', registers }),
+    dovecotRequests: new Counter({ name: 'postern_dovecot_requests_total', help: 'Requests to Dovecot\'s auth service by result: ok, fail (refused), error (no answer, lost connection, temporary failure: the client got 454).', labelNames: ['result'], registers }),
+    dovecotSeconds: new Histogram({ name: 'postern_dovecot_request_seconds', help: 'Seconds Dovecot took to answer an AUTH request (ok or fail).', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
     accepted: new Counter({ name: 'postern_messages_accepted_total', help: 'Messages accepted (queued, or held) by channel: smtp, api, sendmail, maildrop, dsn, notice.', labelNames: ['channel'], registers }),
     refused: new Counter({ name: 'postern_messages_refused_total', help: 'Messages, and MAIL FROM / RCPT TO commands, refused, by channel and reason.', labelNames: ['channel', 'reason'], registers }),
     limitHits: new Counter({ name: 'postern_limit_hits_total', help: 'Sending limits a message went over, by level and the limit\'s action (defer, reject, hold).', labelNames: ['level', 'action'], registers }),

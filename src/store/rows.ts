@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { ConsoleSession, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { AppPassword, MailboxSource, ConsoleSession, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -27,7 +27,14 @@ export const toMailbox = (r: Row): Mailbox => ({
   customerStatus: (r.customer_status as CustomerStatus | undefined) ?? 'active',
   heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
   releasedAt: (r.released_at as number | null) ?? null,
+  source: ((r.source as MailboxSource | undefined) ?? 'postern'), importedHash: (r.imported_hash as string | null) ?? null,
+  appPasswordsOnly: r.app_passwords_only === 1 || r.app_passwords_only === true,
   createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+});
+
+export const toAppPassword = (r: Row): AppPassword => ({
+  id: r.id as number, mailboxId: r.mailbox_id as number, name: r.name as string, createdAt: r.created_at as number,
+  lastUsedAt: (r.last_used_at as number | null) ?? null, lastIp: (r.last_ip as string | null) ?? null,
 });
 
 export const toRecipient = (r: Row): QueuedRecipient => ({

@@ -27,6 +27,8 @@ export interface Domain {
 }
 
 export type MailboxStatus = 'active' | 'suspended';
+/** Where a mailbox came from: added in Postern, imported with its hash, or made at its first login through Dovecot. */
+export type MailboxSource = 'postern' | 'import' | 'dovecot';
 
 export interface Mailbox {
   id: number;
@@ -44,8 +46,36 @@ export interface Mailbox {
   holdReason: string | null;
   /** When a hold was last released: the signals of that hour no longer count. */
   releasedAt: number | null;
+  source: MailboxSource;
+  /** The hash as last brought in by `mailbox import` (a re-import compares with it), or null. */
+  importedHash: string | null;
+  /** The mailbox's own password is refused on submission: only its app passwords log in. */
+  appPasswordsOnly: boolean;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A named app password of a mailbox (only its SHA-256 is stored), with its last use. */
+export interface AppPassword {
+  id: number;
+  mailboxId: number;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  lastIp: string | null;
+}
+
+export interface AppPasswordRepo {
+  /** Throws StoreError('conflict') when the mailbox has an app password of that name. */
+  add(input: { mailboxId: number; name: string; tokenHash: string }): Promise<AppPassword>;
+  /** Oldest first. */
+  list(mailboxId: number): Promise<AppPassword[]>;
+  /** The mailbox's app password with this hash, or null. */
+  byHash(mailboxId: number, tokenHash: string): Promise<AppPassword | null>;
+  /** Deletes it (the next login with it fails); false when there was none. */
+  revoke(mailboxId: number, name: string): Promise<boolean>;
+  /** Records a successful login with it. */
+  used(id: number, now: number, ip: string | null): Promise<void>;
 }
 
 /** cancelled: deleted by an operator with a bounce; the delivering node fails and reports it. */
@@ -469,8 +499,14 @@ export interface AuditRepo {
 }
 
 export interface MailboxRepo {
-  add(input: { address: string; domainId: number; customerId: number; passwordHash: string }): Promise<Mailbox>;
+  add(input: { address: string; domainId: number; customerId: number; passwordHash: string; source?: MailboxSource; importedHash?: string | null }): Promise<Mailbox>;
   get(address: string): Promise<Mailbox | null>;
+  /** Sets an imported hash as the password and as the imported hash (a password change: the version is bumped). */
+  importHash(address: string, hash: string): Promise<Mailbox | null>;
+  /** Replaces a verified hash by a new hash of the same password, only if it is still `expected` (no version bump); true when replaced. */
+  rehash(id: number, expected: string, next: string): Promise<boolean>;
+  /** Turns "app passwords only" on or off (bumps the credential version when it changes). */
+  setAppPasswordsOnly(address: string, on: boolean): Promise<Mailbox | null>;
   list(filter?: { customerName?: string; domain?: string }): Promise<Mailbox[]>;
   setPassword(address: string, passwordHash: string): Promise<Mailbox | null>;
   setStatus(address: string, status: MailboxStatus): Promise<Mailbox | null>;
@@ -850,6 +886,7 @@ export interface Store {
   customers: CustomerRepo;
   domains: DomainRepo;
   mailboxes: MailboxRepo;
+  appPasswords: AppPasswordRepo;
   grants: GrantRepo;
   sites: SiteRepo;
   dkim: DkimKeyRepo;

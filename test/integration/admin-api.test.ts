@@ -160,6 +160,38 @@ test('grants: add (an address, a domain, the null sender), list, remove; the cus
   assert.equal((await api.expect(200, 'get', '/mailboxes/{address}/grants', { token: op, params: p })).json.grants.length, 1);
 });
 
+test('imports and app passwords: mailbox and grant imports report per line; app passwords log in, revoked at once; the customer wall holds', async () => {
+  const sha512 = '$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1'; // "Hello world!"
+  const content = `carl@shop.example:{SHA512-CRYPT}${sha512}::\ndora@shop.example:{PLAIN}secret::\n`;
+  const r = await api.expect(200, 'post', '/mailboxes/import', { token: op, body: { format: 'dovecot-passwd', content } });
+  assert.deepEqual(r.json, { added: 1, updated: 0, unchanged: 0, refused: [{ line: 2, error: 'dora@shop.example: plain-text password ({PLAIN}) refused: import hashes only' }] });
+  assert.equal(await submitAs(s, { user: 'carl@shop.example', pass: 'Hello world!' }), 'ok', 'the imported hash logs in');
+  assert.match((await s.server.store.mailboxes.get('carl@shop.example'))!.passwordHash, /^\$argon2id\$/, 'and was replaced by argon2id');
+  const walled = await api.expect(200, 'post', '/mailboxes/import', { token: acmeToken, body: { format: 'csv', content: `eve@shop.example,${sha512}\n` } });
+  assert.match(walled.json.refused[0].error, /shop\.example is not hosted here/, 'another customer\'s domain');
+  await api.expect(422, 'post', '/mailboxes/import', { token: op, body: { format: 'htpasswd', content } });
+  const g = await api.expect(200, 'post', '/grants/import', { token: op, body: { content: 'sales@shop.example carl@shop.example\nx@acme.example carl@shop.example\n' } });
+  assert.equal(g.json.added, 1);
+  assert.match(g.json.refused[0].error, /may not send as x@acme\.example/);
+  await api.expect(422, 'post', '/grants/import', { token: op, body: {} });
+
+  const p = { address: 'carl@shop.example' };
+  const made = await api.expect(201, 'post', '/mailboxes/{address}/app-passwords', { token: op, params: p, body: { name: 'phone' } });
+  await api.expect(409, 'post', '/mailboxes/{address}/app-passwords', { token: op, params: p, body: { name: 'phone' } });
+  await api.expect(404, 'post', '/mailboxes/{address}/app-passwords', { token: acmeToken, params: p, body: { name: 'x' } });
+  assert.equal(await submitAs(s, { user: 'carl@shop.example', pass: made.json.password }), 'ok');
+  const list = await api.expect(200, 'get', '/mailboxes/{address}/app-passwords', { token: op, params: p });
+  assert.equal(list.json.appPasswords[0].lastIp, '127.0.0.1');
+  assert.ok(!list.text.includes(made.json.password));
+  await api.expect(404, 'get', '/mailboxes/{address}/app-passwords', { token: acmeToken, params: p });
+  assert.equal((await api.expect(200, 'put', '/mailboxes/{address}/app-passwords-only', { token: op, params: p, body: { on: true } })).json.appPasswordsOnly, true);
+  await api.expect(422, 'put', '/mailboxes/{address}/app-passwords-only', { token: op, params: p, body: { on: 'yes' } });
+  assert.match(await submitAs(s, { user: 'carl@shop.example', pass: 'Hello world!' }), /^535 5\.7\.8/, 'its own password is useless on submission');
+  await api.expect(200, 'delete', '/mailboxes/{address}/app-passwords/{name}', { token: op, params: { ...p, name: 'phone' } });
+  await api.expect(404, 'delete', '/mailboxes/{address}/app-passwords/{name}', { token: op, params: { ...p, name: 'phone' } });
+  assert.match(await submitAs(s, { user: 'carl@shop.example', pass: made.json.password }), /^535 5\.7\.8/, 'revoked: refused at once');
+});
+
 test('sites: add (token once), list, get, rotate the token, grants, remove', async () => {
   const made = await api.expect(201, 'post', '/sites', { token: op, body: { name: 'shop', customer: 'shopco', unixUser: 'www-shop', sendAs: 'orders@shop.example' } });
   assert.match(made.json.token, /^pst_[A-Za-z0-9_-]{43}$/);

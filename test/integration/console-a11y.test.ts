@@ -338,11 +338,12 @@ const ROLES: Role[] = [
     role: 'customer', cred: null, pages: () => [
       '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/mailboxes/alice%40example.com',
       '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/password',
+      '/console/app-passwords?mailbox=alice%40example.com',
     ],
   },
   {
     role: 'mailbox', cred: { login: 'alice@example.com', password: 'alice-secret-1' }, pages: () => [
-      '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/password',
+      '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/password', '/console/app-passwords',
     ],
   },
 ];

@@ -35,10 +35,13 @@ export const domainView = (d: Domain): z.input<typeof Domain_> => ({ name: d.nam
 export const Mailbox_ = z.object({
   address: z.string(), customer: z.string(), status: z.enum(['active', 'suspended']),
   heldSince: Time.nullable().describe('on hold (suspected compromise) since, or null'), holdReason: z.string().nullable(),
+  source: z.enum(['postern', 'import', 'dovecot']).describe('added in Postern, imported with its hash, or made at its first login through Dovecot'),
+  appPasswordsOnly: z.boolean().describe('its own password is refused on the submission ports'),
   createdAt: Time, updatedAt: Time,
 });
 export const mailboxView = (m: Mailbox): z.input<typeof Mailbox_> => ({
   address: m.address, customer: m.customerName, status: m.status, heldSince: isoOrNull(m.heldSince), holdReason: m.holdReason,
+  source: m.source, appPasswordsOnly: m.appPasswordsOnly,
   createdAt: iso(m.createdAt), updatedAt: iso(m.updatedAt),
 });
 export const MailboxDetail = Mailbox_.extend({ login: z.object({ failures: z.number().int(), lockedUntil: Time.nullable() }) });

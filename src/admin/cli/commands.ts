@@ -6,6 +6,7 @@ import { registerQueueCommands } from './queue.ts';
 import { registerLimitCommands } from './limits.ts';
 import { registerLifecycleCommands } from './lifecycle.ts';
 import type { GrantInput } from '../grants.ts';
+import { registerImportCommands } from './imports.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -124,8 +125,10 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
       withService(async (svc) => {
         const { publicMailbox } = await import('../service.ts');
         const rows = (await svc.listMailboxes(o)).map(publicMailbox);
-        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'createdAt']));
+        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'source', 'createdAt']));
       }));
+
+  registerImportCommands(program, mailbox, io, withService);
 
   const route = program.command('route').description('per-domain next hops that override the MX lookup');
   route.command('add <domain> <host>').description('send mail for DOMAIN to HOST[:PORT] (port 25 by default; IPv6 in brackets); replaces an existing route')

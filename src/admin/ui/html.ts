@@ -33,8 +33,9 @@ const OPERATOR_NAV: [string, string][] = [
 ];
 const CUSTOMER_NAV: [string, string][] = [
   ['', 'Overview'], ['/messages', 'Sent mail'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/password', 'Password'],
+  ['/app-passwords', 'App passwords'],
 ];
-const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password']];
+const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password'], ['/app-passwords', 'App passwords']];
 
 function nav(session: ConsoleSession, path: string): Html {
   const items = session.customerId === null ? OPERATOR_NAV : session.via === 'mailbox' ? MAILBOX_NAV : CUSTOMER_NAV;

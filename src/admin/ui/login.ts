@@ -107,7 +107,7 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
       return c.redirect(next, 303);
     }
     const login = (form.login ?? '').trim().slice(0, 320);
-    const r = await deps.authenticator.authenticate(login, form.password ?? '', ip);
+    const r = await deps.authenticator.authenticate(login, form.password ?? '', ip, { purpose: 'console' });
     if (!r.ok) {
       const text = r.reason === 'suspended' ? `This ${suspendedWhat(r.mailbox)} is suspended; contact your provider.`
         : r.reason === 'locked' ? 'Too many failed sign-ins for this mailbox. Try again later, or ask your provider.'

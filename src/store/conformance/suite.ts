@@ -25,10 +25,11 @@ import { apiTokenCases } from './api-tokens.ts';
 import { suppressionCases } from './suppressions.ts';
 import { consoleSessionCases } from './console-sessions.ts';
 import { lifecycleCases } from './lifecycle.ts';
+import { appPasswordCases } from './app-passwords.ts';
 
 const cases: Case[] = [
   ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases, ...suppressionCases,
-  ...consoleSessionCases, ...lifecycleCases,
+  ...consoleSessionCases, ...lifecycleCases, ...appPasswordCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

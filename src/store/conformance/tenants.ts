@@ -64,7 +64,7 @@ export const tenantCases: Case[] = [
       const { acme, other, ex, oth, alice } = await seed(store);
       assert.deepEqual(alice, {
         id: alice.id, address: 'alice@example.com', domainId: ex.id, customerId: acme.id, customerName: 'acme', customerStatus: 'active', passwordHash: 'h1',
-        credentialVersion: 1, status: 'active', heldSince: null, holdReason: null, releasedAt: null, createdAt: alice.createdAt, updatedAt: alice.createdAt,
+        credentialVersion: 1, status: 'active', heldSince: null, holdReason: null, releasedAt: null, source: 'postern', importedHash: null, appPasswordsOnly: false, createdAt: alice.createdAt, updatedAt: alice.createdAt,
       });
       assert.equal(typeof alice.createdAt, 'number');
       assert.deepEqual(await store.mailboxes.get('alice@example.com'), alice);

@@ -23,7 +23,8 @@ type Row = Record<string, unknown>;
 const TABLES: { name: string; booleans?: string[]; rename?: Record<string, string> }[] = [
   { name: 'customers' },
   { name: 'domains' },
-  { name: 'mailboxes' },
+  { name: 'mailboxes', booleans: ['app_passwords_only'] },
+  { name: 'app_passwords' },
   { name: 'sender_grants' },
   { name: 'sites' },
   { name: 'site_grants' },
@@ -51,7 +52,7 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'webhook_endpoints', booleans: ['enabled'] },
   { name: 'webhook_deliveries' },
 ];
-const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events', 'webhook_deliveries', 'api_tokens'];
+const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events', 'webhook_deliveries', 'api_tokens', 'app_passwords'];
 const FACT = 'copied-from-sqlite';
 
 export class MoveRefused extends Error {}

@@ -9,6 +9,7 @@ import { createPool, migrate, type PoolOptions } from './db.ts';
 import { createChangeFeed, notifier } from './changes.ts';
 import { createCustomerRepo, createDomainRepo, createMailboxRepo } from './tenants.ts';
 import { createGrantRepo } from './grants.ts';
+import { createAppPasswordRepo } from './app-passwords.ts';
 import { createSiteRepo } from './sites.ts';
 import { createDkimKeyRepo } from './dkim.ts';
 import { createAuthGuardRepo } from './auth-guard.ts';
@@ -49,6 +50,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     customers: createCustomerRepo(pool, deps),
     domains: createDomainRepo(pool, deps),
     mailboxes: createMailboxRepo(pool, deps),
+    appPasswords: createAppPasswordRepo(pool, deps),
     grants: createGrantRepo(pool, deps),
     sites: createSiteRepo(pool, deps),
     dkim: createDkimKeyRepo(pool, deps),

@@ -89,13 +89,13 @@ export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
     return changed;
   };
   return {
-    async add({ address, domainId, customerId, passwordHash }) {
+    async add({ address, domainId, customerId, passwordHash, source = 'postern', importedHash = null }) {
       const t = deps.now();
       const sql = `WITH m AS (
-          INSERT INTO mailboxes (address, domain_id, customer_id, password_hash, created_at, updated_at)
-          VALUES ($1, $2, $3, $4, $5, $5) RETURNING *)
+          INSERT INTO mailboxes (address, domain_id, customer_id, password_hash, source, imported_hash, created_at, updated_at)
+          VALUES ($1, $2, $3, $4, $6, $7, $5, $5) RETURNING *)
         SELECT m.*, ${CUSTOMER_OF} FROM m JOIN customers c ON c.id = m.customer_id`;
-      const m = toMailbox(await insert(pool, sql, [address, domainId, customerId, passwordHash, t], `mailbox ${address} already exists`));
+      const m = toMailbox(await insert(pool, sql, [address, domainId, customerId, passwordHash, t, source, importedHash], `mailbox ${address} already exists`));
       deps.changed('mailboxes');
       return m;
     },
@@ -112,6 +112,24 @@ export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
       await change(
         'UPDATE mailboxes SET password_hash = $1, credential_version = credential_version + 1, updated_at = $2 WHERE address = $3',
         [passwordHash, deps.now(), address],
+      );
+      return get(address);
+    },
+    async importHash(address, hash) {
+      await change(
+        'UPDATE mailboxes SET password_hash = $1, imported_hash = $1, credential_version = credential_version + 1, updated_at = $2 WHERE address = $3',
+        [hash, deps.now(), address],
+      );
+      return get(address);
+    },
+    async rehash(id, expected, next) {
+      // the same password: other nodes' caches stay right, nothing to announce
+      return ((await pool.query('UPDATE mailboxes SET password_hash = $1 WHERE id = $2 AND password_hash = $3', [next, id, expected])).rowCount ?? 0) > 0;
+    },
+    async setAppPasswordsOnly(address, on) {
+      await change(
+        'UPDATE mailboxes SET app_passwords_only = $1, credential_version = credential_version + 1, updated_at = $2 WHERE address = $3 AND app_passwords_only <> $1',
+        [on, deps.now(), address],
       );
       return get(address);
     },

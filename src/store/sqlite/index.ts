@@ -7,6 +7,7 @@ import { prepareQueueWrites } from './queue-writes.ts';
 import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
 import { createGrantRepo } from './grants.ts';
+import { createAppPasswordRepo } from './app-passwords.ts';
 import { createSiteRepo } from './sites.ts';
 import { createDkimKeyRepo } from './dkim.ts';
 import { createAuthGuardRepo } from './auth-guard.ts';
@@ -29,6 +30,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     customers: createCustomerRepo(db, now),
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),
+    appPasswords: createAppPasswordRepo(db, now),
     grants: createGrantRepo(db, now),
     sites: createSiteRepo(db, now),
     dkim: createDkimKeyRepo(db, now),

@@ -435,4 +435,24 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE customers ADD COLUMN suspended_at INTEGER;
   ALTER TABLE tracked_messages ADD COLUMN removed_tenant TEXT;
   `,
+  // mailboxes that came from elsewhere: source says where ('import': a hash brought in by
+  // `mailbox import`; 'dovecot': made at the first login Dovecot accepted), imported_hash is the
+  // hash as last imported (a re-import compares with it, not with the argon2id hash that replaced
+  // it at the first login); app_passwords_only refuses the mailbox's own password on submission.
+  // App passwords: only their SHA-256 is kept (they are 128+ random bits), with the last use.
+  `
+  ALTER TABLE mailboxes ADD COLUMN source TEXT NOT NULL DEFAULT 'postern' CHECK (source IN ('postern', 'import', 'dovecot'));
+  ALTER TABLE mailboxes ADD COLUMN imported_hash TEXT;
+  ALTER TABLE mailboxes ADD COLUMN app_passwords_only INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE app_passwords (
+    id INTEGER PRIMARY KEY,
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    last_ip TEXT,
+    UNIQUE (mailbox_id, name)
+  );
+  `,
 ];

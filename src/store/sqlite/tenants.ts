@@ -87,12 +87,12 @@ export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
     return r ? toMailbox(r) : null;
   };
   return {
-    async add({ address, domainId, customerId, passwordHash }) {
+    async add({ address, domainId, customerId, passwordHash, source = 'postern', importedHash = null }) {
       try {
         const t = now();
         db.prepare(
-          'INSERT INTO mailboxes (address, domain_id, customer_id, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-        ).run(address, domainId, customerId, passwordHash, t, t);
+          'INSERT INTO mailboxes (address, domain_id, customer_id, password_hash, source, imported_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run(address, domainId, customerId, passwordHash, source, importedHash, t, t);
       } catch (err) {
         if (isUnique(err)) throw new StoreError('conflict', `mailbox ${address} already exists`);
         throw err;
@@ -114,6 +114,21 @@ export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
       db.prepare(
         'UPDATE mailboxes SET password_hash = ?, credential_version = credential_version + 1, updated_at = ? WHERE address = ?',
       ).run(passwordHash, now(), address);
+      return get(address);
+    },
+    async importHash(address, hash) {
+      db.prepare(
+        'UPDATE mailboxes SET password_hash = ?, imported_hash = ?, credential_version = credential_version + 1, updated_at = ? WHERE address = ?',
+      ).run(hash, hash, now(), address);
+      return get(address);
+    },
+    async rehash(id, expected, next) {
+      return db.prepare('UPDATE mailboxes SET password_hash = ? WHERE id = ? AND password_hash = ?').run(next, id, expected).changes > 0;
+    },
+    async setAppPasswordsOnly(address, on) {
+      db.prepare(
+        'UPDATE mailboxes SET app_passwords_only = ?, credential_version = credential_version + 1, updated_at = ? WHERE address = ? AND app_passwords_only <> ?',
+      ).run(on ? 1 : 0, now(), address, on ? 1 : 0);
       return get(address);
     },
     async setStatus(address, status) {

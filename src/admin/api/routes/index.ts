@@ -8,11 +8,13 @@ import { trackingRoutes } from './tracking.ts';
 import { suppressionRoutes } from './suppressions.ts';
 import { webhookRoutes } from './webhooks.ts';
 import { lifecycleRoutes } from './lifecycle.ts';
+import { importRoutes } from './imports.ts';
 
 export const ADMIN_ROUTES: AnyRoute[] = [
   ...customerRoutes,
   ...domainRoutes,
   ...lifecycleRoutes,
+  ...importRoutes,
   ...mailboxRoutes,
   ...siteRoutes,
   ...limitRoutes,

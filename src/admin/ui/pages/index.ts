@@ -14,10 +14,11 @@ import { mountWebhooks } from './webhooks.ts';
 import { mountMessages } from './messages.ts';
 import { mountPassword } from './password.ts';
 import { mountLifecycle } from './lifecycle.ts';
+import { mountAppPasswords } from './app-passwords.ts';
 
 export function mountPages(app: ConsoleApp, deps: ConsoleDeps): void {
   app.get('/', (c) => (roleOfContext(c) === 'operator' ? dashboardPage(c, deps) : overviewPage(c, deps)));
-  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountCustomers, mountLifecycle, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword]) {
+  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountCustomers, mountLifecycle, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword, mountAppPasswords]) {
     mount(app, deps);
   }
 }

@@ -64,7 +64,7 @@ async function changeOwn(c: Context<ConsoleEnv>, deps: ConsoleDeps): Promise<Res
     c.header('retry-after', String(wait));
     return show(`Too many failed sign-ins from your address. Try again in ${Math.ceil(wait / 60)} minutes.`, 429);
   }
-  const r = await deps.authenticator.authenticate(s.subject, c.get('form').current ?? '', ip);
+  const r = await deps.authenticator.authenticate(s.subject, c.get('form').current ?? '', ip, { purpose: 'console' });
   if (!r.ok) {
     await failedLogin(deps, { ip, now, reason: r.reason, user: s.subject, counted: true, ipBanned: r.ipBanned });
     return show(r.reason === 'locked' ? 'Too many failed attempts for this mailbox. Try again later.' : 'The current password is not right.', 401);

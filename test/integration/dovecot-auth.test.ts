@@ -95,13 +95,18 @@ test('AUTH LOGIN is checked by Dovecot too (sent to it as PLAIN)', async () => {
   assert.equal((await s.server.store.mailboxes.get('bob@example.com'))?.source, 'dovecot');
 });
 
-test('failed Dovecot logins count toward the address ban: the address is refused at connect', async () => {
+test('failed Dovecot logins count toward the address ban for spraying: the address is refused at AUTH saying until when; a mailbox known there still logs in', async () => {
   const s = await server({ socket: dovecot.socket, cacheSeconds: 0 }, { ipFailures: 3 });
-  for (const user of ['nobody1@example.com', 'ann@example.com', 'nobody2@example.com']) {
-    assert.match(await send(s, user, 'wrong-password', '127.0.3.4'), /^535 5\.7\.8/);
+  assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.9'), /^250 /, 'ann logs in from her network first');
+  // unknown logins and failures across mailboxes: spraying, until the address is banned
+  for (const user of ['nobody1@example.com', 'ann@example.com', 'nobody2@example.com', 'nobody3@example.com', 'cat@example.com', 'nobody4@example.com']) {
+    assert.match(await send(s, user, 'wrong-password', '127.0.4.4'), /^(535 5\.7\.8|454 4\.7\.0)/);
   }
-  assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.4'), /^421 4\.7\.0/, 'banned, even with the right password');
-  assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.5'), /^250 /, 'another address is not');
+  assert.ok((await s.admin.listBans()).some((b) => b.ip === '127.0.4.4'), 'the address is banned');
+  assert.match(await send(s, 'bob@example.com', 'bob-dovecot-pw', '127.0.4.4'), /^454 4\.7\.0 Too many failed logins from your address; logins from it are refused until /, 'banned, even with the right password');
+  assert.equal(await s.server.store.mailboxes.get('bob@example.com'), null, 'Dovecot was not asked: no mailbox made');
+  assert.match(await send(s, 'bob@example.com', 'bob-dovecot-pw', '127.0.5.5'), /^250 /, 'another address is not banned');
+  assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.9'), /^250 /, 'ann from her own network is unaffected');
 });
 
 test('an address of a domain Postern does not host is refused even though Dovecot accepts it', async () => {

@@ -60,7 +60,10 @@ test('the default listeners carry every per-listener default (host, limits, time
   // connection cap of a default installation are silently off and the bind error says "undefined".
   const written = parseConfig({ listeners: [{ role: 'submission', port: 587 }] }).listeners[0];
   const defaults = parseConfig({}).listeners;
-  assert.deepEqual(written, { role: 'submission', port: 587, host: '::', proxyProtocol: false, maxConnectionsPerIp: 50, maxConnections: 1000, idleTimeoutSeconds: 300 });
+  assert.deepEqual(written, {
+    role: 'submission', port: 587, host: '::', proxyProtocol: false, maxConnectionsPerIp: 50, maxConnectionsPerNetwork: 100, maxConnections: 1000,
+    unauthenticatedShare: 0.5, authTimeoutSeconds: 30, commandTimeoutSeconds: 30, minDataRate: 1024, idleTimeoutSeconds: 300,
+  });
   for (const l of defaults) {
     assert.equal(l.host, '::', `${l.role}:${l.port} host`);
     assert.equal(l.proxyProtocol, false, `${l.role}:${l.port} proxyProtocol`);

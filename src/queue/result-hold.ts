@@ -19,10 +19,14 @@ export interface ResultHold {
   /** Reads files left by an earlier run. */
   load(): void;
   /**
-   * Writes what is held through `write`, oldest first, in batches; stops at the first failure.
-   * Resolves with what was written (for the after-write steps).
+   * Writes what is held through `write`, oldest first, in batches. Files stop at the first
+   * failure. In memory, an entry the store refuses while it takes a later one is one it will
+   * never take (a byte it refuses): it is handed to `refused` and dropped, so it cannot stall
+   * the node; three failures in a row with nothing written mean the store is away: stop.
+   * Resolves with what was written (for the after-write steps); a file that cannot be written
+   * rejects (what was written before is written).
    */
-  flush(write: (updates: RecipientUpdate[]) => Promise<void>): Promise<HeldResult[]>;
+  flush(write: (updates: RecipientUpdate[]) => Promise<void>, refused?: (e: HeldResult, err: Error) => void): Promise<HeldResult[]>;
   /** Drops what was held before `before` (its leases are over: the store would refuse it as stale); returns how many recipients. */
   dropOlderThan(before: number): number;
   /** Everything still in memory goes to disk (at stop). */
@@ -80,7 +84,7 @@ export function createResultHold(o: { dir: string | null; maxInMemory: number; o
         files.push({ file, count: updates.length, at: fs.statSync(file).mtimeMs });
       }
     },
-    async flush(write) {
+    async flush(write, refused) {
       const done: HeldResult[] = [];
       while (files.length) {
         const f = files[0]!;
@@ -90,12 +94,24 @@ export function createResultHold(o: { dir: string | null; maxInMemory: number; o
         files.shift();
         done.push({ updates, at: f.at });
       }
-      while (memory.length) {
-        const e = memory[0]!;
-        await write(e.updates);
-        memory.shift();
+      const failed: { e: HeldResult; err: Error }[] = [];
+      for (const e of [...memory]) {
+        try {
+          await write(e.updates);
+        } catch (err) {
+          failed.push({ e, err: err as Error });
+          if (failed.length >= 3 && !done.length) break;
+          continue;
+        }
+        memory.splice(memory.indexOf(e), 1);
         inMemory -= e.updates.length;
         done.push(e);
+        // the store takes writes: what it refused before this one it will never take
+        for (const f of failed.splice(0)) {
+          memory.splice(memory.indexOf(f.e), 1);
+          inMemory -= f.e.updates.length;
+          refused?.(f.e, f.err);
+        }
       }
       return done;
     },

@@ -325,3 +325,22 @@ test('results held at stop are kept on disk and written by the next start before
   assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('results-')), []);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a held result the store refuses while it takes others is dropped (logged), so it cannot stall the node', async () => {
+  const { createResultHold } = await import('./result-hold.ts');
+  const hold = createResultHold({ dir: null, maxInMemory: 100 });
+  const upd = (id: string) => ({ messageId: id, idx: 0, state: 'delivered' as const, nextAttemptAt: 0, at: 0, reply: '250', category: 'ok', remoteHost: null, attempted: true });
+  for (const id of ['poison', 'a', 'b']) hold.add({ updates: [upd(id)], at: Date.now() });
+  let away = true;
+  const write = async (u: { messageId: string }[]) => {
+    if (away || u[0]!.messageId === 'poison') throw new Error('refused');
+  };
+  const refused: string[] = [];
+  assert.deepEqual(await hold.flush(write, (e) => refused.push(e.updates[0]!.messageId)), [], 'the store is away: nothing written, nothing dropped');
+  assert.equal(hold.size(), 3);
+  away = false;
+  const done = await hold.flush(write, (e) => refused.push(e.updates[0]!.messageId));
+  assert.deepEqual(done.map((e) => e.updates[0]!.messageId), ['a', 'b']);
+  assert.deepEqual(refused, ['poison']);
+  assert.equal(hold.size(), 0);
+});

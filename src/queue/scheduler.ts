@@ -91,10 +91,11 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
         done = await hold.flush(async (updates) => {
           const { finished } = await o.queue.record(updates);
           if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
-        });
+        }, (e, err) => o.logger.error({ evt: 'queue', err: err.message, recipients: e.updates.length }, 'the store refuses these held delivery results; the leases will bring them back'));
       } catch (err) {
-        o.logger.warn({ evt: 'queue', err: (err as Error).message, held: hold.size() }, 'held delivery results still cannot be written; keeping them');
+        o.logger.debug({ evt: 'queue', err: (err as Error).message }, 'held delivery results (from disk) cannot be written yet');
       }
+      if (hold.size()) o.logger.warn({ evt: 'queue', held: hold.size() }, 'held delivery results still cannot be written; keeping them');
       if (before !== hold.size()) o.logger.info({ evt: 'queue', written: before - hold.size(), held: hold.size() }, 'held delivery results written');
       for (const e of done) {
         if (e.job && o.onRecorded) await o.onRecorded(e.job, e.updates).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'after-delivery step failed'));

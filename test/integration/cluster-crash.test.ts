@@ -35,7 +35,7 @@ describe('a node killed with -9 in the middle of its deliveries', () => {
       '  pollIntervalMs: 200',
       '  mtaSts: false',
       '  connectTimeoutSeconds: 2',
-      '  greetingTimeoutSeconds: 2',
+      '  greetingTimeoutSeconds: 0.5',
       '  commandTimeoutSeconds: 2',
       '  dataTimeoutSeconds: 20',
       '  leaseSeconds: 25',

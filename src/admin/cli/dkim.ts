@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import { formatCheckReport } from '../../dkim/index.ts';
 import { formatRecords } from '../../clientsetup/index.ts';
-import { table, iso, CliExit, type Io } from './output.ts';
+import { table, iso, CliExit, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -14,7 +14,7 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
     .action((domain: string, o: { json?: boolean }) =>
       withService(async (svc) => {
         const keys = await svc.showDkim(domain);
-        if (o.json) return io.out(JSON.stringify(keys.map((k) => ({ ...k, createdAt: iso(k.createdAt) })), null, 2));
+        if (o.json) return io.out(jsonText(keys));
         if (!keys.length) return io.out(`${domain.toLowerCase()} has no DKIM key; make one with: postern dkim rotate ${domain.toLowerCase()}`);
         io.out(table(keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, state: k.state, since: iso(k.retiringAt ?? k.activatedAt ?? k.createdAt) })), ['selector', 'algorithm', 'state', 'since']));
         io.out('');
@@ -46,14 +46,14 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
     .action((name: string, o: { json?: boolean }) =>
       withService(async (svc) => {
         const records = await svc.domainDns(name);
-        io.out(o.json ? JSON.stringify(records, null, 2) : formatRecords(records));
+        io.out(o.json ? jsonText(records) : formatRecords(records));
       }));
   domain.command('check <domain>').description('look up DKIM, SPF, DMARC, MX, PTR and HELO and say exactly what to publish; exit 1 when something fails')
     .option('--json', 'JSON output')
     .action((name: string, o: { json?: boolean }) =>
       withService(async (svc) => {
         const report = await svc.checkDomain(name);
-        io.out(o.json ? JSON.stringify(report, null, 2) : formatCheckReport(report).trimEnd());
+        io.out(o.json ? jsonText(report) : formatCheckReport(report).trimEnd());
         if (!report.ok) throw new CliExit(1);
       }));
 }

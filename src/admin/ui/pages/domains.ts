@@ -67,7 +67,7 @@ async function domainPage(c: Context<ConsoleEnv>) {
     title: `Domain ${domain.name}`,
     body: html`<dl class="facts"><dt>Domain</dt><dd>${domain.name}</dd>${operator ? html`<dt>Customer</dt><dd>${customerLink(domain.customerName)}</dd>` : ''}<dt>Added</dt><dd>${time(domain.createdAt)}</dd></dl>
 <h2>DNS records to publish</h2>
-${table(`Records ${domain.name} needs`, ['Name', 'Type', 'Value', 'Why'], records.map((r) => [html`<code>${r.name}</code>`, r.type, html`<code>${r.value}</code>`, r.why]), 'No records (DNS details are not configured here).')}
+${table(`Records ${domain.name} needs`, ['Name', 'Type', 'Value', 'Why'], records.map((r) => [html`<code>${r.name}</code>`, r.type === 'NOTE' ? 'advice' : r.type, r.value === null ? 'none' : html`<code>${r.value}</code>`, r.why]), 'No records (DNS details are not configured here).')}
 <h2>Live DNS status</h2>
 ${liveSection(live)}
 <h2>DKIM keys</h2>

@@ -61,6 +61,7 @@ async function domainPage(c: Context<ConsoleEnv>) {
   const domain = await svc.getDomain(input, scope);
   const [records, keys, live] = await Promise.all([svc.domainDns(domain.name, scope), svc.showDkim(domain.name, scope), liveCheck(svc, domain.name, scope)]);
   const operator = roleOfContext(c) === 'operator';
+  const pending = keys.filter((k) => k.state === 'pending');
   const url = `${BASE}/domains/${seg(domain.name)}`;
   const csrf = csrfField(session);
   return page(c, {
@@ -79,10 +80,11 @@ ${operator ? html`<h3>Change the keys</h3>
 <form method="post" action="${url}/dkim/rotate" class="filters">${csrf}
 <div><label for="rotate-algorithm">Algorithm</label><select id="rotate-algorithm" name="algorithm"><option value="">every algorithm in use</option><option value="rsa">rsa</option><option value="ed25519">ed25519</option></select></div>
 <div><button type="submit">Make a new pending key</button></div></form>
-<form method="post" action="${url}/dkim/activate" class="filters">${csrf}
-<div><label for="activate-force"><input id="activate-force" name="force" type="checkbox" value="1"> Even if DNS does not show its record yet</label></div>
-<div><button type="submit">Activate the pending key</button></div></form>
-<p class="muted">A pending key becomes active once its record is published (the server also does this by itself); the key it replaces stays retiring while mail signed with it may be in transit.</p>` : ''}`,
+${pending.length ? html`<form method="post" action="${url}/dkim/activate" class="filters">${csrf}
+<div><label for="activate-force"><input id="activate-force" name="force" type="checkbox" value="1"> Even if DNS does not show ${pending.length === 1 ? 'its record' : 'their records'} yet</label></div>
+<div><button type="submit">Activate the pending ${pending.length === 1 ? `key ${pending[0]!.selector}` : `keys ${pending.map((k) => k.selector).join(', ')}`}</button></div></form>
+<p class="muted">A pending key becomes active once its record is published (the server also does this by itself); the key it replaces stays retiring while mail signed with it may be in transit.</p>`
+  : html`<p class="muted">No key is pending, so there is nothing to activate. Make a new pending key to rotate: it is used once its record is published.</p>`}` : ''}`,
   });
 }
 

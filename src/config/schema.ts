@@ -196,7 +196,7 @@ export const configSchema = z
         rotateDays: z.number().min(0).default(0).describe('Make a new pending key when the active one is this many days old (0: rotate only with `postern dkim rotate`).'),
         autoActivate: z.boolean().default(true).describe('Activate a pending key once its record is published in DNS (checked through dns.servers every checkMinutes).'),
         checkMinutes: z.number().min(0.05).default(10).describe('How often the server checks pending keys, retiring keys and the rotation age.'),
-        keyCacheSeconds: z.number().min(0).default(30).describe('How long a process keeps a domain\'s signing keys in memory (a rotation done elsewhere takes effect within this time).'),
+        keyCacheSeconds: z.number().min(0).default(30).describe('How long a process keeps a domain\'s signing keys in memory. A key activated or retired by the CLI, the API, the console or another node is used at once (the store announces DKIM changes: PostgreSQL by NOTIFY, SQLite by a version its triggers keep, polled 4 times a second); this bound is only the fallback.'),
       })
       .strict()
       .prefault({})

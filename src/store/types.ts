@@ -792,8 +792,9 @@ export interface Store {
   readonly kind: string;
   /**
    * Calls fn when another process (another node, the CLI) changed data of a topic; returns the
-   * unsubscribe. Stores that cannot tell (SQLite: other processes write the file directly) never
-   * call it, and callers keep their time-bounded caches.
+   * unsubscribe. PostgreSQL announces every topic (NOTIFY); SQLite (other processes write the
+   * file directly) announces 'dkim' only, polling a version its triggers keep, so for the other
+   * topics callers keep their time-bounded caches.
    */
   watch(fn: (topic: ChangeTopic) => void): () => void;
   customers: CustomerRepo;

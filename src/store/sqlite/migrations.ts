@@ -428,4 +428,14 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
   CREATE INDEX tracked_events_at ON tracked_events(at, type);
   `,
+  // what another process changed, for the caches of the running server (SQLite has no NOTIFY):
+  // a version per topic, bumped by triggers in the writer's own transaction; the store's watch
+  // polls it. dkim: a key added, promoted, retired or removed (with its domain) by the CLI
+  `
+  CREATE TABLE change_versions (topic TEXT PRIMARY KEY, version INTEGER NOT NULL);
+  INSERT INTO change_versions (topic, version) VALUES ('dkim', 0);
+  CREATE TRIGGER dkim_keys_inserted AFTER INSERT ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
+  CREATE TRIGGER dkim_keys_updated AFTER UPDATE ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
+  CREATE TRIGGER dkim_keys_deleted AFTER DELETE ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
+  `,
 ];

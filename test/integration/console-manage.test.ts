@@ -111,7 +111,11 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   pg = await postAndFollow(c, '/console/customers/newco/limits', { target: 'mailbox:bob@example.org', window: 'hour', metric: 'messages', max: '5', action: 'hold' });
   assert.match(flashOf(pg.text)!, /no mailbox bob@example\.org/, 'another customer\'s mailbox is not a target on this page');
   assert.deepEqual(await own('bob@example.org'), []);
-  pg = await postAndFollow(c, '/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages' });
+  const askLimit = await c.post('/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages' });
+  assert.match(askLimit.text, /<h1>Remove a limit of info@newco\.test\?<\/h1>/);
+  assert.match(askLimit.text, /1 limit of mailbox info@newco\.test \(at most 5 messages per hour\) will be removed/);
+  assert.deepEqual(await own('info@newco.test'), ['info@newco.test:hour:messages:5:hold'], 'not before the confirmation');
+  pg = await postAndFollow(c, '/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages', confirm: 'yes' });
   assert.equal(flashOf(pg.text), 'Removed 1 limit of mailbox info@newco.test.');
   assert.deepEqual(await own('info@newco.test'), []);
 
@@ -179,6 +183,7 @@ test('a customer sees its own domains, mailboxes, suppressions and webhooks; ano
     ['/console/mailboxes/bob%40example.org/password', { password: 'stolen-password-1' }],
     ['/console/mailboxes/bob%40example.org/suspend', {}],
     ['/console/suppressions/remove', { customer: 'globex', address: 'secret-victim@remote.test' }],
+    ['/console/suppressions/remove', { customer: 'globex', address: 'secret-victim@remote.test', confirm: 'yes' }],
     [`/console/webhooks/${globexHook}/disable`, {}],
     [`/console/webhooks/${globexHook}/rotate`, {}],
   ] as const) {
@@ -230,7 +235,8 @@ test('a customer resets its own mailbox\'s password (generated, shown once); sus
   const confirm = await c.get('/console/mailboxes/temp%40example.com/remove');
   assert.match(confirm.text, /<h1>Remove temp@example\.com\?<\/h1>/);
   assert.match(confirm.text, /<button type="submit" class="danger" aria-describedby="confirm-what">Remove temp@example\.com<\/button>/);
-  const gone = await c.post('/console/mailboxes/temp%40example.com/remove', {});
+  assert.match((await c.post('/console/mailboxes/temp%40example.com/remove', {})).text, /<h1>Remove temp@example\.com\?<\/h1>/, 'a POST without the confirmation only asks');
+  const gone = await c.post('/console/mailboxes/temp%40example.com/remove', { confirm: 'yes' });
   assert.equal(gone.status, 303);
   assert.equal(gone.headers.location, '/console');
   assert.equal((await c.get('/console/mailboxes/temp%40example.com')).status, 404);
@@ -268,7 +274,10 @@ test('suppressions: a customer adds and lifts its own; the operator sees every c
   assert.match(filtered.text, /gone@remote\.test/);
   assert.doesNotMatch(filtered.text, /secret-victim/);
 
-  pg = await postAndFollow(c, '/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions' });
+  const askSup = await c.post('/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions' });
+  assert.match(askSup.text, /<h1>Remove gone@remote\.test from the suppression list\?<\/h1>/);
+  assert.equal((await s.admin.listSuppressions({ customer: 'acme' })).length, 1, 'not before the confirmation');
+  pg = await postAndFollow(c, '/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions', confirm: 'yes' });
   assert.equal(flashOf(pg.text), 'Mail of acme to gone@remote.test is accepted again.');
   assert.doesNotMatch(pg.text, /<td>gone@remote\.test<\/td>/);
   assert.deepEqual(await s.admin.listSuppressions({ customer: 'acme' }), []);

@@ -37,6 +37,7 @@ button,.button{font:inherit;font-weight:600;padding:.5rem 1rem;min-height:40px;b
 button.secondary{background:transparent;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad);color:var(--bg)}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}
+form.confirm{display:flex;flex-wrap:wrap;gap:.75rem 1rem;align-items:center;margin:1.5rem 0}
 form.inline{display:inline}
 td form.inline{display:inline-block;margin:0 .25rem .25rem 0}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;margin-bottom:1rem}

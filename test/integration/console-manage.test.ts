@@ -125,8 +125,8 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   assert.ok(Date.now() - started < 3000, 'a DNS that answers: no waiting');
   const [key] = await s.admin.showDkim('newco.test');
   assert.ok(key, 'the new domain got a DKIM key');
-  assert.match(dom.text, /<td><code>_submission\._tcp\.newco\.test<\/code><\/td><td>SRV<\/td>/);
-  assert.match(dom.text, new RegExp(`<td><code>${key.name.replace(/\./g, '\\.')}</code></td><td>TXT</td><td><code>&quot;v=DKIM1; k=rsa; p=`));
+  assert.match(dom.text, /<td><code class="name">_submission\._tcp\.newco\.test<\/code><\/td><td>SRV<\/td>/);
+  assert.match(dom.text, new RegExp(`<td><code class="name">${key.name.replace(/\./g, '\\.')}</code></td><td>TXT</td><td><code class="record">&quot;v=DKIM1; k=rsa; p=`));
   assert.match(dom.text, /<caption>Live DNS status of newco\.test<\/caption>/);
   assert.match(dom.text, /<td><code>dmarc<\/code><\/td><td><span class="state ok">ok<\/span><\/td><td>DMARC policy is p=reject/);
   assert.match(dom.text, new RegExp(`<td><code>dkim:${key.selector}</code></td><td><span class="state warn">warning</span></td><td>DKIM selector ${key.selector} \\(rsa-sha256, pending\\) is not published yet`));
@@ -150,7 +150,7 @@ test('the domain page stays fast when DNS does not answer: the records are shown
   // c-ares adapts its timeouts to how fast the server answered before: either the page's deadline
   // or the lookups' own timeout ends the wait (the deadline alone is covered in pages/domains.test.ts)
   assert.match(dom.text, /did not answer within 3 seconds: the live status is unknown|could not check: MX lookup of slow\.test failed \(ETIMEOUT\)/);
-  assert.match(dom.text, /<td><code>_dmarc\.slow\.test<\/code><\/td><td>TXT<\/td>/, 'the records to publish are still there');
+  assert.match(dom.text, /<td><code class="name">_dmarc\.slow\.test<\/code><\/td><td>TXT<\/td>/, 'the records to publish are still there');
 });
 
 test('a customer sees its own domains, mailboxes, suppressions and webhooks; another customer\'s answer 404 with none of their data', async () => {

@@ -69,7 +69,7 @@ test('the dashboard: queue, deliveries, top senders, holds, bans and abuse signa
   const d = await c.get('/console');
   assert.equal(d.status, 200);
   assert.match(d.text, /<h1>Dashboard<\/h1>/);
-  const cards = [...d.text.matchAll(/<span class="figure">([^<]+)<\/span><br>(?:<a href="[^"]*">)?([^<]+)(?:<\/a>)?<br><code class="muted">([^<]+)<\/code>/g)]
+  const cards = [...d.text.matchAll(/<span class="figure">([^<]+)<\/span><span class="caption">(?:<a href="[^"]*">)?([^<]+)(?:<\/a>)?<\/span><details class="metric"><summary>metric<span class="vh"> of [^<]+<\/span><\/summary><code>([^<]+)<\/code><\/details>/g)]
     .map((m) => ({ value: Number(m[1]), label: m[2]!, metric: unescape(m[3]!) }));
   const card = (label: string) => cards.find((x) => x.label === label)!.value;
   const depth = await s.server.store.queue.depth();
@@ -119,7 +119,7 @@ test('queue browser: filters as a GET form, each message with its recipients, cu
     assert.match(all.text, new RegExp(`<label for="${id}">${label.replace(/[()]/g, '\\$&')}</label>`));
   }
   assert.match(all.text, /<caption>Messages in the queue<\/caption>/);
-  assert.match(all.text, new RegExp(`<a id="m-${heldId}" class="mono" href="/console/messages/${heldId}">${heldId}</a>`));
+  assert.match(all.text, new RegExp(`<a class="id" id="m-${heldId}" href="/console/messages/${heldId}" title="${heldId}"><span aria-hidden="true">${heldId!.slice(0, 4)}…${heldId!.slice(-6)}</span><span class="vh">${heldId}</span></a>`), 'the id shortened, whole on hover and for screen readers');
   const other = await c.get('/console/queue?customer=other');
   for (const id of await bobIds()) assert.match(other.text, new RegExp(`href="/console/messages/${id}"`));
   assert.doesNotMatch(other.text, new RegExp(heldId), 'another customer\'s message is filtered out');

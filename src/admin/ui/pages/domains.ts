@@ -68,13 +68,13 @@ async function domainPage(c: Context<ConsoleEnv>) {
     title: `Domain ${domain.name}`,
     body: html`<dl class="facts"><dt>Domain</dt><dd>${domain.name}</dd>${operator ? html`<dt>Customer</dt><dd>${customerLink(domain.customerName)}</dd>` : ''}<dt>Added</dt><dd>${time(domain.createdAt)}</dd></dl>
 <h2>DNS records to publish</h2>
-${table(`Records ${domain.name} needs`, ['Name', 'Type', 'Value', 'Why'], records.map((r) => [html`<code>${r.name}</code>`, r.type === 'NOTE' ? 'advice' : r.type, r.value === null ? 'none' : html`<code>${r.value}</code>`, r.why]), 'No records (DNS details are not configured here).')}
+${table(`Records ${domain.name} needs`, ['Name', 'Type', 'Value', 'Why'], records.map((r) => [html`<code class="name">${r.name}</code>`, r.type === 'NOTE' ? 'advice' : r.type, r.value === null ? 'none' : html`<code class="record">${r.value}</code>`, r.why]), 'No records (DNS details are not configured here).')}
 <h2>Live DNS status</h2>
 ${liveSection(live)}
 <h2>DKIM keys</h2>
 ${table(`DKIM keys of ${domain.name}`, ['Selector', 'Algorithm', 'State', 'Since', 'Record'], keys.map((k) => [
   html`<code>${k.selector}</code>`, k.algorithm, state(k.state), time(k.activatedAt ?? k.createdAt),
-  html`<code>${k.name}</code> TXT<br><code>${k.value}</code>`,
+  html`<code class="name">${k.name}</code> TXT<br><code class="record">${k.value}</code>`,
 ]), 'No DKIM keys: mail of this domain goes out unsigned.')}
 ${operator ? html`<h3>Change the keys</h3>
 <form method="post" action="${url}/dkim/rotate" class="filters">${csrf}

@@ -11,7 +11,7 @@ import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { act, field } from '../actions.ts';
 import { confirmPage, confirmed } from '../confirm.ts';
 import { only } from '../guard.ts';
-import { BASE, csrfField, href, html, page, postButton, table, time, type Html } from '../html.ts';
+import { BASE, csrfField, href, html, idText, page, postButton, table, time, type Html } from '../html.ts';
 
 type Holds = Awaited<ReturnType<ConsoleEnv['Variables']['svc']['listHolds']>>;
 
@@ -44,7 +44,7 @@ function heldRows(c: Context<ConsoleEnv>, holds: Holds): { mailboxes: unknown[][
       html`${releaseForm(c, `site:${s.name}`, `s${i}`, heldSpam)} ${purgeButton(c, `site:${s.name}`, `s${i}`, heldMessages)}`,
     ]),
     messages: holds.messages.map((q: QueuedMessage) => [
-      html`<a id="h-${q.id}" class="mono" href="${BASE}/messages/${encodeURIComponent(q.id)}">${q.id}</a>`,
+      idText(q.id, { to: `${BASE}/messages/${encodeURIComponent(q.id)}`, anchor: `h-${q.id}` }),
       q.sender || html`<span class="muted">&lt;&gt; (none)</span>`, q.authUser ?? (q.siteName ? `site:${q.siteName}` : html`<span class="muted">—</span>`),
       customerLink(q.customerName), q.holdReason ?? html`<span class="muted">not recorded</span>`, time(q.createdAt), q.recipients.length,
       postButton(c, `${BASE}/holds/release`, 'Release', { fields: { target: q.id }, describedBy: `h-${q.id}` }),

@@ -10,7 +10,7 @@ import { NEVER, type AttemptRecord, type QueuedMessage, type TrackEvent, type Tr
 import { AdminError, missing } from '../../errors.ts';
 import type { ConsoleEnv } from '../context.ts';
 import { notFound, roleOfContext } from '../guard.ts';
-import { BASE, href, html, page, postButton, state, table, time, type Html } from '../html.ts';
+import { BASE, copyField, href, html, idText, page, postButton, state, table, time, type Html } from '../html.ts';
 import { explain } from './reasons.ts';
 
 type Tracked = TrackedMessage & { events: TrackEvent[] };
@@ -101,7 +101,7 @@ function facts(c: Context<ConsoleEnv>, t: Tracked | null, q: Queued | null): Htm
   const sender = t?.sender ?? m!.sender;
   const fact = (k: string, v: unknown) => html`<dt>${k}</dt><dd>${v as string}</dd>`;
   return html`<dl class="facts">
-${fact('Queue id', html`<span class="mono">${t?.queueId ?? m!.id}</span>`)}
+${fact('Queue id', copyField('Queue id, to copy', t?.queueId ?? m!.id, 'copy-qid'))}
 ${fact('Message-ID', html`<span class="mono">${t?.messageId ?? m?.messageIdHeader ?? 'none'}</span>`)}
 ${t ? fact('Subject', t.subject || '(no subject)') : ''}
 ${fact('Sender', sender || '<> (none: this is a bounce)')}
@@ -120,7 +120,7 @@ function timeline(events: TrackEvent[], linkDsn: boolean, nullSender: boolean): 
   const rows = events.map((e) => [
     time(e.at), eventWord(e, nullSender, bounced), e.recipient ?? '', e.remoteHost ?? '',
     e.reply ? html`<span class="mono">${e.reply}</span>` : '', CLASSIFIED.has(e.type) ? e.category ?? '' : '',
-    e.ref ? (linkDsn ? html`<a href="${BASE}/messages/${encodeURIComponent(e.ref)}">${e.ref}</a>` : e.ref) : '',
+    e.ref ? (linkDsn ? idText(e.ref, { to: `${BASE}/messages/${encodeURIComponent(e.ref)}` }) : idText(e.ref)) : '',
   ]);
   return table('Every event, oldest first', ['Time', 'Event', 'Recipient', 'Remote server', 'Reply', 'Category', 'Notice message'], rows, 'No events were recorded (tracking was off or has been pruned).');
 }

@@ -12,7 +12,7 @@ import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { act, field } from '../actions.ts';
 import { confirmPage, confirmed } from '../confirm.ts';
 import { only } from '../guard.ts';
-import { BASE, count, csrfField, href, html, page, postButton, state, table, time, type Html } from '../html.ts';
+import { BASE, count, csrfField, href, html, idText, page, postButton, state, table, time, type Html } from '../html.ts';
 
 const STATES = ['queued', 'deferred', 'delivered', 'failed', 'held'] as const;
 export const DEFAULT_LIMIT = 100;
@@ -72,17 +72,15 @@ ${text('domain', 'Recipient domain')}${text('sender', 'Sender (<> for none)')}${
 function actions(c: Context<ConsoleEnv>, m: QueuedMessage, back: string): Html {
   const at = `${BASE}/queue/${encodeURIComponent(m.id)}`;
   const o = { fields: { back }, describedBy: `m-${m.id}` };
-  return html`${m.state === 'queued' ? html`${postButton(c, `${at}/retry`, 'Retry now', o)} ${postButton(c, `${at}/hold`, 'Hold', o)}` : ''}
-${m.state === 'held' ? postButton(c, `${at}/release`, 'Release', o) : ''}
-${postButton(c, `${at}/delete`, 'Delete…', { ...o, danger: true })}
-${m.sender !== '' && m.state !== 'cancelled' ? postButton(c, `${at}/delete`, 'Delete and bounce…', { ...o, fields: { back, bounce: '1' }, danger: true }) : ''}`;
+  // one menu per row (no script: a details element), so a row stays one line high
+  return html`<details class="menu-actions"><summary>Actions<span class="vh"> for message ${m.id}</span></summary><div class="items">${m.state === 'queued' ? html`${postButton(c, `${at}/retry`, 'Retry now', o)}${postButton(c, `${at}/hold`, 'Hold', o)}` : ''}${m.state === 'held' ? postButton(c, `${at}/release`, 'Release', o) : ''}${postButton(c, `${at}/delete`, 'Delete…', { ...o, danger: true })}${m.sender !== '' && m.state !== 'cancelled' ? postButton(c, `${at}/delete`, 'Delete and bounce…', { ...o, fields: { back, bounce: '1' }, danger: true }) : ''}</div></details>`;
 }
 
 function row(c: Context<ConsoleEnv>, m: QueuedMessage, now: number, back: string): unknown[] {
   const next = nextAttemptOf(m, now);
   const reply = lastReplyOf(m);
   return [
-    html`<a id="m-${m.id}" class="mono" href="${BASE}/messages/${encodeURIComponent(m.id)}">${m.id}</a>`,
+    idText(m.id, { to: `${BASE}/messages/${encodeURIComponent(m.id)}`, anchor: `m-${m.id}` }),
     html`${state(m.state)}${m.state === 'held' && m.holdReason ? html` <span class="muted">(${m.holdReason})</span>` : ''}`,
     m.sender === '' ? html`<span class="muted">&lt;&gt; (none)</span>` : m.sender,
     html`${m.recipients.map((r, i) => html`${i ? html`<br>` : ''}${r.address} ${state(r.state)}`)}`,

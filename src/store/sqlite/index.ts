@@ -17,6 +17,7 @@ import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
 import { createApiTokenRepo } from './api-tokens.ts';
 import { createConsoleSessionRepo } from './console-sessions.ts';
+import { createConsoleTotpRepo } from './console-totp.ts';
 import { createSuppressionRepo } from './suppressions.ts';
 import { createChangeFeed } from './changes.ts';
 
@@ -46,6 +47,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     apiTokens: createApiTokenRepo(db, now),
     suppressions: createSuppressionRepo(db),
     consoleSessions: createConsoleSessionRepo(db),
+    consoleTotp: createConsoleTotpRepo(db),
     async close() {
       changes.close();
       await writer.close();

@@ -29,12 +29,12 @@ export const SECURITY_HEADERS: Record<string, string> = {
 
 const OPERATOR_NAV: [string, string][] = [
   ['', 'Dashboard'], ['/messages', 'Find a message'], ['/queue', 'Queue'], ['/holds', 'Holds'], ['/customers', 'Customers'],
-  ['/bans', 'Bans'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'],
+  ['/bans', 'Bans'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/security', 'Security'],
 ];
 const CUSTOMER_NAV: [string, string][] = [
-  ['', 'Overview'], ['/messages', 'Sent mail'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/password', 'Password'],
+  ['', 'Overview'], ['/messages', 'Sent mail'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/password', 'Password'], ['/security', 'Security'],
 ];
-const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password']];
+const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password'], ['/security', 'Security']];
 
 function nav(session: ConsoleSession, path: string, label: string): Html {
   const items = session.customerId === null ? OPERATOR_NAV : session.via === 'mailbox' ? MAILBOX_NAV : CUSTOMER_NAV;

@@ -59,18 +59,18 @@ export async function seedConsole(): Promise<SeededConsole> {
         role: 'operator', cred: { token: opToken }, pages: [
           '/console', '/console/messages', `/console/messages/${bouncedId}`, `/console/messages/${heldId}`, '/console/queue', '/console/holds',
           '/console/bans', '/console/customers', '/console/customers/acme', '/console/domains/example.com',
-          '/console/mailboxes/mallory%40example.com', '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`,
+          '/console/mailboxes/mallory%40example.com', '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/security',
         ],
       },
       {
         role: 'customer', cred: { token: acmeToken }, pages: [
           '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/mailboxes/alice%40example.com',
-          '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/password',
+          '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/password', '/console/security',
         ],
       },
       {
         role: 'mailbox', cred: { login: 'alice@example.com', password: 'alice-secret-1' }, pages: [
-          '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/password',
+          '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/password', '/console/security',
         ],
       },
     ],

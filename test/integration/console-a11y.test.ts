@@ -25,6 +25,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { seedConsole, type SeededConsole } from '../helpers/console-seed.ts';
 import { browserSignIn, type Credentials } from '../helpers/console.ts';
 import { webPort } from '../helpers/api.ts';
+import { base32Decode, createSecretBox, loadOrCreateKey, newTotpSecret, totp } from '../../src/credentials/index.ts';
+import { secretsKeyFile } from '../../src/config/index.ts';
 
 const SCHEMES = ['light', 'dark'] as const;
 const DESKTOP = { width: 1280, height: 900 };
@@ -403,3 +405,23 @@ test('a destructive action asks first: the confirmation says what and how many, 
   await Promise.all([page.waitForURL(/\/console\/queue$/), page.keyboard.press('Enter')]);
   if ((await lab.s.server.store.queue.get(seeded.heldId)) === null) faults.push('Enter on the focused Cancel deleted the message');
 }));
+
+test('the second step of a two-factor sign-in (light and dark): the code form passes every check, and a code from the app signs in', async () => {
+  const token = (await lab.s.admin.addToken('twofactor-panel', { customer: 'acme' })).token;
+  const secrets = createSecretBox(loadOrCreateKey(secretsKeyFile(lab.s.config)));
+  const key = newTotpSecret();
+  const store = lab.s.server.store;
+  await store.consoleTotp.begin('token', 'twofactor-panel', secrets.seal(key), Date.now());
+  await store.consoleTotp.confirm('token', 'twofactor-panel', [], 0, Date.now());
+  for (const scheme of SCHEMES) {
+    await audit(scheme, 'two-factor', async (page, faults) => {
+      await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/login`);
+      await page.getByLabel('API token').fill(token);
+      await Promise.all([page.waitForURL(/\/console\/login\/2fa$/), page.getByRole('button', { name: 'Sign in with the token' }).click()]);
+      await checkPage(page, '/console/login/2fa', scheme, faults, { loaded: true });
+      // one code per 30 s step: the dark run waits for the next step if the light run used this one
+      await page.getByLabel('The 6-digit code of your authenticator app, or a recovery code').fill(totp(base32Decode(key)!, Date.now() + (scheme === 'dark' ? 30_000 : 0)));
+      await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.getByRole('button', { name: 'Verify' }).click()]);
+    });
+  }
+});

@@ -15,11 +15,12 @@ body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0
 .skip{position:absolute;left:-999px;top:0;background:var(--bg);padding:.5rem}
 .skip:focus{left:.5rem}
 header{position:sticky;top:0;z-index:10;background:var(--bg);border-bottom:1px solid var(--line)}
-header .bar{display:flex;align-items:center;gap:.5rem 1.25rem;padding:.35rem 1.5rem;min-height:3.25rem}
+header .bar{display:flex;align-items:center;gap:.5rem 1rem;padding:.35rem 1.5rem;min-height:3.25rem}
 header .brand{font-weight:700;white-space:nowrap}
-header .wide{display:flex;align-items:center;gap:1.25rem;flex:1;min-width:0}
+header .wide{display:flex;align-items:center;gap:1rem;flex:1;min-width:0}
+header .wide button{padding:.35rem .8rem}
 header .wide nav{flex:1;min-width:0}
-header .who{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:16rem;font-size:.9rem}
+header .who{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:14rem;font-size:.85rem}
 header .narrow{display:none;margin-left:auto}
 header .narrow summary{font-weight:600;padding:.45rem .9rem;border:2px solid var(--accent);border-radius:4px;color:var(--accent);cursor:pointer;list-style:none}
 header .narrow summary::-webkit-details-marker{display:none}
@@ -27,7 +28,7 @@ header .narrow summary::after{content:" \\25BE"}
 header .narrow .menu{position:absolute;right:0;left:0;top:100%;background:var(--bg);border-bottom:1px solid var(--line);padding:.5rem 1rem 1rem}
 header .narrow .menu ul{flex-direction:column;gap:0}
 header .narrow .menu p{margin:.5rem 0}
-nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1.1rem}
+nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem .85rem}
 nav a{display:inline-block;padding:.35rem 0;white-space:nowrap}
 nav a[aria-current=page]{font-weight:700;text-decoration-thickness:3px}
 @media (max-width:64rem){header .wide{display:none}header .narrow{display:block}header .bar{padding:.35rem 1rem}}

@@ -128,9 +128,9 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   assert.match(dom.text, /<td><code class="name">_submission\._tcp\.newco\.test<\/code><\/td><td>SRV<\/td>/);
   assert.match(dom.text, new RegExp(`<td><code class="name">${key.name.replace(/\./g, '\\.')}</code></td><td>TXT</td><td><code class="record">&quot;v=DKIM1; k=rsa; p=`));
   assert.match(dom.text, /<caption>Live DNS status of newco\.test<\/caption>/);
-  assert.match(dom.text, /<td><code>dmarc<\/code><\/td><td><span class="state ok">ok<\/span><\/td><td>DMARC policy is p=reject/);
-  assert.match(dom.text, new RegExp(`<td><code>dkim:${key.selector}</code></td><td><span class="state warn">warning</span></td><td>DKIM selector ${key.selector} \\(rsa-sha256, pending\\) is not published yet`));
-  assert.match(dom.text, new RegExp(`<td><code>${key.selector}</code></td><td>rsa-sha256</td><td><span class="state warn">pending</span>`));
+  assert.match(dom.text, /<td><code class="name">dmarc<\/code><\/td><td><span class="state ok">ok<\/span><\/td><td>DMARC policy is p=reject/);
+  assert.match(dom.text, new RegExp(`<td><code class="name">dkim:${key.selector}</code></td><td><span class="state warn">warning</span></td><td>DKIM selector ${key.selector} \\(rsa-sha256, pending\\) is not published yet`));
+  assert.match(dom.text, new RegExp(`<td><code class="name">${key.selector}</code></td><td>rsa-sha256</td><td><span class="state warn">pending</span>`));
 
   // DKIM: activation waits for DNS unless forced
   pg = await postAndFollow(c, '/console/domains/newco.test/dkim/activate', {});

@@ -45,7 +45,7 @@ function liveSection(live: Live): Html {
   const r = live.report;
   return html`<p>${r.ok ? html`${state('ok')} Every check passes.` : html`<span class="state bad">needs attention</span> Some records are missing or wrong; see below.`}</p>
 ${table(`Live DNS status of ${r.domain}`, ['Check', 'Status', 'What was found', 'To publish'], r.items.map((i) => [
-  html`<code>${i.id}</code>`, checkState(i.status), html`${i.summary}${i.detail ? html`<pre>${i.detail}</pre>` : ''}`,
+  html`<code class="name">${i.id}</code>`, checkState(i.status), html`${i.summary}${i.detail ? html`<pre>${i.detail}</pre>` : ''}`,
   i.publish ? html`<code>${i.publish.name}</code> ${i.publish.type}<br><code>${i.publish.value}</code>` : '',
 ]))}`;
 }
@@ -73,7 +73,7 @@ ${table(`Records ${domain.name} needs`, ['Name', 'Type', 'Value', 'Why'], record
 ${liveSection(live)}
 <h2>DKIM keys</h2>
 ${table(`DKIM keys of ${domain.name}`, ['Selector', 'Algorithm', 'State', 'Since', 'Record'], keys.map((k) => [
-  html`<code>${k.selector}</code>`, k.algorithm, state(k.state), time(k.activatedAt ?? k.createdAt),
+  html`<code class="name">${k.selector}</code>`, k.algorithm, state(k.state), time(k.activatedAt ?? k.createdAt),
   html`<code class="name">${k.name}</code> TXT<br><code class="record">${k.value}</code>`,
 ]), 'No DKIM keys: mail of this domain goes out unsigned.')}
 ${operator ? html`<h3>Change the keys</h3>

@@ -139,3 +139,16 @@ test('a customer (not required) signs in with the token alone, sets it up under 
   assert.deepEqual(await auditActions('console-2fa:token:acme-panel'), ['disableTwoFactor', 'enrolTwoFactor']);
   assert.equal(await firstStep(createConsoleClient(s), acmeToken), '/console', 'the token alone again');
 });
+
+test('a removed mailbox\'s second factor goes with it: the address added again signs in with its password alone', async () => {
+  await s.addMailbox('carol@example.com', 'carol-secret-1', 'acme');
+  await s.server.store.consoleTotp.begin('mailbox', 'carol@example.com', 'sealed', t);
+  await s.server.store.consoleTotp.confirm('mailbox', 'carol@example.com', ['h'], 1, t);
+  await s.admin.removeMailbox('carol@example.com');
+  assert.equal(await s.server.store.consoleTotp.get('mailbox', 'carol@example.com'), null);
+  await s.addMailbox('carol@example.com', 'carol-secret-2', 'acme');
+  const c = createConsoleClient(s);
+  await c.get('/console/login');
+  const a = await c.post('/console/login', { method: 'mailbox', login: 'carol@example.com', password: 'carol-secret-2' });
+  assert.equal(a.headers.location, '/console');
+});

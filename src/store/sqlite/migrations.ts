@@ -430,18 +430,16 @@ export const MIGRATIONS: string[] = [
   `,
   // what another process changed, for the caches of the running server (SQLite has no NOTIFY):
   // a version per topic, bumped by triggers in the writer's own transaction; the store's watch
-  // polls it. dkim: a key added, promoted, retired or removed (with its domain) by the CLI
+  // polls it. dkim: a key added, promoted, retired or removed (with its domain) by the CLI.
+  // And the console's second factor (TOTP, RFC 6238) of a sign-in subject (an API token's name
+  // or a mailbox address): the sealed secret, when enrolment was confirmed, the last accepted
+  // time step (a code is used once), and the SHA-256 of each unused recovery code
   `
   CREATE TABLE change_versions (topic TEXT PRIMARY KEY, version INTEGER NOT NULL);
   INSERT INTO change_versions (topic, version) VALUES ('dkim', 0);
   CREATE TRIGGER dkim_keys_inserted AFTER INSERT ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
   CREATE TRIGGER dkim_keys_updated AFTER UPDATE ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
   CREATE TRIGGER dkim_keys_deleted AFTER DELETE ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
-  `,
-  // the console's second factor (TOTP, RFC 6238) of a sign-in subject (an API token's name or
-  // a mailbox address): the sealed secret, when enrolment was confirmed, the last accepted time
-  // step (a code is used once), and the SHA-256 of each unused recovery code
-  `
   CREATE TABLE console_totp (
     via TEXT NOT NULL CHECK (via IN ('token', 'mailbox')),
     subject TEXT NOT NULL,

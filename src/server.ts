@@ -269,6 +269,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
           removeBody: (relPath) => spool.remove(relPath), registry: metrics.registry,
           sessions: { sessionMs: config.console.sessionHours * 3_600_000, idleMs: config.console.idleMinutes * 60_000 },
           service: adminServiceFactory(config, store, secrets, () => clock.now()),
+          secrets, twoFactor: config.console.twoFactor,
         } : undefined,
         api: {
           injector, store, authenticator, lockout: lockoutPolicyOf(config), clock, logger,

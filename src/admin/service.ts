@@ -238,6 +238,8 @@ function createService(
       const m = await mailboxOrFail(address, scope);
       await store.mailboxes.remove(m.address);
       await store.consoleSessions.removeSubject('mailbox', m.address);
+      // its console second factor goes with it: an address added again starts without one
+      await store.consoleTotp.remove('mailbox', m.address);
     },
     async listMailboxes(filter: { customer?: string; domain?: string }, scope?: TenantScope): Promise<Mailbox[]> {
       const customerName = await listedCustomer(filter.customer, scope);

@@ -6,8 +6,12 @@
 import { dkimRecordName, dkimRecordValue, suggestSpf, zoneQuoted, type DkimAlgorithm } from '../dkim/index.ts';
 import type { ClientSettings } from './settings.ts';
 
-/** A record to publish; type NOTE is a remark without a record (e.g. no DKIM key yet). */
-export interface DnsRecord { name: string; type: 'SRV' | 'CNAME' | 'TXT' | 'NOTE'; value: string; why: string }
+/** A record to publish; type NOTE is a remark without a record (no DKIM key yet, SPF unknown): its value is null. */
+export type DnsRecord = { name: string; type: 'SRV' | 'CNAME' | 'TXT'; value: string; why: string } | { name: string; type: 'NOTE'; value: null; why: string };
+
+/** Why no SPF record is suggested: the addresses it must name are not configured. */
+export const SPF_UNKNOWN = 'SPF (advisory): no record suggested, because no sending IPs are configured (config key delivery.publicAddresses), so the addresses this server sends from are unknown; '
+  + 'set them and run this again; until then keep the SPF record the domain has (postern domain check evaluates it)';
 
 export function domainRecords(o: {
   domain: string; clients: ClientSettings; keys: { selector: string; algorithm: DkimAlgorithm; publicKey: string; state: string }[]; sendingIps: string[];
@@ -26,8 +30,9 @@ export function domainRecords(o: {
   for (const k of o.keys.filter((x) => x.state !== 'retired')) {
     out.push({ name: dkimRecordName(k.selector, domain), type: 'TXT', value: zoneQuoted(dkimRecordValue(k.algorithm, k.publicKey)), why: `DKIM key ${k.selector} (${k.state})` });
   }
-  if (!o.keys.some((k) => k.state !== 'retired')) out.push({ name: domain, type: 'NOTE', value: '', why: `no DKIM key yet: postern dkim rotate ${domain} makes one` });
+  if (!o.keys.some((k) => k.state !== 'retired')) out.push({ name: domain, type: 'NOTE', value: null, why: `no DKIM key yet: postern dkim rotate ${domain} makes one` });
   if (o.sendingIps.length) out.push({ name: domain, type: 'TXT', value: zoneQuoted(suggestSpf(undefined, o.sendingIps)), why: 'SPF: the addresses this server sends from (merge with an existing SPF record: one per domain)' });
+  else out.push({ name: domain, type: 'NOTE', value: null, why: SPF_UNKNOWN });
   out.push({ name: `_dmarc.${domain}`, type: 'TXT', value: zoneQuoted(`v=DMARC1; p=none; rua=mailto:postmaster@${domain}`), why: 'DMARC: start with p=none and reports, then move to quarantine or reject' });
   return out;
 }

@@ -217,7 +217,7 @@ export const configSchema = z
         rotateDays: z.number().min(0).default(0).describe('Make a new pending key when the active one is this many days old (0: rotate only with `postern dkim rotate`).'),
         autoActivate: z.boolean().default(true).describe('Activate a pending key once its record is published in DNS (checked through dns.servers every checkMinutes).'),
         checkMinutes: z.number().min(0.05).default(10).describe('How often the server checks pending keys, retiring keys and the rotation age.'),
-        keyCacheSeconds: z.number().min(0).default(30).describe('How long a process keeps a domain\'s signing keys in memory (a rotation done elsewhere takes effect within this time).'),
+        keyCacheSeconds: z.number().min(0).default(30).describe('How long a process keeps a domain\'s signing keys in memory. A key activated or retired by the CLI, the API, the console or another node is used at once (the store announces DKIM changes: PostgreSQL by NOTIFY, SQLite by a version its triggers keep, polled 4 times a second); this bound is only the fallback.'),
       })
       .strict()
       .prefault({})
@@ -283,6 +283,14 @@ export const configSchema = z
         enabled: z.boolean().default(true).describe('Serve the web console at /console on the HTTPS listener: operators sign in with an operator API token, customers with a customer token or a mailbox login (docs/console.md).'),
         sessionHours: z.number().min(0.25).max(24 * 30).default(12).describe('A console session ends this many hours after signing in, however active.'),
         idleMinutes: z.number().min(1).max(24 * 60).default(30).describe('A console session ends after this many minutes without a request.'),
+        twoFactor: z
+          .object({
+            required: z.array(z.enum(['operator', 'customer', 'mailbox'])).default([]).describe('The roles that must sign in with a second factor (TOTP): who has none set up is led through setting it up right after the first factor, before any page. Everyone may set one up under Security.'),
+            issuer: z.string().min(1).max(64).default('Postern').describe('The name authenticator apps show for the console\'s codes (with the token name or the mailbox address).'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Two-factor sign-in to the console (TOTP, RFC 6238).'),
       })
       .strict()
       .prefault({})

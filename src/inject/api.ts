@@ -10,13 +10,13 @@ import type { TLSSocket } from 'node:tls';
 import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import * as z from 'zod';
 import type { Logger } from 'pino';
 import { ACCOUNT_SUSPENDED, SmtpError, clientKey, formatReply, readLimited, type Clock } from '../core/index.ts';
 import { isSiteToken, siteTokenHash, suspendedWhat, type Authenticator, type LockoutPolicy } from '../credentials/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Injector, InjectRequest, InjectSender } from './injector.ts';
 import { httpStatusOf, problem, type Problem } from './problem.ts';
+import { checkJsonAddresses, jsonMessage } from './json-message.ts';
 import type { AuthOutcome, Metrics } from '../observability/index.ts';
 
 export interface SendApiDeps {
@@ -38,25 +38,6 @@ export interface SendApiDeps {
 
 export type Env = { Bindings: HttpBindings };
 
-const address = z.string().trim().min(3).max(998);
-const addresses = z.union([address, z.array(address).max(1000)]).transform((v) => (Array.isArray(v) ? v : [v]));
-const jsonMessage = z.object({
-  from: address,
-  to: addresses.optional(),
-  cc: addresses.optional(),
-  bcc: addresses.optional(),
-  replyTo: addresses.optional(),
-  subject: z.string().max(998).optional(),
-  text: z.string().optional(),
-  html: z.string().optional(),
-  headers: z.record(z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, 'not a header field name'), z.string().regex(/^[^\r\n]*$/, 'no line breaks')).optional(),
-  attachments: z.array(z.object({
-    filename: z.string().min(1).max(255),
-    content: z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/, 'base64 expected'),
-    contentType: z.string().max(255).optional(),
-    cid: z.string().max(255).optional(),
-  }).strict()).max(100).optional(),
-}).strict();
 
 function send(c: Context, p: Problem, headers: Record<string, string> = {}) {
   const h: Record<string, string> = { 'content-type': 'application/problem+json', ...headers };
@@ -178,6 +159,8 @@ export function createSendApi(deps: SendApiDeps): Hono<Env> {
       return problem('bad-request', 400, 'The message is not valid', { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
     }
     const m = parsed.data;
+    const bad = checkJsonAddresses(m);
+    if (bad) return bad;
     const composer = new MailComposer({
       from: m.from, to: m.to, cc: m.cc, bcc: m.bcc, replyTo: m.replyTo, subject: m.subject, text: m.text, html: m.html, headers: m.headers,
       attachments: m.attachments?.map((a) => ({ filename: a.filename, content: Buffer.from(a.content, 'base64'), contentType: a.contentType, cid: a.cid })),

@@ -59,12 +59,19 @@ function clearStaleSocket(p: string): void {
   } catch { /* none */ }
 }
 
+export interface WebMounts { clientSetup?: ClientSetupDeps; ops?: OpsDeps; admin?: AdminApiDeps; console?: ConsoleDeps }
+
 /** The web listener's routes besides the send API: client setup, health, readiness and metrics. */
-function mountWeb(app: Hono<Env>, o: { clientSetup?: ClientSetupDeps; ops?: OpsDeps; admin?: AdminApiDeps; console?: ConsoleDeps }): void {
+function mountWeb(app: Hono<Env>, o: WebMounts): void {
   if (o.clientSetup) mountClientSetup(app, o.clientSetup);
   if (o.ops) mountOps(app, o.ops);
   if (o.admin) mountAdminRoutes(app, o.admin);
   if (o.console) mountConsole(app, o.console);
+}
+
+/** The app of the HTTPS listener: the send API and every mount (its route list is what the OpenAPI test compares). */
+export function createWebApp(api: Omit<SendApiDeps, 'channel' | 'mount'>, o: WebMounts): Hono<Env> {
+  return createSendApi({ ...api, channel: 'web', mount: (app) => mountWeb(app, o) });
 }
 
 export async function startLocalServers(o: {
@@ -93,7 +100,7 @@ export async function startLocalServers(o: {
       const pair = o.tls.defaults();
       web = https.createServer({
         key: pair.key, cert: pair.cert, minVersion: TLS_MIN_VERSION, SNICallback: o.tls.sniCallback,
-      }, getRequestListener(createSendApi({ ...o.api, channel: 'web', mount: (app) => mountWeb(app, o) }).fetch));
+      }, getRequestListener(createWebApp(o.api, o).fetch));
       web.maxConnections = o.web.maxConnections;
       // per client address, like the SMTP listeners' gate (before TLS: nothing to answer with)
       const perIp = createCounter(o.web.maxConnectionsPerIp);

@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { AppPassword, MailboxSource, ConsoleSession, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { AppPassword, MailboxSource, ConsoleSession, ConsoleTotp, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -110,6 +110,13 @@ export const toConsoleSession = (r: Row): ConsoleSession => ({
   idHash: r.id_hash as string, via: r.via as ConsoleSession['via'], subject: r.subject as string,
   customerId: (r.customer_id as number | null) ?? null, customerName: (r.customer_name as string | null) ?? null, csrf: r.csrf as string,
   createdAt: r.created_at as number, seenAt: r.seen_at as number, expiresAt: r.expires_at as number,
+});
+
+/** A console second factor from its row and its recovery hashes (both adapters). */
+export const toConsoleTotp = (r: Row, recoveryHashes: string[]): ConsoleTotp => ({
+  via: r.via as ConsoleTotp['via'], subject: r.subject as string, secret: r.secret as string,
+  confirmedAt: r.confirmed_at === null || r.confirmed_at === undefined ? null : Number(r.confirmed_at),
+  lastStep: Number(r.last_step), recoveryHashes: [...recoveryHashes].sort(), createdAt: Number(r.created_at),
 });
 
 /** A suppression with its customer's name (both adapters). */

@@ -823,6 +823,38 @@ export interface ConsoleSessionRepo {
   prune(now: number, idleBefore: number): Promise<number>;
 }
 
+/**
+ * The second factor (TOTP, RFC 6238) of a console sign-in subject (an API token's name or a
+ * mailbox address, as sessions name it). The secret is sealed (credentials' SecretBox); the
+ * recovery codes are kept as SHA-256 hashes, each usable once.
+ */
+export interface ConsoleTotp {
+  via: 'token' | 'mailbox';
+  subject: string;
+  /** The sealed shared secret. */
+  secret: string;
+  /** null while enrolment waits for the first code; then when it was confirmed. */
+  confirmedAt: number | null;
+  /** The last time step a code was accepted for (a code is never accepted twice); 0 before any. */
+  lastStep: number;
+  recoveryHashes: string[];
+  createdAt: number;
+}
+
+export interface ConsoleTotpRepo {
+  get(via: ConsoleTotp['via'], subject: string): Promise<ConsoleTotp | null>;
+  /** Starts (or restarts) an enrolment that is not confirmed: a new secret; refused (false) when one is confirmed. */
+  begin(via: ConsoleTotp['via'], subject: string, secret: string, now: number): Promise<boolean>;
+  /** Confirms the pending enrolment with its recovery hashes and the step of the code that confirmed it; false when none is pending. */
+  confirm(via: ConsoleTotp['via'], subject: string, recoveryHashes: string[], step: number, now: number): Promise<boolean>;
+  /** Accepts a code's time step once: true only when step is later than the last accepted (atomic). */
+  useStep(via: ConsoleTotp['via'], subject: string, step: number): Promise<boolean>;
+  /** Uses a recovery code up (atomic): true when the hash was one of them, and it is gone now. */
+  useRecovery(via: ConsoleTotp['via'], subject: string, hash: string): Promise<boolean>;
+  /** Removes the second factor (disable, or the subject is gone); false when there was none. */
+  remove(via: ConsoleTotp['via'], subject: string): Promise<boolean>;
+}
+
 /** Why a recipient is suppressed: it hard-bounced, or an operator put it on the list. */
 export type SuppressionSource = 'bounce' | 'operator';
 
@@ -879,8 +911,9 @@ export interface Store {
   readonly kind: string;
   /**
    * Calls fn when another process (another node, the CLI) changed data of a topic; returns the
-   * unsubscribe. Stores that cannot tell (SQLite: other processes write the file directly) never
-   * call it, and callers keep their time-bounded caches.
+   * unsubscribe. PostgreSQL announces every topic (NOTIFY); SQLite (other processes write the
+   * file directly) announces 'dkim' only, polling a version its triggers keep, so for the other
+   * topics callers keep their time-bounded caches.
    */
   watch(fn: (topic: ChangeTopic) => void): () => void;
   customers: CustomerRepo;
@@ -901,5 +934,6 @@ export interface Store {
   apiTokens: ApiTokenRepo;
   suppressions: SuppressionRepo;
   consoleSessions: ConsoleSessionRepo;
+  consoleTotp: ConsoleTotpRepo;
   close(): Promise<void>;
 }

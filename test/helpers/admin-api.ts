@@ -13,6 +13,15 @@ import { Problem } from '../../src/admin/api/schemas.ts';
 import { webPort } from './api.ts';
 import type { TestServer } from './server.ts';
 
+const TIME_KEY = /(At|Until|Since)$|^(at|since|until|oldest|windowStart|created)$/;
+/** Every place in a JSON value where a time (by its key) is not an ISO 8601 string or null: "path: value". */
+export function epochTimes(v: unknown, path = '$', key = ''): string[] {
+  if (TIME_KEY.test(key) && v !== null && !(typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v))) return [`${path}: ${JSON.stringify(v)}`];
+  if (Array.isArray(v)) return v.flatMap((x, i) => epochTimes(x, `${path}[${i}]`));
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => epochTimes(x, `${path}.${k}`, k));
+  return [];
+}
+
 export interface AdminAnswer<T = any> { status: number; headers: http.IncomingHttpHeaders; json: T; text: string }
 
 export interface AdminRequest {
@@ -74,6 +83,7 @@ export function createAdminClient(s: TestServer) {
       assert.equal(a.status, r.status ?? 200, `${key}: status ${a.status} ${a.text}`);
       const parsed = r.response.safeParse(a.json);
       assert.ok(parsed.success, `${key}: the response matches its schema: ${parsed.success ? '' : parsed.error.message}`);
+      assert.deepEqual(epochTimes(a.json), [], `${key}: times are ISO 8601, never epoch milliseconds`);
     } else {
       assert.match(String(a.headers['content-type']), /^application\/problem\+json/, `${key}: a problem (${a.status}): ${a.text}`);
       const p = Problem.safeParse(a.json);

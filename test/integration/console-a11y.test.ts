@@ -13,64 +13,34 @@
  *      reached with Tab;
  *   6. no style attribute, no script element, no request but to the console's own origin;
  *   7. at 360 px wide, no horizontal scroll of the document (wide tables scroll in their own
- *      labelled, focusable region).
+ *      labelled, focusable region);
+ *   8. the layout at 1280 px (and ids at every width): no id (.id) wraps onto a second line, no
+ *      element sticks out of the region that holds it (a table wider than its scroll region,
+ *      a cell's content wider than its cell), row actions one line high, the header one row.
  * Every fault names the page, the scheme and the element, so a failure says what to fix.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
+import { seedConsole, type SeededConsole } from '../helpers/console-seed.ts';
 import { browserSignIn, type Credentials } from '../helpers/console.ts';
 import { webPort } from '../helpers/api.ts';
-import { HOLD_AFTER_3_DOMAINS, holdMailbox } from '../helpers/held.ts';
-import type { FakeZone } from '../helpers/fake-dns.ts';
+import { base32Decode, createSecretBox, loadOrCreateKey, newTotpSecret, totp } from '../../src/credentials/index.ts';
+import { secretsKeyFile } from '../../src/config/index.ts';
 
-const ZONE: FakeZone = {
-  'remote.test': { MX: [{ preference: 10, exchange: 'mx1.remote.test' }] },
-  'mx1.remote.test': { A: ['127.0.0.2'] },
-  'example.com': { MX: [{ preference: 10, exchange: 'mx.example.com' }] },
-  'mx.example.com': { A: ['127.0.0.4'] },
-};
-const HOUR = 3_600_000;
 const SCHEMES = ['light', 'dark'] as const;
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 360, height: 740 };
 /** Focusable elements checked for a focus indicator on each page (spread over the page). */
 const FOCUS_SAMPLE = 10;
 
-let lab: DeliveryLab;
+let seeded: SeededConsole;
+let lab: SeededConsole['lab'];
 let browser: Browser;
-let opToken: string;
-let acmeToken: string;
-let bouncedId: string;
-let heldId: string;
-let hookId: string;
 
 before(async () => {
-  lab = await startDeliveryLab(ZONE, {}, {
-    containment: HOLD_AFTER_3_DOMAINS,
-    auth: { failureDelayMs: 0 },
-    dkim: { rsaBits: 1024 },
-    webhooks: { allowInsecure: true, allowNetworks: ['127.0.0.0/8'], retrySeconds: [60], pollIntervalMs: 50, timeoutSeconds: 1 },
-  });
-  const s = lab.s;
-  await s.admin.clearLimit('mailbox', '*');
-  await lab.mx('127.0.0.2', { rcpt: (c) => (c.to === 'nobody@remote.test' ? { code: 550, text: '5.1.1 <nobody@remote.test>: no such user here' } : 'accept') });
-  await lab.mx('127.0.0.4', {});
-  bouncedId = await lab.submit({ to: 'nobody@remote.test', subject: 'Quarterly report' });
-  await lab.submit({ to: 'friend@remote.test', subject: 'Lunch on Friday' });
-  await until(async () => (await s.server.store.tracking.get(bouncedId))?.status === 'failed', 15_000, 'the bounce');
-  await s.addMailbox('mallory@example.com', 'mallory-secret-1', 'acme');
-  heldId = await holdMailbox(s, 'mallory@example.com', 'mallory-secret-1');
-  await s.addMailbox('bob@other.example', 'bob-secret-111', 'other');
-  assert.ok(await s.server.store.authGuard.recordIpFailure('192.0.2.7', Date.now(), 60_000, 1, HOUR), 'a ban');
-  await s.admin.addSuppression('gone@remote.test', { customer: 'acme', reason: 'asked by the recipient' });
-  hookId = (await s.admin.addWebhook({ customer: 'acme', url: 'http://127.0.0.1:9/acme-hook' })).endpoint.id;
-  await s.admin.testWebhook(hookId);
-  await s.admin.setLimit('customer', 'acme', { window: 'hour', messages: 500 });
-  await s.admin.setLimit('mailbox', 'alice@example.com', { window: 'day', recipients: 2000, action: 'hold' });
-  opToken = (await s.admin.addToken('ops', { operator: true })).token;
-  acmeToken = (await s.admin.addToken('acme-panel', { customer: 'acme' })).token;
+  seeded = await seedConsole();
+  lab = seeded.lab;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 });
 
@@ -92,7 +62,16 @@ const desc = (el) => {
   const t = (el.textContent || '').trim().replace(/\s+/g, ' ');
   return s + (t ? ' "' + (t.length > 50 ? t.slice(0, 49) + '…' : t) + '"' : '');
 };
+/** Inside a closed details element (and not its summary): not shown, whatever its box says. */
+const inClosedDetails = (el) => {
+  for (let d = el.closest('details:not([open])'); d; d = d.parentElement ? d.parentElement.closest('details:not([open])') : null) {
+    const summary = d.querySelector(':scope > summary');
+    if (!(summary && summary.contains(el))) return true;
+  }
+  return false;
+};
 const shown = (el) => {
+  if (inClosedDetails(el)) return false;
   const cs = getComputedStyle(el);
   if (cs.visibility !== 'visible' || cs.display === 'none') return false;
   if (el.closest('[hidden]')) return false;
@@ -264,6 +243,37 @@ const IN_MAIN = String.raw`(() => {
   return { inMain: !!main && main.contains(el), el: el.tagName.toLowerCase() + ' "' + (el.textContent || '').trim().slice(0, 40) + '"', mainInView: !!r && r.top >= -1 && r.top < innerHeight, hash: location.hash };
 })()`;
 
+/**
+ * 8. The layout: ids on one line (at any width); at a desktop width also nothing wider than the
+ * region that holds it, row actions one line high and the header one row. A list of faults.
+ */
+const LAYOUT = (desktop: boolean) => String.raw`(() => {
+${HELPERS}
+  const faults = [];
+  const lineOf = (el) => parseFloat(getComputedStyle(el).lineHeight) || parseFloat(getComputedStyle(el).fontSize) * 1.5;
+  for (const el of document.querySelectorAll('main .id')) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (el.getClientRects().length > 1 || r.height > lineOf(el) * 1.5) faults.push('an id wraps onto ' + Math.round(r.height / lineOf(el)) + ' lines: ' + desc(el));
+  }
+  if (${desktop}) {
+    for (const w of document.querySelectorAll('main .table-wrap')) {
+      if (w.scrollWidth > w.clientWidth + 1) faults.push('a table is wider than its region (' + w.scrollWidth + ' > ' + w.clientWidth + ' px): ' + (w.getAttribute('aria-label') || desc(w)));
+    }
+    for (const td of document.querySelectorAll('main td')) {
+      if (td.scrollWidth > td.clientWidth + 1) faults.push('the content of a cell is wider than the cell (' + td.scrollWidth + ' > ' + td.clientWidth + ' px): ' + desc(td));
+    }
+    for (const cell of document.querySelectorAll('main td:has(> details.menu-actions), main td:has(> form.inline)')) {
+      const tops = new Set([...cell.querySelectorAll(':scope > details > summary, :scope > form.inline button')].filter(shown).map((b) => Math.round(b.getBoundingClientRect().top)));
+      if (tops.size > 1) faults.push('row actions on ' + tops.size + ' lines: ' + desc(cell));
+    }
+    const bar = document.querySelector('header .bar');
+    const line = bar && [...bar.querySelectorAll('.brand, nav a, .who, button')].filter(shown).map((e) => e.getBoundingClientRect());
+    if (line && line.length && Math.max(...line.map((r) => r.bottom)) - Math.min(...line.map((r) => r.top)) > 60) faults.push('the header takes more than one row (brand, navigation, Sign out)');
+  }
+  return faults;
+})()`;
+
 /** Every check of one page; faults are pushed as "PATH [scheme]: what". */
 async function checkPage(page: Page, path: string, scheme: string, faults: string[], o: { status?: number; loaded?: boolean } = {}): Promise<void> {
   const at = `${path} [${scheme}]`;
@@ -279,13 +289,18 @@ async function checkPage(page: Page, path: string, scheme: string, faults: strin
   }
   // 1-4 and 6, in the page
   for (const f of (await page.evaluate(AUDIT)) as string[]) fault(f);
+  // 8. the layout at a desktop width
+  for (const f of (await page.evaluate(LAYOUT(true))) as string[]) fault(`at ${DESKTOP.width}px ${f}`);
 
-  // 5. the skip link: the first Tab stop from the top, shown when focused; Enter takes the keyboard to main
+  // 5. the skip link: the first Tab stop from the top, shown when focused; Enter takes the keyboard to main.
+  // A page that puts the focus somewhere itself (a confirmation's Cancel: autofocus) starts there instead.
+  const autofocus = await page.evaluate(`(() => { const a = document.querySelector('[autofocus]'); return a ? { set: true, focused: document.activeElement === a, el: a.tagName + ' ' + a.textContent.trim() } : { set: false } })()`) as { set: boolean; focused?: boolean; el?: string };
+  if (autofocus.set && !autofocus.focused) fault(`the page asks for the focus on ${autofocus.el} (autofocus) but it is not there`);
   await page.evaluate(focusAt(-1));
   await page.evaluate('window.scrollTo(0, 0)');
   await page.keyboard.press('Tab');
   const skip = await page.evaluate(SKIP_STATE) as { isSkip: boolean; el: string; inView: boolean; box: string };
-  if (!skip.isSkip) fault(`the first Tab stop is ${skip.el}, not the "Skip to content" link`);
+  if (autofocus.set) { /* the Tab order starts at the autofocused element, as it should */ } else if (!skip.isSkip) fault(`the first Tab stop is ${skip.el}, not the "Skip to content" link`);
   else {
     if (!skip.inView) fault(`the focused skip link is not inside the viewport (box ${skip.box})`);
     focusShown(await page.evaluate(focusState(0)) as FocusState);
@@ -321,32 +336,9 @@ async function checkPage(page: Page, path: string, scheme: string, faults: strin
   await page.setViewportSize(PHONE);
   const w = await page.evaluate('const scrolledIn = (e) => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true; return false; }; ({ scroll: document.documentElement.scrollWidth, inner: innerWidth, wide: [...document.querySelectorAll("main *, header *")].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !scrolledIn(e)).slice(0, 3).map((e) => e.tagName.toLowerCase() + (e.className ? "." + String(e.className).split(" ").join(".") : "") + " " + Math.round(e.getBoundingClientRect().right) + "px"), text: (() => { const out = []; const tw = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT); let n; while ((n = tw.nextNode()) && out.length < 3) { if (scrolledIn(n)) continue; const r = document.createRange(); r.selectNodeContents(n); const right = r.getBoundingClientRect().right; if (right > innerWidth + 1) out.push("text of " + n.parentElement.tagName.toLowerCase() + " " + Math.round(right) + "px: " + JSON.stringify(n.textContent.slice(0, 40))); } return out; })() })') as { scroll: number; inner: number; wide: string[]; text: string[] };
   if (w.scroll > w.inner) fault(`at ${PHONE.width}px the page scrolls sideways (${w.scroll}px wide; too wide: ${[...w.wide, ...w.text].join(', ') || '?'})`);
+  for (const f of (await page.evaluate(LAYOUT(false))) as string[]) fault(`at ${PHONE.width}px ${f}`);
   await page.setViewportSize(DESKTOP);
 }
-
-type Role = { role: string; cred: Credentials | null; pages: () => string[] };
-
-const ROLES: Role[] = [
-  {
-    role: 'operator', cred: null, pages: () => [
-      '/console', '/console/messages', `/console/messages/${bouncedId}`, `/console/messages/${heldId}`, '/console/queue', '/console/holds',
-      '/console/bans', '/console/customers', '/console/customers/acme', '/console/domains/example.com',
-      '/console/mailboxes/mallory%40example.com', '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`,
-    ],
-  },
-  {
-    role: 'customer', cred: null, pages: () => [
-      '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/mailboxes/alice%40example.com',
-      '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/password',
-      '/console/app-passwords?mailbox=alice%40example.com',
-    ],
-  },
-  {
-    role: 'mailbox', cred: { login: 'alice@example.com', password: 'alice-secret-1' }, pages: () => [
-      '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/password', '/console/app-passwords',
-    ],
-  },
-];
 
 /**
  * Runs `visit` in a new browser context of the scheme, then fails with every fault it found and
@@ -369,11 +361,11 @@ async function audit(scheme: typeof SCHEMES[number], who: string, visit: (page: 
 }
 
 for (const scheme of SCHEMES) {
-  for (const r of ROLES) {
-    test(`${r.role} pages in the ${scheme} scheme: headings, labels, tables, contrast, keyboard, no script, a phone's width`, () => audit(scheme, r.role, async (page, faults) => {
-      const cred = r.cred ?? { token: r.role === 'operator' ? opToken : acmeToken };
-      await browserSignIn(page, lab.s, cred);
-      const pages = r.pages();
+  for (const role of ['operator', 'customer', 'mailbox'] as const) {
+    test(`${role} pages in the ${scheme} scheme: headings, labels, tables, contrast, keyboard, no script, a phone's width, the layout`, () => audit(scheme, role, async (page, faults) => {
+      const r = seeded.roles.find((x) => x.role === role)!;
+      await browserSignIn(page, lab.s, r.cred as Credentials);
+      const pages = role === 'operator' ? [...r.pages, '/console/mailboxes/mallory%40example.com/remove'] : r.pages;
       for (const path of pages) await checkPage(page, path, scheme, faults);
       assert.ok(pages.length >= 5);
     }));
@@ -392,3 +384,44 @@ for (const scheme of SCHEMES) {
     }
   }));
 }
+
+test('a destructive action asks first: the confirmation says what and how many, Cancel has the focus, and Enter on it backs out with nothing deleted', () => audit('light', 'operator', async (page, faults) => {
+  await browserSignIn(page, lab.s, { token: seeded.opToken });
+  await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/queue`);
+  await page.locator('details.menu-actions summary').first().click();
+  await Promise.all([page.waitForURL(/\/console\/queue\/[^/]+\/delete$/), page.getByRole('button', { name: /^Delete…/ }).first().click()]);
+  const shown = await page.evaluate(String.raw`({
+    h1: document.querySelector('h1').textContent, what: document.querySelector('#confirm-what').textContent,
+    focused: document.activeElement.tagName + ' ' + document.activeElement.textContent.trim(), button: document.querySelector('form.confirm button.danger').textContent,
+  })`) as { h1: string; what: string; focused: string; button: string };
+  if (!/^Delete message [0-9A-Za-z]{20}\?$/.test(shown.h1)) faults.push(`confirmation title: ${shown.h1}`);
+  if (!/\(1 message, 1 recipient not yet delivered\) is deleted at once with its body; nobody is told\. This cannot be undone\./.test(shown.what)) faults.push(`confirmation text: ${shown.what}`);
+  if (shown.focused !== 'A Cancel') faults.push(`the focus is on ${shown.focused}, not on Cancel`);
+  if (shown.button !== 'Delete 1 message') faults.push(`the danger button says ${shown.button}`);
+  await checkPage(page, 'the confirmation of Delete…', 'light', faults, { loaded: true });
+  await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/queue`);
+  await page.locator('details.menu-actions summary').first().click();
+  await Promise.all([page.waitForURL(/\/delete$/), page.getByRole('button', { name: /^Delete…/ }).first().click()]);
+  await Promise.all([page.waitForURL(/\/console\/queue$/), page.keyboard.press('Enter')]);
+  if ((await lab.s.server.store.queue.get(seeded.heldId)) === null) faults.push('Enter on the focused Cancel deleted the message');
+}));
+
+test('the second step of a two-factor sign-in (light and dark): the code form passes every check, and a code from the app signs in', async () => {
+  const token = (await lab.s.admin.addToken('twofactor-panel', { customer: 'acme' })).token;
+  const secrets = createSecretBox(loadOrCreateKey(secretsKeyFile(lab.s.config)));
+  const key = newTotpSecret();
+  const store = lab.s.server.store;
+  await store.consoleTotp.begin('token', 'twofactor-panel', secrets.seal(key), Date.now());
+  await store.consoleTotp.confirm('token', 'twofactor-panel', [], 0, Date.now());
+  for (const scheme of SCHEMES) {
+    await audit(scheme, 'two-factor', async (page, faults) => {
+      await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/login`);
+      await page.getByLabel('API token').fill(token);
+      await Promise.all([page.waitForURL(/\/console\/login\/2fa$/), page.getByRole('button', { name: 'Sign in with the token' }).click()]);
+      await checkPage(page, '/console/login/2fa', scheme, faults, { loaded: true });
+      // one code per 30 s step: the dark run waits for the next step if the light run used this one
+      await page.getByLabel('The 6-digit code of your authenticator app, or a recovery code').fill(totp(base32Decode(key)!, Date.now() + (scheme === 'dark' ? 30_000 : 0)));
+      await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.getByRole('button', { name: 'Verify' }).click()]);
+    });
+  }
+});

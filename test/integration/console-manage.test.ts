@@ -111,7 +111,11 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   pg = await postAndFollow(c, '/console/customers/newco/limits', { target: 'mailbox:bob@example.org', window: 'hour', metric: 'messages', max: '5', action: 'hold' });
   assert.match(flashOf(pg.text)!, /no mailbox bob@example\.org/, 'another customer\'s mailbox is not a target on this page');
   assert.deepEqual(await own('bob@example.org'), []);
-  pg = await postAndFollow(c, '/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages' });
+  const askLimit = await c.post('/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages' });
+  assert.match(askLimit.text, /<h1>Remove a limit of info@newco\.test\?<\/h1>/);
+  assert.match(askLimit.text, /1 limit of mailbox info@newco\.test \(at most 5 messages per hour\) will be removed/);
+  assert.deepEqual(await own('info@newco.test'), ['info@newco.test:hour:messages:5:hold'], 'not before the confirmation');
+  pg = await postAndFollow(c, '/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages', confirm: 'yes' });
   assert.equal(flashOf(pg.text), 'Removed 1 limit of mailbox info@newco.test.');
   assert.deepEqual(await own('info@newco.test'), []);
 
@@ -121,12 +125,12 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   assert.ok(Date.now() - started < 3000, 'a DNS that answers: no waiting');
   const [key] = await s.admin.showDkim('newco.test');
   assert.ok(key, 'the new domain got a DKIM key');
-  assert.match(dom.text, /<td><code>_submission\._tcp\.newco\.test<\/code><\/td><td>SRV<\/td>/);
-  assert.match(dom.text, new RegExp(`<td><code>${key.name.replace(/\./g, '\\.')}</code></td><td>TXT</td><td><code>&quot;v=DKIM1; k=rsa; p=`));
+  assert.match(dom.text, /<td><code class="name">_submission\._tcp\.newco\.test<\/code><\/td><td>SRV<\/td>/);
+  assert.match(dom.text, new RegExp(`<td><code class="name">${key.name.replace(/\./g, '\\.')}</code></td><td>TXT</td><td><code class="record">&quot;v=DKIM1; k=rsa; p=`));
   assert.match(dom.text, /<caption>Live DNS status of newco\.test<\/caption>/);
-  assert.match(dom.text, /<td><code>dmarc<\/code><\/td><td><span class="state ok">ok<\/span><\/td><td>DMARC policy is p=reject/);
-  assert.match(dom.text, new RegExp(`<td><code>dkim:${key.selector}</code></td><td><span class="state warn">warning</span></td><td>DKIM selector ${key.selector} \\(rsa-sha256, pending\\) is not published yet`));
-  assert.match(dom.text, new RegExp(`<td><code>${key.selector}</code></td><td>rsa-sha256</td><td><span class="state warn">pending</span>`));
+  assert.match(dom.text, /<td><code class="name">dmarc<\/code><\/td><td><span class="state ok">ok<\/span><\/td><td>DMARC policy is p=reject/);
+  assert.match(dom.text, new RegExp(`<td><code class="name">dkim:${key.selector}</code></td><td><span class="state warn">warning</span></td><td>DKIM selector ${key.selector} \\(rsa-sha256, pending\\) is not published yet`));
+  assert.match(dom.text, new RegExp(`<td><code class="name">${key.selector}</code></td><td>rsa-sha256</td><td><span class="state warn">pending</span>`));
 
   // DKIM: activation waits for DNS unless forced
   pg = await postAndFollow(c, '/console/domains/newco.test/dkim/activate', {});
@@ -146,7 +150,7 @@ test('the domain page stays fast when DNS does not answer: the records are shown
   // c-ares adapts its timeouts to how fast the server answered before: either the page's deadline
   // or the lookups' own timeout ends the wait (the deadline alone is covered in pages/domains.test.ts)
   assert.match(dom.text, /did not answer within 3 seconds: the live status is unknown|could not check: MX lookup of slow\.test failed \(ETIMEOUT\)/);
-  assert.match(dom.text, /<td><code>_dmarc\.slow\.test<\/code><\/td><td>TXT<\/td>/, 'the records to publish are still there');
+  assert.match(dom.text, /<td><code class="name">_dmarc\.slow\.test<\/code><\/td><td>TXT<\/td>/, 'the records to publish are still there');
 });
 
 test('a customer sees its own domains, mailboxes, suppressions and webhooks; another customer\'s answer 404 with none of their data', async () => {
@@ -179,6 +183,7 @@ test('a customer sees its own domains, mailboxes, suppressions and webhooks; ano
     ['/console/mailboxes/bob%40example.org/password', { password: 'stolen-password-1' }],
     ['/console/mailboxes/bob%40example.org/suspend', {}],
     ['/console/suppressions/remove', { customer: 'globex', address: 'secret-victim@remote.test' }],
+    ['/console/suppressions/remove', { customer: 'globex', address: 'secret-victim@remote.test', confirm: 'yes' }],
     [`/console/webhooks/${globexHook}/disable`, {}],
     [`/console/webhooks/${globexHook}/rotate`, {}],
   ] as const) {
@@ -230,7 +235,8 @@ test('a customer resets its own mailbox\'s password (generated, shown once); sus
   const confirm = await c.get('/console/mailboxes/temp%40example.com/remove');
   assert.match(confirm.text, /<h1>Remove temp@example\.com\?<\/h1>/);
   assert.match(confirm.text, /<button type="submit" class="danger" aria-describedby="confirm-what">Remove temp@example\.com<\/button>/);
-  const gone = await c.post('/console/mailboxes/temp%40example.com/remove', {});
+  assert.match((await c.post('/console/mailboxes/temp%40example.com/remove', {})).text, /<h1>Remove temp@example\.com\?<\/h1>/, 'a POST without the confirmation only asks');
+  const gone = await c.post('/console/mailboxes/temp%40example.com/remove', { confirm: 'yes' });
   assert.equal(gone.status, 303);
   assert.equal(gone.headers.location, '/console');
   assert.equal((await c.get('/console/mailboxes/temp%40example.com')).status, 404);
@@ -268,7 +274,10 @@ test('suppressions: a customer adds and lifts its own; the operator sees every c
   assert.match(filtered.text, /gone@remote\.test/);
   assert.doesNotMatch(filtered.text, /secret-victim/);
 
-  pg = await postAndFollow(c, '/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions' });
+  const askSup = await c.post('/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions' });
+  assert.match(askSup.text, /<h1>Remove gone@remote\.test from the suppression list\?<\/h1>/);
+  assert.equal((await s.admin.listSuppressions({ customer: 'acme' })).length, 1, 'not before the confirmation');
+  pg = await postAndFollow(c, '/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions', confirm: 'yes' });
   assert.equal(flashOf(pg.text), 'Mail of acme to gone@remote.test is accepted again.');
   assert.doesNotMatch(pg.text, /<td>gone@remote\.test<\/td>/);
   assert.deepEqual(await s.admin.listSuppressions({ customer: 'acme' }), []);

@@ -69,7 +69,7 @@ test('the dashboard: queue, deliveries, top senders, holds, bans and abuse signa
   const d = await c.get('/console');
   assert.equal(d.status, 200);
   assert.match(d.text, /<h1>Dashboard<\/h1>/);
-  const cards = [...d.text.matchAll(/<span class="figure">([^<]+)<\/span><br>(?:<a href="[^"]*">)?([^<]+)(?:<\/a>)?<br><code class="muted">([^<]+)<\/code>/g)]
+  const cards = [...d.text.matchAll(/<span class="figure">([^<]+)<\/span><span class="caption">(?:<a href="[^"]*">)?([^<]+)(?:<\/a>)?<\/span><details class="metric"><summary>metric<span class="vh"> of [^<]+<\/span><\/summary><code>([^<]+)<\/code><\/details>/g)]
     .map((m) => ({ value: Number(m[1]), label: m[2]!, metric: unescape(m[3]!) }));
   const card = (label: string) => cards.find((x) => x.label === label)!.value;
   const depth = await s.server.store.queue.depth();
@@ -119,14 +119,14 @@ test('queue browser: filters as a GET form, each message with its recipients, cu
     assert.match(all.text, new RegExp(`<label for="${id}">${label.replace(/[()]/g, '\\$&')}</label>`));
   }
   assert.match(all.text, /<caption>Messages in the queue<\/caption>/);
-  assert.match(all.text, new RegExp(`<a id="m-${heldId}" class="mono" href="/console/messages/${heldId}">${heldId}</a>`));
+  assert.match(all.text, new RegExp(`<a class="id" id="m-${heldId}" href="/console/messages/${heldId}" title="${heldId}"><span aria-hidden="true">${heldId!.slice(0, 4)}…${heldId!.slice(-6)}</span><span class="vh">${heldId}</span></a>`), 'the id shortened, whole on hover and for screen readers');
   const other = await c.get('/console/queue?customer=other');
   for (const id of await bobIds()) assert.match(other.text, new RegExp(`href="/console/messages/${id}"`));
   assert.doesNotMatch(other.text, new RegExp(heldId), 'another customer\'s message is filtered out');
   assert.match(other.text, /x@y\.test <span class="state ">queued<\/span>|x@y\.test <span class="state[^"]*">queued<\/span>/);
   assert.match(other.text, /<a href="\/console\/customers\/other">other<\/a>/);
   assert.match(other.text, /Retry now<\/button>/);
-  assert.match(other.text, /Delete and bounce<\/button>/);
+  assert.match(other.text, /Delete and bounce…<\/button>/, "a destructive action says it asks first (…)");
   const heldOnly = await c.get('/console/queue?state=held');
   assert.match(heldOnly.text, new RegExp(heldId));
   assert.match(heldOnly.text, /<span class="state warn">held<\/span> <span class="muted">\(sender\)<\/span>|<span class="state warn">held<\/span>/);
@@ -162,10 +162,22 @@ test('queue actions on one message: hold, release, retry, delete with a bounce, 
   r = await c.post(`/console/queue/${a}/retry`, { back });
   t += 60_000;
   assert.match((await c.get(back)).text, new RegExp(`Message ${a}: 1 recipient due now\\.`));
-  r = await c.post(`/console/queue/${a}/delete`, { back, bounce: '1' });
+  // deleting asks first: what will happen, to how many, with Cancel focused; nothing changes until confirmed
+  const askBounce = await c.post(`/console/queue/${a}/delete`, { back, bounce: '1' });
+  assert.equal(askBounce.status, 200);
+  assert.match(askBounce.text, new RegExp(`<h1>Delete and bounce message ${a}\\?</h1>`));
+  assert.match(askBounce.text, /its 1 recipient not yet delivered is never tried again and is reported to bob@other\.example in a bounce\. This cannot be undone\./);
+  assert.match(askBounce.text, /<a class="button" href="[^"]+" autofocus>Cancel<\/a>\s*<button type="submit" class="danger" aria-describedby="confirm-what">Delete and bounce 1 recipient<\/button>/);
+  assert.match(askBounce.text, /name="bounce" value="1"><input type="hidden" name="confirm" value="yes">/);
+  assert.equal((await s.server.store.queue.get(a!))!.state, 'queued', 'not before the confirmation');
+  r = await c.post(`/console/queue/${a}/delete`, { back, bounce: '1', confirm: 'yes' });
   assert.equal((await s.server.store.queue.get(a!))!.state, 'cancelled');
   assert.match((await c.get(back)).text, new RegExp(`Message ${a} is cancelled: 1 recipient will be bounced to bob@other\\.example\\.`));
-  r = await c.post(`/console/queue/${b}/delete`, { back });
+  const ask = await c.post(`/console/queue/${b}/delete`, { back });
+  assert.match(ask.text, new RegExp(`<h1>Delete message ${b}\\?</h1>`));
+  assert.match(ask.text, /\(1 message, 1 recipient not yet delivered\) is deleted at once with its body; nobody is told\./);
+  assert.ok(await s.server.store.queue.get(b!), 'not before the confirmation');
+  r = await c.post(`/console/queue/${b}/delete`, { back, confirm: 'yes' });
   assert.equal(r.headers.location, back);
   assert.equal(await s.server.store.queue.get(b!), null);
   assert.match((await c.get(back)).text, new RegExp(`Message ${b} is deleted\\.`));
@@ -196,8 +208,8 @@ test('queue actions on the listed messages: hold and release all; deleting them 
   const ask = await c.post('/console/queue/bulk', { ids: idsField, back, action: 'delete' });
   assert.equal(ask.status, 200);
   assert.match(ask.text, /<h1>Delete 2 messages\?<\/h1>/);
-  assert.match(ask.text, /<button class="danger" type="submit">Delete 2 messages<\/button>/);
-  assert.match(ask.text, new RegExp(`<a href="${back.replace(/[?]/g, '\\?').replace(/&/g, '&amp;')}">Cancel</a>`));
+  assert.match(ask.text, /<button type="submit" class="danger" aria-describedby="confirm-what">Delete 2 messages<\/button>/);
+  assert.match(ask.text, new RegExp(`<a class="button" href="${back.replace(/[?]/g, '\\?').replace(/&/g, '&amp;')}" autofocus>Cancel</a>`));
   for (const id of ids) assert.ok(await s.server.store.queue.get(id), 'nothing deleted before the confirmation');
   r = await c.post('/console/queue/bulk', { ids: idsField, back, action: 'delete', confirm: 'yes' });
   assert.equal(r.headers.location, back);
@@ -270,7 +282,7 @@ test('the tenant wall: a customer or mailbox session gets 404 on every operator 
     }
     await c.get('/console');
     for (const [path, fields] of [
-      [`/console/queue/${id}/delete`, { back: '/console/queue' }], [`/console/queue/${id}/hold`, {}], ['/console/queue/bulk', { ids: id!, action: 'delete', confirm: 'yes' }],
+      [`/console/queue/${id}/delete`, { back: '/console/queue' }], [`/console/queue/${id}/delete`, { back: '/console/queue', confirm: 'yes' }], [`/console/queue/${id}/hold`, {}], ['/console/queue/bulk', { ids: id!, action: 'delete', confirm: 'yes' }],
       ['/console/holds/release', { target: 'alice@example.com' }], ['/console/holds/purge', { target: 'alice@example.com', confirm: 'yes' }],
       ['/console/bans/unban', { ip: '192.0.2.8' }], ['/console/bans/unlock', { address: 'alice@example.com' }],
     ] as const) {
@@ -291,7 +303,7 @@ test('CSRF: an operator\'s action without the token, with a wrong one, or from a
   for (const [fields, headers] of [
     [{ _csrf: '' }, {}], [{ _csrf: 'x'.repeat(43) }, {}], [{}, { origin: 'https://evil.test' }], [{}, { 'sec-fetch-site': 'cross-site' }],
   ] as const) {
-    const a = await c.post(`/console/queue/${id}/delete`, { back: '/console/queue', ...fields }, headers);
+    const a = await c.post(`/console/queue/${id}/delete`, { back: '/console/queue', confirm: 'yes', ...fields }, headers);
     assert.equal(a.status, 403);
     assert.match(a.text, /<h1>Form refused<\/h1>/);
   }

@@ -115,6 +115,15 @@ test('refusals: each a problem with the reason an SMTP client would get, and not
   const schema = await apiPost(s, { auth: { token: shop }, body: { from: 'orders@shop.example', to: 5, attachments: [{ filename: 'x' }] } });
   assert.equal(schema.status, 400);
   assert.deepEqual(schema.json.errors?.map((e) => e.path).sort(), ['attachments.0.content', 'to']);
+  const notAddress = await apiPost(s, { auth: { token: blog }, body: { from: 'news@blog.example', to: 'not an address', subject: 'x', text: 'x' } });
+  assert.equal(notAddress.status, 400, 'an entry that is not an address is named, not dropped ("No recipients")');
+  assert.equal(notAddress.json.reason, 'recipient');
+  assert.equal(notAddress.json.smtp, '553 5.1.3 Recipient address <not an address> is not a valid address');
+  assert.deepEqual(notAddress.json.errors, [{ path: 'to.0', message: '"not an address" is not a mail address (local-part@domain)' }]);
+  const several = await apiPost(s, { auth: { token: blog }, body: { from: 'News <news@>', to: ['ok@remote.test', 'A <a@>'], cc: 'x@remote.test, nope', text: 'x' } });
+  assert.equal(several.status, 400);
+  assert.deepEqual(several.json.errors?.map((e) => e.path), ['from', 'to.1', 'cc.0'], 'every bad entry, the good ones not');
+  assert.match(String(several.json.smtp), /^553 5\.1\.7 Sender address <news@> /);
   assert.equal(await s.server.store.queue.count(), before, 'nothing queued by any refusal');
 });
 

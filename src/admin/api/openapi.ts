@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { API_BASE, type AnyRoute } from './registry.ts';
 import { Problem } from './schemas.ts';
+import { sendApiOperation } from '../../inject/json-message.ts';
 
 type Json = Record<string, unknown>;
 
@@ -52,21 +53,37 @@ function operation(r: AnyRoute): Json {
   };
 }
 
+/** GET /api/v1/openapi.json: this document. */
+const openApiOperation: Json = {
+  operationId: 'getOpenapiJson', summary: 'This OpenAPI document (no token needed)', tags: ['meta'], 'x-access': 'public', security: [],
+  responses: { 200: { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+};
+
+/**
+ * Every route under /api/v1 of the web listener: the admin routes of the registry, the send API
+ * (POST /api/v1/messages, served by inject/) and this document itself.
+ */
 export function openApiDocument(routes: AnyRoute[]): Json {
   const paths: Record<string, Json> = {};
   for (const r of routes) (paths[API_BASE + r.path] ??= {})[r.method] = operation(r);
+  (paths[`${API_BASE}/messages`] ??= {}).post = sendApiOperation(PROBLEM_REF);
+  (paths[`${API_BASE}/openapi.json`] ??= {}).get = openApiOperation;
   return {
     openapi: '3.1.0',
     info: {
       title: 'Postern admin API',
       version: '1',
-      description: 'Provisioning and operations of Postern. Tokens: `postern token add NAME --operator | --customer C`. '
+      description: 'Provisioning and operations of Postern, and the send API (POST /api/v1/messages, x-access: site). Tokens: `postern token add NAME --operator | --customer C`. '
         + 'A customer token sees and changes its own customer only (x-access: customer); x-access: operator routes answer 403 to it. Errors are RFC 9457 problems.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'pat_... (postern token add)' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'pat_... (postern token add)' },
+        siteToken: { type: 'http', scheme: 'bearer', description: 'pst_... (postern site add): the send API only' },
+        mailboxLogin: { type: 'http', scheme: 'basic', description: 'a mailbox address and password: the send API only, over TLS' },
+      },
       schemas: { Problem: schemaOf(Problem, 'output') },
     },
     paths,

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import type { ApiToken, AttemptRecord, Customer, DkimKey, Domain, IpBan, Mailbox, QueuedMessage, Route, SenderGrant, Site, SiteGrant, AuditRecord } from '../../store/index.ts';
 import { publicMessage } from '../service.ts';
+import { apiJson } from '../json.ts';
 import { ACTIONS, LEVELS, METRICS, WINDOWS } from '../../limits/index.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -91,7 +92,7 @@ export const DkimRecord = z.object({
 });
 export const dkimView = (k: { selector: string; algorithm: DkimKey['algorithm']; state: DkimKey['state']; createdAt: number; activatedAt: number | null; retiringAt: number | null; name: string; value: string; zone: string }) =>
   ({ ...k, createdAt: iso(k.createdAt), activatedAt: isoOrNull(k.activatedAt), retiringAt: isoOrNull(k.retiringAt) });
-export const DnsRecord_ = z.object({ name: z.string(), type: z.enum(['SRV', 'CNAME', 'TXT', 'NOTE']), value: z.string(), why: z.string() });
+export const DnsRecord_ = z.object({ name: z.string(), type: z.enum(['SRV', 'CNAME', 'TXT', 'NOTE']), value: z.string().nullable().describe('null for a NOTE (advice, no record)'), why: z.string() });
 
 const Recipient = z.object({
   address: z.string(), state: z.enum(['queued', 'delivered', 'deferred', 'failed']), attempts: z.number().int(),
@@ -112,7 +113,8 @@ export const Ban = z.object({ ip: z.string(), reason: z.string(), failures: z.nu
 export const banView = (b: IpBan): z.input<typeof Ban> => ({ ...b, bannedUntil: iso(b.bannedUntil), createdAt: iso(b.createdAt) });
 
 export const AuditEntry = z.object({ id: z.number().int(), at: Time, actor: z.string(), action: z.string(), target: z.string(), before: z.unknown(), after: z.unknown() });
-export const auditView = (r: AuditRecord): z.input<typeof AuditEntry> => ({ ...r, at: iso(r.at) });
+/** The before and after of a record are objects of their time (with their times as ISO 8601 too). */
+export const auditView = (r: AuditRecord): z.input<typeof AuditEntry> => ({ ...r, at: iso(r.at), before: apiJson(r.before), after: apiJson(r.after) });
 
 export const Token_ = z.object({ name: z.string(), scope: z.string().describe('"operator" or "customer:NAME"'), createdAt: Time, lastUsedAt: Time.nullable(), revokedAt: Time.nullable() });
 export const tokenView = (t: ApiToken): z.input<typeof Token_> => ({

@@ -1,7 +1,7 @@
 /** The administrative commands: customer, domain, mailbox, route; queue (queue.ts). */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import { table, iso, type Io } from './output.ts';
+import { table, iso, type Io, jsonText } from './output.ts';
 import { registerQueueCommands } from './queue.ts';
 import { registerLimitCommands } from './limits.ts';
 import { registerLifecycleCommands } from './lifecycle.ts';
@@ -31,8 +31,8 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     }));
   customer.command('list').description('list customers').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
-      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, status: c.status, contact: c.contact ?? '', createdAt: iso(c.createdAt) }));
-      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'status', 'contact', 'createdAt']));
+      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, status: c.status, contact: c.contact, createdAt: iso(c.createdAt) }));
+      io.out(o.json ? jsonText(rows) : table(rows.map((r) => ({ ...r, contact: r.contact ?? '' })), ['name', 'status', 'contact', 'createdAt']));
     }));
 
   const domain = program.command('domain').description('hosted domains');
@@ -46,7 +46,7 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     .action((o: { customer?: string; json?: boolean }) =>
       withService(async (svc) => {
         const rows = (await svc.listDomains(o.customer)).map((d) => ({ name: d.name, customer: d.customerName, createdAt: iso(d.createdAt) }));
-        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'customer', 'createdAt']));
+        io.out(o.json ? jsonText(rows) : table(rows, ['name', 'customer', 'createdAt']));
       }));
 
   registerLifecycleCommands(program, customer, domain, io, withService);
@@ -101,7 +101,7 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
       withService(async (svc) => {
         const { mailbox: m, grants } = await svc.grants(address);
         const rows = [{ kind: 'own', value: m.address, createdAt: iso(m.createdAt) }, ...grants.map((g) => ({ kind: g.kind, value: g.value || '<>', createdAt: iso(g.createdAt) }))];
-        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['kind', 'value', 'createdAt']));
+        io.out(o.json ? jsonText(rows) : table(rows, ['kind', 'value', 'createdAt']));
       }));
   mailbox.command('unlock <address>').description('end the lock after too many failed logins').action((address: string) =>
     withService(async (svc) => {
@@ -112,7 +112,7 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
   ban.command('list').description('addresses banned now').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
       const rows = (await svc.listBans()).map((b) => ({ ip: b.ip, until: iso(b.bannedUntil), since: iso(b.createdAt), reason: b.reason }));
-      io.out(o.json ? JSON.stringify(rows, null, 2) : rows.length ? table(rows, ['ip', 'until', 'since', 'reason']) : 'no address is banned');
+      io.out(o.json ? jsonText(rows) : rows.length ? table(rows, ['ip', 'until', 'since', 'reason']) : 'no address is banned');
     }));
   ban.command('remove <ip>').description('lift the ban of an address').action((ip: string) =>
     withService(async (svc) => {
@@ -125,7 +125,7 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
       withService(async (svc) => {
         const { publicMailbox } = await import('../service.ts');
         const rows = (await svc.listMailboxes(o)).map(publicMailbox);
-        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'source', 'createdAt']));
+        io.out(o.json ? jsonText(rows) : table(rows as unknown as Record<string, unknown>[], ['address', 'customer', 'status', 'source', 'createdAt']));
       }));
 
   registerImportCommands(program, mailbox, io, withService);
@@ -142,8 +142,8 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
       }));
   route.command('list').description('list routes').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
-      const rows = (await svc.listRoutes()).map((r) => ({ domain: r.domain, host: r.host, port: r.port, tls: r.tls, login: r.authUser ?? '', updatedAt: iso(r.updatedAt) }));
-      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['domain', 'host', 'port', 'tls', 'login', 'updatedAt']));
+      const rows = (await svc.listRoutes()).map((r) => ({ domain: r.domain, host: r.host, port: r.port, tls: r.tls, login: r.authUser, updatedAt: iso(r.updatedAt) }));
+      io.out(o.json ? jsonText(rows) : table(rows, ['domain', 'host', 'port', 'tls', 'login', 'updatedAt']));
     }));
   route.command('remove <domain>').description('remove the route of a domain (MX lookup again)').action((domain: string) =>
     withService(async (svc) => {
@@ -159,7 +159,7 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     .action((o: { target?: string; limit: string; json?: boolean }) =>
       withService(async (svc) => {
         const rows = await svc.listAudit({ target: o.target, limit: Math.max(1, Number(o.limit) || 50) });
-        if (o.json) return io.out(JSON.stringify(rows, null, 2));
+        if (o.json) return io.out(jsonText(rows));
         if (!rows.length) return io.out('no changes recorded');
         io.out(table(rows.map((r) => ({ at: iso(r.at), actor: r.actor, action: r.action, target: r.target, before: JSON.stringify(r.before), after: JSON.stringify(r.after) })),
           ['at', 'actor', 'action', 'target', 'before', 'after']));

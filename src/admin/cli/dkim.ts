@@ -1,7 +1,7 @@
 /** `postern dkim show|rotate|activate`, `postern domain dns` and `postern domain check`: DKIM keys, DNS records, domain health. */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import { table, iso, CliExit, type Io } from './output.ts';
+import { table, iso, CliExit, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -12,7 +12,7 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
     .action((domain: string, o: { json?: boolean }) =>
       withService(async (svc) => {
         const keys = await svc.showDkim(domain);
-        if (o.json) return io.out(JSON.stringify(keys.map((k) => ({ ...k, createdAt: iso(k.createdAt) })), null, 2));
+        if (o.json) return io.out(jsonText(keys));
         if (!keys.length) return io.out(`${domain.toLowerCase()} has no DKIM key; make one with: postern dkim rotate ${domain.toLowerCase()}`);
         io.out(table(keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, state: k.state, since: iso(k.retiringAt ?? k.activatedAt ?? k.createdAt) })), ['selector', 'algorithm', 'state', 'since']));
         io.out('');
@@ -45,7 +45,7 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
       withService(async (svc) => {
         const records = await svc.domainDns(name);
         const { formatRecords } = await import('../../clientsetup/index.ts');
-        io.out(o.json ? JSON.stringify(records, null, 2) : formatRecords(records));
+        io.out(o.json ? jsonText(records) : formatRecords(records));
       }));
   domain.command('check <domain>').description('look up DKIM, SPF, DMARC, MX, PTR and HELO and say exactly what to publish; exit 1 when something fails')
     .option('--json', 'JSON output')
@@ -53,7 +53,7 @@ export function registerDkimCommands(program: Command, io: Io, withService: With
       withService(async (svc) => {
         const report = await svc.checkDomain(name);
         const { formatCheckReport } = await import('../../dkim/index.ts');
-        io.out(o.json ? JSON.stringify(report, null, 2) : formatCheckReport(report).trimEnd());
+        io.out(o.json ? jsonText(report) : formatCheckReport(report).trimEnd());
         if (!report.ok) throw new CliExit(1);
       }));
 }

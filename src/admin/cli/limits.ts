@@ -1,7 +1,7 @@
 /** `postern limits set|show|clear`: sending limits with the current usage beside each. */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import { table, iso, type Io } from './output.ts';
+import { table, iso, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -24,7 +24,7 @@ export function registerLimitCommands(program: Command, io: Io, withService: Wit
     .action((level: string | undefined, target: string | undefined, o: { json?: boolean }) =>
       withService(async (svc) => {
         const rows = await svc.showLimits(level, target);
-        if (o.json) return io.out(JSON.stringify(rows, null, 2));
+        if (o.json) return io.out(jsonText(rows));
         if (!rows.length) return io.out('no limits');
         io.out(table(rows.map((r) => ({
           level: r.level, target: r.target, window: r.window, metric: r.metric, max: r.max, action: r.action,

@@ -1,4 +1,5 @@
 /** Printing tables and JSON for the CLI. */
+import { apiJson } from '../json.ts';
 export interface Io {
   out(s: string): void;
   err(s: string): void;
@@ -66,3 +67,6 @@ export function bytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)}K`;
   return `${(n / 1024 / 1024).toFixed(1)}M`;
 }
+
+/** Every `--json` of the CLI prints through this: the API's JSON conventions, indented. */
+export const jsonText = (value: unknown): string => JSON.stringify(apiJson(value), null, 2);

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import type { Command } from 'commander';
 import { probeHost, formatProbeReport } from '../../probe/index.ts';
-import { CliExit, type Io } from './output.ts';
+import { CliExit, type Io, jsonText } from './output.ts';
 
 const HOST = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9])?)*\.?$/i;
 
@@ -51,7 +51,7 @@ export function registerProbeCommand(program: Command, io: Io): void {
       const timeoutMs = parseTimeout(o.timeout);
       if (o.servername !== undefined && !HOST.test(o.servername) && !net.isIP(o.servername)) throw usage(`--servername: "${o.servername}" is not a host name`);
       const report = await probeHost(target, { ports, timeoutMs, servername: o.servername, implicitPorts: parsePorts(o.implicit) });
-      io.out(o.json ? JSON.stringify(report, null, 2) : formatProbeReport(report));
+      io.out(o.json ? jsonText(report) : formatProbeReport(report));
       if (!report.recommended) throw new CliExit(1);
     });
 }

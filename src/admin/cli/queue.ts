@@ -9,7 +9,7 @@ import type { AdminService, DeleteResult } from '../service.ts';
 
 // the service module is loaded by withService before any of these runs
 const service = () => import('../service.ts');
-import { table, isoSec, duration, bytes, CliExit, type Io } from './output.ts';
+import { table, isoSec, duration, bytes, CliExit, type Io, jsonText } from './output.ts';
 import { spoolRemover } from './spool.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -42,7 +42,7 @@ async function list(svc: AdminService, io: Io, o: ListOptions): Promise<void> {
   const messages = await svc.listQueue({ state: o.state, domain: o.domain, sender: o.sender, customer: o.customer, site: o.site, limit });
   if (o.json) {
     const { publicMessage } = await service();
-    return io.out(JSON.stringify(messages.map(publicMessage), null, 2));
+    return io.out(jsonText(messages.map(publicMessage)));
   }
   const filtered = [o.state, o.domain, o.sender, o.customer, o.site].some((x) => x !== undefined);
   if (!messages.length) return io.out(filtered ? 'no message matches' : 'queue is empty');
@@ -98,7 +98,7 @@ async function show(svc: AdminService, io: Io, id: string, json: boolean): Promi
   if (json) {
     const at = (ms: number) => new Date(ms).toISOString();
     const { publicMessage } = await service();
-    return io.out(JSON.stringify({ ...publicMessage(m), attempts: attempts.map((a) => ({ ...a, at: at(a.at) })) }, null, 2));
+    return io.out(jsonText({ ...publicMessage(m), attempts: attempts.map((a) => ({ ...a, at: at(a.at) })) }));
   }
   const now = Date.now();
   io.out([...messageLines(m, now), '', ...m.recipients.flatMap((r) => recipientLines(m, r, now)), '', attemptTable(m, attempts)].join('\n'));
@@ -126,10 +126,10 @@ export function registerQueueCommands(program: Command, io: Io, withService: Wit
     .action((o: { json?: boolean }) =>
       withService(async (svc) => {
         const r = await svc.listHolds();
-        const since = (t: number | null) => (t ? new Date(t).toISOString() : '');
-        const rows = r.mailboxes.map((x) => ({ mailbox: x.mailbox.address, customer: x.mailbox.customerName, since: since(x.mailbox.heldSince), held: x.heldMessages, spam: x.heldSpam, reason: x.mailbox.holdReason ?? '' }));
-        const sites = r.sites.map((x) => ({ site: x.site.name, customer: x.site.customerName, since: since(x.site.heldSince), held: x.heldMessages, spam: x.heldSpam, reason: x.site.holdReason ?? '' }));
-        if (o.json) return io.out(JSON.stringify({ mailboxes: rows, sites, messages: r.messages.map((m) => ({ id: m.id, reason: m.holdReason })) }, null, 2));
+        const since = (t: number | null) => (t ? new Date(t).toISOString() : null);
+        const rows = r.mailboxes.map((x) => ({ mailbox: x.mailbox.address, customer: x.mailbox.customerName, since: since(x.mailbox.heldSince), held: x.heldMessages, spam: x.heldSpam, reason: x.mailbox.holdReason }));
+        const sites = r.sites.map((x) => ({ site: x.site.name, customer: x.site.customerName, since: since(x.site.heldSince), held: x.heldMessages, spam: x.heldSpam, reason: x.site.holdReason }));
+        if (o.json) return io.out(jsonText({ mailboxes: rows, sites, messages: r.messages.map((m) => ({ id: m.id, reason: m.holdReason })) }));
         io.out(rows.length ? table(rows, ['mailbox', 'customer', 'since', 'held', 'spam', 'reason']) : 'no mailbox is on hold');
         if (sites.length) io.out(table(sites, ['site', 'customer', 'since', 'held', 'spam', 'reason']));
         if (r.messages.length) io.out(`other held messages: ${r.messages.map((m) => m.id).join(' ')}`);

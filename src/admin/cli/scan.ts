@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import type { Config } from '../../config/index.ts';
-import { CliExit, type Io } from './output.ts';
+import { CliExit, type Io, jsonText } from './output.ts';
 
 export function registerScanCommands(program: Command, io: Io, config: () => Config): void {
   const scan = program.command('scan').description('outbound content scanning with rspamd');
@@ -24,7 +24,7 @@ export function registerScanCommands(program: Command, io: Io, config: () => Con
       const thresholds = { addHeaderScore: c.scan.addHeaderScore, holdScore: c.scan.holdScore, rejectScore: c.scan.rejectScore, ...(o.customer ? c.scan.customers[o.customer] : undefined) };
       const v = verdictOf(outcome.result, thresholds);
       const out = { rspamd: outcome.result.action, score: outcome.result.score, symbols: outcome.result.symbols, action: v.action, virus: v.virus, thresholds, ms: outcome.ms };
-      if (o.json) return io.out(JSON.stringify(out, null, 2));
+      if (o.json) return io.out(jsonText(out));
       io.out(`score ${out.score.toFixed(2)} (rspamd: ${out.rspamd}), in ${out.ms} ms`);
       io.out(`Postern would: ${{ accept: 'accept it', header: 'accept it with X-Spam-Status: Yes', hold: 'hold it for the postmaster', defer: 'defer it (451 4.7.1)', reject: 'refuse it (550 5.7.1)' }[v.action]}${v.virus ? ' (a virus)' : ''}`);
       io.out(`thresholds: header ${thresholds.addHeaderScore}, hold ${thresholds.holdScore}, reject ${thresholds.rejectScore}`);

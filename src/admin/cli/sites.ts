@@ -7,7 +7,7 @@ import type { Config } from '../../config/index.ts';
 import type { AdminService } from '../service.ts';
 import type { SiteGrant } from '../../store/index.ts';
 import { AdminError } from '../errors.ts';
-import { table, iso, type Io } from './output.ts';
+import { table, iso, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -84,9 +84,9 @@ export function registerSiteCommands(program: Command, io: Io, withService: With
     .action((o: { customer?: string; json?: boolean }) =>
       withService(async (svc) => {
         const rows = (await svc.listSites(o.customer)).map(({ site: s, grants }) => ({
-          name: s.name, customer: s.customerName, unixUser: s.unixUser ?? '', sendAs: grants.map(describe).join(', '), createdAt: iso(s.createdAt),
+          name: s.name, customer: s.customerName, unixUser: s.unixUser, sendAs: grants.map(describe).join(', '), createdAt: iso(s.createdAt),
         }));
-        io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows, ['name', 'customer', 'unixUser', 'sendAs', 'createdAt']));
+        io.out(o.json ? jsonText(rows) : table(rows, ['name', 'customer', 'unixUser', 'sendAs', 'createdAt']));
       }));
   site.command('remove <name>').description('delete a site (its token stops working; its queued mail stays queued)').action((name: string) =>
     withService(async (svc) => io.out(`site ${(await svc.removeSite(name)).name} removed`)));

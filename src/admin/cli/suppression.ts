@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import type { Suppression } from '../../store/index.ts';
 import { AdminError } from '../errors.ts';
-import { isoSec, table, type Io } from './output.ts';
+import { isoSec, table, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -25,7 +25,7 @@ export function registerSuppressionCommands(program: Command, io: Io, withServic
     .action((o: { customer?: string; address?: string; limit?: number; json?: boolean }) =>
       withService(async (svc) => {
         const rows = (await svc.listSuppressions({ customer: o.customer, address: o.address, limit: o.limit })).map(row);
-        if (o.json) return io.out(JSON.stringify(rows, null, 2));
+        if (o.json) return io.out(jsonText(rows));
         const cut = (s: string) => (s.length > 70 ? `${s.slice(0, 67)}...` : s);
         io.out(table(rows.map((r) => ({ ...r, reason: cut(r.reason.replace(/\s+/g, ' ')) })), ['customer', 'address', 'source', 'since', 'until', 'reason']));
       }));

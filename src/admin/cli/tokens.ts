@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import type { ApiToken } from '../../store/index.ts';
-import { table, iso, type Io } from './output.ts';
+import { table, iso, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -25,7 +25,7 @@ export function registerTokenCommands(program: Command, io: Io, withService: Wit
   token.command('list').description('list tokens (never the tokens themselves)').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
       const rows = (await svc.listTokens()).map(row);
-      io.out(o.json ? JSON.stringify(rows, null, 2) : table(rows.map((r) => ({ ...r, lastUsedAt: r.lastUsedAt ?? '-', revokedAt: r.revokedAt ?? '-' })), ['name', 'scope', 'createdAt', 'lastUsedAt', 'revokedAt']));
+      io.out(o.json ? jsonText(rows) : table(rows.map((r) => ({ ...r, lastUsedAt: r.lastUsedAt ?? '-', revokedAt: r.revokedAt ?? '-' })), ['name', 'scope', 'createdAt', 'lastUsedAt', 'revokedAt']));
     }));
   token.command('revoke <name>').description('revoke a token: it stops working at once').action((name: string) =>
     withService(async (svc) => io.out(`token ${(await svc.revokeToken(name)).name} revoked`)));

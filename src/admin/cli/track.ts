@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { TrackEvent, TrackedMessage } from '../../store/index.ts';
 import { publicEvent, publicTracked } from '../tracking.ts';
 import type { AdminService } from '../service.ts';
-import { table, isoSec, bytes, type Io } from './output.ts';
+import { table, isoSec, bytes, type Io, jsonText } from './output.ts';
 
 /** The customer of a tracked message, or the tenant it came from when that was removed since. */
 const customerOf = (m: TrackedMessage) => m.customerName ?? (m.removedTenant ? `(removed: ${m.removedTenant})` : '-');
@@ -63,7 +63,7 @@ export function registerTrackCommands(program: Command, io: Io, withService: Wit
     .option('--json', 'JSON output')
     .action((o: SearchOptions) => withService(async (svc) => {
       const r = await svc.searchTracking({ ...o, limit: Number(o.limit) });
-      if (o.json) return io.out(JSON.stringify({ messages: r.messages.map(publicTracked), next: r.next }, null, 2));
+      if (o.json) return io.out(jsonText({ messages: r.messages.map(publicTracked), next: r.next }));
       io.out(table(searchRows(r.messages), ['time', 'id', 'status', 'customer', 'sender', 'recipients', 'subject']));
       if (r.next) io.out(`more: --before ${r.next}`);
     }));
@@ -71,13 +71,13 @@ export function registerTrackCommands(program: Command, io: Io, withService: Wit
     .option('--json', 'JSON output')
     .action((id: string, o: { json?: boolean }) => withService(async (svc) => {
       const m = await svc.showTracking(id);
-      if (o.json) return io.out(JSON.stringify({ ...publicTracked(m), events: m.events.map(publicEvent) }, null, 2));
+      if (o.json) return io.out(jsonText({ ...publicTracked(m), events: m.events.map(publicEvent) }));
       io.out([...headerLines(m), '', timeline(m.events)].join('\n'));
     }));
   track.command('stats').description('how much tracking keeps: messages, events, estimated bytes, the oldest').option('--json', 'JSON output')
     .action((o: { json?: boolean }) => withService(async (svc) => {
       const s = await svc.trackingStats();
-      if (o.json) return io.out(JSON.stringify({ ...s, oldest: s.oldest === null ? null : new Date(s.oldest).toISOString() }, null, 2));
+      if (o.json) return io.out(jsonText({ ...s, oldest: s.oldest === null ? null : new Date(s.oldest).toISOString() }));
       io.out(`${s.messages} messages, ${s.events} events, about ${bytes(s.bytes)}; oldest ${s.oldest === null ? '-' : isoSec(s.oldest)}`);
     }));
 }

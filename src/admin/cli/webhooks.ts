@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import { AdminError } from '../errors.ts';
-import { table, isoSec, type Io } from './output.ts';
+import { table, isoSec, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 
@@ -32,7 +32,7 @@ export function registerWebhookCommands(program: Command, io: Io, withService: W
       withService(async (svc) => {
         const { publicEndpoint } = await import('../webhooks.ts');
         const rows = (await svc.listWebhooks(o.customer)).map(publicEndpoint);
-        io.out(o.json ? JSON.stringify(rows, null, 2)
+        io.out(o.json ? jsonText(rows)
           : table(rows.map((r) => ({ ...r, events: r.events.join(','), enabled: r.enabled ? 'yes' : 'no' })), ['id', 'customer', 'url', 'events', 'enabled', 'createdAt']));
       }));
   hook.command('remove <id>').description('delete an endpoint with its delivery log').action((id: string) =>
@@ -54,7 +54,7 @@ export function registerWebhookCommands(program: Command, io: Io, withService: W
       withService(async (svc) => {
         const { publicDelivery } = await import('../webhooks.ts');
         const rows = (await svc.webhookLog({ customer: o.customer, endpoint: o.endpoint, limit: limitOf(o.limit) })).map(publicDelivery);
-        if (o.json) return io.out(JSON.stringify(rows, null, 2));
+        if (o.json) return io.out(jsonText(rows));
         io.out(table(rows.map((d) => ({
           created: isoSec(Date.parse(d.createdAt!)), endpoint: d.endpoint, type: d.type, event: d.event, state: d.state, attempts: d.attempts,
           last: d.lastError ?? (d.lastStatus === null ? '' : `HTTP ${d.lastStatus}`), next: d.nextAttemptAt ? isoSec(Date.parse(d.nextAttemptAt)) : '',

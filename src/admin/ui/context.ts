@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/index.ts';
-import type { Authenticator, LockoutPolicy } from '../../credentials/index.ts';
+import type { Authenticator, LockoutPolicy, SecretBox } from '../../credentials/index.ts';
 import type { Metrics } from '../../observability/index.ts';
 import type { ConsoleSession, Store } from '../../store/index.ts';
 import type { AdminService } from '../service.ts';
@@ -39,4 +39,8 @@ export interface ConsoleDeps {
   sessions: SessionPolicy;
   /** The metrics registry of this process, read by the dashboard (the same figures /metrics serves). */
   registry?: import('prom-client').Registry;
+  /** Seals the TOTP secrets and the cookie of a sign-in waiting for its second factor. */
+  secrets: () => SecretBox;
+  /** console.twoFactor: the roles that must use a second factor, and the name apps show. */
+  twoFactor?: { required: readonly ('operator' | 'customer' | 'mailbox')[]; issuer: string };
 }

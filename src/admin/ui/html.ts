@@ -29,19 +29,48 @@ export const SECURITY_HEADERS: Record<string, string> = {
 
 const OPERATOR_NAV: [string, string][] = [
   ['', 'Dashboard'], ['/messages', 'Find a message'], ['/queue', 'Queue'], ['/holds', 'Holds'], ['/customers', 'Customers'],
-  ['/bans', 'Bans'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'],
+  ['/bans', 'Bans'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/security', 'Security'],
 ];
 const CUSTOMER_NAV: [string, string][] = [
   ['', 'Overview'], ['/messages', 'Sent mail'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/password', 'Password'],
-  ['/app-passwords', 'App passwords'],
+  ['/app-passwords', 'App passwords'], ['/security', 'Security'],
 ];
-const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password'], ['/app-passwords', 'App passwords']];
+const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password'], ['/app-passwords', 'App passwords'], ['/security', 'Security']];
 
-function nav(session: ConsoleSession, path: string): Html {
+function nav(session: ConsoleSession, path: string, label: string): Html {
   const items = session.customerId === null ? OPERATOR_NAV : session.via === 'mailbox' ? MAILBOX_NAV : CUSTOMER_NAV;
   const current = (p: string) => (p === '' ? path === BASE || path === `${BASE}/` : path === BASE + p || path.startsWith(`${BASE + p}/`));
-  return html`<nav aria-label="Console"><ul>${items.map(([p, label]) => html`<li><a href="${BASE + p}"${current(p) ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul></nav>`;
+  return html`<nav aria-label="${label}"><ul>${items.map(([p, text]) => html`<li><a href="${BASE + p}"${current(p) ? html` aria-current="page"` : ''}>${text}</a></li>`)}</ul></nav>`;
 }
+
+/**
+ * The sticky header: on a wide screen the navigation in one row with who is signed in and Sign
+ * out; on a phone (CSS hides one or the other) the same in a Menu that opens without script.
+ */
+function header(session: ConsoleSession | null, path: string): Html {
+  if (!session) return html`<header><div class="bar"><span class="brand">Postern console</span></div></header>`;
+  const signOut = html`<form class="inline" method="post" action="${BASE}/logout">${csrfField(session)}<button class="secondary" type="submit">Sign out</button></form>`;
+  const whoText = who(session);
+  return html`<header><div class="bar"><span class="brand">Postern console</span>
+<div class="wide">${nav(session, path, 'Console')}<span class="who muted" title="Signed in as ${whoText}"><span class="vh">Signed in as </span>${whoText}</span>${signOut}</div>
+<details class="narrow"><summary>Menu</summary><div class="menu">${nav(session, path, 'Console menu')}<p class="muted">Signed in as ${whoText}</p>${signOut}</div></details></div></header>`;
+}
+
+/**
+ * An id that never wraps: monospace, shortened (its start and its end) with the whole value on
+ * hover (title) and for screen readers; a link when `to` is given. `anchor` sets the element id.
+ */
+export function idText(id: string, o: { to?: string; anchor?: string } = {}): Html {
+  const short = id.length > 14 ? `${id.slice(0, 4)}…${id.slice(-6)}` : id;
+  const inner = short === id ? html`${id}` : html`<span aria-hidden="true">${short}</span><span class="vh">${id}</span>`;
+  return o.to
+    ? html`<a class="id"${o.anchor ? html` id="${o.anchor}"` : ''} href="${o.to}" title="${id}">${inner}</a>`
+    : html`<span class="id"${o.anchor ? html` id="${o.anchor}"` : ''} title="${id}">${inner}</span>`;
+}
+
+/** A value to copy without script: a read-only field whose text is selected with one click and copied with the keyboard. */
+export const copyField = (label: string, value: string, fieldId: string): Html =>
+  html`<label class="vh" for="${fieldId}">${label}</label><input class="copy" id="${fieldId}" type="text" readonly value="${value}" size="${Math.min(Math.max(value.length, 8), 60)}">`;
 
 /** Who is signed in, as the header shows it. */
 const who = (s: ConsoleSession) => (s.customerId === null ? `operator (${s.subject})` : `${s.customerName} (${s.subject})`);
@@ -71,8 +100,7 @@ export async function page(c: Context<ConsoleEnv>, o: { title: string; body: Htm
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${o.title} · Postern console</title><link rel="stylesheet" href="${BASE}/console.css"></head>
 <body><a class="skip" href="#main">Skip to content</a>
-<header><span class="brand">Postern console</span>${session ? html`${nav(session, c.req.path)}<span class="muted">Signed in as ${who(session)}</span>
-<form class="inline" method="post" action="${BASE}/logout">${csrfField(session)}<button class="secondary" type="submit">Sign out</button></form>` : ''}</header>
+${header(session, c.req.path)}
 <main id="main" tabindex="-1"><h1>${o.title}</h1>
 ${f ? html`<p class="flash${f.kind === 'error' ? ' error' : ''}" role="${f.kind === 'error' ? 'alert' : 'status'}">${f.text}</p>` : ''}
 ${o.body}</main></body></html>`;

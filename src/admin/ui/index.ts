@@ -18,6 +18,7 @@ import { mountLogin } from './login.ts';
 import { notFound, refuseControlCharacters, requireSession } from './guard.ts';
 import { createSessions } from './session.ts';
 import { mountPages } from './pages/index.ts';
+import { createTwoFactor } from './two-factor.ts';
 
 export type { ConsoleDeps } from './context.ts';
 
@@ -27,8 +28,11 @@ export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): void {
   const app: ConsoleApp = new Hono();
   app.use('*', refuseControlCharacters());
   app.get('/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }));
-  mountLogin(app, deps, sessions);
+  const twoFactor = createTwoFactor(deps, sessions);
+  mountLogin(app, deps, sessions, twoFactor);
+  twoFactor.mountSignIn(app);
   app.use('*', requireSession(deps, sessions));
+  twoFactor.mountSecurity(app);
   app.post('/logout', async (c) => {
     await sessions.end(c, c.get('session'));
     return c.redirect(`${BASE}/login`, 303);

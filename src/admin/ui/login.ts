@@ -13,6 +13,7 @@ import type { ConsoleDeps, ConsoleApp, ConsoleEnv } from './context.ts';
 import { BASE, html, page, type Html } from './html.ts';
 import { crossSite, readForm, safeNext } from './guard.ts';
 import type { Sessions } from './session.ts';
+import type { TwoFactor } from './two-factor.ts';
 
 function loginForm(next: string, error: string | null, login = ''): Html {
   return html`${error ? html`<p class="flash error" role="alert" id="login-error">${error}</p>` : ''}
@@ -62,7 +63,7 @@ export async function failedLogin(deps: ConsoleDeps, o: { ip: string; now: numbe
   if (deps.failureDelayMs) await new Promise((r) => setTimeout(r, deps.failureDelayMs));
 }
 
-export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Sessions): void {
+export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Sessions, twoFactor: TwoFactor): void {
   const count = (result: AuthOutcome) => deps.metrics?.auth.inc({ channel: 'console', result });
   const ipOf = (c: Context<ConsoleEnv>) => c.env.incoming.socket.remoteAddress ?? '';
   const show = (c: Context<ConsoleEnv>, next: string, error: string | null, status = 200, login = '') =>
@@ -102,9 +103,8 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
       if (t.customerStatus !== null && t.customerStatus !== 'active') return fail('suspended', 'This account is suspended; contact your provider.', t.name);
       count('success');
       await endPrevious(c, now);
-      await sessions.start(c, { via: 'token', subject: t.name, customerId: t.customerId }, now);
-      deps.logger.info({ evt: 'console', ip, user: t.name, result: 'signed-in' }, 'console sign-in');
-      return c.redirect(next, 303);
+      deps.logger.info({ evt: 'console', ip, user: t.name, result: 'first-factor' }, 'console sign-in');
+      return twoFactor.afterFirstFactor(c, { via: 'token', subject: t.name, customerId: t.customerId }, next, now);
     }
     const login = (form.login ?? '').trim().slice(0, 320);
     const r = await deps.authenticator.authenticate(login, form.password ?? '', ip, { purpose: 'console' });
@@ -116,8 +116,7 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
     }
     count('success');
     await endPrevious(c, now);
-    await sessions.start(c, { via: 'mailbox', subject: r.mailbox.address, customerId: r.mailbox.customerId }, now);
-    deps.logger.info({ evt: 'console', ip, user: r.mailbox.address, result: 'signed-in' }, 'console sign-in');
-    return c.redirect(next, 303);
+    deps.logger.info({ evt: 'console', ip, user: r.mailbox.address, result: 'first-factor' }, 'console sign-in');
+    return twoFactor.afterFirstFactor(c, { via: 'mailbox', subject: r.mailbox.address, customerId: r.mailbox.customerId }, next, now);
   });
 }

@@ -1,6 +1,7 @@
 /**
- * What only one adapter does: SQLite keeps large bodies in spool files and cannot tell other
- * processes' changes; PostgreSQL keeps every body in its row and announces changes (watch).
+ * What only one adapter does: SQLite keeps large bodies in spool files and announces only DKIM
+ * changes of other processes (polled); PostgreSQL keeps every body in its row and announces
+ * every kind of change (watch).
  */
 import assert from 'node:assert/strict';
 import { createSqliteStore } from '../sqlite/index.ts';
@@ -87,19 +88,31 @@ export const specificCases: Case[] = [
     },
   },
   {
-    name: 'watch never calls (another process writes the file directly); it returns an unsubscribe',
+    name: 'watch: a DKIM key change through another store (the CLI) reaches the watcher within a second; other topics are not announced; it returns an unsubscribe',
     only: 'sqlite',
     async run({ store, open }) {
       const w = watcher(store);
       const other = await open();
-      await seed(other);
+      const { ex } = await seed(other);
       await other.mailboxes.setPassword('alice@example.com', 'h2');
       await store.mailboxes.setPassword('alice@example.com', 'h3');
       await other.routes.set({ domain: 'example.com', host: 'h', port: 25, tls: 'none' });
-      await sleep(200);
-      assert.deepEqual(w.seen, []);
+      await sleep(600);
+      assert.deepEqual(w.seen, [], 'no trigger counts these topics: callers keep their time-bounded caches');
+      const key = await other.dkim.add({ domainId: ex.id, selector: 's1', algorithm: 'ed25519-sha256', privateKey: 'sealed', publicKey: 'pub', state: 'pending' });
+      assert.ok(await w.until('dkim', 1000) <= 1000);
+      w.seen.length = 0;
+      await other.dkim.promote(key.id, T0);
+      await w.until('dkim', 1000);
+      w.seen.length = 0;
+      await store.dkim.setState(key.id, 'retiring', ['active'], T0 + 1);
+      await w.until('dkim', 1000);
       assert.equal(typeof w.stop, 'function');
       w.stop();
+      w.seen.length = 0;
+      await other.dkim.setState(key.id, 'retired', ['retiring'], T0 + 2);
+      await sleep(600);
+      assert.deepEqual(w.seen, [], 'unsubscribed: nothing more');
     },
   },
   {

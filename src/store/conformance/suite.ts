@@ -26,10 +26,11 @@ import { suppressionCases } from './suppressions.ts';
 import { consoleSessionCases } from './console-sessions.ts';
 import { lifecycleCases } from './lifecycle.ts';
 import { appPasswordCases } from './app-passwords.ts';
+import { consoleTotpCases } from './console-totp.ts';
 
 const cases: Case[] = [
   ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases, ...suppressionCases,
-  ...consoleSessionCases, ...lifecycleCases, ...appPasswordCases,
+  ...consoleSessionCases, ...lifecycleCases, ...appPasswordCases, ...consoleTotpCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

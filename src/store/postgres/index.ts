@@ -23,6 +23,7 @@ import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
 import { createApiTokenRepo } from './api-tokens.ts';
 import { createConsoleSessionRepo } from './console-sessions.ts';
+import { createConsoleTotpRepo } from './console-totp.ts';
 
 export { migrate, createPool } from './db.ts';
 
@@ -65,6 +66,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     apiTokens: createApiTokenRepo(pool, deps),
     suppressions: createSuppressionRepo(pool, deps),
     consoleSessions: createConsoleSessionRepo(pool, deps),
+    consoleTotp: createConsoleTotpRepo(pool),
     async close() {
       await changed.flush();
       await feed.close();

@@ -396,6 +396,26 @@ export const PG_MIGRATIONS: string[] = [
     last_used_at BIGINT,
     last_ip TEXT,
     UNIQUE (mailbox_id, name)
+  `,
+  // the console's second factor (TOTP, RFC 6238) of a sign-in subject (an API token's name or
+  // a mailbox address): the sealed secret, when enrolment was confirmed, the last accepted time
+  // step (a code is used once), and the SHA-256 of each unused recovery code
+  `
+  CREATE TABLE console_totp (
+    via TEXT NOT NULL CHECK (via IN ('token', 'mailbox')),
+    subject TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    confirmed_at BIGINT,
+    last_step BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (via, subject)
+  );
+  CREATE TABLE console_totp_recovery (
+    via TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (via, subject, hash),
+    FOREIGN KEY (via, subject) REFERENCES console_totp(via, subject) ON DELETE CASCADE
   );
   `,
 ];

@@ -1,4 +1,4 @@
-/** The SQLite adapter: one database file, WAL, synchronous=FULL commits. */
+/** The SQLite adapter: one database file, WAL, synchronous=FULL commits; watch polls the change versions that triggers keep (changes.ts). */
 import type { Store } from '../types.ts';
 import { openDatabase } from './db.ts';
 import { createCustomerRepo, createDomainRepo, createMailboxRepo } from './tenants.ts';
@@ -18,15 +18,18 @@ import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
 import { createApiTokenRepo } from './api-tokens.ts';
 import { createConsoleSessionRepo } from './console-sessions.ts';
+import { createConsoleTotpRepo } from './console-totp.ts';
 import { createSuppressionRepo } from './suppressions.ts';
+import { createChangeFeed } from './changes.ts';
 
 export function createSqliteStore(opts: { path: string; now?: () => number }): Store {
   const db = openDatabase(opts.path);
   const now = opts.now ?? Date.now;
   const writer = createSqliteWriter(opts.path);
+  const changes = createChangeFeed(db);
   return {
     kind: 'sqlite',
-    watch: () => () => undefined,
+    watch: (fn) => changes.watch(fn),
     customers: createCustomerRepo(db, now),
     domains: createDomainRepo(db, now),
     mailboxes: createMailboxRepo(db, now),
@@ -46,7 +49,9 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     apiTokens: createApiTokenRepo(db, now),
     suppressions: createSuppressionRepo(db),
     consoleSessions: createConsoleSessionRepo(db),
+    consoleTotp: createConsoleTotpRepo(db),
     async close() {
+      changes.close();
       await writer.close();
       db.close();
     },

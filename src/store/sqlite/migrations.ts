@@ -453,6 +453,34 @@ export const MIGRATIONS: string[] = [
     last_used_at INTEGER,
     last_ip TEXT,
     UNIQUE (mailbox_id, name)
+  `,
+  // what another process changed, for the caches of the running server (SQLite has no NOTIFY):
+  // a version per topic, bumped by triggers in the writer's own transaction; the store's watch
+  // polls it. dkim: a key added, promoted, retired or removed (with its domain) by the CLI.
+  // And the console's second factor (TOTP, RFC 6238) of a sign-in subject (an API token's name
+  // or a mailbox address): the sealed secret, when enrolment was confirmed, the last accepted
+  // time step (a code is used once), and the SHA-256 of each unused recovery code
+  `
+  CREATE TABLE change_versions (topic TEXT PRIMARY KEY, version INTEGER NOT NULL);
+  INSERT INTO change_versions (topic, version) VALUES ('dkim', 0);
+  CREATE TRIGGER dkim_keys_inserted AFTER INSERT ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
+  CREATE TRIGGER dkim_keys_updated AFTER UPDATE ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
+  CREATE TRIGGER dkim_keys_deleted AFTER DELETE ON dkim_keys BEGIN UPDATE change_versions SET version = version + 1 WHERE topic = 'dkim'; END;
+  CREATE TABLE console_totp (
+    via TEXT NOT NULL CHECK (via IN ('token', 'mailbox')),
+    subject TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    confirmed_at INTEGER,
+    last_step INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (via, subject)
+  );
+  CREATE TABLE console_totp_recovery (
+    via TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (via, subject, hash),
+    FOREIGN KEY (via, subject) REFERENCES console_totp(via, subject) ON DELETE CASCADE
   );
   `,
 ];

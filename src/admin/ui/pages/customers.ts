@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { only } from '../guard.ts';
 import { act, field } from '../actions.ts';
+import { confirmPage, confirmed } from '../confirm.ts';
 import { BASE, csrfField, href, html, page, state, table, time } from '../html.ts';
 import { AdminError, type AdminService } from '../../service.ts';
 import type { Customer } from '../../../store/index.ts';
@@ -147,8 +148,18 @@ export function mountCustomers(app: ConsoleApp, _deps: ConsoleDeps): void {
       return rules.map((r) => `Limit set: ${r.level} ${r.target}, at most ${r.max} ${r.metric} per ${r.window}, then ${r.action}.`).join(' ');
     });
   });
-  app.post('/customers/:name/limits/remove', only('operator'), (c) => {
+  app.post('/customers/:name/limits/remove', only('operator'), async (c) => {
     const name = c.req.param('name');
+    if (!confirmed(c)) {
+      const cust = await c.get('svc').getCustomer(name);
+      const [level, target, window, metric] = ['level', 'target', 'window', 'metric'].map((k) => field(c, k)) as [string, string, string, string];
+      const rules = (await c.get('svc').showLimits(level, target, scopeOf(cust))).filter((r) => r.target !== '*' && r.level === level && (!window || r.window === window) && (!metric || r.metric === metric));
+      return confirmPage(c, {
+        title: `Remove ${rules.length === 1 ? 'a limit' : 'limits'} of ${target}?`,
+        what: html`${rules.length === 1 ? '1 limit' : `${rules.length} limits`} of ${level} ${target} (${rules.map((r) => `at most ${r.max} ${r.metric} per ${r.window}`).join('; ') || 'none found'}) will be removed; the limits above it (customer, server defaults) still apply.`,
+        action: `${customerUrl(name)}/limits/remove`, fields: { level, target, window, metric }, button: `Remove ${rules.length === 1 ? '1 limit' : `${rules.length} limits`}`, back: customerUrl(name),
+      });
+    }
     return act(c, customerUrl(name), async () => {
       const svc = c.get('svc');
       const cust = await svc.getCustomer(name);

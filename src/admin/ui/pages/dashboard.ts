@@ -22,7 +22,8 @@ export async function metricSum(registry: Registry | undefined, name: string, ma
 interface Figure { label: string; value: number | null; metric: string; link?: string }
 
 function cards(figures: Figure[]): Html {
-  return html`<div class="cards">${figures.map((f) => html`<div class="card"><span class="figure">${f.value ?? '?'}</span><br>${f.link ? html`<a href="${f.link}">${f.label}</a>` : f.label}<br><code class="muted">${f.metric}</code></div>`)}</div>`;
+  // the caption in plain words; the Prometheus series behind it only when asked for (details)
+  return html`<div class="cards">${figures.map((f) => html`<div class="card"><span class="figure">${f.value ?? '?'}</span><span class="caption">${f.link ? html`<a href="${f.link}">${f.label}</a>` : f.label}</span><details class="metric"><summary>metric<span class="vh"> of ${f.label}</span></summary><code>${f.metric}</code></details></div>`)}</div>`;
 }
 
 const metricNote = (...names: string[]) => html`<p class="muted">Prometheus: ${names.map((n, i) => html`${i ? ', ' : ''}<code>${n}</code>`)}.</p>`;

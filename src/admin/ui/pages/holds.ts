@@ -9,8 +9,9 @@ import type { Context } from 'hono';
 import type { QueuedMessage } from '../../../store/index.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { act, field } from '../actions.ts';
+import { confirmPage, confirmed } from '../confirm.ts';
 import { only } from '../guard.ts';
-import { BASE, csrfField, href, html, page, postButton, table, time, type Html } from '../html.ts';
+import { BASE, csrfField, href, html, idText, page, postButton, table, time, type Html } from '../html.ts';
 
 type Holds = Awaited<ReturnType<ConsoleEnv['Variables']['svc']['listHolds']>>;
 
@@ -43,7 +44,7 @@ function heldRows(c: Context<ConsoleEnv>, holds: Holds): { mailboxes: unknown[][
       html`${releaseForm(c, `site:${s.name}`, `s${i}`, heldSpam)} ${purgeButton(c, `site:${s.name}`, `s${i}`, heldMessages)}`,
     ]),
     messages: holds.messages.map((q: QueuedMessage) => [
-      html`<a id="h-${q.id}" class="mono" href="${BASE}/messages/${encodeURIComponent(q.id)}">${q.id}</a>`,
+      idText(q.id, { to: `${BASE}/messages/${encodeURIComponent(q.id)}`, anchor: `h-${q.id}` }),
       q.sender || html`<span class="muted">&lt;&gt; (none)</span>`, q.authUser ?? (q.siteName ? `site:${q.siteName}` : html`<span class="muted">—</span>`),
       customerLink(q.customerName), q.holdReason ?? html`<span class="muted">not recorded</span>`, time(q.createdAt), q.recipients.length,
       postButton(c, `${BASE}/holds/release`, 'Release', { fields: { target: q.id }, describedBy: `h-${q.id}` }),
@@ -81,11 +82,10 @@ function heldCount(holds: Holds, target: string): number {
 
 async function confirmPurge(c: Context<ConsoleEnv>, target: string): Promise<Response> {
   const n = heldCount(await c.get('svc').listHolds(), target);
-  return page(c, {
+  return confirmPage(c, {
     title: `Purge ${plural(n, 'message')} of ${target}?`,
-    body: html`<p>The ${plural(n, 'held message')} of <strong>${target}</strong> will be deleted with their bodies; nobody is told and this cannot be undone. ${target} stays on hold.</p>
-<form method="post" action="${BASE}/holds/purge">${csrfField(c.get('session'))}<input type="hidden" name="target" value="${target}"><input type="hidden" name="confirm" value="yes">
-<button class="danger" type="submit">Purge ${plural(n, 'message')}</button> <a href="${BACK}">Cancel</a></form>`,
+    what: html`The ${plural(n, 'held message')} of <strong>${target}</strong> will be deleted with their bodies; nobody is told and this cannot be undone. ${target} stays on hold.`,
+    action: `${BASE}/holds/purge`, fields: { target }, button: `Purge ${plural(n, 'message')}`, back: BACK,
   });
 }
 
@@ -99,7 +99,7 @@ export function mountHolds(app: ConsoleApp, deps: ConsoleDeps): void {
   }));
   app.post('/holds/purge', only('operator'), (c) => {
     const target = field(c, 'target');
-    if (field(c, 'confirm') !== 'yes') return confirmPurge(c, target);
+    if (!confirmed(c)) return confirmPurge(c, target);
     return act(c, BACK, async () => {
       const n = await c.get('svc').purgeHold(target, deps.removeBody);
       return `Purged ${plural(n, 'held message')} of ${target}; it stays on hold until released.`;

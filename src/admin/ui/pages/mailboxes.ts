@@ -11,7 +11,7 @@ import { act, field } from '../actions.ts';
 import { BASE, csrfField, flash, html, page, postButton, state, table, time, type Html } from '../html.ts';
 import { AdminError } from '../../service.ts';
 import { describeGrant } from '../../grants.ts';
-import { confirmPage, customerLink, domainLink, limitsTable, secretPage, seg } from './manage-parts.ts';
+import { confirmPage, confirmed, customerLink, domainLink, limitsTable, secretPage, seg } from './manage-parts.ts';
 
 const mailboxUrl = (address: string) => `${BASE}/mailboxes/${seg(address)}`;
 
@@ -122,14 +122,16 @@ export function mountMailboxes(app: ConsoleApp, _deps: ConsoleDeps): void {
       return act(c, mailboxUrl(address), () => run(c, address));
     });
   }
-  app.get('/mailboxes/:address/remove', staff, async (c) => {
+  const confirmRemoval = async (c: Context<ConsoleEnv>) => {
     const { mailbox: m } = await c.get('svc').getMailbox(c.req.param('address')!, c.get('scope'));
     return confirmPage(c, {
       title: `Remove ${m.address}?`, action: `${mailboxUrl(m.address)}/remove`, button: `Remove ${m.address}`, back: mailboxUrl(m.address),
-      question: html`Remove the mailbox ${m.address}? It can no longer sign in or send, and its grants and password are gone. Mail already queued is still delivered. This cannot be undone.`,
+      what: html`The mailbox ${m.address} (1 mailbox) will be removed: it can no longer sign in or send, and its grants and password are gone. Mail already queued is still delivered. This cannot be undone.`,
     });
-  });
+  };
+  app.get('/mailboxes/:address/remove', staff, confirmRemoval);
   app.post('/mailboxes/:address/remove', staff, async (c) => {
+    if (!confirmed(c)) return confirmRemoval(c);
     const { mailbox: m } = await c.get('svc').getMailbox(c.req.param('address')!, c.get('scope'));
     return act(c, afterRemoval(c, m.customerName), async () => {
       await c.get('svc').removeMailbox(m.address, c.get('scope'));

@@ -30,7 +30,7 @@ export function limitsTable(c: Context<ConsoleEnv>, caption: string, rows: Limit
   const headers = ['Applies to', 'Window', 'Counts', 'Maximum', 'Used now', 'When reached', ...(removeAction ? ['Change'] : [])];
   return table(caption, headers, rows.map((r) => [
     appliesTo(r), r.window, r.metric, r.max, r.usage === null ? html`<span class="muted">not counted here</span>` : r.usage, r.action,
-    ...(removeAction ? [r.target === '*' ? html`<span class="muted">server default</span>` : postButton(c, removeAction, 'Remove', {
+    ...(removeAction ? [r.target === '*' ? html`<span class="muted">server default</span>` : postButton(c, removeAction, 'Remove…', {
       fields: { level: r.level, target: r.target, window: r.window, metric: r.metric }, danger: true, what: `the ${r.metric} per ${r.window} limit of ${r.target}`,
     })] : []),
   ]), 'No limits apply here besides the server\'s own.');
@@ -61,14 +61,7 @@ export function secretPage(c: Context<ConsoleEnv>, o: { title: string; intro: st
   });
 }
 
-/** "Are you sure?" for an action that cannot be undone: a danger button that POSTs, and a way back. */
-export function confirmPage(c: Context<ConsoleEnv>, o: { title: string; question: Html; action: string; button: string; back: string }): Promise<Response> {
-  return page(c, {
-    title: o.title,
-    body: html`<p id="confirm-what">${o.question}</p>
-<p>${postButton(c, o.action, o.button, { danger: true, describedBy: 'confirm-what' })} <a href="${o.back}">No, go back</a></p>`,
-  });
-}
+export { confirmPage, confirmed } from '../confirm.ts';
 
 /** Encodes one path segment of a console link (addresses, domains, names). */
 export const seg = (v: string): string => encodeURIComponent(v);

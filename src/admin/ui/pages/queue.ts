@@ -10,8 +10,9 @@ import { NEVER, type QueuedMessage } from '../../../store/index.ts';
 import { AdminError, pendingOf, type QueueListInput } from '../../service.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { act, field } from '../actions.ts';
-import { only, safeNext } from '../guard.ts';
-import { BASE, count, csrfField, href, html, page, postButton, state, table, time, type Html } from '../html.ts';
+import { confirmPage, confirmed } from '../confirm.ts';
+import { only } from '../guard.ts';
+import { BASE, count, csrfField, href, html, idText, page, postButton, state, table, time, type Html } from '../html.ts';
 
 const STATES = ['queued', 'deferred', 'delivered', 'failed', 'held'] as const;
 export const DEFAULT_LIMIT = 100;
@@ -71,17 +72,15 @@ ${text('domain', 'Recipient domain')}${text('sender', 'Sender (<> for none)')}${
 function actions(c: Context<ConsoleEnv>, m: QueuedMessage, back: string): Html {
   const at = `${BASE}/queue/${encodeURIComponent(m.id)}`;
   const o = { fields: { back }, describedBy: `m-${m.id}` };
-  return html`${m.state === 'queued' ? html`${postButton(c, `${at}/retry`, 'Retry now', o)} ${postButton(c, `${at}/hold`, 'Hold', o)}` : ''}
-${m.state === 'held' ? postButton(c, `${at}/release`, 'Release', o) : ''}
-${postButton(c, `${at}/delete`, 'Delete', { ...o, danger: true })}
-${m.sender !== '' && m.state !== 'cancelled' ? postButton(c, `${at}/delete`, 'Delete and bounce', { ...o, fields: { back, bounce: '1' }, danger: true }) : ''}`;
+  // one menu per row (no script: a details element), so a row stays one line high
+  return html`<details class="menu-actions"><summary>Actions<span class="vh"> for message ${m.id}</span></summary><div class="items">${m.state === 'queued' ? html`${postButton(c, `${at}/retry`, 'Retry now', o)}${postButton(c, `${at}/hold`, 'Hold', o)}` : ''}${m.state === 'held' ? postButton(c, `${at}/release`, 'Release', o) : ''}${postButton(c, `${at}/delete`, 'Delete…', { ...o, danger: true })}${m.sender !== '' && m.state !== 'cancelled' ? postButton(c, `${at}/delete`, 'Delete and bounce…', { ...o, fields: { back, bounce: '1' }, danger: true }) : ''}</div></details>`;
 }
 
 function row(c: Context<ConsoleEnv>, m: QueuedMessage, now: number, back: string): unknown[] {
   const next = nextAttemptOf(m, now);
   const reply = lastReplyOf(m);
   return [
-    html`<a id="m-${m.id}" class="mono" href="${BASE}/messages/${encodeURIComponent(m.id)}">${m.id}</a>`,
+    idText(m.id, { to: `${BASE}/messages/${encodeURIComponent(m.id)}`, anchor: `m-${m.id}` }),
     html`${state(m.state)}${m.state === 'held' && m.holdReason ? html` <span class="muted">(${m.holdReason})</span>` : ''}`,
     m.sender === '' ? html`<span class="muted">&lt;&gt; (none)</span>` : m.sender,
     html`${m.recipients.map((r, i) => html`${i ? html`<br>` : ''}${r.address} ${state(r.state)}`)}`,
@@ -156,12 +155,25 @@ const DANGER: Verb[] = ['delete', 'bounce'];
 
 function confirmBulk(c: Context<ConsoleEnv>, verb: Verb, ids: string[], back: string): Promise<Response> {
   const what = verb === 'bounce' ? 'Delete and bounce' : 'Delete';
-  return page(c, {
+  return confirmPage(c, {
     title: `${what} ${count(ids.length, 'message')}?`,
-    body: html`<p>${verb === 'bounce' ? 'Each message listed is cancelled and its pending recipients are bounced to its sender.' : 'Each message listed is deleted at once, with its body; nobody is told.'} This cannot be undone.</p>
-<form method="post" action="${BASE}/queue/bulk">${csrfField(c.get('session'))}
-<input type="hidden" name="ids" value="${ids.join(',')}"><input type="hidden" name="back" value="${back}"><input type="hidden" name="action" value="${verb}"><input type="hidden" name="confirm" value="yes">
-<button class="danger" type="submit">${what} ${count(ids.length, 'message')}</button> <a href="${safeNext(back)}">Cancel</a></form>`,
+    what: html`${verb === 'bounce' ? `Each of the ${count(ids.length, 'message')} listed is cancelled and its pending recipients are bounced to its sender.` : `Each of the ${count(ids.length, 'message')} listed is deleted at once, with its body; nobody is told.`} This cannot be undone.`,
+    action: `${BASE}/queue/bulk`, fields: { ids: ids.join(','), back, action: verb }, button: `${what} ${count(ids.length, 'message')}`, back,
+  });
+}
+
+/** The confirmation of deleting (or deleting and bouncing) one message: whom it concerns, and how many recipients. */
+async function confirmOne(c: Context<ConsoleEnv>, id: string, bounce: boolean, back: string): Promise<Response> {
+  const { message: m } = await c.get('svc').showMessage(id, c.get('scope'));
+  const open = m.recipients.filter((r) => r.state !== 'delivered' && r.state !== 'failed').length;
+  const from = m.sender === '' ? 'the null sender (a bounce)' : m.sender;
+  const what = bounce
+    ? html`Message <span class="mono">${m.id}</span> from ${from} is cancelled: its ${count(open, 'recipient')} not yet delivered ${open === 1 ? 'is' : 'are'} never tried again and ${open === 1 ? 'is' : 'are'} reported to ${m.sender} in a bounce. This cannot be undone.`
+    : html`Message <span class="mono">${m.id}</span> from ${from} (1 message, ${count(open, 'recipient')} not yet delivered) is deleted at once with its body; nobody is told. This cannot be undone.`;
+  return confirmPage(c, {
+    title: `${bounce ? 'Delete and bounce' : 'Delete'} message ${m.id}?`, what,
+    action: `${BASE}/queue/${encodeURIComponent(m.id)}/delete`, fields: { back, ...(bounce ? { bounce: '1' } : {}) },
+    button: bounce ? `Delete and bounce ${count(open, 'recipient')}` : 'Delete 1 message', back,
   });
 }
 
@@ -172,7 +184,7 @@ export function mountQueue(app: ConsoleApp, deps: ConsoleDeps): void {
     const ids = field(c, 'ids').split(',').map((s) => s.trim()).filter(Boolean);
     const back = backOf(c);
     if (!VERBS.includes(verb)) return act(c, back, async () => { throw new AdminError(`not an action: ${verb}`); });
-    if (DANGER.includes(verb) && field(c, 'confirm') !== 'yes' && ids.length) return confirmBulk(c, verb, ids, back);
+    if (DANGER.includes(verb) && !confirmed(c) && ids.length) return confirmBulk(c, verb, ids, back);
     return act(c, back, async () => {
       let done = 0;
       const refused: string[] = [];
@@ -190,7 +202,10 @@ export function mountQueue(app: ConsoleApp, deps: ConsoleDeps): void {
     });
   });
   for (const verb of ['retry', 'hold', 'release', 'delete'] as const) {
-    app.post(`/queue/:id/${verb}`, only('operator'), (c) =>
-      act(c, backOf(c), () => apply(c, deps, verb === 'delete' && field(c, 'bounce') === '1' ? 'bounce' : verb, c.req.param('id'))));
+    app.post(`/queue/:id/${verb}`, only('operator'), (c) => {
+      const bounce = verb === 'delete' && field(c, 'bounce') === '1';
+      if (verb === 'delete' && !confirmed(c)) return confirmOne(c, c.req.param('id'), bounce, backOf(c));
+      return act(c, backOf(c), () => apply(c, deps, bounce ? 'bounce' : verb, c.req.param('id')));
+    });
   }
 }

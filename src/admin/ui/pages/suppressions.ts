@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { only, roleOfContext } from '../guard.ts';
 import { act, field } from '../actions.ts';
+import { confirmPage, confirmed } from '../confirm.ts';
 import { BASE, csrfField, href, html, page, postButton, table, time } from '../html.ts';
 import { AdminError, type AdminService, type TenantScope } from '../../service.ts';
 import { customerLink } from './manage-parts.ts';
@@ -50,7 +51,7 @@ ${table(`Suppressed recipients (${list.length}${list.length === MAX_SHOWN ? '+, 
   'Address', ...(operator ? ['Customer'] : []), 'Reason', 'Source', 'Last suppressed', 'Until', 'Lift',
 ], list.map((s) => [
   s.address, ...(operator ? [customerLink(s.customerName)] : []), s.reason, s.source === 'bounce' ? 'hard bounce' : 'operator', time(s.updatedAt), time(s.until),
-  postButton(c, `${BASE}/suppressions/remove`, 'Remove', { fields: { customer: s.customerName, address: s.address, back }, what: s.address }),
+  postButton(c, `${BASE}/suppressions/remove`, 'Remove…', { fields: { customer: s.customerName, address: s.address, back }, what: s.address }),
 ]), 'No recipient is suppressed.')}
 <h2>Suppress a recipient</h2>
 <form method="post" action="${BASE}/suppressions">${csrf}<input type="hidden" name="back" value="${back}">
@@ -80,7 +81,16 @@ export function mountSuppressions(app: ConsoleApp, _deps: ConsoleDeps): void {
     const svc = c.get('svc');
     const named = field(c, 'customer');
     const sc = await scoped(svc, c.get('scope'), named);
-    return act(c, field(c, 'back') || `${BASE}/suppressions`, async () => {
+    const back = field(c, 'back') || `${BASE}/suppressions`;
+    if (!confirmed(c)) {
+      const address = field(c, 'address');
+      return confirmPage(c, {
+        title: `Remove ${address} from the suppression list?`,
+        what: html`1 address, ${address}, leaves the suppression list${named ? ` of ${named}` : ''}: mail to it is accepted and tried again. If it still bounces it is suppressed again.`,
+        action: `${BASE}/suppressions/remove`, fields: { customer: named, address, back }, button: `Remove ${address}`, back,
+      });
+    }
+    return act(c, back, async () => {
       const r = await svc.removeSuppression(field(c, 'address'), { customer: sc ? undefined : named || undefined }, sc);
       return `Mail of ${r.customer} to ${r.address} is accepted again.`;
     });

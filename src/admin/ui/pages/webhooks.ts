@@ -13,7 +13,7 @@ import { AdminError, type AdminService, type TenantScope } from '../../service.t
 import { customerWebhooks } from '../../webhooks.ts';
 import { EVENT_TYPES } from '../../../webhooks/index.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../../../store/index.ts';
-import { confirmPage, customerLink, secretPage, seg } from './manage-parts.ts';
+import { confirmPage, confirmed, customerLink, secretPage, seg } from './manage-parts.ts';
 
 const LOG_SHOWN = 50;
 const hookUrl = (id: string) => `${BASE}/webhooks/${seg(id)}`;
@@ -139,14 +139,16 @@ export function mountWebhooks(app: ConsoleApp, _deps: ConsoleDeps): void {
       label: `Signing secret of ${r.endpoint.id}`, secret: r.secret, back: hookUrl(r.endpoint.id), backLabel: `Back to ${r.endpoint.id}`,
     });
   });
-  app.get('/webhooks/:id/remove', staff, async (c) => {
+  const confirmRemoval = async (c: Context<ConsoleEnv>) => {
     const e = await hooksOf(c.get('svc'), c.get('scope')).get(c.req.param('id')!);
     return confirmPage(c, {
       title: `Remove ${e.id}?`, action: `${hookUrl(e.id)}/remove`, button: `Remove ${e.id}`, back: hookUrl(e.id),
-      question: html`Remove the endpoint ${e.id} (${e.url}) with its delivery log? Deliveries still waiting are dropped. This cannot be undone.`,
+      what: html`The endpoint ${e.id} (${e.url}) will be removed with its delivery log; deliveries still waiting are dropped. This cannot be undone.`,
     });
-  });
+  };
+  app.get('/webhooks/:id/remove', staff, confirmRemoval);
   app.post('/webhooks/:id/remove', staff, async (c) => {
+    if (!confirmed(c)) return confirmRemoval(c);
     const hooks = hooksOf(c.get('svc'), c.get('scope'));
     const e = await hooks.get(c.req.param('id'));
     return act(c, href('/webhooks', roleOfContext(c) === 'operator' ? { customer: e.customerName } : {}), async () => {

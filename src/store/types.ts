@@ -88,7 +88,8 @@ export interface NewMessage {
   limitScope?: LimitScope;
   /**
    * What to do when the message's mailbox or site is on hold (unset: the hold is not checked).
-   * Set, the message is also refused when its customer is not active (suspended meanwhile).
+   * Set, the message is also refused when its customer is not active (suspended or removed
+   * meanwhile), or its mailbox is suspended or gone (a session that logged in before).
    */
   onSenderHold?: 'hold' | 'refuse';
   /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
@@ -107,7 +108,7 @@ export interface NewMessage {
 export type EnqueueVerdict =
   | { id: string; outcome: 'queued' }
   | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'content' }
-  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' };
+  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' | 'mailbox-suspended' };
 
 export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
 

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
 import { submitAs } from '../helpers/server.ts';
+import { SmtpClient } from '../helpers/smtp-client.ts';
 import { apiPost } from '../helpers/api.ts';
 import { makeWorkspace, ok, refused, serveYaml, parseJson, type CliResult, type Workspace } from '../helpers/cli.ts';
 import { runCli as runInProcess } from '../../src/admin/cli/index.ts';
@@ -160,7 +161,16 @@ test('domain remove: its mailboxes and the grants on it go, the customer and its
   assert.match(dry, /domain shop\.example \(customer acme\) \(dry run: nothing changed\)/);
   assert.match(dry, /mailboxes would be removed: carol@shop\.example/);
   assert.match(dry, /sender grants would be removed: alice@example\.com domain:shop\.example/);
+  const session = await SmtpClient.connect(lab.s.port('submission'));
+  await session.login('carol@shop.example', PW);
   ok(await cli('domain', 'remove', 'shop.example', '--yes'), 'domain remove');
+  // a session that logged in before the removal: its next message is refused, not queued
+  await session.expect('MAIL FROM:<carol@shop.example>', 250);
+  await session.expect('RCPT TO:<late@remote.test>', 250);
+  await session.expect('DATA', 354);
+  const late = await session.expect('Subject: late\r\n\r\nx\r\n.', 550, '5.7.1');
+  assert.match(late.text, /This mailbox is suspended or was removed/);
+  await session.quit();
   assert.equal(await store().domains.get('shop.example'), null);
   assert.match(await submitAs(lab.s, { user: 'carol@shop.example', pass: PW }), /^535 5\.7\.8 Authentication credentials invalid/);
   assert.deepEqual((await store().grants.list((await store().mailboxes.get('alice@example.com'))!.id)), []);

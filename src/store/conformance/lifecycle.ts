@@ -34,6 +34,24 @@ export const lifecycleCases: Case[] = [
     },
   },
   {
+    name: 'lifecycle: a submission of a mailbox suspended or removed, or of a customer removed, since its session logged in is refused at enqueue',
+    async run({ store }) {
+      const { acme, other, alice } = await seed(store);
+      await store.mailboxes.setStatus(alice.address, 'suspended');
+      const [a] = await store.queue.enqueueBatch([message('s1', { customerId: acme.id, mailboxId: alice.id, onSenderHold: 'hold' })]);
+      assert.deepEqual([a!.outcome, (a as { reason?: string }).reason], ['refused', 'mailbox-suspended']);
+      await store.mailboxes.remove(alice.address);
+      const [b] = await store.queue.enqueueBatch([message('s2', { customerId: acme.id, mailboxId: alice.id, onSenderHold: 'hold' })]);
+      assert.deepEqual([b!.outcome, (b as { reason?: string }).reason], ['refused', 'mailbox-suspended']);
+      await store.domains.remove('example.com');
+      assert.equal(await store.customers.remove('acme'), true);
+      // in one batch with another customer's message (group commit): only its own is refused
+      const [c, d] = await store.queue.enqueueBatch([message('s3', { customerId: acme.id, onSenderHold: 'hold' }), message('s4', { customerId: other.id, onSenderHold: 'hold' })]);
+      assert.deepEqual([c!.outcome, (c as { reason?: string }).reason, d!.outcome], ['refused', 'customer-suspended', 'queued']);
+      assert.deepEqual((await store.queue.list()).map((m) => m.id), ['s4']);
+    },
+  },
+  {
     name: 'lifecycle: a hold for the customer is a hold with its own reason, released like any other',
     async run({ store }) {
       const { acme } = await seed(store);

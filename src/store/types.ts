@@ -525,6 +525,10 @@ export interface QueueRepo {
 
   /** Operator actions; each returns false / 0 when there was nothing to act on. */
   hold(id: string, reason?: 'postmaster' | 'customer'): Promise<boolean>;
+  /** Holds every queued message of a customer (reason customer: its account is suspended), in one transaction; returns how many. */
+  holdCustomer(customerId: number, now: number): Promise<number>;
+  /** Releases the messages of a customer held for reason customer (and no other), in one transaction; returns how many. */
+  releaseCustomer(customerId: number, now: number): Promise<number>;
   release(id: string, now: number): Promise<boolean>;
   /** Makes the pending recipients of one message (or of every message not held) due now. */
   retry(id: string | null, now: number): Promise<number>;

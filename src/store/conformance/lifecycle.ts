@@ -65,6 +65,27 @@ export const lifecycleCases: Case[] = [
     },
   },
   {
+    name: 'lifecycle: holdCustomer holds every queued message of the customer (not others, not twice), releaseCustomer only those',
+    async run({ store }) {
+      const { acme, other } = await seed(store);
+      await store.queue.enqueueBatch([
+        message('c1', { customerId: acme.id, track: true }), message('c2', { customerId: acme.id }), message('c3', { customerId: acme.id }), message('o1', { customerId: other.id }),
+      ]);
+      assert.equal(await store.queue.hold('c3'), true); // the postmaster's
+      assert.equal(await store.queue.holdCustomer(acme.id, T0 + 7), 2);
+      assert.equal(await store.queue.holdCustomer(acme.id, T0 + 8), 0);
+      const state = async () => Object.fromEntries((await store.queue.list()).map((m) => [m.id, `${m.state}/${m.holdReason ?? '-'}`]));
+      assert.deepEqual(await state(), { c1: 'held/customer', c2: 'held/customer', c3: 'held/postmaster', o1: 'queued/-' });
+      assert.deepEqual(await store.queue.claim({ owner: 'n1', now: T0 + 10, leaseMs: 1000, limit: 100 }).then((jobs) => [...new Set(jobs.map((j) => j.message.id))]), ['o1']);
+      const held = (await store.tracking.get('c1'))!;
+      assert.deepEqual([held.status, held.events.at(-1)!.reply], ['held', 'held: its customer account is suspended']);
+      assert.equal(await store.queue.releaseCustomer(acme.id, T0 + 20), 2);
+      assert.deepEqual(await state(), { c1: 'queued/-', c2: 'queued/-', c3: 'held/postmaster', o1: 'queued/-' });
+      assert.deepEqual((await store.queue.claim({ owner: 'n1', now: T0 + 20, leaseMs: 1000, limit: 100 })).map((j) => j.message.id).sort(), ['c1', 'c2']);
+      assert.equal((await store.tracking.get('c1'))!.status, 'queued');
+    },
+  },
+  {
     name: 'lifecycle: rename carries the customer-level limits and counters; a taken name is a conflict',
     async run({ store }) {
       const { acme, alice } = await seed(store);

@@ -114,6 +114,8 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   // the MX greylists: the drain runs out of time, nothing is removed, the customer is refused meanwhile
   refused(await cli('customer', 'remove', 'gone', '--yes', '--wait', '1'), new RegExp(`customer gone is not removed: 1 queued message\\(s\\) still there after 1 s \\(${queued} queued\\); nothing was removed`), 'a drain that runs out of time');
   assert.equal((await store().customers.get('gone'))!.status, 'removing');
+  const unfinished = (await store().audit.list({ target: 'customer:gone' }))[0]!;
+  assert.deepEqual([unfinished.action, (unfinished.before as { status: string }).status, (unfinished.after as { status: string }).status], ['removeCustomer:unfinished', 'active', 'removing']);
   assert.ok(await store().domains.get('gone.example'));
   assert.match(await submitAs(lab.s, { user: 'g@gone.example', pass: PW }), /^535 5\.7\.8 .*this account is suspended/);
   assert.equal((await apiPost(lab.s, { auth: { token }, body: 'To: a@remote.test\nFrom: news@gone.example\n\nx\n' })).status, 403);

@@ -232,4 +232,3 @@ export function createRemovalService(
   };
 }
 
-export { grantText };

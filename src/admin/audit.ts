@@ -2,14 +2,20 @@
  * The audit trail: every administrative change made through the admin service (the CLI and the
  * HTTP API) is recorded with who made it, what it was, its target, and the state of the
  * target before and after. Secrets never enter the trail (password hashes, route passwords).
- * Reads and refused changes (errors) leave no record. A failing audit write fails the command
+ * Reads and refused changes (errors) leave no record, except a removal that changed something
+ * before it stopped (ACTION:unfinished). A failing audit write fails the command
  * loudly after the change: the operator is told, nothing is silently unaudited.
  */
 import { addressKey, normalizeDomain } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 
 type Args = unknown[];
-interface Audited { target(args: Args): string; snapshot(store: Store, target: string, args: Args): Promise<unknown> }
+interface Audited {
+  target(args: Args): string;
+  snapshot(store: Store, target: string, args: Args): Promise<unknown>;
+  /** It can fail after changing something (a removal whose mail did not drain): the failure is recorded too, as ACTION:unfinished. */
+  partial?: boolean;
+}
 
 const str = (v: unknown) => String(v ?? '');
 const mailboxKey = (a: Args) => addressKey(str(a[0])) ?? str(a[0]);
@@ -111,7 +117,7 @@ const DOMAIN: Audited = {
   snapshot: async (s, t) => {
     const d = await s.domains.get(t.slice('domain:'.length));
     if (!d) return null;
-    return { customer: d.customerName, mailboxes: (await s.mailboxes.list({ domain: d.name })).map((m) => m.address), dkim: (await s.dkim.list(d.name)).map((k) => `${k.selector}:${k.state}`) };
+    return { customer: d.customerName, mailboxes: (await s.mailboxes.list({ domain: d.name })).map((m) => `${m.address}:${m.status}`), dkim: (await s.dkim.list(d.name)).map((k) => `${k.selector}:${k.state}`) };
   },
 };
 
@@ -129,10 +135,10 @@ const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
   setContact: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
   addDomain: { target: (a) => `domain:${domainKey(a)}`, snapshot: (s, _t, a) => s.domains.get(domainKey(a)) },
-  suspendCustomer: CUSTOMER, resumeCustomer: CUSTOMER, removeCustomer: CUSTOMER,
+  suspendCustomer: CUSTOMER, resumeCustomer: CUSTOMER, removeCustomer: { ...CUSTOMER, partial: true },
   // the record is kept under the old name's target, and its after shows the new name
   renameCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: async (s, t, a) => (await customer(s, t.slice('customer:'.length))) ?? customer(s, str(a[1])) },
-  removeDomain: DOMAIN, moveDomain: DOMAIN,
+  removeDomain: { ...DOMAIN, partial: true }, moveDomain: DOMAIN,
   addMailbox: MAILBOX, setPassword: MAILBOX, suspend: MAILBOX, resume: MAILBOX, removeMailbox: MAILBOX,
   grant: MAILBOX, revoke: MAILBOX, unlock: MAILBOX,
   setRoute: ROUTE, removeRoute: ROUTE,
@@ -166,7 +172,16 @@ export function withAudit<S extends object>(service: S, store: Store, actor: str
     out[name] = async (...args: Args) => {
       const target = how.target(args);
       const before = await how.snapshot(store, target, args).catch(() => null);
-      const result = await (original as (...a: Args) => Promise<unknown>)(...args);
+      let result: unknown;
+      try {
+        result = await (original as (...a: Args) => Promise<unknown>)(...args);
+      } catch (err) {
+        if (how.partial) {
+          const after = await how.snapshot(store, target, args).catch(() => null);
+          if (JSON.stringify(after) !== JSON.stringify(before)) await store.audit.add({ at: now(), actor, action: `${name}:unfinished`, target, before: before ?? null, after: after ?? null });
+        }
+        throw err;
+      }
       const after = await how.snapshot(store, target, args).catch(() => null);
       await store.audit.add({ at: now(), actor, action: name, target, before: before ?? null, after: after ?? null });
       return result;

@@ -18,25 +18,14 @@ export interface ResumeResult { customer: Customer; released: number; wasRemovin
 export const queuedOf = (store: Store, customer: string): Promise<QueuedMessage[]> => store.queue.list({ customer, limit: ALL });
 
 /** Releases the mail that a suspension of the customer held (and nothing held for another reason); returns how many. */
-export async function releaseCustomerHolds(store: Store, customer: string, now: () => number): Promise<number> {
-  let released = 0;
-  for (const m of await queuedOf(store, customer)) {
-    if (m.state === 'held' && m.holdReason === 'customer' && (await store.queue.release(m.id, now()))) released++;
-  }
-  return released;
-}
+export const releaseCustomerHolds = (store: Store, customer: Customer, now: () => number): Promise<number> => store.queue.releaseCustomer(customer.id, now());
 
 export function createLifecycleService(store: Store, customerOrFail: (name: string) => Promise<Customer>, now: () => number) {
-  /** Holds every queued message of the customer (reason customer); a recipient in flight finishes its attempt. */
+  /** Holds every queued message of the customer (reason customer) in one transaction; a recipient in flight finishes its attempt. */
   async function holdAll(c: Customer): Promise<{ held: number; inFlight: number }> {
-    let held = 0;
-    let inFlight = 0;
-    for (const m of await queuedOf(store, c.name)) {
-      if (m.state !== 'queued') continue;
-      if (await store.queue.hold(m.id, 'customer')) held++;
-      if (m.recipients.some((r) => r.leaseOwner !== null && r.nextAttemptAt > now())) inFlight++;
-    }
-    return { held, inFlight };
+    const t = now();
+    const inFlight = (await queuedOf(store, c.name)).filter((m) => m.state === 'queued' && m.recipients.some((r) => r.leaseOwner !== null && r.nextAttemptAt > t)).length;
+    return { held: await store.queue.holdCustomer(c.id, t), inFlight };
   }
 
   return {
@@ -55,7 +44,7 @@ export function createLifecycleService(store: Store, customerOrFail: (name: stri
       const c = await customerOrFail(name);
       if (c.status === 'active') throw new AdminError(`customer ${c.name} is not suspended`, 'conflict');
       const customer = (await store.customers.setStatus(c.name, 'active', now()))!;
-      const released = await releaseCustomerHolds(store, customer.name, now);
+      const released = await releaseCustomerHolds(store, customer, now);
       await store.webhooks.enqueue([customerEvent('customer.resumed', customer, now(), { released })], now());
       return { customer, released, wasRemoving: c.status === 'removing' };
     },

@@ -197,7 +197,7 @@ export function createRemovalService(
     async removeCustomer(name: string, o: SettleOptions): Promise<RemovalResult> {
       const plan = await customerPlan(name);
       await store.customers.setStatus(plan.customer, 'removing', now());
-      if ((o.mode ?? 'drain') === 'drain') await releaseCustomerHolds(store, plan.customer, now);
+      if ((o.mode ?? 'drain') === 'drain') await releaseCustomerHolds(store, await customerOrFail(plan.customer), now);
       const s = await settle(plan.customer, () => true, o);
       if (s.left.length) throw unsettled(`customer ${plan.customer} is not removed`, s.left, s.waitedMs, `\`postern customer resume ${plan.customer}\` calls the removal off`);
       const webhook = await announceRemoval(plan);
@@ -232,4 +232,3 @@ export function createRemovalService(
   };
 }
 
-export { grantText };

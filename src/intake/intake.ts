@@ -253,6 +253,7 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       if (verdict.outcome === 'refused') {
         await body.discard();
         if (verdict.reason === 'customer-suspended') throw because(smtpError(550, '5.7.1', ACCOUNT_SUSPENDED), 'suspended');
+        if (verdict.reason === 'mailbox-suspended') throw because(smtpError(550, '5.7.1', 'This mailbox is suspended or was removed; contact your provider'), 'suspended');
         if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${req.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');
         if (verdict.reason === 'held-full') {
           const err = because(smtpError(451, '4.7.1', `Too much mail of this ${req.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');

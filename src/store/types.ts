@@ -118,7 +118,8 @@ export interface NewMessage {
   limitScope?: LimitScope;
   /**
    * What to do when the message's mailbox or site is on hold (unset: the hold is not checked).
-   * Set, the message is also refused when its customer is not active (suspended meanwhile).
+   * Set, the message is also refused when its customer is not active (suspended or removed
+   * meanwhile), or its mailbox is suspended or gone (a session that logged in before).
    */
   onSenderHold?: 'hold' | 'refuse';
   /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
@@ -137,7 +138,7 @@ export interface NewMessage {
 export type EnqueueVerdict =
   | { id: string; outcome: 'queued' }
   | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'content' }
-  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' };
+  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' | 'mailbox-suspended' };
 
 export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
 
@@ -560,6 +561,10 @@ export interface QueueRepo {
 
   /** Operator actions; each returns false / 0 when there was nothing to act on. */
   hold(id: string, reason?: 'postmaster' | 'customer'): Promise<boolean>;
+  /** Holds every queued message of a customer (reason customer: its account is suspended), in one transaction; returns how many. */
+  holdCustomer(customerId: number, now: number): Promise<number>;
+  /** Releases the messages of a customer held for reason customer (and no other), in one transaction; returns how many. */
+  releaseCustomer(customerId: number, now: number): Promise<number>;
   release(id: string, now: number): Promise<boolean>;
   /** Makes the pending recipients of one message (or of every message not held) due now. */
   retry(id: string | null, now: number): Promise<number>;

@@ -10,6 +10,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
 import { submitAs } from '../helpers/server.ts';
+import { SmtpClient } from '../helpers/smtp-client.ts';
+import { runSendmail } from '../helpers/sendmail.ts';
+import { localPaths } from '../../src/config/index.ts';
+import path from 'node:path';
 import { apiPost } from '../helpers/api.ts';
 import { makeWorkspace, ok, refused, serveYaml, parseJson, type CliResult, type Workspace } from '../helpers/cli.ts';
 import { runCli as runInProcess } from '../../src/admin/cli/index.ts';
@@ -79,6 +83,13 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   await lab.s.admin.addSuppression('x@remote.test', { customer: 'gone' });
   assert.equal((await store().suppressions.list({ customerId: gone.id })).length, 1);
   const queued = /queued as (\S+)/.exec(await submitAs(lab.s, { user: 'g@gone.example', pass: PW, to: ['last@remote.test'] }))![1]!;
+  const tokenFile = path.join(ws.dir, 'gsite-token');
+  fs.writeFileSync(tokenFile, `token=${token}\nsocket=${lab.s.server.local!.socketPath}\ndropDir=${localPaths(lab.s.config).dropDir}\n`, { mode: 0o600 });
+  const php = 'To: php@remote.test\nFrom: news@gone.example\nSubject: x\n\nx\n';
+  const before = await runSendmail(tokenFile, ['-t', '-i'], php);
+  assert.equal(before.code, 0, before.stderr);
+  // the site's message is not what this test follows: out of the queue, so the plan below lists one
+  for (const m of await store().queue.list({ customer: 'gone' })) if (m.id !== queued) await store().queue.remove(m.id);
 
   const usage = await cli('customer', 'remove', 'gone');
   assert.equal(usage.code, 64);
@@ -103,9 +114,12 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   // the MX greylists: the drain runs out of time, nothing is removed, the customer is refused meanwhile
   refused(await cli('customer', 'remove', 'gone', '--yes', '--wait', '1'), new RegExp(`customer gone is not removed: 1 queued message\\(s\\) still there after 1 s \\(${queued} queued\\); nothing was removed`), 'a drain that runs out of time');
   assert.equal((await store().customers.get('gone'))!.status, 'removing');
+  const unfinished = (await store().audit.list({ target: 'customer:gone' }))[0]!;
+  assert.deepEqual([unfinished.action, (unfinished.before as { status: string }).status, (unfinished.after as { status: string }).status], ['removeCustomer:unfinished', 'active', 'removing']);
   assert.ok(await store().domains.get('gone.example'));
   assert.match(await submitAs(lab.s, { user: 'g@gone.example', pass: PW }), /^535 5\.7\.8 .*this account is suspended/);
   assert.equal((await apiPost(lab.s, { auth: { token }, body: 'To: a@remote.test\nFrom: news@gone.example\n\nx\n' })).status, 403);
+  assert.equal((await runSendmail(tokenFile, ['-t', '-i'], php)).code, 77, 'sendmail: EX_NOPERM while it is being removed');
 
   open = true;
   const done = ok(await cli('customer', 'remove', 'gone', '--yes', '--wait', '30'), 'remove --yes').stdout;
@@ -131,6 +145,9 @@ test('customer remove: needs --dry-run or --yes; the dry run lists everything an
   assert.match(ok(await cli('track', 'show', queued), 'track show').stdout, /customer\s+\(removed: customer:gone\)/);
   assert.match(await submitAs(lab.s, { user: 'g@gone.example', pass: PW }), /^535 5\.7\.8 Authentication credentials invalid/);
   assert.equal((await apiPost(lab.s, { auth: { token }, body: 'To: a@remote.test\nFrom: news@gone.example\n\nx\n' })).status, 401);
+  const afterRun = await runSendmail(tokenFile, ['-t', '-i'], php);
+  assert.equal(afterRun.code, 77, 'sendmail: EX_NOPERM, its token is unknown now');
+  assert.match(afterRun.stderr, /site token is not valid/);
   assert.equal((await store().audit.list({ target: 'customer:gone' }))[0]!.action, 'removeCustomer');
   refused(await cli('customer', 'remove', 'gone', '--yes'), /no customer named gone/, 'removed twice');
 });
@@ -160,7 +177,16 @@ test('domain remove: its mailboxes and the grants on it go, the customer and its
   assert.match(dry, /domain shop\.example \(customer acme\) \(dry run: nothing changed\)/);
   assert.match(dry, /mailboxes would be removed: carol@shop\.example/);
   assert.match(dry, /sender grants would be removed: alice@example\.com domain:shop\.example/);
+  const session = await SmtpClient.connect(lab.s.port('submission'));
+  await session.login('carol@shop.example', PW);
   ok(await cli('domain', 'remove', 'shop.example', '--yes'), 'domain remove');
+  // a session that logged in before the removal: its next message is refused, not queued
+  await session.expect('MAIL FROM:<carol@shop.example>', 250);
+  await session.expect('RCPT TO:<late@remote.test>', 250);
+  await session.expect('DATA', 354);
+  const late = await session.expect('Subject: late\r\n\r\nx\r\n.', 550, '5.7.1');
+  assert.match(late.text, /This mailbox is suspended or was removed/);
+  await session.quit();
   assert.equal(await store().domains.get('shop.example'), null);
   assert.match(await submitAs(lab.s, { user: 'carol@shop.example', pass: PW }), /^535 5\.7\.8 Authentication credentials invalid/);
   assert.deepEqual((await store().grants.list((await store().mailboxes.get('alice@example.com'))!.id)), []);

@@ -7,15 +7,15 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
 import { submitAs, tempDir } from '../helpers/server.ts';
 import { SmtpClient } from '../helpers/smtp-client.ts';
+import { runSendmail } from '../helpers/sendmail.ts';
 import { apiPost } from '../helpers/api.ts';
 import { createAdminClient } from '../helpers/admin-api.ts';
-import { BIN, makeWorkspace, ok, refused, serveYaml, type CliResult, type Workspace } from '../helpers/cli.ts';
+import { makeWorkspace, ok, refused, serveYaml, type CliResult, type Workspace } from '../helpers/cli.ts';
 import { runCli as runInProcess } from '../../src/admin/cli/index.ts';
 import { localPaths } from '../../src/config/index.ts';
 import type { FakeMx } from '../helpers/fake-mx.ts';
@@ -45,19 +45,7 @@ async function cli(args: string[]): Promise<CliResult> {
   return { code, signal: null, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.join('\n') };
 }
 
-function sendmail(input: string): Promise<{ code: number | null; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, POSTERN_SITE_TOKEN_FILE: tokenFile };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.NODE_OPTIONS;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sendmail', '-t', '-i'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-    child.stdin.end(input);
-  });
-}
+const sendmail = (input: string) => runSendmail(tokenFile, ['-t', '-i'], input);
 
 const ALICE = { user: 'alice@example.com', pass: 'alice-secret-1' };
 const BOB = { user: 'bob@other.example', pass: 'bob-secret-11' };

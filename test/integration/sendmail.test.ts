@@ -5,12 +5,12 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.ts';
-import { BIN } from '../helpers/cli.ts';
+import { runSendmail } from '../helpers/sendmail.ts';
 import { writeDrop } from '../../src/inject/index.ts';
 import { localPaths } from '../../src/config/index.ts';
 
@@ -19,24 +19,7 @@ let dir: string;
 let tokenFile: string;
 let token: string;
 
-interface Run { code: number | null; stderr: string; stdout: string }
-
-function sendmail(args: string[], input: string | Buffer, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const e: NodeJS.ProcessEnv = { ...process.env, POSTERN_SITE_TOKEN_FILE: tokenFile, ...env };
-  delete e.NODE_TEST_CONTEXT;
-  delete e.NODE_OPTIONS;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sendmail', ...args], { env: e, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
+const sendmail = (args: string[], input: string | Buffer, env: NodeJS.ProcessEnv = {}) => runSendmail(tokenFile, args, input, env);
 
 /** The newest queued message of site shop. */
 async function last() {

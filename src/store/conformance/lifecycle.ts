@@ -34,6 +34,24 @@ export const lifecycleCases: Case[] = [
     },
   },
   {
+    name: 'lifecycle: a submission of a mailbox suspended or removed, or of a customer removed, since its session logged in is refused at enqueue',
+    async run({ store }) {
+      const { acme, other, alice } = await seed(store);
+      await store.mailboxes.setStatus(alice.address, 'suspended');
+      const [a] = await store.queue.enqueueBatch([message('s1', { customerId: acme.id, mailboxId: alice.id, onSenderHold: 'hold' })]);
+      assert.deepEqual([a!.outcome, (a as { reason?: string }).reason], ['refused', 'mailbox-suspended']);
+      await store.mailboxes.remove(alice.address);
+      const [b] = await store.queue.enqueueBatch([message('s2', { customerId: acme.id, mailboxId: alice.id, onSenderHold: 'hold' })]);
+      assert.deepEqual([b!.outcome, (b as { reason?: string }).reason], ['refused', 'mailbox-suspended']);
+      await store.domains.remove('example.com');
+      assert.equal(await store.customers.remove('acme'), true);
+      // in one batch with another customer's message (group commit): only its own is refused
+      const [c, d] = await store.queue.enqueueBatch([message('s3', { customerId: acme.id, onSenderHold: 'hold' }), message('s4', { customerId: other.id, onSenderHold: 'hold' })]);
+      assert.deepEqual([c!.outcome, (c as { reason?: string }).reason, d!.outcome], ['refused', 'customer-suspended', 'queued']);
+      assert.deepEqual((await store.queue.list()).map((m) => m.id), ['s4']);
+    },
+  },
+  {
     name: 'lifecycle: a hold for the customer is a hold with its own reason, released like any other',
     async run({ store }) {
       const { acme } = await seed(store);
@@ -44,6 +62,27 @@ export const lifecycleCases: Case[] = [
       assert.equal(await store.queue.release('h1', T0 + 1), true);
       assert.equal(await store.queue.hold('h1'), true);
       assert.equal((await store.queue.get('h1'))!.holdReason, 'postmaster');
+    },
+  },
+  {
+    name: 'lifecycle: holdCustomer holds every queued message of the customer (not others, not twice), releaseCustomer only those',
+    async run({ store }) {
+      const { acme, other } = await seed(store);
+      await store.queue.enqueueBatch([
+        message('c1', { customerId: acme.id, track: true }), message('c2', { customerId: acme.id }), message('c3', { customerId: acme.id }), message('o1', { customerId: other.id }),
+      ]);
+      assert.equal(await store.queue.hold('c3'), true); // the postmaster's
+      assert.equal(await store.queue.holdCustomer(acme.id, T0 + 7), 2);
+      assert.equal(await store.queue.holdCustomer(acme.id, T0 + 8), 0);
+      const state = async () => Object.fromEntries((await store.queue.list()).map((m) => [m.id, `${m.state}/${m.holdReason ?? '-'}`]));
+      assert.deepEqual(await state(), { c1: 'held/customer', c2: 'held/customer', c3: 'held/postmaster', o1: 'queued/-' });
+      assert.deepEqual(await store.queue.claim({ owner: 'n1', now: T0 + 10, leaseMs: 1000, limit: 100 }).then((jobs) => [...new Set(jobs.map((j) => j.message.id))]), ['o1']);
+      const held = (await store.tracking.get('c1'))!;
+      assert.deepEqual([held.status, held.events.at(-1)!.reply], ['held', 'held: its customer account is suspended']);
+      assert.equal(await store.queue.releaseCustomer(acme.id, T0 + 20), 2);
+      assert.deepEqual(await state(), { c1: 'queued/-', c2: 'queued/-', c3: 'held/postmaster', o1: 'queued/-' });
+      assert.deepEqual((await store.queue.claim({ owner: 'n1', now: T0 + 20, leaseMs: 1000, limit: 100 })).map((j) => j.message.id).sort(), ['c1', 'c2']);
+      assert.equal((await store.tracking.get('c1'))!.status, 'queued');
     },
   },
   {

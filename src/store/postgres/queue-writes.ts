@@ -68,9 +68,17 @@ async function enqueueIn(c: Client, batch: NewMessage[]): Promise<EnqueueVerdict
       throw new StoreError('invalid', 'the PostgreSQL store keeps message bodies in the database (every node must read them): a spool file cannot be queued');
     }
   }
+  // a customer removed since its session logged in (a submission: onSenderHold): its messages
+  // cannot be stored (the foreign key) and must not fail the others of the batch; KEY SHARE
+  // holds off a removal until commit. Any other unknown customer still fails the batch.
+  const customers = [...new Set(messages.flatMap((m) => (m.customerId === null || !m.onSenderHold ? [] : [m.customerId])))];
+  const present = new Set(customers.length
+    ? (await c.query<{ id: string }>('SELECT id FROM customers WHERE id = ANY($1::bigint[]) FOR KEY SHARE', [customers])).rows.map((r) => Number(r.id))
+    : []);
+  const gone = (m: NewMessage) => Boolean(m.onSenderHold) && m.customerId !== null && !present.has(Number(m.customerId));
   // the bodies go in first, before any limit counter is locked: a large body's write never
   // makes another node's limit check wait
-  await insertMessages(c, messages);
+  await insertMessages(c, messages.filter((m) => !gone(m)));
   const rules = messages.some((m) => m.limitScope)
     ? (await c.query('SELECT level, target, win AS window, metric, max, action FROM limits')).rows as LimitRule[]
     : [];
@@ -82,6 +90,12 @@ async function enqueueIn(c: Client, batch: NewMessage[]): Promise<EnqueueVerdict
   const stored: { m: NewMessage; held: boolean; reason: string | null }[] = [];
   const decided: { m: NewMessage; v: EnqueueVerdict }[] = [];
   for (const m of messages) {
+    if (gone(m)) {
+      const v: EnqueueVerdict = { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
+      verdicts.push(v);
+      decided.push({ m, v });
+      continue;
+    }
     let v = await senderHold(c, m);
     if (!v && m.contentHold) v = { id: m.id, outcome: 'held', exceeded: [], reason: 'content' };
     v ??= limit(m, appliedOf.get(m.id)!, usage);
@@ -120,9 +134,13 @@ async function lockSenders(c: Client, messages: NewMessage[]): Promise<void> {
 
 /** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold); of a customer not active, refused. */
 async function senderHold(c: Client, m: NewMessage): Promise<EnqueueVerdict | null> {
-  if (m.onSenderHold && m.customerId !== null) {
-    const { rows } = await c.query('SELECT status FROM customers WHERE id = $1', [m.customerId]);
-    if ((rows[0]?.status ?? 'active') !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
+  // a customer or mailbox suspended or removed since the session logged in: refused, never queued (one query for both)
+  if (m.onSenderHold && (m.customerId !== null || m.mailboxId)) {
+    const { rows } = await c.query(
+      'SELECT (SELECT status FROM customers WHERE id = $1) AS customer, (SELECT status FROM mailboxes WHERE id = $2) AS mailbox', [m.customerId, m.mailboxId ?? null],
+    );
+    if (m.customerId !== null && (rows[0]?.customer ?? 'removed') !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
+    if (m.mailboxId && (rows[0]?.mailbox ?? 'removed') !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-suspended' };
   }
   if (!m.onSenderHold || (!m.mailboxId && !m.siteId)) return null;
   const { rows } = m.mailboxId

@@ -101,6 +101,19 @@ export function createQueueRepo(pool: Pool, deps: RepoDeps): QueueRepo {
       await trackAction(c, [id], now, 'released', 'queued', 'released from hold');
       return true;
     }),
+    // the same holds and releases, for every message of a customer at once (as hold and release do one)
+    holdCustomer: (customerId, now) => tx(pool, async (c) => {
+      const ids = (await c.query("UPDATE messages SET state = 'held', hold_reason = 'customer' WHERE customer_id = $1 AND state = 'queued' RETURNING id", [customerId])).rows.map((r) => r.id as string);
+      await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = ANY($2::text[]) AND ${PENDING} AND lease_owner IS NULL`, [NEVER, ids]);
+      await trackAction(c, ids, now, 'held', 'held', HELD_BY.customer);
+      return ids.length;
+    }),
+    releaseCustomer: (customerId, now) => tx(pool, async (c) => {
+      const ids = (await c.query("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE customer_id = $1 AND state = 'held' AND hold_reason = 'customer' RETURNING id", [customerId])).rows.map((r) => r.id as string);
+      await c.query(`UPDATE recipients SET next_attempt_at = $1 WHERE message_id = ANY($2::text[]) AND ${PENDING} AND lease_owner IS NULL`, [now, ids]);
+      await trackAction(c, ids, now, 'released', 'queued', 'released from hold');
+      return ids.length;
+    }),
     // Recipients in flight (leased) are left alone: their attempt decides.
     retry: (id, now) => tx(pool, async (c) => {
       const r = await c.query(

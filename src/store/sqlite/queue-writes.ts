@@ -70,11 +70,16 @@ export function prepareQueueWrites(db: Db): QueueWrites {
      WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = @mailbox)`,
   );
   const customerStatus = db.prepare('SELECT status FROM customers WHERE id = ?').pluck();
+  const mailboxStatus = db.prepare('SELECT status FROM mailboxes WHERE id = ?').pluck();
   /** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold); of a customer not active, refused. */
   const mailboxHold = (m: NewMessage): EnqueueVerdict | null => {
     if (!m.onSenderHold) return null;
-    if (m.customerId !== null && (customerStatus.get(m.customerId) ?? 'active') !== 'active') {
+    // a customer or mailbox suspended or removed since the session logged in: refused, never queued
+    if (m.customerId !== null && (customerStatus.get(m.customerId) ?? 'removed') !== 'active') {
       return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
+    }
+    if (m.mailboxId && (mailboxStatus.get(m.mailboxId) ?? 'removed') !== 'active') {
+      return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-suspended' };
     }
     const held = m.mailboxId ? heldSince.get(m.mailboxId) : m.siteId ? siteHeldSince.get(m.siteId) : null;
     if (held == null) return null;

@@ -79,6 +79,25 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     tracking.action(id, at, 'released', 'queued', 'released from hold');
     return true;
   });
+  // the same holds and releases, for every message of a customer at once (as hold and release do one)
+  const holdCustomer = db.transaction((customerId: number, at: number) => {
+    const ids = db.prepare("UPDATE messages SET state = 'held', hold_reason = 'customer' WHERE customer_id = ? AND state = 'queued' RETURNING id").pluck().all(customerId) as string[];
+    const due = db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`);
+    for (const id of ids) {
+      due.run(NEVER, id);
+      tracking.action(id, at, 'held', 'held', HELD_BY.customer);
+    }
+    return ids.length;
+  });
+  const releaseCustomer = db.transaction((customerId: number, at: number) => {
+    const ids = db.prepare("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE customer_id = ? AND state = 'held' AND hold_reason = 'customer' RETURNING id").pluck().all(customerId) as string[];
+    const due = db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`);
+    for (const id of ids) {
+      due.run(at, id);
+      tracking.action(id, at, 'released', 'queued', 'released from hold');
+    }
+    return ids.length;
+  });
   // Recipients in flight (leased) are left alone: their attempt decides.
   const retry = db.transaction((id: string | null, at: number) => {
     const made = db.prepare(
@@ -143,6 +162,8 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     },
     hold: async (id, reason = 'postmaster') => hold.immediate(id, reason),
     release: async (id, now) => release.immediate(id, now),
+    holdCustomer: async (customerId, now) => holdCustomer.immediate(customerId, now),
+    releaseCustomer: async (customerId, now) => releaseCustomer.immediate(customerId, now),
     retry: async (id, now) => retry.immediate(id, now),
     remove: async (id) => remove.immediate(id),
     cancel: async (id, now) => cancel.immediate(id, now),

@@ -27,6 +27,32 @@ function isIpOrCidr(v: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
+export const POOL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
+const poolSchema = z.object({
+  addresses: z.array(z.string().refine((ip) => net.isIP(ip) !== 0, 'expected an IPv4 or IPv6 address')).min(1)
+    .describe('Local source addresses of the pool (each must be configured on this host).'),
+  helo: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i, 'expected a fully qualified host name').describe('The EHLO name said from the pool\'s addresses (their PTR should name it).'),
+  select: z.enum(['hash', 'round-robin']).default('hash').describe('Which address a connection binds: hash of the recipient domain (one destination sees a steady address) or round robin.'),
+  concurrency: z.number().int().min(1).max(10_000).optional().describe('Delivery attempts running at once from this pool (default: no limit below delivery.concurrency).'),
+}).strict();
+
+/** Pools share no address (else connection reuse and reputation would cross them), and the default pool exists. */
+function checkPools(d: { pools: Record<string, { addresses: string[] }>; defaultPool?: string }, ctx: z.RefinementCtx): void {
+  const owner = new Map<string, string>();
+  for (const [name, p] of Object.entries(d.pools)) {
+    for (const a of p.addresses) {
+      const key = net.isIPv6(a) ? new net.SocketAddress({ address: a, family: 'ipv6' }).address : a;
+      const other = owner.get(key);
+      if (other && other !== name) ctx.addIssue({ code: 'custom', path: ['pools', name, 'addresses'], message: `address ${a} is also in pool ${other}` });
+      owner.set(key, name);
+    }
+  }
+  if (d.defaultPool !== undefined && !(d.defaultPool in d.pools)) {
+    ctx.addIssue({ code: 'custom', path: ['defaultPool'], message: `no pool named ${d.defaultPool} in delivery.pools` });
+  }
+}
+
 export const listenerSchema = z
   .object({
     role: z.enum(ROLES).describe('mx (port 25: relay only for authenticated clients), submission (STARTTLS, AUTH required) or submissions (implicit TLS, AUTH required).'),
@@ -142,8 +168,12 @@ export const configSchema = z
         reuseMaxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection to a remote host before it is closed.'),
         reuseIdleSeconds: z.number().min(0).default(5).describe('How long an idle connection is kept for the next message to the same host (0: close at once).'),
         publicAddresses: z.array(z.string().regex(/^[0-9a-fA-F:.]+$/, 'expected an IP address')).default([]).describe('The public IP addresses this server sends from, as the Internet sees them (for the SPF, PTR and HELO checks of `postern domain check`).'),
+        pools: z.record(z.string().regex(POOL_NAME, 'expected a pool name of letters, digits, dot, dash and underscore'), poolSchema).default({})
+          .describe('Egress pools: named sets of local source addresses with their own HELO name, so one customer\'s reputation does not become another\'s: { bulk: { addresses: [192.0.2.10, 2001:db8::10], helo: bulk.example.net } }. A customer, domain or site is put in a pool with `postern pool assign`.'),
+        defaultPool: z.string().regex(POOL_NAME).optional().describe('The pool of mail whose customer, sender domain and site have none assigned; unset: such mail leaves from the host\'s default address with `hostname` as HELO.'),
       })
       .strict()
+      .superRefine(checkPools)
       .prefault({})
       .describe('Outgoing delivery.'),
     dns: z

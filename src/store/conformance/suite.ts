@@ -24,10 +24,11 @@ import { webhookCases } from './webhooks.ts';
 import { apiTokenCases } from './api-tokens.ts';
 import { suppressionCases } from './suppressions.ts';
 import { consoleSessionCases } from './console-sessions.ts';
+import { poolCases } from './pools.ts';
 
 const cases: Case[] = [
   ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases, ...suppressionCases,
-  ...consoleSessionCases,
+  ...consoleSessionCases, ...poolCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

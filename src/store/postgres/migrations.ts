@@ -371,4 +371,21 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
   CREATE INDEX tracked_events_at ON tracked_events(at, type);
   `,
+  // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site;
+  // the row goes with the customer, domain or site it names
+  `
+  CREATE TABLE pool_assignments (
+    kind TEXT NOT NULL CHECK (kind IN ('customer', 'domain', 'site')),
+    name TEXT NOT NULL,
+    customer_id BIGINT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    domain_id BIGINT REFERENCES domains(id) ON DELETE CASCADE,
+    site_id BIGINT REFERENCES sites(id) ON DELETE CASCADE,
+    pool TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (kind, name)
+  );
+  CREATE INDEX pool_assignments_customer ON pool_assignments(customer_id);
+  CREATE INDEX pool_assignments_pool ON pool_assignments(pool);
+  `,
 ];

@@ -6,6 +6,7 @@ import { createQueueRepo } from './queue.ts';
 import { prepareQueueWrites } from './queue-writes.ts';
 import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
+import { createPoolRepo } from './pools.ts';
 import { createGrantRepo } from './grants.ts';
 import { createSiteRepo } from './sites.ts';
 import { createDkimKeyRepo } from './dkim.ts';
@@ -40,6 +41,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer, now),
     tracking: createTrackingRepo(db),
     routes: createRouteRepo(db, now),
+    pools: createPoolRepo(db, now),
     webhooks: createWebhookRepo(db, now),
     apiTokens: createApiTokenRepo(db, now),
     suppressions: createSuppressionRepo(db),

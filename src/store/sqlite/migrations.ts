@@ -428,4 +428,21 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
   CREATE INDEX tracked_events_at ON tracked_events(at, type);
   `,
+  // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site;
+  // the row goes with the customer, domain or site it names
+  `
+  CREATE TABLE pool_assignments (
+    kind TEXT NOT NULL CHECK (kind IN ('customer', 'domain', 'site')),
+    name TEXT NOT NULL,
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    domain_id INTEGER REFERENCES domains(id) ON DELETE CASCADE,
+    site_id INTEGER REFERENCES sites(id) ON DELETE CASCADE,
+    pool TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+  );
+  CREATE INDEX pool_assignments_customer ON pool_assignments(customer_id);
+  CREATE INDEX pool_assignments_pool ON pool_assignments(pool);
+  `,
 ];

@@ -1,0 +1,63 @@
+/** Conformance cases: egress pool assignments (customer, domain, site) and which one applies to a message. */
+import assert from 'node:assert/strict';
+import { message, seed, T0, type Case } from './harness.ts';
+
+export const poolCases: Case[] = [
+  {
+    name: 'pools: assign adds or replaces (keeping createdAt), get, list by pool and customer, unassign',
+    async run({ store }) {
+      const { acme, other, ex } = await seed(store);
+      assert.deepEqual(await store.pools.list(), []);
+      const a = await store.pools.assign({ kind: 'customer', name: 'acme', customerId: acme.id, pool: 'blue' });
+      assert.deepEqual(a, { kind: 'customer', name: 'acme', customerId: acme.id, customerName: 'acme', pool: 'blue', createdAt: a.createdAt, updatedAt: a.createdAt });
+      const d = await store.pools.assign({ kind: 'domain', name: 'example.com', customerId: acme.id, domainId: ex.id, pool: 'green' });
+      await store.pools.assign({ kind: 'customer', name: 'other', customerId: other.id, pool: 'green' });
+      const again = await store.pools.assign({ kind: 'customer', name: 'acme', customerId: acme.id, pool: 'green' });
+      assert.equal(again.pool, 'green');
+      assert.equal(again.createdAt, a.createdAt, 'replacing keeps the creation time');
+      assert.ok(again.updatedAt >= a.updatedAt);
+      assert.deepEqual(await store.pools.get('domain', 'example.com'), d);
+      assert.equal(await store.pools.get('domain', 'nope.example'), null);
+      assert.deepEqual((await store.pools.list()).map((x) => `${x.kind}:${x.name}:${x.pool}`), ['customer:acme:green', 'customer:other:green', 'domain:example.com:green']);
+      assert.deepEqual((await store.pools.list({ customerId: other.id })).map((x) => x.name), ['other']);
+      assert.deepEqual((await store.pools.list({ pool: 'blue' })), []);
+      assert.equal(await store.pools.unassign('customer', 'acme'), true);
+      assert.equal(await store.pools.unassign('customer', 'acme'), false);
+      assert.deepEqual((await store.pools.list({ customerId: acme.id })).map((x) => x.name), ['example.com']);
+    },
+  },
+  {
+    name: 'pools: poolFor takes the site, else the sender domain, else the customer, and reads only that customer',
+    async run({ store }) {
+      const { acme, other, ex, oth } = await seed(store);
+      const shop = await store.sites.add({ name: 'shop', customerId: acme.id, unixUser: null, tokenHash: 'hash-shop' });
+      assert.equal(await store.pools.poolFor({ customerId: acme.id, senderDomain: 'example.com', siteId: shop.id }), null, 'nothing assigned');
+      await store.pools.assign({ kind: 'customer', name: 'acme', customerId: acme.id, pool: 'cust' });
+      assert.equal(await store.pools.poolFor({ customerId: acme.id, senderDomain: 'example.com', siteId: shop.id }), 'cust');
+      await store.pools.assign({ kind: 'domain', name: 'example.com', customerId: acme.id, domainId: ex.id, pool: 'dom' });
+      assert.equal(await store.pools.poolFor({ customerId: acme.id, senderDomain: 'example.com', siteId: null }), 'dom');
+      assert.equal(await store.pools.poolFor({ customerId: acme.id, senderDomain: 'elsewhere.example', siteId: null }), 'cust', 'another sender domain: the customer\'s');
+      await store.pools.assign({ kind: 'site', name: 'shop', customerId: acme.id, siteId: shop.id, pool: 'site' });
+      assert.equal(await store.pools.poolFor({ customerId: acme.id, senderDomain: 'example.com', siteId: shop.id }), 'site');
+      // the wall: another customer sending as acme's domain, or naming acme's site, gets nothing of acme's
+      await store.pools.assign({ kind: 'domain', name: 'other.example', customerId: other.id, domainId: oth.id, pool: 'oth' });
+      assert.equal(await store.pools.poolFor({ customerId: other.id, senderDomain: 'example.com', siteId: shop.id }), null);
+      assert.equal(await store.pools.poolFor({ customerId: acme.id, senderDomain: 'other.example', siteId: null }), 'cust');
+      // removing the site takes its assignment with it
+      assert.ok(await store.sites.remove('shop'));
+      assert.equal(await store.pools.get('site', 'shop'), null);
+    },
+  },
+  {
+    name: 'pools: a claimed job carries the site that sent the message',
+    async run({ store }) {
+      const { acme } = await seed(store);
+      const shop = await store.sites.add({ name: 'shop', customerId: acme.id, unixUser: null, tokenHash: 'hash-shop' });
+      await store.queue.enqueueBatch([message('m-site', { customerId: acme.id, siteId: shop.id, createdAt: T0 }), message('m-none', { customerId: acme.id, createdAt: T0 })]);
+      const jobs = await store.queue.claim({ owner: 'n1', now: T0 + 1, leaseMs: 60_000, limit: 10 });
+      const byId = new Map(jobs.map((j) => [j.message.id, j.message.siteId]));
+      assert.equal(byId.get('m-site'), shop.id);
+      assert.equal(byId.get('m-none'), null);
+    },
+  },
+];

@@ -7,12 +7,12 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
-import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
+import { newQueueId, normalizeDomain, parseHostPort, type Clock } from './core/index.ts';
 import { NEVER, type DeliveryJob, type RecipientUpdate, type Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
 import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, giveBackUpdates, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
-import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
+import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, createEgressPools, type NextHop, type RecipientOutcome } from './delivery/index.ts';
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import type { SecretBox } from './credentials/index.ts';
 import { countDelivery, type Metrics } from './observability/index.ts';
@@ -92,6 +92,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     },
     logger,
     metrics: deps.metrics,
+    egress: Object.keys(d.pools).length ? { pools: createEgressPools(d.pools), poolOf: (job) => poolOf(store, job, d.defaultPool ?? null) } : undefined,
   });
 
   let scheduler: Scheduler;
@@ -193,6 +194,15 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       pool.close();
     },
   };
+}
+
+/** The egress pool of a job: its site's, sender domain's or customer's assignment, else the default pool. */
+export async function poolOf(store: Store, job: DeliveryJob, defaultPool: string | null): Promise<string | null> {
+  const { customerId, sender, siteId } = job.message;
+  if (customerId === null) return defaultPool;
+  const at = sender.lastIndexOf('@');
+  const senderDomain = at > 0 ? normalizeDomain(sender.slice(at + 1)) : null;
+  return (await store.pools.poolFor({ customerId, senderDomain, siteId: siteId ?? null })) ?? defaultPool;
 }
 
 async function* prepend(top: Buffer, rest: NodeJS.ReadableStream): AsyncGenerator<Buffer> {

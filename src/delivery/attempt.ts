@@ -10,7 +10,8 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { classifyError, classifyReply, parseReply, type ClassifiableError } from './classify.ts';
 import { quitQuietly, type ConnectionPool, type PooledConnection } from './pool.ts';
 
-export interface AttemptTarget { host: string; port: number; name?: string }
+/** localAddress: the source address to bind (the egress pool's); the host's default when absent. */
+export interface AttemptTarget { host: string; port: number; name?: string; localAddress?: string }
 
 export interface AttemptRecipient { address: string; notify?: string | null; orcpt?: string | null }
 
@@ -149,6 +150,7 @@ function connectionOptions(req: AttemptRequest, target: AttemptTarget, t: Timeou
   return {
     host: target.host,
     port: target.port,
+    ...(target.localAddress ? { localAddress: target.localAddress } : {}),
     name: req.hostname,
     connectionTimeout: t.connectMs,
     greetingTimeout: t.greetingMs,
@@ -199,7 +201,8 @@ function guard(req: AttemptRequest, live: Live): () => void {
 }
 
 function poolKey(req: AttemptRequest, target: AttemptTarget): string {
-  return [target.host, target.port, req.tls, target.name ?? '', req.hostname, req.auth?.user ?? ''].join('|');
+  // the source address and EHLO name are part of the key: reuse never crosses egress pools
+  return [target.host, target.port, req.tls, target.name ?? '', req.hostname, req.auth?.user ?? '', target.localAddress ?? ''].join('|');
 }
 
 const BROKEN = /timeout|network|protocol/;

@@ -11,6 +11,7 @@ import type { MxResolver, MxResult } from './mx.ts';
 import { mxAllowed, type MtaSts } from './mta-sts.ts';
 import type { ConnectionPool } from './pool.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { EgressPool, EgressPools } from './egress.ts';
 
 export interface NextHop { host: string; port: number; tls: RouteTls; auth?: { user: string; pass: string } | null }
 
@@ -32,6 +33,11 @@ export interface DelivererDeps {
   maxTargets?: number;
   /** The duration of each attempt is observed (postern_delivery_duration_seconds). */
   metrics?: Metrics;
+  /**
+   * Egress pools: poolOf names the pool a job leaves from (null: the host's default address and
+   * `hostname`); it throws when it cannot tell (store down), and the job is deferred.
+   */
+  egress?: { pools: EgressPools; poolOf(job: DeliveryJob): Promise<string | null> };
 }
 
 export interface Deliverer {
@@ -83,15 +89,54 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     return { targets: targets.slice(0, maxTargets), tls, via: `MX of ${domain}${tls === 'required' ? ' (MTA-STS enforce)' : ''}` };
   }
 
-  async function attempt(job: DeliveryJob, ctx: { deadline?: number; signal?: AbortSignal }): Promise<RecipientOutcome[]> {
-    const p = await plan(job.domain);
-    if (!('targets' in p)) {
-      return job.recipients.map((r) => ({ address: r.address, outcome: p.outcome, category: p.category, reply: p.reply, remoteHost: null }));
+  /** The job's egress pool, null for none, or why the job cannot leave now. */
+  async function egressOf(job: DeliveryJob): Promise<EgressPool | null | Extract<Plan, { outcome: string }>> {
+    if (!deps.egress) return null;
+    let name: string | null;
+    try {
+      name = await deps.egress.poolOf(job);
+    } catch (err) {
+      return { outcome: 'deferred', category: 'other', reply: `451 4.3.0 the egress pool of this message cannot be told: ${(err as Error).message}` };
     }
+    if (name === null) return null;
+    const pool = deps.egress.pools.get(name);
+    // never leave from another pool's (or the host's) address instead: that is what pools prevent
+    return pool ?? { outcome: 'deferred', category: 'other', reply: `451 4.3.5 egress pool ${name} is assigned but not in delivery.pools` };
+  }
+
+  async function attempt(job: DeliveryJob, ctx: { deadline?: number; signal?: AbortSignal }): Promise<RecipientOutcome[]> {
+    const all = (f: Extract<Plan, { outcome: string }>) =>
+      job.recipients.map((r) => ({ address: r.address, outcome: f.outcome, category: f.category, reply: f.reply, remoteHost: null }));
+    const egress = await egressOf(job);
+    if (egress && 'outcome' in egress) return all(egress);
+    const p = await plan(job.domain);
+    if (!('targets' in p)) return all(p);
+    let targets = p.targets;
+    if (egress) {
+      targets = targets.flatMap((t) => {
+        const localAddress = egress.sourceFor(t.host, job.domain);
+        return localAddress ? [{ ...t, localAddress }] : [];
+      });
+      if (!targets.length) {
+        return all({ outcome: 'deferred', category: 'other', reply: `451 4.4.0 egress pool ${egress.name} has no address of the family of ${p.via}: ${p.targets.map((t) => t.host).join(', ')}` });
+      }
+    }
+    const leave = egress ? await egress.enter({ signal: ctx.signal, deadline: ctx.deadline }) : () => undefined;
+    if (!leave) return all({ outcome: 'deferred', category: 'other', reply: `451 4.4.5 egress pool ${egress!.name} stayed busy (its concurrency) until the attempt's time ran out` });
+    try {
+      return await send(job, ctx, p, targets, egress);
+    } finally {
+      leave();
+    }
+  }
+
+  async function send(
+    job: DeliveryJob, ctx: { deadline?: number; signal?: AbortSignal }, p: Extract<Plan, { targets: unknown }>, targets: AttemptTarget[], egress: EgressPool | null,
+  ): Promise<RecipientOutcome[]> {
     const body = await deps.body(job);
     const res = await attemptDelivery({
-      hostname: deps.hostname,
-      targets: p.targets,
+      hostname: egress?.helo ?? deps.hostname,
+      targets,
       tls: p.tls,
       sender: job.message.sender,
       recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
@@ -106,7 +151,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
       deadline: ctx.deadline,
       signal: ctx.signal,
     }, deps.pool);
-    deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, log: res.log }, 'delivery attempt');
+    deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, pool: egress?.name ?? null, log: res.log }, 'delivery attempt');
     return res.recipients;
   }
 

@@ -1,0 +1,100 @@
+/**
+ * Egress pools end to end: two customers assigned to two pools (127.0.0.2 and 127.0.0.3, each
+ * with its own HELO name) deliver to one sink that records the peer address and EHLO name of
+ * each message; a domain's pool wins over its customer's; connection reuse stays inside a pool;
+ * an IPv6 target gets the pool's IPv6 address; a pool without an address of the target's family
+ * defers with a reply that says so.
+ */
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDeliveryLab, until, type DeliveryLab } from '../helpers/delivery-lab.ts';
+import type { FakeZone } from '../helpers/fake-dns.ts';
+
+const ZONE: FakeZone = {
+  'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+  'mx.remote.test': { A: ['127.0.0.5'] },
+  'v6.test': { MX: [{ preference: 10, exchange: 'mx.v6.test' }] },
+  'mx.v6.test': { AAAA: ['::1'] },
+};
+
+const POOLS = {
+  a: { addresses: ['127.0.0.2'], helo: 'a.out.postern.test' },
+  b: { addresses: ['127.0.0.3', '::1'], helo: 'b.out.postern.test' },
+  v4: { addresses: ['127.0.0.4'], helo: 'v4.out.postern.test' },
+};
+
+let lab: DeliveryLab | null = null;
+afterEach(async () => {
+  await lab?.close();
+  lab = null;
+});
+
+async function twoCustomers(extra: Record<string, unknown> = {}): Promise<DeliveryLab> {
+  const l = await startDeliveryLab(ZONE, { pools: POOLS, reuseIdleSeconds: 30, ...extra });
+  await l.s.addMailbox('bob@beta.test', 'bob-secret-12', 'beta');
+  await l.s.admin.assignPool('customer', 'acme', 'a');
+  await l.s.admin.assignPool('customer', 'beta', 'b');
+  return l;
+}
+
+const queueEmpty = (l: DeliveryLab) => async () => (await l.s.server.store.queue.count()) === 0;
+
+test('customer A\'s mail leaves from pool A (address and HELO), B\'s from pool B; reuse stays inside each pool', async () => {
+  lab = await twoCustomers();
+  const sink = await lab.mx('127.0.0.5', {});
+  for (let i = 0; i < 2; i++) {
+    await lab.submit({ to: 'x@remote.test', subject: `from acme ${i}` });
+    await until(() => sink.received.length === i * 2 + 1, 5000, 'acme delivery');
+    await lab.submitAs('bob@beta.test', 'bob-secret-12', { to: 'y@remote.test', subject: `from beta ${i}` });
+    await until(() => sink.received.length === i * 2 + 2, 5000, 'beta delivery');
+  }
+  const seen = sink.received.map((m) => `${m.from} ${m.remoteAddress} ${m.ehlo}`);
+  assert.deepEqual(seen, [
+    'alice@example.com 127.0.0.2 a.out.postern.test',
+    'bob@beta.test 127.0.0.3 b.out.postern.test',
+    'alice@example.com 127.0.0.2 a.out.postern.test',
+    'bob@beta.test 127.0.0.3 b.out.postern.test',
+  ]);
+  // one connection per pool, each reused for its second message (never the other pool's)
+  assert.equal(sink.sessions, 2);
+  await until(queueEmpty(lab), 5000, 'empty queue');
+});
+
+test('a domain\'s pool wins over its customer\'s; unassigning it brings the customer\'s back', async () => {
+  lab = await twoCustomers();
+  const sink = await lab.mx('127.0.0.5', {});
+  await lab.s.admin.assignPool('domain', 'example.com', 'b');
+  await lab.submit({ to: 'x@remote.test' });
+  await until(() => sink.received.length === 1, 5000, 'delivery');
+  assert.equal(sink.received[0]!.remoteAddress, '127.0.0.3');
+  assert.equal(sink.received[0]!.ehlo, 'b.out.postern.test');
+  await lab.s.admin.unassignPool('domain', 'example.com');
+  await lab.submit({ to: 'x@remote.test' });
+  await until(() => sink.received.length === 2, 5000, 'delivery');
+  assert.equal(sink.received[1]!.remoteAddress, '127.0.0.2');
+});
+
+test('an IPv6 MX gets the pool\'s IPv6 address; a pool with none defers with a reply that says why', async () => {
+  lab = await twoCustomers();
+  const sink6 = await lab.mx('::1', {});
+  await lab.submitAs('bob@beta.test', 'bob-secret-12', { to: 'z@v6.test' });
+  await until(() => sink6.received.length === 1, 5000, 'IPv6 delivery');
+  assert.equal(sink6.received[0]!.remoteAddress, '::1');
+  assert.equal(sink6.received[0]!.ehlo, 'b.out.postern.test');
+  await lab.s.admin.assignPool('customer', 'acme', 'v4');
+  const id = await lab.submit({ to: 'z@v6.test' });
+  const r = await until(async () => {
+    const m = await lab!.s.server.store.queue.get(id);
+    return m?.recipients[0]?.state === 'deferred' ? m.recipients[0] : null;
+  }, 5000, 'deferral');
+  assert.match(String(r.lastReply), /^451 4\.4\.0 egress pool v4 has no address of the family of MX of v6\.test: ::1/);
+  assert.equal(sink6.received.length, 1, 'never sent from the host\'s own address instead');
+});
+
+test('mail without a pool of its own leaves from delivery.defaultPool', async () => {
+  lab = await startDeliveryLab(ZONE, { pools: POOLS, defaultPool: 'b' });
+  const sink = await lab.mx('127.0.0.5', {});
+  await lab.submit({ to: 'x@remote.test' });
+  await until(() => sink.received.length === 1, 5000, 'delivery');
+  assert.equal(sink.received[0]!.remoteAddress, '127.0.0.3');
+});

@@ -47,7 +47,7 @@ let heldId: string;
 let hookId: string;
 
 before(async () => {
-  lab = await startDeliveryLab(ZONE, {}, {
+  lab = await startDeliveryLab(ZONE, { pools: { a: { addresses: ['127.0.0.1'], helo: 'a.out.postern.test' } } }, {
     containment: HOLD_AFTER_3_DOMAINS,
     auth: { failureDelayMs: 0 },
     dkim: { rsaBits: 1024 },
@@ -330,7 +330,7 @@ const ROLES: Role[] = [
   {
     role: 'operator', cred: null, pages: () => [
       '/console', '/console/messages', `/console/messages/${bouncedId}`, `/console/messages/${heldId}`, '/console/queue', '/console/holds',
-      '/console/bans', '/console/customers', '/console/customers/acme', '/console/domains/example.com',
+      '/console/bans', '/console/pools', '/console/customers', '/console/customers/acme', '/console/domains/example.com',
       '/console/mailboxes/mallory%40example.com', '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`,
     ],
   },

@@ -6,6 +6,7 @@ import { overviewPage } from './overview.ts';
 import { mountQueue } from './queue.ts';
 import { mountHolds } from './holds.ts';
 import { mountBans } from './bans.ts';
+import { mountPools } from './pools.ts';
 import { mountCustomers } from './customers.ts';
 import { mountDomains } from './domains.ts';
 import { mountMailboxes } from './mailboxes.ts';
@@ -16,7 +17,7 @@ import { mountPassword } from './password.ts';
 
 export function mountPages(app: ConsoleApp, deps: ConsoleDeps): void {
   app.get('/', (c) => (roleOfContext(c) === 'operator' ? dashboardPage(c, deps) : overviewPage(c, deps)));
-  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountCustomers, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword]) {
+  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountPools, mountCustomers, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword]) {
     mount(app, deps);
   }
 }

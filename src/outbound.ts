@@ -12,7 +12,7 @@ import { NEVER, type DeliveryJob, type RecipientUpdate, type Store } from './sto
 import type { Spool } from './spool/index.ts';
 import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, giveBackUpdates, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
-import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, createEgressPools, type NextHop, type RecipientOutcome } from './delivery/index.ts';
+import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, createEgressPools, createDane, createSecureDns, daneStatus, serversOf, type NextHop, type RecipientOutcome } from './delivery/index.ts';
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import type { SecretBox } from './credentials/index.ts';
 import { countDelivery, type Metrics } from './observability/index.ts';
@@ -67,6 +67,9 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     return () => new Readable({ read() { this.destroy(new Error(`message ${job.message.id} has no body (deleted?)`)); } });
   }
 
+  const dane = daneStatusOf(config);
+  logger.info({ evt: 'dane', on: dane.on }, dane.why);
+
   const deliverer = createDeliverer({
     hostname: config.hostname,
     resolver: createMxResolver({
@@ -92,6 +95,9 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     },
     logger,
     metrics: deps.metrics,
+    dane: dane.on
+      ? { lookup: createDane(createSecureDns({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries })), overrides: d.daneDomains }
+      : undefined,
     egress: Object.keys(d.pools).length ? { pools: createEgressPools(d.pools), poolOf: (job) => poolOf(store, job, d.defaultPool ?? null) } : undefined,
   });
 
@@ -194,6 +200,13 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       pool.close();
     },
   };
+}
+
+/** Whether DANE is in effect with this configuration, and why (or why not). */
+export function daneStatusOf(config: Config): ReturnType<typeof daneStatus> {
+  return daneStatus({
+    enabled: config.delivery.dane, validating: config.dns.validating, servers: serversOf(config.dns.servers), trusted: config.dns.trustedResolvers,
+  });
 }
 
 /** The egress pool of a job: its site's, sender domain's or customer's assignment, else the default pool. */

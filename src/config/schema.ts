@@ -170,6 +170,9 @@ export const configSchema = z
         publicAddresses: z.array(z.string().regex(/^[0-9a-fA-F:.]+$/, 'expected an IP address')).default([]).describe('The public IP addresses this server sends from, as the Internet sees them (for the SPF, PTR and HELO checks of `postern domain check`).'),
         pools: z.record(z.string().regex(POOL_NAME, 'expected a pool name of letters, digits, dot, dash and underscore'), poolSchema).default({})
           .describe('Egress pools: named sets of local source addresses with their own HELO name, so one customer\'s reputation does not become another\'s: { bulk: { addresses: [192.0.2.10, 2001:db8::10], helo: bulk.example.net } }. A customer, domain or site is put in a pool with `postern pool assign`.'),
+        dane: z.boolean().default(true).describe('DANE (RFC 7672): TLSA records of MX hosts in DNSSEC-signed zones make TLS required and the certificate must match them. Only in effect when dns.validating is set and every DNS server is trusted (loopback or dns.trustedResolvers); `postern config check` says whether it is.'),
+        daneDomains: z.record(z.string(), z.enum(['off', 'required'])).default({})
+          .describe('Per recipient domain: off (never DANE, for a domain with broken TLSA records) or required (defer unless its hosts have usable TLSA records; also checks the TLSA records of a route\'s host): { "partner.example": "required" }.'),
         defaultPool: z.string().regex(POOL_NAME).optional().describe('The pool of mail whose customer, sender domain and site have none assigned; unset: such mail leaves from the host\'s default address with `hostname` as HELO.'),
       })
       .strict()
@@ -181,6 +184,9 @@ export const configSchema = z
         servers: z.array(hostPort('a DNS server', 53)).default([]).describe('DNS servers for MX, address and MTA-STS lookups ("127.0.0.1:5353", "[::1]:53"); empty = the system resolver.'),
         timeoutMs: z.number().int().min(10).default(5000).describe('Timeout of one DNS query try.'),
         tries: z.number().int().min(1).max(10).default(2).describe('Tries of one DNS query.'),
+        validating: z.boolean().default(false).describe('The DNS servers validate DNSSEC and set the AD bit on authentic answers (Unbound, Knot Resolver, BIND with validation). Needed for DANE.'),
+        trustedResolvers: z.array(z.string().refine((ip) => net.isIP(ip) !== 0, 'expected an IP address')).default([])
+          .describe('Resolvers off this host whose AD bit is believed (the path to them must be safe, for example a private network). A resolver on loopback is always believed; any other one turns DANE off.'),
       })
       .strict()
       .prefault({})

@@ -116,3 +116,19 @@ function chainUpTo(chain: X509Certificate[], k: number, now: number): string | n
   }
   return null;
 }
+
+/** Whether DANE is in effect, and if not, why (for `config check` and the start-up log). */
+export function daneStatus(o: { enabled: boolean; validating: boolean; servers: { host: string }[]; trusted: string[] }): { on: true; why: string } | { on: false; why: string } {
+  if (!o.enabled) return { on: false, why: 'DANE is off: delivery.dane is false' };
+  if (!o.validating) return { on: false, why: 'DANE is off: dns.validating is not set (the DNS servers are not known to validate DNSSEC)' };
+  if (!o.servers.length) return { on: false, why: 'DANE is off: no DNS server is configured or found' };
+  const untrusted = o.servers.filter((s) => !isLoopback(s.host) && !o.trusted.includes(s.host));
+  if (untrusted.length) {
+    return { on: false, why: `DANE is off: the AD bit of ${untrusted.map((s) => s.host).join(', ')} is not believed (not on loopback and not in dns.trustedResolvers)` };
+  }
+  return { on: true, why: `DANE is on: TLSA records are looked up through ${o.servers.map((s) => s.host).join(', ')}` };
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || /^127\./.test(host) || /^::ffff:127\./i.test(host);
+}

@@ -12,6 +12,8 @@ import { mxAllowed, type MtaSts } from './mta-sts.ts';
 import type { ConnectionPool } from './pool.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { EgressPool, EgressPools } from './egress.ts';
+import type { Dane, DaneLookup } from './dane.ts';
+import type { MxHost } from './mx.ts';
 
 export interface NextHop { host: string; port: number; tls: RouteTls; auth?: { user: string; pass: string } | null }
 
@@ -38,6 +40,11 @@ export interface DelivererDeps {
    * `hostname`); it throws when it cannot tell (store down), and the job is deferred.
    */
   egress?: { pools: EgressPools; poolOf(job: DeliveryJob): Promise<string | null> };
+  /**
+   * DANE (only when its resolver is trusted): TLSA lookups; overrides per recipient domain
+   * (off: never; required: defer unless usable TLSA records, and check a route's host too).
+   */
+  dane?: { lookup: Dane; overrides: Record<string, 'off' | 'required'> };
 }
 
 export interface Deliverer {
@@ -52,11 +59,49 @@ const NON_ASCII = /[^\x00-\x7f]/;
 export function createDeliverer(deps: DelivererDeps): Deliverer {
   const maxTargets = deps.maxTargets ?? 20;
 
-  async function hop(hop: NextHop, via: string): Promise<Plan> {
+  async function hop(hop: NextHop, via: string, domain: string): Promise<Plan> {
     const res = await deps.resolver.resolveHost(hop.host);
     if (res.kind !== 'hosts') return failure(res, via);
-    const targets = res.hosts.flatMap((h) => h.addresses.map((a) => ({ host: a, port: hop.port, name: hop.host })));
-    return { targets: targets.slice(0, maxTargets), tls: hop.tls, via, auth: hop.auth ?? null };
+    let dane: AttemptTarget['dane'];
+    if (deps.dane?.overrides[domain] === 'required') {
+      // the operator chose this host: its own TLSA records count, whatever signs its address
+      const found = await deps.dane.lookup.tlsa(hop.host, hop.port);
+      if (found.kind !== 'dane' && found.kind !== 'encrypt') {
+        return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but ${found.why} (${via})` };
+      }
+      dane = { host: hop.host, records: found.kind === 'dane' ? found.records : [], names: [hop.host] };
+    }
+    const targets = res.hosts.flatMap((h) => h.addresses.map((a) => ({ host: a, port: hop.port, name: hop.host, ...(dane ? { dane } : {}) })));
+    return { targets: targets.slice(0, maxTargets), tls: hop.tls, via: dane ? `${via} (DANE)` : via, auth: hop.auth ?? null };
+  }
+
+  /**
+   * DANE for the MX hosts of a domain: null when it does not apply (off, unsigned MX, no TLSA
+   * anywhere); else the hosts to try with their records, hosts whose lookup failed left out.
+   */
+  async function daneOf(domain: string, hosts: MxHost[]): Promise<{ hosts: { host: MxHost; found: DaneLookup }[] } | Extract<Plan, { outcome: string }> | null> {
+    const override = deps.dane?.overrides[domain];
+    if (!deps.dane || override === 'off') return null;
+    const required = override === 'required';
+    const implicit = hosts.every((h) => h.implicit);
+    const sec = await deps.dane.lookup.secure(domain, implicit ? 'A' : 'MX');
+    if (!sec.secure) {
+      if (!required) return null;
+      return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but its ${implicit ? 'address' : 'MX'} records are not DNSSEC-validated${sec.failed ? ' (the lookup failed)' : ''}` };
+    }
+    const found = await Promise.all(hosts.map(async (host) => ({ host, found: await deps.dane!.lookup.tlsa(host.name, deps.mxPort) })));
+    const withDane = found.filter((f) => f.found.kind === 'dane' || f.found.kind === 'encrypt');
+    const failed = found.filter((f) => f.found.kind === 'defer');
+    if (!withDane.length && !failed.length) {
+      if (!required) return null;
+      return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but no MX host has usable TLSA records` };
+    }
+    const kept = found.filter((f) => f.found.kind !== 'defer' && (!required || f.found.kind !== 'none'));
+    if (!kept.length) {
+      return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE: ${failed.map((f) => (f.found as { why: string }).why).join('; ')}` };
+    }
+    for (const f of failed) deps.logger.warn({ evt: 'dane', domain, host: f.host.name, why: (f.found as { why: string }).why }, 'MX host skipped: its TLSA lookup failed');
+    return { hosts: kept };
   }
 
   async function plan(domain: string): Promise<Plan> {
@@ -66,10 +111,20 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     } catch (err) {
       return { outcome: 'deferred', category: 'other', reply: `451 4.3.0 the route of ${domain} cannot be used: ${(err as Error).message}` };
     }
-    if (route) return hop(route, `route ${route.host}:${route.port}`);
-    if (deps.smarthost) return hop(deps.smarthost, `smarthost ${deps.smarthost.host}:${deps.smarthost.port}`);
+    if (route) return hop(route, `route ${route.host}:${route.port}`, domain);
+    if (deps.smarthost) return hop(deps.smarthost, `smarthost ${deps.smarthost.host}:${deps.smarthost.port}`, domain);
     const res = await deps.resolver.resolve(domain);
     if (res.kind !== 'hosts') return failure(res, `MX of ${domain}`);
+    // DANE takes precedence over MTA-STS (RFC 8461 section 2)
+    const dane = await daneOf(domain, res.hosts);
+    if (dane && 'outcome' in dane) return dane;
+    if (dane) {
+      const targets = dane.hosts.flatMap(({ host, found }) => host.addresses.map((a) => ({
+        host: a, port: deps.mxPort, name: host.name,
+        ...(found.kind === 'dane' || found.kind === 'encrypt' ? { dane: { host: host.name, records: found.kind === 'dane' ? found.records : [], names: [host.name, domain] } } : {}),
+      })));
+      return { targets: targets.slice(0, maxTargets), tls: 'opportunistic', via: `MX of ${domain} (DANE)` };
+    }
     let hosts = res.hosts;
     let tls: RouteTls = 'opportunistic';
     const policy = deps.mtaSts ? await deps.mtaSts.policyFor(domain) : null;

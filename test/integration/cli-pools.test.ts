@@ -72,3 +72,18 @@ test('config check refuses an address in two pools and a default pool that is no
     fs.rmSync(bad.dir, { recursive: true, force: true });
   }
 });
+
+test('config check says whether DANE is in effect, and why not', async () => {
+  const check = async (dns: string) => {
+    const w = makeWorkspace(serveYaml([{ role: 'submission', port: 10587 }], dns));
+    try {
+      return ok(await runCli(w, ['config', 'check']), 'config check').stdout;
+    } finally {
+      fs.rmSync(w.dir, { recursive: true, force: true });
+    }
+  };
+  assert.match(await check('dns:\n  servers: ["127.0.0.1:53"]'), /DANE is off: dns\.validating is not set/);
+  assert.match(await check('dns:\n  servers: ["192.0.2.53"]\n  validating: true'), /DANE is off: the AD bit of 192\.0\.2\.53 is not believed \(not on loopback and not in dns\.trustedResolvers\)/);
+  assert.match(await check('dns:\n  servers: ["192.0.2.53", "[::1]:53"]\n  validating: true\n  trustedResolvers: [192.0.2.53]'), /DANE is on: TLSA records are looked up through 192\.0\.2\.53, ::1/);
+  assert.match(await check('dns:\n  servers: ["127.0.0.1:53"]\n  validating: true\ndelivery:\n  enabled: false\n  dane: false'), /DANE is off: delivery\.dane is false/);
+});

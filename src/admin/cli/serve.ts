@@ -7,6 +7,7 @@ import { createLogger } from '../../observability/index.ts';
 import { BindError } from '../../listener/index.ts';
 import { WebBindError } from '../../inject/index.ts';
 import { startServer } from '../../server.ts';
+import { daneStatusOf } from '../../outbound.ts';
 import { CliExit, type Io } from './output.ts';
 
 export function registerServerCommands(program: Command, io: Io, configFile: () => string | undefined): void {
@@ -71,6 +72,7 @@ export function registerServerCommands(program: Command, io: Io, configFile: () 
     try {
       const { source, config: c } = loadConfig(configFile());
       io.out(`${source ?? 'embedded defaults'}: ok (${c.listeners.length} listener(s): ${c.listeners.map((l) => `${l.role}:${l.port}`).join(', ')})`);
+      io.out(daneStatusOf(c).why);
     } catch (err) {
       if (err instanceof ConfigError) {
         io.err(err.message);

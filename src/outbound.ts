@@ -18,11 +18,14 @@ import type { SecretBox } from './credentials/index.ts';
 import { countDelivery, type Metrics } from './observability/index.ts';
 import type { WebhookEmitter } from './webhooks/index.ts';
 import { createBounceSuppressor } from './suppression.ts';
+import { createListedPools } from './reputation/index.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
   /** Something was queued: look for due work now. */
   kick(): void;
+  /** The blocklist results changed (this process checked them): read them again. */
+  listingsChanged(): void;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -68,6 +71,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   }
 
   const dane = daneStatusOf(config);
+  const listed = createListedPools(store, Object.fromEntries(Object.entries(d.pools).map(([n, p]) => [n, p.fallback])), () => clock.now());
   logger.info({ evt: 'dane', on: dane.on }, dane.why);
 
   const deliverer = createDeliverer({
@@ -98,7 +102,14 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     dane: dane.on
       ? { lookup: createDane(createSecureDns({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries })), overrides: d.daneDomains }
       : undefined,
-    egress: Object.keys(d.pools).length ? { pools: createEgressPools(d.pools), poolOf: (job) => poolOf(store, job, d.defaultPool ?? null) } : undefined,
+    egress: Object.keys(d.pools).length ? {
+      pools: createEgressPools(d.pools),
+      // a listed pool with a fallback sends from the fallback until it is delisted
+      async poolOf(job) {
+        const name = await poolOf(store, job, d.defaultPool ?? null);
+        return name === null ? null : listed.effective(name);
+      },
+    } : undefined,
   });
 
   let scheduler: Scheduler;
@@ -195,6 +206,7 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   return {
     scheduler,
     kick: () => scheduler.kick(),
+    listingsChanged: () => listed.clear(),
     async close(graceMs = 10_000) {
       await scheduler.stop(graceMs);
       pool.close();

@@ -4,7 +4,7 @@
  * be assigned; the target must exist. Operators only: a customer does not pick its reputation.
  */
 import { normalizeDomain } from '../core/index.ts';
-import { POOL_TARGETS, type PoolAssignment, type PoolTarget, type Store } from '../store/index.ts';
+import { POOL_TARGETS, type BlocklistResult, type PoolAssignment, type PoolTarget, type Store } from '../store/index.ts';
 import { AdminError, missing } from './errors.ts';
 
 export interface PoolSettings {
@@ -25,6 +25,11 @@ export interface PoolView {
 export const publicAssignment = (a: PoolAssignment) => ({
   kind: a.kind, name: a.name, customer: a.customerName, pool: a.pool,
   createdAt: new Date(a.createdAt).toISOString(), updatedAt: new Date(a.updatedAt).toISOString(),
+});
+
+export const publicListing = (r: BlocklistResult) => ({
+  address: r.address, zone: r.zone, listed: r.listed, codes: r.codes, meaning: r.meaning,
+  checkedAt: new Date(r.checkedAt).toISOString(), listedSince: r.listedSince === null ? null : new Date(r.listedSince).toISOString(),
 });
 
 /** `--customer C` / `--domain D` / `--site S`: exactly one. */
@@ -81,14 +86,17 @@ export function createPoolService(store: Store, settings: PoolSettings) {
       return Object.keys(settings.pools).sort().map((n) => view(n, counts.get(n) ?? 0));
     },
     /** One pool with its assignments; also lists assignments of a pool no longer configured (they defer mail). */
-    async showPool(name: string): Promise<PoolView & { configured: boolean; assigned: PoolAssignment[] }> {
+    async showPool(name: string): Promise<PoolView & { configured: boolean; assigned: PoolAssignment[]; blocklists: BlocklistResult[] }> {
       const assigned = await store.pools.list({ pool: name });
+      const blocklists = (await store.blocklists.list()).filter((r) => r.pool === name);
       if (!(name in settings.pools)) {
         if (!assigned.length) configured(name);
-        return { name, addresses: [], helo: '', select: 'hash', concurrency: null, isDefault: false, assignments: assigned.length, configured: false, assigned };
+        return { name, addresses: [], helo: '', select: 'hash', concurrency: null, isDefault: false, assignments: assigned.length, configured: false, assigned, blocklists };
       }
-      return { ...view(name, assigned.length), configured: true, assigned };
+      return { ...view(name, assigned.length), configured: true, assigned, blocklists };
     },
+    /** The latest blocklist answers about every egress address. */
+    listBlocklistResults: (): Promise<BlocklistResult[]> => store.blocklists.list(),
     /** Every assignment (of one customer when given). */
     async listPoolAssignments(customerName?: string): Promise<PoolAssignment[]> {
       if (customerName === undefined) return store.pools.list();

@@ -35,6 +35,7 @@ const poolSchema = z.object({
   helo: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i, 'expected a fully qualified host name').describe('The EHLO name said from the pool\'s addresses (their PTR should name it).'),
   select: z.enum(['hash', 'round-robin']).default('hash').describe('Which address a connection binds: hash of the recipient domain (one destination sees a steady address) or round robin.'),
   concurrency: z.number().int().min(1).max(10_000).optional().describe('Delivery attempts running at once from this pool (default: no limit below delivery.concurrency).'),
+  fallback: z.string().regex(POOL_NAME).optional().describe('While an address of this pool is listed on a blocklist (blocklists.zones), its mail leaves from this pool instead, until it is delisted.'),
 }).strict();
 
 /** Pools share no address (else connection reuse and reputation would cross them), and the default pool exists. */
@@ -46,6 +47,11 @@ function checkPools(d: { pools: Record<string, { addresses: string[] }>; default
       const other = owner.get(key);
       if (other && other !== name) ctx.addIssue({ code: 'custom', path: ['pools', name, 'addresses'], message: `address ${a} is also in pool ${other}` });
       owner.set(key, name);
+    }
+  }
+  for (const [name, p] of Object.entries(d.pools as Record<string, { fallback?: string }>)) {
+    if (p.fallback !== undefined && (p.fallback === name || !(p.fallback in d.pools))) {
+      ctx.addIssue({ code: 'custom', path: ['pools', name, 'fallback'], message: `the fallback of pool ${name} must be another pool in delivery.pools: ${p.fallback}` });
     }
   }
   if (d.defaultPool !== undefined && !(d.defaultPool in d.pools)) {
@@ -191,6 +197,20 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('DNS resolution for delivery.'),
+    blocklists: z
+      .object({
+        zones: z.array(z.object({
+          zone: z.string().regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i, 'expected a DNS zone such as zen.spamhaus.org').describe('The blocklist\'s DNS zone.'),
+          codes: z.record(z.string().refine((ip) => net.isIPv4(ip), 'expected an IPv4 return code such as 127.0.0.2'), z.string()).refine((c) => Object.keys(c).length > 0, 'give at least one return code')
+            .describe('The answers that mean "listed", with what each means: { "127.0.0.2": "SBL", "127.0.0.4": "XBL" }. Other answers (a list\'s "query refused" codes) are not listings.'),
+        }).strict()).default([]).describe('DNS blocklists asked about every egress pool address (delivery.pools); none: no checks.'),
+        intervalMinutes: z.number().min(1).default(30).describe('How often every pool address is checked.'),
+        webhookUrl: z.string().url().optional().describe('Also POST a JSON notice here when a listing appears (bounce.postmaster gets a mail in any case).'),
+        senderHours: z.number().min(1).max(168).default(6).describe('A new listing\'s notice names the top senders of the pool over this many hours before it.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Watching our own egress addresses on DNS blocklists.'),
     bounce: z
       .object({
         postmaster: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an address').optional().describe('Where a bounce that cannot be delivered goes, once; without it such a bounce is logged and dropped.'),

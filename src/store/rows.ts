@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { ConsoleSession, PoolAssignment, PoolTarget, Customer, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { BlocklistResult, ConsoleSession, PoolAssignment, PoolTarget, Customer, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -120,4 +120,17 @@ export function mostSpecificPool(rows: { kind: string; pool: string }[]): string
     if (hit) return hit.pool;
   }
   return null;
+}
+
+/** A blocklist result row (listed is 0/1 in both adapters). */
+export const toBlocklistResult = (r: Row): BlocklistResult => ({
+  address: r.address as string, zone: r.zone as string, pool: r.pool as string, listed: Number(r.listed) === 1,
+  codes: (r.codes as string) ? (r.codes as string).split(',') : [], meaning: (r.meaning as string | null) ?? null,
+  checkedAt: Number(r.checked_at), listedSince: r.listed_since === null || r.listed_since === undefined ? null : Number(r.listed_since),
+});
+
+/** What record() writes for a new result given the row before (listed_since kept while listed). */
+export function nextBlocklistRow(before: BlocklistResult | undefined, r: Omit<BlocklistResult, 'listedSince'>): BlocklistResult {
+  const listedSince = r.listed ? (before?.listed ? before.listedSince ?? r.checkedAt : r.checkedAt) : null;
+  return { ...r, listedSince };
 }

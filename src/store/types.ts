@@ -284,6 +284,27 @@ export interface PoolRepo {
   poolFor(m: { customerId: number; senderDomain: string | null; siteId: number | null }): Promise<string | null>;
 }
 
+/** The latest answer of one DNS blocklist about one egress address. */
+export interface BlocklistResult {
+  address: string;
+  zone: string;
+  pool: string;
+  listed: boolean;
+  /** The answers (return codes) and what the configuration says they mean. */
+  codes: string[];
+  meaning: string | null;
+  checkedAt: number;
+  /** Listed since (the first check that found it listed), or null. */
+  listedSince: number | null;
+}
+
+export interface BlocklistRepo {
+  /** Keeps the newest results (one per address and zone); returns those that were not listed before and are now. */
+  record(results: Omit<BlocklistResult, 'listedSince'>[]): Promise<BlocklistResult[]>;
+  /** By pool, address, zone. */
+  list(): Promise<BlocklistResult[]>;
+}
+
 export interface CustomerRepo {
   add(name: string, contact?: string | null): Promise<Customer>;
   setContact(name: string, contact: string | null): Promise<Customer | null>;
@@ -844,6 +865,7 @@ export interface Store {
   queue: QueueRepo;
   routes: RouteRepo;
   pools: PoolRepo;
+  blocklists: BlocklistRepo;
   tracking: TrackingRepo;
   webhooks: WebhookRepo;
   apiTokens: ApiTokenRepo;

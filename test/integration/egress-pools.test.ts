@@ -98,3 +98,49 @@ test('mail without a pool of its own leaves from delivery.defaultPool', async ()
   await until(() => sink.received.length === 1, 5000, 'delivery');
   assert.equal(sink.received[0]!.remoteAddress, '127.0.0.3');
 });
+
+test('a fake blocklist starts listing pool A\'s address: the postmaster is told who likely caused it, A\'s mail fails over to B, and back once delisted', async () => {
+  const base: FakeZone = { ...ZONE, 'remote.test': ZONE['remote.test']! };
+  lab = await startDeliveryLab(base, {
+    pools: { a: { addresses: ['127.0.0.2'], helo: 'a.out.postern.test', fallback: 'b' }, b: POOLS.b },
+  }, {
+    blocklists: { zones: [{ zone: 'bl.test', codes: { '127.0.0.2': 'test listing (spam seen)' } }], intervalMinutes: 60 },
+    bounce: { postmaster: 'pm@remote.test' },
+  });
+  await lab.s.admin.assignPool('customer', 'acme', 'a');
+  const sink = await lab.mx('127.0.0.5', {});
+  await lab.submit({ to: 'x@remote.test', subject: 'before' });
+  await until(() => sink.received.length === 1, 5000, 'delivery before the listing');
+  assert.equal(sink.received[0]!.remoteAddress, '127.0.0.2');
+  const watch = lab.s.server.blocklists!;
+  assert.deepEqual(await watch.check(), [], 'not listed yet');
+
+  lab.dns.setZone({ ...base, '2.0.0.127.bl.test': { A: ['127.0.0.2'] } });
+  const fresh = await watch.check();
+  assert.equal(fresh.length, 1);
+  assert.deepEqual([fresh[0]!.listing.pool, fresh[0]!.listing.address, fresh[0]!.listing.zone, fresh[0]!.listing.meaning], ['a', '127.0.0.2', 'bl.test', 'test listing (spam seen)']);
+  assert.equal(fresh[0]!.suspects[0]?.sender, 'alice@example.com', 'the pool\'s top sender is named');
+  assert.deepEqual(await watch.check(), [], 'a listing is told once');
+  // the postmaster's notice (it leaves from the host's own address: a notice has no customer)
+  const notice = await until(() => sink.received.find((m) => m.to.includes('pm@remote.test')), 5000, 'the notice');
+  const text = notice.data.toString();
+  assert.match(text, /127\.0\.0\.2 \(pool a\) is listed on bl\.test: 127\.0\.0\.2 \(test listing \(spam seen\)\)/);
+  assert.match(text, /Mail of pool a now leaves from pool b until the address is delisted\./);
+  assert.match(text, /alice@example\.com \(customer acme\): 1 messages/);
+  const metrics = await lab.s.server.metrics.registry.metrics();
+  assert.match(metrics, /postern_blocklist_listed\{pool="a",address="127\.0\.0\.2",zone="bl\.test"\} 1/);
+  const shown = await lab.s.admin.showPool('a');
+  assert.deepEqual(shown.blocklists.map((r) => [r.address, r.listed]), [['127.0.0.2', true]]);
+
+  const n = sink.received.length;
+  await lab.submit({ to: 'x@remote.test', subject: 'during' });
+  await until(() => sink.received.length === n + 1, 5000, 'delivery during the listing');
+  const during = sink.received.at(-1)!;
+  assert.deepEqual([during.remoteAddress, during.ehlo], ['127.0.0.3', 'b.out.postern.test'], 'failed over to pool b');
+
+  lab.dns.setZone(base);
+  await watch.check();
+  await lab.submit({ to: 'x@remote.test', subject: 'after' });
+  await until(() => sink.received.length === n + 2, 5000, 'delivery after delisting');
+  assert.equal(sink.received.at(-1)!.remoteAddress, '127.0.0.2', 'back on pool a');
+});

@@ -1,7 +1,7 @@
 /** `postern pool assign|unassign|list|show`: egress pools (delivery.pools) and who leaves from which. */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import { poolTargetOf, publicAssignment } from '../pools.ts';
+import { poolTargetOf, publicAssignment, publicListing } from '../pools.ts';
 import { table, iso, type Io } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
@@ -43,7 +43,7 @@ export function registerPoolCommands(program: Command, io: Io, withService: With
     .action((name: string, o: { json?: boolean }) =>
       withService(async (svc) => {
         const p = await svc.showPool(name);
-        if (o.json) return io.out(JSON.stringify({ ...p, assigned: p.assigned.map(publicAssignment) }, null, 2));
+        if (o.json) return io.out(JSON.stringify({ ...p, assigned: p.assigned.map(publicAssignment), blocklists: p.blocklists.map(publicListing) }, null, 2));
         if (!p.configured) io.out(`pool ${p.name} is NOT in delivery.pools: mail of these is deferred until it is configured or they are unassigned`);
         else {
           io.out(`pool ${p.name}${p.isDefault ? ' (default)' : ''}`);
@@ -51,6 +51,9 @@ export function registerPoolCommands(program: Command, io: Io, withService: With
           io.out(`helo: ${p.helo}`);
           io.out(`select: ${p.select}${p.select === 'hash' ? ' (of the recipient domain)' : ''}`);
           io.out(`concurrency: ${p.concurrency ?? 'no limit of its own'}`);
+        }
+        for (const r of p.blocklists) {
+          io.out(r.listed ? `LISTED: ${r.address} on ${r.zone} (${r.codes.join(', ')}${r.meaning ? `: ${r.meaning}` : ''}) since ${iso(r.listedSince ?? r.checkedAt)}` : `not listed: ${r.address} on ${r.zone} (checked ${iso(r.checkedAt)})`);
         }
         if (!p.assigned.length) return io.out('assigned: none');
         io.out(table(p.assigned.map((a) => ({ kind: a.kind, name: a.name, customer: a.customerName, since: iso(a.updatedAt) })), ['kind', 'name', 'customer', 'since']));

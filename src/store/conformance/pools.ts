@@ -1,4 +1,4 @@
-/** Conformance cases: egress pool assignments (customer, domain, site) and which one applies to a message. */
+/** Conformance cases: egress pool assignments (customer, domain, site) and which one applies to a message; blocklist results. */
 import assert from 'node:assert/strict';
 import { message, seed, T0, type Case } from './harness.ts';
 
@@ -58,6 +58,26 @@ export const poolCases: Case[] = [
       const byId = new Map(jobs.map((j) => [j.message.id, j.message.siteId]));
       assert.equal(byId.get('m-site'), shop.id);
       assert.equal(byId.get('m-none'), null);
+    },
+  },
+  {
+    name: 'blocklists: record keeps the newest result per address and zone, tells the new listings once, and keeps listedSince while listed',
+    async run({ store }) {
+      const r = (address: string, zone: string, listed: boolean, checkedAt: number) => ({
+        address, zone, pool: 'a', listed, codes: listed ? ['127.0.0.2', '127.0.0.4'] : [], meaning: listed ? 'SBL' : null, checkedAt,
+      });
+      assert.deepEqual(await store.blocklists.list(), []);
+      const first = await store.blocklists.record([r('192.0.2.1', 'bl.test', true, T0), r('192.0.2.1', 'other.test', false, T0), r('2001:db8::1', 'bl.test', false, T0)]);
+      assert.deepEqual(first, [{ ...r('192.0.2.1', 'bl.test', true, T0), listedSince: T0 }]);
+      assert.deepEqual(await store.blocklists.record([r('192.0.2.1', 'bl.test', true, T0 + 10)]), [], 'still listed: not new');
+      const all = await store.blocklists.list();
+      assert.deepEqual(all.map((x) => `${x.address} ${x.zone} ${x.listed} ${x.listedSince} ${x.checkedAt}`), [
+        `192.0.2.1 bl.test true ${T0} ${T0 + 10}`, '192.0.2.1 other.test false null ' + T0, `2001:db8::1 bl.test false null ${T0}`,
+      ]);
+      assert.deepEqual(all[0]!.codes, ['127.0.0.2', '127.0.0.4']);
+      assert.deepEqual(await store.blocklists.record([r('192.0.2.1', 'bl.test', false, T0 + 20)]), []);
+      assert.equal((await store.blocklists.list())[0]!.listedSince, null, 'delisted');
+      assert.equal((await store.blocklists.record([r('192.0.2.1', 'bl.test', true, T0 + 30)])).length, 1, 'listed again: new again');
     },
   },
 ];

@@ -18,6 +18,7 @@ import { createActivityRepo } from './activity.ts';
 import { createSuppressionRepo } from './suppressions.ts';
 import { createRouteRepo } from './routes.ts';
 import { createPoolRepo } from './pools.ts';
+import { createBlocklistRepo } from './blocklists.ts';
 import { createQueueRepo } from './queue.ts';
 import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
@@ -59,6 +60,7 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     activity: createActivityRepo(pool, deps),
     queue: createQueueRepo(pool, deps),
     routes: createRouteRepo(pool, deps),
+    blocklists: createBlocklistRepo(pool),
     pools: createPoolRepo(pool, deps),
     tracking: createTrackingRepo(pool, deps),
     webhooks: createWebhookRepo(pool, deps),

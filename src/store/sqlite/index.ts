@@ -7,6 +7,7 @@ import { prepareQueueWrites } from './queue-writes.ts';
 import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
 import { createPoolRepo } from './pools.ts';
+import { createBlocklistRepo } from './blocklists.ts';
 import { createGrantRepo } from './grants.ts';
 import { createSiteRepo } from './sites.ts';
 import { createDkimKeyRepo } from './dkim.ts';
@@ -41,6 +42,7 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer, now),
     tracking: createTrackingRepo(db),
     routes: createRouteRepo(db, now),
+    blocklists: createBlocklistRepo(db),
     pools: createPoolRepo(db, now),
     webhooks: createWebhookRepo(db, now),
     apiTokens: createApiTokenRepo(db, now),

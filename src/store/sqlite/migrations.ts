@@ -445,4 +445,18 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX pool_assignments_customer ON pool_assignments(customer_id);
   CREATE INDEX pool_assignments_pool ON pool_assignments(pool);
   `,
+  // the newest answer of each DNS blocklist about each egress pool address (listed 0/1)
+  `
+  CREATE TABLE blocklist_results (
+    address TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    listed SMALLINT NOT NULL CHECK (listed IN (0, 1)),
+    codes TEXT NOT NULL,
+    meaning TEXT,
+    checked_at INTEGER NOT NULL,
+    listed_since INTEGER,
+    PRIMARY KEY (address, zone)
+  );
+  `,
 ];

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { route, type AnyRoute } from '../registry.ts';
 import { Name } from '../schemas.ts';
-import { poolTargetOf, publicAssignment } from '../../pools.ts';
+import { poolTargetOf, publicAssignment, publicListing } from '../../pools.ts';
 
 const Kind = z.enum(['customer', 'domain', 'site']);
 const Assignment_ = z.object({ kind: Kind, name: z.string(), customer: z.string(), pool: z.string(), createdAt: z.string(), updatedAt: z.string() });
@@ -10,6 +10,9 @@ const Pool_ = z.object({
   name: z.string(), addresses: z.array(z.string()), helo: z.string(), select: z.enum(['hash', 'round-robin']),
   concurrency: z.number().int().nullable(), isDefault: z.boolean(), assignments: z.number().int(),
 });
+const Listing_ = z.object({
+  address: z.string(), zone: z.string(), listed: z.boolean(), codes: z.array(z.string()), meaning: z.string().nullable(), checkedAt: z.string(), listedSince: z.string().nullable(),
+}).describe('the latest answer of one blocklist about one of the pool\'s addresses');
 const Target = z.object({
   customer: Name.optional().describe('all mail of a customer'),
   domain: Name.optional().describe('mail sent as a hosted domain (wins over its customer\'s pool)'),
@@ -24,10 +27,10 @@ export const poolRoutes: AnyRoute[] = [
   }),
   route({
     method: 'get', path: '/pools/{name}', tag: 'pools', access: 'operator', summary: 'One pool with its assignments (configured: false for a pool that is assigned but no longer configured)',
-    params: z.object({ name: Name }), response: Pool_.extend({ configured: z.boolean(), assigned: z.array(Assignment_) }),
+    params: z.object({ name: Name }), response: Pool_.extend({ configured: z.boolean(), assigned: z.array(Assignment_), blocklists: z.array(Listing_) }),
     handler: async ({ svc, params }) => {
       const p = await svc.showPool(params.name);
-      return { ...p, assigned: p.assigned.map(publicAssignment) };
+      return { ...p, assigned: p.assigned.map(publicAssignment), blocklists: p.blocklists.map(publicListing) };
     },
   }),
   route({

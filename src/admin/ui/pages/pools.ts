@@ -16,6 +16,12 @@ export function mountPools(app: ConsoleApp, _deps: ConsoleDeps): void {
     const svc = c.get('svc');
     const pools = await svc.listPools();
     const assigned = await svc.listPoolAssignments();
+    const listings = await svc.listBlocklistResults();
+    const listingRows = listings.map((r) => [
+      html`<span class="mono">${r.address}</span>`, r.pool, r.zone,
+      r.listed ? html`<strong>listed</strong> (${r.codes.join(', ')}${r.meaning ? `: ${r.meaning}` : ''})` : 'not listed',
+      r.listed ? time(r.listedSince) : '', time(r.checkedAt),
+    ]);
     const poolRows = pools.map((p) => [
       html`<span class="mono">${p.name}</span>${p.isDefault ? html` <span class="muted">(default)</span>` : ''}`,
       html`<span class="mono">${p.addresses.join(' ')}</span>`, html`<span class="mono">${p.helo}</span>`,
@@ -33,6 +39,9 @@ export function mountPools(app: ConsoleApp, _deps: ConsoleDeps): void {
       body: html`<p>Each pool is a set of this host's source addresses with its own HELO name, so that one customer's listing on a blocklist does not stop everyone's mail. Mail leaves from its site's pool, else its sender domain's, else its customer's, else the default pool. Pools are set in the configuration (<code>delivery.pools</code>).</p>
 <h2>Pools</h2>
 ${table('Configured egress pools', ['Pool', 'Addresses', 'HELO name', 'Address per connection', 'Attempts at once', 'Assigned'], poolRows, 'No pool is configured: all mail leaves from the host\'s default address.')}
+<h2>Blocklists</h2>
+<p class="muted">Each pool address is asked of the DNS blocklists in <code>blocklists.zones</code>; a new listing is mailed to the postmaster and, for a pool with a <code>fallback</code>, its mail leaves from the fallback until the address is delisted. Prometheus: <code>postern_blocklist_listed</code>.</p>
+${table('Blocklist answers about our addresses', ['Address', 'Pool', 'Blocklist', 'Answer', 'Listed since', 'Checked'], listingRows, 'No blocklist check has run (no zones configured, or not yet).')}
 <h2>Assignments</h2>
 ${table('Who sends from which pool', ['Kind', 'Name', 'Customer', 'Pool', 'Since', 'Action'], rows, 'Nothing is assigned.')}
 ${pools.length ? html`<h2>Assign</h2>

@@ -367,6 +367,9 @@ test('egress pools: listed from the configuration; a customer, domain or site is
   assert.match((await api.expect(422, 'put', '/pools/{name}/assignments', { token: op, params: { name: 'a' }, body: { customer: 'poolco', domain: 'poolco.example' } })).json.detail, /exactly one of/);
   await api.expect(404, 'put', '/pools/{name}/assignments', { token: op, params: { name: 'a' }, body: { domain: 'nowhere.example' } });
   await api.expect(404, 'get', '/pools/{name}', { token: op, params: { name: 'nope' } });
+  const check = await api.expect(200, 'get', '/pools/{name}/check', { token: op, params: { name: 'b' } });
+  assert.deepEqual(check.json.items.map((x: { id: string }) => x.id), ['ptr:127.0.0.3', 'ptr:::1', 'helo', 'spf'], 'poolco.example sends from a (its own assignment): nothing sends from b');
+  await api.expect(404, 'get', '/pools/{name}/check', { token: op, params: { name: 'nope' } });
   await api.expect(404, 'get', '/pool-assignments', { token: op, query: { customer: 'nobody' } });
   await api.expect(403, 'get', '/pools', { token: acmeToken });
   assert.equal((await api.expect(200, 'get', '/pool-assignments', { token: op })).text, before);

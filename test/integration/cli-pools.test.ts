@@ -87,3 +87,23 @@ test('config check says whether DANE is in effect, and why not', async () => {
   assert.match(await check('dns:\n  servers: ["192.0.2.53", "[::1]:53"]\n  validating: true\n  trustedResolvers: [192.0.2.53]'), /DANE is on: TLSA records are looked up through 192\.0\.2\.53, ::1/);
   assert.match(await check('dns:\n  servers: ["127.0.0.1:53"]\n  validating: true\ndelivery:\n  enabled: false\n  dane: false'), /DANE is off: delivery\.dane is false/);
 });
+
+test('pool check prints each check with the zone-file line to publish and exits 1 when one fails', async () => {
+  const { startFakeDns } = await import('../helpers/fake-dns.ts');
+  const dns = await startFakeDns({ '2.0.0.127.in-addr.arpa': { PTR: ['a.out.postern.test'] }, 'a.out.postern.test': { A: ['127.0.0.2'] } });
+  const w = makeWorkspace(serveYaml([{ role: 'submission', port: 10587 }], [
+    `dns:\n  servers: ["${dns.address}"]\n  timeoutMs: 300\n  tries: 1`, POOLS,
+  ].join('\n')));
+  try {
+    ok(await runCli(w, ['customer', 'add', 'acme']), 'customer add');
+    ok(await runCli(w, ['domain', 'add', 'acme.example', '--customer', 'acme']), 'domain add');
+    const r = await runCli(w, ['pool', 'check', 'a']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^pool a: NOT ready/);
+    assert.match(r.stdout, /\[ok  \] ptr:127\.0\.0\.2: 127\.0\.0\.2 ↔ a\.out\.postern\.test \(forward-confirmed, matches HELO\)/);
+    assert.match(r.stdout, /\[FAIL\] spf:acme\.example: acme\.example has no SPF record\n\s+publish:\n\s+acme\.example\. IN TXT "v=spf1 ip4:127\.0\.0\.2 ~all"/);
+  } finally {
+    fs.rmSync(w.dir, { recursive: true, force: true });
+    await dns.close();
+  }
+});

@@ -144,3 +144,39 @@ test('a fake blocklist starts listing pool A\'s address: the postmaster is told 
   await until(() => sink.received.length === n + 2, 5000, 'delivery after delisting');
   assert.equal(sink.received.at(-1)!.remoteAddress, '127.0.0.2', 'back on pool a');
 });
+
+test('pool check and domain check: forward-confirmed PTR matching the pool\'s HELO, the HELO name, SPF covering the pool, with the exact records to publish', async () => {
+  lab = await twoCustomers();
+  const good: FakeZone = {
+    ...ZONE,
+    '2.0.0.127.in-addr.arpa': { PTR: ['a.out.postern.test'] },
+    'a.out.postern.test': { A: ['127.0.0.2'] },
+    'example.com': { TXT: ['v=spf1 ip4:127.0.0.2 -all'] },
+  };
+  lab.dns.setZone(good);
+  const ok = await lab.s.admin.checkPool('a');
+  assert.deepEqual(ok.items.map((x) => `${x.id} ${x.status}`), ['ptr:127.0.0.2 ok', 'helo ok', 'spf:example.com ok']);
+  assert.equal(ok.ok, true);
+  // the PTR names another host, the HELO name has no address, SPF leaves pool a out
+  lab.dns.setZone({
+    ...ZONE,
+    '2.0.0.127.in-addr.arpa': { PTR: ['other.postern.test'] },
+    'other.postern.test': { A: ['127.0.0.9'] },
+    'example.com': { TXT: ['v=spf1 ip4:192.0.2.1 -all'] },
+  });
+  const bad = await lab.s.admin.checkPool('a');
+  const by = new Map(bad.items.map((x) => [x.id, x]));
+  assert.equal(bad.ok, false);
+  assert.equal(by.get('ptr:127.0.0.2')!.status, 'fail');
+  assert.deepEqual(by.get('ptr:127.0.0.2')!.publish, { name: '2.0.0.127.in-addr.arpa', type: 'PTR', value: 'a.out.postern.test' });
+  assert.deepEqual(by.get('helo')!.publish, { name: 'a.out.postern.test', type: 'A', value: '127.0.0.2' });
+  assert.equal(by.get('spf:example.com')!.status, 'fail');
+  assert.deepEqual(by.get('spf:example.com')!.publish, { name: 'example.com', type: 'TXT', value: 'v=spf1 ip4:192.0.2.1 ip4:127.0.0.2 -all' });
+  // domain check looks at the pool the domain's mail leaves from
+  lab.dns.setZone(good);
+  const domain = await lab.s.admin.checkDomain('example.com');
+  assert.match(domain.items[0]!.summary, /^mail of example\.com leaves from egress pool a \(127\.0\.0\.2, HELO a\.out\.postern\.test\)/);
+  assert.equal(domain.items.find((x) => x.id === 'spf')!.status, 'ok');
+  assert.equal(domain.items.find((x) => x.id === 'ptr:127.0.0.2')!.status, 'ok');
+  await assert.rejects(lab.s.admin.checkPool('nope'), /no egress pool named nope/);
+});

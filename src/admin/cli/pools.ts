@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
 import { poolTargetOf, publicAssignment, publicListing } from '../pools.ts';
-import { table, iso, type Io } from './output.ts';
+import { formatCheckReport } from '../../dkim/index.ts';
+import { CliExit, table, iso, type Io } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;
 interface TargetOptions { customer?: string; domain?: string; site?: string }
@@ -57,5 +58,13 @@ export function registerPoolCommands(program: Command, io: Io, withService: With
         }
         if (!p.assigned.length) return io.out('assigned: none');
         io.out(table(p.assigned.map((a) => ({ kind: a.kind, name: a.name, customer: a.customerName, since: iso(a.updatedAt) })), ['kind', 'name', 'customer', 'since']));
+      }));
+  pool.command('check <pool>').description('PTR of each pool address (forward-confirmed, matching the HELO name), the HELO name\'s addresses, and SPF of every domain sending from the pool, with the exact records to publish; exit 1 when something fails')
+    .option('--json', 'JSON output')
+    .action((name: string, o: { json?: boolean }) =>
+      withService(async (svc) => {
+        const report = await svc.checkPool(name);
+        io.out(o.json ? JSON.stringify(report, null, 2) : formatCheckReport(report).trimEnd());
+        if (!report.ok) throw new CliExit(1);
       }));
 }

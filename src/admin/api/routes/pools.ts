@@ -13,6 +13,13 @@ const Pool_ = z.object({
 const Listing_ = z.object({
   address: z.string(), zone: z.string(), listed: z.boolean(), codes: z.array(z.string()), meaning: z.string().nullable(), checkedAt: z.string(), listedSince: z.string().nullable(),
 }).describe('the latest answer of one blocklist about one of the pool\'s addresses');
+const Check_ = z.object({
+  domain: z.string(), ok: z.boolean(),
+  items: z.array(z.object({
+    id: z.string(), status: z.enum(['ok', 'warn', 'fail']), summary: z.string(), detail: z.string().optional(),
+    publish: z.object({ name: z.string(), type: z.string(), value: z.string() }).optional(),
+  })),
+});
 const Target = z.object({
   customer: Name.optional().describe('all mail of a customer'),
   domain: Name.optional().describe('mail sent as a hosted domain (wins over its customer\'s pool)'),
@@ -32,6 +39,11 @@ export const poolRoutes: AnyRoute[] = [
       const p = await svc.showPool(params.name);
       return { ...p, assigned: p.assigned.map(publicAssignment), blocklists: p.blocklists.map(publicListing) };
     },
+  }),
+  route({
+    method: 'get', path: '/pools/{name}/check', tag: 'pools', access: 'operator', summary: 'Live DNS check of a pool: PTR of each address (forward-confirmed, matching the HELO name), the HELO name, SPF of every domain sending from it; with what to publish',
+    params: z.object({ name: Name }), response: Check_,
+    handler: async ({ svc, params }) => svc.checkPool(params.name),
   }),
   route({
     method: 'put', path: '/pools/{name}/assignments', tag: 'pools', access: 'operator', summary: 'Send the mail of one customer, domain or site from this pool (replaces its earlier pool)',

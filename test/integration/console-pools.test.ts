@@ -10,6 +10,7 @@ let acmeToken: string;
 
 before(async () => {
   s = await startTestServer({
+    dns: { servers: ['127.0.0.1:9'], timeoutMs: 50, tries: 1 }, // nothing answers: the live check says so quickly
     delivery: { enabled: false, pools: { a: { addresses: ['127.0.0.2'], helo: 'a.out.postern.test' }, b: { addresses: ['127.0.0.3'], helo: 'b.out.postern.test', concurrency: 3 } }, defaultPool: 'a' },
   });
   await s.addMailbox('alice@example.com', 'alice-secret-1', 'acme');
@@ -24,7 +25,7 @@ test('pools: the configured pools, assign a customer and a domain, unassign; a r
   const p = await c.get('/console/pools');
   assert.equal(p.status, 200);
   assert.match(p.text, /<caption>Configured egress pools<\/caption>/);
-  assert.match(p.text, /<span class="mono">a<\/span> <span class="muted">\(default\)<\/span>/);
+  assert.match(p.text, /<a href="\/console\/pools\/a"><span class="mono">a<\/span><\/a> <span class="muted">\(default\)<\/span>/);
   assert.match(p.text, /<span class="mono">127\.0\.0\.3<\/span><\/td><td><span class="mono">b\.out\.postern\.test<\/span>/);
   assert.match(p.text, /Nothing is assigned\./);
   assert.match(p.text, /<a [^>]*href="\/console\/pools"[^>]*>Pools<\/a>/, 'in the operator navigation');
@@ -37,6 +38,12 @@ test('pools: the configured pools, assign a customer and a domain, unassign; a r
   assert.match(after.text, /<span id="pa-0" class="mono">acme<\/span>/);
   await c.post('/console/pools/assign', { pool: 'zzz', kind: 'customer', name: 'acme' });
   assert.match((await c.get('/console/pools')).text, /no egress pool named zzz in delivery\.pools/);
+  const check = await c.get('/console/pools/b');
+  assert.equal(check.status, 200);
+  assert.match(check.text, /<caption>Live DNS status of pool b<\/caption>/);
+  assert.match(check.text, /<code>ptr:127\.0\.0\.3<\/code>/);
+  assert.match(check.text, /<code>spf:example\.com<\/code>|<code>spf<\/code>/);
+  assert.equal((await c.get('/console/pools/zzz')).status, 404);
   await c.post('/console/pools/unassign', { kind: 'customer', name: 'acme' });
   assert.deepEqual((await s.server.store.pools.list()).map((x) => `${x.kind}:${x.name}:${x.pool}`), ['domain:example.com:a']);
 });
@@ -45,6 +52,7 @@ test('the tenant wall: a customer session gets 404 on the pools page and its act
   const c = createConsoleClient(s);
   await c.signIn({ token: acmeToken });
   assert.equal((await c.get('/console/pools')).status, 404);
+  assert.equal((await c.get('/console/pools/a')).status, 404);
   const before = JSON.stringify(await s.server.store.pools.list());
   assert.equal((await c.post('/console/pools/assign', { pool: 'b', kind: 'customer', name: 'acme' })).status, 404);
   assert.equal((await c.post('/console/pools/unassign', { kind: 'domain', name: 'example.com' })).status, 404);

@@ -8,6 +8,8 @@ import type { ConsoleApp, ConsoleDeps } from '../context.ts';
 import { act, field } from '../actions.ts';
 import { only } from '../guard.ts';
 import { BASE, csrfField, html, page, postButton, table, time } from '../html.ts';
+import { notFound } from '../guard.ts';
+import { liveSection, raceCheck } from './domains.ts';
 
 const BACK = `${BASE}/pools`;
 
@@ -23,7 +25,7 @@ export function mountPools(app: ConsoleApp, _deps: ConsoleDeps): void {
       r.listed ? time(r.listedSince) : '', time(r.checkedAt),
     ]);
     const poolRows = pools.map((p) => [
-      html`<span class="mono">${p.name}</span>${p.isDefault ? html` <span class="muted">(default)</span>` : ''}`,
+      html`<a href="${BASE}/pools/${encodeURIComponent(p.name)}"><span class="mono">${p.name}</span></a>${p.isDefault ? html` <span class="muted">(default)</span>` : ''}`,
       html`<span class="mono">${p.addresses.join(' ')}</span>`, html`<span class="mono">${p.helo}</span>`,
       p.select === 'hash' ? 'hash of the recipient domain' : 'round robin', p.concurrency ?? 'no limit of its own', p.assignments,
     ]);
@@ -50,6 +52,18 @@ ${pools.length ? html`<h2>Assign</h2>
 <label for="assign-kind">Kind</label><select id="assign-kind" name="kind"><option value="customer">customer</option><option value="domain">domain</option><option value="site">site</option></select>
 <label for="assign-name">Name</label><input id="assign-name" name="name" required>
 <button type="submit">Assign</button></form>` : ''}`,
+    });
+  });
+  app.get('/pools/:name', only('operator'), async (c) => {
+    const name = c.req.param('name');
+    const pools = await c.get('svc').listPools();
+    if (!pools.some((p) => p.name === name)) return notFound(c);
+    const live = await raceCheck(c.get('svc').checkPool(name));
+    return page(c, {
+      title: `Pool ${name}`,
+      body: html`<p>The live DNS check of the pool: each address's PTR must name a host that resolves back to it (forward-confirmed) and is the pool's HELO name, the HELO name must resolve to the pool's addresses, and the SPF record of every domain sending from the pool must cover them. What to publish is shown beside each failing check.</p>
+<p><a href="${BASE}/pools">All pools</a></p>
+${liveSection(live)}`,
     });
   });
   app.post('/pools/assign', only('operator'), (c) => act(c, BACK, async () => {

@@ -76,7 +76,7 @@ test('DANE-EE and DANE-TA records that match deliver over TLS', async () => {
   assert.ok(logs.some((l) => /DANE: certificate matches DANE-TA 2 1 1 \(mx\.ta\.test\)/.test(l)), logs.join('\n'));
 });
 
-test('a certificate that matches no TLSA record defers with a DANE reply, shown by queue show; nothing is sent', async () => {
+test('a certificate that matches no TLSA record defers with a DANE reply, shown by queue show and tracking; nothing is sent', async () => {
   lab = await daneLab();
   const mx = await tlsMx(lab, '127.0.0.4', ee);
   const id = await lab.submit({ to: 'x@bad.test' });
@@ -85,6 +85,10 @@ test('a certificate that matches no TLSA record defers with a DANE reply, shown 
   assert.equal(mx.received.length, 0);
   const shown = await lab.s.admin.showMessage(id);
   assert.match(JSON.stringify(shown), /DANE: mx\.bad\.test publishes DANE TLSA records/);
+  const tracked = await lab.s.server.store.tracking.get(id);
+  const ev = tracked?.events.find((e) => e.type === 'attempt-deferred');
+  assert.match(String(ev?.reply), /^451 4\.7\.5 DANE: mx\.bad\.test publishes DANE TLSA records/, 'message tracking shows the DANE deferral');
+  assert.equal(ev?.category, 'tls');
 });
 
 test('a DANE MX host without STARTTLS defers (never plaintext)', async () => {

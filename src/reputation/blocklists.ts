@@ -22,7 +22,16 @@ export interface BlocklistSettings {
 
 export interface Suspect { sender: string; customerName: string | null; messages: number; recipients: number }
 
-export interface NewListing { listing: BlocklistResult; suspects: Suspect[] }
+export interface NewListing {
+  listing: BlocklistResult;
+  /** The pool's top senders in the hours before. */
+  suspects: Suspect[];
+  /** Senders whose mail got remote replies naming a blocklist in the hours before. */
+  blocked: { sender: string; customerName: string | null; replies: number }[];
+}
+
+/** Words of remote replies that name a blocklist (data: lower-case, matched anywhere in the reply). */
+export const BLOCKLIST_WORDS = ['spamhaus', 'blocklist', 'blacklist', 'block list', 'black list', 'dnsbl', 'rbl', 'spamcop', 'barracuda', 'listed at', 'listed on', 'listed in'];
 
 export type Lookup = (name: string) => Promise<string[]>;
 
@@ -56,13 +65,24 @@ export async function checkOne(lookup: Lookup, ip: string, z: BlocklistZone): Pr
   }
 }
 
-/** The top senders (tracking) of the customers whose mail leaves from a pool. */
-export async function suspectsOf(store: Store, pool: string, defaultPool: string | null, since: number): Promise<Suspect[]> {
+/** Whether a customer's mail (some or all of it) leaves from a pool. */
+async function customersOf(store: Store, pool: string, defaultPool: string | null): Promise<(customer: string | null) => boolean> {
   const assigned = await store.pools.list();
   const customerPool = new Map(assigned.filter((a) => a.kind === 'customer').map((a) => [a.customerName, a.pool]));
-  const inPool = (c: string | null) => c !== null && (assigned.some((a) => a.pool === pool && a.customerName === c) || (pool === defaultPool && !customerPool.has(c)));
+  return (c) => c !== null && (assigned.some((a) => a.pool === pool && a.customerName === c) || (pool === defaultPool && !customerPool.has(c)));
+}
+
+/** The top senders (tracking) of the customers whose mail leaves from a pool. */
+export async function suspectsOf(store: Store, pool: string, defaultPool: string | null, since: number): Promise<Suspect[]> {
+  const inPool = await customersOf(store, pool, defaultPool);
   const summary: TrackingSummary = await store.tracking.summary(since, 50);
   return summary.topSenders.filter((s) => inPool(s.customerName)).slice(0, 5);
+}
+
+/** Senders of a pool's customers whose mail got remote replies naming a blocklist. */
+export async function blockedOf(store: Store, pool: string, defaultPool: string | null, since: number): Promise<NewListing['blocked']> {
+  const inPool = await customersOf(store, pool, defaultPool);
+  return (await store.tracking.repliesMentioning(since, BLOCKLIST_WORDS, 50)).filter((b) => inPool(b.customerName)).slice(0, 5);
 }
 
 export interface BlocklistWatchDeps {
@@ -112,7 +132,11 @@ export function createBlocklistWatch(deps: BlocklistWatchDeps): BlocklistWatch {
       const since = deps.now() - settings.senderHours * 3_600_000;
       const out: NewListing[] = [];
       for (const listing of fresh) {
-        out.push({ listing, suspects: await suspectsOf(store, listing.pool, settings.defaultPool, since) });
+        out.push({
+          listing,
+          suspects: await suspectsOf(store, listing.pool, settings.defaultPool, since),
+          blocked: await blockedOf(store, listing.pool, settings.defaultPool, since),
+        });
         logger.error({ evt: 'blocklist', pool: listing.pool, address: listing.address, zone: listing.zone, codes: listing.codes, meaning: listing.meaning }, 'an egress address was listed');
       }
       if (out.length) await deps.notify(out);

@@ -4,6 +4,6 @@
  * postmaster naming the pool's likely senders, and which pools are listed now (for failover to
  * a pool's fallback). Never decides a delivery itself and never throws from a timed check.
  */
-export { createBlocklistWatch, checkOne, queryName, suspectsOf, resolverLookup, type BlocklistWatch, type BlocklistSettings, type BlocklistZone, type NewListing, type Lookup, type Suspect } from './blocklists.ts';
+export { BLOCKLIST_WORDS, createBlocklistWatch, checkOne, queryName, suspectsOf, resolverLookup, type BlocklistWatch, type BlocklistSettings, type BlocklistZone, type NewListing, type Lookup, type Suspect } from './blocklists.ts';
 export { buildListingNotice, listingJson, listingText } from './notice.ts';
 export { createListedPools, type ListedPools } from './listed.ts';

@@ -6,7 +6,7 @@ const clean = (s: string) => s.replace(/[\r\n]+/g, ' ');
 
 export function listingText(items: NewListing[], fallbackOf: (pool: string) => string | null): string[] {
   const lines: string[] = [];
-  for (const { listing: l, suspects } of items) {
+  for (const { listing: l, suspects, blocked } of items) {
     lines.push(`${l.address} (pool ${l.pool}) is listed on ${l.zone}: ${l.codes.join(', ')}${l.meaning ? ` (${l.meaning})` : ''}`);
     const fb = fallbackOf(l.pool);
     lines.push(fb ? `  Mail of pool ${l.pool} now leaves from pool ${fb} until the address is delisted.` : `  Pool ${l.pool} has no fallback: its mail still leaves from it.`);
@@ -15,6 +15,10 @@ export function listingText(items: NewListing[], fallbackOf: (pool: string) => s
       for (const s of suspects) lines.push(`    ${clean(s.sender)} (customer ${clean(s.customerName ?? '-')}): ${s.messages} messages, ${s.recipients} recipients`);
     } else {
       lines.push('  No sender of this pool sent tracked mail in the hours before.');
+    }
+    if (blocked.length) {
+      lines.push('  Remote replies naming a blocklist in the hours before, by sender:');
+      for (const b of blocked) lines.push(`    ${clean(b.sender)} (customer ${clean(b.customerName ?? '-')}): ${b.replies} replies`);
     }
     lines.push('');
   }
@@ -46,9 +50,9 @@ export function buildListingNotice(o: { hostname: string; from: string; to: stri
 export function listingJson(items: NewListing[], fallbackOf: (pool: string) => string | null) {
   return {
     type: 'blocklist-listed',
-    listings: items.map(({ listing: l, suspects }) => ({
+    listings: items.map(({ listing: l, suspects, blocked }) => ({
       pool: l.pool, address: l.address, zone: l.zone, codes: l.codes, meaning: l.meaning,
-      listedSince: new Date(l.listedSince ?? l.checkedAt).toISOString(), fallback: fallbackOf(l.pool), suspects,
+      listedSince: new Date(l.listedSince ?? l.checkedAt).toISOString(), fallback: fallbackOf(l.pool), suspects, blocked,
     })),
   };
 }

@@ -629,6 +629,11 @@ export interface TrackingRepo {
    * most first (ties by name). With customerId, that customer's only.
    */
   summary(since: number, top: number, customerId?: number): Promise<TrackingSummary>;
+  /**
+   * Senders (a login, site:NAME, else the envelope sender) whose deferred or failed attempts
+   * since `since` got a remote reply containing one of `words` (case-insensitive), most first.
+   */
+  repliesMentioning(since: number, words: string[], top: number): Promise<{ sender: string; customerName: string | null; replies: number }[]>;
 }
 
 export interface TrackingSummary {

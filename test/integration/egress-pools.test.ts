@@ -108,7 +108,9 @@ test('a fake blocklist starts listing pool A\'s address: the postmaster is told 
     bounce: { postmaster: 'pm@remote.test' },
   });
   await lab.s.admin.assignPool('customer', 'acme', 'a');
-  const sink = await lab.mx('127.0.0.5', {});
+  // the first MAIL is refused with a reply naming a blocklist, the retry is accepted
+  let mails = 0;
+  const sink = await lab.mx('127.0.0.5', { mail: () => (++mails === 1 ? { code: 451, text: '4.7.1 Service unavailable; client host [127.0.0.2] blocked using zen.spamhaus.org' } : 'accept') });
   await lab.submit({ to: 'x@remote.test', subject: 'before' });
   await until(() => sink.received.length === 1, 5000, 'delivery before the listing');
   assert.equal(sink.received[0]!.remoteAddress, '127.0.0.2');
@@ -127,6 +129,8 @@ test('a fake blocklist starts listing pool A\'s address: the postmaster is told 
   assert.match(text, /127\.0\.0\.2 \(pool a\) is listed on bl\.test: 127\.0\.0\.2 \(test listing \(spam seen\)\)/);
   assert.match(text, /Mail of pool a now leaves from pool b until the address is delisted\./);
   assert.match(text, /alice@example\.com \(customer acme\): 1 messages/);
+  assert.match(text, /Remote replies naming a blocklist in the hours before, by sender:\r\n\s+alice@example\.com \(customer acme\): 1 replies/);
+  assert.deepEqual(fresh[0]!.blocked, [{ sender: 'alice@example.com', customerName: 'acme', replies: 1 }]);
   const metrics = await lab.s.server.metrics.registry.metrics();
   assert.match(metrics, /postern_blocklist_listed\{pool="a",address="127\.0\.0\.2",zone="bl\.test"\} 1/);
   const shown = await lab.s.admin.showPool('a');

@@ -1,6 +1,6 @@
 /** Conformance cases: egress pool assignments (customer, domain, site) and which one applies to a message; blocklist results. */
 import assert from 'node:assert/strict';
-import { message, seed, T0, type Case } from './harness.ts';
+import { jobOf, message, result, seed, T0, type Case } from './harness.ts';
 
 export const poolCases: Case[] = [
   {
@@ -78,6 +78,28 @@ export const poolCases: Case[] = [
       assert.deepEqual(await store.blocklists.record([r('192.0.2.1', 'bl.test', false, T0 + 20)]), []);
       assert.equal((await store.blocklists.list())[0]!.listedSince, null, 'delisted');
       assert.equal((await store.blocklists.record([r('192.0.2.1', 'bl.test', true, T0 + 30)])).length, 1, 'listed again: new again');
+    },
+  },
+  {
+    name: 'tracking: repliesMentioning counts deferred and failed attempts whose reply names one of the words (any case), by sender, since a time',
+    async run({ store }) {
+      const { acme } = await seed(store);
+      await store.queue.enqueueBatch([
+        message('M1', { customerId: acme.id, track: true, createdAt: T0, recipients: [{ address: 'a@r.test' }] }),
+        message('M2', { customerId: acme.id, track: true, authUser: 'bob@example.com', createdAt: T0, recipients: [{ address: 'b@r.test' }] }),
+        message('M3', { customerId: acme.id, track: true, createdAt: T0, recipients: [{ address: 'c@r.test' }] }),
+      ]);
+      const jobs = await store.queue.claim({ owner: 'n', now: T0 + 10, leaseMs: 60_000, limit: 10 });
+      await store.queue.record([
+        result(jobOf(jobs, 'M1'), 0, 'deferred', { at: T0 + 20, reply: '451 4.7.1 client host blocked using zen.SPAMHAUS.org' }),
+        result(jobOf(jobs, 'M2'), 0, 'failed', { at: T0 + 20, reply: '550 5.2.2 mailbox full' }),
+        result(jobOf(jobs, 'M3'), 0, 'failed', { at: T0 + 30, reply: '554 5.7.1 listed on a DNSBL' }),
+      ]);
+      assert.deepEqual(await store.tracking.repliesMentioning(T0, ['spamhaus', 'dnsbl'], 10), [{ sender: 'alice@example.com', customerName: 'acme', replies: 2 }]);
+      assert.deepEqual(await store.tracking.repliesMentioning(T0 + 25, ['spamhaus', 'dnsbl'], 10), [{ sender: 'alice@example.com', customerName: 'acme', replies: 1 }], 'only since');
+      assert.deepEqual(await store.tracking.repliesMentioning(T0, ['full'], 10), [{ sender: 'bob@example.com', customerName: 'acme', replies: 1 }]);
+      assert.deepEqual(await store.tracking.repliesMentioning(T0, ['100%_sure'], 10), [], 'LIKE wildcards in a word are not wildcards');
+      assert.deepEqual(await store.tracking.repliesMentioning(T0, [], 10), []);
     },
   },
 ];

@@ -89,7 +89,12 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
       if (!required) return null;
       return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but its ${implicit ? 'address' : 'MX'} records are not DNSSEC-validated${sec.failed ? ' (the lookup failed)' : ''}` };
     }
-    const found = await Promise.all(hosts.map(async (host) => ({ host, found: await deps.dane!.lookup.tlsa(host.name, deps.mxPort) })));
+    // RFC 7672 section 2.2.2: a host whose address records are not validated gets no TLSA lookup
+    const found = await Promise.all(hosts.map(async (host): Promise<{ host: MxHost; found: DaneLookup }> => {
+      const addr = host.implicit ? sec : await deps.dane!.lookup.secure(host.name, 'A');
+      if (!addr.secure) return { host, found: { kind: 'none', why: `the addresses of ${host.name} are not DNSSEC-validated` } };
+      return { host, found: await deps.dane!.lookup.tlsa(host.name, deps.mxPort) };
+    }));
     const withDane = found.filter((f) => f.found.kind === 'dane' || f.found.kind === 'encrypt');
     const failed = found.filter((f) => f.found.kind === 'defer');
     if (!withDane.length && !failed.length) {

@@ -43,6 +43,9 @@ function zone(port: number): FakeZone {
   add('bad.test', '127.0.0.4', true, [tlsa(3, stranger.leaf)]);
   add('notls.test', '127.0.0.5', true, [tlsa(3, ee.leaf)]);
   add('unsigned.test', '127.0.0.6', false, [tlsa(3, stranger.leaf)]);
+  // a signed MX whose host's addresses are not validated: no TLSA lookup for that host
+  add('insecurehost.test', '127.0.0.7', true, [tlsa(3, stranger.leaf)]);
+  z['mx.insecurehost.test'] = { A: ['127.0.0.7'] };
   return z;
 }
 
@@ -104,6 +107,14 @@ test('an unsigned zone falls back to the usual policy: its (mismatching) TLSA re
   const mx = await tlsMx(lab, '127.0.0.6', ee);
   await lab.submit({ to: 'x@unsigned.test' });
   await until(() => mx.received.length === 1, 8000, 'delivered');
+});
+
+test('a signed MX whose host has unvalidated addresses: the (mismatching) TLSA records are not used', async () => {
+  lab = await daneLab();
+  const mx = await tlsMx(lab, '127.0.0.7', ee);
+  await lab.submit({ to: 'x@insecurehost.test' });
+  await until(() => mx.received.length === 1, 8000, 'delivered');
+  assert.ok(!lab.dns.queries.some((q) => q.name === `_${lab!.port}._tcp.mx.insecurehost.test`), 'no TLSA lookup for that host');
 });
 
 test('delivery.daneDomains: off delivers despite a mismatch; required defers a domain without TLSA records', async () => {

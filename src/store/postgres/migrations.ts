@@ -371,8 +371,9 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX console_sessions_seen ON console_sessions(seen_at);
   CREATE INDEX tracked_events_at ON tracked_events(at, type);
   `,
-  // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site;
-  // the row goes with the customer, domain or site it names
+  // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site
+  // (the row goes with the customer, domain or site it names); and the newest answer of each
+  // DNS blocklist about each pool address (listed 0/1)
   `
   CREATE TABLE pool_assignments (
     kind TEXT NOT NULL CHECK (kind IN ('customer', 'domain', 'site')),
@@ -387,9 +388,6 @@ export const PG_MIGRATIONS: string[] = [
   );
   CREATE INDEX pool_assignments_customer ON pool_assignments(customer_id);
   CREATE INDEX pool_assignments_pool ON pool_assignments(pool);
-  `,
-  // the newest answer of each DNS blocklist about each egress pool address (listed 0/1)
-  `
   CREATE TABLE blocklist_results (
     address TEXT NOT NULL,
     zone TEXT NOT NULL,

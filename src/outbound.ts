@@ -8,22 +8,25 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
-import { newQueueId, parseHostPort, type Clock } from './core/index.ts';
+import { newQueueId, normalizeDomain, parseHostPort, type Clock } from './core/index.ts';
 import { NEVER, type DeliveryJob, type RecipientUpdate, type Store } from './store/index.ts';
 import type { Spool } from './spool/index.ts';
 import type { Intake } from './intake/index.ts';
 import { createScheduler, decide, giveBackUpdates, type Scheduler, type Notice, type RetryPolicy } from './queue/index.ts';
-import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, type NextHop, type RecipientOutcome } from './delivery/index.ts';
+import { createDeliverer, createMxResolver, createMtaSts, createConnectionPool, createEgressPools, createDane, createSecureDns, daneStatus, serversOf, type NextHop, type RecipientOutcome } from './delivery/index.ts';
 import { buildHoldNotice, createNotifier, type NoticeItem } from './bounce/index.ts';
 import type { SecretBox } from './credentials/index.ts';
 import { countDelivery, type Metrics } from './observability/index.ts';
 import type { WebhookEmitter } from './webhooks/index.ts';
 import { createBounceSuppressor } from './suppression.ts';
+import { createListedPools } from './reputation/index.ts';
 
 export interface Outbound {
   scheduler: Scheduler;
   /** Something was queued: look for due work now. */
   kick(): void;
+  /** The blocklist results changed (this process checked them): read them again. */
+  listingsChanged(): void;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -68,6 +71,10 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     return () => new Readable({ read() { this.destroy(new Error(`message ${job.message.id} has no body (deleted?)`)); } });
   }
 
+  const dane = daneStatusOf(config);
+  const listed = createListedPools(store, Object.fromEntries(Object.entries(d.pools).map(([n, p]) => [n, p.fallback])), () => clock.now());
+  logger.info({ evt: 'dane', on: dane.on }, dane.why);
+
   const deliverer = createDeliverer({
     hostname: config.hostname,
     resolver: createMxResolver({
@@ -93,6 +100,17 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     },
     logger,
     metrics: deps.metrics,
+    dane: dane.on
+      ? { lookup: createDane(createSecureDns({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries })), overrides: d.daneDomains }
+      : undefined,
+    egress: Object.keys(d.pools).length ? {
+      pools: createEgressPools(d.pools),
+      // a listed pool with a fallback sends from the fallback until it is delisted
+      async poolOf(job) {
+        const name = await poolOf(store, job, d.defaultPool ?? null);
+        return name === null ? null : listed.effective(name);
+      },
+    } : undefined,
   });
 
   let scheduler: Scheduler;
@@ -191,11 +209,28 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   return {
     scheduler,
     kick: () => scheduler.kick(),
+    listingsChanged: () => listed.clear(),
     async close(graceMs = 10_000) {
       await scheduler.stop(graceMs);
       pool.close();
     },
   };
+}
+
+/** Whether DANE is in effect with this configuration, and why (or why not). */
+export function daneStatusOf(config: Config): ReturnType<typeof daneStatus> {
+  return daneStatus({
+    enabled: config.delivery.dane, validating: config.dns.validating, servers: serversOf(config.dns.servers), trusted: config.dns.trustedResolvers,
+  });
+}
+
+/** The egress pool of a job: its site's, sender domain's or customer's assignment, else the default pool. */
+export async function poolOf(store: Store, job: DeliveryJob, defaultPool: string | null): Promise<string | null> {
+  const { customerId, sender, siteId } = job.message;
+  if (customerId === null) return defaultPool;
+  const at = sender.lastIndexOf('@');
+  const senderDomain = at > 0 ? normalizeDomain(sender.slice(at + 1)) : null;
+  return (await store.pools.poolFor({ customerId, senderDomain, siteId: siteId ?? null })) ?? defaultPool;
 }
 
 async function* prepend(top: Buffer, rest: NodeJS.ReadableStream): AsyncGenerator<Buffer> {

@@ -15,6 +15,7 @@ import { createIntake } from './intake/index.ts';
 import { createAuthenticator, createDovecotAuth, createLoginCache, type LockoutPolicy } from './credentials/index.ts';
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { startSuppressionPrune } from './suppression.ts';
+import { startBlocklistWatch, type BlocklistWatchRun } from './blocklist-watch.ts';
 import { createContainment, createKnownNetworks } from './limits/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 import { checkSecretsKey, createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
@@ -32,6 +33,8 @@ export interface RunningServer {
   store: Store;
   /** Outgoing delivery, when this process delivers. */
   outbound: Outbound | null;
+  /** The blocklist watch (null: no zones or no pools configured, or not this process). */
+  blocklists: BlocklistWatchRun | null;
   /** The HTTPS send API and the sendmail socket, when this process serves them. */
   local: LocalServers | null;
   /** The drop folder's pickup, when this process serves the local channel. */
@@ -212,7 +215,9 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning: Promise<void> = Promise.resolve();
   let stopPrune: (() => void) | null = null;
+  let blocklists: BlocklistWatchRun | null = null;
   const close = async () => {
+    blocklists?.stop();
     if (dkimTimer) clearInterval(dkimTimer);
     if (pruneTimer) clearInterval(pruneTimer);
     stopPrune?.();
@@ -295,6 +300,8 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
       }
       // expired suppressions go, hourly, in the one process that serves the local channel
       stopPrune = startSuppressionPrune({ store, clock, logger });
+      // our own egress addresses on DNS blocklists, in the same one process
+      blocklists = startBlocklistWatch(config, { store, intake, clock, logger, registry: metrics.registry, checked: () => outbound?.listingsChanged() });
       if (config.dkim.enabled) {
         // the timed steps of key rotation, in the one process that serves the local channel
         const lookup = createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries });
@@ -330,7 +337,7 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     await close();
     throw err;
   }
-  return { listeners, store, get outbound() { return outbound; }, local, pickup, metrics, close };
+  return { listeners, store, get outbound() { return outbound; }, get blocklists() { return blocklists; }, local, pickup, metrics, close };
 }
 
 /** One process: prepare the data folder, then listen (tests, and `workers: 1`). */

@@ -130,6 +130,14 @@ const APP_PASSWORDS: Audited = {
   },
 };
 
+const POOL: Audited = {
+  target: (a) => `pool:${str(a[0])}:${str(a[0]) === 'domain' ? domainKey([a[1]]) : str(a[1])}`,
+  snapshot: async (s, t) => {
+    const [, kind = '', ...rest] = t.split(':');
+    return (await s.pools.get(kind as never, rest.join(':')))?.pool ?? null;
+  },
+};
+
 /** The service methods that change something, and how to see their target. */
 const AUDITED: Record<string, Audited> = {
   addCustomer: { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) },
@@ -142,6 +150,7 @@ const AUDITED: Record<string, Audited> = {
   addMailbox: MAILBOX, setPassword: MAILBOX, suspend: MAILBOX, resume: MAILBOX, removeMailbox: MAILBOX,
   grant: MAILBOX, revoke: MAILBOX, unlock: MAILBOX,
   setRoute: ROUTE, removeRoute: ROUTE,
+  assignPool: POOL, unassignPool: POOL,
   setLimit: LIMITS, clearLimit: LIMITS,
   rotateDkim: DKIM, activateDkim: DKIM,
   addSuppression: SUPPRESSION, removeSuppression: SUPPRESSION,

@@ -7,7 +7,7 @@ import type { Config } from '../config/index.ts';
 import type { SecretBox } from '../credentials/index.ts';
 import type { DkimKey, Store } from '../store/index.ts';
 import {
-  checkDomain, createDkimService, createDnsLookup, dkimRecordName, dkimRecordValue, DkimError, zoneQuoted,
+  checkDomain, checkPool, createDkimService, createDnsLookup, dkimRecordName, dkimRecordValue, DkimError, zoneQuoted,
   type CheckReport, type DkimAlgorithm, type DkimService, type DnsLookup,
 } from '../dkim/index.ts';
 import { normalizeDomain } from '../core/index.ts';
@@ -22,6 +22,8 @@ export interface DkimAdminOptions {
   heloName: string;
   /** What mail programs are told (from the configured listeners), for `domain dns`. */
   clients: ClientSettings;
+  /** Egress pools (delivery.pools): a domain whose mail leaves from a pool is checked against the pool's addresses and HELO. */
+  pools?: { pools: Record<string, { addresses: string[]; helo: string }>; defaultPool: string | null };
 }
 
 /** The DKIM options of the admin service, from the configuration. */
@@ -34,6 +36,7 @@ export function dkimAdminOptions(config: Config, store: Store, secrets: () => Se
     lookup: lazyLookup,
     sendingIps: config.delivery.publicAddresses,
     heloName: config.hostname,
+    pools: { pools: config.delivery.pools, defaultPool: config.delivery.defaultPool ?? null },
     clients: {
       provider: config.clients.provider ?? config.hostname,
       webHost: config.clients.webHost ?? config.clients.host ?? config.hostname,
@@ -72,6 +75,15 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
     if (!domain || !sees(scope, domain.customerId)) throw missing(`no hosted domain ${input}`);
     return domain.name;
   };
+  /** The pool a domain's mail (as sender, not from a site) leaves from, or null. */
+  const poolOfDomain = async (d: string): Promise<{ name: string; addresses: string[]; helo: string } | null> => {
+    const settings = opts?.pools;
+    if (!settings || !Object.keys(settings.pools).length) return null;
+    const domain = await store.domains.get(d);
+    const name = (domain ? await store.pools.poolFor({ customerId: domain.customerId, senderDomain: d, siteId: null }) : null) ?? settings.defaultPool;
+    const p = name ? settings.pools[name] : undefined;
+    return name && p ? { name, addresses: p.addresses, helo: p.helo } : null;
+  };
   return {
     /** Makes the first keys of a new domain (when DKIM is enabled). */
     async createDomainKeys(domain: string): Promise<DkimKey[]> {
@@ -104,7 +116,20 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
       const d = await domainName(input, scope);
       const o = need();
       const keys = (await store.dkim.list(d)).filter((k): k is DkimKey & { state: 'pending' | 'active' | 'retiring' } => k.state !== 'retired');
-      return checkDomain({ domain: d, keys, sendingIps: o.sendingIps, heloName: o.heloName, lookup: o.lookup() });
+      const pool = await poolOfDomain(d);
+      if (!pool) return checkDomain({ domain: d, keys, sendingIps: o.sendingIps, heloName: o.heloName, lookup: o.lookup() });
+      const report = await checkDomain({ domain: d, keys, sendingIps: pool.addresses, heloName: pool.helo, lookup: o.lookup() });
+      report.items.unshift({ id: 'pool', status: 'ok', summary: `mail of ${d} leaves from egress pool ${pool.name} (${pool.addresses.join(', ')}, HELO ${pool.helo}): SPF, PTR and HELO are checked for it` });
+      return report;
+    },
+    /** An egress pool's PTR (forward-confirmed, matching its HELO), HELO and the SPF of every domain sending from it. */
+    async checkPool(name: string): Promise<CheckReport> {
+      const o = need();
+      const p = o.pools?.pools[name];
+      if (!p) throw missing(`no egress pool named ${name} in delivery.pools`);
+      const domains: string[] = [];
+      for (const dm of await store.domains.list()) if ((await poolOfDomain(dm.name))?.name === name) domains.push(dm.name);
+      return checkPool({ pool: name, addresses: p.addresses, heloName: p.helo, domains, lookup: o.lookup() });
     },
   };
 }

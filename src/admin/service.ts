@@ -26,6 +26,7 @@ import { createLifecycleService } from './lifecycle.ts';
 import { createRemovalService } from './removal.ts';
 import { createImportService } from './import.ts';
 import { createAppPasswordService } from './app-passwords.ts';
+import { createPoolService, type PoolSettings } from './pools.ts';
 
 export { AdminError, type TenantScope };
 
@@ -116,10 +117,17 @@ function rethrow(err: unknown): never {
 /** The admin service; with `actor`, every change it makes is recorded in the audit trail. */
 export function createAdminService(
   store: Store,
-  opts: { now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions; webhooks?: WebhookAdminOptions; suppressionDays?: number } = {},
+  opts: {
+    now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions; webhooks?: WebhookAdminOptions; suppressionDays?: number;
+    /** delivery.pools and delivery.defaultPool (none configured when absent). */
+    pools?: PoolSettings;
+  } = {},
 ) {
   const now = opts.now ?? Date.now;
-  const service = createService(store, now, opts.secrets, opts.dkim, opts.webhooks ?? { allowInsecure: false }, opts.suppressionDays ?? 30);
+  const service = {
+    ...createService(store, now, opts.secrets, opts.dkim, opts.webhooks ?? { allowInsecure: false }, opts.suppressionDays ?? 30),
+    ...createPoolService(store, opts.pools ?? { pools: {}, defaultPool: null }),
+  };
   return opts.actor ? withAudit(service, store, opts.actor, now) : service;
 }
 

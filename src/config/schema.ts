@@ -28,6 +28,38 @@ function isIpOrCidr(v: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
+export const POOL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
+const poolSchema = z.object({
+  addresses: z.array(z.string().refine((ip) => net.isIP(ip) !== 0, 'expected an IPv4 or IPv6 address')).min(1)
+    .describe('Local source addresses of the pool (each must be configured on this host).'),
+  helo: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i, 'expected a fully qualified host name').describe('The EHLO name said from the pool\'s addresses (their PTR should name it).'),
+  select: z.enum(['hash', 'round-robin']).default('hash').describe('Which address a connection binds: hash of the recipient domain (one destination sees a steady address) or round robin.'),
+  concurrency: z.number().int().min(1).max(10_000).optional().describe('Delivery attempts running at once from this pool (default: no limit below delivery.concurrency).'),
+  fallback: z.string().regex(POOL_NAME).optional().describe('While an address of this pool is listed on a blocklist (blocklists.zones), its mail leaves from this pool instead, until it is delisted.'),
+}).strict();
+
+/** Pools share no address (else connection reuse and reputation would cross them), and the default pool exists. */
+function checkPools(d: { pools: Record<string, { addresses: string[] }>; defaultPool?: string }, ctx: z.RefinementCtx): void {
+  const owner = new Map<string, string>();
+  for (const [name, p] of Object.entries(d.pools)) {
+    for (const a of p.addresses) {
+      const key = net.isIPv6(a) ? new net.SocketAddress({ address: a, family: 'ipv6' }).address : a;
+      const other = owner.get(key);
+      if (other && other !== name) ctx.addIssue({ code: 'custom', path: ['pools', name, 'addresses'], message: `address ${a} is also in pool ${other}` });
+      owner.set(key, name);
+    }
+  }
+  for (const [name, p] of Object.entries(d.pools as Record<string, { fallback?: string }>)) {
+    if (p.fallback !== undefined && (p.fallback === name || !(p.fallback in d.pools))) {
+      ctx.addIssue({ code: 'custom', path: ['pools', name, 'fallback'], message: `the fallback of pool ${name} must be another pool in delivery.pools: ${p.fallback}` });
+    }
+  }
+  if (d.defaultPool !== undefined && !(d.defaultPool in d.pools)) {
+    ctx.addIssue({ code: 'custom', path: ['defaultPool'], message: `no pool named ${d.defaultPool} in delivery.pools` });
+  }
+}
+
 export const listenerSchema = z
   .object({
     role: z.enum(ROLES).describe('mx (port 25: relay only for authenticated clients), submission (STARTTLS, AUTH required) or submissions (implicit TLS, AUTH required).'),
@@ -163,8 +195,15 @@ export const configSchema = z
         reuseMaxMessages: z.number().int().min(1).default(100).describe('Messages sent over one connection to a remote host before it is closed.'),
         reuseIdleSeconds: z.number().min(0).default(5).describe('How long an idle connection is kept for the next message to the same host (0: close at once).'),
         publicAddresses: z.array(z.string().regex(/^[0-9a-fA-F:.]+$/, 'expected an IP address')).default([]).describe('The public IP addresses this server sends from, as the Internet sees them (for the SPF, PTR and HELO checks of `postern domain check`).'),
+        pools: z.record(z.string().regex(POOL_NAME, 'expected a pool name of letters, digits, dot, dash and underscore'), poolSchema).default({})
+          .describe('Egress pools: named sets of local source addresses with their own HELO name, so one customer\'s reputation does not become another\'s: { bulk: { addresses: [192.0.2.10, 2001:db8::10], helo: bulk.example.net } }. A customer, domain or site is put in a pool with `postern pool assign`.'),
+        dane: z.boolean().default(true).describe('DANE (RFC 7672): TLSA records of MX hosts in DNSSEC-signed zones make TLS required and the certificate must match them. Only in effect when dns.validating is set and every DNS server is trusted (loopback or dns.trustedResolvers); `postern config check` says whether it is.'),
+        daneDomains: z.record(z.string(), z.enum(['off', 'required'])).default({})
+          .describe('Per recipient domain: off (never DANE, for a domain with broken TLSA records) or required (defer unless its hosts have usable TLSA records; also checks the TLSA records of a route\'s host): { "partner.example": "required" }.'),
+        defaultPool: z.string().regex(POOL_NAME).optional().describe('The pool of mail whose customer, sender domain and site have none assigned; unset: such mail leaves from the host\'s default address with `hostname` as HELO.'),
       })
       .strict()
+      .superRefine(checkPools)
       .prefault({})
       .describe('Outgoing delivery.'),
     dns: z
@@ -172,10 +211,27 @@ export const configSchema = z
         servers: z.array(hostPort('a DNS server', 53)).default([]).describe('DNS servers for MX, address and MTA-STS lookups ("127.0.0.1:5353", "[::1]:53"); empty = the system resolver.'),
         timeoutMs: z.number().int().min(10).default(5000).describe('Timeout of one DNS query try.'),
         tries: z.number().int().min(1).max(10).default(2).describe('Tries of one DNS query.'),
+        validating: z.boolean().default(false).describe('The DNS servers validate DNSSEC and set the AD bit on authentic answers (Unbound, Knot Resolver, BIND with validation). Needed for DANE.'),
+        trustedResolvers: z.array(z.string().refine((ip) => net.isIP(ip) !== 0, 'expected an IP address')).default([])
+          .describe('Resolvers off this host whose AD bit is believed (the path to them must be safe, for example a private network). A resolver on loopback is always believed; any other one turns DANE off.'),
       })
       .strict()
       .prefault({})
       .describe('DNS resolution for delivery.'),
+    blocklists: z
+      .object({
+        zones: z.array(z.object({
+          zone: z.string().regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i, 'expected a DNS zone such as zen.spamhaus.org').describe('The blocklist\'s DNS zone.'),
+          codes: z.record(z.string().refine((ip) => net.isIPv4(ip), 'expected an IPv4 return code such as 127.0.0.2'), z.string()).refine((c) => Object.keys(c).length > 0, 'give at least one return code')
+            .describe('The answers that mean "listed", with what each means: { "127.0.0.2": "SBL", "127.0.0.4": "XBL" }. Other answers (a list\'s "query refused" codes) are not listings.'),
+        }).strict()).default([]).describe('DNS blocklists asked about every egress pool address (delivery.pools); none: no checks.'),
+        intervalMinutes: z.number().min(1).default(30).describe('How often every pool address is checked.'),
+        webhookUrl: z.string().url().optional().describe('Also POST a JSON notice here when a listing appears (bounce.postmaster gets a mail in any case).'),
+        senderHours: z.number().min(1).max(168).default(6).describe('A new listing\'s notice names the top senders of the pool over this many hours before it.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Watching our own egress addresses on DNS blocklists.'),
     bounce: z
       .object({
         postmaster: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an address').optional().describe('Where a bounce that cannot be delivered goes, once; without it such a bounce is logged and dropped.'),

@@ -9,8 +9,14 @@ import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { classifyError, classifyReply, parseReply, type ClassifiableError } from './classify.ts';
 import { quitQuietly, type ConnectionPool, type PooledConnection } from './pool.ts';
+import { peerChain, verifyDane, type DaneTarget } from './dane.ts';
 
-export interface AttemptTarget { host: string; port: number; name?: string }
+/**
+ * localAddress: the source address to bind (the egress pool's); the host's default when absent.
+ * dane: the host has DANE TLSA records: TLS is required and the chain must match one of them
+ * (no records: TLS required, unauthenticated); a failure defers and the next host is tried.
+ */
+export interface AttemptTarget { host: string; port: number; name?: string; localAddress?: string; dane?: DaneTarget }
 
 export interface AttemptRecipient { address: string; notify?: string | null; orcpt?: string | null }
 
@@ -149,6 +155,7 @@ function connectionOptions(req: AttemptRequest, target: AttemptTarget, t: Timeou
   return {
     host: target.host,
     port: target.port,
+    ...(target.localAddress ? { localAddress: target.localAddress } : {}),
     name: req.hostname,
     // nodemailer cuts the greeting short by what is left of connectionTimeout; the TCP connect
     // alone is bounded by connectMs in connect() below, so the greeting gets its own greetingMs
@@ -158,11 +165,12 @@ function connectionOptions(req: AttemptRequest, target: AttemptTarget, t: Timeou
     socketCloseTimeout: 0,
     maxResponseSize: MAX_RESPONSE,
     logger: false,
-    ignoreTLS: req.tls === 'none' || plain,
-    requireTLS: req.tls === 'required',
-    opportunisticTLS: req.tls === 'opportunistic',
+    ignoreTLS: (req.tls === 'none' || plain) && !target.dane,
+    requireTLS: req.tls === 'required' || !!target.dane,
+    opportunisticTLS: req.tls === 'opportunistic' && !target.dane,
     tls: {
-      rejectUnauthorized: req.tls === 'required',
+      // DANE authenticates the chain itself (checkDane), not the public CAs
+      rejectUnauthorized: req.tls === 'required' && !target.dane,
       ...(target.name && !/^[\d.:]+$/.test(target.name) ? { servername: target.name } : {}),
     },
   };
@@ -174,12 +182,13 @@ interface Live extends PooledConnection {
   authenticated: boolean;
   lastError: SmtpErr | null;
   upgrading: boolean;
+  dane?: DaneTarget;
 }
 
 function open(req: AttemptRequest, target: AttemptTarget, t: Timeouts, plain: boolean, key: string): Live {
   const conn = new SMTPConnection(connectionOptions(req, target, t, plain));
   const live: Live = {
-    conn, key, uses: 0, closed: false, internals: conn as unknown as ConnInternals, lastError: null, upgrading: false, authenticated: false,
+    conn, key, uses: 0, closed: false, internals: conn as unknown as ConnInternals, lastError: null, upgrading: false, authenticated: false, dane: target.dane,
   };
   conn.on('error', (err: SmtpErr) => {
     live.lastError = err;
@@ -201,7 +210,8 @@ function guard(req: AttemptRequest, live: Live): () => void {
 }
 
 function poolKey(req: AttemptRequest, target: AttemptTarget): string {
-  return [target.host, target.port, req.tls, target.name ?? '', req.hostname, req.auth?.user ?? ''].join('|');
+  // the source address and EHLO name are part of the key: reuse never crosses egress pools
+  return [target.host, target.port, req.tls, target.name ?? '', req.hostname, req.auth?.user ?? '', target.localAddress ?? '', target.dane ? 'dane' : ''].join('|');
 }
 
 const BROKEN = /timeout|network|protocol/;
@@ -244,9 +254,9 @@ async function fresh(
     if (connErr) {
       closeConnection(live, false, null);
       const tlsError = connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || live.upgrading;
-      const tlsFailed = !plain && req.tls === 'opportunistic' && tlsError;
+      const tlsFailed = !plain && req.tls === 'opportunistic' && tlsError && !live.dane;
       log.push(`${remote}: connect failed: ${clip(connErr.message)}`);
-      const outcomes = all((a) => outcomeFromError(a, connErr, remote));
+      const outcomes = all((a) => (live.dane && tlsError ? daneDeferral(a, live.dane, `TLS failed: ${connErr.message}`, remote) : outcomeFromError(a, connErr, remote)));
       if (req.tls === 'required' && tlsError) {
         for (const o of outcomes) { o.outcome = 'deferred'; o.category = 'tls'; }
       }
@@ -274,6 +284,11 @@ async function onConnection(
   pool: ConnectionPool | null, reused: boolean,
 ): Promise<SessionResult | null> {
   try {
+    const daneFailure = checkDane(live, remote, log);
+    if (daneFailure) {
+      closeConnection(live, false, null);
+      return { outcomes: recipients.map((r) => daneDeferral(r.address, live.dane!, daneFailure, remote)), tryNext: true, tlsFailed: false };
+    }
     const refused = checkExtensions(req, recipients, live.conn, live.internals, remote, log);
     if (refused.stop) {
       closeConnection(live, true, pool);
@@ -303,6 +318,26 @@ async function onConnection(
     log.push(`${remote}: ${clip(e.message)}`);
     return { outcomes: recipients.map((r) => outcomeFromError(r.address, e, remote)), tryNext: false, tlsFailed: false };
   }
+}
+
+/** A host with DANE records: TLS must be up and (with records) the chain must match. Null when fine. */
+function checkDane(live: Live, remote: string, log: string[]): string | null {
+  if (!live.dane) return null;
+  const socket = live.internals._socket;
+  if (!live.conn.secure || !socket || !('getPeerCertificate' in socket)) return 'the connection is not encrypted';
+  if (!live.dane.records.length) {
+    log.push(`${remote}: TLS (unauthenticated: its TLSA records are all unusable)`);
+    return null;
+  }
+  const r = verifyDane(live.dane, peerChain(socket as import('node:tls').TLSSocket));
+  if (r.ok) log.push(`${remote}: DANE: certificate matches ${r.matched}`);
+  else log.push(`${remote}: DANE: ${r.why}`);
+  return r.ok ? null : r.why;
+}
+
+function daneDeferral(address: string, dane: DaneTarget, why: string, remote: string): RecipientOutcome {
+  const what = dane.records.length ? 'publishes DANE TLSA records' : 'publishes TLSA records (none usable: TLS required)';
+  return { address, outcome: 'deferred', category: 'tls', reply: clip(`451 4.7.5 DANE: ${dane.host} ${what}, but ${why}`), remoteHost: remote };
 }
 
 /**

@@ -98,3 +98,62 @@ test('MTA-STS testing: delivery goes on as without a policy', async () => {
   assert.equal(o!.outcome, 'delivered');
   assert.equal(mx.received.length, 1);
 });
+
+test('DANE takes precedence over MTA-STS: an enforce policy that lists no MX host does not stop a DANE-authenticated delivery', async () => {
+  const { makeChain, tlsaData } = await import('../../test/helpers/certs.ts');
+  const chain = makeChain('mx.d.test');
+  closers.push(async () => (await import('node:fs')).rmSync(chain.dir, { recursive: true, force: true }));
+  const mx = await startFakeMx({}, { tls: true, server: { key: chain.key, cert: chain.chainPem } });
+  closers.push(() => mx.close());
+  const dns = await startFakeDns({ 'd.test': { MX: [{ preference: 10, exchange: 'mx.d.test' }] }, 'mx.d.test': { A: ['127.0.0.1'] } });
+  closers.push(() => dns.close());
+  const asked: string[] = [];
+  const deliverer = createDeliverer({
+    hostname: 'out.test',
+    resolver: createMxResolver({ servers: [dns.address], timeoutMs: 300, tries: 1, allowLoopback: true, allowPrivate: false }),
+    routeFor: async () => null, smarthost: null,
+    mtaSts: { policyFor: async (d) => (asked.push(d), { mode: 'enforce', mx: ['*.policy.test'], maxAge: 86400, id: '1' }) },
+    pool: createConnectionPool({ maxMessages: 10, idleMs: 0 }), mxPort: mx.port,
+    body: async () => () => Readable.from([Buffer.from(BODY)]),
+    timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 1000, dataMs: 1000 },
+    logger: pino({ level: 'silent' }),
+    dane: {
+      overrides: {},
+      lookup: {
+        secure: async () => ({ secure: true, failed: false }),
+        tlsa: async () => ({ kind: 'dane', records: [{ usage: 3, selector: 1, matchingType: 1, data: tlsaData(chain.leaf, 1, 1) }] }),
+      },
+    },
+  });
+  const [o] = await deliverer.deliver(job('d.test'));
+  assert.equal(o!.outcome, 'delivered', o!.reply);
+  assert.equal(mx.received.length, 1);
+  assert.equal(mx.received[0]!.tls, true);
+  assert.deepEqual(asked, [], 'the MTA-STS policy was not even asked for');
+});
+
+test('egress pool: its address and HELO are used, and its concurrency makes the second attempt wait for the first', async () => {
+  const { createEgressPools } = await import('./egress.ts');
+  const mx = await startFakeMx({}, { host: '127.0.0.1', dataDelayMs: 300 });
+  closers.push(() => mx.close());
+  const dns = await startFakeDns({ 'd.test': { MX: [{ preference: 10, exchange: 'mx.d.test' }] }, 'mx.d.test': { A: ['127.0.0.1'] } });
+  closers.push(() => dns.close());
+  const pools = createEgressPools({ p: { addresses: ['127.0.0.7'], helo: 'p.out.test', select: 'hash', concurrency: 1 } });
+  const deliverer = createDeliverer({
+    hostname: 'out.test',
+    resolver: createMxResolver({ servers: [dns.address], timeoutMs: 300, tries: 1, allowLoopback: true, allowPrivate: false }),
+    routeFor: async () => null, smarthost: null, mtaSts: null,
+    pool: createConnectionPool({ maxMessages: 10, idleMs: 0 }), mxPort: mx.port,
+    body: async () => () => Readable.from([Buffer.from(BODY)]),
+    timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 1000, dataMs: 1000 },
+    logger: pino({ level: 'silent' }),
+    egress: { pools, poolOf: async () => 'p' },
+  });
+  const both = Promise.all([deliverer.deliver(job('d.test')), deliverer.deliver(job('d.test'))]);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.deepEqual(pools.get('p')!.load(), { running: 1, waiting: 1 }, 'the second waits for a place');
+  const [[a], [b]] = await both;
+  assert.deepEqual([a!.outcome, b!.outcome], ['delivered', 'delivered']);
+  assert.deepEqual(mx.received.map((m) => `${m.remoteAddress} ${m.ehlo}`), ['127.0.0.7 p.out.test', '127.0.0.7 p.out.test']);
+  assert.deepEqual(pools.get('p')!.load(), { running: 0, waiting: 0 });
+});

@@ -253,6 +253,21 @@ export async function checkDomain(i: CheckInput): Promise<CheckReport> {
   return { domain: i.domain, ok: !items.some((x) => x.status === 'fail'), items };
 }
 
+/**
+ * An egress pool's own check: forward-confirmed PTR of each address matching the pool's HELO
+ * name, the HELO name's addresses, and SPF of each domain whose mail leaves from the pool.
+ */
+export async function checkPool(p: { pool: string; addresses: string[]; heloName: string; domains: string[]; lookup: DnsLookup }): Promise<CheckReport> {
+  const base = { keys: [], sendingIps: p.addresses, heloName: p.heloName, lookup: p.lookup };
+  const items = await Promise.all([
+    ...p.addresses.map((ip) => guarded(`ptr:${ip}`, () => checkPtr({ ...base, domain: p.heloName }, ip))),
+    guarded('helo', () => checkHelo({ ...base, domain: p.heloName })),
+    ...p.domains.map((d) => guarded(`spf:${d}`, async () => ({ ...(await checkSpf({ ...base, domain: d })), id: `spf:${d}` }))),
+  ]);
+  if (!p.domains.length) items.push({ id: 'spf', status: 'warn', summary: `no hosted domain sends from pool ${p.pool}: no SPF record to check` });
+  return { domain: `pool ${p.pool}`, ok: !items.some((x) => x.status === 'fail'), items };
+}
+
 const fqdn = (name: string) => `${bare(name)}.`;
 
 /** One publish suggestion as a zone-file line. */

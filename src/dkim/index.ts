@@ -11,4 +11,4 @@ export { DkimTap, fromDomain, loadSigningLibraries, type SigningKey } from './si
 export { createKeyring, type Keyring } from './keyring.ts';
 export { createDkimService, DkimError, type DkimService, type DkimPolicy, type TickResult } from './rotation.ts';
 export { createDnsLookup, type DnsLookup } from './dns.ts';
-export { checkDomain, formatCheckReport, suggestSpf, type CheckReport, type CheckItem } from './check.ts';
+export { checkDomain, checkPool, formatCheckReport, suggestSpf, type CheckReport, type CheckItem } from './check.ts';

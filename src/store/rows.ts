@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { AppPassword, MailboxSource, ConsoleSession, ConsoleTotp, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { BlocklistResult, PoolAssignment, PoolTarget, AppPassword, MailboxSource, ConsoleSession, ConsoleTotp, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -84,7 +84,7 @@ export function jobsOf(rows: Row[], lease: Lease): DeliveryJob[] {
     if (!job) {
       job = {
         message: {
-          id: r.message_id as string, customerId: (r.customer_id as number | null) ?? null, sender: r.sender as string, size: r.size as number,
+          id: r.message_id as string, customerId: (r.customer_id as number | null) ?? null, siteId: (r.site_id as number | null) ?? null, sender: r.sender as string, size: r.size as number,
           bodyPath: (r.body_path as string | null) ?? null, messageIdHeader: (r.message_id_header as string | null) ?? null, listener: r.listener as string,
           dsnRet: (r.dsn_ret as string | null) ?? null, dsnEnvid: (r.dsn_envid as string | null) ?? null, createdAt: r.created_at as number,
           cancelled: r.state === 'cancelled', eightBit: yes(r.eight_bit), smtputf8: yes(r.smtputf8), topHeaders: (r.top_headers as string | null) ?? null,
@@ -127,3 +127,33 @@ export const toSuppression = (r: Row): Suppression => ({
   reason: r.reason as string, source: r.source as SuppressionSource,
   createdAt: r.created_at as number, updatedAt: r.updated_at as number, until: r.until as number,
 });
+
+/** A pool assignment row (p: pool_assignments, c: customers). */
+export const toPoolAssignment = (r: Row): PoolAssignment => ({
+  kind: r.kind as PoolTarget, name: r.name as string, customerId: Number(r.customer_id), customerName: r.customer_name as string,
+  pool: r.pool as string, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+});
+
+export const POOL_ASSIGNMENT_SELECT = 'SELECT p.*, c.name AS customer_name FROM pool_assignments p JOIN customers c ON c.id = p.customer_id';
+
+/** The most specific of a customer's assignments that apply to a message: site, then domain, then customer. */
+export function mostSpecificPool(rows: { kind: string; pool: string }[]): string | null {
+  for (const kind of ['site', 'domain', 'customer']) {
+    const hit = rows.find((r) => r.kind === kind);
+    if (hit) return hit.pool;
+  }
+  return null;
+}
+
+/** A blocklist result row (listed is 0/1 in both adapters). */
+export const toBlocklistResult = (r: Row): BlocklistResult => ({
+  address: r.address as string, zone: r.zone as string, pool: r.pool as string, listed: Number(r.listed) === 1,
+  codes: (r.codes as string) ? (r.codes as string).split(',') : [], meaning: (r.meaning as string | null) ?? null,
+  checkedAt: Number(r.checked_at), listedSince: r.listed_since === null || r.listed_since === undefined ? null : Number(r.listed_since),
+});
+
+/** What record() writes for a new result given the row before (listed_since kept while listed). */
+export function nextBlocklistRow(before: BlocklistResult | undefined, r: Omit<BlocklistResult, 'listedSince'>): BlocklistResult {
+  const listedSince = r.listed ? (before?.listed ? before.listedSince ?? r.checkedAt : r.checkedAt) : null;
+  return { ...r, listedSince };
+}

@@ -228,3 +228,20 @@ export function summaryOf(events: Row[], senders: Row[]): TrackingSummary {
     })),
   };
 }
+
+/** The query of TrackingRepo.repliesMentioning, with the adapter's placeholders. */
+export function mentioningQuery(since: number, words: string[], top: number, ph: (n: number) => string): { sql: string; params: unknown[] } {
+  const params: unknown[] = [since];
+  const likes = words.map((w) => (params.push(`%${w.toLowerCase().replace(/[%_\\]/g, '')}%`), `lower(e.reply) LIKE ${ph(params.length)}`));
+  params.push(top);
+  return {
+    sql: `SELECT COALESCE(t.auth_user, 'site:' || t.site_name, t.sender) AS sender, c.name AS customer_name, COUNT(*) AS replies
+      FROM tracked_events e JOIN tracked_messages t ON t.queue_id = e.queue_id LEFT JOIN customers c ON c.id = t.customer_id
+      WHERE e.at >= ${ph(1)} AND e.type IN ('attempt-deferred', 'failed') AND (${likes.length ? likes.join(' OR ') : 'FALSE'})
+      GROUP BY COALESCE(t.auth_user, 'site:' || t.site_name, t.sender), c.name ORDER BY replies DESC, sender LIMIT ${ph(params.length)}`,
+    params,
+  };
+}
+
+export const mentioningOf = (rows: Record<string, unknown>[]) =>
+  rows.map((r) => ({ sender: r.sender as string, customerName: (r.customer_name as string | null) ?? null, replies: Number(r.replies) }));

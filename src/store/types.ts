@@ -185,6 +185,8 @@ export interface DeliveryJob {
   message: {
     id: string;
     customerId: number | null;
+    /** The site that sent it, or null (its egress pool may be the site's). */
+    siteId?: number | null;
     sender: string;
     size: number;
     bodyPath: string | null;
@@ -292,6 +294,60 @@ export interface RouteRepo {
   get(domain: string): Promise<Route | null>;
   list(): Promise<Route[]>;
   remove(domain: string): Promise<boolean>;
+}
+
+/** What an egress pool is assigned to: a customer's mail, a hosted domain's (as sender), or a site's. */
+export type PoolTarget = 'customer' | 'domain' | 'site';
+export const POOL_TARGETS: readonly PoolTarget[] = ['customer', 'domain', 'site'];
+
+/** The egress pool (a name in delivery.pools) of a customer, hosted domain or site. */
+export interface PoolAssignment {
+  kind: PoolTarget;
+  /** The customer's, domain's (lower-case A-label) or site's name. */
+  name: string;
+  customerId: number;
+  customerName: string;
+  pool: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PoolRepo {
+  /**
+   * Adds or replaces the pool of a target (keeping createdAt). domainId / siteId name the row
+   * the assignment goes with: removing that domain or site (or the customer) removes it too.
+   */
+  assign(a: { kind: PoolTarget; name: string; customerId: number; domainId?: number | null; siteId?: number | null; pool: string }): Promise<PoolAssignment>;
+  unassign(kind: PoolTarget, name: string): Promise<boolean>;
+  get(kind: PoolTarget, name: string): Promise<PoolAssignment | null>;
+  /** By kind, then name; only one pool's or one customer's when asked. */
+  list(filter?: { pool?: string; customerId?: number }): Promise<PoolAssignment[]>;
+  /**
+   * The pool a message of this customer leaves from: its site's, else its sender domain's,
+   * else its customer's; null when none of them has one. Reads only the customer's rows.
+   */
+  poolFor(m: { customerId: number; senderDomain: string | null; siteId: number | null }): Promise<string | null>;
+}
+
+/** The latest answer of one DNS blocklist about one egress address. */
+export interface BlocklistResult {
+  address: string;
+  zone: string;
+  pool: string;
+  listed: boolean;
+  /** The answers (return codes) and what the configuration says they mean. */
+  codes: string[];
+  meaning: string | null;
+  checkedAt: number;
+  /** Listed since (the first check that found it listed), or null. */
+  listedSince: number | null;
+}
+
+export interface BlocklistRepo {
+  /** Keeps the newest results (one per address and zone); returns those that were not listed before and are now. */
+  record(results: Omit<BlocklistResult, 'listedSince'>[]): Promise<BlocklistResult[]>;
+  /** By pool, address, zone. */
+  list(): Promise<BlocklistResult[]>;
 }
 
 export interface CustomerRepo {
@@ -662,6 +718,11 @@ export interface TrackingRepo {
    * most first (ties by name). With customerId, that customer's only.
    */
   summary(since: number, top: number, customerId?: number): Promise<TrackingSummary>;
+  /**
+   * Senders (a login, site:NAME, else the envelope sender) whose deferred or failed attempts
+   * since `since` got a remote reply containing one of `words` (case-insensitive), most first.
+   */
+  repliesMentioning(since: number, words: string[], top: number): Promise<{ sender: string; customerName: string | null; replies: number }[]>;
 }
 
 export interface TrackingSummary {
@@ -934,6 +995,8 @@ export interface Store {
   activity: ActivityRepo;
   queue: QueueRepo;
   routes: RouteRepo;
+  pools: PoolRepo;
+  blocklists: BlocklistRepo;
   tracking: TrackingRepo;
   webhooks: WebhookRepo;
   apiTokens: ApiTokenRepo;

@@ -28,7 +28,7 @@ export interface SeededConsole {
 }
 
 export async function seedConsole(): Promise<SeededConsole> {
-  const lab = await startDeliveryLab(ZONE, {}, {
+  const lab = await startDeliveryLab(ZONE, { pools: { a: { addresses: ['127.0.0.1'], helo: 'a.out.postern.test' } } }, {
     containment: HOLD_AFTER_3_DOMAINS,
     auth: { failureDelayMs: 0 },
     dkim: { rsaBits: 1024 },
@@ -58,7 +58,7 @@ export async function seedConsole(): Promise<SeededConsole> {
       {
         role: 'operator', cred: { token: opToken }, pages: [
           '/console', '/console/messages', `/console/messages/${bouncedId}`, `/console/messages/${heldId}`, '/console/queue', '/console/holds',
-          '/console/bans', '/console/customers', '/console/customers/acme', '/console/domains/example.com',
+          '/console/bans', '/console/pools', '/console/customers', '/console/customers/acme', '/console/domains/example.com',
           '/console/mailboxes/mallory%40example.com', '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/security',
         ],
       },

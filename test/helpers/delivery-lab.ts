@@ -48,14 +48,16 @@ export async function startDeliveryLab(zone: FakeZone, delivery: Settings | ((po
   const dns = await startFakeDns(zone);
   const port = await freePort();
   const mxs: FakeMx[] = [];
+  const { dns: dnsExtra, ...rest } = extra;
   const s = await startTestServer({
-    dns: { servers: [dns.address], timeoutMs: 300, tries: 1 },
+    // extra.dns adds to the lab's DNS settings (dns.validating for DANE) instead of replacing them
+    dns: { servers: [dns.address], timeoutMs: 300, tries: 1, ...dnsExtra },
     delivery: {
       allowLoopback: true, mxPort: port, pollIntervalMs: 50, retryMinutes: [0.002], mtaSts: false,
       connectTimeoutSeconds: 2, greetingTimeoutSeconds: 2, commandTimeoutSeconds: 2, dataTimeoutSeconds: 2,
       ...(typeof delivery === 'function' ? delivery(port) : delivery),
     },
-    ...extra,
+    ...rest,
   } as Partial<ConfigInput>);
   await s.addMailbox('alice@example.com', 'alice-secret-1');
   const transport = nodemailer.createTransport({

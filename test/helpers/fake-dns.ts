@@ -4,6 +4,8 @@
  * get NODATA (NOERROR, no answers). A UDP answer over 512 bytes goes out truncated (TC bit, no
  * records) so the resolver retries over TCP, where the whole answer is served. Per name, a
  * `behavior` fakes a broken server: SERVFAIL, REFUSED, or no answer at all (timeout).
+ * A name marked `secure` is answered with the AD bit, as a validating resolver answers for a
+ * DNSSEC-signed zone (TLSA records for DANE); every other answer has AD clear.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -16,6 +18,10 @@ export interface FakeRecords {
   TXT?: (string | string[])[];
   PTR?: string[];
   CNAME?: string;
+  /** DANE: _25._tcp.HOST records; certificate is the association data (a hash or the DER). */
+  TLSA?: { usage: number; selector: number; matchingType: number; certificate: Buffer }[];
+  /** Answers for this name carry the AD bit (a validating resolver found the zone signed). */
+  secure?: boolean;
   behavior?: 'servfail' | 'refused' | 'timeout';
   /** TTL of every answer; 0 by default so resolver caches never hide a setZone(). */
   ttl?: number;
@@ -60,6 +66,7 @@ function answersFor(name: string, type: string, r: FakeRecords): dnsPacket.Answe
     case 'TXT': return (r.TXT ?? []).map((data) => ({ ...base, type: 'TXT', data }));
     case 'PTR': return (r.PTR ?? []).map((data) => ({ ...base, type: 'PTR', data }));
     case 'CNAME': return r.CNAME ? [{ ...base, type: 'CNAME', data: r.CNAME }] : [];
+    case 'TLSA': return (r.TLSA ?? []).map((data) => ({ ...base, type: 'TLSA', data }));
     default: return [];
   }
 }
@@ -77,7 +84,9 @@ function respond(query: dnsPacket.DecodedPacket, zone: Map<string, FakeRecords>)
   if (records.behavior === 'timeout') return null;
   if (records.behavior === 'servfail') return reply(RCODE.SERVFAIL);
   if (records.behavior === 'refused') return reply(RCODE.REFUSED);
-  return reply(RCODE.NOERROR, answersFor(q.name, q.type, records));
+  const answer = reply(RCODE.NOERROR, answersFor(q.name, q.type, records));
+  if (records.secure) answer.flags = (answer.flags ?? 0) | dnsPacket.AUTHENTIC_DATA;
+  return answer;
 }
 
 function decode(buf: Buffer): dnsPacket.DecodedPacket | null {

@@ -56,6 +56,8 @@ export interface FakeMxMessage {
   data: Buffer;
   tls: boolean;
   ehlo: string;
+  /** The client's (peer's) address as the server saw it: where the message came from. */
+  remoteAddress: string;
   /** MAIL FROM parameters as smtp-server parsed them (BODY, SMTPUTF8, RET, ENVID...). */
   mailArgs: Record<string, unknown>;
 }
@@ -250,6 +252,7 @@ function onData(
       data: Buffer.concat(chunks),
       tls: Boolean(session.secure),
       ehlo: session.hostNameAppearsAs ?? '',
+      remoteAddress: session.remoteAddress.replace(/^::ffff:/, ''),
       mailArgs: (session.envelope.mailFrom && (session.envelope.mailFrom.args as Record<string, unknown> | false)) || {},
     };
     if (action === 'silent-after-dot' || action === 'hang') {

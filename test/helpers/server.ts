@@ -67,7 +67,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
   const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(config)));
   const admin = createAdminService(server.store, {
     now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now), webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) },
-    suppressionDays: config.suppression.days,
+    suppressionDays: config.suppression.days, pools: { pools: config.delivery.pools, defaultPool: config.delivery.defaultPool ?? null },
   });
   return {
     config,

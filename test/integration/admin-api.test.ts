@@ -23,6 +23,7 @@ before(async () => {
     auth: { failureDelayMs: 0, ipFailures: 5 },
     adminApi: { maxBodyBytes: 2048 },
     webhooks: { allowNetworks: ['127.0.0.0/8'] }, // the endpoints below are on loopback
+    delivery: { enabled: false, pools: { a: { addresses: ['127.0.0.2'], helo: 'a.out.postern.test' }, b: { addresses: ['127.0.0.3', '::1'], helo: 'b.out.postern.test', select: 'round-robin', concurrency: 4 } }, defaultPool: 'a' },
   });
   api = createAdminClient(s);
   op = (await s.admin.addToken('ops', { operator: true })).token;
@@ -379,6 +380,37 @@ test('webhooks: add (secret once), list, get, rotate, disable and enable, test, 
 test('GET /token tells the token its name and scope', async () => {
   assert.deepEqual((({ name, scope }) => ({ name, scope }))((await api.expect(200, 'get', '/token', { token: op })).json), { name: 'ops', scope: 'operator' });
   assert.equal((await api.expect(200, 'get', '/token', { token: acmeToken })).json.scope, 'customer:acme');
+});
+
+test('egress pools: listed from the configuration; a customer, domain or site is assigned, shown, listed and unassigned; bad targets are refused and change nothing', async () => {
+  await s.admin.addCustomer('poolco');
+  await s.admin.addDomain('poolco.example', 'poolco');
+  const listed = await api.expect(200, 'get', '/pools', { token: op });
+  assert.deepEqual(listed.json.pools.map((p: { name: string; isDefault: boolean; assignments: number }) => [p.name, p.isDefault, p.assignments]), [['a', true, 0], ['b', false, 0]]);
+  const a = await api.expect(200, 'put', '/pools/{name}/assignments', { token: op, params: { name: 'b' }, body: { customer: 'poolco' } });
+  assert.deepEqual([a.json.kind, a.json.name, a.json.customer, a.json.pool], ['customer', 'poolco', 'poolco', 'b']);
+  await api.expect(200, 'put', '/pools/{name}/assignments', { token: op, params: { name: 'a' }, body: { domain: 'PoolCo.Example' } });
+  const shown = await api.expect(200, 'get', '/pools/{name}', { token: op, params: { name: 'b' } });
+  assert.deepEqual([shown.json.configured, shown.json.addresses, shown.json.concurrency, shown.json.assigned.map((x: { name: string }) => x.name)], [true, ['127.0.0.3', '::1'], 4, ['poolco']]);
+  const all = await api.expect(200, 'get', '/pool-assignments', { token: op, query: { customer: 'poolco' } });
+  assert.deepEqual(all.json.assignments.map((x: { kind: string; name: string; pool: string }) => `${x.kind}:${x.name}:${x.pool}`), ['customer:poolco:b', 'domain:poolco.example:a']);
+  // refusals: unknown pool, two targets, unknown domain; none changes anything
+  const before = (await api.expect(200, 'get', '/pool-assignments', { token: op })).text;
+  assert.match((await api.expect(404, 'put', '/pools/{name}/assignments', { token: op, params: { name: 'nope' }, body: { customer: 'poolco' } })).json.detail, /no egress pool named nope in delivery\.pools \(configured: a, b\)/);
+  assert.match((await api.expect(422, 'put', '/pools/{name}/assignments', { token: op, params: { name: 'a' }, body: { customer: 'poolco', domain: 'poolco.example' } })).json.detail, /exactly one of/);
+  await api.expect(404, 'put', '/pools/{name}/assignments', { token: op, params: { name: 'a' }, body: { domain: 'nowhere.example' } });
+  await api.expect(404, 'get', '/pools/{name}', { token: op, params: { name: 'nope' } });
+  const check = await api.expect(200, 'get', '/pools/{name}/check', { token: op, params: { name: 'b' } });
+  assert.deepEqual(check.json.items.map((x: { id: string }) => x.id), ['ptr:127.0.0.3', 'ptr:::1', 'helo', 'spf'], 'poolco.example sends from a (its own assignment): nothing sends from b');
+  await api.expect(404, 'get', '/pools/{name}/check', { token: op, params: { name: 'nope' } });
+  await api.expect(404, 'get', '/pool-assignments', { token: op, query: { customer: 'nobody' } });
+  await api.expect(403, 'get', '/pools', { token: acmeToken });
+  assert.equal((await api.expect(200, 'get', '/pool-assignments', { token: op })).text, before);
+  await api.expect(200, 'delete', '/pool-assignments/{kind}/{name}', { token: op, params: { kind: 'domain', name: 'poolco.example' } });
+  await api.expect(404, 'delete', '/pool-assignments/{kind}/{name}', { token: op, params: { kind: 'domain', name: 'poolco.example' } });
+  await api.expect(422, 'delete', '/pool-assignments/{kind}/{name}', { token: op, params: { kind: 'mailbox', name: 'x' } });
+  const audit = await s.server.store.audit.list({ limit: 10 });
+  assert.ok(audit.some((e) => e.action === 'unassignPool' && e.target === 'pool:domain:poolco.example' && e.before === 'a' && e.after === null), 'the change is audited');
 });
 
 test('the OpenAPI document: valid JSON without a token, every registered route with its schemas', async () => {

@@ -33,5 +33,6 @@ export function adminServiceFactory(config: Config, store: Store, secrets: () =>
   const dkim = dkimAdminOptions(config, store, secrets, now);
   return (actor) => createAdminService(store, {
     now, secrets, actor, dkim, webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) }, suppressionDays: config.suppression.days,
+    pools: { pools: config.delivery.pools, defaultPool: config.delivery.defaultPool ?? null },
   });
 }

@@ -21,6 +21,7 @@ import { registerTrackCommands } from './track.ts';
 import { registerWebhookCommands } from './webhooks.ts';
 import { registerTokenCommands } from './tokens.ts';
 import { registerSuppressionCommands } from './suppression.ts';
+import { registerPoolCommands } from './pools.ts';
 import { processIo, CliExit, type Io } from './output.ts';
 import { existingStore, loadCliConfig } from './locate.ts';
 
@@ -86,7 +87,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
       return await fn(createAdminService(store, {
         secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure, guard: endpointGuardOf(c) },
-        suppressionDays: c.suppression.days,
+        suppressionDays: c.suppression.days, pools: { pools: c.delivery.pools, defaultPool: c.delivery.defaultPool ?? null },
       }));
     } finally {
       await store.close();
@@ -102,6 +103,7 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerWebhookCommands(program, io, withService);
   registerTokenCommands(program, io, withService);
   registerSuppressionCommands(program, io, withService);
+  registerPoolCommands(program, io, withService);
   program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
     .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
     .action(async (args: string[]) => {

@@ -99,6 +99,8 @@ export function registerServerCommands(program: Command, io: Io, configFile: () 
       io.out(`configuration: ${origin}`);
       io.out(`data folder: ${c.dataDir}${c.store.kind === 'sqlite' ? ` (store ${c.store.path})` : ' (store: PostgreSQL)'}`);
       io.out(`hostname: ${c.hostname}`);
+      const { daneStatusOf } = await import('../../outbound.ts');
+      io.out(daneStatusOf(c).why);
       for (const w of warnings) io.err(`warning: ${w.key}: ${w.message}`);
       if (errors.length) {
         io.err(`${source ?? 'embedded defaults'}: ${errors.length} problem(s) serve would refuse:`);

@@ -29,7 +29,7 @@ export const SECURITY_HEADERS: Record<string, string> = {
 
 const OPERATOR_NAV: [string, string][] = [
   ['', 'Dashboard'], ['/messages', 'Find a message'], ['/queue', 'Queue'], ['/holds', 'Holds'], ['/customers', 'Customers'],
-  ['/bans', 'Bans'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/security', 'Security'],
+  ['/bans', 'Bans'], ['/pools', 'Pools'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/security', 'Security'],
 ];
 const CUSTOMER_NAV: [string, string][] = [
   ['', 'Overview'], ['/messages', 'Sent mail'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/password', 'Password'],

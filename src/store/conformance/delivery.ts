@@ -23,7 +23,7 @@ export const deliveryCases: Case[] = [
       const one = jobOf(jobs, 'M1', 'one.test');
       assert.deepEqual({ ...one, recipients: [...one.recipients].sort((x, y) => x.idx - y.idx) }, {
         message: {
-          id: 'M1', customerId: acme.id, sender: 'alice@example.com', size: 123, bodyPath: null, messageIdHeader: '<M1@mx.test>', listener: 'submission:587',
+          id: 'M1', customerId: acme.id, siteId: null, sender: 'alice@example.com', size: 123, bodyPath: null, messageIdHeader: '<M1@mx.test>', listener: 'submission:587',
           dsnRet: 'FULL', dsnEnvid: 'E1', createdAt: T0, cancelled: false, eightBit: true, smtputf8: true, topHeaders: 'DKIM-Signature: v=1\r\n',
         },
         domain: 'one.test',

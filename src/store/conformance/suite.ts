@@ -27,10 +27,11 @@ import { consoleSessionCases } from './console-sessions.ts';
 import { lifecycleCases } from './lifecycle.ts';
 import { appPasswordCases } from './app-passwords.ts';
 import { consoleTotpCases } from './console-totp.ts';
+import { poolCases } from './pools.ts';
 
 const cases: Case[] = [
   ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases, ...suppressionCases,
-  ...consoleSessionCases, ...lifecycleCases, ...appPasswordCases, ...consoleTotpCases,
+  ...consoleSessionCases, ...lifecycleCases, ...appPasswordCases, ...consoleTotpCases, ...poolCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

@@ -31,6 +31,8 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'site_hours' },
   { name: 'dkim_keys' },
   { name: 'routes' },
+  { name: 'pool_assignments' },
+  { name: 'blocklist_results' },
   { name: 'suppressions' },
   { name: 'limits', rename: { window: 'win' } },
   { name: 'limit_usage', rename: { window: 'win' } },

@@ -18,6 +18,8 @@ import { createAuditRepo } from './audit.ts';
 import { createActivityRepo } from './activity.ts';
 import { createSuppressionRepo } from './suppressions.ts';
 import { createRouteRepo } from './routes.ts';
+import { createPoolRepo } from './pools.ts';
+import { createBlocklistRepo } from './blocklists.ts';
 import { createQueueRepo } from './queue.ts';
 import { createTrackingRepo } from './tracking.ts';
 import { createWebhookRepo } from './webhooks.ts';
@@ -61,6 +63,8 @@ export async function createPostgresStore(opts: PostgresStoreOptions): Promise<S
     activity: createActivityRepo(pool, deps),
     queue: createQueueRepo(pool, deps),
     routes: createRouteRepo(pool, deps),
+    blocklists: createBlocklistRepo(pool),
+    pools: createPoolRepo(pool, deps),
     tracking: createTrackingRepo(pool, deps),
     webhooks: createWebhookRepo(pool, deps),
     apiTokens: createApiTokenRepo(pool, deps),

@@ -416,6 +416,34 @@ export const PG_MIGRATIONS: string[] = [
     hash TEXT NOT NULL,
     PRIMARY KEY (via, subject, hash),
     FOREIGN KEY (via, subject) REFERENCES console_totp(via, subject) ON DELETE CASCADE
+  `,
+  // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site
+  // (the row goes with the customer, domain or site it names); and the newest answer of each
+  // DNS blocklist about each pool address (listed 0/1)
+  `
+  CREATE TABLE pool_assignments (
+    kind TEXT NOT NULL CHECK (kind IN ('customer', 'domain', 'site')),
+    name TEXT NOT NULL,
+    customer_id BIGINT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    domain_id BIGINT REFERENCES domains(id) ON DELETE CASCADE,
+    site_id BIGINT REFERENCES sites(id) ON DELETE CASCADE,
+    pool TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (kind, name)
+  );
+  CREATE INDEX pool_assignments_customer ON pool_assignments(customer_id);
+  CREATE INDEX pool_assignments_pool ON pool_assignments(pool);
+  CREATE TABLE blocklist_results (
+    address TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    listed SMALLINT NOT NULL CHECK (listed IN (0, 1)),
+    codes TEXT NOT NULL,
+    meaning TEXT,
+    checked_at BIGINT NOT NULL,
+    listed_since BIGINT,
+    PRIMARY KEY (address, zone)
   );
   `,
 ];

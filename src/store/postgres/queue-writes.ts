@@ -295,7 +295,7 @@ export async function claim(pool: Pool, o: ClaimOptions): Promise<DeliveryJob[]>
      FROM due, messages m
      WHERE r.message_id = due.message_id AND r.idx = due.idx AND m.id = r.message_id
      RETURNING due.due_at, r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
-       m.customer_id, m.sender, m.size, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state,
+       m.customer_id, m.site_id, m.sender, m.size, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state,
        m.eight_bit, m.smtputf8, m.top_headers`,
     [o.now, o.excludeDomains ?? [], o.limit, lease.until, lease.owner],
   );

@@ -3,7 +3,7 @@
  * One node prunes at a time (an advisory lock; the others skip their turn).
  */
 import type { TrackingRepo } from '../types.ts';
-import { DEFAULT_TRACK_LIMIT, TRACKED_SELECT, eventOf, pruneWith, recipientsBy, summaryOf, summaryQueries, trackWhere, trackedOf } from '../tracking.ts';
+import { DEFAULT_TRACK_LIMIT, TRACKED_SELECT, eventOf, pruneWith, recipientsBy, summaryOf, summaryQueries, trackWhere, trackedOf , mentioningOf, mentioningQuery } from '../tracking.ts';
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
 
@@ -65,6 +65,10 @@ export function createTrackingRepo(pool: Pool, _deps: RepoDeps): TrackingRepo {
       const q = summaryQueries(since, top, customerId, (n) => `$${n}`, ' COLLATE "C"');
       const [events, senders] = await Promise.all([pool.query<Row>(q.events.sql, q.events.params), pool.query<Row>(q.senders.sql, q.senders.params)]);
       return summaryOf(events.rows, senders.rows);
+    },
+    async repliesMentioning(since, words, top) {
+      const q = mentioningQuery(since, words, top, (n) => `$${n}`);
+      return mentioningOf((await pool.query<Row>(q.sql, q.params)).rows);
     },
   };
 }

@@ -6,6 +6,8 @@ import { createQueueRepo } from './queue.ts';
 import { prepareQueueWrites } from './queue-writes.ts';
 import { createSqliteWriter, type AsyncQueueWrites } from './writer.ts';
 import { createRouteRepo } from './routes.ts';
+import { createPoolRepo } from './pools.ts';
+import { createBlocklistRepo } from './blocklists.ts';
 import { createGrantRepo } from './grants.ts';
 import { createAppPasswordRepo } from './app-passwords.ts';
 import { createSiteRepo } from './sites.ts';
@@ -45,6 +47,8 @@ export function createSqliteStore(opts: { path: string; now?: () => number }): S
     queue: createQueueRepo(db, opts.path === ':memory:' ? onThisConnection(db) : writer, now),
     tracking: createTrackingRepo(db),
     routes: createRouteRepo(db, now),
+    blocklists: createBlocklistRepo(db),
+    pools: createPoolRepo(db, now),
     webhooks: createWebhookRepo(db, now),
     apiTokens: createApiTokenRepo(db, now),
     suppressions: createSuppressionRepo(db),

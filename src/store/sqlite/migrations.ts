@@ -481,6 +481,34 @@ export const MIGRATIONS: string[] = [
     hash TEXT NOT NULL,
     PRIMARY KEY (via, subject, hash),
     FOREIGN KEY (via, subject) REFERENCES console_totp(via, subject) ON DELETE CASCADE
+  `,
+  // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site
+  // (the row goes with the customer, domain or site it names); and the newest answer of each
+  // DNS blocklist about each pool address (listed 0/1)
+  `
+  CREATE TABLE pool_assignments (
+    kind TEXT NOT NULL CHECK (kind IN ('customer', 'domain', 'site')),
+    name TEXT NOT NULL,
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    domain_id INTEGER REFERENCES domains(id) ON DELETE CASCADE,
+    site_id INTEGER REFERENCES sites(id) ON DELETE CASCADE,
+    pool TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+  );
+  CREATE INDEX pool_assignments_customer ON pool_assignments(customer_id);
+  CREATE INDEX pool_assignments_pool ON pool_assignments(pool);
+  CREATE TABLE blocklist_results (
+    address TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    listed SMALLINT NOT NULL CHECK (listed IN (0, 1)),
+    codes TEXT NOT NULL,
+    meaning TEXT,
+    checked_at INTEGER NOT NULL,
+    listed_since INTEGER,
+    PRIMARY KEY (address, zone)
   );
   `,
 ];

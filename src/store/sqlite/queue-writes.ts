@@ -129,7 +129,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   // The partial index recipients_due serves the WHERE; held messages' recipients are due NEVER.
   const due = db.prepare(
     `SELECT r.message_id, r.idx, r.address, r.domain, r.attempts, r.notify, r.orcpt, r.delay_notified,
-       m.customer_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state, m.eight_bit, m.smtputf8, m.top_headers
+       m.customer_id, m.site_id, m.sender, m.size, m.body_path, m.message_id_header, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, m.state, m.eight_bit, m.smtputf8, m.top_headers
      FROM recipients r JOIN messages m ON m.id = r.message_id
      WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= @now AND m.state IN ('queued', 'cancelled')
        AND r.domain NOT IN (SELECT value FROM json_each(@exclude))

@@ -1,7 +1,7 @@
 /** Message tracking in SQLite: search, one message's timeline, retention (prune) and its size. */
 import type { Db } from './db.ts';
 import type { TrackingRepo } from '../types.ts';
-import { DEFAULT_TRACK_LIMIT, TRACKED_SELECT, eventOf, pruneWith, recipientsBy, summaryOf, summaryQueries, trackWhere, trackedOf } from '../tracking.ts';
+import { mentioningOf, mentioningQuery, DEFAULT_TRACK_LIMIT, TRACKED_SELECT, eventOf, pruneWith, recipientsBy, summaryOf, summaryQueries, trackWhere, trackedOf } from '../tracking.ts';
 
 type Row = Record<string, unknown>;
 
@@ -49,6 +49,10 @@ export function createTrackingRepo(db: Db): TrackingRepo {
       const run = ({ sql, params }: { sql: string; params: unknown[] }) => db.prepare(sql).all(...params) as Row[];
       // one read transaction: the counts and the senders see the same moment
       return db.transaction(() => summaryOf(run(q.events), run(q.senders)))();
+    },
+    async repliesMentioning(since, words, top) {
+      const q = mentioningQuery(since, words, top, () => '?');
+      return mentioningOf(db.prepare(q.sql).all(...q.params) as Row[]);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { AnyRoute } from '../registry.ts';
 import { customerRoutes, domainRoutes, mailboxRoutes } from './tenants.ts';
 import { siteRoutes } from './sites.ts';
 import { limitRoutes, routeRoutes } from './limits.ts';
+import { poolRoutes } from './pools.ts';
 import { holdRoutes, opsRoutes, queueRoutes } from './queue.ts';
 import { trackingRoutes } from './tracking.ts';
 import { suppressionRoutes } from './suppressions.ts';
@@ -19,6 +20,7 @@ export const ADMIN_ROUTES: AnyRoute[] = [
   ...siteRoutes,
   ...limitRoutes,
   ...routeRoutes,
+  ...poolRoutes,
   ...queueRoutes,
   ...holdRoutes,
   ...opsRoutes,

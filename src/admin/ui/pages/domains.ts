@@ -21,9 +21,14 @@ type Live = { report: CheckReport } | { late: true } | { error: string };
 
 /** The live check, or what stopped it: too slow, or refused (no DKIM configuration). */
 export async function liveCheck(svc: AdminService, name: string, scope: TenantScope | undefined, deadlineMs = CHECK_DEADLINE_MS): Promise<Live> {
+  return raceCheck(svc.checkDomain(name, scope), deadlineMs);
+}
+
+/** A running check (a domain's or a pool's) against the deadline. */
+export async function raceCheck(check: Promise<CheckReport>, deadlineMs = CHECK_DEADLINE_MS): Promise<Live> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Live>((resolve) => { timer = setTimeout(() => resolve({ late: true }), deadlineMs); });
-  const run = svc.checkDomain(name, scope).then((report): Live => ({ report }), (err: unknown): Live => {
+  const run = check.then((report): Live => ({ report }), (err: unknown): Live => {
     if (err instanceof AdminError) return { error: err.message };
     return { error: `the check failed: ${(err as Error).message}` };
   });
@@ -37,7 +42,7 @@ export async function liveCheck(svc: AdminService, name: string, scope: TenantSc
 const CHECK_WORD: Record<CheckItem['status'], [string, string]> = { ok: ['ok', 'ok'], warn: ['warning', 'warn'], fail: ['failing', 'bad'] };
 const checkState = (s: CheckItem['status']): Html => html`<span class="state ${CHECK_WORD[s][1]}">${CHECK_WORD[s][0]}</span>`;
 
-function liveSection(live: Live): Html {
+export function liveSection(live: Live): Html {
   if ('late' in live) {
     return html`<p class="flash error" role="status">The DNS servers did not answer within ${CHECK_DEADLINE_MS / 1000} seconds: the live status is unknown. The records above are still what to publish; reload the page to check again.</p>`;
   }

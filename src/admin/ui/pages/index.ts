@@ -6,6 +6,7 @@ import { overviewPage } from './overview.ts';
 import { mountQueue } from './queue.ts';
 import { mountHolds } from './holds.ts';
 import { mountBans } from './bans.ts';
+import { mountPools } from './pools.ts';
 import { mountCustomers } from './customers.ts';
 import { mountDomains } from './domains.ts';
 import { mountMailboxes } from './mailboxes.ts';
@@ -18,7 +19,7 @@ import { mountAppPasswords } from './app-passwords.ts';
 
 export function mountPages(app: ConsoleApp, deps: ConsoleDeps): void {
   app.get('/', (c) => (roleOfContext(c) === 'operator' ? dashboardPage(c, deps) : overviewPage(c, deps)));
-  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountCustomers, mountLifecycle, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword, mountAppPasswords]) {
+  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountPools, mountCustomers, mountLifecycle, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword, mountAppPasswords]) {
     mount(app, deps);
   }
 }

@@ -1,5 +1,5 @@
 /** Admin API routes: egress pools (configured in delivery.pools) and their assignments (operators only). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { route, type AnyRoute } from '../registry.ts';
 import { Name } from '../schemas.ts';
 import { poolTargetOf, publicAssignment, publicListing } from '../../pools.ts';

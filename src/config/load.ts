@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import * as z from 'zod';
 import { configSchema, type Config } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -121,4 +122,14 @@ export function localPaths(config: Config): { socket: string; dropDir: string } 
 /** Where the key of the secret box lives (secrets.keyFile, or dataDir/secrets.key). */
 export function secretsKeyFile(config: Config): string {
   return config.secrets.keyFile ?? path.join(config.dataDir, 'secrets.key');
+}
+
+/**
+ * For a process that parses the configuration once and a handful of objects after it (a CLI
+ * command): zod without its JIT, which would compile every object schema of the configuration
+ * first (~75 ms for one parse, against ~2 ms without; measured). The server keeps the JIT for
+ * the API's schemas it parses again and again.
+ */
+export function parseWithoutJit(): void {
+  z.config({ jitless: true });
 }

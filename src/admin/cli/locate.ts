@@ -12,11 +12,8 @@ let lastSource: string | null = null;
 
 /** Loads the configuration (module included) the way every command finds it. */
 export async function loadCliConfig(explicit: string | undefined): Promise<LoadedConfig> {
-  const [{ loadConfig }, z] = await Promise.all([import('../../config/index.ts'), import('zod')]);
-  // A command parses a handful of objects: zod's JIT would compile every object schema of the
-  // configuration first (~75 ms for one parse, against ~2 ms without; measured). The server
-  // (serve) keeps the JIT for the API's schemas it parses again and again.
-  z.config({ jitless: true });
+  const { loadConfig, parseWithoutJit } = await import('../../config/index.ts');
+  parseWithoutJit();
   const loaded = loadConfig(explicit);
   lastSource = loaded.source;
   return loaded;

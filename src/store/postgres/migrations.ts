@@ -396,6 +396,7 @@ export const PG_MIGRATIONS: string[] = [
     last_used_at BIGINT,
     last_ip TEXT,
     UNIQUE (mailbox_id, name)
+  );
   `,
   // the console's second factor (TOTP, RFC 6238) of a sign-in subject (an API token's name or
   // a mailbox address): the sealed secret, when enrolment was confirmed, the last accepted time
@@ -416,6 +417,7 @@ export const PG_MIGRATIONS: string[] = [
     hash TEXT NOT NULL,
     PRIMARY KEY (via, subject, hash),
     FOREIGN KEY (via, subject) REFERENCES console_totp(via, subject) ON DELETE CASCADE
+  );
   `,
   // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site
   // (the row goes with the customer, domain or site it names); and the newest answer of each

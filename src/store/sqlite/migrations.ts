@@ -453,6 +453,7 @@ export const MIGRATIONS: string[] = [
     last_used_at INTEGER,
     last_ip TEXT,
     UNIQUE (mailbox_id, name)
+  );
   `,
   // what another process changed, for the caches of the running server (SQLite has no NOTIFY):
   // a version per topic, bumped by triggers in the writer's own transaction; the store's watch
@@ -481,6 +482,7 @@ export const MIGRATIONS: string[] = [
     hash TEXT NOT NULL,
     PRIMARY KEY (via, subject, hash),
     FOREIGN KEY (via, subject) REFERENCES console_totp(via, subject) ON DELETE CASCADE
+  );
   `,
   // egress pools: the pool (a name in delivery.pools) of a customer, a hosted domain or a site
   // (the row goes with the customer, domain or site it names); and the newest answer of each

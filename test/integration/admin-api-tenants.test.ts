@@ -71,6 +71,24 @@ test('mailboxes and their grants of another customer: 404 like a missing mailbox
   await likeMissing('post', '/mailboxes/{address}/grants', { ...theirs, body: { sendAs: 'ceo@other.example' } }, { ...ghost, body: { sendAs: 'ceo@other.example' } }, names);
   await likeMissing('delete', '/mailboxes/{address}/grants', { ...theirs, query: { sendAs: 'sales@other.example' } }, { ...ghost, query: { sendAs: 'sales@other.example' } }, names);
   await likeMissing('post', '/mailboxes', { body: { address: 'new@other.example', password: 'long enough 1' } }, { body: { address: 'new@nothosted.example', password: 'long enough 1' } }, [['other.example', 'nothosted.example']]);
+  // app passwords of another customer's mailbox: like a missing mailbox
+  await likeMissing('get', '/mailboxes/{address}/app-passwords', theirs, ghost, names);
+  await likeMissing('post', '/mailboxes/{address}/app-passwords', { ...theirs, body: { name: 'phone' } }, { ...ghost, body: { name: 'phone' } }, names);
+  await likeMissing('delete', '/mailboxes/{address}/app-passwords/{name}', { params: { address: 'bob@other.example', name: 'phone' } }, { params: { address: 'ghost@acme.example', name: 'phone' } }, names);
+  await likeMissing('put', '/mailboxes/{address}/app-passwords-only', { ...theirs, body: { on: true } }, { ...ghost, body: { on: true } }, names);
+  // imports: a line naming another customer's domain or mailbox is refused in the report, like a line of a domain nobody hosts
+  const hash = '{SHA512-CRYPT}$6$saltsalt$' + 'a'.repeat(86);
+  for (const [path, body, wanted] of [
+    ['/mailboxes/import', { format: 'dovecot-passwd', content: `eve@other.example:${hash}\n` }, 'eve@other.example'],
+    ['/grants/import', { content: 'sales2@other.example  bob@other.example\n' }, 'bob@other.example'],
+  ] as const) {
+    tried.add(`post ${path}`);
+    const r = await api.expect(200, 'post', path, { token: A, body });
+    assert.equal(r.json.refused.length, 1, `${path}: the other customer's line is refused: ${r.text}`);
+    assert.equal(r.json.added ?? 0, 0);
+    const ghostText = (await api.expect(200, 'post', path, { token: A, body: { ...body, content: body.content.split('other.example').join('nothosted.example') } })).text;
+    assert.equal(r.text.split('other.example').join('<D>'), ghostText.split('nothosted.example').join('<D>'), `${path}: answered like a domain nobody hosts (${wanted})`);
+  }
 
   const bob = (await s.server.store.mailboxes.get('bob@other.example'))!;
   assert.equal(bob.status, 'active');

@@ -48,7 +48,8 @@ test('every --json listing: ISO 8601 times and null for absent values, as the AP
     assert.deepEqual(faults(out), [], `postern ${args.join(' ')} --json`);
   }
   const [customer] = parseJson<Record<string, unknown>[]>(ok(await cli(['customer', 'list', '--json']), 'customers'));
-  assert.deepEqual(Object.keys(customer!).sort(), ['contact', 'createdAt', 'name'], 'the API\'s customer');
+  assert.deepEqual(Object.keys(customer!).sort(), ['contact', 'createdAt', 'name', 'status', 'suspendedAt'], 'the API\'s customer');
+  assert.equal(customer!.suspendedAt, null);
   assert.equal(customer!.contact, null);
   const [key] = parseJson<Record<string, unknown>[]>(ok(await cli(['dkim', 'show', 'shop.example', '--json']), 'dkim'));
   assert.match(String(key!.createdAt), ISO);

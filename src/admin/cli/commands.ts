@@ -31,7 +31,7 @@ export function registerAdminCommands(program: Command, io: Io, withService: Wit
     }));
   customer.command('list').description('list customers').option('--json', 'JSON output').action((o: { json?: boolean }) =>
     withService(async (svc) => {
-      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, status: c.status, contact: c.contact, createdAt: iso(c.createdAt) }));
+      const rows = (await svc.listCustomers()).map((c) => ({ name: c.name, status: c.status, suspendedAt: c.suspendedAt === null ? null : iso(c.suspendedAt), contact: c.contact, createdAt: iso(c.createdAt) }));
       io.out(o.json ? jsonText(rows) : table(rows.map((r) => ({ ...r, contact: r.contact ?? '' })), ['name', 'status', 'contact', 'createdAt']));
     }));
 

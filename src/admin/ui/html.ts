@@ -28,7 +28,7 @@ export const SECURITY_HEADERS: Record<string, string> = {
 };
 
 const OPERATOR_NAV: [string, string][] = [
-  ['', 'Dashboard'], ['/messages', 'Find a message'], ['/queue', 'Queue'], ['/holds', 'Holds'], ['/customers', 'Customers'],
+  ['', 'Dashboard'], ['/messages', 'Messages'], ['/queue', 'Queue'], ['/holds', 'Holds'], ['/customers', 'Customers'],
   ['/bans', 'Bans'], ['/pools', 'Pools'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/security', 'Security'],
 ];
 const CUSTOMER_NAV: [string, string][] = [

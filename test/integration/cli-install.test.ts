@@ -12,14 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { BIN, ROOT, makeWorkspace, runCli, serveYaml, freePort, startServe, type CliResult } from '../helpers/cli.ts';
 
-/** Runs `postern ARGS` in a folder of its own with no configuration anywhere it looks. */
-function runBare(args: string[], cwd: string): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.POSTERN_CONFIG;
-  delete env.NODE_OPTIONS;
-  delete env.NODE_TEST_CONTEXT;
+/** Runs a program to completion, collecting what it prints. */
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
@@ -27,6 +23,15 @@ function runBare(args: string[], cwd: string): Promise<CliResult> {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** Runs `postern ARGS` in a folder of its own with no configuration anywhere it looks. */
+function runBare(args: string[], cwd: string): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.POSTERN_CONFIG;
+  delete env.NODE_OPTIONS;
+  delete env.NODE_TEST_CONTEXT;
+  return run(process.execPath, [BIN, ...args], { cwd, env });
 }
 
 const systemConfig = fs.existsSync('/etc/postern/postern.yaml');
@@ -62,13 +67,7 @@ test('the executable runs the built code: an error trace names dist/, and no Typ
   const ws = makeWorkspace(serveYaml([{ role: 'submission', port: await freePort() }]));
   const r = await runCli(ws, ['queue', 'show', 'NOSUCHID'], {});
   assert.notEqual(r.code, 0);
-  const traced = await new Promise<CliResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'queue', 'show', 'NOSUCHID'], { cwd: ws.dir, env: { ...ws.env, POSTERN_DEBUG: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
-  });
+  const traced = await run(process.execPath, [BIN, 'queue', 'show', 'NOSUCHID'], { cwd: ws.dir, env: { ...ws.env, POSTERN_DEBUG: '1' } });
   assert.match(traced.stderr, /\/dist\/[\w-]+\.js:\d+/, `a stack from the bundle: ${traced.stderr}`);
   assert.doesNotMatch(traced.stderr, /\/src\/.*\.ts/);
 
@@ -145,15 +144,7 @@ test('the systemd unit: a postern user, the low ports by capability, a read-only
   assert.ok(Number(directives.get('TimeoutStopSec')) > 30, 'TimeoutStopSec leaves the sessions their 30 s');
   const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => fs.existsSync(p));
   if (!analyze) return t.skip('systemd-analyze is not installed');
-  const r = await new Promise<CliResult>((resolve, reject) => {
-    const child = spawn(analyze, ['verify', unit], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  const r = await run(analyze, ['verify', unit]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /postern\.service:\d+:/, `no complaint about a line of the unit: ${r.stderr}`);
 });

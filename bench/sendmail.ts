@@ -6,7 +6,8 @@
  * file; every call hands one message over the socket. Reports p50 / p99 wall time and the peak
  * RSS (GNU time's maximum resident set) of each command, and the ratio of the p50 to the bare
  * start. Postfix's /usr/sbin/sendmail is measured when it is installed (it drops the message into
- * Postfix's maildrop; Postfix need not run). Loopback only. Flags: --calls N (200), --cli-calls N (40).
+ * Postfix's maildrop; Postfix need not run, and picks them up when it starts: run it on a test
+ * machine, or purge the maildrop after). Loopback only. Flags: --calls N (200), --cli-calls N (40).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -98,7 +99,8 @@ async function main(): Promise<number> {
       name: '`postern sendmail -t -i`', argv: [process.execPath, CLI, 'sendmail', '-t', '-i'], input: message,
       env: { ...process.env, POSTERN_SITE_TOKEN_FILE: tokenFile }, runs: [],
     };
-    const postfix: Command[] = fs.existsSync(POSTFIX_SENDMAIL) && spawnSync(POSTFIX_SENDMAIL, ['-bV'], { encoding: 'utf8' }).stdout?.includes('mail_version')
+    // Postfix's sendmail, not another MTA's: postconf answers for the Postfix that owns it
+    const postfix: Command[] = fs.existsSync(POSTFIX_SENDMAIL) && /^mail_version = /m.test(spawnSync('postconf', ['mail_version'], { encoding: 'utf8' }).stdout ?? '')
       ? [{ name: 'Postfix `/usr/sbin/sendmail -t -i`', argv: [POSTFIX_SENDMAIL, '-t', '-i'], input: message, runs: [] }]
       : [];
     if (!postfix.length) log('Postfix\'s /usr/sbin/sendmail is not installed: measured without it');

@@ -402,6 +402,8 @@ test('a destructive action asks first: the confirmation says what and how many, 
   await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/queue`);
   await page.locator('details.menu-actions summary').first().click();
   await Promise.all([page.waitForURL(/\/delete$/), page.getByRole('button', { name: /^Delete…/ }).first().click()]);
+  // Enter goes to whatever has the focus: wait until the page gave it to Cancel (autofocus), as a person would see it
+  await page.waitForFunction(String.raw`document.activeElement && document.activeElement.textContent.trim() === 'Cancel'`, undefined, { timeout: 10_000 });
   await Promise.all([page.waitForURL(/\/console\/queue$/), page.keyboard.press('Enter')]);
   if ((await lab.s.server.store.queue.get(seeded.heldId)) === null) faults.push('Enter on the focused Cancel deleted the message');
 }));

@@ -5,11 +5,11 @@
  * anyone since they reveal nothing, and GET /metrics (Prometheus text format) for the client
  * addresses of web.metricsAllow only (loopback by default): anyone else gets 404.
  */
-import net from 'node:net';
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import { checkReadiness, type ReadinessCheck } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
+import { networkMatcher } from '../core/index.ts';
 import type { Env } from './api.ts';
 
 export interface OpsDeps {
@@ -55,21 +55,10 @@ export function serverOps(o: {
   };
 }
 
-/** A matcher for IP addresses and CIDR networks (an IPv4-mapped IPv6 client matches its IPv4 entry). */
+/** A matcher for IP addresses and CIDR networks (an IPv4-mapped IPv6 client matches its IPv4 entry); no address never matches. */
 export function ipAllowList(entries: readonly string[]): (ip: string | undefined) => boolean {
-  const list = new net.BlockList();
-  for (const e of entries) {
-    const [ip = '', bits] = e.split('/');
-    const family = net.isIPv6(ip) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(ip, family);
-    else list.addSubnet(ip, Number(bits), family);
-  }
-  return (ip) => {
-    if (!ip) return false;
-    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
-    if (v4) return list.check(v4, 'ipv4');
-    return list.check(ip, net.isIPv6(ip) ? 'ipv6' : 'ipv4');
-  };
+  const matches = networkMatcher(entries);
+  return (ip) => Boolean(ip) && matches(ip!);
 }
 
 export function mountOps(app: Hono<Env>, o: OpsDeps): void {

@@ -10,6 +10,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { classifyError, classifyReply, parseReply, type ClassifiableError } from './classify.ts';
 import { quitQuietly, type ConnectionPool, type PooledConnection } from './pool.ts';
 import { peerChain, verifyDane, type DaneTarget } from './dane.ts';
+import { patchDataStream } from './data-stream.ts';
 
 /**
  * localAddress: the source address to bind (the egress pool's); the host's default when absent.
@@ -59,6 +60,9 @@ export interface RecipientOutcome {
 }
 
 export interface AttemptResult { recipients: RecipientOutcome[]; log: string[] }
+
+// the body goes out through nodemailer's DATA transform: by line ends, not byte by byte
+patchDataStream();
 
 const DEFAULTS = { connectMs: 30_000, greetingMs: 60_000, commandMs: 60_000, dataMs: 600_000 };
 /** Longest reply we accept (RFC 5321 allows 512 octets a line); longer is a protocol error. */

@@ -268,11 +268,13 @@ async function main(): Promise<number> {
 }
 
 // --dkim: what signing costs (bench/dkim.ts); --scan: what scanning costs (bench/scan.ts);
+// --stages: where a delivered message's time goes, stage by stage (bench/stages.ts);
 // --store: PostgreSQL against SQLite, two nodes, the claim with a deep queue (bench/store.ts);
 // --sendmail: one `postern sendmail` call and the CLI's start against a bare node start (bench/sendmail.ts);
 // each instead of the submission matrix
 if (process.argv.includes('--dkim')) await import('./dkim.ts');
 else if (process.argv.includes('--scan')) await import('./scan.ts');
+else if (process.argv.includes('--stages')) await import('./stages.ts');
 else if (process.argv.includes('--store')) await import('./store.ts');
 else if (process.argv.includes('--sendmail')) await import('./sendmail.ts');
 else process.exitCode = await main();

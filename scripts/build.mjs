@@ -33,7 +33,7 @@ await build({
   banner: { js: "import { createRequire as __posternRequire } from 'node:module'; const require = __posternRequire(import.meta.url);" },
   chunkNames: 'chunk-[hash]',
   legalComments: 'linked',
-  minifyWhitespace: true,
+  minifyWhitespace: !process.env.POSTERN_BUILD_READABLE,
   minifySyntax: true,
   logLevel: 'warning',
 });

@@ -159,6 +159,8 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     ...(o.secretsKeyFile ? { secrets: { keyFile: path.resolve(o.secretsKeyFile) } } : {}),
     ...(o.tlsCert && o.tlsKey ? { tls: { cert: path.resolve(o.tlsCert), key: path.resolve(o.tlsKey) } } : {}),
     ...(o.dovecot ? { auth: { failureDelayMs: 0, dovecot: { socket: o.dovecot.socket, cacheSeconds: o.dovecot.cacheSeconds } } } : {}),
+    // settings to try (e.g. '{"queue":{"inlineBodyMaxBytes":0}}'): top-level sections replace the bench's
+    ...(process.env.POSTERN_BENCH_CONFIG ? JSON.parse(process.env.POSTERN_BENCH_CONFIG) as Record<string, unknown> : {}),
   };
   const configFile = path.join(dir, 'postern.yaml');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n'); // JSON is YAML

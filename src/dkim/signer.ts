@@ -5,7 +5,8 @@
  * `signatures()` gives the DKIM-Signature fields (one per key: RSA, and Ed25519 when enabled)
  * that delivery puts on top of the message. The header set is mailauth's recommended one, with
  * From over-signed (listed once more than present in h=, so a second From added later breaks
- * the signature). Canonicalisation, hashing and formatting are mailauth's.
+ * the signature). Header canonicalisation and formatting are mailauth's; the body hash is
+ * relaxed-body.ts (mailauth's looks at every byte in JavaScript: ten times the SHA-256).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { createHash, sign, type KeyObject } from 'node:crypto';
@@ -14,22 +15,20 @@ import { createRequire } from 'node:module';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import type Tools from 'mailauth/lib/tools.js';
 import type Relaxed from 'mailauth/lib/dkim/header/relaxed.js';
-import type Body from 'mailauth/lib/dkim/body/index.js';
-import type { BodyHasher } from 'mailauth/lib/dkim/body/index.js';
 import type { DkimAlgorithm } from './records.ts';
+import { RelaxedBodyHash } from './relaxed-body.ts';
 
 // mailauth's modules take ~100 ms to load (joi, libmime, tldts): they are loaded at the first
 // signature (or by loadSigningLibraries() when the server starts), not by every `postern`
 // command that reaches this folder.
 const requireCjs = createRequire(import.meta.url);
-let libs: { tools: typeof Tools; relaxed: typeof Relaxed; body: typeof Body } | null = null;
+let libs: { tools: typeof Tools; relaxed: typeof Relaxed } | null = null;
 
 /** Loads the signing libraries now (the server calls it at start when DKIM is on). */
 export function loadSigningLibraries(): NonNullable<typeof libs> {
   return (libs ??= {
     tools: requireCjs('mailauth/lib/tools.js') as typeof Tools,
     relaxed: requireCjs('mailauth/lib/dkim/header/relaxed.js') as typeof Relaxed,
-    body: requireCjs('mailauth/lib/dkim/body/index.js') as typeof Body,
   });
 }
 
@@ -62,7 +61,7 @@ export class DkimTap extends Transform {
   private headBytes = 0;
   private parsed: ReturnType<typeof Tools.parseHeaders>['parsed'] = [];
   private keys: SigningKey[] = [];
-  private hasher: BodyHasher | null = null;
+  private hasher: RelaxedBodyHash | null = null;
   /** The From domain looked up (null: no From); set once the header was read. */
   domain: string | null = null;
   private readonly opts: DkimTapOptions;
@@ -106,7 +105,7 @@ export class DkimTap extends Transform {
     this.domain = fromDomain(this.parsed);
     this.keys = this.domain ? await this.opts.keysFor(this.domain) : [];
     if (!this.keys.length) return;
-    this.hasher = loadSigningLibraries().body.dkimBody('relaxed', 'sha256');
+    this.hasher = new RelaxedBodyHash('sha256');
     if (bodyStart.length) this.hasher.update(bodyStart);
   }
 

@@ -9,6 +9,8 @@ import { smtpError } from '../core/index.ts';
 
 const CR = 13;
 const LF = 10;
+/** A LF without a CR before it, or a CR without a LF after it (but at the very end). */
+const BARE = /(?<!\r)\n|\r(?!\n|$)/;
 
 export interface LineEndingOptions {
   mode: 'normalize' | 'reject';
@@ -85,22 +87,14 @@ export class LineEndingGuard extends Transform {
     return result;
   }
 
-  /** Fast path: true when every CR in the chunk is followed by LF and every LF preceded by CR. */
+  /** Fast path: true when every CR in the chunk is followed by LF and every LF preceded by CR
+   *  (one regular-expression test over the chunk; a CR at its very end may be completed by the next). */
   private isClean(chunk: Buffer): boolean {
-    if (this.pendingCR && chunk.length && chunk[0] !== LF) return false;
-    let pos = chunk.indexOf(LF);
-    while (pos !== -1) {
-      const prevIsCR = pos === 0 ? this.pendingCR : chunk[pos - 1] === CR;
-      if (!prevIsCR) return false;
-      pos = chunk.indexOf(LF, pos + 1);
-    }
-    pos = chunk.indexOf(CR);
-    while (pos !== -1) {
-      if (pos === chunk.length - 1) break; // may be completed by the next chunk
-      if (chunk[pos + 1] !== LF) return false;
-      pos = chunk.indexOf(CR, pos + 1);
-    }
-    this.pendingCR = chunk.length > 0 && chunk[chunk.length - 1] === CR;
+    if (!chunk.length) return true;
+    if (this.pendingCR !== (chunk[0] === LF)) return false; // a CR LF split between chunks, or a bare one
+    const text = chunk.toString('latin1', chunk[0] === LF ? 1 : 0);
+    if (BARE.test(text)) return false;
+    this.pendingCR = chunk[chunk.length - 1] === CR;
     this.trackLines(chunk);
     return true;
   }

@@ -19,6 +19,8 @@
 # (cert.pem + key.pem), POSTERN_LAB_SINK [127.0.0.1:10026], POSTERN_LAB_SUBMISSION_PORT [20587],
 # POSTERN_LAB_SMTPS_PORT [20465], POSTERN_LAB_MX_PORT [20025], POSTERN_LAB_DELIVERY_CONCURRENCY
 # [Postern's defaults: 100 in total, 20 per destination], POSTERN_LAB_LOG_LEVEL [warn],
+# POSTERN_LAB_DKIM [off; rsa: the sender's domain signs with an activated RSA-2048 key],
+# POSTERN_LAB_WORKERS [1: Postern's default; workers: N processes],
 # LAB_USER / LAB_PASS (as in postfix-peer.sh) [alice@example.test / alice-lab-pass].
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +34,8 @@ SMTPS_PORT=${POSTERN_LAB_SMTPS_PORT:-20465}
 MX_PORT=${POSTERN_LAB_MX_PORT:-20025}
 CONCURRENCY=${POSTERN_LAB_DELIVERY_CONCURRENCY:-}
 LOG_LEVEL=${POSTERN_LAB_LOG_LEVEL:-warn}
+DKIM=${POSTERN_LAB_DKIM:-off}
+WORKERS=${POSTERN_LAB_WORKERS:-1}
 USER_ADDR=${LAB_USER:-alice@example.test}
 USER_PASS=${LAB_PASS:-alice-lab-pass}
 CONFIG=$DIR/postern.yaml
@@ -43,6 +47,8 @@ die() { say "$*"; exit 1; }
 
 case ${SINK%:*} in 127.*|localhost|'[::1]') ;; *) die "POSTERN_LAB_SINK must be a loopback HOST:PORT, not $SINK" ;; esac
 case $DIR in /tmp/?*) ;; *) die "POSTERN_LAB_DIR must be under /tmp (reset deletes it), not $DIR" ;; esac
+case $DKIM in off|rsa) ;; *) die "POSTERN_LAB_DKIM must be off or rsa, not $DKIM" ;; esac
+case $WORKERS in auto|[1-9]|[1-9][0-9]) ;; *) die "POSTERN_LAB_WORKERS must be a number or auto, not $WORKERS" ;; esac
 
 postern() { POSTERN_CONFIG=$CONFIG node "$CLI" "$@"; }
 port_listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
@@ -74,6 +80,8 @@ write_config() {
   "delivery": { $delivery },
   "containment": { "enabled": false },
   "web": { "enabled": false },
+  "dkim": { "enabled": $([ "$DKIM" = rsa ] && echo true || echo false) },
+  "workers": $([ "$WORKERS" = auto ] && echo '"auto"' || echo "$WORKERS"),
   "log": { "level": "$LOG_LEVEL" }
 }
 JSON
@@ -93,6 +101,10 @@ provision() {
     touch "$DIR/provisioned"
   fi
   postern route add hosted.test "$SINK" --tls none >/dev/null # replaces: follows POSTERN_LAB_SINK
+  # signing follows POSTERN_LAB_DKIM: an activated key signs when dkim.enabled is true
+  if [ "$DKIM" = rsa ] && ! postern dkim show "$domain" 2>/dev/null | grep -q active; then
+    postern dkim activate "$domain" --force >/dev/null
+  fi
 }
 
 cmd_start() {

@@ -13,4 +13,5 @@ export { createConnectionPool, type ConnectionPool } from './pool.ts';
 export { createDane, daneStatus, verifyDane, peerChain, usable as usableTlsa, type Dane, type DaneLookup, type DaneTarget, type TlsaRecord } from './dane.ts';
 export { createSecureDns, serversOf, parseServer, type SecureDns, type SecureAnswer } from './secure-dns.ts';
 export { createEgressPools, createEgressPool, hashSlot, type EgressPool, type EgressPools, type EgressPoolConfig } from './egress.ts';
+export { daneStatusOf, poolOf } from './choices.ts';
 export { classifyReply, classifyError, isHardBounce, REPLY_RULES, ERROR_RULES, HARD_BOUNCE_RULES } from './classify.ts';

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { SmtpError, formatReply, newQueueId, type Clock } from '../core/index.ts';
 import { siteTokenHash } from '../credentials/index.ts';
 import { senderAllowed } from '../policy/index.ts';
-import { buildDsn } from '../bounce/index.ts';
+import { BOUNCE_LISTENER, buildDsn, noticeRequest } from '../bounce/index.ts';
 import type { Intake } from '../intake/index.ts';
 import type { Site, Store } from '../store/index.ts';
 import type { Injector } from './injector.ts';
@@ -124,10 +124,7 @@ export function createPickup(deps: PickupDeps): Pickup {
       localAdvice: `This mail system did not accept the message from the website (site ${site.name}) because of the rule above; nothing was sent. The website's owner can fix its settings, or ask your provider's support.`,
     });
     const queueId = newQueueId(deps.clock.now());
-    await deps.intake.receive(stream, {
-      queueId, sender: '', recipients: [{ address: to }], dsnRet: null, dsnEnvid: null, customerId: site.customerId, mailboxId: null,
-      authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost', heloName: deps.hostname, tls: null, listener: 'bounce', sign: true,
-    });
+    await deps.intake.receive(stream, noticeRequest({ queueId, to: [to], customerId: site.customerId, listener: BOUNCE_LISTENER, hostname: deps.hostname }));
     deps.metrics?.dsn.inc({ type: 'failure' });
     logger.info({ evt: 'bounce', file: name, site: site.name, dsn: queueId, to }, 'refused drop message bounced');
   }

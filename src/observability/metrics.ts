@@ -99,6 +99,10 @@ export interface Metrics {
   dsn: Counter<'type'>;
   /** Recipients put on a customer's suppression list after a hard bounce. */
   suppressions: Counter;
+  /** Runs of the timed housekeeping jobs (app/housekeeping.ts) by job and result: ok, failed, skipped (the previous run still going). */
+  housekeepingRuns: Counter<'job' | 'result'>;
+  /** Seconds one housekeeping run took, by job. */
+  housekeepingSeconds: Histogram<'job'>;
 }
 
 /** A scrape waits at most this long for the store's counts. */
@@ -130,6 +134,8 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     deliveryDuration: new Histogram({ name: 'postern_delivery_duration_seconds', help: 'Seconds one delivery attempt took (the recipients of one message at one domain).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers }),
     deliveryLatency: new Histogram({ name: 'postern_delivery_latency_seconds', help: 'Seconds from acceptance to delivery, per delivered recipient.', buckets: [1, 5, 15, 60, 300, 900, HOUR, 4 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 120 * HOUR], registers }),
     suppressions: new Counter({ name: 'postern_suppressions_added_total', help: 'Recipients put on their customer\'s suppression list after a hard bounce (a repeated bounce counts again).', registers }),
+    housekeepingRuns: new Counter({ name: 'postern_housekeeping_runs_total', help: 'Runs of the timed housekeeping jobs by job and result: ok, failed, skipped (the previous run was still going).', labelNames: ['job', 'result'], registers }),
+    housekeepingSeconds: new Histogram({ name: 'postern_housekeeping_duration_seconds', help: 'Seconds one run of a housekeeping job took, by job.', labelNames: ['job'], buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120, 600], registers }),
     dsn: new Counter({ name: 'postern_dsn_total', help: 'Delivery status notifications by type: failure, delay, success (queued), dropped (about a null-sender message).', labelNames: ['type'], registers }),
   };
   if (sources.queueDepth) registerQueueGauges(registers, scrapeOnce(sources.queueDepth));

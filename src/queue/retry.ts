@@ -34,6 +34,15 @@ export interface Decision {
 
 const MINUTE = 60_000;
 
+/** The retry policy of a configuration's delivery settings. */
+export function retryPolicyOf(config: { delivery: { retryMinutes: number[]; expireDays: number; delayWarningHours: number } }): RetryPolicy {
+  return {
+    retryMinutes: config.delivery.retryMinutes,
+    expireMs: config.delivery.expireDays * 86_400_000,
+    delayWarningMs: config.delivery.delayWarningHours * 3_600_000,
+  };
+}
+
 export function retryDelayMs(policy: RetryPolicy, attempts: number): number {
   const list = policy.retryMinutes;
   return list[Math.min(Math.max(attempts, 1), list.length) - 1]! * MINUTE;

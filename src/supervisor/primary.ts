@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { createCounter, type CountingGate } from '../limits/index.ts';
-import { prepareDataDir } from '../server.ts';
+import { prepareDataDir } from '../app/index.ts';
 import { WORKER_CONFIG_ENV, WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
 import { createMetricsGatherer } from './metrics.ts';
 
@@ -36,7 +36,8 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
     held.delete(id);
   };
 
-  // Slot 0 also runs outgoing delivery (one scheduler per node); a restarted worker keeps its slot.
+  // Slot 0 is the first worker of the process table (app/processes.ts: it also delivers and serves
+  // the local channel); a restarted worker keeps its slot.
   function fork(slot: number): Worker {
     const w = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(prepared), [WORKER_SLOT_ENV]: String(slot) });
     slots.set(slot, w);

@@ -3,9 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { ConnectionGate, GateVerdict } from '../limits/index.ts';
-import { BindError } from '../listener/index.ts';
-import { WebBindError } from '../inject/index.ts';
-import { startListeners } from '../server.ts';
+import { BindError, WebBindError, partsOf, startListeners, workerKind } from '../app/index.ts';
 import { WORKER_SLOT_ENV, type ToPrimary, type ToWorker } from './messages.ts';
 import { createWorkerMetrics } from './metrics.ts';
 
@@ -30,7 +28,9 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
   let seq = 0;
   const send = (m: ToPrimary) => process.send?.(m);
   let server: Awaited<ReturnType<typeof startListeners>> | undefined;
-  const delivery = config.delivery.enabled && process.env[WORKER_SLOT_ENV] === '0';
+  // what this worker runs: the process table (app/processes.ts) by its slot
+  const kind = workerKind(Number(process.env[WORKER_SLOT_ENV] ?? -1));
+  const delivery = partsOf(kind, config).delivery;
   const metrics = createWorkerMetrics(send);
   // answered before startListeners returns too (with nothing), so a scrape never waits on a starting worker
   process.on('message', (m: ToWorker) => {
@@ -41,9 +41,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
     server = await startListeners(config, {
       logger,
       gateFor: (_l, name) => remoteGate(name, pending, () => ++seq),
-      delivery,
-      // the send API, the sendmail socket and the drop folder: one process serves them
-      local: process.env[WORKER_SLOT_ENV] === '0',
+      process: kind,
       // commits here wake the delivering worker through the supervisor (at most every 5 ms)
       onQueued: delivery ? undefined : throttle(() => send({ t: 'queued' }), 5),
       // /metrics (served by slot 0) adds up every worker's

@@ -11,7 +11,7 @@ import { createSecretBox, loadOrCreateKey } from '../../src/credentials/index.ts
 import { parseConfig, secretsKeyFile, type ConfigInput, type Config, type ListenerRole } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
 import type { Clock } from '../../src/core/index.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer } from '../../src/app/index.ts';
 import { createAdminService } from '../../src/admin/service.ts';
 import { dkimAdminOptions } from '../../src/admin/dkim.ts';
 import { endpointGuardOf } from '../../src/webhooks/index.ts';

@@ -6,11 +6,10 @@ import { CliExit, type Io } from './output.ts';
 
 /** The server's parts, loaded by `serve` only (every other command starts without them). */
 async function serverParts() {
-  const [config, supervisor, observability, listener, inject, server] = await Promise.all([
-    import('../../config/index.ts'), import('../../supervisor/index.ts'), import('../../observability/index.ts'),
-    import('../../listener/index.ts'), import('../../inject/index.ts'), import('../../server.ts'),
+  const [config, supervisor, observability, app] = await Promise.all([
+    import('../../config/index.ts'), import('../../supervisor/index.ts'), import('../../observability/index.ts'), import('../../app/index.ts'),
   ]);
-  return { ...config, ...supervisor, ...observability, BindError: listener.BindError, WebBindError: inject.WebBindError, startServer: server.startServer };
+  return { ...config, ...supervisor, ...observability, BindError: app.BindError, WebBindError: app.WebBindError, startServer: app.startServer };
 }
 
 export function registerServerCommands(program: Command, io: Io, configFile: () => string | undefined): void {
@@ -99,7 +98,7 @@ export function registerServerCommands(program: Command, io: Io, configFile: () 
       io.out(`configuration: ${origin}`);
       io.out(`data folder: ${c.dataDir}${c.store.kind === 'sqlite' ? ` (store ${c.store.path})` : ' (store: PostgreSQL)'}`);
       io.out(`hostname: ${c.hostname}`);
-      const { daneStatusOf } = await import('../../outbound.ts');
+      const { daneStatusOf } = await import('../../delivery/index.ts');
       io.out(daneStatusOf(c).why);
       for (const w of warnings) io.err(`warning: ${w.key}: ${w.message}`);
       if (errors.length) {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { createBounceSuppressor, hardBounced } from './suppression.ts';
-import type { DeliveryJob, RecipientUpdate, Store, Suppression } from './store/index.ts';
+import { createBounceSuppressor, hardBounced } from './bounce.ts';
+import type { DeliveryJob, RecipientUpdate, Store, Suppression } from '../store/index.ts';
 
 const job = (over: Partial<DeliveryJob['message']> = {}): DeliveryJob => ({
   message: {

@@ -11,8 +11,8 @@ import { createLogger } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
 import { ADMIN_ROUTES, openApiDocument, API_BASE } from '../admin/api/index.ts';
 import type { AdminService } from '../admin/service.ts';
-import { createWebApp, type WebMounts } from './servers.ts';
-import type { Env, SendApiDeps } from './api.ts';
+import { createWebApp, type WebMounts } from './web.ts';
+import type { Env, SendApiDeps } from '../inject/index.ts';
 
 type Doc = { paths: Record<string, Record<string, unknown>> };
 

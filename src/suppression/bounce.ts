@@ -1,17 +1,15 @@
 /**
- * The suppression list at work: a recipient that hard-bounced (the remote server said the
- * mailbox does not exist or is disabled) is suppressed for its message's customer, by a store
- * call of its own after the delivery results are written (never inside the queue's
- * transaction); expired entries are pruned on a timer. Used by outbound.ts and server.ts.
+ * A recipient that hard-bounced (the remote server said the mailbox does not exist or is
+ * disabled) is suppressed for its message's customer, by a store call of its own after the
+ * delivery results are written (never inside the queue's transaction).
  */
 import type { Logger } from 'pino';
-import type { Clock } from './core/index.ts';
-import type { DeliveryJob, RecipientUpdate, Store } from './store/index.ts';
-import { isHardBounce } from './delivery/index.ts';
-import type { Metrics } from './observability/index.ts';
+import type { Clock } from '../core/index.ts';
+import type { DeliveryJob, RecipientUpdate, Store } from '../store/index.ts';
+import { isHardBounce } from '../delivery/index.ts';
+import type { Metrics } from '../observability/index.ts';
 
 const DAY = 86_400_000;
-export const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * The recipients of a job's results that hard-bounced at a remote server. Not: a customer-less
@@ -45,16 +43,4 @@ export function createBounceSuppressor(deps: SuppressorDeps): (job: DeliveryJob,
       }
     }
   };
-}
-
-/** Removes expired suppressions now and every `everyMs`; returns the stop. */
-export function startSuppressionPrune(deps: { store: Store; clock: Clock; logger: Logger; everyMs?: number }): () => void {
-  const prune = () => deps.store.suppressions.prune(deps.clock.now()).then(
-    (n) => { if (n) deps.logger.info({ evt: 'suppress', pruned: n }, 'expired suppressions removed'); },
-    (err: Error) => deps.logger.error({ evt: 'suppress', err: err.message }, 'pruning expired suppressions failed'),
-  );
-  void prune();
-  const timer = setInterval(prune, deps.everyMs ?? PRUNE_EVERY_MS);
-  timer.unref();
-  return () => clearInterval(timer);
 }

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import { checkReadiness, type ReadinessCheck } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
 import { networkMatcher } from '../core/index.ts';
-import type { Env } from './api.ts';
+import type { Env } from '../inject/index.ts';
 
 export interface OpsDeps {
   /** The exposition text and its content type (this process's metrics, or every worker's). */
@@ -24,7 +24,7 @@ export interface OpsDeps {
 const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
- * What server.ts serves: the registry's text (or, with several workers, `of` it: every
+ * What app/server.ts serves: the registry's text (or, with several workers, `of` it: every
  * worker's), and readiness as "the store answers a point lookup, every listener is bound".
  */
 export function serverOps(o: {

@@ -25,7 +25,7 @@ const RULES: [RegExp, string][] = [
   [/^src\/store\/|^better-sqlite3|^pg\b/, 'store reads'],
   [/^src\/intake\//, 'intake: other'],
   [/^src\/queue\/(scheduler|result-hold)/, 'scheduler'],
-  [/^src\/outbound|^src\/app\/outbound|^src\/queue\/runner/, 'runner: decide, log, notices'],
+  [/^src\/queue\/runner|^src\/suppression\/|^src\/app\//, 'runner: decide, log, notices (and app wiring)'],
   [/^src\/bounce\//, 'bounce notices'],
   [/^src\/delivery\/|^nodemailer\b/, 'delivery client (SMTP to the next hop)'],
   [/^src\/(policy|limits|credentials|containment)\/|^@node-rs|^bcryptjs/, 'policy, limits, auth'],

@@ -4,6 +4,7 @@
  * injector that applies the same policy and limits as an SMTP AUTH session before intake.
  * Never bypasses intake or the store's limit check; fails with an SmtpError tagged with its
  * reason (a problem response, an exit code), and never loses a message it answered 2xx / 0 for.
+ * Imports: core, config, observability, credentials, limits, policy, intake, bounce, store.
  */
 export { createInjector, type Injector, type InjectRequest, type InjectResult, type InjectSender, type InjectChannel } from './injector.ts';
 export { createSendApi, problemOf, type SendApiDeps } from './api.ts';

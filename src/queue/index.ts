@@ -6,6 +6,7 @@
  * enqueue promise (the session answers 451 4.3.0); a failed claim is logged and tried at the
  * next poll, a failed result write is tried again a few times, and leases bring back whatever
  * was still lost.
+ * Imports: core, spool, store.
  */
 export * from './enqueue.ts';
 export * from './scheduler.ts';

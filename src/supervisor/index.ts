@@ -4,6 +4,7 @@
  * start-up order (prepare the data folder once, then listen), the per-IP counts shared by
  * all workers, the relay that adds up every worker's metrics for /metrics, restarts and shutdown. Never handles mail itself. Fails start-up with the one
  * line of the first worker that could not listen.
+ * Imports: core, config, limits, listener, inject.
  */
 import cluster from 'node:cluster';
 import os from 'node:os';

@@ -14,7 +14,7 @@ const arg = (name: string, dflt: number) => {
 
 const at = process.argv.indexOf('--scan');
 const given = at !== -1 && process.argv[at + 1]?.startsWith('http') ? process.argv[at + 1]! : null;
-let stop = async () => undefined as void;
+let stop = async (): Promise<void> => {};
 let url = given;
 if (!url) {
   const { startRspamd } = await import('../test/helpers/rspamd.ts');

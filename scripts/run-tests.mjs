@@ -3,7 +3,8 @@
 // Builds dist/ first: the integration tests run the real `postern` executable, which runs the
 // built code, so they must never test a stale build.
 // Node 20's runner does not expand globs, so the list is built here; the run fails when no
-// test executed, so a broken file list can never pass silently.
+// test executed, so a broken file list can never pass silently. `npm test` runs `npm run lint`
+// (formatting and lint rules) before this script; a run of this script alone, filtered or not, skips it.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -8,6 +8,7 @@
  * configured postmaster, anything else is logged and dropped, so notices cannot loop. Never
  * reads the store and never decides whether a report is due (queue/ does). Fails by throwing
  * on bad input or when intake cannot queue the notice.
+ * Imports: core, observability, intake.
  */
 export { buildDsn, dsnSubject, type DsnInput, type DsnRecipient, type DsnAction } from './dsn.ts';
 export { buildHoldNotice, type HoldNoticeInput } from './hold-notice.ts';

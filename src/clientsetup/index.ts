@@ -4,6 +4,7 @@
  * profile, the settings page, and the DNS records that make clients find them. Built from the
  * configuration and the ports actually listening; never answers for a name that is not a
  * hosted domain (404, the same for every such name). Reads the store only to ask "hosted?".
+ * Imports: core, dkim.
  */
 export { mountClientSetup, type ClientSetupDeps } from './routes.ts';
 export { outgoingOf, type ClientSettings, type ServerSetting } from './settings.ts';

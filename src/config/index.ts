@@ -2,6 +2,7 @@
  * config/: the schema (single registry of settings with defaults and descriptions), loading
  * postern.yaml and rendering the reference. Never starts anything; fails with ConfigError
  * listing every problem with its key path.
+ * Imports: core.
  */
 export * from './schema.ts';
 export * from './load.ts';

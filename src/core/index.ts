@@ -3,6 +3,7 @@
  * and reading a request body with a bound. Never opens files or sockets and never imports
  * another folder of Postern. Fails only by returning null
  * (invalid input) or throwing on programmer errors.
+ * Imports: nothing.
  */
 export * from './reply.ts';
 export * from './address.ts';

@@ -7,6 +7,7 @@
  * decides what a mailbox may do after login. Fails closed: an unknown scheme or a broken hash
  * never verifies; Dovecot not answering and store errors propagate to the caller (which
  * answers 4xx).
+ * Imports: core, store.
  */
 export * from './hash.ts';
 export * from './cache.ts';

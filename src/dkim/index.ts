@@ -4,6 +4,7 @@
  * staged rotation (pending, active, retiring, retired) and the domain health check. Never
  * refuses a message: without an active key a message goes unsigned (and is logged so); a key
  * that cannot be used is logged and skipped.
+ * Imports: core, credentials, store.
  */
 export * from './records.ts';
 export * from './keys.ts';

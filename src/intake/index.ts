@@ -2,6 +2,7 @@
  * intake/: everything between end-of-DATA and "queued": the bare-LF/CR guard, RFC 6409 header
  * fix-ups (Received, Message-ID, Date, Bcc removal), the spool write and the durable enqueue.
  * Never talks SMTP or decides policy. Fails with an SmtpError and leaves nothing behind.
+ * Imports: core, observability, limits, spool, queue, dkim, scan, webhooks, store.
  */
 export * from './intake.ts';
 export { buildReceived, protocolName } from './received.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createIntake, type IntakeRequest } from './intake.ts';
 import { createSpool } from '../spool/index.ts';
-import { SmtpError } from '../core/index.ts';
+import type { SmtpError } from '../core/index.ts';
 import type { Enqueuer } from '../queue/index.ts';
 import type { NewMessage } from '../store/index.ts';
 

@@ -5,6 +5,7 @@
  * on hold). The counting itself is done by the store, atomically
  * with the enqueue. Never replies to clients itself; callers turn a refusal into 421 4.7.0,
  * 451 4.7.1 or 550 5.7.1.
+ * Imports: core.
  */
 export * from './connections.ts';
 export * from './windows.ts';

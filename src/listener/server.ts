@@ -1,5 +1,5 @@
 /** One smtp-server per configured listener, with its role's TLS and AUTH rules. */
-import net from 'node:net';
+import type net from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { ListenerConfig } from '../config/index.ts';
 import { createConnectionGate, createKnownNetworks, type ConnectionGate, type KnownNetworks } from '../limits/index.ts';

@@ -4,5 +4,6 @@
  * ports 25/465/587/2525, the certificate report and the recommended mail-program setting.
  * Never logs in, never sends mail, never keeps a socket open past its per-port timeout.
  * Fails as a result, not an exception: every refused, silent or broken port is a PortResult.
+ * Imports: core.
  */
 export * from './probe.ts';

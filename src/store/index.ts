@@ -3,6 +3,7 @@
  * the queue). Adapters: sqlite/ (embedded default, one machine) and postgres/ (several nodes
  * share one database). Never decides policy; fails by throwing
  * StoreError (conflict, not-found, ...) or the driver's error, which callers turn into 4xx.
+ * Imports: core, config, limits.
  */
 import type { Config } from '../config/index.ts';
 import type { Store } from './types.ts';

@@ -44,7 +44,7 @@ export function createEmitter(deps: EmitterDeps): WebhookEmitter {
   const lost = registeredCounter(deps.registry, {
     name: 'postern_webhook_events_lost_total', help: 'Webhook events that could not be written to the outbox (store failure, full buffer).',
   });
-  let buffer: WebhookEventInput[] = [];
+  const buffer: WebhookEventInput[] = [];
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
   /** Event ids written recently, with until when to remember them. */

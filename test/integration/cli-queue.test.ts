@@ -153,7 +153,7 @@ test('queue hold / release: held messages wait, a second hold or release says wh
   assert.match(ok(await cli(['queue', 'hold', ids.A]), 'hold').stdout, new RegExp(`^${ids.A} held: 2 pending recipients wait`));
   assert.deepEqual(await listIds('--state', 'held'), [ids.A]);
   assert.match(ok(await cli(['queue', 'list']), 'list').stdout, new RegExp(`^${ids.A}\\s.*\\sheld\\s+bob@example\\.org \\+1$`, 'm'));
-  assert.match(ok(await cli(['queue', 'show', ids.A]), 'show held').stdout, /^state\s+held: .*\n[^]*next attempt\s+held$/m);
+  assert.match(ok(await cli(['queue', 'show', ids.A]), 'show held').stdout, /^state\s+held: .*\n[\s\S]*next attempt\s+held$/m);
   refused(await cli(['queue', 'hold', ids.A]), new RegExp(`message ${ids.A} is already held`), 'hold twice');
   refused(await cli(['queue', 'retry', ids.A]), /is held; release it/, 'retry held');
   refused(await cli(['queue', 'hold', 'NOPE']), /no message NOPE in the queue/, 'hold unknown');

@@ -30,7 +30,7 @@ let eveId: string;
 const many: string[] = [];
 
 const rows = (text: string) => (/<tbody>([\s\S]*?)<\/tbody>/.exec(text)?.[1] ?? '').split('<tr>').length - 1;
-const unescape = (s: string) => s.replace(/&amp;/g, '&');
+const unescapeHtml = (s: string) => s.replace(/&amp;/g, '&');
 
 before(async () => {
   lab = await startDeliveryLab(ZONE);
@@ -73,7 +73,7 @@ test('the search box: an address as recipient, then as sender; a queue id; a Mes
   assert.match(none.text, /Nothing found for stranger@remote\.test as recipient, or as sender, or as Message-ID/);
   assert.match(none.text, /No message matches/);
   const nonsense = await c.get('/console/messages?search=example.com');
-  assert.match(unescape(nonsense.text), /is not an address, a queue id or a Message-ID/);
+  assert.match(unescapeHtml(nonsense.text), /is not an address, a queue id or a Message-ID/);
   const bad = await c.get('/console/messages?since=2025-13-45');
   assert.equal(bad.status, 422);
   assert.match(bad.text, /role="alert">From must be an ISO 8601 date/);
@@ -91,7 +91,7 @@ test('paging: newest first, the cursor leads to older messages and back; no mess
   assert.equal(newest, String(PAGE_SIZE + 1), 'the newest first');
   const older = /<a href="([^"]+)" rel="next">Older messages<\/a>/.exec(first.text);
   assert.ok(older, 'a link to older messages');
-  const url = unescape(older[1]!);
+  const url = unescapeHtml(older[1]!);
   assert.match(url, /sender=alice%40example\.com/);
   assert.match(url, /status=delivered/);
   const second = await c.get(url);

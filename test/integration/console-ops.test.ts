@@ -40,7 +40,7 @@ async function operator() {
   return c;
 }
 const bobIds = async () => (await s.server.store.queue.list({ customer: 'other' })).map((m) => m.id).sort();
-const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+const unescapeHtml = (v: string) => v.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 
 // ---- /metrics, parsed ----
 
@@ -57,7 +57,7 @@ function parse(text: string): { name: string; labels: Record<string, string>; va
 }
 
 /** The value of `name{k="v",...}` in a scrape: the sum of its samples with those labels; undefined when the metric has none. */
-function valueOf(samples: ReturnType<typeof parse>, expr: string): number | undefined {
+function sampleValue(samples: ReturnType<typeof parse>, expr: string): number | undefined {
   const m = /^(\w+)(?:\{(.*)\})?$/.exec(expr)!;
   const want = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
   const hits = samples.filter((x) => x.name === m[1] && Object.entries(want).every(([k, v]) => x.labels[k] === v));
@@ -70,7 +70,7 @@ test('the dashboard: queue, deliveries, top senders, holds, bans and abuse signa
   assert.equal(d.status, 200);
   assert.match(d.text, /<h1>Dashboard<\/h1>/);
   const cards = [...d.text.matchAll(/<span class="figure">([^<]+)<\/span><span class="caption">(?:<a href="[^"]*">)?([^<]+)(?:<\/a>)?<\/span><details class="metric"><summary>metric<span class="vh"> of [^<]+<\/span><\/summary><code>([^<]+)<\/code><\/details>/g)]
-    .map((m) => ({ value: Number(m[1]), label: m[2]!, metric: unescape(m[3]!) }));
+    .map((m) => ({ value: Number(m[1]), label: m[2]!, metric: unescapeHtml(m[3]!) }));
   const card = (label: string) => cards.find((x) => x.label === label)!.value;
   const depth = await s.server.store.queue.depth();
   const queue = await s.server.store.queue.list({ limit: 1000 });
@@ -103,9 +103,9 @@ test('the dashboard: queue, deliveries, top senders, holds, bans and abuse signa
   assert.equal(m.status, 200);
   const samples = parse(m.text);
   assert.ok(cards.length >= 17, `cards: ${cards.length}`);
-  for (const x of cards) assert.equal(valueOf(samples, x.metric) ?? 0, x.value, `${x.label}: ${x.metric}`);
-  assert.equal(valueOf(samples, 'postern_top_sender_messages{sender="alice@example.com"}'), 5);
-  assert.equal(valueOf(samples, 'postern_top_sender_messages{sender="bob@other.example"}'), 2);
+  for (const x of cards) assert.equal(sampleValue(samples, x.metric) ?? 0, x.value, `${x.label}: ${x.metric}`);
+  assert.equal(sampleValue(samples, 'postern_top_sender_messages{sender="alice@example.com"}'), 5);
+  assert.equal(sampleValue(samples, 'postern_top_sender_messages{sender="bob@other.example"}'), 2);
   assert.match(m.text, /^postern_held_mailboxes 1$/m);
   assert.match(m.text, /^postern_bans_active 1$/m);
 });

@@ -25,7 +25,7 @@ interface Exposition {
   samples: Map<string, number>;
 }
 
-function unescape(v: string): string {
+function unescapeHtml(v: string): string {
   return v.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
@@ -49,7 +49,7 @@ export function parseExposition(text: string): Exposition {
     const labels: Record<string, string> = {};
     const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
     let l: RegExpExecArray | null;
-    while ((l = re.exec(m[2] ?? ''))) labels[l[1]!] = unescape(l[2]!);
+    while ((l = re.exec(m[2] ?? ''))) labels[l[1]!] = unescapeHtml(l[2]!);
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
     assert.ok(!Number.isNaN(value) || m[3] === 'NaN', `bad value in: ${line}`);
     out.samples.set(sampleKey(m[1]!, labels), value);

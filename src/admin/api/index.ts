@@ -5,6 +5,7 @@
  * their own customer only), and its OpenAPI document. Routes are data (routes/*.ts) served by
  * mount.ts and described by openapi.ts; every operation is a call of the admin service the CLI
  * uses. Never touches the store itself, except to authenticate. Fails with RFC 9457 problems.
+ * Imports: core, config, observability, credentials, limits, store, webhooks, inject, admin.
  */
 import type { Config } from '../../config/index.ts';
 import type { SecretBox } from '../../credentials/index.ts';

@@ -1,7 +1,7 @@
 /** The registry itself: unique routes, path parameters that match their schemas, and the OpenAPI document made from it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { ADMIN_ROUTES, openApiDocument, API_BASE } from './index.ts';
 import { honoPath } from './registry.ts';
 import { apiTokenHash, isApiToken, newApiToken } from '../tokens.ts';

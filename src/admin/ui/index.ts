@@ -7,6 +7,7 @@
  * same walls as the API); sessions, CSRF and sign-in limits are in session.ts, guard.ts and
  * login.ts. Never touches the store itself except for sessions and sign-in. Fails with an
  * error page (404 for what is not the caller's, 503 when the store does not answer).
+ * Imports: core, observability, credentials, limits, store, dkim, webhooks, inject, admin.
  */
 import { Hono } from 'hono';
 import type { Env } from '../../inject/api.ts';

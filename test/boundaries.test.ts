@@ -1,0 +1,81 @@
+/**
+ * The folder rules of src/ on the real tree (the checker and what each rule means:
+ * test/helpers/boundaries.ts). Each folder's index.ts says in its top comment what the folder
+ * may import, on one line: ` * Imports: core, store.` (or ` * Imports: nothing.`); this test
+ * reads every import of every source file and fails on an arrow that line does not allow, on a
+ * reach past another folder's index.ts, on a cycle between folders, and on a file outside every
+ * folder. A new arrow that points down is allowed by adding it to the folder's Imports line; one
+ * that points up is a design change, not a line to add.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkBoundaries, readSources } from './helpers/boundaries.ts';
+
+/**
+ * Violations the tree has today, each removed by the part of issue 18 it names (delete the
+ * entry when that part lands: the test fails on an entry that no longer happens), or kept on
+ * purpose for the reason given.
+ */
+const KNOWN: Record<string, string> = {
+  // item 1 (src/app/): the composition root and its timers leave the top of src/
+  'loose src/server.ts': 'item 1: becomes src/app/server.ts',
+  'loose src/outbound.ts': 'item 1: becomes src/app/outbound.ts (the job itself: queue/runner.ts)',
+  'loose src/suppression.ts': 'item 1: its prune timer goes to app/housekeeping.ts, the suppressor to a folder',
+  'loose src/blocklist-watch.ts': 'item 1: its timer goes to app/housekeeping.ts, the check to reputation/',
+  'arrow src/admin/cli/serve.ts -> server.ts': "item 1: then it imports app/ (add app to admin/cli's Imports line)",
+  'arrow src/admin/cli/serve.ts -> outbound.ts': 'item 1: daneStatusOf moves with outbound.ts',
+  'arrow src/supervisor/primary.ts -> server.ts': "item 1: then supervisor/ reads app/'s process table (or moves under app/)",
+  'arrow src/supervisor/worker.ts -> server.ts': 'item 1: as primary.ts',
+  // item 1 (src/app/web.ts): the HTTPS listener leaves inject/, so inject/ no longer points up
+  'arrow src/inject/servers.ts -> admin/api': 'item 1: web.ts in app/ mounts the admin API',
+  'arrow src/inject/servers.ts -> admin/ui': 'item 1: web.ts in app/ mounts the console',
+  'arrow src/inject/servers.ts -> clientsetup': 'item 1: web.ts in app/ mounts client setup',
+  'arrow src/inject/servers.ts -> listener': 'item 1: web.ts in app/ takes the TLS contexts from listener/',
+  'cycle admin/api admin/ui inject': 'item 1: gone with the four arrows above',
+  // ... and once it has left, admin/ can open inject/ by its door (today inject/index.ts would
+  // load servers.ts, which loads admin/: a module cycle)
+  'reach src/admin/api/auth.ts -> src/inject/problem.ts': 'after item 1: import inject/index.ts',
+  'reach src/admin/api/index.ts -> src/inject/api.ts': 'after item 1: import inject/index.ts',
+  'reach src/admin/api/mount.ts -> src/inject/problem.ts': 'after item 1: import inject/index.ts',
+  'reach src/admin/api/mount.ts -> src/inject/api.ts': 'after item 1: import inject/index.ts',
+  'reach src/admin/api/openapi.ts -> src/inject/json-message.ts': 'after item 1: export it from inject/index.ts',
+  'reach src/admin/ui/index.ts -> src/inject/api.ts': 'after item 1: import inject/index.ts',
+  // item 3 (entity types in core/, containment out of limits/)
+  'arrow src/listener/session.ts -> store': 'item 3: SenderGrant and Suppression are core/ words',
+  'arrow src/policy/sender.ts -> store': 'item 3: SenderGrant is a core/ word',
+  'arrow src/policy/suppression.ts -> store': 'item 3: Suppression is a core/ word',
+  'arrow src/delivery/deliver.ts -> store': 'item 3: DeliveryJob and RouteTls are core/ words',
+  'arrow src/bounce/notify.ts -> store': 'item 3: DeliveryJob is a core/ word',
+  'arrow src/limits/containment.ts -> store': 'item 3: containment leaves limits/ for a folder of its own',
+  'arrow src/limits/containment.ts -> observability': 'item 3: as above',
+  'cycle limits store': 'item 3: gone with containment.ts',
+  // kept on purpose
+  'door admin':
+    "kept: admin/ is three rooms (cli/, api/, ui/, each with its index.ts and Imports line) over the admin service they share; others open a room; the service's Imports line is ADMIN_SERVICE below",
+  'reach src/admin/cli/index.ts -> src/inject/sendmail.ts':
+    'kept: `postern sendmail` loads only node built-ins (inject/index.ts would load the injector)',
+  'reach src/admin/cli/sites.ts -> src/inject/sendmail.ts': 'kept: as above (the token file text)',
+  'reach src/admin/cli/store.ts -> src/store/postgres/from-sqlite.ts':
+    'kept: the one-off copy of `store migrate --from-sqlite`, loaded only by that command',
+};
+
+/** The Imports line of admin/'s own files (the service), which has no index.ts to hold it. */
+const ADMIN_SERVICE = 'core, config, credentials, limits, store, dkim, clientsetup, webhooks';
+
+/** Tests and the store's conformance suite (test code beside the store it checks) assemble real parts on purpose. */
+const isTestCode = (file: string) => file.endsWith('.test.ts') || file.startsWith('src/store/conformance/');
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+test('src/ keeps its folder rules: no upward arrow, no reach past an index.ts, no cycle (known exceptions aside)', () => {
+  const found = checkBoundaries(readSources(root), { isTestCode, declared: { admin: ADMIN_SERVICE } });
+  const broken = found.filter((v) => !(v.key in KNOWN)).map((v) => `${v.message}\n    [${v.key}]`);
+  const seen = new Set(found.map((v) => v.key));
+  const gone = Object.keys(KNOWN)
+    .filter((k) => !seen.has(k))
+    .map((k) => `a known exception no longer happens; delete it from KNOWN: '${k}'`);
+  const problems = [...broken, ...gone];
+  assert.equal(problems.length, 0, `\n${problems.join('\n')}`);
+});

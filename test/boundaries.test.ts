@@ -19,34 +19,10 @@ import { checkBoundaries, readSources } from './helpers/boundaries.ts';
  * purpose for the reason given.
  */
 const KNOWN: Record<string, string> = {
-  // item 1 (src/app/): the composition root and its timers leave the top of src/
-  'loose src/server.ts': 'item 1: becomes src/app/server.ts',
-  'loose src/outbound.ts': 'item 1: becomes src/app/outbound.ts (the job itself: queue/runner.ts)',
-  'loose src/suppression.ts': 'item 1: its prune timer goes to app/housekeeping.ts, the suppressor to a folder',
-  'loose src/blocklist-watch.ts': 'item 1: its timer goes to app/housekeeping.ts, the check to reputation/',
-  'arrow src/admin/cli/serve.ts -> server.ts': "item 1: then it imports app/ (add app to admin/cli's Imports line)",
-  'arrow src/admin/cli/serve.ts -> outbound.ts': 'item 1: daneStatusOf moves with outbound.ts',
-  'arrow src/supervisor/primary.ts -> server.ts': "item 1: then supervisor/ reads app/'s process table (or moves under app/)",
-  'arrow src/supervisor/worker.ts -> server.ts': 'item 1: as primary.ts',
-  // item 1 (src/app/web.ts): the HTTPS listener leaves inject/, so inject/ no longer points up
-  'arrow src/inject/servers.ts -> admin/api': 'item 1: web.ts in app/ mounts the admin API',
-  'arrow src/inject/servers.ts -> admin/ui': 'item 1: web.ts in app/ mounts the console',
-  'arrow src/inject/servers.ts -> clientsetup': 'item 1: web.ts in app/ mounts client setup',
-  'arrow src/inject/servers.ts -> listener': 'item 1: web.ts in app/ takes the TLS contexts from listener/',
-  'cycle admin/api admin/ui inject': 'item 1: gone with the four arrows above',
-  // ... and once it has left, admin/ can open inject/ by its door (today inject/index.ts would
-  // load servers.ts, which loads admin/: a module cycle)
-  'reach src/admin/api/auth.ts -> src/inject/problem.ts': 'after item 1: import inject/index.ts',
-  'reach src/admin/api/index.ts -> src/inject/api.ts': 'after item 1: import inject/index.ts',
-  'reach src/admin/api/mount.ts -> src/inject/problem.ts': 'after item 1: import inject/index.ts',
-  'reach src/admin/api/mount.ts -> src/inject/api.ts': 'after item 1: import inject/index.ts',
-  'reach src/admin/api/openapi.ts -> src/inject/json-message.ts': 'after item 1: export it from inject/index.ts',
-  'reach src/admin/ui/index.ts -> src/inject/api.ts': 'after item 1: import inject/index.ts',
   // item 3 (entity types in core/, containment out of limits/)
   'arrow src/listener/session.ts -> store': 'item 3: SenderGrant and Suppression are core/ words',
   'arrow src/policy/sender.ts -> store': 'item 3: SenderGrant is a core/ word',
   'arrow src/policy/suppression.ts -> store': 'item 3: Suppression is a core/ word',
-  'arrow src/delivery/deliver.ts -> store': 'item 3: DeliveryJob and RouteTls are core/ words',
   'arrow src/bounce/notify.ts -> store': 'item 3: DeliveryJob is a core/ word',
   'arrow src/limits/containment.ts -> store': 'item 3: containment leaves limits/ for a folder of its own',
   'arrow src/limits/containment.ts -> observability': 'item 3: as above',

@@ -4,7 +4,7 @@
  * nodemailer's SMTP connection, and every reply turned into a per-recipient outcome through a
  * data table. Never writes the store and never decides retries (queue/ does). Remote trouble
  * never throws: it becomes an outcome (delivered / deferred / failed) with the reply.
- * Imports: core, observability.
+ * Imports: core, config, observability, store.
  */
 export { createDeliverer, type Deliverer, type DelivererDeps, type NextHop } from './deliver.ts';
 export { attemptDelivery, type AttemptRequest, type AttemptResult, type AttemptTarget, type RecipientOutcome } from './attempt.ts';

@@ -15,4 +15,5 @@ export { WebBindError, listenOn, closeServer } from './bind.ts';
 export { createPickup, prepareDropDir, passwdLookup, type Pickup } from './pickup.ts';
 export { writeDrop, parseDrop, type DropEnvelope } from './drop.ts';
 export { envelopeFields, readHeaderBlock, headerEnd } from './header.ts';
-export { exitCodeOf, EX, type Problem } from './problem.ts';
+export { exitCodeOf, EX, problem, type Problem } from './problem.ts';
+export { sendApiOperation } from './json-message.ts';

@@ -5,7 +5,7 @@
  * a pool's fallback), and the check as a timed job (app/ runs its timer). Never decides a
  * delivery itself and never sends mail itself (it is handed a queueNotice); `check` never
  * throws, the timed `tick` throws a failure after logging it.
- * Imports: core, store.
+ * Imports: core, config, store.
  */
 export { BLOCKLIST_WORDS, createBlocklistWatch, checkOne, queryName, suspectsOf, resolverLookup, type BlocklistWatch, type BlocklistSettings, type BlocklistZone, type NewListing, type Lookup, type Suspect } from './blocklists.ts';
 export { buildListingNotice, listingJson, listingText } from './notice.ts';

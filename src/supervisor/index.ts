@@ -6,7 +6,7 @@
  * What each worker runs is app/'s process table (app/processes.ts), read by slot; supervisor/
  * imports app/ and app/ never imports supervisor/. Never handles mail itself. Fails start-up
  * with the one line of the first worker that could not listen.
- * Imports: core, config, limits, listener, inject.
+ * Imports: core, config, limits, listener, inject, app.
  */
 import cluster from 'node:cluster';
 import os from 'node:os';

@@ -4,6 +4,7 @@
  * never inside the queue's transaction), and expired entries are pruned. The check at
  * submission is policy/'s. Never decides a delivery, never sends mail. A failed suppression is
  * logged (the next bounce adds it); a failed prune is logged and thrown to its timer.
+ * Imports: core, observability, delivery, store.
  */
 export { createBounceSuppressor, hardBounced, type SuppressorDeps } from './bounce.ts';
 export { pruneSuppressions, PRUNE_EVERY_MS } from './prune.ts';

@@ -8,7 +8,7 @@ import { clientKey, type Clock } from '../../core/index.ts';
 import type { LockoutPolicy } from '../../credentials/index.ts';
 import type { ApiToken, Store } from '../../store/index.ts';
 import type { AuthOutcome, Metrics } from '../../observability/index.ts';
-import { problem, type Problem } from '../../inject/problem.ts';
+import { problem, type Problem } from '../../inject/index.ts';
 
 export interface AuthDeps {
   store: Store;

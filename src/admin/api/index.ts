@@ -11,7 +11,7 @@ import type { Config } from '../../config/index.ts';
 import type { SecretBox } from '../../credentials/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { Hono } from 'hono';
-import type { Env } from '../../inject/api.ts';
+import type { Env } from '../../inject/index.ts';
 import { createAdminService } from '../service.ts';
 import { dkimAdminOptions } from '../dkim.ts';
 import { mountAdminApi, type AdminApiDeps } from './mount.ts';

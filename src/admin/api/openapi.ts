@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { API_BASE, type AnyRoute } from './registry.ts';
 import { Problem } from './schemas.ts';
-import { sendApiOperation } from '../../inject/json-message.ts';
+import { sendApiOperation } from '../../inject/index.ts';
 
 type Json = Record<string, unknown>;
 

@@ -2,7 +2,7 @@
  * admin/cli: the `postern` command. Parses the command line, opens the store through the
  * configuration, calls the admin service and prints. Fails with one line on stderr and a
  * non-zero exit code; never a stack trace for an operator's mistake.
- * Imports: core, config, observability, credentials, spool, store, dkim, scan, probe, clientsetup, webhooks, listener, inject, supervisor, admin.
+ * Imports: core, config, observability, credentials, spool, store, dkim, scan, probe, clientsetup, webhooks, listener, inject, delivery, supervisor, admin, app.
  */
 import os from 'node:os';
 import fs from 'node:fs';

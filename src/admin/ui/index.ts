@@ -10,7 +10,7 @@
  * Imports: core, observability, credentials, limits, store, dkim, webhooks, inject, admin.
  */
 import { Hono } from 'hono';
-import type { Env } from '../../inject/api.ts';
+import type { Env } from '../../inject/index.ts';
 import { AdminError } from '../errors.ts';
 import type { ConsoleApp, ConsoleDeps } from './context.ts';
 import { BASE, SECURITY_HEADERS, html, page } from './html.ts';

@@ -32,9 +32,9 @@ export function startBlocklistWatch(
       });
       const queueId = newQueueId(deps.clock.now());
       await deps.intake.receive(Readable.from([text]), {
-        queueId, sender: '', recipients: [{ address: to }], dsnRet: null, dsnEnvid: null,
-        customerId: null, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
-        heloName: config.hostname, tls: null, listener: 'notice', sign: true,
+        queueId, origin: { kind: 'notice', customerId: null }, sender: '', recipients: [{ address: to }], dsnRet: null, dsnEnvid: null,
+        clientIp: '127.0.0.1', clientHostname: 'localhost',
+        heloName: config.hostname, tls: null, listener: 'notice',
       }).then(() => logger.info({ evt: 'blocklist', notice: queueId, to }, 'listing notice queued'),
         (err: Error) => logger.error({ evt: 'blocklist', err: err.message }, 'could not queue the listing notice'));
     } else {

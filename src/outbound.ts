@@ -125,9 +125,9 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
       const queueId = newQueueId(clock.now());
       await deps.intake.receive(n.stream, {
         // no NOTIFY: a failed notice must still be seen (it goes to the postmaster or is logged)
-        queueId, sender: '', recipients: [{ address: n.to }], dsnRet: null, dsnEnvid: null,
-        customerId: n.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
-        heloName: config.hostname, tls: null, listener: n.listener, maxSize: config.smtp.maxMessageSize + 1024 * 1024, sign: true,
+        queueId, origin: { kind: 'notice', customerId: n.customerId }, sender: '', recipients: [{ address: n.to }], dsnRet: null, dsnEnvid: null,
+        clientIp: '127.0.0.1', clientHostname: 'localhost',
+        heloName: config.hostname, tls: null, listener: n.listener, maxSize: config.smtp.maxMessageSize + 1024 * 1024,
       });
       scheduler.kick();
       return queueId;
@@ -265,9 +265,9 @@ export async function notifyHold(
     mailbox: held.name, kind: held.kind, customer: held.customerName, reason, now: new Date(now),
   });
   await deps.intake.receive(Readable.from([text]), {
-    queueId, sender: '', recipients: to.map((address) => ({ address })), dsnRet: null, dsnEnvid: null,
-    customerId: held.customerId, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
-    heloName: config.hostname, tls: null, listener: 'notice', sign: true,
+    queueId, origin: { kind: 'notice', customerId: held.customerId }, sender: '', recipients: to.map((address) => ({ address })), dsnRet: null, dsnEnvid: null,
+    clientIp: '127.0.0.1', clientHostname: 'localhost',
+    heloName: config.hostname, tls: null, listener: 'notice',
   });
   deps.logger.info({ evt: 'contain', ...who, notice: queueId, to }, 'hold notice queued');
 }

@@ -125,8 +125,8 @@ export function createPickup(deps: PickupDeps): Pickup {
     });
     const queueId = newQueueId(deps.clock.now());
     await deps.intake.receive(stream, {
-      queueId, sender: '', recipients: [{ address: to }], dsnRet: null, dsnEnvid: null, customerId: site.customerId, mailboxId: null,
-      authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost', heloName: deps.hostname, tls: null, listener: 'bounce', sign: true,
+      queueId, origin: { kind: 'notice', customerId: site.customerId }, sender: '', recipients: [{ address: to }], dsnRet: null, dsnEnvid: null,
+      clientIp: '127.0.0.1', clientHostname: 'localhost', heloName: deps.hostname, tls: null, listener: 'bounce',
     });
     deps.metrics?.dsn.inc({ type: 'failure' });
     logger.info({ evt: 'bounce', file: name, site: site.name, dsn: queueId, to }, 'refused drop message bounced');

@@ -7,7 +7,7 @@
 import type { Customer, QueuedMessage, Store } from '../store/index.ts';
 import { customerEvent } from '../webhooks/index.ts';
 import { AdminError } from './errors.ts';
-import { audit, CUSTOMER, customer, type Declarations } from './audit.ts';
+import { audit, str, CUSTOMER, customer, type Declarations } from './audit.ts';
 
 const CUSTOMER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 const ALL = 100_000;
@@ -70,7 +70,7 @@ export const lifecycleOperations = {
   resumeCustomer: audit('resumeCustomer', CUSTOMER),
   // the record is kept under the old name's target, and its after shows the new name
   renameCustomer: audit('renameCustomer', {
-    target: (a) => `customer:${a[0]}`,
-    snapshot: async (s, t, a) => (await customer(s, t.slice('customer:'.length))) ?? customer(s, a[1]),
+    target: (a) => `customer:${str(a[0])}`,
+    snapshot: async (s, t, a) => (await customer(s, t.slice('customer:'.length))) ?? customer(s, str(a[1])),
   }),
 } satisfies Declarations<ReturnType<typeof createLifecycleService>>;

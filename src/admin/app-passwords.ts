@@ -6,6 +6,7 @@
 import type { AppPassword, Mailbox, Store } from '../store/index.ts';
 import { generatePassword, appPasswordHash } from '../credentials/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
+import { audit, read, APP_PASSWORDS, type Declarations } from './audit.ts';
 
 const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/;
 const MAX_APP_PASSWORDS = 50;
@@ -40,3 +41,11 @@ export function createAppPasswordService(store: Store, mailboxOrFail: (address: 
     },
   };
 }
+
+/** What the audit trail records of each app password operation (names, never a hash). */
+export const appPasswordOperations = {
+  addAppPassword: audit('addAppPassword', APP_PASSWORDS),
+  listAppPasswords: read,
+  revokeAppPassword: audit('revokeAppPassword', APP_PASSWORDS),
+  setAppPasswordsOnly: audit('setAppPasswordsOnly', APP_PASSWORDS),
+} satisfies Declarations<ReturnType<typeof createAppPasswordService>>;

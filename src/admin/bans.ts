@@ -2,6 +2,7 @@
 import net from 'node:net';
 import type { IpBan, Mailbox, Store } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
+import { audit, read, str, MAILBOX, type Declarations } from './audit.ts';
 
 export function createBanService(store: Store, mailboxOrFail: (address: string, scope?: TenantScope) => Promise<Mailbox>, now: () => number) {
   return {
@@ -20,3 +21,11 @@ export function createBanService(store: Store, mailboxOrFail: (address: string, 
     },
   };
 }
+
+/** What the audit trail records of each login-guard operation. */
+export const banOperations = {
+  unlock: audit('unlock', MAILBOX),
+  loginState: read,
+  listBans: read,
+  removeBan: audit('removeBan', { target: (a) => `ip:${str(a[0])}`, snapshot: (s, _t, a) => s.authGuard.banOf(str(a[0]), Date.now()) }),
+} satisfies Declarations<ReturnType<typeof createBanService>>;

@@ -13,6 +13,7 @@ import {
 import { normalizeDomain } from '../core/index.ts';
 import { domainRecords, outgoingOf, type ClientSettings, type DnsRecord } from '../clientsetup/index.ts';
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';
+import { audit, read, unaudited, DKIM, type Declarations } from './audit.ts';
 
 export interface DkimAdminOptions {
   enabled: boolean;
@@ -133,3 +134,14 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
     },
   };
 }
+
+/** What the audit trail records of each DKIM operation. */
+export const dkimOperations = {
+  createDomainKeys: unaudited('the first keys of a domain are made by addDomain, whose record shows them'),
+  showDkim: read,
+  rotateDkim: audit('rotateDkim', DKIM),
+  activateDkim: audit('activateDkim', DKIM),
+  domainDns: read,
+  checkDomain: read,
+  checkPool: read,
+} satisfies Declarations<ReturnType<typeof createDkimAdmin>>;

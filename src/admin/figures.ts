@@ -5,6 +5,7 @@
  * addresses banned. Operator-only: nothing here is scoped to a customer.
  */
 import type { QueueDepthCounts, Store, TrackingSummary } from '../store/index.ts';
+import { read, type Declarations } from './audit.ts';
 
 export const HOUR_MS = 3_600_000;
 /** How many senders the dashboard and postern_top_sender_messages show. */
@@ -31,3 +32,10 @@ export function createFigureService(store: Store, now: () => number) {
     },
   };
 }
+
+/** The dashboard figures only read. */
+export const figureOperations = {
+  queueDepth: read,
+  lastHourSummary: read,
+  activityFigures: read,
+} satisfies Declarations<ReturnType<typeof createFigureService>>;

@@ -7,6 +7,7 @@
 import { addressKey, domainOf, normalizeDomain } from '../core/index.ts';
 import type { GrantKind, Mailbox, SenderGrant, Store } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
+import { audit, read, MAILBOX, type Declarations } from './audit.ts';
 
 export interface GrantInput { sendAs?: string; domain?: string }
 
@@ -64,6 +65,13 @@ export function createGrantService(store: Store, mailboxOrFail: (address: string
     },
   };
 }
+
+/** What the audit trail records of each grant operation. */
+export const grantOperations = {
+  grant: audit('grant', MAILBOX),
+  revoke: audit('revoke', MAILBOX),
+  grants: read,
+} satisfies Declarations<ReturnType<typeof createGrantService>>;
 
 /** How a grant reads in CLI output. */
 export function describeGrant(g: { kind: GrantKind; value: string }): string {

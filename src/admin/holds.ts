@@ -6,6 +6,7 @@
 import { addressKey } from '../core/index.ts';
 import type { Mailbox, QueuedMessage, Site, Store } from '../store/index.ts';
 import { AdminError, missing } from './errors.ts';
+import { audit, read, mailbox, mailboxKey, message, str, SITE as SITE_VIEW, type Declarations } from './audit.ts';
 
 const SITE = 'site:';
 
@@ -80,3 +81,16 @@ export function createHoldService(store: Store, mailboxOrFail: (address: string)
     },
   };
 }
+
+/** What the audit trail records of each hold operation: the mailbox, the site or the message it was about. */
+export const holdOperations = {
+  listHolds: read,
+  releaseHold: audit('releaseHold', {
+    target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])),
+    snapshot: (s, t) => (t.startsWith(SITE) ? SITE_VIEW.snapshot(s, t, [t.slice(SITE.length)]) : t.includes('@') ? mailbox(s, t) : message(s, t)),
+  }),
+  purgeHold: audit('purgeHold', {
+    target: (a) => (str(a[0]).startsWith(SITE) ? str(a[0]) : mailboxKey(a)),
+    snapshot: (s, t) => (t.startsWith(SITE) ? SITE_VIEW.snapshot(s, t, [t.slice(SITE.length)]) : mailbox(s, t)),
+  }),
+} satisfies Declarations<ReturnType<typeof createHoldService>>;

@@ -9,6 +9,7 @@ import { addressKey, domainOf, normalizeDomain, parseAddress } from '../core/ind
 import { StoreError, type Mailbox, type Store } from '../store/index.ts';
 import { parseStoredHash } from '../credentials/index.ts';
 import { AdminError, sees, type TenantScope } from './errors.ts';
+import { audit, type Declarations } from './audit.ts';
 
 export const IMPORT_FORMATS = ['dovecot-passwd', 'shadow', 'csv'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -150,6 +151,18 @@ export function createImportService(store: Store) {
     },
   };
 }
+
+/** What the audit trail records of an import: how many mailboxes came from imports, and how many grants there are, before and after. */
+export const importOperations = {
+  importMailboxes: audit('importMailboxes', {
+    target: () => 'import:mailboxes',
+    snapshot: async (s) => ({ imported: (await s.mailboxes.list()).filter((m) => m.source === 'import').length }),
+  }),
+  importGrants: audit('importGrants', {
+    target: () => 'import:grants',
+    snapshot: async (s) => ({ grants: (await Promise.all((await s.mailboxes.list()).map((m) => s.grants.list(m.id)))).reduce((n, g) => n + g.length, 0) }),
+  }),
+} satisfies Declarations<ReturnType<typeof createImportService>>;
 
 /**
  * The logical lines of a Postfix table file: blank lines and # comments are skipped, and a line

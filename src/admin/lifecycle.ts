@@ -7,6 +7,7 @@
 import type { Customer, QueuedMessage, Store } from '../store/index.ts';
 import { customerEvent } from '../webhooks/index.ts';
 import { AdminError } from './errors.ts';
+import { audit, str, CUSTOMER, customer, type Declarations } from './audit.ts';
 
 const CUSTOMER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 const ALL = 100_000;
@@ -62,3 +63,14 @@ export function createLifecycleService(store: Store, customerOrFail: (name: stri
     },
   };
 }
+
+/** What the audit trail records of suspending, resuming and renaming a customer. */
+export const lifecycleOperations = {
+  suspendCustomer: audit('suspendCustomer', CUSTOMER),
+  resumeCustomer: audit('resumeCustomer', CUSTOMER),
+  // the record is kept under the old name's target, and its after shows the new name
+  renameCustomer: audit('renameCustomer', {
+    target: (a) => `customer:${str(a[0])}`,
+    snapshot: async (s, t, a) => (await customer(s, t.slice('customer:'.length))) ?? customer(s, str(a[1])),
+  }),
+} satisfies Declarations<ReturnType<typeof createLifecycleService>>;

@@ -7,6 +7,7 @@ import { addressKey, normalizeDomain } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { ACTIONS, LEVELS, METRICS, WINDOWS, type LimitAction, type LimitLevel, type LimitMetric, type LimitRule, type LimitWindow } from '../limits/index.ts';
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';
+import { audit, read, LIMITS, type Declarations } from './audit.ts';
 
 export interface LimitInput { window: string; messages?: string | number; recipients?: string | number; action?: string }
 
@@ -107,5 +108,12 @@ export function createLimitService(store: Store, now: () => number) {
     },
   };
 }
+
+/** What the audit trail records of each limit operation. */
+export const limitOperations = {
+  setLimit: audit('setLimit', LIMITS),
+  showLimits: read,
+  clearLimit: audit('clearLimit', LIMITS),
+} satisfies Declarations<ReturnType<typeof createLimitService>>;
 
 export type { LimitAction };

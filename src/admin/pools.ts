@@ -6,6 +6,7 @@
 import { normalizeDomain } from '../core/index.ts';
 import { POOL_TARGETS, type BlocklistResult, type PoolAssignment, type PoolTarget, type Store } from '../store/index.ts';
 import { AdminError, missing } from './errors.ts';
+import { audit, read, POOL, type Declarations } from './audit.ts';
 
 export interface PoolSettings {
   pools: Record<string, { addresses: string[]; helo: string; select: 'hash' | 'round-robin'; concurrency?: number }>;
@@ -106,3 +107,13 @@ export function createPoolService(store: Store, settings: PoolSettings) {
     },
   };
 }
+
+/** What the audit trail records of each pool operation. */
+export const poolOperations = {
+  assignPool: audit('assignPool', POOL),
+  unassignPool: audit('unassignPool', POOL),
+  listPools: read,
+  showPool: read,
+  listBlocklistResults: read,
+  listPoolAssignments: read,
+} satisfies Declarations<ReturnType<typeof createPoolService>>;

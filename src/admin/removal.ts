@@ -10,6 +10,7 @@ import type { Customer, Domain, GrantRef, QueuedMessage, Store } from '../store/
 import { customerEvent } from '../webhooks/index.ts';
 import { AdminError } from './errors.ts';
 import { queuedOf, releaseCustomerHolds } from './lifecycle.ts';
+import { audit, read, CUSTOMER, DOMAIN, type Declarations } from './audit.ts';
 
 export interface PlanGrant extends GrantRef { fate: 'removed' | 'crossing' | 'kept' }
 export interface PlanDkim { domain: string; selector: string; algorithm: string; state: string; record: string; value: string }
@@ -231,4 +232,14 @@ export function createRemovalService(
     },
   };
 }
+
+/** What the audit trail records of removals and moves; a removal that stopped halfway is recorded as unfinished. */
+export const removalOperations = {
+  planCustomerRemoval: read,
+  planDomainRemoval: read,
+  planDomainMove: read,
+  removeCustomer: audit('removeCustomer', { ...CUSTOMER, partial: true }),
+  removeDomain: audit('removeDomain', { ...DOMAIN, partial: true }),
+  moveDomain: audit('moveDomain', DOMAIN),
+} satisfies Declarations<ReturnType<typeof createRemovalService>>;
 

@@ -1,6 +1,8 @@
 /**
  * The administrative operations on customers, domains, mailboxes, routes and the queue, with
- * their validation. The CLI (and later the HTTP API) call these; they never print.
+ * their validation. The CLI (and later the HTTP API) call these; they never print. Each
+ * operation declares what the audit trail records of it (its file's `...Operations` table,
+ * gathered in adminOperations); a service made with an actor records every audited change.
  */
 import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore } from '../core/index.ts';
 import {
@@ -10,23 +12,23 @@ import {
 import { hashPassword, generatePassword, type SecretBox } from '../credentials/index.ts';
 
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';
-import { createGrantService } from './grants.ts';
-import { createBanService } from './bans.ts';
-import { createLimitService } from './limits.ts';
-import { withAudit } from './audit.ts';
-import { createHoldService } from './holds.ts';
-import { createSiteService } from './sites.ts';
-import { createDkimAdmin, type DkimAdminOptions } from './dkim.ts';
-import { createTrackingService } from './tracking.ts';
-import { createWebhookService, type WebhookAdminOptions } from './webhooks.ts';
-import { createTokenService } from './tokens.ts';
-import { createSuppressionService } from './suppression.ts';
-import { createFigureService } from './figures.ts';
-import { createLifecycleService } from './lifecycle.ts';
-import { createRemovalService } from './removal.ts';
-import { createImportService } from './import.ts';
-import { createAppPasswordService } from './app-passwords.ts';
-import { createPoolService, type PoolSettings } from './pools.ts';
+import { createGrantService, grantOperations } from './grants.ts';
+import { createBanService, banOperations } from './bans.ts';
+import { createLimitService, limitOperations } from './limits.ts';
+import { audit, domainKey, message as messageView, read, str, withAudit, MAILBOX, MESSAGE, ROUTE, type Declarations } from './audit.ts';
+import { createHoldService, holdOperations } from './holds.ts';
+import { createSiteService, siteOperations } from './sites.ts';
+import { createDkimAdmin, type DkimAdminOptions, dkimOperations } from './dkim.ts';
+import { createTrackingService, trackingOperations } from './tracking.ts';
+import { createWebhookService, type WebhookAdminOptions, webhookOperations } from './webhooks.ts';
+import { createTokenService, tokenOperations } from './tokens.ts';
+import { createSuppressionService, suppressionOperations } from './suppression.ts';
+import { createFigureService, figureOperations } from './figures.ts';
+import { createLifecycleService, lifecycleOperations } from './lifecycle.ts';
+import { createRemovalService, removalOperations } from './removal.ts';
+import { createImportService, importOperations } from './import.ts';
+import { createAppPasswordService, appPasswordOperations } from './app-passwords.ts';
+import { createPoolService, type PoolSettings, poolOperations } from './pools.ts';
 
 export { AdminError, type TenantScope };
 
@@ -128,7 +130,7 @@ export function createAdminService(
     ...createService(store, now, opts.secrets, opts.dkim, opts.webhooks ?? { allowInsecure: false }, opts.suppressionDays ?? 30),
     ...createPoolService(store, opts.pools ?? { pools: {}, defaultPool: null }),
   };
-  return opts.actor ? withAudit(service, store, opts.actor, now) : service;
+  return opts.actor ? withAudit(service, adminOperations, store, opts.actor, now) : service;
 }
 
 function createService(
@@ -363,5 +365,47 @@ function queueOperations(store: Store, now: () => number, customerOrFail: (name:
     },
   };
 }
+
+/** What the audit trail records of each queue operation. */
+const queueDeclarations = {
+  listQueue: read,
+  showMessage: read,
+  retryQueue: audit('retryQueue', { target: (a) => str(a[0] ?? 'all'), snapshot: async (s, t) => (t === 'all' ? null : messageView(s, t)) }),
+  holdMessage: audit('holdMessage', MESSAGE),
+  releaseMessage: audit('releaseMessage', MESSAGE),
+  deleteMessage: audit('deleteMessage', MESSAGE),
+} satisfies Declarations<ReturnType<typeof queueOperations>>;
+
+/** What the audit trail records of the customer, domain, mailbox and route operations written above. */
+const accountOperations = {
+  addCustomer: audit('addCustomer', { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) }),
+  setContact: audit('setContact', { target: (a) => `customer:${str(a[0])}`, snapshot: (s, _t, a) => s.customers.get(str(a[0])) }),
+  listCustomers: read,
+  getCustomer: read,
+  addDomain: audit('addDomain', { target: (a) => `domain:${domainKey(a)}`, snapshot: (s, _t, a) => s.domains.get(domainKey(a)) }),
+  listDomains: read,
+  getDomain: read,
+  addMailbox: audit('addMailbox', MAILBOX),
+  setPassword: audit('setPassword', MAILBOX),
+  suspend: audit('suspend', MAILBOX),
+  resume: audit('resume', MAILBOX),
+  removeMailbox: audit('removeMailbox', MAILBOX),
+  listMailboxes: read,
+  getMailbox: read,
+  setRoute: audit('setRoute', ROUTE),
+  listRoutes: read,
+  listAudit: read,
+  removeRoute: audit('removeRoute', ROUTE),
+} satisfies Partial<Declarations<ReturnType<typeof createService>>>;
+
+/**
+ * Every operation of the admin service with what the audit trail does with it: the compiler
+ * refuses a service whose operation has no declaration here (see audit.ts).
+ */
+export const adminOperations: Declarations<ReturnType<typeof createService> & ReturnType<typeof createPoolService>> = {
+  ...grantOperations, ...banOperations, ...limitOperations, ...holdOperations, ...siteOperations, ...trackingOperations, ...webhookOperations,
+  ...suppressionOperations, ...dkimOperations, ...tokenOperations, ...figureOperations, ...lifecycleOperations, ...removalOperations,
+  ...importOperations, ...appPasswordOperations, ...accountOperations, ...queueDeclarations, ...poolOperations,
+};
 
 export type AdminService = ReturnType<typeof createAdminService>;

@@ -8,6 +8,7 @@ import { addressKey, domainOf, normalizeDomain } from '../core/index.ts';
 import { newSiteToken, siteTokenHash } from '../credentials/index.ts';
 import { StoreError, type Customer, type Site, type SiteGrant, type Store } from '../store/index.ts';
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';
+import { audit, read, SITE, type Declarations } from './audit.ts';
 
 const SITE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 /** What POSIX and useradd allow in a user name (portable set, no leading dash). */
@@ -105,3 +106,14 @@ export function createSiteService(store: Store, customerOrFail: (name: string, s
     },
   };
 }
+
+/** What the audit trail records of each site operation (never a token). */
+export const siteOperations = {
+  addSite: audit('addSite', SITE),
+  listSites: read,
+  getSite: read,
+  removeSite: audit('removeSite', SITE),
+  rotateSiteToken: audit('rotateSiteToken', SITE),
+  grantSite: audit('grantSite', SITE),
+  revokeSite: audit('revokeSite', SITE),
+} satisfies Declarations<ReturnType<typeof createSiteService>>;

@@ -6,6 +6,7 @@
 import { addressKey, parseAddress } from '../core/index.ts';
 import type { Customer, Store, Suppression } from '../store/index.ts';
 import { AdminError, missing } from './errors.ts';
+import { audit, read, SUPPRESSION, type Declarations } from './audit.ts';
 
 const DAY = 86_400_000;
 const MAX_DAYS = 3650;
@@ -57,3 +58,10 @@ export function createSuppressionService(store: Store, customerOrFail: (name: st
     },
   };
 }
+
+/** What the audit trail records of each suppression operation. */
+export const suppressionOperations = {
+  listSuppressions: read,
+  addSuppression: audit('addSuppression', SUPPRESSION),
+  removeSuppression: audit('removeSuppression', SUPPRESSION),
+} satisfies Declarations<ReturnType<typeof createSuppressionService>>;

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ApiToken, Customer, Store } from '../store/index.ts';
 import { StoreError } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
+import { audit, read, unaudited, TOKEN, type Declarations } from './audit.ts';
 
 export const API_TOKEN_PREFIX = 'pat_';
 const SHAPE = /^pat_[A-Za-z0-9_-]{43}$/;
@@ -54,3 +55,11 @@ export function createTokenService(store: Store, customerOrFail: (name: string) 
     },
   };
 }
+
+/** What the audit trail records of each API token operation (never a token). */
+export const tokenOperations = {
+  addToken: audit('addToken', TOKEN),
+  listTokens: read,
+  revokeToken: audit('revokeToken', TOKEN),
+  authenticateToken: unaudited('a login: it only stamps when the token was last used'),
+} satisfies Declarations<ReturnType<typeof createTokenService>>;

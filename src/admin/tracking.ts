@@ -8,6 +8,7 @@
  */
 import { TRACK_STATUSES, type Store, type TrackEvent, type TrackFilter, type TrackStatus, type TrackedMessage, type TrackingSummary } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
+import { read, type Declarations } from './audit.ts';
 
 /** What `track search` accepts (strings as typed; validated here). */
 export interface TrackSearchInput {
@@ -121,3 +122,11 @@ export function createTrackingService(store: Store, scope?: { customer: string }
     },
   };
 }
+
+/** Message tracking only reads. */
+export const trackingOperations = {
+  searchTracking: read,
+  showTracking: read,
+  trackingStats: read,
+  trackingSummary: read,
+} satisfies Declarations<ReturnType<typeof createTrackingService>>;

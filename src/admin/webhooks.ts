@@ -9,6 +9,7 @@ import type { Customer, Store, WebhookDelivery, WebhookEndpoint, WebhookEventTyp
 import { EVENT_TYPES, NOT_PUBLIC, createEndpointGuard, newWebhookSecret, randomEventId, urlProblem, type EndpointGuard } from '../webhooks/index.ts';
 import { randomBytes } from 'node:crypto';
 import { AdminError, missing } from './errors.ts';
+import { audit, read, WEBHOOK, WEBHOOKS_OF, type Declarations } from './audit.ts';
 
 export interface WebhookAdminOptions {
   allowInsecure: boolean;
@@ -118,6 +119,18 @@ export function createWebhookService(
     },
   };
 }
+
+/** What the audit trail records of each webhook operation (never a secret). */
+export const webhookOperations = {
+  addWebhook: audit('addWebhook', WEBHOOKS_OF),
+  getWebhook: read,
+  listWebhooks: read,
+  removeWebhook: audit('removeWebhook', WEBHOOK),
+  rotateWebhookSecret: audit('rotateWebhookSecret', WEBHOOK),
+  setWebhookEnabled: audit('setWebhookEnabled', WEBHOOK),
+  webhookLog: read,
+  testWebhook: audit('testWebhook', WEBHOOK),
+} satisfies Declarations<ReturnType<typeof createWebhookService>>;
 
 type WebhookService = ReturnType<typeof createWebhookService>;
 

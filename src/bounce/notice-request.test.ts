@@ -5,12 +5,11 @@ import type { Readable } from 'node:stream';
 import { noticeRequest } from './notice-request.ts';
 import { createHoldNotifier } from './hold-send.ts';
 
-test('a notice request: the null sender, no NOTIFY, from loopback, signed; maxSize only when given', () => {
+test('a notice request: the notice origin (signed, no limits), the null sender, no NOTIFY, from loopback; maxSize only when given', () => {
   const r = noticeRequest({ queueId: 'Q1', to: ['a@x.test', 'b@x.test'], customerId: 7, listener: 'bounce', hostname: 'mx.test' });
   assert.deepEqual(r, {
-    queueId: 'Q1', sender: '', recipients: [{ address: 'a@x.test' }, { address: 'b@x.test' }], dsnRet: null, dsnEnvid: null,
-    customerId: 7, mailboxId: null, authUser: null, clientIp: '127.0.0.1', clientHostname: 'localhost',
-    heloName: 'mx.test', tls: null, listener: 'bounce', sign: true,
+    queueId: 'Q1', origin: { kind: 'notice', customerId: 7 }, sender: '', recipients: [{ address: 'a@x.test' }, { address: 'b@x.test' }],
+    dsnRet: null, dsnEnvid: null, clientIp: '127.0.0.1', clientHostname: 'localhost', heloName: 'mx.test', tls: null, listener: 'bounce',
   });
   assert.equal(noticeRequest({ queueId: 'Q2', to: ['a@x.test'], customerId: null, listener: 'bounce', hostname: 'h', maxSize: 5 }).maxSize, 5);
 });
@@ -24,7 +23,7 @@ test('a hold notice goes to the contact and the postmaster once each, through on
       async receive(stream: Readable, req) {
         let text = '';
         for await (const c of stream) text += String(c);
-        got.push({ to: req.recipients.map((r) => r.address), listener: req.listener, customerId: req.customerId, text });
+        got.push({ to: req.recipients.map((r) => r.address), listener: req.listener, customerId: req.origin.kind === 'notice' ? req.origin.customerId : null, text });
       },
     },
   });

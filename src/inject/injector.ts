@@ -9,9 +9,9 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { addressKey, because, domainOf, newQueueId, parseAddress, SmtpError, smtpError, type Clock } from '../core/index.ts';
+import { addressKey, because, newQueueId, parseAddress, SmtpError, smtpError, type Clock } from '../core/index.ts';
 import { checkHeaderSenders, checkRecipient, checkSuppression, senderAllowed, type AuthUser, type Grant, type Verdict } from '../policy/index.ts';
-import type { Intake } from '../intake/index.ts';
+import type { HeaderCheck, Intake } from '../intake/index.ts';
 import type { Containment } from '../limits/index.ts';
 import type { Site, SiteGrant, Suppression } from '../store/index.ts';
 import { envelopeFields, readHeaderBlock } from './header.ts';
@@ -163,35 +163,26 @@ function createUncounted(deps: InjectorDeps): Injector {
         ? `site ${s.site.name}${s.site.unixUser ? `, unix user ${s.site.unixUser}` : ''}${req.unixUser && req.unixUser !== s.site.unixUser ? `, written by unix user ${req.unixUser}` : ''}`
         : `login ${s.user.address}`;
       const customerName = s.kind === 'site' ? s.site.customerName : s.user.customerName;
+      // a held mailbox, or a held site
+      const hold = { onSenderHold: deps.onSenderHold, heldCap: deps.heldCap };
+      const checkHeader: HeaderCheck = (facts) => raise(checkHeaderSenders(own, s.grants, facts.senders, who), 'send-as');
+      const injected = { protocol: PROTOCOL[req.channel], via, addFrom: envelopeSender ? fromField(envelopeSender, req.fullName) : undefined };
       const started = performance.now();
       atIntake.add(req);
       const r = await deps.intake.receive(message, {
         queueId,
+        origin: s.kind === 'site'
+          ? { kind: 'site', siteId: s.site.id, name: s.site.name, customerId, customer: customerName, hold, checkHeader, injected }
+          : { kind: 'mailbox', mailboxId: s.user.mailboxId, address: s.user.address, customerId, customer: customerName, hold, checkHeader, injected },
         sender: envelopeSender,
         recipients: kept.map((address) => ({ address })),
         dsnRet: null,
         dsnEnvid: null,
-        customerId,
-        mailboxId: s.kind === 'mailbox' ? s.user.mailboxId : null,
-        siteId: s.kind === 'site' ? s.site.id : null,
-        authUser: own,
         clientIp: req.clientIp,
         clientHostname: req.channel === 'api' ? null : 'localhost',
         heloName: req.channel === 'api' ? 'api' : 'localhost',
         tls: req.tls,
         listener: req.channel,
-        protocol: PROTOCOL[req.channel],
-        via,
-        bareLineEndings: 'normalize',
-        addFrom: envelopeSender ? fromField(envelopeSender, req.fullName) : undefined,
-        limitScope: s.kind === 'site'
-          ? { customer: customerName, domain: domainOf(envelopeSender) ?? '', site: s.site.name }
-          : { customer: customerName, domain: domainOf(s.user.address) ?? '', mailbox: s.user.address },
-        onSenderHold: deps.onSenderHold, // a held mailbox, or a held site
-        heldCap: deps.heldCap,
-        sign: true,
-        scan: { user: s.kind === 'site' ? `site:${s.site.name}` : s.user.address },
-        checkHeader: (facts) => raise(checkHeaderSenders(own, s.grants, facts.senders, who), 'send-as'),
       });
       logger.info({
         evt: 'queued', listener: req.channel, qid: r.id, site: s.kind === 'site' ? s.site.name : undefined, user: own ?? undefined,

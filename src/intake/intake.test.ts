@@ -12,7 +12,8 @@ import type { NewMessage } from '../store/index.ts';
 
 const req = (queueId: string): IntakeRequest => ({
   queueId, sender: 'a@example.com', recipients: [{ address: 'b@remote.test' }], dsnRet: null, dsnEnvid: null,
-  customerId: 1, mailboxId: 1, authUser: 'a@example.com', clientIp: '127.0.0.1', clientHostname: null, heloName: 'client.test',
+  origin: { kind: 'mailbox', mailboxId: 1, address: 'a@example.com', customerId: 1, customer: 'acme', hold: { onSenderHold: 'hold', heldCap: 100 }, checkHeader: () => undefined },
+  clientIp: '127.0.0.1', clientHostname: null, heloName: 'client.test',
   tls: { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }, listener: 'submission:587',
 });
 

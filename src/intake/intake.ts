@@ -10,11 +10,12 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ACCOUNT_SUSPENDED, SmtpError, because, smtpError, type Clock } from '../core/index.ts';
 import type { EnqueueVerdict, NewRecipient } from '../store/index.ts';
-import { describeRule, type Exceeded, type LimitScope } from '../limits/index.ts';
+import { describeRule, type Exceeded } from '../limits/index.ts';
 import type { Spool } from '../spool/index.ts';
 import type { Enqueuer } from '../queue/index.ts';
 import { LineEndingGuard } from './line-endings.ts';
 import { HeaderRewriter, type HeaderFacts } from './headers.ts';
+import { flagsOf, type IntakeOrigin, type OriginFlags } from './origin.ts';
 import { DkimTap, type SigningKey } from '../dkim/index.ts';
 import type { Scanner, ScanDecision } from '../scan/index.ts';
 import { buildReceived } from './received.ts';
@@ -23,13 +24,12 @@ import type { WebhookEmitter } from '../webhooks/index.ts';
 
 export interface IntakeRequest {
   queueId: string;
+  /** Where it comes from: its kind implies signing, scanning, limits, holds and the Received line's protocol. */
+  origin: IntakeOrigin;
   sender: string;
   recipients: NewRecipient[];
   dsnRet: string | null;
   dsnEnvid: string | null;
-  customerId: number | null;
-  mailboxId: number | null;
-  authUser: string | null;
   clientIp: string;
   clientHostname: string | null;
   heloName: string;
@@ -39,28 +39,6 @@ export interface IntakeRequest {
   maxSize?: number;
   /** MAIL FROM carried SMTPUTF8. */
   smtputf8?: boolean;
-  /** Checks the parsed header (sender identity) before anything is queued; throw to refuse. */
-  checkHeader?: (facts: HeaderFacts) => void;
-  /** Whom the message counts for under the sending limits (authenticated senders, sites). */
-  limitScope?: LimitScope;
-  /** What to do when the sender (its mailbox or site) is on hold. */
-  onSenderHold?: 'hold' | 'refuse';
-  /** Most held messages of the sender's mailbox (or site). */
-  heldCap?: number;
-  /** The site that sends it (sendmail, the send API with a site token). */
-  siteId?: number | null;
-  /** A comment for the Received line naming the local sender ("site shop, unix user www"). */
-  via?: string;
-  /** The protocol for the Received line when it is not SMTP ("HTTP", "HTTPSA", "LOCAL"). */
-  protocol?: string;
-  /** Overrides the configured bare line-end handling (sendmail input is LF-terminated by nature). */
-  bareLineEndings?: 'normalize' | 'reject';
-  /** A From field to add when the message has none (sendmail -F / -f). */
-  addFrom?: string;
-  /** DKIM-sign it when its From domain has an active key (authenticated senders, sites, our notices). */
-  sign?: boolean;
-  /** Scan it with the content scanner (authenticated senders, sites, relayed mail), as this user ("site:NAME" for a site). */
-  scan?: { user: string | null };
 }
 
 export interface IntakeResult {
@@ -132,21 +110,22 @@ export function createIntake(deps: IntakeDeps): Intake {
 
 function createIntakeUncounted(deps: IntakeDeps): Intake {
   /** Tells containment about a message of a mailbox or site the scanner held or refused as spam. */
-  const spamOf = (req: IntakeRequest) => {
-    if (req.mailboxId && req.authUser) deps.onSpam?.(req.authUser);
-    else if (req.siteId) deps.onSiteSpam?.(req.siteId);
+  const spamOf = (o: OriginFlags) => {
+    if (o.mailboxId && o.authUser) deps.onSpam?.(o.authUser);
+    else if (o.siteId) deps.onSiteSpam?.(o.siteId);
   };
   return {
     async receive(source, req) {
+      const o = flagsOf(req.origin, req.sender);
       const now = new Date(deps.clock.now());
       const body = deps.spool.createBody(req.queueId, deps.inlineBodyMaxBytes);
-      const guard = new LineEndingGuard({ mode: req.bareLineEndings ?? deps.bareLineEndings, maxLineLength: deps.maxLineLength });
+      const guard = new LineEndingGuard({ mode: o.bareLineEndings ?? deps.bareLineEndings, maxLineLength: deps.maxLineLength });
       const rewriter = new HeaderRewriter({
         queueId: req.queueId,
         hostname: deps.hostname,
         now,
-        addFrom: req.addFrom,
-        strip: req.scan && deps.scanner ? SCAN_FIELDS : undefined,
+        addFrom: o.addFrom,
+        strip: o.scan && deps.scanner ? SCAN_FIELDS : undefined,
         received: buildReceived({
           heloName: req.heloName,
           clientHostname: req.clientHostname,
@@ -154,22 +133,22 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
           hostname: deps.hostname,
           queueId: req.queueId,
           tls: req.tls,
-          authenticated: !!req.authUser,
+          authenticated: !!o.authUser,
           singleRecipient: req.recipients.length === 1 ? req.recipients[0].address : null,
           now,
-          via: req.via,
-          protocol: req.protocol,
+          via: o.via,
+          protocol: o.protocol,
         }),
       });
       const maxSize = req.maxSize ?? deps.maxMessageSize;
       const cap = new SizeCap(maxSize);
       const keysFor = deps.dkimKeys;
-      const tap = req.sign && keysFor ? new DkimTap({ keysFor, now: () => now.getTime() }) : null;
+      const tap = o.sign && keysFor ? new DkimTap({ keysFor, now: () => now.getTime() }) : null;
       const scanCtx = {
         queueId: req.queueId, sender: req.sender, recipients: req.recipients.map((r) => r.address), clientIp: req.clientIp,
-        helo: req.heloName, user: req.scan?.user ?? null, customer: req.limitScope?.customer ?? null,
+        helo: req.heloName, user: o.scan?.user ?? null, customer: o.limitScope?.customer ?? null,
       };
-      const scanTap = req.scan ? deps.scanner?.tap(scanCtx) ?? null : null;
+      const scanTap = o.scan ? deps.scanner?.tap(scanCtx) ?? null : null;
       const stages = [cap, guard, rewriter, ...(tap ? [tap] : []), ...(scanTap ? [scanTap] : [])] as const;
       source.pipe(cap);
       try {
@@ -188,18 +167,18 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
         throw tooBig(maxSize);
       }
       try {
-        req.checkHeader?.(rewriter.facts);
+        o.checkHeader?.(rewriter.facts);
       } catch (err) {
         scanTap?.abandon();
         await body.discard();
         throw err;
       }
       let scan: ScanDecision | null = null;
-      if (req.scan && deps.scanner) {
+      if (o.scan && deps.scanner) {
         scan = await deps.scanner.decide(scanTap, scanCtx);
         if (scan.kind === 'refuse') {
           await body.discard();
-          if (scan.spam) spamOf(req); // refused for good (a deferral counts when it is retried and judged)
+          if (scan.spam) spamOf(o); // refused for good (a deferral counts when it is retried and judged)
           throw scan.error;
         }
       }
@@ -215,16 +194,16 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       try {
         verdict = await deps.enqueuer.enqueue({
           id: req.queueId,
-          customerId: req.customerId,
-          mailboxId: req.mailboxId,
-          siteId: req.siteId ?? null,
+          customerId: o.customerId,
+          mailboxId: o.mailboxId,
+          siteId: o.siteId,
           sender: req.sender,
           size: body.bytes(),
           bodyPath: stored.relPath,
           body: stored.body,
           messageIdHeader: rewriter.facts.messageId,
           clientIp: req.clientIp,
-          authUser: req.authUser,
+          authUser: o.authUser,
           listener: req.listener,
           dsnRet: req.dsnRet,
           dsnEnvid: req.dsnEnvid,
@@ -232,9 +211,9 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
           recipients: req.recipients,
           eightBit: cap.eightBit,
           smtputf8: req.smtputf8 ?? false,
-          limitScope: req.limitScope,
-          onSenderHold: req.onSenderHold,
-          heldCap: req.heldCap,
+          limitScope: o.limitScope,
+          onSenderHold: o.onSenderHold,
+          heldCap: o.heldCap,
           topHeaders,
           contentHold: scan?.kind === 'hold',
           track: deps.track ?? false,
@@ -244,19 +223,19 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot queue the message, try again later', err);
       }
-      if (verdict.outcome === 'held' && verdict.reason === 'content') spamOf(req); // a hold that was stored
+      if (verdict.outcome === 'held' && verdict.reason === 'content') spamOf(o); // a hold that was stored
       countVerdict(deps.metrics, verdict);
       deps.webhooks?.verdict({
-        queueId: req.queueId, customerId: req.customerId, sender: req.sender, recipients: req.recipients.map((r) => r.address),
-        messageId: rewriter.facts.messageId, from: req.limitScope?.site ? `site:${req.limitScope.site}` : req.authUser, at: now.getTime(),
+        queueId: req.queueId, customerId: o.customerId, sender: req.sender, recipients: req.recipients.map((r) => r.address),
+        messageId: rewriter.facts.messageId, from: o.limitScope?.site ? `site:${o.limitScope.site}` : o.authUser, at: now.getTime(),
       }, verdict);
       if (verdict.outcome === 'refused') {
         await body.discard();
         if (verdict.reason === 'customer-suspended') throw because(smtpError(550, '5.7.1', ACCOUNT_SUSPENDED), 'suspended');
         if (verdict.reason === 'mailbox-suspended') throw because(smtpError(550, '5.7.1', 'This mailbox is suspended or was removed; contact your provider'), 'suspended');
-        if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${req.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');
+        if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${o.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');
         if (verdict.reason === 'held-full') {
-          const err = because(smtpError(451, '4.7.1', `Too much mail of this ${req.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');
+          const err = because(smtpError(451, '4.7.1', `Too much mail of this ${o.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');
           finerReason.set(err, 'held-full');
           throw err;
         }

@@ -7,7 +7,7 @@ import type {
   SMTPServerDataStream,
 } from 'smtp-server';
 import type { Logger } from 'pino';
-import { SmtpError, because, smtpError, newQueueId, domainOf, type Clock } from '../core/index.ts';
+import { SmtpError, because, smtpError, newQueueId, type Clock } from '../core/index.ts';
 import type { ListenerConfig } from '../config/index.ts';
 import { suspendedWhat, type Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate, KnownNetworks } from '../limits/index.ts';
@@ -221,6 +221,15 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
       deps.intake
         .receive(stream, {
           queueId,
+          // authenticated mail, or mail relayed for an inbound route (scanned alike)
+          origin: user ? {
+            kind: 'mailbox', mailboxId: user.mailboxId, address: user.address, customerId: user.customerId, customer: user.customerName,
+            hold: { onSenderHold: deps.onSenderHold, heldCap: deps.heldCap },
+            checkHeader: (facts) => {
+              const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
+              if (refusal) throw because(refusal, 'send-as');
+            },
+          } : { kind: 'relay' },
           sender: env.mailFrom ? env.mailFrom.address : '',
           recipients: env.rcptTo.map((r) => ({
             address: r.address,
@@ -229,9 +238,6 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           })),
           dsnRet: env.dsn?.ret ?? null,
           dsnEnvid: env.dsn?.envid ?? null,
-          customerId: user?.customerId ?? null,
-          mailboxId: user?.mailboxId ?? null,
-          authUser: user?.address ?? null,
           clientIp: session.remoteAddress,
           clientHostname: null,
           heloName: session.hostNameAppearsAs || 'unknown',
@@ -239,16 +245,6 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           listener: name,
           maxSize: deps.maxMessageSize,
           smtputf8: smtputf8Of(env.mailFrom),
-          limitScope: user ? { customer: user.customerName, domain: domainOf(user.address) ?? '', mailbox: user.address } : undefined,
-          onSenderHold: user ? deps.onSenderHold : undefined,
-          sign: !!user,
-          // authenticated mail and mail relayed for an inbound route alike
-          scan: { user: user?.address ?? null },
-          heldCap: user ? deps.heldCap : undefined,
-          checkHeader: user ? (facts) => {
-            const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
-            if (refusal) throw because(refusal, 'send-as');
-          } : undefined,
         })
         .then(
           (r) => {

@@ -67,3 +67,15 @@ test('addressKey lower-cases the whole address; formatAddress and domainOf', () 
   assert.equal(domainOf('x@Sub.Example.org'), 'sub.example.org');
   assert.equal(domainOf('nope'), null);
 });
+
+test('normalizeDomain: the plain-ASCII shortcut gives what domainToASCII gives', async () => {
+  const { domainToASCII } = await import('node:url');
+  const slow = (d: string) => {
+    const ascii = domainToASCII(d.trim().replace(/\.$/, '').toLowerCase());
+    return ascii && ascii.split('.').length >= 2 && ascii.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) ? ascii : null;
+  };
+  for (const d of ['example.com', 'Mail.Example.COM.', 'a..b.com', '-a.com', 'a-.com', 'a_b.com', '1.2.3.4', '0x7f.1', '0177.0.0.1',
+    'x.0x7f', 'a.b1', 'host.c0m', 'xn--caf-dma.com', 'xn--zz.com', 'café.example', 'localhost', 'a.com-', `${'a'.repeat(64)}.com`]) {
+    assert.equal(normalizeDomain(d), slow(d), d);
+  }
+});

@@ -9,11 +9,16 @@ export interface Address {
 const LOCAL_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+)*$/;
 const QUOTED_LOCAL = /^"([\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 
+const PLAIN_ASCII = /^[a-z0-9.-]*\.[a-z][a-z0-9-]*$/;
+
 /** Normalises a domain to lower-case A-labels, or returns null when it is not a valid host name. */
 export function normalizeDomain(input: string): string | null {
   const trimmed = input.trim().replace(/\.$/, '');
   if (!trimmed || trimmed.length > 253) return null;
-  const ascii = domainToASCII(trimmed.toLowerCase());
+  const lower = trimmed.toLowerCase();
+  // the usual case (letters, digits, dots and hyphens, no A-label, a last label that starts with a
+  // letter, so no IPv4 number form) is its own ASCII form: domainToASCII only for the rest
+  const ascii = PLAIN_ASCII.test(lower) && !lower.includes('xn--') ? lower : domainToASCII(lower);
   if (!ascii || ascii.length > 253) return null;
   const labels = ascii.split('.');
   if (labels.length < 2) return null;

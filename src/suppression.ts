@@ -5,8 +5,8 @@
  * transaction); expired entries are pruned on a timer. Used by outbound.ts and server.ts.
  */
 import type { Logger } from 'pino';
-import type { Clock } from './core/index.ts';
-import type { DeliveryJob, RecipientUpdate, Store } from './store/index.ts';
+import type { Clock, DeliveryJob, RecipientUpdate } from './core/index.ts';
+import type { Store } from './store/index.ts';
 import { isHardBounce } from './delivery/index.ts';
 import type { Metrics } from './observability/index.ts';
 

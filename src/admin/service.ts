@@ -2,11 +2,8 @@
  * The administrative operations on customers, domains, mailboxes, routes and the queue, with
  * their validation. The CLI (and later the HTTP API) call these; they never print.
  */
-import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore } from '../core/index.ts';
-import {
-  StoreError, NEVER, type Store, type Customer, type Domain, type Mailbox, type Route, type RouteTls,
-  type AttemptRecord, type QueuedMessage, type QueuedRecipient, type QueueFilter,
-} from '../store/index.ts';
+import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore, NEVER, type Customer, type Domain, type Mailbox, type Route, type RouteTls, type AttemptRecord, type QueuedMessage, type QueuedRecipient } from '../core/index.ts';
+import { StoreError, type Store, type QueueFilter } from '../store/index.ts';
 import { hashPassword, generatePassword, type SecretBox } from '../credentials/index.ts';
 
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';

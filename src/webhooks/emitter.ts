@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { registeredCounter } from './counter.ts';
-import type { Clock } from '../core/index.ts';
-import type { DeliveryJob, EnqueueVerdict, Store, WebhookEventInput } from '../store/index.ts';
+import type { Clock, DeliveryJob, WebhookEventInput } from '../core/index.ts';
+import type { EnqueueVerdict, Store } from '../store/index.ts';
 import { deliveryEvents, senderHeldEvent, verdictEvents, type MessageFacts, type RecipientResult } from './events.ts';
 
 export interface WebhookEmitter {

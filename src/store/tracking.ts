@@ -8,8 +8,8 @@
  * 256 bytes per message, 48 per recipient, 96 per event.
  */
 import { describeRule } from '../limits/index.ts';
-import type { EnqueueVerdict, NewMessage, TrackFilter } from './types.ts';
-import type { RecipientUpdate, TrackEvent, TrackEventType, TrackStatus, TrackedMessage, TrackingSummary } from '../core/index.ts';
+import type { EnqueueVerdict, TrackFilter } from './types.ts';
+import type { RecipientUpdate, TrackEvent, TrackEventType, TrackStatus, TrackedMessage, TrackingSummary, NewMessage } from '../core/index.ts';
 
 export const TRACK_OVERHEAD = { message: 256, recipient: 48, event: 96 } as const;
 export const REPLY_MAX = 1000;

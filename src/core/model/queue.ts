@@ -119,3 +119,56 @@ export interface QueueDepthCounts {
   messages: Record<MessageState, number>;
   recipients: { queued: number; deferred: number };
 }
+
+/** Who a message counts for under the sending limits: a mailbox or a site of a customer, and the sending domain. */
+export interface LimitScope { customer: string; domain: string; mailbox?: string; site?: string }
+
+export interface NewRecipient {
+  address: string;
+  notify?: string | null; // DSN NOTIFY, comma separated
+  orcpt?: string | null;
+}
+
+export interface NewMessage {
+  id: string;
+  customerId: number | null;
+  mailboxId: number | null;
+  /** The site that sent it (sendmail, the send API with a site token), or null. */
+  siteId?: number | null;
+  sender: string; // '' is the null sender
+  size: number;
+  /** Exactly one of these: a spool file (relative to the spool root) or the body itself,
+   *  stored in the queue row (small messages: one commit makes them durable). */
+  bodyPath: string | null;
+  body: Uint8Array | null;
+  messageIdHeader: string | null;
+  clientIp: string;
+  authUser: string | null;
+  listener: string;
+  dsnRet: string | null;
+  dsnEnvid: string | null;
+  createdAt: number;
+  recipients: NewRecipient[];
+  /** The body has bytes above 127 (sent with BODY=8BITMIME). */
+  eightBit?: boolean;
+  /** The client asked for SMTPUTF8: the next hop must offer it. */
+  smtputf8?: boolean;
+  /** Whom the message counts for under the sending limits (none: not limited, e.g. bounces). */
+  limitScope?: LimitScope;
+  /**
+   * What to do when the message's mailbox or site is on hold (unset: the hold is not checked).
+   * Set, the message is also refused when its customer is not active (suspended or removed
+   * meanwhile), or its mailbox is suspended or gone (a session that logged in before).
+   */
+  onSenderHold?: 'hold' | 'refuse';
+  /** Most held messages of its mailbox (or site); one more that would be held is deferred (451) instead. */
+  heldCap?: number;
+  /** Header fields (CRLF-terminated: DKIM-Signature, scan results) that delivery puts on top of the body, or null. */
+  topHeaders?: string | null;
+  /** The content scanner asked to hold it for the postmaster. */
+  contentHold?: boolean;
+  /** Keep its life for message tracking (the tracked row and its first events are written in the enqueue transaction). */
+  track?: boolean;
+  /** Its Subject (decoded, at most 200 characters) for message tracking, or null. */
+  subject?: string | null;
+}

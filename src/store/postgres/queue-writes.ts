@@ -7,8 +7,8 @@
  * - record locks the messages it touches first, so the last recipient's result of a message
  *   always sees the others' and removes the message exactly once.
  */
-import { StoreError, type EnqueueVerdict, type NewMessage } from '../types.ts';
-import { NEVER, type DeliveryJob, type RecipientUpdate } from '../../core/index.ts';
+import { StoreError, type EnqueueVerdict } from '../types.ts';
+import { NEVER, type DeliveryJob, type RecipientUpdate, type NewMessage } from '../../core/index.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
 import { tx, isTransient, pgText, type Client, type Pool } from './db.ts';
 import { jobsOf } from '../rows.ts';

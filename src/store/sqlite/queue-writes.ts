@@ -5,8 +5,8 @@
  */
 import type { Db } from './db.ts';
 import { jobsOf } from '../rows.ts';
-import type { EnqueueVerdict, NewMessage } from '../types.ts';
-import { NEVER, type DeliveryJob, type RecipientUpdate } from '../../core/index.ts';
+import type { EnqueueVerdict } from '../types.ts';
+import { NEVER, type DeliveryJob, type RecipientUpdate, type NewMessage } from '../../core/index.ts';
 import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
 import { updateEvents, type EventRow } from '../tracking.ts';
 import { prepareTrackingWrites } from './tracking-writes.ts';

@@ -16,7 +16,8 @@ import { createAuthenticator, createDovecotAuth, createLoginCache, type LockoutP
 import { createOutbound, notifyHold, type Outbound } from './outbound.ts';
 import { startSuppressionPrune } from './suppression.ts';
 import { startBlocklistWatch, type BlocklistWatchRun } from './blocklist-watch.ts';
-import { createContainment, createKnownNetworks } from './limits/index.ts';
+import { createKnownNetworks } from './limits/index.ts';
+import { createContainment } from './containment/index.ts';
 import { createListener, createTlsRegistry, ensureSelfSigned, fingerprint, type Listener, type ListenerDeps } from './listener/index.ts';
 import { checkSecretsKey, createSecretBox, loadOrCreateKey, type SecretBox } from './credentials/index.ts';
 import { createDkimService, createDnsLookup, createKeyring, loadSigningLibraries } from './dkim/index.ts';

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { addressKey, because, domainOf, newQueueId, parseAddress, SmtpError, smtpError, type Clock, type Site, type SiteGrant, type Suppression } from '../core/index.ts';
 import { checkHeaderSenders, checkRecipient, checkSuppression, senderAllowed, type AuthUser, type Grant, type Verdict } from '../policy/index.ts';
 import type { Intake } from '../intake/index.ts';
-import type { Containment } from '../limits/index.ts';
+import type { Containment } from '../containment/index.ts';
 import { envelopeFields, readHeaderBlock } from './header.ts';
 import { channelOf, refusalOf, type Metrics } from '../observability/index.ts';
 

@@ -15,7 +15,8 @@ import type { Intake } from '../intake/index.ts';
 import {
   checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, checkSuppression, type AuthUser, type RelayDeps, type SessionView, type Verdict,
 } from '../policy/index.ts';
-import { describeRule, type Containment } from '../limits/index.ts';
+import { describeRule } from '../limits/index.ts';
+import type { Containment } from '../containment/index.ts';
 import type { AuthOutcome, Metrics, RefusalReason } from '../observability/index.ts';
 
 export interface SessionDeps {

@@ -10,3 +10,4 @@
 export * from './connections.ts';
 export * from './windows.ts';
 export * from './rules.ts';
+export * from './admission.ts';

@@ -3,7 +3,7 @@
  * entity types they read and write are core's words (core/model/); this file keeps the
  * repositories, their inputs and filters, and StoreError.
  */
-import type { Exceeded, LimitLevel, LimitMetric, LimitRule, LimitWindow } from '../limits/index.ts';
+import type { EnqueueVerdict, LimitLevel, LimitMetric, LimitRule, LimitWindow } from '../limits/index.ts';
 import type {
   ApiToken, AppPassword, AttemptRecord, AuditRecord, BlocklistResult, ConsoleSession, ConsoleTotp, Customer,
   CustomerStatus, DeliveryJob, DkimKey, DkimKeyState, Domain, GrantKind, IpBan, LoginState, Mailbox,
@@ -25,12 +25,6 @@ export interface AppPasswordRepo {
   /** Records a successful login with it. */
   used(id: number, now: number, ip: string | null): Promise<void>;
 }
-
-/** What the enqueue did with one message under the sending limits. */
-export type EnqueueVerdict =
-  | { id: string; outcome: 'queued' }
-  | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'content' }
-  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' | 'mailbox-suspended' };
 
 export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
 

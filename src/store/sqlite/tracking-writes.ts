@@ -4,7 +4,7 @@
  * Events of a message that is not tracked (tracking off when it arrived, or pruned) are skipped.
  */
 import type { Db } from './db.ts';
-import type { EnqueueVerdict } from '../types.ts';
+import type { EnqueueVerdict } from '../../limits/index.ts';
 import type { TrackEventType, TrackStatus, NewMessage } from '../../core/index.ts';
 import { clip, deltas, event, initialStatus, messageBytes, verdictEvents, SUBJECT_MAX, type EventRow } from '../tracking.ts';
 

@@ -14,20 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { checkBoundaries, readSources } from './helpers/boundaries.ts';
 
 /**
- * Violations the tree has today, each removed by the part of issue 18 it names (delete the
- * entry when that part lands: the test fails on an entry that no longer happens), or kept on
- * purpose for the reason given.
+ * Exceptions kept on purpose, each with its reason (issue 18 removed all the others). The test
+ * fails on an entry that no longer happens, so this list cannot outlive its reasons.
  */
 const KNOWN: Record<string, string> = {
-  // item 3 (entity types in core/, containment out of limits/)
-  'arrow src/listener/session.ts -> store': 'item 3: SenderGrant and Suppression are core/ words',
-  'arrow src/policy/sender.ts -> store': 'item 3: SenderGrant is a core/ word',
-  'arrow src/policy/suppression.ts -> store': 'item 3: Suppression is a core/ word',
-  'arrow src/bounce/notify.ts -> store': 'item 3: DeliveryJob is a core/ word',
-  'arrow src/limits/containment.ts -> store': 'item 3: containment leaves limits/ for a folder of its own',
-  'arrow src/limits/containment.ts -> observability': 'item 3: as above',
-  'cycle limits store': 'item 3: gone with containment.ts',
-  // kept on purpose
   'door admin':
     "kept: admin/ is three rooms (cli/, api/, ui/, each with its index.ts and Imports line) over the admin service they share; others open a room; the service's Imports line is ADMIN_SERVICE below",
   'reach src/admin/cli/index.ts -> src/inject/sendmail.ts':

@@ -3,7 +3,8 @@
  * characters from generatePassword, about 137 bits), shown once, stored as their SHA-256;
  * revoked by name (the next login with it fails); and the "app passwords only" mode.
  */
-import type { AppPassword, Mailbox, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { AppPassword, Mailbox } from '../core/index.ts';
 import { generatePassword, appPasswordHash } from '../credentials/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 import { audit, read, APP_PASSWORDS, type Declarations } from './audit.ts';

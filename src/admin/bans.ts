@@ -1,6 +1,7 @@
 /** Brute-force defence, for the admin service: unlock a mailbox, list and lift address bans. */
 import net from 'node:net';
-import type { IpBan, Mailbox, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { IpBan, Mailbox } from '../core/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 import { audit, read, str, MAILBOX, type Declarations } from './audit.ts';
 

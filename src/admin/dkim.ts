@@ -5,12 +5,12 @@
  */
 import type { Config } from '../config/index.ts';
 import type { SecretBox } from '../credentials/index.ts';
-import type { DkimKey, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
 import {
   checkDomain, checkPool, createDkimService, createDnsLookup, dkimRecordName, dkimRecordValue, DkimError, zoneQuoted,
   type CheckReport, type DkimAlgorithm, type DkimService, type DnsLookup,
 } from '../dkim/index.ts';
-import { normalizeDomain } from '../core/index.ts';
+import { normalizeDomain, type DkimKey } from '../core/index.ts';
 import { domainRecords, outgoingOf, type ClientSettings, type DnsRecord } from '../clientsetup/index.ts';
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';
 import { audit, read, unaudited, DKIM, type Declarations } from './audit.ts';

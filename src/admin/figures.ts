@@ -4,7 +4,8 @@
  * (events by type, the top senders), and how many mailboxes and sites are on hold and client
  * addresses banned. Operator-only: nothing here is scoped to a customer.
  */
-import type { QueueDepthCounts, Store, TrackingSummary } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { QueueDepthCounts, TrackingSummary } from '../core/index.ts';
 import { read, type Declarations } from './audit.ts';
 
 export const HOUR_MS = 3_600_000;

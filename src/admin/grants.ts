@@ -4,8 +4,8 @@
  * customer) is refused with a clear error, and so is anything that is not an address or a
  * domain. `<>` grants the null sender.
  */
-import { addressKey, domainOf, normalizeDomain } from '../core/index.ts';
-import type { GrantKind, Mailbox, SenderGrant, Store } from '../store/index.ts';
+import { addressKey, domainOf, normalizeDomain, type GrantKind, type Mailbox, type SenderGrant } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 import { audit, read, MAILBOX, type Declarations } from './audit.ts';
 

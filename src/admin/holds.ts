@@ -3,8 +3,8 @@
  * they kept back, release a mailbox or a site (`site:NAME`) with its held mail, or one held
  * message; purge what a held mailbox or site kept back.
  */
-import { addressKey } from '../core/index.ts';
-import type { Mailbox, QueuedMessage, Site, Store } from '../store/index.ts';
+import { addressKey, type Mailbox, type QueuedMessage, type Site } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
 import { AdminError, missing } from './errors.ts';
 import { audit, read, mailbox, mailboxKey, message, str, SITE as SITE_VIEW, type Declarations } from './audit.ts';
 

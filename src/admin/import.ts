@@ -5,8 +5,8 @@
  * line number and changes nothing; the good ones are applied. Re-running an import is safe:
  * what is already there counts as unchanged.
  */
-import { addressKey, domainOf, normalizeDomain, parseAddress } from '../core/index.ts';
-import { StoreError, type Mailbox, type Store } from '../store/index.ts';
+import { addressKey, domainOf, normalizeDomain, parseAddress, type Mailbox } from '../core/index.ts';
+import { StoreError, type Store } from '../store/index.ts';
 import { parseStoredHash } from '../credentials/index.ts';
 import { AdminError, sees, type TenantScope } from './errors.ts';
 import { audit, type Declarations } from './audit.ts';

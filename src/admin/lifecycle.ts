@@ -4,7 +4,8 @@
  * queue, reason `customer`, and released on resume), and rename it. Removal and moves are in
  * removal.ts.
  */
-import type { Customer, QueuedMessage, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Customer, QueuedMessage } from '../core/index.ts';
 import { customerEvent } from '../webhooks/index.ts';
 import { AdminError } from './errors.ts';
 import { audit, str, CUSTOMER, customer, type Declarations } from './audit.ts';

@@ -3,8 +3,8 @@
  * pool (the pools themselves are configuration: delivery.pools). A pool must be configured to
  * be assigned; the target must exist. Operators only: a customer does not pick its reputation.
  */
-import { normalizeDomain } from '../core/index.ts';
-import { POOL_TARGETS, type BlocklistResult, type PoolAssignment, type PoolTarget, type Store } from '../store/index.ts';
+import { normalizeDomain, POOL_TARGETS, type BlocklistResult, type PoolAssignment, type PoolTarget } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
 import { AdminError, missing } from './errors.ts';
 import { audit, read, POOL, type Declarations } from './audit.ts';
 

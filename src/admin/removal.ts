@@ -4,9 +4,9 @@
  * execution that settles the queued mail first (drain: delivered, waiting at most `waitMs`;
  * bounce: failed back to the senders) and then removes or moves in one store transaction.
  */
-import { domainOf } from '../core/index.ts';
+import { domainOf, type Customer, type Domain, type QueuedMessage } from '../core/index.ts';
 import { dkimRecordName, dkimRecordValue } from '../dkim/index.ts';
-import type { Customer, Domain, GrantRef, QueuedMessage, Store } from '../store/index.ts';
+import type { GrantRef, Store } from '../store/index.ts';
 import { customerEvent } from '../webhooks/index.ts';
 import { AdminError } from './errors.ts';
 import { queuedOf, releaseCustomerHolds } from './lifecycle.ts';

@@ -4,11 +4,8 @@
  * operation declares what the audit trail records of it (its file's `...Operations` table,
  * gathered in adminOperations); a service made with an actor records every audited change.
  */
-import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore } from '../core/index.ts';
-import {
-  StoreError, NEVER, type Store, type Customer, type Domain, type Mailbox, type Route, type RouteTls,
-  type AttemptRecord, type QueuedMessage, type QueuedRecipient, type QueueFilter,
-} from '../store/index.ts';
+import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore, NEVER, type Customer, type Domain, type Mailbox, type Route, type RouteTls, type AttemptRecord, type QueuedMessage, type QueuedRecipient } from '../core/index.ts';
+import { StoreError, type Store, type QueueFilter } from '../store/index.ts';
 import { hashPassword, generatePassword, type SecretBox } from '../credentials/index.ts';
 
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';

@@ -4,9 +4,9 @@
  * returned once (only its hash is stored) and may send only as the addresses and domains it is
  * granted, which must belong to its customer. Removing a site keeps its queued mail.
  */
-import { addressKey, domainOf, normalizeDomain } from '../core/index.ts';
+import { addressKey, domainOf, normalizeDomain, type Customer, type Site, type SiteGrant } from '../core/index.ts';
 import { newSiteToken, siteTokenHash } from '../credentials/index.ts';
-import { StoreError, type Customer, type Site, type SiteGrant, type Store } from '../store/index.ts';
+import { StoreError, type Store } from '../store/index.ts';
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';
 import { audit, read, SITE, type Declarations } from './audit.ts';
 

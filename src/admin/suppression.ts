@@ -3,8 +3,8 @@
  * recipients a customer's mail is refused for. Every function takes an optional scope: a
  * customer-scoped caller (the HTTP API with a customer token, the console) sees and changes only its own entries.
  */
-import { addressKey, parseAddress } from '../core/index.ts';
-import type { Customer, Store, Suppression } from '../store/index.ts';
+import { addressKey, parseAddress, type Customer, type Suppression } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
 import { AdminError, missing } from './errors.ts';
 import { audit, read, SUPPRESSION, type Declarations } from './audit.ts';
 

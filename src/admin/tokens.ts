@@ -5,7 +5,8 @@
  * lookup stays one indexed query). Revoked tokens stay listed and keep their name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiToken, Customer, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { ApiToken, Customer } from '../core/index.ts';
 import { StoreError } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 import { audit, read, unaudited, TOKEN, type Declarations } from './audit.ts';

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSqliteStore } from '../store/sqlite/index.ts';
-import type { NewMessage, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { NewMessage } from '../core/index.ts';
 import { createTrackingService } from './tracking.ts';
 import { AdminError } from './errors.ts';
 

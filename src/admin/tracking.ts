@@ -6,7 +6,8 @@
  * per-call TenantScope (the HTTP API's customer token) answers another customer exactly like a
  * missing one (404).
  */
-import { TRACK_STATUSES, type Store, type TrackEvent, type TrackFilter, type TrackStatus, type TrackedMessage, type TrackingSummary } from '../store/index.ts';
+import type { Store, TrackFilter } from '../store/index.ts';
+import { TRACK_STATUSES, type TrackEvent, type TrackStatus, type TrackedMessage, type TrackingSummary } from '../core/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 import { read, type Declarations } from './audit.ts';
 

@@ -5,7 +5,8 @@
  * for customer-facing callers (the HTTP API), so a customer reaches only its own endpoints.
  */
 import type { SecretBox } from '../credentials/index.ts';
-import type { Customer, Store, WebhookDelivery, WebhookEndpoint, WebhookEventType } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Customer, WebhookDelivery, WebhookEndpoint, WebhookEventType } from '../core/index.ts';
 import { EVENT_TYPES, NOT_PUBLIC, createEndpointGuard, newWebhookSecret, randomEventId, urlProblem, type EndpointGuard } from '../webhooks/index.ts';
 import { randomBytes } from 'node:crypto';
 import { AdminError, missing } from './errors.ts';

@@ -16,7 +16,8 @@ import {
   createAuthenticator, createDovecotAuth, createLoginCache, createSecretBox, loadOrCreateKey,
   type Authenticator, type LockoutPolicy, type SecretBox,
 } from '../credentials/index.ts';
-import { createContainment, createKnownNetworks, type Containment } from '../limits/index.ts';
+import { createKnownNetworks } from '../limits/index.ts';
+import { createContainment, type Containment } from '../containment/index.ts';
 import { createListener, createTlsRegistry, type Listener, type ListenerDeps, type TlsRegistry } from '../listener/index.ts';
 import { createKeyring, loadSigningLibraries, type Keyring } from '../dkim/index.ts';
 import { createScanner } from '../scan/index.ts';

@@ -8,7 +8,7 @@
  * folder that owns it. Fails start-up with the error of the first part that could not start
  * (a BindError or WebBindError names the port and the remedy), after stopping the parts already
  * started.
- * Imports: core, config, observability, credentials, limits, spool, store, queue, intake, listener, delivery, bounce, dkim, scan, webhooks, inject, clientsetup, reputation, retention, suppression, admin/api, admin/ui.
+ * Imports: core, config, observability, credentials, limits, containment, spool, store, queue, intake, listener, delivery, bounce, dkim, scan, webhooks, inject, clientsetup, reputation, retention, suppression, admin/api, admin/ui.
  */
 export { prepareDataDir, startListeners, startServer, lockoutPolicyOf, type RunningServer, type StartOptions } from './server.ts';
 export { createOutbound, type Outbound, type OutboundDeps } from './outbound.ts';

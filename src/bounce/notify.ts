@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Readable } from 'node:stream';
-import type { DeliveryJob } from '../store/index.ts';
+import type { DeliveryJob } from '../core/index.ts';
 import { buildDsn, type DsnAction, type DsnRecipient } from './dsn.ts';
 import type { Metrics } from '../observability/index.ts';
 

@@ -22,9 +22,9 @@
  * when Dovecot accepts it. Dovecot not answering rejects (the caller answers 454).
  */
 import { createHash } from 'node:crypto';
-import type { MailboxRepo, Mailbox, AuthGuardRepo, AppPasswordRepo, DomainRepo, AuditRepo } from '../store/index.ts';
+import type { MailboxRepo, AuthGuardRepo, AppPasswordRepo, DomainRepo, AuditRepo } from '../store/index.ts';
 import { StoreError } from '../store/index.ts';
-import { addressKey, clientKey, domainOf, loginNetwork, type Clock } from '../core/index.ts';
+import { addressKey, clientKey, domainOf, loginNetwork, type Clock, type Mailbox } from '../core/index.ts';
 import type { LoginCache } from './cache.ts';
 import { verifyPassword, dummyPasswordHash, hashPassword } from './hash.ts';
 import { needsRehash } from './schemes.ts';

@@ -5,7 +5,8 @@
  */
 import type { Config } from '../config/index.ts';
 import { normalizeDomain } from '../core/index.ts';
-import type { DeliveryJob, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { DeliveryJob } from '../core/index.ts';
 import { daneStatus } from './dane.ts';
 import { serversOf } from './secure-dns.ts';
 

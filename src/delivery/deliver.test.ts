@@ -6,7 +6,7 @@ import { createDeliverer, type DelivererDeps } from './deliver.ts';
 import { createMxResolver } from './mx.ts';
 import { createConnectionPool } from './pool.ts';
 import type { MtaStsPolicy } from './mta-sts.ts';
-import type { DeliveryJob } from '../store/index.ts';
+import type { DeliveryJob } from '../core/index.ts';
 import type { NextHop } from './deliver.ts';
 import { startFakeDns, type FakeDns } from '../../test/helpers/fake-dns.ts';
 import { startFakeMx } from '../../test/helpers/fake-mx.ts';

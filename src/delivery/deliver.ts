@@ -5,7 +5,7 @@
  * outcome per recipient; never throws for remote trouble (DNS, TLS, SMTP all become outcomes).
  */
 import type { Logger } from 'pino';
-import type { DeliveryJob, RouteTls } from '../store/index.ts';
+import type { DeliveryJob, RouteTls } from '../core/index.ts';
 import { attemptDelivery, type AttemptTarget, type RecipientOutcome } from './attempt.ts';
 import type { MxResolver, MxResult } from './mx.ts';
 import { mxAllowed, type MtaSts } from './mta-sts.ts';

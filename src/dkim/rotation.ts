@@ -7,7 +7,8 @@
  * `rotateDays` old. Each algorithm (RSA, Ed25519) rotates on its own.
  */
 import type { Logger } from 'pino';
-import type { DkimKey, Domain, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { DkimKey, Domain } from '../core/index.ts';
 import type { SecretBox } from '../credentials/index.ts';
 import { generateDkimKey, newSelector } from './keys.ts';
 import { dkimRecordName, dkimRecordValue, publishedKey, type DkimAlgorithm } from './records.ts';

@@ -6,7 +6,7 @@
  * limit check, and never imports admin/ or clientsetup/ (the web listener that mounts them is
  * app/'s); fails with an SmtpError tagged with its reason (a problem response, an exit code), a
  * socket it cannot bind with a WebBindError, and never loses a message it answered 2xx / 0 for.
- * Imports: core, config, observability, credentials, limits, policy, intake, bounce, store.
+ * Imports: core, config, observability, credentials, limits, containment, policy, intake, bounce, store.
  */
 export { createInjector, type Injector, type InjectRequest, type InjectResult, type InjectSender, type InjectChannel } from './injector.ts';
 export { createSendApi, problemOf, type SendApiDeps, type Env } from './api.ts';

@@ -9,11 +9,10 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { addressKey, because, newQueueId, parseAddress, SmtpError, smtpError, type Clock } from '../core/index.ts';
+import { addressKey, because, newQueueId, parseAddress, SmtpError, smtpError, type Clock, type Site, type SiteGrant, type Suppression } from '../core/index.ts';
 import { checkHeaderSenders, checkRecipient, checkSuppression, senderAllowed, type AuthUser, type Grant, type Verdict } from '../policy/index.ts';
 import type { HeaderCheck, Intake } from '../intake/index.ts';
-import type { Containment } from '../limits/index.ts';
-import type { Site, SiteGrant, Suppression } from '../store/index.ts';
+import type { Containment } from '../containment/index.ts';
 import { envelopeFields, readHeaderBlock } from './header.ts';
 import { channelOf, refusalOf, type Metrics } from '../observability/index.ts';
 

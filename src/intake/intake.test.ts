@@ -6,9 +6,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createIntake, type IntakeRequest } from './intake.ts';
 import { createSpool } from '../spool/index.ts';
-import type { SmtpError } from '../core/index.ts';
+import { SmtpError, type NewMessage } from '../core/index.ts';
 import type { Enqueuer } from '../queue/index.ts';
-import type { NewMessage } from '../store/index.ts';
 
 const req = (queueId: string): IntakeRequest => ({
   queueId, sender: 'a@example.com', recipients: [{ address: 'b@remote.test' }], dsnRet: null, dsnEnvid: null,

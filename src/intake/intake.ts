@@ -8,9 +8,8 @@
 import { isAscii } from 'node:buffer';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { ACCOUNT_SUSPENDED, SmtpError, because, smtpError, type Clock } from '../core/index.ts';
-import type { EnqueueVerdict, NewRecipient } from '../store/index.ts';
-import { describeRule, type Exceeded } from '../limits/index.ts';
+import { ACCOUNT_SUSPENDED, SmtpError, because, smtpError, type Clock, type NewRecipient } from '../core/index.ts';
+import { describeRule, type Exceeded, type EnqueueVerdict } from '../limits/index.ts';
 import type { Spool } from '../spool/index.ts';
 import type { Enqueuer } from '../queue/index.ts';
 import { LineEndingGuard } from './line-endings.ts';

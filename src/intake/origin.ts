@@ -5,7 +5,7 @@
  * origin; they never set these flags one by one.
  */
 import { domainOf } from '../core/index.ts';
-import type { LimitScope } from '../limits/index.ts';
+import type { LimitScope } from '../core/index.ts';
 import type { HeaderFacts } from './headers.ts';
 
 /** Checks the parsed header (sender identity) before anything is queued; throws to refuse. */

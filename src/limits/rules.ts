@@ -7,6 +7,7 @@
  * site token), never both. Pure: deciding is separate from
  * counting, which the store does atomically with the enqueue.
  */
+import type { LimitScope } from '../core/index.ts';
 import { windowEnd, windowStart, type LimitWindow } from './windows.ts';
 
 export const LEVELS = ['server', 'customer', 'domain', 'mailbox', 'site'] as const;
@@ -24,9 +25,6 @@ export interface LimitRule {
   max: number;
   action: LimitAction;
 }
-
-/** Who a message counts for: a mailbox or a site of a customer, and the sending domain. */
-export interface LimitScope { customer: string; domain: string; mailbox?: string; site?: string }
 
 /** A rule applied to one message: the counter it uses (level, counted target, window start). */
 export interface AppliedRule { rule: LimitRule; counter: { level: LimitLevel; target: string; window: LimitWindow; start: number }; end: number }

@@ -3,7 +3,7 @@
  * contexts (SNI, reload), the greeting delay and the per-IP connection gate; hooks call
  * credentials, policy and intake. Never holds a business rule. Fails closed: an error in a
  * hook becomes 451 4.3.0 (or 454 4.7.0 for AUTH), never an accept or a stack trace.
- * Imports: core, config, observability, credentials, limits, policy, intake.
+ * Imports: core, config, observability, credentials, limits, containment, policy, intake.
  */
 export * from './server.ts';
 export * from './tls.ts';

@@ -7,7 +7,7 @@ import type {
   SMTPServerDataStream,
 } from 'smtp-server';
 import type { Logger } from 'pino';
-import { SmtpError, because, smtpError, newQueueId, type Clock } from '../core/index.ts';
+import { SmtpError, because, smtpError, newQueueId, type Clock, type SenderGrant, type Suppression } from '../core/index.ts';
 import type { ListenerConfig } from '../config/index.ts';
 import { suspendedWhat, type Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate, KnownNetworks } from '../limits/index.ts';
@@ -15,8 +15,8 @@ import type { Intake } from '../intake/index.ts';
 import {
   checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, checkSuppression, type AuthUser, type RelayDeps, type SessionView, type Verdict,
 } from '../policy/index.ts';
-import type { SenderGrant, Suppression } from '../store/index.ts';
-import { describeRule, type Containment } from '../limits/index.ts';
+import { describeRule } from '../limits/index.ts';
+import type { Containment } from '../containment/index.ts';
 import type { AuthOutcome, Metrics, RefusalReason } from '../observability/index.ts';
 
 export interface SessionDeps {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { checkEnvelopeSender, senderAllowed } from './sender.ts';
 import { checkHeaderSenders, headerAddresses } from './header-sender.ts';
 import type { AuthUser, SessionView } from './types.ts';
-import type { SenderGrant } from '../store/index.ts';
+import type { SenderGrant } from '../core/index.ts';
 
 const alice: AuthUser = { mailboxId: 1, address: 'alice@example.com', customerId: 1, customerName: 'acme' };
 const grant = (kind: SenderGrant['kind'], value: string): SenderGrant => ({ mailboxId: 1, kind, value, createdAt: 0 });

@@ -4,8 +4,7 @@
  * refused with 553 5.7.1 naming only the refused address, never the allowed ones.
  * Unauthenticated senders (mx role) pass here; relay access decides what they may do.
  */
-import { addressKey, domainOf } from '../core/index.ts';
-import type { SenderGrant } from '../store/index.ts';
+import { addressKey, domainOf, type SenderGrant } from '../core/index.ts';
 import { CONTINUE, reject, type SessionView, type Verdict } from './types.ts';
 
 /** A grant as the checks see it: a mailbox's or a site's. */

@@ -4,7 +4,7 @@
  * said (at most 200 characters, control characters stripped) and how to lift it; one line of
  * about 400 characters at most. The entry is looked up by the caller (store); this decides.
  */
-import type { Suppression } from '../store/index.ts';
+import type { Suppression } from '../core/index.ts';
 import { CONTINUE, reject, type Verdict } from './types.ts';
 
 /** Most characters of the remote reply quoted back. */

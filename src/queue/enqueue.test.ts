@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEnqueuer } from './enqueue.ts';
-import type { NewMessage, QueueRepo } from '../store/index.ts';
+import type { QueueRepo } from '../store/index.ts';
+import type { NewMessage } from '../core/index.ts';
 import type { Spool } from '../spool/index.ts';
 
 function msg(id: string): NewMessage {

@@ -4,7 +4,9 @@
  * synchronous transaction. Each caller's promise settles only after its batch is durable, so
  * the 250 is never early, and N concurrent sessions pay for one commit instead of N.
  */
-import type { EnqueueVerdict, NewMessage, QueueRepo } from '../store/index.ts';
+import type { QueueRepo } from '../store/index.ts';
+import type { EnqueueVerdict } from '../limits/index.ts';
+import type { NewMessage } from '../core/index.ts';
 import type { Spool } from '../spool/index.ts';
 
 export interface Enqueuer {

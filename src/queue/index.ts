@@ -8,7 +8,7 @@
  * answers 451 4.3.0); a failed claim is logged and tried at the next poll, a failed result
  * write is tried again a few times, a notice that cannot be queued keeps its recipient until
  * the message expires, and leases bring back whatever was still lost.
- * Imports: core, observability, spool, store.
+ * Imports: core, observability, limits, spool, store.
  */
 export * from './enqueue.ts';
 export * from './scheduler.ts';

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DeliveryJob, RecipientUpdate } from '../store/index.ts';
+import type { DeliveryJob, RecipientUpdate } from '../core/index.ts';
 
 export interface HeldResult { updates: RecipientUpdate[]; job?: DeliveryJob; /** When it was held (ms). */ at: number }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, notifyAllows, retryDelayMs, statusOfReply, type RetryPolicy, type Outcome } from './retry.ts';
-import type { DeliveryJob } from '../store/index.ts';
+import type { DeliveryJob } from '../core/index.ts';
 
 const MIN = 60_000;
 const policy: RetryPolicy = { retryMinutes: [5, 10, 20, 40, 60, 240], expireMs: 5 * 86_400_000, delayWarningMs: 4 * 3_600_000 };

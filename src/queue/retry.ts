@@ -3,7 +3,7 @@
  * schedule is data, from the configuration), expiry, and which notice its sender is owed
  * (failure, delay warning, success) under RFC 3461 NOTIFY. Pure: no I/O, no clock of its own.
  */
-import type { DeliveryJob, RecipientUpdate } from '../store/index.ts';
+import type { DeliveryJob, RecipientUpdate } from '../core/index.ts';
 
 export interface RetryPolicy {
   /** Minutes before the 1st, 2nd, ... retry; the last one repeats. */

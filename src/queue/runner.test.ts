@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { NEVER, type DeliveryJob, type MessageState } from '../store/index.ts';
+import { NEVER, type DeliveryJob, type MessageState } from '../core/index.ts';
 import { createRunner, NOTICE_RETRY_MS, type Deliverer, type DeliveryOutcome, type Notifier, type NoticeLine, type RunResult } from './runner.ts';
 import type { Notice, RetryPolicy } from './retry.ts';
 

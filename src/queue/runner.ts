@@ -9,7 +9,8 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/index.ts';
-import { NEVER, type DeliveryJob, type QueueRepo, type RecipientUpdate } from '../store/index.ts';
+import type { QueueRepo } from '../store/index.ts';
+import { NEVER, type DeliveryJob, type RecipientUpdate } from '../core/index.ts';
 import { countDelivery, type Metrics } from '../observability/index.ts';
 import { decide, type Notice, type Outcome, type RetryPolicy } from './retry.ts';
 import { giveBackUpdates } from './scheduler.ts';

@@ -2,7 +2,8 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { createSqliteStore } from '../store/sqlite/index.ts';
-import type { DeliveryJob, NewMessage, RecipientUpdate, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { DeliveryJob, RecipientUpdate, NewMessage } from '../core/index.ts';
 import { createScheduler, type SchedulerOptions } from './scheduler.ts';
 
 const logger = pino({ level: 'silent' });

@@ -11,8 +11,8 @@
  * at once) and logged.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../core/index.ts';
-import type { DeliveryJob, QueueRepo, RecipientUpdate } from '../store/index.ts';
+import type { Clock, DeliveryJob, RecipientUpdate } from '../core/index.ts';
+import type { QueueRepo } from '../store/index.ts';
 import { createResultHold, type HeldResult, type ResultHold } from './result-hold.ts';
 
 export interface SchedulerOptions {

@@ -9,7 +9,8 @@ import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import type { BlocklistResult, Store, TrackingSummary } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { BlocklistResult, TrackingSummary } from '../core/index.ts';
 
 export interface BlocklistZone { zone: string; codes: Record<string, string> }
 

@@ -1,7 +1,10 @@
 /**
  * store/: every persistent thing behind asynchronous interfaces (customers, domains, mailboxes,
- * the queue). Adapters: sqlite/ (embedded default, one machine) and postgres/ (several nodes
- * share one database). Never decides policy; fails by throwing
+ * the queue): the repository interfaces (types.ts) over core's entity types (core/model/, which
+ * the store implements but does not own). Adapters: sqlite/ (embedded default, one machine) and
+ * postgres/ (several nodes share one database); one conformance suite runs against both, and
+ * schema.test.ts keeps their migrations alike. Never decides policy: the enqueue gathers facts
+ * and limits' admit() decides. Fails by throwing
  * StoreError (conflict, not-found, ...) or the driver's error, which callers turn into 4xx.
  * Imports: core, config, limits.
  */

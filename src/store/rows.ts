@@ -1,5 +1,5 @@
 /** Rows of either adapter as the store's types: the columns are named alike in SQLite and PostgreSQL. */
-import type { BlocklistResult, PoolAssignment, PoolTarget, AppPassword, MailboxSource, ConsoleSession, ConsoleTotp, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from './types.ts';
+import type { BlocklistResult, PoolAssignment, PoolTarget, AppPassword, MailboxSource, ConsoleSession, ConsoleTotp, Customer, CustomerStatus, Suppression, SuppressionSource, DeliveryJob, Domain, HoldReason, Lease, Mailbox, MailboxStatus, MessageState, QueuedMessage, QueuedRecipient, RecipientState } from '../core/index.ts';
 
 export type Row = Record<string, unknown>;
 

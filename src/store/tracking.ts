@@ -7,8 +7,9 @@
  * lengths of its fields plus a fixed overhead per row for keys, numbers and index entries:
  * 256 bytes per message, 48 per recipient, 96 per event.
  */
-import { describeRule } from '../limits/index.ts';
-import type { EnqueueVerdict, NewMessage, RecipientUpdate, TrackEvent, TrackEventType, TrackFilter, TrackStatus, TrackedMessage, TrackingSummary } from './types.ts';
+import { describeRule, type EnqueueVerdict } from '../limits/index.ts';
+import type { TrackFilter } from './types.ts';
+import type { RecipientUpdate, TrackEvent, TrackEventType, TrackStatus, TrackedMessage, TrackingSummary, NewMessage } from '../core/index.ts';
 
 export const TRACK_OVERHEAD = { message: 256, recipient: 48, event: 96 } as const;
 export const REPLY_MAX = 1000;

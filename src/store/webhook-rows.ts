@@ -1,5 +1,5 @@
 /** Webhook rows as both adapters read them (same columns in SQLite and PostgreSQL). */
-import type { WebhookDelivery, WebhookEndpoint, WebhookEventType } from './types.ts';
+import type { WebhookDelivery, WebhookEndpoint, WebhookEventType } from '../core/index.ts';
 
 type Row = Record<string, unknown>;
 

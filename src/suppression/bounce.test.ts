@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { createBounceSuppressor, hardBounced } from './bounce.ts';
-import type { DeliveryJob, RecipientUpdate, Store, Suppression } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import type { DeliveryJob, RecipientUpdate, Suppression } from '../core/index.ts';
 
 const job = (over: Partial<DeliveryJob['message']> = {}): DeliveryJob => ({
   message: {

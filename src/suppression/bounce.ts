@@ -4,8 +4,8 @@
  * delivery results are written (never inside the queue's transaction).
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../core/index.ts';
-import type { DeliveryJob, RecipientUpdate, Store } from '../store/index.ts';
+import type { Clock, DeliveryJob, RecipientUpdate } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
 import { isHardBounce } from '../delivery/index.ts';
 import type { Metrics } from '../observability/index.ts';
 

@@ -11,9 +11,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { registeredCounter } from './counter.ts';
-import type { Clock } from '../core/index.ts';
+import type { Clock, WebhookAttemptResult, WebhookJob } from '../core/index.ts';
 import type { SecretBox } from '../credentials/index.ts';
-import type { Store, WebhookAttemptResult, WebhookJob } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
 import { backoffMs, retryAfterMs } from './backoff.ts';
 import { signatureHeader, SIGNATURE_HEADER } from './signature.ts';
 import { urlProblem } from './url.ts';

@@ -7,8 +7,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { registeredCounter } from './counter.ts';
-import type { Clock } from '../core/index.ts';
-import type { DeliveryJob, EnqueueVerdict, Store, WebhookEventInput } from '../store/index.ts';
+import type { Clock, DeliveryJob, WebhookEventInput } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import type { EnqueueVerdict } from '../limits/index.ts';
 import { deliveryEvents, senderHeldEvent, verdictEvents, type MessageFacts, type RecipientResult } from './events.ts';
 
 export interface WebhookEmitter {

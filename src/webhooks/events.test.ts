@@ -1,8 +1,8 @@
 /** Which facts become which webhook events, and that their ids make repeats collapse. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeliveryJob, EnqueueVerdict, RecipientUpdate } from '../store/index.ts';
-import type { LimitRule } from '../limits/index.ts';
+import type { DeliveryJob, RecipientUpdate } from '../core/index.ts';
+import type { LimitRule, EnqueueVerdict } from '../limits/index.ts';
 import { deliveryEvents, senderHeldEvent, verdictEvents, type MessageFacts } from './events.ts';
 import { urlProblem } from './url.ts';
 

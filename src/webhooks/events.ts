@@ -7,7 +7,8 @@
  * fact reported twice (a crash replay, several nodes) is stored once per endpoint.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { DeliveryJob, EnqueueVerdict, RecipientUpdate, WebhookEventInput, WebhookEventType } from '../store/index.ts';
+import type { EnqueueVerdict } from '../limits/index.ts';
+import type { DeliveryJob, RecipientUpdate, WebhookEventInput, WebhookEventType } from '../core/index.ts';
 
 export const EVENT_TYPES: readonly WebhookEventType[] = [
   'delivered', 'deferred', 'bounced', 'held', 'limit-reached', 'customer.suspended', 'customer.resumed', 'customer.removed',

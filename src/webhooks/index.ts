@@ -5,7 +5,7 @@
  * retries, and the signature (with a verifier customers can copy). Never blocks or fails an SMTP
  * transaction: a failure to record an event is logged and counted; a failure to send one is
  * retried with backoff and then marked failed in the delivery log.
- * Imports: core, config, credentials, store.
+ * Imports: core, config, credentials, limits, store.
  */
 export * from './signature.ts';
 export * from './backoff.ts';

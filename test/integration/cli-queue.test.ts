@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeWorkspace, runCli, serveYaml, ok, refused, parseJson, type Workspace } from '../helpers/cli.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
-import type { NewMessage, Store } from '../../src/store/index.ts';
-import { newQueueId } from '../../src/core/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import { newQueueId, type NewMessage } from '../../src/core/index.ts';
 
 interface MessageRow { id: string; state: string; sender: string; customer: string | null; recipients: { address: string; state: string; nextAttemptAt: string | null }[] }
 

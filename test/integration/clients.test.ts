@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.ts';
-import type { QueuedMessage } from '../../src/store/index.ts';
+import type { QueuedMessage } from '../../src/core/index.ts';
 
 const ALICE = 'alice@example.com';
 const ALICE_PW = 'alice-secret-1';

@@ -4,9 +4,9 @@
  * failed login anywhere else; a banned address gets 429 before its token is looked at.
  */
 import type { Logger } from 'pino';
-import { clientKey, type Clock } from '../../core/index.ts';
+import { clientKey, type Clock, type ApiToken } from '../../core/index.ts';
 import type { LockoutPolicy } from '../../credentials/index.ts';
-import type { ApiToken, Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
 import type { AuthOutcome, Metrics } from '../../observability/index.ts';
 import { problem, type Problem } from '../../inject/index.ts';
 

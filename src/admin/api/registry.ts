@@ -4,7 +4,7 @@
  * (mount.ts) and the OpenAPI document (openapi.ts) are both made from this one list.
  */
 import type { z } from 'zod';
-import type { ApiToken } from '../../store/index.ts';
+import type { ApiToken } from '../../core/index.ts';
 import type { AdminService } from '../service.ts';
 import type { TenantScope } from '../errors.ts';
 

@@ -4,7 +4,7 @@
  * views that turn store records into them (times as ISO 8601, never a secret or a hash).
  */
 import * as z from 'zod';
-import type { ApiToken, AttemptRecord, Customer, DkimKey, Domain, IpBan, Mailbox, QueuedMessage, Route, SenderGrant, Site, SiteGrant, AuditRecord } from '../../store/index.ts';
+import type { ApiToken, AttemptRecord, Customer, DkimKey, Domain, IpBan, Mailbox, QueuedMessage, Route, SenderGrant, Site, SiteGrant, AuditRecord } from '../../core/index.ts';
 import { publicMessage } from '../service.ts';
 import { apiJson } from '../json.ts';
 import { ACTIONS, LEVELS, METRICS, WINDOWS } from '../../limits/index.ts';

@@ -4,7 +4,7 @@
  * command line and prints. Errors travel as AdminError / CliExit to the CLI's one-line report.
  */
 import type { Command } from 'commander';
-import type { AttemptRecord, QueuedMessage, QueuedRecipient } from '../../store/index.ts';
+import type { AttemptRecord, QueuedMessage, QueuedRecipient } from '../../core/index.ts';
 import type { AdminService, DeleteResult } from '../service.ts';
 
 // the service module is loaded by withService before any of these runs

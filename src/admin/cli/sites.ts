@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.ts';
 import type { AdminService } from '../service.ts';
-import type { SiteGrant } from '../../store/index.ts';
+import type { SiteGrant } from '../../core/index.ts';
 import { AdminError } from '../errors.ts';
 import { table, iso, type Io, jsonText } from './output.ts';
 

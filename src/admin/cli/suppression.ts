@@ -1,7 +1,7 @@
 /** `postern suppression list|add|remove`: recipients a customer's mail is refused for (hard bounces). */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import type { Suppression } from '../../store/index.ts';
+import type { Suppression } from '../../core/index.ts';
 import { AdminError } from '../errors.ts';
 import { isoSec, table, type Io, jsonText } from './output.ts';
 

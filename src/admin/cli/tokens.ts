@@ -1,7 +1,7 @@
 /** `postern token add|list|revoke`: tokens of the admin HTTP API (operator, or one customer). */
 import type { Command } from 'commander';
 import type { AdminService } from '../service.ts';
-import type { ApiToken } from '../../store/index.ts';
+import type { ApiToken } from '../../core/index.ts';
 import { table, iso, type Io, jsonText } from './output.ts';
 
 type WithService = <T>(fn: (svc: AdminService) => Promise<T>) => Promise<T>;

@@ -3,7 +3,7 @@
  * admin service (admin/tracking.ts) validates and reads; this file parses flags and prints.
  */
 import type { Command } from 'commander';
-import type { TrackEvent, TrackedMessage } from '../../store/index.ts';
+import type { TrackEvent, TrackedMessage } from '../../core/index.ts';
 import { publicEvent, publicTracked } from '../tracking.ts';
 import type { AdminService } from '../service.ts';
 import { table, isoSec, bytes, type Io, jsonText } from './output.ts';

@@ -2,10 +2,10 @@
 import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { Clock } from '../../core/index.ts';
+import type { Clock, ConsoleSession } from '../../core/index.ts';
 import type { Authenticator, LockoutPolicy, SecretBox } from '../../credentials/index.ts';
 import type { Metrics } from '../../observability/index.ts';
-import type { ConsoleSession, Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
 import type { AdminService } from '../service.ts';
 import type { TenantScope } from '../errors.ts';
 import type { SessionPolicy } from './session.ts';

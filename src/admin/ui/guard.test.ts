@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Context } from 'hono';
 import { crossSite, roleOf, safeNext } from './guard.ts';
-import type { ConsoleSession } from '../../store/index.ts';
+import type { ConsoleSession } from '../../core/index.ts';
 
 test('safeNext: console paths with their query are kept; anything else becomes /console', () => {
   for (const ok of ['/console', '/console/queue', '/console/queue?state=held&domain=example.com', '/console/messages/1A2B3C', '/console/mailboxes/alice%40example.com']) {

@@ -8,8 +8,8 @@
  * mailbox user (a mailbox login: that mailbox's own sent mail and password, its domain's status).
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { hasControl, readLimited, urlHasControl } from '../../core/index.ts';
-import type { ConsoleSession, Store } from '../../store/index.ts';
+import { hasControl, readLimited, urlHasControl, type ConsoleSession } from '../../core/index.ts';
+import type { Store } from '../../store/index.ts';
 import type { ConsoleDeps, ConsoleEnv } from './context.ts';
 import { BASE, html, page } from './html.ts';
 import { sameSecret, scopeOfSession, type Sessions } from './session.ts';

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
-import type { ConsoleSession } from '../../store/index.ts';
+import type { ConsoleSession } from '../../core/index.ts';
 import type { ConsoleEnv } from './context.ts';
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;

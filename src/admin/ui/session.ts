@@ -9,7 +9,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
-import type { ConsoleSession, Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
+import type { ConsoleSession } from '../../core/index.ts';
 import type { TenantScope } from '../errors.ts';
 
 export const SESSION_COOKIE = 'postern-console';

@@ -13,7 +13,7 @@
 import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { base32Decode, matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryHash } from '../../credentials/index.ts';
-import type { ConsoleSession } from '../../store/index.ts';
+import type { ConsoleSession } from '../../core/index.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from './context.ts';
 import { BASE, copyField, csrfField, flash, html, page, type Html } from './html.ts';
 import { crossSite, readForm, roleOf, safeNext } from './guard.ts';

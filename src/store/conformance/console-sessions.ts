@@ -1,6 +1,7 @@
 /** Conformance cases: the web console's sign-in sessions (add, get, the touch interval, sign-out, ending a subject's sessions, prune). */
 import assert from 'node:assert/strict';
-import type { ConsoleSession, Store } from '../types.ts';
+import type { Store } from '../types.ts';
+import type { ConsoleSession } from '../../core/index.ts';
 import { seed, type Case } from './harness.ts';
 
 const MIN = 60_000;

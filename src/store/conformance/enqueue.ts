@@ -1,7 +1,7 @@
 /** Conformance cases: enqueueBatch (limits, held senders, held caps, content holds), reads and list filters. */
 import assert from 'node:assert/strict';
-import { NEVER, type EnqueueVerdict, type NewMessage } from '../types.ts';
-import type { LimitRule, LimitScope } from '../../limits/index.ts';
+import { NEVER, type NewMessage, type LimitScope } from '../../core/index.ts';
+import type { LimitRule, EnqueueVerdict } from '../../limits/index.ts';
 import { bodyOf, HOUR, hourOf, jobOf, message, result, seed, T0, type Case } from './harness.ts';
 
 const ids = (ms: { id: string }[]) => ms.map((m) => m.id);

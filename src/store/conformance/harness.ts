@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createSqliteStore } from '../sqlite/index.ts';
-import { StoreError, type DeliveryJob, type NewMessage, type RecipientUpdate, type Store } from '../types.ts';
+import { StoreError, type Store } from '../types.ts';
+import type { DeliveryJob, RecipientUpdate, NewMessage } from '../../core/index.ts';
 import { makeSchema, type TestSchema } from '../../../test/helpers/pg.ts';
 
 export type AdapterName = 'sqlite' | 'postgres';

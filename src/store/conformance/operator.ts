@@ -1,6 +1,6 @@
 /** Conformance cases: the queue's operator actions (hold, release, retry, remove, cancel). */
 import assert from 'node:assert/strict';
-import { NEVER } from '../types.ts';
+import { NEVER } from '../../core/index.ts';
 import { claimedKeys, jobOf, message, result, T0, type Case } from './harness.ts';
 
 const rc = (...a: string[]) => a.map((address) => ({ address }));

@@ -1,6 +1,6 @@
 /** Conformance cases: sites (token lookup, grants, hold, spam counter) and DKIM keys. */
 import assert from 'node:assert/strict';
-import type { DkimKey, DkimKeyState } from '../types.ts';
+import type { DkimKey, DkimKeyState } from '../../core/index.ts';
 import { conflict, HOUR, hourOf, seed, sorted, T0, type Case } from './harness.ts';
 
 export const siteCases: Case[] = [

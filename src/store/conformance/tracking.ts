@@ -1,6 +1,7 @@
 /** Conformance cases: message tracking (written by the queue's transactions), search, tenant scope, retention, the dashboard's summary. */
 import assert from 'node:assert/strict';
-import type { NewMessage, Store } from '../types.ts';
+import type { Store } from '../types.ts';
+import type { NewMessage } from '../../core/index.ts';
 import { TRACK_OVERHEAD } from '../tracking.ts';
 import { jobOf, message, result, seed, T0, type Case } from './harness.ts';
 

@@ -1,6 +1,7 @@
 /** Conformance cases: webhook endpoints (customer-scoped), the outbox (fan-out, dedup), claims with leases across nodes, the log. */
 import assert from 'node:assert/strict';
-import type { Store, WebhookEventInput } from '../types.ts';
+import type { Store } from '../types.ts';
+import type { WebhookEventInput } from '../../core/index.ts';
 import { seed, T0, type Case } from './harness.ts';
 
 const ev = (id: string, customerId: number, over: Partial<WebhookEventInput> = {}): WebhookEventInput => ({

@@ -1,7 +1,8 @@
 /** Tokens of the admin HTTP API in PostgreSQL (only their SHA-256 is stored; each change is one statement). */
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import { StoreError, type ApiToken, type ApiTokenRepo, type CustomerStatus } from '../types.ts';
+import { StoreError, type ApiTokenRepo } from '../types.ts';
+import type { ApiToken, CustomerStatus } from '../../core/index.ts';
 import { CUSTOMER_OF } from '../rows.ts';
 
 type Row = Record<string, unknown>;

@@ -1,7 +1,8 @@
 /** The audit trail in PostgreSQL (append only; before and after kept as JSON text, as in SQLite). */
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import type { AuditRecord, AuditRepo } from '../types.ts';
+import type { AuditRepo } from '../types.ts';
+import type { AuditRecord } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

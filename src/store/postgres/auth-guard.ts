@@ -1,7 +1,8 @@
 /** Brute-force defence state in PostgreSQL: each count is one atomic upsert, a ban one locked transaction. */
 import { tx, type Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import type { AuthGuardRepo, IpBan, LoginState } from '../types.ts';
+import type { AuthGuardRepo } from '../types.ts';
+import type { IpBan, LoginState } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

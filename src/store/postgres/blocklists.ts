@@ -1,6 +1,7 @@
 /** DNS blocklist results of egress addresses in PostgreSQL. */
 import type { Pool } from './db.ts';
-import type { BlocklistRepo, BlocklistResult } from '../types.ts';
+import type { BlocklistRepo } from '../types.ts';
+import type { BlocklistResult } from '../../core/index.ts';
 import { nextBlocklistRow, toBlocklistResult, type Row } from '../rows.ts';
 
 const ALL = 'SELECT * FROM blocklist_results ORDER BY pool COLLATE "C", address COLLATE "C", zone COLLATE "C"';

@@ -1,7 +1,8 @@
 /** DKIM keys in PostgreSQL (removed with their domain); a promotion locks its domain's row. */
 import { tx, type Client, type Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import type { DkimKey, DkimKeyRepo, DkimKeyState } from '../types.ts';
+import type { DkimKeyRepo } from '../types.ts';
+import type { DkimKey, DkimKeyState } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

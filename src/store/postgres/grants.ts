@@ -1,7 +1,8 @@
 /** Sender grants in PostgreSQL (removed with their mailbox). */
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import type { GrantKind, GrantRepo, SenderGrant } from '../types.ts';
+import type { GrantRepo } from '../types.ts';
+import type { GrantKind, SenderGrant } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

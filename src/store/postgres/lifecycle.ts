@@ -4,7 +4,8 @@
  */
 import { tx, type Client, type Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import { StoreError, type ChangeTopic, type CustomerStatus, type GrantRef } from '../types.ts';
+import { StoreError, type ChangeTopic, type GrantRef } from '../types.ts';
+import type { CustomerStatus } from '../../core/index.ts';
 
 /** `$n` is `@domain`: the column ends with it (an address of the domain); both are lower-case. */
 const AT = (col: string, n: number) => `right(${col}, length($${n})) = $${n}`;

@@ -1,6 +1,7 @@
 /**
  * Forward-only schema versions of the PostgreSQL store. Append; never edit a shipped step.
  * Times are milliseconds since the epoch (BIGINT, read back as numbers), as in the SQLite store.
+ * store/schema.test.ts builds both schemas from scratch and fails when they drift apart.
  */
 export const PG_MIGRATIONS: string[] = [
   // 1: everything the SQLite store has at its version 16, in one step

@@ -7,8 +7,11 @@
  * - record locks the messages it touches first, so the last recipient's result of a message
  *   always sees the others' and removes the message exactly once.
  */
-import { NEVER, StoreError, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
-import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
+import { StoreError } from '../types.ts';
+import { NEVER, type DeliveryJob, type NewMessage, type RecipientUpdate } from '../../core/index.ts';
+import {
+  admit, applicable, decide, holdReasonOf, needsHeldCount, type AdmissionFacts, type AppliedRule, type EnqueueVerdict, type LimitRule, type SenderFacts,
+} from '../../limits/index.ts';
 import { tx, isTransient, pgText, type Client, type Pool } from './db.ts';
 import { jobsOf } from '../rows.ts';
 import { updateEvents, type EventRow } from '../tracking.ts';
@@ -90,22 +93,19 @@ async function enqueueIn(c: Client, batch: NewMessage[]): Promise<EnqueueVerdict
   const stored: { m: NewMessage; held: boolean; reason: string | null }[] = [];
   const decided: { m: NewMessage; v: EnqueueVerdict }[] = [];
   for (const m of messages) {
-    if (gone(m)) {
-      const v: EnqueueVerdict = { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
-      verdicts.push(v);
-      decided.push({ m, v });
-      continue;
-    }
-    let v = await senderHold(c, m);
-    if (!v && m.contentHold) v = { id: m.id, outcome: 'held', exceeded: [], reason: 'content' };
-    v ??= limit(m, appliedOf.get(m.id)!, usage);
-    v = await capped(c, m, v, stored);
+    const applied = appliedOf.get(m.id)!;
+    const facts: AdmissionFacts = {
+      sender: gone(m) ? { customer: null, mailbox: null, held: false } : await senderFacts(c, m),
+      limits: applied.length ? decide(applied, (a) => usage.get(counterKey(a.counter)) ?? { messages: 0, recipients: 0 }, m.recipients.length) : null,
+      heldCount: null,
+    };
+    let v = admit(m, facts);
+    if (needsHeldCount(m, v)) v = admit(m, { ...facts, heldCount: await heldCount(c, m, stored) });
     verdicts.push(v);
     decided.push({ m, v });
     if (v.outcome === 'refused') continue;
-    if (v.outcome === 'queued') count(appliedOf.get(m.id)!, usage, m.recipients.length);
-    const reason = v.outcome !== 'held' ? null : v.reason === 'content' ? 'content' : v.reason === 'mailbox-held' ? 'sender' : 'limit';
-    stored.push({ m, held: v.outcome === 'held', reason });
+    if (v.outcome === 'queued') count(applied, usage, m.recipients.length);
+    stored.push({ m, held: v.outcome === 'held', reason: holdReasonOf(v) });
   }
   await writeCounters(c, usage);
   const refused = verdicts.filter((v) => v.outcome === 'refused').map((v) => v.id);
@@ -132,34 +132,15 @@ async function lockSenders(c: Client, messages: NewMessage[]): Promise<void> {
   if (sites.length) await c.query('SELECT id FROM sites WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [sites]);
 }
 
-/** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold); of a customer not active, refused. */
-async function senderHold(c: Client, m: NewMessage): Promise<EnqueueVerdict | null> {
-  // a customer or mailbox suspended or removed since the session logged in: refused, never queued (one query for both)
-  if (m.onSenderHold && (m.customerId !== null || m.mailboxId)) {
-    const { rows } = await c.query(
-      'SELECT (SELECT status FROM customers WHERE id = $1) AS customer, (SELECT status FROM mailboxes WHERE id = $2) AS mailbox', [m.customerId, m.mailboxId ?? null],
-    );
-    if (m.customerId !== null && (rows[0]?.customer ?? 'removed') !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
-    if (m.mailboxId && (rows[0]?.mailbox ?? 'removed') !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-suspended' };
-  }
-  if (!m.onSenderHold || (!m.mailboxId && !m.siteId)) return null;
-  const { rows } = m.mailboxId
-    ? await c.query('SELECT held_since FROM mailboxes WHERE id = $1', [m.mailboxId])
-    : await c.query('SELECT held_since FROM sites WHERE id = $1', [m.siteId]);
-  if (rows[0]?.held_since == null) return null;
-  return m.onSenderHold === 'refuse'
-    ? { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }
-    : { id: m.id, outcome: 'held', exceeded: [], reason: 'mailbox-held' };
-}
-
-/** The limit verdict of one message against the locked counters. */
-function limit(m: NewMessage, applied: AppliedRule[], usage: Map<string, { messages: number; recipients: number }>): EnqueueVerdict {
-  if (!applied.length) return { id: m.id, outcome: 'queued' };
-  const d = decide(applied, (a) => usage.get(counterKey(a.counter)) ?? { messages: 0, recipients: 0 }, m.recipients.length);
-  if (d.action === 'defer' || d.action === 'reject') return { id: m.id, outcome: 'refused', action: d.action, exceeded: d.exceeded };
-  // held mail is not sent, so it uses no quota; its amount is bounded by heldCap instead
-  if (d.action === 'hold') return { id: m.id, outcome: 'held', exceeded: d.exceeded };
-  return { id: m.id, outcome: 'queued' };
+/** The sender's state for a message that checks it (onSenderHold), in one statement: its customer's and mailbox's status, and its hold. */
+async function senderFacts(c: Client, m: NewMessage): Promise<SenderFacts | undefined> {
+  if (!m.onSenderHold) return undefined;
+  const { rows } = await c.query(
+    `SELECT (SELECT status FROM customers WHERE id = $1) AS customer, (SELECT status FROM mailboxes WHERE id = $2) AS mailbox,
+       CASE WHEN $2::bigint IS NOT NULL THEN (SELECT held_since FROM mailboxes WHERE id = $2) ELSE (SELECT held_since FROM sites WHERE id = $3) END AS held_since`,
+    [m.customerId, m.mailboxId || null, m.siteId || null],
+  );
+  return { customer: rows[0]?.customer ?? null, mailbox: rows[0]?.mailbox ?? null, held: rows[0]?.held_since != null };
 }
 
 /** Counts a queued message once per (level, target, window) counter. */
@@ -187,9 +168,8 @@ async function writeCounters(c: Client, usage: Map<string, { messages: number; r
   );
 }
 
-/** A message that would be held beyond its mailbox's (or site's) cap of held mail is deferred instead. */
-async function capped(c: Client, m: NewMessage, v: EnqueueVerdict, batch: { m: NewMessage; held: boolean }[]): Promise<EnqueueVerdict> {
-  if (v.outcome !== 'held' || m.heldCap === undefined || (!m.mailboxId && !m.siteId)) return v;
+/** Messages of its mailbox (or site) held so far: those committed, and those held earlier in this batch. */
+async function heldCount(c: Client, m: NewMessage, batch: { m: NewMessage; held: boolean }[]): Promise<number> {
   // held earlier in this batch counts too (its state is set at the end of the transaction)
   const sameSender = (o: NewMessage) => (m.mailboxId ? o.mailboxId === m.mailboxId : !o.mailboxId && o.siteId === m.siteId);
   const inBatch = batch.filter((b) => b.held && sameSender(b.m)).length;
@@ -198,8 +178,7 @@ async function capped(c: Client, m: NewMessage, v: EnqueueVerdict, batch: { m: N
   const { rows } = m.mailboxId
     ? await c.query(`SELECT COUNT(*) AS n FROM messages WHERE mailbox_id = $1 AND state = 'held'`, [m.mailboxId])
     : await c.query(`SELECT COUNT(*) AS n FROM messages WHERE site_id = $1 AND state = 'held'`, [m.siteId]);
-  if ((rows[0].n as number) + inBatch < m.heldCap) return v;
-  return { id: m.id, outcome: 'refused', action: 'defer', exceeded: v.exceeded, reason: 'held-full' };
+  return (rows[0].n as number) + inBatch;
 }
 
 const MESSAGE_COLUMNS = `id, customer_id, mailbox_id, site_id, sender, size, body, message_id_header, client_ip, auth_user, listener,

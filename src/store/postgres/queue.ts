@@ -1,7 +1,6 @@
 /** The queue tables in PostgreSQL: reads and operator actions; the write transactions are in queue-writes.ts. */
-import {
-  NEVER, type AttemptRecord, type QueueDepthCounts, type MessageState, type QueueFilter, type QueueRepo, type QueuedMessage, type QueuedRecipient,
-} from '../types.ts';
+import type { QueueFilter, QueueRepo } from '../types.ts';
+import { NEVER, type AttemptRecord, type QueueDepthCounts, type MessageState, type QueuedMessage, type QueuedRecipient } from '../../core/index.ts';
 import { tx, type Pool } from './db.ts';
 import { HELD_BY, toQueuedMessage, toRecipient, type Row } from '../rows.ts';
 import type { RepoDeps } from './deps.ts';

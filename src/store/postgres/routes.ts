@@ -1,7 +1,8 @@
 /** Per-domain routes in PostgreSQL. */
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import type { Route, RouteRepo, RouteTls } from '../types.ts';
+import type { RouteRepo } from '../types.ts';
+import type { Route, RouteTls } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

@@ -1,7 +1,8 @@
 /** Sites and their sender grants in PostgreSQL (grants are removed with their site). */
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import { StoreError, type CustomerStatus, type Site, type SiteGrant, type SiteRepo } from '../types.ts';
+import { StoreError, type SiteRepo } from '../types.ts';
+import type { CustomerStatus, Site, SiteGrant } from '../../core/index.ts';
 import { CUSTOMER_OF } from '../rows.ts';
 
 type Row = Record<string, unknown>;

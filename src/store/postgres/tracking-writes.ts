@@ -4,7 +4,8 @@
  * their own. Events of a message that is not tracked (tracking off when it arrived, or pruned)
  * are skipped; a tracked summary is changed by one UPDATE (its row lock orders the nodes).
  */
-import type { EnqueueVerdict, NewMessage, TrackEventType, TrackStatus } from '../types.ts';
+import type { EnqueueVerdict } from '../../limits/index.ts';
+import type { TrackEventType, TrackStatus, NewMessage } from '../../core/index.ts';
 import { clip, deltas, event, initialStatus, messageBytes, verdictEvents, SUBJECT_MAX, type EventRow } from '../tracking.ts';
 import type { Client } from './db.ts';
 

@@ -5,7 +5,8 @@
  */
 import type { Pool } from './db.ts';
 import type { RepoDeps } from './deps.ts';
-import type { CustomerScope, WebhookJob, WebhookRepo } from '../types.ts';
+import type { CustomerScope, WebhookRepo } from '../types.ts';
+import type { WebhookJob } from '../../core/index.ts';
 import { eventsColumn, toDelivery, toEndpoint } from '../webhook-rows.ts';
 
 type Row = Record<string, unknown>;

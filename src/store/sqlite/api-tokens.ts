@@ -1,6 +1,7 @@
 /** Tokens of the admin HTTP API in SQLite (only their SHA-256 is stored). */
 import type { Db } from './db.ts';
-import { StoreError, type ApiToken, type ApiTokenRepo, type CustomerStatus } from '../types.ts';
+import { StoreError, type ApiTokenRepo } from '../types.ts';
+import type { ApiToken, CustomerStatus } from '../../core/index.ts';
 import { CUSTOMER_OF } from '../rows.ts';
 
 type Row = Record<string, unknown>;

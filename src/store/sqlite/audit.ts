@@ -1,6 +1,7 @@
 /** The audit trail in SQLite (append only). */
 import type { Db } from './db.ts';
-import type { AuditRecord, AuditRepo } from '../types.ts';
+import type { AuditRepo } from '../types.ts';
+import type { AuditRecord } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

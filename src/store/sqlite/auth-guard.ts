@@ -1,6 +1,7 @@
 /** Brute-force defence state in SQLite: each count is one UPSERT ... RETURNING (atomic). */
 import type { Db } from './db.ts';
-import type { AuthGuardRepo, IpBan } from '../types.ts';
+import type { AuthGuardRepo } from '../types.ts';
+import type { IpBan } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

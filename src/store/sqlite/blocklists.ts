@@ -1,6 +1,7 @@
 /** DNS blocklist results of egress addresses in SQLite. */
 import type { Db } from './db.ts';
-import type { BlocklistRepo, BlocklistResult } from '../types.ts';
+import type { BlocklistRepo } from '../types.ts';
+import type { BlocklistResult } from '../../core/index.ts';
 import { nextBlocklistRow, toBlocklistResult, type Row } from '../rows.ts';
 
 export function createBlocklistRepo(db: Db): BlocklistRepo {

@@ -1,6 +1,7 @@
 /** DKIM keys in SQLite (removed with their domain). */
 import type { Db } from './db.ts';
-import type { DkimKey, DkimKeyRepo, DkimKeyState } from '../types.ts';
+import type { DkimKeyRepo } from '../types.ts';
+import type { DkimKey, DkimKeyState } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

@@ -1,6 +1,7 @@
 /** Sender grants in SQLite (removed with their mailbox). */
 import type { Db } from './db.ts';
-import type { GrantKind, GrantRepo, SenderGrant } from '../types.ts';
+import type { GrantRepo } from '../types.ts';
+import type { GrantKind, SenderGrant } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

@@ -3,7 +3,8 @@
  * removal and move. Each is one immediate transaction: all of it or nothing.
  */
 import type { Db } from './db.ts';
-import { StoreError, type CustomerStatus, type GrantRef } from '../types.ts';
+import { StoreError, type GrantRef } from '../types.ts';
+import type { CustomerStatus } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

@@ -1,4 +1,7 @@
-/** Forward-only schema versions of the SQLite store. Append; never edit a shipped step. */
+/**
+ * Forward-only schema versions of the SQLite store. Append; never edit a shipped step.
+ * store/schema.test.ts builds both schemas from scratch and fails when they drift apart.
+ */
 export const MIGRATIONS: string[] = [
   // 1: tenants, logins and the queue
   `
@@ -512,5 +515,15 @@ export const MIGRATIONS: string[] = [
     listed_since INTEGER,
     PRIMARY KEY (address, zone)
   );
+  `,
+  // 22: the indexes PostgreSQL had from its first version and SQLite lacked (found by
+  // store/schema.test.ts): the queue filter compares lower(sender), so an index on sender
+  // itself served nothing; the queue listing runs in (created_at, id) order; held() reads the
+  // mailboxes on hold
+  `
+  DROP INDEX messages_sender;
+  CREATE INDEX messages_sender ON messages(lower(sender));
+  CREATE INDEX messages_created ON messages(created_at, id);
+  CREATE INDEX mailboxes_held ON mailboxes(held_since) WHERE held_since IS NOT NULL;
   `,
 ];

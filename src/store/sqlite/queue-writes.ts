@@ -5,8 +5,10 @@
  */
 import type { Db } from './db.ts';
 import { jobsOf } from '../rows.ts';
-import { NEVER, type DeliveryJob, type EnqueueVerdict, type NewMessage, type RecipientUpdate } from '../types.ts';
-import { applicable, decide, type AppliedRule, type LimitRule } from '../../limits/index.ts';
+import { NEVER, type CustomerStatus, type DeliveryJob, type MailboxStatus, type NewMessage, type RecipientUpdate } from '../../core/index.ts';
+import {
+  admit, applicable, decide, holdReasonOf, needsHeldCount, type AdmissionFacts, type AppliedRule, type EnqueueVerdict, type LimitRule, type SenderFacts,
+} from '../../limits/index.ts';
 import { updateEvents, type EventRow } from '../tracking.ts';
 import { prepareTrackingWrites } from './tracking-writes.ts';
 
@@ -41,21 +43,18 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     `INSERT INTO limit_usage (level, target, window, window_start, messages, recipients) VALUES (?, ?, ?, ?, 1, ?)
      ON CONFLICT (level, target, window, window_start) DO UPDATE SET messages = messages + 1, recipients = recipients + excluded.recipients`,
   );
-  /** The limit verdict of one message; when it passes (or is held), its counters go up. */
-  const limit = (m: NewMessage, rules: LimitRule[]): EnqueueVerdict => {
-    if (!m.limitScope || !rules.length) return { id: m.id, outcome: 'queued' };
+  /** The rules that apply to a message, and what they say given its counters' usage so far. */
+  const limitFacts = (m: NewMessage, rules: LimitRule[]): { applied: AppliedRule[]; decision: AdmissionFacts['limits'] } => {
+    if (!m.limitScope || !rules.length) return { applied: [], decision: null };
     const applied = applicable(rules, m.limitScope, m.createdAt);
     const usage = (a: AppliedRule) => (usageOf.get(a.counter.level, a.counter.target, a.counter.window, a.counter.start) as { messages: number; recipients: number } | undefined)
       ?? { messages: 0, recipients: 0 };
-    const d = decide(applied, usage, m.recipients.length);
-    if (d.action === 'defer' || d.action === 'reject') return { id: m.id, outcome: 'refused', action: d.action, exceeded: d.exceeded };
-    // held mail is not sent, so it uses no quota (it must not fill the server's or the
-    // customer's limits for everyone else); its amount is bounded by heldCap instead
-    if (d.action === 'hold') return { id: m.id, outcome: 'held', exceeded: d.exceeded };
-    // one counter per (level, target, window): a window with both metrics is counted once
+    return { applied, decision: decide(applied, usage, m.recipients.length) };
+  };
+  /** A queued message goes up one counter per (level, target, window): a window with both metrics is counted once. */
+  const countLimits = (m: NewMessage, applied: AppliedRule[]) => {
     const counters = new Map(applied.map((a) => [`${a.counter.level}|${a.counter.target}|${a.counter.window}`, a.counter]));
     for (const c of counters.values()) count.run(c.level, c.target, c.window, c.start, m.recipients.length);
-    return { id: m.id, outcome: 'queued' };
   };
   const heldSince = db.prepare('SELECT held_since FROM mailboxes WHERE id = ?').pluck();
   const siteHeldSince = db.prepare('SELECT held_since FROM sites WHERE id = ?').pluck();
@@ -71,21 +70,15 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   );
   const customerStatus = db.prepare('SELECT status FROM customers WHERE id = ?').pluck();
   const mailboxStatus = db.prepare('SELECT status FROM mailboxes WHERE id = ?').pluck();
-  /** A mailbox (or site) on hold: its mail is held, or refused (onSenderHold); of a customer not active, refused. */
-  const mailboxHold = (m: NewMessage): EnqueueVerdict | null => {
-    if (!m.onSenderHold) return null;
-    // a customer or mailbox suspended or removed since the session logged in: refused, never queued
-    if (m.customerId !== null && (customerStatus.get(m.customerId) ?? 'removed') !== 'active') {
-      return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
-    }
-    if (m.mailboxId && (mailboxStatus.get(m.mailboxId) ?? 'removed') !== 'active') {
-      return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-suspended' };
-    }
+  /** The sender's state for a message that checks it (onSenderHold): its customer's and mailbox's status, and its hold. */
+  const senderFacts = (m: NewMessage): SenderFacts | undefined => {
+    if (!m.onSenderHold) return undefined;
     const held = m.mailboxId ? heldSince.get(m.mailboxId) : m.siteId ? siteHeldSince.get(m.siteId) : null;
-    if (held == null) return null;
-    return m.onSenderHold === 'refuse'
-      ? { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }
-      : { id: m.id, outcome: 'held', exceeded: [], reason: 'mailbox-held' };
+    return {
+      customer: m.customerId !== null ? (customerStatus.get(m.customerId) as CustomerStatus | undefined) ?? null : null,
+      mailbox: m.mailboxId ? (mailboxStatus.get(m.mailboxId) as MailboxStatus | undefined) ?? null : null,
+      held: held != null,
+    };
   };
   /** What the mailbox sent this hour (recipients, their domains): the compromise signals. */
   const activity = (m: NewMessage) => {
@@ -96,28 +89,27 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   };
   const heldCount = db.prepare("SELECT COUNT(*) FROM messages WHERE mailbox_id = ? AND state = 'held'").pluck();
   const heldCountOfSite = db.prepare("SELECT COUNT(*) FROM messages WHERE site_id = ? AND state = 'held'").pluck();
-  /** A message that would be held beyond its mailbox's (or site's) cap of held mail is deferred instead. */
-  const capped = (m: NewMessage, v: EnqueueVerdict): EnqueueVerdict => {
-    if (v.outcome !== 'held' || m.heldCap === undefined) return v;
-    const held = m.mailboxId ? heldCount.get(m.mailboxId) : m.siteId ? heldCountOfSite.get(m.siteId) : null;
-    if (held === null || (held as number) < m.heldCap) return v;
-    return { id: m.id, outcome: 'refused', action: 'defer', exceeded: v.exceeded, reason: 'held-full' };
-  };
+  /** Messages of its mailbox (or site) held so far (earlier ones of the batch are already written). */
+  const heldCountOf = (m: NewMessage): number => (m.mailboxId ? heldCount.get(m.mailboxId) : heldCountOfSite.get(m.siteId)) as number;
   const enqueue = db.transaction((messages: NewMessage[]) => {
     const rules = messages.some((m) => m.limitScope) ? (allRules.all() as LimitRule[]) : [];
     const verdicts: EnqueueVerdict[] = [];
     for (const m of messages) {
-      const verdict = capped(m, mailboxHold(m) ?? (m.contentHold ? { id: m.id, outcome: 'held', exceeded: [], reason: 'content' } : limit(m, rules)));
+      const { applied, decision } = limitFacts(m, rules);
+      const facts: AdmissionFacts = { sender: senderFacts(m), limits: decision, heldCount: null };
+      let verdict = admit(m, facts);
+      if (needsHeldCount(m, verdict)) verdict = admit(m, { ...facts, heldCount: heldCountOf(m) });
       verdicts.push(verdict);
       if (m.track) tracking.verdict(m, verdict);
       if (verdict.outcome === 'refused') continue;
+      if (verdict.outcome === 'queued') countLimits(m, applied);
       activity(m);
       const held = verdict.outcome === 'held';
       const { recipients, body, limitScope: _scope, onSenderHold: _hold, heldCap: _cap, contentHold: _content, track: _track, subject: _subject, ...row } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
         ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null,
-        holdReason: !held ? null : verdict.reason === 'content' ? 'content' : verdict.reason === 'mailbox-held' ? 'sender' : 'limit', eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
+        holdReason: holdReasonOf(verdict), eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
         body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null,
       });
       const due = held ? NEVER : m.createdAt;

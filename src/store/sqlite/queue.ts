@@ -3,9 +3,8 @@ import type { Db } from './db.ts';
 import type { AsyncQueueWrites } from './writer.ts';
 import { HELD_BY, toQueuedMessage, toRecipient, type Row } from '../rows.ts';
 import { prepareTrackingWrites } from './tracking-writes.ts';
-import {
-  NEVER, type AttemptRecord, type QueueDepthCounts, type QueueFilter, type QueueRepo, type QueuedMessage, type MessageState,
-} from '../types.ts';
+import type { QueueFilter, QueueRepo } from '../types.ts';
+import { NEVER, type AttemptRecord, type QueueDepthCounts, type QueuedMessage, type MessageState } from '../../core/index.ts';
 
 
 const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.hold_reason, m.message_id_header, m.client_ip,

@@ -1,6 +1,7 @@
 /** Per-domain routes in SQLite. */
 import type { Db } from './db.ts';
-import type { Route, RouteRepo, RouteTls } from '../types.ts';
+import type { RouteRepo } from '../types.ts';
+import type { Route, RouteTls } from '../../core/index.ts';
 
 type Row = Record<string, unknown>;
 

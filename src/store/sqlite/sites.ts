@@ -1,6 +1,7 @@
 /** Sites and their sender grants in SQLite (grants are removed with their site). */
 import type { Db } from './db.ts';
-import { StoreError, type CustomerStatus, type Site, type SiteGrant, type SiteRepo } from '../types.ts';
+import { StoreError, type SiteRepo } from '../types.ts';
+import type { CustomerStatus, Site, SiteGrant } from '../../core/index.ts';
 import { CUSTOMER_OF } from '../rows.ts';
 
 type Row = Record<string, unknown>;

@@ -4,7 +4,8 @@
  * Events of a message that is not tracked (tracking off when it arrived, or pruned) are skipped.
  */
 import type { Db } from './db.ts';
-import type { EnqueueVerdict, NewMessage, TrackEventType, TrackStatus } from '../types.ts';
+import type { EnqueueVerdict } from '../../limits/index.ts';
+import type { TrackEventType, TrackStatus, NewMessage } from '../../core/index.ts';
 import { clip, deltas, event, initialStatus, messageBytes, verdictEvents, SUBJECT_MAX, type EventRow } from '../tracking.ts';
 
 export interface TrackingWrites {

@@ -1,6 +1,7 @@
 /** Webhook endpoints and their durable outbox in SQLite (claims run in one immediate transaction). */
 import type { Db } from './db.ts';
-import type { CustomerScope, WebhookJob, WebhookRepo } from '../types.ts';
+import type { CustomerScope, WebhookRepo } from '../types.ts';
+import type { WebhookJob } from '../../core/index.ts';
 import { eventsColumn, toDelivery, toEndpoint } from '../webhook-rows.ts';
 
 type Row = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * exactly like naming a missing one (404).
  */
 import * as z from 'zod';
-import type { Suppression } from '../../../store/index.ts';
+import type { Suppression } from '../../../core/index.ts';
 import type { AdminService } from '../../service.ts';
 import type { TenantScope } from '../../errors.ts';
 import { route, type AnyRoute } from '../registry.ts';

@@ -1,6 +1,6 @@
 /** Admin API routes: message tracking (what happened to a message), a customer token sees its own messages only. */
 import * as z from 'zod';
-import { TRACK_STATUSES } from '../../../store/index.ts';
+import { TRACK_STATUSES } from '../../../core/index.ts';
 import { MAX_TRACK_LIMIT, publicEvent, publicTracked } from '../../tracking.ts';
 import { route, type AnyRoute } from '../registry.ts';
 import { Name, Time } from '../schemas.ts';

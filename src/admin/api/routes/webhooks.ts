@@ -5,7 +5,7 @@
  * answers that made them (creation, rotation).
  */
 import * as z from 'zod';
-import type { WebhookDelivery, WebhookEventType } from '../../../store/index.ts';
+import type { WebhookDelivery, WebhookEventType } from '../../../core/index.ts';
 import type { TenantScope } from '../../errors.ts';
 import type { AdminService } from '../../service.ts';
 import { customerWebhooks, publicDelivery, publicEndpoint } from '../../webhooks.ts';

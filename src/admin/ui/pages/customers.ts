@@ -10,7 +10,7 @@ import { act, field } from '../actions.ts';
 import { confirmPage, confirmed } from '../confirm.ts';
 import { BASE, csrfField, href, html, page, state, table, time } from '../html.ts';
 import { AdminError, type AdminService } from '../../service.ts';
-import type { Customer } from '../../../store/index.ts';
+import type { Customer } from '../../../core/index.ts';
 import { customerLink, domainLink, limitForm, limitsTable, mailboxLink, parseTarget, seg, type LimitRow, type LimitTarget } from './manage-parts.ts';
 import { mailboxAddForm } from './mailboxes.ts';
 import { accountSection } from './lifecycle.ts';

@@ -6,7 +6,7 @@
  * second page that says how many messages go (there is no script to ask "are you sure?").
  */
 import type { Context } from 'hono';
-import type { QueuedMessage } from '../../../store/index.ts';
+import type { QueuedMessage } from '../../../core/index.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { act, field } from '../actions.ts';
 import { confirmPage, confirmed } from '../confirm.ts';

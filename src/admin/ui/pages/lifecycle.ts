@@ -10,7 +10,7 @@ import { only } from '../guard.ts';
 import { act, field } from '../actions.ts';
 import { BASE, csrfField, flash, html, page, postButton, state, time, type Html } from '../html.ts';
 import { AdminError } from '../../service.ts';
-import type { Customer } from '../../../store/index.ts';
+import type { Customer } from '../../../core/index.ts';
 import type { LifecyclePlan } from '../../removal.ts';
 import { planLines } from '../../plan-text.ts';
 import { seg } from './manage-parts.ts';

@@ -1,7 +1,7 @@
 /** The message page's words say only what is true: who got a notice, whether a bounce was sent, where the message came in. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TrackEvent } from '../../../store/index.ts';
+import type { TrackEvent } from '../../../core/index.ts';
 import { eventWord, viaWords } from './message.ts';
 
 const ev = (o: Partial<TrackEvent>): TrackEvent => ({ at: 0, type: 'accepted', recipient: null, remoteHost: null, reply: null, category: null, ref: null, ...o });

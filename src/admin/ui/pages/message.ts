@@ -6,7 +6,7 @@
  * is "not found".
  */
 import type { Context } from 'hono';
-import { NEVER, type AttemptRecord, type QueuedMessage, type TrackEvent, type TrackedMessage } from '../../../store/index.ts';
+import { NEVER, type AttemptRecord, type QueuedMessage, type TrackEvent, type TrackedMessage } from '../../../core/index.ts';
 import { AdminError, missing } from '../../errors.ts';
 import type { ConsoleEnv } from '../context.ts';
 import { notFound, roleOfContext } from '../guard.ts';

@@ -6,7 +6,7 @@
  * login sent (authUser), an operator everything and may filter by customer.
  */
 import type { Context } from 'hono';
-import { TRACK_STATUSES, type TrackedMessage } from '../../../store/index.ts';
+import { TRACK_STATUSES, type TrackedMessage } from '../../../core/index.ts';
 import { AdminError } from '../../errors.ts';
 import type { TrackSearchInput } from '../../tracking.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';

@@ -6,7 +6,7 @@
  * session's scope; nothing of another customer, nothing of another login for a mailbox user.
  */
 import type { Context } from 'hono';
-import type { TrackedMessage, TrackingSummary } from '../../../store/index.ts';
+import type { TrackedMessage, TrackingSummary } from '../../../core/index.ts';
 import type { TenantScope } from '../../errors.ts';
 import type { ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { roleOfContext } from '../guard.ts';

@@ -7,7 +7,7 @@
  * customer pages.
  */
 import type { Context } from 'hono';
-import type { Mailbox } from '../../../store/index.ts';
+import type { Mailbox } from '../../../core/index.ts';
 import { AdminError } from '../../errors.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { field } from '../actions.ts';

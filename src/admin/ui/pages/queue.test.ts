@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NEVER, type QueuedMessage, type QueuedRecipient } from '../../../store/index.ts';
+import { NEVER, type QueuedMessage, type QueuedRecipient } from '../../../core/index.ts';
 import { AdminError } from '../../service.ts';
 import { DEFAULT_LIMIT, lastReplyOf, listInputOf, nextAttemptOf, queryOf } from './queue.ts';
 

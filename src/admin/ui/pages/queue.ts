@@ -6,7 +6,7 @@
  * message listed (deleting many asks once more). After an action, back to the same list.
  */
 import type { Context } from 'hono';
-import { NEVER, type QueuedMessage } from '../../../store/index.ts';
+import { NEVER, type QueuedMessage } from '../../../core/index.ts';
 import { AdminError, pendingOf, type QueueListInput } from '../../service.ts';
 import type { ConsoleApp, ConsoleDeps, ConsoleEnv } from '../context.ts';
 import { act, field } from '../actions.ts';

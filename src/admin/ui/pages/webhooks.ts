@@ -12,7 +12,7 @@ import { BASE, csrfField, href, html, page, postButton, state, table, time, type
 import { AdminError, type AdminService, type TenantScope } from '../../service.ts';
 import { customerWebhooks } from '../../webhooks.ts';
 import { EVENT_TYPES } from '../../../webhooks/index.ts';
-import type { WebhookDelivery, WebhookEndpoint } from '../../../store/index.ts';
+import type { WebhookDelivery, WebhookEndpoint } from '../../../core/index.ts';
 import { confirmPage, confirmed, customerLink, secretPage, seg } from './manage-parts.ts';
 
 const LOG_SHOWN = 50;

@@ -10,8 +10,8 @@
  * after the reply, and its own failures are only logged.
  */
 import type { Logger } from 'pino';
-import { ipNetwork, type Clock } from '../core/index.ts';
-import type { Mailbox, Store } from '../store/index.ts';
+import { ipNetwork, type Clock, type Mailbox } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
 import type { Metrics } from '../observability/index.ts';
 
 export interface ContainmentConfig {

@@ -18,10 +18,28 @@ import { spawnPostern, type PosternChild } from './lib/postern-child.ts';
 import { parseTarget, type Target } from './lib/args.ts';
 import { percentile, processTreeCpuMs, machineTicks } from './lib/report.ts';
 
-interface Options { dovecot: string; postfix: Target | null; user: string; pass: string; conns: number[]; logins: number; maxSeconds: number; json: boolean }
+interface Options {
+  dovecot: string;
+  postfix: Target | null;
+  user: string;
+  pass: string;
+  conns: number[];
+  logins: number;
+  maxSeconds: number;
+  json: boolean;
+}
 
 function parse(argv: string[]): Options {
-  const o: Options = { dovecot: '/var/spool/postfix/private/auth', postfix: { host: '127.0.0.1', port: 10587 }, user: 'alice@example.test', pass: 'alice-lab-pass', conns: [1, 8], logins: 1000, maxSeconds: 60, json: false };
+  const o: Options = {
+    dovecot: '/var/spool/postfix/private/auth',
+    postfix: { host: '127.0.0.1', port: 10587 },
+    user: 'alice@example.test',
+    pass: 'alice-lab-pass',
+    conns: [1, 8],
+    logins: 1000,
+    maxSeconds: 60,
+    json: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -30,10 +48,16 @@ function parse(argv: string[]): Options {
       return x;
     };
     if (a === '--dovecot') o.dovecot = v();
-    else if (a === '--postfix') { const x = v(); o.postfix = x === 'none' ? null : parseTarget(x, '--postfix'); }
-    else if (a === '--user') o.user = v();
+    else if (a === '--postfix') {
+      const x = v();
+      o.postfix = x === 'none' ? null : parseTarget(x, '--postfix');
+    } else if (a === '--user') o.user = v();
     else if (a === '--pass') o.pass = v();
-    else if (a === '--conns') o.conns = v().split(/[\s,]+/).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+    else if (a === '--conns')
+      o.conns = v()
+        .split(/[\s,]+/)
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n > 0);
     else if (a === '--logins') o.logins = Math.max(1, Number(v()));
     else if (a === '--max-seconds') o.maxSeconds = Math.max(1, Number(v()));
     else if (a === '--json') o.json = true;
@@ -43,7 +67,19 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-interface Cell { server: string; conns: number; logins: number; errors: number; seconds: number; perSecond: number; authP50: number | null; authP99: number | null; sessionP50: number | null; serverCpuPct: number | null; machineBusyPct: number | null }
+interface Cell {
+  server: string;
+  conns: number;
+  logins: number;
+  errors: number;
+  seconds: number;
+  perSecond: number;
+  authP50: number | null;
+  authP99: number | null;
+  sessionP50: number | null;
+  serverCpuPct: number | null;
+  machineBusyPct: number | null;
+}
 
 async function measure(server: string, target: Target, o: Options, conns: number, pid: number | null): Promise<Cell> {
   const auth: number[] = [];
@@ -82,8 +118,15 @@ async function measure(server: string, target: Target, o: Options, conns: number
   if (firstErrors.length) process.stderr.write(`${server} conns=${conns}: ${errors} errors, e.g. ${firstErrors.join(' | ')}\n`);
   const r = (n: number | null) => (n === null ? null : Math.round(n * 10) / 10);
   return {
-    server, conns, logins: ok, errors, seconds: r(seconds)!, perSecond: r(ok / seconds)!,
-    authP50: r(percentile(auth, 50)), authP99: r(percentile(auth, 99)), sessionP50: r(percentile(session, 50)),
+    server,
+    conns,
+    logins: ok,
+    errors,
+    seconds: r(seconds)!,
+    perSecond: r(ok / seconds)!,
+    authP50: r(percentile(auth, 50)),
+    authP99: r(percentile(auth, 99)),
+    sessionP50: r(percentile(session, 50)),
     serverCpuPct: cpu0 !== null && cpu1 !== null ? r(((cpu1 - cpu0) / 1000 / seconds) * 100) : null,
     machineBusyPct: m0 && m1 ? r(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100) : null,
   };
@@ -106,8 +149,17 @@ async function main(): Promise<void> {
     let p: PosternChild | null = null;
     try {
       p = await spawnPostern({
-        user: o.user, pass: o.pass, tls: 'starttls', maxConns: Math.max(...o.conns), tlsCert: null, tlsKey: null, cpuProf: null, workers: null,
-        delivery: null, dovecot: { socket: o.dovecot, cacheSeconds }, log,
+        user: o.user,
+        pass: o.pass,
+        tls: 'starttls',
+        maxConns: Math.max(...o.conns),
+        tlsCert: null,
+        tlsKey: null,
+        cpuProf: null,
+        workers: null,
+        delivery: null,
+        dovecot: { socket: o.dovecot, cacheSeconds },
+        log,
       });
       await run(`postern+dovecot cache ${cacheSeconds ? `${cacheSeconds}s` : 'off'}`, { host: '127.0.0.1', port: p.port }, p.pid);
     } finally {
@@ -117,8 +169,13 @@ async function main(): Promise<void> {
   }
   if (o.json) process.stdout.write(`${JSON.stringify(cells)}\n`);
   const head = '| server | clients | logins | AUTH/s | AUTH p50 ms | AUTH p99 ms | session p50 ms | server CPU % | machine busy % |';
-  const rows = cells.map((c) => `| ${c.server} | ${c.conns} | ${c.logins} | ${c.perSecond} | ${c.authP50 ?? ''} | ${c.authP99 ?? ''} | ${c.sessionP50 ?? ''} | ${c.serverCpuPct ?? ''} | ${c.machineBusyPct ?? ''} |`);
-  (o.json ? process.stderr : process.stdout).write([head, '| --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n') + '\n');
+  const rows = cells.map(
+    (c) =>
+      `| ${c.server} | ${c.conns} | ${c.logins} | ${c.perSecond} | ${c.authP50 ?? ''} | ${c.authP99 ?? ''} | ${c.sessionP50 ?? ''} | ${c.serverCpuPct ?? ''} | ${c.machineBusyPct ?? ''} |`,
+  );
+  (o.json ? process.stderr : process.stdout).write(
+    [head, '| --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n') + '\n',
+  );
 }
 
 main().catch((err) => {

@@ -27,7 +27,11 @@ const list = (name: string, dflt: number[]) => {
 async function signOnce(message: Buffer, keys: SigningKey[] | null): Promise<void> {
   const chunks: Buffer[] = [];
   for (let i = 0; i < message.length; i += 65536) chunks.push(message.subarray(i, i + 65536));
-  const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+  const sink = new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
   if (!keys) return pipeline(Readable.from(chunks), sink);
   const tap = new DkimTap({ keysFor: async () => keys, now: Date.now });
   await pipeline(Readable.from(chunks), tap, sink);
@@ -35,10 +39,13 @@ async function signOnce(message: Buffer, keys: SigningKey[] | null): Promise<voi
 }
 
 async function micro(): Promise<void> {
-  const key = (a: DkimAlgorithm): SigningKey => ({ domain: 'example.test', selector: 's', algorithm: a, privateKey: createPrivateKey(generateDkimKey(a).privateKeyPem) });
-  const rows: string[] = [
-    '| size | plain | RSA-2048 | Ed25519 | RSA + Ed25519 |', '| ---: | ---: | ---: | ---: | ---: |',
-  ];
+  const key = (a: DkimAlgorithm): SigningKey => ({
+    domain: 'example.test',
+    selector: 's',
+    algorithm: a,
+    privateKey: createPrivateKey(generateDkimKey(a).privateKeyPem),
+  });
+  const rows: string[] = ['| size | plain | RSA-2048 | Ed25519 | RSA + Ed25519 |', '| ---: | ---: | ---: | ---: | ---: |'];
   const rsa = key('rsa-sha256');
   const ed = key('ed25519-sha256');
   for (const size of [2048, 102400]) {
@@ -61,7 +68,9 @@ async function micro(): Promise<void> {
     const cells = [await best(null), await best([rsa]), await best([ed]), await best([rsa, ed])];
     rows.push(`| ${size} | ${cells.map((c) => `${c.wall.toFixed(0)} / ${c.cpu.toFixed(0)}`).join(' | ')} |`);
   }
-  console.log('Signing cost in one process, µs per message, wall / CPU (the tap over 64 KiB chunks, the stream itself included; CPU includes the thread pool that signs):\n');
+  console.log(
+    'Signing cost in one process, µs per message, wall / CPU (the tap over 64 KiB chunks, the stream itself included; CPU includes the thread pool that signs):\n',
+  );
   console.log(rows.join('\n'));
 }
 

@@ -54,11 +54,20 @@ p.samples.forEach((id, i) => {
 const totalUs = counted || 1;
 
 const short = (url: string) =>
-  url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, 'nm:').replace(/^\/work\/main\//, '').replace(/\?.*$/, '') || '(native)';
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*node_modules\//, 'nm:')
+    .replace(/^\/work\/main\//, '')
+    .replace(/\?.*$/, '') || '(native)';
 const nameOf = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 const group = (n: Node) => {
   const u = short(n.callFrame.url);
-  if (u.startsWith('nm:')) return u.slice(3).split('/').slice(0, u.slice(3).startsWith('@') ? 2 : 1).join('/');
+  if (u.startsWith('nm:'))
+    return u
+      .slice(3)
+      .split('/')
+      .slice(0, u.slice(3).startsWith('@') ? 2 : 1)
+      .join('/');
   if (u.startsWith('node:')) return u;
   if (u === '(native)') return `(${n.callFrame.functionName || 'native'})`;
   return u.split('/').slice(0, 2).join('/');
@@ -81,12 +90,16 @@ for (const [id, us] of selfUs) {
   }
 }
 
-const fmt = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / totalUs).toFixed(1).padStart(5)}%` + (per ? ` ${(us / 1000 / per).toFixed(3).padStart(7)} ms/msg` : '');
+const fmt = (us: number) =>
+  `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / totalUs).toFixed(1).padStart(5)}%` +
+  (per ? ` ${(us / 1000 / per).toFixed(3).padStart(7)} ms/msg` : '');
 const show = (title: string, m: Map<string, number>) => {
   console.log(`\n## ${title}`);
   for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${fmt(us)}  ${k}`);
 };
-console.log(`profile ${file}: ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms wall, ${(totalUs / 1000).toFixed(0)} ms counted after --skip-ms ${skipMs}, ${p.samples.length} samples`);
+console.log(
+  `profile ${file}: ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms wall, ${(totalUs / 1000).toFixed(0)} ms counted after --skip-ms ${skipMs}, ${p.samples.length} samples`,
+);
 show('self time by package/file', groupBy);
 show('self time by function', selfBy);
 show('inclusive time by function', inclBy);

@@ -29,8 +29,18 @@ const arg = (name: string, dflt: number) => {
   return i === -1 ? dflt : Number(process.argv[i + 1]);
 };
 
-interface Run { wallMs: number; rssMb: number | null; code: number | null }
-interface Command { name: string; argv: string[]; env?: NodeJS.ProcessEnv; input?: string; runs: Run[] }
+interface Run {
+  wallMs: number;
+  rssMb: number | null;
+  code: number | null;
+}
+interface Command {
+  name: string;
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  runs: Run[];
+}
 
 /** One run: wall time from spawn to exit; peak RSS from GNU time when it is there. */
 function runOnce(c: Command): Promise<Run> {
@@ -71,12 +81,24 @@ async function inTurns(commands: Command[], calls: number): Promise<void> {
 }
 
 function rows(commands: Command[], bare: Command): string[] {
-  const p50 = (c: Command) => percentile(c.runs.map((r) => r.wallMs), 50);
-  const out = ['| command | calls | p50 ms | p99 ms | p50 / bare node | peak RSS MB p50 (max) |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  const p50 = (c: Command) =>
+    percentile(
+      c.runs.map((r) => r.wallMs),
+      50,
+    );
+  const out = [
+    '| command | calls | p50 ms | p99 ms | p50 / bare node | peak RSS MB p50 (max) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const c of commands) {
     const rss = c.runs.map((r) => r.rssMb).filter((x): x is number => x !== null);
     const rssText = rss.length ? `${percentile(rss, 50).toFixed(1)} (${Math.max(...rss).toFixed(1)})` : 'n/a';
-    out.push(`| ${c.name} | ${c.runs.length} | ${p50(c).toFixed(1)} | ${percentile(c.runs.map((r) => r.wallMs), 99).toFixed(1)} | ${(p50(c) / p50(bare)).toFixed(2)}x | ${rssText} |`);
+    out.push(
+      `| ${c.name} | ${c.runs.length} | ${p50(c).toFixed(1)} | ${percentile(
+        c.runs.map((r) => r.wallMs),
+        99,
+      ).toFixed(1)} | ${(p50(c) / p50(bare)).toFixed(2)}x | ${rssText} |`,
+    );
   }
   return out;
 }
@@ -86,24 +108,42 @@ async function main(): Promise<number> {
   const cliCalls = arg('--cli-calls', 40);
   const user = 'web@bench.example';
   const child = await spawnPostern({
-    user, pass: 'bench-password-1', tls: 'starttls', maxConns: 8, tlsCert: null, tlsKey: null, cpuProf: null, workers: 1, delivery: null, log,
+    user,
+    pass: 'bench-password-1',
+    tls: 'starttls',
+    maxConns: 8,
+    tlsCert: null,
+    tlsKey: null,
+    cpuProf: null,
+    workers: 1,
+    delivery: null,
+    log,
   });
   try {
     const env = { ...process.env, POSTERN_CONFIG: path.join(child.dir, 'postern.yaml') };
     const tokenFile = path.join(child.dir, 'site-token');
-    const made = spawnSync(process.execPath, [CLI, 'site', 'add', 'shop', '--customer', 'bench', '--send-as', user, '--token-file', tokenFile], { env, encoding: 'utf8' });
+    const made = spawnSync(
+      process.execPath,
+      [CLI, 'site', 'add', 'shop', '--customer', 'bench', '--send-as', user, '--token-file', tokenFile],
+      { env, encoding: 'utf8' },
+    );
     if (made.status !== 0) throw new Error(`site add: ${made.stderr}`);
     const message = `From: ${user}\nTo: someone@remote.test\nSubject: order confirmation\n\n${'Thank you for your order.\n'.repeat(40)}`;
     const bare: Command = { name: '`node -e 0` (bare start)', argv: [process.execPath, '-e', '0'], runs: [] };
     const sendmail: Command = {
-      name: '`postern sendmail -t -i`', argv: [process.execPath, CLI, 'sendmail', '-t', '-i'], input: message,
-      env: { ...process.env, POSTERN_SITE_TOKEN_FILE: tokenFile }, runs: [],
+      name: '`postern sendmail -t -i`',
+      argv: [process.execPath, CLI, 'sendmail', '-t', '-i'],
+      input: message,
+      env: { ...process.env, POSTERN_SITE_TOKEN_FILE: tokenFile },
+      runs: [],
     };
     // Postfix's sendmail, not another MTA's: postconf answers for the Postfix that owns it
-    const postfix: Command[] = fs.existsSync(POSTFIX_SENDMAIL) && /^mail_version = /m.test(spawnSync('postconf', ['mail_version'], { encoding: 'utf8' }).stdout ?? '')
-      ? [{ name: 'Postfix `/usr/sbin/sendmail -t -i`', argv: [POSTFIX_SENDMAIL, '-t', '-i'], input: message, runs: [] }]
-      : [];
-    if (!postfix.length) log('Postfix\'s /usr/sbin/sendmail is not installed: measured without it');
+    const postfix: Command[] =
+      fs.existsSync(POSTFIX_SENDMAIL) &&
+      /^mail_version = /m.test(spawnSync('postconf', ['mail_version'], { encoding: 'utf8' }).stdout ?? '')
+        ? [{ name: 'Postfix `/usr/sbin/sendmail -t -i`', argv: [POSTFIX_SENDMAIL, '-t', '-i'], input: message, runs: [] }]
+        : [];
+    if (!postfix.length) log("Postfix's /usr/sbin/sendmail is not installed: measured without it");
     log(`${calls} calls each, in turns: bare node, postern sendmail${postfix.length ? ', Postfix sendmail' : ''}`);
     await inTurns([bare, sendmail, ...postfix], calls);
     const bare2: Command = { ...bare, runs: [] };
@@ -111,8 +151,17 @@ async function main(): Promise<number> {
     const list: Command = { name: '`postern customer list`', argv: [process.execPath, CLI, 'customer', 'list'], env, runs: [] };
     log(`${cliCalls} calls each, in turns: bare node, postern --help, postern customer list`);
     await inTurns([bare2, help, list], cliCalls);
-    process.stdout.write(['', ...rows([bare, sendmail, ...postfix], bare), '', ...rows([bare2, help, list], bare2), '',
-      `${new Date().toISOString()}, node ${process.version}; wall = spawn to exit as the bench sees it; RSS = GNU time's maximum resident set of the command`, ''].join('\n'));
+    process.stdout.write(
+      [
+        '',
+        ...rows([bare, sendmail, ...postfix], bare),
+        '',
+        ...rows([bare2, help, list], bare2),
+        '',
+        `${new Date().toISOString()}, node ${process.version}; wall = spawn to exit as the bench sees it; RSS = GNU time's maximum resident set of the command`,
+        '',
+      ].join('\n'),
+    );
     return 0;
   } finally {
     await child.stop();

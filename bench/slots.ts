@@ -18,9 +18,12 @@ import { percentile } from './lib/report.ts';
 
 const { values: a } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '60' }, every: { type: 'string', default: '2' },
-    'idle-per-address': { type: 'string', default: '50' }, addresses: { type: 'string', default: '40' },
-    slowloris: { type: 'string', default: '20' }, json: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '60' },
+    every: { type: 'string', default: '2' },
+    'idle-per-address': { type: 'string', default: '50' },
+    addresses: { type: 'string', default: '40' },
+    slowloris: { type: 'string', default: '20' },
+    json: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Math.min(600, Number(a.seconds));
@@ -35,7 +38,16 @@ const ports = { '587': await freeLoopbackPort(), '465': await freeLoopbackPort()
 const user = 'real@bench.example';
 const pass = generatedPassword();
 const postern = await spawnPostern({
-  user, pass, tls: 'starttls', maxConns: 0, tlsCert: null, tlsKey: null, cpuProf: null, workers: null, delivery: null, log,
+  user,
+  pass,
+  tls: 'starttls',
+  maxConns: 0,
+  tlsCert: null,
+  tlsKey: null,
+  cpuProf: null,
+  workers: null,
+  delivery: null,
+  log,
   // the listener defaults are what is measured; only the ports and the bind address are set
   listeners: [
     { role: 'submission', port: ports['587'], host: '127.0.0.1' },
@@ -56,7 +68,8 @@ function attacker(port: number, from: string, slow: boolean): void {
   if (stopping) return;
   const s = net.connect({ port, host: '127.0.0.1', localAddress: from });
   open.add(s);
-  if (slow) counts.slowConnects++; else counts.idleConnects++;
+  if (slow) counts.slowConnects++;
+  else counts.idleConnects++;
   let timer: NodeJS.Timeout | null = null;
   s.once('data', () => {
     if (slow) timer = setInterval(() => s.write('E'), 1000); // a command line, one byte a second
@@ -89,13 +102,20 @@ async function submit(name: keyof typeof ports): Promise<void> {
   const t0 = performance.now();
   let c: SmtpClient | null = null;
   try {
-    c = await SmtpClient.open({ host: '127.0.0.1', port: ports[name], tls: name === '465' ? 'implicit' : 'starttls', ehlo: 'client.bench.example', timeoutMs: 10_000 });
+    c = await SmtpClient.open({
+      host: '127.0.0.1',
+      port: ports[name],
+      tls: name === '465' ? 'implicit' : 'starttls',
+      ehlo: 'client.bench.example',
+      timeoutMs: 10_000,
+    });
     await c.auth(user, pass);
     await c.send(user, ['rcpt@remote.example'], message.make(++sent));
     await c.quit();
     const ms = performance.now() - t0;
     results[name]!.ms.push(ms);
-    if (ms <= LIMIT_MS) results[name]!.ok++; else results[name]!.slow++;
+    if (ms <= LIMIT_MS) results[name]!.ok++;
+    else results[name]!.slow++;
   } catch (err) {
     results[name]!.failed.push((err as Error).message);
   } finally {
@@ -115,15 +135,27 @@ for (const s of open) s.destroy();
 await postern.stop();
 
 const rows = Object.entries(results).map(([port, r]) => ({
-  port, attempts: r.ms.length + r.failed.length, within2s: r.ok, over2s: r.slow, failed: r.failed.length,
-  p50: Math.round(percentile(r.ms, 50) ?? NaN), p99: Math.round(percentile(r.ms, 99) ?? NaN), max: Math.round(Math.max(...r.ms)),
+  port,
+  attempts: r.ms.length + r.failed.length,
+  within2s: r.ok,
+  over2s: r.slow,
+  failed: r.failed.length,
+  p50: Math.round(percentile(r.ms, 50) ?? NaN),
+  p99: Math.round(percentile(r.ms, 99) ?? NaN),
+  max: Math.round(Math.max(...r.ms)),
   errors: [...new Set(r.failed)].slice(0, 3),
 }));
-const summary = { seconds: SECONDS, attack: { idle: ADDRESSES * PER_ADDRESS, addresses: ADDRESSES, slowlorisPerPort: SLOWLORIS, openAtEnd: attackOpen, ...counts }, rows };
+const summary = {
+  seconds: SECONDS,
+  attack: { idle: ADDRESSES * PER_ADDRESS, addresses: ADDRESSES, slowlorisPerPort: SLOWLORIS, openAtEnd: attackOpen, ...counts },
+  rows,
+};
 if (a.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 log('| port | submissions | within 2 s | over 2 s | failed | p50 ms | p99 ms | max ms |');
 log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) log(`| ${r.port} | ${r.attempts} | ${r.within2s} | ${r.over2s} | ${r.failed} | ${r.p50} | ${r.p99} | ${r.max} |`);
-log(`attack connections open at the end: ${attackOpen}; made: ${counts.idleConnects} idle, ${counts.slowConnects} slowloris; closed by the server: ${counts.closedByServer}`);
+log(
+  `attack connections open at the end: ${attackOpen}; made: ${counts.idleConnects} idle, ${counts.slowConnects} slowloris; closed by the server: ${counts.closedByServer}`,
+);
 for (const r of rows) if (r.errors.length) log(`${r.port} errors: ${r.errors.join('; ')}`);
 process.exit(rows.every((r) => r.failed === 0 && r.over2s === 0) ? 0 : 1);

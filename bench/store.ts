@@ -21,7 +21,18 @@ import { spawnPostern, generatedPassword, type PosternChild, type SpawnOptions }
 import { startOwnSink, type SinkCounter } from './lib/e2e.ts';
 import { inTurns, turnsRow, ratioLine, TURNS_HEAD, type Setup, type SetupResult, type TurnsContext } from './lib/store-turns.ts';
 import { deepPostgres, deepSqlite, deepTable, type DeepResult } from './lib/deep-queue.ts';
-import { PG_URL, checkLoopbackUrl, makeSchema, dropSchema, dropSchemas, schemasLeft, postmasterPid, otherClients, serverFacts, statsReader } from './lib/pg-bench.ts';
+import {
+  PG_URL,
+  checkLoopbackUrl,
+  makeSchema,
+  dropSchema,
+  dropSchemas,
+  schemasLeft,
+  postmasterPid,
+  otherClients,
+  serverFacts,
+  statsReader,
+} from './lib/pg-bench.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -64,9 +75,35 @@ function parseStoreArgs(argv: string[]): StoreOptions {
     if (value === undefined) throw new UsageError(`--${key} needs a value`);
     raw.set(key, value);
   }
-  const known = ['store', 'json', 'parts', 'conns', 'node-conns', 'rounds', 'messages', 'warmup', 'size', 'delivery-concurrency',
-    'max-seconds', 'max-total-seconds', 'deep-conns', 'deferred', 'sqlite-deferred', 'due', 'claims', 'claim-limit', 'pg-url'];
-  for (const k of raw.keys()) if (!known.includes(k)) throw new UsageError(`unknown option --${k} with --store (${known.slice(2).map((x) => `--${x}`).join(' ')})`);
+  const known = [
+    'store',
+    'json',
+    'parts',
+    'conns',
+    'node-conns',
+    'rounds',
+    'messages',
+    'warmup',
+    'size',
+    'delivery-concurrency',
+    'max-seconds',
+    'max-total-seconds',
+    'deep-conns',
+    'deferred',
+    'sqlite-deferred',
+    'due',
+    'claims',
+    'claim-limit',
+    'pg-url',
+  ];
+  for (const k of raw.keys())
+    if (!known.includes(k))
+      throw new UsageError(
+        `unknown option --${k} with --store (${known
+          .slice(2)
+          .map((x) => `--${x}`)
+          .join(' ')})`,
+      );
   const int = (k: string, d: number, min: number, max: number) => {
     const v = raw.get(k);
     const n = v === undefined ? d : Number(v);
@@ -74,13 +111,18 @@ function parseStoreArgs(argv: string[]): StoreOptions {
     return n;
   };
   const ints = (k: string, d: string, min: number, max: number) =>
-    (raw.get(k) ?? d).split(/[\s,]+/).filter(Boolean).map((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${k}: ${v} is not a whole number in ${min}..${max}`);
-      return n;
-    });
+    (raw.get(k) ?? d)
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${k}: ${v} is not a whole number in ${min}..${max}`);
+        return n;
+      });
   const parts = (raw.get('parts') ?? 'engines nodes claim deep').split(/[\s,]+/).filter(Boolean);
-  for (const p of parts) if (!['engines', 'nodes', 'claim', 'deep'].includes(p)) throw new UsageError(`--parts: unknown part ${p} (engines, nodes, claim, deep)`);
+  for (const p of parts)
+    if (!['engines', 'nodes', 'claim', 'deep'].includes(p))
+      throw new UsageError(`--parts: unknown part ${p} (engines, nodes, claim, deep)`);
   const nodeConns = ints('node-conns', '2 8', 2, 500);
   for (const n of nodeConns) if (n % 2) throw new UsageError(`--node-conns ${n}: the two nodes take half each, so it must be even`);
   const pgUrl = raw.get('pg-url') ?? PG_URL;
@@ -132,8 +174,17 @@ const USER = 'alice@example.test';
 async function spawnNode(run: Run, label: string, extra: Partial<SpawnOptions>): Promise<PosternChild> {
   const maxConns = Math.max(...run.o.conns, ...run.o.nodeConns);
   const child = await spawnPostern({
-    user: USER, pass: run.pass, tls: 'starttls', maxConns, tlsCert: null, tlsKey: null, cpuProf: null, workers: null, log,
-    delivery: { smarthost: hostPortText(run.sink!.address), concurrency: run.o.deliveryConcurrency }, ...extra,
+    user: USER,
+    pass: run.pass,
+    tls: 'starttls',
+    maxConns,
+    tlsCert: null,
+    tlsKey: null,
+    cpuProf: null,
+    workers: null,
+    log,
+    delivery: { smarthost: hostPortText(run.sink!.address), concurrency: run.o.deliveryConcurrency },
+    ...extra,
   });
   run.children.push(child);
   log(`${label}: pid ${child.pid}, port ${child.port}`);
@@ -159,7 +210,17 @@ async function ensureTurns(run: Run): Promise<TurnsContext> {
   log(`sink ${run.sink.describe}; PostgreSQL postmaster pid ${pgPid ?? 'unknown (its CPU is not counted)'}`);
   run.stats = await statsReader(run.o.pgUrl);
   const stats = run.stats;
-  run.ctx = { sink: run.sink, sinkBase: run.sink.count(), sinkExpected: 0, seq: 1, pgPid, pgStats: () => stats.read(), user: USER, pass: run.pass, log };
+  run.ctx = {
+    sink: run.sink,
+    sinkBase: run.sink.count(),
+    sinkExpected: 0,
+    seq: 1,
+    pgPid,
+    pgStats: () => stats.read(),
+    user: USER,
+    pass: run.pass,
+    log,
+  };
   return run.ctx;
 }
 
@@ -181,13 +242,25 @@ async function engines(run: Run): Promise<{ conns: number; r: [SetupResult, Setu
     const sqlite = await spawnNode(run, 'SQLite node', {});
     nodes.push(sqlite);
     const pgNode = await spawnNode(run, `PostgreSQL node (schema ${schema})`, {
-      store: { kind: 'postgres', url: run.o.pgUrl, schema }, nodeName: 'bench-pg', secretsKeyFile: run.keyFile,
+      store: { kind: 'postgres', url: run.o.pgUrl, schema },
+      nodeName: 'bench-pg',
+      secretsKeyFile: run.keyFile,
     });
     nodes.push(pgNode);
     const a: Setup = { label: 'SQLite', nodes: [sqlite], pgApps: [] };
     const b: Setup = { label: 'PostgreSQL', nodes: [pgNode], pgApps: ['postern bench-pg'] };
     for (const conns of run.o.conns) {
-      out.push({ conns, r: await inTurns(ctx, a, b, { conns, rounds: run.o.rounds, messages: run.o.messages, warmup: run.o.warmup, size: run.o.size, maxSeconds: run.o.maxSeconds }) });
+      out.push({
+        conns,
+        r: await inTurns(ctx, a, b, {
+          conns,
+          rounds: run.o.rounds,
+          messages: run.o.messages,
+          warmup: run.o.warmup,
+          size: run.o.size,
+          maxSeconds: run.o.maxSeconds,
+        }),
+      });
     }
   } finally {
     await stopNodes(run, nodes);
@@ -207,7 +280,10 @@ async function twoNodes(run: Run): Promise<{ conns: number; r: [SetupResult, Set
   const nodes: PosternChild[] = [];
   try {
     const pg = (schema: string, nodeName: string, provision = true): Partial<SpawnOptions> => ({
-      store: { kind: 'postgres', url: run.o.pgUrl, schema }, nodeName, secretsKeyFile: run.keyFile, provision,
+      store: { kind: 'postgres', url: run.o.pgUrl, schema },
+      nodeName,
+      secretsKeyFile: run.keyFile,
+      provision,
     });
     nodes.push(await spawnNode(run, `one node (schema ${single})`, pg(single, 'bench-single')));
     nodes.push(await spawnNode(run, `node A (schema ${shared})`, pg(shared, 'bench-node-a')));
@@ -216,7 +292,17 @@ async function twoNodes(run: Run): Promise<{ conns: number; r: [SetupResult, Set
     const a: Setup = { label: '1 PG node', nodes: [nodes[0]!], pgApps: ['postern bench-single'] };
     const b: Setup = { label: '2 PG nodes', nodes: [nodes[1]!, nodes[2]!], pgApps: ['postern bench-node-a', 'postern bench-node-b'] };
     for (const conns of run.o.nodeConns) {
-      out.push({ conns, r: await inTurns(ctx, a, b, { conns, rounds: run.o.rounds, messages: run.o.messages, warmup: run.o.warmup, size: run.o.size, maxSeconds: run.o.maxSeconds }) });
+      out.push({
+        conns,
+        r: await inTurns(ctx, a, b, {
+          conns,
+          rounds: run.o.rounds,
+          messages: run.o.messages,
+          warmup: run.o.warmup,
+          size: run.o.size,
+          maxSeconds: run.o.maxSeconds,
+        }),
+      });
     }
   } finally {
     await stopNodes(run, nodes);
@@ -235,13 +321,27 @@ async function deepNodes(run: Run, deepSchema: string): Promise<{ conns: number;
   const out: { conns: number; r: [SetupResult, SetupResult] }[] = [];
   const nodes: PosternChild[] = [];
   try {
-    const pg = (schema: string, nodeName: string): Partial<SpawnOptions> => ({ store: { kind: 'postgres', url: run.o.pgUrl, schema }, nodeName, secretsKeyFile: run.keyFile });
+    const pg = (schema: string, nodeName: string): Partial<SpawnOptions> => ({
+      store: { kind: 'postgres', url: run.o.pgUrl, schema },
+      nodeName,
+      secretsKeyFile: run.keyFile,
+    });
     nodes.push(await spawnNode(run, `empty queue (schema ${fresh})`, pg(fresh, 'bench-fresh')));
     nodes.push(await spawnNode(run, `deep queue (schema ${deepSchema})`, pg(deepSchema, 'bench-deep')));
     const a: Setup = { label: 'PG, empty queue', nodes: [nodes[0]!], pgApps: ['postern bench-fresh'] };
     const b: Setup = { label: `PG, ${run.o.deferred.toLocaleString('en')} deferred`, nodes: [nodes[1]!], pgApps: ['postern bench-deep'] };
     for (const conns of run.o.deepConns) {
-      out.push({ conns, r: await inTurns(ctx, a, b, { conns, rounds: run.o.rounds, messages: run.o.messages, warmup: run.o.warmup, size: run.o.size, maxSeconds: run.o.maxSeconds }) });
+      out.push({
+        conns,
+        r: await inTurns(ctx, a, b, {
+          conns,
+          rounds: run.o.rounds,
+          messages: run.o.messages,
+          warmup: run.o.warmup,
+          size: run.o.size,
+          maxSeconds: run.o.maxSeconds,
+        }),
+      });
     }
   } finally {
     await stopNodes(run, nodes);
@@ -300,8 +400,13 @@ async function main(): Promise<number> {
   });
 
   const facts = {
-    date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?',
-    memGiB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg().map((x) => Number(x.toFixed(2))), postgres: await serverFacts(o.pgUrl),
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+    postgres: await serverFacts(o.pgUrl),
   };
   log(`${facts.cpus} CPUs (${facts.cpuModel}), ${facts.memGiB} GiB, load ${facts.loadavg.join(' ')}; ${facts.postgres}`);
   const warnings: string[] = [];
@@ -326,14 +431,24 @@ async function main(): Promise<number> {
     }
     if (o.parts.includes('claim') || o.parts.includes('deep')) {
       const d = { deferred: o.deferred, due: o.due, claims: o.claims, limit: o.claimLimit, log };
-      part3.push(await deepPostgres(o.pgUrl, d, o.parts.includes('deep') ? async (schema) => {
-        part4 = await deepNodes(run, schema);
-      } : undefined));
+      part3.push(
+        await deepPostgres(
+          o.pgUrl,
+          d,
+          o.parts.includes('deep')
+            ? async (schema) => {
+                part4 = await deepNodes(run, schema);
+              }
+            : undefined,
+        ),
+      );
       if (o.parts.includes('claim') && o.sqliteDeferred > 0) part3.push(await deepSqlite({ ...d, deferred: o.sqliteDeferred }));
     }
     if (run.ctx) {
       const got = run.ctx.sink.count() - run.ctx.sinkBase;
-      sinkCheck = `the sink received ${got} messages for ${run.ctx.sinkExpected} accepted` + (got > run.ctx.sinkExpected ? ` (${got - run.ctx.sinkExpected} MORE: duplicate deliveries)` : ' (none twice)');
+      sinkCheck =
+        `the sink received ${got} messages for ${run.ctx.sinkExpected} accepted` +
+        (got > run.ctx.sinkExpected ? ` (${got - run.ctx.sinkExpected} MORE: duplicate deliveries)` : ' (none twice)');
       log(sinkCheck);
       await run.sink?.stop();
       run.sink = null;
@@ -348,9 +463,15 @@ async function main(): Promise<number> {
   clearTimeout(watchdog);
 
   const lines: string[] = [];
-  lines.push(`${facts.date}, node ${facts.node}, ${facts.cpus} CPUs (${facts.cpuModel}), ${facts.memGiB} GiB, load average at the start ${facts.loadavg.join(' ')}; ${facts.postgres}`);
-  lines.push(`Submission: reuse, STARTTLS + AUTH PLAIN, ${o.size} B messages, ${o.messages} per round after ${o.warmup} of warmup, ${o.rounds} rounds in turns (median); every node delivers to the bench's own sink (delivery concurrency ${o.deliveryConcurrency} per node).`);
-  lines.push('PostgreSQL CPU = the backends of the nodes under test (by application_name) + PostgreSQL\'s background processes (WAL writer, checkpointer, autovacuum); server CPU = Postern + that; msg per server CPU-s = 1000 / server CPU ms per message; DB commits and WAL are server-wide (other clients included); others = CPU of the machine used by none of the processes measured (other sessions on the machine).');
+  lines.push(
+    `${facts.date}, node ${facts.node}, ${facts.cpus} CPUs (${facts.cpuModel}), ${facts.memGiB} GiB, load average at the start ${facts.loadavg.join(' ')}; ${facts.postgres}`,
+  );
+  lines.push(
+    `Submission: reuse, STARTTLS + AUTH PLAIN, ${o.size} B messages, ${o.messages} per round after ${o.warmup} of warmup, ${o.rounds} rounds in turns (median); every node delivers to the bench's own sink (delivery concurrency ${o.deliveryConcurrency} per node).`,
+  );
+  lines.push(
+    "PostgreSQL CPU = the backends of the nodes under test (by application_name) + PostgreSQL's background processes (WAL writer, checkpointer, autovacuum); server CPU = Postern + that; msg per server CPU-s = 1000 / server CPU ms per message; DB commits and WAL are server-wide (other clients included); others = CPU of the machine used by none of the processes measured (other sessions on the machine).",
+  );
   if (part1.length) {
     lines.push('', '### One node: SQLite against PostgreSQL', '', ...TURNS_HEAD);
     for (const x of part1) lines.push(turnsRow(x.r[0], x.conns), turnsRow(x.r[1], x.conns));
@@ -364,13 +485,24 @@ async function main(): Promise<number> {
     for (const x of part2) lines.push(`- ${ratioLine(x.r[0], x.r[1], x.conns)}`);
   }
   if (part4.length) {
-    lines.push('', `### A PostgreSQL node with ${o.deferred.toLocaleString('en')} deferred messages in its queue against one with an empty queue`, '', ...TURNS_HEAD);
+    lines.push(
+      '',
+      `### A PostgreSQL node with ${o.deferred.toLocaleString('en')} deferred messages in its queue against one with an empty queue`,
+      '',
+      ...TURNS_HEAD,
+    );
     for (const x of part4) lines.push(turnsRow(x.r[0], x.conns), turnsRow(x.r[1], x.conns));
     lines.push('');
     for (const x of part4) lines.push(`- ${ratioLine(x.r[0], x.r[1], x.conns)}`);
   }
   if (sinkCheck) lines.push('', `Deliveries: ${sinkCheck}.`);
-  if (part3.length) lines.push('', '### Claim with a deep deferred queue', '', deepTable(part3, { deferred: o.deferred, due: o.due, claims: o.claims, limit: o.claimLimit, log }));
+  if (part3.length)
+    lines.push(
+      '',
+      '### Claim with a deep deferred queue',
+      '',
+      deepTable(part3, { deferred: o.deferred, due: o.due, claims: o.claims, limit: o.claimLimit, log }),
+    );
   if (part3.length) {
     const pgPlan = part3.find((r) => r.store === 'postgres')?.plan;
     if (pgPlan) lines.push('', 'EXPLAIN (ANALYZE, BUFFERS) of the PostgreSQL claim statement (rolled back):', '', '```', ...pgPlan, '```');
@@ -378,7 +510,9 @@ async function main(): Promise<number> {
   if (warnings.length) lines.push('', ...warnings.map((w) => `WARNING: ${w}`));
   const report = lines.join('\n');
   if (o.json) {
-    process.stdout.write(JSON.stringify({ facts, options: o, engines: part1, nodes: part2, claim: part3, deep: part4, sinkCheck, warnings }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ facts, options: o, engines: part1, nodes: part2, claim: part3, deep: part4, sinkCheck, warnings }) + '\n',
+    );
     process.stderr.write(`\n${report}\n`);
   } else {
     process.stdout.write(`\n${report}\n`);

@@ -51,7 +51,14 @@ async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): P
   const { o, sink } = ctx;
   const factory = createMessageFactory({ size, from: o.from, to: o.to });
   const base = {
-    mode, conns, factory, user: o.user, pass: ctx.pass, from: o.from, to: o.to, maxErrors: o.maxErrors,
+    mode,
+    conns,
+    factory,
+    user: o.user,
+    pass: ctx.pass,
+    from: o.from,
+    to: o.to,
+    maxErrors: o.maxErrors,
     connect: { host: ctx.host, port: ctx.port, tls: o.tls, ehlo: o.ehlo, timeoutMs: o.cmdTimeoutSeconds * 1000 },
   };
   // e2e: the earlier cells' messages and then the warmup's must all be at the sink first
@@ -84,15 +91,25 @@ async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): P
 
   const perMsg = (ms: number | null) => (ms === null || !out.accepted ? null : ms / out.accepted);
   const r: CellResult = {
-    label: o.label, mode, conns, size, messages: o.messages, accepted: out.accepted,
+    label: o.label,
+    mode,
+    conns,
+    size,
+    messages: o.messages,
+    accepted: out.accepted,
     elapsedS: out.elapsedMs / 1000,
     msgPerS: out.elapsedMs > 0 ? (out.accepted * 1000) / out.elapsedMs : 0,
-    ackP50: percentile(out.ackMs, 50), ackP90: percentile(out.ackMs, 90), ackP99: percentile(out.ackMs, 99),
-    ackMax: percentile(out.ackMs, 100), setupP50: percentile(out.setupMs, 50), sessionP50: percentile(out.sessionMs, 50),
+    ackP50: percentile(out.ackMs, 50),
+    ackP90: percentile(out.ackMs, 90),
+    ackP99: percentile(out.ackMs, 99),
+    ackMax: percentile(out.ackMs, 100),
+    setupP50: percentile(out.setupMs, 50),
+    sessionP50: percentile(out.sessionMs, 50),
     serverCpuMsPerMsg: perMsg(cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null),
     benchCpuMsPerMsg: perMsg((own.user + own.system) / 1000),
     machineBusyPct: m0 && m1 && m1.total > m0.total ? (100 * (m1.busy - m0.busy)) / (m1.total - m0.total) : null,
-    errors: out.errors, aborted: out.aborted,
+    errors: out.errors,
+    aborted: out.aborted,
   };
   if (w) {
     // The sink may get the last message before the client has read its 250 (our own sink
@@ -118,9 +135,25 @@ async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): P
 
 function skipped(o: BenchOptions, mode: Mode, size: number, conns: number, why: string): CellResult {
   return {
-    label: o.label, mode, conns, size, messages: o.messages, accepted: 0, elapsedS: 0, msgPerS: 0,
-    ackP50: null, ackP90: null, ackP99: null, ackMax: null, setupP50: null, sessionP50: null,
-    serverCpuMsPerMsg: null, benchCpuMsPerMsg: null, machineBusyPct: null, errors: {}, aborted: why,
+    label: o.label,
+    mode,
+    conns,
+    size,
+    messages: o.messages,
+    accepted: 0,
+    elapsedS: 0,
+    msgPerS: 0,
+    ackP50: null,
+    ackP90: null,
+    ackP99: null,
+    ackMax: null,
+    setupP50: null,
+    sessionP50: null,
+    serverCpuMsPerMsg: null,
+    benchCpuMsPerMsg: null,
+    machineBusyPct: null,
+    errors: {},
+    aborted: why,
   };
 }
 
@@ -141,15 +174,22 @@ async function runMatrix(ctx: Ctx): Promise<CellResult[]> {
         }
         log(`cell ${mode} conns=${conns} size=${size} ...`);
         const r = await measureCell(ctx, mode, size, conns);
-        log(`  ${r.accepted} accepted in ${r.elapsedS.toFixed(2)} s = ${r.msgPerS.toFixed(0)} msg/s, ack p50 ${r.ackP50?.toFixed(2) ?? '-'} p99 ${r.ackP99?.toFixed(2) ?? '-'} ms` +
-          (Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : '') + (r.aborted ? `, stopped: ${r.aborted}` : ''));
+        log(
+          `  ${r.accepted} accepted in ${r.elapsedS.toFixed(2)} s = ${r.msgPerS.toFixed(0)} msg/s, ack p50 ${r.ackP50?.toFixed(2) ?? '-'} p99 ${r.ackP99?.toFixed(2) ?? '-'} ms` +
+            (Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : '') +
+            (r.aborted ? `, stopped: ${r.aborted}` : ''),
+        );
         if (r.sinkComplete !== undefined) {
-          log(`  e2e: sink got ${r.delivered}/${r.expected} after ${r.e2eS?.toFixed(2)} s = ${r.deliveredMsgPerS?.toFixed(0)} msg/s delivered` +
-            (r.drainS != null ? `, drain ${r.drainS.toFixed(2)} s` : `, gave up after --max-seconds ${o.maxSeconds}`) +
-            `; ${r.sinkSessions} connections to the sink` + (r.sinkEmptySessions != null ? ` (${r.sinkEmptySessions} without a message)` : '') +
-            (r.sinkPeakConnections != null ? `, at most ${r.sinkPeakConnections} at once` : ''));
+          log(
+            `  e2e: sink got ${r.delivered}/${r.expected} after ${r.e2eS?.toFixed(2)} s = ${r.deliveredMsgPerS?.toFixed(0)} msg/s delivered` +
+              (r.drainS != null ? `, drain ${r.drainS.toFixed(2)} s` : `, gave up after --max-seconds ${o.maxSeconds}`) +
+              `; ${r.sinkSessions} connections to the sink` +
+              (r.sinkEmptySessions != null ? ` (${r.sinkEmptySessions} without a message)` : '') +
+              (r.sinkPeakConnections != null ? `, at most ${r.sinkPeakConnections} at once` : ''),
+          );
         }
-        if (r.sinkExcess) log(`  WARNING: the sink got ${r.sinkExcess} messages more than this cell sent (another sender, bounces or duplicates)`);
+        if (r.sinkExcess)
+          log(`  WARNING: the sink got ${r.sinkExcess} messages more than this cell sent (another sender, bounces or duplicates)`);
         results.push(r);
         if (o.cooldownMs) await new Promise((res) => setTimeout(res, o.cooldownMs));
       }
@@ -171,8 +211,17 @@ async function main(): Promise<number> {
     throw err;
   }
   const ctx: Ctx = {
-    o, host: '', port: 0, pass: o.pass, serverPids: o.serverPids, child: null, seq: 1,
-    sink: null, sinkPerMessage: new Set(o.to.map((t) => t.slice(t.lastIndexOf('@') + 1).toLowerCase())).size, sinkBase: 0, sinkExpected: 0,
+    o,
+    host: '',
+    port: 0,
+    pass: o.pass,
+    serverPids: o.serverPids,
+    child: null,
+    seq: 1,
+    sink: null,
+    sinkPerMessage: new Set(o.to.map((t) => t.slice(t.lastIndexOf('@') + 1).toLowerCase())).size,
+    sinkBase: 0,
+    sinkExpected: 0,
   };
   const killAll = () => {
     ctx.child?.kill();
@@ -181,11 +230,14 @@ async function main(): Promise<number> {
   // The whole run is bounded: a watchdog ends it (and our Postern) if the cells overrun. With
   // --e2e a cell may also wait up to --max-seconds for its warmup and for its deliveries.
   const margin = 120 + (o.e2e ? 3 * o.maxSeconds + 30 : 0);
-  const watchdog = setTimeout(() => {
-    log(`watchdog: run exceeded ${o.maxTotalSeconds + margin} s, giving up`);
-    killAll();
-    process.exit(1);
-  }, (o.maxTotalSeconds + margin) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      log(`watchdog: run exceeded ${o.maxTotalSeconds + margin} s, giving up`);
+      killAll();
+      process.exit(1);
+    },
+    (o.maxTotalSeconds + margin) * 1000,
+  );
   watchdog.unref();
   const onSignal = (sig: NodeJS.Signals) => {
     log(`${sig}: stopping`);
@@ -214,8 +266,16 @@ async function main(): Promise<number> {
     ctx.pass ||= generatedPassword();
     try {
       ctx.child = await spawnPostern({
-        user: o.user, pass: ctx.pass, tls: o.tls, maxConns: Math.max(...o.conns),
-        tlsCert: o.tlsCert, tlsKey: o.tlsKey, cpuProf: o.cpuProf, workers: o.workers, log, dkim: o.sign,
+        user: o.user,
+        pass: ctx.pass,
+        tls: o.tls,
+        maxConns: Math.max(...o.conns),
+        tlsCert: o.tlsCert,
+        tlsKey: o.tlsKey,
+        cpuProf: o.cpuProf,
+        workers: o.workers,
+        log,
+        dkim: o.sign,
         delivery: ctx.sink && o.e2e ? { smarthost: hostPortText(ctx.sink.address), concurrency: o.e2e.deliveryConcurrency } : null,
       });
     } catch (err) {
@@ -244,24 +304,39 @@ async function main(): Promise<number> {
   }
   const table = markdownTable(results, !!o.e2e);
   const meta = {
-    date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(),
-    target: `${ctx.host}:${ctx.port}`, tls: o.tls, spawned: !o.target, messages: o.messages, warmup: o.warmup,
-    ...(o.e2e && ctx.sink ? {
-      e2e: {
-        sink: o.e2e.sink === 'auto' ? 'auto' : hostPortText(o.e2e.sink), address: hostPortText(ctx.sink.address), sinkFile: o.e2e.sinkFile,
-        deliveryConcurrency: o.target ? null : o.e2e.deliveryConcurrency, sinkPerMessage: ctx.sinkPerMessage,
-      },
-    } : {}),
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    loadavg: os.loadavg(),
+    target: `${ctx.host}:${ctx.port}`,
+    tls: o.tls,
+    spawned: !o.target,
+    messages: o.messages,
+    warmup: o.warmup,
+    ...(o.e2e && ctx.sink
+      ? {
+          e2e: {
+            sink: o.e2e.sink === 'auto' ? 'auto' : hostPortText(o.e2e.sink),
+            address: hostPortText(ctx.sink.address),
+            sinkFile: o.e2e.sinkFile,
+            deliveryConcurrency: o.target ? null : o.e2e.deliveryConcurrency,
+            sinkPerMessage: ctx.sinkPerMessage,
+          },
+        }
+      : {}),
   };
   if (o.json) {
     process.stdout.write(JSON.stringify({ meta, results }) + '\n');
     process.stderr.write(table + '\n');
   } else {
-    const e2eNote = o.e2e && ctx.sink
-      ? `; delivered msg/s = accepted / (start of cell to the sink having all of them), drain = last 250 to that moment, CPU columns until then; sink ${ctx.sink.describe}` +
-        (o.target ? '' : `, delivery concurrency ${o.e2e.deliveryConcurrency}`)
-      : '';
-    process.stdout.write(`\n${table}\n\n${meta.date}, node ${meta.node}, ${meta.cpus} CPUs, target ${meta.target} (${o.tls})${meta.spawned ? ', Postern spawned by the bench' : ''}; ack = final "." to 250; msg/s = accepted / (start of cell to last 250)${e2eNote}\n`);
+    const e2eNote =
+      o.e2e && ctx.sink
+        ? `; delivered msg/s = accepted / (start of cell to the sink having all of them), drain = last 250 to that moment, CPU columns until then; sink ${ctx.sink.describe}` +
+          (o.target ? '' : `, delivery concurrency ${o.e2e.deliveryConcurrency}`)
+        : '';
+    process.stdout.write(
+      `\n${table}\n\n${meta.date}, node ${meta.node}, ${meta.cpus} CPUs, target ${meta.target} (${o.tls})${meta.spawned ? ', Postern spawned by the bench' : ''}; ack = final "." to 250; msg/s = accepted / (start of cell to last 250)${e2eNote}\n`,
+    );
   }
   clearTimeout(watchdog);
   return 0;

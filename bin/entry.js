@@ -13,14 +13,19 @@ export async function main(code, invokedAs) {
   const asSendmail = invokedAs === 'sendmail';
   const sendmail = asSendmail || process.argv[2] === 'sendmail';
   if (!fs.existsSync(code.cli)) {
-    process.stderr.write(`postern: the built code is missing (${code.cli.pathname}); run \`npm ci\` or \`npm run build\` in the Postern folder\n`);
+    process.stderr.write(
+      `postern: the built code is missing (${code.cli.pathname}); run \`npm ci\` or \`npm run build\` in the Postern folder\n`,
+    );
     process.exitCode = 70;
     return;
   }
   if (sendmail) {
     const { runSendmail } = await import(code.sendmail.href);
     process.exitCode = await runSendmail(process.argv.slice(asSendmail ? 2 : 3), {
-      stdin: process.stdin, env: process.env, err: (line) => process.stderr.write(line + '\n'), out: (text) => process.stdout.write(text),
+      stdin: process.stdin,
+      env: process.env,
+      err: (line) => process.stderr.write(line + '\n'),
+      out: (text) => process.stdout.write(text),
     });
     return;
   }
@@ -41,7 +46,11 @@ function compileCache() {
   if (!module.enableCompileCache || process.env.NODE_DISABLE_COMPILE_CACHE) return;
   if (process.env.NODE_COMPILE_CACHE) return module.enableCompileCache();
   let home = '';
-  try { home = os.userInfo().homedir; } catch { return; }
+  try {
+    home = os.userInfo().homedir;
+  } catch {
+    return;
+  }
   const base = process.env.XDG_CACHE_HOME || (home && path.join(home, '.cache'));
   if (!base) return;
   try {
@@ -49,5 +58,7 @@ function compileCache() {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (fs.statSync(dir).uid !== process.getuid?.()) return;
     module.enableCompileCache(dir);
-  } catch { /* a home without a writable cache folder: start without */ }
+  } catch {
+    /* a home without a writable cache folder: start without */
+  }
 }

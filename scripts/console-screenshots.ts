@@ -25,18 +25,25 @@ const only = args.find((a) => a.startsWith('--only='))?.slice(7);
 const out = args.find((a) => !a.startsWith('--')) ?? fs.mkdtempSync(path.join(os.tmpdir(), 'postern-console-screens-'));
 fs.mkdirSync(out, { recursive: true });
 
-const slug = (p: string) => (p.replace(/^\/console\/?/, '') || 'home').replace(/%40/g, '@').replace(/[^A-Za-z0-9@.-]+/g, '_').slice(0, 60);
+const slug = (p: string) =>
+  (p.replace(/^\/console\/?/, '') || 'home')
+    .replace(/%40/g, '@')
+    .replace(/[^A-Za-z0-9@.-]+/g, '_')
+    .slice(0, 60);
 
 const seeded = await seedConsole();
 const base = `https://127.0.0.1:${webPort(seeded.lab.s)}`;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
 const heights = new Map<string, number[]>();
 let shots = 0;
 
 async function shoot(page: Page, name: string, width: number, scheme: string): Promise<void> {
   const file = path.join(out, `${name}-${width}-${scheme}.png`);
   await page.screenshot({ path: file, fullPage: true });
-  const h = await page.evaluate('document.documentElement.scrollHeight') as number;
+  const h = (await page.evaluate('document.documentElement.scrollHeight')) as number;
   (heights.get(name) ?? heights.set(name, []).get(name)!).push(h);
   shots++;
 }
@@ -45,7 +52,13 @@ async function shoot(page: Page, name: string, width: number, scheme: string): P
 async function queueConfirmation(page: Page): Promise<void> {
   await page.goto(`${base}/console/queue`);
   await page.locator('details.menu-actions summary').first().click();
-  await Promise.all([page.waitForURL(/\/console\/queue\/[^/]+\/delete$/), page.getByRole('button', { name: /^Delete…/ }).first().click()]);
+  await Promise.all([
+    page.waitForURL(/\/console\/queue\/[^/]+\/delete$/),
+    page
+      .getByRole('button', { name: /^Delete…/ })
+      .first()
+      .click(),
+  ]);
 }
 
 try {
@@ -60,9 +73,10 @@ try {
       for (const r of seeded.roles) {
         await context.clearCookies();
         await browserSignIn(page, seeded.lab.s, r.cred);
-        const pages = r.role === 'operator'
-          ? [...r.pages, '/console/mailboxes/mallory%40example.com/remove', `/console/webhooks/${seeded.hookId}/remove`]
-          : r.pages;
+        const pages =
+          r.role === 'operator'
+            ? [...r.pages, '/console/mailboxes/mallory%40example.com/remove', `/console/webhooks/${seeded.hookId}/remove`]
+            : r.pages;
         for (const p of pages) {
           const name = `${r.role}-${slug(p)}`;
           if (only && !name.includes(only)) continue;

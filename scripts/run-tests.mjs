@@ -34,9 +34,15 @@ if (built.status !== 0) {
 }
 const tap = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'postern-tests-')), 'report.tap');
 const args = [
-  '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=1',
+  '--test-timeout=240000',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=tap',
+  `--test-reporter-destination=${tap}`,
   ...files,
 ];
 const child = spawn(process.execPath, args, { stdio: 'inherit' });

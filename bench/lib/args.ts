@@ -204,9 +204,36 @@ export function parseArgs(argv: string[]): BenchOptions {
     raw.set(key, value);
   }
   const known = new Set([
-    'conns', 'sizes', 'modes', 'messages', 'warmup', 'json', 'target', 'user', 'pass', 'from', 'to', 'tls', 'ehlo',
-    'max-seconds', 'max-total-seconds', 'cmd-timeout', 'max-errors', 'cooldown-ms', 'tls-cert', 'tls-key', 'cpu-prof',
-    'keep', 'label', 'help', 'workers', 'sign', 'server-pids', 'e2e', 'sink-file', 'delivery-concurrency',
+    'conns',
+    'sizes',
+    'modes',
+    'messages',
+    'warmup',
+    'json',
+    'target',
+    'user',
+    'pass',
+    'from',
+    'to',
+    'tls',
+    'ehlo',
+    'max-seconds',
+    'max-total-seconds',
+    'cmd-timeout',
+    'max-errors',
+    'cooldown-ms',
+    'tls-cert',
+    'tls-key',
+    'cpu-prof',
+    'keep',
+    'label',
+    'help',
+    'workers',
+    'sign',
+    'server-pids',
+    'e2e',
+    'sink-file',
+    'delivery-concurrency',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   if (raw.has('help')) throw new UsageError(HELP);
@@ -271,8 +298,9 @@ function parseE2e(raw: Map<string, string>, haveTarget: boolean): E2eOptions | n
   const sink = value === 'auto' || value === '' ? 'auto' : parseTarget(value, '--e2e');
   const sinkFile = raw.get('sink-file') || null;
   if (sink === 'auto' && sinkFile) throw new UsageError('--sink-file goes with an explicit --e2e HOST:PORT (auto counts its own sink)');
-  if (sink !== 'auto' && !sinkFile) throw new UsageError('--e2e HOST:PORT needs --sink-file (the sink\'s smtp-sink -c counter file)');
-  if (haveTarget && sink === 'auto') throw new UsageError('with --target, --e2e needs the HOST:PORT the target delivers to (and --sink-file)');
+  if (sink !== 'auto' && !sinkFile) throw new UsageError("--e2e HOST:PORT needs --sink-file (the sink's smtp-sink -c counter file)");
+  if (haveTarget && sink === 'auto')
+    throw new UsageError('with --target, --e2e needs the HOST:PORT the target delivers to (and --sink-file)');
   if (haveTarget && raw.has('delivery-concurrency')) throw new UsageError('--delivery-concurrency applies only to a spawned Postern');
   const dc = raw.get('delivery-concurrency');
   return { sink, sinkFile, deliveryConcurrency: dc === undefined ? 20 : int('delivery-concurrency', dc, 1, 1000) };

@@ -29,7 +29,8 @@ const LEASE_MS = 1_200_000; // delivery.leaseSeconds' default
 const DOMAINS = 5000; // deferred recipients are spread over this many domains
 // a body of a few hundred bytes (headers + a short text), the message's number in it
 const BODY_HEAD = 'From: <alice@example.test>\r\nTo: <rcpt@remote.test>\r\nSubject: deferred bench message\r\nMessage-ID: <';
-const BODY_TAIL = '.deep@bench.postern.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n' +
+const BODY_TAIL =
+  '.deep@bench.postern.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n' +
   'This message waits in the queue for a retry: its only recipient was deferred (greylisted).\r\n'.repeat(3);
 
 export interface DeepOptions {
@@ -107,10 +108,16 @@ async function timeClaims(store: Store, o: DeepOptions, depth: number, now: numb
   return {
     machineBusyPct: m0 && m1 && total > 0 ? (100 * (m1.busy - m0.busy) * 10) / total : null,
     benchCpuPct: total > 0 ? (100 * (own.user + own.system)) / 1000 / total : null,
-    depth, claims: full.length, recipientsPerClaim: full.length ? recipients / full.length : 0,
-    p50: percentile(full, 50), p99: percentile(full, 99), max: percentile(full, 100),
-    emptyP50: percentile(empty, 50), emptyP99: percentile(empty, 99),
-    firstRoundP50: percentile(rounds[0] ?? [], 50), lastRoundP50: percentile(rounds.at(-1) ?? [], 50),
+    depth,
+    claims: full.length,
+    recipientsPerClaim: full.length ? recipients / full.length : 0,
+    p50: percentile(full, 50),
+    p99: percentile(full, 99),
+    max: percentile(full, 100),
+    emptyP50: percentile(empty, 50),
+    emptyP99: percentile(empty, 99),
+    firstRoundP50: percentile(rounds[0] ?? [], 50),
+    lastRoundP50: percentile(rounds.at(-1) ?? [], 50),
   };
 }
 
@@ -160,7 +167,10 @@ async function pgFill(c: pg.Client, kind: 'due' | 'deferred', from: number, to: 
 }
 
 function planSummaryOf(lines: string[]): string {
-  const scan = lines.map((l) => l.trim()).filter((l) => /Index Scan|Index Only Scan|Seq Scan|Bitmap/.test(l)).map((l) => l.replace(/^->\s*/, '').replace(/\s+\(cost=.*$/, ''));
+  const scan = lines
+    .map((l) => l.trim())
+    .filter((l) => /Index Scan|Index Only Scan|Seq Scan|Bitmap/.test(l))
+    .map((l) => l.replace(/^->\s*/, '').replace(/\s+\(cost=.*$/, ''));
   const time = lines.filter((l) => /Execution Time|Planning Time/.test(l)).map((l) => l.trim());
   return [...new Set(scan)].join('; ') + (time.length ? `; ${time.join(', ')}` : '');
 }
@@ -179,19 +189,25 @@ export async function deepPostgres(url: string, o: DeepOptions, afterClaims?: (s
     store = await createPostgresStore({ url, schema, applicationName: 'postern bench claim' }); // migrates
     await c.connect();
     // the queue's messages belong to a customer of their own (a node provisioned on this schema later adds "bench")
-    const customerId = (await c.query<{ id: number }>("INSERT INTO customers (name, created_at) VALUES ('deep', 0) RETURNING id::int AS id")).rows[0]!.id;
+    const customerId = (
+      await c.query<{ id: number }>("INSERT INTO customers (name, created_at) VALUES ('deep', 0) RETURNING id::int AS id")
+    ).rows[0]!.id;
     const now = Date.now();
     await pgFill(c, 'due', 1, o.due, now, customerId);
     await c.query('VACUUM ANALYZE messages');
     await c.query('VACUUM ANALYZE recipients');
     const base = await timeClaims(store, o, 0, now);
-    o.log(`claim, PostgreSQL, no deferred: p50 ${base.p50?.toFixed(2)} ms, p99 ${base.p99?.toFixed(2)} ms, machine ${base.machineBusyPct?.toFixed(0)}% busy`);
+    o.log(
+      `claim, PostgreSQL, no deferred: p50 ${base.p50?.toFixed(2)} ms, p99 ${base.p99?.toFixed(2)} ms, machine ${base.machineBusyPct?.toFixed(0)}% busy`,
+    );
 
     const t0 = performance.now();
     const chunk = 100_000;
     for (let from = 1; from <= o.deferred; from += chunk) {
       await pgFill(c, 'deferred', from, Math.min(o.deferred, from + chunk - 1), now, customerId);
-      o.log(`claim, PostgreSQL: ${Math.min(o.deferred, from + chunk - 1)} deferred messages (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      o.log(
+        `claim, PostgreSQL: ${Math.min(o.deferred, from + chunk - 1)} deferred messages (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
     }
     const fillS = (performance.now() - t0) / 1000;
     const claimSql = capture.get();
@@ -206,16 +222,22 @@ export async function deepPostgres(url: string, o: DeepOptions, afterClaims?: (s
     await c.query('VACUUM ANALYZE recipients');
     o.log(`claim, PostgreSQL: filled in ${fillS.toFixed(0)} s, VACUUM ANALYZE ${((performance.now() - a0) / 1000).toFixed(0)} s`);
     const deep = await timeClaims(store, o, o.deferred, now);
-    o.log(`claim, PostgreSQL, ${o.deferred} deferred: p50 ${deep.p50?.toFixed(2)} ms, p99 ${deep.p99?.toFixed(2)} ms, machine ${deep.machineBusyPct?.toFixed(0)}% busy`);
+    o.log(
+      `claim, PostgreSQL, ${o.deferred} deferred: p50 ${deep.p50?.toFixed(2)} ms, p99 ${deep.p99?.toFixed(2)} ms, machine ${deep.machineBusyPct?.toFixed(0)}% busy`,
+    );
 
     // the claim statement itself, due rows present, executed and rolled back
     await c.query('BEGIN');
-    const plan = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${capture.get()!.text}`, capture.get()!.values)).rows.map((r) => r['QUERY PLAN']);
+    const plan = (
+      await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${capture.get()!.text}`, capture.get()!.values)
+    ).rows.map((r) => r['QUERY PLAN']);
     await c.query('ROLLBACK');
-    const sizes = (await c.query<{ r: number; m: number; i: number; n: number }>(
-      `SELECT pg_total_relation_size('recipients')::bigint AS r, pg_total_relation_size('messages')::bigint AS m,
+    const sizes = (
+      await c.query<{ r: number; m: number; i: number; n: number }>(
+        `SELECT pg_total_relation_size('recipients')::bigint AS r, pg_total_relation_size('messages')::bigint AS m,
          pg_relation_size('recipients_due')::bigint AS i, (SELECT count(*) FROM recipients)::bigint AS n`,
-    )).rows[0]!;
+      )
+    ).rows[0]!;
     if (afterClaims) {
       await store.close();
       store = null;
@@ -225,7 +247,13 @@ export async function deepPostgres(url: string, o: DeepOptions, afterClaims?: (s
       await afterClaims(schema);
     }
     return {
-      store: 'postgres', base, deep, fillS, plan, planSummary: planSummaryOf(plan), planBeforeAnalyze: planSummaryOf(before),
+      store: 'postgres',
+      base,
+      deep,
+      fillS,
+      plan,
+      planSummary: planSummaryOf(plan),
+      planBeforeAnalyze: planSummaryOf(before),
       sizeText: `${Number(sizes.n)} recipients; recipients ${mb(Number(sizes.r))}, messages ${mb(Number(sizes.m))} (indexes and TOAST included), recipients_due ${mb(Number(sizes.i))}`,
     };
   } finally {
@@ -324,13 +352,20 @@ export async function deepSqlite(o: DeepOptions): Promise<DeepResult> {
     const db = new Database(file, { readonly: true });
     let plan: string[];
     try {
-      plan = (db.prepare(`EXPLAIN QUERY PLAN ${sqliteClaimSql()}`).all({ now, limit: o.limit, exclude: '[]' }) as { detail: string }[]).map((r) => r.detail);
+      plan = (db.prepare(`EXPLAIN QUERY PLAN ${sqliteClaimSql()}`).all({ now, limit: o.limit, exclude: '[]' }) as { detail: string }[]).map(
+        (r) => r.detail,
+      );
     } finally {
       db.close();
     }
     const size = fs.statSync(file).size + (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
     return {
-      store: 'sqlite', base, deep, fillS, plan, planSummary: plan.join('; '),
+      store: 'sqlite',
+      base,
+      deep,
+      fillS,
+      plan,
+      planSummary: plan.join('; '),
       sizeText: `${o.deferred + o.due} recipients; database file ${mb(size)} (no ANALYZE: Postern never runs it)`,
     };
   } finally {
@@ -342,9 +377,13 @@ export async function deepSqlite(o: DeepOptions): Promise<DeepResult> {
 const ms = (v: number | null) => (v === null ? '-' : v.toFixed(2));
 
 export function deepTable(results: DeepResult[], o: DeepOptions): string {
-  const rows = results.flatMap((r) => [r.base, r.deep].map((t) =>
-    `| ${r.store === 'postgres' ? 'PostgreSQL' : 'SQLite'} | ${t.depth.toLocaleString('en')} | ${t.claims} x ${t.recipientsPerClaim.toFixed(0)} | ${ms(t.p50)} | ${ms(t.p99)} | ${ms(t.max)} | ` +
-    `${ms(t.firstRoundP50)} / ${ms(t.lastRoundP50)} | ${ms(t.emptyP50)} / ${ms(t.emptyP99)} | ${t.machineBusyPct?.toFixed(0) ?? '-'} (${t.benchCpuPct?.toFixed(0) ?? '-'}) |`));
+  const rows = results.flatMap((r) =>
+    [r.base, r.deep].map(
+      (t) =>
+        `| ${r.store === 'postgres' ? 'PostgreSQL' : 'SQLite'} | ${t.depth.toLocaleString('en')} | ${t.claims} x ${t.recipientsPerClaim.toFixed(0)} | ${ms(t.p50)} | ${ms(t.p99)} | ${ms(t.max)} | ` +
+        `${ms(t.firstRoundP50)} / ${ms(t.lastRoundP50)} | ${ms(t.emptyP50)} / ${ms(t.emptyP99)} | ${t.machineBusyPct?.toFixed(0) ?? '-'} (${t.benchCpuPct?.toFixed(0) ?? '-'}) |`,
+    ),
+  );
   const lines = [
     `Claim latency, store.queue.claim({ limit: ${o.limit} }) through the real store, ${o.due} due recipients claimed ${o.limit} at a time and released between rounds:`,
     '',
@@ -354,7 +393,9 @@ export function deepTable(results: DeepResult[], o: DeepOptions): string {
     '',
   ];
   for (const r of results) {
-    lines.push(`${r.store === 'postgres' ? 'PostgreSQL' : 'SQLite'}: filled ${o.deferred.toLocaleString('en')} deferred in ${r.fillS.toFixed(0)} s; ${r.sizeText}.`);
+    lines.push(
+      `${r.store === 'postgres' ? 'PostgreSQL' : 'SQLite'}: filled ${o.deferred.toLocaleString('en')} deferred in ${r.fillS.toFixed(0)} s; ${r.sizeText}.`,
+    );
     if (r.planBeforeAnalyze) lines.push(`  plan right after the bulk load (no ANALYZE yet): ${r.planBeforeAnalyze}`);
     lines.push(`  plan of the claim at ${o.deferred.toLocaleString('en')} deferred: ${r.planSummary}`);
   }

@@ -40,7 +40,16 @@ export interface CellOutcome {
 export async function runCell(spec: CellSpec): Promise<CellOutcome> {
   const t0 = performance.now();
   const out: CellOutcome = {
-    accepted: 0, elapsedMs: 0, startedAt: t0, lastAt: t0, ackMs: [], setupMs: [], sessionMs: [], errors: {}, aborted: null, nextSeq: spec.seqStart,
+    accepted: 0,
+    elapsedMs: 0,
+    startedAt: t0,
+    lastAt: t0,
+    ackMs: [],
+    setupMs: [],
+    sessionMs: [],
+    errors: {},
+    aborted: null,
+    nextSeq: spec.seqStart,
   };
   const softDeadline = t0 + spec.maxSeconds * 1000;
   const open = new Set<SmtpClient>();
@@ -134,10 +143,13 @@ export async function runCell(spec: CellSpec): Promise<CellOutcome> {
   }
 
   // Hard deadline: whatever still waits on a reply a few seconds after the soft deadline is cut.
-  const hard = setTimeout(() => {
-    stop('hard time limit');
-    for (const c of open) c.destroy();
-  }, spec.maxSeconds * 1000 + spec.connect.timeoutMs + 1000);
+  const hard = setTimeout(
+    () => {
+      stop('hard time limit');
+      for (const c of open) c.destroy();
+    },
+    spec.maxSeconds * 1000 + spec.connect.timeoutMs + 1000,
+  );
   try {
     const worker = spec.mode === 'reuse' ? reuseWorker : newconnWorker;
     await Promise.all(Array.from({ length: spec.conns }, () => worker()));

@@ -72,25 +72,42 @@ export async function postmasterPid(url: string): Promise<number | null> {
 
 /** Client connections to the server that are not this bench's (application_name "postern bench*"). */
 export async function otherClients(url: string): Promise<{ app: string; state: string | null; n: number }[]> {
-  return withClient(url, async (c) => (await c.query<{ app: string; state: string | null; n: number }>(
-    `SELECT application_name AS app, state, count(*)::int AS n FROM pg_stat_activity
+  return withClient(
+    url,
+    async (c) =>
+      (
+        await c.query<{ app: string; state: string | null; n: number }>(
+          `SELECT application_name AS app, state, count(*)::int AS n FROM pg_stat_activity
      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name NOT LIKE 'postern bench%'
      GROUP BY 1, 2 ORDER BY 3 DESC`,
-  )).rows);
+        )
+      ).rows,
+  );
 }
 
 export async function serverFacts(url: string): Promise<string> {
   return withClient(url, async (c) => {
     const v = (await c.query<{ v: string }>("SELECT split_part(version(), ' on ', 1) AS v")).rows[0]!.v;
-    const s = (await c.query<{ name: string; setting: string; unit: string | null }>(
-      "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync', 'wal_level', 'max_connections') ORDER BY name",
-    )).rows;
+    const s = (
+      await c.query<{ name: string; setting: string; unit: string | null }>(
+        "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync', 'wal_level', 'max_connections') ORDER BY name",
+      )
+    ).rows;
     return `${v}; ${s.map((r) => `${r.name}=${r.setting}${r.unit && r.name === 'shared_buffers' ? `x${r.unit}` : ''}`).join(', ')}`;
   });
 }
 
-export interface PgProc { pid: number; app: string; type: string; cpuMs: number }
-export interface PgSnapshot { commits: number; walBytes: number; procs: PgProc[] }
+export interface PgProc {
+  pid: number;
+  app: string;
+  type: string;
+  cpuMs: number;
+}
+export interface PgSnapshot {
+  commits: number;
+  walBytes: number;
+  procs: PgProc[];
+}
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
@@ -117,13 +134,17 @@ export async function statsReader(url: string): Promise<{ read(): Promise<PgSnap
     async read() {
       try {
         await c.query('SELECT pg_stat_clear_snapshot()');
-        const r = (await c.query<{ commits: string; wal: string }>(
-          `SELECT xact_commit::text AS commits, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint::text AS wal
+        const r = (
+          await c.query<{ commits: string; wal: string }>(
+            `SELECT xact_commit::text AS commits, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint::text AS wal
            FROM pg_stat_database WHERE datname = current_database()`,
-        )).rows[0];
-        const a = (await c.query<{ pid: number; app: string | null; type: string | null }>(
-          'SELECT pid, application_name AS app, backend_type AS type FROM pg_stat_activity WHERE pid <> pg_backend_pid()',
-        )).rows;
+          )
+        ).rows[0];
+        const a = (
+          await c.query<{ pid: number; app: string | null; type: string | null }>(
+            'SELECT pid, application_name AS app, backend_type AS type FROM pg_stat_activity WHERE pid <> pg_backend_pid()',
+          )
+        ).rows;
         const procs: PgProc[] = [];
         for (const x of a) {
           const cpuMs = procCpuMs(x.pid);

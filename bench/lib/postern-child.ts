@@ -75,8 +75,11 @@ export interface SpawnOptions {
 export function deliveryConfig(d: SpawnOptions['delivery']): Record<string, unknown> {
   if (!d) return { enabled: false };
   return {
-    smarthost: d.smarthost, smarthostTls: 'none', allowLoopback: true,
-    concurrency: d.concurrency, perDestinationConcurrency: d.concurrency,
+    smarthost: d.smarthost,
+    smarthostTls: 'none',
+    allowLoopback: true,
+    concurrency: d.concurrency,
+    perDestinationConcurrency: d.concurrency,
   };
 }
 
@@ -119,7 +122,8 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
   const until = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`postern serve exited (${child.exitCode ?? child.signalCode})`));
+      if (child.exitCode !== null || child.signalCode !== null)
+        return reject(new Error(`postern serve exited (${child.exitCode ?? child.signalCode})`));
       if (Date.now() > until) return reject(new Error(`postern did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`));
       const s = net.connect({ host: '127.0.0.1', port });
       s.once('connect', () => {
@@ -137,14 +141,19 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
 
 export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-bench-'));
-  const port = o.listeners?.[0]?.port ?? await freeLoopbackPort();
+  const port = o.listeners?.[0]?.port ?? (await freeLoopbackPort());
   const config = {
     hostname: 'bench.postern.test',
     dataDir: path.join(dir, 'data'),
-    listeners: o.listeners ?? [{
-      role: o.tls === 'implicit' ? 'submissions' : 'submission', port, host: '127.0.0.1',
-      maxConnectionsPerIp: Math.max(100, o.maxConns * 2), maxConnections: Math.max(1000, o.maxConns * 4),
-    }],
+    listeners: o.listeners ?? [
+      {
+        role: o.tls === 'implicit' ? 'submissions' : 'submission',
+        port,
+        host: '127.0.0.1',
+        maxConnectionsPerIp: Math.max(100, o.maxConns * 2),
+        maxConnections: Math.max(1000, o.maxConns * 4),
+      },
+    ],
     ...(o.auth ? { auth: o.auth } : {}),
     log: { level: 'warn' },
     web: { enabled: false },
@@ -154,13 +163,22 @@ export async function spawnPostern(o: SpawnOptions): Promise<PosternChild> {
     // one mailbox sending thousands of messages an hour is exactly what containment stops
     containment: { enabled: false },
     ...(o.workers !== null ? { workers: o.workers } : {}),
-    ...(o.store ? { store: { kind: 'postgres', url: o.store.url, schema: o.store.schema, ...(o.store.poolSize ? { poolSize: o.store.poolSize } : {}) } } : {}),
+    ...(o.store
+      ? {
+          store: {
+            kind: 'postgres',
+            url: o.store.url,
+            schema: o.store.schema,
+            ...(o.store.poolSize ? { poolSize: o.store.poolSize } : {}),
+          },
+        }
+      : {}),
     ...(o.nodeName ? { nodeName: o.nodeName } : {}),
     ...(o.secretsKeyFile ? { secrets: { keyFile: path.resolve(o.secretsKeyFile) } } : {}),
     ...(o.tlsCert && o.tlsKey ? { tls: { cert: path.resolve(o.tlsCert), key: path.resolve(o.tlsKey) } } : {}),
     ...(o.dovecot ? { auth: { failureDelayMs: 0, dovecot: { socket: o.dovecot.socket, cacheSeconds: o.dovecot.cacheSeconds } } } : {}),
     // settings to try (e.g. '{"queue":{"inlineBodyMaxBytes":0}}'): top-level sections replace the bench's
-    ...(process.env.POSTERN_BENCH_CONFIG ? JSON.parse(process.env.POSTERN_BENCH_CONFIG) as Record<string, unknown> : {}),
+    ...(process.env.POSTERN_BENCH_CONFIG ? (JSON.parse(process.env.POSTERN_BENCH_CONFIG) as Record<string, unknown>) : {}),
   };
   const configFile = path.join(dir, 'postern.yaml');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n'); // JSON is YAML

@@ -112,14 +112,37 @@ const sizeLabel = (n: number) => (n % 1024 === 0 ? `${n / 1024}K` : `${n}`);
 /** e2e: with the "delivered msg/s" and "drain s" columns (--e2e). */
 export function markdownTable(results: CellResult[], e2e = false): string {
   const head = [
-    'target', 'mode', 'conns', 'size', 'accepted', 'msg/s', ...(e2e ? ['delivered msg/s', 'drain s'] : []),
-    'ack p50 ms', 'ack p99 ms', 'ack max ms', 'setup p50 ms', 'server CPU ms/msg', 'bench CPU ms/msg', 'machine busy %', 'errors',
+    'target',
+    'mode',
+    'conns',
+    'size',
+    'accepted',
+    'msg/s',
+    ...(e2e ? ['delivered msg/s', 'drain s'] : []),
+    'ack p50 ms',
+    'ack p99 ms',
+    'ack max ms',
+    'setup p50 ms',
+    'server CPU ms/msg',
+    'bench CPU ms/msg',
+    'machine busy %',
+    'errors',
   ];
   const rows = results.map((r) => [
-    r.label, r.mode, String(r.conns), sizeLabel(r.size), `${r.accepted}/${r.messages}`, num(r.msgPerS, 0),
+    r.label,
+    r.mode,
+    String(r.conns),
+    sizeLabel(r.size),
+    `${r.accepted}/${r.messages}`,
+    num(r.msgPerS, 0),
     ...(e2e ? [num(r.deliveredMsgPerS ?? null, 0), num(r.drainS ?? null, 2)] : []),
-    num(r.ackP50, 2), num(r.ackP99, 2), num(r.ackMax, 1), num(r.setupP50, 1),
-    num(r.serverCpuMsPerMsg, 2), num(r.benchCpuMsPerMsg, 2), num(r.machineBusyPct, 0),
+    num(r.ackP50, 2),
+    num(r.ackP99, 2),
+    num(r.ackMax, 1),
+    num(r.setupP50, 1),
+    num(r.serverCpuMsPerMsg, 2),
+    num(r.benchCpuMsPerMsg, 2),
+    num(r.machineBusyPct, 0),
     errorText(r),
   ]);
   return [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');

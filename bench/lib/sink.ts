@@ -21,7 +21,10 @@ type Report = { type: 'listening'; port: number } | { type: 'count'; n: number; 
 
 function report(r: Report): void {
   if (process.send) process.send(r);
-  else process.stdout.write(r.type === 'listening' ? `listening ${r.port}\n` : `count ${r.n} sessions ${r.sessions} empty ${r.empty} open ${r.open}\n`);
+  else
+    process.stdout.write(
+      r.type === 'listening' ? `listening ${r.port}\n` : `count ${r.n} sessions ${r.sessions} empty ${r.empty} open ${r.open}\n`,
+    );
 }
 
 function option(name: string, fallback: number): number {

@@ -14,7 +14,11 @@ export interface Reply {
 }
 
 export class SmtpClientError extends Error {
-  constructor(readonly stage: string, readonly code: number | null, message: string) {
+  constructor(
+    readonly stage: string,
+    readonly code: number | null,
+    message: string,
+  ) {
     super(`${stage}: ${message}`);
   }
   /** "stage:code" or "stage:io" — the key errors are counted by. */
@@ -45,7 +49,10 @@ export class SmtpClient {
   private readonly onData = (chunk: Buffer) => this.feed(chunk);
   extensions = new Set<string>();
 
-  private constructor(sock: Sock, private readonly timeoutMs: number) {
+  private constructor(
+    sock: Sock,
+    private readonly timeoutMs: number,
+  ) {
     this.sock = sock;
     this.attach(sock);
   }
@@ -128,10 +135,13 @@ export class SmtpClient {
     const secure = tls.connect({ ...TLS_OPTS, socket: plain });
     this.sock = secure;
     this.attach(secure);
-    await this.bounded('tls', new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    }));
+    await this.bounded(
+      'tls',
+      new Promise<void>((resolve, reject) => {
+        secure.once('secureConnect', resolve);
+        secure.once('error', reject);
+      }),
+    );
   }
 
   private attach(sock: Sock): void {
@@ -183,23 +193,28 @@ export class SmtpClient {
     try {
       r = await this.bounded(stage, this.read());
     } catch (err) {
-      throw err instanceof SmtpClientError ? new SmtpClientError(stage, err.code, err.message) : new SmtpClientError(stage, null, (err as Error).message);
+      throw err instanceof SmtpClientError
+        ? new SmtpClientError(stage, err.code, err.message)
+        : new SmtpClientError(stage, null, (err as Error).message);
     }
     if (r.code !== want) throw new SmtpClientError(stage, r.code, r.lines.join(' | '));
     return r;
   }
 
   private drained(): Promise<void> {
-    return this.bounded('data', new Promise<void>((resolve, reject) => {
-      const done = () => {
-        this.sock.off('drain', done);
-        this.sock.off('close', done);
-        if (this.failure) reject(this.failure);
-        else resolve();
-      };
-      this.sock.once('drain', done);
-      this.sock.once('close', done);
-    }));
+    return this.bounded(
+      'data',
+      new Promise<void>((resolve, reject) => {
+        const done = () => {
+          this.sock.off('drain', done);
+          this.sock.off('close', done);
+          if (this.failure) reject(this.failure);
+          else resolve();
+        };
+        this.sock.once('drain', done);
+        this.sock.once('close', done);
+      }),
+    );
   }
 
   private bounded<T>(stage: string, p: Promise<T>): Promise<T> {
@@ -218,9 +233,8 @@ export class SmtpClient {
 
 function connectSocket(o: ConnectOptions): Promise<Sock> {
   return new Promise((resolve, reject) => {
-    const sock: Sock = o.tls === 'implicit'
-      ? tls.connect({ ...TLS_OPTS, host: o.host, port: o.port })
-      : net.connect({ host: o.host, port: o.port });
+    const sock: Sock =
+      o.tls === 'implicit' ? tls.connect({ ...TLS_OPTS, host: o.host, port: o.port }) : net.connect({ host: o.host, port: o.port });
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new SmtpClientError('connect', null, `not connected within ${o.timeoutMs} ms`));

@@ -10,9 +10,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-interface Frame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: Frame; children?: number[] }
-export interface CpuProfile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
+interface Frame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: Frame;
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
 
 /** Stage rules, first match wins: a pattern on the source path (src/..., a package, node:...). */
 const RULES: [RegExp, string][] = [
@@ -50,10 +64,12 @@ function sourceMap(distDir: string): (file: string, line: number) => string | nu
     m = [];
     const p = path.join(distDir, path.basename(file));
     if (fs.existsSync(p)) {
-      fs.readFileSync(p, 'utf8').split('\n').forEach((text, i) => {
-        const hit = /^\/\/ (src\/\S+|node_modules\/\S+)$/.exec(text);
-        if (hit) m!.push({ line: i, src: hit[1]!.replace(/^node_modules\//, '') });
-      });
+      fs.readFileSync(p, 'utf8')
+        .split('\n')
+        .forEach((text, i) => {
+          const hit = /^\/\/ (src\/\S+|node_modules\/\S+)$/.exec(text);
+          if (hit) m!.push({ line: i, src: hit[1]!.replace(/^node_modules\//, '') });
+        });
     }
     cache.set(file, m);
     return m;
@@ -79,7 +95,12 @@ function sourceOf(f: Frame, lookup: ReturnType<typeof sourceMap>): string | null
   return src >= 0 ? url.slice(src + 1) : null;
 }
 
-export interface StageSplit { totalUs: number; idleUs: number; stages: Map<string, number>; socketWritesUs: number }
+export interface StageSplit {
+  totalUs: number;
+  idleUs: number;
+  stages: Map<string, number>;
+  socketWritesUs: number;
+}
 
 /** Sums one profile by stage (samples in the first skipMs are left out: start-up). */
 export function stagesOf(p: CpuProfile, opts: { distDir: string; skipMs?: number; thread?: string }): StageSplit {
@@ -98,7 +119,8 @@ export function stagesOf(p: CpuProfile, opts: { distDir: string; skipMs?: number
       stage = (src && RULES.find(([re]) => re.test(src))?.[1]) || '';
       if (!stage) {
         const up = parent.get(id);
-        stage = up === undefined || byId.get(up)!.callFrame.functionName === '(root)' ? (opts.thread ?? 'other (node internals)') : stageOf(up);
+        stage =
+          up === undefined || byId.get(up)!.callFrame.functionName === '(root)' ? (opts.thread ?? 'other (node internals)') : stageOf(up);
       }
     }
     stageOfNode.set(id, stage);

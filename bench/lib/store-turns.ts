@@ -33,7 +33,13 @@ export interface TurnsContext {
   log: (s: string) => void;
 }
 
-export interface CellOptions { conns: number; messages: number; warmup: number; size: number; maxSeconds: number }
+export interface CellOptions {
+  conns: number;
+  messages: number;
+  warmup: number;
+  size: number;
+  maxSeconds: number;
+}
 
 export interface StoreCell {
   accepted: number;
@@ -61,7 +67,8 @@ const cpuOf = processTreesCpuMs;
 /** Waits until the sink has everything the run sent so far; throws when it does not within maxSeconds. */
 async function drained(ctx: TurnsContext, maxSeconds: number, what: string): Promise<void> {
   const w = await ctx.sink.waitFor(ctx.sinkBase + ctx.sinkExpected, performance.now() + maxSeconds * 1000);
-  if (!w.complete) throw new Error(`${what}: the sink got ${w.count - ctx.sinkBase}/${ctx.sinkExpected} of the run's messages within ${maxSeconds} s`);
+  if (!w.complete)
+    throw new Error(`${what}: the sink got ${w.count - ctx.sinkBase}/${ctx.sinkExpected} of the run's messages within ${maxSeconds} s`);
 }
 
 /** One cell against a setup: `conns` connections and `messages` messages split evenly across its nodes. */
@@ -73,8 +80,17 @@ async function runSplit(ctx: TurnsContext, setup: Setup, o: CellOptions, message
     const seqStart = ctx.seq;
     ctx.seq += share + 1000; // room for retries (a failed message takes a new number)
     return runCell({
-      mode: 'reuse', conns: o.conns / n, messages: share, factory, user: ctx.user, pass: ctx.pass, from: ctx.user, to: ['rcpt@remote.test'],
-      maxErrors: 20, maxSeconds: o.maxSeconds, seqStart,
+      mode: 'reuse',
+      conns: o.conns / n,
+      messages: share,
+      factory,
+      user: ctx.user,
+      pass: ctx.pass,
+      from: ctx.user,
+      to: ['rcpt@remote.test'],
+      maxErrors: 20,
+      maxSeconds: o.maxSeconds,
+      seqStart,
       connect: { host: '127.0.0.1', port: node.port, tls: 'starttls', ehlo: 'bench.client.test', timeoutMs: 30_000 },
     });
   });
@@ -84,9 +100,16 @@ async function runSplit(ctx: TurnsContext, setup: Setup, o: CellOptions, message
   const errors: Record<string, number> = {};
   for (const x of outs) for (const [k, v] of Object.entries(x.errors)) errors[k] = (errors[k] ?? 0) + v;
   return {
-    accepted: outs.reduce((a, x) => a + x.accepted, 0), elapsedMs: lastAt - startedAt, startedAt, lastAt,
-    ackMs: outs.flatMap((x) => x.ackMs), setupMs: outs.flatMap((x) => x.setupMs), sessionMs: [], errors,
-    aborted: outs.map((x) => x.aborted).find((a) => a) ?? null, nextSeq: ctx.seq,
+    accepted: outs.reduce((a, x) => a + x.accepted, 0),
+    elapsedMs: lastAt - startedAt,
+    startedAt,
+    lastAt,
+    ackMs: outs.flatMap((x) => x.ackMs),
+    setupMs: outs.flatMap((x) => x.setupMs),
+    sessionMs: [],
+    errors,
+    aborted: outs.map((x) => x.aborted).find((a) => a) ?? null,
+    nextSeq: ctx.seq,
   };
 }
 
@@ -109,7 +132,10 @@ export async function measureCell(ctx: TurnsContext, setup: Setup, o: CellOption
   const m0 = machineTicks();
   const out = await runSplit(ctx, setup, o, o.messages);
   ctx.sinkExpected += out.accepted;
-  if (out.aborted) ctx.log(`WARNING: ${setup.label}: the cell stopped after ${out.accepted} of ${o.messages} messages: ${out.aborted} ${JSON.stringify(out.errors)}`);
+  if (out.aborted)
+    ctx.log(
+      `WARNING: ${setup.label}: the cell stopped after ${out.accepted} of ${o.messages} messages: ${out.aborted} ${JSON.stringify(out.errors)}`,
+    );
   const w = await ctx.sink.waitFor(sink0 + out.accepted, performance.now() + o.maxSeconds * 1000);
   const cpu1 = cpuOf(pids);
   const pg1 = ctx.pgPid ? processTreeCpuMs(ctx.pgPid) : null;
@@ -122,7 +148,8 @@ export async function measureCell(ctx: TurnsContext, setup: Setup, o: CellOption
   const pgOurs = stats0 && stats1 ? pgCpuBetween(stats0, stats1, setup.pgApps) : null;
   let othersPct: number | null = null;
   if (m0 && m1 && m1.total > m0.total && cpu0 !== null && cpu1 !== null) {
-    const ours = cpu1 - cpu0 + (pgOurs ?? 0) + (sinkCpu1 !== null && sinkCpu0 !== null ? sinkCpu1 - sinkCpu0 : 0) + (own.user + own.system) / 1000;
+    const ours =
+      cpu1 - cpu0 + (pgOurs ?? 0) + (sinkCpu1 !== null && sinkCpu0 !== null ? sinkCpu1 - sinkCpu0 : 0) + (own.user + own.system) / 1000;
     othersPct = Math.max(0, (100 * ((m1.busy - m0.busy) * 10 - ours)) / ((m1.total - m0.total) * 10)); // jiffies of 10 ms
   }
   const statPer = (k: 'commits' | 'walBytes') => (stats0 && stats1 && out.accepted ? (stats1[k] - stats0[k]) / out.accepted : null);
@@ -147,7 +174,11 @@ export async function measureCell(ctx: TurnsContext, setup: Setup, o: CellOption
   };
 }
 
-export interface SetupResult { label: string; cells: StoreCell[]; median: StoreCell }
+export interface SetupResult {
+  label: string;
+  cells: StoreCell[];
+  median: StoreCell;
+}
 
 const median = (xs: (number | null)[]): number | null => {
   const a = xs.filter((x): x is number => x !== null).sort((x, y) => x - y);
@@ -159,25 +190,52 @@ function medianCell(cells: StoreCell[]): StoreCell {
   const errors: Record<string, number> = {};
   for (const c of cells) for (const [k, v] of Object.entries(c.errors)) errors[k] = (errors[k] ?? 0) + v;
   return {
-    accepted: cells.reduce((a, c) => a + c.accepted, 0), msgPerS: m((c) => c.msgPerS)!, ackP50: m((c) => c.ackP50), ackP99: m((c) => c.ackP99),
-    deliveredMsgPerS: m((c) => c.deliveredMsgPerS), drainS: m((c) => c.drainS), posternCpuMsPerMsg: m((c) => c.posternCpuMsPerMsg),
-    pgCpuMsPerMsg: m((c) => c.pgCpuMsPerMsg), pgTreeCpuMsPerMsg: m((c) => c.pgTreeCpuMsPerMsg), sinkCpuMsPerMsg: m((c) => c.sinkCpuMsPerMsg), benchCpuMsPerMsg: m((c) => c.benchCpuMsPerMsg)!,
-    machineBusyPct: m((c) => c.machineBusyPct), othersPct: m((c) => c.othersPct), pgCommitsPerMsg: m((c) => c.pgCommitsPerMsg),
-    walBytesPerMsg: m((c) => c.walBytesPerMsg), errors, aborted: cells.map((c) => c.aborted).filter(Boolean).join('; ') || null,
+    accepted: cells.reduce((a, c) => a + c.accepted, 0),
+    msgPerS: m((c) => c.msgPerS)!,
+    ackP50: m((c) => c.ackP50),
+    ackP99: m((c) => c.ackP99),
+    deliveredMsgPerS: m((c) => c.deliveredMsgPerS),
+    drainS: m((c) => c.drainS),
+    posternCpuMsPerMsg: m((c) => c.posternCpuMsPerMsg),
+    pgCpuMsPerMsg: m((c) => c.pgCpuMsPerMsg),
+    pgTreeCpuMsPerMsg: m((c) => c.pgTreeCpuMsPerMsg),
+    sinkCpuMsPerMsg: m((c) => c.sinkCpuMsPerMsg),
+    benchCpuMsPerMsg: m((c) => c.benchCpuMsPerMsg)!,
+    machineBusyPct: m((c) => c.machineBusyPct),
+    othersPct: m((c) => c.othersPct),
+    pgCommitsPerMsg: m((c) => c.pgCommitsPerMsg),
+    walBytesPerMsg: m((c) => c.walBytesPerMsg),
+    errors,
+    aborted:
+      cells
+        .map((c) => c.aborted)
+        .filter(Boolean)
+        .join('; ') || null,
   };
 }
 
 /** `rounds` rounds of A, B (then B, A: the order alternates); medians per setup. */
-export async function inTurns(ctx: TurnsContext, a: Setup, b: Setup, o: CellOptions & { rounds: number }): Promise<[SetupResult, SetupResult]> {
-  const res: [SetupResult, SetupResult] = [{ label: a.label, cells: [], median: null! }, { label: b.label, cells: [], median: null! }];
+export async function inTurns(
+  ctx: TurnsContext,
+  a: Setup,
+  b: Setup,
+  o: CellOptions & { rounds: number },
+): Promise<[SetupResult, SetupResult]> {
+  const res: [SetupResult, SetupResult] = [
+    { label: a.label, cells: [], median: null! },
+    { label: b.label, cells: [], median: null! },
+  ];
   for (let r = 0; r < o.rounds; r++) {
     for (const i of r % 2 ? [1, 0] : [0, 1]) {
       const setup = i ? b : a;
       const c = await measureCell(ctx, setup, o);
       res[i]!.cells.push(c);
-      ctx.log(`${o.conns} conns, round ${r + 1} ${setup.label}: ${c.msgPerS.toFixed(0)} msg/s accepted, ${c.deliveredMsgPerS?.toFixed(0) ?? '-'} delivered, ` +
-        `ack p50 ${c.ackP50?.toFixed(1)} p99 ${c.ackP99?.toFixed(1)} ms, CPU ms/msg postern ${c.posternCpuMsPerMsg?.toFixed(2) ?? '-'} pg ${c.pgCpuMsPerMsg?.toFixed(2) ?? '-'} (all of pg ${c.pgTreeCpuMsPerMsg?.toFixed(2) ?? '-'}), ` +
-        `machine ${c.machineBusyPct?.toFixed(0) ?? '-'}% busy (others ${c.othersPct?.toFixed(0) ?? '-'}%), pg ${c.pgCommitsPerMsg?.toFixed(1) ?? '-'} commits ${((c.walBytesPerMsg ?? 0) / 1024).toFixed(1)} KiB WAL per msg` + (Object.keys(c.errors).length ? `, errors ${JSON.stringify(c.errors)}` : ''));
+      ctx.log(
+        `${o.conns} conns, round ${r + 1} ${setup.label}: ${c.msgPerS.toFixed(0)} msg/s accepted, ${c.deliveredMsgPerS?.toFixed(0) ?? '-'} delivered, ` +
+          `ack p50 ${c.ackP50?.toFixed(1)} p99 ${c.ackP99?.toFixed(1)} ms, CPU ms/msg postern ${c.posternCpuMsPerMsg?.toFixed(2) ?? '-'} pg ${c.pgCpuMsPerMsg?.toFixed(2) ?? '-'} (all of pg ${c.pgTreeCpuMsPerMsg?.toFixed(2) ?? '-'}), ` +
+          `machine ${c.machineBusyPct?.toFixed(0) ?? '-'}% busy (others ${c.othersPct?.toFixed(0) ?? '-'}%), pg ${c.pgCommitsPerMsg?.toFixed(1) ?? '-'} commits ${((c.walBytesPerMsg ?? 0) / 1024).toFixed(1)} KiB WAL per msg` +
+          (Object.keys(c.errors).length ? `, errors ${JSON.stringify(c.errors)}` : ''),
+      );
     }
   }
   for (const x of res) x.median = medianCell(x.cells);
@@ -196,15 +254,22 @@ export function turnsRow(x: SetupResult, conns: number | string): string {
   const c = x.median;
   const s = serverMs(c);
   const rounds = x.cells.map((k) => `${f(k.msgPerS)}/${f(k.deliveredMsgPerS)}`).join(', ');
-  const errs = Object.entries(c.errors).map(([k, v]) => `${k}×${v}`).join(' ') + (c.aborted ? ` stopped ${c.aborted}` : '');
-  return `| ${x.label} | ${conns} | ${f(c.msgPerS)} | ${f(c.ackP50, 1)} | ${f(c.ackP99, 1)} | ${f(c.deliveredMsgPerS)} | ${f(c.drainS, 2)} | ${f(c.posternCpuMsPerMsg, 2)} | ` +
+  const errs =
+    Object.entries(c.errors)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(' ') + (c.aborted ? ` stopped ${c.aborted}` : '');
+  return (
+    `| ${x.label} | ${conns} | ${f(c.msgPerS)} | ${f(c.ackP50, 1)} | ${f(c.ackP99, 1)} | ${f(c.deliveredMsgPerS)} | ${f(c.drainS, 2)} | ${f(c.posternCpuMsPerMsg, 2)} | ` +
     `${f(c.pgCpuMsPerMsg, 2)} | ${f(s, 2)} | ${s ? f(1000 / s) : '-'} | ${f((c.sinkCpuMsPerMsg ?? 0) + c.benchCpuMsPerMsg, 2)} | ` +
-    `${f(c.pgCommitsPerMsg, 1)} / ${c.walBytesPerMsg === null ? '-' : (c.walBytesPerMsg / 1024).toFixed(1)} | ${f(c.machineBusyPct)} (${f(c.othersPct)}) | ${rounds}${errs ? `; errors ${errs}` : ''} |`;
+    `${f(c.pgCommitsPerMsg, 1)} / ${c.walBytesPerMsg === null ? '-' : (c.walBytesPerMsg / 1024).toFixed(1)} | ${f(c.machineBusyPct)} (${f(c.othersPct)}) | ${rounds}${errs ? `; errors ${errs}` : ''} |`
+  );
 }
 
 /** "B/A: accepted 0.83, delivered 0.80, server CPU per message 1.45" (medians of the same run). */
 export function ratioLine(a: SetupResult, b: SetupResult, conns: number | string): string {
   const r = (x: number | null, y: number | null) => (x === null || y === null || y === 0 ? '-' : (x / y).toFixed(2));
-  return `${conns} conns, ${b.label} / ${a.label}: accepted msg/s ${r(b.median.msgPerS, a.median.msgPerS)}, delivered msg/s ${r(b.median.deliveredMsgPerS, a.median.deliveredMsgPerS)}, ` +
-    `ack p99 ${r(b.median.ackP99, a.median.ackP99)}, server CPU per message ${r(serverMs(b.median), serverMs(a.median))}`;
+  return (
+    `${conns} conns, ${b.label} / ${a.label}: accepted msg/s ${r(b.median.msgPerS, a.median.msgPerS)}, delivered msg/s ${r(b.median.deliveredMsgPerS, a.median.deliveredMsgPerS)}, ` +
+    `ack p99 ${r(b.median.ackP99, a.median.ackP99)}, server CPU per message ${r(serverMs(b.median), serverMs(a.median))}`
+  );
 }

@@ -8,16 +8,44 @@ import { runCell } from './load.ts';
 import { spawnPostern, generatedPassword, type PosternChild, type SpawnOptions } from './postern-child.ts';
 import { percentile } from './report.ts';
 
-export interface Variant { label: string; spawn: Partial<SpawnOptions> }
-export interface TurnsOptions { conns: number; rounds: number; messages: number; size: number; log: (s: string) => void }
-export interface VariantResult { label: string; rates: number[]; p99: number[]; rate: number; p99Median: number }
+export interface Variant {
+  label: string;
+  spawn: Partial<SpawnOptions>;
+}
+export interface TurnsOptions {
+  conns: number;
+  rounds: number;
+  messages: number;
+  size: number;
+  log: (s: string) => void;
+}
+export interface VariantResult {
+  label: string;
+  rates: number[];
+  p99: number[];
+  rate: number;
+  p99Median: number;
+}
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 export async function measureInTurns(a: Variant, b: Variant, o: TurnsOptions): Promise<[VariantResult, VariantResult]> {
   const user = 'alice@example.test';
   const pass = generatedPassword();
-  const spawn = (v: Variant) => spawnPostern({ user, pass, tls: 'starttls', maxConns: o.conns, tlsCert: null, tlsKey: null, cpuProf: null, workers: null, delivery: null, log: o.log, ...v.spawn });
+  const spawn = (v: Variant) =>
+    spawnPostern({
+      user,
+      pass,
+      tls: 'starttls',
+      maxConns: o.conns,
+      tlsCert: null,
+      tlsKey: null,
+      cpuProf: null,
+      workers: null,
+      delivery: null,
+      log: o.log,
+      ...v.spawn,
+    });
   const children: PosternChild[] = [await spawn(a), await spawn(b)];
   const results: VariantResult[] = [a, b].map((v) => ({ label: v.label, rates: [], p99: [], rate: 0, p99Median: 0 }));
   let seq = 0;
@@ -26,7 +54,15 @@ export async function measureInTurns(a: Variant, b: Variant, o: TurnsOptions): P
       for (const i of [0, 1]) {
         const factory = createMessageFactory({ size: o.size, from: user, to: ['rcpt@remote.test'] });
         const cell = {
-          mode: 'reuse' as const, conns: o.conns, factory, user, pass, from: user, to: ['rcpt@remote.test'], maxErrors: 20, maxSeconds: 120,
+          mode: 'reuse' as const,
+          conns: o.conns,
+          factory,
+          user,
+          pass,
+          from: user,
+          to: ['rcpt@remote.test'],
+          maxErrors: 20,
+          maxSeconds: 120,
           connect: { host: '127.0.0.1', port: children[i]!.port, tls: 'starttls' as const, ehlo: 'bench.client.test', timeoutMs: 30_000 },
         };
         seq = (await runCell({ ...cell, messages: 300, seqStart: seq })).nextSeq; // warm up
@@ -35,7 +71,9 @@ export async function measureInTurns(a: Variant, b: Variant, o: TurnsOptions): P
         if (out.aborted) throw new Error(`${results[i]!.label}: ${out.aborted}`);
         results[i]!.rates.push((out.accepted / out.elapsedMs) * 1000);
         results[i]!.p99.push(percentile(out.ackMs, 99) ?? 0);
-        o.log(`${o.conns} conns, round ${r + 1} ${results[i]!.label}: ${results[i]!.rates.at(-1)!.toFixed(0)} msg/s, p99 ${results[i]!.p99.at(-1)!.toFixed(1)} ms`);
+        o.log(
+          `${o.conns} conns, round ${r + 1} ${results[i]!.label}: ${results[i]!.rates.at(-1)!.toFixed(0)} msg/s, p99 ${results[i]!.p99.at(-1)!.toFixed(1)} ms`,
+        );
       }
     }
   } finally {
@@ -49,7 +87,8 @@ export async function measureInTurns(a: Variant, b: Variant, o: TurnsOptions): P
 }
 
 export function turnsTable(what: string, r: [VariantResult, VariantResult], o: TurnsOptions): string {
-  const row = (x: VariantResult) => `| ${x.label} | ${x.rate.toFixed(0)} | ${x.p99Median.toFixed(1)} | ${x.rates.map((v) => v.toFixed(0)).join(', ')} |`;
+  const row = (x: VariantResult) =>
+    `| ${x.label} | ${x.rate.toFixed(0)} | ${x.p99Median.toFixed(1)} | ${x.rates.map((v) => v.toFixed(0)).join(', ')} |`;
   return [
     `Submission, ${o.conns} connections (reuse), ${o.size} B, ${o.messages} messages x ${o.rounds} rounds in turns (median):`,
     '',

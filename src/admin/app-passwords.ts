@@ -15,15 +15,23 @@ const MAX_APP_PASSWORDS = 50;
 export function createAppPasswordService(store: Store, mailboxOrFail: (address: string, scope?: TenantScope) => Promise<Mailbox>) {
   return {
     /** Makes a named app password; returns it (shown once) with its record. */
-    async addAppPassword(address: string, name: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; appPassword: AppPassword; password: string }> {
+    async addAppPassword(
+      address: string,
+      name: string,
+      scope?: TenantScope,
+    ): Promise<{ mailbox: Mailbox; appPassword: AppPassword; password: string }> {
       const m = await mailboxOrFail(address, scope);
       const label = name.trim();
-      if (!APP_NAME.test(label)) throw new AdminError(`invalid app password name "${name}": 1 to 63 letters, digits, space, dot, dash or underscore`);
-      if ((await store.appPasswords.list(m.id)).length >= MAX_APP_PASSWORDS) throw new AdminError(`${m.address} has ${MAX_APP_PASSWORDS} app passwords already; revoke one first`);
+      if (!APP_NAME.test(label))
+        throw new AdminError(`invalid app password name "${name}": 1 to 63 letters, digits, space, dot, dash or underscore`);
+      if ((await store.appPasswords.list(m.id)).length >= MAX_APP_PASSWORDS)
+        throw new AdminError(`${m.address} has ${MAX_APP_PASSWORDS} app passwords already; revoke one first`);
       const password = generatePassword();
-      const appPassword = await store.appPasswords.add({ mailboxId: m.id, name: label, tokenHash: appPasswordHash(password) }).catch((err: Error & { kind?: string }) => {
-        throw err.kind === 'conflict' ? new AdminError(`${m.address} already has an app password named ${label}`, 'conflict') : err;
-      });
+      const appPassword = await store.appPasswords
+        .add({ mailboxId: m.id, name: label, tokenHash: appPasswordHash(password) })
+        .catch((err: Error & { kind?: string }) => {
+          throw err.kind === 'conflict' ? new AdminError(`${m.address} already has an app password named ${label}`, 'conflict') : err;
+        });
       return { mailbox: m, appPassword, password };
     },
     async listAppPasswords(address: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; appPasswords: AppPassword[] }> {

@@ -23,10 +23,14 @@ export interface AuditView<A extends Args> {
   partial?: boolean;
 }
 /** An audited change: the action its rows carry (stable whatever the method is called) and its view. */
-export interface Audited<A extends Args> extends AuditView<A> { action: string }
+export interface Audited<A extends Args> extends AuditView<A> {
+  action: string;
+}
 
 /** What the trail does with one operation: nothing (a read), a row per call, or nothing on purpose (said why). */
-export type Declaration<F> = F extends (...args: infer A) => unknown ? { read: true } | { audit: Audited<A> } | { unaudited: string } : never;
+export type Declaration<F> = F extends (...args: infer A) => unknown
+  ? { read: true } | { audit: Audited<A> } | { unaudited: string }
+  : never;
 /** One declaration for every operation of a service: the compiler refuses a missing or misnamed one. */
 export type Declarations<S> = { [K in keyof S]: Declaration<S[K]> };
 
@@ -43,7 +47,14 @@ export async function mailbox(store: Store, address: string) {
   if (!m) return null;
   const login = await store.authGuard.loginState(m.id);
   const grants = (await store.grants.list(m.id)).map((g) => `${g.kind}:${g.value || '<>'}`);
-  return { address: m.address, customer: m.customerName, status: m.status, credentialVersion: m.credentialVersion, lockedUntil: login.lockedUntil, grants };
+  return {
+    address: m.address,
+    customer: m.customerName,
+    status: m.status,
+    credentialVersion: m.credentialVersion,
+    lockedUntil: login.lockedUntil,
+    grants,
+  };
 }
 
 export async function message(store: Store, id: string) {
@@ -62,9 +73,10 @@ export const ROUTE: AuditView<[domain: string, ...unknown[]]> = {
 };
 export const LIMITS: AuditView<[level: string, target: string | undefined, ...unknown[]]> = {
   target: (a) => `${str(a[0])}:${a[1] === undefined ? '*' : str(a[1])}`,
-  snapshot: async (s, _t, a) => (await s.limits.list({ level: str(a[0]) as never }))
-    .filter((r) => r.target === (a[1] === undefined ? '*' : (addressKey(str(a[1])) ?? normalizeDomain(str(a[1])) ?? str(a[1]))))
-    .map((r) => `${r.window}:${r.metric}:${r.max}:${r.action}`),
+  snapshot: async (s, _t, a) =>
+    (await s.limits.list({ level: str(a[0]) as never }))
+      .filter((r) => r.target === (a[1] === undefined ? '*' : (addressKey(str(a[1])) ?? normalizeDomain(str(a[1])) ?? str(a[1]))))
+      .map((r) => `${r.window}:${r.metric}:${r.max}:${r.action}`),
 };
 
 export const SITE: AuditView<[name: string, ...unknown[]]> = {
@@ -73,13 +85,20 @@ export const SITE: AuditView<[name: string, ...unknown[]]> = {
     const site = await s.sites.get(str(a[0]));
     if (!site) return null;
     // never the token, nor its hash
-    return { customer: site.customerName, unixUser: site.unixUser, heldSince: site.heldSince, updatedAt: site.updatedAt, grants: (await s.sites.grants(site.id)).map((g) => `${g.kind}:${g.value}`) };
+    return {
+      customer: site.customerName,
+      unixUser: site.unixUser,
+      heldSince: site.heldSince,
+      updatedAt: site.updatedAt,
+      grants: (await s.sites.grants(site.id)).map((g) => `${g.kind}:${g.value}`),
+    };
   },
 };
 
 export const DKIM: AuditView<[domain: string, ...unknown[]]> = {
   target: (a) => `dkim:${domainKey(a)}`,
-  snapshot: async (s, t) => (await s.dkim.list(t.slice('dkim:'.length))).filter((k) => k.state !== 'retired').map((k) => `${k.selector}:${k.algorithm}:${k.state}`),
+  snapshot: async (s, t) =>
+    (await s.dkim.list(t.slice('dkim:'.length))).filter((k) => k.state !== 'retired').map((k) => `${k.selector}:${k.algorithm}:${k.state}`),
 };
 
 /** A webhook endpoint as the trail shows it: never its secret (a rotation shows as a new updatedAt). */
@@ -109,7 +128,9 @@ export const TOKEN: AuditView<[name: string, ...unknown[]]> = {
 export const SUPPRESSION: AuditView<[address: string, o: { customer?: string }, scope?: { customer?: string }, ...unknown[]]> = {
   target: (a) => {
     const scope = a[2] as { customer?: string } | undefined;
-    const address = str(a[0]).trim().replace(/^<(.*)>$/, '$1');
+    const address = str(a[0])
+      .trim()
+      .replace(/^<(.*)>$/, '$1');
     return `suppression:${str(scope?.customer ?? (a[1] as { customer?: string } | undefined)?.customer)}:${addressKey(address) ?? address}`;
   },
   snapshot: async (s, t) => {
@@ -125,16 +146,30 @@ export async function customer(store: Store, name: string) {
   const c = await store.customers.get(name);
   if (!c) return null;
   const domains = (await store.domains.list(c.name)).map((d) => d.name);
-  return { name: c.name, status: c.status, suspendedAt: c.suspendedAt, contact: c.contact, domains, sites: (await store.sites.list(c.name)).length };
+  return {
+    name: c.name,
+    status: c.status,
+    suspendedAt: c.suspendedAt,
+    contact: c.contact,
+    domains,
+    sites: (await store.sites.list(c.name)).length,
+  };
 }
-export const CUSTOMER: AuditView<[name: string, ...unknown[]]> = { target: (a) => `customer:${str(a[0])}`, snapshot: (s, t) => customer(s, t.slice('customer:'.length)) };
+export const CUSTOMER: AuditView<[name: string, ...unknown[]]> = {
+  target: (a) => `customer:${str(a[0])}`,
+  snapshot: (s, t) => customer(s, t.slice('customer:'.length)),
+};
 /** A domain as the trail shows it: its customer, mailboxes and DKIM selectors. */
 export const DOMAIN: AuditView<[domain: string, ...unknown[]]> = {
   target: (a) => `domain:${domainKey(a)}`,
   snapshot: async (s, t) => {
     const d = await s.domains.get(t.slice('domain:'.length));
     if (!d) return null;
-    return { customer: d.customerName, mailboxes: (await s.mailboxes.list({ domain: d.name })).map((m) => `${m.address}:${m.status}`), dkim: (await s.dkim.list(d.name)).map((k) => `${k.selector}:${k.state}`) };
+    return {
+      customer: d.customerName,
+      mailboxes: (await s.mailboxes.list({ domain: d.name })).map((m) => `${m.address}:${m.status}`),
+      dkim: (await s.dkim.list(d.name)).map((k) => `${k.selector}:${k.state}`),
+    };
   },
 };
 
@@ -171,7 +206,15 @@ export function withAudit<S extends object>(service: S, declared: Declarations<S
       } catch (err) {
         if (how.partial) {
           const after = await how.snapshot(store, target, args).catch(() => null);
-          if (JSON.stringify(after) !== JSON.stringify(before)) await store.audit.add({ at: now(), actor, action: `${how.action}:unfinished`, target, before: before ?? null, after: after ?? null });
+          if (JSON.stringify(after) !== JSON.stringify(before))
+            await store.audit.add({
+              at: now(),
+              actor,
+              action: `${how.action}:unfinished`,
+              target,
+              before: before ?? null,
+              after: after ?? null,
+            });
         }
         throw err;
       }

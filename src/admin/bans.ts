@@ -5,7 +5,11 @@ import type { IpBan, Mailbox } from '../core/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 import { audit, read, str, MAILBOX, type Declarations } from './audit.ts';
 
-export function createBanService(store: Store, mailboxOrFail: (address: string, scope?: TenantScope) => Promise<Mailbox>, now: () => number) {
+export function createBanService(
+  store: Store,
+  mailboxOrFail: (address: string, scope?: TenantScope) => Promise<Mailbox>,
+  now: () => number,
+) {
   return {
     async unlock(address: string, scope?: TenantScope): Promise<{ mailbox: Mailbox; wasLocked: boolean }> {
       const m = await mailboxOrFail(address, scope);
@@ -17,7 +21,8 @@ export function createBanService(store: Store, mailboxOrFail: (address: string, 
     },
     listBans: (): Promise<IpBan[]> => store.authGuard.bans(now()),
     async removeBan(ip: string): Promise<void> {
-      if (!net.isIP(ip) && !/^[0-9a-f:]+::\/64$/i.test(ip)) throw new AdminError(`not an IP address (or an IPv6 /64 as ban list shows it): ${ip}`);
+      if (!net.isIP(ip) && !/^[0-9a-f:]+::\/64$/i.test(ip))
+        throw new AdminError(`not an IP address (or an IPv6 /64 as ban list shows it): ${ip}`);
       if (!(await store.authGuard.unban(ip))) throw missing(`${ip} is not banned`);
     },
   };

@@ -17,14 +17,18 @@ function emptyDns() {
   return { asked, lookup };
 }
 
-test('checkDomain: without a scope any domain; with a customer scope its own only, another customer\'s is missing and is never looked up', async () => {
+test("checkDomain: without a scope any domain; with a customer scope its own only, another customer's is missing and is never looked up", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-dkim-admin-'));
   const store = createSqliteStore({ path: path.join(dir, 'p.db') });
   const dns = emptyDns();
   try {
     const svc = createAdminService(store, {
       dkim: {
-        enabled: false, service: {} as DkimService, lookup: () => dns.lookup, sendingIps: ['192.0.2.10'], heloName: 'mx.postern.test',
+        enabled: false,
+        service: {} as DkimService,
+        lookup: () => dns.lookup,
+        sendingIps: ['192.0.2.10'],
+        heloName: 'mx.postern.test',
         clients: { provider: 'p', webHost: 'mx.postern.test', webPort: 443, outgoing: [], incoming: [] },
       },
     });
@@ -36,14 +40,19 @@ test('checkDomain: without a scope any domain; with a customer scope its own onl
     const operator = await svc.checkDomain('shop.example');
     assert.equal(operator.domain, 'shop.example');
     assert.equal(operator.ok, false);
-    assert.ok(operator.items.some((i) => i.id === 'dmarc' && i.status === 'fail'), JSON.stringify(operator.items));
+    assert.ok(
+      operator.items.some((i) => i.id === 'dmarc' && i.status === 'fail'),
+      JSON.stringify(operator.items),
+    );
 
     const own = await svc.checkDomain('SHOP.example', { customerId: acme.id, customerName: 'acme' });
     assert.equal(own.domain, 'shop.example');
 
     const before = dns.asked.length;
-    await assert.rejects(svc.checkDomain('shop.example', { customerId: other.id, customerName: 'other' }),
-      (e: unknown) => e instanceof AdminError && e.kind === 'not-found' && e.message === 'no hosted domain shop.example');
+    await assert.rejects(
+      svc.checkDomain('shop.example', { customerId: other.id, customerName: 'other' }),
+      (e: unknown) => e instanceof AdminError && e.kind === 'not-found' && e.message === 'no hosted domain shop.example',
+    );
     assert.equal(dns.asked.length, before, 'nothing looked up for a domain the scope does not see');
   } finally {
     await store.close();

@@ -7,8 +7,18 @@ import type { Config } from '../config/index.ts';
 import type { SecretBox } from '../credentials/index.ts';
 import type { Store } from '../store/index.ts';
 import {
-  checkDomain, checkPool, createDkimService, createDnsLookup, dkimRecordName, dkimRecordValue, DkimError, zoneQuoted,
-  type CheckReport, type DkimAlgorithm, type DkimService, type DnsLookup,
+  checkDomain,
+  checkPool,
+  createDkimService,
+  createDnsLookup,
+  dkimRecordName,
+  dkimRecordValue,
+  DkimError,
+  zoneQuoted,
+  type CheckReport,
+  type DkimAlgorithm,
+  type DkimService,
+  type DnsLookup,
 } from '../dkim/index.ts';
 import { normalizeDomain, type DkimKey } from '../core/index.ts';
 import { domainRecords, outgoingOf, type ClientSettings, type DnsRecord } from '../clientsetup/index.ts';
@@ -30,7 +40,8 @@ export interface DkimAdminOptions {
 /** The DKIM options of the admin service, from the configuration. */
 export function dkimAdminOptions(config: Config, store: Store, secrets: () => SecretBox, now: () => number): DkimAdminOptions {
   let lookup: DnsLookup | null = null;
-  const lazyLookup = () => (lookup ??= createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries }));
+  const lazyLookup = () =>
+    (lookup ??= createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries }));
   return {
     enabled: config.dkim.enabled,
     service: createDkimService({ store, secrets, now, lookup: lazyLookup, policy: config.dkim }),
@@ -48,12 +59,32 @@ export function dkimAdminOptions(config: Config, store: Store, secrets: () => Se
   };
 }
 
-export interface DkimRecordView { selector: string; algorithm: DkimAlgorithm; state: DkimKey['state']; createdAt: number; activatedAt: number | null; retiringAt: number | null; name: string; value: string; zone: string }
+export interface DkimRecordView {
+  selector: string;
+  algorithm: DkimAlgorithm;
+  state: DkimKey['state'];
+  createdAt: number;
+  activatedAt: number | null;
+  retiringAt: number | null;
+  name: string;
+  value: string;
+  zone: string;
+}
 
 const view = (k: DkimKey): DkimRecordView => {
   const value = dkimRecordValue(k.algorithm, k.publicKey);
   const name = dkimRecordName(k.selector, k.domain);
-  return { selector: k.selector, algorithm: k.algorithm, state: k.state, createdAt: k.createdAt, activatedAt: k.activatedAt, retiringAt: k.retiringAt, name, value, zone: `${name}. IN TXT ${zoneQuoted(value)}` };
+  return {
+    selector: k.selector,
+    algorithm: k.algorithm,
+    state: k.state,
+    createdAt: k.createdAt,
+    activatedAt: k.activatedAt,
+    retiringAt: k.retiringAt,
+    name,
+    value,
+    zone: `${name}. IN TXT ${zoneQuoted(value)}`,
+  };
 };
 
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -81,7 +112,8 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
     const settings = opts?.pools;
     if (!settings || !Object.keys(settings.pools).length) return null;
     const domain = await store.domains.get(d);
-    const name = (domain ? await store.pools.poolFor({ customerId: domain.customerId, senderDomain: d, siteId: null }) : null) ?? settings.defaultPool;
+    const name =
+      (domain ? await store.pools.poolFor({ customerId: domain.customerId, senderDomain: d, siteId: null }) : null) ?? settings.defaultPool;
     const p = name ? settings.pools[name] : undefined;
     return name && p ? { name, addresses: p.addresses, helo: p.helo } : null;
   };
@@ -97,7 +129,8 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
     },
     async rotateDkim(input: string, algorithm?: string): Promise<DkimRecordView[]> {
       const d = await domainName(input);
-      const only = algorithm === undefined ? undefined : algorithm === 'rsa' ? 'rsa-sha256' : algorithm === 'ed25519' ? 'ed25519-sha256' : null;
+      const only =
+        algorithm === undefined ? undefined : algorithm === 'rsa' ? 'rsa-sha256' : algorithm === 'ed25519' ? 'ed25519-sha256' : null;
       if (only === null) throw new AdminError(`--algorithm must be rsa or ed25519: ${algorithm}`);
       return (await guard(() => need().service.rotate(d, only))).map(view);
     },
@@ -116,11 +149,17 @@ export function createDkimAdmin(store: Store, opts: DkimAdminOptions | undefined
     async checkDomain(input: string, scope?: TenantScope): Promise<CheckReport> {
       const d = await domainName(input, scope);
       const o = need();
-      const keys = (await store.dkim.list(d)).filter((k): k is DkimKey & { state: 'pending' | 'active' | 'retiring' } => k.state !== 'retired');
+      const keys = (await store.dkim.list(d)).filter(
+        (k): k is DkimKey & { state: 'pending' | 'active' | 'retiring' } => k.state !== 'retired',
+      );
       const pool = await poolOfDomain(d);
       if (!pool) return checkDomain({ domain: d, keys, sendingIps: o.sendingIps, heloName: o.heloName, lookup: o.lookup() });
       const report = await checkDomain({ domain: d, keys, sendingIps: pool.addresses, heloName: pool.helo, lookup: o.lookup() });
-      report.items.unshift({ id: 'pool', status: 'ok', summary: `mail of ${d} leaves from egress pool ${pool.name} (${pool.addresses.join(', ')}, HELO ${pool.helo}): SPF, PTR and HELO are checked for it` });
+      report.items.unshift({
+        id: 'pool',
+        status: 'ok',
+        summary: `mail of ${d} leaves from egress pool ${pool.name} (${pool.addresses.join(', ')}, HELO ${pool.helo}): SPF, PTR and HELO are checked for it`,
+      });
       return report;
     },
     /** An egress pool's PTR (forward-confirmed, matching its HELO), HELO and the SPF of every domain sending from it. */

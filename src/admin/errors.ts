@@ -22,7 +22,10 @@ export const missing = (message: string): AdminError => new AdminError(message, 
  * customer (a customer's API token). An object of another customer is answered exactly like
  * a missing one.
  */
-export interface TenantScope { customerId: number; customerName: string }
+export interface TenantScope {
+  customerId: number;
+  customerName: string;
+}
 
 /** The object's customer is visible to the scope. */
 export const sees = (scope: TenantScope | undefined, customerId: number | null): boolean => !scope || scope.customerId === customerId;

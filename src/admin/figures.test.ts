@@ -9,7 +9,7 @@ import { createAdminService } from './service.ts';
 const T = Date.UTC(2025, 0, 1, 12);
 const HOUR = 3_600_000;
 
-test('the operator\'s figures: held mailboxes and sites, bans in force now, the queue by state, the last hour', async () => {
+test("the operator's figures: held mailboxes and sites, bans in force now, the queue by state, the last hour", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-figures-'));
   const store = createSqliteStore({ path: path.join(dir, 'p.db') });
   let now = T;
@@ -19,7 +19,12 @@ test('the operator\'s figures: held mailboxes and sites, bans in force now, the 
     await svc.addDomain('example.com', 'acme');
     const { mailbox } = await svc.addMailbox('alice@example.com', 'alice-secret-1');
     await svc.addMailbox('bob@example.com', 'bob-secret-11');
-    assert.deepEqual(await svc.activityFigures(), { heldMailboxes: 0, heldSites: 0, bansActive: 0, lastHour: { events: {}, topSenders: [] } });
+    assert.deepEqual(await svc.activityFigures(), {
+      heldMailboxes: 0,
+      heldSites: 0,
+      bansActive: 0,
+      lastHour: { events: {}, topSenders: [] },
+    });
     await store.mailboxes.hold(mailbox.id, 'a burst', now);
     await store.authGuard.recordIpFailure('192.0.2.1', now, HOUR, 1, HOUR);
     await store.authGuard.recordIpFailure('192.0.2.2', now, HOUR, 1, 10 * 60_000);

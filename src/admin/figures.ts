@@ -28,7 +28,12 @@ export function createFigureService(store: Store, now: () => number) {
     queueDepth: (): Promise<QueueDepthCounts> => store.queue.depth(),
     lastHourSummary,
     async activityFigures(): Promise<ActivityFigures> {
-      const [mailboxes, sites, bans, lastHour] = await Promise.all([store.mailboxes.held(), store.sites.held(), store.authGuard.bans(now()), lastHourSummary()]);
+      const [mailboxes, sites, bans, lastHour] = await Promise.all([
+        store.mailboxes.held(),
+        store.sites.held(),
+        store.authGuard.bans(now()),
+        lastHourSummary(),
+      ]);
       return { heldMailboxes: mailboxes.length, heldSites: sites.length, bansActive: bans.length, lastHour };
     },
   };

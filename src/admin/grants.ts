@@ -9,12 +9,16 @@ import type { Store } from '../store/index.ts';
 import { AdminError, missing, type TenantScope } from './errors.ts';
 import { audit, read, MAILBOX, type Declarations } from './audit.ts';
 
-export interface GrantInput { sendAs?: string; domain?: string }
+export interface GrantInput {
+  sendAs?: string;
+  domain?: string;
+}
 
 export function createGrantService(store: Store, mailboxOrFail: (address: string, scope?: TenantScope) => Promise<Mailbox>) {
   /** The grant an input names, checked against the mailbox's customer. */
   async function resolve(m: Mailbox, input: GrantInput): Promise<{ kind: GrantKind; value: string }> {
-    if ((input.sendAs === undefined) === (input.domain === undefined)) throw new AdminError('give either --send-as ADDRESS or --domain DOMAIN');
+    if ((input.sendAs === undefined) === (input.domain === undefined))
+      throw new AdminError('give either --send-as ADDRESS or --domain DOMAIN');
     if (input.sendAs !== undefined) {
       const raw = input.sendAs.trim();
       if (raw === '<>' || raw === '') return { kind: 'null-sender', value: '' };
@@ -33,28 +37,42 @@ export function createGrantService(store: Store, mailboxOrFail: (address: string
   async function ownDomain(m: Mailbox, domain: string): Promise<void> {
     const d = await store.domains.get(domain);
     if (!d || d.customerId !== m.customerId) {
-      throw new AdminError(`${domain} is not a domain of customer ${m.customerName}: a mailbox may only send as its own customer's domains`);
+      throw new AdminError(
+        `${domain} is not a domain of customer ${m.customerName}: a mailbox may only send as its own customer's domains`,
+      );
     }
   }
 
   return {
-    async grant(address: string, input: GrantInput, scope?: TenantScope): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string }; added: boolean }> {
+    async grant(
+      address: string,
+      input: GrantInput,
+      scope?: TenantScope,
+    ): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string }; added: boolean }> {
       const m = await mailboxOrFail(address, scope);
       const g = await resolve(m, input);
       const added = await store.grants.add({ mailboxId: m.id, ...g });
       return { mailbox: m, grant: g, added };
     },
-    async revoke(address: string, input: GrantInput, scope?: TenantScope): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string } }> {
+    async revoke(
+      address: string,
+      input: GrantInput,
+      scope?: TenantScope,
+    ): Promise<{ mailbox: Mailbox; grant: { kind: GrantKind; value: string } }> {
       const m = await mailboxOrFail(address, scope);
       if (input.sendAs !== undefined && input.domain === undefined) {
         const raw = input.sendAs.trim();
-        const g = raw === '<>' || raw === '' ? { kind: 'null-sender' as const, value: '' } : { kind: 'address' as const, value: addressKey(raw) ?? raw };
+        const g =
+          raw === '<>' || raw === ''
+            ? { kind: 'null-sender' as const, value: '' }
+            : { kind: 'address' as const, value: addressKey(raw) ?? raw };
         if (!(await store.grants.remove({ mailboxId: m.id, ...g }))) throw missing(`${m.address} has no grant to send as ${raw || '<>'}`);
         return { mailbox: m, grant: g };
       }
       if (input.domain !== undefined && input.sendAs === undefined) {
         const value = normalizeDomain(input.domain) ?? input.domain;
-        if (!(await store.grants.remove({ mailboxId: m.id, kind: 'domain', value }))) throw missing(`${m.address} has no grant for the domain ${value}`);
+        if (!(await store.grants.remove({ mailboxId: m.id, kind: 'domain', value })))
+          throw missing(`${m.address} has no grant for the domain ${value}`);
         return { mailbox: m, grant: { kind: 'domain', value } };
       }
       throw new AdminError('give either --send-as ADDRESS or --domain DOMAIN');

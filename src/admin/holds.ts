@@ -23,23 +23,31 @@ export function createHoldService(store: Store, mailboxOrFail: (address: string)
       const mailboxes = await store.mailboxes.held();
       const sites = await store.sites.held();
       const spam = (held: QueuedMessage[]) => held.filter((q) => q.holdReason === 'content').length;
-      const rows = await Promise.all(mailboxes.map(async (m) => {
-        const held = await heldOf(m.address);
-        return { mailbox: m, heldMessages: held.length, heldSpam: spam(held) };
-      }));
-      const siteRows = await Promise.all(sites.map(async (s) => {
-        const held = await heldOfSite(s.name);
-        return { site: s, heldMessages: held.length, heldSpam: spam(held) };
-      }));
-      const loose = (await store.queue.list({ state: 'held', limit: 100_000 }))
-        .filter((q) => !mailboxes.some((m) => m.address === q.authUser) && !sites.some((s) => s.name === q.siteName));
+      const rows = await Promise.all(
+        mailboxes.map(async (m) => {
+          const held = await heldOf(m.address);
+          return { mailbox: m, heldMessages: held.length, heldSpam: spam(held) };
+        }),
+      );
+      const siteRows = await Promise.all(
+        sites.map(async (s) => {
+          const held = await heldOfSite(s.name);
+          return { site: s, heldMessages: held.length, heldSpam: spam(held) };
+        }),
+      );
+      const loose = (await store.queue.list({ state: 'held', limit: 100_000 })).filter(
+        (q) => !mailboxes.some((m) => m.address === q.authUser) && !sites.some((s) => s.name === q.siteName),
+      );
       return { mailboxes: rows, sites: siteRows, messages: loose };
     },
     /**
      * ADDRESS or site:NAME: it leaves hold and its held mail is released, except what the content
      * scanner held (spam: only with includeSpam); ID: one held message.
      */
-    async releaseHold(target: string, o: { includeSpam?: boolean } = {}): Promise<{ mailbox: Mailbox | null; site?: Site; released: number; keptSpam: number }> {
+    async releaseHold(
+      target: string,
+      o: { includeSpam?: boolean } = {},
+    ): Promise<{ mailbox: Mailbox | null; site?: Site; released: number; keptSpam: number }> {
       const releaseAll = async (held: QueuedMessage[]) => {
         let released = 0;
         let keptSpam = 0;
@@ -53,14 +61,20 @@ export function createHoldService(store: Store, mailboxOrFail: (address: string)
         const site = await siteOrFail(target);
         const wasHeld = await store.sites.unhold(site.id, now());
         const r = await releaseAll(await heldOfSite(site.name));
-        if (!wasHeld && !r.released) throw new AdminError(`site ${site.name} is not on hold and has no held mail${r.keptSpam ? ' (but spam held by the scanner: --include-spam)' : ''}`);
+        if (!wasHeld && !r.released)
+          throw new AdminError(
+            `site ${site.name} is not on hold and has no held mail${r.keptSpam ? ' (but spam held by the scanner: --include-spam)' : ''}`,
+          );
         return { mailbox: null, site, ...r };
       }
       if (target.includes('@')) {
         const m = await mailboxOrFail(target);
         const wasHeld = await store.mailboxes.unhold(m.id, now());
         const r = await releaseAll(await heldOf(m.address));
-        if (!wasHeld && !r.released) throw new AdminError(`${m.address} is not on hold and has no held mail${r.keptSpam ? ' (but spam held by the scanner: --include-spam)' : ''}`);
+        if (!wasHeld && !r.released)
+          throw new AdminError(
+            `${m.address} is not on hold and has no held mail${r.keptSpam ? ' (but spam held by the scanner: --include-spam)' : ''}`,
+          );
         return { mailbox: m, ...r };
       }
       if (!(await store.queue.release(target, now()))) throw missing(`no held message ${target}`);
@@ -87,7 +101,8 @@ export const holdOperations = {
   listHolds: read,
   releaseHold: audit('releaseHold', {
     target: (a) => (str(a[0]).includes('@') ? mailboxKey(a) : str(a[0])),
-    snapshot: (s, t) => (t.startsWith(SITE) ? SITE_VIEW.snapshot(s, t, [t.slice(SITE.length)]) : t.includes('@') ? mailbox(s, t) : message(s, t)),
+    snapshot: (s, t) =>
+      t.startsWith(SITE) ? SITE_VIEW.snapshot(s, t, [t.slice(SITE.length)]) : t.includes('@') ? mailbox(s, t) : message(s, t),
   }),
   purgeHold: audit('purgeHold', {
     target: (a) => (str(a[0]).startsWith(SITE) ? str(a[0]) : mailboxKey(a)),

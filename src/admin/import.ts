@@ -21,7 +21,11 @@ export interface ImportReport {
   refused: { line: number; error: string }[];
 }
 
-interface Entry { line: number; login: string; secret: string }
+interface Entry {
+  line: number;
+  login: string;
+  secret: string;
+}
 
 /** "a","b" or a,b: the fields of one CSV line (quotes double inside quotes). */
 function csvFields(line: string): string[] {
@@ -32,7 +36,13 @@ function csvFields(line: string): string[] {
       let v = '';
       i++;
       while (i < line.length) {
-        if (line[i] === '"' && line[i + 1] === '"') { v += '"'; i += 2; } else if (line[i] === '"') { i++; break; } else v += line[i++];
+        if (line[i] === '"' && line[i + 1] === '"') {
+          v += '"';
+          i += 2;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else v += line[i++];
       }
       out.push(v);
       while (i < line.length && line[i] !== ',') i++;
@@ -62,7 +72,8 @@ export function parseMailboxFile(text: string, format: ImportFormat): { entries:
     }
     // passwd-file: user:password:uid:gid:gecos:home:shell:extra; shadow: name:hash:lastchange:...
     const colon = raw.indexOf(':');
-    if (colon <= 0) return void refused.push({ line, error: `expected ${format === 'shadow' ? 'NAME:HASH:...' : 'USER:{SCHEME}HASH:...'}` });
+    if (colon <= 0)
+      return void refused.push({ line, error: `expected ${format === 'shadow' ? 'NAME:HASH:...' : 'USER:{SCHEME}HASH:...'}` });
     const rest = raw.slice(colon + 1);
     const end = rest.indexOf(':');
     entries.push({ line, login: raw.slice(0, colon).trim(), secret: end === -1 ? rest : rest.slice(0, end) });
@@ -78,7 +89,8 @@ export function createImportService(store: Store) {
      * scope does not see), a plain-text password or an unknown scheme is refused with its line.
      */
     async importMailboxes(text: string, o: { format: string; domain?: string }, scope?: TenantScope): Promise<ImportReport> {
-      if (!(IMPORT_FORMATS as readonly string[]).includes(o.format)) throw new AdminError(`--format must be one of ${IMPORT_FORMATS.join(', ')}: ${o.format}`);
+      if (!(IMPORT_FORMATS as readonly string[]).includes(o.format))
+        throw new AdminError(`--format must be one of ${IMPORT_FORMATS.join(', ')}: ${o.format}`);
       const qualify = o.domain === undefined ? null : normalizeDomain(o.domain);
       if (o.domain !== undefined && !qualify) throw new AdminError(`not a valid domain name: ${o.domain}`);
       const { entries, refused } = parseMailboxFile(text, o.format as ImportFormat);
@@ -88,21 +100,49 @@ export function createImportService(store: Store) {
         const refuse = (error: string) => void report.refused.push({ line: e.line, error });
         const login = e.login.includes('@') || !qualify ? e.login : `${e.login}@${qualify}`;
         const parsed = parseAddress(login);
-        if (!parsed) { refuse(e.login.includes('@') ? `not a valid address: ${e.login}` : `${e.login} is not an address: give --domain for bare user names`); continue; }
-        const key = addressKey(login)!;
-        if (seen.has(key)) { refuse(`${key} appears again (first on line ${seen.get(key)})`); continue; }
-        seen.set(key, e.line);
-        const hash = parseStoredHash(e.secret);
-        if (!hash.ok) { refuse(`${key}: ${hash.error}`); continue; }
-        const domain = await store.domains.get(parsed.domain);
-        if (!domain || !sees(scope, domain.customerId)) { refuse(`${key}: the domain ${parsed.domain} is not hosted here`); continue; }
-        const existing = await store.mailboxes.get(key);
-        if (!existing) {
-          await store.mailboxes.add({ address: key, domainId: domain.id, customerId: domain.customerId, passwordHash: hash.hash, source: 'import', importedHash: hash.hash })
-            .then(() => report.added++, (err) => (err instanceof StoreError && err.kind === 'conflict' ? refuse(`${key} was added meanwhile`) : Promise.reject(err)));
+        if (!parsed) {
+          refuse(
+            e.login.includes('@') ? `not a valid address: ${e.login}` : `${e.login} is not an address: give --domain for bare user names`,
+          );
           continue;
         }
-        if (existing.importedHash === hash.hash || existing.passwordHash === hash.hash) { report.unchanged++; continue; }
+        const key = addressKey(login)!;
+        if (seen.has(key)) {
+          refuse(`${key} appears again (first on line ${seen.get(key)})`);
+          continue;
+        }
+        seen.set(key, e.line);
+        const hash = parseStoredHash(e.secret);
+        if (!hash.ok) {
+          refuse(`${key}: ${hash.error}`);
+          continue;
+        }
+        const domain = await store.domains.get(parsed.domain);
+        if (!domain || !sees(scope, domain.customerId)) {
+          refuse(`${key}: the domain ${parsed.domain} is not hosted here`);
+          continue;
+        }
+        const existing = await store.mailboxes.get(key);
+        if (!existing) {
+          await store.mailboxes
+            .add({
+              address: key,
+              domainId: domain.id,
+              customerId: domain.customerId,
+              passwordHash: hash.hash,
+              source: 'import',
+              importedHash: hash.hash,
+            })
+            .then(
+              () => report.added++,
+              (err) => (err instanceof StoreError && err.kind === 'conflict' ? refuse(`${key} was added meanwhile`) : Promise.reject(err)),
+            );
+          continue;
+        }
+        if (existing.importedHash === hash.hash || existing.passwordHash === hash.hash) {
+          report.unchanged++;
+          continue;
+        }
         await store.mailboxes.importHash(key, hash.hash);
         await store.consoleSessions.removeSubject('mailbox', key);
         report.updated++;
@@ -121,28 +161,53 @@ export function createImportService(store: Store) {
       for (const { line, text: raw } of logicalLines(text)) {
         const refuse = (error: string) => void report.refused.push({ line, error });
         const m = /^(\S+)\s+(.+)$/.exec(raw);
-        if (!m) { refuse('expected ADDRESS  LOGIN[, LOGIN ...]'); continue; }
+        if (!m) {
+          refuse('expected ADDRESS  LOGIN[, LOGIN ...]');
+          continue;
+        }
         const target = m[1]!;
         const logins = m[2]!.split(/[\s,]+/).filter(Boolean);
         const wholeDomain = target.startsWith('@');
         const domainName = wholeDomain ? normalizeDomain(target.slice(1)) : domainOf(target);
         const address = wholeDomain ? null : addressKey(target);
-        if (!domainName || (!wholeDomain && !address)) { refuse(`not an address or @domain: ${target}`); continue; }
+        if (!domainName || (!wholeDomain && !address)) {
+          refuse(`not an address or @domain: ${target}`);
+          continue;
+        }
         const domain = await store.domains.get(domainName);
-        if (!domain || !sees(scope, domain.customerId)) { refuse(`${target}: the domain ${domainName} is not hosted here`); continue; }
+        if (!domain || !sees(scope, domain.customerId)) {
+          refuse(`${target}: the domain ${domainName} is not hosted here`);
+          continue;
+        }
         const mailboxes: Mailbox[] = [];
         let bad: string | null = null;
         for (const l of logins) {
           const key = addressKey(l);
           const mb = key ? await store.mailboxes.get(key) : null;
-          if (!mb || !sees(scope, mb.customerId)) { bad = `no mailbox ${l}`; break; }
-          if (mb.customerId !== domain.customerId) { bad = `${mb.address} (customer ${mb.customerName}) may not send as ${target} (customer ${domain.customerName})`; break; }
+          if (!mb || !sees(scope, mb.customerId)) {
+            bad = `no mailbox ${l}`;
+            break;
+          }
+          if (mb.customerId !== domain.customerId) {
+            bad = `${mb.address} (customer ${mb.customerName}) may not send as ${target} (customer ${domain.customerName})`;
+            break;
+          }
           mailboxes.push(mb);
         }
-        if (bad) { refuse(bad); continue; }
+        if (bad) {
+          refuse(bad);
+          continue;
+        }
         for (const mb of mailboxes) {
-          if (address === mb.address) { report.unchanged++; continue; } // its own address: always allowed
-          const added = await store.grants.add({ mailboxId: mb.id, kind: wholeDomain ? 'domain' : 'address', value: wholeDomain ? domainName : address! });
+          if (address === mb.address) {
+            report.unchanged++;
+            continue;
+          } // its own address: always allowed
+          const added = await store.grants.add({
+            mailboxId: mb.id,
+            kind: wholeDomain ? 'domain' : 'address',
+            value: wholeDomain ? domainName : address!,
+          });
           if (added) report.added++;
           else report.unchanged++;
         }
@@ -160,7 +225,9 @@ export const importOperations = {
   }),
   importGrants: audit('importGrants', {
     target: () => 'import:grants',
-    snapshot: async (s) => ({ grants: (await Promise.all((await s.mailboxes.list()).map((m) => s.grants.list(m.id)))).reduce((n, g) => n + g.length, 0) }),
+    snapshot: async (s) => ({
+      grants: (await Promise.all((await s.mailboxes.list()).map((m) => s.grants.list(m.id)))).reduce((n, g) => n + g.length, 0),
+    }),
   }),
 } satisfies Declarations<ReturnType<typeof createImportService>>;
 

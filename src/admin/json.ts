@@ -19,4 +19,3 @@ export function apiJson(value: unknown, key = ''): unknown {
   }
   return value;
 }
-

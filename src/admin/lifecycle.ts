@@ -13,20 +13,31 @@ import { audit, str, CUSTOMER, customer, type Declarations } from './audit.ts';
 const CUSTOMER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 const ALL = 100_000;
 
-export interface SuspendResult { customer: Customer; held: number; inFlight: number }
-export interface ResumeResult { customer: Customer; released: number; wasRemoving: boolean }
+export interface SuspendResult {
+  customer: Customer;
+  held: number;
+  inFlight: number;
+}
+export interface ResumeResult {
+  customer: Customer;
+  released: number;
+  wasRemoving: boolean;
+}
 
 /** The messages of a customer still in the queue (every state). */
 export const queuedOf = (store: Store, customer: string): Promise<QueuedMessage[]> => store.queue.list({ customer, limit: ALL });
 
 /** Releases the mail that a suspension of the customer held (and nothing held for another reason); returns how many. */
-export const releaseCustomerHolds = (store: Store, customer: Customer, now: () => number): Promise<number> => store.queue.releaseCustomer(customer.id, now());
+export const releaseCustomerHolds = (store: Store, customer: Customer, now: () => number): Promise<number> =>
+  store.queue.releaseCustomer(customer.id, now());
 
 export function createLifecycleService(store: Store, customerOrFail: (name: string) => Promise<Customer>, now: () => number) {
   /** Holds every queued message of the customer (reason customer) in one transaction; a recipient in flight finishes its attempt. */
   async function holdAll(c: Customer): Promise<{ held: number; inFlight: number }> {
     const t = now();
-    const inFlight = (await queuedOf(store, c.name)).filter((m) => m.state === 'queued' && m.recipients.some((r) => r.leaseOwner !== null && r.nextAttemptAt > t)).length;
+    const inFlight = (await queuedOf(store, c.name)).filter(
+      (m) => m.state === 'queued' && m.recipients.some((r) => r.leaseOwner !== null && r.nextAttemptAt > t),
+    ).length;
     return { held: await store.queue.holdCustomer(c.id, t), inFlight };
   }
 
@@ -34,8 +45,10 @@ export function createLifecycleService(store: Store, customerOrFail: (name: stri
     /** Every mailbox, site and token of the customer is refused at once; its queued mail is held. */
     async suspendCustomer(name: string): Promise<SuspendResult> {
       const c = await customerOrFail(name);
-      if (c.status === 'suspended') throw new AdminError(`customer ${c.name} is already suspended (since ${new Date(c.suspendedAt ?? 0).toISOString()})`, 'conflict');
-      if (c.status === 'removing') throw new AdminError(`customer ${c.name} is being removed; finish with: postern customer remove ${c.name} --yes`, 'conflict');
+      if (c.status === 'suspended')
+        throw new AdminError(`customer ${c.name} is already suspended (since ${new Date(c.suspendedAt ?? 0).toISOString()})`, 'conflict');
+      if (c.status === 'removing')
+        throw new AdminError(`customer ${c.name} is being removed; finish with: postern customer remove ${c.name} --yes`, 'conflict');
       const customer = (await store.customers.setStatus(c.name, 'suspended', now()))!;
       const r = await holdAll(customer);
       await store.webhooks.enqueue([customerEvent('customer.suspended', customer, now(), { held: r.held })], now());
@@ -53,7 +66,8 @@ export function createLifecycleService(store: Store, customerOrFail: (name: stri
     /** Renames a customer; everything of it follows (it is referred to by id), history keeps the old name in the audit trail. */
     async renameCustomer(name: string, to: string): Promise<{ before: string; customer: Customer }> {
       const c = await customerOrFail(name);
-      if (!CUSTOMER_NAME.test(to)) throw new AdminError(`invalid customer name "${to}": use letters, digits, dot, dash and underscore (at most 63)`);
+      if (!CUSTOMER_NAME.test(to))
+        throw new AdminError(`invalid customer name "${to}": use letters, digits, dot, dash and underscore (at most 63)`);
       if (to === c.name) throw new AdminError(`customer ${c.name} already has that name`);
       if (await store.customers.get(to)) throw new AdminError(`customer ${to} already exists`, 'conflict');
       const customer = await store.customers.rename(c.name, to).catch((err: Error) => {

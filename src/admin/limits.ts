@@ -5,11 +5,26 @@
  */
 import { addressKey, normalizeDomain } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
-import { ACTIONS, LEVELS, METRICS, WINDOWS, type LimitAction, type LimitLevel, type LimitMetric, type LimitRule, type LimitWindow } from '../limits/index.ts';
+import {
+  ACTIONS,
+  LEVELS,
+  METRICS,
+  WINDOWS,
+  type LimitAction,
+  type LimitLevel,
+  type LimitMetric,
+  type LimitRule,
+  type LimitWindow,
+} from '../limits/index.ts';
 import { AdminError, missing, sees, type TenantScope } from './errors.ts';
 import { audit, read, LIMITS, type Declarations } from './audit.ts';
 
-export interface LimitInput { window: string; messages?: string | number; recipients?: string | number; action?: string }
+export interface LimitInput {
+  window: string;
+  messages?: string | number;
+  recipients?: string | number;
+  action?: string;
+}
 
 const oneOf = <T extends string>(list: readonly T[], value: string, what: string): T => {
   if (!(list as readonly string[]).includes(value)) throw new AdminError(`${what} must be one of ${list.join(', ')}: ${value}`);
@@ -24,7 +39,11 @@ function count(value: string | number, what: string): number {
 
 export function createLimitService(store: Store, now: () => number) {
   /** The level and the canonical target ('*' or an existing customer / domain / mailbox). */
-  async function where(levelInput: string, targetInput: string | undefined, scope?: TenantScope): Promise<{ level: LimitLevel; target: string }> {
+  async function where(
+    levelInput: string,
+    targetInput: string | undefined,
+    scope?: TenantScope,
+  ): Promise<{ level: LimitLevel; target: string }> {
     const level = oneOf(LEVELS, levelInput, 'the level');
     if (level === 'server') {
       if (targetInput && targetInput !== '*') throw new AdminError('a server limit has no target');
@@ -76,7 +95,8 @@ export function createLimitService(store: Store, now: () => number) {
       const action = oneOf(ACTIONS, input.action ?? 'defer', 'the action');
       const rules: LimitRule[] = [];
       if (input.messages !== undefined) rules.push({ ...at, window, metric: 'messages', max: count(input.messages, '--messages'), action });
-      if (input.recipients !== undefined) rules.push({ ...at, window, metric: 'recipients', max: count(input.recipients, '--recipients'), action });
+      if (input.recipients !== undefined)
+        rules.push({ ...at, window, metric: 'recipients', max: count(input.recipients, '--recipients'), action });
       if (!rules.length) throw new AdminError('give --messages N, --recipients N or both');
       for (const r of rules) await store.limits.set(r);
       return rules;
@@ -92,16 +112,18 @@ export function createLimitService(store: Store, now: () => number) {
       const all = await store.limits.list(at ? { level: at.level, ...(at.target !== '*' ? { target: at.target } : {}) } : {});
       const rules = scope ? await ownRules(all, scope) : all;
       const t = now();
-      return Promise.all(rules.map(async (r) => {
-        const counted = r.level === 'server' ? '*' : r.target !== '*' ? r.target : at && at.target !== '*' ? at.target : null;
-        const u = counted ? await store.limits.usage(r.level, counted, r.window, t) : null;
-        return { ...r, usage: u ? (r.metric === 'messages' ? u.messages : u.recipients) : null, windowStart: u?.start ?? null };
-      }));
+      return Promise.all(
+        rules.map(async (r) => {
+          const counted = r.level === 'server' ? '*' : r.target !== '*' ? r.target : at && at.target !== '*' ? at.target : null;
+          const u = counted ? await store.limits.usage(r.level, counted, r.window, t) : null;
+          return { ...r, usage: u ? (r.metric === 'messages' ? u.messages : u.recipients) : null, windowStart: u?.start ?? null };
+        }),
+      );
     },
     async clearLimit(levelInput: string, targetInput: string | undefined, o: { window?: string; metric?: string } = {}): Promise<number> {
       const at = await where(levelInput, targetInput);
-      const window = o.window === undefined ? undefined : oneOf(WINDOWS, o.window, 'the window') as LimitWindow;
-      const metric = o.metric === undefined ? undefined : oneOf(METRICS, o.metric, 'the metric') as LimitMetric;
+      const window = o.window === undefined ? undefined : (oneOf(WINDOWS, o.window, 'the window') as LimitWindow);
+      const metric = o.metric === undefined ? undefined : (oneOf(METRICS, o.metric, 'the metric') as LimitMetric);
       const n = await store.limits.clear({ ...at, window, metric });
       if (!n) throw missing(`no ${at.level} limit${at.target === '*' ? '' : ` for ${at.target}`} matches`);
       return n;

@@ -24,13 +24,22 @@ export interface PoolView {
 }
 
 export const publicAssignment = (a: PoolAssignment) => ({
-  kind: a.kind, name: a.name, customer: a.customerName, pool: a.pool,
-  createdAt: new Date(a.createdAt).toISOString(), updatedAt: new Date(a.updatedAt).toISOString(),
+  kind: a.kind,
+  name: a.name,
+  customer: a.customerName,
+  pool: a.pool,
+  createdAt: new Date(a.createdAt).toISOString(),
+  updatedAt: new Date(a.updatedAt).toISOString(),
 });
 
 export const publicListing = (r: BlocklistResult) => ({
-  address: r.address, zone: r.zone, listed: r.listed, codes: r.codes, meaning: r.meaning,
-  checkedAt: new Date(r.checkedAt).toISOString(), listedSince: r.listedSince === null ? null : new Date(r.listedSince).toISOString(),
+  address: r.address,
+  zone: r.zone,
+  listed: r.listed,
+  codes: r.codes,
+  meaning: r.meaning,
+  checkedAt: new Date(r.checkedAt).toISOString(),
+  listedSince: r.listedSince === null ? null : new Date(r.listedSince).toISOString(),
 });
 
 /** `--customer C` / `--domain D` / `--site S`: exactly one. */
@@ -43,17 +52,28 @@ export function poolTargetOf(o: { customer?: string; domain?: string; site?: str
 export function createPoolService(store: Store, settings: PoolSettings) {
   const view = (name: string, assignments: number): PoolView => {
     const p = settings.pools[name]!;
-    return { name, addresses: p.addresses, helo: p.helo, select: p.select, concurrency: p.concurrency ?? null, isDefault: settings.defaultPool === name, assignments };
+    return {
+      name,
+      addresses: p.addresses,
+      helo: p.helo,
+      select: p.select,
+      concurrency: p.concurrency ?? null,
+      isDefault: settings.defaultPool === name,
+      assignments,
+    };
   };
   function configured(name: string): void {
     if (!(name in settings.pools)) {
       const known = Object.keys(settings.pools);
-      throw missing(`no egress pool named ${name} in delivery.pools${known.length ? ` (configured: ${known.join(', ')})` : ' (none is configured)'}`);
+      throw missing(
+        `no egress pool named ${name} in delivery.pools${known.length ? ` (configured: ${known.join(', ')})` : ' (none is configured)'}`,
+      );
     }
   }
   /** The target's canonical name and the rows it goes with. */
   async function resolve(kindInput: string, nameInput: string) {
-    if (!(POOL_TARGETS as readonly string[]).includes(kindInput)) throw new AdminError(`the target kind must be one of ${POOL_TARGETS.join(', ')}: ${kindInput}`);
+    if (!(POOL_TARGETS as readonly string[]).includes(kindInput))
+      throw new AdminError(`the target kind must be one of ${POOL_TARGETS.join(', ')}: ${kindInput}`);
     const kind = kindInput as PoolTarget;
     if (kind === 'customer') {
       const c = await store.customers.get(nameInput);
@@ -84,7 +104,9 @@ export function createPoolService(store: Store, settings: PoolSettings) {
     async listPools(): Promise<PoolView[]> {
       const counts = new Map<string, number>();
       for (const a of await store.pools.list()) counts.set(a.pool, (counts.get(a.pool) ?? 0) + 1);
-      return Object.keys(settings.pools).sort().map((n) => view(n, counts.get(n) ?? 0));
+      return Object.keys(settings.pools)
+        .sort()
+        .map((n) => view(n, counts.get(n) ?? 0));
     },
     /** One pool with its assignments; also lists assignments of a pool no longer configured (they defer mail). */
     async showPool(name: string): Promise<PoolView & { configured: boolean; assigned: PoolAssignment[]; blocklists: BlocklistResult[] }> {
@@ -92,7 +114,18 @@ export function createPoolService(store: Store, settings: PoolSettings) {
       const blocklists = (await store.blocklists.list()).filter((r) => r.pool === name);
       if (!(name in settings.pools)) {
         if (!assigned.length) configured(name);
-        return { name, addresses: [], helo: '', select: 'hash', concurrency: null, isDefault: false, assignments: assigned.length, configured: false, assigned, blocklists };
+        return {
+          name,
+          addresses: [],
+          helo: '',
+          select: 'hash',
+          concurrency: null,
+          isDefault: false,
+          assignments: assigned.length,
+          configured: false,
+          assigned,
+          blocklists,
+        };
       }
       return { ...view(name, assigned.length), configured: true, assigned, blocklists };
     },

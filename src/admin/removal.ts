@@ -12,8 +12,17 @@ import { AdminError } from './errors.ts';
 import { queuedOf, releaseCustomerHolds } from './lifecycle.ts';
 import { audit, read, CUSTOMER, DOMAIN, type Declarations } from './audit.ts';
 
-export interface PlanGrant extends GrantRef { fate: 'removed' | 'crossing' | 'kept' }
-export interface PlanDkim { domain: string; selector: string; algorithm: string; state: string; record: string; value: string }
+export interface PlanGrant extends GrantRef {
+  fate: 'removed' | 'crossing' | 'kept';
+}
+export interface PlanDkim {
+  domain: string;
+  selector: string;
+  algorithm: string;
+  state: string;
+  record: string;
+  value: string;
+}
 
 /** Everything an operation touches; the dry run prints it, the execution reports it. */
 export interface LifecyclePlan {
@@ -45,7 +54,10 @@ export interface SettleOptions {
 }
 
 export interface RemovalResult {
-  plan: LifecyclePlan; bounced: number; deleted: number; waitedMs: number;
+  plan: LifecyclePlan;
+  bounced: number;
+  deleted: number;
+  waitedMs: number;
   /** customer.removed to its webhook endpoints: none subscribed, delivered, or not (failed or still pending when the wait ended). */
   webhook?: 'none' | 'delivered' | 'not-delivered';
 }
@@ -57,28 +69,39 @@ const grantText = (kind: string, value: string) => `${kind}:${value || '<>'}`;
 const at = (domain: string) => (v: string | null | undefined) => Boolean(v) && domainOf(v!) === domain;
 
 export function createRemovalService(
-  store: Store, now: () => number,
-  customerOrFail: (name: string) => Promise<Customer>, domainOrFail: (name: string) => Promise<Domain>,
+  store: Store,
+  now: () => number,
+  customerOrFail: (name: string) => Promise<Customer>,
+  domainOrFail: (name: string) => Promise<Domain>,
 ) {
   /** Every grant of a customer's mailboxes and sites. */
   async function grantsOf(customer: string): Promise<GrantRef[]> {
     const out: GrantRef[] = [];
     for (const m of await store.mailboxes.list({ customerName: customer })) {
-      for (const g of await store.grants.list(m.id)) out.push({ holder: 'mailbox', id: m.id, name: m.address, kind: g.kind, value: g.value });
+      for (const g of await store.grants.list(m.id))
+        out.push({ holder: 'mailbox', id: m.id, name: m.address, kind: g.kind, value: g.value });
     }
     for (const s of await store.sites.list(customer)) {
       for (const g of await store.sites.grants(s.id)) out.push({ holder: 'site', id: s.id, name: s.name, kind: g.kind, value: g.value });
     }
     return out;
   }
-  const onDomain = (g: GrantRef, domain: string) => (g.kind === 'domain' ? g.value === domain : g.kind === 'address' && domainOf(g.value) === domain);
+  const onDomain = (g: GrantRef, domain: string) =>
+    g.kind === 'domain' ? g.value === domain : g.kind === 'address' && domainOf(g.value) === domain;
 
   async function domainParts(domains: string[]) {
     const dkim: PlanDkim[] = [];
     const routes: string[] = [];
     for (const d of domains) {
       for (const k of await store.dkim.list(d)) {
-        dkim.push({ domain: d, selector: k.selector, algorithm: k.algorithm, state: k.state, record: dkimRecordName(k.selector, d), value: dkimRecordValue(k.algorithm, k.publicKey) });
+        dkim.push({
+          domain: d,
+          selector: k.selector,
+          algorithm: k.algorithm,
+          state: k.state,
+          record: dkimRecordName(k.selector, d),
+          value: dkimRecordValue(k.algorithm, k.publicKey),
+        });
       }
       const r = await store.routes.get(d);
       if (r) routes.push(`${d} -> ${r.host}:${r.port}`);
@@ -86,9 +109,12 @@ export function createRemovalService(
     return { dkim, routes };
   }
   async function limitsOf(match: (level: string, target: string) => boolean): Promise<string[]> {
-    return (await store.limits.list()).filter((r) => match(r.level, r.target)).map((r) => `${r.level} ${r.target}: ${r.max} ${r.metric} per ${r.window} (${r.action})`);
+    return (await store.limits.list())
+      .filter((r) => match(r.level, r.target))
+      .map((r) => `${r.level} ${r.target}: ${r.max} ${r.metric} per ${r.window} (${r.action})`);
   }
-  const queuedRows = (ms: QueuedMessage[]) => ms.map((m) => ({ id: m.id, state: m.holdReason ? `${m.state} (${m.holdReason})` : m.state, sender: m.sender || '<>' }));
+  const queuedRows = (ms: QueuedMessage[]) =>
+    ms.map((m) => ({ id: m.id, state: m.holdReason ? `${m.state} (${m.holdReason})` : m.state, sender: m.sender || '<>' }));
   const ofDomain = (domain: string) => (m: QueuedMessage) => at(domain)(m.authUser) || at(domain)(m.sender);
 
   async function customerPlan(name: string): Promise<LifecyclePlan> {
@@ -96,12 +122,22 @@ export function createRemovalService(
     const domains = (await store.domains.list(c.name)).map((d) => d.name);
     const sites = (await store.sites.list(c.name)).map((s) => s.name);
     return {
-      action: 'customer remove', target: c.name, customer: c.name, to: null, domains,
-      mailboxes: (await store.mailboxes.list({ customerName: c.name })).map((m) => m.address), sites,
+      action: 'customer remove',
+      target: c.name,
+      customer: c.name,
+      to: null,
+      domains,
+      mailboxes: (await store.mailboxes.list({ customerName: c.name })).map((m) => m.address),
+      sites,
       grants: (await grantsOf(c.name)).map((g) => ({ ...g, fate: 'removed' as const })),
       ...(await domainParts(domains)),
-      limits: await limitsOf((level, target) => (level === 'customer' && target === c.name) || (level === 'domain' && domains.includes(target))
-        || (level === 'mailbox' && domains.includes(domainOf(target) ?? '')) || (level === 'site' && sites.includes(target))),
+      limits: await limitsOf(
+        (level, target) =>
+          (level === 'customer' && target === c.name) ||
+          (level === 'domain' && domains.includes(target)) ||
+          (level === 'mailbox' && domains.includes(domainOf(target) ?? '')) ||
+          (level === 'site' && sites.includes(target)),
+      ),
       suppressions: (await store.suppressions.list({ customerId: c.id, limit: 1_000_000 })).length,
       webhooks: (await store.webhooks.endpoints({ customerId: c.id })).map((e) => `${e.id} ${e.url}`),
       tokens: (await store.apiTokens.list()).filter((t) => t.customerId === c.id).map((t) => t.name),
@@ -112,14 +148,23 @@ export function createRemovalService(
   async function domainPlan(input: string): Promise<LifecyclePlan> {
     const d = await domainOrFail(input);
     return {
-      action: 'domain remove', target: d.name, customer: d.customerName, to: null, domains: [d.name],
-      mailboxes: (await store.mailboxes.list({ domain: d.name })).map((m) => m.address), sites: [],
+      action: 'domain remove',
+      target: d.name,
+      customer: d.customerName,
+      to: null,
+      domains: [d.name],
+      mailboxes: (await store.mailboxes.list({ domain: d.name })).map((m) => m.address),
+      sites: [],
       grants: (await grantsOf(d.customerName))
         .filter((g) => (g.holder === 'mailbox' && domainOf(g.name) === d.name) || onDomain(g, d.name))
         .map((g) => ({ ...g, fate: 'removed' as const })),
       ...(await domainParts([d.name])),
-      limits: await limitsOf((level, target) => (level === 'domain' && target === d.name) || (level === 'mailbox' && domainOf(target) === d.name)),
-      suppressions: 0, webhooks: [], tokens: [],
+      limits: await limitsOf(
+        (level, target) => (level === 'domain' && target === d.name) || (level === 'mailbox' && domainOf(target) === d.name),
+      ),
+      suppressions: 0,
+      webhooks: [],
+      tokens: [],
       queued: queuedRows((await queuedOf(store, d.customerName)).filter(ofDomain(d.name))),
     };
   }
@@ -131,16 +176,27 @@ export function createRemovalService(
     const mine = (g: GrantRef) => g.holder === 'mailbox' && domainOf(g.name) === d.name;
     const grants: PlanGrant[] = [];
     for (const g of await grantsOf(d.customerName)) {
-      if (g.holder === 'site' && onDomain(g, d.name)) grants.push({ ...g, fate: 'removed' }); // sites stay with the old customer
+      if (g.holder === 'site' && onDomain(g, d.name))
+        grants.push({ ...g, fate: 'removed' }); // sites stay with the old customer
       else if (mine(g)) grants.push({ ...g, fate: g.kind === 'null-sender' || onDomain(g, d.name) ? 'kept' : 'crossing' });
       else if (onDomain(g, d.name)) grants.push({ ...g, fate: 'crossing' });
     }
     return {
-      action: 'domain move', target: d.name, customer: d.customerName, to: to.name, domains: [d.name],
-      mailboxes: (await store.mailboxes.list({ domain: d.name })).map((m) => m.address), sites: [], grants,
+      action: 'domain move',
+      target: d.name,
+      customer: d.customerName,
+      to: to.name,
+      domains: [d.name],
+      mailboxes: (await store.mailboxes.list({ domain: d.name })).map((m) => m.address),
+      sites: [],
+      grants,
       ...(await domainParts([d.name])),
-      limits: await limitsOf((level, target) => (level === 'domain' && target === d.name) || (level === 'mailbox' && domainOf(target) === d.name)),
-      suppressions: 0, webhooks: [], tokens: [],
+      limits: await limitsOf(
+        (level, target) => (level === 'domain' && target === d.name) || (level === 'mailbox' && domainOf(target) === d.name),
+      ),
+      suppressions: 0,
+      webhooks: [],
+      tokens: [],
       queued: queuedRows((await queuedOf(store, d.customerName)).filter(ofDomain(d.name))),
     };
   }
@@ -168,14 +224,24 @@ export function createRemovalService(
     }
     return { bounced, deleted, left, waitedMs: Date.now() - started };
   }
-  const unsettled = (what: string, left: QueuedMessage[], waitedMs: number, resume: string) => new AdminError(
-    `${what}: ${left.length} queued message(s) still there after ${Math.round(waitedMs / 1000)} s (${left.slice(0, 5).map((m) => `${m.id} ${m.holdReason ? `held (${m.holdReason})` : m.state}`).join(', ')}${left.length > 5 ? ', ...' : ''}); `
-    + `nothing was removed. Run it again to wait longer, or with --bounce to send them back; ${resume}`, 'conflict');
+  const unsettled = (what: string, left: QueuedMessage[], waitedMs: number, resume: string) =>
+    new AdminError(
+      `${what}: ${left.length} queued message(s) still there after ${Math.round(waitedMs / 1000)} s (${left
+        .slice(0, 5)
+        .map((m) => `${m.id} ${m.holdReason ? `held (${m.holdReason})` : m.state}`)
+        .join(', ')}${left.length > 5 ? ', ...' : ''}); ` +
+        `nothing was removed. Run it again to wait longer, or with --bounce to send them back; ${resume}`,
+      'conflict',
+    );
 
   /** Queues customer.removed and waits (a little) until the running server has sent it: the endpoints are removed with the customer. */
   async function announceRemoval(plan: LifecyclePlan): Promise<RemovalResult['webhook']> {
     const c = await customerOrFail(plan.customer);
-    const event = customerEvent('customer.removed', c, now(), { domains: plan.domains, mailboxes: plan.mailboxes.length, sites: plan.sites.length });
+    const event = customerEvent('customer.removed', c, now(), {
+      domains: plan.domains,
+      mailboxes: plan.mailboxes.length,
+      sites: plan.sites.length,
+    });
     if (!(await store.webhooks.enqueue([event], now()))) return 'none';
     const deadline = Date.now() + WEBHOOK_WAIT_MS;
     for (;;) {
@@ -200,9 +266,17 @@ export function createRemovalService(
       await store.customers.setStatus(plan.customer, 'removing', now());
       if ((o.mode ?? 'drain') === 'drain') await releaseCustomerHolds(store, await customerOrFail(plan.customer), now);
       const s = await settle(plan.customer, () => true, o);
-      if (s.left.length) throw unsettled(`customer ${plan.customer} is not removed`, s.left, s.waitedMs, `\`postern customer resume ${plan.customer}\` calls the removal off`);
+      if (s.left.length)
+        throw unsettled(
+          `customer ${plan.customer} is not removed`,
+          s.left,
+          s.waitedMs,
+          `\`postern customer resume ${plan.customer}\` calls the removal off`,
+        );
       const webhook = await announceRemoval(plan);
-      const removed = await store.customers.remove(plan.customer).catch((err: Error) => { throw new AdminError(err.message, 'conflict'); });
+      const removed = await store.customers.remove(plan.customer).catch((err: Error) => {
+        throw new AdminError(err.message, 'conflict');
+      });
       if (!removed) throw new AdminError(`customer ${plan.customer} was removed meanwhile`, 'conflict');
       return { plan, bounced: s.bounced, deleted: s.deleted, waitedMs: s.waitedMs, webhook };
     },
@@ -212,17 +286,30 @@ export function createRemovalService(
       for (const m of plan.mailboxes) await store.mailboxes.setStatus(m, 'suspended');
       for (const m of plan.mailboxes) await store.consoleSessions.removeSubject('mailbox', m);
       const s = await settle(plan.customer, ofDomain(plan.target), o);
-      if (s.left.length) throw unsettled(`domain ${plan.target} is not removed (its mailboxes stay suspended)`, s.left, s.waitedMs, '`postern mailbox resume ADDRESS` lets a mailbox send again');
+      if (s.left.length)
+        throw unsettled(
+          `domain ${plan.target} is not removed (its mailboxes stay suspended)`,
+          s.left,
+          s.waitedMs,
+          '`postern mailbox resume ADDRESS` lets a mailbox send again',
+        );
       if (!(await store.domains.remove(plan.target))) throw new AdminError(`domain ${plan.target} was removed meanwhile`, 'conflict');
       return { plan, bounced: s.bounced, deleted: s.deleted, waitedMs: s.waitedMs };
     },
     /** Moves a domain with its mailboxes to another customer; grants that would cross customers fail it unless dropCrossing. */
-    async moveDomain(input: string, toName: string, o: { dropCrossing?: boolean } = {}): Promise<{ plan: LifecyclePlan; domain: Domain; dropped: PlanGrant[] }> {
+    async moveDomain(
+      input: string,
+      toName: string,
+      o: { dropCrossing?: boolean } = {},
+    ): Promise<{ plan: LifecyclePlan; domain: Domain; dropped: PlanGrant[] }> {
       const plan = await movePlan(input, toName);
       const crossing = plan.grants.filter((g) => g.fate === 'crossing');
       if (crossing.length && !o.dropCrossing) {
-        throw new AdminError(`domain ${plan.target} is not moved: ${crossing.length} grant(s) would cross customers (${crossing.map((g) => `${g.name} ${grantText(g.kind, g.value)}`).join(', ')}); `
-          + 'take them back first, or give --drop-crossing-grants', 'conflict');
+        throw new AdminError(
+          `domain ${plan.target} is not moved: ${crossing.length} grant(s) would cross customers (${crossing.map((g) => `${g.name} ${grantText(g.kind, g.value)}`).join(', ')}); ` +
+            'take them back first, or give --drop-crossing-grants',
+          'conflict',
+        );
       }
       const to = await customerOrFail(toName);
       const dropped = plan.grants.filter((g) => g.fate !== 'kept');
@@ -242,4 +329,3 @@ export const removalOperations = {
   removeDomain: audit('removeDomain', { ...DOMAIN, partial: true }),
   moveDomain: audit('moveDomain', DOMAIN),
 } satisfies Declarations<ReturnType<typeof createRemovalService>>;
-

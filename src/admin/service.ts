@@ -4,7 +4,21 @@
  * operation declares what the audit trail records of it (its file's `...Operations` table,
  * gathered in adminOperations); a service made with an actor records every audited change.
  */
-import { addressKey, normalizeDomain, parseAddress, parseHostPort as parseHostPortCore, NEVER, type Customer, type Domain, type Mailbox, type Route, type RouteTls, type AttemptRecord, type QueuedMessage, type QueuedRecipient } from '../core/index.ts';
+import {
+  addressKey,
+  normalizeDomain,
+  parseAddress,
+  parseHostPort as parseHostPortCore,
+  NEVER,
+  type Customer,
+  type Domain,
+  type Mailbox,
+  type Route,
+  type RouteTls,
+  type AttemptRecord,
+  type QueuedMessage,
+  type QueuedRecipient,
+} from '../core/index.ts';
 import { StoreError, type Store, type QueueFilter } from '../store/index.ts';
 import { hashPassword, generatePassword, type SecretBox } from '../credentials/index.ts';
 
@@ -44,19 +58,41 @@ export interface PublicMailbox {
 }
 
 export const publicMailbox = (m: Mailbox): PublicMailbox => ({
-  address: m.address, customer: m.customerName, status: m.status, source: m.source, appPasswordsOnly: m.appPasswordsOnly,
-  createdAt: new Date(m.createdAt).toISOString(), updatedAt: new Date(m.updatedAt).toISOString(),
+  address: m.address,
+  customer: m.customerName,
+  status: m.status,
+  source: m.source,
+  appPasswordsOnly: m.appPasswordsOnly,
+  createdAt: new Date(m.createdAt).toISOString(),
+  updatedAt: new Date(m.updatedAt).toISOString(),
 });
 
 /** A queued message for JSON output; nextAttemptAt is null for final recipients and held messages. */
 export const publicMessage = (m: QueuedMessage) => ({
-  id: m.id, state: m.state, holdReason: m.holdReason, sender: m.sender, size: m.size, customer: m.customerName, authUser: m.authUser, site: m.siteName,
-  clientIp: m.clientIp, listener: m.listener, messageId: m.messageIdHeader, createdAt: new Date(m.createdAt).toISOString(),
+  id: m.id,
+  state: m.state,
+  holdReason: m.holdReason,
+  sender: m.sender,
+  size: m.size,
+  customer: m.customerName,
+  authUser: m.authUser,
+  site: m.siteName,
+  clientIp: m.clientIp,
+  listener: m.listener,
+  messageId: m.messageIdHeader,
+  createdAt: new Date(m.createdAt).toISOString(),
   recipients: m.recipients.map((r) => ({
-    address: r.address, state: r.state, attempts: r.attempts,
-    nextAttemptAt: r.state === 'delivered' || r.state === 'failed' || m.state === 'held' || r.nextAttemptAt >= NEVER ? null : new Date(r.nextAttemptAt).toISOString(),
+    address: r.address,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt:
+      r.state === 'delivered' || r.state === 'failed' || m.state === 'held' || r.nextAttemptAt >= NEVER
+        ? null
+        : new Date(r.nextAttemptAt).toISOString(),
     lastAttemptAt: r.lastAttemptAt === null ? null : new Date(r.lastAttemptAt).toISOString(),
-    lastReply: r.lastReply, remoteHost: r.remoteHost, leaseOwner: r.leaseOwner,
+    lastReply: r.lastReply,
+    remoteHost: r.remoteHost,
+    leaseOwner: r.leaseOwner,
   })),
 });
 
@@ -109,7 +145,8 @@ function contactOf(input: string): string {
 }
 
 function rethrow(err: unknown): never {
-  if (err instanceof StoreError) throw new AdminError(err.message, err.kind === 'conflict' ? 'conflict' : err.kind === 'not-found' ? 'not-found' : 'invalid');
+  if (err instanceof StoreError)
+    throw new AdminError(err.message, err.kind === 'conflict' ? 'conflict' : err.kind === 'not-found' ? 'not-found' : 'invalid');
   throw err;
 }
 
@@ -117,7 +154,12 @@ function rethrow(err: unknown): never {
 export function createAdminService(
   store: Store,
   opts: {
-    now?: () => number; secrets?: () => SecretBox; actor?: string; dkim?: DkimAdminOptions; webhooks?: WebhookAdminOptions; suppressionDays?: number;
+    now?: () => number;
+    secrets?: () => SecretBox;
+    actor?: string;
+    dkim?: DkimAdminOptions;
+    webhooks?: WebhookAdminOptions;
+    suppressionDays?: number;
     /** delivery.pools and delivery.defaultPool (none configured when absent). */
     pools?: PoolSettings;
   } = {},
@@ -131,8 +173,12 @@ export function createAdminService(
 }
 
 function createService(
-  store: Store, now: () => number, secrets: (() => SecretBox) | undefined, dkimOptions: DkimAdminOptions | undefined,
-  webhookOptions: WebhookAdminOptions, suppressionDays: number,
+  store: Store,
+  now: () => number,
+  secrets: (() => SecretBox) | undefined,
+  dkimOptions: DkimAdminOptions | undefined,
+  webhookOptions: WebhookAdminOptions,
+  suppressionDays: number,
 ) {
   const dkim = createDkimAdmin(store, dkimOptions);
   async function customerOrFail(name: string, scope?: TenantScope): Promise<Customer> {
@@ -177,7 +223,12 @@ function createService(
     ...createTokenService(store, customerOrFail, now),
     ...createFigureService(store, now),
     ...createLifecycleService(store, (name) => customerOrFail(name), now),
-    ...createRemovalService(store, now, (name) => customerOrFail(name), (name) => domainOrFail(name)),
+    ...createRemovalService(
+      store,
+      now,
+      (name) => customerOrFail(name),
+      (name) => domainOrFail(name),
+    ),
     ...createImportService(store),
     ...createAppPasswordService(store, mailboxOrFail),
     async addCustomer(name: string, contact?: string): Promise<Customer> {
@@ -212,7 +263,8 @@ function createService(
       const parsed = parseAddress(address);
       if (!parsed) throw new AdminError(`not a valid address: ${address}`);
       const domain = await store.domains.get(parsed.domain);
-      if (!domain || !sees(scope, domain.customerId)) throw missing(`domain ${parsed.domain} is not hosted here; add it with: postern domain add ${parsed.domain} --customer NAME`);
+      if (!domain || !sees(scope, domain.customerId))
+        throw missing(`domain ${parsed.domain} is not hosted here; add it with: postern domain add ${parsed.domain} --customer NAME`);
       const generated = password === undefined ? generatePassword() : null;
       const pw = password ?? generated!;
       checkPassword(pw);
@@ -222,7 +274,12 @@ function createService(
       return { mailbox, generated };
     },
     /** Sets a password (generated when none is given); the mailbox's console sessions end, except `keepSession` (the one that changed it). */
-    async setPassword(address: string, password?: string, scope?: TenantScope, o: { keepSession?: string } = {}): Promise<{ mailbox: Mailbox; generated: string | null }> {
+    async setPassword(
+      address: string,
+      password?: string,
+      scope?: TenantScope,
+      o: { keepSession?: string } = {},
+    ): Promise<{ mailbox: Mailbox; generated: string | null }> {
       const m = await mailboxOrFail(address, scope);
       const generated = password === undefined ? generatePassword() : null;
       const pw = password ?? generated!;
@@ -263,7 +320,12 @@ function createService(
     ...queueOperations(store, now, customerOrFail),
 
     /** Sets (adds or replaces) the next hop of a domain. */
-    async setRoute(domainInput: string, hostPort: string, tls: string = 'opportunistic', auth: { user: string; pass: string } | null = null): Promise<Route> {
+    async setRoute(
+      domainInput: string,
+      hostPort: string,
+      tls: string = 'opportunistic',
+      auth: { user: string; pass: string } | null = null,
+    ): Promise<Route> {
       const domain = normalizeDomain(domainInput);
       if (!domain) throw new AdminError(`not a valid domain name: ${domainInput}`);
       if (!ROUTE_TLS.includes(tls as RouteTls)) throw new AdminError(`--tls must be one of ${ROUTE_TLS.join(', ')}: ${tls}`);
@@ -357,7 +419,10 @@ function queueOperations(store: Store, now: () => number, customerOrFail: (name:
       const removed = await store.queue.remove(id);
       if (!removed) throw new AdminError(`no message ${id} in the queue (finished meanwhile)`);
       let bodyError: string | null = null;
-      if (removed.bodyPath) await o.removeBody(removed.bodyPath).catch((err: Error) => { bodyError = err.message; });
+      if (removed.bodyPath)
+        await o.removeBody(removed.bodyPath).catch((err: Error) => {
+          bodyError = err.message;
+        });
       return { message: removed, outcome: 'deleted', nullSender, inFlight, bounced: 0, bodyError };
     },
   };
@@ -367,7 +432,10 @@ function queueOperations(store: Store, now: () => number, customerOrFail: (name:
 const queueDeclarations = {
   listQueue: read,
   showMessage: read,
-  retryQueue: audit('retryQueue', { target: (a) => str(a[0] ?? 'all'), snapshot: async (s, t) => (t === 'all' ? null : messageView(s, t)) }),
+  retryQueue: audit('retryQueue', {
+    target: (a) => str(a[0] ?? 'all'),
+    snapshot: async (s, t) => (t === 'all' ? null : messageView(s, t)),
+  }),
   holdMessage: audit('holdMessage', MESSAGE),
   releaseMessage: audit('releaseMessage', MESSAGE),
   deleteMessage: audit('deleteMessage', MESSAGE),
@@ -400,9 +468,24 @@ const accountOperations = {
  * refuses a service whose operation has no declaration here (see audit.ts).
  */
 export const adminOperations: Declarations<ReturnType<typeof createService> & ReturnType<typeof createPoolService>> = {
-  ...grantOperations, ...banOperations, ...limitOperations, ...holdOperations, ...siteOperations, ...trackingOperations, ...webhookOperations,
-  ...suppressionOperations, ...dkimOperations, ...tokenOperations, ...figureOperations, ...lifecycleOperations, ...removalOperations,
-  ...importOperations, ...appPasswordOperations, ...accountOperations, ...queueDeclarations, ...poolOperations,
+  ...grantOperations,
+  ...banOperations,
+  ...limitOperations,
+  ...holdOperations,
+  ...siteOperations,
+  ...trackingOperations,
+  ...webhookOperations,
+  ...suppressionOperations,
+  ...dkimOperations,
+  ...tokenOperations,
+  ...figureOperations,
+  ...lifecycleOperations,
+  ...removalOperations,
+  ...importOperations,
+  ...appPasswordOperations,
+  ...accountOperations,
+  ...queueDeclarations,
+  ...poolOperations,
 };
 
 export type AdminService = ReturnType<typeof createAdminService>;

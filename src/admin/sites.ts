@@ -14,8 +14,14 @@ const SITE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 /** What POSIX and useradd allow in a user name (portable set, no leading dash). */
 const UNIX_USER = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
 
-export interface SiteGrantInput { sendAs?: string | string[]; domain?: string | string[] }
-export interface SiteAddInput extends SiteGrantInput { customer: string; unixUser?: string }
+export interface SiteGrantInput {
+  sendAs?: string | string[];
+  domain?: string | string[];
+}
+export interface SiteAddInput extends SiteGrantInput {
+  customer: string;
+  unixUser?: string;
+}
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -32,11 +38,16 @@ export function createSiteService(store: Store, customerOrFail: (name: string, s
     }
   }
   /** The grants an input names, checked against the customer. */
-  async function resolve(customerId: number, customerName: string, input: SiteGrantInput): Promise<{ kind: SiteGrant['kind']; value: string }[]> {
+  async function resolve(
+    customerId: number,
+    customerName: string,
+    input: SiteGrantInput,
+  ): Promise<{ kind: SiteGrant['kind']; value: string }[]> {
     const out: { kind: SiteGrant['kind']; value: string }[] = [];
     for (const raw of list(input.sendAs)) {
       const key = addressKey(raw.trim());
-      if (!key) throw new AdminError(`not a valid address: ${raw}${raw.trim() === '<>' ? ' (a site may not send with the null sender)' : ''}`);
+      if (!key)
+        throw new AdminError(`not a valid address: ${raw}${raw.trim() === '<>' ? ' (a site may not send with the null sender)' : ''}`);
       await ownDomain(customerId, customerName, domainOf(key)!);
       out.push({ kind: 'address', value: key });
     }
@@ -52,20 +63,30 @@ export function createSiteService(store: Store, customerOrFail: (name: string, s
   return {
     /** Creates a site; returns its token (shown once). */
     async addSite(name: string, input: SiteAddInput, scope?: TenantScope): Promise<{ site: Site; token: string; grants: SiteGrant[] }> {
-      if (!SITE_NAME.test(name)) throw new AdminError(`invalid site name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
+      if (!SITE_NAME.test(name))
+        throw new AdminError(`invalid site name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
       const c = await customerOrFail(input.customer, scope);
-      if (input.unixUser !== undefined && !UNIX_USER.test(input.unixUser)) throw new AdminError(`not a valid unix user name: ${input.unixUser}`);
+      if (input.unixUser !== undefined && !UNIX_USER.test(input.unixUser))
+        throw new AdminError(`not a valid unix user name: ${input.unixUser}`);
       const grants = await resolve(c.id, c.name, input);
       if (!grants.length) throw new AdminError('give what the site may send as: --send-as ADDRESS and/or --domain DOMAIN (repeatable)');
       const token = newSiteToken();
-      const site = await store.sites.add({ name, customerId: c.id, unixUser: input.unixUser ?? null, tokenHash: siteTokenHash(token) })
-        .catch((err: Error) => { throw err instanceof StoreError ? new AdminError(err.message, 'conflict') : err; });
+      const site = await store.sites
+        .add({ name, customerId: c.id, unixUser: input.unixUser ?? null, tokenHash: siteTokenHash(token) })
+        .catch((err: Error) => {
+          throw err instanceof StoreError ? new AdminError(err.message, 'conflict') : err;
+        });
       for (const g of grants) await store.sites.addGrant({ siteId: site.id, ...g });
       return { site, token, grants: await store.sites.grants(site.id) };
     },
     async listSites(customer?: string, scope?: TenantScope): Promise<{ site: Site; grants: SiteGrant[] }[]> {
       if (customer) await customerOrFail(customer, scope);
-      return Promise.all((await store.sites.list(customer ?? scope?.customerName)).map(async (site) => ({ site, grants: await store.sites.grants(site.id) })));
+      return Promise.all(
+        (await store.sites.list(customer ?? scope?.customerName)).map(async (site) => ({
+          site,
+          grants: await store.sites.grants(site.id),
+        })),
+      );
     },
     async getSite(name: string, scope?: TenantScope): Promise<{ site: Site; grants: SiteGrant[] }> {
       const site = await siteOrFail(name, scope);
@@ -85,14 +106,22 @@ export function createSiteService(store: Store, customerOrFail: (name: string, s
       await store.sites.setTokenHash(s.name, siteTokenHash(token));
       return { site: s, token };
     },
-    async grantSite(name: string, input: SiteGrantInput, scope?: TenantScope): Promise<{ site: Site; added: { kind: SiteGrant['kind']; value: string }[] }> {
+    async grantSite(
+      name: string,
+      input: SiteGrantInput,
+      scope?: TenantScope,
+    ): Promise<{ site: Site; added: { kind: SiteGrant['kind']; value: string }[] }> {
       const s = await siteOrFail(name, scope);
       const grants = await resolve(s.customerId, s.customerName, input);
       if (!grants.length) throw new AdminError('give --send-as ADDRESS or --domain DOMAIN');
       for (const g of grants) await store.sites.addGrant({ siteId: s.id, ...g });
       return { site: s, added: grants };
     },
-    async revokeSite(name: string, input: SiteGrantInput, scope?: TenantScope): Promise<{ site: Site; removed: { kind: SiteGrant['kind']; value: string }[] }> {
+    async revokeSite(
+      name: string,
+      input: SiteGrantInput,
+      scope?: TenantScope,
+    ): Promise<{ site: Site; removed: { kind: SiteGrant['kind']; value: string }[] }> {
       const s = await siteOrFail(name, scope);
       const wanted = [
         ...list(input.sendAs).map((v) => ({ kind: 'address' as const, value: addressKey(v.trim()) ?? v.trim() })),
@@ -100,7 +129,8 @@ export function createSiteService(store: Store, customerOrFail: (name: string, s
       ];
       if (!wanted.length) throw new AdminError('give --send-as ADDRESS or --domain DOMAIN');
       for (const g of wanted) {
-        if (!(await store.sites.removeGrant({ siteId: s.id, ...g }))) throw missing(`site ${s.name} has no grant for ${g.kind === 'domain' ? 'the domain ' : ''}${g.value}`);
+        if (!(await store.sites.removeGrant({ siteId: s.id, ...g })))
+          throw missing(`site ${s.name} has no grant for ${g.kind === 'domain' ? 'the domain ' : ''}${g.value}`);
       }
       return { site: s, removed: wanted };
     },

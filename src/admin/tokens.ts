@@ -23,13 +23,14 @@ export const apiTokenHash = (token: string): string => createHash('sha256').upda
 
 /** What a token may see: nothing more than its customer (a customer token), or everything. */
 export const scopeOf = (t: ApiToken): TenantScope | undefined =>
-  (t.customerId === null ? undefined : { customerId: t.customerId, customerName: t.customerName ?? '' });
+  t.customerId === null ? undefined : { customerId: t.customerId, customerName: t.customerName ?? '' };
 
 export function createTokenService(store: Store, customerOrFail: (name: string) => Promise<Customer>, now: () => number) {
   return {
     /** Makes a token; returns it (shown once) with its record. */
     async addToken(name: string, o: { operator?: boolean; customer?: string }): Promise<{ token: string; record: ApiToken }> {
-      if (!TOKEN_NAME.test(name)) throw new AdminError(`invalid token name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
+      if (!TOKEN_NAME.test(name))
+        throw new AdminError(`invalid token name "${name}": use letters, digits, dot, dash and underscore (at most 63)`);
       if (Boolean(o.operator) === (o.customer !== undefined)) throw new AdminError('give either --operator or --customer NAME');
       const customerId = o.customer === undefined ? null : (await customerOrFail(o.customer)).id;
       const token = newApiToken();

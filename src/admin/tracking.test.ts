@@ -12,9 +12,23 @@ let store: Store;
 
 function msg(id: string, customerId: number, createdAt: number, sender = 'alice@example.com'): NewMessage {
   return {
-    id, customerId, mailboxId: null, sender, size: 10, bodyPath: null, body: Buffer.from('x'), messageIdHeader: `<${id}@example.com>`,
-    clientIp: '192.0.2.1', authUser: sender, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt,
-    recipients: [{ address: 'bob@remote.test' }], track: true, subject: `s ${id}`,
+    id,
+    customerId,
+    mailboxId: null,
+    sender,
+    size: 10,
+    bodyPath: null,
+    body: Buffer.from('x'),
+    messageIdHeader: `<${id}@example.com>`,
+    clientIp: '192.0.2.1',
+    authUser: sender,
+    listener: 'submission',
+    dsnRet: null,
+    dsnEnvid: null,
+    createdAt,
+    recipients: [{ address: 'bob@remote.test' }],
+    track: true,
+    subject: `s ${id}`,
   };
 }
 
@@ -23,7 +37,10 @@ before(async () => {
   const acme = await store.customers.add('acme');
   const beta = await store.customers.add('beta');
   await store.queue.enqueueBatch([
-    msg('A1', acme.id, T0), msg('A2', acme.id, T0 + HOUR), msg('A3', acme.id, T0 + 2 * HOUR, ''), msg('B1', beta.id, T0 + HOUR, 'eve@beta.test'),
+    msg('A1', acme.id, T0),
+    msg('A2', acme.id, T0 + HOUR),
+    msg('A3', acme.id, T0 + 2 * HOUR, ''),
+    msg('B1', beta.id, T0 + HOUR, 'eve@beta.test'),
   ]);
 });
 after(() => store.close());
@@ -78,8 +95,15 @@ test('trackingSummary: events by type and top senders since a time; a tenant see
   const betaScope = { customerId: (await store.customers.get('beta'))!.id, customerName: 'beta' };
   const beta = await svc.trackingSummary(T0, 10, betaScope);
   assert.equal(beta.events.accepted, 1);
-  assert.deepEqual(beta.topSenders.map((t) => [t.sender, t.customerName, t.messages, t.recipients]), [['eve@beta.test', 'beta', 1, 1]]);
-  assert.deepEqual(await createTrackingService(store, { customer: 'beta' }).trackingSummary(T0, 10), beta, 'a scoped service is the same wall');
+  assert.deepEqual(
+    beta.topSenders.map((t) => [t.sender, t.customerName, t.messages, t.recipients]),
+    [['eve@beta.test', 'beta', 1, 1]],
+  );
+  assert.deepEqual(
+    await createTrackingService(store, { customer: 'beta' }).trackingSummary(T0, 10),
+    beta,
+    'a scoped service is the same wall',
+  );
   assert.equal((await svc.trackingSummary(T0 + 3 * HOUR, 10)).events.accepted, undefined, 'nothing since: no count');
   await refused(svc.trackingSummary(Number.NaN, 10), /must be a time/);
   await refused(svc.trackingSummary(T0, -1), /whole number from 0/);

@@ -33,13 +33,31 @@ export const MAX_TRACK_LIMIT = 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export const publicTracked = (m: TrackedMessage) => ({
-  id: m.queueId, status: m.status, customer: m.customerName, authUser: m.authUser, site: m.siteName, sender: m.sender,
-  messageId: m.messageId, subject: m.subject, recipients: m.recipients, size: m.size, clientIp: m.clientIp, listener: m.listener,
-  createdAt: iso(m.createdAt), updatedAt: iso(m.updatedAt), removedTenant: m.removedTenant,
+  id: m.queueId,
+  status: m.status,
+  customer: m.customerName,
+  authUser: m.authUser,
+  site: m.siteName,
+  sender: m.sender,
+  messageId: m.messageId,
+  subject: m.subject,
+  recipients: m.recipients,
+  size: m.size,
+  clientIp: m.clientIp,
+  listener: m.listener,
+  createdAt: iso(m.createdAt),
+  updatedAt: iso(m.updatedAt),
+  removedTenant: m.removedTenant,
 });
 
 export const publicEvent = (e: TrackEvent) => ({
-  at: iso(e.at), type: e.type, recipient: e.recipient, remoteHost: e.remoteHost, reply: e.reply, category: e.category, dsn: e.ref,
+  at: iso(e.at),
+  type: e.type,
+  recipient: e.recipient,
+  remoteHost: e.remoteHost,
+  reply: e.reply,
+  category: e.category,
+  dsn: e.ref,
 });
 
 function timeOf(flag: string, v: string | undefined): number | undefined {
@@ -74,7 +92,7 @@ export function createTrackingService(store: Store, scope?: { customer: string }
     return scoped;
   };
   async function customerIdOf(name: string | undefined, tenant?: TenantScope): Promise<number | undefined> {
-    const own = tenant?.customerId ?? await scopeId();
+    const own = tenant?.customerId ?? (await scopeId());
     if (name === undefined) return own;
     if (scope && name !== scope.customer) throw new AdminError('only the messages of your own customer account can be searched');
     const c = await store.customers.get(name);
@@ -84,7 +102,8 @@ export function createTrackingService(store: Store, scope?: { customer: string }
 
   async function filterOf(input: TrackSearchInput, tenant?: TenantScope): Promise<TrackFilter> {
     const limit = input.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRACK_LIMIT) throw new AdminError(`--limit must be a whole number from 1 to ${MAX_TRACK_LIMIT}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRACK_LIMIT)
+      throw new AdminError(`--limit must be a whole number from 1 to ${MAX_TRACK_LIMIT}`);
     if (input.status !== undefined && !(TRACK_STATUSES as string[]).includes(input.status)) {
       throw new AdminError(`--status must be one of ${TRACK_STATUSES.join(', ')}: ${input.status}`);
     }
@@ -95,8 +114,17 @@ export function createTrackingService(store: Store, scope?: { customer: string }
     const recipient = input.recipient === undefined ? undefined : input.recipient.trim().replace(/^<(.*)>$/, '$1');
     if (recipient === '') throw new AdminError('--recipient must be an address');
     return {
-      customerId: await customerIdOf(input.customer, tenant), queueId: input.id?.trim(), authUser: input.authUser, messageId: input.messageId === undefined ? undefined : messageIdOf(input.messageId),
-      sender, recipient, from, to, status: input.status as TrackStatus | undefined, limit, before: input.before === undefined ? undefined : cursorOf(input.before),
+      customerId: await customerIdOf(input.customer, tenant),
+      queueId: input.id?.trim(),
+      authUser: input.authUser,
+      messageId: input.messageId === undefined ? undefined : messageIdOf(input.messageId),
+      sender,
+      recipient,
+      from,
+      to,
+      status: input.status as TrackStatus | undefined,
+      limit,
+      before: input.before === undefined ? undefined : cursorOf(input.before),
     };
   }
 
@@ -110,7 +138,7 @@ export function createTrackingService(store: Store, scope?: { customer: string }
     },
     /** One message with its events, oldest first; with `tenant`, another customer's is missing. */
     async showTracking(id: string, tenant?: TenantScope): Promise<TrackedMessage & { events: TrackEvent[] }> {
-      const m = await store.tracking.get(id.trim(), tenant?.customerId ?? await scopeId());
+      const m = await store.tracking.get(id.trim(), tenant?.customerId ?? (await scopeId()));
       if (!m) throw missing(`no tracked message ${id} (never accepted here, pruned, or tracking was off)`);
       return m;
     },
@@ -118,8 +146,9 @@ export function createTrackingService(store: Store, scope?: { customer: string }
     /** What happened since `sinceMs`: events by type and the `top` senders (with `tenant`: that customer's only). */
     async trackingSummary(sinceMs: number, top = 10, tenant?: TenantScope): Promise<TrackingSummary> {
       if (!Number.isFinite(sinceMs)) throw new AdminError('the start of a summary must be a time');
-      if (!Number.isInteger(top) || top < 0 || top > MAX_TRACK_LIMIT) throw new AdminError(`the number of top senders must be a whole number from 0 to ${MAX_TRACK_LIMIT}`);
-      return store.tracking.summary(sinceMs, top, tenant?.customerId ?? await scopeId());
+      if (!Number.isInteger(top) || top < 0 || top > MAX_TRACK_LIMIT)
+        throw new AdminError(`the number of top senders must be a whole number from 0 to ${MAX_TRACK_LIMIT}`);
+      return store.tracking.summary(sinceMs, top, tenant?.customerId ?? (await scopeId()));
     },
   };
 }

@@ -7,7 +7,15 @@
 import type { SecretBox } from '../credentials/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Customer, WebhookDelivery, WebhookEndpoint, WebhookEventType } from '../core/index.ts';
-import { EVENT_TYPES, NOT_PUBLIC, createEndpointGuard, newWebhookSecret, randomEventId, urlProblem, type EndpointGuard } from '../webhooks/index.ts';
+import {
+  EVENT_TYPES,
+  NOT_PUBLIC,
+  createEndpointGuard,
+  newWebhookSecret,
+  randomEventId,
+  urlProblem,
+  type EndpointGuard,
+} from '../webhooks/index.ts';
 import { randomBytes } from 'node:crypto';
 import { AdminError, missing } from './errors.ts';
 import { audit, read, WEBHOOK, WEBHOOKS_OF, type Declarations } from './audit.ts';
@@ -18,26 +26,47 @@ export interface WebhookAdminOptions {
   guard?: EndpointGuard;
 }
 
-export interface WebhookAddInput { customer: string; url: string; events?: string | string[] }
+export interface WebhookAddInput {
+  customer: string;
+  url: string;
+  events?: string | string[];
+}
 
 /** An endpoint as shown to operators and customers: never its secret. */
 export const publicEndpoint = (e: WebhookEndpoint) => ({
-  id: e.id, customer: e.customerName, url: e.url, events: e.events, enabled: e.enabled,
-  createdAt: new Date(e.createdAt).toISOString(), updatedAt: new Date(e.updatedAt).toISOString(),
+  id: e.id,
+  customer: e.customerName,
+  url: e.url,
+  events: e.events,
+  enabled: e.enabled,
+  createdAt: new Date(e.createdAt).toISOString(),
+  updatedAt: new Date(e.updatedAt).toISOString(),
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A delivery of the log: its event (the payload as sent) and the outcome of its attempts. */
 export const publicDelivery = (d: WebhookDelivery) => ({
-  id: d.id, endpoint: d.endpointId, event: d.eventId, type: d.eventType, state: d.state, attempts: d.attempts,
-  lastStatus: d.lastStatus, lastError: d.lastError, createdAt: iso(d.createdAt), lastAttemptAt: iso(d.lastAttemptAt),
-  nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null, deliveredAt: iso(d.deliveredAt),
+  id: d.id,
+  endpoint: d.endpointId,
+  event: d.eventId,
+  type: d.eventType,
+  state: d.state,
+  attempts: d.attempts,
+  lastStatus: d.lastStatus,
+  lastError: d.lastError,
+  createdAt: iso(d.createdAt),
+  lastAttemptAt: iso(d.lastAttemptAt),
+  nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null,
+  deliveredAt: iso(d.deliveredAt),
   payload: { id: d.eventId, type: d.eventType, created: iso(d.eventAt), customer: d.customerName, data: d.data },
 });
 
 function eventsOf(input: string | string[] | undefined): WebhookEventType[] {
-  const raw = (Array.isArray(input) ? input : input === undefined ? [] : [input]).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const raw = (Array.isArray(input) ? input : input === undefined ? [] : [input])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   if (!raw.length) return [...EVENT_TYPES];
   const unknown = raw.filter((e) => !EVENT_TYPES.includes(e as WebhookEventType));
   if (unknown.length) throw new AdminError(`unknown event type ${unknown.join(', ')}: use ${EVENT_TYPES.join(', ')}`);
@@ -45,7 +74,10 @@ function eventsOf(input: string | string[] | undefined): WebhookEventType[] {
 }
 
 export function createWebhookService(
-  store: Store, now: () => number, secrets: (() => SecretBox) | undefined, opts: WebhookAdminOptions,
+  store: Store,
+  now: () => number,
+  secrets: (() => SecretBox) | undefined,
+  opts: WebhookAdminOptions,
   customerOrFail: (name: string) => Promise<Customer>,
 ) {
   const scopeOf = async (customer?: string) => (customer === undefined ? {} : { customerId: (await customerOrFail(customer)).id });
@@ -115,7 +147,10 @@ export function createWebhookService(
       if (!e.enabled) throw new AdminError(`webhook endpoint ${id} is disabled; enable it first: postern webhook enable ${id}`);
       const eventId = randomEventId();
       const t = now();
-      await store.webhooks.enqueue([{ id: eventId, type: 'ping', customerId: e.customerId, at: t, endpointId: e.id, data: { message: 'ping from Postern' } }], t);
+      await store.webhooks.enqueue(
+        [{ id: eventId, type: 'ping', customerId: e.customerId, at: t, endpointId: e.id, data: { message: 'ping from Postern' } }],
+        t,
+      );
       return { endpoint: e, eventId };
     },
   };

@@ -13,8 +13,14 @@ import { createSpool, type Spool } from '../spool/index.ts';
 import { createEnqueuer, type Enqueuer } from '../queue/index.ts';
 import { createIntake, type Intake } from '../intake/index.ts';
 import {
-  createAuthenticator, createDovecotAuth, createLoginCache, createSecretBox, loadOrCreateKey,
-  type Authenticator, type LockoutPolicy, type SecretBox,
+  createAuthenticator,
+  createDovecotAuth,
+  createLoginCache,
+  createSecretBox,
+  loadOrCreateKey,
+  type Authenticator,
+  type LockoutPolicy,
+  type SecretBox,
 } from '../credentials/index.ts';
 import { createKnownNetworks } from '../limits/index.ts';
 import { createContainment, type Containment } from '../containment/index.ts';
@@ -30,9 +36,15 @@ import { adminServiceFactory } from '../admin/api/index.ts';
 export function lockoutPolicyOf(config: Config): LockoutPolicy {
   const a = config.auth;
   return {
-    maxFailures: a.maxFailures, lockMs: a.lockMinutes * 60_000, knownIpMs: a.knownIpDays * 86_400_000,
-    ipFailures: a.ipFailures, ipWindowMs: a.ipWindowMinutes * 60_000, ipBanMs: a.ipBanMinutes * 60_000,
-    knownMaxFailures: a.knownIpMaxFailures, sprayAccounts: a.sprayAccounts, isTrusted: networkMatcher(a.trustedNetworks),
+    maxFailures: a.maxFailures,
+    lockMs: a.lockMinutes * 60_000,
+    knownIpMs: a.knownIpDays * 86_400_000,
+    ipFailures: a.ipFailures,
+    ipWindowMs: a.ipWindowMinutes * 60_000,
+    ipBanMs: a.ipBanMinutes * 60_000,
+    knownMaxFailures: a.knownIpMaxFailures,
+    sprayAccounts: a.sprayAccounts,
+    isTrusted: networkMatcher(a.trustedNetworks),
   };
 }
 
@@ -91,13 +103,17 @@ export async function buildCore(config: Config, o: CoreOptions): Promise<Core> {
   let figures: ReturnType<ReturnType<typeof adminServiceFactory>> | null = null;
   const metrics = createMetrics({
     // the process that serves /metrics counts the queue; the scheduler where it runs
-    queueDepth: o.countsQueue ? async () => {
-      const d = await store.queue.depth();
-      return { messages: d.messages.queued + d.messages.held + d.messages.cancelled, byState: d };
-    } : undefined,
+    queueDepth: o.countsQueue
+      ? async () => {
+          const d = await store.queue.depth();
+          return { messages: d.messages.queued + d.messages.held + d.messages.cancelled, byState: d };
+        }
+      : undefined,
     claimed: () => o.hooks.claimed(),
     // the console dashboard's figures, read the same way as the dashboard reads them
-    activity: o.countsQueue ? () => (figures ??= adminServiceFactory(config, store, secrets, () => clock.now())('metrics')).activityFigures() : undefined,
+    activity: o.countsQueue
+      ? () => (figures ??= adminServiceFactory(config, store, secrets, () => clock.now())('metrics')).activityFigures()
+      : undefined,
   });
   const auth = credentialsOf(config, { store, clock, metrics });
   // webhook events are written to the store's outbox from every process; sent where the local channel runs
@@ -116,7 +132,9 @@ export async function buildCore(config: Config, o: CoreOptions): Promise<Core> {
   });
   const enqueuer = createEnqueuer({ queue: store.queue, spool, onCommitted: () => o.hooks.onCommitted() });
   const intake = createIntake({
-    spool, enqueuer, clock,
+    spool,
+    enqueuer,
+    clock,
     hostname: config.hostname,
     bareLineEndings: config.smtp.bareLineEndings,
     maxLineLength: config.smtp.maxLineLength,
@@ -133,12 +151,19 @@ export async function buildCore(config: Config, o: CoreOptions): Promise<Core> {
     webhooks,
   });
   const notifyHold = createHoldNotifier({
-    hostname: config.hostname, from: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, postmaster: config.bounce.postmaster ?? null,
+    hostname: config.hostname,
+    from: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`,
+    postmaster: config.bounce.postmaster ?? null,
     contactOf: async (name) => (await store.customers.get(name))?.contact ?? null,
-    intake, now: () => clock.now(), logger,
+    intake,
+    now: () => clock.now(),
+    logger,
   });
   const containment = createContainment({
-    store, clock, logger, config: config.containment,
+    store,
+    clock,
+    logger,
+    config: config.containment,
     notify: (m, reason) => (webhooks?.senderHeld(m, reason), notifyHold(m, reason)),
     metrics,
   });
@@ -149,7 +174,15 @@ export async function buildCore(config: Config, o: CoreOptions): Promise<Core> {
   const knownNetworks = createKnownNetworks({ keepMs: config.auth.knownIpDays * 86_400_000 });
   const listeners = config.listeners.map((l) =>
     createListener(l, {
-      hostname: config.hostname, tls, authenticator: auth.authenticator, relay, intake, logger, clock, gateFor: o.gateFor, knownNetworks,
+      hostname: config.hostname,
+      tls,
+      authenticator: auth.authenticator,
+      relay,
+      intake,
+      logger,
+      clock,
+      gateFor: o.gateFor,
+      knownNetworks,
       maxMessageSize: config.smtp.maxMessageSize,
       maxRecipients: config.smtp.maxRecipients,
       grantsFor: (mailboxId: number) => store.grants.list(mailboxId),
@@ -162,13 +195,33 @@ export async function buildCore(config: Config, o: CoreOptions): Promise<Core> {
     }),
   );
   const injector = createInjector({
-    intake, clock, logger, containment,
-    maxRecipients: config.smtp.maxRecipients, heldCap: config.containment.maxHeldPerMailbox, onSenderHold: config.containment.onHold,
-    metrics, suppressionOf,
+    intake,
+    clock,
+    logger,
+    containment,
+    maxRecipients: config.smtp.maxRecipients,
+    heldCap: config.containment.maxHeldPerMailbox,
+    onSenderHold: config.containment.onHold,
+    metrics,
+    suppressionOf,
   });
   return {
-    store, spool, tls, authenticator: auth.authenticator, closeDovecot: auth.close, metrics, secrets, webhooks, keyring, unwatch,
-    enqueuer, intake, containment, listeners, injector, isHostedDomain,
+    store,
+    spool,
+    tls,
+    authenticator: auth.authenticator,
+    closeDovecot: auth.close,
+    metrics,
+    secrets,
+    webhooks,
+    keyring,
+    unwatch,
+    enqueuer,
+    intake,
+    containment,
+    listeners,
+    injector,
+    isHostedDomain,
   };
 }
 
@@ -177,14 +230,21 @@ function credentialsOf(config: Config, d: { store: Store; clock: Clock; metrics:
   const { store, clock, metrics } = d;
   const loginCache = createLoginCache({ ttlMs: config.auth.cacheTtlSeconds * 1000, maxEntries: config.auth.cacheMaxEntries, clock });
   const dovecotConfig = config.auth.dovecot;
-  const dovecotAuth = dovecotConfig ? createDovecotAuth({
-    socket: dovecotConfig.socket, timeoutMs: dovecotConfig.timeoutMs,
-    observe: (result, seconds) => {
-      metrics.dovecotRequests.inc({ result });
-      if (result !== 'error') metrics.dovecotSeconds.observe(seconds);
-    },
-  }) : null;
-  const dovecotCache = createLoginCache({ ttlMs: (dovecotConfig?.cacheSeconds ?? 0) * 1000, maxEntries: config.auth.cacheMaxEntries, clock });
+  const dovecotAuth = dovecotConfig
+    ? createDovecotAuth({
+        socket: dovecotConfig.socket,
+        timeoutMs: dovecotConfig.timeoutMs,
+        observe: (result, seconds) => {
+          metrics.dovecotRequests.inc({ result });
+          if (result !== 'error') metrics.dovecotSeconds.observe(seconds);
+        },
+      })
+    : null;
+  const dovecotCache = createLoginCache({
+    ttlMs: (dovecotConfig?.cacheSeconds ?? 0) * 1000,
+    maxEntries: config.auth.cacheMaxEntries,
+    clock,
+  });
   const authenticator = createAuthenticator({
     mailboxes: store.mailboxes,
     cache: loginCache,
@@ -196,7 +256,10 @@ function credentialsOf(config: Config, d: { store: Store; clock: Clock; metrics:
   });
   return {
     authenticator,
-    clearCaches: () => { loginCache.clear(); dovecotCache.clear(); },
+    clearCaches: () => {
+      loginCache.clear();
+      dovecotCache.clear();
+    },
     close: () => dovecotAuth?.close(),
   };
 }

@@ -32,7 +32,10 @@ test('a slow run is not started twice: the overlapping run is skipped and counte
   const h = createHousekeeping({ logger, metrics });
   const gate = deferred();
   let started = 0;
-  h.every('slow', 60_000, async () => { started++; await gate.promise; });
+  h.every('slow', 60_000, async () => {
+    started++;
+    await gate.promise;
+  });
   h.start();
   await h.run('slow');
   await h.run('slow');
@@ -47,7 +50,11 @@ test('stop waits for the run in flight, and no run starts after it', async () =>
   const gate = deferred();
   let finished = false;
   let runs = 0;
-  h.every('long', 60_000, async () => { runs++; await gate.promise; finished = true; });
+  h.every('long', 60_000, async () => {
+    runs++;
+    await gate.promise;
+    finished = true;
+  });
   h.start();
   const stopped = h.stop().then(() => finished);
   await tick(5);
@@ -61,7 +68,10 @@ test('a job that throws is counted as failed and keeps its timer', async () => {
   const metrics = createMetrics();
   const h = createHousekeeping({ logger, metrics });
   let runs = 0;
-  h.every('broken', 15, async () => { runs++; throw new Error('store down'); });
+  h.every('broken', 15, async () => {
+    runs++;
+    throw new Error('store down');
+  });
   h.start();
   await tick(50);
   await h.stop();

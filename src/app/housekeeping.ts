@@ -20,9 +20,18 @@ export interface Housekeeping {
   stop(): Promise<void>;
 }
 
-interface Job { name: string; intervalMs: number; fn: () => Promise<void>; running: Promise<void> | null; timer: NodeJS.Timeout | null }
+interface Job {
+  name: string;
+  intervalMs: number;
+  fn: () => Promise<void>;
+  running: Promise<void> | null;
+  timer: NodeJS.Timeout | null;
+}
 
-export function createHousekeeping(deps: { logger: Logger; metrics?: Pick<Metrics, 'housekeepingRuns' | 'housekeepingSeconds'> }): Housekeeping {
+export function createHousekeeping(deps: {
+  logger: Logger;
+  metrics?: Pick<Metrics, 'housekeepingRuns' | 'housekeepingSeconds'>;
+}): Housekeeping {
   const jobs = new Map<string, Job>();
   let stopped = false;
 
@@ -45,7 +54,9 @@ export function createHousekeeping(deps: { logger: Logger; metrics?: Pick<Metric
       deps.metrics?.housekeepingRuns.inc({ job: job.name, result: 'skipped' });
       return Promise.resolve();
     }
-    job.running = once(job).finally(() => { job.running = null; });
+    job.running = once(job).finally(() => {
+      job.running = null;
+    });
     return job.running;
   }
 

@@ -36,10 +36,17 @@ export function declareJobs(h: Housekeeping, config: Config, deps: JobDeps): Blo
   const { store, clock, logger } = deps;
   h.every('suppression-prune', PRUNE_EVERY_MS, () => pruneSuppressions({ store, clock, logger }));
   const blocklists = createBlocklistJob(config, {
-    store, logger, now: () => clock.now(), registry: deps.metrics.registry, checked: () => deps.listingsChanged(),
+    store,
+    logger,
+    now: () => clock.now(),
+    registry: deps.metrics.registry,
+    checked: () => deps.listingsChanged(),
     queueNotice: async (text, to) => {
       const queueId = newQueueId(clock.now());
-      await deps.intake.receive(Readable.from([text]), noticeRequest({ queueId, to: [to], customerId: null, listener: 'notice', hostname: config.hostname }));
+      await deps.intake.receive(
+        Readable.from([text]),
+        noticeRequest({ queueId, to: [to], customerId: null, listener: 'notice', hostname: config.hostname }),
+      );
       return queueId;
     },
   });
@@ -47,7 +54,9 @@ export function declareJobs(h: Housekeeping, config: Config, deps: JobDeps): Blo
   if (config.dkim.enabled) h.every('dkim-rotation', config.dkim.checkMinutes * 60_000, dkimRotation(config, deps));
   const t = config.tracking;
   h.every('tracking-prune', t.pruneMinutes * 60_000, () => pruneTracking({ store, clock, logger }, t));
-  h.every('console-session-prune', t.pruneMinutes * 60_000, () => pruneConsoleSessions({ store, clock, logger }, config.console.idleMinutes));
+  h.every('console-session-prune', t.pruneMinutes * 60_000, () =>
+    pruneConsoleSessions({ store, clock, logger }, config.console.idleMinutes),
+  );
   return blocklists;
 }
 
@@ -55,7 +64,14 @@ export function declareJobs(h: Housekeeping, config: Config, deps: JobDeps): Blo
 function dkimRotation(config: Config, deps: JobDeps): () => Promise<void> {
   const { logger } = deps;
   const lookup = createDnsLookup({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries });
-  const dkim = createDkimService({ store: deps.store, secrets: deps.secrets, now: () => deps.clock.now(), logger, policy: config.dkim, lookup: () => lookup });
+  const dkim = createDkimService({
+    store: deps.store,
+    secrets: deps.secrets,
+    now: () => deps.clock.now(),
+    logger,
+    policy: config.dkim,
+    lookup: () => lookup,
+  });
   return async () => {
     try {
       const d = await dkim.tick();

@@ -12,7 +12,9 @@ function parts(names: string[], seen: string[], failAt?: string): Part[] {
       seen.push(`start ${name}`);
       if (name === failAt) throw new Error(`${name} cannot start`);
     },
-    async stop() { seen.push(`stop ${name}`); },
+    async stop() {
+      seen.push(`stop ${name}`);
+    },
   }));
 }
 
@@ -35,11 +37,19 @@ test('a failed start stops what was started (and the failed part) in reverse, an
 
 test('a stop that fails does not keep the others from stopping; stop twice stops once', async () => {
   const seen: string[] = [];
-  const life = createLifecycle([
-    { name: 'a', stop: () => void seen.push('stop a') },
-    { name: 'b', stop: () => { throw new Error('b is stuck'); } },
-    { name: 'c' },
-  ], logger);
+  const life = createLifecycle(
+    [
+      { name: 'a', stop: () => void seen.push('stop a') },
+      {
+        name: 'b',
+        stop: () => {
+          throw new Error('b is stuck');
+        },
+      },
+      { name: 'c' },
+    ],
+    logger,
+  );
   await life.start();
   await Promise.all([life.stop(), life.stop()]);
   assert.deepEqual(seen, ['stop a']);

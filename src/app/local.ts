@@ -57,25 +57,56 @@ export function localChannel(config: Config, core: Core, o: LocalOptions): Local
   let dispatcher: Dispatcher | null = null;
   const rejectedDir = `${paths.dropDir}.rejected`;
   const pickup = createPickup({
-    dir: paths.dropDir, rejectedDir, injector, intake, store, clock, logger,
-    retryMs: config.local.dropRetryHours * 3_600_000, hostname: config.hostname,
-    bounceFrom: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, postmaster: config.bounce.postmaster ?? null,
-    userOf: passwdLookup(), maxBytes: config.smtp.maxMessageSize + 1024 * 1024, metrics,
+    dir: paths.dropDir,
+    rejectedDir,
+    injector,
+    intake,
+    store,
+    clock,
+    logger,
+    retryMs: config.local.dropRetryHours * 3_600_000,
+    hostname: config.hostname,
+    bounceFrom: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`,
+    postmaster: config.bounce.postmaster ?? null,
+    userOf: passwdLookup(),
+    maxBytes: config.smtp.maxMessageSize + 1024 * 1024,
+    metrics,
   });
   const housekeeping = createHousekeeping({ logger, metrics });
   const blocklists = declareJobs(housekeeping, config, {
-    store, intake, clock, logger, metrics, secrets, keyring: core.keyring, listingsChanged: () => o.outbound()?.listingsChanged(),
+    store,
+    intake,
+    clock,
+    logger,
+    metrics,
+    secrets,
+    keyring: core.keyring,
+    listingsChanged: () => o.outbound()?.listingsChanged(),
   });
   const api = {
-    injector, store, authenticator: core.authenticator, lockout: lockoutPolicyOf(config), clock, logger,
-    maxMessageSize: config.smtp.maxMessageSize, failureDelayMs: config.auth.failureDelayMs, metrics,
+    injector,
+    store,
+    authenticator: core.authenticator,
+    lockout: lockoutPolicyOf(config),
+    clock,
+    logger,
+    maxMessageSize: config.smtp.maxMessageSize,
+    failureDelayMs: config.auth.failureDelayMs,
+    metrics,
   };
   const dispatch: Part = {
     name: 'webhook-dispatch',
     async start() {
       if (!config.webhooks.enabled) return;
       dispatcher = createDispatcher({
-        store, secrets, clock, logger, config: config.webhooks, owner: config.nodeName, registry: metrics.registry, guard: endpointGuardOf(config),
+        store,
+        secrets,
+        clock,
+        logger,
+        config: config.webhooks,
+        owner: config.nodeName,
+        registry: metrics.registry,
+        guard: endpointGuardOf(config),
       });
       await dispatcher.start();
     },
@@ -94,13 +125,16 @@ export function localChannel(config: Config, core: Core, o: LocalOptions): Local
     },
     {
       name: 'sendmail-socket',
-      async start() { socket = await startSendmailSocket({ socketPath: paths.socket, api, logger }); },
+      async start() {
+        socket = await startSendmailSocket({ socketPath: paths.socket, api, logger });
+      },
       stop: () => socket?.close(),
     },
     {
       name: 'web',
       async start() {
-        if (config.web.enabled) web = await startWeb({ web: config.web, tls: core.tls, api, mounts: mountsOf(config, core, o, () => web), logger });
+        if (config.web.enabled)
+          web = await startWeb({ web: config.web, tls: core.tls, api, mounts: mountsOf(config, core, o, () => web), logger });
       },
       stop: () => web?.close(),
     },
@@ -125,7 +159,11 @@ function mountsOf(config: Config, core: Core, o: LocalOptions, web: () => WebSer
   const lockout = lockoutPolicyOf(config);
   return {
     ops: serverOps({
-      registry: metrics.registry, of: o.metricsOf, metricsAllow: config.web.metricsAllow, store, listeners: core.listeners,
+      registry: metrics.registry,
+      of: o.metricsOf,
+      metricsAllow: config.web.metricsAllow,
+      store,
+      listeners: core.listeners,
       heldResults: () => o.outbound()?.scheduler.held() ?? 0,
       disk: diskReadiness({ dir: config.dataDir, minFreeBytes: config.queue.minFreeMegabytes * 1024 * 1024 }),
     }),
@@ -136,19 +174,42 @@ function mountsOf(config: Config, core: Core, o: LocalOptions, web: () => WebSer
         provider: config.clients.provider ?? config.hostname,
         webHost: config.clients.webHost ?? clientHost,
         webPort: web()?.address()?.port ?? config.web.port,
-        outgoing: outgoingOf(clientHost, core.listeners.map((l) => ({ role: l.config.role, port: l.address()?.port ?? l.config.port }))),
+        outgoing: outgoingOf(
+          clientHost,
+          core.listeners.map((l) => ({ role: l.config.role, port: l.address()?.port ?? l.config.port })),
+        ),
         incoming: config.clients.incoming,
       }),
     },
-    admin: config.adminApi.enabled ? {
-      store, clock, logger, lockout, failureDelayMs: config.auth.failureDelayMs, metrics,
-      maxBodyBytes: config.adminApi.maxBodyBytes, removeBody: (relPath) => spool.remove(relPath), service,
-    } : undefined,
-    console: config.console.enabled ? {
-      store, clock, logger, authenticator: core.authenticator, lockout, failureDelayMs: config.auth.failureDelayMs, metrics,
-      removeBody: (relPath) => spool.remove(relPath), registry: metrics.registry,
-      sessions: { sessionMs: config.console.sessionHours * 3_600_000, idleMs: config.console.idleMinutes * 60_000 },
-      service, secrets, twoFactor: config.console.twoFactor,
-    } : undefined,
+    admin: config.adminApi.enabled
+      ? {
+          store,
+          clock,
+          logger,
+          lockout,
+          failureDelayMs: config.auth.failureDelayMs,
+          metrics,
+          maxBodyBytes: config.adminApi.maxBodyBytes,
+          removeBody: (relPath) => spool.remove(relPath),
+          service,
+        }
+      : undefined,
+    console: config.console.enabled
+      ? {
+          store,
+          clock,
+          logger,
+          authenticator: core.authenticator,
+          lockout,
+          failureDelayMs: config.auth.failureDelayMs,
+          metrics,
+          removeBody: (relPath) => spool.remove(relPath),
+          registry: metrics.registry,
+          sessions: { sessionMs: config.console.sessionHours * 3_600_000, idleMs: config.console.idleMinutes * 60_000 },
+          service,
+          secrets,
+          twoFactor: config.console.twoFactor,
+        }
+      : undefined,
   };
 }

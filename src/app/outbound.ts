@@ -16,8 +16,17 @@ import type { Spool } from '../spool/index.ts';
 import type { Intake } from '../intake/index.ts';
 import { createRunner, createScheduler, retryPolicyOf, type Scheduler } from '../queue/index.ts';
 import {
-  createDeliverer, createMxResolver, createMtaSts, createConnectionPool, createEgressPools, createDane, createSecureDns, daneStatusOf, poolOf,
-  type Deliverer, type NextHop,
+  createDeliverer,
+  createMxResolver,
+  createMtaSts,
+  createConnectionPool,
+  createEgressPools,
+  createDane,
+  createSecureDns,
+  daneStatusOf,
+  poolOf,
+  type Deliverer,
+  type NextHop,
 } from '../delivery/index.ts';
 import { createNotifier, noticeRequest } from '../bounce/index.ts';
 import type { SecretBox } from '../credentials/index.ts';
@@ -59,11 +68,20 @@ function bodyOf(store: Store, spool: Spool): Body {
     if (path) return signed(() => spool.open(path));
     const inline = await store.queue.inlineBody(job.message.id);
     if (inline) return signed(() => Readable.from([inline]));
-    return () => new Readable({ read() { this.destroy(new Error(`message ${job.message.id} has no body (deleted?)`)); } });
+    return () =>
+      new Readable({
+        read() {
+          this.destroy(new Error(`message ${job.message.id} has no body (deleted?)`));
+        },
+      });
   };
 }
 
-function delivererOf(config: Config, deps: OutboundDeps, o: { body: Body; pool: ReturnType<typeof createConnectionPool>; listed: ListedPools; logger: Logger }): Deliverer {
+function delivererOf(
+  config: Config,
+  deps: OutboundDeps,
+  o: { body: Body; pool: ReturnType<typeof createConnectionPool>; listed: ListedPools; logger: Logger },
+): Deliverer {
   const d = config.delivery;
   const { store, secrets } = deps;
   const { logger } = o;
@@ -72,8 +90,11 @@ function delivererOf(config: Config, deps: OutboundDeps, o: { body: Body; pool: 
   return createDeliverer({
     hostname: config.hostname,
     resolver: createMxResolver({
-      servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries,
-      allowLoopback: d.allowLoopback, allowPrivate: d.allowPrivate,
+      servers: config.dns.servers,
+      timeoutMs: config.dns.timeoutMs,
+      tries: config.dns.tries,
+      allowLoopback: d.allowLoopback,
+      allowPrivate: d.allowPrivate,
     }),
     async routeFor(domain) {
       const r = await store.routes.get(domain);
@@ -83,28 +104,38 @@ function delivererOf(config: Config, deps: OutboundDeps, o: { body: Body; pool: 
     },
     smarthost: d.smarthost ? smarthostOf(d.smarthost, d.smarthostTls) : null,
     mtaSts: d.mtaSts
-      ? createMtaSts({ dnsServers: config.dns.servers, onError: (domain, err) => logger.warn({ evt: 'mta-sts', domain, err: err.message }, 'MTA-STS policy lookup failed') })
+      ? createMtaSts({
+          dnsServers: config.dns.servers,
+          onError: (domain, err) => logger.warn({ evt: 'mta-sts', domain, err: err.message }, 'MTA-STS policy lookup failed'),
+        })
       : null,
     pool: o.pool,
     mxPort: d.mxPort,
     body: o.body,
     timeouts: {
-      connectMs: d.connectTimeoutSeconds * 1000, greetingMs: d.greetingTimeoutSeconds * 1000,
-      commandMs: d.commandTimeoutSeconds * 1000, dataMs: d.dataTimeoutSeconds * 1000,
+      connectMs: d.connectTimeoutSeconds * 1000,
+      greetingMs: d.greetingTimeoutSeconds * 1000,
+      commandMs: d.commandTimeoutSeconds * 1000,
+      dataMs: d.dataTimeoutSeconds * 1000,
     },
     logger,
     metrics: deps.metrics,
     dane: dane.on
-      ? { lookup: createDane(createSecureDns({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries })), overrides: d.daneDomains }
+      ? {
+          lookup: createDane(createSecureDns({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries })),
+          overrides: d.daneDomains,
+        }
       : undefined,
-    egress: Object.keys(d.pools).length ? {
-      pools: createEgressPools(d.pools),
-      // a listed pool with a fallback sends from the fallback until it is delisted
-      async poolOf(job) {
-        const name = await poolOf(store, job, d.defaultPool ?? null);
-        return name === null ? null : o.listed.effective(name);
-      },
-    } : undefined,
+    egress: Object.keys(d.pools).length
+      ? {
+          pools: createEgressPools(d.pools),
+          // a listed pool with a fallback sends from the fallback until it is delisted
+          async poolOf(job) {
+            const name = await poolOf(store, job, d.defaultPool ?? null);
+            return name === null ? null : o.listed.effective(name);
+          },
+        }
+      : undefined,
   });
 }
 
@@ -113,7 +144,11 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   const { store, spool, clock } = deps;
   const logger = deps.logger.child({ part: 'delivery' });
   const policy = retryPolicyOf(config);
-  const pool = createConnectionPool({ maxMessages: d.reuseMaxMessages, idleMs: d.reuseIdleSeconds * 1000, maxIdlePerKey: d.perDestinationConcurrency });
+  const pool = createConnectionPool({
+    maxMessages: d.reuseMaxMessages,
+    idleMs: d.reuseIdleSeconds * 1000,
+    maxIdlePerKey: d.perDestinationConcurrency,
+  });
   const body = bodyOf(store, spool);
   const listed = createListedPools(store, Object.fromEntries(Object.entries(d.pools).map(([n, p]) => [n, p.fallback])), () => clock.now());
   const deliverer = delivererOf(config, deps, { body, pool, listed, logger });
@@ -128,9 +163,17 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
     original: async (job) => (await body(job))(),
     async submit(n) {
       const queueId = newQueueId(clock.now());
-      await deps.intake.receive(n.stream, noticeRequest({
-        queueId, to: [n.to], customerId: n.customerId, listener: n.listener, hostname: config.hostname, maxSize: config.smtp.maxMessageSize + 1024 * 1024,
-      }));
+      await deps.intake.receive(
+        n.stream,
+        noticeRequest({
+          queueId,
+          to: [n.to],
+          customerId: n.customerId,
+          listener: n.listener,
+          hostname: config.hostname,
+          maxSize: config.smtp.maxMessageSize + 1024 * 1024,
+        }),
+      );
       scheduler.kick();
       return queueId;
     },
@@ -139,12 +182,20 @@ export function createOutbound(config: Config, deps: OutboundDeps): Outbound {
   });
 
   const run = createRunner({
-    queue: store.queue, deliverer, notifier, policy, clock, logger, metrics: deps.metrics,
+    queue: store.queue,
+    deliverer,
+    notifier,
+    policy,
+    clock,
+    logger,
+    metrics: deps.metrics,
     onResults: deps.webhooks ? (job, results) => deps.webhooks!.deliveryResults(job, results) : undefined,
   });
 
   scheduler = createScheduler({
-    queue: store.queue, clock, logger,
+    queue: store.queue,
+    clock,
+    logger,
     owner: config.nodeName,
     leaseMs: d.leaseSeconds * 1000,
     concurrency: d.concurrency,

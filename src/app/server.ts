@@ -65,18 +65,32 @@ export async function prepareDataDir(config: Config, logger: Logger): Promise<Co
     const files = await store.queue.bodyPaths();
     const swept = await spool.sweep(files);
     await checkSecretsKey(store, createSecretBox(loadOrCreateKey(secretsKeyFile(config))), secretsKeyFile(config));
-    logger.info({
-      evt: 'recovery', queued: await store.queue.count(), spoolFiles: files.size, orphansRemoved: swept, store: store.kind, dataDir: config.dataDir,
-    }, 'queue recovered');
+    logger.info(
+      {
+        evt: 'recovery',
+        queued: await store.queue.count(),
+        spoolFiles: files.size,
+        orphansRemoved: swept,
+        store: store.kind,
+        dataDir: config.dataDir,
+      },
+      'queue recovered',
+    );
   } finally {
     await store.close();
   }
   if (config.tls.cert && config.tls.key) return config;
   const made = await ensureSelfSigned(path.join(config.dataDir, 'tls'), config.hostname);
-  logger.warn({
-    evt: 'tls', selfSigned: true, created: made.created, cert: made.cert,
-    sha256: fingerprint(fs.readFileSync(made.cert, 'utf8')),
-  }, 'using a self-signed certificate; set tls.cert and tls.key for production');
+  logger.warn(
+    {
+      evt: 'tls',
+      selfSigned: true,
+      created: made.created,
+      cert: made.cert,
+      sha256: fingerprint(fs.readFileSync(made.cert, 'utf8')),
+    },
+    'using a self-signed certificate; set tls.cert and tls.key for production',
+  );
   return { ...config, tls: { ...config.tls, cert: made.cert, key: made.key } };
 }
 
@@ -105,7 +119,7 @@ function listenersPart(core: Core, logger: Logger): Part {
         logger.info({ evt: 'listening', listener: l.name, role: l.config.role, address: addr.address, port: addr.port }, 'listening');
       }
     },
-    stop: async () => void await Promise.all(core.listeners.map((l) => l.close())),
+    stop: async () => void (await Promise.all(core.listeners.map((l) => l.close()))),
   };
 }
 
@@ -118,7 +132,10 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
   let outbound: Outbound | null = null;
   let local: LocalChannel | null = null;
   const core = await buildCore(config, {
-    logger, clock, gateFor: opts.gateFor, countsQueue: runs.local,
+    logger,
+    clock,
+    gateFor: opts.gateFor,
+    countsQueue: runs.local,
     hooks: {
       onCommitted: () => (outbound ? outbound.kick() : opts.onQueued?.()),
       claimed: () => outbound?.scheduler.stats() ?? null,
@@ -136,18 +153,25 @@ export async function startListeners(config: Config, opts: StartOptions): Promis
     stop: () => outbound?.close(),
   };
   const { bottom, enqueuer } = coreParts(core);
-  const life = createLifecycle([
-    ...bottom,
-    ...(local ? [local.dispatch] : []),
-    ...(runs.delivery ? [delivery] : []),
-    enqueuer,
-    listenersPart(core, logger),
-    ...(local ? local.parts : []),
-  ], logger);
+  const life = createLifecycle(
+    [
+      ...bottom,
+      ...(local ? [local.dispatch] : []),
+      ...(runs.delivery ? [delivery] : []),
+      enqueuer,
+      listenersPart(core, logger),
+      ...(local ? local.parts : []),
+    ],
+    logger,
+  );
   await life.start();
   return {
-    listeners: core.listeners, store: core.store, metrics: core.metrics,
-    get outbound() { return outbound; },
+    listeners: core.listeners,
+    store: core.store,
+    metrics: core.metrics,
+    get outbound() {
+      return outbound;
+    },
     blocklists: local?.blocklists ?? null,
     local: local?.servers ?? null,
     pickup: local?.pickup ?? null,

@@ -44,10 +44,16 @@ test('every route under /api/v1 of the web listener is in the OpenAPI document, 
   const app = webApp();
   const doc = openApiDocument(ADMIN_ROUTES) as Doc;
   const served = app.routes.filter((r) => r.path.startsWith(`${API_BASE}/`) && r.method !== 'ALL');
-  assert.ok(served.some((r) => r.method === 'POST' && r.path === `${API_BASE}/messages`), 'the send API is served by this app');
+  assert.ok(
+    served.some((r) => r.method === 'POST' && r.path === `${API_BASE}/messages`),
+    'the send API is served by this app',
+  );
   assert.ok(served.length > ADMIN_ROUTES.length, 'the admin routes and the send API are all served');
   assert.deepEqual(undocumented(app, doc), []);
-  const send = doc.paths[`${API_BASE}/messages`]!.post as { requestBody: { content: Record<string, { schema: { required?: string[] } }> }; responses: Record<string, unknown> };
+  const send = doc.paths[`${API_BASE}/messages`]!.post as {
+    requestBody: { content: Record<string, { schema: { required?: string[] } }> };
+    responses: Record<string, unknown>;
+  };
   assert.deepEqual(Object.keys(send.requestBody.content).sort(), ['application/json', 'message/rfc822']);
   assert.deepEqual(send.requestBody.content['application/json']!.schema.required, ['from'], 'made from the validating schema');
   assert.ok(send.responses['202']);

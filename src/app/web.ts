@@ -17,7 +17,12 @@ import { mountAdminRoutes, type AdminApiDeps } from '../admin/api/index.ts';
 import { mountConsole, type ConsoleDeps } from '../admin/ui/index.ts';
 import { mountOps, type OpsDeps } from './ops.ts';
 
-export interface WebConfig { port: number; host: string; maxConnections: number; maxConnectionsPerIp: number }
+export interface WebConfig {
+  port: number;
+  host: string;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+}
 
 export interface WebMounts {
   /** Autoconfig, Autodiscover and the settings page. */
@@ -54,7 +59,10 @@ function gatePerIp(web: https.Server, perIpMax: number, logger: Logger): void {
   web.on('connection', (sock: net.Socket) => {
     const ip = sock.remoteAddress ?? '';
     if (perIp.tryAcquire(ip) !== 'ok') {
-      logger.warn({ evt: 'connect', listener: 'web', ip, result: 'refused', reason: 'per-ip-limit' }, 'connection refused: too many from this address');
+      logger.warn(
+        { evt: 'connect', listener: 'web', ip, result: 'refused', reason: 'per-ip-limit' },
+        'connection refused: too many from this address',
+      );
       sock.destroy();
       return;
     }
@@ -70,9 +78,15 @@ export async function startWeb(o: {
   logger: Logger;
 }): Promise<WebServer> {
   const pair = o.tls.defaults();
-  const web = https.createServer({
-    key: pair.key, cert: pair.cert, minVersion: TLS_MIN_VERSION, SNICallback: o.tls.sniCallback,
-  }, getRequestListener(createWebApp(o.api, o.mounts).fetch));
+  const web = https.createServer(
+    {
+      key: pair.key,
+      cert: pair.cert,
+      minVersion: TLS_MIN_VERSION,
+      SNICallback: o.tls.sniCallback,
+    },
+    getRequestListener(createWebApp(o.api, o.mounts).fetch),
+  );
   web.maxConnections = o.web.maxConnections;
   gatePerIp(web, o.web.maxConnectionsPerIp, o.logger);
   web.headersTimeout = 30_000;

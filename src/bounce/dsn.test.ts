@@ -47,7 +47,10 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-interface Part { headers: Map<string, string>; body: Buffer }
+interface Part {
+  headers: Map<string, string>;
+  body: Buffer;
+}
 
 /** Splits the top-level multipart by the boundary its Content-Type names (raw bytes, no parser). */
 function split(raw: Buffer): { headers: Map<string, string>; boundary: string; parts: Part[] } {
@@ -74,7 +77,10 @@ function split(raw: Buffer): { headers: Map<string, string>; boundary: string; p
 /** Header-style fields: unfolded, names lower-case; a repeated name is an error. */
 function fields(block: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of block.replace(/\r\n(?=[ \t])/g, '').split('\r\n').filter(Boolean)) {
+  for (const line of block
+    .replace(/\r\n(?=[ \t])/g, '')
+    .split('\r\n')
+    .filter(Boolean)) {
     const m = /^([A-Za-z0-9-]+):[ \t]*(.*)$/.exec(line);
     assert.ok(m, `not a field: ${JSON.stringify(line)}`);
     const name = m[1]!.toLowerCase();
@@ -128,9 +134,10 @@ test('structure: Date is RFC 5322, three parts in order, CRLF only, Auto-Submitt
   assert.equal(headers.get('auto-submitted'), 'auto-replied');
   assert.equal(headers.get('from'), 'Mail Delivery System <MAILER-DAEMON@mail.postern.test>');
   assert.equal(headers.get('to'), '<alice@example.com>');
-  assert.deepEqual(parts.map((p) => p.headers.get('content-type')), [
-    'text/plain; charset=utf-8', 'message/delivery-status', 'message/rfc822',
-  ]);
+  assert.deepEqual(
+    parts.map((p) => p.headers.get('content-type')),
+    ['text/plain; charset=utf-8', 'message/delivery-status', 'message/rfc822'],
+  );
   const text = raw.toString('latin1');
   assert.doesNotMatch(text, /\r(?!\n)|(?<!\r)\n/, 'no bare CR or LF');
 });
@@ -140,37 +147,54 @@ test('delivery-status part, field by field', async () => {
     envelopeId: 'ENV-42',
     recipients: [
       failed({ originalRecipient: 'rfc822;Bob@Remote.test' }),
-      failed({ finalRecipient: 'rfc822;carol@remote.test', remoteMta: null, status: '5.1.2',
-        diagnosticCode: 'Host or domain name not found', lastAttemptDate: null }),
+      failed({
+        finalRecipient: 'rfc822;carol@remote.test',
+        remoteMta: null,
+        status: '5.1.2',
+        diagnosticCode: 'Host or domain name not found',
+        lastAttemptDate: null,
+      }),
     ],
   });
   const ds = deliveryStatus(parts[1]!);
-  assert.deepEqual([...ds.message.entries()], [
-    ['reporting-mta', 'dns; mail.postern.test'],
-    ['x-postern-queue-id', '0Bz9KxQ7mN3pLwR5tV8c'],
-    ['original-envelope-id', 'ENV-42'],
-    ['arrival-date', 'Mon, 23 Nov 2026 08:15:00 +0000'],
-  ]);
+  assert.deepEqual(
+    [...ds.message.entries()],
+    [
+      ['reporting-mta', 'dns; mail.postern.test'],
+      ['x-postern-queue-id', '0Bz9KxQ7mN3pLwR5tV8c'],
+      ['original-envelope-id', 'ENV-42'],
+      ['arrival-date', 'Mon, 23 Nov 2026 08:15:00 +0000'],
+    ],
+  );
   assert.equal(ds.recipients.length, 2);
-  assert.deepEqual([...ds.recipients[0]!.entries()], [
-    ['original-recipient', 'rfc822;Bob@Remote.test'],
-    ['final-recipient', 'rfc822; bob@remote.test'],
-    ['action', 'failed'],
-    ['status', '5.1.1'],
-    ['remote-mta', 'dns; mx.remote.test'],
-    ['diagnostic-code', 'smtp; 550 5.1.1 <bob@remote.test>: Recipient address rejected: User unknown'],
-    ['last-attempt-date', 'Fri, 27 Nov 2026 23:35:00 +0000'],
-  ]);
-  assert.deepEqual([...ds.recipients[1]!.entries()], [
-    ['final-recipient', 'rfc822;carol@remote.test'],
-    ['action', 'failed'],
-    ['status', '5.1.2'],
-    ['diagnostic-code', 'X-Postern; Host or domain name not found'],
-  ]);
+  assert.deepEqual(
+    [...ds.recipients[0]!.entries()],
+    [
+      ['original-recipient', 'rfc822;Bob@Remote.test'],
+      ['final-recipient', 'rfc822; bob@remote.test'],
+      ['action', 'failed'],
+      ['status', '5.1.1'],
+      ['remote-mta', 'dns; mx.remote.test'],
+      ['diagnostic-code', 'smtp; 550 5.1.1 <bob@remote.test>: Recipient address rejected: User unknown'],
+      ['last-attempt-date', 'Fri, 27 Nov 2026 23:35:00 +0000'],
+    ],
+  );
+  assert.deepEqual(
+    [...ds.recipients[1]!.entries()],
+    [
+      ['final-recipient', 'rfc822;carol@remote.test'],
+      ['action', 'failed'],
+      ['status', '5.1.2'],
+      ['diagnostic-code', 'X-Postern; Host or domain name not found'],
+    ],
+  );
 });
 
 test('optional fields are left out when not given; an invalid status falls back by action', async () => {
-  const { parts } = await build({ envelopeId: null, recipients: [failed({ status: 'nonsense', remoteMta: null, diagnosticCode: null, lastAttemptDate: null })] });
+  const { parts } = await build({
+    envelopeId: null,
+    recipients: [failed({ status: 'nonsense', remoteMta: null, diagnosticCode: null, lastAttemptDate: null })],
+  });
   const ds = deliveryStatus(parts[1]!);
   assert.equal(ds.message.has('original-envelope-id'), false);
   assert.deepEqual([...ds.recipients[0]!.keys()], ['final-recipient', 'action', 'status']);
@@ -249,7 +273,13 @@ test('a hostile diagnostic (CRLF, fake fields, a 5,000-character line) injects n
   const { raw, parts } = await build({
     queueId: 'Q1\r\nX-Queue-Injected: 1',
     envelopeId: 'ENV\r\nX-Env-Injected: 1',
-    recipients: [failed({ diagnosticCode: hostile, remoteMta: 'mx.evil.test\r\nX-Mta-Injected: 1', originalRecipient: 'rfc822;bob@remote.test\r\nAction: delivered' })],
+    recipients: [
+      failed({
+        diagnosticCode: hostile,
+        remoteMta: 'mx.evil.test\r\nX-Mta-Injected: 1',
+        originalRecipient: 'rfc822;bob@remote.test\r\nAction: delivered',
+      }),
+    ],
   });
   const lines = raw.toString('latin1').split('\r\n');
   for (const line of lines) assert.ok(line.length <= 998, `a line of ${line.length} octets`);
@@ -263,7 +293,10 @@ test('a hostile diagnostic (CRLF, fake fields, a 5,000-character line) injects n
   assert.equal(r.get('original-recipient'), 'rfc822;bob@remote.test Action: delivered');
   assert.equal(r.get('remote-mta'), 'dns; mx.evil.test');
   const diag = r.get('diagnostic-code')!;
-  assert.match(diag, /^smtp; 550 5\.1\.1 no such user X-Injected: yes Final-Recipient: rfc822; evil@attacker\.test Action: delivered A{100}/);
+  assert.match(
+    diag,
+    /^smtp; 550 5\.1\.1 no such user X-Injected: yes Final-Recipient: rfc822; evil@attacker\.test Action: delivered A{100}/,
+  );
   assert.ok(diag.length <= 1000, `Diagnostic-Code of ${diag.length} characters`);
   assert.ok(diag.endsWith('...'), 'cut, and says so');
   assert.equal(ds.message.get('x-postern-queue-id'), 'Q1 X-Queue-Injected: 1');
@@ -293,8 +326,11 @@ test('the boundary never occurs in the original: a colliding draw is replaced', 
 
 test('a boundary found late in a large streamed original fails the stream instead of corrupting the DSN', async () => {
   const random = (n: number) => Buffer.alloc(n, 0xaa);
-  const big = Buffer.concat([Buffer.from(`${HEADER}\r\n`), Buffer.alloc(600 * 1024, 0x62),
-    Buffer.from(`\r\n--postern-dsn-${'aa'.repeat(18)}--\r\n`)]);
+  const big = Buffer.concat([
+    Buffer.from(`${HEADER}\r\n`),
+    Buffer.alloc(600 * 1024, 0x62),
+    Buffer.from(`\r\n--postern-dsn-${'aa'.repeat(18)}--\r\n`),
+  ]);
   // split so that the boundary straddles two chunks
   const cut = big.length - 20;
   await assert.rejects(
@@ -326,11 +362,17 @@ test('a delay warning: fitting subject, Will-Retry-Until, and when it stops tryi
   const until = new Date(Date.UTC(2026, 10, 28, 8, 15, 0));
   const { raw, parts } = await build({
     ret: 'HDRS',
-    recipients: [{
-      finalRecipient: 'bob@remote.test', action: 'delayed', status: '4.4.1', remoteMta: 'mx.remote.test',
-      diagnosticCode: 'connect to mx.remote.test[192.0.2.1]:25: Connection timed out',
-      lastAttemptDate: NOW, willRetryUntil: until,
-    }],
+    recipients: [
+      {
+        finalRecipient: 'bob@remote.test',
+        action: 'delayed',
+        status: '4.4.1',
+        remoteMta: 'mx.remote.test',
+        diagnosticCode: 'connect to mx.remote.test[192.0.2.1]:25: Connection timed out',
+        lastAttemptDate: NOW,
+        willRetryUntil: until,
+      },
+    ],
   });
   const mail = await simpleParser(raw);
   assert.equal(mail.subject, 'Delayed Mail (still being retried)');
@@ -351,14 +393,24 @@ test('a multi-line reply reads as one sentence in the text; the report keeps it 
   const text = parts[0]!.body.toString().replace(/\r\n\s*/g, ' ');
   assert.match(text, /answered: 550-5\.7\.1 Message rejected by local policy\. See https:\/\/help\.remote\.test\/550 /);
   assert.match(text, /What to do: .*security or policy reasons/);
-  assert.equal(deliveryStatus(parts[1]!).recipients[0]!.get('diagnostic-code'),
-    'smtp; 550-5.7.1 Message rejected 550-5.7.1 by local policy. 550 5.7.1 See https://help.remote.test/550');
+  assert.equal(
+    deliveryStatus(parts[1]!).recipients[0]!.get('diagnostic-code'),
+    'smtp; 550-5.7.1 Message rejected 550-5.7.1 by local policy. 550 5.7.1 See https://help.remote.test/550',
+  );
 });
 
 test('a success report (NOTIFY=SUCCESS)', async () => {
   const { raw, parts } = await build({
     ret: 'HDRS',
-    recipients: [{ finalRecipient: 'bob@remote.test', action: 'delivered', status: '2.0.0', remoteMta: 'mx.remote.test', diagnosticCode: '250 2.0.0 Ok: queued as 4ABC' }],
+    recipients: [
+      {
+        finalRecipient: 'bob@remote.test',
+        action: 'delivered',
+        status: '2.0.0',
+        remoteMta: 'mx.remote.test',
+        diagnosticCode: '250 2.0.0 Ok: queued as 4ABC',
+      },
+    ],
   });
   assert.equal((await simpleParser(raw)).subject, 'Successful Mail Delivery Report');
   assert.equal(deliveryStatus(parts[1]!).recipients[0]!.get('action'), 'delivered');
@@ -397,6 +449,10 @@ test('bad input throws at once: the null sender, no recipients, invalid dates', 
 });
 
 test('a failing original stream fails the DSN stream', async () => {
-  const source = new Readable({ read() { this.destroy(new Error('spool read failed')); } });
+  const source = new Readable({
+    read() {
+      this.destroy(new Error('spool read failed'));
+    },
+  });
   await assert.rejects(collect(buildDsn(input({ original: source }))), /spool read failed/);
 });

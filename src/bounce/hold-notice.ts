@@ -38,17 +38,19 @@ export function buildHoldNotice(n: HoldNoticeInput): Buffer {
     '',
     `  ${clean(n.reason)}`,
     '',
-    ...(n.kind === 'site' ? [
-      'New mail from this website is kept back (or refused) until the hold is released; nothing',
-      'was deleted. If the website did not mean to send this mail, a form or a plugin has',
-      'probably been abused: fix or update it, then ask your provider to release the hold.',
-    ] : [
-      'New mail from this mailbox is kept back (or refused) until the hold is released; nothing',
-      'was deleted. If you did not send this mail, the password has probably been stolen:',
-      'change it, check the computers and phones that use it, then ask your provider to release',
-      'the hold. If the mail was yours, ask your provider to release it and, if needed, to raise',
-      'the limits of this mailbox.',
-    ]),
+    ...(n.kind === 'site'
+      ? [
+          'New mail from this website is kept back (or refused) until the hold is released; nothing',
+          'was deleted. If the website did not mean to send this mail, a form or a plugin has',
+          'probably been abused: fix or update it, then ask your provider to release the hold.',
+        ]
+      : [
+          'New mail from this mailbox is kept back (or refused) until the hold is released; nothing',
+          'was deleted. If you did not send this mail, the password has probably been stolen:',
+          'change it, check the computers and phones that use it, then ask your provider to release',
+          'the hold. If the mail was yours, ask your provider to release it and, if needed, to raise',
+          'the limits of this mailbox.',
+        ]),
     '',
     `For the postmaster: postern hold list; postern hold release ${n.kind === 'site' ? 'site:' : ''}${clean(n.mailbox)};`,
     `postern hold purge ${n.kind === 'site' ? 'site:' : ''}${clean(n.mailbox)} to delete what was kept back.`,

@@ -10,10 +10,17 @@ import { buildHoldNotice } from './hold-notice.ts';
 import { noticeRequest } from './notice-request.ts';
 
 /** What was put on hold: a mailbox, or a site. */
-export interface HeldSender { kind: 'mailbox' | 'site'; name: string; customerId: number; customerName: string }
+export interface HeldSender {
+  kind: 'mailbox' | 'site';
+  name: string;
+  customerId: number;
+  customerName: string;
+}
 
 /** Where notices are queued (intake). */
-export interface NoticeIntake { receive(stream: Readable, request: ReturnType<typeof noticeRequest>): Promise<unknown> }
+export interface NoticeIntake {
+  receive(stream: Readable, request: ReturnType<typeof noticeRequest>): Promise<unknown>;
+}
 
 export interface HoldNotifierDeps {
   hostname: string;
@@ -39,9 +46,19 @@ export function createHoldNotifier(deps: HoldNotifierDeps): (held: HeldSender, r
     const now = deps.now();
     const queueId = newQueueId(now);
     const text = buildHoldNotice({
-      hostname: deps.hostname, from: deps.from, to, mailbox: held.name, kind: held.kind, customer: held.customerName, reason, now: new Date(now),
+      hostname: deps.hostname,
+      from: deps.from,
+      to,
+      mailbox: held.name,
+      kind: held.kind,
+      customer: held.customerName,
+      reason,
+      now: new Date(now),
     });
-    await deps.intake.receive(Readable.from([text]), noticeRequest({ queueId, to, customerId: held.customerId, listener: 'notice', hostname: deps.hostname }));
+    await deps.intake.receive(
+      Readable.from([text]),
+      noticeRequest({ queueId, to, customerId: held.customerId, listener: 'notice', hostname: deps.hostname }),
+    );
     deps.logger.info({ evt: 'contain', ...who, notice: queueId, to }, 'hold notice queued');
   };
 }

@@ -22,9 +22,17 @@ export interface NoticeRequestInput {
 /** The intake request of a notice (structurally intake's IntakeRequest: the notice origin signs it and counts no limits). */
 export function noticeRequest(n: NoticeRequestInput) {
   return {
-    queueId: n.queueId, origin: { kind: 'notice' as const, customerId: n.customerId }, sender: '',
-    recipients: n.to.map((address) => ({ address })), dsnRet: null, dsnEnvid: null,
-    clientIp: '127.0.0.1', clientHostname: 'localhost', heloName: n.hostname, tls: null, listener: n.listener,
+    queueId: n.queueId,
+    origin: { kind: 'notice' as const, customerId: n.customerId },
+    sender: '',
+    recipients: n.to.map((address) => ({ address })),
+    dsnRet: null,
+    dsnEnvid: null,
+    clientIp: '127.0.0.1',
+    clientHostname: 'localhost',
+    heloName: n.hostname,
+    tls: null,
+    listener: n.listener,
     ...(n.maxSize === undefined ? {} : { maxSize: n.maxSize }),
   };
 }

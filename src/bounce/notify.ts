@@ -67,7 +67,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
           listener = POSTMASTER_LISTENER;
         } else {
           if (kind === 'failure') {
-            deps.logger.warn({ evt: 'bounce', qid: m.id, result: 'dropped', recipients: items.map((i) => i.address), listener: m.listener }, 'undeliverable notice dropped (no loops)');
+            deps.logger.warn(
+              { evt: 'bounce', qid: m.id, result: 'dropped', recipients: items.map((i) => i.address), listener: m.listener },
+              'undeliverable notice dropped (no loops)',
+            );
             deps.metrics?.dsn.inc({ type: 'dropped' });
           }
           return null;
@@ -99,7 +102,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       });
       const qid = await deps.submit({ to, listener, customerId: m.customerId, stream });
       deps.metrics?.dsn.inc({ type: kind });
-      deps.logger.info({ evt: 'bounce', qid: m.id, notice: kind, dsn: qid, to, recipients: items.map((i) => i.address) }, 'delivery status notification queued');
+      deps.logger.info(
+        { evt: 'bounce', qid: m.id, notice: kind, dsn: qid, to, recipients: items.map((i) => i.address) },
+        'delivery status notification queued',
+      );
       return qid;
     },
   };

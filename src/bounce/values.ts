@@ -11,7 +11,10 @@ export const MAX_VALUE_BYTES = 900;
 /** One line: control characters (CR, LF, TAB, C1, U+2028/9) become spaces, runs collapse, cut. */
 export function clean(value: string | null | undefined): string {
   if (!value) return '';
-  const line = value.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim();
+  const line = value
+    .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return truncate(line, MAX_VALUE_BYTES);
 }
 
@@ -32,12 +35,17 @@ export function asciiOnly(value: string): string {
 }
 
 export function cleanAddress(value: string): string {
-  return clean(value).replace(/[<>\s]/g, '').slice(0, 320);
+  return clean(value)
+    .replace(/[<>\s]/g, '')
+    .slice(0, 320);
 }
 
 /** A host name or address literal: its first word, reduced to the characters hosts use. */
 export function cleanHost(value: string): string {
-  return clean(value).split(' ')[0]!.replace(/[^A-Za-z0-9.:_[\]-]/g, '').slice(0, 255);
+  return clean(value)
+    .split(' ')[0]!
+    .replace(/[^A-Za-z0-9.:_[\]-]/g, '')
+    .slice(0, 255);
 }
 
 export function validDate(d: Date | null | undefined): d is Date {

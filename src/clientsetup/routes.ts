@@ -29,11 +29,15 @@ function domainOf(host: string | undefined, explicit: string | null | undefined)
 
 export function mountClientSetup<E extends Env>(app: Hono<E>, deps: ClientSetupDeps): void {
   const hosted = async (d: string | null): Promise<string | null> => (d && (await deps.isHosted(d)) ? d : null);
-  const notFoundXml = () => new Response('<?xml version="1.0" encoding="UTF-8"?>\n<error>not found</error>\n', { status: 404, headers: { 'content-type': 'application/xml; charset=utf-8' } });
+  const notFoundXml = () =>
+    new Response('<?xml version="1.0" encoding="UTF-8"?>\n<error>not found</error>\n', {
+      status: 404,
+      headers: { 'content-type': 'application/xml; charset=utf-8' },
+    });
 
   const autoconfig = async (c: { req: { header(n: string): string | undefined; query(n: string): string | undefined } }) => {
     const email = c.req.query('emailaddress');
-    const d = await hosted(domainOf(c.req.header('host'), email !== undefined ? domainOfAddress(email) ?? '' : null));
+    const d = await hosted(domainOf(c.req.header('host'), email !== undefined ? (domainOfAddress(email) ?? '') : null));
     if (!d) return notFoundXml();
     return new Response(autoconfigXml(d, deps.settings()), { headers: XML });
   };
@@ -41,7 +45,8 @@ export function mountClientSetup<E extends Env>(app: Hono<E>, deps: ClientSetupD
   app.get('/mail/config-v1.1.xml', (c) => autoconfig(c));
 
   const autodiscover = async (c: { req: { raw: Request; header(n: string): string | undefined } }) => {
-    if (Number(c.req.header('content-length') ?? 0) > MAX_AUTODISCOVER_BYTES) return new Response(autodiscoverError(600, 'Invalid Request'), { status: 400, headers: XML });
+    if (Number(c.req.header('content-length') ?? 0) > MAX_AUTODISCOVER_BYTES)
+      return new Response(autodiscoverError(600, 'Invalid Request'), { status: 400, headers: XML });
     const body = await readLimited(c.req.raw.body, MAX_AUTODISCOVER_BYTES);
     const address = body === null ? null : requestedAddress(body);
     const d = address ? await hosted(domainOfAddress(address)) : null;
@@ -49,9 +54,18 @@ export function mountClientSetup<E extends Env>(app: Hono<E>, deps: ClientSetupD
     if (!d) return notFoundXml();
     return new Response(autodiscoverXml(address, deps.settings()), { headers: { ...XML, 'cache-control': 'no-store' } });
   };
-  for (const p of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.xml']) app.post(p, (c) => autodiscover(c));
+  for (const p of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml', '/AutoDiscover/AutoDiscover.xml'])
+    app.post(p, (c) => autodiscover(c));
 
-  const page = (status: number, html: string) => new Response(html, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" } });
+  const page = (status: number, html: string) =>
+    new Response(html, {
+      status,
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      },
+    });
   app.get('/settings', async (c) => {
     const d = await hosted(domainOf(c.req.header('host'), c.req.query('domain')));
     if (!d) return page(404, notFoundPage());
@@ -64,7 +78,11 @@ export function mountClientSetup<E extends Env>(app: Hono<E>, deps: ClientSetupD
     const profile = d ? mobileconfig(email, deps.settings()) : null;
     if (!profile) return page(404, notFoundPage());
     return new Response(profile, {
-      headers: { 'content-type': 'application/x-apple-aspen-config; charset=utf-8', 'content-disposition': `attachment; filename="${d}.mobileconfig"`, 'cache-control': 'no-store' },
+      headers: {
+        'content-type': 'application/x-apple-aspen-config; charset=utf-8',
+        'content-disposition': `attachment; filename="${d}.mobileconfig"`,
+        'cache-control': 'no-store',
+      },
     });
   });
 }

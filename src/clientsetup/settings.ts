@@ -6,8 +6,14 @@
 
 export type Security = 'SSL/TLS' | 'STARTTLS';
 
-export interface ServerSetting { host: string; port: number; security: Security }
-export interface IncomingSetting extends ServerSetting { protocol: 'imap' | 'pop3' }
+export interface ServerSetting {
+  host: string;
+  port: number;
+  security: Security;
+}
+export interface IncomingSetting extends ServerSetting {
+  protocol: 'imap' | 'pop3';
+}
 
 export interface ClientSettings {
   provider: string;
@@ -23,7 +29,8 @@ const PREFERENCE = [587, 2525];
 
 /** Outgoing servers from the listeners (role and bound port): implicit TLS first, then STARTTLS by preference. */
 export function outgoingOf(host: string, listeners: { role: string; port: number }[]): ServerSetting[] {
-  const rank = (s: ServerSetting) => (s.security === 'SSL/TLS' ? (s.port === 465 ? 0 : 1) : 10 + (PREFERENCE.includes(s.port) ? PREFERENCE.indexOf(s.port) : 5));
+  const rank = (s: ServerSetting) =>
+    s.security === 'SSL/TLS' ? (s.port === 465 ? 0 : 1) : 10 + (PREFERENCE.includes(s.port) ? PREFERENCE.indexOf(s.port) : 5);
   const seen = new Set<string>();
   return listeners
     .filter((l) => l.role === 'submission' || l.role === 'submissions')

@@ -11,13 +11,24 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-check-'));
 const file = (name: string) => path.join(dir, name);
 
 /** A self-signed P-256 pair valid from notBefore to notAfter (default: now for 30 days). */
-async function pair(name: string, notBefore = new Date(Date.now() - 60_000), notAfter = new Date(Date.now() + 30 * 86_400_000)): Promise<void> {
+async function pair(
+  name: string,
+  notBefore = new Date(Date.now() - 60_000),
+  notAfter = new Date(Date.now() + 30 * 86_400_000),
+): Promise<void> {
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: `CN=${name}.example`, notBefore, notAfter, signingAlgorithm: alg, keys: keys as unknown as CryptoKeyPair });
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: `CN=${name}.example`,
+    notBefore,
+    notAfter,
+    signingAlgorithm: alg,
+    keys: keys as unknown as CryptoKeyPair,
+  });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
   fs.writeFileSync(file(`${name}.key`), `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`);
   fs.writeFileSync(file(`${name}.crt`), cert.toString('pem') + '\n');
@@ -30,7 +41,12 @@ before(async () => {
   fs.writeFileSync(file('junk.pem'), 'not a certificate\n');
 });
 
-const base = { dataDir: dir, hostname: 'mail.provider.example', listeners: [{ role: 'submission', port: 587, host: '127.0.0.1' }], web: { port: 8443, host: '127.0.0.1' } };
+const base = {
+  dataDir: dir,
+  hostname: 'mail.provider.example',
+  listeners: [{ role: 'submission', port: 587, host: '127.0.0.1' }],
+  web: { port: 8443, host: '127.0.0.1' },
+};
 const check = (extra: Record<string, unknown>) => checkConfig(parseConfig({ ...base, ...extra }));
 const keys = (f: { key: string }[]) => f.map((x) => x.key);
 
@@ -48,7 +64,7 @@ test('missing or unreadable certificate and key files are errors with their key 
   assert.match(junk.errors[0]!.message, /not a PEM certificate/);
 });
 
-test('a key that is not the certificate\'s is an error; an expired certificate a warning', () => {
+test("a key that is not the certificate's is an error; an expired certificate a warning", () => {
   const mismatch = check({ tls: { cert: file('good.crt'), key: file('other.key') } });
   assert.deepEqual(keys(mismatch.errors), ['tls.key']);
   assert.match(mismatch.errors[0]!.message, /not the key of the certificate/);
@@ -62,13 +78,27 @@ test('a key that is not the certificate\'s is an error; an expired certificate a
 
 test('two listeners, or a listener and web.port, on one address and port are errors', () => {
   const r = check({
-    listeners: [{ role: 'submission', port: 587 }, { role: 'submissions', port: 587, host: '127.0.0.1' }, { role: 'mx', port: 8443, host: '127.0.0.1' }, { role: 'submission', port: 2525, host: '127.0.0.2' }],
+    listeners: [
+      { role: 'submission', port: 587 },
+      { role: 'submissions', port: 587, host: '127.0.0.1' },
+      { role: 'mx', port: 8443, host: '127.0.0.1' },
+      { role: 'submission', port: 2525, host: '127.0.0.2' },
+    ],
     web: { port: 8443, host: '127.0.0.1' },
   });
   assert.deepEqual(keys(r.errors), ['listeners[1].port', 'web.port']);
   assert.match(r.errors[0]!.message, /port 587 on 127\.0\.0\.1 is also taken by listeners\[0\]\.port \(submission listener on ::\)/);
   // port 0 (a free port each) never clashes, and a disabled web listener binds nothing
-  assert.deepEqual(check({ listeners: [{ role: 'submission', port: 0 }, { role: 'mx', port: 0 }], web: { enabled: false, port: 587 } }).errors, []);
+  assert.deepEqual(
+    check({
+      listeners: [
+        { role: 'submission', port: 0 },
+        { role: 'mx', port: 0 },
+      ],
+      web: { enabled: false, port: 587 },
+    }).errors,
+    [],
+  );
 });
 
 test('a data folder that cannot be written is an error; a missing one is made in a writable parent', () => {
@@ -76,7 +106,8 @@ test('a data folder that cannot be written is an error; a missing one is made in
   fs.writeFileSync(file0, '');
   assert.deepEqual(keys(check({ dataDir: path.join(file0, 'data') }).errors), ['dataDir']);
   assert.deepEqual(check({ dataDir: path.join(dir, 'not', 'yet') }).errors, []);
-  if (process.getuid?.() !== 0) { // root writes anywhere
+  if (process.getuid?.() !== 0) {
+    // root writes anywhere
     const ro = file('ro');
     fs.mkdirSync(ro, { mode: 0o500 });
     assert.deepEqual(keys(check({ dataDir: ro }).errors), ['dataDir']);

@@ -11,8 +11,14 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Config } from './schema.ts';
 import { HOSTNAME_SHOWN_IN } from './hostname.ts';
 
-export interface Finding { key: string; message: string }
-export interface CheckResult { errors: Finding[]; warnings: Finding[] }
+export interface Finding {
+  key: string;
+  message: string;
+}
+export interface CheckResult {
+  errors: Finding[];
+  warnings: Finding[];
+}
 
 const DAY = 86_400_000;
 
@@ -45,14 +51,23 @@ function checkPair(certKey: string, certFile: string, keyKey: string, keyFile: s
     }
   }
   if (cert && privateKey && !cert.checkPrivateKey(privateKey)) {
-    out.errors.push({ key: keyKey, message: `${keyFile} is not the key of the certificate ${certFile} (${cert.subject.replace(/\n/g, ', ')})` });
+    out.errors.push({
+      key: keyKey,
+      message: `${keyFile} is not the key of the certificate ${certFile} (${cert.subject.replace(/\n/g, ', ')})`,
+    });
   }
   if (!cert) return;
   const notAfter = Date.parse(cert.validTo);
   const notBefore = Date.parse(cert.validFrom);
-  if (notAfter < now) out.warnings.push({ key: certKey, message: `the certificate ${certFile} expired on ${new Date(notAfter).toISOString()}: mail programs will refuse it` });
-  else if (notAfter - now < 14 * DAY) out.warnings.push({ key: certKey, message: `the certificate ${certFile} expires on ${new Date(notAfter).toISOString()}` });
-  if (notBefore > now) out.warnings.push({ key: certKey, message: `the certificate ${certFile} is not valid before ${new Date(notBefore).toISOString()}` });
+  if (notAfter < now)
+    out.warnings.push({
+      key: certKey,
+      message: `the certificate ${certFile} expired on ${new Date(notAfter).toISOString()}: mail programs will refuse it`,
+    });
+  else if (notAfter - now < 14 * DAY)
+    out.warnings.push({ key: certKey, message: `the certificate ${certFile} expires on ${new Date(notAfter).toISOString()}` });
+  if (notBefore > now)
+    out.warnings.push({ key: certKey, message: `the certificate ${certFile} is not valid before ${new Date(notBefore).toISOString()}` });
 }
 
 const WILDCARD = new Set(['::', '0.0.0.0', '']);
@@ -69,7 +84,8 @@ function checkPorts(config: Config, out: CheckResult): void {
   for (let i = 0; i < sockets.length; i++) {
     for (let j = 0; j < i; j++) {
       const [a, b] = [sockets[j]!, sockets[i]!];
-      if (clash(a, b)) out.errors.push({ key: b.key, message: `port ${b.port} on ${b.host} is also taken by ${a.key} (${a.what} on ${a.host})` });
+      if (clash(a, b))
+        out.errors.push({ key: b.key, message: `port ${b.port} on ${b.host} is also taken by ${a.key} (${a.what} on ${a.host})` });
     }
   }
 }
@@ -86,14 +102,18 @@ function checkWritable(key: string, dir: string, out: CheckResult): void {
     fs.accessSync(at, fs.constants.W_OK);
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    out.errors.push({ key, message: at === dir ? `${dir} is not writable (${why})` : `${dir} does not exist and cannot be made in ${at} (${why})` });
+    out.errors.push({
+      key,
+      message: at === dir ? `${dir} is not writable (${why})` : `${dir} does not exist and cannot be made in ${at} (${why})`,
+    });
   }
 }
 
 export function checkConfig(config: Config, now = Date.now()): CheckResult {
   const out: CheckResult = { errors: [], warnings: [] };
   if (config.tls.cert && config.tls.key) checkPair('tls.cert', config.tls.cert, 'tls.key', config.tls.key, now, out);
-  for (const [name, pair] of Object.entries(config.tls.sni)) checkPair(`tls.sni.${name}.cert`, pair.cert, `tls.sni.${name}.key`, pair.key, now, out);
+  for (const [name, pair] of Object.entries(config.tls.sni))
+    checkPair(`tls.sni.${name}.cert`, pair.cert, `tls.sni.${name}.key`, pair.key, now, out);
   checkPorts(config, out);
   checkWritable('dataDir', config.dataDir, out);
   const hostnameProblem = shortHostname(config.hostname);

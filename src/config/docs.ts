@@ -2,7 +2,12 @@
 import * as z from 'zod';
 import { configSchema } from './schema.ts';
 
-interface Row { key: string; type: string; def: string; description: string }
+interface Row {
+  key: string;
+  type: string;
+  def: string;
+  description: string;
+}
 
 function unwrap(s: z.ZodType): { inner: z.ZodType; def: unknown; hasDefault: boolean } {
   let inner: z.ZodType = s;
@@ -36,7 +41,12 @@ function walk(s: z.ZodType, prefix: string, rows: Row[]): void {
   if (prefix) {
     const plain = typeof def !== 'object' || (Array.isArray(def) && def.every((d) => typeof d !== 'object'));
     const shown = hasDefault && plain ? `\`${JSON.stringify(def)}\`` : hasDefault ? 'see below' : '';
-    rows.push({ key: prefix, type: typeName(inner), def: prefix === 'hostname' ? 'the machine\'s fully qualified name' : prefix === 'nodeName' ? 'the machine\'s host name' : shown, description });
+    rows.push({
+      key: prefix,
+      type: typeName(inner),
+      def: prefix === 'hostname' ? "the machine's fully qualified name" : prefix === 'nodeName' ? "the machine's host name" : shown,
+      description,
+    });
   }
   if (inner instanceof z.ZodObject) {
     for (const [k, v] of Object.entries(inner.shape)) walk(v as z.ZodType, prefix ? `${prefix}.${k}` : k, rows);

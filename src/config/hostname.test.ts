@@ -18,7 +18,11 @@ test('the canonical name is the first dotted name of the hosts line that lists t
   assert.equal(canonicalFromHosts(hosts, 'MAIL'), 'mail.provider.example');
   assert.equal(canonicalFromHosts(hosts, 'vm'), null, 'a commented line does not count');
   assert.equal(canonicalFromHosts('127.0.0.1 vm', 'vm'), null, 'a line with only the short name gives nothing');
-  assert.equal(canonicalFromHosts('203.0.113.5 web mail.provider.example. mail', 'mail'), 'mail.provider.example', 'a later alias with the short name as its first label');
+  assert.equal(
+    canonicalFromHosts('203.0.113.5 web mail.provider.example. mail', 'mail'),
+    'mail.provider.example',
+    'a later alias with the short name as its first label',
+  );
 });
 
 test('fullHostname keeps a dotted kernel name and falls back to the short name', () => {

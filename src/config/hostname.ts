@@ -12,7 +12,12 @@ import os from 'node:os';
 export function canonicalFromHosts(hostsText: string, short: string): string | null {
   const want = short.toLowerCase();
   for (const raw of hostsText.split('\n')) {
-    const names = raw.replace(/#.*/, '').trim().split(/\s+/).slice(1).map((n) => n.toLowerCase());
+    const names = raw
+      .replace(/#.*/, '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map((n) => n.toLowerCase());
     if (!names.includes(want) && !names.some((n) => n.startsWith(`${want}.`))) continue;
     const full = names.find((n) => n.startsWith(`${want}.`)) ?? (names[0]?.includes('.') ? names[0] : undefined);
     if (full) return full.replace(/\.$/, '');
@@ -23,12 +28,20 @@ export function canonicalFromHosts(hostsText: string, short: string): string | n
 export function fullHostname(short = os.hostname(), hostsFile = '/etc/hosts'): string {
   if (short.includes('.')) return short.replace(/\.$/, '');
   let text = '';
-  try { text = fs.readFileSync(hostsFile, 'utf8'); } catch { /* no hosts file */ }
+  try {
+    text = fs.readFileSync(hostsFile, 'utf8');
+  } catch {
+    /* no hosts file */
+  }
   return canonicalFromHosts(text, short) ?? short;
 }
 
 /** Where the host name shows to customers: what a warning about a short name lists. */
 export const HOSTNAME_SHOWN_IN = [
-  'the SMTP greeting and EHLO reply', 'Received lines and Message-IDs', 'bounces (MAILER-DAEMON@hostname)',
-  'autoconfig, Autodiscover and the Apple profile (server name)', 'the settings page', 'the SRV records printed by `domain dns`',
+  'the SMTP greeting and EHLO reply',
+  'Received lines and Message-IDs',
+  'bounces (MAILER-DAEMON@hostname)',
+  'autoconfig, Autodiscover and the Apple profile (server name)',
+  'the settings page',
+  'the SRV records printed by `domain dns`',
 ];

@@ -44,7 +44,15 @@ test('without a file: the embedded defaults, paths resolved from the working dir
   assert.equal(config.dataDir, path.join(dir, 'data'));
   assert.equal(config.store.kind, 'sqlite');
   assert.equal(config.store.path, path.join(dir, 'data', 'postern.db'));
-  assert.deepEqual(config.listeners.map((l) => [l.role, l.port]), [['submission', 587], ['submission', 2525], ['submissions', 465], ['mx', 25]]);
+  assert.deepEqual(
+    config.listeners.map((l) => [l.role, l.port]),
+    [
+      ['submission', 587],
+      ['submission', 2525],
+      ['submissions', 465],
+      ['mx', 25],
+    ],
+  );
   assert.equal(config.smtp.maxMessageSize, 50 * 1024 * 1024);
   assert.equal(config.smtp.maxRecipients, 100);
   assert.equal(config.smtp.bareLineEndings, 'normalize');
@@ -61,8 +69,18 @@ test('the default listeners carry every per-listener default (host, limits, time
   const written = parseConfig({ listeners: [{ role: 'submission', port: 587 }] }).listeners[0];
   const defaults = parseConfig({}).listeners;
   assert.deepEqual(written, {
-    role: 'submission', port: 587, host: '::', proxyProtocol: false, maxConnectionsPerIp: 50, maxConnectionsPerNetwork: 100, maxConnections: 1000,
-    unauthenticatedShare: 0.5, authTimeoutSeconds: 30, commandTimeoutSeconds: 30, minDataRate: 1024, idleTimeoutSeconds: 300,
+    role: 'submission',
+    port: 587,
+    host: '::',
+    proxyProtocol: false,
+    maxConnectionsPerIp: 50,
+    maxConnectionsPerNetwork: 100,
+    maxConnections: 1000,
+    unauthenticatedShare: 0.5,
+    authTimeoutSeconds: 30,
+    commandTimeoutSeconds: 30,
+    minDataRate: 1024,
+    idleTimeoutSeconds: 300,
   });
   for (const l of defaults) {
     assert.equal(l.host, '::', `${l.role}:${l.port} host`);
@@ -83,26 +101,30 @@ test('./postern.yaml in the working directory is found when nothing else is give
 
 test('a file with every example key parses: hostname, dataDir, listeners with role/port/host, tls cert/key', () => {
   const dir = tempDir();
-  const file = write(dir, 'postern.yaml', [
-    'hostname: mail.hoster.example',
-    'dataDir: /var/lib/postern',
-    'listeners:',
-    '  - role: submission',
-    '    port: 587',
-    '  - role: submission',
-    '    port: 2525',
-    '    host: 127.0.0.1',
-    '  - role: submissions',
-    '    port: 465',
-    '    host: "::"',
-    '  - role: mx',
-    '    port: 25',
-    '    host: 192.0.2.10',
-    'tls:',
-    '  cert: /etc/postern/tls/fullchain.pem',
-    '  key: /etc/postern/tls/privkey.pem',
-    '',
-  ].join('\n'));
+  const file = write(
+    dir,
+    'postern.yaml',
+    [
+      'hostname: mail.hoster.example',
+      'dataDir: /var/lib/postern',
+      'listeners:',
+      '  - role: submission',
+      '    port: 587',
+      '  - role: submission',
+      '    port: 2525',
+      '    host: 127.0.0.1',
+      '  - role: submissions',
+      '    port: 465',
+      '    host: "::"',
+      '  - role: mx',
+      '    port: 25',
+      '    host: 192.0.2.10',
+      'tls:',
+      '  cert: /etc/postern/tls/fullchain.pem',
+      '  key: /etc/postern/tls/privkey.pem',
+      '',
+    ].join('\n'),
+  );
   const { config, source } = loadConfig(file, {});
   assert.equal(source, file);
   assert.equal(config.hostname, 'mail.hoster.example');
@@ -126,25 +148,32 @@ test('a file with every example key parses: hostname, dataDir, listeners with ro
 
 test('every error is listed with its key path, several at once', () => {
   const dir = tempDir();
-  const file = write(dir, 'postern.yaml', [
-    'hostnme: typo.example',
-    'listeners:',
-    '  - role: submision',
-    '    port: 587',
-    '  - role: mx',
-    '    port: 70000',
-    '    prot: 25',
-    'smtp:',
-    '  maxRecipients: 0',
-    '  bareLineEndings: strip',
-    'auth:',
-    '  cacheTtlSeconds: "ten"',
-    '',
-  ].join('\n'));
+  const file = write(
+    dir,
+    'postern.yaml',
+    [
+      'hostnme: typo.example',
+      'listeners:',
+      '  - role: submision',
+      '    port: 587',
+      '  - role: mx',
+      '    port: 70000',
+      '    prot: 25',
+      'smtp:',
+      '  maxRecipients: 0',
+      '  bareLineEndings: strip',
+      'auth:',
+      '  cacheTtlSeconds: "ten"',
+      '',
+    ].join('\n'),
+  );
   const err = configError(() => loadConfig(file, {}));
   const problems = err.problems;
   const has = (prefix: string, re?: RegExp) =>
-    assert.ok(problems.some((p) => p.startsWith(prefix) && (!re || re.test(p))), `no problem "${prefix}…" in:\n${problems.join('\n')}`);
+    assert.ok(
+      problems.some((p) => p.startsWith(prefix) && (!re || re.test(p))),
+      `no problem "${prefix}…" in:\n${problems.join('\n')}`,
+    );
   has('(top level): ', /hostnme/);
   has('listeners[0].role: ');
   has('listeners[1].port: ');
@@ -160,7 +189,10 @@ test('every error is listed with its key path, several at once', () => {
 
 test('tls.cert without tls.key is an error naming tls', () => {
   const err = configError(() => parseConfig({ tls: { cert: '/x/cert.pem' } }));
-  assert.ok(err.problems.some((p) => /^tls: /.test(p) && /tls\.key/.test(p)), err.problems.join('\n'));
+  assert.ok(
+    err.problems.some((p) => /^tls: /.test(p) && /tls\.key/.test(p)),
+    err.problems.join('\n'),
+  );
 });
 
 test('YAML syntax errors and unreadable files are ConfigErrors naming the file', () => {
@@ -184,19 +216,23 @@ test('an empty file means the defaults', () => {
   assert.equal(config.dataDir, path.join(dir, 'data'));
 });
 
-test('relative paths are taken from the config file\'s folder, not the working directory', () => {
+test("relative paths are taken from the config file's folder, not the working directory", () => {
   const dir = tempDir();
-  const file = write(dir, 'etc/postern/postern.yaml', [
-    'dataDir: ../../var/postern',
-    'tls:',
-    '  cert: tls/cert.pem',
-    '  key: ./tls/key.pem',
-    '  sni:',
-    '    Mail.Customer.Example:',
-    '      cert: sni/c.pem',
-    '      key: /abs/k.pem',
-    '',
-  ].join('\n'));
+  const file = write(
+    dir,
+    'etc/postern/postern.yaml',
+    [
+      'dataDir: ../../var/postern',
+      'tls:',
+      '  cert: tls/cert.pem',
+      '  key: ./tls/key.pem',
+      '  sni:',
+      '    Mail.Customer.Example:',
+      '      cert: sni/c.pem',
+      '      key: /abs/k.pem',
+      '',
+    ].join('\n'),
+  );
   const elsewhere = tempDir();
   const { config } = inDir(elsewhere, () => loadConfig(path.relative(elsewhere, file), {}));
   const etc = path.join(dir, 'etc', 'postern');
@@ -207,7 +243,7 @@ test('relative paths are taken from the config file\'s folder, not the working d
   assert.deepEqual(config.tls.sni, { 'mail.customer.example': { cert: path.join(etc, 'sni', 'c.pem'), key: '/abs/k.pem' } });
 });
 
-test('store.path relative to the config file\'s folder', () => {
+test("store.path relative to the config file's folder", () => {
   const dir = tempDir();
   const file = write(dir, 'conf/postern.yaml', 'store:\n  path: db/q.sqlite\n');
   const { config } = loadConfig(file, {});
@@ -228,13 +264,19 @@ test('POSTERN_CONFIG is used when --config is not given; --config wins over it',
   assert.equal(b.source, explicit);
   assert.equal(b.config.hostname, 'explicit.example');
   // configPath resolves a relative POSTERN_CONFIG against the working directory
-  assert.equal(inDir(dir, () => configPath(undefined, { POSTERN_CONFIG: 'env/postern.yaml' })), fromEnv);
+  assert.equal(
+    inDir(dir, () => configPath(undefined, { POSTERN_CONFIG: 'env/postern.yaml' })),
+    fromEnv,
+  );
   // a POSTERN_CONFIG naming a missing file is an error, not a silent fallback to defaults
   const e = configError(() => inDir(dir, () => loadConfig(undefined, { POSTERN_CONFIG: path.join(dir, 'missing.yaml') })));
   assert.match(e.message, /missing\.yaml/);
 });
 
 test('settings that depend on each other are checked together', () => {
-  assert.throws(() => parseConfig({ dkim: { retireDays: 2 }, delivery: { expireDays: 5 } }), (e: Error) => /dkim\.retireDays: must be at least delivery\.expireDays \(5\)/.test(e.message));
+  assert.throws(
+    () => parseConfig({ dkim: { retireDays: 2 }, delivery: { expireDays: 5 } }),
+    (e: Error) => /dkim\.retireDays: must be at least delivery\.expireDays \(5\)/.test(e.message),
+  );
   assert.equal(parseConfig({ dkim: { retireDays: 5 }, delivery: { expireDays: 5 } }).dkim.retireDays, 5);
 });

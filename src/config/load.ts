@@ -36,7 +36,12 @@ export function parseConfig(input: unknown, source = 'config'): Config {
   const result = configSchema.safeParse(input ?? {});
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
-      const where = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(top level)';
+      const where = i.path.length
+        ? i.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+            .join('.')
+            .replace(/\.\[/g, '[')
+        : '(top level)';
       return `${where}: ${i.message}`;
     });
     throw new ConfigError(source, problems);
@@ -50,7 +55,7 @@ export function parseConfig(input: unknown, source = 'config'): Config {
 function withEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   if (!env.POSTERN_STORE_URL || !raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const r = raw as Record<string, unknown>;
-  const store = r.store && typeof r.store === 'object' ? r.store as Record<string, unknown> : {};
+  const store = r.store && typeof r.store === 'object' ? (r.store as Record<string, unknown>) : {};
   return { ...r, store: { ...store, url: env.POSTERN_STORE_URL } };
 }
 
@@ -59,13 +64,17 @@ function crossChecks(c: Config): string[] {
   const out: string[] = [];
   // a retired key's record may be removed, so no message signed with it may still be queued
   if (c.dkim.retireDays < c.delivery.expireDays) {
-    out.push(`dkim.retireDays: must be at least delivery.expireDays (${c.delivery.expireDays}): mail signed with a retiring key may still be in the queue`);
+    out.push(
+      `dkim.retireDays: must be at least delivery.expireDays (${c.delivery.expireDays}): mail signed with a retiring key may still be in the queue`,
+    );
   }
   // a lease that ends while its attempt still runs lets another node start a second delivery
   const d = c.delivery;
   const longest = d.connectTimeoutSeconds + d.greetingTimeoutSeconds + d.commandTimeoutSeconds + d.dataTimeoutSeconds;
   if (d.leaseSeconds <= longest) {
-    out.push(`delivery.leaseSeconds: must be more than connectTimeoutSeconds + greetingTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds (${longest}): a lease that ends while its attempt runs lets another node deliver the same recipient again`);
+    out.push(
+      `delivery.leaseSeconds: must be more than connectTimeoutSeconds + greetingTimeoutSeconds + commandTimeoutSeconds + dataTimeoutSeconds (${longest}): a lease that ends while its attempt runs lets another node deliver the same recipient again`,
+    );
   }
   return out;
 }
@@ -82,7 +91,10 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
-    throw new ConfigError(file, doc.errors.map((e) => e.message.split('\n')[0]));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => e.message.split('\n')[0]),
+    );
   }
   const config = parseConfig(withEnv(doc.toJS(), env), file);
   return { config: resolvePaths(config, path.dirname(file)), source: file };

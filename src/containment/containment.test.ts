@@ -14,9 +14,19 @@ test('networkOf: /24 for IPv4 (also mapped), /48 for IPv6', () => {
 
 test('observeMessage with containment off reads nothing from the store (it runs after every message)', async () => {
   let reads = 0;
-  const store = { mailboxes: { get: async () => { reads++; return null; } } } as unknown as Store;
+  const store = {
+    mailboxes: {
+      get: async () => {
+        reads++;
+        return null;
+      },
+    },
+  } as unknown as Store;
   const deps = (enabled: boolean): ContainmentDeps => ({
-    store, clock: { now: () => 0 }, logger: pino({ level: 'silent' }), notify: async () => undefined,
+    store,
+    clock: { now: () => 0 },
+    logger: pino({ level: 'silent' }),
+    notify: async () => undefined,
     config: { enabled } as ContainmentDeps['config'],
   });
   await createContainment(deps(false)).observeMessage('alice@example.com');

@@ -85,20 +85,30 @@ export function createContainment(deps: ContainmentDeps): Containment {
     const reason = found.join('; ');
     if (!(await deps.store.mailboxes.hold(m.id, reason, now))) return; // held meanwhile: notified once
     deps.metrics?.holds.inc({ kind: 'mailbox', reason: 'contain' });
-    deps.logger.warn({ evt: 'contain', mailbox: m.address, customer: m.customerName, reason }, 'mailbox put on hold: signs of a compromised account');
+    deps.logger.warn(
+      { evt: 'contain', mailbox: m.address, customer: m.customerName, reason },
+      'mailbox put on hold: signs of a compromised account',
+    );
     await deps.notify({ kind: 'mailbox', name: m.address, customerId: m.customerId, customerName: m.customerName }, reason);
   }
 
-  const guard = (what: string) => (err: Error) => deps.logger.error({ evt: 'contain', err: err.message }, `containment check after ${what} failed`);
+  const guard = (what: string) => (err: Error) =>
+    deps.logger.error({ evt: 'contain', err: err.message }, `containment check after ${what} failed`);
 
   return {
     async observeLogin(m, ip) {
       const now = deps.clock.now();
-      await deps.store.activity.loginFrom(m.id, networkOf(ip), now - (now % HOUR)).then(() => check(m)).catch(guard('a login'));
+      await deps.store.activity
+        .loginFrom(m.id, networkOf(ip), now - (now % HOUR))
+        .then(() => check(m))
+        .catch(guard('a login'));
     },
     async observeMessage(address) {
       if (!c.enabled) return; // nothing to check: no store read on every message
-      await deps.store.mailboxes.get(address).then((m) => (m ? check(m) : undefined)).catch(guard('a message'));
+      await deps.store.mailboxes
+        .get(address)
+        .then((m) => (m ? check(m) : undefined))
+        .catch(guard('a message'));
     },
     async observeSiteSpam(siteId) {
       const now = deps.clock.now();
@@ -117,7 +127,8 @@ export function createContainment(deps: ContainmentDeps): Containment {
     },
     async observeSpam(address) {
       const now = deps.clock.now();
-      await deps.store.mailboxes.get(address)
+      await deps.store.mailboxes
+        .get(address)
         .then(async (m) => {
           if (!m) return;
           await deps.store.activity.spam(m.id, now - (now % HOUR));

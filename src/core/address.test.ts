@@ -17,9 +17,22 @@ test('normalizeDomain: lower-case, trailing dot removed, IDN to punycode A-label
 
 test('normalizeDomain: invalid names are null', () => {
   for (const bad of [
-    '', ' ', '.', 'localhost', 'example', '-bad.example', 'bad-.example', 'a..example', '.example.com',
-    'under_score.example', 'sp ace.example', 'exa!mple.com', '[127.0.0.1]', 'a@b.example',
-    `${'a'.repeat(64)}.example`, `${'a.'.repeat(127)}example`,
+    '',
+    ' ',
+    '.',
+    'localhost',
+    'example',
+    '-bad.example',
+    'bad-.example',
+    'a..example',
+    '.example.com',
+    'under_score.example',
+    'sp ace.example',
+    'exa!mple.com',
+    '[127.0.0.1]',
+    'a@b.example',
+    `${'a'.repeat(64)}.example`,
+    `${'a.'.repeat(127)}example`,
   ]) {
     assert.equal(normalizeDomain(bad), null, JSON.stringify(bad));
   }
@@ -47,11 +60,26 @@ test('parseAddress: local part as given, domain normalised', () => {
 
 test('parseAddress: invalid addresses are null', () => {
   for (const bad of [
-    '', '@', 'alice', 'alice@', '@example.com', 'alice@localhost', 'alice@@example.com',
-    '.alice@example.com', 'alice.@example.com', 'al..ice@example.com', 'al ice@example.com',
-    'alice@exa mple.com', 'alice@-example.com', 'alice@[127.0.0.1]', '<alice@example.com>',
-    'alice@example.com\r\nRCPT TO:<x@y.example>', '"unterminated@example.com', 'a"b@example.com',
-    `${'x'.repeat(65)}@example.com`, 'alice(comment)@example.com',
+    '',
+    '@',
+    'alice',
+    'alice@',
+    '@example.com',
+    'alice@localhost',
+    'alice@@example.com',
+    '.alice@example.com',
+    'alice.@example.com',
+    'al..ice@example.com',
+    'al ice@example.com',
+    'alice@exa mple.com',
+    'alice@-example.com',
+    'alice@[127.0.0.1]',
+    '<alice@example.com>',
+    'alice@example.com\r\nRCPT TO:<x@y.example>',
+    '"unterminated@example.com',
+    'a"b@example.com',
+    `${'x'.repeat(65)}@example.com`,
+    'alice(comment)@example.com',
   ]) {
     assert.equal(parseAddress(bad), null, JSON.stringify(bad));
   }
@@ -72,10 +100,30 @@ test('normalizeDomain: the plain-ASCII shortcut gives what domainToASCII gives',
   const { domainToASCII } = await import('node:url');
   const slow = (d: string) => {
     const ascii = domainToASCII(d.trim().replace(/\.$/, '').toLowerCase());
-    return ascii && ascii.split('.').length >= 2 && ascii.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) ? ascii : null;
+    return ascii && ascii.split('.').length >= 2 && ascii.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))
+      ? ascii
+      : null;
   };
-  for (const d of ['example.com', 'Mail.Example.COM.', 'a..b.com', '-a.com', 'a-.com', 'a_b.com', '1.2.3.4', '0x7f.1', '0177.0.0.1',
-    'x.0x7f', 'a.b1', 'host.c0m', 'xn--caf-dma.com', 'xn--zz.com', 'café.example', 'localhost', 'a.com-', `${'a'.repeat(64)}.com`]) {
+  for (const d of [
+    'example.com',
+    'Mail.Example.COM.',
+    'a..b.com',
+    '-a.com',
+    'a-.com',
+    'a_b.com',
+    '1.2.3.4',
+    '0x7f.1',
+    '0177.0.0.1',
+    'x.0x7f',
+    'a.b1',
+    'host.c0m',
+    'xn--caf-dma.com',
+    'xn--zz.com',
+    'café.example',
+    'localhost',
+    'a.com-',
+    `${'a'.repeat(64)}.com`,
+  ]) {
     assert.equal(normalizeDomain(d), slow(d), d);
   }
 });

@@ -33,7 +33,18 @@ export class SmtpError extends Error {
   }
 }
 
-export type RefusalReason = 'send-as' | 'limit' | 'hold' | 'size' | 'data' | 'recipient' | 'auth' | 'content' | 'unavailable' | 'suppressed' | 'suspended';
+export type RefusalReason =
+  | 'send-as'
+  | 'limit'
+  | 'hold'
+  | 'size'
+  | 'data'
+  | 'recipient'
+  | 'auth'
+  | 'content'
+  | 'unavailable'
+  | 'suppressed'
+  | 'suspended';
 
 /** What every channel tells a sender (who proved who it is) of a customer account that is suspended or being removed. */
 export const ACCOUNT_SUSPENDED = 'This account is suspended; contact your provider';

@@ -7,16 +7,38 @@ import { createLoginCache } from './cache.ts';
 import { shaCrypt } from './crypt.ts';
 
 const clock = { now: () => 1_700_000_000_000 };
-const policy = { maxFailures: 5, lockMs: 60_000, knownIpMs: 86_400_000, ipFailures: 100, ipWindowMs: 60_000, ipBanMs: 60_000, knownMaxFailures: 50, sprayAccounts: 5, isTrusted: () => false };
+const policy = {
+  maxFailures: 5,
+  lockMs: 60_000,
+  knownIpMs: 86_400_000,
+  ipFailures: 100,
+  ipWindowMs: 60_000,
+  ipBanMs: 60_000,
+  knownMaxFailures: 50,
+  sprayAccounts: 5,
+  isTrusted: () => false,
+};
 
 async function setup(): Promise<{ store: Store; auth: ReturnType<typeof createAuthenticator> }> {
   const store = createSqliteStore({ path: ':memory:' });
   const c = await store.customers.add('acme');
   const d = await store.domains.add('example.com', c.id);
   const imported = shaCrypt(6, 'old-provider-pw', 'Qs4jyRr7uGw1');
-  await store.mailboxes.add({ address: 'ann@example.com', domainId: d.id, customerId: c.id, passwordHash: `{SHA512-CRYPT}${imported}`, source: 'import', importedHash: imported });
+  await store.mailboxes.add({
+    address: 'ann@example.com',
+    domainId: d.id,
+    customerId: c.id,
+    passwordHash: `{SHA512-CRYPT}${imported}`,
+    source: 'import',
+    importedHash: imported,
+  });
   const auth = createAuthenticator({
-    mailboxes: store.mailboxes, cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }), guard: store.authGuard, policy, clock, appPasswords: store.appPasswords,
+    mailboxes: store.mailboxes,
+    cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }),
+    guard: store.authGuard,
+    policy,
+    clock,
+    appPasswords: store.appPasswords,
   });
   return { store, auth };
 }
@@ -47,7 +69,11 @@ test('app passwords: on submission only; "app passwords only" refuses the own pa
   const used = (await store.appPasswords.list(ann.id))[0]!;
   assert.equal(used.lastUsedAt, clock.now());
   assert.equal(used.lastIp, '192.0.2.9');
-  assert.equal((await auth.authenticate('ann@example.com', app, '192.0.2.9', { purpose: 'console' })).ok, false, 'the console wants the own password');
+  assert.equal(
+    (await auth.authenticate('ann@example.com', app, '192.0.2.9', { purpose: 'console' })).ok,
+    false,
+    'the console wants the own password',
+  );
 
   await store.mailboxes.setAppPasswordsOnly('ann@example.com', true);
   const own = await auth.authenticate('ann@example.com', 'old-provider-pw', '192.0.2.9');
@@ -61,7 +87,7 @@ test('app passwords: on submission only; "app passwords only" refuses the own pa
   await store.mailboxes.setStatus('ann@example.com', 'suspended');
   await store.appPasswords.add({ mailboxId: ann.id, name: 'tablet', tokenHash: appPasswordHash('another-app-password-123') });
   const s = await auth.authenticate('ann@example.com', 'another-app-password-123', '192.0.2.9');
-  assert.equal(!s.ok && s.reason, 'suspended', 'a suspended mailbox\'s app passwords do not log in');
+  assert.equal(!s.ok && s.reason, 'suspended', "a suspended mailbox's app passwords do not log in");
   await store.close();
 });
 
@@ -70,7 +96,12 @@ test('Dovecot back end: an unhosted domain is never asked; a mailbox made meanwh
   const asked: string[] = [];
   let during: (() => Promise<void>) | null = null;
   const auth = createAuthenticator({
-    mailboxes: store.mailboxes, cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }), guard: store.authGuard, policy, clock, appPasswords: store.appPasswords,
+    mailboxes: store.mailboxes,
+    cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }),
+    guard: store.authGuard,
+    policy,
+    clock,
+    appPasswords: store.appPasswords,
     dovecot: {
       auth: {
         async check(login, password) {
@@ -80,7 +111,9 @@ test('Dovecot back end: an unhosted domain is never asked; a mailbox made meanwh
         },
         close() {},
       },
-      cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }), domains: store.domains, audit: store.audit,
+      cache: createLoginCache({ ttlMs: 60_000, maxEntries: 100, clock }),
+      domains: store.domains,
+      audit: store.audit,
     },
   });
   const r = await auth.authenticate('x@unhosted.example', 'dovecot-pw', '192.0.2.1');
@@ -91,10 +124,15 @@ test('Dovecot back end: an unhosted domain is never asked; a mailbox made meanwh
   const d = (await store.domains.get('example.com'))!;
   during = async () => {
     during = null;
-    await store.mailboxes.add({ address: 'zoe@example.com', domainId: d.id, customerId: d.customerId, passwordHash: shaCrypt(6, 'operator-pw', 'abcdefgh') });
+    await store.mailboxes.add({
+      address: 'zoe@example.com',
+      domainId: d.id,
+      customerId: d.customerId,
+      passwordHash: shaCrypt(6, 'operator-pw', 'abcdefgh'),
+    });
   };
   const raced = await auth.authenticate('zoe@example.com', 'dovecot-pw', '192.0.2.1');
-  assert.equal(raced.ok, false, 'the mailbox that exists now has its own password, which is not Dovecot\'s');
+  assert.equal(raced.ok, false, "the mailbox that exists now has its own password, which is not Dovecot's");
   assert.equal((await store.audit.list({ target: 'zoe@example.com' })).length, 0, 'no Dovecot mailbox was recorded');
   assert.equal((await auth.authenticate('zoe@example.com', 'operator-pw', '192.0.2.1')).ok, true);
   await store.close();

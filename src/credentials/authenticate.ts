@@ -34,12 +34,15 @@ import { createSprayTracker } from './spray.ts';
 export type AuthResult =
   | { ok: true; mailbox: Mailbox; cached: boolean; via: 'password' | 'app-password' | 'dovecot'; created?: boolean }
   | {
-    ok: false; reason: 'unknown' | 'bad-password' | 'suspended' | 'locked' | 'banned'; mailbox?: Mailbox; lockedUntil?: number | null;
-    /** This failure banned the address. */
-    ipBanned?: boolean;
-    /** reason 'banned': when the ban of the client address ends. */
-    bannedUntil?: number;
-  };
+      ok: false;
+      reason: 'unknown' | 'bad-password' | 'suspended' | 'locked' | 'banned';
+      mailbox?: Mailbox;
+      lockedUntil?: number | null;
+      /** This failure banned the address. */
+      ipBanned?: boolean;
+      /** reason 'banned': when the ban of the client address ends. */
+      bannedUntil?: number;
+    };
 
 /** What a refused login is told when it is suspended: the mailbox itself, or its customer account (the password was right). */
 export function suspendedWhat(mailbox: Mailbox | undefined): 'mailbox' | 'account' {
@@ -128,7 +131,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     }
     const v = await dv.auth.check(key, password, { rip: ip, lip: ctx.localIp, secured: ctx.secured });
     if (!v.ok) return failed({ ok: false, reason: 'unknown' }, ip, false);
-    const mailbox = await deps.mailboxes.add({ address: key, domainId: domain.id, customerId: domain.customerId, passwordHash: '', source: 'dovecot' })
+    const mailbox = await deps.mailboxes
+      .add({ address: key, domainId: domain.id, customerId: domain.customerId, passwordHash: '', source: 'dovecot' })
       .catch((err) => {
         if (err instanceof StoreError && err.kind === 'conflict') return null; // made meanwhile (a parallel login, an operator)
         throw err;
@@ -136,7 +140,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     // the mailbox that exists now decides, with its own rules (its hash, its status, its lock)
     if (!mailbox) return authenticator.authenticate(key, password, ip, ctx);
     await dv.audit.add({
-      at: now(), actor: 'dovecot', action: 'addMailbox', target: key, before: null,
+      at: now(),
+      actor: 'dovecot',
+      action: 'addMailbox',
+      target: key,
+      before: null,
       after: { address: key, customer: mailbox.customerName, status: mailbox.status, source: 'dovecot', clientIp: ip ?? null },
     });
     dv.cache.remember(`${key}\0${mailbox.createdAt}`, password, mailbox.id, mailbox.credentialVersion);
@@ -146,7 +154,13 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   }
 
   /** The mailbox's own password: its hash, or Dovecot for a mailbox without one. */
-  async function ownPassword(mailbox: Mailbox, cacheKey: string, password: string, ip: string | undefined, ctx: AuthContext): Promise<{ valid: boolean; cached: boolean }> {
+  async function ownPassword(
+    mailbox: Mailbox,
+    cacheKey: string,
+    password: string,
+    ip: string | undefined,
+    ctx: AuthContext,
+  ): Promise<{ valid: boolean; cached: boolean }> {
     if (!mailbox.passwordHash) {
       const dv = deps.dovecot;
       if (!dv) return { valid: false, cached: false };
@@ -183,12 +197,18 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         return failed({ ok: false, reason: 'unknown' }, ip, false);
       }
       // known by network (/24, /64): dynamic and privacy addresses of the same line stay known
-      const known = Boolean(ip && deps.guard && deps.policy && (await deps.guard.isKnownIp(mailbox.id, loginNetwork(ip), t - deps.policy.knownIpMs, deps.policy.knownMaxFailures)));
+      const known = Boolean(
+        ip &&
+          deps.guard &&
+          deps.policy &&
+          (await deps.guard.isKnownIp(mailbox.id, loginNetwork(ip), t - deps.policy.knownIpMs, deps.policy.knownMaxFailures)),
+      );
       // a banned address may still log in to a mailbox known there; nothing else is checked
       if (ban && !known) return { ok: false, reason: 'banned', mailbox, bannedUntil: ban.bannedUntil };
       if (deps.guard && !known) {
         const s = await deps.guard.loginState(mailbox.id);
-        if (s.lockedUntil !== null && s.lockedUntil > t) return failed({ ok: false, reason: 'locked', mailbox, lockedUntil: s.lockedUntil }, ip, known);
+        if (s.lockedUntil !== null && s.lockedUntil > t)
+          return failed({ ok: false, reason: 'locked', mailbox, lockedUntil: s.lockedUntil }, ip, known);
       }
       const submission = (ctx.purpose ?? 'submission') === 'submission';
       let via: 'password' | 'app-password' | 'dovecot' = mailbox.passwordHash ? 'password' : 'dovecot';

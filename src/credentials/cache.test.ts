@@ -5,7 +5,12 @@ import type { Clock } from '../core/index.ts';
 
 function fakeClock(start = 1_700_000_000_000): Clock & { advance(ms: number): void } {
   let t = start;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 const LOGIN = 'alice@example.com';
@@ -72,7 +77,10 @@ test('at most maxEntries are kept; the oldest is evicted first', () => {
 });
 
 test('a TTL of 0 (or maxEntries 0) turns the cache off', () => {
-  for (const opts of [{ ttlMs: 0, maxEntries: 10 }, { ttlMs: 60_000, maxEntries: 0 }]) {
+  for (const opts of [
+    { ttlMs: 0, maxEntries: 10 },
+    { ttlMs: 60_000, maxEntries: 0 },
+  ]) {
     const cache = createLoginCache({ ...opts, clock: fakeClock() });
     cache.remember(LOGIN, PW, 1, 1);
     assert.equal(cache.size(), 0, JSON.stringify(opts));

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { createDovecotAuth, dovecotTarget, unescapeValue, DovecotUnavailable } from './dovecot.ts';
 
 /** A scripted auth server: the handshake, then `reply(fields, socket)` for each AUTH line it is sent. */
-async function fakeDovecot(reply: (f: string[], s: net.Socket) => void, handshake = 'VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSPID\t1\nCUID\t7\nCOOKIE\tabc\nDONE\n') {
+async function fakeDovecot(
+  reply: (f: string[], s: net.Socket) => void,
+  handshake = 'VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nSPID\t1\nCUID\t7\nCOOKIE\tabc\nDONE\n',
+) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dovecot-fake-'));
   const sock = path.join(dir, 'auth-client');
   const lines: string[] = [];
@@ -33,9 +36,22 @@ async function fakeDovecot(reply: (f: string[], s: net.Socket) => void, handshak
   });
   await new Promise<void>((r) => server.listen(sock, r));
   return {
-    sock, lines, get connections() { return connections; },
-    drop: () => { for (const s of sockets) s.destroy(); },
-    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => { fs.rmSync(dir, { recursive: true, force: true }); r(); }); }),
+    sock,
+    lines,
+    get connections() {
+      return connections;
+    },
+    drop: () => {
+      for (const s of sockets) s.destroy();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => {
+          fs.rmSync(dir, { recursive: true, force: true });
+          r();
+        });
+      }),
   };
 }
 
@@ -45,15 +61,25 @@ const credentials = (f: string[]) => {
   return { user: user!, pass: pass! };
 };
 
-test('handshake, then PLAIN with the client\'s addresses; OK names the user, FAIL is a refusal', async () => {
+test("handshake, then PLAIN with the client's addresses; OK names the user, FAIL is a refusal", async () => {
   const d = await fakeDovecot((f, s) => {
     const { user, pass } = credentials(f);
     s.write(pass === 'right' ? `OK\t${f[1]}\tuser=${user}\n` : `FAIL\t${f[1]}\tuser=${user}\n`);
   });
   const seen: string[] = [];
-  const auth = createDovecotAuth({ socket: d.sock, timeoutMs: 2000, observe: (r, sec) => { assert.ok(sec >= 0 && sec < 2); seen.push(r); } });
+  const auth = createDovecotAuth({
+    socket: d.sock,
+    timeoutMs: 2000,
+    observe: (r, sec) => {
+      assert.ok(sec >= 0 && sec < 2);
+      seen.push(r);
+    },
+  });
   try {
-    assert.deepEqual(await auth.check('ann@example.com', 'right', { rip: '192.0.2.5', lip: '127.0.0.1', secured: true }), { ok: true, user: 'ann@example.com' });
+    assert.deepEqual(await auth.check('ann@example.com', 'right', { rip: '192.0.2.5', lip: '127.0.0.1', secured: true }), {
+      ok: true,
+      user: 'ann@example.com',
+    });
     assert.deepEqual(await auth.check('ann@example.com', 'wrong', { rip: '192.0.2.5' }), { ok: false });
     assert.deepEqual(seen, ['ok', 'fail'], 'each outcome is observed (metrics)');
     assert.match(d.lines[0]!, /^VERSION\t1\t\d+$/);
@@ -73,11 +99,17 @@ test('requests are multiplexed: answers out of order reach their own callers', a
   const held: [string[], net.Socket][] = [];
   const d = await fakeDovecot((f, s) => {
     held.push([f, s]);
-    if (held.length === 3) for (const [g, t] of held.reverse()) t.write(credentials(g).pass.startsWith('ok') ? `OK\t${g[1]}\tuser=${credentials(g).user}\n` : `FAIL\t${g[1]}\n`);
+    if (held.length === 3)
+      for (const [g, t] of held.reverse())
+        t.write(credentials(g).pass.startsWith('ok') ? `OK\t${g[1]}\tuser=${credentials(g).user}\n` : `FAIL\t${g[1]}\n`);
   });
   const auth = createDovecotAuth({ socket: d.sock, timeoutMs: 2000 });
   try {
-    const r = await Promise.all([auth.check('a@x.example', 'ok-a', {}), auth.check('b@x.example', 'bad', {}), auth.check('c@x.example', 'ok-c', {})]);
+    const r = await Promise.all([
+      auth.check('a@x.example', 'ok-a', {}),
+      auth.check('b@x.example', 'bad', {}),
+      auth.check('c@x.example', 'ok-c', {}),
+    ]);
     assert.deepEqual(r, [{ ok: true, user: 'a@x.example' }, { ok: false }, { ok: true, user: 'c@x.example' }]);
     assert.equal(d.connections, 1);
   } finally {
@@ -117,7 +149,10 @@ test('no Dovecot listening, a wrong protocol version or no PLAIN: an error at on
   const gone = createDovecotAuth({ socket: path.join(os.tmpdir(), `no-such-dovecot-${process.pid}`), timeoutMs: 1000 });
   await assert.rejects(gone.check('a@b.example', 'pw', {}), DovecotUnavailable);
   gone.close();
-  for (const [hs, why] of [['VERSION\t2\t0\nMECH\tPLAIN\nDONE\n', /version 2/], ['VERSION\t1\t2\nMECH\tGSSAPI\nDONE\n', /PLAIN/]] as const) {
+  for (const [hs, why] of [
+    ['VERSION\t2\t0\nMECH\tPLAIN\nDONE\n', /version 2/],
+    ['VERSION\t1\t2\nMECH\tGSSAPI\nDONE\n', /PLAIN/],
+  ] as const) {
     const d = await fakeDovecot(() => undefined, hs);
     const auth = createDovecotAuth({ socket: d.sock, timeoutMs: 1000 });
     await assert.rejects(auth.check('a@b.example', 'pw', {}), why);

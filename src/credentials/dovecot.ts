@@ -54,9 +54,16 @@ export function unescapeValue(v: string): string {
 /** A value we send must not break the line: no TAB, CR, LF (addresses and IPs never have them). */
 const clean = (v: string) => v.replace(/[\t\r\n\x00\x01]/g, '');
 
-interface Pending { resolve(v: DovecotVerdict): void; reject(e: Error): void; timer: NodeJS.Timeout }
+interface Pending {
+  resolve(v: DovecotVerdict): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
 
-interface Conn { socket: net.Socket; pending: Map<number, Pending> }
+interface Conn {
+  socket: net.Socket;
+  pending: Map<number, Pending>;
+}
 
 export function createDovecotAuth(opts: DovecotAuthOptions): DovecotAuth {
   const target = dovecotTarget(opts.socket);
@@ -77,7 +84,10 @@ export function createDovecotAuth(opts: DovecotAuthOptions): DovecotAuth {
       const fail = (why: string) => {
         const err = new DovecotUnavailable(`Dovecot auth: ${why}`);
         if (!ready) reject(err);
-        for (const p of pending.values()) { clearTimeout(p.timer); p.reject(err); }
+        for (const p of pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(err);
+        }
         pending.clear();
         socket.destroy();
       };
@@ -145,7 +155,8 @@ export function createDovecotAuth(opts: DovecotAuthOptions): DovecotAuth {
     };
     if (f[0] === 'OK') return p.resolve({ ok: true, user: value('user') ?? '' });
     if (f[0] === 'FAIL') {
-      if (params.includes('temp') || value('code') === 'temp_fail') return p.reject(new DovecotUnavailable('Dovecot auth: temporary failure (its password database cannot answer)'));
+      if (params.includes('temp') || value('code') === 'temp_fail')
+        return p.reject(new DovecotUnavailable('Dovecot auth: temporary failure (its password database cannot answer)'));
       return p.resolve({ ok: false });
     }
     p.reject(new DovecotUnavailable(`Dovecot auth: unexpected ${f[0]} (PLAIN needs no continuation)`));
@@ -167,16 +178,25 @@ export function createDovecotAuth(opts: DovecotAuthOptions): DovecotAuth {
       closed = true;
       const c = conn;
       conn = null;
-      void c?.then((x) => x.socket.destroy(), () => undefined);
+      void c?.then(
+        (x) => x.socket.destroy(),
+        () => undefined,
+      );
     },
   };
 
-  async function request(login: string, password: string, info: { rip?: string; lip?: string; secured?: boolean }): Promise<DovecotVerdict> {
+  async function request(
+    login: string,
+    password: string,
+    info: { rip?: string; lip?: string; secured?: boolean },
+  ): Promise<DovecotVerdict> {
     if (closed) throw new DovecotUnavailable('Dovecot auth: client closed');
     const c = await open();
     const id = nextId;
     nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
-    const resp = Buffer.concat([Buffer.from([0]), Buffer.from(login, 'utf8'), Buffer.from([0]), Buffer.from(password, 'utf8')]).toString('base64');
+    const resp = Buffer.concat([Buffer.from([0]), Buffer.from(login, 'utf8'), Buffer.from([0]), Buffer.from(password, 'utf8')]).toString(
+      'base64',
+    );
     const fields = ['AUTH', String(id), 'PLAIN', `service=${service}`];
     if (info.rip) fields.push(`rip=${clean(info.rip)}`);
     if (info.lip) fields.push(`lip=${clean(info.lip)}`);

@@ -21,7 +21,9 @@ export async function checkSecretsKey(store: Store, box: SecretBox, keyFile: str
   try {
     box.open(s.sealed);
   } catch {
-    throw new Error(`the secrets key ${keyFile} does not open ${s.what}: every node of one store needs the same key file; copy it from the node that made the others (docs/cluster.md)`);
+    throw new Error(
+      `the secrets key ${keyFile} does not open ${s.what}: every node of one store needs the same key file; copy it from the node that made the others (docs/cluster.md)`,
+    );
   }
   return s.what;
 }

@@ -12,8 +12,14 @@ const VECTORS: [string, string][] = [
   ['$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA', 'Hello world!'],
   ['$5$rounds=5000$toolongsaltstrin$Un/5jzAHMgOGZ5.mWJpuVolil07guHPvOW8mGRcvxa5', 'This is just a test'],
   ['$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1', 'Hello world!'],
-  ['$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.', 'Hello world!'],
-  ['$6$rounds=1400$anotherlongsalts$POfYwTEok97VWcjxIiSOjiykti.o/pQs.wPvMxQ6Fm7I6IoYN3CmLs66x9t0oSwbtEW7o7UmJEiDwGqd8p4ur1', 'a very much longer text to encrypt.  This one even stretches over morethan one line.'],
+  [
+    '$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.',
+    'Hello world!',
+  ],
+  [
+    '$6$rounds=1400$anotherlongsalts$POfYwTEok97VWcjxIiSOjiykti.o/pQs.wPvMxQ6Fm7I6IoYN3CmLs66x9t0oSwbtEW7o7UmJEiDwGqd8p4ur1',
+    'a very much longer text to encrypt.  This one even stretches over morethan one line.',
+  ],
   ['$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/', 'password'],
   ['{MD5-CRYPT}$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/', 'password'],
   ['$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', 'U*U'],
@@ -42,18 +48,28 @@ test('SHA-crypt and MD5-crypt rebuild the exact strings of the specifications', 
   assert.equal(shaCrypt(5, 'Hello world!', 'saltstring'), VECTORS[0]![0]);
   assert.equal(shaCrypt(6, 'Hello world!', 'rounds=10000$saltstringsaltstring'), VECTORS[4]![0]);
   // rounds below 1000 are raised to 1000 (the specification's minimum)
-  assert.equal(shaCrypt(5, 'the minimum number is still observed', 'rounds=10$roundstoolow'),
-    '$5$rounds=1000$roundstoolow$yfvwcWrQ8l/K0DAWyuPMDNHpIVlTQebY9l/gL972bIC');
+  assert.equal(
+    shaCrypt(5, 'the minimum number is still observed', 'rounds=10$roundstoolow'),
+    '$5$rounds=1000$roundstoolow$yfvwcWrQ8l/K0DAWyuPMDNHpIVlTQebY9l/gL972bIC',
+  );
   assert.equal(md5Crypt('password', 'saltsalt'), '$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/');
 });
 
 test('scheme detection: prefixed and bare hashes, and what an import must refuse', () => {
-  const ok = (s: string) => { const p = parseStoredHash(s); assert.ok(p.ok, s); return p.ok ? p.scheme : null; };
+  const ok = (s: string) => {
+    const p = parseStoredHash(s);
+    assert.ok(p.ok, s);
+    return p.ok ? p.scheme : null;
+  };
   assert.equal(ok('{SHA512-CRYPT}' + VECTORS[3]![0]), 'SHA512-CRYPT');
   assert.equal(ok(VECTORS[0]![0]), 'SHA256-CRYPT');
   assert.equal(ok('{CRYPT}' + VECTORS[3]![0]), 'SHA512-CRYPT');
   assert.equal(ok('{blf-crypt}$2y$05$ZvKcB4be0Z5YTa0.d4UR8.MIa82OfS19ywGjbWg0xQPgVS8.s2qUm'), 'BLF-CRYPT');
-  const refused = (s: string, why: RegExp) => { const p = parseStoredHash(s); assert.ok(!p.ok, s); assert.match(p.ok ? '' : p.error, why); };
+  const refused = (s: string, why: RegExp) => {
+    const p = parseStoredHash(s);
+    assert.ok(!p.ok, s);
+    assert.match(p.ok ? '' : p.error, why);
+  };
   refused('{PLAIN}secret', /plain-text/);
   refused('{CLEARTEXT}secret', /plain-text/);
   refused('secret', /not a recognised/);

@@ -10,11 +10,21 @@ import bcrypt from 'bcryptjs';
 import { sameText, verifyCrypt } from './crypt.ts';
 
 export type HashScheme =
-  | 'ARGON2ID' | 'ARGON2I' | 'SHA512-CRYPT' | 'SHA256-CRYPT' | 'BLF-CRYPT' | 'MD5-CRYPT' | 'SSHA512' | 'SSHA256' | 'SSHA';
+  | 'ARGON2ID'
+  | 'ARGON2I'
+  | 'SHA512-CRYPT'
+  | 'SHA256-CRYPT'
+  | 'BLF-CRYPT'
+  | 'MD5-CRYPT'
+  | 'SSHA512'
+  | 'SSHA256'
+  | 'SSHA';
 
 /** Digest algorithm and length of the salted SHA schemes (base64 of digest + salt). */
 const SSHA: Record<string, { algo: string; size: number }> = {
-  SSHA: { algo: 'sha1', size: 20 }, SSHA256: { algo: 'sha256', size: 32 }, SSHA512: { algo: 'sha512', size: 64 },
+  SSHA: { algo: 'sha1', size: 20 },
+  SSHA256: { algo: 'sha256', size: 32 },
+  SSHA512: { algo: 'sha512', size: 64 },
 };
 
 const PLAIN_SCHEMES = new Set(['PLAIN', 'CLEARTEXT', 'CLEAR', 'PLAIN-TRUNC', 'PLAIN-MD5', 'PLAIN-MD4']);
@@ -40,11 +50,14 @@ export type ParsedHash = { ok: true; scheme: HashScheme; hash: string } | { ok: 
 export function parseStoredHash(input: string): ParsedHash {
   const text = input.trim();
   if (!text) return { ok: false, error: 'no password hash' };
-  if (text === '*' || text.startsWith('!') || text === 'x') return { ok: false, error: 'the account has no usable password (locked or disabled)' };
+  if (text === '*' || text.startsWith('!') || text === 'x')
+    return { ok: false, error: 'the account has no usable password (locked or disabled)' };
   const m = /^\{([A-Za-z0-9.-]+)\}(.*)$/s.exec(text);
   if (!m) {
     const scheme = cryptScheme(text);
-    return scheme ? { ok: true, scheme, hash: text } : { ok: false, error: 'not a recognised password hash (plain-text passwords are refused)' };
+    return scheme
+      ? { ok: true, scheme, hash: text }
+      : { ok: false, error: 'not a recognised password hash (plain-text passwords are refused)' };
   }
   const name = m[1]!.toUpperCase();
   const body = m[2]!;
@@ -56,8 +69,13 @@ export function parseStoredHash(input: string): ParsedHash {
   }
   const scheme = cryptScheme(body);
   const expected: Record<string, HashScheme[]> = {
-    'SHA512-CRYPT': ['SHA512-CRYPT'], 'SHA256-CRYPT': ['SHA256-CRYPT'], 'MD5-CRYPT': ['MD5-CRYPT'], CRYPT: ['SHA512-CRYPT', 'SHA256-CRYPT', 'MD5-CRYPT', 'BLF-CRYPT'],
-    'BLF-CRYPT': ['BLF-CRYPT'], ARGON2ID: ['ARGON2ID'], ARGON2I: ['ARGON2I'],
+    'SHA512-CRYPT': ['SHA512-CRYPT'],
+    'SHA256-CRYPT': ['SHA256-CRYPT'],
+    'MD5-CRYPT': ['MD5-CRYPT'],
+    CRYPT: ['SHA512-CRYPT', 'SHA256-CRYPT', 'MD5-CRYPT', 'BLF-CRYPT'],
+    'BLF-CRYPT': ['BLF-CRYPT'],
+    ARGON2ID: ['ARGON2ID'],
+    ARGON2I: ['ARGON2I'],
   };
   if (!expected[name]) return { ok: false, error: `unknown password scheme {${name}}` };
   if (!scheme || !expected[name]!.includes(scheme)) return { ok: false, error: `broken {${name}} hash` };

@@ -1,7 +1,18 @@
 /** TOTP against the test vectors of RFC 6238 (appendix B) and RFC 4226 (appendix D), base32 (RFC 4648), and recovery codes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { base32Decode, base32Encode, hotp, matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryHash, stepOf, totp } from './totp.ts';
+import {
+  base32Decode,
+  base32Encode,
+  hotp,
+  matchStep,
+  newRecoveryCodes,
+  newTotpSecret,
+  otpauthUri,
+  recoveryHash,
+  stepOf,
+  totp,
+} from './totp.ts';
 
 const SHA1 = Buffer.from('12345678901234567890');
 const SHA256 = Buffer.from('12345678901234567890123456789012');
@@ -25,11 +36,22 @@ test('RFC 6238 appendix B: every time and algorithm, 8 digits', () => {
 
 test('RFC 4226 appendix D: HOTP of counters 0-9, 6 digits', () => {
   const want = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
-  assert.deepEqual(want.map((_, i) => hotp(SHA1, i)), want);
+  assert.deepEqual(
+    want.map((_, i) => hotp(SHA1, i)),
+    want,
+  );
 });
 
 test('base32 (RFC 4648 test vectors) and back', () => {
-  const v: [string, string][] = [['', ''], ['f', 'MY'], ['fo', 'MZXQ'], ['foo', 'MZXW6'], ['foob', 'MZXW6YQ'], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI']];
+  const v: [string, string][] = [
+    ['', ''],
+    ['f', 'MY'],
+    ['fo', 'MZXQ'],
+    ['foo', 'MZXW6'],
+    ['foob', 'MZXW6YQ'],
+    ['fooba', 'MZXW6YTB'],
+    ['foobar', 'MZXW6YTBOI'],
+  ];
   for (const [plain, enc] of v) {
     assert.equal(base32Encode(Buffer.from(plain)), enc);
     assert.equal(base32Decode(`${enc.toLowerCase()}===`)!.toString(), plain);
@@ -52,12 +74,18 @@ test('matchStep: the current step and one either side, which step it was; nothin
 });
 
 test('otpauth URI and recovery codes', () => {
-  assert.equal(otpauthUri('Postern mx.example', 'panel', 'JBSWY3DPEHPK3PXP'),
-    'otpauth://totp/Postern%20mx.example:panel?secret=JBSWY3DPEHPK3PXP&issuer=Postern%20mx.example&algorithm=SHA1&digits=6&period=30');
+  assert.equal(
+    otpauthUri('Postern mx.example', 'panel', 'JBSWY3DPEHPK3PXP'),
+    'otpauth://totp/Postern%20mx.example:panel?secret=JBSWY3DPEHPK3PXP&issuer=Postern%20mx.example&algorithm=SHA1&digits=6&period=30',
+  );
   const codes = newRecoveryCodes();
   assert.equal(codes.length, 10);
   assert.equal(new Set(codes).size, 10);
   for (const c of codes) assert.match(c, /^[a-z2-7]{5}-[a-z2-7]{5}$/);
-  assert.equal(recoveryHash(codes[0]!), recoveryHash(` ${codes[0]!.toUpperCase().replace('-', '')} `), 'typed without the dash, in capitals');
+  assert.equal(
+    recoveryHash(codes[0]!),
+    recoveryHash(` ${codes[0]!.toUpperCase().replace('-', '')} `),
+    'typed without the dash, in capitals',
+  );
   assert.notEqual(recoveryHash(codes[0]!), recoveryHash(codes[1]!));
 });

@@ -62,7 +62,8 @@ export function hotp(key: Buffer, counter: number, digits = TOTP_DIGITS, algorit
 export const stepOf = (ms: number): number => Math.floor(ms / 1000 / TOTP_STEP_SECONDS);
 
 /** TOTP (RFC 6238): the code at a moment. */
-export const totp = (key: Buffer, ms: number, digits = TOTP_DIGITS, algorithm: TotpAlgorithm = 'sha1'): string => hotp(key, stepOf(ms), digits, algorithm);
+export const totp = (key: Buffer, ms: number, digits = TOTP_DIGITS, algorithm: TotpAlgorithm = 'sha1'): string =>
+  hotp(key, stepOf(ms), digits, algorithm);
 
 /**
  * The time step whose code this is, looking at the current step and `window` steps on each
@@ -96,4 +97,5 @@ export function newRecoveryCodes(n = 10): string[] {
 }
 
 /** The stored form of a recovery code (case, spaces and dashes do not matter when it is typed). */
-export const recoveryHash = (code: string): string => createHash('sha256').update(code.replace(/[\s-]/g, '').toLowerCase(), 'utf8').digest('hex');
+export const recoveryHash = (code: string): string =>
+  createHash('sha256').update(code.replace(/[\s-]/g, '').toLowerCase(), 'utf8').digest('hex');

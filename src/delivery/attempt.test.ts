@@ -65,12 +65,19 @@ function only(res: Awaited<ReturnType<typeof attemptDelivery>>) {
 describe('attemptDelivery', () => {
   test('accept: envelope and body arrive byte for byte (dot-stuffed on the wire)', async () => {
     const s = await mx({});
-    const res = await attemptDelivery(request([target(s)], {
-      recipients: [{ address: 'b@dest.test' }, { address: 'c@dest.test' }], tls: 'none',
-    }));
-    assert.deepEqual(res.recipients.map((r) => [r.address, r.outcome, r.category]), [
-      ['b@dest.test', 'delivered', 'ok'], ['c@dest.test', 'delivered', 'ok'],
-    ]);
+    const res = await attemptDelivery(
+      request([target(s)], {
+        recipients: [{ address: 'b@dest.test' }, { address: 'c@dest.test' }],
+        tls: 'none',
+      }),
+    );
+    assert.deepEqual(
+      res.recipients.map((r) => [r.address, r.outcome, r.category]),
+      [
+        ['b@dest.test', 'delivered', 'ok'],
+        ['c@dest.test', 'delivered', 'ok'],
+      ],
+    );
     assert.match(res.recipients[0]!.reply, /^250/);
     assert.equal(res.recipients[0]!.remoteHost, `mx.dest.test[127.0.0.1]:${s.port}`);
     assert.equal(s.received.length, 1);
@@ -113,7 +120,10 @@ describe('attemptDelivery', () => {
     const res = await attemptDelivery(request([{ host: '127.0.0.1', port }, target(b)]));
     assert.equal(only(res).outcome, 'delivered');
     assert.equal(b.received.length, 1);
-    assert.ok(res.log.some((l) => /connect failed/.test(l)), res.log.join('\n'));
+    assert.ok(
+      res.log.some((l) => /connect failed/.test(l)),
+      res.log.join('\n'),
+    );
   });
 
   test('refused connection on every target: deferred network', async () => {
@@ -124,17 +134,26 @@ describe('attemptDelivery', () => {
 
   test('mixed RCPT replies: one failed, one deferred, one delivered', async () => {
     const s = await mx({
-      rcpt: ({ to }) => to === 'gone@dest.test' ? { code: 550, text: '5.1.1 no such user' }
-        : to === 'full@dest.test' ? { code: 452, text: '4.2.2 mailbox full' } : 'accept',
+      rcpt: ({ to }) =>
+        to === 'gone@dest.test'
+          ? { code: 550, text: '5.1.1 no such user' }
+          : to === 'full@dest.test'
+            ? { code: 452, text: '4.2.2 mailbox full' }
+            : 'accept',
     });
-    const res = await attemptDelivery(request([target(s)], {
-      recipients: [{ address: 'gone@dest.test' }, { address: 'ok@dest.test' }, { address: 'full@dest.test' }],
-    }));
-    assert.deepEqual(res.recipients.map((r) => [r.address, r.outcome, r.category]), [
-      ['gone@dest.test', 'failed', 'mailbox-unknown'],
-      ['ok@dest.test', 'delivered', 'ok'],
-      ['full@dest.test', 'deferred', 'mailbox-full'],
-    ]);
+    const res = await attemptDelivery(
+      request([target(s)], {
+        recipients: [{ address: 'gone@dest.test' }, { address: 'ok@dest.test' }, { address: 'full@dest.test' }],
+      }),
+    );
+    assert.deepEqual(
+      res.recipients.map((r) => [r.address, r.outcome, r.category]),
+      [
+        ['gone@dest.test', 'failed', 'mailbox-unknown'],
+        ['ok@dest.test', 'delivered', 'ok'],
+        ['full@dest.test', 'deferred', 'mailbox-full'],
+      ],
+    );
     assert.match(res.recipients[0]!.reply, /550 5\.1\.1 no such user/);
     assert.deepEqual(s.received[0]!.to, ['ok@dest.test']);
   });
@@ -172,18 +191,25 @@ describe('attemptDelivery', () => {
   test('silent after the final dot: deferred timeout, the log warns of a duplicate', async () => {
     const s = await mx({ data: 'silent-after-dot' });
     const t0 = Date.now();
-    const res = await attemptDelivery(request([target(s)], { timeouts: { connectMs: 2000, greetingMs: 2000, commandMs: 2000, dataMs: 400 } }));
+    const res = await attemptDelivery(
+      request([target(s)], { timeouts: { connectMs: 2000, greetingMs: 2000, commandMs: 2000, dataMs: 400 } }),
+    );
     const r = only(res);
     assert.deepEqual([r.outcome, r.category], ['deferred', 'timeout']);
     assert.ok(Date.now() - t0 < 1800, `took ${Date.now() - t0} ms`);
-    assert.ok(res.log.some((l) => l.includes('no reply after end of data: may be delivered twice')), res.log.join('\n'));
+    assert.ok(
+      res.log.some((l) => l.includes('no reply after end of data: may be delivered twice')),
+      res.log.join('\n'),
+    );
     assert.equal(s.silent.length, 1);
   });
 
   test('no greeting: deferred timeout within the greeting timeout', async () => {
     const s = await mx({ greeting: 'no-greeting' });
     const t0 = Date.now();
-    const r = only(await attemptDelivery(request([target(s)], { timeouts: { connectMs: 2000, greetingMs: 300, commandMs: 2000, dataMs: 2000 } })));
+    const r = only(
+      await attemptDelivery(request([target(s)], { timeouts: { connectMs: 2000, greetingMs: 300, commandMs: 2000, dataMs: 2000 } })),
+    );
     assert.deepEqual([r.outcome, r.category], ['deferred', 'timeout']);
     assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
   });
@@ -197,17 +223,27 @@ describe('attemptDelivery', () => {
       setTimeout(() => {
         const upstream = net.connect(s.port, s.host);
         sockets.add(upstream);
-        client.pipe(upstream); upstream.pipe(client);
-        client.on('error', () => upstream.destroy()); upstream.on('error', () => client.destroy());
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
       }, 600);
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     const at = { host: '127.0.0.1', port: (slow.address() as net.AddressInfo).port };
     try {
-      const ok = only(await attemptDelivery(request([at], { tls: 'none', timeouts: { connectMs: 200, greetingMs: 2000, commandMs: 2000, dataMs: 2000 } })));
+      const ok = only(
+        await attemptDelivery(
+          request([at], { tls: 'none', timeouts: { connectMs: 200, greetingMs: 2000, commandMs: 2000, dataMs: 2000 } }),
+        ),
+      );
       assert.equal(ok.outcome, 'delivered', ok.reply);
       const t0 = Date.now();
-      const late = only(await attemptDelivery(request([at], { tls: 'none', timeouts: { connectMs: 5000, greetingMs: 300, commandMs: 5000, dataMs: 5000 } })));
+      const late = only(
+        await attemptDelivery(
+          request([at], { tls: 'none', timeouts: { connectMs: 5000, greetingMs: 300, commandMs: 5000, dataMs: 5000 } }),
+        ),
+      );
       assert.deepEqual([late.outcome, late.category], ['deferred', 'timeout']);
       assert.ok(Date.now() - t0 < 550, `the greeting timeout ended it, not the connect timeout (${Date.now() - t0} ms)`);
     } finally {
@@ -255,15 +291,22 @@ describe('attemptDelivery', () => {
 
   test('a body stream error defers, nothing is delivered', async () => {
     const s = await mx({});
-    const body = () => new Readable({ read() { this.destroy(new Error('spool read failed')); } });
+    const body = () =>
+      new Readable({
+        read() {
+          this.destroy(new Error('spool read failed'));
+        },
+      });
     const r = only(await attemptDelivery(request([target(s)], { body })));
     assert.equal(r.outcome, 'deferred');
     assert.equal(s.received.length, 0);
   });
 
   test('hung STARTTLS handshake: falls back to plaintext once on a new connection', async () => {
-    const s = await mx({ starttls: ({ session }) => session === 1 ? 'hang-handshake' : 'accept' }, { tls: true });
-    const res = await attemptDelivery(request([target(s)], { timeouts: { connectMs: 2000, greetingMs: 400, commandMs: 2000, dataMs: 2000 } }));
+    const s = await mx({ starttls: ({ session }) => (session === 1 ? 'hang-handshake' : 'accept') }, { tls: true });
+    const res = await attemptDelivery(
+      request([target(s)], { timeouts: { connectMs: 2000, greetingMs: 400, commandMs: 2000, dataMs: 2000 } }),
+    );
     assert.equal(only(res).outcome, 'delivered', res.log.join('\n'));
     assert.equal(s.received[0]!.tls, false);
     assert.equal(s.sessions, 2);
@@ -280,7 +323,13 @@ describe('attemptDelivery', () => {
   test('UTF-8 recipient to a server without SMTPUTF8: failed 5.6.7, the others go on', async () => {
     const s = await mx({}, { server: { hideSMTPUTF8: true } });
     const res = await attemptDelivery(request([target(s)], { recipients: [{ address: 'jörg@dest.test' }, { address: 'b@dest.test' }] }));
-    assert.deepEqual(res.recipients.map((r) => [r.outcome, r.reply.slice(0, 9)]), [['failed', '553 5.6.7'], ['delivered', '250 OK: m']]);
+    assert.deepEqual(
+      res.recipients.map((r) => [r.outcome, r.reply.slice(0, 9)]),
+      [
+        ['failed', '553 5.6.7'],
+        ['delivered', '250 OK: m'],
+      ],
+    );
     assert.deepEqual(s.received[0]!.to, ['b@dest.test']);
   });
 
@@ -313,7 +362,9 @@ describe('attemptDelivery: DSN and MAIL', () => {
   test('5xx at MAIL: all failed with that reply, no next target', async () => {
     const a = await mx({ mail: { code: 550, text: '5.7.1 sender refused' } });
     const b = await mx({});
-    const res = await attemptDelivery(request([target(a), target(b)], { recipients: [{ address: 'b@dest.test' }, { address: 'c@dest.test' }] }));
+    const res = await attemptDelivery(
+      request([target(a), target(b)], { recipients: [{ address: 'b@dest.test' }, { address: 'c@dest.test' }] }),
+    );
     for (const r of res.recipients) {
       assert.deepEqual([r.outcome, r.category], ['failed', 'policy']);
       assert.match(r.reply, /550 5\.7\.1 sender refused/);
@@ -327,28 +378,44 @@ describe('attemptDelivery: DSN and MAIL', () => {
     const sockets = new Set<net.Socket>();
     const proxy = net.createServer((client) => {
       const upstream = net.connect(s.port, s.host);
-      sockets.add(client); sockets.add(upstream);
+      sockets.add(client);
+      sockets.add(upstream);
       client.on('data', (c: Buffer) => chunks.push(c));
-      client.pipe(upstream); upstream.pipe(client);
-      client.on('error', () => upstream.destroy()); upstream.on('error', () => client.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     return {
       target: { host: '127.0.0.1', port: (proxy.address() as net.AddressInfo).port },
       sent: () => Buffer.concat(chunks).toString('utf8'),
-      close: () => new Promise<void>((r) => { for (const x of sockets) x.destroy(); proxy.close(() => r()); }),
+      close: () =>
+        new Promise<void>((r) => {
+          for (const x of sockets) x.destroy();
+          proxy.close(() => r());
+        }),
     };
   }
 
   test('DSN parameters are passed per recipient when the server offers DSN', async () => {
     const p = await sniff(await mx({}, { server: { hideDSN: false, size: 1_000_000 } }));
-    const res = await attemptDelivery(request([p.target], {
-      tls: 'none',
-      recipients: [{ address: 'b@dest.test', notify: 'SUCCESS,FAILURE', orcpt: 'rfc822;b@dest.test' }, { address: 'c@dest.test', notify: 'NEVER' }],
-      envid: 'ENV123', ret: 'HDRS',
-    }));
+    const res = await attemptDelivery(
+      request([p.target], {
+        tls: 'none',
+        recipients: [
+          { address: 'b@dest.test', notify: 'SUCCESS,FAILURE', orcpt: 'rfc822;b@dest.test' },
+          { address: 'c@dest.test', notify: 'NEVER' },
+        ],
+        envid: 'ENV123',
+        ret: 'HDRS',
+      }),
+    );
     await p.close();
-    assert.deepEqual(res.recipients.map((r) => r.outcome), ['delivered', 'delivered']);
+    assert.deepEqual(
+      res.recipients.map((r) => r.outcome),
+      ['delivered', 'delivered'],
+    );
     const wire = p.sent();
     assert.match(wire, /MAIL FROM:<a@sender\.test>.* RET=HDRS/);
     assert.match(wire, /MAIL FROM:.* ENVID=ENV123/);
@@ -360,7 +427,9 @@ describe('attemptDelivery: DSN and MAIL', () => {
 
   test('no DSN parameters when the server hides DSN', async () => {
     const p = await sniff(await mx({}, { server: { hideDSN: true } }));
-    const res = await attemptDelivery(request([p.target], { tls: 'none', recipients: [{ address: 'b@dest.test', notify: 'NEVER' }], envid: 'E1' }));
+    const res = await attemptDelivery(
+      request([p.target], { tls: 'none', recipients: [{ address: 'b@dest.test', notify: 'NEVER' }], envid: 'E1' }),
+    );
     await p.close();
     assert.equal(only(res).outcome, 'delivered');
     assert.match(p.sent(), /RCPT TO:<b@dest\.test>\r\n/);
@@ -370,15 +439,18 @@ describe('attemptDelivery: DSN and MAIL', () => {
 
 describe('attemptDelivery: AUTH at a next hop that needs a login', () => {
   const logins: { user: string; pass: string }[] = [];
-  const authServer = (extra: object = {}) => ({
-    disabledCommands: [] as string[], authMethods: ['PLAIN', 'LOGIN'], allowInsecureAuth: true,
-    onAuth(auth: { username?: string; password?: string }, _s: unknown, cb: (e: Error | null, r?: { user: string }) => void) {
-      logins.push({ user: auth.username ?? '', pass: auth.password ?? '' });
-      if (auth.password === 'relay-secret') return cb(null, { user: auth.username ?? '' });
-      cb(Object.assign(new Error('5.7.8 bad credentials'), { responseCode: 535 }));
-    },
-    ...extra,
-  }) as unknown as FakeMxOptions['server'];
+  const authServer = (extra: object = {}) =>
+    ({
+      disabledCommands: [] as string[],
+      authMethods: ['PLAIN', 'LOGIN'],
+      allowInsecureAuth: true,
+      onAuth(auth: { username?: string; password?: string }, _s: unknown, cb: (e: Error | null, r?: { user: string }) => void) {
+        logins.push({ user: auth.username ?? '', pass: auth.password ?? '' });
+        if (auth.password === 'relay-secret') return cb(null, { user: auth.username ?? '' });
+        cb(Object.assign(new Error('5.7.8 bad credentials'), { responseCode: 535 }));
+      },
+      ...extra,
+    }) as unknown as FakeMxOptions['server'];
 
   test('logs in over STARTTLS, then delivers', async () => {
     logins.length = 0;
@@ -414,14 +486,26 @@ describe('attemptDelivery: AUTH at a next hop that needs a login', () => {
 
 describe('attemptDelivery: bounded in time', () => {
   test('a next hop that never answers AUTH: deferred after the command timeout, no hang', async () => {
-    const s = await mx({}, {
-      tls: true,
-      server: { disabledCommands: [], authMethods: ['PLAIN'], onAuth() { /* never answers */ } } as unknown as FakeMxOptions['server'],
-    });
+    const s = await mx(
+      {},
+      {
+        tls: true,
+        server: {
+          disabledCommands: [],
+          authMethods: ['PLAIN'],
+          onAuth() {
+            /* never answers */
+          },
+        } as unknown as FakeMxOptions['server'],
+      },
+    );
     const started = Date.now();
-    const res = await attemptDelivery(request([target(s)], {
-      auth: { user: 'u', pass: 'p' }, timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 300, dataMs: 1000 },
-    }));
+    const res = await attemptDelivery(
+      request([target(s)], {
+        auth: { user: 'u', pass: 'p' },
+        timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 300, dataMs: 1000 },
+      }),
+    );
     const o = only(res);
     assert.equal(o.outcome, 'deferred');
     assert.match(o.reply, /login at the next hop refused: .*(no reply to AUTH|timed? ?out|closed)/i);
@@ -431,9 +515,13 @@ describe('attemptDelivery: bounded in time', () => {
   test('the deadline closes a session that would run longer (silent after the dot): deferred, in time', async () => {
     const s = await mx({ data: 'silent-after-dot' });
     const started = Date.now();
-    const res = await attemptDelivery(request([target(s)], {
-      tls: 'none', timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 60_000 }, deadline: Date.now() + 500,
-    }));
+    const res = await attemptDelivery(
+      request([target(s)], {
+        tls: 'none',
+        timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 60_000 },
+        deadline: Date.now() + 500,
+      }),
+    );
     assert.equal(only(res).outcome, 'deferred');
     assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms`);
   });
@@ -452,7 +540,13 @@ describe('attemptDelivery: bounded in time', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
     const started = Date.now();
-    const res = await attemptDelivery(request([target(s)], { tls: 'none', timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 60_000 }, signal: ac.signal }));
+    const res = await attemptDelivery(
+      request([target(s)], {
+        tls: 'none',
+        timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 60_000 },
+        signal: ac.signal,
+      }),
+    );
     assert.equal(only(res).outcome, 'deferred');
     assert.ok(Date.now() - started < 2000);
   });

@@ -17,9 +17,19 @@ import { patchDataStream } from './data-stream.ts';
  * dane: the host has DANE TLSA records: TLS is required and the chain must match one of them
  * (no records: TLS required, unauthenticated); a failure defers and the next host is tried.
  */
-export interface AttemptTarget { host: string; port: number; name?: string; localAddress?: string; dane?: DaneTarget }
+export interface AttemptTarget {
+  host: string;
+  port: number;
+  name?: string;
+  localAddress?: string;
+  dane?: DaneTarget;
+}
 
-export interface AttemptRecipient { address: string; notify?: string | null; orcpt?: string | null }
+export interface AttemptRecipient {
+  address: string;
+  notify?: string | null;
+  orcpt?: string | null;
+}
 
 export interface AttemptRequest {
   /** Our EHLO name. */
@@ -59,7 +69,10 @@ export interface RecipientOutcome {
   dsnPassedOn?: boolean;
 }
 
-export interface AttemptResult { recipients: RecipientOutcome[]; log: string[] }
+export interface AttemptResult {
+  recipients: RecipientOutcome[];
+  log: string[];
+}
 
 // the body goes out through nodemailer's DATA transform: by line ends, not byte by byte
 patchDataStream();
@@ -126,7 +139,12 @@ export async function attemptDelivery(req: AttemptRequest, pool: ConnectionPool 
   const timeouts: Timeouts = { ...DEFAULTS, ...req.timeouts };
   try {
     if (!req.targets.length) {
-      return { recipients: pending.map((r) => synthetic(r.address, 451, '4.4.4', 'no host to deliver to', '')).map((o) => ({ ...o, remoteHost: null })), log: ['no targets'] };
+      return {
+        recipients: pending
+          .map((r) => synthetic(r.address, 451, '4.4.4', 'no host to deliver to', ''))
+          .map((o) => ({ ...o, remoteHost: null })),
+        log: ['no targets'],
+      };
     }
     for (let i = 0; i < req.targets.length && pending.length; i++) {
       if (req.signal?.aborted || (req.deadline !== undefined && Date.now() >= req.deadline)) {
@@ -150,8 +168,16 @@ export async function attemptDelivery(req: AttemptRequest, pool: ConnectionPool 
   } catch (err) {
     log.push(`internal error: ${(err as Error).message}`);
   }
-  const recipients = req.recipients.map((r) => final.get(r.address)
-    ?? { address: r.address, outcome: 'deferred' as const, category: 'timeout', reply: 'not attempted: the attempt ran out of time', remoteHost: null });
+  const recipients = req.recipients.map(
+    (r) =>
+      final.get(r.address) ?? {
+        address: r.address,
+        outcome: 'deferred' as const,
+        category: 'timeout',
+        reply: 'not attempted: the attempt ran out of time',
+        remoteHost: null,
+      },
+  );
   return { recipients, log };
 }
 
@@ -192,19 +218,35 @@ interface Live extends PooledConnection {
 function open(req: AttemptRequest, target: AttemptTarget, t: Timeouts, plain: boolean, key: string): Live {
   const conn = new SMTPConnection(connectionOptions(req, target, t, plain));
   const live: Live = {
-    conn, key, uses: 0, closed: false, internals: conn as unknown as ConnInternals, lastError: null, upgrading: false, authenticated: false, dane: target.dane,
+    conn,
+    key,
+    uses: 0,
+    closed: false,
+    internals: conn as unknown as ConnInternals,
+    lastError: null,
+    upgrading: false,
+    authenticated: false,
+    dane: target.dane,
   };
   conn.on('error', (err: SmtpErr) => {
     live.lastError = err;
     live.upgrading = live.upgrading || Boolean(conn.upgrading);
   });
-  conn.on('end', () => { live.closed = true; });
+  conn.on('end', () => {
+    live.closed = true;
+  });
   return live;
 }
 
 /** Closes the connection at the deadline or on abort, whatever it is doing; returns the undo. */
 function guard(req: AttemptRequest, live: Live): () => void {
-  const kill = () => { try { live.conn.close(); } catch { /* closed */ } };
+  const kill = () => {
+    try {
+      live.conn.close();
+    } catch {
+      /* closed */
+    }
+  };
   const timer = req.deadline !== undefined ? setTimeout(kill, Math.max(0, req.deadline - Date.now())) : null;
   req.signal?.addEventListener('abort', kill);
   return () => {
@@ -215,7 +257,16 @@ function guard(req: AttemptRequest, live: Live): () => void {
 
 function poolKey(req: AttemptRequest, target: AttemptTarget): string {
   // the source address and EHLO name are part of the key: reuse never crosses egress pools
-  return [target.host, target.port, req.tls, target.name ?? '', req.hostname, req.auth?.user ?? '', target.localAddress ?? '', target.dane ? 'dane' : ''].join('|');
+  return [
+    target.host,
+    target.port,
+    req.tls,
+    target.name ?? '',
+    req.hostname,
+    req.auth?.user ?? '',
+    target.localAddress ?? '',
+    target.dane ? 'dane' : '',
+  ].join('|');
 }
 
 const BROKEN = /timeout|network|protocol/;
@@ -226,12 +277,17 @@ const BROKEN = /timeout|network|protocol/;
  * advertised extensions; one transaction. A healthy connection goes back to the pool (after RSET when needed).
  */
 async function session(
-  req: AttemptRequest, target: AttemptTarget, recipients: AttemptRecipient[], t: Timeouts, plain: boolean, log: string[],
+  req: AttemptRequest,
+  target: AttemptTarget,
+  recipients: AttemptRecipient[],
+  t: Timeouts,
+  plain: boolean,
+  log: string[],
   pool: ConnectionPool | null,
 ): Promise<SessionResult> {
   const remote = remoteOf(target);
   const key = poolKey(req, target);
-  const reused = !plain && pool ? pool.take(key) as Live | null : null;
+  const reused = !plain && pool ? (pool.take(key) as Live | null) : null;
   if (reused) {
     const undo = guard(req, reused);
     const res = await onConnection(req, reused, recipients, t, remote, log, pool, true).finally(undo);
@@ -249,7 +305,13 @@ async function session(
 
 /** Connect (greeting, EHLO, STARTTLS), then the transaction; connect failures become outcomes. */
 async function fresh(
-  req: AttemptRequest, live: Live, recipients: AttemptRecipient[], t: Timeouts, plain: boolean, remote: string, log: string[],
+  req: AttemptRequest,
+  live: Live,
+  recipients: AttemptRecipient[],
+  t: Timeouts,
+  plain: boolean,
+  remote: string,
+  log: string[],
   pool: ConnectionPool | null,
 ): Promise<SessionResult> {
   const all = (make: (address: string) => RecipientOutcome) => recipients.map((r) => make(r.address));
@@ -260,9 +322,14 @@ async function fresh(
       const tlsError = connErr.code === 'ETLS' || connErr.command === 'STARTTLS' || live.upgrading;
       const tlsFailed = !plain && req.tls === 'opportunistic' && tlsError && !live.dane;
       log.push(`${remote}: connect failed: ${clip(connErr.message)}`);
-      const outcomes = all((a) => (live.dane && tlsError ? daneDeferral(a, live.dane, `TLS failed: ${connErr.message}`, remote) : outcomeFromError(a, connErr, remote)));
+      const outcomes = all((a) =>
+        live.dane && tlsError ? daneDeferral(a, live.dane, `TLS failed: ${connErr.message}`, remote) : outcomeFromError(a, connErr, remote),
+      );
       if (req.tls === 'required' && tlsError) {
-        for (const o of outcomes) { o.outcome = 'deferred'; o.category = 'tls'; }
+        for (const o of outcomes) {
+          o.outcome = 'deferred';
+          o.category = 'tls';
+        }
       }
       // a 5xx greeting or EHLO refuses this host, not the recipient: defer and try the next
       // host (what Postfix does with smtp_skip_5xx_greeting)
@@ -284,8 +351,14 @@ async function fresh(
  * before the server accepted anything, resolves null (the caller opens a new connection).
  */
 async function onConnection(
-  req: AttemptRequest, live: Live, recipients: AttemptRecipient[], t: Timeouts, remote: string, log: string[],
-  pool: ConnectionPool | null, reused: boolean,
+  req: AttemptRequest,
+  live: Live,
+  recipients: AttemptRecipient[],
+  t: Timeouts,
+  remote: string,
+  log: string[],
+  pool: ConnectionPool | null,
+  reused: boolean,
 ): Promise<SessionResult | null> {
   try {
     const daneFailure = checkDane(live, remote, log);
@@ -314,7 +387,12 @@ async function onConnection(
     live.uses++;
     // after a completed transaction the next MAIL may follow at once (RFC 5321 4.1.4); after
     // refusals the server may still hold a half transaction: RSET first
-    closeConnection(live, healthy, pool, sent.outcomes.every((o) => o.outcome === 'delivered'));
+    closeConnection(
+      live,
+      healthy,
+      pool,
+      sent.outcomes.every((o) => o.outcome === 'delivered'),
+    );
     return { outcomes: [...refused.outcomes, ...sent.outcomes], tryNext: sent.tryNext, tlsFailed: false };
   } catch (err) {
     closeConnection(live, false, null);
@@ -341,18 +419,35 @@ function checkDane(live: Live, remote: string, log: string[]): string | null {
 
 function daneDeferral(address: string, dane: DaneTarget, why: string, remote: string): RecipientOutcome {
   const what = dane.records.length ? 'publishes DANE TLSA records' : 'publishes TLSA records (none usable: TLS required)';
-  return { address, outcome: 'deferred', category: 'tls', reply: clip(`451 4.7.5 DANE: ${dane.host} ${what}, but ${why}`), remoteHost: remote };
+  return {
+    address,
+    outcome: 'deferred',
+    category: 'tls',
+    reply: clip(`451 4.7.5 DANE: ${dane.host} ${what}, but ${why}`),
+    remoteHost: remote,
+  };
 }
 
 /**
  * AUTH at a next hop that needs it (a route with a login): only over TLS, and a refusal defers
  * (it is our configuration that is wrong, not the recipient). Null when done or not needed.
  */
-async function authenticate(req: AttemptRequest, live: Live, t: Timeouts, remote: string, log: string[]): Promise<Omit<RecipientOutcome, 'address'> | null> {
+async function authenticate(
+  req: AttemptRequest,
+  live: Live,
+  t: Timeouts,
+  remote: string,
+  log: string[],
+): Promise<Omit<RecipientOutcome, 'address'> | null> {
   if (!req.auth || live.authenticated) return null;
   if (!live.conn.secure) {
     log.push(`${remote}: AUTH needs TLS, not sending the password in clear`);
-    return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 the route to ${remote} needs a login, but the connection is not encrypted`, remoteHost: remote };
+    return {
+      outcome: 'deferred',
+      category: 'tls',
+      reply: `451 4.7.5 the route to ${remote} needs a login, but the connection is not encrypted`,
+      remoteHost: remote,
+    };
   }
   // nodemailer never calls back when the connection drops during AUTH: race its end too
   const err = await new Promise<SmtpErr | null>((resolve) => {
@@ -382,14 +477,32 @@ async function authenticate(req: AttemptRequest, live: Live, t: Timeouts, remote
 /** Healthy: back to the pool (after RSET unless the transaction completed; QUIT without a pool); broken: just close. */
 function closeConnection(live: Live, healthy: boolean, pool: ConnectionPool | null, clean = false): void {
   try {
-    if (!healthy || live.closed) { live.conn.close(); return; }
-    if (!pool) { quitQuietly(live.conn); return; }
-    if (clean) { pool.give(live); return; }
+    if (!healthy || live.closed) {
+      live.conn.close();
+      return;
+    }
+    if (!pool) {
+      quitQuietly(live.conn);
+      return;
+    }
+    if (clean) {
+      pool.give(live);
+      return;
+    }
     live.conn.reset((err?: Error | null) => {
-      if (err || live.closed) { try { live.conn.close(); } catch { /* closed */ } return; }
+      if (err || live.closed) {
+        try {
+          live.conn.close();
+        } catch {
+          /* closed */
+        }
+        return;
+      }
       pool.give(live);
     });
-  } catch { /* already closed */ }
+  } catch {
+    /* already closed */
+  }
 }
 
 /**
@@ -401,14 +514,23 @@ function connect(live: Live, t: Timeouts): Promise<SmtpErr | null> {
   const conn = live.conn;
   return new Promise((resolve) => {
     let done = false;
-    const finish = (e: SmtpErr | null) => { if (!done) { done = true; clearTimeout(guard); clearTimeout(tcp); resolve(e); } };
+    const finish = (e: SmtpErr | null) => {
+      if (!done) {
+        done = true;
+        clearTimeout(guard);
+        clearTimeout(tcp);
+        resolve(e);
+      }
+    };
     const tcp = setTimeout(() => {
       const socket = live.internals._socket;
       if (!socket || socket.connecting) finish(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' }));
     }, t.connectMs);
     // nodemailer bounds each phase; this bounds the whole, in case a phase slips through
-    const guard = setTimeout(() => finish(Object.assign(new Error('connect and greeting took too long'), { code: 'ETIMEDOUT' })),
-      t.connectMs + 2 * t.greetingMs + 2 * t.commandMs);
+    const guard = setTimeout(
+      () => finish(Object.assign(new Error('connect and greeting took too long'), { code: 'ETIMEDOUT' })),
+      t.connectMs + 2 * t.greetingMs + 2 * t.commandMs,
+    );
     conn.once('error', (e: SmtpErr) => finish(e));
     conn.once('end', () => finish(Object.assign(new Error('connection closed during connect'), { code: 'ECONNECTION' })));
     conn.connect((e?: SmtpErr) => finish(e ?? null));
@@ -417,10 +539,17 @@ function connect(live: Live, t: Timeouts): Promise<SmtpErr | null> {
 
 /** SIZE, SMTPUTF8 and required TLS, checked before MAIL. `stop` ends the session for all. */
 function checkExtensions(
-  req: AttemptRequest, recipients: AttemptRecipient[], conn: SMTPConnection, internals: ConnInternals, remote: string, log: string[],
+  req: AttemptRequest,
+  recipients: AttemptRecipient[],
+  conn: SMTPConnection,
+  internals: ConnInternals,
+  remote: string,
+  log: string[],
 ): { stop: boolean; outcomes: RecipientOutcome[] } {
-  const all = (code: number, enhanced: string, text: string) =>
-    ({ stop: true, outcomes: recipients.map((r) => synthetic(r.address, code, enhanced, text, remote)) });
+  const all = (code: number, enhanced: string, text: string) => ({
+    stop: true,
+    outcomes: recipients.map((r) => synthetic(r.address, code, enhanced, text, remote)),
+  });
   if (req.tls === 'required' && !conn.secure) {
     log.push(`${remote}: TLS required but not in use`);
     const r = all(451, '4.7.5', 'TLS is required but the server did not offer it');
@@ -438,7 +567,8 @@ function checkExtensions(
     log.push(`${remote}: message needs SMTPUTF8, server does not offer it`);
     return all(553, '5.6.7', `${remote} does not support SMTPUTF8, needed by this message`);
   }
-  const outcomes = recipients.filter((r) => NON_ASCII.test(r.address))
+  const outcomes = recipients
+    .filter((r) => NON_ASCII.test(r.address))
     .map((r) => synthetic(r.address, 553, '5.6.7', `${remote} does not support SMTPUTF8, needed by this address`, remote));
   if (outcomes.length) log.push(`${remote}: ${outcomes.length} UTF-8 recipient(s) refused: no SMTPUTF8`);
   return { stop: outcomes.length === recipients.length, outcomes };
@@ -448,19 +578,30 @@ type Phase = 'envelope' | 'data' | 'after-dot';
 
 /** MAIL, RCPT, DATA and the body; maps the result to per-recipient outcomes. */
 async function transaction(
-  req: AttemptRequest, recipients: AttemptRecipient[], conn: SMTPConnection, internals: ConnInternals,
-  t: Timeouts, remote: string, log: string[],
+  req: AttemptRequest,
+  recipients: AttemptRecipient[],
+  conn: SMTPConnection,
+  internals: ConnInternals,
+  t: Timeouts,
+  remote: string,
+  log: string[],
 ): Promise<{ outcomes: RecipientOutcome[]; tryNext: boolean; untouched: boolean; broken: boolean }> {
   const ext = internals._supportedExtensions ?? [];
   const dsn = ext.includes('DSN');
   if (dsn) installDsn(internals, recipients);
   if (req.eightBit && !ext.includes('8BITMIME')) log.push(`${remote}: 8-bit message sent to a server without 8BITMIME`);
   let phase: Phase = 'envelope';
-  const body = tracked(req.body, () => { phase = 'data'; }, () => {
-    phase = 'after-dot';
-    const socket = internals._socket;
-    if (socket) socket.setTimeout(t.dataMs);
-  });
+  const body = tracked(
+    req.body,
+    () => {
+      phase = 'data';
+    },
+    () => {
+      phase = 'after-dot';
+      const socket = internals._socket;
+      if (socket) socket.setTimeout(t.dataMs);
+    },
+  );
   const envelope: SMTPConnection.Envelope = {
     from: req.sender === '' ? false : req.sender,
     to: recipients.map((r) => r.address),
@@ -471,7 +612,8 @@ async function transaction(
   const watchdog = t.connectMs + t.commandMs * (4 + recipients.length) + t.dataMs * 2;
   const result = await new Promise<{ err: SmtpErr | null; info?: SMTPConnection.SentMessageInfo }>((resolve) => {
     let done = false;
-    const onEnd = () => setTimeout(() => finish({ err: Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }) }), 50);
+    const onEnd = () =>
+      setTimeout(() => finish({ err: Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }) }), 50);
     const finish = (v: { err: SmtpErr | null; info?: SMTPConnection.SentMessageInfo }) => {
       if (done) return;
       done = true;
@@ -492,19 +634,26 @@ async function transaction(
     const outcomes = recipients.map((r) => {
       if (info.accepted.includes(r.address)) return { ...outcomeFromReply(r.address, info.response, remote), dsnPassedOn: dsn };
       const e = rejected.get(r.address);
-      return e ? outcomeFromError(r.address, e, remote) : synthetic(r.address, 451, '4.3.0', 'recipient was neither accepted nor rejected', remote);
+      return e
+        ? outcomeFromError(r.address, e, remote)
+        : synthetic(r.address, 451, '4.3.0', 'recipient was neither accepted nor rejected', remote);
     });
     return { outcomes, tryNext: false, untouched: false, broken: false };
   }
   const failed = failedTransaction(recipients, result.err!, phase, internals, remote, log);
-  const untouched = phase === 'envelope' && !(internals._envelope?.accepted?.length) && typeof result.err!.response !== 'string';
+  const untouched = phase === 'envelope' && !internals._envelope?.accepted?.length && typeof result.err!.response !== 'string';
   // no reply once the body was on its way (a body read error, a drop): the session is unusable
   const broken = phase !== 'envelope' && typeof result.err!.response !== 'string';
   return { ...failed, untouched, broken };
 }
 
 function failedTransaction(
-  recipients: AttemptRecipient[], err: SmtpErr, phase: Phase, internals: ConnInternals, remote: string, log: string[],
+  recipients: AttemptRecipient[],
+  err: SmtpErr,
+  phase: Phase,
+  internals: ConnInternals,
+  remote: string,
+  log: string[],
 ): { outcomes: RecipientOutcome[]; tryNext: boolean } {
   const env = internals._envelope;
   const accepted = new Set(env?.accepted ?? []);
@@ -523,9 +672,11 @@ function failedTransaction(
     if (noReplyAfterDot) o.reply = clip(`no reply after end of data (${err.message}): may be delivered twice`);
     return o;
   });
-  const tryNext = phase === 'envelope' && accepted.size === 0
-    && (mailRefused || typeof err.response !== 'string')
-    && outcomes.every((o) => o.outcome === 'deferred');
+  const tryNext =
+    phase === 'envelope' &&
+    accepted.size === 0 &&
+    (mailRefused || typeof err.response !== 'string') &&
+    outcomes.every((o) => o.outcome === 'deferred');
   return { outcomes, tryNext };
 }
 
@@ -552,11 +703,19 @@ function tracked(open: () => NodeJS.ReadableStream, onStart: () => void, onEnd: 
   let src: NodeJS.ReadableStream | null = null;
   const out = new Readable({
     read() {
-      if (src) { src.resume(); return; }
+      if (src) {
+        src.resume();
+        return;
+      }
       onStart();
       src = open();
-      src.on('data', (chunk: Buffer | string) => { if (!out.push(chunk)) src!.pause(); });
-      src.on('end', () => { onEnd(); out.push(null); });
+      src.on('data', (chunk: Buffer | string) => {
+        if (!out.push(chunk)) src!.pause();
+      });
+      src.on('end', () => {
+        onEnd();
+        out.push(null);
+      });
       src.on('error', (e: Error) => out.destroy(e));
     },
     destroy(err, cb) {

@@ -13,7 +13,10 @@ import { serversOf } from './secure-dns.ts';
 /** Whether DANE is in effect with this configuration, and why (or why not). */
 export function daneStatusOf(config: Config): ReturnType<typeof daneStatus> {
   return daneStatus({
-    enabled: config.delivery.dane, validating: config.dns.validating, servers: serversOf(config.dns.servers), trusted: config.dns.trustedResolvers,
+    enabled: config.delivery.dane,
+    validating: config.dns.validating,
+    servers: serversOf(config.dns.servers),
+    trusted: config.dns.trustedResolvers,
   });
 }
 

@@ -16,7 +16,13 @@ const cases: [number, string | null, string, string, string][] = [
   [554, '5.7.1', 'Message rejected as spam', 'failed', 'spam'],
   [550, '5.7.1', 'Client host blocked using Spamhaus', 'failed', 'spam'],
   [451, '4.7.1', 'Greylisted, please try again in 300 seconds', 'deferred', 'greylisted'],
-  [450, '4.2.1', 'The user you are trying to contact is receiving mail at a rate that prevents additional messages', 'deferred', 'rate-limited'],
+  [
+    450,
+    '4.2.1',
+    'The user you are trying to contact is receiving mail at a rate that prevents additional messages',
+    'deferred',
+    'rate-limited',
+  ],
   [421, '4.7.28', 'Our system has detected an unusual rate', 'deferred', 'rate-limited'],
   [421, '4.7.0', 'Too many connections, slow down', 'deferred', 'rate-limited'],
   [450, '4.7.1', 'Client host rejected: access denied', 'deferred', 'policy'],
@@ -57,13 +63,31 @@ test('classifyError: connection errors, wrapped system errors and replies', () =
   assert.deepEqual(c({ code: 'ESOCKET', originalCode: 'ECONNREFUSED', message: 'x' }), { outcome: 'deferred', category: 'network' });
   assert.deepEqual(c({ code: 'ECONNRESET', message: 'reset' }), { outcome: 'deferred', category: 'network' });
   assert.deepEqual(c({ code: 'ETIMEDOUT', message: 'Greeting never received' }), { outcome: 'deferred', category: 'timeout' });
-  assert.deepEqual(c({ code: 'ETLS', message: 'Error initiating TLS', response: '454 4.7.0 TLS not available', responseCode: 454 }), { outcome: 'deferred', category: 'tls' });
-  assert.deepEqual(c({ code: 'EPROTOCOL', message: 'Server response exceeds maximum allowed size' }), { outcome: 'deferred', category: 'protocol' });
+  assert.deepEqual(c({ code: 'ETLS', message: 'Error initiating TLS', response: '454 4.7.0 TLS not available', responseCode: 454 }), {
+    outcome: 'deferred',
+    category: 'tls',
+  });
+  assert.deepEqual(c({ code: 'EPROTOCOL', message: 'Server response exceeds maximum allowed size' }), {
+    outcome: 'deferred',
+    category: 'protocol',
+  });
   assert.deepEqual(c({ code: 'EDNS', message: 'lookup failed' }), { outcome: 'deferred', category: 'dns' });
-  assert.deepEqual(c({ code: 'EMESSAGE', message: 'Message size larger than allowed 1000' }), { outcome: 'failed', category: 'message-too-big' });
-  assert.deepEqual(c({ code: 'EENVELOPE', message: 'Recipient command failed: 550 5.1.1 nope', response: '550 5.1.1 nope', responseCode: 550 }), { outcome: 'failed', category: 'mailbox-unknown' });
-  assert.deepEqual(c({ code: 'ECONNECTION', message: 'Server terminates connection', response: '421 4.7.0 Too many connections', responseCode: 421 }), { outcome: 'deferred', category: 'rate-limited' });
-  assert.deepEqual(c({ code: 'EMESSAGE', message: 'Message failed', response: '451 4.3.0 try later', responseCode: 451 }), { outcome: 'deferred', category: 'other' });
+  assert.deepEqual(c({ code: 'EMESSAGE', message: 'Message size larger than allowed 1000' }), {
+    outcome: 'failed',
+    category: 'message-too-big',
+  });
+  assert.deepEqual(
+    c({ code: 'EENVELOPE', message: 'Recipient command failed: 550 5.1.1 nope', response: '550 5.1.1 nope', responseCode: 550 }),
+    { outcome: 'failed', category: 'mailbox-unknown' },
+  );
+  assert.deepEqual(
+    c({ code: 'ECONNECTION', message: 'Server terminates connection', response: '421 4.7.0 Too many connections', responseCode: 421 }),
+    { outcome: 'deferred', category: 'rate-limited' },
+  );
+  assert.deepEqual(c({ code: 'EMESSAGE', message: 'Message failed', response: '451 4.3.0 try later', responseCode: 451 }), {
+    outcome: 'deferred',
+    category: 'other',
+  });
   assert.deepEqual(c({ message: 'something odd' }), { outcome: 'deferred', category: 'other' });
 });
 

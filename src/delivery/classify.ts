@@ -8,8 +8,20 @@
 export type Outcome = 'delivered' | 'deferred' | 'failed';
 
 export type Category =
-  | 'ok' | 'mailbox-unknown' | 'mailbox-full' | 'policy' | 'spam' | 'message-too-big'
-  | 'rate-limited' | 'greylisted' | 'network' | 'timeout' | 'tls' | 'protocol' | 'dns' | 'other';
+  | 'ok'
+  | 'mailbox-unknown'
+  | 'mailbox-full'
+  | 'policy'
+  | 'spam'
+  | 'message-too-big'
+  | 'rate-limited'
+  | 'greylisted'
+  | 'network'
+  | 'timeout'
+  | 'tls'
+  | 'protocol'
+  | 'dns'
+  | 'other';
 
 export interface Classification {
   outcome: Outcome;
@@ -32,8 +44,10 @@ export interface ReplyRule {
 
 const SPAM_TEXT = /\b(spam|spamhaus|blocklist(ed)?|blacklist(ed)?|block list|black list|rbl|dnsbl|reputation)\b/i;
 const GREY_TEXT = /gr[ae]y-? ?list/i;
-const RATE_TEXT = /\b(rate limit(ed)?|too many (messages|connections|recipients|mails)|throttl(ed|ing)|exceeded .*(limit|quota) .*(hour|minute|day)|sending rate)/i;
-const UNKNOWN_TEXT = /\b(user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|doesn't exist|recipient (address )?rejected|mailbox (not found|unavailable)|invalid (mailbox|recipient)|address rejected)/i;
+const RATE_TEXT =
+  /\b(rate limit(ed)?|too many (messages|connections|recipients|mails)|throttl(ed|ing)|exceeded .*(limit|quota) .*(hour|minute|day)|sending rate)/i;
+const UNKNOWN_TEXT =
+  /\b(user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|doesn't exist|recipient (address )?rejected|mailbox (not found|unavailable)|invalid (mailbox|recipient)|address rejected)/i;
 const FULL_TEXT = /\b(mailbox (is )?full|over ?quota|quota exceeded|insufficient (storage|space))/i;
 const BIG_TEXT = /\b(too (big|large)|size (limit|exceeded)|exceeds .*size|message size)/i;
 
@@ -105,11 +119,34 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   { codes: ['EPROTOCOL'], outcome: 'deferred', category: 'protocol' },
   { codes: ['EDNS', 'ENOTFOUND', 'EAI_AGAIN', 'ENODATA', 'ESERVFAIL'], outcome: 'deferred', category: 'dns' },
   { message: /^(ERR_SSL|ERR_TLS)|certificate|self[- ]signed|handshake|SSL routines/i, outcome: 'deferred', category: 'tls' },
-  { codes: ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID'], outcome: 'deferred', category: 'tls' },
+  {
+    codes: [
+      'CERT_HAS_EXPIRED',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    ],
+    outcome: 'deferred',
+    category: 'tls',
+  },
   { codes: ['EMESSAGE'], message: /size larger than allowed/i, outcome: 'failed', category: 'message-too-big' },
   {
-    codes: ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL', 'ESOCKET', 'ECONNECTION'],
-    outcome: 'deferred', category: 'network',
+    codes: [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'EHOSTDOWN',
+      'ENETDOWN',
+      'EPIPE',
+      'ECONNABORTED',
+      'EADDRNOTAVAIL',
+      'ESOCKET',
+      'ECONNECTION',
+    ],
+    outcome: 'deferred',
+    category: 'network',
   },
   { codes: ['EENVELOPE'], outcome: 'failed', category: 'protocol' }, // refused locally (bad address)
   { outcome: 'deferred', category: 'other' },
@@ -155,7 +192,10 @@ export function parseReply(raw: string): ParsedReply | null {
   const texts: string[] = [];
   for (const line of lines) {
     const m = /^\d{3}[ -]?(?:([2-5]\.\d{1,3}\.\d{1,3})(?: |$))?(.*)$/.exec(line);
-    if (!m) { texts.push(line); continue; }
+    if (!m) {
+      texts.push(line);
+      continue;
+    }
     if (m[1] && enhanced === null) enhanced = m[1];
     texts.push(m[2] ?? '');
   }

@@ -11,7 +11,12 @@ import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import type { SecureDns } from './secure-dns.ts';
 
-export interface TlsaRecord { usage: number; selector: number; matchingType: number; data: Buffer }
+export interface TlsaRecord {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  data: Buffer;
+}
 
 export type DaneLookup =
   /** DANE does not apply (unsigned zone, no TLSA): the usual policy (MTA-STS, opportunistic TLS). */
@@ -24,9 +29,14 @@ export type DaneLookup =
   | { kind: 'defer'; why: string };
 
 /** What attempt.ts checks once TLS is up: the records and the names a DANE-TA chain must carry. */
-export interface DaneTarget { host: string; records: TlsaRecord[]; names: string[] }
+export interface DaneTarget {
+  host: string;
+  records: TlsaRecord[];
+  names: string[];
+}
 
-export const usable = (r: TlsaRecord): boolean => (r.usage === 2 || r.usage === 3) && (r.selector === 0 || r.selector === 1) && r.matchingType >= 0 && r.matchingType <= 2;
+export const usable = (r: TlsaRecord): boolean =>
+  (r.usage === 2 || r.usage === 3) && (r.selector === 0 || r.selector === 1) && r.matchingType >= 0 && r.matchingType <= 2;
 
 export const describe = (r: TlsaRecord): string => `${r.usage} ${r.selector} ${r.matchingType} ${r.data.toString('hex').slice(0, 16)}...`;
 
@@ -41,7 +51,10 @@ export function createDane(dns: SecureDns): Dane {
   return {
     async secure(name, type) {
       const r = await dns.query(name, type);
-      return { secure: r.secure && (r.rcode === 'NOERROR' || r.rcode === 'NXDOMAIN'), failed: r.rcode !== 'NOERROR' && r.rcode !== 'NXDOMAIN' };
+      return {
+        secure: r.secure && (r.rcode === 'NOERROR' || r.rcode === 'NXDOMAIN'),
+        failed: r.rcode !== 'NOERROR' && r.rcode !== 'NXDOMAIN',
+      };
     },
     async tlsa(host, port) {
       const name = `_${port}._tcp.${host.replace(/\.$/, '')}`;
@@ -65,7 +78,9 @@ export function createDane(dns: SecureDns): Dane {
 function associated(cert: X509Certificate, r: TlsaRecord): Buffer {
   const selected = r.selector === 0 ? cert.raw : cert.publicKey.export({ type: 'spki', format: 'der' });
   if (r.matchingType === 0) return selected;
-  return createHash(r.matchingType === 1 ? 'sha256' : 'sha512').update(selected).digest();
+  return createHash(r.matchingType === 1 ? 'sha256' : 'sha512')
+    .update(selected)
+    .digest();
 }
 
 const matches = (cert: X509Certificate, r: TlsaRecord): boolean => associated(cert, r).equals(r.data);
@@ -86,7 +101,11 @@ export function peerChain(socket: TLSSocket): X509Certificate[] {
 }
 
 /** Null when the chain matches a usable record; else why not (for the deferral's reply). */
-export function verifyDane(t: DaneTarget, chain: X509Certificate[], now = Date.now()): { ok: true; matched: string } | { ok: false; why: string } {
+export function verifyDane(
+  t: DaneTarget,
+  chain: X509Certificate[],
+  now = Date.now(),
+): { ok: true; matched: string } | { ok: false; why: string } {
   const leaf = chain[0];
   if (!leaf) return { ok: false, why: 'the server presented no certificate' };
   for (const r of t.records.filter((x) => x.usage === 3)) {
@@ -98,9 +117,15 @@ export function verifyDane(t: DaneTarget, chain: X509Certificate[], now = Date.n
     const r = ta.find((x) => matches(chain[k]!, x));
     if (!r) continue;
     const broken = chainUpTo(chain, k, now);
-    if (broken) { why = broken; continue; }
+    if (broken) {
+      why = broken;
+      continue;
+    }
     const name = t.names.find((n) => leaf.checkHost(n, { subject: 'default', wildcards: true, partialWildcards: false }));
-    if (!name) { why = `the certificate names none of ${t.names.join(', ')} (DANE-TA)`; continue; }
+    if (!name) {
+      why = `the certificate names none of ${t.names.join(', ')} (DANE-TA)`;
+      continue;
+    }
     return { ok: true, matched: `DANE-TA ${r.usage} ${r.selector} ${r.matchingType} (${name})` };
   }
   return { ok: false, why: why || `no TLSA record of ${t.host} matches the certificate chain (${t.records.map(describe).join(', ')})` };
@@ -111,20 +136,29 @@ function chainUpTo(chain: X509Certificate[], k: number, now: number): string | n
   for (let i = 0; i < k; i++) {
     const c = chain[i]!;
     const issuer = chain[i + 1]!;
-    if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) return `certificate ${i} is not signed by the next one in the chain (DANE-TA)`;
+    if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey))
+      return `certificate ${i} is not signed by the next one in the chain (DANE-TA)`;
     if (Date.parse(c.validFrom) > now || Date.parse(c.validTo) < now) return `certificate ${i} is outside its validity dates (DANE-TA)`;
   }
   return null;
 }
 
 /** Whether DANE is in effect, and if not, why (for `config check` and the start-up log). */
-export function daneStatus(o: { enabled: boolean; validating: boolean; servers: { host: string }[]; trusted: string[] }): { on: true; why: string } | { on: false; why: string } {
+export function daneStatus(o: {
+  enabled: boolean;
+  validating: boolean;
+  servers: { host: string }[];
+  trusted: string[];
+}): { on: true; why: string } | { on: false; why: string } {
   if (!o.enabled) return { on: false, why: 'DANE is off: delivery.dane is false' };
   if (!o.validating) return { on: false, why: 'DANE is off: dns.validating is not set (the DNS servers are not known to validate DNSSEC)' };
   if (!o.servers.length) return { on: false, why: 'DANE is off: no DNS server is configured or found' };
   const untrusted = o.servers.filter((s) => !isLoopback(s.host) && !o.trusted.includes(s.host));
   if (untrusted.length) {
-    return { on: false, why: `DANE is off: the AD bit of ${untrusted.map((s) => s.host).join(', ')} is not believed (not on loopback and not in dns.trustedResolvers)` };
+    return {
+      on: false,
+      why: `DANE is off: the AD bit of ${untrusted.map((s) => s.host).join(', ')} is not believed (not on loopback and not in dns.trustedResolvers)`,
+    };
   }
   return { on: true, why: `DANE is on: TLSA records are looked up through ${o.servers.map((s) => s.host).join(', ')}` };
 }

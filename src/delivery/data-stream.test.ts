@@ -5,7 +5,12 @@ import { byteTransform, lineTransform } from './data-stream.ts';
 /** Runs one transform over chunks the way a Transform stream would, returning its output. */
 function run(fn: typeof lineTransform, chunks: Buffer[]): { out: Buffer; inBytes: number; outBytes: number } {
   const pushed: Buffer[] = [];
-  const state = { inByteCount: 0, outByteCount: 0, lastByte: false as number | false, push: (b: Buffer) => pushed.push(Buffer.from(b)) > 0 };
+  const state = {
+    inByteCount: 0,
+    outByteCount: 0,
+    lastByte: false as number | false,
+    push: (b: Buffer) => pushed.push(Buffer.from(b)) > 0,
+  };
   for (const c of chunks) fn.call(state, c, 'binary', () => undefined);
   return { out: Buffer.concat(pushed), inBytes: state.inByteCount, outBytes: state.outByteCount };
 }
@@ -13,10 +18,10 @@ function run(fn: typeof lineTransform, chunks: Buffer[]): { out: Buffer; inBytes
 /** A small deterministic generator (no flaky seeds). */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
 }
 
-test('the line transform gives nodemailer\'s output for every random body and chunking', () => {
+test("the line transform gives nodemailer's output for every random body and chunking", () => {
   const alphabet = Buffer.from('a.\r\n');
   for (let seed = 1; seed <= 3000; seed++) {
     const r = rng(seed);
@@ -24,7 +29,7 @@ test('the line transform gives nodemailer\'s output for every random body and ch
     const body = Buffer.alloc(len);
     for (let i = 0; i < len; i++) body[i] = alphabet[Math.floor(r() * alphabet.length)]!;
     const chunks: Buffer[] = [];
-    for (let i = 0; i < len;) {
+    for (let i = 0; i < len; ) {
       const n = 1 + Math.floor(r() * 8);
       chunks.push(body.subarray(i, i + n));
       i += n;

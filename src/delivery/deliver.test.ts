@@ -18,7 +18,22 @@ afterEach(async () => {
 
 const BODY = 'Subject: x\r\n\r\nhello\r\n';
 const job = (domain: string): DeliveryJob => ({
-  message: { id: 'Q1', customerId: null, sender: 'a@x.test', size: BODY.length, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false, eightBit: false, smtputf8: false, topHeaders: null },
+  message: {
+    id: 'Q1',
+    customerId: null,
+    sender: 'a@x.test',
+    size: BODY.length,
+    bodyPath: null,
+    messageIdHeader: null,
+    listener: 'submission',
+    dsnRet: null,
+    dsnEnvid: null,
+    createdAt: 0,
+    cancelled: false,
+    eightBit: false,
+    smtputf8: false,
+    topHeaders: null,
+  },
   domain,
   recipients: [{ idx: 0, address: `b@${domain}`, attempts: 0, notify: null, orcpt: null, delayNotified: false }],
   lease: { owner: 'test', until: 0 },
@@ -28,7 +43,12 @@ async function setup(opts: { policy?: MtaStsPolicy | null; route?: NextHop | nul
   const mx = await startFakeMx({}, { tls: opts.tls });
   closers.push(() => mx.close());
   const dns: FakeDns = await startFakeDns({
-    'd.test': { MX: [{ preference: 10, exchange: 'mx.d.test' }, { preference: 20, exchange: 'other.elsewhere.test' }] },
+    'd.test': {
+      MX: [
+        { preference: 10, exchange: 'mx.d.test' },
+        { preference: 20, exchange: 'other.elsewhere.test' },
+      ],
+    },
     'mx.d.test': { A: ['127.0.0.1'] },
     'other.elsewhere.test': { A: ['127.0.0.1'] },
     'relay.test': { A: ['127.0.0.1'] },
@@ -111,9 +131,11 @@ test('DANE takes precedence over MTA-STS: an enforce policy that lists no MX hos
   const deliverer = createDeliverer({
     hostname: 'out.test',
     resolver: createMxResolver({ servers: [dns.address], timeoutMs: 300, tries: 1, allowLoopback: true, allowPrivate: false }),
-    routeFor: async () => null, smarthost: null,
+    routeFor: async () => null,
+    smarthost: null,
     mtaSts: { policyFor: async (d) => (asked.push(d), { mode: 'enforce', mx: ['*.policy.test'], maxAge: 86400, id: '1' }) },
-    pool: createConnectionPool({ maxMessages: 10, idleMs: 0 }), mxPort: mx.port,
+    pool: createConnectionPool({ maxMessages: 10, idleMs: 0 }),
+    mxPort: mx.port,
     body: async () => () => Readable.from([Buffer.from(BODY)]),
     timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 1000, dataMs: 1000 },
     logger: pino({ level: 'silent' }),
@@ -142,8 +164,11 @@ test('egress pool: its address and HELO are used, and its concurrency makes the 
   const deliverer = createDeliverer({
     hostname: 'out.test',
     resolver: createMxResolver({ servers: [dns.address], timeoutMs: 300, tries: 1, allowLoopback: true, allowPrivate: false }),
-    routeFor: async () => null, smarthost: null, mtaSts: null,
-    pool: createConnectionPool({ maxMessages: 10, idleMs: 0 }), mxPort: mx.port,
+    routeFor: async () => null,
+    smarthost: null,
+    mtaSts: null,
+    pool: createConnectionPool({ maxMessages: 10, idleMs: 0 }),
+    mxPort: mx.port,
     body: async () => () => Readable.from([Buffer.from(BODY)]),
     timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 1000, dataMs: 1000 },
     logger: pino({ level: 'silent' }),
@@ -154,6 +179,9 @@ test('egress pool: its address and HELO are used, and its concurrency makes the 
   assert.deepEqual(pools.get('p')!.load(), { running: 1, waiting: 1 }, 'the second waits for a place');
   const [[a], [b]] = await both;
   assert.deepEqual([a!.outcome, b!.outcome], ['delivered', 'delivered']);
-  assert.deepEqual(mx.received.map((m) => `${m.remoteAddress} ${m.ehlo}`), ['127.0.0.7 p.out.test', '127.0.0.7 p.out.test']);
+  assert.deepEqual(
+    mx.received.map((m) => `${m.remoteAddress} ${m.ehlo}`),
+    ['127.0.0.7 p.out.test', '127.0.0.7 p.out.test'],
+  );
   assert.deepEqual(pools.get('p')!.load(), { running: 0, waiting: 0 });
 });

@@ -15,7 +15,12 @@ import type { EgressPool, EgressPools } from './egress.ts';
 import type { Dane, DaneLookup } from './dane.ts';
 import type { MxHost } from './mx.ts';
 
-export interface NextHop { host: string; port: number; tls: RouteTls; auth?: { user: string; pass: string } | null }
+export interface NextHop {
+  host: string;
+  port: number;
+  tls: RouteTls;
+  auth?: { user: string; pass: string } | null;
+}
 
 export interface DelivererDeps {
   hostname: string;
@@ -52,7 +57,9 @@ export interface Deliverer {
   deliver(job: DeliveryJob, ctx?: { deadline?: number; signal?: AbortSignal }): Promise<RecipientOutcome[]>;
 }
 
-type Plan = { targets: AttemptTarget[]; tls: RouteTls; via: string; auth?: NextHop['auth'] } | { outcome: 'deferred' | 'failed'; reply: string; category: string };
+type Plan =
+  | { targets: AttemptTarget[]; tls: RouteTls; via: string; auth?: NextHop['auth'] }
+  | { outcome: 'deferred' | 'failed'; reply: string; category: string };
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -67,11 +74,17 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
       // the operator chose this host: its own TLSA records count, whatever signs its address
       const found = await deps.dane.lookup.tlsa(hop.host, hop.port);
       if (found.kind !== 'dane' && found.kind !== 'encrypt') {
-        return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but ${found.why} (${via})` };
+        return {
+          outcome: 'deferred',
+          category: 'tls',
+          reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but ${found.why} (${via})`,
+        };
       }
       dane = { host: hop.host, records: found.kind === 'dane' ? found.records : [], names: [hop.host] };
     }
-    const targets = res.hosts.flatMap((h) => h.addresses.map((a) => ({ host: a, port: hop.port, name: hop.host, ...(dane ? { dane } : {}) })));
+    const targets = res.hosts.flatMap((h) =>
+      h.addresses.map((a) => ({ host: a, port: hop.port, name: hop.host, ...(dane ? { dane } : {}) })),
+    );
     return { targets: targets.slice(0, maxTargets), tls: hop.tls, via: dane ? `${via} (DANE)` : via, auth: hop.auth ?? null };
   }
 
@@ -79,7 +92,10 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
    * DANE for the MX hosts of a domain: null when it does not apply (off, unsigned MX, no TLSA
    * anywhere); else the hosts to try with their records, hosts whose lookup failed left out.
    */
-  async function daneOf(domain: string, hosts: MxHost[]): Promise<{ hosts: { host: MxHost; found: DaneLookup }[] } | Extract<Plan, { outcome: string }> | null> {
+  async function daneOf(
+    domain: string,
+    hosts: MxHost[],
+  ): Promise<{ hosts: { host: MxHost; found: DaneLookup }[] } | Extract<Plan, { outcome: string }> | null> {
     const override = deps.dane?.overrides[domain];
     if (!deps.dane || override === 'off') return null;
     const required = override === 'required';
@@ -87,25 +103,43 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     const sec = await deps.dane.lookup.secure(domain, implicit ? 'A' : 'MX');
     if (!sec.secure) {
       if (!required) return null;
-      return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but its ${implicit ? 'address' : 'MX'} records are not DNSSEC-validated${sec.failed ? ' (the lookup failed)' : ''}` };
+      return {
+        outcome: 'deferred',
+        category: 'tls',
+        reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but its ${implicit ? 'address' : 'MX'} records are not DNSSEC-validated${sec.failed ? ' (the lookup failed)' : ''}`,
+      };
     }
     // RFC 7672 section 2.2.2: a host whose address records are not validated gets no TLSA lookup
-    const found = await Promise.all(hosts.map(async (host): Promise<{ host: MxHost; found: DaneLookup }> => {
-      const addr = host.implicit ? sec : await deps.dane!.lookup.secure(host.name, 'A');
-      if (!addr.secure) return { host, found: { kind: 'none', why: `the addresses of ${host.name} are not DNSSEC-validated` } };
-      return { host, found: await deps.dane!.lookup.tlsa(host.name, deps.mxPort) };
-    }));
+    const found = await Promise.all(
+      hosts.map(async (host): Promise<{ host: MxHost; found: DaneLookup }> => {
+        const addr = host.implicit ? sec : await deps.dane!.lookup.secure(host.name, 'A');
+        if (!addr.secure) return { host, found: { kind: 'none', why: `the addresses of ${host.name} are not DNSSEC-validated` } };
+        return { host, found: await deps.dane!.lookup.tlsa(host.name, deps.mxPort) };
+      }),
+    );
     const withDane = found.filter((f) => f.found.kind === 'dane' || f.found.kind === 'encrypt');
     const failed = found.filter((f) => f.found.kind === 'defer');
     if (!withDane.length && !failed.length) {
       if (!required) return null;
-      return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but no MX host has usable TLSA records` };
+      return {
+        outcome: 'deferred',
+        category: 'tls',
+        reply: `451 4.7.5 DANE is required for ${domain} (delivery.daneDomains) but no MX host has usable TLSA records`,
+      };
     }
     const kept = found.filter((f) => f.found.kind !== 'defer' && (!required || f.found.kind !== 'none'));
     if (!kept.length) {
-      return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 DANE: ${failed.map((f) => (f.found as { why: string }).why).join('; ')}` };
+      return {
+        outcome: 'deferred',
+        category: 'tls',
+        reply: `451 4.7.5 DANE: ${failed.map((f) => (f.found as { why: string }).why).join('; ')}`,
+      };
     }
-    for (const f of failed) deps.logger.warn({ evt: 'dane', domain, host: f.host.name, why: (f.found as { why: string }).why }, 'MX host skipped: its TLSA lookup failed');
+    for (const f of failed)
+      deps.logger.warn(
+        { evt: 'dane', domain, host: f.host.name, why: (f.found as { why: string }).why },
+        'MX host skipped: its TLSA lookup failed',
+      );
     return { hosts: kept };
   }
 
@@ -114,7 +148,11 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     try {
       route = await deps.routeFor(domain);
     } catch (err) {
-      return { outcome: 'deferred', category: 'other', reply: `451 4.3.0 the route of ${domain} cannot be used: ${(err as Error).message}` };
+      return {
+        outcome: 'deferred',
+        category: 'other',
+        reply: `451 4.3.0 the route of ${domain} cannot be used: ${(err as Error).message}`,
+      };
     }
     if (route) return hop(route, `route ${route.host}:${route.port}`, domain);
     if (deps.smarthost) return hop(deps.smarthost, `smarthost ${deps.smarthost.host}:${deps.smarthost.port}`, domain);
@@ -124,10 +162,16 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     const dane = await daneOf(domain, res.hosts);
     if (dane && 'outcome' in dane) return dane;
     if (dane) {
-      const targets = dane.hosts.flatMap(({ host, found }) => host.addresses.map((a) => ({
-        host: a, port: deps.mxPort, name: host.name,
-        ...(found.kind === 'dane' || found.kind === 'encrypt' ? { dane: { host: host.name, records: found.kind === 'dane' ? found.records : [], names: [host.name, domain] } } : {}),
-      })));
+      const targets = dane.hosts.flatMap(({ host, found }) =>
+        host.addresses.map((a) => ({
+          host: a,
+          port: deps.mxPort,
+          name: host.name,
+          ...(found.kind === 'dane' || found.kind === 'encrypt'
+            ? { dane: { host: host.name, records: found.kind === 'dane' ? found.records : [], names: [host.name, domain] } }
+            : {}),
+        })),
+      );
       return { targets: targets.slice(0, maxTargets), tls: 'opportunistic', via: `MX of ${domain} (DANE)` };
     }
     let hosts = res.hosts;
@@ -137,12 +181,19 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
       const allowed = hosts.filter((h) => !h.implicit && mxAllowed(policy, h.name));
       if (policy.mode === 'enforce') {
         if (!allowed.length) {
-          return { outcome: 'deferred', category: 'tls', reply: `451 4.7.5 no MX host of ${domain} matches its MTA-STS policy (enforce): ${hosts.map((h) => h.name).join(', ')}` };
+          return {
+            outcome: 'deferred',
+            category: 'tls',
+            reply: `451 4.7.5 no MX host of ${domain} matches its MTA-STS policy (enforce): ${hosts.map((h) => h.name).join(', ')}`,
+          };
         }
         hosts = allowed;
         tls = 'required';
       } else if (allowed.length < hosts.length) {
-        deps.logger.warn({ evt: 'mta-sts', domain, mode: policy.mode, outside: hosts.filter((h) => !allowed.includes(h)).map((h) => h.name) }, 'MX hosts outside the MTA-STS policy (testing mode: delivering anyway)');
+        deps.logger.warn(
+          { evt: 'mta-sts', domain, mode: policy.mode, outside: hosts.filter((h) => !allowed.includes(h)).map((h) => h.name) },
+          'MX hosts outside the MTA-STS policy (testing mode: delivering anyway)',
+        );
       }
     }
     const targets = hosts.flatMap((h) => h.addresses.map((a) => ({ host: a, port: deps.mxPort, name: h.name })));
@@ -156,7 +207,11 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     try {
       name = await deps.egress.poolOf(job);
     } catch (err) {
-      return { outcome: 'deferred', category: 'other', reply: `451 4.3.0 the egress pool of this message cannot be told: ${(err as Error).message}` };
+      return {
+        outcome: 'deferred',
+        category: 'other',
+        reply: `451 4.3.0 the egress pool of this message cannot be told: ${(err as Error).message}`,
+      };
     }
     if (name === null) return null;
     const pool = deps.egress.pools.get(name);
@@ -178,11 +233,20 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         return localAddress ? [{ ...t, localAddress }] : [];
       });
       if (!targets.length) {
-        return all({ outcome: 'deferred', category: 'other', reply: `451 4.4.0 egress pool ${egress.name} has no address of the family of ${p.via}: ${p.targets.map((t) => t.host).join(', ')}` });
+        return all({
+          outcome: 'deferred',
+          category: 'other',
+          reply: `451 4.4.0 egress pool ${egress.name} has no address of the family of ${p.via}: ${p.targets.map((t) => t.host).join(', ')}`,
+        });
       }
     }
     const leave = egress ? await egress.enter({ signal: ctx.signal, deadline: ctx.deadline }) : () => undefined;
-    if (!leave) return all({ outcome: 'deferred', category: 'other', reply: `451 4.4.5 egress pool ${egress!.name} stayed busy (its concurrency) until the attempt's time ran out` });
+    if (!leave)
+      return all({
+        outcome: 'deferred',
+        category: 'other',
+        reply: `451 4.4.5 egress pool ${egress!.name} stayed busy (its concurrency) until the attempt's time ran out`,
+      });
     try {
       return await send(job, ctx, p, targets, egress);
     } finally {
@@ -191,27 +255,37 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
   }
 
   async function send(
-    job: DeliveryJob, ctx: { deadline?: number; signal?: AbortSignal }, p: Extract<Plan, { targets: unknown }>, targets: AttemptTarget[], egress: EgressPool | null,
+    job: DeliveryJob,
+    ctx: { deadline?: number; signal?: AbortSignal },
+    p: Extract<Plan, { targets: unknown }>,
+    targets: AttemptTarget[],
+    egress: EgressPool | null,
   ): Promise<RecipientOutcome[]> {
     const body = await deps.body(job);
-    const res = await attemptDelivery({
-      hostname: egress?.helo ?? deps.hostname,
-      targets,
-      tls: p.tls,
-      sender: job.message.sender,
-      recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
-      envid: job.message.dsnEnvid,
-      ret: job.message.dsnRet === 'FULL' || job.message.dsnRet === 'HDRS' ? job.message.dsnRet : null,
-      size: job.message.size + (job.message.topHeaders?.length ?? 0),
-      smtputf8Needed: job.message.smtputf8 || NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
-      eightBit: job.message.eightBit,
-      body,
-      auth: p.auth ?? null,
-      timeouts: deps.timeouts,
-      deadline: ctx.deadline,
-      signal: ctx.signal,
-    }, deps.pool);
-    deps.logger.debug({ evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, pool: egress?.name ?? null, log: res.log }, 'delivery attempt');
+    const res = await attemptDelivery(
+      {
+        hostname: egress?.helo ?? deps.hostname,
+        targets,
+        tls: p.tls,
+        sender: job.message.sender,
+        recipients: job.recipients.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })),
+        envid: job.message.dsnEnvid,
+        ret: job.message.dsnRet === 'FULL' || job.message.dsnRet === 'HDRS' ? job.message.dsnRet : null,
+        size: job.message.size + (job.message.topHeaders?.length ?? 0),
+        smtputf8Needed: job.message.smtputf8 || NON_ASCII.test(job.message.sender) || job.recipients.some((r) => NON_ASCII.test(r.address)),
+        eightBit: job.message.eightBit,
+        body,
+        auth: p.auth ?? null,
+        timeouts: deps.timeouts,
+        deadline: ctx.deadline,
+        signal: ctx.signal,
+      },
+      deps.pool,
+    );
+    deps.logger.debug(
+      { evt: 'attempt', qid: job.message.id, domain: job.domain, via: p.via, pool: egress?.name ?? null, log: res.log },
+      'delivery attempt',
+    );
     return res.recipients;
   }
 

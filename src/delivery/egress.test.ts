@@ -17,7 +17,10 @@ test('hash: one destination domain always gets the same address of the target fa
 
 test('round robin takes the addresses in turn, per family; a family the pool lacks gives null', () => {
   const p = pool('round-robin');
-  assert.deepEqual([1, 2, 3, 4].map(() => p.sourceFor('198.51.100.7', 'example.com')), ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.1']);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => p.sourceFor('198.51.100.7', 'example.com')),
+    ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.1'],
+  );
   const v4only = createEgressPool('b', { addresses: ['192.0.2.9'], helo: 'b.example.net', select: 'round-robin' });
   assert.equal(v4only.sourceFor('2001:db8::25', 'example.com'), null);
   assert.equal(v4only.sourceFor('::ffff:198.51.100.7', 'example.com'), '192.0.2.9', 'an IPv4-mapped target is IPv4');
@@ -29,7 +32,9 @@ test('concurrency: the third attempt waits for a place; a deadline or an abort e
   const b = await p.enter();
   assert.ok(a && b);
   let third: (() => void) | null = null;
-  const waiting = p.enter().then((r) => { third = r; });
+  const waiting = p.enter().then((r) => {
+    third = r;
+  });
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(third, null);
   assert.deepEqual(p.load(), { running: 2, waiting: 1 });

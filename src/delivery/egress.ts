@@ -76,7 +76,10 @@ export function createEgressPool(name: string, c: EgressPoolConfig): EgressPool 
       return new Promise((resolve) => {
         const timer = deadline !== undefined ? setTimeout(() => give(null), Math.max(0, deadline - Date.now())) : null;
         const onAbort = () => give(null);
-        const wake = () => { running++; give(once(release)); };
+        const wake = () => {
+          running++;
+          give(once(release));
+        };
         function give(v: (() => void) | null) {
           if (timer) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
@@ -101,5 +104,10 @@ export function createEgressPools(config: Record<string, EgressPoolConfig>): Egr
 
 function once(fn: () => void): () => void {
   let done = false;
-  return () => { if (!done) { done = true; fn(); } };
+  return () => {
+    if (!done) {
+      done = true;
+      fn();
+    }
+  };
 }

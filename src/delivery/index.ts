@@ -11,7 +11,17 @@ export { attemptDelivery, type AttemptRequest, type AttemptResult, type AttemptT
 export { createMxResolver, classifyAddress, type MxResolver, type MxResult, type MxHost } from './mx.ts';
 export { createMtaSts, mxAllowed, type MtaSts, type MtaStsPolicy } from './mta-sts.ts';
 export { createConnectionPool, type ConnectionPool } from './pool.ts';
-export { createDane, daneStatus, verifyDane, peerChain, usable as usableTlsa, type Dane, type DaneLookup, type DaneTarget, type TlsaRecord } from './dane.ts';
+export {
+  createDane,
+  daneStatus,
+  verifyDane,
+  peerChain,
+  usable as usableTlsa,
+  type Dane,
+  type DaneLookup,
+  type DaneTarget,
+  type TlsaRecord,
+} from './dane.ts';
 export { createSecureDns, serversOf, parseServer, type SecureDns, type SecureAnswer } from './secure-dns.ts';
 export { createEgressPools, createEgressPool, hashSlot, type EgressPool, type EgressPools, type EgressPoolConfig } from './egress.ts';
 export { daneStatusOf, poolOf } from './choices.ts';

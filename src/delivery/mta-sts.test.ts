@@ -25,8 +25,12 @@ const ZONE: FakeZone = {
 };
 
 let dns: FakeDns;
-before(async () => { dns = await startFakeDns(ZONE); });
-after(async () => { await dns.close(); });
+before(async () => {
+  dns = await startFakeDns(ZONE);
+});
+after(async () => {
+  await dns.close();
+});
 
 /** An MtaSts over the fake DNS with a counting fake fetcher and a movable clock. */
 function setup(files: Record<string, string | null> = { 'example.test': POLICY }) {
@@ -37,7 +41,10 @@ function setup(files: Record<string, string | null> = { 'example.test': POLICY }
     dnsServers: [dns.address],
     dnsTimeoutMs: 200,
     now: () => clock.t,
-    fetchPolicy: async (domain) => { calls.push(domain); return files[domain] ?? null; },
+    fetchPolicy: async (domain) => {
+      calls.push(domain);
+      return files[domain] ?? null;
+    },
     onError: (domain, err) => errors.push(`${domain}: ${err.message}`),
   });
   return { sts, calls, errors, clock, files };
@@ -56,7 +63,10 @@ describe('policyFor', () => {
     const { sts } = setup();
     const policy = await sts.policyFor('Example.TEST.');
     assert.deepEqual(policy, {
-      mode: 'enforce', mx: ['mx1.example.test', '*.backup.example.test'], maxAge: 86400, id: '20240101T000000',
+      mode: 'enforce',
+      mx: ['mx1.example.test', '*.backup.example.test'],
+      maxAge: 86400,
+      id: '20240101T000000',
     } satisfies MtaStsPolicy);
   });
 
@@ -144,7 +154,14 @@ describe('policyFor', () => {
     const none = setup({ 'bad.test': 'version: STSv1\nmode: none\nmax_age: 60\n' });
     assert.deepEqual(await none.sts.policyFor('bad.test'), { mode: 'none', mx: [], maxAge: 60, id: '1' });
     const calls: string[] = [];
-    const sts = createMtaSts({ dnsServers: [dns.address], maxEntries: 1, fetchPolicy: async (d) => { calls.push(d); return POLICY; } });
+    const sts = createMtaSts({
+      dnsServers: [dns.address],
+      maxEntries: 1,
+      fetchPolicy: async (d) => {
+        calls.push(d);
+        return POLICY;
+      },
+    });
     for (const d of ['example.test', 'bad.test', 'example.test']) await sts.policyFor(d);
     assert.deepEqual(calls, ['example.test', 'bad.test', 'example.test']);
   });
@@ -182,7 +199,10 @@ describe('httpsPolicyFetcher', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  after(async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
 
   const fetcher = (o: { ca?: string; timeoutMs?: number } = {}) => {
     const resolver = new Resolver({ timeout: 200, tries: 1 });

@@ -21,7 +21,12 @@ import https from 'node:https';
 import { domainToASCII } from 'node:url';
 import { parsePolicy, resolvePolicy } from 'mailauth/lib/mta-sts.js';
 
-export interface MtaStsPolicy { mode: 'enforce' | 'testing' | 'none'; mx: string[]; maxAge: number; id: string }
+export interface MtaStsPolicy {
+  mode: 'enforce' | 'testing' | 'none';
+  mx: string[];
+  maxAge: number;
+  id: string;
+}
 
 export interface MtaSts {
   /** The domain's policy, cached (per policy max_age, bounded count) and refreshed when the _mta-sts TXT id changes; null when the domain has none. Never throws: a lookup failure returns the cached policy if any, else null (and logs via the optional onError). */
@@ -49,8 +54,14 @@ const MAX_POLICY_BYTES = 64 * 1024;
 /** After a failed fetch for an id, that id is not fetched again for this long (RFC 8461 3.3). */
 const RETRY_FAILED_FETCH_MS = 5 * 60_000;
 
-interface Entry { policy: MtaStsPolicy; expiresAt: number }
-interface FailedFetch { id: string; retryAt: number }
+interface Entry {
+  policy: MtaStsPolicy;
+  expiresAt: number;
+}
+interface FailedFetch {
+  id: string;
+  retryAt: number;
+}
 
 export function createMtaSts(opts: MtaStsOptions): MtaSts {
   const resolver = new Resolver({ timeout: opts.dnsTimeoutMs ?? 2000, tries: 2 });
@@ -68,7 +79,9 @@ export function createMtaSts(opts: MtaStsOptions): MtaSts {
   const report = (domain: string, err: unknown): void => {
     try {
       opts.onError?.(domain, err instanceof Error ? err : new Error(String(err)));
-    } catch { /* a failing logger must not turn into a failed delivery */ }
+    } catch {
+      /* a failing logger must not turn into a failed delivery */
+    }
   };
 
   /** The cached policy while it has not expired; an expired one is forgotten. */
@@ -118,7 +131,10 @@ export function createMtaSts(opts: MtaStsOptions): MtaSts {
       const running = pending.get(domain);
       if (running) return running;
       const p = lookup(domain)
-        .catch((err: unknown) => { report(domain, err); return null; })
+        .catch((err: unknown) => {
+          report(domain, err);
+          return null;
+        })
         .finally(() => pending.delete(domain));
       pending.set(domain, p);
       return p;
@@ -173,39 +189,60 @@ export interface HttpsFetcherOptions {
 /** GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt: 200 only, redirects not followed, certificate checked. */
 export function httpsPolicyFetcher(o: HttpsFetcherOptions = {}): PolicyFetcher {
   const limit = o.maxBytes ?? MAX_POLICY_BYTES;
-  return (domain) => new Promise<string>((resolve, reject) => {
-    const host = `mta-sts.${domain}`;
-    const url = `https://${host}${WELL_KNOWN}`;
-    const fail = (text: string) => { reject(new Error(`${url}: ${text}`)); req.destroy(); };
-    const timer = setTimeout(() => fail(`no complete answer within ${o.timeoutMs ?? FETCH_TIMEOUT_MS} ms`), o.timeoutMs ?? FETCH_TIMEOUT_MS);
-    const req = https.get({
-      host, servername: host, port: o.port ?? 443, path: WELL_KNOWN, ca: o.ca, rejectUnauthorized: true, agent: false,
-      ...(o.resolver ? { lookup: resolverLookup(o.resolver) } : {}),
-    }, (res) => {
-      if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode}`);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) fail(`policy larger than ${limit} bytes`);
-        else chunks.push(chunk);
-      });
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('close', () => { if (!res.complete) fail('connection closed before the policy was complete'); });
+  return (domain) =>
+    new Promise<string>((resolve, reject) => {
+      const host = `mta-sts.${domain}`;
+      const url = `https://${host}${WELL_KNOWN}`;
+      const fail = (text: string) => {
+        reject(new Error(`${url}: ${text}`));
+        req.destroy();
+      };
+      const timer = setTimeout(
+        () => fail(`no complete answer within ${o.timeoutMs ?? FETCH_TIMEOUT_MS} ms`),
+        o.timeoutMs ?? FETCH_TIMEOUT_MS,
+      );
+      const req = https.get(
+        {
+          host,
+          servername: host,
+          port: o.port ?? 443,
+          path: WELL_KNOWN,
+          ca: o.ca,
+          rejectUnauthorized: true,
+          agent: false,
+          ...(o.resolver ? { lookup: resolverLookup(o.resolver) } : {}),
+        },
+        (res) => {
+          if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode}`);
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > limit) fail(`policy larger than ${limit} bytes`);
+            else chunks.push(chunk);
+          });
+          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          res.on('close', () => {
+            if (!res.complete) fail('connection closed before the policy was complete');
+          });
+        },
+      );
+      req.on('error', (err) => reject(new Error(`${url}: ${err.message}`, { cause: err })));
+      req.on('close', () => clearTimeout(timer));
     });
-    req.on('error', (err) => reject(new Error(`${url}: ${err.message}`, { cause: err })));
-    req.on('close', () => clearTimeout(timer));
-  });
 }
 
 /** A `lookup` for https.get that asks our Resolver (A first, then AAAA) instead of getaddrinfo. */
 function resolverLookup(resolver: Resolver) {
-  return (hostname: string, options: LookupOptions,
-    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
+  return (
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
     const lookups = [() => resolver.resolve4(hostname), () => resolver.resolve6(hostname)] as const;
     (async () => {
       const found: LookupAddress[] = [];
-      const want = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family ?? 0;
+      const want = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
       for (const [i, query] of lookups.entries()) {
         const family = i === 0 ? 4 : 6;
         if (want !== 0 && want !== family) continue;

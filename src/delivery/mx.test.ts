@@ -23,18 +23,48 @@ const ZONE: FakeZone = {
   'bare.test': { TXT: ['exists, but no MX and no address'] },
   'nullmx.test': { MX: [{ preference: 0, exchange: '.' }], A: ['127.0.0.1'] },
   'nullmx-empty.test': { MX: [{ preference: 0, exchange: '' }] },
-  'nullmixed.test': { MX: [{ preference: 0, exchange: '.' }, { preference: 10, exchange: 'mx.skip.test' }] },
+  'nullmixed.test': {
+    MX: [
+      { preference: 0, exchange: '.' },
+      { preference: 10, exchange: 'mx.skip.test' },
+    ],
+  },
   'down.test': { behavior: 'servfail' },
   'slow.test': { behavior: 'timeout' },
   'refused.test': { behavior: 'refused' },
-  'skip.test': { MX: [{ preference: 5, exchange: 'gone.skip.test' }, { preference: 10, exchange: 'mx.skip.test' }] },
+  'skip.test': {
+    MX: [
+      { preference: 5, exchange: 'gone.skip.test' },
+      { preference: 10, exchange: 'mx.skip.test' },
+    ],
+  },
   'mx.skip.test': { A: ['127.0.0.5'] },
-  'allgone.test': { MX: [{ preference: 5, exchange: 'a.nowhere.test' }, { preference: 9, exchange: 'b.nowhere.test' }] },
-  'tempmx.test': { MX: [{ preference: 5, exchange: 'down.test' }, { preference: 9, exchange: 'b.nowhere.test' }] },
-  'halfdown.test': { MX: [{ preference: 5, exchange: 'down.test' }, { preference: 9, exchange: 'mx.skip.test' }] },
+  'allgone.test': {
+    MX: [
+      { preference: 5, exchange: 'a.nowhere.test' },
+      { preference: 9, exchange: 'b.nowhere.test' },
+    ],
+  },
+  'tempmx.test': {
+    MX: [
+      { preference: 5, exchange: 'down.test' },
+      { preference: 9, exchange: 'b.nowhere.test' },
+    ],
+  },
+  'halfdown.test': {
+    MX: [
+      { preference: 5, exchange: 'down.test' },
+      { preference: 9, exchange: 'mx.skip.test' },
+    ],
+  },
   'private.test': { MX: [{ preference: 1, exchange: 'lan.private.test' }] },
   'lan.private.test': { A: ['10.1.2.3', '192.168.0.1', '172.16.5.5', '169.254.1.1'], AAAA: ['fd00::1', 'fe80::1'] },
-  'mixed.test': { MX: [{ preference: 1, exchange: 'lan.private.test' }, { preference: 2, exchange: 'pub.mixed.test' }] },
+  'mixed.test': {
+    MX: [
+      { preference: 1, exchange: 'lan.private.test' },
+      { preference: 2, exchange: 'pub.mixed.test' },
+    ],
+  },
   'pub.mixed.test': { A: ['192.0.2.10', '127.0.0.1'], AAAA: ['2001:db8::10'] },
   'zeros.test': { A: ['0.0.0.0'], AAAA: ['::'] },
   'many.test': { MX: MANY },
@@ -42,12 +72,22 @@ const ZONE: FakeZone = {
 };
 
 let dns: FakeDns;
-before(async () => { dns = await startFakeDns(ZONE); });
-after(async () => { await dns.close(); });
+before(async () => {
+  dns = await startFakeDns(ZONE);
+});
+after(async () => {
+  await dns.close();
+});
 
 function resolver(over: Partial<MxResolverOptions> = {}) {
   return createMxResolver({
-    servers: [dns.address], timeoutMs: 300, tries: 1, allowLoopback: true, allowPrivate: false, random: () => 0.5, ...over,
+    servers: [dns.address],
+    timeoutMs: 300,
+    tries: 1,
+    allowLoopback: true,
+    allowPrivate: false,
+    random: () => 0.5,
+    ...over,
   });
 }
 
@@ -111,18 +151,33 @@ describe('MX records', () => {
   test('random order among equal preferences, decided by opts.random', async () => {
     const names = (res: MxResult) => hosts(res).map((h) => h.name);
     // records arrive as mx3, mx1, mx2: the keys given to mx1 and mx2 decide their order
-    assert.deepEqual(names(await resolver({ random: sequence(0, 0.9, 0.1) }).resolve('example.test')),
-      ['mx2.example.test', 'mx1.example.test', 'mx3.example.test']);
-    assert.deepEqual(names(await resolver({ random: sequence(0, 0.1, 0.9) }).resolve('example.test')),
-      ['mx1.example.test', 'mx2.example.test', 'mx3.example.test']);
+    assert.deepEqual(names(await resolver({ random: sequence(0, 0.9, 0.1) }).resolve('example.test')), [
+      'mx2.example.test',
+      'mx1.example.test',
+      'mx3.example.test',
+    ]);
+    assert.deepEqual(names(await resolver({ random: sequence(0, 0.1, 0.9) }).resolve('example.test')), [
+      'mx1.example.test',
+      'mx2.example.test',
+      'mx3.example.test',
+    ]);
   });
 
   test('orderRecords: sorted by preference, duplicates once, shuffled only within a preference', () => {
     const recs = [
-      { exchange: 'c', priority: 5 }, { exchange: 'a', priority: 1 }, { exchange: 'A.', priority: 1 }, { exchange: 'b', priority: 1 },
+      { exchange: 'c', priority: 5 },
+      { exchange: 'a', priority: 1 },
+      { exchange: 'A.', priority: 1 },
+      { exchange: 'b', priority: 1 },
     ];
-    assert.deepEqual(orderRecords(recs, sequence(0.5, 0.9, 0.1)).map((r) => r.exchange), ['b', 'a', 'c']);
-    assert.deepEqual(orderRecords(recs, sequence(0.5, 0.1, 0.9)).map((r) => r.exchange), ['a', 'b', 'c']);
+    assert.deepEqual(
+      orderRecords(recs, sequence(0.5, 0.9, 0.1)).map((r) => r.exchange),
+      ['b', 'a', 'c'],
+    );
+    assert.deepEqual(
+      orderRecords(recs, sequence(0.5, 0.1, 0.9)).map((r) => r.exchange),
+      ['a', 'b', 'c'],
+    );
   });
 
   test('the domain is case-insensitive and may end with a dot', async () => {
@@ -130,11 +185,17 @@ describe('MX records', () => {
   });
 
   test('hosts without any address are skipped', async () => {
-    assert.deepEqual(hosts(await resolver().resolve('skip.test')).map((h) => h.name), ['mx.skip.test']);
+    assert.deepEqual(
+      hosts(await resolver().resolve('skip.test')).map((h) => h.name),
+      ['mx.skip.test'],
+    );
   });
 
   test('a host whose lookup fails temporarily is skipped when another host is usable', async () => {
-    assert.deepEqual(hosts(await resolver().resolve('halfdown.test')).map((h) => h.name), ['mx.skip.test']);
+    assert.deepEqual(
+      hosts(await resolver().resolve('halfdown.test')).map((h) => h.name),
+      ['mx.skip.test'],
+    );
   });
 
   test('no host has an address: 550 5.4.4', async () => {
@@ -175,7 +236,10 @@ describe('implicit MX, null MX and DNS failures', () => {
     const before = dns.queries.length;
     const text = failure(await resolver().resolve('nullmx.test'), 'fail', 550, '5.1.10');
     assert.match(text, /does not accept mail/);
-    assert.deepEqual(dns.queries.slice(before).map((q) => q.type), ['MX']);
+    assert.deepEqual(
+      dns.queries.slice(before).map((q) => q.type),
+      ['MX'],
+    );
   });
 
   test('null MX with an empty exchange: 550 5.1.10', async () => {
@@ -183,7 +247,10 @@ describe('implicit MX, null MX and DNS failures', () => {
   });
 
   test('a null MX among real MX records (a misconfiguration) is ignored', async () => {
-    assert.deepEqual(hosts(await resolver().resolve('nullmixed.test')).map((h) => h.name), ['mx.skip.test']);
+    assert.deepEqual(
+      hosts(await resolver().resolve('nullmixed.test')).map((h) => h.name),
+      ['mx.skip.test'],
+    );
   });
 
   test('NXDOMAIN: 550 5.1.2', async () => {
@@ -256,11 +323,29 @@ describe('address rules', () => {
 
   test('classifyAddress', () => {
     const cases: [string, string][] = [
-      ['127.0.0.1', 'loopback'], ['127.255.0.9', 'loopback'], ['::1', 'loopback'], ['::ffff:127.0.0.1', 'loopback'],
-      ['10.0.0.1', 'private'], ['172.16.0.1', 'private'], ['172.31.255.255', 'private'], ['192.168.1.1', 'private'],
-      ['169.254.0.1', 'private'], ['0.0.0.0', 'private'], ['::', 'private'], ['fc00::1', 'private'], ['fdff::1', 'private'],
-      ['fe80::1', 'private'], ['febf::1', 'private'], ['224.0.0.1', 'reserved'], ['255.255.255.255', 'reserved'], ['ff02::1', 'reserved'],
-      ['172.32.0.1', 'public'], ['192.0.2.1', 'public'], ['8.8.8.8', 'public'], ['2001:db8::1', 'public'], ['fec0::1', 'public'],
+      ['127.0.0.1', 'loopback'],
+      ['127.255.0.9', 'loopback'],
+      ['::1', 'loopback'],
+      ['::ffff:127.0.0.1', 'loopback'],
+      ['10.0.0.1', 'private'],
+      ['172.16.0.1', 'private'],
+      ['172.31.255.255', 'private'],
+      ['192.168.1.1', 'private'],
+      ['169.254.0.1', 'private'],
+      ['0.0.0.0', 'private'],
+      ['::', 'private'],
+      ['fc00::1', 'private'],
+      ['fdff::1', 'private'],
+      ['fe80::1', 'private'],
+      ['febf::1', 'private'],
+      ['224.0.0.1', 'reserved'],
+      ['255.255.255.255', 'reserved'],
+      ['ff02::1', 'reserved'],
+      ['172.32.0.1', 'public'],
+      ['192.0.2.1', 'public'],
+      ['8.8.8.8', 'public'],
+      ['2001:db8::1', 'public'],
+      ['fec0::1', 'public'],
       ['::ffff:192.168.0.1', 'private'],
     ];
     for (const [ip, cls] of cases) assert.equal(classifyAddress(ip), cls, ip);
@@ -286,7 +371,10 @@ async function hasIpv6Loopback(): Promise<boolean> {
   const sock = dgram.createSocket('udp6');
   return new Promise((resolve) => {
     sock.once('error', () => resolve(false));
-    sock.bind(0, '::1', () => { sock.close(); resolve(true); });
+    sock.bind(0, '::1', () => {
+      sock.close();
+      resolve(true);
+    });
   });
 }
 
@@ -301,7 +389,10 @@ describe('fake DNS on ::1', () => {
       assert.equal(hosts(await r.resolve('example.test')).length, 3);
       const big = hosts(await r.resolve('many.test'));
       assert.equal(big.length, 10);
-      assert.ok(dns6.queries.some((q) => q.transport === 'tcp'), 'a truncated answer is retried over TCP on ::1 too');
+      assert.ok(
+        dns6.queries.some((q) => q.transport === 'tcp'),
+        'a truncated answer is retried over TCP on ::1 too',
+      );
     } finally {
       await dns6.close();
     }

@@ -18,9 +18,7 @@ export interface MxHost {
   implicit: boolean;
 }
 
-export type MxResult =
-  | { kind: 'hosts'; hosts: MxHost[] }
-  | { kind: 'fail' | 'defer'; code: number; enhanced: string; text: string };
+export type MxResult = { kind: 'hosts'; hosts: MxHost[] } | { kind: 'fail' | 'defer'; code: number; enhanced: string; text: string };
 
 export interface MxResolverOptions {
   /** DNS servers as "host:port" ("127.0.0.1:5353", "[::1]:5353") or bare addresses. */
@@ -109,7 +107,8 @@ export function createMxResolver(opts: MxResolverOptions): MxResolver {
   const chosen: Ctx = { resolver, opts: { ...opts, allowLoopback: true, allowPrivate: true } };
   return {
     resolve: (domain) => resolveDomain(ctx, domain),
-    resolveHost: async (name) => (net.isIP(name) ? literalHost(chosen, `[${net.isIPv6(name) ? 'IPv6:' : ''}${name}]`) : implicitHost(chosen, name.toLowerCase())),
+    resolveHost: async (name) =>
+      net.isIP(name) ? literalHost(chosen, `[${net.isIPv6(name) ? 'IPv6:' : ''}${name}]`) : implicitHost(chosen, name.toLowerCase()),
   };
 }
 
@@ -147,10 +146,12 @@ async function mxHosts(ctx: Ctx, domain: string, records: { exchange: string; pr
   if (records.length > 0 && real.length === 0) return fail('5.1.10', `${domain} does not accept mail (null MX)`);
   if (real.length === 0) return implicitHost(ctx, domain);
   const ordered = orderRecords(real, ctx.opts.random ?? Math.random).slice(0, ctx.opts.maxHosts ?? 10);
-  const looked = await Promise.all(ordered.map(async (r) => ({
-    host: { name: r.exchange, preference: r.priority, addresses: [], implicit: false } as MxHost,
-    lookup: await lookupAddresses(ctx, r.exchange),
-  })));
+  const looked = await Promise.all(
+    ordered.map(async (r) => ({
+      host: { name: r.exchange, preference: r.priority, addresses: [], implicit: false } as MxHost,
+      lookup: await lookupAddresses(ctx, r.exchange),
+    })),
+  );
   return finish(ctx, domain, looked);
 }
 

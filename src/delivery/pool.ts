@@ -30,13 +30,24 @@ export interface PoolOptions {
   maxIdlePerKey?: number;
 }
 
-interface Idle { pc: PooledConnection; timer: NodeJS.Timeout }
+interface Idle {
+  pc: PooledConnection;
+  timer: NodeJS.Timeout;
+}
 
 export function quitQuietly(conn: SMTPConnection): void {
   try {
     conn.quit();
-    setTimeout(() => { try { conn.close(); } catch { /* closed */ } }, 1000).unref();
-  } catch { /* already closed */ }
+    setTimeout(() => {
+      try {
+        conn.close();
+      } catch {
+        /* closed */
+      }
+    }, 1000).unref();
+  } catch {
+    /* already closed */
+  }
 }
 
 export function createConnectionPool(opts: PoolOptions): ConnectionPool {
@@ -75,7 +86,9 @@ export function createConnectionPool(opts: PoolOptions): ConnectionPool {
       }
       const entry: Idle = {
         pc,
-        timer: setTimeout(() => { if (drop(pc.key, entry)) quitQuietly(pc.conn); }, opts.idleMs),
+        timer: setTimeout(() => {
+          if (drop(pc.key, entry)) quitQuietly(pc.conn);
+        }, opts.idleMs),
       };
       entry.timer.unref();
       list.push(entry);

@@ -24,7 +24,10 @@ export interface SecureDns {
   query(name: string, type: dnsPacket.RecordType): Promise<SecureAnswer>;
 }
 
-export interface ServerAddress { host: string; port: number }
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
 
 /** "127.0.0.1:53", "[::1]:5353" or a bare address (port 53). */
 export function parseServer(s: string): ServerAddress {
@@ -50,7 +53,10 @@ export function createSecureDns(opts: { servers: string[]; timeoutMs: number; tr
         for (const server of servers) {
           const r = await ask(server, name, type, opts.timeoutMs * 2 ** i);
           if (!r) continue;
-          if (r.rcode === 'SERVFAIL' || r.rcode === 'REFUSED') { last = r; continue; }
+          if (r.rcode === 'SERVFAIL' || r.rcode === 'REFUSED') {
+            last = r;
+            continue;
+          }
           return r;
         }
       }
@@ -61,7 +67,9 @@ export function createSecureDns(opts: { servers: string[]; timeoutMs: number; tr
 
 function request(name: string, type: dnsPacket.RecordType): Buffer {
   return dnsPacket.encode({
-    type: 'query', id: randomInt(0, 65536), flags: dnsPacket.RECURSION_DESIRED | dnsPacket.AUTHENTIC_DATA,
+    type: 'query',
+    id: randomInt(0, 65536),
+    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.AUTHENTIC_DATA,
     questions: [{ name, type, class: 'IN' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK } as dnsPacket.Answer],
   });
@@ -69,7 +77,11 @@ function request(name: string, type: dnsPacket.RecordType): Buffer {
 
 function result(wire: Buffer, id: number): SecureAnswer | null {
   let p: dnsPacket.DecodedPacket;
-  try { p = dnsPacket.decode(wire); } catch { return null; }
+  try {
+    p = dnsPacket.decode(wire);
+  } catch {
+    return null;
+  }
   if (p.id !== id || p.type !== 'response') return null;
   return {
     rcode: (p as { rcode?: string }).rcode ?? 'NOERROR',
@@ -94,11 +106,23 @@ function overUdp(server: ServerAddress, q: Buffer, timeoutMs: number): Promise<B
   return new Promise((resolve) => {
     const sock = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
     const id = q.readUInt16BE(0);
-    const done = (v: Buffer | null) => { clearTimeout(timer); try { sock.close(); } catch { /* closed */ } resolve(v); };
+    const done = (v: Buffer | null) => {
+      clearTimeout(timer);
+      try {
+        sock.close();
+      } catch {
+        /* closed */
+      }
+      resolve(v);
+    };
     const timer = setTimeout(() => done(null), timeoutMs);
     sock.on('error', () => done(null));
-    sock.on('message', (msg) => { if (msg.length >= 12 && msg.readUInt16BE(0) === id) done(msg); });
-    sock.send(q, server.port, server.host, (err) => { if (err) done(null); });
+    sock.on('message', (msg) => {
+      if (msg.length >= 12 && msg.readUInt16BE(0) === id) done(msg);
+    });
+    sock.send(q, server.port, server.host, (err) => {
+      if (err) done(null);
+    });
   });
 }
 
@@ -106,7 +130,11 @@ function overTcp(server: ServerAddress, q: Buffer, timeoutMs: number): Promise<B
   return new Promise((resolve) => {
     const sock = net.connect({ host: server.host, port: server.port });
     let buf = Buffer.alloc(0);
-    const done = (v: Buffer | null) => { clearTimeout(timer); sock.destroy(); resolve(v); };
+    const done = (v: Buffer | null) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
     const timer = setTimeout(() => done(null), timeoutMs);
     sock.on('error', () => done(null));
     sock.on('connect', () => {

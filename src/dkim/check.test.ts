@@ -1,7 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { checkDomain, formatCheckReport, reverseName, suggestSpf, type CheckInput, type CheckItem, type CheckKey, type CheckReport } from './check.ts';
+import {
+  checkDomain,
+  formatCheckReport,
+  reverseName,
+  suggestSpf,
+  type CheckInput,
+  type CheckItem,
+  type CheckKey,
+  type CheckReport,
+} from './check.ts';
 import { createDnsLookup, type DnsLookup } from './dns.ts';
 import { dkimRecordValue, txtStrings, zoneQuoted } from './records.ts';
 import { startFakeDns, type FakeDns, type FakeZone } from '../../test/helpers/fake-dns.ts';
@@ -61,7 +70,14 @@ describe('checkDomain', () => {
   test('a good domain: every check ok (RSA split record + Ed25519, SPF pass, DMARC reject, MX, FCrDNS = HELO)', async () => {
     const r = await check(goodZone());
     assert.deepEqual(statuses(r), {
-      'dkim:r1': 'ok', 'dkim:e1': 'ok', spf: 'ok', dmarc: 'ok', mx: 'ok', [`ptr:${V4}`]: 'ok', [`ptr:${V6}`]: 'ok', helo: 'ok',
+      'dkim:r1': 'ok',
+      'dkim:e1': 'ok',
+      spf: 'ok',
+      dmarc: 'ok',
+      mx: 'ok',
+      [`ptr:${V4}`]: 'ok',
+      [`ptr:${V6}`]: 'ok',
+      helo: 'ok',
     });
     assert.equal(r.ok, true);
     assert.ok(rsaPublic.length > 255);

@@ -15,8 +15,19 @@ const loadSpf = () => createRequire(import.meta.url)('mailauth/lib/spf/index.js'
 import { dkimRecordName, dkimRecordValue, publishedKey, zoneQuoted, type DkimAlgorithm } from './records.ts';
 import type { DnsLookup } from './dns.ts';
 
-export interface CheckKey { selector: string; algorithm: DkimAlgorithm; publicKey: string; state: 'pending' | 'active' | 'retiring' }
-export interface CheckInput { domain: string; keys: CheckKey[]; sendingIps: string[]; heloName: string; lookup: DnsLookup }
+export interface CheckKey {
+  selector: string;
+  algorithm: DkimAlgorithm;
+  publicKey: string;
+  state: 'pending' | 'active' | 'retiring';
+}
+export interface CheckInput {
+  domain: string;
+  keys: CheckKey[];
+  sendingIps: string[];
+  heloName: string;
+  lookup: DnsLookup;
+}
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export type PublishType = 'TXT' | 'MX' | 'PTR' | 'A' | 'AAAA';
 export interface CheckItem {
@@ -26,11 +37,19 @@ export interface CheckItem {
   detail?: string;
   publish?: { name: string; type: PublishType; value: string };
 }
-export interface CheckReport { domain: string; ok: boolean; items: CheckItem[] }
+export interface CheckReport {
+  domain: string;
+  ok: boolean;
+  items: CheckItem[];
+}
 
 /** A lookup that failed for another reason than "no such name / no such record". */
 class DnsTrouble extends Error {
-  constructor(readonly name: string, readonly rrtype: string, readonly code: string) {
+  constructor(
+    readonly name: string,
+    readonly rrtype: string,
+    readonly code: string,
+  ) {
     super(`${rrtype} lookup of ${name} failed (${code})`);
   }
 }
@@ -75,11 +94,24 @@ async function checkDkimKey(i: CheckInput, key: CheckKey): Promise<CheckItem> {
   const match = found.find((f) => f.p === want.p) ?? found[0];
   const label = `DKIM selector ${key.selector} (${key.algorithm}, ${key.state})`;
   if (!match) {
-    if (key.state === 'pending') return { id, status: 'warn', summary: `${label} is not published yet: publish it before activating`, publish };
-    return { id, status: 'fail', summary: `${label} has no record at ${name}`, detail: 'Receivers cannot verify mail signed with this selector.', publish };
+    if (key.state === 'pending')
+      return { id, status: 'warn', summary: `${label} is not published yet: publish it before activating`, publish };
+    return {
+      id,
+      status: 'fail',
+      summary: `${label} has no record at ${name}`,
+      detail: 'Receivers cannot verify mail signed with this selector.',
+      publish,
+    };
   }
   if (match.p !== want.p) {
-    return { id, status: 'fail', summary: `${label}: the record at ${name} does not match the key`, detail: 'Wrong key: the published p= is not this key, so signatures with it fail verification.', publish };
+    return {
+      id,
+      status: 'fail',
+      summary: `${label}: the record at ${name} does not match the key`,
+      detail: 'Wrong key: the published p= is not this key, so signatures with it fail verification.',
+      publish,
+    };
   }
   if (match.k !== want.k) {
     return { id, status: 'fail', summary: `${label}: the record at ${name} has k=${match.k}, the key is ${want.k}`, publish };
@@ -89,18 +121,27 @@ async function checkDkimKey(i: CheckInput, key: CheckKey): Promise<CheckItem> {
 
 function checkDkim(i: CheckInput): Promise<CheckItem>[] {
   if (!i.keys.length) {
-    return [Promise.resolve({ id: 'dkim', status: 'fail', summary: `${i.domain} has no DKIM key: \`postern dkim rotate ${i.domain}\` creates one` })];
+    return [
+      Promise.resolve({
+        id: 'dkim',
+        status: 'fail',
+        summary: `${i.domain} has no DKIM key: \`postern dkim rotate ${i.domain}\` creates one`,
+      }),
+    ];
   }
   const items = i.keys.map((key) => guarded(`dkim:${key.selector}`, () => checkDkimKey(i, key)));
   if (!i.keys.some((k) => k.state === 'active')) {
     const pending = i.keys.filter((k) => k.state === 'pending').map((k) => k.selector);
-    items.unshift(Promise.resolve({
-      id: 'dkim', status: 'fail',
-      summary: `${i.domain} has no active DKIM key: its mail goes out unsigned`,
-      detail: pending.length
-        ? `Publish the record of ${pending.join(', ')} (below), then run \`postern dkim activate ${i.domain}\` (the server also activates it by itself once DNS shows it).`
-        : `\`postern dkim rotate ${i.domain}\` creates one.`,
-    }));
+    items.unshift(
+      Promise.resolve({
+        id: 'dkim',
+        status: 'fail',
+        summary: `${i.domain} has no active DKIM key: its mail goes out unsigned`,
+        detail: pending.length
+          ? `Publish the record of ${pending.join(', ')} (below), then run \`postern dkim activate ${i.domain}\` (the server also activates it by itself once DNS shows it).`
+          : `\`postern dkim rotate ${i.domain}\` creates one.`,
+      }),
+    );
   }
   return items;
 }
@@ -133,17 +174,29 @@ async function checkSpf(i: CheckInput): Promise<CheckItem> {
   const publish = (value: string) => (i.sendingIps.length ? { publish: { name: i.domain, type: 'TXT' as const, value } } : {});
   if (!i.sendingIps.length) {
     const found = records.length ? `SPF record: ${records[0]}` : 'no SPF record';
-    return { id: 'spf', status: 'warn', summary: `no sending IPs configured (config key delivery.publicAddresses), nothing evaluated; ${found}` };
+    return {
+      id: 'spf',
+      status: 'warn',
+      summary: `no sending IPs configured (config key delivery.publicAddresses), nothing evaluated; ${found}`,
+    };
   }
-  if (!records.length) return { id: 'spf', status: 'fail', summary: `${i.domain} has no SPF record`, ...publish(suggestSpf(undefined, i.sendingIps)) };
+  if (!records.length)
+    return { id: 'spf', status: 'fail', summary: `${i.domain} has no SPF record`, ...publish(suggestSpf(undefined, i.sendingIps)) };
   if (records.length > 1) {
-    return { id: 'spf', status: 'fail', summary: `${i.domain} has ${records.length} SPF records (permerror): keep only one`, detail: records.join('\n'), ...publish(suggestSpf(records[0], i.sendingIps)) };
+    return {
+      id: 'spf',
+      status: 'fail',
+      summary: `${i.domain} has ${records.length} SPF records (permerror): keep only one`,
+      detail: records.join('\n'),
+      ...publish(suggestSpf(records[0], i.sendingIps)),
+    };
   }
   const results = await Promise.all(i.sendingIps.map((ip) => evaluateSpf(i, ip)));
   const status = worst(results.map((r) => SPF_STATUS[r.result] ?? 'fail'));
   const detail = results.map((r) => `${r.ip}: ${r.result}${r.comment ? ` (${r.comment})` : ''}`).join('\n');
   const verdicts = [...new Set(results.map((r) => r.result))].join(', ');
-  const summary = status === 'ok' ? `SPF passes for every sending IP: ${records[0]}` : `SPF result ${verdicts} for the sending IPs: ${records[0]}`;
+  const summary =
+    status === 'ok' ? `SPF passes for every sending IP: ${records[0]}` : `SPF result ${verdicts} for the sending IPs: ${records[0]}`;
   return { id: 'spf', status, summary, detail, ...(status === 'ok' ? {} : publish(suggestSpf(records[0], i.sendingIps))) };
 }
 
@@ -153,7 +206,14 @@ function dmarcTags(record: string): Map<string, string> {
   const tags = new Map<string, string>();
   for (const part of record.split(';')) {
     const eq = part.indexOf('=');
-    if (eq !== -1) tags.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().toLowerCase());
+    if (eq !== -1)
+      tags.set(
+        part.slice(0, eq).trim().toLowerCase(),
+        part
+          .slice(eq + 1)
+          .trim()
+          .toLowerCase(),
+      );
   }
   return tags;
 }
@@ -161,23 +221,49 @@ function dmarcTags(record: string): Map<string, string> {
 async function checkDmarc(i: CheckInput): Promise<CheckItem> {
   const name = `_dmarc.${i.domain}`;
   const publish = { name, type: 'TXT' as const, value: `v=DMARC1; p=none; rua=mailto:postmaster@${i.domain}` };
-  const start = 'p=none is a monitoring start: reports arrive at rua, nothing is rejected; move to quarantine or reject once they look clean.';
+  const start =
+    'p=none is a monitoring start: reports arrive at rua, nothing is rejected; move to quarantine or reject once they look clean.';
   const records = (await txt(i.lookup, name)).filter((r) => /^v=DMARC1\s*(;|$)/i.test(r));
-  if (!records.length) return { id: 'dmarc', status: 'fail', summary: `${i.domain} has no DMARC record at ${name}`, detail: start, publish };
-  if (records.length > 1) return { id: 'dmarc', status: 'fail', summary: `${name} has ${records.length} DMARC records: receivers ignore them all`, detail: records.join('\n'), publish };
+  if (!records.length)
+    return { id: 'dmarc', status: 'fail', summary: `${i.domain} has no DMARC record at ${name}`, detail: start, publish };
+  if (records.length > 1)
+    return {
+      id: 'dmarc',
+      status: 'fail',
+      summary: `${name} has ${records.length} DMARC records: receivers ignore them all`,
+      detail: records.join('\n'),
+      publish,
+    };
   const p = dmarcTags(records[0]!).get('p');
   if (p === 'quarantine' || p === 'reject') return { id: 'dmarc', status: 'ok', summary: `DMARC policy is p=${p}` };
-  if (p === 'none') return { id: 'dmarc', status: 'warn', summary: 'DMARC policy is p=none: failing mail is only reported, not quarantined or rejected', detail: records[0] };
-  return { id: 'dmarc', status: 'fail', summary: `DMARC record at ${name} has no valid p= tag`, detail: `${records[0]}\n${start}`, publish };
+  if (p === 'none')
+    return {
+      id: 'dmarc',
+      status: 'warn',
+      summary: 'DMARC policy is p=none: failing mail is only reported, not quarantined or rejected',
+      detail: records[0],
+    };
+  return {
+    id: 'dmarc',
+    status: 'fail',
+    summary: `DMARC record at ${name} has no valid p= tag`,
+    detail: `${records[0]}\n${start}`,
+    publish,
+  };
 }
 
 // ---- MX ----
 
 async function checkMx(i: CheckInput): Promise<CheckItem> {
   const mx = await query<{ exchange: string; priority: number }>(i.lookup, i.domain, 'MX');
-  if (!mx.length) return { id: 'mx', status: 'warn', summary: `${i.domain} has no MX record: the domain cannot receive bounces and replies` };
+  if (!mx.length)
+    return { id: 'mx', status: 'warn', summary: `${i.domain} has no MX record: the domain cannot receive bounces and replies` };
   if (mx.some((r) => bare(r.exchange) === '')) {
-    return { id: 'mx', status: 'warn', summary: `${i.domain} publishes a null MX (RFC 7505): the domain cannot receive bounces and replies` };
+    return {
+      id: 'mx',
+      status: 'warn',
+      summary: `${i.domain} publishes a null MX (RFC 7505): the domain cannot receive bounces and replies`,
+    };
   }
   const list = [...mx].sort((a, b) => a.priority - b.priority).map((r) => `${r.priority} ${bare(r.exchange)}`);
   return { id: 'mx', status: 'ok', summary: `MX: ${list.join(', ')}` };
@@ -215,20 +301,45 @@ async function checkPtr(i: CheckInput, ip: string): Promise<CheckItem> {
   const publish = { name, type: 'PTR' as const, value: i.heloName };
   const family = net.isIPv6(ip) ? 'AAAA' : 'A';
   const ptrs = (await query<string>(i.lookup, name, 'PTR')).map(bare);
-  if (!ptrs.length) return { id, status: 'fail', summary: `${ip} has no PTR record (${name})`, detail: 'Ask the owner of the address block (hosting or ISP) to set it.', publish };
+  if (!ptrs.length)
+    return {
+      id,
+      status: 'fail',
+      summary: `${ip} has no PTR record (${name})`,
+      detail: 'Ask the owner of the address block (hosting or ISP) to set it.',
+      publish,
+    };
   const confirmed: string[] = [];
   for (const ptr of ptrs) {
     if ((await query<string>(i.lookup, ptr, family)).some((a) => sameIp(a, ip))) confirmed.push(ptr);
   }
   if (!confirmed.length) {
-    return { id, status: 'fail', summary: `PTR of ${ip} (${ptrs.join(', ')}) does not resolve back to ${ip}`, detail: `Forward-confirmed reverse DNS fails: publish ${family} ${ip} for the PTR name, or point the PTR at ${i.heloName}.`, publish };
+    return {
+      id,
+      status: 'fail',
+      summary: `PTR of ${ip} (${ptrs.join(', ')}) does not resolve back to ${ip}`,
+      detail: `Forward-confirmed reverse DNS fails: publish ${family} ${ip} for the PTR name, or point the PTR at ${i.heloName}.`,
+      publish,
+    };
   }
-  if (confirmed.includes(bare(i.heloName))) return { id, status: 'ok', summary: `${ip} ↔ ${bare(i.heloName)} (forward-confirmed, matches HELO)` };
-  return { id, status: 'warn', summary: `PTR of ${ip} is ${confirmed[0]} (forward-confirmed), which differs from the HELO name ${i.heloName}`, detail: 'Some receivers expect the PTR name and the HELO name to be the same.', publish };
+  if (confirmed.includes(bare(i.heloName)))
+    return { id, status: 'ok', summary: `${ip} ↔ ${bare(i.heloName)} (forward-confirmed, matches HELO)` };
+  return {
+    id,
+    status: 'warn',
+    summary: `PTR of ${ip} is ${confirmed[0]} (forward-confirmed), which differs from the HELO name ${i.heloName}`,
+    detail: 'Some receivers expect the PTR name and the HELO name to be the same.',
+    publish,
+  };
 }
 
 async function checkHelo(i: CheckInput): Promise<CheckItem> {
-  if (!i.sendingIps.length) return { id: 'helo', status: 'warn', summary: `no sending IPs configured (config key delivery.publicAddresses) to compare ${i.heloName} with` };
+  if (!i.sendingIps.length)
+    return {
+      id: 'helo',
+      status: 'warn',
+      summary: `no sending IPs configured (config key delivery.publicAddresses) to compare ${i.heloName} with`,
+    };
   const [a, aaaa] = await Promise.all([query<string>(i.lookup, i.heloName, 'A'), query<string>(i.lookup, i.heloName, 'AAAA')]);
   const addresses = [...a, ...aaaa];
   if (addresses.some((addr) => i.sendingIps.some((ip) => sameIp(addr, ip)))) {
@@ -236,7 +347,12 @@ async function checkHelo(i: CheckInput): Promise<CheckItem> {
   }
   const ip = i.sendingIps[0]!;
   const got = addresses.length ? `resolves to ${addresses.join(', ')}, none of them` : 'does not resolve to';
-  return { id: 'helo', status: 'fail', summary: `HELO name ${i.heloName} ${got} a sending IP (${i.sendingIps.join(', ')})`, publish: { name: i.heloName, type: net.isIPv6(ip) ? 'AAAA' : 'A', value: ip } };
+  return {
+    id: 'helo',
+    status: 'fail',
+    summary: `HELO name ${i.heloName} ${got} a sending IP (${i.sendingIps.join(', ')})`,
+    publish: { name: i.heloName, type: net.isIPv6(ip) ? 'AAAA' : 'A', value: ip },
+  };
 }
 
 // ---- the report ----
@@ -257,14 +373,21 @@ export async function checkDomain(i: CheckInput): Promise<CheckReport> {
  * An egress pool's own check: forward-confirmed PTR of each address matching the pool's HELO
  * name, the HELO name's addresses, and SPF of each domain whose mail leaves from the pool.
  */
-export async function checkPool(p: { pool: string; addresses: string[]; heloName: string; domains: string[]; lookup: DnsLookup }): Promise<CheckReport> {
+export async function checkPool(p: {
+  pool: string;
+  addresses: string[];
+  heloName: string;
+  domains: string[];
+  lookup: DnsLookup;
+}): Promise<CheckReport> {
   const base = { keys: [], sendingIps: p.addresses, heloName: p.heloName, lookup: p.lookup };
   const items = await Promise.all([
     ...p.addresses.map((ip) => guarded(`ptr:${ip}`, () => checkPtr({ ...base, domain: p.heloName }, ip))),
     guarded('helo', () => checkHelo({ ...base, domain: p.heloName })),
     ...p.domains.map((d) => guarded(`spf:${d}`, async () => ({ ...(await checkSpf({ ...base, domain: d })), id: `spf:${d}` }))),
   ]);
-  if (!p.domains.length) items.push({ id: 'spf', status: 'warn', summary: `no hosted domain sends from pool ${p.pool}: no SPF record to check` });
+  if (!p.domains.length)
+    items.push({ id: 'spf', status: 'warn', summary: `no hosted domain sends from pool ${p.pool}: no SPF record to check` });
   return { domain: `pool ${p.pool}`, ok: !items.some((x) => x.status === 'fail'), items };
 }
 

@@ -6,15 +6,27 @@
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import type { DkimAlgorithm } from './records.ts';
 
-export interface NewKeyPair { algorithm: DkimAlgorithm; privateKeyPem: string; publicKey: string }
+export interface NewKeyPair {
+  algorithm: DkimAlgorithm;
+  privateKeyPem: string;
+  publicKey: string;
+}
 
 export function generateDkimKey(algorithm: DkimAlgorithm, rsaBits = 2048): NewKeyPair {
   if (algorithm === 'rsa-sha256') {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: rsaBits });
-    return { algorithm, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') };
+    return {
+      algorithm,
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    };
   }
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { algorithm, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKey: rawEd25519(publicKey.export({ type: 'spki', format: 'der' })) };
+  return {
+    algorithm,
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: rawEd25519(publicKey.export({ type: 'spki', format: 'der' })),
+  };
 }
 
 /** The raw 32-byte Ed25519 key (the last 32 bytes of its SPKI DER), base64. */

@@ -26,7 +26,9 @@ export function txtStrings(value: string, max = 255): string[] {
 }
 
 export function zoneQuoted(value: string): string {
-  return txtStrings(value).map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(' ');
+  return txtStrings(value)
+    .map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`)
+    .join(' ');
 }
 
 /** The p= key of a published DKIM record (strings already joined), or null. */

@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { RelaxedBodyHash } from './relaxed-body.ts';
 
 const requireCjs = createRequire(import.meta.url);
-const mailauthBody = requireCjs('mailauth/lib/dkim/body/index.js') as { dkimBody(c: string, a: string): { update(b: Buffer): void; digest(e: string): string } };
+const mailauthBody = requireCjs('mailauth/lib/dkim/body/index.js') as {
+  dkimBody(c: string, a: string): { update(b: Buffer): void; digest(e: string): string };
+};
 
 function ours(chunks: Buffer[]): string {
   const h = new RelaxedBodyHash();
@@ -21,7 +23,7 @@ const sha = (s: string) => createHash('sha256').update(s, 'latin1').digest('base
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
 }
 
 test('RFC 6376 section 3.4.5: the relaxed body of the example', () => {
@@ -36,7 +38,7 @@ test('an empty body, a body of empty lines, and a last line without CRLF', () =>
   assert.equal(ours([Buffer.from('\r\n  \r\n.  x \r\n. ')]), sha('\r\n\r\n. x\r\n.\r\n'));
 });
 
-test('the same hash as mailauth\'s for random CRLF bodies, whitespace and chunkings', () => {
+test("the same hash as mailauth's for random CRLF bodies, whitespace and chunkings", () => {
   const tokens = ['word', 'x', ' ', ' ', '\t', '  ', '\r\n', '\r\n', '\r\n\r\n', '.', '\u00e9'];
   for (let seed = 1; seed <= 3000; seed++) {
     const r = rng(seed);
@@ -49,7 +51,7 @@ test('the same hash as mailauth\'s for random CRLF bodies, whitespace and chunki
     // as the test above checks): those bodies end with a line end or a letter here
     const body = Buffer.from(Array.from({ length: Math.floor(r() * 60) }, pick).join('') + (r() < 0.5 ? '\r\n' : 'z'), 'latin1');
     const chunks: Buffer[] = [];
-    for (let i = 0; i < body.length;) {
+    for (let i = 0; i < body.length; ) {
       const n = 1 + Math.floor(r() * (r() < 0.5 ? 6 : 80));
       chunks.push(body.subarray(i, i + n));
       i += n;

@@ -66,7 +66,7 @@ export class RelaxedBodyHash {
 
   private lineByLine(block: Buffer): void {
     const text = block.toString('latin1');
-    for (let start = 0; start < text.length;) {
+    for (let start = 0; start < text.length; ) {
       const lf = text.indexOf('\n', start);
       const end = lf > start && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
       this.line(text.slice(start, end));

@@ -14,7 +14,13 @@ import { generateDkimKey, newSelector } from './keys.ts';
 import { dkimRecordName, dkimRecordValue, publishedKey, type DkimAlgorithm } from './records.ts';
 import type { DnsLookup } from './dns.ts';
 
-export interface DkimPolicy { ed25519: boolean; rsaBits: number; retireDays: number; rotateDays: number; autoActivate: boolean }
+export interface DkimPolicy {
+  ed25519: boolean;
+  rsaBits: number;
+  retireDays: number;
+  rotateDays: number;
+  autoActivate: boolean;
+}
 
 export interface DkimServiceDeps {
   store: Store;
@@ -31,7 +37,11 @@ export class DkimError extends Error {}
 const DAY = 86_400_000;
 
 /** What a tick did ("domain/selector" each), for logs and tests. */
-export interface TickResult { retired: string[]; activated: string[]; rotated: string[] }
+export interface TickResult {
+  retired: string[];
+  activated: string[];
+  rotated: string[];
+}
 
 export function createDkimService(deps: DkimServiceDeps) {
   const algorithms = (): DkimAlgorithm[] => (deps.policy.ed25519 ? ['rsa-sha256', 'ed25519-sha256'] : ['rsa-sha256']);
@@ -46,7 +56,14 @@ export function createDkimService(deps: DkimServiceDeps) {
     const pair = generateDkimKey(algorithm, deps.policy.rsaBits);
     const selector = newSelector(algorithm, deps.now(), taken);
     taken.push(selector);
-    return deps.store.dkim.add({ domainId: d.id, selector, algorithm, privateKey: deps.secrets().seal(pair.privateKeyPem), publicKey: pair.publicKey, state: 'pending' });
+    return deps.store.dkim.add({
+      domainId: d.id,
+      selector,
+      algorithm,
+      privateKey: deps.secrets().seal(pair.privateKeyPem),
+      publicKey: pair.publicKey,
+      state: 'pending',
+    });
   }
 
   /** Is the key's record published (as this key)? Throws DkimError when DNS cannot tell. */
@@ -70,7 +87,11 @@ export function createDkimService(deps: DkimServiceDeps) {
   /** pending -> active, and the active keys of the same algorithm -> retiring (one transaction). */
   async function promote(pending: DkimKey): Promise<DkimKey[] | null> {
     const old = await deps.store.dkim.promote(pending.id, deps.now());
-    if (old) deps.logger?.info({ evt: 'dkim', domain: pending.domain, activated: pending.selector, retiring: old.map((k) => k.selector) }, 'DKIM key activated');
+    if (old)
+      deps.logger?.info(
+        { evt: 'dkim', domain: pending.domain, activated: pending.selector, retiring: old.map((k) => k.selector) },
+        'DKIM key activated',
+      );
     return old;
   }
 
@@ -80,7 +101,11 @@ export function createDkimService(deps: DkimServiceDeps) {
     const t = deps.now();
     const keys = await deps.store.dkim.inStates(['pending', 'active', 'retiring']);
     for (const k of keys) {
-      if (k.state === 'retiring' && t - (k.retiringAt ?? t) >= deps.policy.retireDays * DAY && (await deps.store.dkim.setState(k.id, 'retired', ['retiring'], t))) {
+      if (
+        k.state === 'retiring' &&
+        t - (k.retiringAt ?? t) >= deps.policy.retireDays * DAY &&
+        (await deps.store.dkim.setState(k.id, 'retired', ['retiring'], t))
+      ) {
         done.retired.push(`${k.domain}/${k.selector}`);
         deps.logger?.info({ evt: 'dkim', domain: k.domain, retired: k.selector }, 'DKIM key retired: its record may be removed');
       }
@@ -90,7 +115,10 @@ export function createDkimService(deps: DkimServiceDeps) {
         try {
           if ((await published(k)) && (await promote(k))) done.activated.push(`${k.domain}/${k.selector}`);
         } catch (err) {
-          deps.logger?.warn({ evt: 'dkim', domain: k.domain, selector: k.selector, err: (err as Error).message }, 'DKIM record check failed');
+          deps.logger?.warn(
+            { evt: 'dkim', domain: k.domain, selector: k.selector, err: (err as Error).message },
+            'DKIM record check failed',
+          );
         }
       }
     }
@@ -101,13 +129,20 @@ export function createDkimService(deps: DkimServiceDeps) {
         if (!d) continue;
         let made: DkimKey;
         try {
-          made = await makeKey(d, k.algorithm, (await deps.store.dkim.list(k.domain)).map((x) => x.selector));
+          made = await makeKey(
+            d,
+            k.algorithm,
+            (await deps.store.dkim.list(k.domain)).map((x) => x.selector),
+          );
         } catch (err) {
           deps.logger?.warn({ evt: 'dkim', domain: k.domain, err: (err as Error).message }, 'DKIM rotation could not make a key');
           continue;
         }
         done.rotated.push(`${k.domain}/${made.selector}`);
-        deps.logger?.warn({ evt: 'dkim', domain: k.domain, pending: made.selector, record: dkimRecordValue(made.algorithm, made.publicKey) }, 'DKIM rotation: publish the record of the new key');
+        deps.logger?.warn(
+          { evt: 'dkim', domain: k.domain, pending: made.selector, record: dkimRecordValue(made.algorithm, made.publicKey) },
+          'DKIM rotation: publish the record of the new key',
+        );
       }
     }
     return done;
@@ -131,7 +166,10 @@ export function createDkimService(deps: DkimServiceDeps) {
       const out: DkimKey[] = [];
       for (const a of only ? [only] : algorithms()) {
         const waiting = keys.find((k) => k.state === 'pending' && k.algorithm === a);
-        if (waiting) throw new DkimError(`${d.name} already has a pending ${a} key (${waiting.selector}): publish its record and run postern dkim activate ${d.name}`);
+        if (waiting)
+          throw new DkimError(
+            `${d.name} already has a pending ${a} key (${waiting.selector}): publish its record and run postern dkim activate ${d.name}`,
+          );
         out.push(await makeKey(d, a, taken));
       }
       return out;
@@ -145,7 +183,9 @@ export function createDkimService(deps: DkimServiceDeps) {
       if (!o.force) {
         for (const k of pending) {
           if (!(await published(k))) {
-            throw new DkimError(`the record of ${k.selector} is not published (yet): ${dkimRecordName(k.selector, d.name)} TXT "${dkimRecordValue(k.algorithm, k.publicKey)}"; publish it and try again, or use --force`);
+            throw new DkimError(
+              `the record of ${k.selector} is not published (yet): ${dkimRecordName(k.selector, d.name)} TXT "${dkimRecordValue(k.algorithm, k.publicKey)}"; publish it and try again, or use --force`,
+            );
           }
         }
       }

@@ -27,11 +27,21 @@ const resolver = async (name: string, type: string) => {
 async function tap(chunks: string[], keysFor: (d: string) => Promise<SigningKey[]> = async (d) => (d === 'shop.example' ? keys : [])) {
   const t = new DkimTap({ keysFor, now: () => Date.parse('2026-11-28T10:00:00Z') });
   const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks.map((c) => Buffer.from(c))), t, new Writable({ write(c, _e, cb) { out.push(c); cb(); } }));
+  await pipeline(
+    Readable.from(chunks.map((c) => Buffer.from(c))),
+    t,
+    new Writable({
+      write(c, _e, cb) {
+        out.push(c);
+        cb();
+      },
+    }),
+  );
   return { passed: Buffer.concat(out).toString(), signatures: await t.signatures(), domain: t.domain };
 }
 
-const message = 'Received: from x\r\n\tby y; Sat, 28 Nov 2026 10:00:00 +0000\r\nFrom: Shop <orders@Shop.Example>\r\nTo: c@remote.test\r\nSubject: Order   42\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@shop.example>\r\n\r\nLine one  \r\n\r\nLine with 8-bit: \u00e9\r\n\r\n\r\n';
+const message =
+  'Received: from x\r\n\tby y; Sat, 28 Nov 2026 10:00:00 +0000\r\nFrom: Shop <orders@Shop.Example>\r\nTo: c@remote.test\r\nSubject: Order   42\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@shop.example>\r\n\r\nLine one  \r\n\r\nLine with 8-bit: \u00e9\r\n\r\n\r\n';
 
 test('signs RSA and Ed25519 (relaxed/relaxed, From over-signed), the message passes unchanged, and both verify with mailauth', async () => {
   const r = await tap([message.slice(0, 30), message.slice(30, 200), message.slice(200)]);
@@ -41,11 +51,20 @@ test('signs RSA and Ed25519 (relaxed/relaxed, From over-signed), the message pas
   assert.equal(sigs.length, 2);
   assert.match(r.signatures, /a=rsa-sha256; c=relaxed\/relaxed; d=shop\.example;\r\n h=[^;]+; q=dns\/txt; s=r20261128;/);
   assert.match(r.signatures, /a=ed25519-sha256;/);
-  const h = /h=([^;]+);/.exec(r.signatures.replace(/\r\n\s+/g, ''))![1]!.split(':').map((x) => x.trim().toLowerCase());
+  const h = /h=([^;]+);/
+    .exec(r.signatures.replace(/\r\n\s+/g, ''))![1]!
+    .split(':')
+    .map((x) => x.trim().toLowerCase());
   assert.equal(h.filter((x) => x === 'from').length, 2, 'From over-signed');
   assert.ok(!h.includes('received'));
   const v = await dkimVerify(Buffer.from(r.signatures + message), { resolver, curTime: new Date('2026-11-28T10:00:00Z') });
-  assert.deepEqual(v.results.map((x) => [x.signingDomain, x.status.result]), [['shop.example', 'pass'], ['shop.example', 'pass']]);
+  assert.deepEqual(
+    v.results.map((x) => [x.signingDomain, x.status.result]),
+    [
+      ['shop.example', 'pass'],
+      ['shop.example', 'pass'],
+    ],
+  );
 });
 
 test('a second From added after signing breaks the signature (that is what over-signing is for)', async () => {
@@ -64,7 +83,10 @@ test('no keys for the From domain, or no From: unsigned, passed through', async 
   assert.equal(none.domain, null);
   // intake always ends the header with a blank line, also for a message without a body
   const headerOnly = await tap(['From: a@shop.example\r\nSubject: x\r\n\r\n']);
-  const v = await dkimVerify(Buffer.from(headerOnly.signatures + 'From: a@shop.example\r\nSubject: x\r\n\r\n'), { resolver, curTime: new Date('2026-11-28T10:00:00Z') });
+  const v = await dkimVerify(Buffer.from(headerOnly.signatures + 'From: a@shop.example\r\nSubject: x\r\n\r\n'), {
+    resolver,
+    curTime: new Date('2026-11-28T10:00:00Z'),
+  });
   assert.equal(v.results[0]?.status.result, 'pass', 'a message without a body is signed too');
 });
 

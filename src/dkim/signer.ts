@@ -32,7 +32,12 @@ export function loadSigningLibraries(): NonNullable<typeof libs> {
   });
 }
 
-export interface SigningKey { domain: string; selector: string; algorithm: DkimAlgorithm; privateKey: KeyObject }
+export interface SigningKey {
+  domain: string;
+  selector: string;
+  algorithm: DkimAlgorithm;
+  privateKey: KeyObject;
+}
 
 export interface DkimTapOptions {
   /** The active keys of a domain (none: the message goes unsigned). */
@@ -50,7 +55,10 @@ const BLANK = Buffer.from('\r\n\r\n');
 export function fromDomain(parsed: { key: string | null; line: Buffer }[]): string | null {
   const from = parsed.find((h) => h.key === 'from');
   if (!from) return null;
-  const value = from.line.toString('utf8').replace(/^[^:]*:/, '').replace(/\r\n[ \t]/g, ' ');
+  const value = from.line
+    .toString('utf8')
+    .replace(/^[^:]*:/, '')
+    .replace(/\r\n[ \t]/g, ' ');
   const first = (addressparser(value, { flatten: true }) as { address?: string }[]).find((a) => a.address)?.address ?? '';
   const at = first.lastIndexOf('@');
   return at > 0 ? first.slice(at + 1).toLowerCase() : null;
@@ -117,14 +125,27 @@ export class DkimTap extends Transform {
     const lines = tools.getSigningHeaderLines(this.parsed, tools.defaultDKIMFieldNames);
     // over-sign From: h= names it once more than the message has it
     const signing = { keys: `${lines.keys}: From`, headers: lines.headers };
-    const out = await Promise.all(this.keys.map(async (k) => {
-      const { canonicalizedHeader, dkimHeaderOpts } = relaxed.relaxedHeaders('DKIM', signing, {
-        signingDomain: k.domain, selector: k.selector, algorithm: k.algorithm, canonicalization: 'relaxed/relaxed', bodyHash, signTime: new Date(this.opts.now()),
-      });
-      const rsa = k.algorithm === 'rsa-sha256';
-      dkimHeaderOpts.b = (await signAsync(rsa ? 'rsa-sha256' : null, rsa ? canonicalizedHeader : createHash('sha256').update(canonicalizedHeader).digest(), k.privateKey)).toString('base64');
-      return tools.formatSignatureHeaderLine('DKIM', dkimHeaderOpts, true) + '\r\n';
-    }));
+    const out = await Promise.all(
+      this.keys.map(async (k) => {
+        const { canonicalizedHeader, dkimHeaderOpts } = relaxed.relaxedHeaders('DKIM', signing, {
+          signingDomain: k.domain,
+          selector: k.selector,
+          algorithm: k.algorithm,
+          canonicalization: 'relaxed/relaxed',
+          bodyHash,
+          signTime: new Date(this.opts.now()),
+        });
+        const rsa = k.algorithm === 'rsa-sha256';
+        dkimHeaderOpts.b = (
+          await signAsync(
+            rsa ? 'rsa-sha256' : null,
+            rsa ? canonicalizedHeader : createHash('sha256').update(canonicalizedHeader).digest(),
+            k.privateKey,
+          )
+        ).toString('base64');
+        return tools.formatSignatureHeaderLine('DKIM', dkimHeaderOpts, true) + '\r\n';
+      }),
+    );
     return out.join('');
   }
 

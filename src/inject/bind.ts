@@ -5,9 +5,12 @@ import type net from 'node:net';
 /** A port or socket that cannot be bound: one line naming it and the remedy. */
 export class WebBindError extends Error {
   constructor(where: string, code: string) {
-    const remedy = code === 'EACCES'
-      ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE; or set web.port / local.socket in postern.yaml'
-      : code === 'EADDRINUSE' ? 'another program already listens there; stop it or set web.port / local.socket in postern.yaml' : 'see the system error above';
+    const remedy =
+      code === 'EACCES'
+        ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE; or set web.port / local.socket in postern.yaml'
+        : code === 'EADDRINUSE'
+          ? 'another program already listens there; stop it or set web.port / local.socket in postern.yaml'
+          : 'see the system error above';
     super(`cannot listen on ${where}: ${code}: ${remedy}`);
     this.name = 'WebBindError';
   }
@@ -37,5 +40,7 @@ export function closeServer(s: net.Server): Promise<void> {
 export function clearStaleSocket(p: string): void {
   try {
     if (fs.lstatSync(p).isSocket()) fs.unlinkSync(p);
-  } catch { /* none */ }
+  } catch {
+    /* none */
+  }
 }

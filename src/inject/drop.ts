@@ -37,7 +37,7 @@ export function writeDrop(dir: string, env: Omit<DropEnvelope, 'size'>, message:
   const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, DROP_FILE_MODE);
   try {
     const data = Buffer.concat([Buffer.from(DROP_MAGIC + JSON.stringify({ ...env, size: message.length }) + '\n', 'utf8'), message]);
-    for (let off = 0; off < data.length;) off += fs.writeSync(fd, data, off, data.length - off);
+    for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
@@ -51,8 +51,14 @@ export function writeDrop(dir: string, env: Omit<DropEnvelope, 'size'>, message:
   // ".tmp-" name: the server takes in such a file when it is complete (its length matches).
   try {
     const dfd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-  } catch { /* EACCES for site users: see above */ }
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  } catch {
+    /* EACCES for site users: see above */
+  }
   return name;
 }
 
@@ -69,9 +75,18 @@ export function parseDropHead(buf: Buffer): { env: DropEnvelope; start: number }
   } catch {
     return null;
   }
-  const valid = typeof env === 'object' && env !== null && typeof env.token === 'string' && isStringOrNull(env.from) && isStringOrNull(env.fullName)
-    && Array.isArray(env.to) && env.to.every((t) => typeof t === 'string') && typeof env.extract === 'boolean'
-    && Number.isFinite(env.at) && Number.isSafeInteger(env.size) && env.size >= 0;
+  const valid =
+    typeof env === 'object' &&
+    env !== null &&
+    typeof env.token === 'string' &&
+    isStringOrNull(env.from) &&
+    isStringOrNull(env.fullName) &&
+    Array.isArray(env.to) &&
+    env.to.every((t) => typeof t === 'string') &&
+    typeof env.extract === 'boolean' &&
+    Number.isFinite(env.at) &&
+    Number.isSafeInteger(env.size) &&
+    env.size >= 0;
   return valid ? { env, start: nl + 1 } : null;
 }
 

@@ -82,7 +82,10 @@ export interface EnvelopeFields {
   recipients: string[];
 }
 
-interface Parsed { address?: string; group?: Parsed[] }
+interface Parsed {
+  address?: string;
+  group?: Parsed[];
+}
 
 function addressesOf(lines: string[]): string[] {
   const out: string[] = [];

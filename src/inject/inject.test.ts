@@ -12,8 +12,32 @@ import { parseDrop, writeDrop } from './drop.ts';
 import { prepareDropDir } from './pickup.ts';
 
 test('sendmail arguments: -t, -f/-fADDR/-r, -F, -i/-oi, -bm, ignored options, recipients, --', () => {
-  const a = parseSendmailArgs(['-t', '-i', '-f', 'a@x.test', '-FShop Name', '-odi', '-oem', '-bm', '-N', 'never', '-v', 'r1@y.test', '--', '-odd@y.test']);
-  assert.deepEqual(a, { mode: 'send', from: 'a@x.test', fullName: 'Shop Name', extract: true, ignoreDots: true, verbose: true, recipients: ['r1@y.test', '-odd@y.test'], tokenFile: null });
+  const a = parseSendmailArgs([
+    '-t',
+    '-i',
+    '-f',
+    'a@x.test',
+    '-FShop Name',
+    '-odi',
+    '-oem',
+    '-bm',
+    '-N',
+    'never',
+    '-v',
+    'r1@y.test',
+    '--',
+    '-odd@y.test',
+  ]);
+  assert.deepEqual(a, {
+    mode: 'send',
+    from: 'a@x.test',
+    fullName: 'Shop Name',
+    extract: true,
+    ignoreDots: true,
+    verbose: true,
+    recipients: ['r1@y.test', '-odd@y.test'],
+    tokenFile: null,
+  });
   assert.equal(parseSendmailArgs(['-fb@x.test', 'r@y.test']).from, 'b@x.test');
   assert.equal(parseSendmailArgs(['-r', 'c@x.test', 'r@y.test']).from, 'c@x.test');
   assert.equal(parseSendmailArgs(['-oi', 'r@y.test']).ignoreDots, true);
@@ -26,10 +50,21 @@ test('sendmail arguments: -t, -f/-fADDR/-r, -F, -i/-oi, -bm, ignored options, re
   }
   assert.equal(parseSendmailArgs(['-t']).mode, 'send');
   for (const [args, re] of [
-    [[], /no recipients/], [['-bp'], /-bp is not supported/], [['-bv'], /-bv/], [['-q'], /-q/], [['-t', '-f'], /-f needs a value/],
-    [['-Z', 'r@y.test'], /unknown option -Z/], [['-o', 'r@y.test'], /-o needs a letter/], [['-tx'], /unknown option -tx/], [['-tiz'], /unknown option -tiz/],
+    [[], /no recipients/],
+    [['-bp'], /-bp is not supported/],
+    [['-bv'], /-bv/],
+    [['-q'], /-q/],
+    [['-t', '-f'], /-f needs a value/],
+    [['-Z', 'r@y.test'], /unknown option -Z/],
+    [['-o', 'r@y.test'], /-o needs a letter/],
+    [['-tx'], /unknown option -tx/],
+    [['-tiz'], /unknown option -tiz/],
   ] as [string[], RegExp][]) {
-    assert.throws(() => parseSendmailArgs(args), (e: Error) => e instanceof UsageError && re.test(e.message), args.join(' '));
+    assert.throws(
+      () => parseSendmailArgs(args),
+      (e: Error) => e instanceof UsageError && re.test(e.message),
+      args.join(' '),
+    );
   }
 });
 
@@ -55,11 +90,18 @@ test('header block: found with LF or CRLF line ends; the body keeps streaming; e
   assert.equal(headerEnd(Buffer.from('A: b\r\n\r\nbody')), 8);
   assert.equal(headerEnd(Buffer.from('\r\nbody')), 2);
   assert.equal(headerEnd(Buffer.from('A: b\nC: d\n')), -1);
-  const source = Readable.from([Buffer.from('From: "A, B" <a@x.test>\nTo: r1@y.test,\n  Group: r2@y.test, r3@y.test;\nBcc: r4@y'), Buffer.from('.test\n\nbody\n'), Buffer.from('more\n')]);
+  const source = Readable.from([
+    Buffer.from('From: "A, B" <a@x.test>\nTo: r1@y.test,\n  Group: r2@y.test, r3@y.test;\nBcc: r4@y'),
+    Buffer.from('.test\n\nbody\n'),
+    Buffer.from('more\n'),
+  ]);
   const { head, message } = await readHeaderBlock(source);
   const chunks: Buffer[] = [];
   for await (const c of message) chunks.push(c as Buffer);
-  assert.equal(Buffer.concat(chunks).toString(), 'From: "A, B" <a@x.test>\nTo: r1@y.test,\n  Group: r2@y.test, r3@y.test;\nBcc: r4@y.test\n\nbody\nmore\n');
+  assert.equal(
+    Buffer.concat(chunks).toString(),
+    'From: "A, B" <a@x.test>\nTo: r1@y.test,\n  Group: r2@y.test, r3@y.test;\nBcc: r4@y.test\n\nbody\nmore\n',
+  );
   assert.deepEqual(envelopeFields(head), { from: ['a@x.test'], recipients: ['r1@y.test', 'r2@y.test', 'r3@y.test', 'r4@y.test'] });
   assert.deepEqual(envelopeFields(Buffer.from('To: a@y.test\nResent-To: b@y.test\n\n')).recipients, ['b@y.test']);
   await assert.rejects(readHeaderBlock(Readable.from([Buffer.alloc(2000, 0x61)]), 1000), /552|larger/);

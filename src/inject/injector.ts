@@ -9,17 +9,34 @@
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { addressKey, because, newQueueId, parseAddress, SmtpError, smtpError, type Clock, type Site, type SiteGrant, type Suppression } from '../core/index.ts';
-import { checkHeaderSenders, checkRecipient, checkSuppression, senderAllowed, type AuthUser, type Grant, type Verdict } from '../policy/index.ts';
+import {
+  addressKey,
+  because,
+  newQueueId,
+  parseAddress,
+  SmtpError,
+  smtpError,
+  type Clock,
+  type Site,
+  type SiteGrant,
+  type Suppression,
+} from '../core/index.ts';
+import {
+  checkHeaderSenders,
+  checkRecipient,
+  checkSuppression,
+  senderAllowed,
+  type AuthUser,
+  type Grant,
+  type Verdict,
+} from '../policy/index.ts';
 import type { HeaderCheck, Intake } from '../intake/index.ts';
 import type { Containment } from '../containment/index.ts';
 import { envelopeFields, readHeaderBlock } from './header.ts';
 import { channelOf, refusalOf, type Metrics } from '../observability/index.ts';
 
 /** Who sends: a site (token) or a mailbox (login), with what it may send as. */
-export type InjectSender =
-  | { kind: 'site'; site: Site; grants: SiteGrant[] }
-  | { kind: 'mailbox'; user: AuthUser; grants: Grant[] };
+export type InjectSender = { kind: 'site'; site: Site; grants: SiteGrant[] } | { kind: 'mailbox'; user: AuthUser; grants: Grant[] };
 
 export type InjectChannel = 'sendmail' | 'api' | 'maildrop';
 
@@ -42,9 +59,18 @@ export interface InjectRequest {
 }
 
 /** A recipient left out of an accepted message, with the reply an SMTP client would have got at RCPT. */
-export interface InjectRefusal { address: string; smtp: string }
+export interface InjectRefusal {
+  address: string;
+  smtp: string;
+}
 
-export interface InjectResult { id: string; held: boolean; sender: string; recipients: string[]; refused: InjectRefusal[] }
+export interface InjectResult {
+  id: string;
+  held: boolean;
+  sender: string;
+  recipients: string[];
+  refused: InjectRefusal[];
+}
 
 export interface InjectorDeps {
   intake: Intake;
@@ -98,7 +124,12 @@ export function createInjector(deps: InjectorDeps): Injector {
  * Splits the recipients into those to send to and those on the customer's suppression list (each
  * with its 550 5.1.1). None left: the first refusal is thrown. A store that cannot answer: 451.
  */
-async function withoutSuppressed(deps: InjectorDeps, channel: InjectChannel, customerId: number, recipients: string[]): Promise<{ kept: string[]; refused: InjectRefusal[] }> {
+async function withoutSuppressed(
+  deps: InjectorDeps,
+  channel: InjectChannel,
+  customerId: number,
+  recipients: string[],
+): Promise<{ kept: string[]; refused: InjectRefusal[] }> {
   const lookup = deps.suppressionOf;
   if (!lookup) return { kept: recipients, refused: [] };
   let entries: (Suppression | null)[];
@@ -134,12 +165,25 @@ function createUncounted(deps: InjectorDeps): Injector {
       const firstGrant = s.kind === 'site' ? s.grants.find((g) => g.kind === 'address')?.value : undefined;
       const sender = (req.from ?? fields.from[0] ?? own ?? firstGrant ?? '').trim();
       if (!sender) {
-        throw because(smtpError(553, '5.7.1', `No sender address: give one (sendmail -f, or a From field); ${who} has no address of its own`), 'send-as');
+        throw because(
+          smtpError(553, '5.7.1', `No sender address: give one (sendmail -f, or a From field); ${who} has no address of its own`),
+          'send-as',
+        );
       }
-      if (sender !== '<>' && !parseAddress(sender)) throw because(smtpError(553, '5.1.7', `Sender address <${sender}> is not a valid address`), 'send-as');
+      if (sender !== '<>' && !parseAddress(sender))
+        throw because(smtpError(553, '5.1.7', `Sender address <${sender}> is not a valid address`), 'send-as');
       const envelopeSender = sender === '<>' ? '' : sender;
       if (!senderAllowed(own, s.grants, envelopeSender)) {
-        throw because(smtpError(553, '5.7.1', envelopeSender ? `Sender address <${envelopeSender}> is not allowed for ${who}` : `The null sender <> is not allowed for ${who}`), 'send-as');
+        throw because(
+          smtpError(
+            553,
+            '5.7.1',
+            envelopeSender
+              ? `Sender address <${envelopeSender}> is not allowed for ${who}`
+              : `The null sender <> is not allowed for ${who}`,
+          ),
+          'send-as',
+        );
       }
 
       // recipients: explicit ones, plus the header's with -t (or when none were given)
@@ -153,26 +197,42 @@ function createUncounted(deps: InjectorDeps): Injector {
         seen.add(key);
         recipients.push(r);
       }
-      if (!recipients.length) throw because(smtpError(554, '5.5.1', 'No recipients: give them explicitly or in To, Cc or Bcc'), 'recipient');
+      if (!recipients.length)
+        throw because(smtpError(554, '5.5.1', 'No recipients: give them explicitly or in To, Cc or Bcc'), 'recipient');
       const customerId = s.kind === 'site' ? s.site.customerId : s.user.customerId;
       const { kept, refused } = await withoutSuppressed(deps, req.channel, customerId, recipients);
 
       const queueId = newQueueId(deps.clock.now());
-      const via = s.kind === 'site'
-        ? `site ${s.site.name}${s.site.unixUser ? `, unix user ${s.site.unixUser}` : ''}${req.unixUser && req.unixUser !== s.site.unixUser ? `, written by unix user ${req.unixUser}` : ''}`
-        : `login ${s.user.address}`;
+      const via =
+        s.kind === 'site'
+          ? `site ${s.site.name}${s.site.unixUser ? `, unix user ${s.site.unixUser}` : ''}${req.unixUser && req.unixUser !== s.site.unixUser ? `, written by unix user ${req.unixUser}` : ''}`
+          : `login ${s.user.address}`;
       const customerName = s.kind === 'site' ? s.site.customerName : s.user.customerName;
       // a held mailbox, or a held site
       const hold = { onSenderHold: deps.onSenderHold, heldCap: deps.heldCap };
       const checkHeader: HeaderCheck = (facts) => raise(checkHeaderSenders(own, s.grants, facts.senders, who), 'send-as');
-      const injected = { protocol: PROTOCOL[req.channel], via, addFrom: envelopeSender ? fromField(envelopeSender, req.fullName) : undefined };
+      const injected = {
+        protocol: PROTOCOL[req.channel],
+        via,
+        addFrom: envelopeSender ? fromField(envelopeSender, req.fullName) : undefined,
+      };
       const started = performance.now();
       atIntake.add(req);
       const r = await deps.intake.receive(message, {
         queueId,
-        origin: s.kind === 'site'
-          ? { kind: 'site', siteId: s.site.id, name: s.site.name, customerId, customer: customerName, hold, checkHeader, injected }
-          : { kind: 'mailbox', mailboxId: s.user.mailboxId, address: s.user.address, customerId, customer: customerName, hold, checkHeader, injected },
+        origin:
+          s.kind === 'site'
+            ? { kind: 'site', siteId: s.site.id, name: s.site.name, customerId, customer: customerName, hold, checkHeader, injected }
+            : {
+                kind: 'mailbox',
+                mailboxId: s.user.mailboxId,
+                address: s.user.address,
+                customerId,
+                customer: customerName,
+                hold,
+                checkHeader,
+                injected,
+              },
         sender: envelopeSender,
         recipients: kept.map((address) => ({ address })),
         dsnRet: null,
@@ -183,11 +243,27 @@ function createUncounted(deps: InjectorDeps): Injector {
         tls: req.tls,
         listener: req.channel,
       });
-      logger.info({
-        evt: 'queued', listener: req.channel, qid: r.id, site: s.kind === 'site' ? s.site.name : undefined, user: own ?? undefined,
-        customer: customerName, unixUser: req.unixUser ?? undefined, held: r.held ? true : undefined, sender: envelopeSender,
-        rcpts: kept.length, refusedRcpts: refused.length ? refused.map((x) => x.address) : undefined, size: r.size, msgid: r.facts.messageId, dkim: r.dkim?.length ? r.dkim : 'unsigned', spamScore: r.spamScore ?? undefined, ms: Math.round(performance.now() - started),
-      }, 'message queued');
+      logger.info(
+        {
+          evt: 'queued',
+          listener: req.channel,
+          qid: r.id,
+          site: s.kind === 'site' ? s.site.name : undefined,
+          user: own ?? undefined,
+          customer: customerName,
+          unixUser: req.unixUser ?? undefined,
+          held: r.held ? true : undefined,
+          sender: envelopeSender,
+          rcpts: kept.length,
+          refusedRcpts: refused.length ? refused.map((x) => x.address) : undefined,
+          size: r.size,
+          msgid: r.facts.messageId,
+          dkim: r.dkim?.length ? r.dkim : 'unsigned',
+          spamScore: r.spamScore ?? undefined,
+          ms: Math.round(performance.now() - started),
+        },
+        'message queued',
+      );
       if (s.kind === 'mailbox') void deps.containment?.observeMessage(s.user.address);
       return { id: r.id, held: r.held !== null, sender: envelopeSender, recipients: kept, refused };
     },

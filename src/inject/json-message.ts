@@ -11,23 +11,37 @@ import { problem, type Problem } from './problem.ts';
 
 const address = z.string().trim().min(3).max(998);
 const addresses = z.union([address, z.array(address).max(1000)]).transform((v) => (Array.isArray(v) ? v : [v]));
-export const jsonMessage = z.object({
-  from: address.describe('the sender: an address, or "Name <address>"; the envelope sender too'),
-  to: addresses.optional().describe('one address or a list ("Name <address>" allowed)'),
-  cc: addresses.optional(),
-  bcc: addresses.optional().describe('recipients left out of the headers'),
-  replyTo: addresses.optional(),
-  subject: z.string().max(998).optional(),
-  text: z.string().optional(),
-  html: z.string().optional(),
-  headers: z.record(z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, 'not a header field name'), z.string().regex(/^[^\r\n]*$/, 'no line breaks')).optional(),
-  attachments: z.array(z.object({
-    filename: z.string().min(1).max(255),
-    content: z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/, 'base64 expected').describe('base64'),
-    contentType: z.string().max(255).optional(),
-    cid: z.string().max(255).optional(),
-  }).strict()).max(100).optional(),
-}).strict();
+export const jsonMessage = z
+  .object({
+    from: address.describe('the sender: an address, or "Name <address>"; the envelope sender too'),
+    to: addresses.optional().describe('one address or a list ("Name <address>" allowed)'),
+    cc: addresses.optional(),
+    bcc: addresses.optional().describe('recipients left out of the headers'),
+    replyTo: addresses.optional(),
+    subject: z.string().max(998).optional(),
+    text: z.string().optional(),
+    html: z.string().optional(),
+    headers: z
+      .record(z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, 'not a header field name'), z.string().regex(/^[^\r\n]*$/, 'no line breaks'))
+      .optional(),
+    attachments: z
+      .array(
+        z
+          .object({
+            filename: z.string().min(1).max(255),
+            content: z
+              .string()
+              .regex(/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/, 'base64 expected')
+              .describe('base64'),
+            contentType: z.string().max(255).optional(),
+            cid: z.string().max(255).optional(),
+          })
+          .strict(),
+      )
+      .max(100)
+      .optional(),
+  })
+  .strict();
 export type JsonMessage = z.output<typeof jsonMessage>;
 
 type Entry = { name: string; address?: string; group?: Entry[] };
@@ -49,19 +63,29 @@ export function checkJsonAddresses(m: JsonMessage): Problem | null {
   const check = (path: string, value: string, recipient: boolean) => {
     for (const bad of badAddresses(value)) {
       errors.push({
-        path, message: `"${bad}" is not a mail address (local-part@domain)`,
-        smtp: recipient ? `553 5.1.3 Recipient address <${bad}> is not a valid address` : `553 5.1.7 Sender address <${bad}> is not a valid address`,
+        path,
+        message: `"${bad}" is not a mail address (local-part@domain)`,
+        smtp: recipient
+          ? `553 5.1.3 Recipient address <${bad}> is not a valid address`
+          : `553 5.1.7 Sender address <${bad}> is not a valid address`,
       });
     }
   };
   check('from', m.from, false);
-  for (const field of ['to', 'cc', 'bcc', 'replyTo'] as const) (m[field] ?? []).forEach((v, i) => check(`${field}.${i}`, v, field !== 'replyTo'));
+  for (const field of ['to', 'cc', 'bcc', 'replyTo'] as const)
+    (m[field] ?? []).forEach((v, i) => check(`${field}.${i}`, v, field !== 'replyTo'));
   if (!errors.length) return null;
   const first = errors[0]!;
   const recipient = first.smtp.includes('5.1.3');
-  return problem(recipient ? 'recipient' : 'bad-request', 400, `${first.path}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`, {
-    smtp: first.smtp, errors: errors.map(({ path, message }) => ({ path, message })),
-  });
+  return problem(
+    recipient ? 'recipient' : 'bad-request',
+    400,
+    `${first.path}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`,
+    {
+      smtp: first.smtp,
+      errors: errors.map(({ path, message }) => ({ path, message })),
+    },
+  );
 }
 
 const schemaOf = (s: z.ZodType): Record<string, unknown> => {
@@ -73,9 +97,14 @@ const schemaOf = (s: z.ZodType): Record<string, unknown> => {
 export function sendApiOperation(problemRef: Record<string, unknown>): Record<string, unknown> {
   const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemRef } } });
   const queued = z.object({
-    id: z.string().describe('the queue id'), status: z.enum(['queued', 'held']), sender: z.string().describe('the envelope sender'),
+    id: z.string().describe('the queue id'),
+    status: z.enum(['queued', 'held']),
+    sender: z.string().describe('the envelope sender'),
     recipients: z.array(z.string()).describe('the envelope recipients that were queued'),
-    refused: z.array(z.object({ address: z.string(), smtp: z.string() })).optional().describe('recipients on the suppression list, left out, each with its SMTP reply'),
+    refused: z
+      .array(z.object({ address: z.string(), smtp: z.string() }))
+      .optional()
+      .describe('recipients on the suppression list, left out, each with its SMTP reply'),
   });
   const q = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } });
   return {
@@ -83,8 +112,9 @@ export function sendApiOperation(problemRef: Record<string, unknown>): Record<st
     summary: 'Send a message (raw message/rfc822 with the envelope in the query, or JSON)',
     tags: ['send'],
     'x-access': 'site',
-    description: 'Authenticated by a site token (Authorization: Bearer pst_...) or a mailbox login (Basic, over TLS). Not an admin API token. '
-      + 'Refusals carry the SMTP reply an SMTP client would get (smtp).',
+    description:
+      'Authenticated by a site token (Authorization: Bearer pst_...) or a mailbox login (Basic, over TLS). Not an admin API token. ' +
+      'Refusals carry the SMTP reply an SMTP client would get (smtp).',
     security: [{ siteToken: [] }, { mailboxLogin: [] }],
     parameters: [
       q('from', 'raw only: the envelope sender (default: the From header)'),
@@ -94,7 +124,10 @@ export function sendApiOperation(problemRef: Record<string, unknown>): Record<st
     ],
     requestBody: {
       required: true,
-      content: { 'application/json': { schema: schemaOf(jsonMessage) }, 'message/rfc822': { schema: { type: 'string', format: 'binary' } } },
+      content: {
+        'application/json': { schema: schemaOf(jsonMessage) },
+        'message/rfc822': { schema: { type: 'string', format: 'binary' } },
+      },
     },
     responses: {
       202: { description: 'Queued (or held)', content: { 'application/json': { schema: schemaOf(queued) } } },

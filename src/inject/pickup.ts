@@ -74,7 +74,14 @@ export function passwdLookup(file = '/etc/passwd'): (uid: number) => string | nu
       const st = fs.statSync(file);
       if (`${st.mtimeMs}:${st.size}` !== stamp) {
         stamp = `${st.mtimeMs}:${st.size}`;
-        map = new Map(fs.readFileSync(file, 'utf8').split('\n').map((l) => l.split(':')).filter((f) => f.length > 2).map((f) => [Number(f[2]), f[0]!]));
+        map = new Map(
+          fs
+            .readFileSync(file, 'utf8')
+            .split('\n')
+            .map((l) => l.split(':'))
+            .filter((f) => f.length > 2)
+            .map((f) => [Number(f[2]), f[0]!]),
+        );
       }
     } catch {
       return null;
@@ -111,20 +118,37 @@ export function createPickup(deps: PickupDeps): Pickup {
     const customer = await deps.store.customers.get(site.customerName);
     const to = (sender && senderAllowed(null, grants, sender) ? sender : null) ?? customer?.contact ?? deps.postmaster;
     if (!to) {
-      logger.warn({ evt: 'maildrop', file: name, site: site.name, result: 'dropped', reply: formatReply(err.reply) }, 'refused drop message: nobody to tell');
+      logger.warn(
+        { evt: 'maildrop', file: name, site: site.name, result: 'dropped', reply: formatReply(err.reply) },
+        'refused drop message: nobody to tell',
+      );
       return;
     }
     const now = new Date(deps.clock.now());
     const stream = buildDsn({
-      reportingMta: deps.hostname, postmaster: deps.bounceFrom, to, queueId: name, arrivalDate: new Date(at),
+      reportingMta: deps.hostname,
+      postmaster: deps.bounceFrom,
+      to,
+      queueId: name,
+      arrivalDate: new Date(at),
       recipients: (recipients.length ? recipients : ['(none)']).map((r) => ({
-        finalRecipient: r, action: 'failed' as const, status: err.reply.enhanced, diagnosticCode: formatReply(err.reply), lastAttemptDate: now,
+        finalRecipient: r,
+        action: 'failed' as const,
+        status: err.reply.enhanced,
+        diagnosticCode: formatReply(err.reply),
+        lastAttemptDate: now,
       })),
-      ret: 'HDRS', original: toCrlf(message), now, messageIdDomain: deps.hostname,
+      ret: 'HDRS',
+      original: toCrlf(message),
+      now,
+      messageIdDomain: deps.hostname,
       localAdvice: `This mail system did not accept the message from the website (site ${site.name}) because of the rule above; nothing was sent. The website's owner can fix its settings, or ask your provider's support.`,
     });
     const queueId = newQueueId(deps.clock.now());
-    await deps.intake.receive(stream, noticeRequest({ queueId, to: [to], customerId: site.customerId, listener: BOUNCE_LISTENER, hostname: deps.hostname }));
+    await deps.intake.receive(
+      stream,
+      noticeRequest({ queueId, to: [to], customerId: site.customerId, listener: BOUNCE_LISTENER, hostname: deps.hostname }),
+    );
     deps.metrics?.dsn.inc({ type: 'failure' });
     logger.info({ evt: 'bounce', file: name, site: site.name, dsn: queueId, to }, 'refused drop message bounced');
   }
@@ -133,14 +157,18 @@ export function createPickup(deps: PickupDeps): Pickup {
   function readClaimed(taken: string, name: string): { buf: Buffer; uid: number } | 'aside' | null {
     const r = readRegular(path.join(deps.dir, taken), deps.maxBytes);
     if ('buf' in r) return r;
-    if (r.aside) return aside(taken, r.problem), 'aside';
+    if (r.aside) return (aside(taken, r.problem), 'aside');
     logger.error({ evt: 'maildrop', file: name, err: r.problem }, 'cannot read a drop file');
     return null;
   }
 
   /** Puts a claimed file back for the next scan. */
   const release = (taken: string, name: string) => {
-    try { fs.renameSync(path.join(deps.dir, taken), path.join(deps.dir, name)); } catch { /* gone */ }
+    try {
+      fs.renameSync(path.join(deps.dir, taken), path.join(deps.dir, name));
+    } catch {
+      /* gone */
+    }
   };
   const done = (taken: string, name: string) => {
     try {
@@ -156,12 +184,16 @@ export function createPickup(deps: PickupDeps): Pickup {
     try {
       fs.renameSync(path.join(deps.dir, name), path.join(deps.dir, taken));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.error({ evt: 'maildrop', file: name, err: (err as Error).message }, 'cannot claim a drop file');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        logger.error({ evt: 'maildrop', file: name, err: (err as Error).message }, 'cannot claim a drop file');
       return false;
     }
     // from here the file is claimed: it ends removed, moved aside, or put back, never stuck claimed
     let settled = false;
-    const finished = <T>(v: T): T => { settled = true; return v; };
+    const finished = <T>(v: T): T => {
+      settled = true;
+      return v;
+    };
     try {
       return await claimed(taken, name, finished);
     } finally {
@@ -174,28 +206,41 @@ export function createPickup(deps: PickupDeps): Pickup {
     if (read === 'aside') return finished(false);
     if (!read) return false; // unreadable now: put back for the next scan
     const drop = parseDrop(read.buf);
-    if (!drop) return aside(taken, 'not a drop file, or cut short'), finished(false);
+    if (!drop) return (aside(taken, 'not a drop file, or cut short'), finished(false));
     const site = await deps.store.sites.byTokenHash(siteTokenHash(drop.env.token));
-    if (!site) return aside(taken, 'unknown site token (removed site or rotated token)'), finished(false);
+    if (!site) return (aside(taken, 'unknown site token (removed site or rotated token)'), finished(false));
     const unixUser = deps.userOf?.(read.uid) ?? String(read.uid);
     const expired = deps.clock.now() - drop.env.at > deps.retryMs;
     try {
       const r = await deps.injector.inject({
         sender: { kind: 'site', site, grants: await deps.store.sites.grants(site.id) },
-        from: drop.env.from, to: drop.env.to, extract: drop.env.extract, fullName: drop.env.fullName,
-        message: Readable.from([drop.message]), channel: 'maildrop', clientIp: '127.0.0.1', tls: null, unixUser,
+        from: drop.env.from,
+        to: drop.env.to,
+        extract: drop.env.extract,
+        fullName: drop.env.fullName,
+        message: Readable.from([drop.message]),
+        channel: 'maildrop',
+        clientIp: '127.0.0.1',
+        tls: null,
+        unixUser,
       });
       done(taken, name);
-      logger.info({ evt: 'maildrop', file: name, site: site.name, qid: r.id, unixUser, waitedMs: deps.clock.now() - drop.env.at }, 'drop file taken in');
+      logger.info(
+        { evt: 'maildrop', file: name, site: site.name, qid: r.id, unixUser, waitedMs: deps.clock.now() - drop.env.at },
+        'drop file taken in',
+      );
       return finished(true);
     } catch (err) {
       if (!(err instanceof SmtpError)) {
         // ours (store down): the file stays for the next scan, unless it has waited too long
-        if (expired) return aside(taken, `not taken in within the retry time: ${(err as Error).message}`), finished(false);
+        if (expired) return (aside(taken, `not taken in within the retry time: ${(err as Error).message}`), finished(false));
         throw err; // put back by the caller
       }
       if (err.reply.code < 500 && !expired) {
-        logger.warn({ evt: 'maildrop', file: name, site: site.name, result: 'deferred', reply: formatReply(err.reply) }, 'drop file deferred');
+        logger.warn(
+          { evt: 'maildrop', file: name, site: site.name, result: 'deferred', reply: formatReply(err.reply) },
+          'drop file deferred',
+        );
         return false; // put back by the caller
       }
       const head = drop.message.subarray(0, Math.max(0, headerEnd(drop.message)) || drop.message.length);
@@ -205,8 +250,13 @@ export function createPickup(deps: PickupDeps): Pickup {
         const fields = envelopeFields(head);
         if (drop.env.extract || !recipients.length) recipients = [...recipients, ...fields.recipients];
         sender ||= fields.from[0] ?? '';
-      } catch { /* an unparsable header: the bounce lists what the envelope says */ }
-      logger.warn({ evt: 'maildrop', file: name, site: site.name, result: 'refused', reply: formatReply(err.reply), expired }, 'drop file refused');
+      } catch {
+        /* an unparsable header: the bounce lists what the envelope says */
+      }
+      logger.warn(
+        { evt: 'maildrop', file: name, site: site.name, result: 'refused', reply: formatReply(err.reply), expired },
+        'drop file refused',
+      );
       await bounce(site, sender, recipients, err, drop.message, drop.env.at, name); // throws: put back, bounced later
       done(taken, name);
       return finished(false);
@@ -226,7 +276,9 @@ export function createPickup(deps: PickupDeps): Pickup {
       const complete = head !== null && head.start + head.env.size === st.size;
       if (complete) fs.renameSync(file, path.join(deps.dir, name.slice('.tmp-'.length)));
       else if (age > STALE_TMP_MS) fs.rmSync(file, { force: true });
-    } catch { /* gone, or not ours to read */ }
+    } catch {
+      /* gone, or not ours to read */
+    }
   }
 
   let first = true;
@@ -261,7 +313,9 @@ export function createPickup(deps: PickupDeps): Pickup {
   return {
     scan() {
       // one scan at a time: a slow scan and the timer never take the same file twice
-      running ??= scanOnce().finally(() => { running = null; });
+      running ??= scanOnce().finally(() => {
+        running = null;
+      });
       return running;
     },
     start(intervalMs) {
@@ -280,7 +334,11 @@ export function createPickup(deps: PickupDeps): Pickup {
  * a regular file of at most maxBytes (with prefixOnly: its first maxBytes), or why not (aside:
  * move it out of the way unread).
  */
-export function readRegular(file: string, maxBytes: number, prefixOnly = false): { buf: Buffer; uid: number } | { problem: string; aside: boolean } {
+export function readRegular(
+  file: string,
+  maxBytes: number,
+  prefixOnly = false,
+): { buf: Buffer; uid: number } | { problem: string; aside: boolean } {
   const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
   let fd: number;
   try {

@@ -44,7 +44,8 @@ export const PROBLEM_TYPE_BASE = 'urn:postern:problem:';
 export function httpStatusOf(code: number, reason: string | undefined): number {
   if (reason === 'size') return 413;
   if (reason === 'auth') return 401;
-  if (code >= 400 && code < 500) return reason === 'limit' || reason === 'hold' || reason === 'content' ? 429 : reason === 'recipient' ? 400 : 503;
+  if (code >= 400 && code < 500)
+    return reason === 'limit' || reason === 'hold' || reason === 'content' ? 429 : reason === 'recipient' ? 400 : 503;
   if (reason === 'send-as' || reason === 'limit' || reason === 'hold' || reason === 'content' || reason === 'suspended') return 403;
   if (reason === 'recipient' || reason === 'suppressed') return 400;
   return 422;
@@ -55,13 +56,34 @@ export function problem(reason: string, status: number, detail: string, extra: P
 }
 
 /** sysexits(3) values that sendmail-compatible programs return. */
-export const EX = { OK: 0, USAGE: 64, DATAERR: 65, NOUSER: 67, UNAVAILABLE: 69, SOFTWARE: 70, OSERR: 71, CANTCREAT: 73, IOERR: 74, TEMPFAIL: 75, NOPERM: 77, CONFIG: 78 } as const;
+export const EX = {
+  OK: 0,
+  USAGE: 64,
+  DATAERR: 65,
+  NOUSER: 67,
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  OSERR: 71,
+  CANTCREAT: 73,
+  IOERR: 74,
+  TEMPFAIL: 75,
+  NOPERM: 77,
+  CONFIG: 78,
+} as const;
 
 /** The exit code of `postern sendmail` for a refusal of the server. */
 export function exitCodeOf(p: Pick<Problem, 'status' | 'reason'>): number {
   if (p.status === 429 || p.status === 503 || p.status >= 500) return EX.TEMPFAIL;
   if (p.reason === 'suppressed') return EX.NOUSER;
-  if (p.reason === 'send-as' || p.reason === 'auth' || p.reason === 'hold' || p.reason === 'limit' || p.reason === 'content' || p.reason === 'suspended') return EX.NOPERM;
+  if (
+    p.reason === 'send-as' ||
+    p.reason === 'auth' ||
+    p.reason === 'hold' ||
+    p.reason === 'limit' ||
+    p.reason === 'content' ||
+    p.reason === 'suspended'
+  )
+    return EX.NOPERM;
   if (p.reason === 'data' || p.reason === 'size' || p.reason === 'recipient' || p.reason === 'bad-request') return EX.DATAERR;
   return EX.UNAVAILABLE;
 }

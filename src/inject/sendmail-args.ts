@@ -28,7 +28,16 @@ const IGNORED_WITH_VALUE = new Set(['B', 'C', 'L', 'N', 'O', 'R', 'V', 'X', 'h',
 const IGNORED = new Set(['v', 'U', 'G', 'n', 'm', 'e', 'd', 's', 'x']);
 
 export function parseSendmailArgs(argv: string[]): SendmailArgs {
-  const a: SendmailArgs = { mode: 'send', from: null, fullName: null, extract: false, ignoreDots: false, verbose: false, recipients: [], tokenFile: null };
+  const a: SendmailArgs = {
+    mode: 'send',
+    from: null,
+    fullName: null,
+    extract: false,
+    ignoreDots: false,
+    verbose: false,
+    recipients: [],
+    tokenFile: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -61,14 +70,25 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
       return next;
     };
     switch (flag) {
-      case 't': a.extract = true; if (attached) throw new UsageError(`unknown option ${arg}`); break;
-      case 'i': a.ignoreDots = true; break;
-      case 'f': case 'r': a.from = value(); break;
-      case 'F': a.fullName = value(); break;
+      case 't':
+        a.extract = true;
+        if (attached) throw new UsageError(`unknown option ${arg}`);
+        break;
+      case 'i':
+        a.ignoreDots = true;
+        break;
+      case 'f':
+      case 'r':
+        a.from = value();
+        break;
+      case 'F':
+        a.fullName = value();
+        break;
       case 'b': {
         const mode = attached || value();
         if (mode === 's') a.mode = 'smtp';
-        else if (mode !== 'm') throw new UsageError(`mode -b${mode} is not supported: postern sendmail sends mail (-bm) or speaks SMTP on standard input (-bs)`);
+        else if (mode !== 'm')
+          throw new UsageError(`mode -b${mode} is not supported: postern sendmail sends mail (-bm) or speaks SMTP on standard input (-bs)`);
         break;
       }
       case 'o': {
@@ -77,8 +97,10 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
         if (attached === 'i') a.ignoreDots = true;
         break;
       }
-      case 'q': throw new UsageError('-q (queue runs) is not supported: the Postern server runs its queue itself');
-      case 'I': throw new UsageError('-I (newaliases) is not supported');
+      case 'q':
+        throw new UsageError('-q (queue runs) is not supported: the Postern server runs its queue itself');
+      case 'I':
+        throw new UsageError('-I (newaliases) is not supported');
       default:
         if (IGNORED_WITH_VALUE.has(flag)) {
           value();
@@ -91,7 +113,8 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
         throw new UsageError(`unknown option ${arg}`);
     }
   }
-  if (a.mode === 'send' && !a.extract && !a.recipients.length) throw new UsageError('no recipients: give them as arguments or use -t to take them from To, Cc and Bcc');
+  if (a.mode === 'send' && !a.extract && !a.recipients.length)
+    throw new UsageError('no recipients: give them as arguments or use -t to take them from To, Cc and Bcc');
   return a;
 }
 

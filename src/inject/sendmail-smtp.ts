@@ -5,7 +5,11 @@
  * message (`submit`), and its reply is the reply an SMTP client of the server would get.
  */
 
-export interface SmtpEnvelope { from: string; to: string[]; message: Buffer }
+export interface SmtpEnvelope {
+  from: string;
+  to: string[];
+  message: Buffer;
+}
 
 export interface StdioSmtpDeps {
   input: AsyncIterable<Buffer | string>;
@@ -51,7 +55,9 @@ export async function runStdioSmtp(deps: StdioSmtpDeps): Promise<boolean> {
         if (raw.length === 1 && raw[0] === 0x2e) {
           const message = Buffer.concat(data);
           data = null;
-          say(tooBig ? `552 5.3.4 Message exceeds the maximum size of ${maxMessage} bytes` : await deps.submit({ from: from!, to, message }));
+          say(
+            tooBig ? `552 5.3.4 Message exceeds the maximum size of ${maxMessage} bytes` : await deps.submit({ from: from!, to, message }),
+          );
           from = null;
           to = [];
           continue;
@@ -77,11 +83,21 @@ export async function runStdioSmtp(deps: StdioSmtpDeps): Promise<boolean> {
           say('250-8BITMIME');
           say('250 ENHANCEDSTATUSCODES');
           break;
-        case 'HELO': from = null; to = []; say(`250 ${deps.hostname}`); break;
+        case 'HELO':
+          from = null;
+          to = [];
+          say(`250 ${deps.hostname}`);
+          break;
         case 'MAIL': {
           const m = PATH.exec(arg);
-          if (!m || !/^FROM/i.test(arg)) { say('501 5.5.4 Syntax: MAIL FROM:<address>'); break; }
-          if (from !== null) { say('503 5.5.1 Error: nested MAIL command'); break; }
+          if (!m || !/^FROM/i.test(arg)) {
+            say('501 5.5.4 Syntax: MAIL FROM:<address>');
+            break;
+          }
+          if (from !== null) {
+            say('503 5.5.1 Error: nested MAIL command');
+            break;
+          }
           from = m[1]!;
           to = [];
           say('250 2.1.0 Ok');
@@ -89,24 +105,44 @@ export async function runStdioSmtp(deps: StdioSmtpDeps): Promise<boolean> {
         }
         case 'RCPT': {
           const m = PATH.exec(arg);
-          if (from === null) { say('503 5.5.1 Error: need MAIL command'); break; }
-          if (!m || !/^TO/i.test(arg) || !m[1]) { say('501 5.5.4 Syntax: RCPT TO:<address>'); break; }
+          if (from === null) {
+            say('503 5.5.1 Error: need MAIL command');
+            break;
+          }
+          if (!m || !/^TO/i.test(arg) || !m[1]) {
+            say('501 5.5.4 Syntax: RCPT TO:<address>');
+            break;
+          }
           to.push(m[1]);
           say('250 2.1.5 Ok');
           break;
         }
         case 'DATA':
-          if (from === null || !to.length) { say(`503 5.5.1 Error: need ${from === null ? 'MAIL' : 'RCPT'} command`); break; }
+          if (from === null || !to.length) {
+            say(`503 5.5.1 Error: need ${from === null ? 'MAIL' : 'RCPT'} command`);
+            break;
+          }
           data = [];
           dataBytes = 0;
           tooBig = false;
           say('354 End data with <CR><LF>.<CR><LF>');
           break;
-        case 'RSET': from = null; to = []; say('250 2.0.0 Ok'); break;
-        case 'NOOP': say('250 2.0.0 Ok'); break;
-        case 'VRFY': say('252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery'); break;
-        case 'QUIT': say('221 2.0.0 Bye'); return true;
-        default: say('502 5.5.2 Error: command not recognized');
+        case 'RSET':
+          from = null;
+          to = [];
+          say('250 2.0.0 Ok');
+          break;
+        case 'NOOP':
+          say('250 2.0.0 Ok');
+          break;
+        case 'VRFY':
+          say('252 2.5.2 Cannot VRFY user; try RCPT to attempt delivery');
+          break;
+        case 'QUIT':
+          say('221 2.0.0 Bye');
+          return true;
+        default:
+          say('502 5.5.2 Error: command not recognized');
       }
     }
   } catch (err) {

@@ -27,7 +27,11 @@ export interface SendmailIo {
   env: NodeJS.ProcessEnv;
 }
 
-interface Where { token: string; socket: string; dropDir: string }
+interface Where {
+  token: string;
+  socket: string;
+  dropDir: string;
+}
 
 const TOKEN_FILE_NAME = '.postern-site';
 
@@ -57,18 +61,30 @@ export function tokenFileText(o: { site: string; customer: string; token: string
 }
 
 class Fail extends Error {
-  constructor(readonly code: number, message: string) { super(message); }
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 async function locate(args: SendmailArgs, env: NodeJS.ProcessEnv): Promise<Where> {
   let home = '';
-  try { home = os.userInfo().homedir; } catch { /* no passwd entry */ }
+  try {
+    home = os.userInfo().homedir;
+  } catch {
+    /* no passwd entry */
+  }
   const file = args.tokenFile ?? env.POSTERN_SITE_TOKEN_FILE ?? (home ? path.join(home, TOKEN_FILE_NAME) : '');
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Fail(EX.CONFIG, `no site token: cannot read ${file || `~/${TOKEN_FILE_NAME}`} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set POSTERN_SITE_TOKEN_FILE or ask your provider`);
+    throw new Fail(
+      EX.CONFIG,
+      `no site token: cannot read ${file || `~/${TOKEN_FILE_NAME}`} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set POSTERN_SITE_TOKEN_FILE or ask your provider`,
+    );
   }
   const kv = parseTokenFile(text);
   if (!kv.token) throw new Fail(EX.CONFIG, `no token in ${file}`);
@@ -105,24 +121,36 @@ function post(where: Where, args: Envelope, message: Buffer): Promise<Reply> {
   if (args.extract) q.set('extract', '1');
   if (args.fullName !== null) q.set('fullName', args.fullName);
   return new Promise((resolve) => {
-    const req = http.request({
-      socketPath: where.socket, method: 'POST', path: `/api/v1/messages?${q}`, timeout: 120_000,
-      headers: { authorization: `Bearer ${where.token}`, 'content-type': 'message/rfc822', 'content-length': message.length },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (err) => resolve({ kind: 'lost', why: err.message }));
-      res.on('end', () => {
-        let body: unknown;
-        try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = null; }
-        if (res.statusCode === 202 && body) return resolve({ kind: 'ok', body: body as Queued });
-        const p = body as Problem | null;
-        if (!p || typeof p.status !== 'number') return resolve({ kind: 'lost', why: `unexpected answer ${res.statusCode}` });
-        resolve({ kind: 'problem', problem: p });
-      });
-    });
+    const req = http.request(
+      {
+        socketPath: where.socket,
+        method: 'POST',
+        path: `/api/v1/messages?${q}`,
+        timeout: 120_000,
+        headers: { authorization: `Bearer ${where.token}`, 'content-type': 'message/rfc822', 'content-length': message.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => resolve({ kind: 'lost', why: err.message }));
+        res.on('end', () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = null;
+          }
+          if (res.statusCode === 202 && body) return resolve({ kind: 'ok', body: body as Queued });
+          const p = body as Problem | null;
+          if (!p || typeof p.status !== 'number') return resolve({ kind: 'lost', why: `unexpected answer ${res.statusCode}` });
+          resolve({ kind: 'problem', problem: p });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('no answer within 120 s')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: err.code && NOT_REACHED.has(err.code) ? 'unreachable' : 'lost', why: err.code ?? err.message }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve({ kind: err.code && NOT_REACHED.has(err.code) ? 'unreachable' : 'lost', why: err.code ?? err.message }),
+    );
     req.end(message);
   });
 }
@@ -138,7 +166,13 @@ type Envelope = Pick<SendmailArgs, 'from' | 'recipients' | 'extract' | 'fullName
 /** Hands one message to the server, or to the drop folder when the server cannot take it now. */
 async function submit(where: Where, env: Envelope, message: Buffer): Promise<Outcome> {
   const reply = await post(where, env, message);
-  if (reply.kind === 'ok') return { kind: 'queued', id: reply.body.id, status: reply.body.status, refused: Array.isArray(reply.body.refused) ? reply.body.refused : [] };
+  if (reply.kind === 'ok')
+    return {
+      kind: 'queued',
+      id: reply.body.id,
+      status: reply.body.status,
+      refused: Array.isArray(reply.body.refused) ? reply.body.refused : [],
+    };
   if (reply.kind === 'lost') {
     const line = `no answer from the server (${reply.why}); the message may or may not have been queued: try again later`;
     return { kind: 'refused', code: EX.TEMPFAIL, line, smtp: `451 4.4.1 ${line}` };
@@ -146,14 +180,28 @@ async function submit(where: Where, env: Envelope, message: Buffer): Promise<Out
   if (reply.kind === 'problem' && reply.problem.reason !== 'unavailable') {
     const p = reply.problem;
     const smtp = p.smtp ?? `${p.status >= 500 || p.status === 429 ? 451 : 550} ${p.status === 429 ? '4.7.1' : '5.7.0'} ${p.detail}`;
-    return { kind: 'refused', code: exitCodeOf(p), line: `${p.detail}${p.smtp ? ` (${p.smtp.split(' ').slice(0, 2).join(' ')})` : ''}`, smtp };
+    return {
+      kind: 'refused',
+      code: exitCodeOf(p),
+      line: `${p.detail}${p.smtp ? ` (${p.smtp.split(' ').slice(0, 2).join(' ')})` : ''}`,
+      smtp,
+    };
   }
   // the server is down, restarting or cannot store: the drop folder keeps the message
   const why = reply.kind === 'problem' ? reply.problem.detail : reply.why;
   try {
-    const name = writeDrop(where.dropDir, {
-      token: where.token, from: env.from, to: env.recipients, extract: env.extract || !env.recipients.length, fullName: env.fullName, at: Date.now(),
-    }, message);
+    const name = writeDrop(
+      where.dropDir,
+      {
+        token: where.token,
+        from: env.from,
+        to: env.recipients,
+        extract: env.extract || !env.recipients.length,
+        fullName: env.fullName,
+        at: Date.now(),
+      },
+      message,
+    );
     return { kind: 'dropped', name, why };
   } catch (err) {
     const line = `server not reachable (${why}) and cannot write to the drop folder ${where.dropDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
@@ -175,9 +223,15 @@ export async function runSendmail(argv: string[], io: SendmailIo): Promise<numbe
     if (args.mode === 'smtp') {
       const { runStdioSmtp } = await import('./sendmail-smtp.ts');
       const clean = await runStdioSmtp({
-        input: io.stdin, write: io.out, hostname: os.hostname(),
+        input: io.stdin,
+        write: io.out,
+        hostname: os.hostname(),
         async submit(e) {
-          const o = await submit(where, { from: e.from === '' ? '<>' : e.from, recipients: e.to, extract: false, fullName: args.fullName }, e.message);
+          const o = await submit(
+            where,
+            { from: e.from === '' ? '<>' : e.from, recipients: e.to, extract: false, fullName: args.fullName },
+            e.message,
+          );
           if (o.kind === 'queued') return `250 2.0.0 Ok: ${o.status} as ${o.id}`;
           if (o.kind === 'dropped') return `250 2.0.0 Ok: kept in the drop folder as ${o.name}`;
           return o.smtp.replace(/[\r\n]+/g, ' ');
@@ -194,7 +248,11 @@ export async function runSendmail(argv: string[], io: SendmailIo): Promise<numbe
     // recipients left out (suppressed): the others got the message
     if (o.kind === 'queued') for (const r of o.refused) io.err(`postern sendmail: <${r.address}> not sent: ${r.smtp}`);
     if (args.verbose) {
-      io.err(o.kind === 'queued' ? `postern sendmail: ${o.status} as ${o.id}` : `postern sendmail: server not reachable (${o.why}); kept in the drop folder as ${o.name}`);
+      io.err(
+        o.kind === 'queued'
+          ? `postern sendmail: ${o.status} as ${o.id}`
+          : `postern sendmail: server not reachable (${o.why}); kept in the drop folder as ${o.name}`,
+      );
     }
     return EX.OK;
   } catch (err) {

@@ -16,7 +16,11 @@ export interface SendmailSocket {
   close(): Promise<void>;
 }
 
-export async function startSendmailSocket(o: { socketPath: string; api: Omit<SendApiDeps, 'channel' | 'mount'>; logger: Logger }): Promise<SendmailSocket> {
+export async function startSendmailSocket(o: {
+  socketPath: string;
+  api: Omit<SendApiDeps, 'channel' | 'mount'>;
+  logger: Logger;
+}): Promise<SendmailSocket> {
   const local = http.createServer(getRequestListener(createSendApi({ ...o.api, channel: 'local' }).fetch));
   local.requestTimeout = 600_000;
   local.headersTimeout = 30_000;

@@ -31,7 +31,12 @@ async function rewrite(message: string, received = buildReceived(receivedInfo())
   await pipeline(
     Readable.from([Buffer.from(message, 'utf8')]),
     rewriter,
-    new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } }),
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
   );
   return { out: Buffer.concat(chunks).toString('utf8'), facts: rewriter.facts };
 }
@@ -108,7 +113,12 @@ test('Message-ID and Date are added when missing', async () => {
   assert.equal(facts.from, 'a@example.com');
   assert.equal(body, 'hi\r\n');
   // the original fields survive in their order
-  assert.deepEqual(fields(header).filter((f) => ['from', 'to', 'subject'].includes(f.name)).map((f) => f.name), ['from', 'to', 'subject']);
+  assert.deepEqual(
+    fields(header)
+      .filter((f) => ['from', 'to', 'subject'].includes(f.name))
+      .map((f) => f.name),
+    ['from', 'to', 'subject'],
+  );
   assertOnlyCrlf(out);
 });
 
@@ -160,7 +170,11 @@ test('Received is the very first line, above existing Received fields, folded wi
   const names = fields(header).map((f) => f.name);
   assert.equal(names[0], 'received');
   assert.equal(count(header, 'received'), 2);
-  assert.match(header, /^Received: from older\.example by relay\.example; Tue, 01 Dec 2026 09:00:00 \+0000\r$/m, 'the older Received is kept unchanged');
+  assert.match(
+    header,
+    /^Received: from older\.example by relay\.example; Tue, 01 Dec 2026 09:00:00 \+0000\r$/m,
+    'the older Received is kept unchanged',
+  );
   // the first field's raw lines: one header line and continuation lines starting with TAB
   const raw = header.split('\r\n');
   let i = 1;
@@ -201,16 +215,36 @@ test('rfc5322Date formats UTC with +0000', () => {
 
 /** Runs the rewriter over the message cut into the given chunks. */
 async function rewriteChunks(chunks: Buffer[]): Promise<string> {
-  const rewriter = new HeaderRewriter({ received: 'from a ([127.0.0.1]); Fri, 27 Nov 2026 23:35:03 +0000', hostname: 'mx.postern.test', queueId: QID, now: NOW });
+  const rewriter = new HeaderRewriter({
+    received: 'from a ([127.0.0.1]); Fri, 27 Nov 2026 23:35:03 +0000',
+    hostname: 'mx.postern.test',
+    queueId: QID,
+    now: NOW,
+  });
   const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), rewriter, new Writable({ write(c: Buffer, _e, cb) { out.push(c); cb(); } }));
+  await pipeline(
+    Readable.from(chunks),
+    rewriter,
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c);
+        cb();
+      },
+    }),
+  );
   return Buffer.concat(out).toString('latin1');
 }
 
 test('the header block is found wherever the chunks are cut, and the body passes byte for byte', async () => {
-  const msg = Buffer.from('Subject: cut\r\nBcc: x@y.test\r\nMessage-ID: <m@x>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nbody \xff line\r\n.\r\nlast', 'latin1');
+  const msg = Buffer.from(
+    'Subject: cut\r\nBcc: x@y.test\r\nMessage-ID: <m@x>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nbody \xff line\r\n.\r\nlast',
+    'latin1',
+  );
   const expected = await rewriteChunks([msg]);
-  assert.match(expected, /^Received: from a[^\r]*\r\nSubject: cut\r\nMessage-ID: <m@x>\r\nDate: [^\r]+\r\n\r\nbody \xff line\r\n\.\r\nlast$/);
+  assert.match(
+    expected,
+    /^Received: from a[^\r]*\r\nSubject: cut\r\nMessage-ID: <m@x>\r\nDate: [^\r]+\r\n\r\nbody \xff line\r\n\.\r\nlast$/,
+  );
   for (let i = 1; i < msg.length; i++) {
     for (const j of [i + 1, i + 3, msg.length]) {
       if (j <= i || j > msg.length) continue;
@@ -236,9 +270,15 @@ test('a header block over 1 MiB is refused with 552 5.3.4', async () => {
 });
 
 test('the Subject is read for message tracking: folded, encoded words decoded, at most 200 characters; none is null', async () => {
-  const folded = await rewrite('From: a@example.com\r\nSubject: =?UTF-8?B?w6l0w6k=?=\r\n =?UTF-8?Q?_caf=C3=A9?= and\r\n more\r\n\r\nbody\r\n');
+  const folded = await rewrite(
+    'From: a@example.com\r\nSubject: =?UTF-8?B?w6l0w6k=?=\r\n =?UTF-8?Q?_caf=C3=A9?= and\r\n more\r\n\r\nbody\r\n',
+  );
   assert.equal(folded.facts.subject, 'été café and more');
-  assert.match(folded.out, /Subject: =\?UTF-8\?B\?w6l0w6k=\?=\r\n =\?UTF-8\?Q\?_caf=C3=A9\?= and\r\n more\r\n/, 'the message itself is untouched');
+  assert.match(
+    folded.out,
+    /Subject: =\?UTF-8\?B\?w6l0w6k=\?=\r\n =\?UTF-8\?Q\?_caf=C3=A9\?= and\r\n more\r\n/,
+    'the message itself is untouched',
+  );
   const long = await rewrite(`Subject: ${'y'.repeat(300)}\r\n\r\nbody\r\n`);
   assert.equal(long.facts.subject, 'y'.repeat(200));
   assert.equal((await rewrite('From: a@example.com\r\n\r\nbody\r\n')).facts.subject, null);

@@ -56,7 +56,12 @@ export class HeaderRewriter extends Transform {
   private head: Buffer[] | null = []; // null once the header block has been rewritten
   private headBytes = 0;
   readonly facts: HeaderFacts = {
-    messageId: null, from: null, senders: { from: [], sender: [], resentFrom: [] }, addedMessageId: false, addedDate: false, removedBcc: 0,
+    messageId: null,
+    from: null,
+    senders: { from: [], sender: [], resentFrom: [] },
+    addedMessageId: false,
+    addedDate: false,
+    removedBcc: 0,
     subject: null,
   };
   private readonly fix: HeaderFixups;
@@ -127,7 +132,8 @@ export class HeaderRewriter extends Transform {
       h.add('Date', rfc5322Date(this.fix.now), h.getList().length);
       this.facts.addedDate = true;
     }
-    if (this.fix.addFrom && !h.hasHeader('from')) h.addFormatted('From', Buffer.from(`From: ${this.fix.addFrom}`, 'utf8'), h.getList().length);
+    if (this.fix.addFrom && !h.hasHeader('from'))
+      h.addFormatted('From', Buffer.from(`From: ${this.fix.addFrom}`, 'utf8'), h.getList().length);
     for (const key of this.fix.strip ?? []) h.remove(key);
     this.facts.removedBcc = h.get('bcc').length;
     if (this.facts.removedBcc) h.remove('bcc');

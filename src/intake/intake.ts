@@ -144,10 +144,15 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       const keysFor = deps.dkimKeys;
       const tap = o.sign && keysFor ? new DkimTap({ keysFor, now: () => now.getTime() }) : null;
       const scanCtx = {
-        queueId: req.queueId, sender: req.sender, recipients: req.recipients.map((r) => r.address), clientIp: req.clientIp,
-        helo: req.heloName, user: o.scan?.user ?? null, customer: o.limitScope?.customer ?? null,
+        queueId: req.queueId,
+        sender: req.sender,
+        recipients: req.recipients.map((r) => r.address),
+        clientIp: req.clientIp,
+        helo: req.heloName,
+        user: o.scan?.user ?? null,
+        customer: o.limitScope?.customer ?? null,
       };
-      const scanTap = o.scan ? deps.scanner?.tap(scanCtx) ?? null : null;
+      const scanTap = o.scan ? (deps.scanner?.tap(scanCtx) ?? null) : null;
       const stages = [cap, guard, rewriter, ...(tap ? [tap] : []), ...(scanTap ? [scanTap] : [])] as const;
       source.pipe(cap);
       try {
@@ -184,7 +189,7 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       const stored = body.stored();
       let topHeaders: string | null = null;
       try {
-        topHeaders = ((scan?.headers ?? '') + ((await tap?.signatures()) ?? '')) || null;
+        topHeaders = (scan?.headers ?? '') + ((await tap?.signatures()) ?? '') || null;
       } catch (err) {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot sign the message, try again later', err);
@@ -224,24 +229,48 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       }
       if (verdict.outcome === 'held' && verdict.reason === 'content') spamOf(o); // a hold that was stored
       countVerdict(deps.metrics, verdict);
-      deps.webhooks?.verdict({
-        queueId: req.queueId, customerId: o.customerId, sender: req.sender, recipients: req.recipients.map((r) => r.address),
-        messageId: rewriter.facts.messageId, from: o.limitScope?.site ? `site:${o.limitScope.site}` : o.authUser, at: now.getTime(),
-      }, verdict);
+      deps.webhooks?.verdict(
+        {
+          queueId: req.queueId,
+          customerId: o.customerId,
+          sender: req.sender,
+          recipients: req.recipients.map((r) => r.address),
+          messageId: rewriter.facts.messageId,
+          from: o.limitScope?.site ? `site:${o.limitScope.site}` : o.authUser,
+          at: now.getTime(),
+        },
+        verdict,
+      );
       if (verdict.outcome === 'refused') {
         await body.discard();
         if (verdict.reason === 'customer-suspended') throw because(smtpError(550, '5.7.1', ACCOUNT_SUSPENDED), 'suspended');
-        if (verdict.reason === 'mailbox-suspended') throw because(smtpError(550, '5.7.1', 'This mailbox is suspended or was removed; contact your provider'), 'suspended');
-        if (verdict.reason === 'mailbox-held') throw because(smtpError(550, '5.7.1', `This ${o.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`), 'hold');
+        if (verdict.reason === 'mailbox-suspended')
+          throw because(smtpError(550, '5.7.1', 'This mailbox is suspended or was removed; contact your provider'), 'suspended');
+        if (verdict.reason === 'mailbox-held')
+          throw because(
+            smtpError(550, '5.7.1', `This ${o.siteId ? 'site' : 'mailbox'} is on hold (suspected misuse); contact your provider`),
+            'hold',
+          );
         if (verdict.reason === 'held-full') {
-          const err = because(smtpError(451, '4.7.1', `Too much mail of this ${o.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`), 'hold');
+          const err = because(
+            smtpError(
+              451,
+              '4.7.1',
+              `Too much mail of this ${o.siteId ? 'site' : 'mailbox'} is waiting for the postmaster; try again later`,
+            ),
+            'hold',
+          );
           finerReason.set(err, 'held-full');
           throw err;
         }
         throw limitRefusal(verdict.action, verdict.exceeded);
       }
       return {
-        id: req.queueId, size: body.bytes(), facts: rewriter.facts, normalizedLineEnds: guard.normalized, dkim: tap ? tap.selectors() : null,
+        id: req.queueId,
+        size: body.bytes(),
+        facts: rewriter.facts,
+        normalizedLineEnds: guard.normalized,
+        dkim: tap ? tap.selectors() : null,
         spamScore: scan?.score ?? null,
         held: verdict.outcome === 'held' ? verdict.exceeded : null,
       };
@@ -257,15 +286,24 @@ function countVerdict(m: Metrics | undefined, v: EnqueueVerdict): void {
     const [level, action] = h.split('|');
     m.limitHits.inc({ level, action });
   }
-  if (v.outcome === 'held') m.holds.inc({ kind: 'message', reason: v.reason === 'mailbox-held' ? 'sender' : v.reason ?? 'limit' });
+  if (v.outcome === 'held') m.holds.inc({ kind: 'message', reason: v.reason === 'mailbox-held' ? 'sender' : (v.reason ?? 'limit') });
 }
 
 /** 451 4.7.1 with when to try again (defer), or 550 5.7.1 (reject); names the limit, not the counts of others. */
 function limitRefusal(action: 'defer' | 'reject', exceeded: Exceeded[]): SmtpError {
   const worst = exceeded.find((e) => e.rule.action === action) ?? exceeded[0]!;
-  if (action === 'reject') return because(smtpError(550, '5.7.1', `Sending limit reached: ${describeRule(worst.rule)}; message refused`), 'limit');
+  if (action === 'reject')
+    return because(smtpError(550, '5.7.1', `Sending limit reached: ${describeRule(worst.rule)}; message refused`), 'limit');
   const until = Math.max(...exceeded.filter((e) => e.rule.action === 'defer').map((e) => e.until));
-  return because(smtpError(451, '4.7.1', `Sending limit reached: ${describeRule(worst.rule)}; try again after ${new Date(until).toISOString().replace('.000', '')}`), 'limit', until);
+  return because(
+    smtpError(
+      451,
+      '4.7.1',
+      `Sending limit reached: ${describeRule(worst.rule)}; try again after ${new Date(until).toISOString().replace('.000', '')}`,
+    ),
+    'limit',
+    until,
+  );
 }
 
 function tooBig(max: number) {

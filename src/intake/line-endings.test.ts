@@ -105,7 +105,9 @@ test('normalize: every split into two and three chunks equals the reference', as
 test('normalize: random strings over {a, CR, LF} with random chunking equal the reference', async () => {
   let seed = 0x2545f491;
   const rnd = (n: number) => {
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; // xorshift32
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5; // xorshift32
     return (seed >>> 0) % n;
   };
   const alphabet = ['a', '\r', '\n', '.'];
@@ -114,7 +116,7 @@ test('normalize: random strings over {a, CR, LF} with random chunking equal the 
     let s = '';
     for (let k = 0; k < len; k++) s += alphabet[rnd(alphabet.length)];
     const chunks: string[] = [];
-    for (let pos = 0; pos < s.length;) {
+    for (let pos = 0; pos < s.length; ) {
       const n = 1 + rnd(4);
       chunks.push(s.slice(pos, pos + n));
       pos += n;

@@ -103,7 +103,7 @@ export class LineEndingGuard extends Transform {
     let last = -1;
     let pos = chunk.indexOf(LF);
     while (pos !== -1) {
-      const len = (last === -1 ? this.lineLength + pos : pos - last - 1);
+      const len = last === -1 ? this.lineLength + pos : pos - last - 1;
       if (len > this.opts.maxLineLength + 1) throw longLineError(this.opts.maxLineLength);
       last = pos;
       pos = chunk.indexOf(LF, pos + 1);

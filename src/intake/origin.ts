@@ -12,7 +12,10 @@ import type { HeaderFacts } from './headers.ts';
 export type HeaderCheck = (facts: HeaderFacts) => void;
 
 /** What happens to mail of a sender (mailbox or site) that is on hold, and how much of it may wait. */
-export interface SenderHold { onSenderHold: 'hold' | 'refuse'; heldCap: number }
+export interface SenderHold {
+  onSenderHold: 'hold' | 'refuse';
+  heldCap: number;
+}
 
 /** Mail that came through sendmail, the drop folder or the send API, not over SMTP. */
 export interface Injected {
@@ -49,7 +52,9 @@ export interface SiteOrigin {
 }
 
 /** Unauthenticated mail on the mx port, for a hosted route: scanned, never signed, no limits. */
-export interface RelayOrigin { kind: 'relay' }
+export interface RelayOrigin {
+  kind: 'relay';
+}
 
 /** Our own notices (bounces, delay warnings, hold and listing notices): signed, never scanned, no limits nor holds. */
 export interface NoticeOrigin {
@@ -86,7 +91,8 @@ export interface OriginFlags {
 }
 
 const NONE = { protocol: undefined, via: undefined, addFrom: undefined, bareLineEndings: undefined } as const;
-const injectedFlags = (i: Injected | undefined) => (i ? { protocol: i.protocol, via: i.via, addFrom: i.addFrom, bareLineEndings: 'normalize' as const } : NONE);
+const injectedFlags = (i: Injected | undefined) =>
+  i ? { protocol: i.protocol, via: i.via, addFrom: i.addFrom, bareLineEndings: 'normalize' as const } : NONE;
 const UNLIMITED = { limitScope: undefined, onSenderHold: undefined, heldCap: undefined, checkHeader: undefined } as const;
 
 /** The flags an origin implies; `sender` is the envelope sender (a site's mail counts for its domain). */
@@ -94,19 +100,44 @@ export function flagsOf(origin: IntakeOrigin, sender: string): OriginFlags {
   switch (origin.kind) {
     case 'mailbox':
       return {
-        customerId: origin.customerId, mailboxId: origin.mailboxId, siteId: null, authUser: origin.address, sign: true, scan: { user: origin.address },
+        customerId: origin.customerId,
+        mailboxId: origin.mailboxId,
+        siteId: null,
+        authUser: origin.address,
+        sign: true,
+        scan: { user: origin.address },
         limitScope: { customer: origin.customer, domain: domainOf(origin.address) ?? '', mailbox: origin.address },
-        onSenderHold: origin.hold.onSenderHold, heldCap: origin.hold.heldCap, checkHeader: origin.checkHeader, ...injectedFlags(origin.injected),
+        onSenderHold: origin.hold.onSenderHold,
+        heldCap: origin.hold.heldCap,
+        checkHeader: origin.checkHeader,
+        ...injectedFlags(origin.injected),
       };
     case 'site':
       return {
-        customerId: origin.customerId, mailboxId: null, siteId: origin.siteId, authUser: null, sign: true, scan: { user: `site:${origin.name}` },
+        customerId: origin.customerId,
+        mailboxId: null,
+        siteId: origin.siteId,
+        authUser: null,
+        sign: true,
+        scan: { user: `site:${origin.name}` },
         limitScope: { customer: origin.customer, domain: domainOf(sender) ?? '', site: origin.name },
-        onSenderHold: origin.hold.onSenderHold, heldCap: origin.hold.heldCap, checkHeader: origin.checkHeader, ...injectedFlags(origin.injected),
+        onSenderHold: origin.hold.onSenderHold,
+        heldCap: origin.hold.heldCap,
+        checkHeader: origin.checkHeader,
+        ...injectedFlags(origin.injected),
       };
     case 'relay':
       return { customerId: null, mailboxId: null, siteId: null, authUser: null, sign: false, scan: { user: null }, ...UNLIMITED, ...NONE };
     case 'notice':
-      return { customerId: origin.customerId, mailboxId: null, siteId: null, authUser: null, sign: true, scan: null, ...UNLIMITED, ...NONE };
+      return {
+        customerId: origin.customerId,
+        mailboxId: null,
+        siteId: null,
+        authUser: null,
+        sign: true,
+        scan: null,
+        ...UNLIMITED,
+        ...NONE,
+      };
   }
 }

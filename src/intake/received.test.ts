@@ -41,12 +41,14 @@ test('Received protocol names follow RFC 3848', () => {
 });
 
 test('Received: IPv6 literal, no "for" with several recipients, client-controlled text cannot break the line', () => {
-  const r = buildReceived(receivedInfo({
-    clientIp: '::1',
-    singleRecipient: null,
-    heloName: 'evil\r\nX-Injected: yes (comment) \\',
-    clientHostname: 'host\r\nname',
-  }));
+  const r = buildReceived(
+    receivedInfo({
+      clientIp: '::1',
+      singleRecipient: null,
+      heloName: 'evil\r\nX-Injected: yes (comment) \\',
+      clientHostname: 'host\r\nname',
+    }),
+  );
   assert.match(r, /^from evil(?:X-Injected:yes|X-Injectedyes)?[^\r\n]* \(hostname \[IPv6:::1\]\)\r\n\tby /);
   assert.doesNotMatch(r, /for </);
   assert.doesNotMatch(r, /\r\nX-Injected/);

@@ -17,7 +17,11 @@ export interface ReceivedInfo {
   protocol?: string;
 }
 
-const clean = (s: string) => s.replace(/[^\x21-\x7e]/g, '').replace(/[()\\]/g, '').slice(0, 255) || 'unknown';
+const clean = (s: string) =>
+  s
+    .replace(/[^\x21-\x7e]/g, '')
+    .replace(/[()\\]/g, '')
+    .slice(0, 255) || 'unknown';
 
 export function protocolName(esmtp: boolean, tls: boolean, auth: boolean): string {
   return (esmtp ? 'ESMTP' : 'SMTP') + (tls ? 'S' : '') + (auth ? 'A' : '');
@@ -29,7 +33,13 @@ export function buildReceived(r: ReceivedInfo): string {
   const proto = r.protocol ? clean(r.protocol) : protocolName(true, !!r.tls, r.authenticated);
   const lines = [from, `\tby ${r.hostname} (Postern) with ${proto} id ${r.queueId}`];
   if (r.tls) lines.push(`\t(version=${clean(r.tls.version)} cipher=${clean(r.tls.cipher)})`);
-  if (r.via) lines.push(`\t(${r.via.replace(/[^\x20-\x7e]/g, '').replace(/[()\\]/g, '').slice(0, 255)})`);
+  if (r.via)
+    lines.push(
+      `\t(${r.via
+        .replace(/[^\x20-\x7e]/g, '')
+        .replace(/[()\\]/g, '')
+        .slice(0, 255)})`,
+    );
   if (r.singleRecipient) lines.push(`\tfor <${r.singleRecipient.replace(/[<>\r\n]/g, '')}>`);
   lines[lines.length - 1] += `; ${rfc5322Date(r.now)}`;
   return lines.join('\r\n');

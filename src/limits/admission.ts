@@ -11,7 +11,13 @@ import type { Exceeded, LimitAction } from './rules.ts';
 export type EnqueueVerdict =
   | { id: string; outcome: 'queued' }
   | { id: string; outcome: 'held'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'content' }
-  | { id: string; outcome: 'refused'; action: 'defer' | 'reject'; exceeded: Exceeded[]; reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' | 'mailbox-suspended' };
+  | {
+      id: string;
+      outcome: 'refused';
+      action: 'defer' | 'reject';
+      exceeded: Exceeded[];
+      reason?: 'mailbox-held' | 'held-full' | 'customer-suspended' | 'mailbox-suspended';
+    };
 
 /** The fields of a message admission reads. */
 export type Admittable = Pick<NewMessage, 'id' | 'customerId' | 'mailboxId' | 'siteId' | 'onSenderHold' | 'contentHold' | 'heldCap'>;
@@ -42,15 +48,19 @@ export interface AdmissionFacts {
  * sender's cap of held mail is deferred instead.
  */
 export function admit(m: Admittable, facts: AdmissionFacts): EnqueueVerdict {
-  const v = senderVerdict(m, facts.sender) ?? (m.contentHold ? { id: m.id, outcome: 'held', exceeded: [], reason: 'content' } : limitVerdict(m.id, facts.limits));
+  const v =
+    senderVerdict(m, facts.sender) ??
+    (m.contentHold ? { id: m.id, outcome: 'held', exceeded: [], reason: 'content' } : limitVerdict(m.id, facts.limits));
   return capped(m, v, facts.heldCount);
 }
 
 function senderVerdict(m: Admittable, s: SenderFacts | undefined): EnqueueVerdict | null {
   if (!m.onSenderHold) return null;
   if (!s) throw new Error(`admission of ${m.id}: its sender was not read`);
-  if (m.customerId !== null && s.customer !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
-  if (m.mailboxId && s.mailbox !== 'active') return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-suspended' };
+  if (m.customerId !== null && s.customer !== 'active')
+    return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'customer-suspended' };
+  if (m.mailboxId && s.mailbox !== 'active')
+    return { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-suspended' };
   if (!s.held) return null;
   return m.onSenderHold === 'refuse'
     ? { id: m.id, outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }

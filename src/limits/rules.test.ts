@@ -2,18 +2,32 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applicable, decide, type LimitRule } from './rules.ts';
 
-const rule = (over: Partial<LimitRule>): LimitRule => ({ level: 'mailbox', target: '*', window: 'hour', metric: 'messages', max: 10, action: 'defer', ...over });
+const rule = (over: Partial<LimitRule>): LimitRule => ({
+  level: 'mailbox',
+  target: '*',
+  window: 'hour',
+  metric: 'messages',
+  max: 10,
+  action: 'defer',
+  ...over,
+});
 const scope = { customer: 'acme', domain: 'example.com', mailbox: 'alice@example.com' };
 const T = Date.parse('2026-11-28T10:30:00Z');
 
 test('applicable: a named target replaces the default of the same window and metric; others do not apply', () => {
   const rules = [
-    rule({ max: 10 }), rule({ target: 'alice@example.com', max: 50 }), rule({ target: 'bob@example.com', max: 1 }),
-    rule({ metric: 'recipients', max: 100 }), rule({ level: 'server', max: 1000, window: 'day' }), rule({ level: 'customer', target: 'other', max: 1 }),
+    rule({ max: 10 }),
+    rule({ target: 'alice@example.com', max: 50 }),
+    rule({ target: 'bob@example.com', max: 1 }),
+    rule({ metric: 'recipients', max: 100 }),
+    rule({ level: 'server', max: 1000, window: 'day' }),
+    rule({ level: 'customer', target: 'other', max: 1 }),
   ];
   const a = applicable(rules, scope, T);
   assert.deepEqual(a.map((x) => `${x.rule.level}:${x.rule.target}:${x.rule.metric}:${x.rule.max}:${x.counter.target}`).sort(), [
-    'mailbox:*:recipients:100:alice@example.com', 'mailbox:alice@example.com:messages:50:alice@example.com', 'server:*:messages:1000:*',
+    'mailbox:*:recipients:100:alice@example.com',
+    'mailbox:alice@example.com:messages:50:alice@example.com',
+    'server:*:messages:1000:*',
   ]);
   assert.equal(a.find((x) => x.rule.level === 'server')!.counter.start, Date.parse('2026-11-28T00:00:00Z'));
 });
@@ -31,9 +45,17 @@ test('decide: exact at the limit; the most severe action wins; recipients count 
 });
 
 test('applicable: a site counts at site level and never at mailbox level (and a mailbox never at site level)', () => {
-  const rules = [rule({ max: 10 }), rule({ level: 'site', max: 5 }), rule({ level: 'site', target: 'shop', max: 7 }), rule({ level: 'customer', max: 100 })];
+  const rules = [
+    rule({ max: 10 }),
+    rule({ level: 'site', max: 5 }),
+    rule({ level: 'site', target: 'shop', max: 7 }),
+    rule({ level: 'customer', max: 100 }),
+  ];
   const site = applicable(rules, { customer: 'acme', domain: 'shop.example', site: 'shop' }, T);
-  assert.deepEqual(site.map((x) => `${x.rule.level}:${x.rule.target}:${x.rule.max}:${x.counter.target}`).sort(), ['customer:*:100:acme', 'site:shop:7:shop']);
+  assert.deepEqual(site.map((x) => `${x.rule.level}:${x.rule.target}:${x.rule.max}:${x.counter.target}`).sort(), [
+    'customer:*:100:acme',
+    'site:shop:7:shop',
+  ]);
   const mailbox = applicable(rules, scope, T);
   assert.deepEqual(mailbox.map((x) => x.rule.level).sort(), ['customer', 'mailbox']);
 });

@@ -27,12 +27,22 @@ export interface LimitRule {
 }
 
 /** A rule applied to one message: the counter it uses (level, counted target, window start). */
-export interface AppliedRule { rule: LimitRule; counter: { level: LimitLevel; target: string; window: LimitWindow; start: number }; end: number }
+export interface AppliedRule {
+  rule: LimitRule;
+  counter: { level: LimitLevel; target: string; window: LimitWindow; start: number };
+  end: number;
+}
 
 const SEVERITY: Record<LimitAction, number> = { hold: 1, defer: 2, reject: 3 };
 
 export function applicable(rules: readonly LimitRule[], scope: LimitScope, now: number): AppliedRule[] {
-  const own: Record<LimitLevel, string | undefined> = { server: '*', customer: scope.customer, domain: scope.domain, mailbox: scope.mailbox, site: scope.site };
+  const own: Record<LimitLevel, string | undefined> = {
+    server: '*',
+    customer: scope.customer,
+    domain: scope.domain,
+    mailbox: scope.mailbox,
+    site: scope.site,
+  };
   const chosen = new Map<string, LimitRule>();
   for (const r of rules) {
     const mine = own[r.level];
@@ -48,14 +58,21 @@ export function applicable(rules: readonly LimitRule[], scope: LimitScope, now: 
   }));
 }
 
-export interface Exceeded { rule: LimitRule; used: number; until: number }
+export interface Exceeded {
+  rule: LimitRule;
+  used: number;
+  until: number;
+}
 
 /**
  * Which rules this message would break, given each counter's usage so far; `action` is the
  * most severe of their actions (reject > defer > hold), or null when the message may pass.
  */
-export function decide(applied: readonly AppliedRule[], usage: (a: AppliedRule) => { messages: number; recipients: number }, recipients: number):
-  { action: LimitAction | null; exceeded: Exceeded[] } {
+export function decide(
+  applied: readonly AppliedRule[],
+  usage: (a: AppliedRule) => { messages: number; recipients: number },
+  recipients: number,
+): { action: LimitAction | null; exceeded: Exceeded[] } {
   const exceeded: Exceeded[] = [];
   for (const a of applied) {
     const u = usage(a);
@@ -63,7 +80,10 @@ export function decide(applied: readonly AppliedRule[], usage: (a: AppliedRule) 
     const adds = a.rule.metric === 'messages' ? 1 : recipients;
     if (used + adds > a.rule.max) exceeded.push({ rule: a.rule, used, until: a.end });
   }
-  const action = exceeded.reduce<LimitAction | null>((acc, e) => (!acc || SEVERITY[e.rule.action] > SEVERITY[acc] ? e.rule.action : acc), null);
+  const action = exceeded.reduce<LimitAction | null>(
+    (acc, e) => (!acc || SEVERITY[e.rule.action] > SEVERITY[acc] ? e.rule.action : acc),
+    null,
+  );
   return { action, exceeded };
 }
 

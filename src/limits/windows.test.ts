@@ -14,6 +14,7 @@ test('fixed UTC windows: start and end, exact at the edge', () => {
   assert.equal(windowStart('month', t), at('2026-02-01T00:00:00Z'));
   assert.equal(windowEnd('month', t), at('2026-03-01T00:00:00Z'));
   const edge = at('2026-03-01T00:00:00Z');
-  for (const w of ['minute', 'hour', 'day', 'month'] as const) assert.equal(windowStart(w, edge), edge, `${w} starts at its first millisecond`);
+  for (const w of ['minute', 'hour', 'day', 'month'] as const)
+    assert.equal(windowStart(w, edge), edge, `${w} starts at its first millisecond`);
   assert.equal(windowEnd('month', at('2026-12-15T10:00:00Z')), at('2027-01-01T00:00:00Z'));
 });

@@ -11,19 +11,27 @@ export type LimitWindow = (typeof WINDOWS)[number];
 export function windowStart(w: LimitWindow, t: number): number {
   const d = new Date(t);
   switch (w) {
-    case 'minute': return t - (t % 60_000);
-    case 'hour': return t - (t % 3_600_000);
-    case 'day': return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-    case 'month': return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    case 'minute':
+      return t - (t % 60_000);
+    case 'hour':
+      return t - (t % 3_600_000);
+    case 'day':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    case 'month':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
   }
 }
 
 export function windowEnd(w: LimitWindow, t: number): number {
   const d = new Date(windowStart(w, t));
   switch (w) {
-    case 'minute': return d.getTime() + 60_000;
-    case 'hour': return d.getTime() + 3_600_000;
-    case 'day': return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
-    case 'month': return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    case 'minute':
+      return d.getTime() + 60_000;
+    case 'hour':
+      return d.getTime() + 3_600_000;
+    case 'day':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+    case 'month':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
   }
 }

@@ -3,10 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { webcrypto, X509Certificate } from 'node:crypto';
 
-export interface CertFiles { cert: string; key: string }
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
 
 function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -23,7 +29,9 @@ export async function ensureSelfSigned(dir: string, hostname: string): Promise<C
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: `CN=${hostname}`,
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + 10 * 365 * 86_400_000),

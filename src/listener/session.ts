@@ -3,7 +3,11 @@
  * and intake, and their verdicts into replies. No business rule lives here.
  */
 import type {
-  SMTPServerOptions, SMTPServerSession, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerAddress,
+  SMTPServerOptions,
+  SMTPServerSession,
+  SMTPServerAuthentication,
+  SMTPServerAuthenticationResponse,
+  SMTPServerAddress,
   SMTPServerDataStream,
 } from 'smtp-server';
 import type { Logger } from 'pino';
@@ -13,7 +17,15 @@ import { suspendedWhat, type Authenticator } from '../credentials/index.ts';
 import type { ConnectionGate, KnownNetworks } from '../limits/index.ts';
 import type { Intake } from '../intake/index.ts';
 import {
-  checkEnvelopeSender, checkHeaderSenders, checkRecipient, checkRelayAccess, checkSuppression, type AuthUser, type RelayDeps, type SessionView, type Verdict,
+  checkEnvelopeSender,
+  checkHeaderSenders,
+  checkRecipient,
+  checkRelayAccess,
+  checkSuppression,
+  type AuthUser,
+  type RelayDeps,
+  type SessionView,
+  type Verdict,
 } from '../policy/index.ts';
 import { describeRule } from '../limits/index.ts';
 import type { Containment } from '../containment/index.ts';
@@ -89,8 +101,13 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           if (verdict !== 'ok') {
             const reason = verdict === 'per-ip' ? 'per-ip-limit' : 'per-network-limit';
             connected(reason);
-            logger.warn({ evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason }, `connection refused: too many from this ${verdict === 'per-ip' ? 'address' : 'network'}`);
-            return cb(smtpError(421, '4.7.0', `Too many connections from your ${verdict === 'per-ip' ? 'address' : 'network'}, try again later`));
+            logger.warn(
+              { evt: 'connect', listener: name, ip: session.remoteAddress, sid: session.id, result: 'refused', reason },
+              `connection refused: too many from this ${verdict === 'per-ip' ? 'address' : 'network'}`,
+            );
+            return cb(
+              smtpError(421, '4.7.0', `Too many connections from your ${verdict === 'per-ip' ? 'address' : 'network'}, try again later`),
+            );
           }
           st(session).gated = true;
           connected('accepted');
@@ -99,7 +116,10 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           cb();
         },
         (err) => {
-          logger.error({ evt: 'connect', listener: name, ip: session.remoteAddress, err: (err as Error).message }, 'connection gate failed');
+          logger.error(
+            { evt: 'connect', listener: name, ip: session.remoteAddress, err: (err as Error).message },
+            'connection gate failed',
+          );
           connected('error');
           cb(smtpError(421, '4.3.0', 'Temporary local problem, try again later'));
         },
@@ -111,10 +131,17 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         deps.gate.release(session.remoteAddress);
         metrics?.connectionsOpen.dec({ listener: name });
       }
-      logger.info({ evt: 'disconnect', listener: name, ip: session.remoteAddress, sid: session.id, transactions: session.transaction }, 'connection closed');
+      logger.info(
+        { evt: 'disconnect', listener: name, ip: session.remoteAddress, sid: session.id, transactions: session.transaction },
+        'connection closed',
+      );
     },
 
-    onAuth(auth: SMTPServerAuthentication, session, cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+    onAuth(
+      auth: SMTPServerAuthentication,
+      session,
+      cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void,
+    ) {
       const login = (auth.username ?? '').trim();
       const log = { evt: 'auth', listener: name, ip: session.remoteAddress, sid: session.id, method: auth.method, user: login };
       if (auth.method === 'PLAIN' && auth.authzid && auth.authcid && auth.authzid !== auth.authcid) {
@@ -123,44 +150,85 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         return cb(smtpError(535, '5.7.8', 'Authentication failed: the authorization identity must be empty or equal to the login'));
       }
       const later = (fn: () => void) => (deps.failureDelayMs ? setTimeout(fn, deps.failureDelayMs) : fn());
-      deps.authenticator.authenticate(login, auth.password ?? '', session.remoteAddress, { localIp: session.localAddress, secured: Boolean(session.secure) }).then(
-        (r) => {
-          if (r.ok) {
-            const user: AuthUser = {
-              mailboxId: r.mailbox.id, address: r.mailbox.address, customerId: r.mailbox.customerId, customerName: r.mailbox.customerName,
-            };
-            logger.info({ ...log, result: 'ok', cached: r.cached, via: r.via, ...(r.created ? { created: true } : {}), customer: user.customerName }, 'authenticated');
-            authed('success');
-            deps.knownNetworks.remember(session.remoteAddress, deps.clock.now());
-            void deps.containment?.observeLogin(r.mailbox, session.remoteAddress);
-            return cb(null, { user });
-          }
-          // one line per failure, stable keys: contrib/fail2ban matches "evt":"auth" ... "ip" ... "result":"fail";
-          // a login refused by a ban already in force is "refused" (no password was checked)
-          logger.warn({ ...log, result: r.reason === 'banned' ? 'refused' : 'fail', reason: r.reason, ...(r.lockedUntil ? { lockedUntil: new Date(r.lockedUntil).toISOString() } : {}) }, 'authentication failed');
-          authed(r.reason === 'locked' || r.reason === 'suspended' || r.reason === 'banned' ? r.reason : 'failure');
-          if (r.ipBanned) {
-            metrics?.bans.inc();
-            logger.warn({ evt: 'ban', ip: session.remoteAddress, result: 'banned' }, 'client address banned after too many failed logins');
-          }
-          if (r.reason === 'banned') {
-            const until = new Date(r.bannedUntil!).toISOString().replace(/\.\d{3}Z$/, 'Z');
-            return later(() => cb(smtpError(454, '4.7.0', `Too many failed logins from your address; logins from it are refused until ${until}, except to mailboxes that logged in from this network before`)));
-          }
-          if (r.reason === 'suspended') {
-            return cb(smtpError(535, '5.7.8', `Authentication refused: this ${suspendedWhat(r.mailbox)} is suspended; contact your provider`));
-          }
-          if (r.reason === 'locked') {
-            return later(() => cb(smtpError(535, '5.7.8', 'Authentication refused: too many failed logins, try again later or contact your provider')));
-          }
-          later(() => cb(smtpError(535, '5.7.8', 'Authentication credentials invalid')));
-        },
-        (err) => {
-          logger.error({ ...log, result: 'error', err: (err as Error).message }, 'authentication could not be checked');
-          authed('error');
-          cb(smtpError(454, '4.7.0', 'Temporary authentication failure, try again later'));
-        },
-      );
+      deps.authenticator
+        .authenticate(login, auth.password ?? '', session.remoteAddress, {
+          localIp: session.localAddress,
+          secured: Boolean(session.secure),
+        })
+        .then(
+          (r) => {
+            if (r.ok) {
+              const user: AuthUser = {
+                mailboxId: r.mailbox.id,
+                address: r.mailbox.address,
+                customerId: r.mailbox.customerId,
+                customerName: r.mailbox.customerName,
+              };
+              logger.info(
+                {
+                  ...log,
+                  result: 'ok',
+                  cached: r.cached,
+                  via: r.via,
+                  ...(r.created ? { created: true } : {}),
+                  customer: user.customerName,
+                },
+                'authenticated',
+              );
+              authed('success');
+              deps.knownNetworks.remember(session.remoteAddress, deps.clock.now());
+              void deps.containment?.observeLogin(r.mailbox, session.remoteAddress);
+              return cb(null, { user });
+            }
+            // one line per failure, stable keys: contrib/fail2ban matches "evt":"auth" ... "ip" ... "result":"fail";
+            // a login refused by a ban already in force is "refused" (no password was checked)
+            logger.warn(
+              {
+                ...log,
+                result: r.reason === 'banned' ? 'refused' : 'fail',
+                reason: r.reason,
+                ...(r.lockedUntil ? { lockedUntil: new Date(r.lockedUntil).toISOString() } : {}),
+              },
+              'authentication failed',
+            );
+            authed(r.reason === 'locked' || r.reason === 'suspended' || r.reason === 'banned' ? r.reason : 'failure');
+            if (r.ipBanned) {
+              metrics?.bans.inc();
+              logger.warn(
+                { evt: 'ban', ip: session.remoteAddress, result: 'banned' },
+                'client address banned after too many failed logins',
+              );
+            }
+            if (r.reason === 'banned') {
+              const until = new Date(r.bannedUntil!).toISOString().replace(/\.\d{3}Z$/, 'Z');
+              return later(() =>
+                cb(
+                  smtpError(
+                    454,
+                    '4.7.0',
+                    `Too many failed logins from your address; logins from it are refused until ${until}, except to mailboxes that logged in from this network before`,
+                  ),
+                ),
+              );
+            }
+            if (r.reason === 'suspended') {
+              return cb(
+                smtpError(535, '5.7.8', `Authentication refused: this ${suspendedWhat(r.mailbox)} is suspended; contact your provider`),
+              );
+            }
+            if (r.reason === 'locked') {
+              return later(() =>
+                cb(smtpError(535, '5.7.8', 'Authentication refused: too many failed logins, try again later or contact your provider')),
+              );
+            }
+            later(() => cb(smtpError(535, '5.7.8', 'Authentication credentials invalid')));
+          },
+          (err) => {
+            logger.error({ ...log, result: 'error', err: (err as Error).message }, 'authentication could not be checked');
+            authed('error');
+            cb(smtpError(454, '4.7.0', 'Temporary authentication failure, try again later'));
+          },
+        );
     },
 
     onMailFrom(address: SMTPServerAddress, session, cb) {
@@ -171,7 +239,20 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         const refusal = fail(checkEnvelopeSender(v, address.address, grants));
         if (refusal) {
           refused('sender');
-          logger.warn({ evt: 'mail', listener: name, sid: session.id, ip: session.remoteAddress, user: v.user?.address ?? null, customer: v.user?.customerName ?? null, sender: address.address, result: 'reject', reply: refusal.message }, 'sender refused');
+          logger.warn(
+            {
+              evt: 'mail',
+              listener: name,
+              sid: session.id,
+              ip: session.remoteAddress,
+              user: v.user?.address ?? null,
+              customer: v.user?.customerName ?? null,
+              sender: address.address,
+              result: 'reject',
+              reply: refusal.message,
+            },
+            'sender refused',
+          );
           return cb(refusal);
         }
         cb();
@@ -200,7 +281,20 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         ([refusal, reason]) => {
           if (refusal) {
             refused(reason);
-            logger.info({ evt: 'rcpt', listener: name, sid: session.id, ip: session.remoteAddress, user: v.user?.address ?? null, rcpt: address.address, result: 'reject', reason, reply: refusal.message }, 'recipient refused');
+            logger.info(
+              {
+                evt: 'rcpt',
+                listener: name,
+                sid: session.id,
+                ip: session.remoteAddress,
+                user: v.user?.address ?? null,
+                rcpt: address.address,
+                result: 'reject',
+                reason,
+                reply: refusal.message,
+              },
+              'recipient refused',
+            );
           }
           cb(refusal ?? undefined);
         },
@@ -222,14 +316,20 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         .receive(stream, {
           queueId,
           // authenticated mail, or mail relayed for an inbound route (scanned alike)
-          origin: user ? {
-            kind: 'mailbox', mailboxId: user.mailboxId, address: user.address, customerId: user.customerId, customer: user.customerName,
-            hold: { onSenderHold: deps.onSenderHold, heldCap: deps.heldCap },
-            checkHeader: (facts) => {
-              const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
-              if (refusal) throw because(refusal, 'send-as');
-            },
-          } : { kind: 'relay' },
+          origin: user
+            ? {
+                kind: 'mailbox',
+                mailboxId: user.mailboxId,
+                address: user.address,
+                customerId: user.customerId,
+                customer: user.customerName,
+                hold: { onSenderHold: deps.onSenderHold, heldCap: deps.heldCap },
+                checkHeader: (facts) => {
+                  const refusal = fail(checkHeaderSenders(user.address, st(session).grants ?? [], facts.senders));
+                  if (refusal) throw because(refusal, 'send-as');
+                },
+              }
+            : { kind: 'relay' },
           sender: env.mailFrom ? env.mailFrom.address : '',
           recipients: env.rcptTo.map((r) => ({
             address: r.address,
@@ -249,26 +349,63 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
         .then(
           (r) => {
             if (r.held) {
-              logger.warn({ evt: 'hold', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null, limits: r.held.map((e) => describeRule(e.rule)) }, 'message held: sending limit reached');
+              logger.warn(
+                {
+                  evt: 'hold',
+                  listener: name,
+                  sid: session.id,
+                  qid: r.id,
+                  user: user?.address ?? null,
+                  customer: user?.customerName ?? null,
+                  limits: r.held.map((e) => describeRule(e.rule)),
+                },
+                'message held: sending limit reached',
+              );
             }
-            logger.info({
-              evt: 'queued', listener: name, sid: session.id, qid: r.id, user: user?.address ?? null, customer: user?.customerName ?? null, held: r.held ? true : undefined,
-              sender: env.mailFrom ? env.mailFrom.address : '', rcpts: env.rcptTo.length, size: r.size, msgid: r.facts.messageId,
-              bareLineEnds: r.normalizedLineEnds || undefined, dkim: r.dkim ? (r.dkim.length ? r.dkim : 'unsigned') : undefined, spamScore: r.spamScore ?? undefined, ms: Math.round(performance.now() - started),
-            }, 'message queued');
+            logger.info(
+              {
+                evt: 'queued',
+                listener: name,
+                sid: session.id,
+                qid: r.id,
+                user: user?.address ?? null,
+                customer: user?.customerName ?? null,
+                held: r.held ? true : undefined,
+                sender: env.mailFrom ? env.mailFrom.address : '',
+                rcpts: env.rcptTo.length,
+                size: r.size,
+                msgid: r.facts.messageId,
+                bareLineEnds: r.normalizedLineEnds || undefined,
+                dkim: r.dkim ? (r.dkim.length ? r.dkim : 'unsigned') : undefined,
+                spamScore: r.spamScore ?? undefined,
+                ms: Math.round(performance.now() - started),
+              },
+              'message queued',
+            );
             cb(null, `2.0.0 Ok: queued as ${r.id}`);
             if (user) void deps.containment?.observeMessage(user.address);
           },
           (err) => {
             const e = tempfail(err);
-            logger.warn({ evt: 'data', listener: name, sid: session.id, qid: queueId, user: user?.address ?? null, result: 'reject', reply: `${e.responseCode} ${e.message}`, cause: (e.cause as Error | undefined)?.message }, 'message not queued');
+            logger.warn(
+              {
+                evt: 'data',
+                listener: name,
+                sid: session.id,
+                qid: queueId,
+                user: user?.address ?? null,
+                result: 'reject',
+                reply: `${e.responseCode} ${e.message}`,
+                cause: (e.cause as Error | undefined)?.message,
+              },
+              'message not queued',
+            );
             cb(e);
           },
         );
     },
   };
 }
-
 
 /** MAIL FROM:<...> SMTPUTF8 (smtp-server keeps the parameters in args). */
 function smtputf8Of(from: { args?: unknown } | false): boolean {

@@ -4,26 +4,46 @@ import { admit, received, sweep, type SlotConnection, type SlotRules } from './s
 
 function conn(ip: string, user = false): SlotConnection & { sent: string[] } {
   const c: SlotConnection & { sent: string[] } = {
-    remoteAddress: ip, session: { user: user ? { id: 1 } : undefined }, _parser: { _dataMode: false }, sent: [],
-    send(code, data) { this.sent.push(`${code} ${data}`); if (code === 421) this._closing = true; },
+    remoteAddress: ip,
+    session: { user: user ? { id: 1 } : undefined },
+    _parser: { _dataMode: false },
+    sent: [],
+    send(code, data) {
+      this.sent.push(`${code} ${data}`);
+      if (code === 421) this._closing = true;
+    },
   };
   return c;
 }
 
 const rules = (over: Partial<SlotRules> = {}): SlotRules => ({
-  requireAuth: true, authTimeoutMs: 1000, maxUnauthenticated: 2, commandMs: 500, minDataRate: 100, dataGraceMs: 1000, isKnown: () => false, ...over,
+  requireAuth: true,
+  authTimeoutMs: 1000,
+  maxUnauthenticated: 2,
+  commandMs: 500,
+  minDataRate: 100,
+  dataGraceMs: 1000,
+  isKnown: () => false,
+  ...over,
 });
 
 test('beyond the unauthenticated share the oldest unauthenticated session is closed, from an unknown network first; authenticated ones never', () => {
   const r = rules({ isKnown: (ip) => ip === '192.0.2.1' });
   type C = ReturnType<typeof conn>;
   const all: SlotConnection[] = [];
-  const add = (c: C, at: number): C => { all.push(c); admit(r, c, all, at); return c; };
+  const add = (c: C, at: number): C => {
+    all.push(c);
+    admit(r, c, all, at);
+    return c;
+  };
   const known = add(conn('192.0.2.1'), 0);
   const authed = add(conn('198.51.100.1', true), 1);
   const unknown = add(conn('203.0.113.1'), 2);
   const fresh = add(conn('203.0.113.2'), 3);
-  assert.deepEqual([known, authed, unknown, fresh].map((c) => c.sent.length), [0, 0, 1, 0]);
+  assert.deepEqual(
+    [known, authed, unknown, fresh].map((c) => c.sent.length),
+    [0, 0, 1, 0],
+  );
   assert.match(unknown.sent[0]!, /^421 4\.7\.0 Too many connections waiting to authenticate/);
 });
 
@@ -36,7 +56,16 @@ test('sweep: the auth deadline (submission only), a command line trickled past c
   sweep(r, all, 1001);
   assert.match(late.sent[0]!, /^421 4\.7\.0 Authenticate within 1 seconds/);
   assert.deepEqual(authed.sent, []);
-  assert.deepEqual((() => { const m = conn('192.0.2.9'); admit(rules({ requireAuth: false }), m, [m], 0); sweep(rules({ requireAuth: false }), [m], 5000); return m.sent; })(), [], 'mx: no auth deadline');
+  assert.deepEqual(
+    (() => {
+      const m = conn('192.0.2.9');
+      admit(rules({ requireAuth: false }), m, [m], 0);
+      sweep(rules({ requireAuth: false }), [m], 5000);
+      return m.sent;
+    })(),
+    [],
+    'mx: no auth deadline',
+  );
 
   const slow = conn('192.0.2.3', true);
   admit(r, slow, [slow], 0);

@@ -69,7 +69,12 @@ export function admit(rules: SlotRules, c: SlotConnection, all: Iterable<SlotCon
     if (older(o, victim)) victim = o;
   }
   if (waiting + 1 > rules.maxUnauthenticated && victim) {
-    close(rules, victim, 'evicted', '4.7.0 Too many connections waiting to authenticate; yours was the oldest, connect again and authenticate at once');
+    close(
+      rules,
+      victim,
+      'evicted',
+      '4.7.0 Too many connections waiting to authenticate; yours was the oldest, connect again and authenticate at once',
+    );
   }
 }
 
@@ -78,7 +83,10 @@ export function received(c: SlotConnection, chunk: Buffer, dataMode: boolean, no
   const s = c.slot;
   if (!s) return;
   if (dataMode) {
-    if (s.dataStart === null) { s.dataStart = now; s.dataBytes = 0; }
+    if (s.dataStart === null) {
+      s.dataStart = now;
+      s.dataBytes = 0;
+    }
     s.dataBytes += chunk.length;
     return;
   }
@@ -104,7 +112,10 @@ export function sweep(rules: SlotRules, all: Iterable<SlotConnection>, now: numb
       }
       continue;
     }
-    if (s.dataStart === null) { s.dataStart = now; s.dataBytes = 0; }
+    if (s.dataStart === null) {
+      s.dataStart = now;
+      s.dataBytes = 0;
+    }
     const slow = now - s.dataStart - rules.dataGraceMs;
     if (slow > 0 && s.dataBytes < (rules.minDataRate * slow) / 1000) {
       close(rules, c, 'data-too-slow', `4.4.2 The message arrives too slowly (less than ${rules.minDataRate} bytes a second)`);

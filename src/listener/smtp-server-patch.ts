@@ -21,7 +21,10 @@ interface PatchedConnection {
   init(): void;
   connectionReady(next?: () => void): void;
   _setListeners(cb: () => void): void;
-  _server: { options: { greetingDelayMs?: number; maxClients?: number; allowInsecureAuth?: boolean; onMaxClients?: () => void; slots?: SlotRules }; connections: Set<unknown> };
+  _server: {
+    options: { greetingDelayMs?: number; maxClients?: number; allowInsecureAuth?: boolean; onMaxClients?: () => void; slots?: SlotRules };
+    connections: Set<unknown>;
+  };
   _createParser(): PatchedParser;
   secure: boolean;
   name: string;

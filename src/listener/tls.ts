@@ -7,7 +7,10 @@ import fs from 'node:fs';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 
-export interface CertPaths { cert: string; key: string }
+export interface CertPaths {
+  cert: string;
+  key: string;
+}
 
 export interface TlsRegistry {
   /** The default key and certificate (PEM), for smtp-server's own context. */
@@ -56,7 +59,10 @@ export function createTlsRegistry(opts: {
     try {
       byName.set(name.toLowerCase(), load(paths));
     } catch (err) {
-      opts.logger.error({ servername: name, err: (err as Error).message }, 'cannot load the certificate for this server name; the default is used');
+      opts.logger.error(
+        { servername: name, err: (err as Error).message },
+        'cannot load the certificate for this server name; the default is used',
+      );
     }
   }
   const listeners: ((pair: { key: Buffer; cert: Buffer }) => void)[] = [];
@@ -68,7 +74,10 @@ export function createTlsRegistry(opts: {
       opts.logger.info({ servername: name ?? '(default)', cert: paths.cert }, 'certificate reloaded');
       return next;
     } catch (err) {
-      opts.logger.error({ servername: name ?? '(default)', err: (err as Error).message }, 'certificate reload failed; keeping the one in use');
+      opts.logger.error(
+        { servername: name ?? '(default)', err: (err as Error).message },
+        'certificate reload failed; keeping the one in use',
+      );
       return current;
     }
   }

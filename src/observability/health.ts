@@ -20,14 +20,18 @@ export const READY_TIMEOUT_MS = 2000;
 
 export async function checkReadiness(checks: Record<string, ReadinessCheck>, timeoutMs = READY_TIMEOUT_MS): Promise<Readiness> {
   const names = Object.keys(checks);
-  const results = await Promise.all(names.map(async (name) => {
-    try {
-      return (await withTimeout(checks[name]!(), timeoutMs)) ?? 'ok';
-    } catch (err) {
-      return err instanceof TimeoutError ? 'timeout' : 'error';
-    }
-  }));
+  const results = await Promise.all(
+    names.map(async (name) => {
+      try {
+        return (await withTimeout(checks[name]!(), timeoutMs)) ?? 'ok';
+      } catch (err) {
+        return err instanceof TimeoutError ? 'timeout' : 'error';
+      }
+    }),
+  );
   const out: Record<string, string> = {};
-  names.forEach((n, i) => { out[n] = results[i]!; });
+  names.forEach((n, i) => {
+    out[n] = results[i]!;
+  });
   return { ready: results.every((r) => r === 'ok'), checks: out };
 }

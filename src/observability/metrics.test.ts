@@ -5,8 +5,16 @@ import { channelOf, checkReadiness, createMetrics, refusalOf, SOURCE_TIMEOUT_MS,
 
 test('the queue gauges ask the store once per scrape, never reuse an old answer, and leave a failed answer out', async () => {
   let calls = 0;
-  let answer: () => Promise<{ messages: number; byState?: { messages?: Record<string, number> } }> = async () => ({ messages: 7, byState: { messages: { queued: 5, held: 2 } } });
-  const m = createMetrics({ queueDepth: () => { calls++; return answer(); } });
+  let answer: () => Promise<{ messages: number; byState?: { messages?: Record<string, number> } }> = async () => ({
+    messages: 7,
+    byState: { messages: { queued: 5, held: 2 } },
+  });
+  const m = createMetrics({
+    queueDepth: () => {
+      calls++;
+      return answer();
+    },
+  });
   let text = await m.registry.metrics();
   assert.equal(calls, 1);
   assert.match(text, /^postern_queue_length 7$/m);
@@ -36,13 +44,26 @@ test('without a queue source (a worker that does not serve /metrics) there are n
   assert.match(text, /^# TYPE postern_delivery_recipients_claimed gauge$/m);
 });
 
-test('the dashboard gauges: holds, bans, top senders and the last hour\'s events, read once per scrape; unknown when the store fails', async () => {
+test("the dashboard gauges: holds, bans, top senders and the last hour's events, read once per scrape; unknown when the store fails", async () => {
   let calls = 0;
   let answer: () => Promise<ActivityCounts> = async () => ({
-    heldMailboxes: 2, heldSites: 1, bansActive: 3,
-    lastHour: { events: { delivered: 40, bounced: 2, refused: 1 }, topSenders: [{ sender: 'alice@example.com', messages: 30 }, { sender: 'site:shop', messages: 5 }] },
+    heldMailboxes: 2,
+    heldSites: 1,
+    bansActive: 3,
+    lastHour: {
+      events: { delivered: 40, bounced: 2, refused: 1 },
+      topSenders: [
+        { sender: 'alice@example.com', messages: 30 },
+        { sender: 'site:shop', messages: 5 },
+      ],
+    },
   });
-  const m = createMetrics({ activity: () => { calls++; return answer(); } });
+  const m = createMetrics({
+    activity: () => {
+      calls++;
+      return answer();
+    },
+  });
   let text = await m.registry.metrics();
   assert.equal(calls, 1, 'one store read for all five gauges');
   assert.match(text, /^# TYPE postern_held_mailboxes gauge$/m);
@@ -54,8 +75,13 @@ test('the dashboard gauges: holds, bans, top senders and the last hour\'s events
   assert.match(text, /^postern_tracked_events_last_hour\{type="delivered"\} 40$/m);
   assert.match(text, /^postern_tracked_events_last_hour\{type="bounced"\} 2$/m);
   assert.match(text, /^postern_tracked_events_last_hour\{type="refused"\} 1$/m);
-  assert.match(text, /^postern_tracked_events_last_hour\{type="attempt-deferred"\} 0$/m, 'the dashboard\'s types are there at 0');
-  answer = async () => ({ heldMailboxes: 0, heldSites: 0, bansActive: 0, lastHour: { events: {}, topSenders: [{ sender: 'bob@example.org', messages: 1 }] } });
+  assert.match(text, /^postern_tracked_events_last_hour\{type="attempt-deferred"\} 0$/m, "the dashboard's types are there at 0");
+  answer = async () => ({
+    heldMailboxes: 0,
+    heldSites: 0,
+    bansActive: 0,
+    lastHour: { events: {}, topSenders: [{ sender: 'bob@example.org', messages: 1 }] },
+  });
   text = await m.registry.metrics();
   assert.doesNotMatch(text, /alice@example\.com/, 'a sender no longer on top is gone (not kept from the old scrape)');
   assert.match(text, /^postern_top_sender_messages\{sender="bob@example\.org"\} 1$/m);
@@ -66,7 +92,11 @@ test('the dashboard gauges: holds, bans, top senders and the last hour\'s events
   assert.match(text, /^postern_bans_active nan$/im);
   assert.doesNotMatch(text, /^postern_top_sender_messages\{/m);
   assert.doesNotMatch(text, /^postern_tracked_events_last_hour\{/m);
-  assert.doesNotMatch(await createMetrics().registry.metrics(), /postern_held_|postern_bans_active|postern_top_sender/, 'only where the source is');
+  assert.doesNotMatch(
+    await createMetrics().registry.metrics(),
+    /postern_held_|postern_bans_active|postern_top_sender/,
+    'only where the source is',
+  );
 });
 
 test('channels and refusal reasons have bounded values', () => {
@@ -85,6 +115,14 @@ test('channels and refusal reasons have bounded values', () => {
 
 test('readiness: every check answered in time, or what is not', async () => {
   assert.deepEqual(await checkReadiness({ a: async () => null }), { ready: true, checks: { a: 'ok' } });
-  const r = await checkReadiness({ a: async () => null, b: async () => 'not listening: mx:25', c: () => Promise.reject(new Error('x')), d: () => new Promise(() => undefined) }, 50);
+  const r = await checkReadiness(
+    {
+      a: async () => null,
+      b: async () => 'not listening: mx:25',
+      c: () => Promise.reject(new Error('x')),
+      d: () => new Promise(() => undefined),
+    },
+    50,
+  );
   assert.deepEqual(r, { ready: false, checks: { a: 'ok', b: 'not listening: mx:25', c: 'error', d: 'timeout' } });
 });

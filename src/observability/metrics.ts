@@ -20,7 +20,19 @@ export type Channel = 'smtp' | 'api' | 'sendmail' | 'maildrop' | 'dsn' | 'notice
  * suppression list), suspended (its customer account is suspended), error (our own trouble: 4.3.0).
  */
 export type RefusalReason =
-  | 'sender' | 'recipient' | 'relay' | 'limit' | 'hold' | 'held-full' | 'size' | 'data' | 'content' | 'unavailable' | 'suppressed' | 'suspended' | 'error';
+  | 'sender'
+  | 'recipient'
+  | 'relay'
+  | 'limit'
+  | 'hold'
+  | 'held-full'
+  | 'size'
+  | 'data'
+  | 'content'
+  | 'unavailable'
+  | 'suppressed'
+  | 'suspended'
+  | 'error';
 
 /** Result of a login: success, failure (unknown login, wrong password or token), locked, suspended, banned (API: the address is banned), error (store). */
 export type AuthOutcome = 'success' | 'failure' | 'locked' | 'suspended' | 'banned' | 'error';
@@ -51,7 +63,10 @@ export interface ActivityCounts {
 export const DELIVERY_EVENT_TYPES = ['accepted', 'delivered', 'attempt-deferred', 'failed', 'bounced', 'held'] as const;
 
 /** The delivery scheduler's recipients in memory (see queue/scheduler stats). */
-export interface ClaimedStats { inFlight: number; buffered: number }
+export interface ClaimedStats {
+  inFlight: number;
+  buffered: number;
+}
 
 export interface MetricsSources {
   /** Called at each scrape (at most once, within SOURCE_TIMEOUT_MS). */
@@ -117,26 +132,121 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   // up; the queue's gauges exist only in the process that reads the store.
   const metrics: Metrics = {
     registry,
-    scanMessages: new Counter({ name: 'postern_scan_messages_total', help: 'Messages by content-scan result: scanned, skipped (too large), failed, bypassed (not scanned).', labelNames: ['result'], registers }),
-    scanActions: new Counter({ name: 'postern_scan_actions_total', help: 'Scanned messages by the action taken: accept, header, hold, defer, reject.', labelNames: ['action'], registers }),
-    scanBreakerOpen: new Gauge({ name: 'postern_scan_breaker_open', help: '1 while the content scanner is not asked (its circuit breaker is open).', registers, aggregator: 'max' }),
-    connections: new Counter({ name: 'postern_smtp_connections_total', help: 'SMTP connections by listener and result: accepted, per-ip-limit, per-network-limit, max-connections, error; and sessions closed by the slot rules: auth-timeout, evicted, command-timeout, data-too-slow.', labelNames: ['listener', 'result'], registers }),
-    connectionsOpen: new Gauge({ name: 'postern_smtp_connections_open', help: 'SMTP sessions open now, by listener.', labelNames: ['listener'], registers }),
-    auth: new Counter({ name: 'postern_auth_total', help: 'Logins by channel (smtp, api, sendmail, admin, console) and result: success, failure, locked, suspended, banned, error.', labelNames: ['channel', 'result'], registers }),
+    scanMessages: new Counter({
+      name: 'postern_scan_messages_total',
+      help: 'Messages by content-scan result: scanned, skipped (too large), failed, bypassed (not scanned).',
+      labelNames: ['result'],
+      registers,
+    }),
+    scanActions: new Counter({
+      name: 'postern_scan_actions_total',
+      help: 'Scanned messages by the action taken: accept, header, hold, defer, reject.',
+      labelNames: ['action'],
+      registers,
+    }),
+    scanBreakerOpen: new Gauge({
+      name: 'postern_scan_breaker_open',
+      help: '1 while the content scanner is not asked (its circuit breaker is open).',
+      registers,
+      aggregator: 'max',
+    }),
+    connections: new Counter({
+      name: 'postern_smtp_connections_total',
+      help: 'SMTP connections by listener and result: accepted, per-ip-limit, per-network-limit, max-connections, error; and sessions closed by the slot rules: auth-timeout, evicted, command-timeout, data-too-slow.',
+      labelNames: ['listener', 'result'],
+      registers,
+    }),
+    connectionsOpen: new Gauge({
+      name: 'postern_smtp_connections_open',
+      help: 'SMTP sessions open now, by listener.',
+      labelNames: ['listener'],
+      registers,
+    }),
+    auth: new Counter({
+      name: 'postern_auth_total',
+      help: 'Logins by channel (smtp, api, sendmail, admin, console) and result: success, failure, locked, suspended, banned, error.',
+      labelNames: ['channel', 'result'],
+      registers,
+    }),
     bans: new Counter({ name: 'postern_auth_bans_total', help: 'Client addresses banned after too many failed logins.', registers }),
-    dovecotRequests: new Counter({ name: 'postern_dovecot_requests_total', help: 'Requests to Dovecot\'s auth service by result: ok, fail (refused), error (no answer, lost connection, temporary failure: the client got 454).', labelNames: ['result'], registers }),
-    dovecotSeconds: new Histogram({ name: 'postern_dovecot_request_seconds', help: 'Seconds Dovecot took to answer an AUTH request (ok or fail).', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
-    accepted: new Counter({ name: 'postern_messages_accepted_total', help: 'Messages accepted (queued, or held) by channel: smtp, api, sendmail, maildrop, dsn, notice.', labelNames: ['channel'], registers }),
-    refused: new Counter({ name: 'postern_messages_refused_total', help: 'Messages, and MAIL FROM / RCPT TO commands, refused, by channel and reason.', labelNames: ['channel', 'reason'], registers }),
-    limitHits: new Counter({ name: 'postern_limit_hits_total', help: 'Sending limits a message went over, by level and the limit\'s action (defer, reject, hold).', labelNames: ['level', 'action'], registers }),
-    holds: new Counter({ name: 'postern_holds_total', help: 'Holds by kind (message, mailbox, site) and reason (limit, sender, content, contain).', labelNames: ['kind', 'reason'], registers }),
-    deliveryAttempts: new Counter({ name: 'postern_delivery_attempts_total', help: 'Delivery attempts per recipient by outcome (delivered, deferred, failed) and category.', labelNames: ['outcome', 'category'], registers }),
-    deliveryDuration: new Histogram({ name: 'postern_delivery_duration_seconds', help: 'Seconds one delivery attempt took (the recipients of one message at one domain).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers }),
-    deliveryLatency: new Histogram({ name: 'postern_delivery_latency_seconds', help: 'Seconds from acceptance to delivery, per delivered recipient.', buckets: [1, 5, 15, 60, 300, 900, HOUR, 4 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 120 * HOUR], registers }),
-    suppressions: new Counter({ name: 'postern_suppressions_added_total', help: 'Recipients put on their customer\'s suppression list after a hard bounce (a repeated bounce counts again).', registers }),
-    housekeepingRuns: new Counter({ name: 'postern_housekeeping_runs_total', help: 'Runs of the timed housekeeping jobs by job and result: ok, failed, skipped (the previous run was still going).', labelNames: ['job', 'result'], registers }),
-    housekeepingSeconds: new Histogram({ name: 'postern_housekeeping_duration_seconds', help: 'Seconds one run of a housekeeping job took, by job.', labelNames: ['job'], buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120, 600], registers }),
-    dsn: new Counter({ name: 'postern_dsn_total', help: 'Delivery status notifications by type: failure, delay, success (queued), dropped (about a null-sender message).', labelNames: ['type'], registers }),
+    dovecotRequests: new Counter({
+      name: 'postern_dovecot_requests_total',
+      help: "Requests to Dovecot's auth service by result: ok, fail (refused), error (no answer, lost connection, temporary failure: the client got 454).",
+      labelNames: ['result'],
+      registers,
+    }),
+    dovecotSeconds: new Histogram({
+      name: 'postern_dovecot_request_seconds',
+      help: 'Seconds Dovecot took to answer an AUTH request (ok or fail).',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    accepted: new Counter({
+      name: 'postern_messages_accepted_total',
+      help: 'Messages accepted (queued, or held) by channel: smtp, api, sendmail, maildrop, dsn, notice.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    refused: new Counter({
+      name: 'postern_messages_refused_total',
+      help: 'Messages, and MAIL FROM / RCPT TO commands, refused, by channel and reason.',
+      labelNames: ['channel', 'reason'],
+      registers,
+    }),
+    limitHits: new Counter({
+      name: 'postern_limit_hits_total',
+      help: "Sending limits a message went over, by level and the limit's action (defer, reject, hold).",
+      labelNames: ['level', 'action'],
+      registers,
+    }),
+    holds: new Counter({
+      name: 'postern_holds_total',
+      help: 'Holds by kind (message, mailbox, site) and reason (limit, sender, content, contain).',
+      labelNames: ['kind', 'reason'],
+      registers,
+    }),
+    deliveryAttempts: new Counter({
+      name: 'postern_delivery_attempts_total',
+      help: 'Delivery attempts per recipient by outcome (delivered, deferred, failed) and category.',
+      labelNames: ['outcome', 'category'],
+      registers,
+    }),
+    deliveryDuration: new Histogram({
+      name: 'postern_delivery_duration_seconds',
+      help: 'Seconds one delivery attempt took (the recipients of one message at one domain).',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    }),
+    deliveryLatency: new Histogram({
+      name: 'postern_delivery_latency_seconds',
+      help: 'Seconds from acceptance to delivery, per delivered recipient.',
+      buckets: [1, 5, 15, 60, 300, 900, HOUR, 4 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 120 * HOUR],
+      registers,
+    }),
+    suppressions: new Counter({
+      name: 'postern_suppressions_added_total',
+      help: "Recipients put on their customer's suppression list after a hard bounce (a repeated bounce counts again).",
+      registers,
+    }),
+    housekeepingRuns: new Counter({
+      name: 'postern_housekeeping_runs_total',
+      help: 'Runs of the timed housekeeping jobs by job and result: ok, failed, skipped (the previous run was still going).',
+      labelNames: ['job', 'result'],
+      registers,
+    }),
+    housekeepingSeconds: new Histogram({
+      name: 'postern_housekeeping_duration_seconds',
+      help: 'Seconds one run of a housekeeping job took, by job.',
+      labelNames: ['job'],
+      buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120, 600],
+      registers,
+    }),
+    dsn: new Counter({
+      name: 'postern_dsn_total',
+      help: 'Delivery status notifications by type: failure, delay, success (queued), dropped (about a null-sender message).',
+      labelNames: ['type'],
+      registers,
+    }),
   };
   if (sources.queueDepth) registerQueueGauges(registers, scrapeOnce(sources.queueDepth));
   if (sources.activity) registerActivityGauges(registers, scrapeOnce(sources.activity));
@@ -151,20 +261,31 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
  */
 function registerQueueGauges(registers: Registry[], depth: () => Promise<QueueDepth | null>): void {
   new Gauge({
-    name: 'postern_queue_length', help: 'Messages in the queue, in any state (NaN: the store did not answer in time).', registers, aggregator: 'first',
+    name: 'postern_queue_length',
+    help: 'Messages in the queue, in any state (NaN: the store did not answer in time).',
+    registers,
+    aggregator: 'first',
     async collect() {
       this.set((await depth())?.messages ?? NaN);
     },
   });
   new Gauge({
-    name: 'postern_queue_messages', help: 'Messages in the queue by state: queued, held, cancelled.', labelNames: ['state'], registers, aggregator: 'first',
+    name: 'postern_queue_messages',
+    help: 'Messages in the queue by state: queued, held, cancelled.',
+    labelNames: ['state'],
+    registers,
+    aggregator: 'first',
     async collect() {
       this.reset();
       for (const [state, n] of Object.entries((await depth())?.byState?.messages ?? {})) this.set({ state }, n);
     },
   });
   new Gauge({
-    name: 'postern_queue_recipients', help: 'Recipients waiting for delivery by state: queued (never tried), deferred (waiting for a retry).', labelNames: ['state'], registers, aggregator: 'first',
+    name: 'postern_queue_recipients',
+    help: 'Recipients waiting for delivery by state: queued (never tried), deferred (waiting for a retry).',
+    labelNames: ['state'],
+    registers,
+    aggregator: 'first',
     async collect() {
       this.reset();
       for (const [state, n] of Object.entries((await depth())?.byState?.recipients ?? {})) this.set({ state }, n);
@@ -178,25 +299,45 @@ function registerQueueGauges(registers: Registry[], depth: () => Promise<QueueDe
  * the plain gauges NaN and leaves out the labelled samples.
  */
 function registerActivityGauges(registers: Registry[], activity: () => Promise<ActivityCounts | null>): void {
-  const plain = (name: string, help: string, of: (a: ActivityCounts) => number) => new Gauge({
-    name, help, registers, aggregator: 'first',
-    async collect() {
-      const a = await activity();
-      this.set(a ? of(a) : NaN);
-    },
-  });
-  plain('postern_held_mailboxes', 'Mailboxes on hold now (suspected compromise; NaN: the store did not answer in time).', (a) => a.heldMailboxes);
+  const plain = (name: string, help: string, of: (a: ActivityCounts) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      aggregator: 'first',
+      async collect() {
+        const a = await activity();
+        this.set(a ? of(a) : NaN);
+      },
+    });
+  plain(
+    'postern_held_mailboxes',
+    'Mailboxes on hold now (suspected compromise; NaN: the store did not answer in time).',
+    (a) => a.heldMailboxes,
+  );
   plain('postern_held_sites', 'Sites on hold now (NaN: the store did not answer in time).', (a) => a.heldSites);
-  plain('postern_bans_active', 'Client addresses banned now for failed logins (NaN: the store did not answer in time).', (a) => a.bansActive);
+  plain(
+    'postern_bans_active',
+    'Client addresses banned now for failed logins (NaN: the store did not answer in time).',
+    (a) => a.bansActive,
+  );
   new Gauge({
-    name: 'postern_top_sender_messages', help: 'Messages accepted in the last hour by each of the top 10 senders (label: the login, or site:NAME).', labelNames: ['sender'], registers, aggregator: 'first',
+    name: 'postern_top_sender_messages',
+    help: 'Messages accepted in the last hour by each of the top 10 senders (label: the login, or site:NAME).',
+    labelNames: ['sender'],
+    registers,
+    aggregator: 'first',
     async collect() {
       this.reset();
       for (const t of (await activity())?.lastHour.topSenders ?? []) this.set({ sender: t.sender }, t.messages);
     },
   });
   new Gauge({
-    name: 'postern_tracked_events_last_hour', help: 'Message tracking events in the last hour by type (delivered, attempt-deferred, failed, bounced, ...).', labelNames: ['type'], registers, aggregator: 'first',
+    name: 'postern_tracked_events_last_hour',
+    help: 'Message tracking events in the last hour by type (delivered, attempt-deferred, failed, bounced, ...).',
+    labelNames: ['type'],
+    registers,
+    aggregator: 'first',
     async collect() {
       this.reset();
       const a = await activity();
@@ -210,7 +351,10 @@ function registerActivityGauges(registers: Registry[], activity: () => Promise<A
 /** The delivery scheduler's claimed recipients (summed over workers: only one delivers). */
 function registerClaimedGauge(registers: Registry[], claimed?: () => ClaimedStats | null): void {
   new Gauge({
-    name: 'postern_delivery_recipients_claimed', help: 'Recipients the delivery scheduler holds a lease on: running (in an attempt) or waiting (claimed, not started).', labelNames: ['state'], registers,
+    name: 'postern_delivery_recipients_claimed',
+    help: 'Recipients the delivery scheduler holds a lease on: running (in an attempt) or waiting (claimed, not started).',
+    labelNames: ['state'],
+    registers,
     collect() {
       this.reset();
       const s = claimed?.();
@@ -230,7 +374,11 @@ function scrapeOnce<T>(fn: (() => Promise<T>) | undefined): () => Promise<T | nu
   let inFlight: Promise<T | null> | null = null;
   return () => {
     if (!fn) return Promise.resolve(null);
-    inFlight ??= withTimeout(fn(), SOURCE_TIMEOUT_MS).catch(() => null).finally(() => { inFlight = null; });
+    inFlight ??= withTimeout(fn(), SOURCE_TIMEOUT_MS)
+      .catch(() => null)
+      .finally(() => {
+        inFlight = null;
+      });
     return inFlight;
   };
 }
@@ -247,19 +395,28 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError(ms)), ms); }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
 /** The channel of an intake request's listener name ("submission:587", "api", "bounce", ...). */
 export function channelOf(listener: string): Channel {
   switch (listener) {
-    case 'api': return 'api';
-    case 'sendmail': return 'sendmail';
-    case 'maildrop': return 'maildrop';
-    case 'bounce': case 'postmaster': return 'dsn';
-    case 'notice': return 'notice';
-    default: return 'smtp';
+    case 'api':
+      return 'api';
+    case 'sendmail':
+      return 'sendmail';
+    case 'maildrop':
+      return 'maildrop';
+    case 'bounce':
+    case 'postmaster':
+      return 'dsn';
+    case 'notice':
+      return 'notice';
+    default:
+      return 'smtp';
   }
 }
 
@@ -267,9 +424,19 @@ export function channelOf(listener: string): Channel {
 export function refusalOf(err: unknown): RefusalReason {
   if (!(err instanceof SmtpError)) return 'error';
   switch (err.reason) {
-    case 'send-as': return 'sender';
-    case 'recipient': return 'recipient';
-    case 'limit': case 'hold': case 'size': case 'data': case 'content': case 'unavailable': case 'suppressed': case 'suspended': return err.reason;
+    case 'send-as':
+      return 'sender';
+    case 'recipient':
+      return 'recipient';
+    case 'limit':
+    case 'hold':
+    case 'size':
+    case 'data':
+    case 'content':
+    case 'unavailable':
+    case 'suppressed':
+    case 'suspended':
+      return err.reason;
     default:
       // untagged: a 5xx is the message's fault (line ends, long lines); a 4xx is ours (4.3.0)
       return err.responseCode >= 500 ? 'data' : 'error';
@@ -278,7 +445,9 @@ export function refusalOf(err: unknown): RefusalReason {
 
 /** Counts the results of one delivery attempt: per recipient, and the latency of those delivered. */
 export function countDelivery(
-  m: Metrics | undefined, createdAt: number, now: number,
+  m: Metrics | undefined,
+  createdAt: number,
+  now: number,
   updates: readonly { state: 'delivered' | 'deferred' | 'failed'; category: string; attempted: boolean }[],
 ): void {
   if (!m) return;

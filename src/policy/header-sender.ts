@@ -16,7 +16,11 @@ export interface HeaderSenders {
   resentFrom: string[];
 }
 
-interface Parsed { address?: string; name?: string; group?: Parsed[] }
+interface Parsed {
+  address?: string;
+  name?: string;
+  group?: Parsed[];
+}
 
 /** Address-like words in a display name or comment ("bob@bank.example" <alice@...>). */
 const ADDRESS_LIKE = /[^\s<>"(),;:]+@[^\s<>"(),;:]+/g;
@@ -38,11 +42,19 @@ export function headerAddresses(values: string[]): string[] {
 
 /** `own`: the mailbox's address (null for a site, which has grants only). */
 export function checkHeaderSenders(own: string | null, grants: readonly Grant[], h: HeaderSenders, who = 'this login'): Verdict {
-  const fields: [string, string[]][] = [['From', h.from], ['Sender', h.sender], ['Resent-From', h.resentFrom]];
+  const fields: [string, string[]][] = [
+    ['From', h.from],
+    ['Sender', h.sender],
+    ['Resent-From', h.resentFrom],
+  ];
   for (const [name, values] of fields) {
     for (const address of headerAddresses(values)) {
       if (!senderAllowed(own, grants, address)) {
-        return reject(550, '5.7.1', `${name}: <${address.replace(/[^\x21-\x7e\u0080-\uffff]/g, '').slice(0, 254)}> is not an address ${who} may send as`);
+        return reject(
+          550,
+          '5.7.1',
+          `${name}: <${address.replace(/[^\x21-\x7e\u0080-\uffff]/g, '').slice(0, 254)}> is not an address ${who} may send as`,
+        );
       }
     }
   }

@@ -39,13 +39,26 @@ test('checkEnvelopeSender: 553 5.7.1 naming only the refused address; the null s
 });
 
 test('headerAddresses: display names, groups and lists', () => {
-  assert.deepEqual(headerAddresses(['"bob@other.example" <alice@example.com>']), ['alice@example.com', 'bob@other.example'], 'an address in the name counts too');
+  assert.deepEqual(
+    headerAddresses(['"bob@other.example" <alice@example.com>']),
+    ['alice@example.com', 'bob@other.example'],
+    'an address in the name counts too',
+  );
   assert.deepEqual(headerAddresses(['Alice Example <alice@example.com>']), ['alice@example.com']);
-  assert.deepEqual(headerAddresses(['a@x.test, B <b@y.test>', 'team: c@z.test, d@z.test;']), ['a@x.test', 'b@y.test', 'c@z.test', 'd@z.test']);
+  assert.deepEqual(headerAddresses(['a@x.test, B <b@y.test>', 'team: c@z.test, d@z.test;']), [
+    'a@x.test',
+    'b@y.test',
+    'c@z.test',
+    'd@z.test',
+  ]);
 });
 
 test('checkHeaderSenders: every From, Sender and Resent-From address must be allowed', () => {
-  const ok = checkHeaderSenders(alice.address, grants, { from: ['Shop <orders@shop.example>'], sender: ['alice@example.com'], resentFrom: [] });
+  const ok = checkHeaderSenders(alice.address, grants, {
+    from: ['Shop <orders@shop.example>'],
+    sender: ['alice@example.com'],
+    resentFrom: [],
+  });
   assert.equal(ok.kind, 'continue');
   const cases: [Parameters<typeof checkHeaderSenders>[2], RegExp][] = [
     [{ from: ['Bob <bob@other.example>'], sender: [], resentFrom: [] }, /^From: <bob@other\.example>/],

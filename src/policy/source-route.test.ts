@@ -10,7 +10,8 @@ test('source routing in the local part is recognised in every spelling', () => {
     '"someone@elsewhere.example"@hosted.example',
     '"someone\\@elsewhere.example"@hosted.example',
     '"a%b"@hosted.example',
-  ]) assert.equal(hasSourceRoute(routed), true, routed);
+  ])
+    assert.equal(hasSourceRoute(routed), true, routed);
   for (const plain of ['someone@hosted.example', 'some.one+tag@hosted.example', '"john doe"@hosted.example', "o'brien=x@hosted.example"]) {
     assert.equal(hasSourceRoute(plain), false, plain);
   }

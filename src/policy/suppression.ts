@@ -14,7 +14,12 @@ const MAX_TEXT = 400;
 
 /** Printable ASCII on one line: controls become spaces, other characters '?', quotes single. */
 function clean(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').replace(/"/g, '\'').replace(/ {2,}/g, ' ').trim();
+  return s
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/"/g, "'")
+    .replace(/ {2,}/g, ' ')
+    .trim();
 }
 
 function cut(s: string, max: number): string {

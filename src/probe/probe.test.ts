@@ -22,11 +22,19 @@ const ports = { starttls: 0, implicit: 0, plain: 0, refused: 0, refused2: 0, sil
 
 async function startSmtp(opts: Partial<SMTPServerOptions>): Promise<number> {
   const server = new SMTPServer({
-    name: NAME, banner: 'probe test', key, cert, authMethods: ['PLAIN', 'LOGIN'], disableReverseLookup: true, logger: false,
+    name: NAME,
+    banner: 'probe test',
+    key,
+    cert,
+    authMethods: ['PLAIN', 'LOGIN'],
+    disableReverseLookup: true,
+    logger: false,
     onAuth: (_auth, _session, cb) => cb(new Error('no')),
     ...opts,
   });
-  server.on('error', () => { /* resets by the probe are expected */ });
+  server.on('error', () => {
+    /* resets by the probe are expected */
+  });
   await new Promise<void>((resolve) => server.listen(0, HOST, () => resolve()));
   closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return (server.server.address() as net.AddressInfo).port;
@@ -42,9 +50,19 @@ async function freePort(): Promise<number> {
 
 async function startSilent(): Promise<number> {
   const sockets = new Set<net.Socket>();
-  const s = net.createServer((c) => { sockets.add(c); c.on('error', () => {}); c.on('close', () => sockets.delete(c)); });
+  const s = net.createServer((c) => {
+    sockets.add(c);
+    c.on('error', () => {});
+    c.on('close', () => sockets.delete(c));
+  });
   await new Promise<void>((resolve) => s.listen(0, HOST, () => resolve()));
-  closers.push(() => new Promise<void>((resolve) => { for (const c of sockets) c.destroy(); s.close(() => resolve()); }));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const c of sockets) c.destroy();
+        s.close(() => resolve());
+      }),
+  );
   return (s.address() as net.AddressInfo).port;
 }
 
@@ -59,9 +77,13 @@ before(async () => {
   ports.refused = await freePort();
   ports.refused2 = await freePort();
   ports.silent = await startSilent();
-  ports.banned = await startSmtp({ onConnect: (_s, cb) => cb(Object.assign(new Error('5.7.1 your network is blocked'), { responseCode: 554 })) });
+  ports.banned = await startSmtp({
+    onConnect: (_s, cb) => cb(Object.assign(new Error('5.7.1 your network is blocked'), { responseCode: 554 })),
+  });
 });
-after(async () => { for (const c of closers) await c(); });
+after(async () => {
+  for (const c of closers) await c();
+});
 
 const probe = (list: number[], extra: Parameters<typeof probeHost>[1] = {}) =>
   probeHost(HOST, { ports: list, implicitPorts: [ports.implicit], timeoutMs: TIMEOUT, servername: NAME, ehloName: 'probe.test', ...extra });
@@ -72,7 +94,10 @@ describe('probeHost against real servers', () => {
     const t0 = Date.now();
     const r = await probe([ports.starttls, ports.implicit, ports.plain, ports.refused, ports.silent]);
     assert.ok(Date.now() - t0 < TIMEOUT * 3, 'ports are probed in parallel');
-    assert.deepEqual(r.results.map((x) => x.port), [ports.starttls, ports.implicit, ports.plain, ports.refused, ports.silent]);
+    assert.deepEqual(
+      r.results.map((x) => x.port),
+      [ports.starttls, ports.implicit, ports.plain, ports.refused, ports.silent],
+    );
 
     const st = byPort(r, ports.starttls);
     assert.equal(st.mode, 'starttls');
@@ -130,7 +155,8 @@ describe('probeHost against real servers', () => {
 
   test('with the CA given the certificate is trusted; a wrong server name does not match', async () => {
     const r = await probe([ports.starttls, ports.implicit], { ca: cert });
-    for (const x of r.results) assert.deepEqual([x.tls?.cert?.trusted, x.tls?.cert?.trustError, x.tls?.cert?.matchesName], [true, undefined, true]);
+    for (const x of r.results)
+      assert.deepEqual([x.tls?.cert?.trusted, x.tls?.cert?.trustError, x.tls?.cert?.matchesName], [true, undefined, true]);
     assert.match(r.verdict, /works from this network and the certificate is trusted\.$/);
     const w = await probe([ports.implicit], { ca: cert, servername: 'other.example.test' });
     assert.equal(w.results[0].tls?.cert?.trusted, true);
@@ -141,14 +167,20 @@ describe('probeHost against real servers', () => {
   test('only STARTTLS works: it is recommended', async () => {
     const r = await probe([ports.starttls, ports.plain, ports.refused]);
     assert.deepEqual(r.recommended, { port: ports.starttls, security: 'STARTTLS' });
-    assert.match(r.verdict, new RegExp(`^Use port ${ports.starttls} with STARTTLS\\. Warning: the certificate is not trusted by this machine`));
+    assert.match(
+      r.verdict,
+      new RegExp(`^Use port ${ports.starttls} with STARTTLS\\. Warning: the certificate is not trusted by this machine`),
+    );
   });
 
   test('nothing reachable', async () => {
     const r = await probe([ports.refused, ports.refused2]);
     assert.equal(r.recommended, null);
     assert.ok(r.results.every((x) => !x.reachable && x.connectError === 'ECONNREFUSED'));
-    assert.match(r.verdict, /^Nothing is reachable on ports .* outgoing mail ports are blocked from this network, or the server is down: try from another network\.$/);
+    assert.match(
+      r.verdict,
+      /^Nothing is reachable on ports .* outgoing mail ports are blocked from this network, or the server is down: try from another network\.$/,
+    );
     assert.match(formatProbeReport(r), /Recommended: none/);
   });
 
@@ -166,33 +198,70 @@ describe('probeHost against real servers', () => {
     const b = byPort(r, ports.banned);
     assert.deepEqual([b.reachable, b.smtp, b.tls], [true, false, null]);
     assert.match(b.greeting!, /^554 /);
-    assert.match(r.verdict, /answers, but refuses this machine \(554 .*your network is blocked on port \d+\): the server may block this network's address/);
+    assert.match(
+      r.verdict,
+      /answers, but refuses this machine \(554 .*your network is blocked on port \d+\): the server may block this network's address/,
+    );
   });
 
   test('SMTP without TLS', async () => {
     const r = await probe([ports.plain, ports.refused]);
     assert.equal(r.recommended, null);
-    assert.match(r.verdict, new RegExp(`answers SMTP on port ${ports.plain}, but TLS does not work \\(STARTTLS not offered on port ${ports.plain}\\)`));
+    assert.match(
+      r.verdict,
+      new RegExp(`answers SMTP on port ${ports.plain}, but TLS does not work \\(STARTTLS not offered on port ${ports.plain}\\)`),
+    );
     assert.match(r.verdict, /do not send passwords this way/);
   });
 });
 
 describe('recommendation and verdict rules', () => {
   const ok = (port: number, mode: PortResult['mode'], trusted = true): PortResult => ({
-    port, mode, reachable: true, smtp: true, ms: 1, authAfterTls: ['PLAIN'],
-    tls: { ok: true, cert: { subject: 'CN=m', issuer: 'CN=ca', altNames: ['m'], validFrom: '', validTo: '', fingerprint256: 'AA', trusted, matchesName: true } },
+    port,
+    mode,
+    reachable: true,
+    smtp: true,
+    ms: 1,
+    authAfterTls: ['PLAIN'],
+    tls: {
+      ok: true,
+      cert: {
+        subject: 'CN=m',
+        issuer: 'CN=ca',
+        altNames: ['m'],
+        validFrom: '',
+        validTo: '',
+        fingerprint256: 'AA',
+        trusted,
+        matchesName: true,
+      },
+    },
   });
-  const down = (port: number, connectError = 'ETIMEDOUT'): PortResult => ({ port, mode: port === 465 ? 'implicit' : 'starttls', reachable: false, connectError, smtp: false, tls: null, ms: 1 });
+  const down = (port: number, connectError = 'ETIMEDOUT'): PortResult => ({
+    port,
+    mode: port === 465 ? 'implicit' : 'starttls',
+    reachable: false,
+    connectError,
+    smtp: false,
+    tls: null,
+    ms: 1,
+  });
 
   test('order: 465, 587, 2525, 25; port 25 is mentioned but not recommended for mail programs', () => {
-    assert.deepEqual(recommend([ok(25, 'starttls'), ok(2525, 'starttls'), ok(587, 'starttls'), ok(465, 'implicit')]), { port: 465, security: 'SSL/TLS' });
+    assert.deepEqual(recommend([ok(25, 'starttls'), ok(2525, 'starttls'), ok(587, 'starttls'), ok(465, 'implicit')]), {
+      port: 465,
+      security: 'SSL/TLS',
+    });
     assert.deepEqual(recommend([ok(25, 'starttls'), ok(2525, 'starttls'), ok(587, 'starttls')])?.port, 587);
     assert.deepEqual(recommend([ok(25, 'starttls'), ok(2525, 'starttls')])?.port, 2525);
     const only25 = [ok(25, 'starttls'), down(465), down(587), down(2525)];
     assert.deepEqual(recommend(only25), { port: 25, security: 'STARTTLS' });
     assert.match(verdictFor('h', 'h', only25, recommend(only25)), /Port 25 is meant for server-to-server mail/);
     const both = [ok(25, 'starttls'), ok(587, 'starttls')];
-    assert.match(verdictFor('h', 'h', both, recommend(both)), /^Use port 587 with STARTTLS: .* Port 25 is reachable too, but it is not recommended for mail programs/);
+    assert.match(
+      verdictFor('h', 'h', both, recommend(both)),
+      /^Use port 587 with STARTTLS: .* Port 25 is reachable too, but it is not recommended for mail programs/,
+    );
   });
 
   test('no AUTH after TLS is said; a name that does not resolve is told apart', () => {
@@ -216,7 +285,8 @@ describe('postern probe (CLI)', () => {
         if (!(e instanceof CliExit)) throw e;
         if (e.message) err.push(e.message);
         return { code: e.code, out: out.join('\n'), err: err.join('\n') };
-      });
+      },
+    );
   }
 
   test('exit 0 with a recommended setting, text or JSON', async () => {
@@ -239,8 +309,13 @@ describe('postern probe (CLI)', () => {
 
   test('exit 64 with one line for bad options', async () => {
     for (const args of [
-      [HOST, '--ports', '25 abc'], [HOST, '--ports', '70000'], [HOST, '--ports', ' , '],
-      [HOST, '--timeout', '0'], [HOST, '--timeout', 'soon'], ['mail.example.test:587'], ['not a host'],
+      [HOST, '--ports', '25 abc'],
+      [HOST, '--ports', '70000'],
+      [HOST, '--ports', ' , '],
+      [HOST, '--timeout', '0'],
+      [HOST, '--timeout', 'soon'],
+      ['mail.example.test:587'],
+      ['not a host'],
     ]) {
       const r = await run(...args);
       assert.equal(r.code, 64, args.join(' '));

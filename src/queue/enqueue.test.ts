@@ -7,17 +7,36 @@ import type { Spool } from '../spool/index.ts';
 
 function msg(id: string): NewMessage {
   return {
-    id, customerId: 1, mailboxId: 1, sender: 'alice@example.com', size: 10, bodyPath: `q/${id}`, body: null,
-    messageIdHeader: `<${id}@x>`, clientIp: '127.0.0.1', authUser: 'alice@example.com', listener: 'submission:587',
-    dsnRet: null, dsnEnvid: null, createdAt: 1, recipients: [{ address: 'bob@remote.test' }],
+    id,
+    customerId: 1,
+    mailboxId: 1,
+    sender: 'alice@example.com',
+    size: 10,
+    bodyPath: `q/${id}`,
+    body: null,
+    messageIdHeader: `<${id}@x>`,
+    clientIp: '127.0.0.1',
+    authUser: 'alice@example.com',
+    listener: 'submission:587',
+    dsnRet: null,
+    dsnEnvid: null,
+    createdAt: 1,
+    recipients: [{ address: 'bob@remote.test' }],
   };
 }
 
-interface Gate { promise: Promise<void>; open(): void; fail(err: Error): void }
+interface Gate {
+  promise: Promise<void>;
+  open(): void;
+  fail(err: Error): void;
+}
 function gate(): Gate {
   let open!: () => void;
   let fail!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => { open = res; fail = rej; });
+  const promise = new Promise<void>((res, rej) => {
+    open = res;
+    fail = rej;
+  });
   return { promise, open, fail };
 }
 
@@ -44,7 +63,10 @@ function fakes() {
       events.push(`sync-start:${list.length}`);
       if (holdSync) await holdSync.promise;
       const f = failSync.shift();
-      if (f) { events.push('sync-fail'); throw f; }
+      if (f) {
+        events.push('sync-fail');
+        throw f;
+      }
       events.push('sync-end');
     },
   } as unknown as Spool;
@@ -55,20 +77,34 @@ function fakes() {
       events.push(`batch-start:${ids.join(',')}`);
       if (holdBatch) await holdBatch.promise;
       const f = failBatch.shift();
-      if (f) { events.push('batch-fail'); throw f; }
+      if (f) {
+        events.push('batch-fail');
+        throw f;
+      }
       for (const id of ids) committed.add(id);
       events.push('batch-end');
       return ids.map((id) => ({ id, outcome: 'queued' as const }));
     },
   } as unknown as QueueRepo;
   return {
-    spool, queue, events, syncCalls, batchCalls, committed, failSync, failBatch,
+    spool,
+    queue,
+    events,
+    syncCalls,
+    batchCalls,
+    committed,
+    failSync,
+    failBatch,
     hold(which: 'sync' | 'batch'): Gate {
       const g = gate();
-      if (which === 'sync') holdSync = g; else holdBatch = g;
+      if (which === 'sync') holdSync = g;
+      else holdBatch = g;
       return g;
     },
-    release() { holdSync = null; holdBatch = null; },
+    release() {
+      holdSync = null;
+      holdBatch = null;
+    },
   };
 }
 
@@ -76,8 +112,15 @@ function fakes() {
 function track(e: ReturnType<typeof createEnqueuer>, f: ReturnType<typeof fakes>, id: string) {
   const state = { settled: false as false | 'ok' | 'err', error: null as Error | null };
   const p = e.enqueue(msg(id)).then(
-    () => { state.settled = 'ok'; f.events.push(`resolved:${id}`); },
-    (err: Error) => { state.settled = 'err'; state.error = err; f.events.push(`rejected:${id}`); },
+    () => {
+      state.settled = 'ok';
+      f.events.push(`resolved:${id}`);
+    },
+    (err: Error) => {
+      state.settled = 'err';
+      state.error = err;
+      f.events.push(`rejected:${id}`);
+    },
   );
   return { state, p };
 }
@@ -107,7 +150,10 @@ test('enqueues that arrive while a batch commits form the next batch (fewer comm
   f.release();
   g.open();
   await Promise.all([...first, ...second].map((t) => t.p));
-  assert.deepEqual(f.batchCalls, [['a1', 'a2', 'a3'], ['b1', 'b2', 'b3', 'b4']]);
+  assert.deepEqual(f.batchCalls, [
+    ['a1', 'a2', 'a3'],
+    ['b1', 'b2', 'b3', 'b4'],
+  ]);
   assert.deepEqual(e.stats(), { batches: 2, messages: 7 });
 });
 
@@ -116,7 +162,11 @@ test('maxBatch splits a large group into several batches, each at most maxBatch'
   const e = createEnqueuer({ queue: f.queue, spool: f.spool, maxBatch: 3 });
   const ids = Array.from({ length: 8 }, (_, i) => `m${i}`);
   await Promise.all(ids.map((id) => e.enqueue(msg(id))));
-  assert.deepEqual(f.batchCalls, [['m0', 'm1', 'm2'], ['m3', 'm4', 'm5'], ['m6', 'm7']]);
+  assert.deepEqual(f.batchCalls, [
+    ['m0', 'm1', 'm2'],
+    ['m3', 'm4', 'm5'],
+    ['m6', 'm7'],
+  ]);
   assert.equal(f.syncCalls.length, 3);
 });
 
@@ -127,14 +177,20 @@ test('an enqueue resolves only after its folders are synced and its rows committ
   const t = ['x1', 'x2'].map((id) => track(e, f, id));
   await settle();
   assert.deepEqual(f.events, ['sync-start:2']);
-  assert.ok(t.every((x) => x.state.settled === false), 'not settled while syncDirs runs');
+  assert.ok(
+    t.every((x) => x.state.settled === false),
+    'not settled while syncDirs runs',
+  );
   assert.equal(f.batchCalls.length, 0, 'rows are not committed before the bodies are synced');
 
   const gb = f.hold('batch');
   gs.open();
   await settle();
   assert.deepEqual(f.events, ['sync-start:2', 'sync-end', 'batch-start:x1,x2']);
-  assert.ok(t.every((x) => x.state.settled === false), 'not settled while enqueueBatch runs');
+  assert.ok(
+    t.every((x) => x.state.settled === false),
+    'not settled while enqueueBatch runs',
+  );
 
   gb.open();
   await Promise.all(t.map((x) => x.p));
@@ -185,7 +241,10 @@ test('a message the store refuses fails alone: the others of its group commit ar
   f.release();
   g.open();
   await Promise.all(t.map((x) => x.p));
-  assert.deepEqual(t.map((x) => x.state.settled), ['ok', 'err', 'ok']);
+  assert.deepEqual(
+    t.map((x) => x.state.settled),
+    ['ok', 'err', 'ok'],
+  );
   assert.equal(t[1].state.error, poison);
   assert.deepEqual([...f.committed].sort(), ['p1', 'p3']);
 });
@@ -212,7 +271,9 @@ test('drain waits for the batch in flight', async () => {
   const g = f.hold('batch');
   const t = track(e, f, 'd1');
   let drained = false;
-  const d = e.drain().then(() => { drained = true; });
+  const d = e.drain().then(() => {
+    drained = true;
+  });
   await settle();
   assert.equal(drained, false);
   g.open();

@@ -10,7 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DeliveryJob, RecipientUpdate } from '../core/index.ts';
 
-export interface HeldResult { updates: RecipientUpdate[]; job?: DeliveryJob; /** When it was held (ms). */ at: number }
+export interface HeldResult {
+  updates: RecipientUpdate[];
+  job?: DeliveryJob /** When it was held (ms). */;
+  at: number;
+}
 
 export interface ResultHold {
   add(entry: HeldResult): void;
@@ -57,7 +61,11 @@ export function createResultHold(o: { dir: string | null; maxInMemory: number; o
       }
       fs.renameSync(tmp, path.join(o.dir, name));
       const dfd = fs.openSync(o.dir, 'r');
-      try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+      try {
+        fs.fsyncSync(dfd);
+      } finally {
+        fs.closeSync(dfd);
+      }
       files.push({ file: path.join(o.dir, name), count: updates.length, at: Math.min(...entries.map((e) => e.at)) });
       return true;
     } catch (err) {
@@ -78,7 +86,10 @@ export function createResultHold(o: { dir: string | null; maxInMemory: number; o
     size: () => inMemory + files.reduce((n, f) => n + f.count, 0),
     load() {
       if (!o.dir || !fs.existsSync(o.dir)) return;
-      for (const name of fs.readdirSync(o.dir).filter((n) => n.startsWith('results-')).sort()) {
+      for (const name of fs
+        .readdirSync(o.dir)
+        .filter((n) => n.startsWith('results-'))
+        .sort()) {
         const file = path.join(o.dir, name);
         const updates = JSON.parse(fs.readFileSync(file, 'utf8')) as RecipientUpdate[];
         files.push({ file, count: updates.length, at: fs.statSync(file).mtimeMs });

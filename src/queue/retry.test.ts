@@ -9,7 +9,22 @@ const T0 = 1_800_000_000_000;
 
 function job(over: Partial<DeliveryJob['recipients'][number]> = {}): DeliveryJob {
   return {
-    message: { id: 'Q1', customerId: 1, sender: 'a@x.test', size: 10, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: T0, cancelled: false, eightBit: false, smtputf8: false, topHeaders: null },
+    message: {
+      id: 'Q1',
+      customerId: 1,
+      sender: 'a@x.test',
+      size: 10,
+      bodyPath: null,
+      messageIdHeader: null,
+      listener: 'submission',
+      dsnRet: null,
+      dsnEnvid: null,
+      createdAt: T0,
+      cancelled: false,
+      eightBit: false,
+      smtputf8: false,
+      topHeaders: null,
+    },
     domain: 'y.test',
     recipients: [{ idx: 0, address: 'b@y.test', attempts: 0, notify: null, orcpt: null, delayNotified: false, ...over }],
     lease: { owner: 'node', until: T0 + MIN },
@@ -18,7 +33,10 @@ function job(over: Partial<DeliveryJob['recipients'][number]> = {}): DeliveryJob
 const deferred: Outcome = { outcome: 'deferred', category: 'greylisted', reply: '451 4.7.1 try later', remoteHost: 'mx[1.2.3.4]:25' };
 
 test('the retry schedule is the data: 5, 10, 20, 40, 60 min, then the last entry repeats', () => {
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 50].map((n) => retryDelayMs(policy, n) / MIN), [5, 10, 20, 40, 60, 240, 240, 240]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 50].map((n) => retryDelayMs(policy, n) / MIN),
+    [5, 10, 20, 40, 60, 240, 240, 240],
+  );
 });
 
 test('deferred: next attempt after the scheduled wait, attempt counted', () => {

@@ -35,7 +35,9 @@ export interface Decision {
 const MINUTE = 60_000;
 
 /** The retry policy of a configuration's delivery settings. */
-export function retryPolicyOf(config: { delivery: { retryMinutes: number[]; expireDays: number; delayWarningHours: number } }): RetryPolicy {
+export function retryPolicyOf(config: {
+  delivery: { retryMinutes: number[]; expireDays: number; delayWarningHours: number };
+}): RetryPolicy {
   return {
     retryMinutes: config.delivery.retryMinutes,
     expireMs: config.delivery.expireDays * 86_400_000,
@@ -51,7 +53,10 @@ export function retryDelayMs(policy: RetryPolicy, attempts: number): number {
 /** RFC 3461: no NOTIFY means failures (and, here, delays) are reported; NEVER means none. */
 export function notifyAllows(notify: string | null, what: 'FAILURE' | 'DELAY' | 'SUCCESS'): boolean {
   if (!notify) return what !== 'SUCCESS';
-  const set = notify.toUpperCase().split(',').map((s) => s.trim());
+  const set = notify
+    .toUpperCase()
+    .split(',')
+    .map((s) => s.trim());
   return !set.includes('NEVER') && set.includes(what);
 }
 
@@ -62,11 +67,15 @@ export function statusOfReply(reply: string, outcome: Outcome['outcome']): strin
   return outcome === 'failed' ? '5.0.0' : outcome === 'delivered' ? '2.0.0' : '4.0.0';
 }
 
-export function decide(
-  job: DeliveryJob, r: DeliveryJob['recipients'][number], o: Outcome, now: number, policy: RetryPolicy,
-): Decision {
+export function decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], o: Outcome, now: number, policy: RetryPolicy): Decision {
   const base = {
-    messageId: job.message.id, idx: r.idx, at: now, reply: o.reply, category: o.category, remoteHost: o.remoteHost, attempted: true,
+    messageId: job.message.id,
+    idx: r.idx,
+    at: now,
+    reply: o.reply,
+    category: o.category,
+    remoteHost: o.remoteHost,
+    attempted: true,
     lease: job.lease,
   };
   const status = statusOfReply(o.reply, o.outcome);
@@ -75,7 +84,12 @@ export function decide(
     return { update: { ...base, state: 'delivered', nextAttemptAt: now }, notice, status, expired: false };
   }
   if (o.outcome === 'failed') {
-    return { update: { ...base, state: 'failed', nextAttemptAt: now }, notice: notifyAllows(r.notify, 'FAILURE') ? 'failure' : null, status, expired: false };
+    return {
+      update: { ...base, state: 'failed', nextAttemptAt: now },
+      notice: notifyAllows(r.notify, 'FAILURE') ? 'failure' : null,
+      status,
+      expired: false,
+    };
   }
   const next = now + retryDelayMs(policy, r.attempts + 1);
   if (next > job.message.createdAt + policy.expireMs) {
@@ -83,13 +97,20 @@ export function decide(
     const reply = `4.4.7 gave up after ${days} days in the queue; last reply: ${o.reply}`;
     return {
       update: { ...base, state: 'failed', nextAttemptAt: now, reply, category: 'expired' },
-      notice: notifyAllows(r.notify, 'FAILURE') ? 'failure' : null, status: '4.4.7', expired: true,
+      notice: notifyAllows(r.notify, 'FAILURE') ? 'failure' : null,
+      status: '4.4.7',
+      expired: true,
     };
   }
-  const warn = policy.delayWarningMs > 0 && !r.delayNotified && now - job.message.createdAt >= policy.delayWarningMs
-    && notifyAllows(r.notify, 'DELAY');
+  const warn =
+    policy.delayWarningMs > 0 &&
+    !r.delayNotified &&
+    now - job.message.createdAt >= policy.delayWarningMs &&
+    notifyAllows(r.notify, 'DELAY');
   return {
     update: { ...base, state: 'deferred', nextAttemptAt: next, ...(warn ? { delayNotified: true } : {}) },
-    notice: warn ? 'delay' : null, status, expired: false,
+    notice: warn ? 'delay' : null,
+    status,
+    expired: false,
   };
 }

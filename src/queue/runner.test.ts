@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { NEVER, type DeliveryJob, type MessageState } from '../core/index.ts';
-import { createRunner, NOTICE_RETRY_MS, type Deliverer, type DeliveryOutcome, type Notifier, type NoticeLine, type RunResult } from './runner.ts';
+import {
+  createRunner,
+  NOTICE_RETRY_MS,
+  type Deliverer,
+  type DeliveryOutcome,
+  type Notifier,
+  type NoticeLine,
+  type RunResult,
+} from './runner.ts';
 import type { Notice, RetryPolicy } from './retry.ts';
 
 const MIN = 60_000;
@@ -12,25 +20,69 @@ const ctx = { deadline: T0 + MIN, signal: new AbortController().signal };
 
 function job(addresses = ['b@y.test']): DeliveryJob {
   return {
-    message: { id: 'Q1', customerId: 1, sender: 'a@x.test', size: 10, bodyPath: null, messageIdHeader: null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt: T0, cancelled: false, eightBit: false, smtputf8: false, topHeaders: null },
+    message: {
+      id: 'Q1',
+      customerId: 1,
+      sender: 'a@x.test',
+      size: 10,
+      bodyPath: null,
+      messageIdHeader: null,
+      listener: 'submission',
+      dsnRet: null,
+      dsnEnvid: null,
+      createdAt: T0,
+      cancelled: false,
+      eightBit: false,
+      smtputf8: false,
+      topHeaders: null,
+    },
     domain: 'y.test',
     recipients: addresses.map((address, idx) => ({ idx, address, attempts: 0, notify: null, orcpt: null, delayNotified: false })),
     lease: { owner: 'node', until: T0 + MIN },
   };
 }
 
-const failed = (address: string): DeliveryOutcome => ({ address, outcome: 'failed', category: 'mailbox', reply: '550 5.1.1 no such user', remoteHost: 'mx[1.2.3.4]:25' });
-const delivered = (address: string): DeliveryOutcome => ({ address, outcome: 'delivered', category: 'delivered', reply: '250 ok', remoteHost: 'mx[1.2.3.4]:25' });
+const failed = (address: string): DeliveryOutcome => ({
+  address,
+  outcome: 'failed',
+  category: 'mailbox',
+  reply: '550 5.1.1 no such user',
+  remoteHost: 'mx[1.2.3.4]:25',
+});
+const delivered = (address: string): DeliveryOutcome => ({
+  address,
+  outcome: 'delivered',
+  category: 'delivered',
+  reply: '250 ok',
+  remoteHost: 'mx[1.2.3.4]:25',
+});
 
-function setup(o: { state?: MessageState | null; outcomes?: (j: DeliveryJob) => DeliveryOutcome[]; notice?: (kind: Notice) => Promise<string | null>; now?: number }) {
+function setup(o: {
+  state?: MessageState | null;
+  outcomes?: (j: DeliveryJob) => DeliveryOutcome[];
+  notice?: (kind: Notice) => Promise<string | null>;
+  now?: number;
+}) {
   const calls = { delivered: 0, notices: [] as { kind: Notice; lines: NoticeLine[] }[], results: [] as RunResult[][] };
-  const deliverer: Deliverer = { async deliver(j) { calls.delivered++; return (o.outcomes ?? ((x) => x.recipients.map((r) => delivered(r.address))))(j); } };
+  const deliverer: Deliverer = {
+    async deliver(j) {
+      calls.delivered++;
+      return (o.outcomes ?? ((x) => x.recipients.map((r) => delivered(r.address))))(j);
+    },
+  };
   const notifier: Notifier = {
-    async send(_j, kind, lines) { calls.notices.push({ kind, lines }); return (o.notice ?? (async () => 'N1'))(kind); },
+    async send(_j, kind, lines) {
+      calls.notices.push({ kind, lines });
+      return (o.notice ?? (async () => 'N1'))(kind);
+    },
   };
   const run = createRunner({
-    queue: { stateOf: async () => (o.state === undefined ? 'queued' : o.state) }, deliverer, notifier, policy,
-    clock: { now: () => o.now ?? T0 + MIN }, logger: pino({ level: 'silent' }),
+    queue: { stateOf: async () => (o.state === undefined ? 'queued' : o.state) },
+    deliverer,
+    notifier,
+    policy,
+    clock: { now: () => o.now ?? T0 + MIN },
+    logger: pino({ level: 'silent' }),
     onResults: (_j, r) => calls.results.push(r),
   });
   return { run, calls };
@@ -40,7 +92,13 @@ test('the runner delivers, decides each recipient and reports the results', asyn
   const { run, calls } = setup({});
   const updates = await run(job(['b@y.test', 'c@y.test']), ctx);
   assert.equal(calls.delivered, 1);
-  assert.deepEqual(updates.map((u) => [u.idx, u.state]), [[0, 'delivered'], [1, 'delivered']]);
+  assert.deepEqual(
+    updates.map((u) => [u.idx, u.state]),
+    [
+      [0, 'delivered'],
+      [1, 'delivered'],
+    ],
+  );
   assert.equal(calls.notices.length, 0, 'no success report unless NOTIFY asks');
   assert.equal(calls.results[0]!.length, 2);
 });
@@ -62,11 +120,17 @@ test('cancelled since the claim: every recipient fails without an attempt and th
   const { run, calls } = setup({ state: 'cancelled' });
   const updates = await run(job(['b@y.test', 'c@y.test']), ctx);
   assert.equal(calls.delivered, 0);
-  assert.deepEqual(updates.map((u) => u.state), ['failed', 'failed']);
+  assert.deepEqual(
+    updates.map((u) => u.state),
+    ['failed', 'failed'],
+  );
   assert.match(updates[0]!.reply, /deleted from the queue by the postmaster/);
   assert.equal(calls.notices.length, 1);
   assert.equal(calls.notices[0]!.kind, 'failure');
-  assert.deepEqual(calls.notices[0]!.lines.map((l) => l.address), ['b@y.test', 'c@y.test']);
+  assert.deepEqual(
+    calls.notices[0]!.lines.map((l) => l.address),
+    ['b@y.test', 'c@y.test'],
+  );
 });
 
 test('a failure report names its notice on the update (message tracking records it)', async () => {
@@ -78,13 +142,25 @@ test('a failure report names its notice on the update (message tracking records 
 
 test('a failure whose report cannot be queued keeps its recipient for a later try', async () => {
   const now = T0 + MIN;
-  const { run } = setup({ outcomes: (j) => j.recipients.map((r) => failed(r.address)), notice: async () => { throw new Error('disk full'); }, now });
+  const { run } = setup({
+    outcomes: (j) => j.recipients.map((r) => failed(r.address)),
+    notice: async () => {
+      throw new Error('disk full');
+    },
+    now,
+  });
   const [u] = await run(job(), ctx);
   assert.deepEqual([u!.state, u!.nextAttemptAt, u!.notice], ['deferred', now + NOTICE_RETRY_MS, undefined]);
 });
 
-test('past the message\'s expiry a lost failure report is given up: the failure stands', async () => {
-  const { run } = setup({ outcomes: (j) => j.recipients.map((r) => failed(r.address)), notice: async () => { throw new Error('disk full'); }, now: T0 + policy.expireMs + MIN });
+test("past the message's expiry a lost failure report is given up: the failure stands", async () => {
+  const { run } = setup({
+    outcomes: (j) => j.recipients.map((r) => failed(r.address)),
+    notice: async () => {
+      throw new Error('disk full');
+    },
+    now: T0 + policy.expireMs + MIN,
+  });
   const [u] = await run(job(), ctx);
   assert.equal(u!.state, 'failed');
 });
@@ -96,8 +172,20 @@ test('a recipient the deliverer said nothing about is deferred ("no outcome")', 
 });
 
 test('a delay warning that cannot be queued is owed again (delayNotified stays false)', async () => {
-  const deferred = (address: string): DeliveryOutcome => ({ address, outcome: 'deferred', category: 'greylisted', reply: '451 4.7.1 later', remoteHost: 'mx[1.2.3.4]:25' });
-  const { run, calls } = setup({ outcomes: (j) => j.recipients.map((r) => deferred(r.address)), notice: async () => { throw new Error('down'); }, now: T0 + 5 * 3_600_000 });
+  const deferred = (address: string): DeliveryOutcome => ({
+    address,
+    outcome: 'deferred',
+    category: 'greylisted',
+    reply: '451 4.7.1 later',
+    remoteHost: 'mx[1.2.3.4]:25',
+  });
+  const { run, calls } = setup({
+    outcomes: (j) => j.recipients.map((r) => deferred(r.address)),
+    notice: async () => {
+      throw new Error('down');
+    },
+    now: T0 + 5 * 3_600_000,
+  });
   const [u] = await run(job(), ctx);
   assert.equal(calls.notices[0]!.kind, 'delay');
   assert.equal(u!.state, 'deferred');

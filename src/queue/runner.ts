@@ -16,7 +16,9 @@ import { decide, type Notice, type Outcome, type RetryPolicy } from './retry.ts'
 import { giveBackUpdates } from './scheduler.ts';
 
 /** One recipient's outcome of an attempt (delivery/'s RecipientOutcome has this shape). */
-export interface DeliveryOutcome extends Outcome { address: string }
+export interface DeliveryOutcome extends Outcome {
+  address: string;
+}
 
 /** One attempt of a job; ctx.deadline ends it in time, ctx.signal at once. */
 export interface Deliverer {
@@ -38,7 +40,10 @@ export interface Notifier {
 }
 
 /** A recipient and its written update, for whoever reports results (webhooks/). */
-export interface RunResult { recipient: DeliveryJob['recipients'][number]; update: RecipientUpdate }
+export interface RunResult {
+  recipient: DeliveryJob['recipients'][number];
+  update: RecipientUpdate;
+}
 
 export interface RunnerDeps {
   queue: Pick<QueueRepo, 'stateOf'>;
@@ -67,21 +72,36 @@ export function createRunner(deps: RunnerDeps): Runner {
   async function outcomesOf(job: DeliveryJob, ctx: { deadline: number; signal: AbortSignal }): Promise<DeliveryOutcome[]> {
     if (!job.message.cancelled) return deps.deliverer.deliver(job, ctx);
     return job.recipients.map((r) => ({
-      address: r.address, outcome: 'failed', category: 'other', reply: '550 5.0.0 deleted from the queue by the postmaster', remoteHost: null,
+      address: r.address,
+      outcome: 'failed',
+      category: 'other',
+      reply: '550 5.0.0 deleted from the queue by the postmaster',
+      remoteHost: null,
     }));
   }
 
   function decideAll(job: DeliveryJob, outcomes: DeliveryOutcome[], now: number): Decided[] {
     const byAddress = new Map(outcomes.map((o) => [o.address, o]));
     return job.recipients.map((r) => {
-      const o: DeliveryOutcome = byAddress.get(r.address)
-        ?? { address: r.address, outcome: 'deferred', category: 'other', reply: 'no outcome', remoteHost: null };
+      const o: DeliveryOutcome = byAddress.get(r.address) ?? {
+        address: r.address,
+        outcome: 'deferred',
+        category: 'other',
+        reply: 'no outcome',
+        remoteHost: null,
+      };
       return { r, o, ...decide(job, r, o, now, policy) };
     });
   }
 
   async function notify(job: DeliveryJob, kind: Notice, mine: Decided[], now: number): Promise<void> {
-    const lines: NoticeLine[] = mine.map((x) => ({ address: x.r.address, orcpt: x.r.orcpt, status: x.status, reply: x.update.reply, remoteHost: x.o.remoteHost }));
+    const lines: NoticeLine[] = mine.map((x) => ({
+      address: x.r.address,
+      orcpt: x.r.orcpt,
+      status: x.status,
+      reply: x.update.reply,
+      remoteHost: x.o.remoteHost,
+    }));
     try {
       const queueId = await deps.notifier.send(job, kind, lines);
       // message tracking records the notice with the result, in the same transaction
@@ -90,8 +110,10 @@ export function createRunner(deps: RunnerDeps): Runner {
       // keep the recipient (or the warning) for later rather than lose the notice, but not
       // past the message's expiry: then the failure stands and the lost notice is logged
       const keep = now - job.message.createdAt < policy.expireMs;
-      logger.error({ evt: 'bounce', qid: job.message.id, notice: kind, err: (err as Error).message, result: keep ? 'retry' : 'lost' },
-        keep ? 'could not queue a notice; trying again later' : 'could not queue a notice; giving up (the message expired)');
+      logger.error(
+        { evt: 'bounce', qid: job.message.id, notice: kind, err: (err as Error).message, result: keep ? 'retry' : 'lost' },
+        keep ? 'could not queue a notice; trying again later' : 'could not queue a notice; giving up (the message expired)',
+      );
       for (const x of mine) {
         if (kind === 'failure' && keep) Object.assign(x.update, { state: 'deferred', nextAttemptAt: now + NOTICE_RETRY_MS });
         if (kind === 'delay') x.update.delayNotified = false;
@@ -102,11 +124,21 @@ export function createRunner(deps: RunnerDeps): Runner {
   function log(job: DeliveryJob, decided: Decided[], now: number): void {
     for (const x of decided) {
       const level = x.update.state === 'delivered' ? 'info' : 'warn';
-      logger[level]({
-        evt: 'delivery', qid: job.message.id, to: x.r.address, result: x.update.state, category: x.update.category,
-        reply: x.update.reply, remote: x.o.remoteHost, attempts: x.r.attempts + 1, delayMs: now - job.message.createdAt,
-        ...(x.update.state === 'deferred' ? { next: new Date(x.update.nextAttemptAt).toISOString() } : {}),
-      }, `recipient ${x.update.state}`);
+      logger[level](
+        {
+          evt: 'delivery',
+          qid: job.message.id,
+          to: x.r.address,
+          result: x.update.state,
+          category: x.update.category,
+          reply: x.update.reply,
+          remote: x.o.remoteHost,
+          attempts: x.r.attempts + 1,
+          delayMs: now - job.message.createdAt,
+          ...(x.update.state === 'deferred' ? { next: new Date(x.update.nextAttemptAt).toISOString() } : {}),
+        },
+        `recipient ${x.update.state}`,
+      );
     }
   }
 
@@ -125,8 +157,17 @@ export function createRunner(deps: RunnerDeps): Runner {
       if (mine.length) await notify(job, kind, mine, now);
     }
     log(job, decided, now);
-    deps.onResults?.(job, decided.map((x) => ({ recipient: x.r, update: x.update })));
-    if (!job.message.cancelled) countDelivery(deps.metrics, job.message.createdAt, now, decided.map((x) => x.update));
+    deps.onResults?.(
+      job,
+      decided.map((x) => ({ recipient: x.r, update: x.update })),
+    );
+    if (!job.message.cancelled)
+      countDelivery(
+        deps.metrics,
+        job.message.createdAt,
+        now,
+        decided.map((x) => x.update),
+      );
     return decided.map((x) => x.update);
   };
 }

@@ -15,22 +15,52 @@ const clock = { now: () => t };
 
 function message(id: string, rcpts: string[]): NewMessage {
   return {
-    id, customerId: null, mailboxId: null, sender: 'a@x.test', size: 5, bodyPath: null, body: Buffer.from('hello'),
-    messageIdHeader: null, clientIp: '127.0.0.1', authUser: null, listener: 'submission', dsnRet: null, dsnEnvid: null,
-    createdAt: t, recipients: rcpts.map((address) => ({ address })),
+    id,
+    customerId: null,
+    mailboxId: null,
+    sender: 'a@x.test',
+    size: 5,
+    bodyPath: null,
+    body: Buffer.from('hello'),
+    messageIdHeader: null,
+    clientIp: '127.0.0.1',
+    authUser: null,
+    listener: 'submission',
+    dsnRet: null,
+    dsnEnvid: null,
+    createdAt: t,
+    recipients: rcpts.map((address) => ({ address })),
   };
 }
 
 function delivered(job: DeliveryJob): RecipientUpdate[] {
   return job.recipients.map((r) => ({
-    messageId: job.message.id, idx: r.idx, state: 'delivered', nextAttemptAt: t, at: t, reply: '250 ok', category: 'ok', remoteHost: null, attempted: true,
+    messageId: job.message.id,
+    idx: r.idx,
+    state: 'delivered',
+    nextAttemptAt: t,
+    at: t,
+    reply: '250 ok',
+    category: 'ok',
+    remoteHost: null,
+    attempted: true,
   }));
 }
 
 function options(over: Partial<SchedulerOptions>): SchedulerOptions {
   return {
-    queue: store.queue, clock, logger, owner: 'node-a', leaseMs: 600_000, concurrency: 10, perDestination: 10, window: 100, pollMs: 20,
-    run: async (job) => delivered(job), onFinished: async () => undefined, ...over,
+    queue: store.queue,
+    clock,
+    logger,
+    owner: 'node-a',
+    leaseMs: 600_000,
+    concurrency: 10,
+    perDestination: 10,
+    window: 100,
+    pollMs: 20,
+    run: async (job) => delivered(job),
+    onFinished: async () => undefined,
+    ...over,
   };
 }
 
@@ -53,20 +83,23 @@ test('global and per-destination concurrency limits hold; every job runs once; t
   let maxTotal = 0;
   const maxPer = new Map<string, number>();
   const seen: string[] = [];
-  const s = createScheduler(options({
-    concurrency: 3, perDestination: 2,
-    async run(job) {
-      seen.push(job.message.id);
-      total++;
-      running.set(job.domain, (running.get(job.domain) ?? 0) + 1);
-      maxTotal = Math.max(maxTotal, total);
-      maxPer.set(job.domain, Math.max(maxPer.get(job.domain) ?? 0, running.get(job.domain)!));
-      await new Promise((r) => setTimeout(r, 15));
-      total--;
-      running.set(job.domain, running.get(job.domain)! - 1);
-      return delivered(job);
-    },
-  }));
+  const s = createScheduler(
+    options({
+      concurrency: 3,
+      perDestination: 2,
+      async run(job) {
+        seen.push(job.message.id);
+        total++;
+        running.set(job.domain, (running.get(job.domain) ?? 0) + 1);
+        maxTotal = Math.max(maxTotal, total);
+        maxPer.set(job.domain, Math.max(maxPer.get(job.domain) ?? 0, running.get(job.domain)!));
+        await new Promise((r) => setTimeout(r, 15));
+        total--;
+        running.set(job.domain, running.get(job.domain)! - 1);
+        return delivered(job);
+      },
+    }),
+  );
   await s.start();
   await until(async () => (await store.queue.count()) === 0);
   await s.stop(1000);
@@ -83,7 +116,16 @@ test('recipients of one message at one domain form one job; the window bounds wh
   const jobs: DeliveryJob[] = [];
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
-  const s = createScheduler(options({ window: 3, async run(job) { jobs.push(job); await gate; return delivered(job); } }));
+  const s = createScheduler(
+    options({
+      window: 3,
+      async run(job) {
+        jobs.push(job);
+        await gate;
+        return delivered(job);
+      },
+    }),
+  );
   await s.start();
   await until(() => s.stats().inFlight + s.stats().buffered >= 3);
   assert.ok(s.stats().inFlight + s.stats().buffered <= 3, 'at most `window` recipients in memory');
@@ -91,7 +133,10 @@ test('recipients of one message at one domain form one job; the window bounds wh
   await until(async () => (await store.queue.count()) === 0);
   await s.stop(1000);
   const m1d1 = jobs.find((j) => j.message.id === 'M1' && j.domain === 'd1.test');
-  assert.deepEqual(m1d1?.recipients.map((r) => r.address), ['a@d1.test', 'b@d1.test']);
+  assert.deepEqual(
+    m1d1?.recipients.map((r) => r.address),
+    ['a@d1.test', 'b@d1.test'],
+  );
   assert.equal(jobs.length, 3);
 });
 
@@ -114,12 +159,14 @@ test('a job whose run throws is given back: due again, attempt count unchanged',
   store = createSqliteStore({ path: ':memory:' });
   await store.queue.enqueueBatch([message('E1', ['a@d.test'])]);
   let calls = 0;
-  const s = createScheduler(options({
-    async run(job) {
-      if (++calls === 1) throw new Error('boom');
-      return delivered(job);
-    },
-  }));
+  const s = createScheduler(
+    options({
+      async run(job) {
+        if (++calls === 1) throw new Error('boom');
+        return delivered(job);
+      },
+    }),
+  );
   await s.start();
   await until(async () => (await store.queue.count()) === 0);
   await s.stop(1000);
@@ -132,7 +179,16 @@ test('stop: nothing new starts, claimed-but-not-started work is given back untri
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let started = 0;
-  const s = createScheduler(options({ perDestination: 1, async run(job) { started++; await gate; return delivered(job); } }));
+  const s = createScheduler(
+    options({
+      perDestination: 1,
+      async run(job) {
+        started++;
+        await gate;
+        return delivered(job);
+      },
+    }),
+  );
   await s.start();
   await until(() => started === 1 && s.stats().buffered === 4);
   const stopping = s.stop(2000);
@@ -148,14 +204,23 @@ test('stop: nothing new starts, claimed-but-not-started work is given back untri
   }
 });
 
-test('a late result of an expired claim is dropped; the newer claim\'s result stands; final states never revert', async () => {
+test("a late result of an expired claim is dropped; the newer claim's result stands; final states never revert", async () => {
   store = createSqliteStore({ path: ':memory:' });
   await store.queue.enqueueBatch([message('R1', ['a@d.test'])]);
   const [old] = await store.queue.claim({ owner: 'node-a', now: t, leaseMs: 1000, limit: 10 });
   const [fresh] = await store.queue.claim({ owner: 'node-b', now: t + 2000, leaseMs: 60_000, limit: 10 });
   assert.ok(old && fresh);
   const result = (job: DeliveryJob, state: 'delivered' | 'deferred', reply: string): RecipientUpdate => ({
-    messageId: 'R1', idx: 0, state, nextAttemptAt: t + 600_000, at: t + 3000, reply, category: 'ok', remoteHost: null, attempted: true, lease: job.lease,
+    messageId: 'R1',
+    idx: 0,
+    state,
+    nextAttemptAt: t + 600_000,
+    at: t + 3000,
+    reply,
+    category: 'ok',
+    remoteHost: null,
+    attempted: true,
+    lease: job.lease,
   });
   await store.queue.record([result(old, 'deferred', 'late and stale')]);
   let m = await store.queue.get('R1');
@@ -174,7 +239,10 @@ test('claims leave out the domains the caller asks to skip', async () => {
   store = createSqliteStore({ path: ':memory:' });
   await store.queue.enqueueBatch([message('X1', ['a@busy.test', 'b@calm.test'])]);
   const jobs = await store.queue.claim({ owner: 'n', now: t, leaseMs: 60_000, limit: 10, excludeDomains: ['busy.test'] });
-  assert.deepEqual(jobs.map((j) => j.domain), ['calm.test']);
+  assert.deepEqual(
+    jobs.map((j) => j.domain),
+    ['calm.test'],
+  );
 });
 
 test('a failed result write is tried again, not turned into a give-back', async () => {
@@ -187,7 +255,15 @@ test('a failed result write is tried again, not turned into a give-back', async 
     return store.queue.record(u);
   };
   let runs = 0;
-  const s = createScheduler(options({ queue: flaky, async run(job) { runs++; return delivered(job); } }));
+  const s = createScheduler(
+    options({
+      queue: flaky,
+      async run(job) {
+        runs++;
+        return delivered(job);
+      },
+    }),
+  );
   await s.start();
   await until(async () => (await store.queue.count()) === 0, 8000);
   await s.stop(1000);
@@ -206,14 +282,28 @@ test('results the store keeps refusing fail alone: the others written with them 
   };
   // the three results finish together, so they reach the recorder as one batch
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   let started = 0;
-  const s = createScheduler(options({ queue: poisoned, async run(job) { if (++started === 3) release(); await gate; return delivered(job); } }));
+  const s = createScheduler(
+    options({
+      queue: poisoned,
+      async run(job) {
+        if (++started === 3) release();
+        await gate;
+        return delivered(job);
+      },
+    }),
+  );
   await s.start();
   await until(async () => (await store.queue.count()) === 1, 15_000);
   await s.stop(1000);
   assert.equal((await store.queue.get('P2'))?.state, 'queued', 'the refused result is left for the lease to bring back');
-  assert.ok(calls.some((c) => c.length === 3), 'written together first');
+  assert.ok(
+    calls.some((c) => c.length === 3),
+    'written together first',
+  );
   assert.ok(calls.some((c) => c.length === 1 && c[0] === 'P1') && calls.some((c) => c.length === 1 && c[0] === 'P3'), 'then one by one');
 });
 
@@ -225,32 +315,45 @@ test('each running job has its own abort signal (no listener pile-up on a shared
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(w.name);
   process.on('warning', onWarning);
-  const s = createScheduler(options({
-    concurrency: 30,
-    run: (job, ctx) => new Promise((resolve) => {
-      started++;
-      signals.add(ctx.signal);
-      // what an attempt does: one listener on its signal, for as long as it runs
-      ctx.signal.addEventListener('abort', () => resolve(delivered(job)), { once: true });
+  const s = createScheduler(
+    options({
+      concurrency: 30,
+      run: (job, ctx) =>
+        new Promise((resolve) => {
+          started++;
+          signals.add(ctx.signal);
+          // what an attempt does: one listener on its signal, for as long as it runs
+          ctx.signal.addEventListener('abort', () => resolve(delivered(job)), { once: true });
+        }),
     }),
-  }));
+  );
   await s.start();
   await until(() => started === 30);
   assert.equal(signals.size, 30, 'one signal per job');
   const alive = setInterval(() => undefined, 1000); // stop's grace timer does not hold the process
   await s.stop(50);
   clearInterval(alive);
-  assert.ok([...signals].every((sig) => sig.aborted), 'every attempt was told to stop');
+  assert.ok(
+    [...signals].every((sig) => sig.aborted),
+    'every attempt was told to stop',
+  );
   await new Promise((r) => setImmediate(r));
   process.off('warning', onWarning);
-  assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+  assert.deepEqual(
+    warnings.filter((w) => w === 'MaxListenersExceededWarning'),
+    [],
+  );
 });
 
-test('the store away for 60 s during deliveries: results are held and written when it is back, nothing is offered again, 0 duplicates', { timeout: 120_000 }, async () => {
+test('the store away for 60 s during deliveries: results are held and written when it is back, nothing is offered again, 0 duplicates', {
+  timeout: 120_000,
+}, async () => {
   store = createSqliteStore({ path: ':memory:' });
   const real = store.queue;
   let away = false;
-  const gone = () => { throw new Error('connection terminated: the store is away'); };
+  const gone = () => {
+    throw new Error('connection terminated: the store is away');
+  };
   // every queue call fails while the store is away, as with a PostgreSQL outage
   const queue = new Proxy(real, {
     get(target, key) {
@@ -263,17 +366,35 @@ test('the store away for 60 s during deliveries: results are held and written wh
   await real.enqueueBatch(Array.from({ length: 40 }, (_, i) => message(`O${i}`, [`r@d${i % 8}.test`])));
   const runs = new Map<string, number>();
   const realNow = { now: () => Date.now() };
-  const s = createScheduler(options({
-    queue, clock: realNow, leaseMs: 70_000, concurrency: 4, perDestination: 1, window: 40, pollMs: 50, holdRetryMs: 200,
-    async run(job) {
-      runs.set(job.message.id, (runs.get(job.message.id) ?? 0) + 1);
-      if (runs.size === 8) away = true; // the outage starts in the middle of the deliveries
-      await new Promise((r) => setTimeout(r, 20));
-      return job.recipients.map((r) => ({
-        messageId: job.message.id, idx: r.idx, state: 'delivered' as const, nextAttemptAt: Date.now(), at: Date.now(), reply: '250 ok', category: 'ok', remoteHost: null, attempted: true, lease: job.lease,
-      }));
-    },
-  }));
+  const s = createScheduler(
+    options({
+      queue,
+      clock: realNow,
+      leaseMs: 70_000,
+      concurrency: 4,
+      perDestination: 1,
+      window: 40,
+      pollMs: 50,
+      holdRetryMs: 200,
+      async run(job) {
+        runs.set(job.message.id, (runs.get(job.message.id) ?? 0) + 1);
+        if (runs.size === 8) away = true; // the outage starts in the middle of the deliveries
+        await new Promise((r) => setTimeout(r, 20));
+        return job.recipients.map((r) => ({
+          messageId: job.message.id,
+          idx: r.idx,
+          state: 'delivered' as const,
+          nextAttemptAt: Date.now(),
+          at: Date.now(),
+          reply: '250 ok',
+          category: 'ok',
+          remoteHost: null,
+          attempted: true,
+          lease: job.lease,
+        }));
+      },
+    }),
+  );
   await s.start();
   await until(() => away, 10_000);
   const outageStart = Date.now();
@@ -285,7 +406,14 @@ test('the store away for 60 s during deliveries: results are held and written wh
   await s.stop(1000);
   const duplicates = [...runs.values()].filter((n) => n > 1).length;
   assert.equal(runs.size, 40, 'every message was delivered');
-  assert.equal(duplicates, 0, `duplicated: ${[...runs].filter(([, n]) => n > 1).map(([id]) => id).join(' ')}`);
+  assert.equal(
+    duplicates,
+    0,
+    `duplicated: ${[...runs]
+      .filter(([, n]) => n > 1)
+      .map(([id]) => id)
+      .join(' ')}`,
+  );
   assert.equal(s.held(), 0);
 });
 
@@ -309,39 +437,79 @@ test('results held at stop are kept on disk and written by the next start before
   });
   await real.enqueueBatch([message('K1', ['a@k.test'])]);
   let runs = 0;
-  const first = createScheduler(options({
-    queue, holdDir: dir, holdRetryMs: 60_000,
-    async run(job) { runs++; away = true; return delivered(job); },
-  }));
+  const first = createScheduler(
+    options({
+      queue,
+      holdDir: dir,
+      holdRetryMs: 60_000,
+      async run(job) {
+        runs++;
+        away = true;
+        return delivered(job);
+      },
+    }),
+  );
   await first.start();
   await until(() => first.held() === 1, 15_000);
   await first.stop(100);
-  assert.ok(fs.readdirSync(dir).some((n) => n.startsWith('results-')), 'spilled to disk at stop');
+  assert.ok(
+    fs.readdirSync(dir).some((n) => n.startsWith('results-')),
+    'spilled to disk at stop',
+  );
   away = false;
-  const second = createScheduler(options({ queue, holdDir: dir, async run(job) { runs++; return delivered(job); } }));
+  const second = createScheduler(
+    options({
+      queue,
+      holdDir: dir,
+      async run(job) {
+        runs++;
+        return delivered(job);
+      },
+    }),
+  );
   await second.start();
   await until(async () => (await real.count()) === 0, 5000);
   await second.stop(100);
   assert.equal(runs, 1, 'not delivered again after the restart');
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('results-')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.startsWith('results-')),
+    [],
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('a held result the store refuses while it takes others is dropped (logged), so it cannot stall the node', async () => {
   const { createResultHold } = await import('./result-hold.ts');
   const hold = createResultHold({ dir: null, maxInMemory: 100 });
-  const upd = (id: string) => ({ messageId: id, idx: 0, state: 'delivered' as const, nextAttemptAt: 0, at: 0, reply: '250', category: 'ok', remoteHost: null, attempted: true });
+  const upd = (id: string) => ({
+    messageId: id,
+    idx: 0,
+    state: 'delivered' as const,
+    nextAttemptAt: 0,
+    at: 0,
+    reply: '250',
+    category: 'ok',
+    remoteHost: null,
+    attempted: true,
+  });
   for (const id of ['poison', 'a', 'b']) hold.add({ updates: [upd(id)], at: Date.now() });
   let away = true;
   const write = async (u: { messageId: string }[]) => {
     if (away || u[0]!.messageId === 'poison') throw new Error('refused');
   };
   const refused: string[] = [];
-  assert.deepEqual(await hold.flush(write, (e) => refused.push(e.updates[0]!.messageId)), [], 'the store is away: nothing written, nothing dropped');
+  assert.deepEqual(
+    await hold.flush(write, (e) => refused.push(e.updates[0]!.messageId)),
+    [],
+    'the store is away: nothing written, nothing dropped',
+  );
   assert.equal(hold.size(), 3);
   away = false;
   const done = await hold.flush(write, (e) => refused.push(e.updates[0]!.messageId));
-  assert.deepEqual(done.map((e) => e.updates[0]!.messageId), ['a', 'b']);
+  assert.deepEqual(
+    done.map((e) => e.updates[0]!.messageId),
+    ['a', 'b'],
+  );
   assert.deepEqual(refused, ['poison']);
   assert.equal(hold.size(), 0);
 });

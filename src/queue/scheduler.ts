@@ -51,7 +51,10 @@ export interface Scheduler {
   held(): number;
 }
 
-interface Claimed { job: DeliveryJob; claimedAt: number }
+interface Claimed {
+  job: DeliveryJob;
+  claimedAt: number;
+}
 
 const KICK_DELAY_MS = 5;
 /** An attempt must end within this share of its lease (the rest is margin for the write). */
@@ -72,8 +75,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let kicked = false;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
   const hold = createResultHold({
-    dir: o.holdDir ?? null, maxInMemory: o.holdInMemory ?? 10_000,
-    onSpillError: (err) => o.logger.error({ evt: 'queue', err: err.message }, 'held delivery results could not be written to the local disk; kept in memory'),
+    dir: o.holdDir ?? null,
+    maxInMemory: o.holdInMemory ?? 10_000,
+    onSpillError: (err) =>
+      o.logger.error({ evt: 'queue', err: err.message }, 'held delivery results could not be written to the local disk; kept in memory'),
   });
   const recorder = createRecorder(o, hold);
   let holdTimer: NodeJS.Timeout | null = null;
@@ -84,24 +89,44 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     if (!hold.size()) return Promise.resolve(true);
     flushingHold ??= (async () => {
       const stale = hold.dropOlderThan(Date.now() - o.leaseMs);
-      if (stale) o.logger.error({ evt: 'queue', recipients: stale }, 'held delivery results outlived their leases and are dropped: those recipients may be delivered again');
+      if (stale)
+        o.logger.error(
+          { evt: 'queue', recipients: stale },
+          'held delivery results outlived their leases and are dropped: those recipients may be delivered again',
+        );
       const before = hold.size();
       let done: HeldResult[] = [];
       try {
-        done = await hold.flush(async (updates) => {
-          const { finished } = await o.queue.record(updates);
-          if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
-        }, (e, err) => o.logger.error({ evt: 'queue', err: err.message, recipients: e.updates.length }, 'the store refuses these held delivery results; the leases will bring them back'));
+        done = await hold.flush(
+          async (updates) => {
+            const { finished } = await o.queue.record(updates);
+            if (finished.length)
+              await o
+                .onFinished(finished)
+                .catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
+          },
+          (e, err) =>
+            o.logger.error(
+              { evt: 'queue', err: err.message, recipients: e.updates.length },
+              'the store refuses these held delivery results; the leases will bring them back',
+            ),
+        );
       } catch (err) {
         o.logger.debug({ evt: 'queue', err: (err as Error).message }, 'held delivery results (from disk) cannot be written yet');
       }
       if (hold.size()) o.logger.warn({ evt: 'queue', held: hold.size() }, 'held delivery results still cannot be written; keeping them');
-      if (before !== hold.size()) o.logger.info({ evt: 'queue', written: before - hold.size(), held: hold.size() }, 'held delivery results written');
+      if (before !== hold.size())
+        o.logger.info({ evt: 'queue', written: before - hold.size(), held: hold.size() }, 'held delivery results written');
       for (const e of done) {
-        if (e.job && o.onRecorded) await o.onRecorded(e.job, e.updates).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'after-delivery step failed'));
+        if (e.job && o.onRecorded)
+          await o
+            .onRecorded(e.job, e.updates)
+            .catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'after-delivery step failed'));
       }
       return hold.size() === 0;
-    })().finally(() => { flushingHold = null; });
+    })().finally(() => {
+      flushingHold = null;
+    });
     return flushingHold;
   }
   // one controller per running job (aborted together at stop): a single shared signal would
@@ -110,19 +135,26 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   const bufferedByDest = new Map<string, number>();
   const addBuffered = (domain: string, n: number) => {
     const v = (bufferedByDest.get(domain) ?? 0) + n;
-    if (v > 0) bufferedByDest.set(domain, v); else bufferedByDest.delete(domain);
+    if (v > 0) bufferedByDest.set(domain, v);
+    else bufferedByDest.delete(domain);
   };
   /** Domains with enough claimed work for now: left out of the next claim. */
   const saturated = () => [...bufferedByDest].filter(([, n]) => n >= 2 * o.perDestination).map(([d]) => d);
 
   function schedulePoll(ms: number) {
     if (stopping || timer) return;
-    timer = setTimeout(() => { timer = null; void fill(); }, ms);
+    timer = setTimeout(() => {
+      timer = null;
+      void fill();
+    }, ms);
   }
 
   async function fill(): Promise<void> {
     if (stopping) return;
-    if (claiming) { again = true; return; }
+    if (claiming) {
+      again = true;
+      return;
+    }
     const room = o.window - bufferedRecipients - activeRecipients;
     if (room <= 0) return; // a finishing job calls fill again
     // results held for the store come first: nothing new is claimed until they are written
@@ -135,7 +167,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       const jobs = await o.queue.claim({ owner: o.owner, now, leaseMs: o.leaseMs, limit: room, excludeDomains: saturated() });
       for (const job of jobs) {
         got += job.recipients.length;
-        if (stopping) { giveBack(job); continue; } // stop() ran while this claim was out
+        if (stopping) {
+          giveBack(job);
+          continue;
+        } // stop() ran while this claim was out
         buffer.push({ job, claimedAt: now });
         bufferedRecipients += job.recipients.length;
         addBuffered(job.domain, job.recipients.length);
@@ -158,7 +193,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     for (const c of buffer) {
       const stale = now - c.claimedAt > o.leaseMs / 2; // too little of its lease left for an attempt
       const busy = byDest.get(c.job.domain) ?? 0;
-      if (!stale && (active >= o.concurrency || busy >= o.perDestination)) { keep.push(c); continue; }
+      if (!stale && (active >= o.concurrency || busy >= o.perDestination)) {
+        keep.push(c);
+        continue;
+      }
       bufferedRecipients -= c.job.recipients.length;
       addBuffered(c.job.domain, -c.job.recipients.length);
       if (stale) giveBack(c.job);
@@ -178,22 +216,31 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       try {
         updates = await o.run(job, { deadline: job.lease.until - (1 - DEADLINE_SHARE) * o.leaseMs, signal: abort.signal });
       } catch (err) {
-        o.logger.error({ evt: 'delivery', qid: job.message.id, domain: job.domain, err: (err as Error).message }, 'delivery job failed; recipients given back');
+        o.logger.error(
+          { evt: 'delivery', qid: job.message.id, domain: job.domain, err: (err as Error).message },
+          'delivery job failed; recipients given back',
+        );
         updates = giveBackUpdates(job, o.clock.now());
       } finally {
         aborts.delete(abort);
       }
       for (const u of updates) if (u.attempted) counts[u.state]++;
       // a write that keeps failing is held (see the recorder) and written later
-      const written = await recorder.add(updates, job).then((r) => r === 'written', () => false);
+      const written = await recorder.add(updates, job).then(
+        (r) => r === 'written',
+        () => false,
+      );
       if (written && o.onRecorded) {
-        await o.onRecorded(job, updates).catch((err: Error) => o.logger.warn({ evt: 'queue', qid: job.message.id, err: err.message }, 'after-delivery step failed'));
+        await o
+          .onRecorded(job, updates)
+          .catch((err: Error) => o.logger.warn({ evt: 'queue', qid: job.message.id, err: err.message }, 'after-delivery step failed'));
       }
     })().finally(() => {
       active--;
       activeRecipients -= job.recipients.length;
       const n = byDest.get(job.domain)! - 1;
-      if (n) byDest.set(job.domain, n); else byDest.delete(job.domain);
+      if (n) byDest.set(job.domain, n);
+      else byDest.delete(job.domain);
       running.delete(p);
       dispatch();
       void fill();
@@ -215,7 +262,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
         o.logger.warn({ evt: 'queue', held: hold.size() }, 'delivery results held by the previous run: writing them');
         await flushHold();
       }
-      holdTimer = setInterval(() => { if (hold.size()) void flushHold().then((empty) => { if (empty) void fill(); }); }, o.holdRetryMs ?? 2000);
+      holdTimer = setInterval(() => {
+        if (hold.size())
+          void flushHold().then((empty) => {
+            if (empty) void fill();
+          });
+      }, o.holdRetryMs ?? 2000);
       holdTimer.unref();
       const released = await o.queue.releaseLeases(o.owner, o.clock.now());
       if (released) o.logger.warn({ evt: 'queue', released }, 'recipients claimed before a restart are due again');
@@ -227,7 +279,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       kicked = true;
       setTimeout(() => {
         kicked = false;
-        if (timer) { clearTimeout(timer); timer = null; }
+        if (timer) {
+          clearTimeout(timer);
+          timer = null;
+        }
         void fill();
       }, KICK_DELAY_MS);
     },
@@ -243,7 +298,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       const all = Promise.allSettled([...running]);
       const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
       if (!finished) {
-        o.logger.warn({ evt: 'stop', inFlight: running.size }, 'attempts still running at the end of the grace period: closing their connections');
+        o.logger.warn(
+          { evt: 'stop', inFlight: running.size },
+          'attempts still running at the end of the grace period: closing their connections',
+        );
         for (const a of aborts) a.abort(); // attempts end at once (deferred); their results are still written
         await all;
       }
@@ -262,8 +320,16 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
 /** Updates that give a claim back untried: due again at `dueAt` (now), attempt count unchanged. */
 export function giveBackUpdates(job: DeliveryJob, now: number, dueAt = now, reply = 'given back without an attempt'): RecipientUpdate[] {
   return job.recipients.map((r) => ({
-    messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: dueAt, at: now,
-    reply, category: 'other', remoteHost: null, attempted: false, lease: job.lease,
+    messageId: job.message.id,
+    idx: r.idx,
+    state: 'deferred',
+    nextAttemptAt: dueAt,
+    at: now,
+    reply,
+    category: 'other',
+    remoteHost: null,
+    attempted: false,
+    lease: job.lease,
   }));
 }
 
@@ -280,7 +346,10 @@ function createRecorder(o: SchedulerOptions, hold: ResultHold) {
   async function writeAlone(b: (typeof pending)[number]): Promise<Error | null> {
     try {
       const { finished } = await o.queue.record(b.updates);
-      if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
+      if (finished.length)
+        await o
+          .onFinished(finished)
+          .catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
       b.resolve('written');
       return null;
     } catch (err) {
@@ -292,10 +361,16 @@ function createRecorder(o: SchedulerOptions, hold: ResultHold) {
   function notWritten(failed: { b: (typeof pending)[number]; err: Error }[], storeTookOthers: boolean): void {
     for (const { b, err } of failed) {
       if (storeTookOthers) {
-        o.logger.error({ evt: 'queue', err: err.message, recipients: b.updates.length }, 'the store refuses these delivery results; the leases will bring them back');
+        o.logger.error(
+          { evt: 'queue', err: err.message, recipients: b.updates.length },
+          'the store refuses these delivery results; the leases will bring them back',
+        );
         b.reject(err);
       } else {
-        o.logger.error({ evt: 'queue', err: err.message, recipients: b.updates.length }, 'writing delivery results failed; holding them until the store takes them');
+        o.logger.error(
+          { evt: 'queue', err: err.message, recipients: b.updates.length },
+          'writing delivery results failed; holding them until the store takes them',
+        );
         hold.add({ updates: b.updates, job: b.job, at: Date.now() });
         b.resolve('held');
       }
@@ -311,7 +386,10 @@ function createRecorder(o: SchedulerOptions, hold: ResultHold) {
       for (let attempt = 1; ; attempt++) {
         try {
           const { finished } = await o.queue.record(updates);
-          if (finished.length) await o.onFinished(finished).catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
+          if (finished.length)
+            await o
+              .onFinished(finished)
+              .catch((err: Error) => o.logger.warn({ evt: 'queue', err: err.message }, 'removing delivered bodies failed'));
           for (const b of batch) b.resolve('written');
           break;
         } catch (err) {

@@ -12,7 +12,10 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Store } from '../store/index.ts';
 import type { BlocklistResult, TrackingSummary } from '../core/index.ts';
 
-export interface BlocklistZone { zone: string; codes: Record<string, string> }
+export interface BlocklistZone {
+  zone: string;
+  codes: Record<string, string>;
+}
 
 export interface BlocklistSettings {
   zones: BlocklistZone[];
@@ -21,7 +24,12 @@ export interface BlocklistSettings {
   senderHours: number;
 }
 
-export interface Suspect { sender: string; customerName: string | null; messages: number; recipients: number }
+export interface Suspect {
+  sender: string;
+  customerName: string | null;
+  messages: number;
+  recipients: number;
+}
 
 export interface NewListing {
   listing: BlocklistResult;
@@ -32,7 +40,20 @@ export interface NewListing {
 }
 
 /** Words of remote replies that name a blocklist (data: lower-case, matched anywhere in the reply). */
-export const BLOCKLIST_WORDS = ['spamhaus', 'blocklist', 'blacklist', 'block list', 'black list', 'dnsbl', 'rbl', 'spamcop', 'barracuda', 'listed at', 'listed on', 'listed in'];
+export const BLOCKLIST_WORDS = [
+  'spamhaus',
+  'blocklist',
+  'blacklist',
+  'block list',
+  'black list',
+  'dnsbl',
+  'rbl',
+  'spamcop',
+  'barracuda',
+  'listed at',
+  'listed on',
+  'listed in',
+];
 
 export type Lookup = (name: string) => Promise<string[]>;
 
@@ -53,7 +74,11 @@ function expandV6(ip: string): string[] {
 }
 
 /** One address in one zone: listed (with codes), not listed, or an error that decides nothing. */
-export async function checkOne(lookup: Lookup, ip: string, z: BlocklistZone): Promise<{ listed: boolean; codes: string[]; meaning: string | null } | { error: string }> {
+export async function checkOne(
+  lookup: Lookup,
+  ip: string,
+  z: BlocklistZone,
+): Promise<{ listed: boolean; codes: string[]; meaning: string | null } | { error: string }> {
   try {
     const answers = await lookup(queryName(ip, z.zone));
     const known = answers.filter((a) => a in z.codes);
@@ -70,7 +95,8 @@ export async function checkOne(lookup: Lookup, ip: string, z: BlocklistZone): Pr
 async function customersOf(store: Store, pool: string, defaultPool: string | null): Promise<(customer: string | null) => boolean> {
   const assigned = await store.pools.list();
   const customerPool = new Map(assigned.filter((a) => a.kind === 'customer').map((a) => [a.customerName, a.pool]));
-  return (c) => c !== null && (assigned.some((a) => a.pool === pool && a.customerName === c) || (pool === defaultPool && !customerPool.has(c)));
+  return (c) =>
+    c !== null && (assigned.some((a) => a.pool === pool && a.customerName === c) || (pool === defaultPool && !customerPool.has(c)));
 }
 
 /** The top senders (tracking) of the customers whose mail leaves from a pool. */
@@ -111,7 +137,12 @@ export function resolverLookup(servers: string[], timeoutMs: number, tries: numb
 export function createBlocklistWatch(deps: BlocklistWatchDeps): BlocklistWatch {
   const { settings, store, logger } = deps;
   const gauge = deps.registry
-    ? new Gauge({ name: 'postern_blocklist_listed', help: 'Whether an egress address is listed on a DNS blocklist (1) or not (0), by pool, address and zone.', labelNames: ['pool', 'address', 'zone'], registers: [deps.registry] })
+    ? new Gauge({
+        name: 'postern_blocklist_listed',
+        help: 'Whether an egress address is listed on a DNS blocklist (1) or not (0), by pool, address and zone.',
+        labelNames: ['pool', 'address', 'zone'],
+        registers: [deps.registry],
+      })
     : null;
   return {
     async checkAll() {
@@ -138,7 +169,17 @@ export function createBlocklistWatch(deps: BlocklistWatchDeps): BlocklistWatch {
           suspects: await suspectsOf(store, listing.pool, settings.defaultPool, since),
           blocked: await blockedOf(store, listing.pool, settings.defaultPool, since),
         });
-        logger.error({ evt: 'blocklist', pool: listing.pool, address: listing.address, zone: listing.zone, codes: listing.codes, meaning: listing.meaning }, 'an egress address was listed');
+        logger.error(
+          {
+            evt: 'blocklist',
+            pool: listing.pool,
+            address: listing.address,
+            zone: listing.zone,
+            codes: listing.codes,
+            meaning: listing.meaning,
+          },
+          'an egress address was listed',
+        );
       }
       if (out.length) await deps.notify(out);
       return out;

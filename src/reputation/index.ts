@@ -7,7 +7,20 @@
  * throws, the timed `tick` throws a failure after logging it.
  * Imports: core, config, store.
  */
-export { BLOCKLIST_WORDS, createBlocklistWatch, checkOne, queryName, suspectsOf, resolverLookup, type BlocklistWatch, type BlocklistSettings, type BlocklistZone, type NewListing, type Lookup, type Suspect } from './blocklists.ts';
+export {
+  BLOCKLIST_WORDS,
+  createBlocklistWatch,
+  checkOne,
+  queryName,
+  suspectsOf,
+  resolverLookup,
+  type BlocklistWatch,
+  type BlocklistSettings,
+  type BlocklistZone,
+  type NewListing,
+  type Lookup,
+  type Suspect,
+} from './blocklists.ts';
 export { buildListingNotice, listingJson, listingText } from './notice.ts';
 export { createListedPools, type ListedPools } from './listed.ts';
 export { createBlocklistJob, type BlocklistJob, type BlocklistJobDeps } from './job.ts';

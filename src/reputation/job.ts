@@ -43,23 +43,42 @@ export function createBlocklistJob(config: Config, deps: BlocklistJobDeps): Bloc
     const to = config.bounce.postmaster;
     if (!to) return void logger.warn({ evt: 'blocklist' }, 'no bounce.postmaster to tell about a listing');
     const text = buildListingNotice({
-      hostname: config.hostname, from: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`, to, now: new Date(deps.now()), items, fallbackOf,
+      hostname: config.hostname,
+      from: config.bounce.from ?? `MAILER-DAEMON@${config.hostname}`,
+      to,
+      now: new Date(deps.now()),
+      items,
+      fallbackOf,
     });
-    await deps.queueNotice(text, to).then((queueId) => logger.info({ evt: 'blocklist', notice: queueId, to }, 'listing notice queued'),
-      (err: Error) => logger.error({ evt: 'blocklist', err: err.message }, 'could not queue the listing notice'));
+    await deps.queueNotice(text, to).then(
+      (queueId) => logger.info({ evt: 'blocklist', notice: queueId, to }, 'listing notice queued'),
+      (err: Error) => logger.error({ evt: 'blocklist', err: err.message }, 'could not queue the listing notice'),
+    );
   }
 
   async function post(items: NewListing[]): Promise<void> {
     if (!b.webhookUrl) return;
     await fetch(b.webhookUrl, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(listingJson(items, fallbackOf)), signal: AbortSignal.timeout(10_000),
-    }).then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); })
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(listingJson(items, fallbackOf)),
+      signal: AbortSignal.timeout(10_000),
+    })
+      .then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      })
       .catch((err: Error) => logger.error({ evt: 'blocklist', url: b.webhookUrl, err: err.message }, 'listing webhook failed'));
   }
 
   const watch = createBlocklistWatch({
-    store: deps.store, logger, now: deps.now, registry: deps.registry,
-    notify: async (items) => { await mail(items); await post(items); },
+    store: deps.store,
+    logger,
+    now: deps.now,
+    registry: deps.registry,
+    notify: async (items) => {
+      await mail(items);
+      await post(items);
+    },
     lookup: deps.lookup ?? resolverLookup(config.dns.servers, config.dns.timeoutMs, config.dns.tries),
     settings: { zones: b.zones, pools, defaultPool: config.delivery.defaultPool ?? null, senderHours: b.senderHours },
   });
@@ -78,5 +97,5 @@ export function createBlocklistJob(config: Config, deps: BlocklistJobDeps): Bloc
       busy = false;
     }
   }
-  return { check: () => attempt().catch(() => []), tick: async () => void await attempt() };
+  return { check: () => attempt().catch(() => []), tick: async () => void (await attempt()) };
 }

@@ -8,7 +8,12 @@ export interface ListedPools {
   clear(): void;
 }
 
-export function createListedPools(store: Store, fallbacks: Record<string, string | undefined>, now: () => number, ttlMs = 30_000): ListedPools {
+export function createListedPools(
+  store: Store,
+  fallbacks: Record<string, string | undefined>,
+  now: () => number,
+  ttlMs = 30_000,
+): ListedPools {
   let cache: { at: number; listed: Set<string> } | null = null;
   const listed = async () => {
     if (cache && now() - cache.at < ttlMs) return cache.listed;
@@ -22,6 +27,8 @@ export function createListedPools(store: Store, fallbacks: Record<string, string
       if (!fb) return pool;
       return (await listed()).has(pool) ? fb : pool;
     },
-    clear() { cache = null; },
+    clear() {
+      cache = null;
+    },
   };
 }

@@ -9,10 +9,15 @@ export function listingText(items: NewListing[], fallbackOf: (pool: string) => s
   for (const { listing: l, suspects, blocked } of items) {
     lines.push(`${l.address} (pool ${l.pool}) is listed on ${l.zone}: ${l.codes.join(', ')}${l.meaning ? ` (${l.meaning})` : ''}`);
     const fb = fallbackOf(l.pool);
-    lines.push(fb ? `  Mail of pool ${l.pool} now leaves from pool ${fb} until the address is delisted.` : `  Pool ${l.pool} has no fallback: its mail still leaves from it.`);
+    lines.push(
+      fb
+        ? `  Mail of pool ${l.pool} now leaves from pool ${fb} until the address is delisted.`
+        : `  Pool ${l.pool} has no fallback: its mail still leaves from it.`,
+    );
     if (suspects.length) {
-      lines.push('  Most likely cause, the pool\'s top senders in the hours before:');
-      for (const s of suspects) lines.push(`    ${clean(s.sender)} (customer ${clean(s.customerName ?? '-')}): ${s.messages} messages, ${s.recipients} recipients`);
+      lines.push("  Most likely cause, the pool's top senders in the hours before:");
+      for (const s of suspects)
+        lines.push(`    ${clean(s.sender)} (customer ${clean(s.customerName ?? '-')}): ${s.messages} messages, ${s.recipients} recipients`);
     } else {
       lines.push('  No sender of this pool sent tracked mail in the hours before.');
     }
@@ -25,7 +30,14 @@ export function listingText(items: NewListing[], fallbackOf: (pool: string) => s
   return lines;
 }
 
-export function buildListingNotice(o: { hostname: string; from: string; to: string; now: Date; items: NewListing[]; fallbackOf: (pool: string) => string | null }): Buffer {
+export function buildListingNotice(o: {
+  hostname: string;
+  from: string;
+  to: string;
+  now: Date;
+  items: NewListing[];
+  fallbackOf: (pool: string) => string | null;
+}): Buffer {
   const pools = [...new Set(o.items.map((i) => i.listing.pool))];
   const lines = [
     `From: Mail Delivery System <${o.from}>`,
@@ -41,7 +53,7 @@ export function buildListingNotice(o: { hostname: string; from: string; to: stri
     `This is the mail system at ${o.hostname}. New blocklist listings of our own sending addresses:`,
     '',
     ...listingText(o.items, o.fallbackOf),
-    'See `postern pool show POOL` and the console\'s Pools page.',
+    "See `postern pool show POOL` and the console's Pools page.",
     '',
   ];
   return Buffer.from(lines.join('\r\n'), 'utf8');
@@ -51,8 +63,15 @@ export function listingJson(items: NewListing[], fallbackOf: (pool: string) => s
   return {
     type: 'blocklist-listed',
     listings: items.map(({ listing: l, suspects, blocked }) => ({
-      pool: l.pool, address: l.address, zone: l.zone, codes: l.codes, meaning: l.meaning,
-      listedSince: new Date(l.listedSince ?? l.checkedAt).toISOString(), fallback: fallbackOf(l.pool), suspects, blocked,
+      pool: l.pool,
+      address: l.address,
+      zone: l.zone,
+      codes: l.codes,
+      meaning: l.meaning,
+      listedSince: new Date(l.listedSince ?? l.checkedAt).toISOString(),
+      fallback: fallbackOf(l.pool),
+      suspects,
+      blocked,
     })),
   };
 }

@@ -32,7 +32,11 @@ export type ScanOutcome =
   | { kind: 'skipped'; why: string }
   | { kind: 'failed'; why: string; ms: number };
 
-export interface RspamdOptions { url: string; timeoutMs: number; maxBytes: number }
+export interface RspamdOptions {
+  url: string;
+  timeoutMs: number;
+  maxBytes: number;
+}
 
 // No cap on sockets: each message in flight holds one connection to rspamd while its client
 // sends, so a cap would let a few slow clients make everybody else wait for a socket.
@@ -45,7 +49,12 @@ function parse(body: string): RspamdResult | null {
   try {
     const j = JSON.parse(body) as { action?: unknown; score?: unknown; required_score?: unknown; symbols?: Record<string, unknown> };
     if (typeof j.action !== 'string' || typeof j.score !== 'number') return null;
-    return { action: j.action, score: j.score, requiredScore: typeof j.required_score === 'number' ? j.required_score : 0, symbols: Object.keys(j.symbols ?? {}) };
+    return {
+      action: j.action,
+      score: j.score,
+      requiredScore: typeof j.required_score === 'number' ? j.required_score : 0,
+      symbols: Object.keys(j.symbols ?? {}),
+    };
   } catch {
     return null;
   }
@@ -83,8 +92,13 @@ export class ScanTap extends Transform {
       };
     });
     const headers: Record<string, string | string[]> = {
-      'transfer-encoding': 'chunked', 'queue-id': ctx.queueId, from: octets(ctx.sender || '<>'), ip: ctx.clientIp, helo: octets(ctx.helo),
-      rcpt: ctx.recipients.map(octets), pass: 'all',
+      'transfer-encoding': 'chunked',
+      'queue-id': ctx.queueId,
+      from: octets(ctx.sender || '<>'),
+      ip: ctx.clientIp,
+      helo: octets(ctx.helo),
+      rcpt: ctx.recipients.map(octets),
+      pass: 'all',
     };
     if (ctx.user) headers.user = octets(ctx.user);
     let req: http.ClientRequest;
@@ -96,16 +110,22 @@ export class ScanTap extends Transform {
     }
     this.req = req;
     this.expire = () => this.finish({ kind: 'failed', why: `no answer within ${this.timeoutMs} ms`, ms: ms() });
-    req.on('error', (err: NodeJS.ErrnoException) => this.finish(this.skip ? { kind: 'skipped', why: this.skip } : { kind: 'failed', why: err.code ?? err.message, ms: ms() }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      this.finish(this.skip ? { kind: 'skipped', why: this.skip } : { kind: 'failed', why: err.code ?? err.message, ms: ms() }),
+    );
     req.on('close', () => this.release());
     req.on('response', (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; });
+      res.setEncoding('utf8').on('data', (d: string) => {
+        body += d;
+      });
       res.on('error', (err) => this.finish({ kind: 'failed', why: err.message, ms: ms() }));
       res.on('end', () => {
         if (res.statusCode !== 200) return this.finish({ kind: 'failed', why: `HTTP ${res.statusCode}: ${body.slice(0, 200)}`, ms: ms() });
         const result = parse(body);
-        this.finish(result ? { kind: 'scanned', result, ms: ms() } : { kind: 'failed', why: 'an answer that is not rspamd JSON', ms: ms() });
+        this.finish(
+          result ? { kind: 'scanned', result, ms: ms() } : { kind: 'failed', why: 'an answer that is not rspamd JSON', ms: ms() },
+        );
       });
     });
   }
@@ -133,7 +153,15 @@ export class ScanTap extends Transform {
     // reading is given up after the timeout, never waited for forever
     if (req.write(chunk)) return cb(null, chunk);
     this.waiting = () => cb(null, chunk);
-    this.stall = setTimeout(() => this.finish({ kind: 'failed', why: `rspamd stopped reading for ${this.timeoutMs} ms`, ms: Math.round(performance.now() - this.started) }), this.timeoutMs);
+    this.stall = setTimeout(
+      () =>
+        this.finish({
+          kind: 'failed',
+          why: `rspamd stopped reading for ${this.timeoutMs} ms`,
+          ms: Math.round(performance.now() - this.started),
+        }),
+      this.timeoutMs,
+    );
     this.stall.unref();
     req.once('drain', () => this.release());
   }

@@ -8,7 +8,10 @@ import pino from 'pino';
 import { createScanner, verdictOf, type ScanConfig } from './index.ts';
 
 /** A fake rspamd: answers what the test sets, after an optional delay; records what it got. */
-let reply: { status: number; body: unknown; delayMs?: number } = { status: 200, body: { action: 'no action', score: 0, required_score: 15, symbols: {} } };
+let reply: { status: number; body: unknown; delayMs?: number } = {
+  status: 200,
+  body: { action: 'no action', score: 0, required_score: 15, symbols: {} },
+};
 const got: { headers: http.IncomingHttpHeaders; body: string }[] = [];
 let server: http.Server;
 let url = '';
@@ -16,38 +19,77 @@ let url = '';
 before(async () => {
   server = http.createServer((req, res) => {
     let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => { body += d; });
+    req.setEncoding('utf8').on('data', (d: string) => {
+      body += d;
+    });
     req.on('end', () => {
       got.push({ headers: req.headers, body });
-      setTimeout(() => { res.writeHead(reply.status, { 'content-type': 'application/json' }); res.end(JSON.stringify(reply.body)); }, reply.delayMs ?? 0);
+      setTimeout(() => {
+        res.writeHead(reply.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(reply.body));
+      }, reply.delayMs ?? 0);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+after(
+  () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+);
 
 let now = 1_000_000;
 const clock = { now: () => now };
 const logger = pino({ level: 'silent' });
 const config = (over: Partial<ScanConfig> = {}): ScanConfig => ({
-  enabled: true, url, timeoutSeconds: 0.3, maxBytes: 4096, onFailure: 'tempfail', breakerFailures: 2, breakerSeconds: 30,
-  addHeaderScore: 6, holdScore: 10, rejectScore: 15, customers: { news: { rejectScore: 25 } }, ...over,
+  enabled: true,
+  url,
+  timeoutSeconds: 0.3,
+  maxBytes: 4096,
+  onFailure: 'tempfail',
+  breakerFailures: 2,
+  breakerSeconds: 30,
+  addHeaderScore: 6,
+  holdScore: 10,
+  rejectScore: 15,
+  customers: { news: { rejectScore: 25 } },
+  ...over,
 });
-const ctx = (customer: string | null = 'acme') => ({ queueId: 'Q1', sender: 'a@x.test', recipients: ['b@y.test', 'c@y.test'], clientIp: '192.0.2.1', helo: 'pc', user: 'a@x.test', customer });
+const ctx = (customer: string | null = 'acme') => ({
+  queueId: 'Q1',
+  sender: 'a@x.test',
+  recipients: ['b@y.test', 'c@y.test'],
+  clientIp: '192.0.2.1',
+  helo: 'pc',
+  user: 'a@x.test',
+  customer,
+});
 const MESSAGE = 'From: a@x.test\r\nSubject: hi\r\n\r\nbody\r\n';
 
 async function run(scanner: ReturnType<typeof createScanner>, message = MESSAGE, customer: string | null = 'acme') {
   const c = ctx(customer);
   const tap = scanner.tap(c);
   const out: Buffer[] = [];
-  const sink = new Writable({ write(b, _e, cb) { out.push(b); cb(); } });
+  const sink = new Writable({
+    write(b, _e, cb) {
+      out.push(b);
+      cb();
+    },
+  });
   await (tap ? pipeline(Readable.from([Buffer.from(message)]), tap, sink) : pipeline(Readable.from([Buffer.from(message)]), sink));
   assert.equal(Buffer.concat(out).toString(), message, 'the message passes unchanged');
   return scanner.decide(tap, c);
 }
 
-const result = (score: number, action = 'no action', symbols: string[] = []) => ({ action, score, required_score: 15, symbols: Object.fromEntries(symbols.map((s) => [s, { score: 1 }])) });
+const result = (score: number, action = 'no action', symbols: string[] = []) => ({
+  action,
+  score,
+  required_score: 15,
+  symbols: Object.fromEntries(symbols.map((s) => [s, { score: 1 }])),
+});
 
 test('the message streams to /checkv2 with the envelope, user, address and queue id rspamd reads', async () => {
   reply = { status: 200, body: result(1.5) };
@@ -55,11 +97,19 @@ test('the message streams to /checkv2 with the envelope, user, address and queue
   const last = got.at(-1)!;
   assert.equal(last.body, MESSAGE);
   assert.equal(last.headers['transfer-encoding'], 'chunked');
-  assert.deepEqual([last.headers.from, last.headers.rcpt, last.headers.ip, last.headers.user, last.headers['queue-id'], last.headers.helo], ['a@x.test', 'b@y.test, c@y.test', '192.0.2.1', 'a@x.test', 'Q1', 'pc']);
-  assert.deepEqual(d, { kind: 'accept', headers: 'X-Spam-Status: No, score=1.50 required=6.00\r\nX-Spam-Score: 1.50\r\n', score: 1.5, spam: false });
+  assert.deepEqual(
+    [last.headers.from, last.headers.rcpt, last.headers.ip, last.headers.user, last.headers['queue-id'], last.headers.helo],
+    ['a@x.test', 'b@y.test, c@y.test', '192.0.2.1', 'a@x.test', 'Q1', 'pc'],
+  );
+  assert.deepEqual(d, {
+    kind: 'accept',
+    headers: 'X-Spam-Status: No, score=1.50 required=6.00\r\nX-Spam-Score: 1.50\r\n',
+    score: 1.5,
+    spam: false,
+  });
 });
 
-test('thresholds are exact; rspamd\'s own actions and viruses count; per-customer thresholds', async () => {
+test("thresholds are exact; rspamd's own actions and viruses count; per-customer thresholds", async () => {
   const t = { addHeaderScore: 6, holdScore: 10, rejectScore: 15 };
   const r = (score: number, action = 'no action', symbols: string[] = []) => ({ action, score, requiredScore: 15, symbols });
   assert.equal(verdictOf(r(5.99), t).action, 'accept');
@@ -146,7 +196,10 @@ test('an rspamd that stops reading, or answers before the end, never holds the m
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     try {
-      const scanner = createScanner(config({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, maxBytes: 8 * 1024 * 1024, breakerFailures: 100 }), { logger, clock });
+      const scanner = createScanner(
+        config({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, maxBytes: 8 * 1024 * 1024, breakerFailures: 100 }),
+        { logger, clock },
+      );
       const t0 = performance.now();
       const d = await run(scanner, big);
       assert.ok(performance.now() - t0 < 3000, `${behaviour}: bounded (${performance.now() - t0} ms)`);
@@ -164,13 +217,33 @@ test('UTF-8 addresses and HELO names reach rspamd as bytes (no exception); relay
   const scanner = createScanner(config(), { logger, clock });
   const c = { ...ctx(), sender: 'jörg@bücher.example', recipients: ['дмитрий@пример.example'], helo: 'pc-ü' };
   const tap = scanner.tap(c)!;
-  await pipeline(Readable.from([Buffer.from(MESSAGE)]), tap, new Writable({ write(_b, _e, cb) { cb(); } }));
+  await pipeline(
+    Readable.from([Buffer.from(MESSAGE)]),
+    tap,
+    new Writable({
+      write(_b, _e, cb) {
+        cb();
+      },
+    }),
+  );
   assert.equal((await scanner.decide(tap, c)).kind, 'accept');
   assert.equal(Buffer.from(String(got.at(-1)!.headers.from), 'latin1').toString('utf8'), 'jörg@bücher.example');
   reply = { status: 200, body: result(11) };
   const relayed = { ...ctx(), user: null };
   const t2 = scanner.tap(relayed)!;
-  await pipeline(Readable.from([Buffer.from(MESSAGE)]), t2, new Writable({ write(_b, _e, cb) { cb(); } }));
+  await pipeline(
+    Readable.from([Buffer.from(MESSAGE)]),
+    t2,
+    new Writable({
+      write(_b, _e, cb) {
+        cb();
+      },
+    }),
+  );
   const d = await scanner.decide(t2, relayed);
-  assert.deepEqual([d.kind, d.kind === 'accept' && d.headers.startsWith('X-Spam-Status: Yes')], ['accept', true], 'no hold queue for mail that is not ours');
+  assert.deepEqual(
+    [d.kind, d.kind === 'accept' && d.headers.startsWith('X-Spam-Status: Yes')],
+    ['accept', true],
+    'no hold queue for mail that is not ours',
+  );
 });

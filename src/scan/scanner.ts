@@ -28,7 +28,13 @@ export type ScanDecision =
   | { kind: 'hold'; headers: string; score: number; spam: true }
   | { kind: 'refuse'; error: SmtpError; score: number | null; spam: boolean };
 
-export interface ScanStats { scanned: number; skipped: number; failed: number; bypassed: number; breakerOpen: boolean }
+export interface ScanStats {
+  scanned: number;
+  skipped: number;
+  failed: number;
+  bypassed: number;
+  breakerOpen: boolean;
+}
 
 export interface Scanner {
   /** A tap for this message, or null when it is not scanned (off, or the breaker is open). */
@@ -48,7 +54,9 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
   let failures = 0;
   let openUntil = 0;
   const thresholds = (customer: string | null): ScanThresholds => ({
-    addHeaderScore: config.addHeaderScore, holdScore: config.holdScore, rejectScore: config.rejectScore,
+    addHeaderScore: config.addHeaderScore,
+    holdScore: config.holdScore,
+    rejectScore: config.rejectScore,
     ...(customer ? config.customers[customer] : undefined),
   });
 
@@ -56,7 +64,12 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
     count('bypassed');
     logger.warn({ evt: 'scan', qid: ctx.queueId, result: 'bypass', why, policy: config.onFailure }, 'message not scanned');
     if (config.onFailure === 'accept') return { kind: 'accept', headers: '', score: null, spam: false };
-    return { kind: 'refuse', error: because(smtpError(451, '4.7.0', 'The content scanner is not available; try again later'), 'unavailable'), score: null, spam: false };
+    return {
+      kind: 'refuse',
+      error: because(smtpError(451, '4.7.0', 'The content scanner is not available; try again later'), 'unavailable'),
+      score: null,
+      spam: false,
+    };
   }
 
   function failed(o: Extract<ScanOutcome, { kind: 'failed' }>, ctx: ScanContext): ScanDecision {
@@ -66,7 +79,10 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
       openUntil = deps.clock.now() + config.breakerSeconds * 1000;
       metrics?.scanBreakerOpen.set(1);
       setTimeout(() => metrics?.scanBreakerOpen.set(deps.clock.now() < openUntil ? 1 : 0), config.breakerSeconds * 1000).unref();
-      logger.error({ evt: 'scan', result: 'breaker-open', failures, until: new Date(openUntil).toISOString() }, 'content scanner failing: not asked until the breaker closes');
+      logger.error(
+        { evt: 'scan', result: 'breaker-open', failures, until: new Date(openUntil).toISOString() },
+        'content scanner failing: not asked until the breaker closes',
+      );
     }
     return bypass(ctx, `scanner failed: ${o.why}`);
   }
@@ -93,14 +109,49 @@ export function createScanner(config: ScanConfig, deps: { logger: Logger; clock:
       const v = verdictOf(o.result, t);
       const headers = scanHeaders(o.result, v, t);
       metrics?.scanActions.inc({ action: v.action });
-      logger.info({
-        evt: 'scan', qid: ctx.queueId, user: ctx.user, customer: ctx.customer, score: o.result.score, rspamd: o.result.action,
-        action: v.action, virus: v.virus || undefined, symbols: o.result.symbols, ms: o.ms,
-      }, 'message scanned');
+      logger.info(
+        {
+          evt: 'scan',
+          qid: ctx.queueId,
+          user: ctx.user,
+          customer: ctx.customer,
+          score: o.result.score,
+          rspamd: o.result.action,
+          action: v.action,
+          virus: v.virus || undefined,
+          symbols: o.result.symbols,
+          ms: o.ms,
+        },
+        'message scanned',
+      );
       const ref = `reference ${ctx.queueId}`;
-      if (v.virus) return { kind: 'refuse', error: because(smtpError(550, '5.7.1', `Message refused: it contains a virus (${ref}); remove the infected attachment`), 'content'), score: v.score, spam: true };
-      if (v.action === 'reject') return { kind: 'refuse', error: because(smtpError(550, '5.7.1', `Message refused as spam (${ref}); quote this reference to your provider's support`), 'content'), score: v.score, spam: true };
-      if (v.action === 'defer') return { kind: 'refuse', error: because(smtpError(451, '4.7.1', `Message looks like spam; try again later (${ref})`), 'content'), score: v.score, spam: false };
+      if (v.virus)
+        return {
+          kind: 'refuse',
+          error: because(
+            smtpError(550, '5.7.1', `Message refused: it contains a virus (${ref}); remove the infected attachment`),
+            'content',
+          ),
+          score: v.score,
+          spam: true,
+        };
+      if (v.action === 'reject')
+        return {
+          kind: 'refuse',
+          error: because(
+            smtpError(550, '5.7.1', `Message refused as spam (${ref}); quote this reference to your provider's support`),
+            'content',
+          ),
+          score: v.score,
+          spam: true,
+        };
+      if (v.action === 'defer')
+        return {
+          kind: 'refuse',
+          error: because(smtpError(451, '4.7.1', `Message looks like spam; try again later (${ref})`), 'content'),
+          score: v.score,
+          spam: false,
+        };
       // relayed mail (no login) is not ours to hold: the recipient's system judges it by the headers
       if (v.action === 'hold' && !ctx.user) return { kind: 'accept', headers, score: v.score, spam: false };
       if (v.action === 'hold') return { kind: 'hold', headers, score: v.score, spam: true };

@@ -6,22 +6,37 @@
  */
 import type { RspamdResult } from './rspamd.ts';
 
-export interface ScanThresholds { addHeaderScore: number; holdScore: number; rejectScore: number }
+export interface ScanThresholds {
+  addHeaderScore: number;
+  holdScore: number;
+  rejectScore: number;
+}
 
 export type ScanAction = 'accept' | 'header' | 'hold' | 'defer' | 'reject';
 
 const SEVERITY: Record<ScanAction, number> = { accept: 0, header: 1, hold: 2, defer: 3, reject: 4 };
 const OF_RSPAMD: Record<string, ScanAction> = {
-  'no action': 'accept', greylist: 'accept', 'add header': 'header', 'rewrite subject': 'header', 'soft reject': 'defer', reject: 'reject',
+  'no action': 'accept',
+  greylist: 'accept',
+  'add header': 'header',
+  'rewrite subject': 'header',
+  'soft reject': 'defer',
+  reject: 'reject',
 };
 /** Symbols of rspamd's antivirus module (ClamAV and the others it wraps). */
 const VIRUS = /(^|_)(VIRUS|CLAM|CLAMAV|AVAST|SOPHOS|FPROT|KAS|ICAP)(_|$)/;
 
-export interface Verdict { action: ScanAction; virus: boolean; spam: boolean; score: number }
+export interface Verdict {
+  action: ScanAction;
+  virus: boolean;
+  spam: boolean;
+  score: number;
+}
 
 export function verdictOf(r: RspamdResult, t: ScanThresholds): Verdict {
   const virus = r.symbols.some((s) => VIRUS.test(s) && !/FAIL|ENCRYPTED/.test(s));
-  const byScore: ScanAction = r.score >= t.rejectScore ? 'reject' : r.score >= t.holdScore ? 'hold' : r.score >= t.addHeaderScore ? 'header' : 'accept';
+  const byScore: ScanAction =
+    r.score >= t.rejectScore ? 'reject' : r.score >= t.holdScore ? 'hold' : r.score >= t.addHeaderScore ? 'header' : 'accept';
   const byRspamd = OF_RSPAMD[r.action] ?? 'accept';
   let action = SEVERITY[byRspamd] > SEVERITY[byScore] ? byRspamd : byScore;
   if (virus) action = 'reject';

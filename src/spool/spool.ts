@@ -98,10 +98,15 @@ export async function createSpool(root: string): Promise<Spool> {
         final(cb) {
           if (!fh) return cb();
           // fdatasync: the data and the size (all a reader needs); not the timestamps.
-          fh.datasync().then(close).then(() => cb(), cb);
+          fh.datasync()
+            .then(close)
+            .then(() => cb(), cb);
         },
         destroy(err, cb) {
-          close().then(() => cb(err), () => cb(err));
+          close().then(
+            () => cb(err),
+            () => cb(err),
+          );
         },
       });
       return {

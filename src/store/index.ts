@@ -24,7 +24,10 @@ export async function openStore(config: Config, opts: { migrate?: boolean; appli
     case 'postgres': {
       const { createPostgresStore } = await import('./postgres/index.ts');
       return createPostgresStore({
-        url: config.store.url!, schema: config.store.schema, max: config.store.poolSize, migrate: opts.migrate,
+        url: config.store.url!,
+        schema: config.store.schema,
+        max: config.store.poolSize,
+        migrate: opts.migrate,
         applicationName: opts.applicationName ?? `postern ${config.nodeName}`,
       });
     }

@@ -9,7 +9,15 @@
  */
 import { describeRule, type EnqueueVerdict } from '../limits/index.ts';
 import type { TrackFilter } from './types.ts';
-import type { RecipientUpdate, TrackEvent, TrackEventType, TrackStatus, TrackedMessage, TrackingSummary, NewMessage } from '../core/index.ts';
+import type {
+  RecipientUpdate,
+  TrackEvent,
+  TrackEventType,
+  TrackStatus,
+  TrackedMessage,
+  TrackingSummary,
+  NewMessage,
+} from '../core/index.ts';
 
 export const TRACK_OVERHEAD = { message: 256, recipient: 48, event: 96 } as const;
 export const REPLY_MAX = 1000;
@@ -23,7 +31,14 @@ export interface EventRow extends TrackEvent {
 }
 
 /** What one batch of attempt results changes in a tracked message's summary. */
-export interface StatusDelta { queueId: string; delivered: number; failed: number; deferred: boolean; bytes: number; at: number }
+export interface StatusDelta {
+  queueId: string;
+  delivered: number;
+  failed: number;
+  deferred: boolean;
+  bytes: number;
+  at: number;
+}
 
 const len = (s: string | null | undefined) => (s ? s.length : 0);
 
@@ -32,12 +47,27 @@ export function clip(s: string | null | undefined, max: number): string | null {
   return s.length > max ? s.slice(0, max) : s;
 }
 
-export function event(queueId: string, at: number, type: TrackEventType, o: Partial<Omit<EventRow, 'queueId' | 'at' | 'type' | 'bytes'>> = {}): EventRow {
+export function event(
+  queueId: string,
+  at: number,
+  type: TrackEventType,
+  o: Partial<Omit<EventRow, 'queueId' | 'at' | 'type' | 'bytes'>> = {},
+): EventRow {
   const row = {
-    queueId, at, type, recipient: o.recipient ?? null, remoteHost: o.remoteHost ?? null,
-    reply: clip(o.reply, REPLY_MAX), category: o.category ?? null, ref: o.ref ?? null,
+    queueId,
+    at,
+    type,
+    recipient: o.recipient ?? null,
+    remoteHost: o.remoteHost ?? null,
+    reply: clip(o.reply, REPLY_MAX),
+    category: o.category ?? null,
+    ref: o.ref ?? null,
   };
-  return { ...row, bytes: TRACK_OVERHEAD.event + type.length + len(row.recipient) + len(row.remoteHost) + len(row.reply) + len(row.category) + len(row.ref) };
+  return {
+    ...row,
+    bytes:
+      TRACK_OVERHEAD.event + type.length + len(row.recipient) + len(row.remoteHost) + len(row.reply) + len(row.category) + len(row.ref),
+  };
 }
 
 /** The estimated storage of a tracked message row with its recipients (events are added as they come). */
@@ -61,26 +91,50 @@ export function holdReasonOf(v: EnqueueVerdict): string {
 export function verdictEvents(m: NewMessage, v: EnqueueVerdict): EventRow[] {
   if (v.outcome === 'refused') {
     const rule = v.exceeded.find((e) => e.rule.action === v.action)?.rule ?? v.exceeded[0]?.rule;
-    const why = v.reason === 'mailbox-held' ? 'the sender is on hold' : v.reason === 'held-full' ? 'too much held mail of the sender'
-      : rule ? `sending limit reached: ${describeRule(rule)}` : 'sending limit reached';
-    return [event(m.id, m.createdAt, 'refused', { category: v.reason ?? 'limit', reply: `${v.action === 'defer' ? 'deferred (4xx)' : 'rejected (5xx)'} after DATA: ${why}` })];
+    const why =
+      v.reason === 'mailbox-held'
+        ? 'the sender is on hold'
+        : v.reason === 'held-full'
+          ? 'too much held mail of the sender'
+          : rule
+            ? `sending limit reached: ${describeRule(rule)}`
+            : 'sending limit reached';
+    return [
+      event(m.id, m.createdAt, 'refused', {
+        category: v.reason ?? 'limit',
+        reply: `${v.action === 'defer' ? 'deferred (4xx)' : 'rejected (5xx)'} after DATA: ${why}`,
+      }),
+    ];
   }
   const accepted = event(m.id, m.createdAt, 'accepted', { category: m.listener });
   if (v.outcome === 'queued') return [accepted];
   const reason = holdReasonOf(v);
   const rule = v.exceeded[0]?.rule;
-  const reply = reason === 'content' ? 'held by the content scanner' : reason === 'sender' ? 'the sending mailbox or site is on hold'
-    : rule ? `sending limit reached: ${describeRule(rule)}` : 'sending limit reached';
+  const reply =
+    reason === 'content'
+      ? 'held by the content scanner'
+      : reason === 'sender'
+        ? 'the sending mailbox or site is on hold'
+        : rule
+          ? `sending limit reached: ${describeRule(rule)}`
+          : 'sending limit reached';
   return [accepted, event(m.id, m.createdAt, 'held', { category: reason, reply })];
 }
 
 /** The events of one applied attempt result (none for a recipient given back untried). */
 export function updateEvents(u: RecipientUpdate, address: string): EventRow[] {
   if (u.state === 'deferred' && !u.attempted) return [];
-  const type: TrackEventType = u.state === 'deferred' ? 'attempt-deferred' : u.state === 'delivered' ? 'delivered' : u.category === 'expired' ? 'expired' : 'failed';
+  const type: TrackEventType =
+    u.state === 'deferred' ? 'attempt-deferred' : u.state === 'delivered' ? 'delivered' : u.category === 'expired' ? 'expired' : 'failed';
   const rows = [event(u.messageId, u.at, type, { recipient: address, remoteHost: u.remoteHost, reply: u.reply, category: u.category })];
   if (u.notice) {
-    rows.push(event(u.messageId, u.at, u.notice.kind === 'failure' ? 'bounced' : 'notified', { recipient: address, category: u.notice.kind, ref: u.notice.queueId }));
+    rows.push(
+      event(u.messageId, u.at, u.notice.kind === 'failure' ? 'bounced' : 'notified', {
+        recipient: address,
+        category: u.notice.kind,
+        ref: u.notice.queueId,
+      }),
+    );
   }
   return rows;
 }
@@ -111,7 +165,10 @@ export interface PruneSource {
 const PRUNE_BATCH = 1000;
 
 /** Deletes oldest first, in batches (each its own short transaction), until under both bounds. */
-export async function pruneWith(src: PruneSource, bounds: { olderThan: number; maxBytes: number }): Promise<{ messages: number; bytes: number }> {
+export async function pruneWith(
+  src: PruneSource,
+  bounds: { olderThan: number; maxBytes: number },
+): Promise<{ messages: number; bytes: number }> {
   let total = await src.total();
   let messages = 0;
   let bytes = 0;
@@ -145,12 +202,17 @@ export function trackWhere(f: TrackFilter, p: (v: unknown) => string): string {
   if (f.messageId !== undefined) parts.push(`t.message_id = ${p(f.messageId)}`);
   if (f.sender !== undefined) parts.push(`lower(t.sender) = ${p(f.sender.toLowerCase())}`);
   if (f.recipient !== undefined) {
-    parts.push(`EXISTS (SELECT 1 FROM tracked_recipients r WHERE r.queue_id = t.queue_id AND lower(r.address) = ${p(f.recipient.toLowerCase())})`);
+    parts.push(
+      `EXISTS (SELECT 1 FROM tracked_recipients r WHERE r.queue_id = t.queue_id AND lower(r.address) = ${p(f.recipient.toLowerCase())})`,
+    );
   }
   if (f.from !== undefined) parts.push(`t.created_at >= ${p(f.from)}`);
   if (f.to !== undefined) parts.push(`t.created_at < ${p(f.to)}`);
   if (f.status !== undefined) parts.push(`t.status = ${p(f.status)}`);
-  if (f.before) parts.push(`(t.created_at < ${p(f.before.createdAt)} OR (t.created_at = ${p(f.before.createdAt)} AND t.queue_id < ${p(f.before.queueId)}))`);
+  if (f.before)
+    parts.push(
+      `(t.created_at < ${p(f.before.createdAt)} OR (t.created_at = ${p(f.before.createdAt)} AND t.queue_id < ${p(f.before.queueId)}))`,
+    );
   return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
 }
 
@@ -158,18 +220,35 @@ type Row = Record<string, unknown>;
 
 export function trackedOf(r: Row, recipients: string[]): TrackedMessage {
   return {
-    queueId: r.queue_id as string, customerId: (r.customer_id as number | null) ?? null, customerName: (r.customer_name as string | null) ?? null,
-    authUser: (r.auth_user as string | null) ?? null, siteName: (r.site_name as string | null) ?? null, sender: r.sender as string,
-    messageId: (r.message_id as string | null) ?? null, subject: (r.subject as string | null) ?? null, recipients,
-    size: Number(r.size), clientIp: r.client_ip as string, listener: r.listener as string, createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at), status: r.status as TrackStatus, removedTenant: (r.removed_tenant as string | null) ?? null, bytes: Number(r.bytes),
+    queueId: r.queue_id as string,
+    customerId: (r.customer_id as number | null) ?? null,
+    customerName: (r.customer_name as string | null) ?? null,
+    authUser: (r.auth_user as string | null) ?? null,
+    siteName: (r.site_name as string | null) ?? null,
+    sender: r.sender as string,
+    messageId: (r.message_id as string | null) ?? null,
+    subject: (r.subject as string | null) ?? null,
+    recipients,
+    size: Number(r.size),
+    clientIp: r.client_ip as string,
+    listener: r.listener as string,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    status: r.status as TrackStatus,
+    removedTenant: (r.removed_tenant as string | null) ?? null,
+    bytes: Number(r.bytes),
   };
 }
 
 export function eventOf(r: Row): TrackEvent {
   return {
-    at: Number(r.at), type: r.type as TrackEventType, recipient: (r.recipient as string | null) ?? null, remoteHost: (r.remote_host as string | null) ?? null,
-    reply: (r.reply as string | null) ?? null, category: (r.category as string | null) ?? null, ref: (r.ref as string | null) ?? null,
+    at: Number(r.at),
+    type: r.type as TrackEventType,
+    recipient: (r.recipient as string | null) ?? null,
+    remoteHost: (r.remote_host as string | null) ?? null,
+    reply: (r.reply as string | null) ?? null,
+    category: (r.category as string | null) ?? null,
+    ref: (r.ref as string | null) ?? null,
   };
 }
 
@@ -187,7 +266,10 @@ export function recipientsBy(rows: Row[]): Map<string, string[]> {
 export const DEFAULT_TRACK_LIMIT = 50;
 
 /** A statement with its parameters. */
-export interface Query { sql: string; params: unknown[] }
+export interface Query {
+  sql: string;
+  params: unknown[];
+}
 
 /**
  * The two queries of TrackingRepo.summary, with `ph` making the placeholder of the n-th
@@ -197,24 +279,34 @@ export interface Query { sql: string; params: unknown[] }
  * has no sender and is left out, and so is a refused one (never accepted). The same login under
  * two customers stays two rows (their counts never mix).
  */
-export function summaryQueries(since: number, top: number, customerId: number | undefined, ph: (n: number) => string, collate: string): { events: Query; senders: Query } {
+export function summaryQueries(
+  since: number,
+  top: number,
+  customerId: number | undefined,
+  ph: (n: number) => string,
+  collate: string,
+): { events: Query; senders: Query } {
   const query = (build: (p: (v: unknown) => string) => string): Query => {
     const params: unknown[] = [];
     return { sql: build((v) => (params.push(v), ph(params.length))), params };
   };
   const scoped = customerId !== undefined;
-  const events = query((p) => (scoped
-    ? `SELECT e.type, COUNT(*) AS n FROM tracked_events e JOIN tracked_messages t ON t.queue_id = e.queue_id
+  const events = query((p) =>
+    scoped
+      ? `SELECT e.type, COUNT(*) AS n FROM tracked_events e JOIN tracked_messages t ON t.queue_id = e.queue_id
        WHERE e.at >= ${p(since)} AND t.customer_id = ${p(customerId)} GROUP BY e.type`
-    : `SELECT e.type, COUNT(*) AS n FROM tracked_events e WHERE e.at >= ${p(since)} GROUP BY e.type`));
-  const senders = query((p) => `SELECT s.sender, c.name AS customer_name, COUNT(*) AS messages, SUM(s.rcpt_count) AS recipients
+      : `SELECT e.type, COUNT(*) AS n FROM tracked_events e WHERE e.at >= ${p(since)} GROUP BY e.type`,
+  );
+  const senders = query(
+    (p) => `SELECT s.sender, c.name AS customer_name, COUNT(*) AS messages, SUM(s.rcpt_count) AS recipients
     FROM (SELECT COALESCE(t.auth_user, 'site:' || t.site_name) AS sender, t.customer_id, t.rcpt_count FROM tracked_messages t
           WHERE t.created_at >= ${p(since)}${scoped ? ` AND t.customer_id = ${p(customerId)}` : ''} AND t.status <> 'refused') s
     LEFT JOIN customers c ON c.id = s.customer_id
     WHERE s.sender IS NOT NULL
     GROUP BY s.sender, s.customer_id, c.name
     ORDER BY COUNT(*) DESC, s.sender${collate}, COALESCE(s.customer_id, 0)
-    LIMIT ${p(Math.max(0, Math.floor(top)))}`);
+    LIMIT ${p(Math.max(0, Math.floor(top)))}`,
+  );
   return { events, senders };
 }
 
@@ -225,13 +317,21 @@ export function summaryOf(events: Row[], senders: Row[]): TrackingSummary {
   return {
     events: byType,
     topSenders: senders.map((r) => ({
-      sender: r.sender as string, customerName: (r.customer_name as string | null) ?? null, messages: Number(r.messages), recipients: Number(r.recipients),
+      sender: r.sender as string,
+      customerName: (r.customer_name as string | null) ?? null,
+      messages: Number(r.messages),
+      recipients: Number(r.recipients),
     })),
   };
 }
 
 /** The query of TrackingRepo.repliesMentioning, with the adapter's placeholders. */
-export function mentioningQuery(since: number, words: string[], top: number, ph: (n: number) => string): { sql: string; params: unknown[] } {
+export function mentioningQuery(
+  since: number,
+  words: string[],
+  top: number,
+  ph: (n: number) => string,
+): { sql: string; params: unknown[] } {
   const params: unknown[] = [since];
   const likes = words.map((w) => (params.push(`%${w.toLowerCase().replace(/[%_\\]/g, '')}%`), `lower(e.reply) LIKE ${ph(params.length)}`));
   params.push(top);

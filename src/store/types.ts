@@ -5,12 +5,52 @@
  */
 import type { EnqueueVerdict, LimitLevel, LimitMetric, LimitRule, LimitWindow } from '../limits/index.ts';
 import type {
-  ApiToken, AppPassword, AttemptRecord, AuditRecord, BlocklistResult, ConsoleSession, ConsoleTotp, Customer,
-  CustomerStatus, DeliveryJob, DkimKey, DkimKeyState, Domain, GrantKind, IpBan, LoginState, Mailbox,
-  MailboxHour, MailboxSource, MailboxStatus, MessageState, NewMessage, PoolAssignment, PoolTarget, QueueDepthCounts,
-  QueuedMessage, RecipientState, RecipientUpdate, Route, RouteTls, SenderGrant, Site, SiteGrant, Suppression,
-  SuppressionSource, TrackEvent, TrackStatus, TrackedMessage, TrackingStats, TrackingSummary,
-  WebhookAttemptResult, WebhookDelivery, WebhookEndpoint, WebhookEventInput, WebhookEventType, WebhookJob,
+  ApiToken,
+  AppPassword,
+  AttemptRecord,
+  AuditRecord,
+  BlocklistResult,
+  ConsoleSession,
+  ConsoleTotp,
+  Customer,
+  CustomerStatus,
+  DeliveryJob,
+  DkimKey,
+  DkimKeyState,
+  Domain,
+  GrantKind,
+  IpBan,
+  LoginState,
+  Mailbox,
+  MailboxHour,
+  MailboxSource,
+  MailboxStatus,
+  MessageState,
+  NewMessage,
+  PoolAssignment,
+  PoolTarget,
+  QueueDepthCounts,
+  QueuedMessage,
+  RecipientState,
+  RecipientUpdate,
+  Route,
+  RouteTls,
+  SenderGrant,
+  Site,
+  SiteGrant,
+  Suppression,
+  SuppressionSource,
+  TrackEvent,
+  TrackStatus,
+  TrackedMessage,
+  TrackingStats,
+  TrackingSummary,
+  WebhookAttemptResult,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEventInput,
+  WebhookEventType,
+  WebhookJob,
 } from '../core/index.ts';
 
 export interface AppPasswordRepo {
@@ -26,7 +66,14 @@ export interface AppPasswordRepo {
   used(id: number, now: number, ip: string | null): Promise<void>;
 }
 
-export interface LimitUsage { level: LimitLevel; target: string; window: LimitWindow; start: number; messages: number; recipients: number }
+export interface LimitUsage {
+  level: LimitLevel;
+  target: string;
+  window: LimitWindow;
+  start: number;
+  messages: number;
+  recipients: number;
+}
 
 export interface LimitRepo {
   /** Adds or replaces the rule of (level, target, window, metric). */
@@ -53,7 +100,14 @@ export interface QueueFilter {
 
 export interface RouteRepo {
   /** Adds or replaces the route of a domain. */
-  set(route: { domain: string; host: string; port: number; tls: RouteTls; authUser?: string | null; authSecret?: string | null }): Promise<Route>;
+  set(route: {
+    domain: string;
+    host: string;
+    port: number;
+    tls: RouteTls;
+    authUser?: string | null;
+    authSecret?: string | null;
+  }): Promise<Route>;
   get(domain: string): Promise<Route | null>;
   list(): Promise<Route[]>;
   remove(domain: string): Promise<boolean>;
@@ -64,7 +118,14 @@ export interface PoolRepo {
    * Adds or replaces the pool of a target (keeping createdAt). domainId / siteId name the row
    * the assignment goes with: removing that domain or site (or the customer) removes it too.
    */
-  assign(a: { kind: PoolTarget; name: string; customerId: number; domainId?: number | null; siteId?: number | null; pool: string }): Promise<PoolAssignment>;
+  assign(a: {
+    kind: PoolTarget;
+    name: string;
+    customerId: number;
+    domainId?: number | null;
+    siteId?: number | null;
+    pool: string;
+  }): Promise<PoolAssignment>;
   unassign(kind: PoolTarget, name: string): Promise<boolean>;
   get(kind: PoolTarget, name: string): Promise<PoolAssignment | null>;
   /** By kind, then name; only one pool's or one customer's when asked. */
@@ -106,7 +167,13 @@ export interface CustomerRepo {
 }
 
 /** A sender grant of a mailbox or a site that a domain move would take across customers. */
-export interface GrantRef { holder: 'mailbox' | 'site'; id: number; name: string; kind: GrantKind; value: string }
+export interface GrantRef {
+  holder: 'mailbox' | 'site';
+  id: number;
+  name: string;
+  kind: GrantKind;
+  value: string;
+}
 
 export interface DomainRepo {
   add(name: string, customerId: number): Promise<Domain>;
@@ -207,7 +274,14 @@ export interface AuditRepo {
 }
 
 export interface MailboxRepo {
-  add(input: { address: string; domainId: number; customerId: number; passwordHash: string; source?: MailboxSource; importedHash?: string | null }): Promise<Mailbox>;
+  add(input: {
+    address: string;
+    domainId: number;
+    customerId: number;
+    passwordHash: string;
+    source?: MailboxSource;
+    importedHash?: string | null;
+  }): Promise<Mailbox>;
   get(address: string): Promise<Mailbox | null>;
   /** Sets an imported hash as the password and as the imported hash (a password change: the version is bumped). */
   importHash(address: string, hash: string): Promise<Mailbox | null>;
@@ -319,11 +393,17 @@ export interface TrackingRepo {
    * Senders (a login, site:NAME, else the envelope sender) whose deferred or failed attempts
    * since `since` got a remote reply containing one of `words` (case-insensitive), most first.
    */
-  repliesMentioning(since: number, words: string[], top: number): Promise<{ sender: string; customerName: string | null; replies: number }[]>;
+  repliesMentioning(
+    since: number,
+    words: string[],
+    top: number,
+  ): Promise<{ sender: string; customerName: string | null; replies: number }[]>;
 }
 
 /** Restricts a read or change to one customer's endpoints (customer-facing callers). */
-export interface CustomerScope { customerId?: number }
+export interface CustomerScope {
+  customerId?: number;
+}
 
 export interface WebhookRepo {
   addEndpoint(e: { id: string; customerId: number; url: string; secret: string; events: WebhookEventType[] }): Promise<WebhookEndpoint>;
@@ -393,7 +473,14 @@ export interface SuppressionRepo {
    * Suppresses an address for a customer until `until`; an existing entry is refreshed (reason,
    * source, address as given, updatedAt = now) and its `until` only ever extended. One atomic upsert.
    */
-  add(e: { customerId: number; address: string; reason: string; source: SuppressionSource; now: number; until: number }): Promise<Suppression>;
+  add(e: {
+    customerId: number;
+    address: string;
+    reason: string;
+    source: SuppressionSource;
+    now: number;
+    until: number;
+  }): Promise<Suppression>;
   /** The entry in force at `now` (an expired one does not count), or null. */
   find(customerId: number, address: string, now: number): Promise<Suppression | null>;
   /** Newest (updatedAt) first; with `now`, only the entries still in force. */

@@ -20,8 +20,15 @@ export function createWorkerMetrics(send: (m: ToPrimary) => void) {
     async text(own: Registry): Promise<string> {
       const id = ++seq;
       const others = new Promise<MetricsJson[]>((resolve) => {
-        const timer = setTimeout(() => { pending.delete(id); resolve([]); }, RELAY_TIMEOUT_MS + 500);
-        pending.set(id, (m) => { clearTimeout(timer); pending.delete(id); resolve(m); });
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          resolve([]);
+        }, RELAY_TIMEOUT_MS + 500);
+        pending.set(id, (m) => {
+          clearTimeout(timer);
+          pending.delete(id);
+          resolve(m);
+        });
         send({ t: 'metrics-req', id });
       });
       const [mine, rest] = await Promise.all([own.getMetricsAsJSON(), others]);

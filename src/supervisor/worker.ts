@@ -48,7 +48,10 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
       metricsOf: (own) => metrics.text(own),
     });
   } catch (err) {
-    send({ t: 'fatal', message: err instanceof BindError || err instanceof WebBindError ? err.message : `cannot start: ${(err as Error).message}` });
+    send({
+      t: 'fatal',
+      message: err instanceof BindError || err instanceof WebBindError ? err.message : `cannot start: ${(err as Error).message}`,
+    });
     logger.flush();
     process.exit(1);
   }
@@ -79,6 +82,9 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
 function throttle(fn: () => void, ms: number): () => void {
   let timer: NodeJS.Timeout | null = null;
   return () => {
-    timer ??= setTimeout(() => { timer = null; fn(); }, ms);
+    timer ??= setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
   };
 }

@@ -7,17 +7,40 @@ import type { DeliveryJob, RecipientUpdate, Suppression } from '../core/index.ts
 
 const job = (over: Partial<DeliveryJob['message']> = {}): DeliveryJob => ({
   message: {
-    id: 'Q1', customerId: 7, sender: 'alice@example.com', size: 10, bodyPath: null, messageIdHeader: null, listener: 'submission:587',
-    dsnRet: null, dsnEnvid: null, createdAt: 0, cancelled: false, eightBit: false, smtputf8: false, topHeaders: null, ...over,
+    id: 'Q1',
+    customerId: 7,
+    sender: 'alice@example.com',
+    size: 10,
+    bodyPath: null,
+    messageIdHeader: null,
+    listener: 'submission:587',
+    dsnRet: null,
+    dsnEnvid: null,
+    createdAt: 0,
+    cancelled: false,
+    eightBit: false,
+    smtputf8: false,
+    topHeaders: null,
+    ...over,
   },
   domain: 'remote.test',
-  recipients: ['gone@remote.test', 'full@remote.test', 'spam@remote.test', 'late@remote.test', 'ok@remote.test', 'local@remote.test']
-    .map((address, idx) => ({ idx, address, attempts: 0, notify: null, orcpt: null, delayNotified: false })),
+  recipients: ['gone@remote.test', 'full@remote.test', 'spam@remote.test', 'late@remote.test', 'ok@remote.test', 'local@remote.test'].map(
+    (address, idx) => ({ idx, address, attempts: 0, notify: null, orcpt: null, delayNotified: false }),
+  ),
   lease: { owner: 'n', until: 1 },
 });
 
 const u = (idx: number, state: RecipientUpdate['state'], reply: string, over: Partial<RecipientUpdate> = {}): RecipientUpdate => ({
-  messageId: 'Q1', idx, state, nextAttemptAt: 0, at: 0, reply, category: state, remoteHost: 'mx.remote.test', attempted: true, ...over,
+  messageId: 'Q1',
+  idx,
+  state,
+  nextAttemptAt: 0,
+  at: 0,
+  reply,
+  category: state,
+  remoteHost: 'mx.remote.test',
+  attempted: true,
+  ...over,
 });
 
 const updates = [
@@ -37,14 +60,31 @@ test('hardBounced: only remote permanent "no such mailbox" failures of a custome
   assert.deepEqual(hardBounced(job(), [u(0, 'failed', '550 5.1.1 user unknown', { attempted: false })]), []);
 });
 
-test('createBounceSuppressor: suppresses for the message\'s customer for `days`; 0 turns it off; a store failure is logged, not thrown', async () => {
+test("createBounceSuppressor: suppresses for the message's customer for `days`; 0 turns it off; a store failure is logged, not thrown", async () => {
   const added: Parameters<Store['suppressions']['add']>[0][] = [];
   let fail = false;
-  const store = { suppressions: { async add(e: (typeof added)[number]) { if (fail) throw new Error('db down'); added.push(e); return e as unknown as Suppression; } } } as unknown as Store;
+  const store = {
+    suppressions: {
+      async add(e: (typeof added)[number]) {
+        if (fail) throw new Error('db down');
+        added.push(e);
+        return e as unknown as Suppression;
+      },
+    },
+  } as unknown as Store;
   const clock = { now: () => 1_000 };
   const logger = pino({ level: 'silent' });
   await createBounceSuppressor({ store, clock, logger, days: 30 })(job(), updates);
-  assert.deepEqual(added, [{ customerId: 7, address: 'gone@remote.test', reason: '550 5.1.1 <gone@remote.test>: user unknown', source: 'bounce', now: 1_000, until: 1_000 + 30 * 86_400_000 }]);
+  assert.deepEqual(added, [
+    {
+      customerId: 7,
+      address: 'gone@remote.test',
+      reason: '550 5.1.1 <gone@remote.test>: user unknown',
+      source: 'bounce',
+      now: 1_000,
+      until: 1_000 + 30 * 86_400_000,
+    },
+  ]);
   await createBounceSuppressor({ store, clock, logger, days: 0 })(job(), updates);
   assert.equal(added.length, 1, 'days 0: nothing suppressed');
   fail = true;

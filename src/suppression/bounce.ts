@@ -24,7 +24,13 @@ export function hardBounced(job: DeliveryJob, updates: readonly RecipientUpdate[
   });
 }
 
-export interface SuppressorDeps { store: Store; clock: Clock; logger: Logger; days: number; metrics?: Metrics }
+export interface SuppressorDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  days: number;
+  metrics?: Metrics;
+}
 
 /** What the scheduler calls after a job's results are written: its hard bounces become suppressions. */
 export function createBounceSuppressor(deps: SuppressorDeps): (job: DeliveryJob, updates: RecipientUpdate[]) => Promise<void> {
@@ -34,12 +40,25 @@ export function createBounceSuppressor(deps: SuppressorDeps): (job: DeliveryJob,
     for (const b of hardBounced(job, updates)) {
       const now = deps.clock.now();
       try {
-        await deps.store.suppressions.add({ customerId: customerId!, address: b.address, reason: b.reply, source: 'bounce', now, until: now + deps.days * DAY });
+        await deps.store.suppressions.add({
+          customerId: customerId!,
+          address: b.address,
+          reason: b.reply,
+          source: 'bounce',
+          now,
+          until: now + deps.days * DAY,
+        });
         deps.metrics?.suppressions.inc();
-        deps.logger.info({ evt: 'suppress', qid: job.message.id, to: b.address, customerId, days: deps.days, reply: b.reply }, 'recipient suppressed after a hard bounce');
+        deps.logger.info(
+          { evt: 'suppress', qid: job.message.id, to: b.address, customerId, days: deps.days, reply: b.reply },
+          'recipient suppressed after a hard bounce',
+        );
       } catch (err) {
         // the bounce itself is recorded; only the suppression is lost (the next bounce adds it)
-        deps.logger.error({ evt: 'suppress', qid: job.message.id, to: b.address, err: (err as Error).message }, 'could not suppress a hard-bounced recipient');
+        deps.logger.error(
+          { evt: 'suppress', qid: job.message.id, to: b.address, err: (err as Error).message },
+          'could not suppress a hard-bounced recipient',
+        );
       }
     }
   };

@@ -7,9 +7,18 @@ const SCHEDULE = [30, 120, 600, 3600, 21600];
 
 test('the nth failure waits the nth step of the schedule, the last one repeating, with jitter of +-20%', () => {
   const mid = () => 0.5;
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 11].map((n) => backoffMs(n, SCHEDULE, mid)), [30_000, 120_000, 600_000, 3_600_000, 21_600_000, 21_600_000, 21_600_000]);
-  assert.equal(backoffMs(1, SCHEDULE, () => 0), 24_000);
-  assert.equal(backoffMs(1, SCHEDULE, () => 0.999_999), 36_000);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 11].map((n) => backoffMs(n, SCHEDULE, mid)),
+    [30_000, 120_000, 600_000, 3_600_000, 21_600_000, 21_600_000, 21_600_000],
+  );
+  assert.equal(
+    backoffMs(1, SCHEDULE, () => 0),
+    24_000,
+  );
+  assert.equal(
+    backoffMs(1, SCHEDULE, () => 0.999_999),
+    36_000,
+  );
   assert.equal(backoffMs(0, SCHEDULE, mid), 30_000, 'never before the first step');
   for (let i = 0; i < 200; i++) {
     const w = backoffMs(2, SCHEDULE);

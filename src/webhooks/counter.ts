@@ -6,8 +6,14 @@
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 
-export interface CounterSpec { name: string; help: string; labelNames?: string[] }
-export interface SimpleCounter { inc(labelsOrValue?: Record<string, string> | number, value?: number): void }
+export interface CounterSpec {
+  name: string;
+  help: string;
+  labelNames?: string[];
+}
+export interface SimpleCounter {
+  inc(labelsOrValue?: Record<string, string> | number, value?: number): void;
+}
 
 export function registeredCounter(registry: Registry | undefined, spec: CounterSpec): SimpleCounter {
   if (!registry) return { inc: () => {} };

@@ -55,7 +55,13 @@ export interface Dispatcher {
 
 /** The request body: the same bytes on every attempt. */
 export function webhookBody(j: Pick<WebhookJob, 'eventId' | 'eventType' | 'eventAt' | 'customerName' | 'data'>): string {
-  return JSON.stringify({ id: j.eventId, type: j.eventType, created: new Date(j.eventAt).toISOString(), customer: j.customerName, data: j.data });
+  return JSON.stringify({
+    id: j.eventId,
+    type: j.eventType,
+    created: new Date(j.eventAt).toISOString(),
+    customer: j.customerName,
+    data: j.data,
+  });
 }
 
 const PRUNE_MS = 3_600_000;
@@ -67,7 +73,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const leaseMs = timeoutMs + 60_000;
   const guard = deps.guard ?? createEndpointGuard({ allowNetworks: c.allowNetworks, dns: { servers: [], timeoutMs: 5000, tries: 2 } });
   const results = registeredCounter(deps.registry, {
-    name: 'postern_webhook_deliveries_total', help: 'Webhook delivery attempts by result: delivered, retry (failed, tried again later), failed (gave up).',
+    name: 'postern_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result: delivered, retry (failed, tried again later), failed (gave up).',
     labelNames: ['result'],
   });
   const inFlight = new Set<Promise<void>>();
@@ -77,7 +84,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let again = false;
   let lastPrune = 0;
 
-  type Attempt = Omit<WebhookAttemptResult, 'id' | 'lease' | 'at' | 'state' | 'nextAttemptAt'> & { ok: boolean; final?: boolean; waitMs?: number; detail?: string };
+  type Attempt = Omit<WebhookAttemptResult, 'id' | 'lease' | 'at' | 'state' | 'nextAttemptAt'> & {
+    ok: boolean;
+    final?: boolean;
+    waitMs?: number;
+    detail?: string;
+  };
 
   async function attempt(j: WebhookJob): Promise<Attempt> {
     const bad = urlProblem(j.url, c.allowInsecure);
@@ -86,19 +98,28 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     try {
       secret = deps.secrets().open(j.secret);
     } catch (err) {
-      return { ok: false, status: null, error: 'internal error: the endpoint\'s secret cannot be opened', detail: (err as Error).message };
+      return { ok: false, status: null, error: "internal error: the endpoint's secret cannot be opened", detail: (err as Error).message };
     }
     const checked = await guard.check(j.url);
     if (!checked.ok) return { ok: false, status: null, error: checked.reason, detail: checked.detail };
     const body = webhookBody(j);
     const t = Math.floor(deps.clock.now() / 1000);
     try {
-      const res = await postPinned(j.url, checked, body, {
-        'content-type': 'application/json', 'user-agent': 'Postern-Webhooks/1',
-        [SIGNATURE_HEADER]: signatureHeader(secret, body, t), 'Postern-Event-Id': j.eventId, 'Postern-Event-Type': j.eventType,
-      }, timeoutMs);
+      const res = await postPinned(
+        j.url,
+        checked,
+        body,
+        {
+          'content-type': 'application/json',
+          'user-agent': 'Postern-Webhooks/1',
+          [SIGNATURE_HEADER]: signatureHeader(secret, body, t),
+          'Postern-Event-Id': j.eventId,
+          'Postern-Event-Type': j.eventType,
+        },
+        timeoutMs,
+      );
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: null };
-      const waitMs = res.status === 429 || res.status === 503 ? retryAfterMs(res.retryAfter, deps.clock.now()) ?? undefined : undefined;
+      const waitMs = res.status === 429 || res.status === 503 ? (retryAfterMs(res.retryAfter, deps.clock.now()) ?? undefined) : undefined;
       return { ok: false, status: res.status, error: `HTTP ${res.status}`, waitMs };
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -113,11 +134,28 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const attempts = j.attempts + 1;
     const state = r.ok ? 'delivered' : r.final || attempts >= c.maxAttempts ? 'failed' : 'pending';
     const nextAttemptAt = state === 'pending' ? at + (r.waitMs ?? backoffMs(attempts, c.retrySeconds, deps.random)) : at;
-    const written = await deps.store.webhooks.record({ id: j.id, lease: j.lease, at, state, nextAttemptAt, status: r.status, error: r.error });
+    const written = await deps.store.webhooks.record({
+      id: j.id,
+      lease: j.lease,
+      at,
+      state,
+      nextAttemptAt,
+      status: r.status,
+      error: r.error,
+    });
     results.inc({ result: state === 'pending' ? 'retry' : state });
     const log = {
-      evt: 'webhook', endpoint: j.endpointId, customer: j.customerName, event: j.eventId, type: j.eventType, attempts, status: r.status,
-      result: state, ...(r.error ? { err: r.error } : {}), ...(r.detail ? { detail: r.detail } : {}), ...(state === 'pending' ? { next: new Date(nextAttemptAt).toISOString() } : {}),
+      evt: 'webhook',
+      endpoint: j.endpointId,
+      customer: j.customerName,
+      event: j.eventId,
+      type: j.eventType,
+      attempts,
+      status: r.status,
+      result: state,
+      ...(r.error ? { err: r.error } : {}),
+      ...(r.detail ? { detail: r.detail } : {}),
+      ...(state === 'pending' ? { next: new Date(nextAttemptAt).toISOString() } : {}),
       ...(written ? {} : { stale: true }),
     };
     if (state === 'delivered') logger.info(log, 'webhook delivered');
@@ -148,7 +186,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const jobs = await deps.store.webhooks.claim({ owner: deps.owner, now, leaseMs, limit: room });
         for (const j of jobs) {
           const p = send(j)
-            .catch((err: Error) => logger.error({ evt: 'webhook', event: j.eventId, err: err.message }, 'webhook outcome could not be recorded'))
+            .catch((err: Error) =>
+              logger.error({ evt: 'webhook', event: j.eventId, err: err.message }, 'webhook outcome could not be recorded'),
+            )
             .finally(() => {
               inFlight.delete(p);
               void claim();

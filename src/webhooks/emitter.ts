@@ -43,7 +43,8 @@ export function createEmitter(deps: EmitterDeps): WebhookEmitter {
   const batchSize = deps.batchSize ?? 500;
   const maxBuffered = deps.maxBuffered ?? 10_000;
   const lost = registeredCounter(deps.registry, {
-    name: 'postern_webhook_events_lost_total', help: 'Webhook events that could not be written to the outbox (store failure, full buffer).',
+    name: 'postern_webhook_events_lost_total',
+    help: 'Webhook events that could not be written to the outbox (store failure, full buffer).',
   });
   const buffer: WebhookEventInput[] = [];
   let timer: NodeJS.Timeout | null = null;
@@ -64,7 +65,10 @@ export function createEmitter(deps: EmitterDeps): WebhookEmitter {
           if (added) deps.onEnqueued?.();
         } catch (err) {
           lost.inc(part.length);
-          deps.logger.error({ evt: 'webhook', err: (err as Error).message, events: part.length, result: 'lost' }, 'webhook events could not be written to the outbox');
+          deps.logger.error(
+            { evt: 'webhook', err: (err as Error).message, events: part.length, result: 'lost' },
+            'webhook events could not be written to the outbox',
+          );
         }
       }
     });
@@ -90,13 +94,15 @@ export function createEmitter(deps: EmitterDeps): WebhookEmitter {
     }
   }
 
-  const guarded = <A extends unknown[]>(what: string, fn: (...a: A) => WebhookEventInput[]) => (...a: A): void => {
-    try {
-      emit(...fn(...a));
-    } catch (err) {
-      deps.logger.error({ evt: 'webhook', err: (err as Error).message }, `webhook events of ${what} could not be built`);
-    }
-  };
+  const guarded =
+    <A extends unknown[]>(what: string, fn: (...a: A) => WebhookEventInput[]) =>
+    (...a: A): void => {
+      try {
+        emit(...fn(...a));
+      } catch (err) {
+        deps.logger.error({ evt: 'webhook', err: (err as Error).message }, `webhook events of ${what} could not be built`);
+      }
+    };
 
   return {
     emit,

@@ -11,7 +11,14 @@ import type { EnqueueVerdict } from '../limits/index.ts';
 import type { DeliveryJob, RecipientUpdate, WebhookEventInput, WebhookEventType } from '../core/index.ts';
 
 export const EVENT_TYPES: readonly WebhookEventType[] = [
-  'delivered', 'deferred', 'bounced', 'held', 'limit-reached', 'customer.suspended', 'customer.resumed', 'customer.removed',
+  'delivered',
+  'deferred',
+  'bounced',
+  'held',
+  'limit-reached',
+  'customer.suspended',
+  'customer.resumed',
+  'customer.removed',
 ];
 
 /** A stable event id for a fact (the same key gives the same id). */
@@ -33,13 +40,23 @@ export function deliveryEvents(job: DeliveryJob, results: RecipientResult[]): We
   const out: WebhookEventInput[] = [];
   for (const { recipient: r, update: u } of results) {
     if (!u.attempted && !job.message.cancelled) continue;
-    const type: WebhookEventType | null = u.state === 'delivered' ? 'delivered' : u.state === 'failed' ? 'bounced' : r.attempts === 0 ? 'deferred' : null;
+    const type: WebhookEventType | null =
+      u.state === 'delivered' ? 'delivered' : u.state === 'failed' ? 'bounced' : r.attempts === 0 ? 'deferred' : null;
     if (!type) continue;
     out.push({
-      id: eventId(`${job.message.id}/${r.idx}/${type}`), type, customerId, at: u.at,
+      id: eventId(`${job.message.id}/${r.idx}/${type}`),
+      type,
+      customerId,
+      at: u.at,
       data: {
-        queueId: job.message.id, messageId: job.message.messageIdHeader, sender: job.message.sender, recipient: r.address,
-        reply: u.reply, remoteHost: u.remoteHost, category: u.category, attempts: r.attempts + (u.attempted ? 1 : 0),
+        queueId: job.message.id,
+        messageId: job.message.messageIdHeader,
+        sender: job.message.sender,
+        recipient: r.address,
+        reply: u.reply,
+        remoteHost: u.remoteHost,
+        category: u.category,
+        attempts: r.attempts + (u.attempted ? 1 : 0),
         ...(type === 'deferred' ? { nextAttemptAt: new Date(u.nextAttemptAt).toISOString() } : {}),
       },
     });
@@ -59,8 +76,14 @@ export interface MessageFacts {
   at: number;
 }
 
-const ruleOf = (e: { rule: { level: string; target: string; window: string; metric: string; max: number; action: string } }) =>
-  ({ level: e.rule.level, target: e.rule.target, window: e.rule.window, metric: e.rule.metric, max: e.rule.max, action: e.rule.action });
+const ruleOf = (e: { rule: { level: string; target: string; window: string; metric: string; max: number; action: string } }) => ({
+  level: e.rule.level,
+  target: e.rule.target,
+  window: e.rule.window,
+  metric: e.rule.metric,
+  max: e.rule.max,
+  action: e.rule.action,
+});
 
 /** held (a message held at intake) and limit-reached (one per customer, limit and window). */
 export function verdictEvents(m: MessageFacts, v: EnqueueVerdict): WebhookEventInput[] {
@@ -69,31 +92,62 @@ export function verdictEvents(m: MessageFacts, v: EnqueueVerdict): WebhookEventI
   const out: WebhookEventInput[] = [];
   const base = { queueId: m.queueId, messageId: m.messageId, sender: m.sender, recipients: m.recipients, submittedBy: m.from };
   if (v.outcome === 'held') {
-    const reason = v.reason === 'mailbox-held' ? 'sender' : v.reason ?? 'limit';
-    out.push({ id: eventId(`${m.queueId}/held`), type: 'held', customerId, at: m.at, data: { ...base, reason, limits: v.exceeded.map(ruleOf) } });
+    const reason = v.reason === 'mailbox-held' ? 'sender' : (v.reason ?? 'limit');
+    out.push({
+      id: eventId(`${m.queueId}/held`),
+      type: 'held',
+      customerId,
+      at: m.at,
+      data: { ...base, reason, limits: v.exceeded.map(ruleOf) },
+    });
   }
   if (v.reason === 'mailbox-held' || v.reason === 'held-full' || v.reason === 'content') return out;
   for (const e of v.exceeded) {
     const r = e.rule;
     out.push({
-      id: eventId(`limit/${customerId}/${r.level}/${r.target}/${r.window}/${r.metric}/${e.until}`), type: 'limit-reached', customerId, at: m.at,
-      data: { ...base, limit: ruleOf(e), used: e.used, windowEnds: new Date(e.until).toISOString(), outcome: v.outcome === 'held' ? 'held' : v.action },
+      id: eventId(`limit/${customerId}/${r.level}/${r.target}/${r.window}/${r.metric}/${e.until}`),
+      type: 'limit-reached',
+      customerId,
+      at: m.at,
+      data: {
+        ...base,
+        limit: ruleOf(e),
+        used: e.used,
+        windowEnds: new Date(e.until).toISOString(),
+        outcome: v.outcome === 'held' ? 'held' : v.action,
+      },
     });
   }
   return out;
 }
 
 /** A mailbox or site put on hold (suspected compromise). */
-export function senderHeldEvent(held: { kind: 'mailbox' | 'site'; name: string; customerId: number }, reason: string, at: number): WebhookEventInput {
+export function senderHeldEvent(
+  held: { kind: 'mailbox' | 'site'; name: string; customerId: number },
+  reason: string,
+  at: number,
+): WebhookEventInput {
   return {
-    id: eventId(`hold/${held.kind}/${held.name}/${at}`), type: 'held', customerId: held.customerId, at,
+    id: eventId(`hold/${held.kind}/${held.name}/${at}`),
+    type: 'held',
+    customerId: held.customerId,
+    at,
     data: { [held.kind]: held.name, reason: 'contain', detail: reason },
   };
 }
 
 /** The customer account was suspended, resumed or removed (the last one is sent before its endpoints go with it). */
 export function customerEvent(
-  type: 'customer.suspended' | 'customer.resumed' | 'customer.removed', customer: { id: number; name: string }, at: number, data: Record<string, unknown>,
+  type: 'customer.suspended' | 'customer.resumed' | 'customer.removed',
+  customer: { id: number; name: string },
+  at: number,
+  data: Record<string, unknown>,
 ): WebhookEventInput {
-  return { id: eventId(`customer/${type}/${customer.id}/${at}`), type, customerId: customer.id, at, data: { customer: customer.name, ...data } };
+  return {
+    id: eventId(`customer/${type}/${customer.id}/${at}`),
+    type,
+    customerId: customer.id,
+    at,
+    data: { customer: customer.name, ...data },
+  };
 }

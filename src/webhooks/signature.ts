@@ -43,6 +43,7 @@ export function verifyWebhook(o: VerifyInput): boolean {
   const now = Math.floor((o.now ?? Date.now()) / 1000);
   if (Math.abs(now - t) > (o.toleranceSeconds ?? 300)) return false;
   const want = Buffer.from(hmac(o.secret, t, o.body), 'hex');
-  return parts.filter(([k, v]) => k === 'v1' && v && /^[0-9a-f]{64}$/.test(v))
+  return parts
+    .filter(([k, v]) => k === 'v1' && v && /^[0-9a-f]{64}$/.test(v))
     .some(([, v]) => timingSafeEqual(Buffer.from(v!, 'hex'), want));
 }

@@ -16,13 +16,19 @@ import type { TestServer } from './server.ts';
 const TIME_KEY = /(At|Until|Since)$|^(at|since|until|oldest|windowStart|created)$/;
 /** Every place in a JSON value where a time (by its key) is not an ISO 8601 string or null: "path: value". */
 export function epochTimes(v: unknown, path = '$', key = ''): string[] {
-  if (TIME_KEY.test(key) && v !== null && !(typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v))) return [`${path}: ${JSON.stringify(v)}`];
+  if (TIME_KEY.test(key) && v !== null && !(typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v)))
+    return [`${path}: ${JSON.stringify(v)}`];
   if (Array.isArray(v)) return v.flatMap((x, i) => epochTimes(x, `${path}[${i}]`));
   if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => epochTimes(x, `${path}.${k}`, k));
   return [];
 }
 
-export interface AdminAnswer<T = any> { status: number; headers: http.IncomingHttpHeaders; json: T; text: string }
+export interface AdminAnswer<T = any> {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  json: T;
+  text: string;
+}
 
 export interface AdminRequest {
   token?: string;
@@ -35,18 +41,31 @@ export interface AdminRequest {
 }
 
 /** Low level: one HTTPS request to the web listener. */
-export function httpsCall(port: number, method: string, path: string, headers: Record<string, string | number>, body?: Buffer): Promise<AdminAnswer> {
+export function httpsCall(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body?: Buffer,
+): Promise<AdminAnswer> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, method: method.toUpperCase(), path, headers, rejectUnauthorized: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown = null;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json, text });
-      });
-    });
+    const req = https.request(
+      { host: '127.0.0.1', port, method: method.toUpperCase(), path, headers, rejectUnauthorized: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown = null;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, json, text });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -6,7 +6,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TestServer } from './server.ts';
 
-export interface ApiAnswer { status: number; headers: http.IncomingHttpHeaders; json: Record<string, unknown> & { errors?: { path: string; message: string }[] } }
+export interface ApiAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  json: Record<string, unknown> & { errors?: { path: string; message: string }[] };
+}
 
 export interface ApiRequest {
   auth?: { token: string } | { user: string; pass: string } | { raw: string };
@@ -41,7 +45,11 @@ export function apiPost(s: TestServer, r: ApiRequest): Promise<ApiAnswer> {
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let json: ApiAnswer['json'];
-        try { json = JSON.parse(text); } catch { json = { text }; }
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = { text };
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
       });
     };

@@ -14,7 +14,10 @@ import path from 'node:path';
 export const CLAMD_BIN = '/usr/sbin/clamd';
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 
-export interface Clamd { socket: string; stop(): Promise<void> }
+export interface Clamd {
+  socket: string;
+  stop(): Promise<void>;
+}
 
 export const clamdAvailable = () => fs.existsSync(CLAMD_BIN);
 
@@ -23,19 +26,32 @@ export async function startClamd(timeoutMs = 30_000): Promise<Clamd> {
   fs.mkdirSync(path.join(dir, 'db'));
   fs.writeFileSync(path.join(dir, 'db', 'postern.ndb'), `Postern.Test.EICAR:0:*:${Buffer.from(EICAR).toString('hex')}\n`);
   const socket = path.join(dir, 'clamd.sock');
-  fs.writeFileSync(path.join(dir, 'clamd.conf'), [
-    'Foreground yes', `DatabaseDirectory ${dir}/db`, `LocalSocket ${socket}`, `LogFile ${dir}/clamd.log`, `PidFile ${dir}/clamd.pid`, 'User root', 'SelfCheck 0', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'clamd.conf'),
+    [
+      'Foreground yes',
+      `DatabaseDirectory ${dir}/db`,
+      `LocalSocket ${socket}`,
+      `LogFile ${dir}/clamd.log`,
+      `PidFile ${dir}/clamd.pid`,
+      'User root',
+      'SelfCheck 0',
+      '',
+    ].join('\n'),
+  );
   const child = spawn(CLAMD_BIN, ['-c', path.join(dir, 'clamd.conf')], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const until = Date.now() + timeoutMs;
-  const ping = () => new Promise<boolean>((resolve) => {
-    const s = net.connect(socket, () => s.write('zPING\0'));
-    let got = '';
-    s.on('data', (d) => { got += d.toString(); });
-    s.on('close', () => resolve(got.startsWith('PONG')));
-    s.on('error', () => resolve(false));
-  });
+  const ping = () =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect(socket, () => s.write('zPING\0'));
+      let got = '';
+      s.on('data', (d) => {
+        got += d.toString();
+      });
+      s.on('close', () => resolve(got.startsWith('PONG')));
+      s.on('error', () => resolve(false));
+    });
   while (!(await ping())) {
     if (child.exitCode !== null || Date.now() > until) {
       child.kill('SIGKILL');

@@ -67,13 +67,20 @@ export function runCli(ws: Workspace, args: string[], opts: { input?: string; ti
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ws.dir, env: ws.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
     const guard = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`postern ${args.join(' ')} did not finish; stdout: ${stdout} stderr: ${stderr}`));
     }, opts.timeoutMs ?? 60_000);
-    child.on('error', (err) => { clearTimeout(guard); reject(err); });
+    child.on('error', (err) => {
+      clearTimeout(guard);
+      reject(err);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(guard);
       resolve({ code, signal, stdout, stderr });
@@ -141,7 +148,9 @@ export function spawnServe(ws: Workspace): ServeProcess {
     }
     child.emit('postern-log');
   });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal }));
   });

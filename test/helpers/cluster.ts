@@ -11,24 +11,34 @@ import type { TestSchema } from './pg.ts';
 export const PASSWORD = 'alice-Cluster-pw-7';
 export const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-export interface Node { ws: Workspace; port: number; proc: ServeProcess }
+export interface Node {
+  ws: Workspace;
+  port: number;
+  proc: ServeProcess;
+}
 
 /** A node's workspace: its own data folder, the shared store and the shared secrets key. */
 export function nodeWorkspace(name: string, port: number, db: TestSchema, keyFile: string, extra = ''): Workspace {
-  const ws = makeWorkspace(serveYaml([{ role: 'submission', port }], [
-    `nodeName: ${name}`,
-    'store:',
-    '  kind: postgres',
-    `  url: ${db.url}`,
-    `  schema: ${db.schema}`,
-    'secrets:',
-    `  keyFile: ${keyFile}`,
-    'auth:',
-    '  failureDelayMs: 0',
-    '  maxFailures: 3',
-    '  knownIpDays: 0', // the lock applies to the network this test logged in from before
-    extra,
-  ].join('\n')), `postern-cluster-${name}-`);
+  const ws = makeWorkspace(
+    serveYaml(
+      [{ role: 'submission', port }],
+      [
+        `nodeName: ${name}`,
+        'store:',
+        '  kind: postgres',
+        `  url: ${db.url}`,
+        `  schema: ${db.schema}`,
+        'secrets:',
+        `  keyFile: ${keyFile}`,
+        'auth:',
+        '  failureDelayMs: 0',
+        '  maxFailures: 3',
+        '  knownIpDays: 0', // the lock applies to the network this test logged in from before
+        extra,
+      ].join('\n'),
+    ),
+    `postern-cluster-${name}-`,
+  );
   cleanups.push(() => fs.rmSync(ws.dir, { recursive: true, force: true }));
   return ws;
 }
@@ -38,7 +48,12 @@ export async function cluster(db: TestSchema, extra = ''): Promise<{ a: Workspac
   const keyDir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'postern-cluster-key-'));
   cleanups.push(() => fs.rmSync(keyDir, { recursive: true, force: true }));
   const keyFile = path.join(keyDir, 'secrets.key');
-  return { a: nodeWorkspace('node-a', ports[0], db, keyFile, extra), b: nodeWorkspace('node-b', ports[1], db, keyFile, extra), ports, keyDir };
+  return {
+    a: nodeWorkspace('node-a', ports[0], db, keyFile, extra),
+    b: nodeWorkspace('node-b', ports[1], db, keyFile, extra),
+    ports,
+    keyDir,
+  };
 }
 
 export async function provision(ws: Workspace): Promise<void> {
@@ -55,7 +70,11 @@ export async function serve(ws: Workspace): Promise<ServeProcess> {
 
 export function transport(port: number, pass = PASSWORD, user = 'alice@example.com') {
   return nodemailer.createTransport({
-    host: '127.0.0.1', port, requireTLS: true, auth: { user, pass }, tls: { rejectUnauthorized: false },
+    host: '127.0.0.1',
+    port,
+    requireTLS: true,
+    auth: { user, pass },
+    tls: { rejectUnauthorized: false },
   });
 }
 
@@ -83,4 +102,3 @@ export async function login(port: number, pass: string): Promise<{ ok: boolean; 
     t.close();
   }
 }
-

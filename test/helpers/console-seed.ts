@@ -28,15 +28,21 @@ export interface SeededConsole {
 }
 
 export async function seedConsole(): Promise<SeededConsole> {
-  const lab = await startDeliveryLab(ZONE, { pools: { a: { addresses: ['127.0.0.1'], helo: 'a.out.postern.test' } } }, {
-    containment: HOLD_AFTER_3_DOMAINS,
-    auth: { failureDelayMs: 0 },
-    dkim: { rsaBits: 1024 },
-    webhooks: { allowInsecure: true, allowNetworks: ['127.0.0.0/8'], retrySeconds: [60], pollIntervalMs: 50, timeoutSeconds: 1 },
-  });
+  const lab = await startDeliveryLab(
+    ZONE,
+    { pools: { a: { addresses: ['127.0.0.1'], helo: 'a.out.postern.test' } } },
+    {
+      containment: HOLD_AFTER_3_DOMAINS,
+      auth: { failureDelayMs: 0 },
+      dkim: { rsaBits: 1024 },
+      webhooks: { allowInsecure: true, allowNetworks: ['127.0.0.0/8'], retrySeconds: [60], pollIntervalMs: 50, timeoutSeconds: 1 },
+    },
+  );
   const s = lab.s;
   await s.admin.clearLimit('mailbox', '*');
-  await lab.mx('127.0.0.2', { rcpt: (c) => (c.to === 'nobody@remote.test' ? { code: 550, text: '5.1.1 <nobody@remote.test>: no such user here' } : 'accept') });
+  await lab.mx('127.0.0.2', {
+    rcpt: (c) => (c.to === 'nobody@remote.test' ? { code: 550, text: '5.1.1 <nobody@remote.test>: no such user here' } : 'accept'),
+  });
   await lab.mx('127.0.0.4', {});
   const bouncedId = await lab.submit({ to: 'nobody@remote.test', subject: 'Quarterly report' });
   await lab.submit({ to: 'friend@remote.test', subject: 'Lunch on Friday' });
@@ -53,25 +59,63 @@ export async function seedConsole(): Promise<SeededConsole> {
   const opToken = (await s.admin.addToken('ops', { operator: true })).token;
   const acmeToken = (await s.admin.addToken('acme-panel', { customer: 'acme' })).token;
   return {
-    lab, opToken, acmeToken, bouncedId, heldId, hookId,
+    lab,
+    opToken,
+    acmeToken,
+    bouncedId,
+    heldId,
+    hookId,
     roles: [
       {
-        role: 'operator', cred: { token: opToken }, pages: [
-          '/console', '/console/messages', `/console/messages/${bouncedId}`, `/console/messages/${heldId}`, '/console/queue', '/console/holds',
-          '/console/bans', '/console/pools', '/console/customers', '/console/customers/acme', '/console/domains/example.com',
-          '/console/mailboxes/mallory%40example.com', '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/security',
+        role: 'operator',
+        cred: { token: opToken },
+        pages: [
+          '/console',
+          '/console/messages',
+          `/console/messages/${bouncedId}`,
+          `/console/messages/${heldId}`,
+          '/console/queue',
+          '/console/holds',
+          '/console/bans',
+          '/console/pools',
+          '/console/customers',
+          '/console/customers/acme',
+          '/console/domains/example.com',
+          '/console/mailboxes/mallory%40example.com',
+          '/console/suppressions',
+          '/console/webhooks',
+          `/console/webhooks/${hookId}`,
+          '/console/security',
         ],
       },
       {
-        role: 'customer', cred: { token: acmeToken }, pages: [
-          '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/mailboxes/alice%40example.com',
-          '/console/suppressions', '/console/webhooks', `/console/webhooks/${hookId}`, '/console/password', '/console/security',
+        role: 'customer',
+        cred: { token: acmeToken },
+        pages: [
+          '/console',
+          '/console/messages',
+          `/console/messages/${bouncedId}`,
+          '/console/domains/example.com',
+          '/console/mailboxes/alice%40example.com',
+          '/console/suppressions',
+          '/console/webhooks',
+          `/console/webhooks/${hookId}`,
+          '/console/password',
+          '/console/security',
           '/console/app-passwords?mailbox=alice%40example.com',
         ],
       },
       {
-        role: 'mailbox', cred: { login: 'alice@example.com', password: 'alice-secret-1' }, pages: [
-          '/console', '/console/messages', `/console/messages/${bouncedId}`, '/console/domains/example.com', '/console/password', '/console/security', '/console/app-passwords',
+        role: 'mailbox',
+        cred: { login: 'alice@example.com', password: 'alice-secret-1' },
+        pages: [
+          '/console',
+          '/console/messages',
+          `/console/messages/${bouncedId}`,
+          '/console/domains/example.com',
+          '/console/password',
+          '/console/security',
+          '/console/app-passwords',
         ],
       },
     ],

@@ -33,7 +33,9 @@ export function createConsoleClient(s: TestServer) {
   const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   const client = {
     jar,
-    get csrf() { return csrf; },
+    get csrf() {
+      return csrf;
+    },
     async get(path: string, headers: Record<string, string> = {}): Promise<AdminAnswer> {
       return remember(await httpsCall(port(), 'GET', path, { cookie: cookie(), ...headers }));
     },
@@ -41,16 +43,30 @@ export function createConsoleClient(s: TestServer) {
     async post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<AdminAnswer> {
       const form = new URLSearchParams({ ...(csrf && !('_csrf' in fields) ? { _csrf: csrf } : {}), ...fields });
       const body = Buffer.from(form.toString());
-      return remember(await httpsCall(port(), 'POST', path, {
-        cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, ...headers,
-      }, body));
+      return remember(
+        await httpsCall(
+          port(),
+          'POST',
+          path,
+          {
+            cookie: cookie(),
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': body.length,
+            ...headers,
+          },
+          body,
+        ),
+      );
     },
     /** Signs in through the form; asserts the redirect into the console. */
     async signIn(cred: Credentials, next?: string): Promise<AdminAnswer> {
       await client.get('/console/login');
-      const a = await client.post('/console/login', 'token' in cred
-        ? { method: 'token', token: cred.token, ...(next ? { next } : {}) }
-        : { method: 'mailbox', login: cred.login, password: cred.password, ...(next ? { next } : {}) });
+      const a = await client.post(
+        '/console/login',
+        'token' in cred
+          ? { method: 'token', token: cred.token, ...(next ? { next } : {}) }
+          : { method: 'mailbox', login: cred.login, password: cred.password, ...(next ? { next } : {}) },
+      );
       assert.equal(a.status, 303, `signed in: ${a.status} ${a.text.slice(0, 300)}`);
       await client.get(String(a.headers.location));
       return a;

@@ -44,7 +44,11 @@ export async function until<T>(check: () => T | Promise<T>, timeoutMs = 10_000, 
 type Settings = Record<string, unknown>;
 
 /** `delivery` settings may depend on the MX port the lab picked. */
-export async function startDeliveryLab(zone: FakeZone, delivery: Settings | ((port: number) => Settings) = {}, extra: Partial<ConfigInput> = {}): Promise<DeliveryLab> {
+export async function startDeliveryLab(
+  zone: FakeZone,
+  delivery: Settings | ((port: number) => Settings) = {},
+  extra: Partial<ConfigInput> = {},
+): Promise<DeliveryLab> {
   const dns = await startFakeDns(zone);
   const port = await freePort();
   const mxs: FakeMx[] = [];
@@ -53,19 +57,31 @@ export async function startDeliveryLab(zone: FakeZone, delivery: Settings | ((po
     // extra.dns adds to the lab's DNS settings (dns.validating for DANE) instead of replacing them
     dns: { servers: [dns.address], timeoutMs: 300, tries: 1, ...dnsExtra },
     delivery: {
-      allowLoopback: true, mxPort: port, pollIntervalMs: 50, retryMinutes: [0.002], mtaSts: false,
-      connectTimeoutSeconds: 2, greetingTimeoutSeconds: 2, commandTimeoutSeconds: 2, dataTimeoutSeconds: 2,
+      allowLoopback: true,
+      mxPort: port,
+      pollIntervalMs: 50,
+      retryMinutes: [0.002],
+      mtaSts: false,
+      connectTimeoutSeconds: 2,
+      greetingTimeoutSeconds: 2,
+      commandTimeoutSeconds: 2,
+      dataTimeoutSeconds: 2,
       ...(typeof delivery === 'function' ? delivery(port) : delivery),
     },
     ...rest,
   } as Partial<ConfigInput>);
   await s.addMailbox('alice@example.com', 'alice-secret-1');
   const transport = nodemailer.createTransport({
-    host: '127.0.0.1', port: s.port('submission'), requireTLS: true,
-    auth: { user: 'alice@example.com', pass: 'alice-secret-1' }, tls: { rejectUnauthorized: false },
+    host: '127.0.0.1',
+    port: s.port('submission'),
+    requireTLS: true,
+    auth: { user: 'alice@example.com', pass: 'alice-secret-1' },
+    tls: { rejectUnauthorized: false },
   });
   return {
-    dns, port, s,
+    dns,
+    port,
+    s,
     async mx(host, script, opts = {}) {
       const m = await startFakeMx(script, { host, port, ...opts });
       mxs.push(m);
@@ -78,7 +94,13 @@ export async function startDeliveryLab(zone: FakeZone, delivery: Settings | ((po
       return id;
     },
     async submitAs(user, pass, mail) {
-      const tr = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), requireTLS: true, auth: { user, pass }, tls: { rejectUnauthorized: false } });
+      const tr = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: s.port('submission'),
+        requireTLS: true,
+        auth: { user, pass },
+        tls: { rejectUnauthorized: false },
+      });
       try {
         const info = await tr.sendMail({ from: user, text: 'hello', ...mail });
         const id = /queued as (\S+)/.exec(info.response)?.[1];
@@ -105,12 +127,15 @@ export function parse(data: Buffer): Promise<ParsedMail> {
 export function statusBlocks(raw: string): Record<string, string>[] {
   const m = /Content-Type: message\/(?:global-)?delivery-status\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n--/i.exec(raw);
   if (!m) throw new Error('no message/delivery-status part');
-  return m[1]!.trim().split(/\r?\n\r?\n/).map((block) => {
-    const fields: Record<string, string> = {};
-    for (const line of block.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
-      const i = line.indexOf(':');
-      if (i > 0) fields[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-    }
-    return fields;
-  });
+  return m[1]!
+    .trim()
+    .split(/\r?\n\r?\n/)
+    .map((block) => {
+      const fields: Record<string, string> = {};
+      for (const line of block.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+        const i = line.indexOf(':');
+        if (i > 0) fields[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+      }
+      return fields;
+    });
 }

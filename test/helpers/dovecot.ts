@@ -10,7 +10,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export interface DovecotUser { user: string; password: string; scheme: 'SHA512-CRYPT' | 'BLF-CRYPT' | 'SHA256-CRYPT' | 'MD5-CRYPT' | 'SSHA512' }
+export interface DovecotUser {
+  user: string;
+  password: string;
+  scheme: 'SHA512-CRYPT' | 'BLF-CRYPT' | 'SHA256-CRYPT' | 'MD5-CRYPT' | 'SSHA512';
+}
 
 export interface TestDovecot {
   /** The auth-client unix socket. */
@@ -54,20 +58,46 @@ export async function startDovecot(users: DovecotUser[]): Promise<TestDovecot> {
   const port = await freePort();
   const lines = new Map<string, string>();
   const conf = path.join(dir, 'dovecot.conf');
-  fs.writeFileSync(conf, [
-    `base_dir = ${dir}/run`, `state_dir = ${dir}/state`, `log_path = ${dir}/dovecot.log`,
-    'protocols =', 'listen = 127.0.0.1', 'ssl = no', 'disable_plaintext_auth = no', 'auth_mechanisms = plain login',
-    // Postern tarpits failures itself; Dovecot's own delay would only slow the tests
-    'auth_failure_delay = 0', 'auth_cache_size = 0',
-    'passdb {', '  driver = passwd-file', `  args = ${usersFile}`, '}',
-    'userdb {', '  driver = static', '  args = uid=65534 gid=65534 home=/nonexistent', '}',
-    'service auth {', '  unix_listener auth-client {', '    mode = 0666', '  }',
-    '  inet_listener auth-inet {', '    address = 127.0.0.1', `    port = ${port}`, '  }', '}', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    conf,
+    [
+      `base_dir = ${dir}/run`,
+      `state_dir = ${dir}/state`,
+      `log_path = ${dir}/dovecot.log`,
+      'protocols =',
+      'listen = 127.0.0.1',
+      'ssl = no',
+      'disable_plaintext_auth = no',
+      'auth_mechanisms = plain login',
+      // Postern tarpits failures itself; Dovecot's own delay would only slow the tests
+      'auth_failure_delay = 0',
+      'auth_cache_size = 0',
+      'passdb {',
+      '  driver = passwd-file',
+      `  args = ${usersFile}`,
+      '}',
+      'userdb {',
+      '  driver = static',
+      '  args = uid=65534 gid=65534 home=/nonexistent',
+      '}',
+      'service auth {',
+      '  unix_listener auth-client {',
+      '    mode = 0666',
+      '  }',
+      '  inet_listener auth-inet {',
+      '    address = 127.0.0.1',
+      `    port = ${port}`,
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
   let child: ChildProcess | null = null;
   const socket = path.join(dir, 'run', 'auth-client');
   const d: TestDovecot = {
-    socket, inet: `127.0.0.1:${port}`, usersFile,
+    socket,
+    inet: `127.0.0.1:${port}`,
+    usersFile,
     lineOf: (user) => lines.get(user)!,
     async setUsers(list) {
       for (const u of list) {
@@ -85,7 +115,9 @@ export async function startDovecot(users: DovecotUser[]): Promise<TestDovecot> {
       for (;;) {
         if (fs.existsSync(socket) && (await canConnect(socket))) return;
         if (Date.now() > deadline || child.exitCode !== null) {
-          throw new Error(`dovecot did not start: ${fs.existsSync(path.join(dir, 'dovecot.log')) ? fs.readFileSync(path.join(dir, 'dovecot.log'), 'utf8') : 'no log'}`);
+          throw new Error(
+            `dovecot did not start: ${fs.existsSync(path.join(dir, 'dovecot.log')) ? fs.readFileSync(path.join(dir, 'dovecot.log'), 'utf8') : 'no log'}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -114,7 +146,10 @@ export async function startDovecot(users: DovecotUser[]): Promise<TestDovecot> {
 function canConnect(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(socketPath);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }

@@ -60,23 +60,35 @@ function answersFor(name: string, type: string, r: FakeRecords): dnsPacket.Answe
   const ttl = r.ttl ?? 0;
   const base = { name, ttl, class: 'IN' as const };
   switch (type) {
-    case 'MX': return (r.MX ?? []).map((data) => ({ ...base, type: 'MX', data }));
-    case 'A': return (r.A ?? []).map((data) => ({ ...base, type: 'A', data }));
-    case 'AAAA': return (r.AAAA ?? []).map((data) => ({ ...base, type: 'AAAA', data }));
-    case 'TXT': return (r.TXT ?? []).map((data) => ({ ...base, type: 'TXT', data }));
-    case 'PTR': return (r.PTR ?? []).map((data) => ({ ...base, type: 'PTR', data }));
-    case 'CNAME': return r.CNAME ? [{ ...base, type: 'CNAME', data: r.CNAME }] : [];
-    case 'TLSA': return (r.TLSA ?? []).map((data) => ({ ...base, type: 'TLSA', data }));
-    default: return [];
+    case 'MX':
+      return (r.MX ?? []).map((data) => ({ ...base, type: 'MX', data }));
+    case 'A':
+      return (r.A ?? []).map((data) => ({ ...base, type: 'A', data }));
+    case 'AAAA':
+      return (r.AAAA ?? []).map((data) => ({ ...base, type: 'AAAA', data }));
+    case 'TXT':
+      return (r.TXT ?? []).map((data) => ({ ...base, type: 'TXT', data }));
+    case 'PTR':
+      return (r.PTR ?? []).map((data) => ({ ...base, type: 'PTR', data }));
+    case 'CNAME':
+      return r.CNAME ? [{ ...base, type: 'CNAME', data: r.CNAME }] : [];
+    case 'TLSA':
+      return (r.TLSA ?? []).map((data) => ({ ...base, type: 'TLSA', data }));
+    default:
+      return [];
   }
 }
 
 /** The response to one query, or null when the zone says to stay silent. */
 function respond(query: dnsPacket.DecodedPacket, zone: Map<string, FakeRecords>): dnsPacket.Packet | null {
   const q = query.questions?.[0];
-  const flags = dnsPacket.AUTHORITATIVE_ANSWER | (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
+  const flags = dnsPacket.AUTHORITATIVE_ANSWER | ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED);
   const reply = (rcode: number, answers: dnsPacket.Answer[] = []): dnsPacket.Packet => ({
-    type: 'response', id: query.id, flags: flags | rcode, questions: query.questions ?? [], answers,
+    type: 'response',
+    id: query.id,
+    flags: flags | rcode,
+    questions: query.questions ?? [],
+    answers,
   });
   if (!q) return reply(RCODE.NOTIMP);
   const records = zone.get(normalize(q.name));
@@ -103,14 +115,20 @@ async function bindPair(host: string): Promise<{ udp: dgram.Socket; tcp: net.Ser
     const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
-      udp.bind(0, host, () => { udp.off('error', reject); resolve(); });
+      udp.bind(0, host, () => {
+        udp.off('error', reject);
+        resolve();
+      });
     });
     const port = udp.address().port;
     const tcp = net.createServer();
     try {
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
-        tcp.listen(port, host, () => { tcp.off('error', reject); resolve(); });
+        tcp.listen(port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
       });
       return { udp, tcp, port };
     } catch (err) {
@@ -148,7 +166,9 @@ export async function startFakeDns(zone: FakeZone, opts: { host?: '127.0.0.1' | 
     address: net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`,
     port,
     queries,
-    setZone(z) { current = normalizeZone(z); },
+    setZone(z) {
+      current = normalizeZone(z);
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await Promise.all([

@@ -22,7 +22,10 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPSe
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { ensureSelfSigned } from '../../src/listener/index.ts';
 
-export interface FakeMxReply { code: number; text?: string }
+export interface FakeMxReply {
+  code: number;
+  text?: string;
+}
 export type FakeMxAction = 'accept' | 'drop' | 'hang' | FakeMxReply | { hugeLine: number; code?: number };
 
 export interface FakeMxContext {
@@ -117,9 +120,15 @@ interface Session {
  * false for 'accept' and replies below 400 (the caller goes on as normal).
  */
 function act(conn: SMTPConnection, action: FakeMxAction | string, reject: (r: FakeMxReply) => void): boolean {
-  if (action === 'drop') { conn._socket.destroy(); return true; }
+  if (action === 'drop') {
+    conn._socket.destroy();
+    return true;
+  }
   if (typeof action === 'string') return action !== 'accept'; // hang and its aliases: say nothing
-  if ('hugeLine' in action) { conn.send(action.code ?? 250, 'x'.repeat(action.hugeLine), false); return true; }
+  if ('hugeLine' in action) {
+    conn.send(action.code ?? 250, 'x'.repeat(action.hugeLine), false);
+    return true;
+  }
   if (action.code < 400) return false;
   reject(action);
   return true;
@@ -136,7 +145,9 @@ export async function startFakeMx(script: FakeMxScript, opts: FakeMxOptions = {}
   const tlsFiles = opts.tls ? await selfSigned() : {};
 
   const ctxOf = (s: SMTPServerSession, to?: string): FakeMxContext => ({
-    session: sessions.get(s.id)?.n ?? 0, from: s.envelope?.mailFrom ? s.envelope.mailFrom.address : undefined, to,
+    session: sessions.get(s.id)?.n ?? 0,
+    from: s.envelope?.mailFrom ? s.envelope.mailFrom.address : undefined,
+    to,
   });
   const connOf = (s: SMTPServerSession): SMTPConnection => sessions.get(s.id)!.conn;
 
@@ -170,21 +181,27 @@ export async function startFakeMx(script: FakeMxScript, opts: FakeMxOptions = {}
       if (!act(connOf(session), action, (r) => cb(smtpError(r)))) cb();
     },
     onData(stream, session, cb) {
-      const reply = (err?: Error | null, message?: string) => (opts.dataDelayMs ? setTimeout(() => cb(err, message), opts.dataDelayMs) : cb(err, message));
+      const reply = (err?: Error | null, message?: string) =>
+        opts.dataDelayMs ? setTimeout(() => cb(err, message), opts.dataDelayMs) : cb(err, message);
       onData(stream, session, connOf(session), pick(script.data, ctxOf(session)), { received, silent }, reply);
     },
     onClose(session) {
       sessions.delete(session.id);
     },
   });
-  server.on('error', () => { /* a client's reset is not the test's failure */ });
+  server.on('error', () => {
+    /* a client's reset is not the test's failure */
+  });
   server.server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => { server.server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? 0, host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.server.address() as net.AddressInfo).port;
   return {
@@ -192,11 +209,14 @@ export async function startFakeMx(script: FakeMxScript, opts: FakeMxOptions = {}
     host,
     received,
     silent,
-    get sessions() { return count; },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    get sessions() {
+      return count;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -208,7 +228,10 @@ function interceptCommands(conn: SMTPConnection, script: FakeMxScript, ctx: Fake
     conn[name] = (command: Buffer, callback: () => void) => {
       const action = pick(step, { ...ctx, from: conn.session.envelope?.mailFrom ? conn.session.envelope.mailFrom.address : undefined });
       if (action === 'hang-handshake') return hangHandshake(conn);
-      const reject = (r: FakeMxReply) => { conn.send(r.code, r.text ?? `Error ${r.code}`, false); callback(); };
+      const reject = (r: FakeMxReply) => {
+        conn.send(r.code, r.text ?? `Error ${r.code}`, false);
+        callback();
+      };
       if (!act(conn, action, reject)) original.call(conn, command, callback);
     };
   };

@@ -7,7 +7,11 @@ import pg from 'pg';
 
 export const PG_URL = process.env.POSTERN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-export interface TestSchema { url: string; schema: string; drop(): Promise<void> }
+export interface TestSchema {
+  url: string;
+  schema: string;
+  drop(): Promise<void>;
+}
 
 export async function makeSchema(label = 't'): Promise<TestSchema> {
   const schema = `${label}_${process.pid}_${randomBytes(4).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');

@@ -256,13 +256,13 @@ async function startOnce(opts: StartRspamdOptions): Promise<Rspamd> {
   const clamdSocket = opts.clamdSocket === undefined ? (CLAMD_SOCKETS.find(isSocket) ?? null) : opts.clamdSocket;
   const [normalPort, controllerPort] = await freePorts(2);
   const conf = path.join(dir, 'rspamd.conf');
-  fs.writeFileSync(conf, rspamdConfig({ normalPort: normalPort!, controllerPort: controllerPort!, clamdSocket, hsCacheDir: hsCacheDir + '/' }));
+  fs.writeFileSync(
+    conf,
+    rspamdConfig({ normalPort: normalPort!, controllerPort: controllerPort!, clamdSocket, hsCacheDir: hsCacheDir + '/' }),
+  );
   const logFile = path.join(dir, 'rspamd.log');
 
-  const args = [
-    '-f', '-c', conf,
-    `--var=DBDIR=${dbdir}`, `--var=RUNDIR=${rundir}`, `--var=LOGDIR=${dir}`, `--var=LOCAL_CONFDIR=${dir}`,
-  ];
+  const args = ['-f', '-c', conf, `--var=DBDIR=${dbdir}`, `--var=RUNDIR=${rundir}`, `--var=LOGDIR=${dir}`, `--var=LOCAL_CONFDIR=${dir}`];
   // As root, rspamd wants an explicit user for its workers; root keeps the temp dir writable.
   if (process.getuid?.() === 0) args.push('-u', 'root', '-g', 'root');
 
@@ -270,8 +270,12 @@ async function startOnce(opts: StartRspamdOptions): Promise<Rspamd> {
   const child = spawn(RSPAMD_BIN, args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   installExitHook();
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { output += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { output += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    output += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    output += d;
+  });
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exitPromise = new Promise<void>((resolve) => {
     child.on('exit', (code, signal) => {

@@ -66,8 +66,12 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
   const now = opts.clock ? () => opts.clock!.now() : Date.now;
   const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(config)));
   const admin = createAdminService(server.store, {
-    now, secrets, dkim: dkimAdminOptions(config, server.store, secrets, now), webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) },
-    suppressionDays: config.suppression.days, pools: { pools: config.delivery.pools, defaultPool: config.delivery.defaultPool ?? null },
+    now,
+    secrets,
+    dkim: dkimAdminOptions(config, server.store, secrets, now),
+    webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) },
+    suppressionDays: config.suppression.days,
+    pools: { pools: config.delivery.pools, defaultPool: config.delivery.defaultPool ?? null },
   });
   return {
     config,
@@ -106,10 +110,17 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, opts
  * message when `to` is given (else only logs in). Resolves with the final reply ('ok' for a
  * login alone), or the refusal's reply; never rejects.
  */
-export async function submitAs(s: TestServer, o: { user: string; pass: string; to?: string[]; from?: string; text?: string }): Promise<string> {
+export async function submitAs(
+  s: TestServer,
+  o: { user: string; pass: string; to?: string[]; from?: string; text?: string },
+): Promise<string> {
   const tr = nodemailer.createTransport({
-    host: '127.0.0.1', port: s.port('submission'), requireTLS: true, localAddress: o.from ?? '127.0.0.1',
-    auth: { user: o.user, pass: o.pass }, tls: { rejectUnauthorized: false },
+    host: '127.0.0.1',
+    port: s.port('submission'),
+    requireTLS: true,
+    localAddress: o.from ?? '127.0.0.1',
+    auth: { user: o.user, pass: o.pass },
+    tls: { rejectUnauthorized: false },
   });
   try {
     if (!o.to) return (await tr.verify(), 'ok');

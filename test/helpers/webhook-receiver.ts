@@ -47,8 +47,14 @@ export async function startReceiver(answer: (n: number, body: Received['json']) 
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   const p = (server.address() as net.AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${p}/hook`, port: p, received,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    url: `http://127.0.0.1:${p}/hook`,
+    port: p,
+    received,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

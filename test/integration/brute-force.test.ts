@@ -16,7 +16,9 @@ import { apiPost } from '../helpers/api.ts';
 let t = Date.now();
 const clock = { now: () => t };
 const servers: TestServer[] = [];
-after(async () => { for (const s of servers) await s.close(); });
+after(async () => {
+  for (const s of servers) await s.close();
+});
 
 async function server(auth: Record<string, unknown> = {}): Promise<TestServer> {
   const s = await startTestServer({ auth: { failureDelayMs: 0, ...auth } }, { clock });
@@ -32,7 +34,11 @@ test('10 failures lock the mailbox; an address it logged in from is spared; the 
   const s = await server();
   assert.equal(await login(s, '127.0.1.2', 'alice-secret-1'), 'ok', 'the real user, from home');
   for (let i = 0; i < 10; i++) assert.match(await login(s, '127.0.2.3', `guess-${i}`), /^535 5\.7\.8 Authentication credentials invalid/);
-  assert.match(await login(s, '127.0.2.3', 'alice-secret-1'), /^535 5\.7\.8 Authentication refused: too many failed logins/, 'locked, even with the right password');
+  assert.match(
+    await login(s, '127.0.2.3', 'alice-secret-1'),
+    /^535 5\.7\.8 Authentication refused: too many failed logins/,
+    'locked, even with the right password',
+  );
   assert.equal(await login(s, '127.0.1.2', 'alice-secret-1'), 'ok', 'the known address is not locked out');
   // the success from the known address cleared the count, but a new burst locks again
   for (let i = 0; i < 10; i++) await login(s, '127.0.2.3', `again-${i}`);
@@ -68,7 +74,10 @@ test('spraying (unknown logins, several mailboxes) bans the address at AUTH with
   // the connection itself is never refused for a ban
   assert.equal(await login(s, '127.0.8.7', 'alice-secret-1'), 'ok', 'other addresses are not affected');
   const bans = await s.admin.listBans();
-  assert.deepEqual(bans.map((b) => b.ip), ['127.0.0.6']);
+  assert.deepEqual(
+    bans.map((b) => b.ip),
+    ['127.0.0.6'],
+  );
   assert.ok(s.logs.some((l) => l.evt === 'ban' && l.ip === '127.0.0.6'));
   // alice logs in once from another address of the same /24 (the office NAT's next address):
   // from then on the ban does not stop her there
@@ -148,7 +157,10 @@ test('send API of a banned address: a right site token still sends; a wrong one,
   const s = await server({ ipFailures: 3 });
   const site = (await s.admin.addSite('shop', { customer: 'acme', sendAs: ['alice@example.com'] })).token;
   for (const u of ['a@example.com', 'b@example.com', 'c@example.com']) await login(s, '127.0.0.1', 'wrong', u);
-  assert.deepEqual((await s.admin.listBans()).map((b) => b.ip), ['127.0.0.1']);
+  assert.deepEqual(
+    (await s.admin.listBans()).map((b) => b.ip),
+    ['127.0.0.1'],
+  );
   const body = 'From: alice@example.com\r\nTo: x@remote.test\r\nSubject: s\r\n\r\nhi\r\n';
   const sent = await apiPost(s, { auth: { token: site }, body });
   assert.equal(sent.status, 202, JSON.stringify(sent.json));

@@ -17,7 +17,12 @@ let ws: Workspace;
 const cli = (args: string[], input?: string) => runCli(ws, args, { input });
 
 before(() => {
-  ws = workspace(serveYaml([{ role: 'submission', port: 10587 }, { role: 'submissions', port: 10465 }]));
+  ws = workspace(
+    serveYaml([
+      { role: 'submission', port: 10587 },
+      { role: 'submissions', port: 10465 },
+    ]),
+  );
 });
 after(() => {
   for (const w of workspaces) fs.rmSync(w.dir, { recursive: true, force: true });
@@ -38,7 +43,11 @@ test('an invalid domain is refused', async () => {
 });
 
 test('a mailbox at a domain that is not hosted is refused', async () => {
-  refused(await cli(['mailbox', 'add', 'x@not-hosted.example', '--password-stdin'], 'long-enough-pw\n'), /not-hosted\.example is not hosted here/, 'mailbox for a non-hosted domain');
+  refused(
+    await cli(['mailbox', 'add', 'x@not-hosted.example', '--password-stdin'], 'long-enough-pw\n'),
+    /not-hosted\.example is not hosted here/,
+    'mailbox for a non-hosted domain',
+  );
 });
 
 test('a short password is refused; nothing was added by any refused command', async () => {
@@ -46,7 +55,10 @@ test('a short password is refused; nothing was added by any refused command', as
   refused(await cli(['mailbox', 'add', 'carol@example.com', '--password-stdin'], 'short\n'), /at least 8 characters/, 'short password');
   assert.deepEqual(parseJson(ok(await cli(['mailbox', 'list', '--json']), 'mailbox list')), []);
   const domains = parseJson<{ name: string }[]>(ok(await cli(['domain', 'list', '--json']), 'domain list'));
-  assert.deepEqual(domains.map((d) => d.name), ['example.com']);
+  assert.deepEqual(
+    domains.map((d) => d.name),
+    ['example.com'],
+  );
 });
 
 test('config check: a good file exits 0', async () => {
@@ -55,18 +67,20 @@ test('config check: a good file exits 0', async () => {
 });
 
 test('config check: a file with several errors exits non-zero and names every key path', async () => {
-  const bad = workspace([
-    'hostnme: typo.example',
-    'dataDir: ./data',
-    'listeners:',
-    '  - role: submision',
-    '    port: 587',
-    '  - role: mx',
-    '    port: 70000',
-    'smtp:',
-    '  maxRecipients: 0',
-    '',
-  ].join('\n'));
+  const bad = workspace(
+    [
+      'hostnme: typo.example',
+      'dataDir: ./data',
+      'listeners:',
+      '  - role: submision',
+      '    port: 587',
+      '  - role: mx',
+      '    port: 70000',
+      'smtp:',
+      '  maxRecipients: 0',
+      '',
+    ].join('\n'),
+  );
   const r = await runCli(bad, ['config', 'check']);
   assert.notEqual(r.code, 0);
   assert.equal(r.stdout, '');

@@ -18,8 +18,12 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
     const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -36,9 +40,16 @@ function runBare(args: string[], cwd: string): Promise<CliResult> {
 
 const systemConfig = fs.existsSync('/etc/postern/postern.yaml');
 
-test('run from an unrelated folder without configuration, a command refuses with one line naming the store it looked for', { skip: systemConfig && 'this machine has /etc/postern/postern.yaml' }, async () => {
+test('run from an unrelated folder without configuration, a command refuses with one line naming the store it looked for', {
+  skip: systemConfig && 'this machine has /etc/postern/postern.yaml',
+}, async () => {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'postern-elsewhere-')));
-  for (const args of [['customer', 'add', 'acme'], ['customer', 'list'], ['queue', 'list'], ['mailbox', 'list']]) {
+  for (const args of [
+    ['customer', 'add', 'acme'],
+    ['customer', 'list'],
+    ['queue', 'list'],
+    ['mailbox', 'list'],
+  ]) {
     const r = await runBare(args, dir);
     assert.equal(r.code, 78, `${args.join(' ')}: EX_CONFIG; ${r.stderr}`);
     const lines = r.stderr.trim().split('\n');
@@ -78,7 +89,10 @@ test('the executable runs the built code: an error trace names dist/, and no Typ
   // server at that socket and leaves the message in the drop folder)
   const tokenFile = path.join(ws.dir, 'site-token');
   fs.writeFileSync(tokenFile, `token=not-a-real-token\nsocket=${path.join(ws.dir, 'no.sock')}\ndropDir=${path.join(ws.dir, 'drop')}\n`);
-  const sendmail = spawn(process.execPath, [BIN, 'sendmail', '-t'], { env: { ...ws.env, POSTERN_SITE_TOKEN_FILE: tokenFile }, stdio: ['pipe', 'ignore', 'pipe'] });
+  const sendmail = spawn(process.execPath, [BIN, 'sendmail', '-t'], {
+    env: { ...ws.env, POSTERN_SITE_TOKEN_FILE: tokenFile },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   const closed = new Promise((resolve) => sendmail.on('close', resolve));
   await new Promise((resolve) => setTimeout(resolve, 300));
   assertNoLoader(sendmail.pid!, ['sendmail', '-t']);
@@ -91,13 +105,17 @@ test('the executable runs the built code: an error trace names dist/, and no Typ
 function assertNoLoader(pid: number, args: string[]): void {
   const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   assert.deepEqual(cmdline.slice(1), [BIN, ...args], 'no loader flags');
-  const children = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid);
-    } catch {
-      return false;
-    }
-  }).map((d) => fs.readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+  const children = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid);
+      } catch {
+        return false;
+      }
+    })
+    .map((d) => fs.readFileSync(`/proc/${d}/cmdline`, 'utf8'));
   assert.ok(!children.some((c) => /esbuild|tsx/.test(c)), `children of ${args[0]}: ${children.join(' | ')}`);
   assert.doesNotMatch(fs.readFileSync(`/proc/${pid}/environ`, 'utf8'), /NODE_OPTIONS=[^\0]*tsx/);
 }
@@ -111,9 +129,16 @@ test('config check prints the file and data folder it uses, and names the key of
   assert.match(good.stdout, new RegExp(`data folder: ${ok.dataDir.replace(/[.]/g, '\\.')}`));
   assert.match(good.stdout, /hostname: mx\.postern\.test/);
 
-  const bad = makeWorkspace(serveYaml([{ role: 'submission', port: a }, { role: 'submissions', port: a }, { role: 'mx', port: b }], [
-    'tls:', '  cert: ./missing-cert.pem', '  key: ./missing-key.pem',
-  ].join('\n')));
+  const bad = makeWorkspace(
+    serveYaml(
+      [
+        { role: 'submission', port: a },
+        { role: 'submissions', port: a },
+        { role: 'mx', port: b },
+      ],
+      ['tls:', '  cert: ./missing-cert.pem', '  key: ./missing-key.pem'].join('\n'),
+    ),
+  );
   const r = await runCli(bad, ['config', 'check']);
   assert.equal(r.code, 78);
   assert.match(r.stderr, /tls\.cert: cannot read .*missing-cert\.pem: ENOENT/);
@@ -134,11 +159,22 @@ test('config check prints the file and data folder it uses, and names the key of
 test('the systemd unit: a postern user, the low ports by capability, a read-only system but for the data folder, restart on failure; systemd-analyze verify accepts it', async (t) => {
   const unit = path.join(ROOT, 'contrib', 'systemd', 'postern.service');
   const text = fs.readFileSync(unit, 'utf8');
-  const directives = new Map(text.split('\n').filter((l) => /^\w+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const directives = new Map(
+    text
+      .split('\n')
+      .filter((l) => /^\w+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   for (const [key, value] of Object.entries({
-    User: 'postern', AmbientCapabilities: 'CAP_NET_BIND_SERVICE', ProtectSystem: 'strict', ReadWritePaths: '/var/lib/postern',
-    Restart: 'on-failure', KillSignal: 'SIGTERM', NoNewPrivileges: 'true',
-  })) assert.equal(directives.get(key), value, key);
+    User: 'postern',
+    AmbientCapabilities: 'CAP_NET_BIND_SERVICE',
+    ProtectSystem: 'strict',
+    ReadWritePaths: '/var/lib/postern',
+    Restart: 'on-failure',
+    KillSignal: 'SIGTERM',
+    NoNewPrivileges: 'true',
+  }))
+    assert.equal(directives.get(key), value, key);
   assert.match(directives.get('ExecStart') ?? '', /bin\/postern\.js serve --config \/etc\/postern\/postern\.yaml$/);
   // open sessions get smtp-server's 30 s close timeout; the stop timeout must leave room for it
   assert.ok(Number(directives.get('TimeoutStopSec')) > 30, 'TimeoutStopSec leaves the sessions their 30 s');

@@ -14,7 +14,13 @@ import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { newQueueId, type NewMessage } from '../../src/core/index.ts';
 
-interface MessageRow { id: string; state: string; sender: string; customer: string | null; recipients: { address: string; state: string; nextAttemptAt: string | null }[] }
+interface MessageRow {
+  id: string;
+  state: string;
+  sender: string;
+  customer: string | null;
+  recipients: { address: string; state: string; nextAttemptAt: string | null }[];
+}
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -22,7 +28,13 @@ const T0 = Date.now();
 const GREYLIST = '451 4.7.1 greylisted, try again later';
 
 let ws: Workspace;
-const ids = { E: newQueueId(T0 - 240 * HOUR), A: newQueueId(T0 - 2 * HOUR), B: newQueueId(T0 - HOUR), C: newQueueId(T0 - 30 * MIN), D: newQueueId(T0 - 10 * MIN) };
+const ids = {
+  E: newQueueId(T0 - 240 * HOUR),
+  A: newQueueId(T0 - 2 * HOUR),
+  B: newQueueId(T0 - HOUR),
+  C: newQueueId(T0 - 30 * MIN),
+  D: newQueueId(T0 - 10 * MIN),
+};
 const cli = (args: string[]) => runCli(ws, args);
 const listIds = async (...args: string[]) =>
   parseJson<MessageRow[]>(ok(await cli(['queue', 'list', '--json', ...args]), `queue list ${args.join(' ')}`)).map((m) => m.id);
@@ -39,15 +51,34 @@ async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
 function message(id: string, createdAt: number, sender: string, customerId: number | null, to: string[]): NewMessage {
   const body = Buffer.from(`From: ${sender || 'MAILER-DAEMON'}\r\nSubject: test\r\n\r\nhello\r\n`);
   return {
-    id, customerId, mailboxId: null, sender, size: body.length, bodyPath: null, body, messageIdHeader: `<${id}@postern.test>`,
-    clientIp: '192.0.2.7', authUser: sender || null, listener: 'submission', dsnRet: null, dsnEnvid: null, createdAt,
+    id,
+    customerId,
+    mailboxId: null,
+    sender,
+    size: body.length,
+    bodyPath: null,
+    body,
+    messageIdHeader: `<${id}@postern.test>`,
+    clientIp: '192.0.2.7',
+    authUser: sender || null,
+    listener: 'submission',
+    dsnRet: null,
+    dsnEnvid: null,
+    createdAt,
     recipients: to.map((address) => ({ address })),
   };
 }
 
 const update = (messageId: string, idx: number, state: 'deferred' | 'delivered', nextAttemptAt: number, reply: string) => ({
-  messageId, idx, state, nextAttemptAt, at: T0 - 5 * MIN, reply, category: state === 'deferred' ? 'greylist' : 'ok',
-  remoteHost: 'mx.example.org', attempted: true,
+  messageId,
+  idx,
+  state,
+  nextAttemptAt,
+  at: T0 - 5 * MIN,
+  reply,
+  category: state === 'deferred' ? 'greylist' : 'ok',
+  remoteHost: 'mx.example.org',
+  attempted: true,
 });
 
 before(async () => {
@@ -72,7 +103,10 @@ before(async () => {
     ]);
     // Only E is due this long ago: its recipient is in flight on node-a for a day from now.
     const jobs = await store.queue.claim({ owner: 'node-a', now: T0 - 200 * HOUR, leaseMs: 224 * HOUR, limit: 10 });
-    assert.deepEqual(jobs.map((j) => j.message.id), [ids.E]);
+    assert.deepEqual(
+      jobs.map((j) => j.message.id),
+      [ids.E],
+    );
   });
 });
 after(() => fs.rmSync(ws.dir, { recursive: true, force: true }));
@@ -81,7 +115,10 @@ test('queue list: a table of every message, oldest first', async () => {
   const r = ok(await cli(['queue', 'list']), 'queue list');
   const lines = r.stdout.trimEnd().split('\n');
   assert.match(lines[0], /^ID\s+ARRIVED\s+AGE\s+SENDER\s+SIZE\s+STATE\s+RECIPIENTS$/);
-  assert.deepEqual(lines.slice(1, 6).map((l) => l.split(/\s+/)[0]), [ids.E, ids.A, ids.B, ids.C, ids.D]);
+  assert.deepEqual(
+    lines.slice(1, 6).map((l) => l.split(/\s+/)[0]),
+    [ids.E, ids.A, ids.B, ids.C, ids.D],
+  );
   const row = (id: string) => lines.find((l) => l.startsWith(id))!;
   assert.match(row(ids.A), /\s2h(\d+m)?\s+alice@example\.com\s+\d+B\s+1 queued, 1 deferred\s+bob@example\.org \+1$/);
   assert.match(row(ids.A), new RegExp(new Date(T0 - 2 * HOUR).toISOString().slice(0, 19) + 'Z'));
@@ -102,14 +139,23 @@ test('queue list filters: --state, --domain, --sender, --customer, --limit; --js
   assert.deepEqual(await listIds('--customer', 'beta'), [ids.C]);
   assert.deepEqual(await listIds('--customer', 'acme', '--state', 'deferred'), [ids.A, ids.D]);
   assert.deepEqual(await listIds('--limit', '2'), [ids.E, ids.A]);
-  const [a] = parseJson<MessageRow[]>(ok(await cli(['queue', 'list', '--json', '--sender', 'alice@example.com', '--limit', '1']), 'list --json'));
+  const [a] = parseJson<MessageRow[]>(
+    ok(await cli(['queue', 'list', '--json', '--sender', 'alice@example.com', '--limit', '1']), 'list --json'),
+  );
   assert.deepEqual([a.id, a.state, a.sender, a.customer], [ids.A, 'queued', 'alice@example.com', 'acme']);
-  assert.deepEqual(a.recipients.map((r) => [r.address, r.state, r.nextAttemptAt]), [
-    ['bob@example.org', 'deferred', new Date(T0 + 30 * MIN).toISOString()],
-    ['carol@example.net', 'queued', new Date(T0 - 2 * HOUR).toISOString()],
-  ]);
+  assert.deepEqual(
+    a.recipients.map((r) => [r.address, r.state, r.nextAttemptAt]),
+    [
+      ['bob@example.org', 'deferred', new Date(T0 + 30 * MIN).toISOString()],
+      ['carol@example.net', 'queued', new Date(T0 - 2 * HOUR).toISOString()],
+    ],
+  );
   assert.equal(ok(await cli(['queue', 'list', '--state', 'failed']), 'no match').stdout, 'no message matches\n');
-  refused(await cli(['queue', 'list', '--state', 'stuck']), /--state must be one of queued, deferred, delivered, failed, held: stuck/, 'bad state');
+  refused(
+    await cli(['queue', 'list', '--state', 'stuck']),
+    /--state must be one of queued, deferred, delivered, failed, held: stuck/,
+    'bad state',
+  );
   refused(await cli(['queue', 'list', '--customer', 'nobody']), /no customer named nobody/, 'unknown customer');
   refused(await cli(['queue', 'list', '--limit', '0']), /--limit must be a positive whole number/, 'bad limit');
 });
@@ -117,19 +163,36 @@ test('queue list filters: --state, --domain, --sender, --customer, --limit; --js
 test('queue show: a deferred message with its last reply, next attempt and attempts', async () => {
   const out = ok(await cli(['queue', 'show', ids.A]), 'queue show').stdout;
   for (const re of [
-    new RegExp(`^message\\s+${ids.A}$`, 'm'), /^state\s+queued$/m, /^sender\s+alice@example\.com$/m, /^customer\s+acme$/m,
-    /^auth user\s+alice@example\.com$/m, /^client\s+192\.0\.2\.7 on listener submission$/m, /^arrived\s+\S+Z \(2h(\d+m)? ago\)$/m,
+    new RegExp(`^message\\s+${ids.A}$`, 'm'),
+    /^state\s+queued$/m,
+    /^sender\s+alice@example\.com$/m,
+    /^customer\s+acme$/m,
+    /^auth user\s+alice@example\.com$/m,
+    /^client\s+192\.0\.2\.7 on listener submission$/m,
+    /^arrived\s+\S+Z \(2h(\d+m)? ago\)$/m,
     new RegExp(`^message-id\\s+<${ids.A}@postern\\.test>$`, 'm'),
-    /^recipient bob@example\.org: deferred, 1 attempt$/m, /^ {2}last attempt\s+\S+Z \(\d+m ago\) at mx\.example\.org$/m,
-    new RegExp(`^  last reply\\s+${GREYLIST}$`, 'm'), /^ {2}next attempt\s+\S+Z \(in \d+m\)$/m,
+    /^recipient bob@example\.org: deferred, 1 attempt$/m,
+    /^ {2}last attempt\s+\S+Z \(\d+m ago\) at mx\.example\.org$/m,
+    new RegExp(`^  last reply\\s+${GREYLIST}$`, 'm'),
+    /^ {2}next attempt\s+\S+Z \(in \d+m\)$/m,
     /^recipient carol@example\.net: queued, 0 attempts\n {2}next attempt\s+due now$/m,
-    /^TIME\s+RECIPIENT\s+OUTCOME\s+REMOTE\s+REPLY$/m, new RegExp(`^\\S+Z\\s+bob@example\\.org\\s+deferred\\s+mx\\.example\\.org\\s+${GREYLIST}$`, 'm'),
-  ]) assert.match(out, re);
-  const json = parseJson<MessageRow & { attempts: { recipientIdx: number; outcome: string; reply: string }[] }>(ok(await cli(['queue', 'show', ids.A, '--json']), 'show --json'));
-  assert.deepEqual(json.attempts.map((a) => [a.recipientIdx, a.outcome, a.reply]), [[0, 'deferred', GREYLIST]]);
+    /^TIME\s+RECIPIENT\s+OUTCOME\s+REMOTE\s+REPLY$/m,
+    new RegExp(`^\\S+Z\\s+bob@example\\.org\\s+deferred\\s+mx\\.example\\.org\\s+${GREYLIST}$`, 'm'),
+  ])
+    assert.match(out, re);
+  const json = parseJson<MessageRow & { attempts: { recipientIdx: number; outcome: string; reply: string }[] }>(
+    ok(await cli(['queue', 'show', ids.A, '--json']), 'show --json'),
+  );
+  assert.deepEqual(
+    json.attempts.map((a) => [a.recipientIdx, a.outcome, a.reply]),
+    [[0, 'deferred', GREYLIST]],
+  );
   assert.match(ok(await cli(['queue', 'show', ids.B]), 'show null sender').stdout, /^sender\s+<> \(null sender\)$/m);
   assert.match(ok(await cli(['queue', 'show', ids.E]), 'show in flight').stdout, /^ {2}next attempt\s+in flight on node-a until \S+Z$/m);
-  assert.match(ok(await cli(['queue', 'show', ids.D]), 'show partly delivered').stdout, /^recipient y@example\.org: delivered, 1 attempt\n {2}last attempt.*\n {2}last reply\s+250 2\.0\.0 Ok\nrecipient z/m);
+  assert.match(
+    ok(await cli(['queue', 'show', ids.D]), 'show partly delivered').stdout,
+    /^recipient y@example\.org: delivered, 1 attempt\n {2}last attempt.*\n {2}last reply\s+250 2\.0\.0 Ok\nrecipient z/m,
+  );
   const missing = await cli(['queue', 'show', 'NOPE']);
   assert.equal(missing.code, 1);
   refused(missing, /^postern: no message NOPE in the queue$/, 'show unknown');
@@ -174,14 +237,18 @@ test('queue delete: the message and its spool file are gone', async () => {
 });
 
 test('queue delete --bounce: cancelled for the running server; the null sender is just deleted', async () => {
-  assert.equal(ok(await cli(['queue', 'delete', ids.A, '--bounce']), 'delete --bounce').stdout,
-    `${ids.A} cancelled: the running server bounces its 2 pending recipient(s) to <alice@example.com>\n`);
+  assert.equal(
+    ok(await cli(['queue', 'delete', ids.A, '--bounce']), 'delete --bounce').stdout,
+    `${ids.A} cancelled: the running server bounces its 2 pending recipient(s) to <alice@example.com>\n`,
+  );
   assert.equal((await withStore((s) => s.queue.get(ids.A)))!.state, 'cancelled');
   assert.match(ok(await cli(['queue', 'show', ids.A]), 'show cancelled').stdout, /^state\s+cancelled: /m);
   refused(await cli(['queue', 'delete', ids.A, '--bounce']), /is already cancelled/, 'cancel twice');
   refused(await cli(['queue', 'hold', ids.A]), /is cancelled \(being bounced\) and cannot be held/, 'hold cancelled');
-  assert.equal(ok(await cli(['queue', 'delete', ids.B, '--bounce']), 'bounce null sender').stdout,
-    `${ids.B} has the null sender: no bounce can be sent; deleted ${ids.B}\n`);
+  assert.equal(
+    ok(await cli(['queue', 'delete', ids.B, '--bounce']), 'bounce null sender').stdout,
+    `${ids.B} has the null sender: no bounce can be sent; deleted ${ids.B}\n`,
+  );
   assert.equal(await withStore((s) => s.queue.get(ids.B)), null);
 });
 

@@ -8,7 +8,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import nodemailer from 'nodemailer';
 import {
-  makeWorkspace, runCli, serveYaml, freePorts, occupyPort, startServe, spawnServe, ok, parseJson, type Workspace, type ServeProcess,
+  makeWorkspace,
+  runCli,
+  serveYaml,
+  freePorts,
+  occupyPort,
+  startServe,
+  spawnServe,
+  ok,
+  parseJson,
+  type Workspace,
+  type ServeProcess,
 } from '../helpers/cli.ts';
 
 const workspaces: Workspace[] = [];
@@ -20,7 +30,12 @@ after(async () => {
 
 test('a running server sees a mailbox added by the CLI, and refuses a changed password at once', async () => {
   const [sub, subs] = await freePorts(2);
-  const ws = makeWorkspace(serveYaml([{ role: 'submission', port: sub }, { role: 'submissions', port: subs }]));
+  const ws = makeWorkspace(
+    serveYaml([
+      { role: 'submission', port: sub },
+      { role: 'submissions', port: subs },
+    ]),
+  );
   workspaces.push(ws);
   const cli = (args: string[], input?: string) => runCli(ws, args, { input });
   ok(await cli(['customer', 'add', 'acme']), 'customer add');
@@ -30,8 +45,12 @@ test('a running server sees a mailbox added by the CLI, and refuses a changed pa
 
   const transport = (user: string, pass: string, secure = false) =>
     nodemailer.createTransport({
-      host: '127.0.0.1', port: secure ? subs : sub, secure, requireTLS: !secure,
-      auth: { user, pass }, tls: { rejectUnauthorized: false },
+      host: '127.0.0.1',
+      port: secure ? subs : sub,
+      secure,
+      requireTLS: !secure,
+      auth: { user, pass },
+      tls: { rejectUnauthorized: false },
     });
   const refusedLogin = (user: string, pass: string, re = /^535 5\.7\.8 /) =>
     assert.rejects(transport(user, pass).verify(), (err: Error & { response?: string }) => {
@@ -43,7 +62,10 @@ test('a running server sees a mailbox added by the CLI, and refuses a changed pa
   ok(await cli(['mailbox', 'add', 'carol@example.com', '--password-stdin'], 'carol-password-1\n'), 'mailbox add');
   assert.equal(await transport('carol@example.com', 'carol-password-1').verify(), true, 'the new mailbox logs in without a restart');
   const info = await transport('carol@example.com', 'carol-password-1', true).sendMail({
-    from: 'carol@example.com', to: 'dave@remote.test', subject: 'hi', text: 'hello from carol',
+    from: 'carol@example.com',
+    to: 'dave@remote.test',
+    subject: 'hi',
+    text: 'hello from carol',
   });
   const qid = /queued as (\S+)/.exec(info.response)?.[1];
   assert.ok(qid, info.response);
@@ -66,7 +88,10 @@ test('a running server sees a mailbox added by the CLI, and refuses a changed pa
 
   // the CLI sees what the running server queued
   const queued = parseJson<{ id: string; recipients: { address: string }[] }[]>(ok(await cli(['queue', 'list', '--json']), 'queue list'));
-  assert.deepEqual(queued.map((m) => [m.id, m.recipients.map((r) => r.address)]), [[qid, ['dave@remote.test']]]);
+  assert.deepEqual(
+    queued.map((m) => [m.id, m.recipients.map((r) => r.address)]),
+    [[qid, ['dave@remote.test']]],
+  );
 
   const stopped = await server.stop();
   assert.equal(stopped.code, 0, `serve stops cleanly on SIGTERM; stderr: ${server.stderr()}`);
@@ -78,7 +103,12 @@ test('a port that cannot be bound: serve exits non-zero with one stderr line nam
   try {
     const taken = (blocker.address() as { port: number }).port;
     const [free] = await freePorts(1);
-    const ws = makeWorkspace(serveYaml([{ role: 'submission', port: free }, { role: 'submissions', port: taken }]));
+    const ws = makeWorkspace(
+      serveYaml([
+        { role: 'submission', port: free },
+        { role: 'submissions', port: taken },
+      ]),
+    );
     workspaces.push(ws);
     const p = spawnServe(ws);
     servers.push(p);

@@ -10,14 +10,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeWorkspace, runCli, serveYaml, ok, parseJson, type Workspace } from '../helpers/cli.ts';
 
-interface MailboxRow { address: string; customer: string; status: string; createdAt: string; updatedAt: string }
+interface MailboxRow {
+  address: string;
+  customer: string;
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+}
 
 let ws: Workspace;
 const cli = (args: string[], input?: string) => runCli(ws, args, { input });
 const mailboxes = async () => parseJson<MailboxRow[]>(ok(await cli(['mailbox', 'list', '--json']), 'mailbox list --json'));
 
 before(() => {
-  ws = makeWorkspace(serveYaml([{ role: 'submission', port: 10587 }, { role: 'submissions', port: 10465 }]));
+  ws = makeWorkspace(
+    serveYaml([
+      { role: 'submission', port: 10587 },
+      { role: 'submissions', port: 10465 },
+    ]),
+  );
 });
 after(() => fs.rmSync(ws.dir, { recursive: true, force: true }));
 
@@ -29,20 +40,31 @@ test('--help lists the commands and exits 0', async () => {
 test('queue list --json on an empty queue prints [] (and the store lives in the configured dataDir)', async () => {
   const r = ok(await cli(['queue', 'list', '--json']), 'queue list');
   assert.deepEqual(parseJson(r), []);
-  assert.ok(fs.existsSync(path.join(ws.dataDir, 'postern.db')), 'dataDir ./data is taken from the config file\'s folder');
+  assert.ok(fs.existsSync(path.join(ws.dataDir, 'postern.db')), "dataDir ./data is taken from the config file's folder");
 });
 
 test('customer add / list --json', async () => {
   assert.equal(ok(await cli(['customer', 'add', 'acme']), 'customer add').stdout, 'customer acme added\n');
   const rows = parseJson<{ name: string; createdAt: string }[]>(ok(await cli(['customer', 'list', '--json']), 'customer list'));
-  assert.deepEqual(rows.map((c) => c.name), ['acme']);
+  assert.deepEqual(
+    rows.map((c) => c.name),
+    ['acme'],
+  );
   assert.ok(!Number.isNaN(Date.parse(rows[0].createdAt)), rows[0].createdAt);
 });
 
 test('domain add --customer / list --json (names normalised)', async () => {
-  assert.equal(ok(await cli(['domain', 'add', 'Example.COM', '--customer', 'acme']), 'domain add').stdout, 'domain example.com added for customer acme\n');
-  const all = parseJson<{ name: string; customer: string }[]>(ok(await cli(['domain', 'list', '--customer', 'acme', '--json']), 'domain list'));
-  assert.deepEqual(all.map((d) => [d.name, d.customer]), [['example.com', 'acme']]);
+  assert.equal(
+    ok(await cli(['domain', 'add', 'Example.COM', '--customer', 'acme']), 'domain add').stdout,
+    'domain example.com added for customer acme\n',
+  );
+  const all = parseJson<{ name: string; customer: string }[]>(
+    ok(await cli(['domain', 'list', '--customer', 'acme', '--json']), 'domain list'),
+  );
+  assert.deepEqual(
+    all.map((d) => [d.name, d.customer]),
+    [['example.com', 'acme']],
+  );
 });
 
 test('mailbox add --password-stdin prints no password', async () => {
@@ -59,10 +81,13 @@ test('mailbox add without a password prints a generated one, once', async () => 
   const list = ok(await cli(['mailbox', 'list', '--json']), 'mailbox list');
   assert.ok(!list.stdout.includes(found[0]), 'the password is never shown again');
   assert.doesNotMatch(list.stdout, /argon2|passwordHash/i, 'no hash in the listing');
-  assert.deepEqual(parseJson<MailboxRow[]>(list).map((m) => [m.address, m.customer, m.status]), [
-    ['alice@example.com', 'acme', 'active'],
-    ['bob@example.com', 'acme', 'active'],
-  ]);
+  assert.deepEqual(
+    parseJson<MailboxRow[]>(list).map((m) => [m.address, m.customer, m.status]),
+    [
+      ['alice@example.com', 'acme', 'active'],
+      ['bob@example.com', 'acme', 'active'],
+    ],
+  );
 });
 
 test('mailbox passwd (stdin, generated), suspend, resume, remove; list --json shows each state', async () => {
@@ -73,8 +98,17 @@ test('mailbox passwd (stdin, generated), suspend, resume, remove; list --json sh
   assert.equal([...g.stdout.matchAll(/password: (\S{24})\n/g)].length, 1, g.stdout);
 
   assert.equal(ok(await cli(['mailbox', 'suspend', 'alice@example.com']), 'suspend').stdout, 'mailbox alice@example.com suspended\n');
-  assert.deepEqual((await mailboxes()).map((m) => [m.address, m.status]), [['alice@example.com', 'suspended'], ['bob@example.com', 'active']]);
+  assert.deepEqual(
+    (await mailboxes()).map((m) => [m.address, m.status]),
+    [
+      ['alice@example.com', 'suspended'],
+      ['bob@example.com', 'active'],
+    ],
+  );
   assert.equal(ok(await cli(['mailbox', 'resume', 'alice@example.com']), 'resume').stdout, 'mailbox alice@example.com resumed\n');
   assert.equal(ok(await cli(['mailbox', 'remove', 'bob@example.com']), 'remove').stdout, 'mailbox bob@example.com removed\n');
-  assert.deepEqual((await mailboxes()).map((m) => [m.address, m.status]), [['alice@example.com', 'active']]);
+  assert.deepEqual(
+    (await mailboxes()).map((m) => [m.address, m.status]),
+    [['alice@example.com', 'active']],
+  );
 });

@@ -21,7 +21,11 @@ before(async () => {
       { role: 'submission', port: 0, host: '127.0.0.1' },
       { role: 'mx', port: 0, host: '127.0.0.1', greetingDelayMs: 0 },
     ],
-    clients: { host: 'smtp.provider.test', provider: 'Provider Mail', incoming: [{ protocol: 'imap', host: 'imap.provider.test', port: 993, security: 'SSL/TLS' }] },
+    clients: {
+      host: 'smtp.provider.test',
+      provider: 'Provider Mail',
+      incoming: [{ protocol: 'imap', host: 'imap.provider.test', port: 993, security: 'SSL/TLS' }],
+    },
   });
   await s.addMailbox('alice@example.com', 'alice-secret-1');
 });
@@ -31,20 +35,40 @@ after(() => s.close());
 const ports = () => {
   const bound = s.server.listeners.map((l) => ({ role: l.config.role, port: l.address()!.port }));
   const implicit = bound.filter((b) => b.role === 'submissions').map((b) => b.port);
-  const starttls = bound.filter((b) => b.role === 'submission').map((b) => b.port).sort((a, b) => a - b);
+  const starttls = bound
+    .filter((b) => b.role === 'submission')
+    .map((b) => b.port)
+    .sort((a, b) => a - b);
   return { implicit, starttls };
 };
 
-function get(path: string, o: { host?: string; method?: string; body?: string } = {}): Promise<{ status: number; type: string; body: string; headers: Record<string, unknown> }> {
+function get(
+  path: string,
+  o: { host?: string; method?: string; body?: string } = {},
+): Promise<{ status: number; type: string; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1', port: webPort(s), path, method: o.method ?? 'GET', rejectUnauthorized: false,
-      headers: { host: o.host ?? `127.0.0.1:${webPort(s)}`, ...(o.body ? { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(o.body) } : {}) },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body, headers: res.headers }));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: webPort(s),
+        path,
+        method: o.method ?? 'GET',
+        rejectUnauthorized: false,
+        headers: {
+          host: o.host ?? `127.0.0.1:${webPort(s)}`,
+          ...(o.body ? { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(o.body) } : {}),
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body, headers: res.headers }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(o.body);
   });
@@ -77,14 +101,33 @@ test('Thunderbird autoconfig on both paths: incoming from the config, then every
     const r = await get(path, { host });
     assert.equal(r.status, 200, path);
     assert.match(r.type, /^application\/xml/);
-    const c = py(THUNDERBIRD, r.body) as { id: string; domain: string; displayName: string; incoming: Record<string, string>[]; outgoing: Record<string, string>[]; doc: string };
+    const c = py(THUNDERBIRD, r.body) as {
+      id: string;
+      domain: string;
+      displayName: string;
+      incoming: Record<string, string>[];
+      outgoing: Record<string, string>[];
+      doc: string;
+    };
     assert.equal(c.domain, 'example.com');
     assert.equal(c.displayName, 'Provider Mail');
-    assert.deepEqual(c.incoming, [{ type: 'imap', hostname: 'imap.provider.test', port: '993', socketType: 'SSL', username: '%EMAILADDRESS%', authentication: 'password-cleartext' }]);
-    assert.deepEqual(c.outgoing.map((o) => [o.type, o.hostname, Number(o.port), o.socketType, o.username, o.authentication]), [
-      ...implicit.map((p) => ['smtp', 'smtp.provider.test', p, 'SSL', '%EMAILADDRESS%', 'password-cleartext']),
-      ...starttls.map((p) => ['smtp', 'smtp.provider.test', p, 'STARTTLS', '%EMAILADDRESS%', 'password-cleartext']),
+    assert.deepEqual(c.incoming, [
+      {
+        type: 'imap',
+        hostname: 'imap.provider.test',
+        port: '993',
+        socketType: 'SSL',
+        username: '%EMAILADDRESS%',
+        authentication: 'password-cleartext',
+      },
     ]);
+    assert.deepEqual(
+      c.outgoing.map((o) => [o.type, o.hostname, Number(o.port), o.socketType, o.username, o.authentication]),
+      [
+        ...implicit.map((p) => ['smtp', 'smtp.provider.test', p, 'SSL', '%EMAILADDRESS%', 'password-cleartext']),
+        ...starttls.map((p) => ['smtp', 'smtp.provider.test', p, 'STARTTLS', '%EMAILADDRESS%', 'password-cleartext']),
+      ],
+    );
     assert.match(c.doc, /\/settings\?domain=example\.com$/);
   }
 });
@@ -125,8 +168,28 @@ test('Outlook Autodiscover (POX): answers for the requested address with the req
     assert.equal(a.type, 'email');
     assert.equal(a.action, 'settings');
     assert.deepEqual(a.protocols, [
-      { Type: 'IMAP', Server: 'imap.provider.test', Port: '993', LoginName: 'Alice@Example.com', SPA: 'off', SSL: 'on', Encryption: 'SSL', AuthRequired: 'on', DomainRequired: 'off' },
-      { Type: 'SMTP', Server: 'smtp.provider.test', Port: String(implicit[0]), LoginName: 'Alice@Example.com', SPA: 'off', SSL: 'on', Encryption: 'SSL', AuthRequired: 'on', DomainRequired: 'off' },
+      {
+        Type: 'IMAP',
+        Server: 'imap.provider.test',
+        Port: '993',
+        LoginName: 'Alice@Example.com',
+        SPA: 'off',
+        SSL: 'on',
+        Encryption: 'SSL',
+        AuthRequired: 'on',
+        DomainRequired: 'off',
+      },
+      {
+        Type: 'SMTP',
+        Server: 'smtp.provider.test',
+        Port: String(implicit[0]),
+        LoginName: 'Alice@Example.com',
+        SPA: 'off',
+        SSL: 'on',
+        Encryption: 'SSL',
+        AuthRequired: 'on',
+        DomainRequired: 'off',
+      },
     ]);
   }
   const unknownMailbox = await get('/autodiscover/autodiscover.xml', { method: 'POST', body: pox('nobody@example.com') });
@@ -136,7 +199,20 @@ test('Outlook Autodiscover (POX): answers for the requested address with the req
   assert.match(bad.body, /<ErrorCode>600<\/ErrorCode>/);
   // a body past 64 KiB is not read on (chunked, without Content-Length)
   const huge = await new Promise<number>((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: webPort(s), path: '/autodiscover/autodiscover.xml', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'text/xml' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: webPort(s),
+        path: '/autodiscover/autodiscover.xml',
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'text/xml' },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.write(pox('alice@example.com'));
     req.end('<!--' + 'x'.repeat(100_000) + '-->');
@@ -149,10 +225,13 @@ test('Apple profile: a well-formed plist (plistlib) with the mailbox, its server
   assert.equal(r.status, 200);
   assert.match(r.type, /^application\/x-apple-aspen-config/);
   assert.match(String(r.headers['content-disposition']), /attachment; filename="example\.com\.mobileconfig"/);
-  const p = py(`
+  const p = py(
+    `
 import sys, json, plistlib
 d = plistlib.loads(sys.stdin.buffer.read())
-print(json.dumps(d, default=str))`, r.body) as { PayloadType: string; PayloadUUID: string; PayloadContent: Record<string, unknown>[] };
+print(json.dumps(d, default=str))`,
+    r.body,
+  ) as { PayloadType: string; PayloadUUID: string; PayloadContent: Record<string, unknown>[] };
   assert.equal(p.PayloadType, 'Configuration');
   const m = p.PayloadContent[0]!;
   assert.equal(m.PayloadType, 'com.apple.mail.managed');

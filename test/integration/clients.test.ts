@@ -101,7 +101,10 @@ s.quit()
 print(json.dumps({'refused': refused, 'authBeforeTls': before_tls}))
 `;
 
-for (const [mode, role] of [['starttls', 'submission'], ['implicit', 'submissions']] as const) {
+for (const [mode, role] of [
+  ['starttls', 'submission'],
+  ['implicit', 'submissions'],
+] as const) {
   test(`python smtplib: ${mode} on ${role}`, async () => {
     const rcpts = [`py-${mode}-1@remote.test`, `py-${mode}-2@remote.test`];
     const r = await run(python, ['-c', PY, mode, String(s.port(role)), ALICE, ALICE_PW, ALICE, rcpts.join(',')]);
@@ -131,8 +134,21 @@ async function curl(url: string, rcpt: string, user = `${ALICE}:${ALICE_PW}`): P
   const file = path.join(work, `curl-${rcpt}.eml`);
   fs.writeFileSync(file, `From: <${ALICE}>\r\nTo: <${rcpt}>\r\nSubject: curl\r\n\r\nhello from curl\r\n`);
   return run('curl', [
-    '-sS', '-v', '--ssl-reqd', '-k', '--max-time', '8',
-    url, '--mail-from', ALICE, '--mail-rcpt', rcpt, '--user', user, '--upload-file', file,
+    '-sS',
+    '-v',
+    '--ssl-reqd',
+    '-k',
+    '--max-time',
+    '8',
+    url,
+    '--mail-from',
+    ALICE,
+    '--mail-rcpt',
+    rcpt,
+    '--user',
+    user,
+    '--upload-file',
+    file,
   ]);
 }
 
@@ -167,9 +183,27 @@ test('curl: a wrong password fails (exit 67, 535) and nothing is queued', async 
 test('swaks: STARTTLS + AUTH PLAIN on submission', async () => {
   const rcpt = 'swaks@remote.test';
   const r = await run('swaks', [
-    '--server', '127.0.0.1', '--port', String(s.port('submission')), '--tls',
-    '--auth', 'PLAIN', '--auth-user', ALICE, '--auth-password', ALICE_PW,
-    '--from', ALICE, '--to', rcpt, '--helo', 'swaks.client.test', '--body', 'hello from swaks', '--timeout', '8',
+    '--server',
+    '127.0.0.1',
+    '--port',
+    String(s.port('submission')),
+    '--tls',
+    '--auth',
+    'PLAIN',
+    '--auth-user',
+    ALICE,
+    '--auth-password',
+    ALICE_PW,
+    '--from',
+    ALICE,
+    '--to',
+    rcpt,
+    '--helo',
+    'swaks.client.test',
+    '--body',
+    'hello from swaks',
+    '--timeout',
+    '8',
   ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   await assertQueued(queueIdFrom(r.stdout), ALICE, [rcpt], 'submission');
@@ -180,7 +214,10 @@ test('swaks: STARTTLS + AUTH PLAIN on submission', async () => {
 
 test('nodemailer on mx: AUTH after STARTTLS relays to a remote domain', async () => {
   const t = nodemailer.createTransport({
-    host: '127.0.0.1', port: s.port('mx'), secure: false, requireTLS: true,
+    host: '127.0.0.1',
+    port: s.port('mx'),
+    secure: false,
+    requireTLS: true,
     auth: { user: ALICE, pass: ALICE_PW },
     tls: { rejectUnauthorized: false },
   });
@@ -196,7 +233,10 @@ test('nodemailer on mx: AUTH after STARTTLS relays to a remote domain', async ()
 test('nodemailer on mx without AUTH: relay to a remote domain is refused with 554 5.7.1', async () => {
   const n = await s.server.store.queue.count();
   const t = nodemailer.createTransport({
-    host: '127.0.0.1', port: s.port('mx'), secure: false, tls: { rejectUnauthorized: false },
+    host: '127.0.0.1',
+    port: s.port('mx'),
+    secure: false,
+    tls: { rejectUnauthorized: false },
   });
   try {
     await assert.rejects(

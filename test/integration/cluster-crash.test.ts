@@ -24,32 +24,47 @@ describe('a node killed with -9 in the middle of its deliveries', () => {
     const db = await makeSchema('crash');
     cleanups.push(() => db.drop());
     let hang = true;
-    dns = await startFakeDns({ 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.1'] } });
+    dns = await startFakeDns({
+      'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+      'mx.remote.test': { A: ['127.0.0.1'] },
+    });
     cleanups.push(() => dns.close());
     mx = await startFakeMx({ data: () => (hang ? 'silent-after-dot' : 'accept') });
     cleanups.push(() => mx.close());
-    const c = await cluster(db, [
-      'delivery:',
-      '  allowLoopback: true',
-      `  mxPort: ${mx.port}`,
-      '  pollIntervalMs: 200',
-      '  mtaSts: false',
-      '  connectTimeoutSeconds: 2',
-      '  greetingTimeoutSeconds: 0.5',
-      '  commandTimeoutSeconds: 2',
-      '  dataTimeoutSeconds: 20',
-      '  leaseSeconds: 25',
-      'dns:',
-      `  servers: ["${dns.address}"]`,
-    ].join('\n'));
+    const c = await cluster(
+      db,
+      [
+        'delivery:',
+        '  allowLoopback: true',
+        `  mxPort: ${mx.port}`,
+        '  pollIntervalMs: 200',
+        '  mtaSts: false',
+        '  connectTimeoutSeconds: 2',
+        '  greetingTimeoutSeconds: 0.5',
+        '  commandTimeoutSeconds: 2',
+        '  dataTimeoutSeconds: 20',
+        '  leaseSeconds: 25',
+        'dns:',
+        `  servers: ["${dns.address}"]`,
+      ].join('\n'),
+    );
     await provision(c.a);
     const a = await serve(c.a);
     const t = nodemailer.createTransport({
-      pool: true, maxConnections: 3, host: '127.0.0.1', port: c.ports[0], requireTLS: true,
-      auth: { user: 'alice@example.com', pass: PASSWORD }, tls: { rejectUnauthorized: false },
+      pool: true,
+      maxConnections: 3,
+      host: '127.0.0.1',
+      port: c.ports[0],
+      requireTLS: true,
+      auth: { user: 'alice@example.com', pass: PASSWORD },
+      tls: { rejectUnauthorized: false },
     });
     try {
-      await Promise.all(Array.from({ length: N }, (_, i) => t.sendMail({ from: 'alice@example.com', to: `r${i}@remote.test`, subject: `crash ${i}`, text: `body ${i}` })));
+      await Promise.all(
+        Array.from({ length: N }, (_, i) =>
+          t.sendMail({ from: 'alice@example.com', to: `r${i}@remote.test`, subject: `crash ${i}`, text: `body ${i}` }),
+        ),
+      );
     } finally {
       t.close();
     }
@@ -62,7 +77,7 @@ describe('a node killed with -9 in the middle of its deliveries', () => {
     hang = false;
     const subjects = () => mx.received.map((m) => /Subject: (crash \d+)/.exec(m.data.toString())?.[1]);
     await until(() => new Set(subjects()).size === N, 60_000, 'node B delivered every message');
-    assert.ok(Date.now() - claimedAt >= 20_000, 'node B waited for node A\'s leases to run out');
+    assert.ok(Date.now() - claimedAt >= 20_000, "node B waited for node A's leases to run out");
     assert.equal(mx.received.length, N, `each recipient delivered once: ${subjects().join(', ')}`);
     const delivered = b.logs.filter((l) => l.evt === 'delivery' && l.result === 'delivered');
     assert.equal(delivered.length, N, 'node B logged every delivery');

@@ -21,15 +21,22 @@ describe('two nodes, one PostgreSQL: limits, lockouts and passwords hold on ever
     const c = await cluster(db);
     await provision(c.a);
     nodes = [];
-    for (const [ws, port] of [[c.a, c.ports[0]], [c.b, c.ports[1]]] as const) nodes.push({ ws, port, proc: await serve(ws) });
+    for (const [ws, port] of [
+      [c.a, c.ports[0]],
+      [c.b, c.ports[1]],
+    ] as const)
+      nodes.push({ ws, port, proc: await serve(ws) });
   });
 
   test('a burst split across both nodes cannot pass a limit', async () => {
-    ok(await runCli(nodes[0].ws, ['limits', 'set', 'customer', 'acme', '--window', 'hour', '--messages', '10', '--action', 'defer']), 'limits set');
+    ok(
+      await runCli(nodes[0].ws, ['limits', 'set', 'customer', 'acme', '--window', 'hour', '--messages', '10', '--action', 'defer']),
+      'limits set',
+    );
     // a few through each node one by one, then the rest at once, split across both
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) codes.push(await send(nodes[i % 2].port, i));
-    codes.push(...await Promise.all(Array.from({ length: 24 }, (_, i) => send(nodes[i % 2].port, 6 + i))));
+    codes.push(...(await Promise.all(Array.from({ length: 24 }, (_, i) => send(nodes[i % 2].port, 6 + i)))));
     assert.equal(codes.filter((c) => c === 250).length, 10, `exactly 10 accepted: ${codes.join(' ')}`);
     assert.equal(codes.filter((c) => c === 451).length, 20, `the rest deferred with 451: ${codes.join(' ')}`);
     const queued = (n: Node) => n.proc.logs.filter((l) => l.evt === 'queued').length;

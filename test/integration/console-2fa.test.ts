@@ -18,10 +18,13 @@ let opToken: string;
 let acmeToken: string;
 
 before(async () => {
-  s = await startTestServer({
-    auth: { failureDelayMs: 0, ipFailures: 50, ipWindowMinutes: 10, ipBanMinutes: 30 },
-    console: { twoFactor: { required: ['operator'], issuer: 'Postern test' } },
-  }, { clock });
+  s = await startTestServer(
+    {
+      auth: { failureDelayMs: 0, ipFailures: 50, ipWindowMinutes: 10, ipBanMinutes: 30 },
+      console: { twoFactor: { required: ['operator'], issuer: 'Postern test' } },
+    },
+    { clock },
+  );
   await s.admin.addCustomer('acme');
   opToken = (await s.admin.addToken('ops', { operator: true })).token;
   acmeToken = (await s.admin.addToken('acme-panel', { customer: 'acme' })).token;
@@ -95,10 +98,18 @@ test('then each sign-in asks for a code: a wrong one and a used one are refused,
   assert.equal(good.status, 303);
   assert.equal(good.headers.location, '/console');
   assert.equal((await c.get('/console')).status, 200);
-  assert.equal(s.logs.filter((l) => l.evt === 'auth' && l.reason === 'second-factor' && l.user === 'ops').length, 3, 'wrong codes are failed sign-ins (logged, counted toward the address ban)');
+  assert.equal(
+    s.logs.filter((l) => l.evt === 'auth' && l.reason === 'second-factor' && l.user === 'ops').length,
+    3,
+    'wrong codes are failed sign-ins (logged, counted toward the address ban)',
+  );
   const again = createConsoleClient(s);
   await firstStep(again, opToken);
-  assert.equal((await again.post('/console/login/2fa', { code: totp(opKey, t) })).status, 401, 'a code signs in once, even in another browser');
+  assert.equal(
+    (await again.post('/console/login/2fa', { code: totp(opKey, t) })).status,
+    401,
+    'a code signs in once, even in another browser',
+  );
   t += 6 * 60_000;
   assert.equal((await again.post('/console/login/2fa', { code: totp(opKey, t) })).status, 401, 'the first step expires after 5 minutes');
 });
@@ -135,12 +146,16 @@ test('a customer (not required) signs in with the token alone, sets it up under 
   t += 30_000;
   await c.post('/console/security/disable', { code: totp(key, t) });
   assert.match((await c.get('/console/security')).text, /Two-factor sign-in is off/);
-  assert.equal((await s.server.store.consoleTotp.get('token', 'acme-panel'))?.confirmedAt ?? null, null, 'no confirmed second factor (the Security page offers a new setup)');
+  assert.equal(
+    (await s.server.store.consoleTotp.get('token', 'acme-panel'))?.confirmedAt ?? null,
+    null,
+    'no confirmed second factor (the Security page offers a new setup)',
+  );
   assert.deepEqual(await auditActions('console-2fa:token:acme-panel'), ['disableTwoFactor', 'enrolTwoFactor']);
   assert.equal(await firstStep(createConsoleClient(s), acmeToken), '/console', 'the token alone again');
 });
 
-test('a removed mailbox\'s second factor goes with it: the address added again signs in with its password alone', async () => {
+test("a removed mailbox's second factor goes with it: the address added again signs in with its password alone", async () => {
   await s.addMailbox('carol@example.com', 'carol-secret-1', 'acme');
   await s.server.store.consoleTotp.begin('mailbox', 'carol@example.com', 'sealed', t);
   await s.server.store.consoleTotp.confirm('mailbox', 'carol@example.com', ['h'], 1, t);

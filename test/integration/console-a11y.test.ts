@@ -41,7 +41,10 @@ let browser: Browser;
 before(async () => {
   seeded = await seedConsole();
   lab = seeded.lab;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 });
 
 after(async () => {
@@ -217,7 +220,15 @@ ${HELPERS}
   };
 })()`;
 
-type FocusState = { expected: boolean; el: string; want: string; visible: boolean; style: string; contrast: number | null; colours: string };
+type FocusState = {
+  expected: boolean;
+  el: string;
+  want: string;
+  visible: boolean;
+  style: string;
+  contrast: number | null;
+  colours: string;
+};
 
 /** Whether focusable number i has the focus. */
 const focusIs = (i: number) => String.raw`(() => {
@@ -275,12 +286,19 @@ ${HELPERS}
 })()`;
 
 /** Every check of one page; faults are pushed as "PATH [scheme]: what". */
-async function checkPage(page: Page, path: string, scheme: string, faults: string[], o: { status?: number; loaded?: boolean } = {}): Promise<void> {
+async function checkPage(
+  page: Page,
+  path: string,
+  scheme: string,
+  faults: string[],
+  o: { status?: number; loaded?: boolean } = {},
+): Promise<void> {
   const at = `${path} [${scheme}]`;
   const fault = (what: string) => faults.push(`${at}: ${what}`);
   const focusShown = (f: FocusState) => {
     if (!f.visible) fault(`no visible focus indicator (${f.style}): ${f.el}`);
-    else if (f.contrast !== null && f.contrast < 3) fault(`focus outline contrast ${f.contrast.toFixed(2)}:1 < 3:1 (${f.colours}): ${f.el}`);
+    else if (f.contrast !== null && f.contrast < 3)
+      fault(`focus outline contrast ${f.contrast.toFixed(2)}:1 < 3:1 (${f.colours}): ${f.el}`);
   };
   if (!o.loaded) {
     await page.setViewportSize(DESKTOP);
@@ -294,30 +312,34 @@ async function checkPage(page: Page, path: string, scheme: string, faults: strin
 
   // 5. the skip link: the first Tab stop from the top, shown when focused; Enter takes the keyboard to main.
   // A page that puts the focus somewhere itself (a confirmation's Cancel: autofocus) starts there instead.
-  const autofocus = await page.evaluate(`(() => { const a = document.querySelector('[autofocus]'); return a ? { set: true, focused: document.activeElement === a, el: a.tagName + ' ' + a.textContent.trim() } : { set: false } })()`) as { set: boolean; focused?: boolean; el?: string };
+  const autofocus = (await page.evaluate(
+    `(() => { const a = document.querySelector('[autofocus]'); return a ? { set: true, focused: document.activeElement === a, el: a.tagName + ' ' + a.textContent.trim() } : { set: false } })()`,
+  )) as { set: boolean; focused?: boolean; el?: string };
   if (autofocus.set && !autofocus.focused) fault(`the page asks for the focus on ${autofocus.el} (autofocus) but it is not there`);
   await page.evaluate(focusAt(-1));
   await page.evaluate('window.scrollTo(0, 0)');
   await page.keyboard.press('Tab');
-  const skip = await page.evaluate(SKIP_STATE) as { isSkip: boolean; el: string; inView: boolean; box: string };
-  if (autofocus.set) { /* the Tab order starts at the autofocused element, as it should */ } else if (!skip.isSkip) fault(`the first Tab stop is ${skip.el}, not the "Skip to content" link`);
+  const skip = (await page.evaluate(SKIP_STATE)) as { isSkip: boolean; el: string; inView: boolean; box: string };
+  if (autofocus.set) {
+    /* the Tab order starts at the autofocused element, as it should */
+  } else if (!skip.isSkip) fault(`the first Tab stop is ${skip.el}, not the "Skip to content" link`);
   else {
     if (!skip.inView) fault(`the focused skip link is not inside the viewport (box ${skip.box})`);
-    focusShown(await page.evaluate(focusState(0)) as FocusState);
+    focusShown((await page.evaluate(focusState(0))) as FocusState);
     await page.keyboard.press('Enter');
-    let m = await page.evaluate(IN_MAIN) as { inMain: boolean; el: string; mainInView: boolean; hash: string };
+    let m = (await page.evaluate(IN_MAIN)) as { inMain: boolean; el: string; mainInView: boolean; hash: string };
     if (m.hash !== '#main') fault(`Enter on the skip link did not go to #main (hash ${m.hash || 'none'})`);
     if (!m.mainInView) fault('after the skip link, main is not in view');
     if (!m.inMain) {
       // focus may stay put while the sequential focus starting point moves: the next Tab must land in main
       await page.keyboard.press('Tab');
-      m = await page.evaluate(IN_MAIN) as typeof m;
+      m = (await page.evaluate(IN_MAIN)) as typeof m;
       if (!m.inMain) fault(`after Enter on the skip link, Tab goes to ${m.el}, outside main`);
     }
   }
 
   // 5. a focus indicator on a sample of focusable elements, each reached with Tab from the one before it
-  const list = await page.evaluate(FOCUS_LIST) as string[];
+  const list = (await page.evaluate(FOCUS_LIST)) as string[];
   const n = list.length;
   // (the first, the skip link, was checked above, reached with Tab from the top)
   const k = Math.min(FOCUS_SAMPLE - 1, n - 1);
@@ -326,16 +348,22 @@ async function checkPage(page: Page, path: string, scheme: string, faults: strin
     await page.evaluate(focusAt(i - 1));
     await page.keyboard.press('Tab');
     // a date field has a Tab stop for each of its parts: Tab on until the focus leaves it
-    for (let extra = 0; extra < 4 && await page.evaluate(focusIs(i - 1)); extra++) await page.keyboard.press('Tab');
-    const f = await page.evaluate(focusState(i)) as FocusState;
-    if (!f.expected) { fault(`Tab after focusable #${i - 1} (${list[i - 1]}) went to ${f.el}, not to ${f.want}`); continue; }
+    for (let extra = 0; extra < 4 && (await page.evaluate(focusIs(i - 1))); extra++) await page.keyboard.press('Tab');
+    const f = (await page.evaluate(focusState(i))) as FocusState;
+    if (!f.expected) {
+      fault(`Tab after focusable #${i - 1} (${list[i - 1]}) went to ${f.el}, not to ${f.want}`);
+      continue;
+    }
     focusShown(f);
   }
 
   // 7. a phone: no horizontal scroll of the document
   await page.setViewportSize(PHONE);
-  const w = await page.evaluate('const scrolledIn = (e) => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true; return false; }; ({ scroll: document.documentElement.scrollWidth, inner: innerWidth, wide: [...document.querySelectorAll("main *, header *")].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !scrolledIn(e)).slice(0, 3).map((e) => e.tagName.toLowerCase() + (e.className ? "." + String(e.className).split(" ").join(".") : "") + " " + Math.round(e.getBoundingClientRect().right) + "px"), text: (() => { const out = []; const tw = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT); let n; while ((n = tw.nextNode()) && out.length < 3) { if (scrolledIn(n)) continue; const r = document.createRange(); r.selectNodeContents(n); const right = r.getBoundingClientRect().right; if (right > innerWidth + 1) out.push("text of " + n.parentElement.tagName.toLowerCase() + " " + Math.round(right) + "px: " + JSON.stringify(n.textContent.slice(0, 40))); } return out; })() })') as { scroll: number; inner: number; wide: string[]; text: string[] };
-  if (w.scroll > w.inner) fault(`at ${PHONE.width}px the page scrolls sideways (${w.scroll}px wide; too wide: ${[...w.wide, ...w.text].join(', ') || '?'})`);
+  const w = (await page.evaluate(
+    'const scrolledIn = (e) => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true; return false; }; ({ scroll: document.documentElement.scrollWidth, inner: innerWidth, wide: [...document.querySelectorAll("main *, header *")].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !scrolledIn(e)).slice(0, 3).map((e) => e.tagName.toLowerCase() + (e.className ? "." + String(e.className).split(" ").join(".") : "") + " " + Math.round(e.getBoundingClientRect().right) + "px"), text: (() => { const out = []; const tw = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT); let n; while ((n = tw.nextNode()) && out.length < 3) { if (scrolledIn(n)) continue; const r = document.createRange(); r.selectNodeContents(n); const right = r.getBoundingClientRect().right; if (right > innerWidth + 1) out.push("text of " + n.parentElement.tagName.toLowerCase() + " " + Math.round(right) + "px: " + JSON.stringify(n.textContent.slice(0, 40))); } return out; })() })',
+  )) as { scroll: number; inner: number; wide: string[]; text: string[] };
+  if (w.scroll > w.inner)
+    fault(`at ${PHONE.width}px the page scrolls sideways (${w.scroll}px wide; too wide: ${[...w.wide, ...w.text].join(', ') || '?'})`);
   for (const f of (await page.evaluate(LAYOUT(false))) as string[]) fault(`at ${PHONE.width}px ${f}`);
   await page.setViewportSize(DESKTOP);
 }
@@ -344,12 +372,14 @@ async function checkPage(page: Page, path: string, scheme: string, faults: strin
  * Runs `visit` in a new browser context of the scheme, then fails with every fault it found and
  * every request that left the page's origin (`who` names the visitor in those).
  */
-async function audit(scheme: typeof SCHEMES[number], who: string, visit: (page: Page, faults: string[]) => Promise<void>): Promise<void> {
+async function audit(scheme: (typeof SCHEMES)[number], who: string, visit: (page: Page, faults: string[]) => Promise<void>): Promise<void> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, colorScheme: scheme, viewport: DESKTOP });
   const page = await context.newPage();
   const origin = `https://127.0.0.1:${webPort(lab.s)}/`;
   const external: string[] = [];
-  page.on('request', (q) => { if (!q.url().startsWith(origin)) external.push(q.url()); });
+  page.on('request', (q) => {
+    if (!q.url().startsWith(origin)) external.push(q.url());
+  });
   const faults: string[] = [];
   try {
     await visit(page, faults);
@@ -362,51 +392,78 @@ async function audit(scheme: typeof SCHEMES[number], who: string, visit: (page: 
 
 for (const scheme of SCHEMES) {
   for (const role of ['operator', 'customer', 'mailbox'] as const) {
-    test(`${role} pages in the ${scheme} scheme: headings, labels, tables, contrast, keyboard, no script, a phone's width, the layout`, () => audit(scheme, role, async (page, faults) => {
-      const r = seeded.roles.find((x) => x.role === role)!;
-      await browserSignIn(page, lab.s, r.cred as Credentials);
-      const pages = role === 'operator' ? [...r.pages, '/console/mailboxes/mallory%40example.com/remove'] : r.pages;
-      for (const path of pages) await checkPage(page, path, scheme, faults);
-      assert.ok(pages.length >= 5);
-    }));
+    test(`${role} pages in the ${scheme} scheme: headings, labels, tables, contrast, keyboard, no script, a phone's width, the layout`, () =>
+      audit(scheme, role, async (page, faults) => {
+        const r = seeded.roles.find((x) => x.role === role)!;
+        await browserSignIn(page, lab.s, r.cred as Credentials);
+        const pages = role === 'operator' ? [...r.pages, '/console/mailboxes/mallory%40example.com/remove'] : r.pages;
+        for (const path of pages) await checkPage(page, path, scheme, faults);
+        assert.ok(pages.length >= 5);
+      }));
   }
 
-  test(`the sign-in page in the ${scheme} scheme, and its answer to a wrong token`, () => audit(scheme, 'signed out', async (page, faults) => {
-    await checkPage(page, '/console/login', scheme, faults);
-    // the refusal, with its error message (a flash) and the form again
-    try {
-      await page.getByLabel('API token').fill('pat_not-a-real-token', { timeout: 5000 });
-      await Promise.all([page.waitForResponse((x) => x.url().endsWith('/console/login') && x.request().method() === 'POST'), page.getByRole('button', { name: 'Sign in with the token' }).click()]);
-      await page.getByRole('alert').waitFor();
-      await checkPage(page, '/console/login (a wrong token)', scheme, faults, { loaded: true });
-    } catch (err) {
-      faults.push(`/console/login [${scheme}]: could not send a wrong token by the field labelled "API token": ${(err as Error).message.split('\n')[0]}`);
-    }
-  }));
+  test(`the sign-in page in the ${scheme} scheme, and its answer to a wrong token`, () =>
+    audit(scheme, 'signed out', async (page, faults) => {
+      await checkPage(page, '/console/login', scheme, faults);
+      // the refusal, with its error message (a flash) and the form again
+      try {
+        await page.getByLabel('API token').fill('pat_not-a-real-token', { timeout: 5000 });
+        await Promise.all([
+          page.waitForResponse((x) => x.url().endsWith('/console/login') && x.request().method() === 'POST'),
+          page.getByRole('button', { name: 'Sign in with the token' }).click(),
+        ]);
+        await page.getByRole('alert').waitFor();
+        await checkPage(page, '/console/login (a wrong token)', scheme, faults, { loaded: true });
+      } catch (err) {
+        faults.push(
+          `/console/login [${scheme}]: could not send a wrong token by the field labelled "API token": ${(err as Error).message.split('\n')[0]}`,
+        );
+      }
+    }));
 }
 
-test('a destructive action asks first: the confirmation says what and how many, Cancel has the focus, and Enter on it backs out with nothing deleted', () => audit('light', 'operator', async (page, faults) => {
-  await browserSignIn(page, lab.s, { token: seeded.opToken });
-  await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/queue`);
-  await page.locator('details.menu-actions summary').first().click();
-  await Promise.all([page.waitForURL(/\/console\/queue\/[^/]+\/delete$/), page.getByRole('button', { name: /^Delete…/ }).first().click()]);
-  const shown = await page.evaluate(String.raw`({
+test('a destructive action asks first: the confirmation says what and how many, Cancel has the focus, and Enter on it backs out with nothing deleted', () =>
+  audit('light', 'operator', async (page, faults) => {
+    await browserSignIn(page, lab.s, { token: seeded.opToken });
+    await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/queue`);
+    await page.locator('details.menu-actions summary').first().click();
+    await Promise.all([
+      page.waitForURL(/\/console\/queue\/[^/]+\/delete$/),
+      page
+        .getByRole('button', { name: /^Delete…/ })
+        .first()
+        .click(),
+    ]);
+    const shown = (await page.evaluate(String.raw`({
     h1: document.querySelector('h1').textContent, what: document.querySelector('#confirm-what').textContent,
     focused: document.activeElement.tagName + ' ' + document.activeElement.textContent.trim(), button: document.querySelector('form.confirm button.danger').textContent,
-  })`) as { h1: string; what: string; focused: string; button: string };
-  if (!/^Delete message [0-9A-Za-z]{20}\?$/.test(shown.h1)) faults.push(`confirmation title: ${shown.h1}`);
-  if (!/\(1 message, 1 recipient not yet delivered\) is deleted at once with its body; nobody is told\. This cannot be undone\./.test(shown.what)) faults.push(`confirmation text: ${shown.what}`);
-  if (shown.focused !== 'A Cancel') faults.push(`the focus is on ${shown.focused}, not on Cancel`);
-  if (shown.button !== 'Delete 1 message') faults.push(`the danger button says ${shown.button}`);
-  await checkPage(page, 'the confirmation of Delete…', 'light', faults, { loaded: true });
-  await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/queue`);
-  await page.locator('details.menu-actions summary').first().click();
-  await Promise.all([page.waitForURL(/\/delete$/), page.getByRole('button', { name: /^Delete…/ }).first().click()]);
-  // Enter goes to whatever has the focus: wait until the page gave it to Cancel (autofocus), as a person would see it
-  await page.waitForFunction(String.raw`document.activeElement && document.activeElement.textContent.trim() === 'Cancel'`, undefined, { timeout: 10_000 });
-  await Promise.all([page.waitForURL(/\/console\/queue$/), page.keyboard.press('Enter')]);
-  if ((await lab.s.server.store.queue.get(seeded.heldId)) === null) faults.push('Enter on the focused Cancel deleted the message');
-}));
+  })`)) as { h1: string; what: string; focused: string; button: string };
+    if (!/^Delete message [0-9A-Za-z]{20}\?$/.test(shown.h1)) faults.push(`confirmation title: ${shown.h1}`);
+    if (
+      !/\(1 message, 1 recipient not yet delivered\) is deleted at once with its body; nobody is told\. This cannot be undone\./.test(
+        shown.what,
+      )
+    )
+      faults.push(`confirmation text: ${shown.what}`);
+    if (shown.focused !== 'A Cancel') faults.push(`the focus is on ${shown.focused}, not on Cancel`);
+    if (shown.button !== 'Delete 1 message') faults.push(`the danger button says ${shown.button}`);
+    await checkPage(page, 'the confirmation of Delete…', 'light', faults, { loaded: true });
+    await page.goto(`https://127.0.0.1:${webPort(lab.s)}/console/queue`);
+    await page.locator('details.menu-actions summary').first().click();
+    await Promise.all([
+      page.waitForURL(/\/delete$/),
+      page
+        .getByRole('button', { name: /^Delete…/ })
+        .first()
+        .click(),
+    ]);
+    // Enter goes to whatever has the focus: wait until the page gave it to Cancel (autofocus), as a person would see it
+    await page.waitForFunction(String.raw`document.activeElement && document.activeElement.textContent.trim() === 'Cancel'`, undefined, {
+      timeout: 10_000,
+    });
+    await Promise.all([page.waitForURL(/\/console\/queue$/), page.keyboard.press('Enter')]);
+    if ((await lab.s.server.store.queue.get(seeded.heldId)) === null) faults.push('Enter on the focused Cancel deleted the message');
+  }));
 
 test('the second step of a two-factor sign-in (light and dark): the code form passes every check, and a code from the app signs in', async () => {
   const token = (await lab.s.admin.addToken('twofactor-panel', { customer: 'acme' })).token;
@@ -422,7 +479,9 @@ test('the second step of a two-factor sign-in (light and dark): the code form pa
       await Promise.all([page.waitForURL(/\/console\/login\/2fa$/), page.getByRole('button', { name: 'Sign in with the token' }).click()]);
       await checkPage(page, '/console/login/2fa', scheme, faults, { loaded: true });
       // one code per 30 s step: the dark run waits for the next step if the light run used this one
-      await page.getByLabel('The 6-digit code of your authenticator app, or a recovery code').fill(totp(base32Decode(key)!, Date.now() + (scheme === 'dark' ? 30_000 : 0)));
+      await page
+        .getByLabel('The 6-digit code of your authenticator app, or a recovery code')
+        .fill(totp(base32Decode(key)!, Date.now() + (scheme === 'dark' ? 30_000 : 0)));
       await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.getByRole('button', { name: 'Verify' }).click()]);
     });
   }

@@ -36,7 +36,11 @@ test('a mailbox user: make one, send with it, app passwords only, revoke', async
   assert.equal(made.status, 200);
   const pw = secretOf(made.text);
   assert.ok(pw && pw.length === 24, made.text);
-  assert.equal(await s.server.store.mailboxes.get('eve@beta.test').then(async (m) => (await s.server.store.appPasswords.list(m!.id)).length), 0, 'a mailbox field naming another mailbox is ignored: its own');
+  assert.equal(
+    await s.server.store.mailboxes.get('eve@beta.test').then(async (m) => (await s.server.store.appPasswords.list(m!.id)).length),
+    0,
+    'a mailbox field naming another mailbox is ignored: its own',
+  );
   assert.equal(await submitAs(s, { user: 'alice@example.com', pass: pw }), 'ok');
   const listed = await a.get('/console/app-passwords');
   assert.match(listed.text, /<td>Phone<\/td>/);
@@ -45,18 +49,28 @@ test('a mailbox user: make one, send with it, app passwords only, revoke', async
 
   assert.equal((await a.post('/console/app-passwords', { action: 'only', on: 'on' })).status, 303);
   assert.match((await a.get('/console/app-passwords')).text, /Only app passwords send mail for alice@example\.com now/);
-  assert.match(await submitAs(s, { user: 'alice@example.com', pass: 'alice-secret-1' }), /^535 5\.7\.8/, 'the own password is refused on submission');
+  assert.match(
+    await submitAs(s, { user: 'alice@example.com', pass: 'alice-secret-1' }),
+    /^535 5\.7\.8/,
+    'the own password is refused on submission',
+  );
   assert.equal(await submitAs(s, { user: 'alice@example.com', pass: pw }), 'ok');
   const b = createConsoleClient(s);
   await b.signIn({ login: 'alice@example.com', password: 'alice-secret-1' }); // the console still takes it
 
   assert.equal((await a.post('/console/app-passwords', { action: 'revoke', name: 'Phone' })).status, 303);
-  assert.match((await a.get('/console/app-passwords')).text, /The app password &quot;Phone&quot; of alice@example\.com is revoked|The app password "Phone" of alice@example\.com is revoked/);
+  assert.match(
+    (await a.get('/console/app-passwords')).text,
+    /The app password &quot;Phone&quot; of alice@example\.com is revoked|The app password "Phone" of alice@example\.com is revoked/,
+  );
   assert.match(await submitAs(s, { user: 'alice@example.com', pass: pw }), /^535 5\.7\.8/, 'revoked: refused at once');
   await a.post('/console/app-passwords', { action: 'only', on: 'off' });
   assert.equal(await submitAs(s, { user: 'alice@example.com', pass: 'alice-secret-1' }), 'ok');
   const audit = await s.server.store.audit.list({ target: 'alice@example.com' });
-  assert.ok(audit.some((r) => r.action === 'addAppPassword' && r.actor.includes('alice@example.com')), JSON.stringify(audit.map((r) => r.actor)));
+  assert.ok(
+    audit.some((r) => r.action === 'addAppPassword' && r.actor.includes('alice@example.com')),
+    JSON.stringify(audit.map((r) => r.actor)),
+  );
 });
 
 test('a customer: its own mailboxes only; an operator goes to the customer pages', async () => {

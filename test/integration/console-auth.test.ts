@@ -18,7 +18,10 @@ let opToken: string;
 let acmeToken: string;
 
 before(async () => {
-  s = await startTestServer({ auth: { failureDelayMs: 0, ipFailures: 5, ipWindowMinutes: 10, ipBanMinutes: 30 }, console: { idleMinutes: 30, sessionHours: 12 } }, { clock });
+  s = await startTestServer(
+    { auth: { failureDelayMs: 0, ipFailures: 5, ipWindowMinutes: 10, ipBanMinutes: 30 }, console: { idleMinutes: 30, sessionHours: 12 } },
+    { clock },
+  );
   await s.addMailbox('alice@example.com', 'alice-secret-1', 'acme');
   await s.addMailbox('bob@example.org', 'bob-secret-11', 'globex');
   opToken = (await s.admin.addToken('ops', { operator: true })).token;
@@ -123,7 +126,7 @@ test('brute force: after lockout.ipFailures failed sign-ins the address gets 429
   await s.server.store.authGuard.unban('127.0.0.1');
 });
 
-test('forms: without the CSRF token, with another session\'s, from another origin, or not url-encoded: 403 and nothing changes', async () => {
+test("forms: without the CSRF token, with another session's, from another origin, or not url-encoded: 403 and nothing changes", async () => {
   const c = createConsoleClient(s);
   await c.signIn({ token: opToken });
   const other = createConsoleClient(s);
@@ -131,7 +134,7 @@ test('forms: without the CSRF token, with another session\'s, from another origi
   const before = (await s.server.store.consoleSessions.get(createHash('sha256').update(sessionCookie(c)!).digest('hex')))!;
   for (const [label, fields, headers] of [
     ['no token', { _csrf: '' }, {}],
-    ['another session\'s token', { _csrf: other.csrf! }, {}],
+    ["another session's token", { _csrf: other.csrf! }, {}],
     ['another origin', {}, { origin: 'https://evil.example' }],
     ['a cross-site fetch', {}, { 'sec-fetch-site': 'cross-site' }],
   ] as const) {
@@ -141,7 +144,15 @@ test('forms: without the CSRF token, with another session\'s, from another origi
     assert.ok(await s.server.store.consoleSessions.get(before.idHash), `${label}: still signed in`);
   }
   // a same-origin browser post with the token works
-  const ok = await c.post('/console/logout', {}, { origin: `https://127.0.0.1:${s.server.local!.webAddress()!.port}`, host: `127.0.0.1:${s.server.local!.webAddress()!.port}`, 'sec-fetch-site': 'same-origin' });
+  const ok = await c.post(
+    '/console/logout',
+    {},
+    {
+      origin: `https://127.0.0.1:${s.server.local!.webAddress()!.port}`,
+      host: `127.0.0.1:${s.server.local!.webAddress()!.port}`,
+      'sec-fetch-site': 'same-origin',
+    },
+  );
   assert.equal(ok.status, 303);
   assert.equal(await s.server.store.consoleSessions.get(before.idHash), null);
 });
@@ -155,10 +166,10 @@ test('sessions end when their token is revoked, their mailbox password changes o
   const byCustomer = createConsoleClient(s);
   await byCustomer.signIn({ token: acmeToken });
   await s.admin.revokeToken('temp-ops');
-  assert.equal((await byToken.get('/console')).status, 303, 'a revoked token\'s session is over');
+  assert.equal((await byToken.get('/console')).status, 303, "a revoked token's session is over");
   await s.admin.setPassword('alice@example.com', 'alice-secret-2');
-  assert.equal((await byMailbox.get('/console')).status, 303, 'a new password ends the mailbox\'s sessions');
-  assert.equal((await byCustomer.get('/console')).status, 200, 'the customer token\'s session is not the mailbox\'s');
+  assert.equal((await byMailbox.get('/console')).status, 303, "a new password ends the mailbox's sessions");
+  assert.equal((await byCustomer.get('/console')).status, 200, "the customer token's session is not the mailbox's");
   await byMailbox.signIn({ login: 'alice@example.com', password: 'alice-secret-2' });
   await s.admin.suspend('alice@example.com');
   assert.equal((await byMailbox.get('/console')).status, 303, 'suspension ends them');
@@ -230,7 +241,11 @@ test('signing in over a session (switching who is signed in) ends the previous s
   const first = sessionCookie(c)!;
   await c.signIn({ token: acmeToken });
   assert.notEqual(sessionCookie(c), first);
-  assert.equal(await s.server.store.consoleSessions.get(createHash('sha256').update(first).digest('hex')), null, 'the operator session is gone');
+  assert.equal(
+    await s.server.store.consoleSessions.get(createHash('sha256').update(first).digest('hex')),
+    null,
+    'the operator session is gone',
+  );
   c.jar.set('__Host-postern-console', first);
   assert.equal((await c.get('/console/queue')).status, 303, 'its cookie no longer signs anyone in');
 });

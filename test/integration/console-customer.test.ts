@@ -26,7 +26,6 @@ let browser: Browser;
 let bouncedId: string;
 let otherId: string;
 
-
 const tracked = (id: string) => lab.s.server.store.tracking.get(id);
 
 before(async () => {
@@ -38,8 +37,11 @@ before(async () => {
   await lab.submit({ to: 'friend@remote.test', subject: 'Lunch on Friday' });
   otherId = await lab.submitAs('eve@beta.test', 'eve-secret-11', { to: 'partner@remote.test', subject: 'Beta secret plans' });
   await until(async () => (await tracked(bouncedId))?.status === 'failed', 15_000, 'the message failed in tracking');
-  await until(async () => (await tracked(otherId))?.status === 'delivered', 15_000, 'beta\'s message delivered');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  await until(async () => (await tracked(otherId))?.status === 'delivered', 15_000, "beta's message delivered");
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 });
 
 after(async () => {
@@ -51,7 +53,9 @@ test('a customer finds a bounced message in Sent mail by keyboard and reads why 
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();
   const external: string[] = [];
-  page.on('request', (r) => { if (!r.url().startsWith(`https://127.0.0.1:${webPort(lab.s)}/`)) external.push(r.url()); });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(`https://127.0.0.1:${webPort(lab.s)}/`)) external.push(r.url());
+  });
   try {
     await browserSignIn(page, lab.s, { login: 'alice@example.com', password: 'alice-secret-1' });
     assert.equal(await page.locator('h1').innerText(), 'Your mailbox');
@@ -103,7 +107,7 @@ test('a customer finds a bounced message in Sent mail by keyboard and reads why 
   }
 });
 
-test('another customer\'s message is in none of the lists and its page is 404, in the browser and over HTTP', async () => {
+test("another customer's message is in none of the lists and its page is 404, in the browser and over HTTP", async () => {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();
   try {

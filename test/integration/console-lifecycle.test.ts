@@ -29,7 +29,7 @@ async function postAndFollow(c: ReturnType<typeof createConsoleClient>, path: st
   return c.get(String(a.headers.location));
 }
 
-test('suspend, resume and rename from the customer page; a suspended account\'s console session ends', async () => {
+test("suspend, resume and rename from the customer page; a suspended account's console session ends", async () => {
   const op = createConsoleClient(s);
   await op.signIn({ token: opToken });
   const user = createConsoleClient(s);
@@ -41,7 +41,7 @@ test('suspend, resume and rename from the customer page; a suspended account\'s 
   const after = await postAndFollow(op, '/console/customers/acme/suspend', {});
   assert.match(flashOf(after.text)!, /acme is suspended: its mailboxes, sites and tokens are refused; 0 queued messages held\./);
   assert.match(after.text, /<span class="state bad">suspended<\/span> since/);
-  assert.notEqual((await user.get('/console')).status, 200, 'the mailbox user\'s session no longer stands');
+  assert.notEqual((await user.get('/console')).status, 200, "the mailbox user's session no longer stands");
   assert.match(await submitAs(s, { user: 'alice@acme.example', pass: 'alice-secret-1' }), /this account is suspended/);
   assert.match((await op.get('/console/customers')).text, /acme<\/a><\/td><td><span class="state bad">suspended<\/span>/);
 

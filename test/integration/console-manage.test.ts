@@ -72,7 +72,11 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   const list = await c.get('/console/customers');
   assert.equal(list.status, 200);
   assert.match(list.text, /<caption>Customers \(2\)<\/caption>/);
-  assert.match(list.text, /<a href="\/console\/customers\/acme">acme<\/a><\/td><td><span class="state ok">active<\/span><\/td><td><span class="muted">none<\/span><\/td><td>2<\/td><td>2<\/td>/, 'acme: 2 domains, 2 mailboxes');
+  assert.match(
+    list.text,
+    /<a href="\/console\/customers\/acme">acme<\/a><\/td><td><span class="state ok">active<\/span><\/td><td><span class="muted">none<\/span><\/td><td>2<\/td><td>2<\/td>/,
+    'acme: 2 domains, 2 mailboxes',
+  );
   assert.match((await c.get('/console/customers?q=example.org')).text, /Customers matching &quot;example\.org&quot; \(1\)[\s\S]*globex/);
 
   const added = await c.post('/console/customers', { name: 'newco', contact: 'Ops@NewCo.test' });
@@ -83,7 +87,10 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   assert.match(pg.text, /<h1>Customer newco<\/h1>/);
   assert.match(pg.text, /Customer newco added\./);
   assert.match(pg.text, /<dt>Contact<\/dt><dd>ops@newco\.test<\/dd>/);
-  assert.match((await postAndFollow(c, '/console/customers', { name: 'newco' })).text, /class="flash error" role="alert">[^<]*already exists|class="flash error" role="alert">[^<]*newco/);
+  assert.match(
+    (await postAndFollow(c, '/console/customers', { name: 'newco' })).text,
+    /class="flash error" role="alert">[^<]*already exists|class="flash error" role="alert">[^<]*newco/,
+  );
 
   pg = await postAndFollow(c, '/console/customers/newco/domains', { domain: 'NewCo.test' });
   assert.match(flashOf(pg.text)!, /^Domain newco\.test added to newco/);
@@ -102,20 +109,49 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   assert.doesNotMatch(again.text, new RegExp(password), 'shown once only');
   assert.match(again.text, /<dt>Failed sign-ins since the last success<\/dt><dd>0<\/dd>/);
 
-  pg = await postAndFollow(c, '/console/customers/newco/limits', { target: 'mailbox:info@newco.test', window: 'hour', metric: 'messages', max: '5', action: 'hold' });
+  pg = await postAndFollow(c, '/console/customers/newco/limits', {
+    target: 'mailbox:info@newco.test',
+    window: 'hour',
+    metric: 'messages',
+    max: '5',
+    action: 'hold',
+  });
   assert.equal(flashOf(pg.text), 'Limit set: mailbox info@newco.test, at most 5 messages per hour, then hold.');
   assert.match(pg.text, /mailbox <code>info@newco\.test<\/code><\/td><td>hour<\/td><td>messages<\/td><td>5<\/td><td>0<\/td><td>hold<\/td>/);
-  const own = async (address: string) => (await s.admin.showLimits('mailbox', address)).filter((r) => r.target !== '*').map((r) => `${r.target}:${r.window}:${r.metric}:${r.max}:${r.action}`);
+  const own = async (address: string) =>
+    (await s.admin.showLimits('mailbox', address))
+      .filter((r) => r.target !== '*')
+      .map((r) => `${r.target}:${r.window}:${r.metric}:${r.max}:${r.action}`);
   assert.deepEqual(await own('info@newco.test'), ['info@newco.test:hour:messages:5:hold']);
-  assert.match((await c.get('/console/mailboxes/info%40newco.test')).text, /<caption>Sending limits of info@newco\.test<\/caption>[\s\S]*<td>hour<\/td><td>messages<\/td><td>5<\/td>/);
-  pg = await postAndFollow(c, '/console/customers/newco/limits', { target: 'mailbox:bob@example.org', window: 'hour', metric: 'messages', max: '5', action: 'hold' });
-  assert.match(flashOf(pg.text)!, /no mailbox bob@example\.org/, 'another customer\'s mailbox is not a target on this page');
+  assert.match(
+    (await c.get('/console/mailboxes/info%40newco.test')).text,
+    /<caption>Sending limits of info@newco\.test<\/caption>[\s\S]*<td>hour<\/td><td>messages<\/td><td>5<\/td>/,
+  );
+  pg = await postAndFollow(c, '/console/customers/newco/limits', {
+    target: 'mailbox:bob@example.org',
+    window: 'hour',
+    metric: 'messages',
+    max: '5',
+    action: 'hold',
+  });
+  assert.match(flashOf(pg.text)!, /no mailbox bob@example\.org/, "another customer's mailbox is not a target on this page");
   assert.deepEqual(await own('bob@example.org'), []);
-  const askLimit = await c.post('/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages' });
+  const askLimit = await c.post('/console/customers/newco/limits/remove', {
+    level: 'mailbox',
+    target: 'info@newco.test',
+    window: 'hour',
+    metric: 'messages',
+  });
   assert.match(askLimit.text, /<h1>Remove a limit of info@newco\.test\?<\/h1>/);
   assert.match(askLimit.text, /1 limit of mailbox info@newco\.test \(at most 5 messages per hour\) will be removed/);
   assert.deepEqual(await own('info@newco.test'), ['info@newco.test:hour:messages:5:hold'], 'not before the confirmation');
-  pg = await postAndFollow(c, '/console/customers/newco/limits/remove', { level: 'mailbox', target: 'info@newco.test', window: 'hour', metric: 'messages', confirm: 'yes' });
+  pg = await postAndFollow(c, '/console/customers/newco/limits/remove', {
+    level: 'mailbox',
+    target: 'info@newco.test',
+    window: 'hour',
+    metric: 'messages',
+    confirm: 'yes',
+  });
   assert.equal(flashOf(pg.text), 'Removed 1 limit of mailbox info@newco.test.');
   assert.deepEqual(await own('info@newco.test'), []);
 
@@ -126,18 +162,37 @@ test('operator: adds a customer, a domain, a mailbox that then logs in over SMTP
   const [key] = await s.admin.showDkim('newco.test');
   assert.ok(key, 'the new domain got a DKIM key');
   assert.match(dom.text, /<td><code class="name">_submission\._tcp\.newco\.test<\/code><\/td><td>SRV<\/td>/);
-  assert.match(dom.text, new RegExp(`<td><code class="name">${key.name.replace(/\./g, '\\.')}</code></td><td>TXT</td><td><code class="record">&quot;v=DKIM1; k=rsa; p=`));
+  assert.match(
+    dom.text,
+    new RegExp(
+      `<td><code class="name">${key.name.replace(/\./g, '\\.')}</code></td><td>TXT</td><td><code class="record">&quot;v=DKIM1; k=rsa; p=`,
+    ),
+  );
   assert.match(dom.text, /<caption>Live DNS status of newco\.test<\/caption>/);
-  assert.match(dom.text, /<td><code class="name">dmarc<\/code><\/td><td><span class="state ok">ok<\/span><\/td><td>DMARC policy is p=reject/);
-  assert.match(dom.text, new RegExp(`<td><code class="name">dkim:${key.selector}</code></td><td><span class="state warn">warning</span></td><td>DKIM selector ${key.selector} \\(rsa-sha256, pending\\) is not published yet`));
-  assert.match(dom.text, new RegExp(`<td><code class="name">${key.selector}</code></td><td>rsa-sha256</td><td><span class="state warn">pending</span>`));
+  assert.match(
+    dom.text,
+    /<td><code class="name">dmarc<\/code><\/td><td><span class="state ok">ok<\/span><\/td><td>DMARC policy is p=reject/,
+  );
+  assert.match(
+    dom.text,
+    new RegExp(
+      `<td><code class="name">dkim:${key.selector}</code></td><td><span class="state warn">warning</span></td><td>DKIM selector ${key.selector} \\(rsa-sha256, pending\\) is not published yet`,
+    ),
+  );
+  assert.match(
+    dom.text,
+    new RegExp(`<td><code class="name">${key.selector}</code></td><td>rsa-sha256</td><td><span class="state warn">pending</span>`),
+  );
 
   // DKIM: activation waits for DNS unless forced
   pg = await postAndFollow(c, '/console/domains/newco.test/dkim/activate', {});
   assert.match(pg.text, /class="flash error" role="alert">[^<]*not published/);
   pg = await postAndFollow(c, '/console/domains/newco.test/dkim/activate', { force: '1' });
   assert.equal(flashOf(pg.text), `Active now: ${key.selector} (rsa-sha256).`);
-  assert.deepEqual((await s.admin.showDkim('newco.test')).map((k) => k.state), ['active']);
+  assert.deepEqual(
+    (await s.admin.showDkim('newco.test')).map((k) => k.state),
+    ['active'],
+  );
 });
 
 test('the domain page stays fast when DNS does not answer: the records are shown, the live status says it is unknown', async () => {
@@ -149,11 +204,14 @@ test('the domain page stays fast when DNS does not answer: the records are shown
   assert.ok(took < 4500, `answered in ${took} ms (the lookups may wait 4 s and more each)`);
   // c-ares adapts its timeouts to how fast the server answered before: either the page's deadline
   // or the lookups' own timeout ends the wait (the deadline alone is covered in pages/domains.test.ts)
-  assert.match(dom.text, /did not answer within 3 seconds: the live status is unknown|could not check: MX lookup of slow\.test failed \(ETIMEOUT\)/);
+  assert.match(
+    dom.text,
+    /did not answer within 3 seconds: the live status is unknown|could not check: MX lookup of slow\.test failed \(ETIMEOUT\)/,
+  );
   assert.match(dom.text, /<td><code class="name">_dmarc\.slow\.test<\/code><\/td><td>TXT<\/td>/, 'the records to publish are still there');
 });
 
-test('a customer sees its own domains, mailboxes, suppressions and webhooks; another customer\'s answer 404 with none of their data', async () => {
+test("a customer sees its own domains, mailboxes, suppressions and webhooks; another customer's answer 404 with none of their data", async () => {
   const c = await signedIn({ token: acmeToken });
   const own = await c.get('/console/domains/example.com');
   assert.equal(own.status, 200);
@@ -191,7 +249,7 @@ test('a customer sees its own domains, mailboxes, suppressions and webhooks; ano
     assert.equal(a.status, 404, `POST ${path}: ${a.status}`);
     assert.doesNotMatch(a.text, /secret-victim|globex-private-hook|<code class="secret">/);
   }
-  assert.equal(await submitAs(s, { user: 'bob@example.org', pass: 'bob-secret-11' }), 'ok', 'bob\'s password is unchanged');
+  assert.equal(await submitAs(s, { user: 'bob@example.org', pass: 'bob-secret-11' }), 'ok', "bob's password is unchanged");
   assert.equal((await s.admin.getMailbox('bob@example.org')).mailbox.status, 'active');
   assert.equal((await s.admin.listSuppressions({ customer: 'globex' })).length, 1);
   assert.equal((await s.admin.getWebhook(globexHook)).enabled, true);
@@ -208,7 +266,7 @@ test('a customer sees its own domains, mailboxes, suppressions and webhooks; ano
   assert.equal((await s.admin.listMailboxes({ domain: 'example.org' })).length, 1);
 });
 
-test('a customer resets its own mailbox\'s password (generated, shown once); suspends and resumes it; removes one after confirming', async () => {
+test("a customer resets its own mailbox's password (generated, shown once); suspends and resumes it; removes one after confirming", async () => {
   const c = await signedIn({ token: acmeToken });
   await c.get('/console/mailboxes/alice%40example.com');
   const a = await c.post('/console/mailboxes/alice%40example.com/password', { password: '' });
@@ -235,14 +293,18 @@ test('a customer resets its own mailbox\'s password (generated, shown once); sus
   const confirm = await c.get('/console/mailboxes/temp%40example.com/remove');
   assert.match(confirm.text, /<h1>Remove temp@example\.com\?<\/h1>/);
   assert.match(confirm.text, /<button type="submit" class="danger" aria-describedby="confirm-what">Remove temp@example\.com<\/button>/);
-  assert.match((await c.post('/console/mailboxes/temp%40example.com/remove', {})).text, /<h1>Remove temp@example\.com\?<\/h1>/, 'a POST without the confirmation only asks');
+  assert.match(
+    (await c.post('/console/mailboxes/temp%40example.com/remove', {})).text,
+    /<h1>Remove temp@example\.com\?<\/h1>/,
+    'a POST without the confirmation only asks',
+  );
   const gone = await c.post('/console/mailboxes/temp%40example.com/remove', { confirm: 'yes' });
   assert.equal(gone.status, 303);
   assert.equal(gone.headers.location, '/console');
   assert.equal((await c.get('/console/mailboxes/temp%40example.com')).status, 404);
 });
 
-test('a customer adds a mailbox from its overview (password generated, shown once); an address at another customer\'s domain is refused', async () => {
+test("a customer adds a mailbox from its overview (password generated, shown once); an address at another customer's domain is refused", async () => {
   const c = await signedIn({ token: acmeToken });
   const home = await c.get('/console');
   assert.match(home.text, /<form method="post" action="\/console\/mailboxes">/);
@@ -253,16 +315,25 @@ test('a customer adds a mailbox from its overview (password generated, shown onc
   assert.ok(pw && pw.length >= 12, 'the generated password is shown');
   assert.equal((await s.server.store.mailboxes.get('dave@example.com'))!.customerName, 'acme');
   assert.doesNotMatch((await c.get('/console')).text, new RegExp(pw), 'shown once only');
-  const refused = await postAndFollow(c, '/console/mailboxes', { address: 'mole@example.org', password: 'mole-secret-1', back: '/console' });
+  const refused = await postAndFollow(c, '/console/mailboxes', {
+    address: 'mole@example.org',
+    password: 'mole-secret-1',
+    back: '/console',
+  });
   assert.match(flashOf(refused.text) ?? '', /domain example.org is not hosted here/);
   assert.equal(await s.server.store.mailboxes.get('mole@example.org'), null);
   await s.admin.removeMailbox('dave@example.com');
 });
 
-test('suppressions: a customer adds and lifts its own; the operator sees every customer\'s with a filter', async () => {
+test("suppressions: a customer adds and lifts its own; the operator sees every customer's with a filter", async () => {
   const c = await signedIn({ token: acmeToken });
   await c.get('/console/suppressions');
-  let pg = await postAndFollow(c, '/console/suppressions', { address: 'gone@remote.test', days: '10', reason: 'left the company', back: '/console/suppressions' });
+  let pg = await postAndFollow(c, '/console/suppressions', {
+    address: 'gone@remote.test',
+    days: '10',
+    reason: 'left the company',
+    back: '/console/suppressions',
+  });
   assert.match(flashOf(pg.text)!, /^Mail of acme to gone@remote\.test is refused until \d{4}-\d\d-\d\d\.$/);
   assert.match(pg.text, /<td>gone@remote\.test<\/td><td>left the company<\/td><td>operator<\/td>/);
 
@@ -274,16 +345,25 @@ test('suppressions: a customer adds and lifts its own; the operator sees every c
   assert.match(filtered.text, /gone@remote\.test/);
   assert.doesNotMatch(filtered.text, /secret-victim/);
 
-  const askSup = await c.post('/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions' });
+  const askSup = await c.post('/console/suppressions/remove', {
+    customer: 'acme',
+    address: 'gone@remote.test',
+    back: '/console/suppressions',
+  });
   assert.match(askSup.text, /<h1>Remove gone@remote\.test from the suppression list\?<\/h1>/);
   assert.equal((await s.admin.listSuppressions({ customer: 'acme' })).length, 1, 'not before the confirmation');
-  pg = await postAndFollow(c, '/console/suppressions/remove', { customer: 'acme', address: 'gone@remote.test', back: '/console/suppressions', confirm: 'yes' });
+  pg = await postAndFollow(c, '/console/suppressions/remove', {
+    customer: 'acme',
+    address: 'gone@remote.test',
+    back: '/console/suppressions',
+    confirm: 'yes',
+  });
   assert.equal(flashOf(pg.text), 'Mail of acme to gone@remote.test is accepted again.');
   assert.doesNotMatch(pg.text, /<td>gone@remote\.test<\/td>/);
   assert.deepEqual(await s.admin.listSuppressions({ customer: 'acme' }), []);
 });
 
-test('webhooks: a customer adds an endpoint (secret shown once), sends a test, and the delivery log shows it delivered with the receiver\'s status code', async () => {
+test("webhooks: a customer adds an endpoint (secret shown once), sends a test, and the delivery log shows it delivered with the receiver's status code", async () => {
   const c = await signedIn({ token: acmeToken });
   await c.get('/console/webhooks');
   const a = await c.post('/console/webhooks', { url: rx.url, 'event-delivered': '1', 'event-bounced': '1' });
@@ -300,10 +380,17 @@ test('webhooks: a customer adds an endpoint (secret shown once), sends a test, a
   await until(() => rx.received.length > 0, 10_000, 'the ping arrives');
   assert.equal(rx.received[0]!.json.type, 'ping');
   let log = '';
-  await until(async () => /<span class="state ok">delivered<\/span>/.test(log = (await c.get(`/console/webhooks/${id}`)).text), 10_000, 'the log shows it delivered');
+  await until(
+    async () => /<span class="state ok">delivered<\/span>/.test((log = (await c.get(`/console/webhooks/${id}`)).text)),
+    10_000,
+    'the log shows it delivered',
+  );
   assert.match(log, /<td>ping<\/td><td><span class="state ok">delivered<\/span><\/td><td>1<\/td><td>200<\/td>/);
   const overall = await c.get('/console/webhooks');
-  assert.match(overall.text, new RegExp(`<td>ping</td><td><a href="/console/webhooks/${id}">${id}</a></td><td><span class="state ok">delivered</span>`));
+  assert.match(
+    overall.text,
+    new RegExp(`<td>ping</td><td><a href="/console/webhooks/${id}">${id}</a></td><td><span class="state ok">delivered</span>`),
+  );
 
   const rotated = await c.post(`/console/webhooks/${id}/rotate`, {});
   assert.equal(rotated.status, 200);
@@ -313,12 +400,19 @@ test('webhooks: a customer adds an endpoint (secret shown once), sends a test, a
   assert.equal((await s.admin.getWebhook(id)).enabled, false);
 });
 
-test('a mailbox user sees its own domain\'s page only, and none of the management pages; a POST without the CSRF token changes nothing', async () => {
+test("a mailbox user sees its own domain's page only, and none of the management pages; a POST without the CSRF token changes nothing", async () => {
   const m = await signedIn({ login: 'alice@example.com', password: 'alice-secret-1' });
   const own = await m.get('/console/domains/example.com');
   assert.equal(own.status, 200);
   assert.match(own.text, /<h2>DNS records to publish<\/h2>/);
-  for (const path of ['/console/domains/shop.example.com', '/console/domains/example.org', '/console/mailboxes/alice%40example.com', '/console/suppressions', '/console/webhooks', '/console/customers']) {
+  for (const path of [
+    '/console/domains/shop.example.com',
+    '/console/domains/example.org',
+    '/console/mailboxes/alice%40example.com',
+    '/console/suppressions',
+    '/console/webhooks',
+    '/console/customers',
+  ]) {
     assert.equal((await m.get(path)).status, 404, path);
   }
 
@@ -328,12 +422,18 @@ test('a mailbox user sees its own domain\'s page only, and none of the managemen
   assert.match(refused.text, /Form refused/);
   const none = await op.post('/console/suppressions', { customer: 'acme', address: 'forged@remote.test', _csrf: '' });
   assert.equal(none.status, 403);
-  assert.equal((await s.admin.listCustomers()).some((x) => x.name === 'forged'), false);
+  assert.equal(
+    (await s.admin.listCustomers()).some((x) => x.name === 'forged'),
+    false,
+  );
   assert.deepEqual(await s.admin.listSuppressions({ customer: 'acme' }), []);
 });
 
 test('in Chromium: an operator finds a customer, adds a mailbox with the keyboard and labels, and reads the generated password once', async () => {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   try {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
@@ -341,7 +441,10 @@ test('in Chromium: an operator finds a customer, adds a mailbox with the keyboar
     await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Customers' }).click();
     await page.getByLabel('Search by name, contact or domain').fill('example.org');
     await page.keyboard.press('Enter');
-    await page.getByRole('table', { name: /Customers matching/ }).getByRole('link', { name: 'globex' }).click();
+    await page
+      .getByRole('table', { name: /Customers matching/ })
+      .getByRole('link', { name: 'globex' })
+      .click();
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Customer globex');
     await page.getByLabel('Address', { exact: true }).fill('web@example.org');
     await page.getByLabel('Password (leave empty to have one generated)').focus();

@@ -58,7 +58,11 @@ test('the search box: an address as recipient, then as sender; a queue id; a Mes
   assert.equal(rows(recipient.text), 1);
   assert.match(recipient.text, /aria-describedby="q-search-help"/);
   const sender = await c.get('/console/messages?search=CAROL%40example.com');
-  assert.match(sender.text, /Showing messages whose sender is <strong>carol@example\.com<\/strong>/, 'nobody wrote to carol: read as the sender');
+  assert.match(
+    sender.text,
+    /Showing messages whose sender is <strong>carol@example\.com<\/strong>/,
+    'nobody wrote to carol: read as the sender',
+  );
   assert.match(sender.text, /From carol/);
   assert.equal(rows(sender.text), 1);
   const byId = await c.get(`/console/messages?search=${bouncedId}`);
@@ -79,7 +83,7 @@ test('the search box: an address as recipient, then as sender; a queue id; a Mes
   assert.match(bad.text, /role="alert">From must be an ISO 8601 date/);
   assert.match(bad.text, /<label for="q-search">/, 'the form is still there to correct it');
   const beta = await c.get(`/console/messages?search=${eveId}`);
-  assert.doesNotMatch(beta.text, /Beta secret plans/, 'another customer\'s queue id finds nothing');
+  assert.doesNotMatch(beta.text, /Beta secret plans/, "another customer's queue id finds nothing");
 });
 
 test('paging: newest first, the cursor leads to older messages and back; no message twice', async () => {
@@ -98,7 +102,9 @@ test('paging: newest first, the cursor leads to older messages and back; no mess
   assert.equal(rows(second.text), 2);
   assert.doesNotMatch(second.text, /rel="next"/, 'the last page');
   assert.match(second.text, />Newest messages<\/a>/);
-  const seen = [...first.text.matchAll(/Newsletter (\d+)</g), ...second.text.matchAll(/Newsletter (\d+)</g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  const seen = [...first.text.matchAll(/Newsletter (\d+)</g), ...second.text.matchAll(/Newsletter (\d+)</g)]
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
   assert.deepEqual(seen, [...Array(PAGE_SIZE + 2).keys()]);
   // what the search box was read as fills its field (so paging and a refined search keep it)
   const searched = await c.get('/console/messages?search=alice%40example.com');
@@ -108,7 +114,7 @@ test('paging: newest first, the cursor leads to older messages and back; no mess
   assert.match(searched.text, /<input id="q-recipient" name="recipient" type="text" value="alice@example\.com">/);
 });
 
-test('a mailbox user sees only what its own login sent; another login\'s message is 404', async () => {
+test("a mailbox user sees only what its own login sent; another login's message is 404", async () => {
   const carol = createConsoleClient(lab.s);
   await carol.signIn({ login: 'carol@example.com', password: 'carol-secret-1' });
   const home = await carol.get('/console');
@@ -137,11 +143,11 @@ test('a mailbox user sees only what its own login sent; another login\'s message
   const page = await alice.get(`/console/messages/${bouncedId}`);
   assert.match(page.text, /the mailbox does not exist/);
   const dsn = (await lab.s.server.store.tracking.get(bouncedId))!.events.find((e) => e.type === 'bounced')!.ref!;
-  assert.ok(page.text.includes(dsn), 'the bounce\'s queue id is named');
-  assert.ok(!page.text.includes(`href="/console/messages/${dsn}"`), 'but not linked: that message is not her login\'s');
+  assert.ok(page.text.includes(dsn), "the bounce's queue id is named");
+  assert.ok(!page.text.includes(`href="/console/messages/${dsn}"`), "but not linked: that message is not her login's");
 });
 
-test('the customer\'s overview: its figures, bounces, domains, mailboxes; nothing of another customer', async () => {
+test("the customer's overview: its figures, bounces, domains, mailboxes; nothing of another customer", async () => {
   const c = createConsoleClient(lab.s);
   await c.signIn({ token: acmeToken });
   const a = await c.get('/console');

@@ -24,7 +24,10 @@ before(async () => {
   await s.admin.clearLimit('mailbox', '*');
   heldId = await holdMailbox(s, 'alice@example.com', 'alice-secret-1');
   opToken = (await s.admin.addToken('ops', { operator: true })).token;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 });
 after(async () => {
   await browser?.close();
@@ -46,7 +49,10 @@ test('an operator finds the held mailbox from the dashboard and releases it; its
     assert.match(await main.innerText(), /1\s+mailboxes on hold/);
     assert.match(await main.innerText(), /On hold: alice@example\.com\./);
     const signals = page.getByRole('table', { name: 'Latest holds and bans, newest first' });
-    assert.match(await signals.getByRole('row').filter({ hasText: 'mailbox on hold' }).innerText(), /alice@example\.com\s+acme\s+4 recipient domains this hour/);
+    assert.match(
+      await signals.getByRole('row').filter({ hasText: 'mailbox on hold' }).innerText(),
+      /alice@example\.com\s+acme\s+4 recipient domains this hour/,
+    );
     await page.getByRole('link', { name: 'Review the holds' }).click();
     await page.waitForURL(/\/console\/holds$/);
     assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Holds');
@@ -63,7 +69,10 @@ test('an operator finds the held mailbox from the dashboard and releases it; its
     await page.keyboard.press('Enter');
     await page.waitForLoadState('load');
     await page.getByRole('status').waitFor();
-    assert.equal(await page.getByRole('status').innerText(), `alice@example.com released: ${kept} held message${kept === 1 ? '' : 's'} sent on.`);
+    assert.equal(
+      await page.getByRole('status').innerText(),
+      `alice@example.com released: ${kept} held message${kept === 1 ? '' : 's'} sent on.`,
+    );
     assert.equal(await mailboxes.count(), 0, 'no table of held mailboxes any more');
     assert.match(await page.getByRole('main').innerText(), /No mailbox is on hold\./);
     assert.equal((await s.server.store.mailboxes.get('alice@example.com'))!.heldSince, null);
@@ -79,7 +88,10 @@ test('an operator finds the held mailbox from the dashboard and releases it; its
     const message = page.getByRole('table', { name: 'Messages in the queue' }).getByRole('row').filter({ hasText: heldId });
     assert.match(await message.innerText(), /queued/);
     assert.equal((await s.server.store.queue.get(heldId))!.state, 'queued');
-    assert.ok(requests.every((u) => u.startsWith(`https://127.0.0.1:${webPort(s)}/`)), 'nothing external');
+    assert.ok(
+      requests.every((u) => u.startsWith(`https://127.0.0.1:${webPort(s)}/`)),
+      'nothing external',
+    );
     assert.equal(await page.locator('script').count(), 0);
   } finally {
     await context.close();

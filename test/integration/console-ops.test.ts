@@ -27,7 +27,8 @@ before(async () => {
   await s.addMailbox('bob@other.example', 'bob-secret-111', 'other');
   await s.admin.clearLimit('mailbox', '*');
   heldId = await holdMailbox(s, 'alice@example.com', 'alice-secret-1');
-  for (const to of ['x@y.test', 'z@w.test']) assert.match(await submitAs(s, { user: 'bob@other.example', pass: 'bob-secret-111', to: [to] }), /^250 /);
+  for (const to of ['x@y.test', 'z@w.test'])
+    assert.match(await submitAs(s, { user: 'bob@other.example', pass: 'bob-secret-111', to: [to] }), /^250 /);
   assert.ok(await s.server.store.authGuard.recordIpFailure('192.0.2.7', t, 60_000, 1, HOUR), 'a ban');
   opToken = (await s.admin.addToken('ops', { operator: true })).token;
   acmeToken = (await s.admin.addToken('acme-panel', { customer: 'acme' })).token;
@@ -40,7 +41,13 @@ async function operator() {
   return c;
 }
 const bobIds = async () => (await s.server.store.queue.list({ customer: 'other' })).map((m) => m.id).sort();
-const unescapeHtml = (v: string) => v.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+const unescapeHtml = (v: string) =>
+  v
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 
 // ---- /metrics, parsed ----
 
@@ -69,8 +76,11 @@ test('the dashboard: queue, deliveries, top senders, holds, bans and abuse signa
   const d = await c.get('/console');
   assert.equal(d.status, 200);
   assert.match(d.text, /<h1>Dashboard<\/h1>/);
-  const cards = [...d.text.matchAll(/<span class="figure">([^<]+)<\/span><span class="caption">(?:<a href="[^"]*">)?([^<]+)(?:<\/a>)?<\/span><details class="metric"><summary>metric<span class="vh"> of [^<]+<\/span><\/summary><code>([^<]+)<\/code><\/details>/g)]
-    .map((m) => ({ value: Number(m[1]), label: m[2]!, metric: unescapeHtml(m[3]!) }));
+  const cards = [
+    ...d.text.matchAll(
+      /<span class="figure">([^<]+)<\/span><span class="caption">(?:<a href="[^"]*">)?([^<]+)(?:<\/a>)?<\/span><details class="metric"><summary>metric<span class="vh"> of [^<]+<\/span><\/summary><code>([^<]+)<\/code><\/details>/g,
+    ),
+  ].map((m) => ({ value: Number(m[1]), label: m[2]!, metric: unescapeHtml(m[3]!) }));
   const card = (label: string) => cards.find((x) => x.label === label)!.value;
   const depth = await s.server.store.queue.depth();
   const queue = await s.server.store.queue.list({ limit: 1000 });
@@ -80,7 +90,11 @@ test('the dashboard: queue, deliveries, top senders, holds, bans and abuse signa
   assert.equal(card('messages waiting'), depth.messages.queued);
   assert.equal(card('messages waiting'), queue.length - held, 'everything else waits (delivery is off)');
   assert.equal(card('recipients deferred'), 0);
-  assert.equal(card('accepted'), queue.filter((m) => m.authUser).length + queue.filter((m) => !m.authUser).length, 'every message accepted this hour (notices too)');
+  assert.equal(
+    card('accepted'),
+    queue.filter((m) => m.authUser).length + queue.filter((m) => !m.authUser).length,
+    'every message accepted this hour (notices too)',
+  );
   assert.equal(card('delivered'), 0);
   assert.equal(card('mailboxes on hold'), 1);
   assert.equal(card('sites on hold'), 0);
@@ -89,12 +103,23 @@ test('the dashboard: queue, deliveries, top senders, holds, bans and abuse signa
   // top senders: alice 5 messages, bob 2, linked to the message search and the customer
   const alice = queue.filter((m) => m.authUser === 'alice@example.com').length;
   assert.equal(alice, 5);
-  assert.match(d.text, new RegExp(`<a href="/console/messages\\?sender=alice%40example\\.com">alice@example\\.com</a></td><td><a href="/console/customers/acme">acme</a></td><td>5</td>`));
-  assert.match(d.text, /<a href="\/console\/messages\?sender=bob%40other\.example">bob@other\.example<\/a><\/td><td><a href="\/console\/customers\/other">other<\/a><\/td><td>2<\/td>/);
+  assert.match(
+    d.text,
+    new RegExp(
+      `<a href="/console/messages\\?sender=alice%40example\\.com">alice@example\\.com</a></td><td><a href="/console/customers/acme">acme</a></td><td>5</td>`,
+    ),
+  );
+  assert.match(
+    d.text,
+    /<a href="\/console\/messages\?sender=bob%40other\.example">bob@other\.example<\/a><\/td><td><a href="\/console\/customers\/other">other<\/a><\/td><td>2<\/td>/,
+  );
   assert.ok(d.text.indexOf('>alice@example.com</a>') < d.text.indexOf('>bob@other.example</a>'), 'most first');
   // held and banned, and the recent signals with their reasons
   assert.match(d.text, /On hold: alice@example\.com\. <a href="\/console\/holds">Review the holds<\/a>/);
-  assert.match(d.text, /mailbox on hold<\/td><td>alice@example\.com<\/td><td><a href="\/console\/customers\/acme">acme<\/a><\/td><td>4 recipient domains this hour/);
+  assert.match(
+    d.text,
+    /mailbox on hold<\/td><td>alice@example\.com<\/td><td><a href="\/console\/customers\/acme">acme<\/a><\/td><td>4 recipient domains this hour/,
+  );
   assert.match(d.text, /address banned<\/td><td>192\.0\.2\.7<\/td>/);
   assert.match(d.text, /Mailboxes locked by failed logins are not listed/);
 
@@ -115,21 +140,36 @@ test('queue browser: filters as a GET form, each message with its recipients, cu
   const all = await c.get('/console/queue');
   assert.equal(all.status, 200);
   assert.match(all.text, /<form class="filters" method="get" action="\/console\/queue">/);
-  for (const [id, label] of [['q-state', 'State'], ['q-domain', 'Recipient domain'], ['q-customer', 'Customer'], ['q-site', 'Site'], ['q-limit', 'At most']]) {
+  for (const [id, label] of [
+    ['q-state', 'State'],
+    ['q-domain', 'Recipient domain'],
+    ['q-customer', 'Customer'],
+    ['q-site', 'Site'],
+    ['q-limit', 'At most'],
+  ]) {
     assert.match(all.text, new RegExp(`<label for="${id}">${label.replace(/[()]/g, '\\$&')}</label>`));
   }
   assert.match(all.text, /<caption>Messages in the queue<\/caption>/);
-  assert.match(all.text, new RegExp(`<a class="id" id="m-${heldId}" href="/console/messages/${heldId}" title="${heldId}"><span aria-hidden="true">${heldId!.slice(0, 4)}…${heldId!.slice(-6)}</span><span class="vh">${heldId}</span></a>`), 'the id shortened, whole on hover and for screen readers');
+  assert.match(
+    all.text,
+    new RegExp(
+      `<a class="id" id="m-${heldId}" href="/console/messages/${heldId}" title="${heldId}"><span aria-hidden="true">${heldId!.slice(0, 4)}…${heldId!.slice(-6)}</span><span class="vh">${heldId}</span></a>`,
+    ),
+    'the id shortened, whole on hover and for screen readers',
+  );
   const other = await c.get('/console/queue?customer=other');
   for (const id of await bobIds()) assert.match(other.text, new RegExp(`href="/console/messages/${id}"`));
-  assert.doesNotMatch(other.text, new RegExp(heldId), 'another customer\'s message is filtered out');
+  assert.doesNotMatch(other.text, new RegExp(heldId), "another customer's message is filtered out");
   assert.match(other.text, /x@y\.test <span class="state ">queued<\/span>|x@y\.test <span class="state[^"]*">queued<\/span>/);
   assert.match(other.text, /<a href="\/console\/customers\/other">other<\/a>/);
   assert.match(other.text, /Retry now<\/button>/);
-  assert.match(other.text, /Delete and bounce…<\/button>/, "a destructive action says it asks first (…)");
+  assert.match(other.text, /Delete and bounce…<\/button>/, 'a destructive action says it asks first (…)');
   const heldOnly = await c.get('/console/queue?state=held');
   assert.match(heldOnly.text, new RegExp(heldId));
-  assert.match(heldOnly.text, /<span class="state warn">held<\/span> <span class="muted">\(sender\)<\/span>|<span class="state warn">held<\/span>/);
+  assert.match(
+    heldOnly.text,
+    /<span class="state warn">held<\/span> <span class="muted">\(sender\)<\/span>|<span class="state warn">held<\/span>/,
+  );
   assert.match(heldOnly.text, />Release<\/button>/);
   assert.doesNotMatch(heldOnly.text, /bob@other\.example/);
   const byDomain = await c.get('/console/queue?domain=w.test');
@@ -157,7 +197,10 @@ test('queue actions on one message: hold, release, retry, delete with a bounce, 
   await c.post(`/console/queue/${a}/release`, { back });
   assert.equal((await s.server.store.queue.get(a!))!.state, 'queued');
   r = await c.post(`/console/queue/${a}/retry`, { back });
-  assert.match((await c.get(back)).text, new RegExp(`Message ${a}: 0 recipients due now \\(none was waiting: each is due already, in an attempt or final\\)\\.`));
+  assert.match(
+    (await c.get(back)).text,
+    new RegExp(`Message ${a}: 0 recipients due now \\(none was waiting: each is due already, in an attempt or final\\)\\.`),
+  );
   t -= 60_000; // its next attempt (the release's now) is a minute away
   r = await c.post(`/console/queue/${a}/retry`, { back });
   t += 60_000;
@@ -166,8 +209,14 @@ test('queue actions on one message: hold, release, retry, delete with a bounce, 
   const askBounce = await c.post(`/console/queue/${a}/delete`, { back, bounce: '1' });
   assert.equal(askBounce.status, 200);
   assert.match(askBounce.text, new RegExp(`<h1>Delete and bounce message ${a}\\?</h1>`));
-  assert.match(askBounce.text, /its 1 recipient not yet delivered is never tried again and is reported to bob@other\.example in a bounce\. This cannot be undone\./);
-  assert.match(askBounce.text, /<a class="button" href="[^"]+" autofocus>Cancel<\/a>\s*<button type="submit" class="danger" aria-describedby="confirm-what">Delete and bounce 1 recipient<\/button>/);
+  assert.match(
+    askBounce.text,
+    /its 1 recipient not yet delivered is never tried again and is reported to bob@other\.example in a bounce\. This cannot be undone\./,
+  );
+  assert.match(
+    askBounce.text,
+    /<a class="button" href="[^"]+" autofocus>Cancel<\/a>\s*<button type="submit" class="danger" aria-describedby="confirm-what">Delete and bounce 1 recipient<\/button>/,
+  );
   assert.match(askBounce.text, /name="bounce" value="1"><input type="hidden" name="confirm" value="yes">/);
   assert.equal((await s.server.store.queue.get(a!))!.state, 'queued', 'not before the confirmation');
   r = await c.post(`/console/queue/${a}/delete`, { back, bounce: '1', confirm: 'yes' });
@@ -190,7 +239,8 @@ test('queue actions on one message: hold, release, retry, delete with a bounce, 
 });
 
 test('queue actions on the listed messages: hold and release all; deleting them asks first', async () => {
-  for (const to of ['p@q.test', 'r@q.test']) assert.match(await submitAs(s, { user: 'bob@other.example', pass: 'bob-secret-111', to: [to] }), /^250 /);
+  for (const to of ['p@q.test', 'r@q.test'])
+    assert.match(await submitAs(s, { user: 'bob@other.example', pass: 'bob-secret-111', to: [to] }), /^250 /);
   const c = await operator();
   const back = '/console/queue?customer=other&domain=q.test';
   const list = await c.get(back);
@@ -222,7 +272,12 @@ test('holds: the held mailbox with why, since when and what it kept; purge asks 
   const h = await c.get('/console/holds');
   assert.equal(h.status, 200);
   const kept = (await s.server.store.queue.list({ state: 'held', authUser: 'alice@example.com' })).length;
-  assert.match(h.text, new RegExp(`<span id="h-m0">alice@example\\.com</span></td><td><a href="/console/customers/acme">acme</a></td><td>4 recipient domains this hour[^<]*</td><td><time datetime="[^"]+">[^<]+</time></td><td>${kept}</td><td>0</td>`));
+  assert.match(
+    h.text,
+    new RegExp(
+      `<span id="h-m0">alice@example\\.com</span></td><td><a href="/console/customers/acme">acme</a></td><td>4 recipient domains this hour[^<]*</td><td><time datetime="[^"]+">[^<]+</time></td><td>${kept}</td><td>0</td>`,
+    ),
+  );
   assert.match(h.text, /<button type="submit" aria-describedby="h-m0">Release<\/button>/);
   assert.match(h.text, /No site is on hold\./);
   const ask = await c.post('/console/holds/purge', { target: 'alice@example.com' });
@@ -245,7 +300,10 @@ test('bans: the banned address with until when, unban; unlock a locked mailbox b
   assert.match(b.text, /<caption>Client addresses banned now<\/caption>/);
   assert.match(b.text, /<time datetime="[^"]+">[^<]+<\/time> <span class="muted">\(in (59|60) min\)<\/span>/);
   assert.match(b.text, /Locked mailboxes are not listed here/);
-  assert.match(b.text, /<label for="unlock-address">Mailbox address<\/label><input id="unlock-address" name="address" type="email" required>/);
+  assert.match(
+    b.text,
+    /<label for="unlock-address">Mailbox address<\/label><input id="unlock-address" name="address" type="email" required>/,
+  );
   // a CSRF-less unban is refused and changes nothing
   const refused = await c.post('/console/bans/unban', { ip: '192.0.2.7', _csrf: 'wrong' });
   assert.equal(refused.status, 403);
@@ -282,9 +340,14 @@ test('the tenant wall: a customer or mailbox session gets 404 on every operator 
     }
     await c.get('/console');
     for (const [path, fields] of [
-      [`/console/queue/${id}/delete`, { back: '/console/queue' }], [`/console/queue/${id}/delete`, { back: '/console/queue', confirm: 'yes' }], [`/console/queue/${id}/hold`, {}], ['/console/queue/bulk', { ids: id!, action: 'delete', confirm: 'yes' }],
-      ['/console/holds/release', { target: 'alice@example.com' }], ['/console/holds/purge', { target: 'alice@example.com', confirm: 'yes' }],
-      ['/console/bans/unban', { ip: '192.0.2.8' }], ['/console/bans/unlock', { address: 'alice@example.com' }],
+      [`/console/queue/${id}/delete`, { back: '/console/queue' }],
+      [`/console/queue/${id}/delete`, { back: '/console/queue', confirm: 'yes' }],
+      [`/console/queue/${id}/hold`, {}],
+      ['/console/queue/bulk', { ids: id!, action: 'delete', confirm: 'yes' }],
+      ['/console/holds/release', { target: 'alice@example.com' }],
+      ['/console/holds/purge', { target: 'alice@example.com', confirm: 'yes' }],
+      ['/console/bans/unban', { ip: '192.0.2.8' }],
+      ['/console/bans/unlock', { address: 'alice@example.com' }],
     ] as const) {
       const a = await c.post(path, fields);
       assert.equal(a.status, 404, path);
@@ -296,12 +359,15 @@ test('the tenant wall: a customer or mailbox session gets 404 on every operator 
   assert.equal((await s.server.store.audit.list({ limit: 1000 })).length, audit, 'no change was even tried');
 });
 
-test('CSRF: an operator\'s action without the token, with a wrong one, or from another origin is refused (403) and changes nothing', async () => {
+test("CSRF: an operator's action without the token, with a wrong one, or from another origin is refused (403) and changes nothing", async () => {
   const [id] = await bobIds();
   const c = await operator();
   await c.get('/console/queue');
   for (const [fields, headers] of [
-    [{ _csrf: '' }, {}], [{ _csrf: 'x'.repeat(43) }, {}], [{}, { origin: 'https://evil.test' }], [{}, { 'sec-fetch-site': 'cross-site' }],
+    [{ _csrf: '' }, {}],
+    [{ _csrf: 'x'.repeat(43) }, {}],
+    [{}, { origin: 'https://evil.test' }],
+    [{}, { 'sec-fetch-site': 'cross-site' }],
   ] as const) {
     const a = await c.post(`/console/queue/${id}/delete`, { back: '/console/queue', confirm: 'yes', ...fields }, headers);
     assert.equal(a.status, 403);
@@ -311,6 +377,6 @@ test('CSRF: an operator\'s action without the token, with a wrong one, or from a
   assert.equal(purge.status, 403);
   assert.equal((await s.server.store.queue.get(id!))!.state, 'queued', 'still there');
   const ok = await c.post(`/console/queue/${id}/hold`, { back: '/console/queue' });
-  assert.equal(ok.status, 303, 'with the page\'s token it works');
+  assert.equal(ok.status, 303, "with the page's token it works");
   assert.equal((await s.server.store.queue.get(id!))!.state, 'held');
 });

@@ -25,7 +25,8 @@ before(async () => {
 after(() => s?.close());
 
 const smtpLogin = (user: string, pass: string) => submitAs(s, { user, pass });
-const failures = async (address: string) => (await s.server.store.authGuard.loginState((await s.server.store.mailboxes.get(address))!.id)).failures;
+const failures = async (address: string) =>
+  (await s.server.store.authGuard.loginState((await s.server.store.mailboxes.get(address))!.id)).failures;
 
 test('a mailbox user changes its own password: wrong current refused and counted, then the old one is dead and other sessions end', async () => {
   const a = createConsoleClient(s);
@@ -34,7 +35,11 @@ test('a mailbox user changes its own password: wrong current refused and counted
   await b.signIn({ login: 'carol@example.com', password: 'carol-secret-1' });
   const form = await a.get('/console/password');
   assert.equal(form.status, 200);
-  for (const [id, label] of [['pw-current', 'Current password'], ['pw-new', 'New password'], ['pw-repeat', 'New password again']]) {
+  for (const [id, label] of [
+    ['pw-current', 'Current password'],
+    ['pw-new', 'New password'],
+    ['pw-repeat', 'New password again'],
+  ]) {
     assert.match(form.text, new RegExp(`<label for="${id}">${label}`));
     assert.match(form.text, new RegExp(`<input id="${id}" name="\\w+" type="password"`));
   }
@@ -43,8 +48,14 @@ test('a mailbox user changes its own password: wrong current refused and counted
   assert.equal(wrong.status, 401);
   assert.match(wrong.text, /role="alert" id="pw-error">The current password is not right/);
   assert.equal(await failures('carol@example.com'), before + 1, 'counted like a failed login');
-  assert.ok(s.logs.some((l) => l.evt === 'auth' && l.listener === 'console' && l.user === 'carol@example.com' && l.reason === 'bad-password'));
-  const mismatch = await a.post('/console/password', { current: 'carol-secret-1', password: 'carol-new-pass-2', repeat: 'carol-new-pass-3' });
+  assert.ok(
+    s.logs.some((l) => l.evt === 'auth' && l.listener === 'console' && l.user === 'carol@example.com' && l.reason === 'bad-password'),
+  );
+  const mismatch = await a.post('/console/password', {
+    current: 'carol-secret-1',
+    password: 'carol-new-pass-2',
+    repeat: 'carol-new-pass-3',
+  });
   assert.equal(mismatch.status, 422);
   assert.match(mismatch.text, /The two new passwords are not the same/);
   const short = await a.post('/console/password', { current: 'carol-secret-1', password: 'short', repeat: 'short' });
@@ -70,7 +81,9 @@ test('CSRF: without the token, with a wrong one, or from another site the change
   await a.get('/console/password');
   const fields = { current: 'alice-secret-1', password: 'alice-new-pass-9', repeat: 'alice-new-pass-9' };
   for (const [what, extra, headers] of [
-    ['no token', { _csrf: '' }, {}], ['a wrong token', { _csrf: 'x'.repeat(43) }, {}], ['another site', {}, { origin: 'https://evil.example' }],
+    ['no token', { _csrf: '' }, {}],
+    ['a wrong token', { _csrf: 'x'.repeat(43) }, {}],
+    ['another site', {}, { origin: 'https://evil.example' }],
   ] as const) {
     const r = await a.post('/console/password', { ...fields, ...extra }, headers);
     assert.equal(r.status, 403, what);
@@ -84,7 +97,7 @@ test('CSRF: without the token, with a wrong one, or from another site the change
   assert.match(await smtpLogin('alice@example.com', 'alice-new-pass-9'), /^535/);
 });
 
-test('a customer sets or generates its own mailboxes\' passwords (shown once), never another customer\'s', async () => {
+test("a customer sets or generates its own mailboxes' passwords (shown once), never another customer's", async () => {
   const mailbox = createConsoleClient(s);
   await mailbox.signIn({ login: 'alice@example.com', password: 'alice-secret-1' });
   const c = createConsoleClient(s);
@@ -100,19 +113,29 @@ test('a customer sets or generates its own mailboxes\' passwords (shown once), n
   assert.ok(pw && pw.length >= 12, 'the generated password is shown');
   assert.equal(await smtpLogin('alice@example.com', pw.replace(/&amp;/g, '&')), 'ok');
   assert.match(await smtpLogin('alice@example.com', 'alice-secret-1'), /^535/);
-  assert.equal((await mailbox.get('/console')).status, 303, 'the mailbox\'s console session ended');
+  assert.equal((await mailbox.get('/console')).status, 303, "the mailbox's console session ended");
   assert.doesNotMatch((await c.get('/console/password')).text, new RegExp(pw.replace(/[^A-Za-z0-9]/g, '.')), 'shown only once');
 
-  const set = await c.post('/console/password', { action: 'set', mailbox: 'alice@example.com', password: 'alice-chosen-77', repeat: 'alice-chosen-77' });
+  const set = await c.post('/console/password', {
+    action: 'set',
+    mailbox: 'alice@example.com',
+    password: 'alice-chosen-77',
+    repeat: 'alice-chosen-77',
+  });
   assert.equal(set.status, 303);
   assert.match((await c.get('/console/password')).text, /The password of alice@example\.com was changed/);
   assert.equal(await smtpLogin('alice@example.com', 'alice-chosen-77'), 'ok');
 
-  const theirs = await c.post('/console/password', { action: 'set', mailbox: 'eve@beta.test', password: 'stolen-pass-1', repeat: 'stolen-pass-1' });
+  const theirs = await c.post('/console/password', {
+    action: 'set',
+    mailbox: 'eve@beta.test',
+    password: 'stolen-pass-1',
+    repeat: 'stolen-pass-1',
+  });
   assert.equal(theirs.status, 404);
   assert.doesNotMatch(theirs.text, /<option value="eve@beta\.test"/);
   assert.equal((await c.post('/console/password', { action: 'generate', mailbox: 'eve@beta.test' })).status, 404);
-  assert.equal(await smtpLogin('eve@beta.test', 'eve-secret-11'), 'ok', 'another customer\'s mailbox is untouched');
+  assert.equal(await smtpLogin('eve@beta.test', 'eve-secret-11'), 'ok', "another customer's mailbox is untouched");
 
   const op = createConsoleClient(s);
   await op.signIn({ token: opToken });

@@ -11,7 +11,14 @@ let acmeToken: string;
 before(async () => {
   s = await startTestServer({
     dns: { servers: ['127.0.0.1:9'], timeoutMs: 50, tries: 1 }, // nothing answers: the live check says so quickly
-    delivery: { enabled: false, pools: { a: { addresses: ['127.0.0.2'], helo: 'a.out.postern.test' }, b: { addresses: ['127.0.0.3'], helo: 'b.out.postern.test', concurrency: 3 } }, defaultPool: 'a' },
+    delivery: {
+      enabled: false,
+      pools: {
+        a: { addresses: ['127.0.0.2'], helo: 'a.out.postern.test' },
+        b: { addresses: ['127.0.0.3'], helo: 'b.out.postern.test', concurrency: 3 },
+      },
+      defaultPool: 'a',
+    },
   });
   await s.addMailbox('alice@example.com', 'alice-secret-1', 'acme');
   opToken = (await s.admin.addToken('ops', { operator: true })).token;
@@ -32,7 +39,10 @@ test('pools: the configured pools, assign a customer and a domain, unassign; a r
   const r = await c.post('/console/pools/assign', { pool: 'b', kind: 'customer', name: 'acme' });
   assert.equal(r.headers.location, '/console/pools');
   await c.post('/console/pools/assign', { pool: 'a', kind: 'domain', name: 'Example.COM' });
-  assert.deepEqual((await s.server.store.pools.list()).map((x) => `${x.kind}:${x.name}:${x.pool}`), ['customer:acme:b', 'domain:example.com:a']);
+  assert.deepEqual(
+    (await s.server.store.pools.list()).map((x) => `${x.kind}:${x.name}:${x.pool}`),
+    ['customer:acme:b', 'domain:example.com:a'],
+  );
   const after = await c.get('/console/pools');
   assert.match(after.text, /domain example\.com sends from pool a\./);
   assert.match(after.text, /<span id="pa-0" class="mono">acme<\/span>/);
@@ -45,7 +55,10 @@ test('pools: the configured pools, assign a customer and a domain, unassign; a r
   assert.match(check.text, /<code[^>]*>spf:example\.com<\/code>|<code[^>]*>spf<\/code>/);
   assert.equal((await c.get('/console/pools/zzz')).status, 404);
   await c.post('/console/pools/unassign', { kind: 'customer', name: 'acme' });
-  assert.deepEqual((await s.server.store.pools.list()).map((x) => `${x.kind}:${x.name}:${x.pool}`), ['domain:example.com:a']);
+  assert.deepEqual(
+    (await s.server.store.pools.list()).map((x) => `${x.kind}:${x.name}:${x.pool}`),
+    ['domain:example.com:a'],
+  );
 });
 
 test('the tenant wall: a customer session gets 404 on the pools page and its actions, and nothing changes', async () => {

@@ -12,7 +12,9 @@ const HOUR = 3_600_000;
 let t = Math.floor(Date.now() / HOUR) * HOUR + 60_000;
 const clock = { now: () => t };
 const servers: TestServer[] = [];
-after(async () => { for (const s of servers) await s.close(); });
+after(async () => {
+  for (const s of servers) await s.close();
+});
 
 async function server(containment: Record<string, unknown>): Promise<TestServer> {
   const s = await startTestServer({ containment: { ...containment }, bounce: { postmaster: 'abuse@provider.test' } }, { clock });
@@ -24,7 +26,8 @@ async function server(containment: Record<string, unknown>): Promise<TestServer>
   return s;
 }
 
-const send = (s: TestServer, user: string, pass: string, to: string[], from = '127.0.0.1') => submitAs(s, { user, pass, to, from, text: 'buy now' });
+const send = (s: TestServer, user: string, pass: string, to: string[], from = '127.0.0.1') =>
+  submitAs(s, { user, pass, to, from, text: 'buy now' });
 
 const until = async (check: () => Promise<boolean> | boolean) => {
   const end = Date.now() + 5000;
@@ -39,7 +42,8 @@ test('a burst to many domains puts the mailbox on hold; notices go out; the othe
   // the real user, one normal message
   assert.match(await send(s, 'alice@example.com', 'alice-secret-1', ['friend@gmail.test']), /^250 /);
   // the thief: one recipient domain per message
-  for (let i = 0; i < 6; i++) assert.match(await send(s, 'alice@example.com', 'alice-secret-1', [`victim${i}@d${i}.test`], '127.0.0.9'), /^250 /);
+  for (let i = 0; i < 6; i++)
+    assert.match(await send(s, 'alice@example.com', 'alice-secret-1', [`victim${i}@d${i}.test`], '127.0.0.9'), /^250 /);
   await until(async () => (await s.server.store.mailboxes.get('alice@example.com'))!.heldSince !== null);
   const m = (await s.server.store.mailboxes.get('alice@example.com'))!;
   assert.match(m.holdReason!, /6 recipient domains this hour/);
@@ -61,7 +65,10 @@ test('a burst to many domains puts the mailbox on hold; notices go out; the othe
   // the 6th domain tripped it (1 own + 5 thief messages): at most the thief's 6th message and
   // the one above were kept back
   const holds = await s.admin.listHolds();
-  assert.deepEqual(holds.mailboxes.map((h) => h.mailbox.address), ['alice@example.com']);
+  assert.deepEqual(
+    holds.mailboxes.map((h) => h.mailbox.address),
+    ['alice@example.com'],
+  );
   const kept = holds.mailboxes[0]!.heldMessages;
   assert.ok(kept >= 1 && kept <= 2, `held ${kept}`);
   const mine = await s.server.store.queue.list({ authUser: 'alice@example.com' });
@@ -77,16 +84,28 @@ test('a burst to many domains puts the mailbox on hold; notices go out; the othe
   assert.equal((await s.server.store.queue.get(/queued as (\S+)/.exec(after)![1]!))!.state, 'queued');
 });
 
-test('recipients far above the mailbox\'s own baseline, and logins from many networks, also trip; onHold refuse refuses', async () => {
+test("recipients far above the mailbox's own baseline, and logins from many networks, also trip; onHold refuse refuses", async () => {
   const s = await server({ minRecipientsPerHour: 5, baselineFactor: 3, maxDomainsPerHour: 1000, maxNetworksPerHour: 3, onHold: 'refuse' });
-  assert.match(await send(s, 'alice@example.com', 'alice-secret-1', Array.from({ length: 6 }, (_, i) => `r${i}@same.test`)), /^250 /);
+  assert.match(
+    await send(
+      s,
+      'alice@example.com',
+      'alice-secret-1',
+      Array.from({ length: 6 }, (_, i) => `r${i}@same.test`),
+    ),
+    /^250 /,
+  );
   await until(async () => (await s.server.store.mailboxes.get('alice@example.com'))!.heldSince !== null);
-  assert.match((await s.server.store.mailboxes.get('alice@example.com'))!.holdReason!, /6 recipients this hour, against a usual 0\.0 an hour/);
+  assert.match(
+    (await s.server.store.mailboxes.get('alice@example.com'))!.holdReason!,
+    /6 recipients this hour, against a usual 0\.0 an hour/,
+  );
   assert.match(await send(s, 'alice@example.com', 'alice-secret-1', ['x@same.test']), /^550 5\.7\.1 This mailbox is on hold/);
   await s.admin.releaseHold('alice@example.com');
   // logins from 4 networks within the hour
   t += HOUR;
-  for (const ip of ['127.0.1.1', '127.0.2.1', '127.0.3.1']) assert.match(await send(s, 'bob@other.example', 'bob-secret-111', ['x@y.test'], ip), /^250 /);
+  for (const ip of ['127.0.1.1', '127.0.2.1', '127.0.3.1'])
+    assert.match(await send(s, 'bob@other.example', 'bob-secret-111', ['x@y.test'], ip), /^250 /);
   assert.equal((await s.server.store.mailboxes.get('bob@other.example'))!.heldSince, null, 'three networks are fine');
   await send(s, 'bob@other.example', 'bob-secret-111', ['x@y.test'], '127.0.4.1');
   await until(async () => (await s.server.store.mailboxes.get('bob@other.example'))!.heldSince !== null);
@@ -96,21 +115,38 @@ test('recipients far above the mailbox\'s own baseline, and logins from many net
 test('a high share of deferred and failed deliveries puts the mailbox on hold at its next message', async () => {
   const { startDeliveryLab, until: waitFor } = await import('../helpers/delivery-lab.ts');
   const lab = await startDeliveryLab(
-    { 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.2'] }, 'example.com': { MX: [{ preference: 10, exchange: 'mx.example.com' }] }, 'mx.example.com': { A: ['127.0.0.4'] } },
-    {}, { containment: { minOutcomes: 3, maxFailureRatio: 0.5 } } as never,
+    {
+      'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+      'mx.remote.test': { A: ['127.0.0.2'] },
+      'example.com': { MX: [{ preference: 10, exchange: 'mx.example.com' }] },
+      'mx.example.com': { A: ['127.0.0.4'] },
+    },
+    {},
+    { containment: { minOutcomes: 3, maxFailureRatio: 0.5 } } as never,
   );
   try {
     await lab.mx('127.0.0.2', { rcpt: { code: 550, text: '5.1.1 no such user' } });
     await lab.mx('127.0.0.4', {});
     for (let i = 0; i < 3; i++) {
       const id = await lab.submit({ to: `bought${i}@remote.test` });
-      await waitFor(async () => (await lab.s.server.store.queue.attempts(id)).length === 1 || (await lab.s.server.store.queue.get(id)) === null, 5000, 'the attempt');
+      await waitFor(
+        async () => (await lab.s.server.store.queue.attempts(id)).length === 1 || (await lab.s.server.store.queue.get(id)) === null,
+        5000,
+        'the attempt',
+      );
     }
     const alice = (await lab.s.server.store.mailboxes.get('alice@example.com'))!;
-    await waitFor(async () => (await lab.s.server.store.activity.hour(alice.id, Date.now() - (Date.now() % HOUR))).bad >= 3, 5000, 'the counts');
+    await waitFor(
+      async () => (await lab.s.server.store.activity.hour(alice.id, Date.now() - (Date.now() % HOUR))).bad >= 3,
+      5000,
+      'the counts',
+    );
     await lab.submit({ to: 'bought9@remote.test' });
     await waitFor(async () => (await lab.s.server.store.mailboxes.get('alice@example.com'))!.heldSince !== null, 5000, 'the hold');
-    assert.match((await lab.s.server.store.mailboxes.get('alice@example.com'))!.holdReason!, /3 of 3 delivery attempts this hour deferred or failed/);
+    assert.match(
+      (await lab.s.server.store.mailboxes.get('alice@example.com'))!.holdReason!,
+      /3 of 3 delivery attempts this hour deferred or failed/,
+    );
   } finally {
     await lab.close();
   }

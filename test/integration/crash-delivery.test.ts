@@ -30,18 +30,27 @@ after(async () => {
 
 test('kill -9 with deliveries in flight: after a restart every recipient is delivered at least once', async () => {
   const [sub, mxPort] = await freePorts(2);
-  dns = await startFakeDns({ 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.1'] } });
+  dns = await startFakeDns({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.1'] },
+  });
   mx = await startFakeMx({}, { port: mxPort, dataDelayMs: 150 });
-  ws = makeWorkspace(serveYaml([{ role: 'submission', port: sub }], [
-    'delivery:',
-    '  allowLoopback: true',
-    `  mxPort: ${mxPort}`,
-    '  concurrency: 4',
-    '  pollIntervalMs: 100',
-    '  mtaSts: false',
-    'dns:',
-    `  servers: ["${dns.address}"]`,
-  ].join('\n')), 'postern-crash-delivery-');
+  ws = makeWorkspace(
+    serveYaml(
+      [{ role: 'submission', port: sub }],
+      [
+        'delivery:',
+        '  allowLoopback: true',
+        `  mxPort: ${mxPort}`,
+        '  concurrency: 4',
+        '  pollIntervalMs: 100',
+        '  mtaSts: false',
+        'dns:',
+        `  servers: ["${dns.address}"]`,
+      ].join('\n'),
+    ),
+    'postern-crash-delivery-',
+  );
   const w = ws;
   ok(await runCli(w, ['customer', 'add', 'acme']), 'customer add');
   ok(await runCli(w, ['domain', 'add', 'example.com', '--customer', 'acme']), 'domain add');
@@ -50,13 +59,25 @@ test('kill -9 with deliveries in flight: after a restart every recipient is deli
   const first = await startServe(w, 1);
   servers.push(first);
   const transport = nodemailer.createTransport({
-    pool: true, maxConnections: 4, host: '127.0.0.1', port: sub, requireTLS: true,
-    auth: { user: 'alice@example.com', pass: PASSWORD }, tls: { rejectUnauthorized: false },
+    pool: true,
+    maxConnections: 4,
+    host: '127.0.0.1',
+    port: sub,
+    requireTLS: true,
+    auth: { user: 'alice@example.com', pass: PASSWORD },
+    tls: { rejectUnauthorized: false },
   });
   try {
-    await Promise.all(Array.from({ length: N }, (_, i) => transport.sendMail({
-      from: 'alice@example.com', to: `r${i}@remote.test`, subject: `crash ${i}`, text: `message ${i}`,
-    })));
+    await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        transport.sendMail({
+          from: 'alice@example.com',
+          to: `r${i}@remote.test`,
+          subject: `crash ${i}`,
+          text: `message ${i}`,
+        }),
+      ),
+    );
   } finally {
     transport.close();
   }

@@ -11,7 +11,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeWorkspace, runCli, serveYaml, freePorts, startServe, ok, parseJson, type Workspace, type ServeProcess } from '../helpers/cli.ts';
+import {
+  makeWorkspace,
+  runCli,
+  serveYaml,
+  freePorts,
+  startServe,
+  ok,
+  parseJson,
+  type Workspace,
+  type ServeProcess,
+} from '../helpers/cli.ts';
 
 const N = 40;
 const CONNECTIONS = 6;
@@ -46,7 +56,13 @@ function text(i: number): { text: string; last: string } {
 test('every message answered 250 survives kill -9; start-up sweeps orphan bodies', async () => {
   const [sub, subs] = await freePorts(2);
   ws = makeWorkspace(
-    serveYaml([{ role: 'submission', port: sub }, { role: 'submissions', port: subs }], 'queue:\n  inlineBodyMaxBytes: 4096'),
+    serveYaml(
+      [
+        { role: 'submission', port: sub },
+        { role: 'submissions', port: subs },
+      ],
+      'queue:\n  inlineBodyMaxBytes: 4096',
+    ),
     'postern-crash-',
   );
   const w = ws;
@@ -58,23 +74,35 @@ test('every message answered 250 survives kill -9; start-up sweeps orphan bodies
   servers.push(first);
 
   const transport = nodemailer.createTransport({
-    pool: true, maxConnections: CONNECTIONS, maxMessages: Infinity,
-    host: '127.0.0.1', port: sub, secure: false, requireTLS: true,
-    auth: { user: 'alice@example.com', pass: PASSWORD }, tls: { rejectUnauthorized: false },
+    pool: true,
+    maxConnections: CONNECTIONS,
+    maxMessages: Infinity,
+    host: '127.0.0.1',
+    port: sub,
+    secure: false,
+    requireTLS: true,
+    auth: { user: 'alice@example.com', pass: PASSWORD },
+    tls: { rejectUnauthorized: false },
   });
   const accepted = new Map<string, { i: number; rcpts: string[]; last: string }>();
   try {
-    await Promise.all(Array.from({ length: N }, async (_, i) => {
-      const body = text(i);
-      const rcpts = [`rcpt${i}@remote.test`, 'shared@other.test'];
-      const info = await transport.sendMail({
-        from: 'alice@example.com', to: rcpts[0], cc: rcpts[1], subject: `durable ${i}`, text: body.text,
-      });
-      const id = /^250 2\.0\.0 .*queued as (\S+)/.exec(info.response)?.[1];
-      assert.ok(id, `250 with a queue id: ${info.response}`);
-      assert.ok(!accepted.has(id), `queue id ${id} given twice`);
-      accepted.set(id, { i, rcpts, last: body.last });
-    }));
+    await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const body = text(i);
+        const rcpts = [`rcpt${i}@remote.test`, 'shared@other.test'];
+        const info = await transport.sendMail({
+          from: 'alice@example.com',
+          to: rcpts[0],
+          cc: rcpts[1],
+          subject: `durable ${i}`,
+          text: body.text,
+        });
+        const id = /^250 2\.0\.0 .*queued as (\S+)/.exec(info.response)?.[1];
+        assert.ok(id, `250 with a queue id: ${info.response}`);
+        assert.ok(!accepted.has(id), `queue id ${id} given twice`);
+        accepted.set(id, { i, rcpts, last: body.last });
+      }),
+    );
     // right after the last 250: no goodbye, no flush
     first.child.kill('SIGKILL');
   } finally {
@@ -139,7 +167,11 @@ test('every message answered 250 survives kill -9; start-up sweeps orphan bodies
 
   // the restarted server takes mail again on the same dataDir
   const again = nodemailer.createTransport({
-    host: '127.0.0.1', port: subs, secure: true, auth: { user: 'alice@example.com', pass: PASSWORD }, tls: { rejectUnauthorized: false },
+    host: '127.0.0.1',
+    port: subs,
+    secure: true,
+    auth: { user: 'alice@example.com', pass: PASSWORD },
+    tls: { rejectUnauthorized: false },
   });
   const info = await again.sendMail({ from: 'alice@example.com', to: 'after@remote.test', subject: 'after restart', text: 'still here' });
   assert.match(info.response, /^250 2\.0\.0 /);

@@ -20,7 +20,9 @@ before(() => {
   ta = makeChain('mx.ta.test');
   stranger = makeChain('mx.ee.test', { caName: 'Stranger CA' });
 });
-after(() => { for (const c of [ee, ta, stranger]) fs.rmSync(c.dir, { recursive: true, force: true }); });
+after(() => {
+  for (const c of [ee, ta, stranger]) fs.rmSync(c.dir, { recursive: true, force: true });
+});
 
 let lab: DeliveryLab | null = null;
 afterEach(async () => {
@@ -55,13 +57,18 @@ async function daneLab(extra: Record<string, unknown> = {}): Promise<DeliveryLab
   return l;
 }
 
-const tlsMx = (l: DeliveryLab, host: string, chain: TestChain) => l.mx(host, {}, { tls: true, server: { key: chain.key, cert: chain.chainPem } });
+const tlsMx = (l: DeliveryLab, host: string, chain: TestChain) =>
+  l.mx(host, {}, { tls: true, server: { key: chain.key, cert: chain.chainPem } });
 
 async function deferral(l: DeliveryLab, id: string): Promise<string> {
-  const r = await until(async () => {
-    const m = await l.s.server.store.queue.get(id);
-    return m?.recipients[0]?.state === 'deferred' ? m.recipients[0] : null;
-  }, 8000, 'a deferral');
+  const r = await until(
+    async () => {
+      const m = await l.s.server.store.queue.get(id);
+      return m?.recipients[0]?.state === 'deferred' ? m.recipients[0] : null;
+    },
+    8000,
+    'a deferral',
+  );
   return String(r.lastReply);
 }
 
@@ -75,8 +82,14 @@ test('DANE-EE and DANE-TA records that match deliver over TLS', async () => {
   assert.equal(eeMx.received[0]!.tls, true);
   assert.equal(taMx.received[0]!.tls, true);
   const logs = lab.s.logs.filter((l) => l.evt === 'attempt').map((l) => (l.log as string[]).join(' | '));
-  assert.ok(logs.some((l) => /DANE: certificate matches DANE-EE 3 1 1/.test(l)), logs.join('\n'));
-  assert.ok(logs.some((l) => /DANE: certificate matches DANE-TA 2 1 1 \(mx\.ta\.test\)/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /DANE: certificate matches DANE-EE 3 1 1/.test(l)),
+    logs.join('\n'),
+  );
+  assert.ok(
+    logs.some((l) => /DANE: certificate matches DANE-TA 2 1 1 \(mx\.ta\.test\)/.test(l)),
+    logs.join('\n'),
+  );
 });
 
 test('a certificate that matches no TLSA record defers with a DANE reply, shown by queue show and tracking; nothing is sent', async () => {
@@ -84,13 +97,20 @@ test('a certificate that matches no TLSA record defers with a DANE reply, shown 
   const mx = await tlsMx(lab, '127.0.0.4', ee);
   const id = await lab.submit({ to: 'x@bad.test' });
   const reply = await deferral(lab, id);
-  assert.match(reply, /^451 4\.7\.5 DANE: mx\.bad\.test publishes DANE TLSA records, but no TLSA record of mx\.bad\.test matches the certificate chain \(3 1 1 /);
+  assert.match(
+    reply,
+    /^451 4\.7\.5 DANE: mx\.bad\.test publishes DANE TLSA records, but no TLSA record of mx\.bad\.test matches the certificate chain \(3 1 1 /,
+  );
   assert.equal(mx.received.length, 0);
   const shown = await lab.s.admin.showMessage(id);
   assert.match(JSON.stringify(shown), /DANE: mx\.bad\.test publishes DANE TLSA records/);
   const tracked = await lab.s.server.store.tracking.get(id);
   const ev = tracked?.events.find((e) => e.type === 'attempt-deferred');
-  assert.match(String(ev?.reply), /^451 4\.7\.5 DANE: mx\.bad\.test publishes DANE TLSA records/, 'message tracking shows the DANE deferral');
+  assert.match(
+    String(ev?.reply),
+    /^451 4\.7\.5 DANE: mx\.bad\.test publishes DANE TLSA records/,
+    'message tracking shows the DANE deferral',
+  );
   assert.equal(ev?.category, 'tls');
 });
 
@@ -124,6 +144,9 @@ test('delivery.daneDomains: off delivers despite a mismatch; required defers a d
   await lab.submit({ to: 'x@bad.test' });
   await until(() => bad.received.length === 1, 8000, 'delivered with DANE off');
   const id = await lab.submit({ to: 'x@unsigned.test' });
-  assert.match(await deferral(lab, id), /^451 4\.7\.5 DANE is required for unsigned\.test \(delivery\.daneDomains\) but its MX records are not DNSSEC-validated/);
+  assert.match(
+    await deferral(lab, id),
+    /^451 4\.7\.5 DANE is required for unsigned\.test \(delivery\.daneDomains\) but its MX records are not DNSSEC-validated/,
+  );
   assert.equal(unsigned.received.length, 0);
 });

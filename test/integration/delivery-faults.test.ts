@@ -32,17 +32,50 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: '421 at the greeting', script: { greeting: { code: 421, text: '4.3.2 too busy' } }, state: 'deferred', reply: /421 4\.3\.2 too busy/ },
+  {
+    name: '421 at the greeting',
+    script: { greeting: { code: 421, text: '4.3.2 too busy' } },
+    state: 'deferred',
+    reply: /421 4\.3\.2 too busy/,
+  },
   { name: 'no greeting', script: { greeting: 'no-greeting' }, state: 'deferred', reply: /greeting|timeout|timed out/i },
   { name: '4xx at MAIL', script: { mail: { code: 451, text: '4.3.0 try later' } }, state: 'deferred', reply: /451 4\.3\.0 try later/ },
-  { name: '5xx at MAIL', script: { mail: { code: 550, text: '5.7.1 sender blocked' } }, state: 'failed', reply: /550 5\.7\.1 sender blocked/, bounce: true },
-  { name: '4xx at RCPT', script: { rcpt: { code: 450, text: '4.2.0 mailbox busy' } }, state: 'deferred', reply: /450 4\.2\.0 mailbox busy/ },
-  { name: '5xx at RCPT', script: { rcpt: { code: 550, text: '5.1.1 unknown user' } }, state: 'failed', reply: /550 5\.1\.1 unknown user/, bounce: true },
-  { name: '4xx after DATA', script: { data: { code: 452, text: '4.3.1 out of space' } }, state: 'deferred', reply: /452 4\.3\.1 out of space/ },
+  {
+    name: '5xx at MAIL',
+    script: { mail: { code: 550, text: '5.7.1 sender blocked' } },
+    state: 'failed',
+    reply: /550 5\.7\.1 sender blocked/,
+    bounce: true,
+  },
+  {
+    name: '4xx at RCPT',
+    script: { rcpt: { code: 450, text: '4.2.0 mailbox busy' } },
+    state: 'deferred',
+    reply: /450 4\.2\.0 mailbox busy/,
+  },
+  {
+    name: '5xx at RCPT',
+    script: { rcpt: { code: 550, text: '5.1.1 unknown user' } },
+    state: 'failed',
+    reply: /550 5\.1\.1 unknown user/,
+    bounce: true,
+  },
+  {
+    name: '4xx after DATA',
+    script: { data: { code: 452, text: '4.3.1 out of space' } },
+    state: 'deferred',
+    reply: /452 4\.3\.1 out of space/,
+  },
   { name: '5xx after DATA', script: { data: { code: 554, text: '5.7.1 spam' } }, state: 'failed', reply: /554 5\.7\.1 spam/, bounce: true },
   { name: 'connection dropped mid-DATA', script: { data: 'drop' }, state: 'deferred', reply: /closed|ECONNRESET|unexpected/i },
   { name: 'silent after the final dot', script: { data: 'silent-after-dot' }, state: 'deferred', reply: /may be delivered twice/ },
-  { name: 'hung TLS handshake (plaintext retry accepted)', script: { starttls: 'hang-handshake' }, opts: { tls: true }, state: 'delivered', reply: /^250/ },
+  {
+    name: 'hung TLS handshake (plaintext retry accepted)',
+    script: { starttls: 'hang-handshake' },
+    opts: { tls: true },
+    state: 'delivered',
+    reply: /^250/,
+  },
   { name: 'a 1 MB reply line', script: { rcpt: { hugeLine: 1024 * 1024, code: 550 } }, state: 'deferred', reply: /.{1,700}/ },
   { name: '1,000 MX records: the first usable one takes it', script: {}, to: 'x@many.test', state: 'delivered', reply: /^250/ },
   { name: 'SERVFAIL on the MX lookup', script: {}, to: 'x@servfail.test', state: 'deferred', reply: /451 4\.4\.3 .*temporarily/ },
@@ -69,10 +102,14 @@ for (const c of CASES) {
     assert.ok(Date.now() - started < 12_000, 'ended within its timeouts');
     if (c.state === 'deferred') {
       // the log line comes just before the result is committed
-      const m = await until(async () => {
-        const q = await lab!.s.server.store.queue.get(id);
-        return q?.recipients[0]?.state === 'deferred' ? q : null;
-      }, 5000, 'the deferral in the store');
+      const m = await until(
+        async () => {
+          const q = await lab!.s.server.store.queue.get(id);
+          return q?.recipients[0]?.state === 'deferred' ? q : null;
+        },
+        5000,
+        'the deferral in the store',
+      );
       assert.equal(m?.recipients[0]?.state, 'deferred');
       assert.equal(m?.recipients[0]?.attempts, 1);
       assert.ok(m!.recipients[0]!.nextAttemptAt > Date.now() + 30 * 60_000, 'next attempt per the schedule');

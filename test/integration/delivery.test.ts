@@ -9,7 +9,12 @@ import { startDeliveryLab, until, parse, statusBlocks, type DeliveryLab } from '
 import type { FakeZone } from '../helpers/fake-dns.ts';
 
 const ZONE: FakeZone = {
-  'remote.test': { MX: [{ preference: 10, exchange: 'mx1.remote.test' }, { preference: 20, exchange: 'mx2.remote.test' }] },
+  'remote.test': {
+    MX: [
+      { preference: 10, exchange: 'mx1.remote.test' },
+      { preference: 20, exchange: 'mx2.remote.test' },
+    ],
+  },
   'mx1.remote.test': { A: ['127.0.0.2'] },
   'mx2.remote.test': { A: ['127.0.0.3'] },
   // bounces to alice@example.com go here
@@ -63,7 +68,10 @@ test('5xx at RCPT: failed, and a DSN goes back to the sender with the remote rep
   assert.deepEqual(dsn.to, ['alice@example.com']);
   const raw = dsn.data.toString();
   const parsed = await parse(dsn.data);
-  assert.match(String(parsed.headers.get('content-type') && (parsed.headers.get('content-type') as { value: string }).value), /multipart\/report/);
+  assert.match(
+    String(parsed.headers.get('content-type') && (parsed.headers.get('content-type') as { value: string }).value),
+    /multipart\/report/,
+  );
   assert.match(raw, /report-type="?delivery-status/i);
   assert.equal(parsed.headers.get('auto-submitted'), 'auto-replied');
   assert.match(parsed.subject ?? '', /Undelivered/);
@@ -86,7 +94,9 @@ test('4xx then accepted on retry; every attempt is kept until delivery', async (
   lab = await startDeliveryLab(ZONE);
   // mx2 absent: the 4xx of mx1 on the first session is final for that attempt
   let tries = 0;
-  const mx1 = await lab.mx('127.0.0.2', { rcpt: () => (++tries === 1 ? { code: 451, text: '4.7.1 greylisted, come back later' } : 'accept') });
+  const mx1 = await lab.mx('127.0.0.2', {
+    rcpt: () => (++tries === 1 ? { code: 451, text: '4.7.1 greylisted, come back later' } : 'accept'),
+  });
   const id = await lab.submit({ to: 'bob@remote.test' });
   await until(() => lab!.s.logs.some((l) => l.evt === 'delivery' && l.qid === id && l.result === 'deferred'), 5000, 'deferral');
   await until(() => mx1.received.length === 1, 5000, 'delivery on retry');
@@ -138,9 +148,13 @@ test('delay warning once after delayWarningHours, when NOTIFY allows it', async 
 
 test('NOTIFY=NEVER: no DSN for a failure; NOTIFY=SUCCESS to a host without DSN: a success report', async () => {
   lab = await startDeliveryLab(ZONE);
-  await lab.mx('127.0.0.2', {
-    rcpt: (c) => (c.to === 'gone@remote.test' ? { code: 550, text: '5.1.1 gone' } : 'accept'),
-  }, { server: { hideDSN: true } });
+  await lab.mx(
+    '127.0.0.2',
+    {
+      rcpt: (c) => (c.to === 'gone@remote.test' ? { code: 550, text: '5.1.1 gone' } : 'accept'),
+    },
+    { server: { hideDSN: true } },
+  );
   const home = await lab.mx('127.0.0.4', {});
   await lab.submit({ to: 'gone@remote.test', dsn: { notify: 'NEVER' } });
   await lab.submit({ to: 'bob@remote.test', dsn: { notify: ['SUCCESS'] } });
@@ -156,7 +170,8 @@ test('NOTIFY=NEVER: no DSN for a failure; NOTIFY=SUCCESS to a host without DSN: 
 test('a bounce that cannot be delivered goes to the postmaster once; a failing postmaster copy is dropped', async () => {
   lab = await startDeliveryLab(
     { ...ZONE, 'ops.test': { MX: [{ preference: 10, exchange: 'mx.ops.test' }] }, 'mx.ops.test': { A: ['127.0.0.5'] } },
-    {}, { bounce: { postmaster: 'postmaster@ops.test' } },
+    {},
+    { bounce: { postmaster: 'postmaster@ops.test' } },
   );
   await lab.mx('127.0.0.2', { rcpt: { code: 550, text: '5.1.1 unknown' } });
   const home = await lab.mx('127.0.0.4', { rcpt: { code: 550, text: '5.1.1 the sender does not exist either' } });
@@ -167,7 +182,10 @@ test('a bounce that cannot be delivered goes to the postmaster once; a failing p
   assert.equal(home.received.length, 0);
   assert.equal(ops.received.length, 0);
   const notices = lab.s.logs.filter((l) => l.evt === 'bounce' && l.notice === 'failure');
-  assert.deepEqual(notices.map((l) => l.to), ['alice@example.com', 'postmaster@ops.test']);
+  assert.deepEqual(
+    notices.map((l) => l.to),
+    ['alice@example.com', 'postmaster@ops.test'],
+  );
 });
 
 test('connections are reused: ten messages to one MX over fewer connections than messages', async () => {
@@ -194,8 +212,10 @@ test('mx listener: a hosted domain with an inbound route takes mail from anyone 
   lab = await startDeliveryLab(ZONE);
   const inbound = await lab.mx('127.0.0.8', {});
   await lab.s.admin.addDomain('hosted.test', 'acme');
-  const send = () => nodemailer.createTransport({ host: '127.0.0.1', port: lab!.s.port('mx'), ignoreTLS: true })
-    .sendMail({ from: 'someone@remote.test', to: 'info@hosted.test', subject: 'inbound', text: 'hi' });
+  const send = () =>
+    nodemailer
+      .createTransport({ host: '127.0.0.1', port: lab!.s.port('mx'), ignoreTLS: true })
+      .sendMail({ from: 'someone@remote.test', to: 'info@hosted.test', subject: 'inbound', text: 'hi' });
   await assert.rejects(send(), (err: Error & { response?: string }) => /^550 5\.7\.1 /.test(err.response ?? ''));
   await lab.s.admin.setRoute('hosted.test', `127.0.0.8:${lab.port}`, 'none');
   await send();
@@ -203,12 +223,20 @@ test('mx listener: a hosted domain with an inbound route takes mail from anyone 
   assert.deepEqual(inbound.received[0]!.to, ['info@hosted.test']);
   assert.equal(inbound.received[0]!.from, 'someone@remote.test');
   // still no relaying for anyone else
-  await assert.rejects(nodemailer.createTransport({ host: '127.0.0.1', port: lab.s.port('mx'), ignoreTLS: true })
-    .sendMail({ from: 'someone@remote.test', to: 'bob@remote.test', text: 'x' }), (err: Error & { response?: string }) => /^554 5\.7\.1 /.test(err.response ?? ''));
+  await assert.rejects(
+    nodemailer
+      .createTransport({ host: '127.0.0.1', port: lab.s.port('mx'), ignoreTLS: true })
+      .sendMail({ from: 'someone@remote.test', to: 'bob@remote.test', text: 'x' }),
+    (err: Error & { response?: string }) => /^554 5\.7\.1 /.test(err.response ?? ''),
+  );
 });
 
 test('IPv6: an MX with only an AAAA record on ::1 gets the mail', async () => {
-  lab = await startDeliveryLab({ ...ZONE, 'v6.test': { MX: [{ preference: 10, exchange: 'mx.v6.test' }] }, 'mx.v6.test': { AAAA: ['::1'] } });
+  lab = await startDeliveryLab({
+    ...ZONE,
+    'v6.test': { MX: [{ preference: 10, exchange: 'mx.v6.test' }] },
+    'mx.v6.test': { AAAA: ['::1'] },
+  });
   const v6 = await lab.mx('::1', {});
   await lab.submit({ to: 'six@v6.test' });
   await until(() => v6.received.length === 1, 5000, 'delivery over IPv6');
@@ -220,7 +248,8 @@ test('8-bit content goes out with BODY=8BITMIME; a UTF-8 recipient at a server w
   lab = await startDeliveryLab(ZONE);
   const mx1 = await lab.mx('127.0.0.2', {}, { server: { hideSMTPUTF8: true } });
   const home = await lab.mx('127.0.0.4', {});
-  const raw = 'From: alice@example.com\r\nTo: bob@remote.test\r\nSubject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße aus Köln\r\n';
+  const raw =
+    'From: alice@example.com\r\nTo: bob@remote.test\r\nSubject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße aus Köln\r\n';
   await lab.submit({ envelope: { from: 'alice@example.com', to: ['bob@remote.test'] }, raw });
   await until(() => mx1.received.length === 1, 5000, 'the 8-bit delivery');
   assert.equal(mx1.received[0]!.mailArgs.BODY, '8BITMIME');
@@ -238,16 +267,21 @@ test('8-bit content goes out with BODY=8BITMIME; a UTF-8 recipient at a server w
 test('a route with a login: the server opens the sealed password and logs in over STARTTLS', async () => {
   lab = await startDeliveryLab(ZONE);
   const logins: string[] = [];
-  const relay = await lab.mx('127.0.0.9', {}, {
-    tls: true,
-    server: {
-      disabledCommands: [], authMethods: ['PLAIN', 'LOGIN'],
-      onAuth(auth, _s, cb) {
-        logins.push(`${auth.username}:${auth.password}`);
-        cb(null, { user: auth.username });
+  const relay = await lab.mx(
+    '127.0.0.9',
+    {},
+    {
+      tls: true,
+      server: {
+        disabledCommands: [],
+        authMethods: ['PLAIN', 'LOGIN'],
+        onAuth(auth, _s, cb) {
+          logins.push(`${auth.username}:${auth.password}`);
+          cb(null, { user: auth.username });
+        },
       },
     },
-  });
+  );
   await lab.s.admin.setRoute('relayed.test', `127.0.0.9:${lab.port}`, 'opportunistic', { user: 'outbound', pass: 'Relay-Pass-9' });
   await lab.submit({ to: 'r@relayed.test' });
   await until(() => relay.received.length === 1, 5000, 'delivery through the relay');
@@ -266,10 +300,14 @@ test('a message held while claimed and waiting for its turn is not sent; release
   await until(async () => (await lab!.s.server.store.queue.get(first)) === null, 5000, 'the first delivered');
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(mx1.received.length, 1, 'the held message was not sent');
-  const held = await until(async () => {
-    const m = await lab!.s.server.store.queue.get(second);
-    return m?.recipients[0]?.leaseOwner === null ? m : null;
-  }, 5000, 'the claim given back');
+  const held = await until(
+    async () => {
+      const m = await lab!.s.server.store.queue.get(second);
+      return m?.recipients[0]?.leaseOwner === null ? m : null;
+    },
+    5000,
+    'the claim given back',
+  );
   assert.equal(held.state, 'held');
   assert.equal(await lab.s.server.store.queue.release(second, Date.now()), true);
   lab.s.server.outbound!.kick();

@@ -54,17 +54,24 @@ test('activated by another process (the CLI): the next message, under a second l
     await sleep(600);
     const id = await lab.submit({ to: 'bob@remote.test', subject: 'after the CLI' });
     assert.ok(Date.now() - started < 5000);
-    assert.deepEqual(await selectorsOf(id), [r.activated[0]!.selector], 'signed with the key activated elsewhere, well inside the 30 s cache');
+    assert.deepEqual(
+      await selectorsOf(id),
+      [r.activated[0]!.selector],
+      'signed with the key activated elsewhere, well inside the 30 s cache',
+    );
   } finally {
     await other.close();
   }
 });
 
-test('rotated and activated through the server\'s own admin service (API, console): the next message uses the new key', async () => {
+test("rotated and activated through the server's own admin service (API, console): the next message uses the new key", async () => {
   const [next] = await lab.s.admin.rotateDkim('example.com');
   await publish('example.com');
   const act = await lab.s.admin.activateDkim('example.com');
-  assert.deepEqual(act.activated.map((k) => k.selector), [next!.selector]);
+  assert.deepEqual(
+    act.activated.map((k) => k.selector),
+    [next!.selector],
+  );
   await sleep(600);
   const id = await lab.submit({ to: 'bob@remote.test', subject: 'after the API' });
   assert.deepEqual(await selectorsOf(id), [next!.selector]);

@@ -40,7 +40,11 @@ async function verify(raw: Buffer) {
 
 before(async () => {
   zone = structuredClone(BASE);
-  lab = await startDeliveryLab(zone, {}, { dkim: { enabled: true, ed25519: true, autoActivate: false, keyCacheSeconds: 0, retireDays: 7 } });
+  lab = await startDeliveryLab(
+    zone,
+    {},
+    { dkim: { enabled: true, ed25519: true, autoActivate: false, keyCacheSeconds: 0, retireDays: 7 } },
+  );
   mx = await lab.mx('127.0.0.2', {});
 });
 after(() => lab.close());
@@ -56,7 +60,10 @@ test('a new domain gets pending RSA and Ed25519 keys; dkim show gives the record
   const id = await lab.submit({ to: 'bob@remote.test', subject: 'before' });
   await until(() => mx.received.some((m) => m.data.toString().includes(id)), 5000, 'delivery');
   assert.doesNotMatch(mx.received.at(-1)!.data.toString(), /^DKIM-Signature:/m);
-  assert.ok(lab.s.logs.some((l) => l.evt === 'queued' && l.qid === id && l.dkim === 'unsigned'), 'logged as unsigned');
+  assert.ok(
+    lab.s.logs.some((l) => l.evt === 'queued' && l.qid === id && l.dkim === 'unsigned'),
+    'logged as unsigned',
+  );
   await publish('example.com');
   const r = await lab.s.admin.activateDkim('example.com');
   assert.equal(r.activated.length, 2);
@@ -68,18 +75,30 @@ test('signed at intake; the copy the MX receives verifies (RSA and Ed25519) and 
     { subject: 'dots', text: 'line one\r\n.\r\n..two dots\r\n.leading\r\nend' },
     { subject: `Long subject ${'word '.repeat(60)}`, text: 'body', headers: { 'X-Long': 'v'.repeat(500) } },
     {
-      subject: '8-bit', envelope: { from: 'alice@example.com', to: ['bob@remote.test'] },
+      subject: '8-bit',
+      envelope: { from: 'alice@example.com', to: ['bob@remote.test'] },
       raw: 'From: Alice <alice@example.com>\r\nTo: bob@remote.test\r\nSubject: =?utf-8?Q?Gr=C3=BC=C3=9Fe?=\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÜnïcödé body with 8-bit bytes: é ß ✓  \r\ntrailing spaces and\ttabs \t\r\n\r\n\r\n',
     },
     { subject: 'big', text: `${'0123456789abcdef'.repeat(20_000)}\r\n` },
   ];
   for (const c of cases) {
     const id = await lab.submit({ to: 'bob@remote.test', ...c });
-    const got = await until(() => mx.received.find((m) => m.data.toString().includes(`id ${id}`)), 8000, `delivery of ${c.subject.slice(0, 20)}`);
+    const got = await until(
+      () => mx.received.find((m) => m.data.toString().includes(`id ${id}`)),
+      8000,
+      `delivery of ${c.subject.slice(0, 20)}`,
+    );
     const raw = got.data;
     assert.match(raw.toString('latin1'), /^DKIM-Signature: v=1; a=rsa-sha256;[\s\S]*\r\nDKIM-Signature: v=1; a=ed25519-sha256;/);
     const v = await verify(raw);
-    assert.deepEqual(v.results.map((x) => [x.signingDomain, x.status.result, x.status.aligned]), [['example.com', 'pass', 'example.com'], ['example.com', 'pass', 'example.com']], c.subject.slice(0, 20));
+    assert.deepEqual(
+      v.results.map((x) => [x.signingDomain, x.status.result, x.status.aligned]),
+      [
+        ['example.com', 'pass', 'example.com'],
+        ['example.com', 'pass', 'example.com'],
+      ],
+      c.subject.slice(0, 20),
+    );
     const log = lab.s.logs.find((l) => l.evt === 'queued' && l.qid === id);
     assert.deepEqual(log?.dkim, [`example.com/${v.results[0]!.selector}`, `example.com/${v.results[1]!.selector}`], JSON.stringify(log));
   }
@@ -87,7 +106,10 @@ test('signed at intake; the copy the MX receives verifies (RSA and Ed25519) and 
 
 test('sites sign too (the send API), with the From domain', async () => {
   const { token } = await lab.s.admin.addSite('shop', { customer: 'acme', domain: ['example.com'] });
-  const r = await apiPost(lab.s, { auth: { token }, body: { from: 'orders@example.com', to: 'carol@remote.test', subject: 'order', text: 'thanks' } });
+  const r = await apiPost(lab.s, {
+    auth: { token },
+    body: { from: 'orders@example.com', to: 'carol@remote.test', subject: 'order', text: 'thanks' },
+  });
   assert.equal(r.status, 202);
   const got = await until(() => mx.received.find((m) => m.data.toString().includes(`id ${r.json.id as string}`)), 8000, 'delivery');
   assert.ok((await verify(got.data)).results.every((x) => x.status.result === 'pass'));
@@ -117,7 +139,10 @@ test('rotation: pending, active, retiring, retired; mail signed with the old key
   now = Date.now() + 7 * 86_400_000 + 1000;
   assert.equal((await tickAt(now)).retired.length, 2);
   const shown = await lab.s.admin.showDkim('example.com');
-  assert.deepEqual(shown.map((k) => k.state), ['active', 'active']);
+  assert.deepEqual(
+    shown.map((k) => k.state),
+    ['active', 'active'],
+  );
   const audit = await lab.s.server.store.audit.list({ target: 'dkim:example.com' });
   assert.equal(audit.length, 0, 'the test admin has no actor: nothing audited (the CLI audits)');
 });
@@ -125,7 +150,12 @@ test('rotation: pending, active, retiring, retired; mail signed with the old key
 test('automatic steps: a published pending key is activated, and an old active key starts a rotation', async () => {
   const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(lab.s.config)));
   const opts = (t: number, autoActivate: boolean, rotateDays: number) => {
-    const o = dkimAdminOptions({ ...lab.s.config, dkim: { ...lab.s.config.dkim, autoActivate, rotateDays } }, lab.s.server.store, secrets, () => t);
+    const o = dkimAdminOptions(
+      { ...lab.s.config, dkim: { ...lab.s.config.dkim, autoActivate, rotateDays } },
+      lab.s.server.store,
+      secrets,
+      () => t,
+    );
     return o.service;
   };
   const later = Date.now() + 40 * 86_400_000;

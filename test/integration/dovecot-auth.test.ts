@@ -40,7 +40,8 @@ async function server(dovecotConfig: Record<string, unknown>, auth: Record<strin
   return s;
 }
 
-const send = (s: TestServer, user: string, pass: string, from = '127.0.0.1') => submitAs(s, { user, pass, from, to: ['someone@remote.example'] });
+const send = (s: TestServer, user: string, pass: string, from = '127.0.0.1') =>
+  submitAs(s, { user, pass, from, to: ['someone@remote.example'] });
 
 test('a Dovecot user sends at once, without mailbox add; the mailbox appears, marked dovecot and audited', async () => {
   const s = await server({ socket: dovecot.socket, cacheSeconds: 0 });
@@ -64,18 +65,20 @@ test('a Dovecot user sends at once, without mailbox add; the mailbox appears, ma
   // sending rules apply from the first login: another customer's address is refused
   await s.admin.addCustomer('other');
   await s.admin.addDomain('other.example', 'other');
-  const refused = await submitAs(s, { user: 'ann@example.com', pass: 'ann-dovecot-pw', to: ['x@remote.example'], from: '127.0.0.1' }).then(async () => {
-    const c = await SmtpClient.connect(s.port('submission'));
-    try {
-      await c.ehlo();
-      await c.starttls();
-      await c.ehlo();
-      await c.expect(`AUTH PLAIN ${Buffer.from('\0ann@example.com\0ann-dovecot-pw').toString('base64')}`, 235);
-      return (await c.send('MAIL FROM:<boss@other.example>')).text;
-    } finally {
-      await c.quit();
-    }
-  });
+  const refused = await submitAs(s, { user: 'ann@example.com', pass: 'ann-dovecot-pw', to: ['x@remote.example'], from: '127.0.0.1' }).then(
+    async () => {
+      const c = await SmtpClient.connect(s.port('submission'));
+      try {
+        await c.ehlo();
+        await c.starttls();
+        await c.ehlo();
+        await c.expect(`AUTH PLAIN ${Buffer.from('\0ann@example.com\0ann-dovecot-pw').toString('base64')}`, 235);
+        return (await c.send('MAIL FROM:<boss@other.example>')).text;
+      } finally {
+        await c.quit();
+      }
+    },
+  );
   assert.match(refused, /^553 5\.7\.1/);
 });
 
@@ -99,11 +102,25 @@ test('failed Dovecot logins count toward the address ban for spraying: the addre
   const s = await server({ socket: dovecot.socket, cacheSeconds: 0 }, { ipFailures: 3 });
   assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.9'), /^250 /, 'ann logs in from her network first');
   // unknown logins and failures across mailboxes: spraying, until the address is banned
-  for (const user of ['nobody1@example.com', 'ann@example.com', 'nobody2@example.com', 'nobody3@example.com', 'cat@example.com', 'nobody4@example.com']) {
+  for (const user of [
+    'nobody1@example.com',
+    'ann@example.com',
+    'nobody2@example.com',
+    'nobody3@example.com',
+    'cat@example.com',
+    'nobody4@example.com',
+  ]) {
     assert.match(await send(s, user, 'wrong-password', '127.0.4.4'), /^(535 5\.7\.8|454 4\.7\.0)/);
   }
-  assert.ok((await s.admin.listBans()).some((b) => b.ip === '127.0.4.4'), 'the address is banned');
-  assert.match(await send(s, 'bob@example.com', 'bob-dovecot-pw', '127.0.4.4'), /^454 4\.7\.0 Too many failed logins from your address; logins from it are refused until /, 'banned, even with the right password');
+  assert.ok(
+    (await s.admin.listBans()).some((b) => b.ip === '127.0.4.4'),
+    'the address is banned',
+  );
+  assert.match(
+    await send(s, 'bob@example.com', 'bob-dovecot-pw', '127.0.4.4'),
+    /^454 4\.7\.0 Too many failed logins from your address; logins from it are refused until /,
+    'banned, even with the right password',
+  );
   assert.equal(await s.server.store.mailboxes.get('bob@example.com'), null, 'Dovecot was not asked: no mailbox made');
   assert.match(await send(s, 'bob@example.com', 'bob-dovecot-pw', '127.0.5.5'), /^250 /, 'another address is not banned');
   assert.match(await send(s, 'ann@example.com', 'ann-dovecot-pw', '127.0.3.9'), /^250 /, 'ann from her own network is unaffected');
@@ -117,15 +134,25 @@ test('an address of a domain Postern does not host is refused even though Doveco
   assert.equal(await s.server.store.mailboxes.get('zed@example.com'), null);
 });
 
-test('wrong passwords through Dovecot count toward Postern\'s lockout; suspend and remove keep working', async () => {
+test("wrong passwords through Dovecot count toward Postern's lockout; suspend and remove keep working", async () => {
   const s = await server({ socket: dovecot.socket, cacheSeconds: 0 }, { maxFailures: 3 });
   assert.match(await send(s, 'cat@example.com', 'cat-dovecot-pw', '127.0.1.2'), /^250 /);
-  for (let i = 0; i < 3; i++) assert.match(await send(s, 'cat@example.com', `guess-${i}`, '127.0.2.3'), /^535 5\.7\.8 Authentication credentials invalid/);
-  assert.match(await send(s, 'cat@example.com', 'cat-dovecot-pw', '127.0.2.3'), /^535 5\.7\.8 Authentication refused: too many failed logins/);
-  assert.equal((await s.server.store.authGuard.loginState((await s.server.store.mailboxes.get('cat@example.com'))!.id)).lockedUntil! > t, true);
+  for (let i = 0; i < 3; i++)
+    assert.match(await send(s, 'cat@example.com', `guess-${i}`, '127.0.2.3'), /^535 5\.7\.8 Authentication credentials invalid/);
+  assert.match(
+    await send(s, 'cat@example.com', 'cat-dovecot-pw', '127.0.2.3'),
+    /^535 5\.7\.8 Authentication refused: too many failed logins/,
+  );
+  assert.equal(
+    (await s.server.store.authGuard.loginState((await s.server.store.mailboxes.get('cat@example.com'))!.id)).lockedUntil! > t,
+    true,
+  );
   await s.admin.unlock('cat@example.com');
   await s.admin.suspend('cat@example.com');
-  assert.match(await send(s, 'cat@example.com', 'cat-dovecot-pw', '127.0.1.2'), /^535 5\.7\.8 Authentication refused: this mailbox is suspended/);
+  assert.match(
+    await send(s, 'cat@example.com', 'cat-dovecot-pw', '127.0.1.2'),
+    /^535 5\.7\.8 Authentication refused: this mailbox is suspended/,
+  );
   await s.admin.resume('cat@example.com');
   await s.admin.removeMailbox('cat@example.com');
   assert.match(await send(s, 'cat@example.com', 'cat-dovecot-pw', '127.0.1.2'), /^250 /, 'removed, then made again at the next login');
@@ -179,7 +206,10 @@ test('the same Dovecot passwd-file imported into a Postern without Dovecot: the 
   await s.admin.addDomain('example.com', 'acme');
   const r = await s.admin.importMailboxes(fs.readFileSync(dovecot.usersFile, 'utf8'), { format: 'dovecot-passwd' });
   assert.equal(r.added, 4, JSON.stringify(r)); // ann (SHA512-CRYPT), bob (BLF-CRYPT), cat, dan
-  assert.deepEqual(r.refused.map((x) => x.error), ['eve@elsewhere.example: the domain elsewhere.example is not hosted here']);
+  assert.deepEqual(
+    r.refused.map((x) => x.error),
+    ['eve@elsewhere.example: the domain elsewhere.example is not hosted here'],
+  );
   await dovecot.stop(); // nothing asks it
   try {
     assert.match((await s.server.store.mailboxes.get('bob@example.com'))!.passwordHash, /^\$2y\$/);

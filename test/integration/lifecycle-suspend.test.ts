@@ -41,7 +41,11 @@ let open = false;
 async function cli(args: string[]): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runInProcess(['node', 'postern', '-c', ws.config, ...args], { out: (s) => out.push(s), err: (s) => err.push(s), readStdin: async () => '' });
+  const code = await runInProcess(['node', 'postern', '-c', ws.config, ...args], {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    readStdin: async () => '',
+  });
   return { code, signal: null, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.join('\n') };
 }
 
@@ -57,12 +61,19 @@ before(async () => {
   hookSecret = (await lab.s.admin.addWebhook({ customer: 'acme', url: rx.url, events: ['customer.suspended', 'customer.resumed'] })).secret;
   mx = await lab.mx('127.0.0.2', { rcpt: () => (open ? 'accept' : { code: 451, text: '4.7.1 greylisted, try again later' }) });
   await lab.s.addMailbox(BOB.user, BOB.pass, 'other');
-  siteToken = (await lab.s.admin.addSite('shop', { customer: 'acme', unixUser: 'shopweb', sendAs: ['orders@example.com'], domain: [] })).token;
+  siteToken = (await lab.s.admin.addSite('shop', { customer: 'acme', unixUser: 'shopweb', sendAs: ['orders@example.com'], domain: [] }))
+    .token;
   panelToken = (await lab.s.admin.addToken('acme-panel', { customer: 'acme' })).token;
   dir = tempDir('postern-suspend-');
   tokenFile = path.join(dir, 'site-token');
-  fs.writeFileSync(tokenFile, `token=${siteToken}\nsocket=${lab.s.server.local!.socketPath}\ndropDir=${localPaths(lab.s.config).dropDir}\n`, { mode: 0o600 });
-  ws = makeWorkspace(serveYaml([{ role: 'submission', port: 10587 }]).replace('dataDir: ./data', `dataDir: ${JSON.stringify(lab.s.dataDir)}`));
+  fs.writeFileSync(
+    tokenFile,
+    `token=${siteToken}\nsocket=${lab.s.server.local!.socketPath}\ndropDir=${localPaths(lab.s.config).dropDir}\n`,
+    { mode: 0o600 },
+  );
+  ws = makeWorkspace(
+    serveYaml([{ role: 'submission', port: 10587 }]).replace('dataDir: ./data', `dataDir: ${JSON.stringify(lab.s.dataDir)}`),
+  );
 });
 
 after(async () => {
@@ -84,12 +95,18 @@ test('suspend: every way in of the customer is refused, its queued mail held; re
   await session.login(ALICE.user, ALICE.pass);
 
   const s = ok(await cli(['customer', 'suspend', 'acme']), 'customer suspend');
-  assert.match(s.stdout, /customer acme suspended: its mailboxes, sites and tokens are refused; \d+ queued messages? held until it is resumed/);
+  assert.match(
+    s.stdout,
+    /customer acme suspended: its mailboxes, sites and tokens are refused; \d+ queued messages? held until it is resumed/,
+  );
   refused(await cli(['customer', 'suspend', 'acme']), /customer acme is already suspended/, 'a second suspend');
   assert.match(ok(await cli(['customer', 'list']), 'customer list').stdout, /acme\s+suspended/);
 
   // SMTP AUTH: the right password learns the account is suspended, a wrong one learns nothing
-  assert.match(await submitAs(lab.s, { user: ALICE.user, pass: ALICE.pass }), /^535 5\.7\.8 Authentication refused: this account is suspended; contact your provider/);
+  assert.match(
+    await submitAs(lab.s, { user: ALICE.user, pass: ALICE.pass }),
+    /^535 5\.7\.8 Authentication refused: this account is suspended; contact your provider/,
+  );
   assert.match(await submitAs(lab.s, { user: ALICE.user, pass: 'not-the-password' }), /^535 5\.7\.8 Authentication credentials invalid/);
   // a session that logged in before: its next message is refused
   await session.expect('MAIL FROM:<alice@example.com>', 250);
@@ -118,18 +135,31 @@ test('suspend: every way in of the customer is refused, its queued mail held; re
   // its queued mail is held: not delivered, not bounced, even with the MX open
   const held = (await lab.s.server.store.queue.list({ customer: 'acme' })).filter((m) => m.sender !== '');
   assert.ok(held.length >= 3, `three messages of acme queued: ${held.length}`);
-  assert.ok(held.every((m) => m.state === 'held' && m.holdReason === 'customer'), JSON.stringify(held.map((m) => [m.id, m.state, m.holdReason])));
+  assert.ok(
+    held.every((m) => m.state === 'held' && m.holdReason === 'customer'),
+    JSON.stringify(held.map((m) => [m.id, m.state, m.holdReason])),
+  );
   open = true;
-  await until(() => mx.received.some((m) => m.to.includes('bob-out@remote.test')), 10_000, 'the other customer\'s mail');
+  await until(() => mx.received.some((m) => m.to.includes('bob-out@remote.test')), 10_000, "the other customer's mail");
   await new Promise((r) => setTimeout(r, 300));
-  assert.ok(!mx.received.some((m) => m.to.includes('early@remote.test') || m.to.includes('c1@remote.test')), 'nothing of acme delivered while suspended');
+  assert.ok(
+    !mx.received.some((m) => m.to.includes('early@remote.test') || m.to.includes('c1@remote.test')),
+    'nothing of acme delivered while suspended',
+  );
   assert.equal((await lab.s.server.store.queue.get(queued))!.state, 'held');
 
   const r = ok(await cli(['customer', 'resume', 'acme']), 'customer resume');
   assert.match(r.stdout, new RegExp(`customer acme resumed; ${held.length} held messages released`));
-  await until(async () => !(await lab.s.server.store.queue.list({ customer: 'acme' })).some((m) => m.sender !== ''), 10_000, 'the held mail delivered');
-  assert.ok(mx.received.some((m) => m.to.includes('early@remote.test')), 'the message queued before the suspension is delivered');
-  assert.equal(mx.received.filter((m) => m.to.includes('c1@remote.test')).length, 2, 'the site\'s two messages from before the suspension');
+  await until(
+    async () => !(await lab.s.server.store.queue.list({ customer: 'acme' })).some((m) => m.sender !== ''),
+    10_000,
+    'the held mail delivered',
+  );
+  assert.ok(
+    mx.received.some((m) => m.to.includes('early@remote.test')),
+    'the message queued before the suspension is delivered',
+  );
+  assert.equal(mx.received.filter((m) => m.to.includes('c1@remote.test')).length, 2, "the site's two messages from before the suspension");
   assert.match(await submitAs(lab.s, { user: ALICE.user, pass: ALICE.pass, to: ['after@remote.test'] }), /^250 /);
   assert.equal((await apiPost(lab.s, { auth: { token: siteToken }, body: PHP })).status, 202);
   assert.equal((await sendmail(PHP)).code, 0);
@@ -138,12 +168,24 @@ test('suspend: every way in of the customer is refused, its queued mail held; re
 
   // the customer's webhook endpoint was told both, signed
   await until(() => rx.received.length >= 2, 10_000, 'the webhooks');
-  assert.deepEqual(rx.received.map((x) => [x.json.type, x.json.customer]), [['customer.suspended', 'acme'], ['customer.resumed', 'acme']]);
+  assert.deepEqual(
+    rx.received.map((x) => [x.json.type, x.json.customer]),
+    [
+      ['customer.suspended', 'acme'],
+      ['customer.resumed', 'acme'],
+    ],
+  );
   assert.equal((rx.received[0]!.json.data as { held: number }).held, held.length);
   for (const x of rx.received) assertSigned(x, hookSecret);
 
-  const trail = (await lab.s.server.store.audit.list({ target: 'customer:acme' })).map((a) => [a.action, (a.after as { status?: string } | null)?.status]);
-  assert.deepEqual(trail.slice(0, 2), [['resumeCustomer', 'active'], ['suspendCustomer', 'suspended']]);
+  const trail = (await lab.s.server.store.audit.list({ target: 'customer:acme' })).map((a) => [
+    a.action,
+    (a.after as { status?: string } | null)?.status,
+  ]);
+  assert.deepEqual(trail.slice(0, 2), [
+    ['resumeCustomer', 'active'],
+    ['suspendCustomer', 'suspended'],
+  ]);
 });
 
 test('suspending an unknown customer is one line and exit 1', async () => {

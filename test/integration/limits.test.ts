@@ -12,7 +12,9 @@ const MINUTE = 60_000;
 let t = Math.floor(Date.now() / MINUTE) * MINUTE + 30_000; // half a minute into a minute
 const clock = { now: () => t };
 const servers: TestServer[] = [];
-after(async () => { for (const s of servers) await s.close(); });
+after(async () => {
+  for (const s of servers) await s.close();
+});
 
 async function server(): Promise<TestServer> {
   const s = await startTestServer({}, { clock });
@@ -24,7 +26,11 @@ async function server(): Promise<TestServer> {
   return s;
 }
 
-const PASS: Record<string, string> = { 'alice@example.com': 'alice-secret-1', 'anna@example.com': 'anna-secret-11', 'bob@other.example': 'bob-secret-111' };
+const PASS: Record<string, string> = {
+  'alice@example.com': 'alice-secret-1',
+  'anna@example.com': 'anna-secret-11',
+  'bob@other.example': 'bob-secret-111',
+};
 
 const send = (s: TestServer, user = 'alice@example.com', to: string[] = ['x@remote.test']) => submitAs(s, { user, pass: PASS[user]!, to });
 
@@ -32,10 +38,15 @@ test('a fresh install has default limits that hold a runaway mailbox or site', a
   const s = await startTestServer();
   servers.push(s);
   const rows = await s.admin.showLimits();
-  assert.deepEqual(rows.map((r) => `${r.level}:${r.target}:${r.window}:${r.metric}:${r.max}:${r.action}`), [
-    'mailbox:*:hour:recipients:1000:hold', 'mailbox:*:day:recipients:5000:hold',
-    'site:*:hour:recipients:1000:hold', 'site:*:day:recipients:5000:hold',
-  ]);
+  assert.deepEqual(
+    rows.map((r) => `${r.level}:${r.target}:${r.window}:${r.metric}:${r.max}:${r.action}`),
+    [
+      'mailbox:*:hour:recipients:1000:hold',
+      'mailbox:*:day:recipients:5000:hold',
+      'site:*:hour:recipients:1000:hold',
+      'site:*:day:recipients:5000:hold',
+    ],
+  );
 });
 
 test('defer: the message over the limit gets 451 4.7.1 with the time to retry; exact at the window edge; refused ones use no quota', async () => {
@@ -45,7 +56,10 @@ test('defer: the message over the limit gets 451 4.7.1 with the time to retry; e
   const before = await s.server.store.queue.count();
   const next = new Date(Math.floor(t / MINUTE) * MINUTE + MINUTE).toISOString().replace('.000', '');
   const refused = await send(s);
-  assert.match(refused, /^451 4\.7\.1 Sending limit reached: 3 messages per minute for mailbox alice@example\.com \(defer\); try again after /);
+  assert.match(
+    refused,
+    /^451 4\.7\.1 Sending limit reached: 3 messages per minute for mailbox alice@example\.com \(defer\); try again after /,
+  );
   assert.ok(refused.includes(next), `${refused} names ${next}`);
   assert.equal(await s.server.store.queue.count(), before, 'nothing queued');
   assert.match(await send(s), /^451 4\.7\.1 /, 'still refused: the refusals used no quota but the window is full');
@@ -62,7 +76,10 @@ test('reject gives 550 5.7.1; hold accepts into the hold queue', async () => {
   const s = await server();
   await s.admin.setLimit('mailbox', 'alice@example.com', { window: 'hour', messages: 1, action: 'reject' });
   assert.match(await send(s), /^250 /);
-  assert.match(await send(s), /^550 5\.7\.1 Sending limit reached: 1 messages per hour for mailbox alice@example\.com \(reject\); message refused/);
+  assert.match(
+    await send(s),
+    /^550 5\.7\.1 Sending limit reached: 1 messages per hour for mailbox alice@example\.com \(reject\); message refused/,
+  );
   await s.admin.setLimit('mailbox', 'anna@example.com', { window: 'hour', messages: 1, action: 'hold' });
   assert.match(await send(s, 'anna@example.com'), /^250 /);
   const held = await send(s, 'anna@example.com');
@@ -79,7 +96,11 @@ test('levels: a customer limit counts all its mailboxes; another customer keeps 
   await s.admin.setLimit('customer', 'acme', { window: 'day', recipients: 4, action: 'defer' });
   assert.match(await send(s, 'alice@example.com', ['a@r.test', 'b@r.test']), /^250 /);
   assert.match(await send(s, 'anna@example.com', ['c@r.test']), /^250 /);
-  assert.match(await send(s, 'anna@example.com', ['d@r.test', 'e@r.test']), /^451 4\.7\.1 .*4 recipients per day for customer acme/, '5 > 4');
+  assert.match(
+    await send(s, 'anna@example.com', ['d@r.test', 'e@r.test']),
+    /^451 4\.7\.1 .*4 recipients per day for customer acme/,
+    '5 > 4',
+  );
   assert.match(await send(s, 'alice@example.com', ['d@r.test']), /^250 /, 'exactly 4');
   assert.match(await send(s, 'bob@other.example'), /^250 /, 'another customer');
   // a limit counts from the moment it is set
@@ -100,15 +121,22 @@ test('parallel sessions of one mailbox cannot overrun a limit', async () => {
 
 test('limits are validated', async () => {
   const s = await server();
-  const refused = async (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof AdminError && re.test(e.message));
-  await refused(s.admin.setLimit('mailbox', 'alice@example.com', { window: 'week', messages: 1 }), /window must be one of minute, hour, day, month/);
+  const refused = async (p: Promise<unknown>, re: RegExp) =>
+    assert.rejects(p, (e: unknown) => e instanceof AdminError && re.test(e.message));
+  await refused(
+    s.admin.setLimit('mailbox', 'alice@example.com', { window: 'week', messages: 1 }),
+    /window must be one of minute, hour, day, month/,
+  );
   await refused(s.admin.setLimit('mailbox', 'alice@example.com', { window: 'hour', messages: -1 }), /whole number/);
   await refused(s.admin.setLimit('mailbox', 'alice@example.com', { window: 'hour', messages: '1.5' }), /whole number/);
   await refused(s.admin.setLimit('mailbox', 'alice@example.com', { window: 'hour' }), /--messages N, --recipients N or both/);
   await refused(s.admin.setLimit('mailbox', 'nobody@example.com', { window: 'hour', messages: 1 }), /no mailbox/);
   await refused(s.admin.setLimit('planet', undefined, { window: 'hour', messages: 1 }), /level must be one of/);
   await refused(s.admin.setLimit('server', 'x', { window: 'hour', messages: 1 }), /no target/);
-  await refused(s.admin.setLimit('mailbox', 'alice@example.com', { window: 'hour', messages: 1, action: 'ignore' }), /action must be one of/);
+  await refused(
+    s.admin.setLimit('mailbox', 'alice@example.com', { window: 'hour', messages: 1, action: 'ignore' }),
+    /action must be one of/,
+  );
   await refused(s.admin.clearLimit('domain', 'example.com'), /no domain limit for example\.com matches/);
 });
 

@@ -30,7 +30,9 @@ function unescapeHtml(v: string): string {
 }
 
 function sampleKey(name: string, labels: Record<string, string>): string {
-  const parts = Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`);
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`);
   return parts.length ? `${name}{${parts.join(',')}}` : name;
 }
 
@@ -62,15 +64,23 @@ const val = (e: Exposition, name: string, labels: Record<string, string> = {}) =
 
 // ---- HTTP ----
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; text: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
 
 function get(port: number, path: string, localAddress = '127.0.0.1'): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, path, localAddress, rejectUnauthorized: false, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    }).on('error', reject);
+    https
+      .get({ host: '127.0.0.1', port, path, localAddress, rejectUnauthorized: false, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -95,9 +105,18 @@ const ALICE = { user: 'alice@example.com', pass: 'alice-secret-1' };
 
 /** MAIL FROM an address alice may not use: refused with 553. */
 async function forgedSender(s: TestServer): Promise<string> {
-  const tr = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), requireTLS: true, auth: ALICE, tls: { rejectUnauthorized: false } });
+  const tr = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: s.port('submission'),
+    requireTLS: true,
+    auth: ALICE,
+    tls: { rejectUnauthorized: false },
+  });
   try {
-    await tr.sendMail({ envelope: { from: 'ceo@bank.test', to: ['x@remote.test'] }, raw: 'From: ceo@bank.test\r\nSubject: s\r\n\r\nx\r\n' });
+    await tr.sendMail({
+      envelope: { from: 'ceo@bank.test', to: ['x@remote.test'] },
+      raw: 'From: ceo@bank.test\r\nSubject: s\r\n\r\nx\r\n',
+    });
     return 'accepted';
   } catch (err) {
     return (err as { response?: string }).response ?? (err as Error).message;
@@ -138,12 +157,28 @@ test('every counter moves by exactly what the traffic did: connections, logins, 
 
   // every metric is declared with a help text and a type, before anything happened
   for (const [name, type] of Object.entries({
-    postern_smtp_connections_total: 'counter', postern_smtp_connections_open: 'gauge', postern_auth_total: 'counter', postern_auth_bans_total: 'counter',
-    postern_messages_accepted_total: 'counter', postern_messages_refused_total: 'counter', postern_limit_hits_total: 'counter', postern_holds_total: 'counter',
-    postern_delivery_attempts_total: 'counter', postern_delivery_duration_seconds: 'histogram', postern_delivery_latency_seconds: 'histogram',
-    postern_dsn_total: 'counter', postern_queue_length: 'gauge', postern_queue_messages: 'gauge', postern_queue_recipients: 'gauge',
-    postern_delivery_recipients_claimed: 'gauge', postern_scan_messages_total: 'counter',
-    postern_held_mailboxes: 'gauge', postern_held_sites: 'gauge', postern_bans_active: 'gauge', postern_top_sender_messages: 'gauge', postern_tracked_events_last_hour: 'gauge',
+    postern_smtp_connections_total: 'counter',
+    postern_smtp_connections_open: 'gauge',
+    postern_auth_total: 'counter',
+    postern_auth_bans_total: 'counter',
+    postern_messages_accepted_total: 'counter',
+    postern_messages_refused_total: 'counter',
+    postern_limit_hits_total: 'counter',
+    postern_holds_total: 'counter',
+    postern_delivery_attempts_total: 'counter',
+    postern_delivery_duration_seconds: 'histogram',
+    postern_delivery_latency_seconds: 'histogram',
+    postern_dsn_total: 'counter',
+    postern_queue_length: 'gauge',
+    postern_queue_messages: 'gauge',
+    postern_queue_recipients: 'gauge',
+    postern_delivery_recipients_claimed: 'gauge',
+    postern_scan_messages_total: 'counter',
+    postern_held_mailboxes: 'gauge',
+    postern_held_sites: 'gauge',
+    postern_bans_active: 'gauge',
+    postern_top_sender_messages: 'gauge',
+    postern_tracked_events_last_hour: 'gauge',
   })) {
     assert.equal(before.types.get(name), type, `${name} is a ${type}`);
     assert.ok((before.help.get(name) ?? '').length > 10, `${name} has a help text`);
@@ -165,7 +200,11 @@ test('every counter moves by exactly what the traffic did: connections, logins, 
   const held = await lab.submit({ to: 'bob@remote.test', subject: 'held' });
   assert.equal((await s.server.store.queue.get(held))?.state, 'held');
 
-  await until(async () => val(await scrape(port), 'postern_smtp_connections_open', { listener: 'submission:0' }) === 0, 5000, 'every session closed');
+  await until(
+    async () => val(await scrape(port), 'postern_smtp_connections_open', { listener: 'submission:0' }) === 0,
+    5000,
+    'every session closed',
+  );
   const now = await scrape(port);
   const delta = (name: string, labels: Record<string, string> = {}) => val(now, name, labels) - val(before, name, labels);
   const expect: [string, Record<string, string>, number][] = [
@@ -202,7 +241,7 @@ test('every counter moves by exactly what the traffic did: connections, logins, 
   assert.equal(val(now, 'postern_queue_messages', { state: 'held' }), 1);
   assert.equal(val(now, 'postern_queue_messages', { state: 'queued' }), 0);
   assert.ok(now.samples.has(sampleKey('postern_queue_messages', { state: 'queued' })), 'a state with no messages is reported as 0');
-  assert.ok(val(now, 'postern_queue_recipients', { state: 'queued' }) >= 1, 'the held message\'s recipients are pending');
+  assert.ok(val(now, 'postern_queue_recipients', { state: 'queued' }) >= 1, "the held message's recipients are pending");
   assert.equal(val(now, 'postern_delivery_recipients_claimed', { state: 'running' }), 0);
   assert.equal(val(now, 'postern_delivery_recipients_claimed', { state: 'waiting' }), 0);
   // the dashboard's gauges, read when scraped: nothing on hold or banned; alice's three
@@ -215,9 +254,13 @@ test('every counter moves by exactly what the traffic did: connections, logins, 
   assert.equal(val(now, 'postern_tracked_events_last_hour', { type: 'delivered' }), 3);
   assert.equal(val(now, 'postern_tracked_events_last_hour', { type: 'failed' }), 1);
   assert.equal(val(now, 'postern_tracked_events_last_hour', { type: 'held' }), 1);
-  assert.ok(now.samples.has(sampleKey('postern_tracked_events_last_hour', { type: 'attempt-deferred' })), 'the dashboard\'s types are reported as 0');
+  assert.ok(
+    now.samples.has(sampleKey('postern_tracked_events_last_hour', { type: 'attempt-deferred' })),
+    "the dashboard's types are reported as 0",
+  );
   // no label carries an address or a customer name, except the top senders' logins
-  for (const key of now.samples.keys()) if (!key.startsWith('postern_top_sender_messages{')) assert.doesNotMatch(key, /@|acme|example\.com/, key);
+  for (const key of now.samples.keys())
+    if (!key.startsWith('postern_top_sender_messages{')) assert.doesNotMatch(key, /@|acme|example\.com/, key);
 });
 
 test('/healthz and /readyz answer anyone, without caching; /metrics only the addresses of web.metricsAllow', async () => {
@@ -253,11 +296,17 @@ test('/readyz: 503 saying what is not ready: a store that does not answer, a sto
   const stateOf = queue.stateOf;
   try {
     queue.stateOf = () => new Promise(() => undefined); // hangs
-    assert.deepEqual(await readyz(), { status: 503, body: { status: 'not ready', checks: { store: 'timeout', listeners: 'ok', disk: 'ok' } } });
+    assert.deepEqual(await readyz(), {
+      status: 503,
+      body: { status: 'not ready', checks: { store: 'timeout', listeners: 'ok', disk: 'ok' } },
+    });
     queue.stateOf = stateOf;
     assert.equal((await readyz()).status, 200);
     await s.server.listeners.find((l) => l.config.role === 'mx')!.close();
-    assert.deepEqual(await readyz(), { status: 503, body: { status: 'not ready', checks: { store: 'ok', listeners: 'not listening: mx:0', disk: 'ok' } } });
+    assert.deepEqual(await readyz(), {
+      status: 503,
+      body: { status: 'not ready', checks: { store: 'ok', listeners: 'not listening: mx:0', disk: 'ok' } },
+    });
     await s.server.store.close();
     assert.deepEqual((await readyz()).body.checks, { store: 'error', listeners: 'not listening: mx:0', disk: 'ok' });
     // the process itself still answers
@@ -270,23 +319,35 @@ test('/readyz: 503 saying what is not ready: a store that does not answer, a sto
 
 test('two worker processes: /metrics (served by one of them) adds up the counters of both', async () => {
   const [smtp] = await freePorts(1);
-  const ws = makeWorkspace([
-    'hostname: mx.postern.test',
-    'dataDir: ./data',
-    'workers: 2',
-    'listeners:',
-    `  - { role: submission, port: ${smtp}, host: 127.0.0.1 }`,
-    'web: { port: 0, host: 127.0.0.1 }',
-    'delivery: { enabled: false }',
-    'log: { level: info }',
-    '',
-  ].join('\n'));
+  const ws = makeWorkspace(
+    [
+      'hostname: mx.postern.test',
+      'dataDir: ./data',
+      'workers: 2',
+      'listeners:',
+      `  - { role: submission, port: ${smtp}, host: 127.0.0.1 }`,
+      'web: { port: 0, host: 127.0.0.1 }',
+      'delivery: { enabled: false }',
+      'log: { level: info }',
+      '',
+    ].join('\n'),
+  );
   workspaces.push(ws);
   const serve = await startServe(ws, 2);
   serves.push(serve);
-  const web = await until(() => serve.logs.find((l) => l.evt === 'listening' && l.listener === 'web')?.port as number | undefined, 10_000, 'the web listener');
+  const web = await until(
+    () => serve.logs.find((l) => l.evt === 'listening' && l.listener === 'web')?.port as number | undefined,
+    10_000,
+    'the web listener',
+  );
   // round robin hands connections only to workers that listen already: wait for both
-  await until(() => new Set(serve.logs.filter((l) => l.evt === 'listening' && l.listener === `submission:${smtp}`).map((l) => l.worker)).size === 2 || undefined, 10_000, 'both workers listening');
+  await until(
+    () =>
+      new Set(serve.logs.filter((l) => l.evt === 'listening' && l.listener === `submission:${smtp}`).map((l) => l.worker)).size === 2 ||
+      undefined,
+    10_000,
+    'both workers listening',
+  );
 
   const n = 6;
   for (let i = 0; i < n; i++) {
@@ -300,10 +361,18 @@ test('two worker processes: /metrics (served by one of them) adds up the counter
   // the connections went to both workers (round robin), each counting its own
   const workers = new Set(serve.logs.filter((l) => l.evt === 'connect' && l.listener === `submission:${smtp}`).map((l) => l.worker));
   assert.equal(workers.size, 2, 'both workers took connections');
-  const e = parseExposition((await until(async () => {
-    const r = await get(web, '/metrics');
-    return r.status === 200 ? r : null;
-  }, 10_000, '/metrics')).text);
+  const e = parseExposition(
+    (
+      await until(
+        async () => {
+          const r = await get(web, '/metrics');
+          return r.status === 200 ? r : null;
+        },
+        10_000,
+        '/metrics',
+      )
+    ).text,
+  );
   assert.equal(val(e, 'postern_smtp_connections_total', { listener: `submission:${smtp}`, result: 'accepted' }), n);
   assert.equal(e.types.get('postern_delivery_latency_seconds'), 'histogram');
   assert.equal(val(e, 'postern_queue_length'), 0, 'the queue is counted once, not once per worker');

@@ -38,10 +38,21 @@ test('migrate --from-sqlite keeps every queued message deliverable, and refuses 
     ...Array.from({ length: 5 }, (_, i) => `small message ${i}`),
     big.repeat(6000), // ~480 KB: a spool file, not the row
   ];
-  const t = nodemailer.createTransport({ host: '127.0.0.1', port: subOld, requireTLS: true, auth: { user: 'alice@example.com', pass: PASSWORD }, tls: { rejectUnauthorized: false } });
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: subOld,
+    requireTLS: true,
+    auth: { user: 'alice@example.com', pass: PASSWORD },
+    tls: { rejectUnauthorized: false },
+  });
   try {
     for (const [i, text] of bodies.entries()) {
-      await t.sendMail({ from: i === 0 ? 'orders@example.com' : 'alice@example.com', to: [`r${i}@remote.test`, `s${i}@remote.test`], subject: `move ${i}`, text });
+      await t.sendMail({
+        from: i === 0 ? 'orders@example.com' : 'alice@example.com',
+        to: [`r${i}@remote.test`, `s${i}@remote.test`],
+        subject: `move ${i}`,
+        text,
+      });
     }
   } finally {
     t.close();
@@ -52,18 +63,37 @@ test('migrate --from-sqlite keeps every queued message deliverable, and refuses 
   // the new node: PostgreSQL, delivering to a fake MX
   const db = await makeSchema('move');
   cleanups.push(() => db.drop());
-  const dns = await startFakeDns({ 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.1'] } });
+  const dns = await startFakeDns({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.1'] },
+  });
   cleanups.push(() => dns.close());
   const mx = await startFakeMx({});
   cleanups.push(() => mx.close());
-  const fresh = makeWorkspace(serveYaml([{ role: 'submission', port: subNew }], [
-    'nodeName: node-new',
-    'store:', '  kind: postgres', `  url: ${db.url}`, `  schema: ${db.schema}`,
-    'secrets:', `  keyFile: ${path.join(old.dataDir, 'secrets.key')}`,
-    'auth:', '  failureDelayMs: 0',
-    'delivery:', '  allowLoopback: true', `  mxPort: ${mx.port}`, '  pollIntervalMs: 100', '  mtaSts: false',
-    'dns:', `  servers: ["${dns.address}"]`,
-  ].join('\n')), 'postern-move-new-');
+  const fresh = makeWorkspace(
+    serveYaml(
+      [{ role: 'submission', port: subNew }],
+      [
+        'nodeName: node-new',
+        'store:',
+        '  kind: postgres',
+        `  url: ${db.url}`,
+        `  schema: ${db.schema}`,
+        'secrets:',
+        `  keyFile: ${path.join(old.dataDir, 'secrets.key')}`,
+        'auth:',
+        '  failureDelayMs: 0',
+        'delivery:',
+        '  allowLoopback: true',
+        `  mxPort: ${mx.port}`,
+        '  pollIntervalMs: 100',
+        '  mtaSts: false',
+        'dns:',
+        `  servers: ["${dns.address}"]`,
+      ].join('\n'),
+    ),
+    'postern-move-new-',
+  );
   cleanups.push(() => fs.rmSync(fresh.dir, { recursive: true, force: true }));
 
   const dbFile = path.join(old.dataDir, 'postern.db');
@@ -84,7 +114,13 @@ test('migrate --from-sqlite keeps every queued message deliverable, and refuses 
     assert.equal(parsed.text?.replace(/\r?\n/g, '\n').trimEnd(), text.replace(/\r\n/g, '\n').trimEnd(), `message ${i} intact`);
   }
   // the mailbox, its password and its grant came along
-  const t2 = nodemailer.createTransport({ host: '127.0.0.1', port: subNew, requireTLS: true, auth: { user: 'alice@example.com', pass: PASSWORD }, tls: { rejectUnauthorized: false } });
+  const t2 = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: subNew,
+    requireTLS: true,
+    auth: { user: 'alice@example.com', pass: PASSWORD },
+    tls: { rejectUnauthorized: false },
+  });
   try {
     await t2.sendMail({ from: 'orders@example.com', to: 'after@remote.test', subject: 'after the move', text: 'hello' });
   } finally {

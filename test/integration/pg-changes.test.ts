@@ -37,12 +37,18 @@ test('a killed change listener listens again, reports every topic changed, and h
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   try {
-    const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`postern-changes:${db.schema}`]);
-    assert.equal(killed.rowCount, 1, 'one listening connection (store B\'s; A has not listened)');
+    const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      `postern-changes:${db.schema}`,
+    ]);
+    assert.equal(killed.rowCount, 1, "one listening connection (store B's; A has not listened)");
   } finally {
     await admin.end();
   }
-  await until(() => ['mailboxes', 'dkim', 'sites', 'routes', 'limits', 'bans'].every((t) => seen.includes(t as ChangeTopic)), 10_000, 'every topic reported after listening again');
+  await until(
+    () => ['mailboxes', 'dkim', 'sites', 'routes', 'limits', 'bans'].every((t) => seen.includes(t as ChangeTopic)),
+    10_000,
+    'every topic reported after listening again',
+  );
   seen.length = 0;
   await a.limits.set({ level: 'customer', target: 'acme', window: 'hour', metric: 'messages', max: 5, action: 'defer' });
   await until(() => seen.includes('limits'), 5_000, 'a later notice heard');

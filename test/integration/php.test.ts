@@ -24,11 +24,19 @@ function php(code: string, sendmailArgs = '-t -i'): Promise<{ code: number | nul
   delete env.NODE_TEST_CONTEXT;
   delete env.NODE_OPTIONS;
   return new Promise((resolve, reject) => {
-    const child = spawn('php', ['-n', '-d', `sendmail_path=${process.execPath} ${BIN} sendmail ${sendmailArgs}`, '-d', 'display_errors=stderr', script], { env });
+    const child = spawn(
+      'php',
+      ['-n', '-d', `sendmail_path=${process.execPath} ${BIN} sendmail ${sendmailArgs}`, '-d', 'display_errors=stderr', script],
+      { env },
+    );
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     child.on('error', reject);
     child.on('close', (c) => resolve({ code: c, out, err }));
   });
@@ -60,7 +68,10 @@ echo mail('Customer <customer@remote.test>', 'Your order #42', "Thank you for yo
   assert.ok(m);
   assert.equal(m.sender, 'orders@shop.example');
   assert.equal(m.customerName, 'acme');
-  assert.deepEqual(m.recipients.map((x) => x.address), ['customer@remote.test']);
+  assert.deepEqual(
+    m.recipients.map((x) => x.address),
+    ['customer@remote.test'],
+  );
   const raw = await s.body(m.id);
   assert.match(raw.toString(), /\(site shop-wp, unix user shopweb\)/);
   const parsed = await simpleParser(raw);
@@ -69,7 +80,9 @@ echo mail('Customer <customer@remote.test>', 'Your order #42', "Thank you for yo
 });
 
 test('PHP mail() with the envelope sender as 5th argument (-f), as PHPMailer and WordPress do', async () => {
-  const r = await php(`echo mail('a@remote.test', 'Password reset', 'Click the link.', 'From: WordPress <wordpress@shop.example>', '-fnoreply@shop.example') ? 'sent' : 'failed';`);
+  const r = await php(
+    `echo mail('a@remote.test', 'Password reset', 'Click the link.', 'From: WordPress <wordpress@shop.example>', '-fnoreply@shop.example') ? 'sent' : 'failed';`,
+  );
   assert.equal(r.out, 'sent', r.err);
   const m = (await s.server.store.queue.list({ site: 'shop-wp' })).at(-1)!;
   assert.equal(m.sender, 'noreply@shop.example');
@@ -77,9 +90,13 @@ test('PHP mail() with the envelope sender as 5th argument (-f), as PHPMailer and
 
 test('a hacked contact form cannot send as another customer: mail() returns false and nothing is queued', async () => {
   const before = await s.server.store.queue.count();
-  const forged = await php(`echo mail('victim@remote.test', 'Invoice', 'Pay now', 'From: Billing <billing@other.example>') ? 'sent' : 'failed';`);
+  const forged = await php(
+    `echo mail('victim@remote.test', 'Invoice', 'Pay now', 'From: Billing <billing@other.example>') ? 'sent' : 'failed';`,
+  );
   assert.equal(forged.out, 'failed');
-  const envelope = await php(`echo mail('victim@remote.test', 'Invoice', 'Pay now', 'From: orders@shop.example', '-fbob@other.example') ? 'sent' : 'failed';`);
+  const envelope = await php(
+    `echo mail('victim@remote.test', 'Invoice', 'Pay now', 'From: orders@shop.example', '-fbob@other.example') ? 'sent' : 'failed';`,
+  );
   assert.equal(envelope.out, 'failed');
   assert.equal(await s.server.store.queue.count(), before);
   assert.ok(s.logs.filter((l) => l.evt === 'data' && l.listener === 'sendmail' && l.result === 'reject').length >= 2);

@@ -37,10 +37,18 @@ function sinkCount(): number {
 }
 
 test('delivers to a real Postfix MX over STARTTLS, with the DSN parameters Postfix offers', async () => {
-  lab = await startDeliveryLab({ 'hosted.test': { MX: [{ preference: 10, exchange: 'lab.example.test' }] }, 'lab.example.test': { A: ['127.0.0.1'] } }, { mxPort: 10025 });
+  lab = await startDeliveryLab(
+    { 'hosted.test': { MX: [{ preference: 10, exchange: 'lab.example.test' }] }, 'lab.example.test': { A: ['127.0.0.1'] } },
+    { mxPort: 10025 },
+  );
   const sunk = sinkCount();
   const marker = `interop-${Date.now()}`;
-  const id = await lab.submit({ to: 'info@hosted.test', subject: marker, text: 'to Postfix', dsn: { notify: ['FAILURE', 'DELAY'], orcpt: 'info@hosted.test' } });
+  const id = await lab.submit({
+    to: 'info@hosted.test',
+    subject: marker,
+    text: 'to Postfix',
+    dsn: { notify: ['FAILURE', 'DELAY'], orcpt: 'info@hosted.test' },
+  });
   const log = await until(() => lab!.s.logs.find((l) => l.evt === 'delivery' && l.qid === id), 15_000, 'the outcome');
   assert.equal(log.result, 'delivered', String(log.reply));
   assert.match(String(log.reply), /^250 2\.0\.0 Ok: queued as /);
@@ -49,14 +57,24 @@ test('delivers to a real Postfix MX over STARTTLS, with the DSN parameters Postf
   const postfixQid = /queued as (\S+)/.exec(String(log.reply))![1]!;
   const pfLog = fs.readFileSync(POSTFIX_LOG, 'utf8');
   const lines = pfLog.split('\n').filter((l) => l.includes(postfixQid));
-  assert.ok(lines.some((l) => /from=<alice@example\.com>/.test(l)), `Postfix logged the sender:\n${lines.join('\n')}`);
-  assert.ok(lines.some((l) => /to=<info@hosted\.test>.*status=sent/.test(l)), `Postfix relayed it:\n${lines.join('\n')}`);
+  assert.ok(
+    lines.some((l) => /from=<alice@example\.com>/.test(l)),
+    `Postfix logged the sender:\n${lines.join('\n')}`,
+  );
+  assert.ok(
+    lines.some((l) => /to=<info@hosted\.test>.*status=sent/.test(l)),
+    `Postfix relayed it:\n${lines.join('\n')}`,
+  );
   assert.ok(lines.some((l) => /orig_to=<info@hosted\.test>|to=<info@hosted\.test>/.test(l)));
   // the smtpd process that took it says how the session went: STARTTLS, then our RSET for reuse
   const pid = new RegExp(`smtpd\\[(\\d+)\\]: ${postfixQid}: client=`).exec(pfLog)?.[1];
   assert.ok(pid, 'the smtpd process of the message');
   const after = (text: string) => text.slice(text.indexOf(`${postfixQid}: client=`));
-  const summary = await until(() => new RegExp(`smtpd\\[${pid}\\]: disconnect from [^\\n]*`).exec(after(fs.readFileSync(POSTFIX_LOG, 'utf8')))?.[0], 15_000, 'the session summary');
+  const summary = await until(
+    () => new RegExp(`smtpd\\[${pid}\\]: disconnect from [^\\n]*`).exec(after(fs.readFileSync(POSTFIX_LOG, 'utf8')))?.[0],
+    15_000,
+    'the session summary',
+  );
   assert.match(summary, / ehlo=2 starttls=1 mail=1 rcpt=1 data=1 /);
   assert.equal(await lab.s.server.store.queue.count(), 0);
 });

@@ -310,7 +310,10 @@ test('a message body over the maximum gets 552 5.3.4, nothing is queued and no s
   assert.ok(queued[0].size < MAX_SIZE);
   // the small one is stored in its queue row; the big one left no file behind
   assert.equal(queued[0].bodyPath, null);
-  assert.deepEqual(spoolFiles().filter((f) => !before.includes(f)), []);
+  assert.deepEqual(
+    spoolFiles().filter((f) => !before.includes(f)),
+    [],
+  );
 });
 
 test('an oversized message is not written to the spool past the limit while it streams in', async () => {
@@ -348,7 +351,10 @@ test('an oversized message is not written to the spool past the limit while it s
   });
   const limit = MAX_SIZE + 256 * 1024;
   assert.ok(largest <= limit, `the spool file of a refused oversized message grew to ${largest} bytes (limit ${MAX_SIZE})`);
-  assert.deepEqual(spoolFiles().filter((f) => !existing.has(f)), []);
+  assert.deepEqual(
+    spoolFiles().filter((f) => !existing.has(f)),
+    [],
+  );
 });
 
 test('a listener maxMessageSize above smtp.maxMessageSize is honoured end to end', async () => {
@@ -359,18 +365,22 @@ test('a listener maxMessageSize above smtp.maxMessageSize is honoured end to end
   });
   try {
     await g.addMailbox(ALICE, ALICE_PW);
-    await withClient('submission', async (c) => {
-      await c.login(ALICE, ALICE_PW);
-      const ehlo = await c.ehlo();
-      assert.ok(ehlo.lines.includes('SIZE 200000'), ehlo.text);
-      await c.expect(`MAIL FROM:<${ALICE}> SIZE=100000`, 250);
-      await c.expect('RCPT TO:<bob@remote.test>', 250);
-      await c.expect('DATA', 354);
-      const line = 'v'.repeat(98) + '\r\n';
-      await c.write(`From: ${ALICE}\r\nSubject: 100k\r\n\r\n${line.repeat(1000)}.\r\n`);
-      const r = await c.read();
-      assert.equal(r.code, 250, `a message within the advertised SIZE was refused: ${r.text}`);
-    }, g);
+    await withClient(
+      'submission',
+      async (c) => {
+        await c.login(ALICE, ALICE_PW);
+        const ehlo = await c.ehlo();
+        assert.ok(ehlo.lines.includes('SIZE 200000'), ehlo.text);
+        await c.expect(`MAIL FROM:<${ALICE}> SIZE=100000`, 250);
+        await c.expect('RCPT TO:<bob@remote.test>', 250);
+        await c.expect('DATA', 354);
+        const line = 'v'.repeat(98) + '\r\n';
+        await c.write(`From: ${ALICE}\r\nSubject: 100k\r\n\r\n${line.repeat(1000)}.\r\n`);
+        const r = await c.read();
+        assert.equal(r.code, 250, `a message within the advertised SIZE was refused: ${r.text}`);
+      },
+      g,
+    );
     assert.equal(await queueCount(g), 1);
   } finally {
     await g.close();
@@ -405,7 +415,8 @@ test('mx without AUTH: relay refused with 554 5.7.1, hosted domain refused with 
 
 test('every reply line after EHLO carries exactly one enhanced status code of its class', async () => {
   const seen: Reply[] = [];
-  const collect = (c: SmtpClient, from: number) => seen.push(...c.replies.slice(from).filter((r) => !/^250[- ]mx\.postern\.test /.test(r.raw[0])));
+  const collect = (c: SmtpClient, from: number) =>
+    seen.push(...c.replies.slice(from).filter((r) => !/^250[- ]mx\.postern\.test /.test(r.raw[0])));
   // one session per role, each walking through many refusals and acceptances
   await withClient('submission', async (c) => {
     await c.ehlo();

@@ -23,20 +23,31 @@ afterEach(async () => {
 
 function readyz(port: number): Promise<{ status: number; checks: Record<string, string> }> {
   return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, checks: (JSON.parse(text) as { checks: Record<string, string> }).checks }));
-    }).on('error', reject);
+    https
+      .get({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, checks: (JSON.parse(text) as { checks: Record<string, string> }).checks }),
+        );
+      })
+      .on('error', reject);
   });
 }
 
 test('delivery results the store does not take: not ready ("store": "not taking writes") until they are written; delivered once', async () => {
-  lab = await startDeliveryLab({ 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.2'] } });
+  lab = await startDeliveryLab({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.2'] },
+  });
   const mx = await lab.mx('127.0.0.2', {});
   const queue = lab.s.server.store.queue;
   const record = queue.record;
-  queue.record = async () => { throw new Error('the store is away'); };
+  queue.record = async () => {
+    throw new Error('the store is away');
+  };
   const port = webPort(lab.s);
   try {
     await lab.submit({ to: 'bob@remote.test' });

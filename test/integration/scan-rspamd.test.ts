@@ -20,10 +20,14 @@ let mx: FakeMx;
 before(async () => {
   clamd = await startClamd();
   rspamd = await startRspamd({ clamdSocket: clamd.socket });
-  lab = await startDeliveryLab({
-    'remote.test': { MX: [{ preference: 10, exchange: 'mx1.remote.test' }] },
-    'mx1.remote.test': { A: ['127.0.0.2'] },
-  }, {}, { scan: { enabled: true, url: rspamd.url, timeoutSeconds: 20 } } as never);
+  lab = await startDeliveryLab(
+    {
+      'remote.test': { MX: [{ preference: 10, exchange: 'mx1.remote.test' }] },
+      'mx1.remote.test': { A: ['127.0.0.2'] },
+    },
+    {},
+    { scan: { enabled: true, url: rspamd.url, timeoutSeconds: 20 } } as never,
+  );
   mx = await lab.mx('127.0.0.2', {});
 });
 after(async () => {
@@ -34,10 +38,16 @@ after(async () => {
 
 test('GTUBE from a hosted mailbox is refused at submission with 550 5.7.1 and a reference; nothing is queued', async () => {
   const before = await lab.s.server.store.queue.count();
-  await assert.rejects(lab.submit({ to: 'bob@remote.test', subject: 'buy now', text: `Hello\r\n${GTUBE}\r\n` }), (err: Error & { response?: string }) => {
-    assert.match(err.response ?? '', /^550 5\.7\.1 Message refused as spam \(reference \S+\); quote this reference to your provider's support$/);
-    return true;
-  });
+  await assert.rejects(
+    lab.submit({ to: 'bob@remote.test', subject: 'buy now', text: `Hello\r\n${GTUBE}\r\n` }),
+    (err: Error & { response?: string }) => {
+      assert.match(
+        err.response ?? '',
+        /^550 5\.7\.1 Message refused as spam \(reference \S+\); quote this reference to your provider's support$/,
+      );
+      return true;
+    },
+  );
   assert.equal(await lab.s.server.store.queue.count(), before);
   const log = lab.s.logs.find((l) => l.evt === 'scan' && l.action === 'reject');
   assert.equal(log?.rspamd, 'reject');
@@ -56,10 +66,21 @@ test('a normal order confirmation passes untouched except for the X-Spam headers
 });
 
 test('a virus (ClamAV through rspamd, the EICAR test file attached) is refused, whatever the score', async () => {
-  await assert.rejects(lab.submit({ to: 'bob@remote.test', subject: 'invoice', text: 'see the attachment', attachments: [{ filename: 'invoice.com', content: EICAR }] }), (err: Error & { response?: string }) => {
-    assert.match(err.response ?? '', /^550 5\.7\.1 Message refused: it contains a virus \(reference \S+\); remove the infected attachment$/);
-    return true;
-  });
+  await assert.rejects(
+    lab.submit({
+      to: 'bob@remote.test',
+      subject: 'invoice',
+      text: 'see the attachment',
+      attachments: [{ filename: 'invoice.com', content: EICAR }],
+    }),
+    (err: Error & { response?: string }) => {
+      assert.match(
+        err.response ?? '',
+        /^550 5\.7\.1 Message refused: it contains a virus \(reference \S+\); remove the infected attachment$/,
+      );
+      return true;
+    },
+  );
   const log = lab.s.logs.find((l) => l.evt === 'scan' && l.virus === true);
   assert.ok((log?.symbols as string[] | undefined)?.includes('CLAM_VIRUS'), JSON.stringify(log));
 });

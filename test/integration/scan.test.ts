@@ -14,7 +14,8 @@ import { apiPost, webPort } from '../helpers/api.ts';
 import { until } from '../helpers/delivery-lab.ts';
 
 /** The hold notice, once containment has queued it. */
-const holdNotice = (s: TestServer) => until(async () => (await s.server.store.queue.list({ sender: '' })).find((q) => q.listener === 'notice'), 5000, 'the hold notice');
+const holdNotice = (s: TestServer) =>
+  until(async () => (await s.server.store.queue.list({ sender: '' })).find((q) => q.listener === 'notice'), 5000, 'the hold notice');
 
 let score = 0;
 let fake: http.Server;
@@ -31,7 +32,13 @@ before(async () => {
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
   fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
 });
-after(() => new Promise<void>((r) => { fake.closeAllConnections(); fake.close(() => r()); }));
+after(
+  () =>
+    new Promise<void>((r) => {
+      fake.closeAllConnections();
+      fake.close(() => r());
+    }),
+);
 
 async function server(over: Record<string, unknown> = {}): Promise<TestServer> {
   const s = await startTestServer({
@@ -48,7 +55,13 @@ const send = (s: TestServer, user = 'alice@example.com', pass = 'alice-secret-1'
 
 /** Submits a raw message as alice; resolves with the queue id. */
 async function submitRaw(s: TestServer, raw: string): Promise<string> {
-  const tr = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), requireTLS: true, auth: { user: 'alice@example.com', pass: 'alice-secret-1' }, tls: { rejectUnauthorized: false } });
+  const tr = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: s.port('submission'),
+    requireTLS: true,
+    auth: { user: 'alice@example.com', pass: 'alice-secret-1' },
+    tls: { rejectUnauthorized: false },
+  });
   try {
     const info = await tr.sendMail({ envelope: { from: 'alice@example.com', to: ['x@remote.test'] }, raw });
     return /queued as (\S+)/.exec(info.response)![1]!;
@@ -67,7 +80,10 @@ test('a clean message passes with the X-Spam headers on top; spam is held or ref
     assert.equal(q.state, 'queued');
     // a sender's own X-Spam fields are removed: only the scanner's go out
     score = 1;
-    const forged = await submitRaw(s, 'From: alice@example.com\r\nTo: x@remote.test\r\nX-Spam-Status: No, score=-100\r\nX-Spam-Score: -100\r\nSubject: s\r\n\r\nbody\r\n');
+    const forged = await submitRaw(
+      s,
+      'From: alice@example.com\r\nTo: x@remote.test\r\nX-Spam-Status: No, score=-100\r\nX-Spam-Score: -100\r\nSubject: s\r\n\r\nbody\r\n',
+    );
     assert.doesNotMatch((await s.body(forged)).toString(), /^X-Spam/im);
     score = 11;
     const held = await send(s);
@@ -121,11 +137,15 @@ test('a dead scanner: 451 4.7.0 by default, or accepted and logged when configur
     assert.ok(lenient.logs.some((l) => l.evt === 'scan' && l.result === 'bypass'));
     // every bypass is a metric too
     const text = await new Promise<string>((resolve, reject) => {
-      https.get({ host: '127.0.0.1', port: webPort(lenient), path: '/metrics', rejectUnauthorized: false }, (res) => {
-        let b = '';
-        res.setEncoding('utf8').on('data', (d: string) => { b += d; });
-        res.on('end', () => resolve(b));
-      }).on('error', reject);
+      https
+        .get({ host: '127.0.0.1', port: webPort(lenient), path: '/metrics', rejectUnauthorized: false }, (res) => {
+          let b = '';
+          res.setEncoding('utf8').on('data', (d: string) => {
+            b += d;
+          });
+          res.on('end', () => resolve(b));
+        })
+        .on('error', reject);
     });
     assert.match(text, /^postern_scan_messages_total\{result="bypassed"\} 1$/m);
     assert.match(text, /^postern_scan_messages_total\{result="failed"\} 1$/m);
@@ -142,13 +162,20 @@ test('a burst of spam from one mailbox puts it on hold and notifies; another mai
     assert.equal((await s.server.store.mailboxes.get('alice@example.com'))!.heldSince, null, 'two are not yet a burst');
     score = 20;
     await send(s); // refused, but it counts
-    const m = await until(async () => {
-      const x = (await s.server.store.mailboxes.get('alice@example.com'))!;
-      return x.heldSince !== null ? x : null;
-    }, 3000, 'the mailbox on hold');
+    const m = await until(
+      async () => {
+        const x = (await s.server.store.mailboxes.get('alice@example.com'))!;
+        return x.heldSince !== null ? x : null;
+      },
+      3000,
+      'the mailbox on hold',
+    );
     assert.match(m.holdReason!, /3 messages this hour held or refused as spam/);
     const notice = await holdNotice(s);
-    assert.deepEqual(notice.recipients.map((r) => r.address), ['postmaster@provider.test']);
+    assert.deepEqual(
+      notice.recipients.map((r) => r.address),
+      ['postmaster@provider.test'],
+    );
     score = 1;
     assert.match(await send(s, 'bob@example.com', 'bob-secret-111'), /^250 /);
     assert.equal((await s.server.store.mailboxes.get('bob@example.com'))!.heldSince, null);
@@ -165,20 +192,27 @@ test('a burst of spam from one site puts the site on hold with a notice; its new
     const post = (t: string, from: string) => apiPost(s, { auth: { token: t }, body: { from, to: 'x@remote.test', text: 'x' } });
     score = 20;
     for (let i = 0; i < 3; i++) assert.equal((await post(token, 'orders@example.com')).status, 403);
-    const site = await until(async () => {
-      const x = (await s.server.store.sites.get('shop'))!;
-      return x.heldSince !== null ? x : null;
-    }, 3000, 'the site on hold');
+    const site = await until(
+      async () => {
+        const x = (await s.server.store.sites.get('shop'))!;
+        return x.heldSince !== null ? x : null;
+      },
+      3000,
+      'the site on hold',
+    );
     assert.match(site.holdReason ?? '', /3 messages this hour held or refused as spam/);
     const notice = await holdNotice(s);
     assert.match((await s.body(notice.id)).toString(), /The site \(website\) shop \(customer acme\) was put on hold/);
     score = 1;
     const held = await post(token, 'orders@example.com');
     assert.equal(held.status, 202);
-    assert.equal(held.json.status, 'held', 'a held site\'s new mail waits for the postmaster');
+    assert.equal(held.json.status, 'held', "a held site's new mail waits for the postmaster");
     assert.equal((await post(other, 'news@example.com')).json.status, 'queued', 'another site of the customer keeps sending');
     const holds = await s.admin.listHolds();
-    assert.deepEqual(holds.sites.map((x) => [x.site.name, x.heldMessages]), [['shop', 1]]);
+    assert.deepEqual(
+      holds.sites.map((x) => [x.site.name, x.heldMessages]),
+      [['shop', 1]],
+    );
     const r = await s.admin.releaseHold('site:shop');
     assert.deepEqual([r.site?.name, r.released], ['shop', 1]);
     assert.equal((await s.server.store.sites.get('shop'))!.heldSince, null);

@@ -24,7 +24,8 @@ before(async () => {
 });
 after(() => s.close());
 
-const raw = (from: string, extra = '') => `From: Shop <${from}>\r\nTo: Customer <c1@remote.test>\r\nCc: c2@remote.test\r\nBcc: hidden@remote.test\r\nSubject: Order 42\r\n${extra}\r\nThank you.\r\n`;
+const raw = (from: string, extra = '') =>
+  `From: Shop <${from}>\r\nTo: Customer <c1@remote.test>\r\nCc: c2@remote.test\r\nBcc: hidden@remote.test\r\nSubject: Order 42\r\n${extra}\r\nThank you.\r\n`;
 
 test('raw message with a site token: 202 with the queue id; envelope from the header (-t), Bcc removed, Received names the site', async () => {
   const r = await apiPost(s, { auth: { token: shop }, body: raw('orders@shop.example') });
@@ -44,7 +45,11 @@ test('raw message with a site token: 202 with the queue id; envelope from the he
 });
 
 test('raw message with envelope in the query: explicit recipients only, unless extract', async () => {
-  const r = await apiPost(s, { auth: { token: shop }, body: raw('orders@shop.example'), query: { from: 'orders@shop.example', to: ['x@remote.test', 'y@remote.test'] } });
+  const r = await apiPost(s, {
+    auth: { token: shop },
+    body: raw('orders@shop.example'),
+    query: { from: 'orders@shop.example', to: ['x@remote.test', 'y@remote.test'] },
+  });
   assert.equal(r.status, 202);
   assert.deepEqual(r.json.recipients, ['x@remote.test', 'y@remote.test']);
   const t = await apiPost(s, { auth: { token: shop }, body: raw('orders@shop.example'), query: { to: 'x@remote.test', extract: '1' } });
@@ -55,8 +60,14 @@ test('JSON body: to, cc, bcc, subject, text, html, attachments and headers becom
   const r = await apiPost(s, {
     auth: { token: blog },
     body: {
-      from: 'News <news@blog.example>', to: 'a@remote.test', cc: ['b@remote.test'], bcc: 'c@remote.test', subject: 'Héllo',
-      text: 'plain', html: '<p>html</p>', headers: { 'X-Campaign': '7' },
+      from: 'News <news@blog.example>',
+      to: 'a@remote.test',
+      cc: ['b@remote.test'],
+      bcc: 'c@remote.test',
+      subject: 'Héllo',
+      text: 'plain',
+      html: '<p>html</p>',
+      headers: { 'X-Campaign': '7' },
       attachments: [{ filename: 'a.txt', content: Buffer.from('attached').toString('base64'), contentType: 'text/plain' }],
     },
   });
@@ -73,16 +84,25 @@ test('JSON body: to, cc, bcc, subject, text, html, attachments and headers becom
 });
 
 test('a mailbox login (Basic) sends as the mailbox, with the mailbox walls', async () => {
-  const ok = await apiPost(s, { auth: { user: 'alice@shop.example', pass: 'alice-secret-1' }, body: { from: 'alice@shop.example', to: 'x@remote.test', text: 'hi' } });
+  const ok = await apiPost(s, {
+    auth: { user: 'alice@shop.example', pass: 'alice-secret-1' },
+    body: { from: 'alice@shop.example', to: 'x@remote.test', text: 'hi' },
+  });
   assert.equal(ok.status, 202, JSON.stringify(ok.json));
   const m = (await s.server.store.queue.get(ok.json.id as string))!;
   assert.equal(m.authUser, 'alice@shop.example');
   assert.equal(m.siteName, null);
-  const bad = await apiPost(s, { auth: { user: 'alice@shop.example', pass: 'wrong-password' }, body: { from: 'alice@shop.example', to: 'x@remote.test' } });
+  const bad = await apiPost(s, {
+    auth: { user: 'alice@shop.example', pass: 'wrong-password' },
+    body: { from: 'alice@shop.example', to: 'x@remote.test' },
+  });
   assert.equal(bad.status, 401);
   assert.match(String(bad.headers['www-authenticate']), /Bearer realm="postern", Basic realm="postern"/);
   assert.equal(bad.json.type, 'urn:postern:problem:auth');
-  const spoof = await apiPost(s, { auth: { user: 'alice@shop.example', pass: 'alice-secret-1' }, body: { from: 'bob@other.example', to: 'x@remote.test' } });
+  const spoof = await apiPost(s, {
+    auth: { user: 'alice@shop.example', pass: 'alice-secret-1' },
+    body: { from: 'bob@other.example', to: 'x@remote.test' },
+  });
   assert.equal(spoof.status, 403);
   assert.match(String(spoof.json.smtp), /^553 5\.7\.1 Sender address <bob@other\.example> is not allowed for this login/);
 });
@@ -92,13 +112,55 @@ test('refusals: each a problem with the reason an SMTP client would get, and not
   const cases: [string, Parameters<typeof apiPost>[1], number, RegExp | null, string][] = [
     ['no credentials', { body: raw('orders@shop.example') }, 401, null, 'auth'],
     ['unknown token', { auth: { token: 'pst_' + 'A'.repeat(43) }, body: raw('orders@shop.example') }, 401, null, 'auth'],
-    ['envelope sender of another customer', { auth: { token: shop }, body: raw('bob@other.example') }, 403, /^553 5\.7\.1 Sender address <bob@other\.example> is not allowed for site shop$/, 'send-as'],
-    ['honest envelope, forged From', { auth: { token: shop }, body: raw('bob@other.example'), query: { from: 'orders@shop.example' } }, 403, /^550 5\.7\.1 From: <bob@other\.example> is not an address site shop may send as$/, 'send-as'],
-    ['an address of the site\'s own customer it was not granted', { auth: { token: shop }, body: raw('alice@shop.example') }, 403, /^553 5\.7\.1 /, 'send-as'],
-    ['the null sender', { auth: { token: shop }, body: raw('orders@shop.example'), query: { from: '<>' } }, 403, /^553 5\.7\.1 The null sender/, 'send-as'],
-    ['no recipients', { auth: { token: shop }, body: 'From: orders@shop.example\r\nSubject: x\r\n\r\nx\r\n' }, 400, /^554 5\.5\.1 /, 'recipient'],
-    ['a bad recipient', { auth: { token: shop }, body: raw('orders@shop.example'), query: { to: 'not an address' } }, 400, /^553 5\.1\.3 /, 'recipient'],
-    ['an mbox From_ line', { auth: { token: shop }, body: `From someone Sat Nov 28 04:00:00 2026\r\n${raw('orders@shop.example')}` }, 422, /^550 5\.6\.0 /, 'data'],
+    [
+      'envelope sender of another customer',
+      { auth: { token: shop }, body: raw('bob@other.example') },
+      403,
+      /^553 5\.7\.1 Sender address <bob@other\.example> is not allowed for site shop$/,
+      'send-as',
+    ],
+    [
+      'honest envelope, forged From',
+      { auth: { token: shop }, body: raw('bob@other.example'), query: { from: 'orders@shop.example' } },
+      403,
+      /^550 5\.7\.1 From: <bob@other\.example> is not an address site shop may send as$/,
+      'send-as',
+    ],
+    [
+      "an address of the site's own customer it was not granted",
+      { auth: { token: shop }, body: raw('alice@shop.example') },
+      403,
+      /^553 5\.7\.1 /,
+      'send-as',
+    ],
+    [
+      'the null sender',
+      { auth: { token: shop }, body: raw('orders@shop.example'), query: { from: '<>' } },
+      403,
+      /^553 5\.7\.1 The null sender/,
+      'send-as',
+    ],
+    [
+      'no recipients',
+      { auth: { token: shop }, body: 'From: orders@shop.example\r\nSubject: x\r\n\r\nx\r\n' },
+      400,
+      /^554 5\.5\.1 /,
+      'recipient',
+    ],
+    [
+      'a bad recipient',
+      { auth: { token: shop }, body: raw('orders@shop.example'), query: { to: 'not an address' } },
+      400,
+      /^553 5\.1\.3 /,
+      'recipient',
+    ],
+    [
+      'an mbox From_ line',
+      { auth: { token: shop }, body: `From someone Sat Nov 28 04:00:00 2026\r\n${raw('orders@shop.example')}` },
+      422,
+      /^550 5\.6\.0 /,
+      'data',
+    ],
     ['invalid JSON', { auth: { token: shop }, type: 'application/json', body: '{"from":' }, 400, null, 'bad-request'],
     ['other media type', { auth: { token: shop }, type: 'text/plain', body: 'hello' }, 415, null, 'bad-request'],
   ];
@@ -110,19 +172,36 @@ test('refusals: each a problem with the reason an SMTP client would get, and not
     assert.equal(r.json.status, status, what);
     assert.equal(typeof r.json.title, 'string', what);
     if (smtp) assert.match(String(r.json.smtp), smtp, what);
-    assert.doesNotMatch(JSON.stringify(r.json), /orders@shop\.example.*allowed|\bat \w+ \(/, `${what}: never lists what is allowed, never a trace`);
+    assert.doesNotMatch(
+      JSON.stringify(r.json),
+      /orders@shop\.example.*allowed|\bat \w+ \(/,
+      `${what}: never lists what is allowed, never a trace`,
+    );
   }
-  const schema = await apiPost(s, { auth: { token: shop }, body: { from: 'orders@shop.example', to: 5, attachments: [{ filename: 'x' }] } });
+  const schema = await apiPost(s, {
+    auth: { token: shop },
+    body: { from: 'orders@shop.example', to: 5, attachments: [{ filename: 'x' }] },
+  });
   assert.equal(schema.status, 400);
   assert.deepEqual(schema.json.errors?.map((e) => e.path).sort(), ['attachments.0.content', 'to']);
-  const notAddress = await apiPost(s, { auth: { token: blog }, body: { from: 'news@blog.example', to: 'not an address', subject: 'x', text: 'x' } });
+  const notAddress = await apiPost(s, {
+    auth: { token: blog },
+    body: { from: 'news@blog.example', to: 'not an address', subject: 'x', text: 'x' },
+  });
   assert.equal(notAddress.status, 400, 'an entry that is not an address is named, not dropped ("No recipients")');
   assert.equal(notAddress.json.reason, 'recipient');
   assert.equal(notAddress.json.smtp, '553 5.1.3 Recipient address <not an address> is not a valid address');
   assert.deepEqual(notAddress.json.errors, [{ path: 'to.0', message: '"not an address" is not a mail address (local-part@domain)' }]);
-  const several = await apiPost(s, { auth: { token: blog }, body: { from: 'News <news@>', to: ['ok@remote.test', 'A <a@>'], cc: 'x@remote.test, nope', text: 'x' } });
+  const several = await apiPost(s, {
+    auth: { token: blog },
+    body: { from: 'News <news@>', to: ['ok@remote.test', 'A <a@>'], cc: 'x@remote.test, nope', text: 'x' },
+  });
   assert.equal(several.status, 400);
-  assert.deepEqual(several.json.errors?.map((e) => e.path), ['from', 'to.1', 'cc.0'], 'every bad entry, the good ones not');
+  assert.deepEqual(
+    several.json.errors?.map((e) => e.path),
+    ['from', 'to.1', 'cc.0'],
+    'every bad entry, the good ones not',
+  );
   assert.match(String(several.json.smtp), /^553 5\.1\.7 Sender address <news@> /);
   assert.equal(await s.server.store.queue.count(), before, 'nothing queued by any refusal');
 });
@@ -135,7 +214,10 @@ test('too large: 413 with 552 5.3.4, for raw and JSON bodies', async () => {
     const rawBig = await apiPost(g, { auth: { token }, body: raw('orders@shop.example') + 'x'.repeat(8000) + '\r\n' });
     assert.equal(rawBig.status, 413);
     assert.match(String(rawBig.json.smtp), /^552 5\.3\.4 /);
-    const jsonBig = await apiPost(g, { auth: { token }, body: { from: 'orders@shop.example', to: 'x@remote.test', text: 'y'.repeat(20_000) } });
+    const jsonBig = await apiPost(g, {
+      auth: { token },
+      body: { from: 'orders@shop.example', to: 'x@remote.test', text: 'y'.repeat(20_000) },
+    });
     assert.equal(jsonBig.status, 413);
     assert.equal(await g.server.store.queue.count(), 0);
   } finally {
@@ -160,7 +242,10 @@ test('a site over its limit is deferred (429, Retry-After, 451 4.7.1) while anot
     const over = await send(a, 'orders@shop.example');
     assert.equal(over.status, 429);
     assert.equal(over.json.reason, 'limit');
-    assert.match(String(over.json.smtp), /^451 4\.7\.1 Sending limit reached: 2 messages per hour for site shop \(defer\); try again after 2026-11-28T11:00:00Z$/);
+    assert.match(
+      String(over.json.smtp),
+      /^451 4\.7\.1 Sending limit reached: 2 messages per hour for site shop \(defer\); try again after 2026-11-28T11:00:00Z$/,
+    );
     assert.equal(over.headers['retry-after'], String(45 * 60));
     assert.equal((await send(b, 'news@blog.example')).status, 202, 'the other site still sends');
     assert.equal((await send(b, 'news@blog.example')).status, 202, 'the 4th message of the customer passes');
@@ -170,7 +255,10 @@ test('a site over its limit is deferred (429, Retry-After, 451 4.7.1) while anot
     now = Date.parse('2026-11-28T11:00:00Z');
     assert.equal((await send(a, 'orders@shop.example')).status, 202, 'a new window');
     const shown = await g.admin.showLimits('site', 'shop');
-    assert.deepEqual(shown.filter((r) => r.target === 'shop').map((r) => [r.metric, r.max, r.usage]), [['messages', 2, 1]]);
+    assert.deepEqual(
+      shown.filter((r) => r.target === 'shop').map((r) => [r.metric, r.max, r.usage]),
+      [['messages', 2, 1]],
+    );
   } finally {
     await g.close();
   }
@@ -178,23 +266,44 @@ test('a site over its limit is deferred (429, Retry-After, 451 4.7.1) while anot
 
 test('the send API is TLS only: plain HTTP on its port gets no answer', async () => {
   const text = await new Promise<string>((resolve) => {
-    const sock = net.connect(webPort(s), '127.0.0.1', () => sock.write('POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'));
+    const sock = net.connect(webPort(s), '127.0.0.1', () =>
+      sock.write('POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'),
+    );
     let got = '';
-    sock.on('data', (d) => { got += d.toString('latin1'); });
+    sock.on('data', (d) => {
+      got += d.toString('latin1');
+    });
     sock.on('close', () => resolve(got));
     sock.on('error', () => resolve(got));
   });
   assert.doesNotMatch(text, /^HTTP\/1\.1 2/, 'no HTTP answer over plain TCP');
   // and TLS below 1.2 is refused
-  await assert.rejects(new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: webPort(s), method: 'GET', path: '/', rejectUnauthorized: false, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }, resolve);
-    req.on('error', reject);
-    req.end();
-  }));
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: webPort(s),
+          method: 'GET',
+          path: '/',
+          rejectUnauthorized: false,
+          maxVersion: 'TLSv1.1',
+          minVersion: 'TLSv1',
+        },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end();
+    }),
+  );
 });
 
 test('the sendmail socket takes site tokens only (no logins), and answers problems the same way', async () => {
-  const login = await apiPost(s, { socket: true, auth: { user: 'alice@shop.example', pass: 'alice-secret-1' }, body: raw('alice@shop.example') });
+  const login = await apiPost(s, {
+    socket: true,
+    auth: { user: 'alice@shop.example', pass: 'alice-secret-1' },
+    body: raw('alice@shop.example'),
+  });
   assert.equal(login.status, 401);
   const ok = await apiPost(s, { socket: true, auth: { token: shop }, body: raw('orders@shop.example') });
   assert.equal(ok.status, 202);
@@ -229,12 +338,13 @@ test('the HTTPS listener has a per-address connection gate like the SMTP listene
   const tls = await import('node:tls');
   const open: import('node:tls').TLSSocket[] = [];
   try {
-    const connect = () => new Promise<boolean>((resolve) => {
-      const sock = tls.connect({ host: '127.0.0.1', port: webPort(g), rejectUnauthorized: false }, () => resolve(true));
-      sock.on('error', () => resolve(false));
-      sock.on('close', () => resolve(false));
-      open.push(sock);
-    });
+    const connect = () =>
+      new Promise<boolean>((resolve) => {
+        const sock = tls.connect({ host: '127.0.0.1', port: webPort(g), rejectUnauthorized: false }, () => resolve(true));
+        sock.on('error', () => resolve(false));
+        sock.on('close', () => resolve(false));
+        open.push(sock);
+      });
     assert.equal(await connect(), true);
     assert.equal(await connect(), true);
     assert.equal(await connect(), false, 'the third is closed');

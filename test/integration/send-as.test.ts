@@ -18,10 +18,14 @@ before(async () => {
 });
 after(() => s.close());
 
-const alice = () => nodemailer.createTransport({
-  host: '127.0.0.1', port: s.port('submission'), requireTLS: true,
-  auth: { user: 'alice@example.com', pass: 'alice-secret-1' }, tls: { rejectUnauthorized: false },
-});
+const alice = () =>
+  nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: s.port('submission'),
+    requireTLS: true,
+    auth: { user: 'alice@example.com', pass: 'alice-secret-1' },
+    tls: { rejectUnauthorized: false },
+  });
 
 async function refusedWith(p: Promise<unknown>, re: RegExp): Promise<void> {
   await assert.rejects(p, (err: Error & { response?: string }) => {
@@ -30,31 +34,75 @@ async function refusedWith(p: Promise<unknown>, re: RegExp): Promise<void> {
   });
 }
 
-test('envelope spoofing: another customer\'s address in MAIL FROM gets 553 5.7.1, nothing queued', async () => {
+test("envelope spoofing: another customer's address in MAIL FROM gets 553 5.7.1, nothing queued", async () => {
   const before = await s.server.store.queue.count();
-  await refusedWith(alice().sendMail({ envelope: { from: 'bob@other.example', to: 'x@remote.test' }, from: 'bob@other.example', to: 'x@remote.test', text: 'x' }),
-    /^553 5\.7\.1 Sender address <bob@other\.example> is not allowed for this login/);
+  await refusedWith(
+    alice().sendMail({
+      envelope: { from: 'bob@other.example', to: 'x@remote.test' },
+      from: 'bob@other.example',
+      to: 'x@remote.test',
+      text: 'x',
+    }),
+    /^553 5\.7\.1 Sender address <bob@other\.example> is not allowed for this login/,
+  );
   assert.equal(await s.server.store.queue.count(), before);
   assert.ok(s.logs.some((l) => l.evt === 'mail' && l.result === 'reject' && l.sender === 'bob@other.example' && l.customer === 'acme'));
 });
 
 test('header spoofing behind an honest envelope: 550 5.7.1 at the end of DATA, nothing queued', async () => {
   const before = await s.server.store.queue.count();
-  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: 'Bob <bob@other.example>', to: 'x@remote.test', text: 'x' }),
-    /^550 5\.7\.1 From: <bob@other\.example> is not an address this login may send as/);
-  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: 'alice@example.com', sender: 'ceo@bank.test', to: 'x@remote.test', text: 'x' }),
-    /^550 5\.7\.1 Sender: <ceo@bank\.test>/);
+  await refusedWith(
+    alice().sendMail({
+      envelope: { from: 'alice@example.com', to: 'x@remote.test' },
+      from: 'Bob <bob@other.example>',
+      to: 'x@remote.test',
+      text: 'x',
+    }),
+    /^550 5\.7\.1 From: <bob@other\.example> is not an address this login may send as/,
+  );
+  await refusedWith(
+    alice().sendMail({
+      envelope: { from: 'alice@example.com', to: 'x@remote.test' },
+      from: 'alice@example.com',
+      sender: 'ceo@bank.test',
+      to: 'x@remote.test',
+      text: 'x',
+    }),
+    /^550 5\.7\.1 Sender: <ceo@bank\.test>/,
+  );
   assert.equal(await s.server.store.queue.count(), before);
   // an address in the display name is what some mail programs show: it must be allowed too
-  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: '"bob@other.example" <alice@example.com>', to: 'x@remote.test', text: 'x' }),
-    /^550 5\.7\.1 From: <bob@other\.example>/);
-  await alice().sendMail({ envelope: { from: 'alice@example.com', to: 'x@remote.test' }, from: '"Alice (example.com)" <alice@example.com>', to: 'x@remote.test', text: 'x' });
+  await refusedWith(
+    alice().sendMail({
+      envelope: { from: 'alice@example.com', to: 'x@remote.test' },
+      from: '"bob@other.example" <alice@example.com>',
+      to: 'x@remote.test',
+      text: 'x',
+    }),
+    /^550 5\.7\.1 From: <bob@other\.example>/,
+  );
+  await alice().sendMail({
+    envelope: { from: 'alice@example.com', to: 'x@remote.test' },
+    from: '"Alice (example.com)" <alice@example.com>',
+    to: 'x@remote.test',
+    text: 'x',
+  });
   // a first line that is not a header field ("From " as in mbox) cannot hide a forged From
-  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: ['x@remote.test'] }, raw: 'From : bob@other.example\r\nTo: x@remote.test\r\n\r\nhi\r\n' }),
-    /^550 5\.6\.0 /);
+  await refusedWith(
+    alice().sendMail({
+      envelope: { from: 'alice@example.com', to: ['x@remote.test'] },
+      raw: 'From : bob@other.example\r\nTo: x@remote.test\r\n\r\nhi\r\n',
+    }),
+    /^550 5\.6\.0 /,
+  );
   // non-ASCII domains are compared as the receiver sees them (no byte folding)
-  await refusedWith(alice().sendMail({ envelope: { from: 'alice@example.com', to: ['x@remote.test'] }, raw: 'From: alice@\u0173\u0168\u016f\u0170.example\r\nTo: x@remote.test\r\n\r\nhi\r\n' }),
-    /^550 5\.7\.1 From: /);
+  await refusedWith(
+    alice().sendMail({
+      envelope: { from: 'alice@example.com', to: ['x@remote.test'] },
+      raw: 'From: alice@\u0173\u0168\u016f\u0170.example\r\nTo: x@remote.test\r\n\r\nhi\r\n',
+    }),
+    /^550 5\.7\.1 From: /,
+  );
 });
 
 test('an alias grant: MAIL FROM and From may use it, at once; revoked, refused at once', async () => {
@@ -76,7 +124,8 @@ test('a domain grant covers every address of that domain (and not others)', asyn
 });
 
 test('the null sender is refused unless granted', async () => {
-  const bounce = () => alice().sendMail({ envelope: { from: '', to: 'x@remote.test' } as never, from: 'alice@example.com', to: 'x@remote.test', text: 'x' });
+  const bounce = () =>
+    alice().sendMail({ envelope: { from: '', to: 'x@remote.test' } as never, from: 'alice@example.com', to: 'x@remote.test', text: 'x' });
   await refusedWith(bounce(), /^553 5\.7\.1 The null sender <> is not allowed/);
   await s.admin.grant('alice@example.com', { sendAs: '<>' });
   await bounce();
@@ -84,7 +133,8 @@ test('the null sender is refused unless granted', async () => {
 });
 
 test('grants never cross customers, and bad input is refused with a clear error', async () => {
-  const refused = async (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof AdminError && re.test(e.message));
+  const refused = async (p: Promise<unknown>, re: RegExp) =>
+    assert.rejects(p, (e: unknown) => e instanceof AdminError && re.test(e.message));
   await refused(s.admin.grant('alice@example.com', { domain: 'other.example' }), /other\.example is not a domain of customer acme/);
   await refused(s.admin.grant('alice@example.com', { sendAs: 'bob@other.example' }), /other\.example is not a domain of customer acme/);
   await refused(s.admin.grant('alice@example.com', { sendAs: 'x@unhosted.test' }), /not a domain of customer acme/);

@@ -27,7 +27,8 @@ async function last() {
   return list[list.length - 1]!;
 }
 
-const php = (from: string, extra = '') => `To: Customer <c1@remote.test>\nCc: c2@remote.test\nBcc: hidden@remote.test\nSubject: Order 42\n${from ? `From: ${from}\n` : ''}${extra}\nThank you.\n`;
+const php = (from: string, extra = '') =>
+  `To: Customer <c1@remote.test>\nCc: c2@remote.test\nBcc: hidden@remote.test\nSubject: Order 42\n${from ? `From: ${from}\n` : ''}${extra}\nThank you.\n`;
 
 before(async () => {
   s = await startTestServer();
@@ -37,7 +38,9 @@ before(async () => {
   token = (await s.admin.addSite('shop', { customer: 'acme', unixUser: 'shopweb', sendAs: ['orders@shop.example'], domain: [] })).token;
   dir = tempDir('postern-sendmail-');
   tokenFile = path.join(dir, 'site-token');
-  fs.writeFileSync(tokenFile, `token=${token}\nsocket=${s.server.local!.socketPath}\ndropDir=${localPaths(s.config).dropDir}\n`, { mode: 0o600 });
+  fs.writeFileSync(tokenFile, `token=${token}\nsocket=${s.server.local!.socketPath}\ndropDir=${localPaths(s.config).dropDir}\n`, {
+    mode: 0o600,
+  });
 });
 after(async () => {
   await s.close();
@@ -50,7 +53,10 @@ test('-t -i: recipients from To, Cc and Bcc, sender from From, Bcc removed, LF l
   assert.equal(r.stderr, '');
   const m = await last();
   assert.equal(m.sender, 'orders@shop.example');
-  assert.deepEqual(m.recipients.map((x) => x.address), ['c1@remote.test', 'c2@remote.test', 'hidden@remote.test']);
+  assert.deepEqual(
+    m.recipients.map((x) => x.address),
+    ['c1@remote.test', 'c2@remote.test', 'hidden@remote.test'],
+  );
   assert.equal(m.listener, 'sendmail');
   const body = (await s.body(m.id)).toString();
   assert.doesNotMatch(body, /^Bcc:/im);
@@ -60,9 +66,15 @@ test('-t -i: recipients from To, Cc and Bcc, sender from From, Bcc removed, LF l
 
 test('explicit recipients without -t: the header recipients are not used; with -t they are added', async () => {
   assert.equal((await sendmail(['x@remote.test'], php('orders@shop.example'))).code, 0);
-  assert.deepEqual((await last()).recipients.map((x) => x.address), ['x@remote.test']);
+  assert.deepEqual(
+    (await last()).recipients.map((x) => x.address),
+    ['x@remote.test'],
+  );
   assert.equal((await sendmail(['-t', '--', 'x@remote.test'], php('orders@shop.example'))).code, 0);
-  assert.deepEqual((await last()).recipients.map((x) => x.address), ['x@remote.test', 'c1@remote.test', 'c2@remote.test', 'hidden@remote.test']);
+  assert.deepEqual(
+    (await last()).recipients.map((x) => x.address),
+    ['x@remote.test', 'c1@remote.test', 'c2@remote.test', 'hidden@remote.test'],
+  );
 });
 
 test('-f sets the envelope sender, -F the name of a From added when the message has none (also -fADDR and -r)', async () => {
@@ -70,12 +82,15 @@ test('-f sets the envelope sender, -F the name of a From added when the message 
   const m = await last();
   assert.equal(m.sender, 'orders@shop.example');
   const parsed = await simpleParser(await s.body(m.id));
-  assert.deepEqual(parsed.from?.value.map((a) => [a.name, a.address]), [['Shop Orders', 'orders@shop.example']]);
+  assert.deepEqual(
+    parsed.from?.value.map((a) => [a.name, a.address]),
+    [['Shop Orders', 'orders@shop.example']],
+  );
   assert.match((await s.body(m.id)).toString(), /^From: Shop Orders <orders@shop\.example>\r$/m);
   assert.equal((await sendmail(['-forders@shop.example', 'x@remote.test'], php(''))).code, 0);
   assert.equal((await last()).sender, 'orders@shop.example');
   assert.equal((await sendmail(['-r', 'orders@shop.example', 'x@remote.test'], php(''))).code, 0);
-  assert.equal((await sendmail(['-t', '-F', 'Ünïcode "Shop"'], php(''))).code, 0, 'no From, no -f: the site\'s own address');
+  assert.equal((await sendmail(['-t', '-F', 'Ünïcode "Shop"'], php(''))).code, 0, "no From, no -f: the site's own address");
   const u = await simpleParser(await s.body((await last()).id));
   assert.equal(u.from?.value[0]?.name, 'Ünïcode "Shop"');
   assert.equal(u.from?.value[0]?.address, 'orders@shop.example');
@@ -92,7 +107,10 @@ test('without -i a line with a single dot ends the message; -i and -oi keep it',
 });
 
 test('the usual no-op flags are accepted (-bm -odi -oem -v -N -R -V -X -U -G); -v says what happened', async () => {
-  const r = await sendmail(['-bm', '-odi', '-oem', '-v', '-N', 'never', '-R', 'hdrs', '-V', 'envid', '-X', '/dev/null', '-U', '-G', '-t'], php('orders@shop.example'));
+  const r = await sendmail(
+    ['-bm', '-odi', '-oem', '-v', '-N', 'never', '-R', 'hdrs', '-V', 'envid', '-X', '/dev/null', '-U', '-G', '-t'],
+    php('orders@shop.example'),
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^postern sendmail: queued as \S+\n$/);
 });
@@ -103,11 +121,32 @@ test('exit codes: 64 usage, 65 data, 75 limit deferral, 77 refused sender or tok
     ['-bp', ['-bp'], '', {}, 64, /mode -bp/],
     ['unknown option', ['-Z', 'x@remote.test'], '', {}, 64, /unknown option -Z/],
     ['-f without a value', ['-t', '-f'], '', {}, 64, /-f needs a value/],
-    ['another customer\'s sender', ['-t', '-f', 'bob@other.example'], php('bob@other.example'), {}, 77, /Sender address <bob@other\.example> is not allowed for site shop \(553 5\.7\.1\)/],
-    ['forged From, honest envelope', ['-t', '-f', 'orders@shop.example'], php('ceo@other.example'), {}, 77, /From: <ceo@other\.example> is not an address site shop may send as \(550 5\.7\.1\)/],
+    [
+      "another customer's sender",
+      ['-t', '-f', 'bob@other.example'],
+      php('bob@other.example'),
+      {},
+      77,
+      /Sender address <bob@other\.example> is not allowed for site shop \(553 5\.7\.1\)/,
+    ],
+    [
+      'forged From, honest envelope',
+      ['-t', '-f', 'orders@shop.example'],
+      php('ceo@other.example'),
+      {},
+      77,
+      /From: <ceo@other\.example> is not an address site shop may send as \(550 5\.7\.1\)/,
+    ],
     ['a message that is not one', ['-t'], `From someone Sat Nov 28 2026\n${php('orders@shop.example')}`, {}, 65, /550 5\.6\.0/],
     ['an empty message', ['x@remote.test'], '', {}, 65, /empty/],
-    ['no token file', ['-t'], php('orders@shop.example'), { POSTERN_SITE_TOKEN_FILE: path.join(dir, 'missing') }, 78, /no site token: cannot read .*missing \(ENOENT\)/],
+    [
+      'no token file',
+      ['-t'],
+      php('orders@shop.example'),
+      { POSTERN_SITE_TOKEN_FILE: path.join(dir, 'missing') },
+      78,
+      /no site token: cannot read .*missing \(ENOENT\)/,
+    ],
   ];
   const before = await s.server.store.queue.count();
   for (const [what, args, input, env, code, line] of cases) {
@@ -119,7 +158,10 @@ test('exit codes: 64 usage, 65 data, 75 limit deferral, 77 refused sender or tok
     assert.equal(r.stdout, '', what);
   }
   const badToken = path.join(dir, 'bad-token');
-  fs.writeFileSync(badToken, `token=pst_${'B'.repeat(43)}\nsocket=${s.server.local!.socketPath}\ndropDir=${localPaths(s.config).dropDir}\n`);
+  fs.writeFileSync(
+    badToken,
+    `token=pst_${'B'.repeat(43)}\nsocket=${s.server.local!.socketPath}\ndropDir=${localPaths(s.config).dropDir}\n`,
+  );
   const r = await sendmail(['-t'], php('orders@shop.example'), { POSTERN_SITE_TOKEN_FILE: badToken });
   assert.equal(r.code, 77, r.stderr);
   assert.match(r.stderr, /site token is not valid/);
@@ -129,7 +171,10 @@ test('exit codes: 64 usage, 65 data, 75 limit deferral, 77 refused sender or tok
   try {
     const d = await sendmail(['-t'], php('orders@shop.example'));
     assert.equal(d.code, 75, d.stderr);
-    assert.match(d.stderr, /^postern sendmail: Sending limit reached: 0 messages per month for site shop \(defer\); try again after \S+ \(451 4\.7\.1\)\n$/);
+    assert.match(
+      d.stderr,
+      /^postern sendmail: Sending limit reached: 0 messages per month for site shop \(defer\); try again after \S+ \(451 4\.7\.1\)\n$/,
+    );
   } finally {
     await s.admin.clearLimit('site', 'shop', { window: 'month' });
   }
@@ -156,7 +201,10 @@ test('server not reachable: the message is written durably into the drop folder 
   assert.match((await s.body(queued.id)).toString(), /\(site shop, unix user shopweb, written by unix user root\)/);
   // the refused one is bounced to the customer's contact, never to the forged sender
   const bounce = (await s.server.store.queue.list({ sender: '' })).at(-1)!;
-  assert.deepEqual(bounce.recipients.map((x) => x.address), ['admin@shop.example']);
+  assert.deepEqual(
+    bounce.recipients.map((x) => x.address),
+    ['admin@shop.example'],
+  );
   const report = (await s.body(bounce.id)).toString();
   assert.match(report, /Diagnostic-Code: smtp; 553 5\.7\.1 Sender address <bob@other\.example> is not\r\n allowed for site shop/);
   assert.match(report, /What to do: This mail system did not accept the message from the website/);
@@ -165,7 +213,15 @@ test('server not reachable: the message is written durably into the drop folder 
 
 test('drop folder: a deferral stays until the limit allows or the retry time ends (then a bounce); an unknown token is moved aside, never lost', async () => {
   const dropDir = localPaths(s.config).dropDir;
-  const env = (over: object = {}) => ({ token, from: 'orders@shop.example', to: ['x@remote.test'], extract: false, fullName: null, at: Date.now(), ...over });
+  const env = (over: object = {}) => ({
+    token,
+    from: 'orders@shop.example',
+    to: ['x@remote.test'],
+    extract: false,
+    fullName: null,
+    at: Date.now(),
+    ...over,
+  });
   const msg = Buffer.from('From: orders@shop.example\nTo: x@remote.test\nSubject: s\n\nbody\n');
   await s.admin.setLimit('site', 'shop', { window: 'month', messages: 0, action: 'defer' });
   try {
@@ -176,7 +232,11 @@ test('drop folder: a deferral stays until the limit allows or the retry time end
     await s.server.pickup!.scan();
     assert.equal(fs.existsSync(path.join(dropDir, old)), false, 'past dropRetryHours: bounced and removed');
     const bounce = (await s.server.store.queue.list({ sender: '' })).at(-1)!;
-    assert.deepEqual(bounce.recipients.map((x) => x.address), ['orders@shop.example'], 'to the sender: the site may use it');
+    assert.deepEqual(
+      bounce.recipients.map((x) => x.address),
+      ['orders@shop.example'],
+      'to the sender: the site may use it',
+    );
   } finally {
     await s.admin.clearLimit('site', 'shop', { window: 'month' });
   }
@@ -191,10 +251,29 @@ test('drop folder: a deferral stays until the limit allows or the retry time end
 
 test('-bs: SMTP on standard input and output (Symfony Mailer, Laravel): each message gets the reply of the server', async () => {
   const dialogue = [
-    'EHLO app.local', 'MAIL FROM:<orders@shop.example>', 'RCPT TO:<a@remote.test>', 'RCPT TO:<b@remote.test>', 'DATA',
-    'From: Shop <orders@shop.example>', 'To: a@remote.test', 'Subject: via -bs', '', '..leading dot', 'body', '.',
-    'MAIL FROM:<bob@other.example>', 'RCPT TO:<a@remote.test>', 'DATA', 'From: bob@other.example', '', 'x', '.',
-    'RCPT TO:<c@remote.test>', 'NOOP', 'QUIT', '',
+    'EHLO app.local',
+    'MAIL FROM:<orders@shop.example>',
+    'RCPT TO:<a@remote.test>',
+    'RCPT TO:<b@remote.test>',
+    'DATA',
+    'From: Shop <orders@shop.example>',
+    'To: a@remote.test',
+    'Subject: via -bs',
+    '',
+    '..leading dot',
+    'body',
+    '.',
+    'MAIL FROM:<bob@other.example>',
+    'RCPT TO:<a@remote.test>',
+    'DATA',
+    'From: bob@other.example',
+    '',
+    'x',
+    '.',
+    'RCPT TO:<c@remote.test>',
+    'NOOP',
+    'QUIT',
+    '',
   ].join('\r\n');
   const r = await sendmail(['-bs', '-i'], dialogue);
   assert.equal(r.code, 0, r.stderr);
@@ -207,7 +286,10 @@ test('-bs: SMTP on standard input and output (Symfony Mailer, Laravel): each mes
   assert.match(replies[13]!, /^553 5\.7\.1 Sender address <bob@other\.example> is not allowed for site shop$/);
   const m = (await s.server.store.queue.get(queuedAs))!;
   assert.equal(m.siteName, 'shop');
-  assert.deepEqual(m.recipients.map((x) => x.address), ['a@remote.test', 'b@remote.test']);
+  assert.deepEqual(
+    m.recipients.map((x) => x.address),
+    ['a@remote.test', 'b@remote.test'],
+  );
   assert.match((await s.body(m.id)).toString(), /\r\n\r\n\.leading dot\r\nbody\r\n$/, 'dot-unstuffed');
 });
 
@@ -233,7 +315,10 @@ test('drop folder: nothing in it is trusted: links, FIFOs, oversized and cut-sho
   assert.equal(await s.server.pickup!.scan(), 1, 'only the complete orphan is taken in');
   assert.equal(await s.server.store.queue.count(), queued + 1);
   assert.deepEqual(fs.readdirSync(dropDir), []);
-  const moved = fs.readdirSync(rejected).filter((n) => !before.has(n)).sort();
+  const moved = fs
+    .readdirSync(rejected)
+    .filter((n) => !before.has(n))
+    .sort();
   assert.deepEqual(moved, ['fifo', 'huge', 'link', 'short']);
   assert.equal(fs.readFileSync(secret, 'utf8'), 'POSTERN-DROP 1\n{}\n', 'the link target is untouched');
 });

@@ -20,12 +20,19 @@ before(async () => {
       { role: 'submissions', port: 0, host: '127.0.0.1' },
       { role: 'submission', port: 0, host: '127.0.0.1' },
     ],
-    clients: { host: 'smtp.provider.test', provider: 'Provider Mail', incoming: [{ protocol: 'imap', host: 'imap.provider.test', port: 993, security: 'SSL/TLS' }] },
+    clients: {
+      host: 'smtp.provider.test',
+      provider: 'Provider Mail',
+      incoming: [{ protocol: 'imap', host: 'imap.provider.test', port: 993, security: 'SSL/TLS' }],
+    },
   });
   await s.addMailbox('alice@example.com', 'alice-secret-1');
   bare = await startTestServer({ listeners: [{ role: 'submission', port: 0, host: '127.0.0.1' }] });
   await bare.addMailbox('bob@example.org', 'bob-secret-11');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 });
 after(async () => {
   await browser?.close();
@@ -33,9 +40,17 @@ after(async () => {
   await bare?.close();
 });
 
-for (const [label, viewport] of [['phone', { width: 360, height: 740 }], ['desktop', { width: 1280, height: 800 }]] as const) {
+for (const [label, viewport] of [
+  ['phone', { width: 360, height: 740 }],
+  ['desktop', { width: 1280, height: 800 }],
+] as const) {
   test(`settings page on a ${label}: what to type, why not port 25, the profile; nothing off-screen, nothing external`, async () => {
-    const context = await browser.newContext({ viewport, ignoreHTTPSErrors: true, isMobile: label === 'phone', hasTouch: label === 'phone' });
+    const context = await browser.newContext({
+      viewport,
+      ignoreHTTPSErrors: true,
+      isMobile: label === 'phone',
+      hasTouch: label === 'phone',
+    });
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
@@ -57,7 +72,11 @@ for (const [label, viewport] of [['phone', { width: 360, height: 740 }], ['deskt
     assert.match(text, /imap\.provider\.test/);
     assert.match(text, new RegExp(`Test-NetConnection smtp\\.provider\\.test -Port ${implicitPort}`));
     // readable on a phone: no horizontal scrolling, body text at least 16 px
-    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth, font: parseFloat(getComputedStyle(document.body).fontSize) }));
+    const widths = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      inner: window.innerWidth,
+      font: parseFloat(getComputedStyle(document.body).fontSize),
+    }));
     assert.ok(widths.scroll <= widths.inner, `no horizontal scroll (${widths.scroll} > ${widths.inner})`);
     assert.ok(widths.font >= 16);
     // the profile form: a labelled e-mail field and a large enough button
@@ -70,7 +89,10 @@ for (const [label, viewport] of [['phone', { width: 360, height: 740 }], ['deskt
     const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
     assert.equal(download.suggestedFilename(), 'example.com.mobileconfig');
     // nothing but the page itself was fetched, and no script runs on it
-    assert.deepEqual(requests.filter((u) => !u.startsWith(`https://127.0.0.1:${webPort(s)}/`)), []);
+    assert.deepEqual(
+      requests.filter((u) => !u.startsWith(`https://127.0.0.1:${webPort(s)}/`)),
+      [],
+    );
     assert.equal(await page.locator('script').count(), 0);
     await context.close();
   });

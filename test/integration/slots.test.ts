@@ -59,14 +59,20 @@ test('submission: a session that does not authenticate within authTimeoutSeconds
   assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
   assert.equal(mx.sock.destroyed, false, 'mx sessions are not held to it');
   assert.ok(s.logs.some((l) => l.evt === 'slot' && l.reason === 'auth-timeout'));
-  assert.equal(await submitAs(s, { user: 'alice@example.com', pass: 'alice-secret-1', to: ['bob@remote.test'] }).then((r) => /^250 /.test(r)), true, 'an authenticating client is unaffected');
+  assert.equal(
+    await submitAs(s, { user: 'alice@example.com', pass: 'alice-secret-1', to: ['bob@remote.test'] }).then((r) => /^250 /.test(r)),
+    true,
+    'an authenticating client is unaffected',
+  );
 });
 
 test('a command line trickled a byte at a time is cut off after commandTimeoutSeconds (421 4.4.2)', async () => {
   const s = await server({ commandTimeoutSeconds: 1 });
   const c = await raw(s.port('mx'));
   const t0 = Date.now();
-  const trickle = setInterval(() => { if (!c.sock.destroyed) c.sock.write('E'); }, 200);
+  const trickle = setInterval(() => {
+    if (!c.sock.destroyed) c.sock.write('E');
+  }, 200);
   await c.closed;
   clearInterval(trickle);
   assert.match(c.text(), /421 4\.4\.2 A command line must arrive within 1 seconds/);
@@ -87,7 +93,9 @@ test('DATA slower than minDataRate is cut off (421 4.4.2); a normal message is n
   await c.expect('RCPT TO:<info@hosted.example>', 250);
   await c.expect('DATA', 354);
   const t0 = Date.now();
-  const trickle = setInterval(() => { if (!c.isClosed) void c.write('x').catch(() => undefined); }, 100);
+  const trickle = setInterval(() => {
+    if (!c.isClosed) void c.write('x').catch(() => undefined);
+  }, 100);
   const r = await c.read(6000);
   clearInterval(trickle);
   assert.equal(r.code, 421);

@@ -55,11 +55,19 @@ async function sendRaw(c: SmtpClient, payload: string) {
 
 /** After the DATA reply, nothing else may have been answered: QUIT must get the very next reply. */
 async function assertNoExtraReplies(c: SmtpClient, tag: string): Promise<void> {
-  assert.deepEqual(c.pending().map((r) => r.text), [], `${tag}: smuggled commands were answered`);
+  assert.deepEqual(
+    c.pending().map((r) => r.text),
+    [],
+    `${tag}: smuggled commands were answered`,
+  );
   const bye = await c.send('QUIT');
   assert.equal(bye.code, 221, `${tag}: expected the QUIT reply, got ${bye.text}`);
   await c.waitClosed();
-  assert.deepEqual(c.pending().map((r) => r.text), [], `${tag}: replies after QUIT`);
+  assert.deepEqual(
+    c.pending().map((r) => r.text),
+    [],
+    `${tag}: replies after QUIT`,
+  );
 }
 
 describe('normalize (default)', () => {
@@ -85,10 +93,17 @@ describe('normalize (default)', () => {
         const m = added[0];
         assert.equal(m.id, id);
         assert.equal(m.sender, ALICE);
-        assert.deepEqual(m.recipients.map((x) => x.address), ['bob@remote.test']);
+        assert.deepEqual(
+          m.recipients.map((x) => x.address),
+          ['bob@remote.test'],
+        );
         const body = (await s.body(m.id)).toString('latin1');
         const bad = BARE.exec(body);
-        assert.equal(bad, null, `${name}: bare CR or LF at offset ${bad?.index} in the spooled body: ${JSON.stringify(body.slice(Math.max(0, (bad?.index ?? 0) - 20), (bad?.index ?? 0) + 20))}`);
+        assert.equal(
+          bad,
+          null,
+          `${name}: bare CR or LF at offset ${bad?.index} in the spooled body: ${JSON.stringify(body.slice(Math.max(0, (bad?.index ?? 0) - 20), (bad?.index ?? 0) + 20))}`,
+        );
         // the smuggled text is still there, as content of this one message
         assert.match(body, /\r\nMAIL FROM:<evil@attacker\.test>\r\nRCPT TO:<victim@remote\.test>\r\nDATA\r\n/);
         assert.ok(body.endsWith('smuggled body\r\n'), JSON.stringify(body.slice(-40)));
@@ -115,7 +130,10 @@ describe('normalize (default)', () => {
     assert.equal(added.length, VARIANTS.length);
     for (const m of added) {
       assert.equal(m.sender, ALICE);
-      assert.deepEqual(m.recipients.map((x) => x.address), ['bob@remote.test']);
+      assert.deepEqual(
+        m.recipients.map((x) => x.address),
+        ['bob@remote.test'],
+      );
     }
   });
 });

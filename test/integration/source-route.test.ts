@@ -43,5 +43,8 @@ test('a route before the path (<@relay:user@hosted>) is dropped, not passed on: 
   await c.quit();
   const id = /queued as (\S+)/.exec(r.text)![1]!;
   const m = await s.server.store.queue.get(id);
-  assert.deepEqual(m?.recipients.map((x) => x.address), ['info@hosted.example']);
+  assert.deepEqual(
+    m?.recipients.map((x) => x.address),
+    ['info@hosted.example'],
+  );
 });

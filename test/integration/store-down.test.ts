@@ -42,11 +42,15 @@ test('when the store cannot answer, checks reply 4xx, never accept', async () =>
     const r = await dialogue(s.port('mx'), ['EHLO client.test', 'MAIL FROM:<x@remote.test>', 'RCPT TO:<someone@example.com>']);
     assert.match(r[3], /^451 4\.3\.0 /);
     const t = nodemailer.createTransport({
-      host: '127.0.0.1', port: s.port('submission'), requireTLS: true, tls: { rejectUnauthorized: false },
+      host: '127.0.0.1',
+      port: s.port('submission'),
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
       auth: { user: 'alice@example.com', pass: 'alice-secret-1' },
     });
-    await assert.rejects(t.sendMail({ from: 'alice@example.com', to: 'b@remote.test', text: 'x' }),
-      (e: Error & { response?: string }) => /^454 4\.7\.0 /.test(e.response ?? ''));
+    await assert.rejects(t.sendMail({ from: 'alice@example.com', to: 'b@remote.test', text: 'x' }), (e: Error & { response?: string }) =>
+      /^454 4\.7\.0 /.test(e.response ?? ''),
+    );
   } finally {
     await s.close();
   }

@@ -17,17 +17,36 @@ async function pgProxy(target: { host: string; port: number }) {
   const server = net.createServer((client) => {
     if (cut) return client.destroy();
     const upstream = net.connect(target.port, target.host);
-    sockets.add(client); sockets.add(upstream);
-    client.pipe(upstream); upstream.pipe(client);
-    const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-    client.on('error', end); upstream.on('error', end); client.on('close', end); upstream.on('close', end);
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
-    cut() { cut = true; for (const s of sockets) s.destroy(); },
-    restore() { cut = false; },
-    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -43,9 +62,11 @@ after(async () => {
 
 test('the store away for 60 s during deliveries: 0 duplicates, every message delivered', { timeout: 180_000 }, async () => {
   url.port = String(proxy.port);
-  lab = await startDeliveryLab({ 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.2'] } },
+  lab = await startDeliveryLab(
+    { 'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] }, 'mx.remote.test': { A: ['127.0.0.2'] } },
     { leaseSeconds: 70, concurrency: 4, perDestinationConcurrency: 4, reuseIdleSeconds: 0 },
-    { store: { kind: 'postgres', url: url.toString(), schema: db.schema, poolSize: 4 }, webhooks: { enabled: false } });
+    { store: { kind: 'postgres', url: url.toString(), schema: db.schema, poolSize: 4 }, webhooks: { enabled: false } },
+  );
   const N = 40;
   let armed = false;
   let accepted = 0;
@@ -72,5 +93,8 @@ test('the store away for 60 s during deliveries: 0 duplicates, every message del
   const twice = [...byRecipient].filter(([, n]) => n > 1).map(([to]) => to);
   assert.deepEqual(twice, [], 'delivered twice');
   assert.equal(byRecipient.size, N, 'every message delivered');
-  assert.ok(lab.s.logs.some((l) => l.evt === 'queue' && /holding them until the store takes them/.test(String(l.msg))), 'results were held during the outage');
+  assert.ok(
+    lab.s.logs.some((l) => l.evt === 'queue' && /holding them until the store takes them/.test(String(l.msg))),
+    'results were held during the outage',
+  );
 });

@@ -27,16 +27,18 @@ function connect(port: number): Promise<{ sock: net.Socket; greeting: string }> 
 
 test('two workers share one per-IP limit; a dead worker is replaced and its slots come back', async () => {
   const [port] = await freePorts(1);
-  const ws = makeWorkspace([
-    'hostname: mx.postern.test',
-    'dataDir: ./data',
-    'workers: 2',
-    'listeners:',
-    `  - { role: submission, port: ${port}, host: 127.0.0.1, maxConnectionsPerIp: 3 }`,
-    'web: { port: 0, host: 127.0.0.1 }',
-    'log: { level: info }',
-    '',
-  ].join('\n'));
+  const ws = makeWorkspace(
+    [
+      'hostname: mx.postern.test',
+      'dataDir: ./data',
+      'workers: 2',
+      'listeners:',
+      `  - { role: submission, port: ${port}, host: 127.0.0.1, maxConnectionsPerIp: 3 }`,
+      'web: { port: 0, host: 127.0.0.1 }',
+      'log: { level: info }',
+      '',
+    ].join('\n'),
+  );
   workspaces.push(ws);
   const server = await startServe(ws, 2);
   servers.push(server);
@@ -62,7 +64,11 @@ test('two workers share one per-IP limit; a dead worker is replaced and its slot
   assert.equal(server.logs.filter((l) => l.evt === 'worker' && l.state === 'ready').length, 3, 'a replacement worker is ready');
   const again = [];
   for (let i = 0; i < 3; i++) again.push(await connect(port));
-  assert.deepEqual(again.map((c) => c.greeting.slice(0, 4)), ['220 ', '220 ', '220 '], 'every slot is free again');
+  assert.deepEqual(
+    again.map((c) => c.greeting.slice(0, 4)),
+    ['220 ', '220 ', '220 '],
+    'every slot is free again',
+  );
   for (const c of again) c.sock.destroy();
 
   const r = await server.stop();

@@ -22,7 +22,9 @@ test('SNI picks the certificate of the requested name; others get the default', 
   const dir = tempDir();
   const def = await ensureSelfSigned(path.join(dir, 'default'), 'mail.provider.test');
   const other = await ensureSelfSigned(path.join(dir, 'other'), 'mail.customer.test');
-  const s = await startTestServer({ tls: { cert: def.cert, key: def.key, sni: { 'mail.customer.test': { cert: other.cert, key: other.key } } } });
+  const s = await startTestServer({
+    tls: { cert: def.cert, key: def.key, sni: { 'mail.customer.test': { cert: other.cert, key: other.key } } },
+  });
   try {
     const port = s.port('submissions');
     assert.equal(await peerCommonName(port, 'mail.customer.test'), 'mail.customer.test');
@@ -37,7 +39,9 @@ test('SNI picks the certificate of the requested name; others get the default', 
 test('TLS below 1.2 is refused', async () => {
   const s = await startTestServer();
   try {
-    await assert.rejects(peerCommonName(s.port('submissions'), undefined, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
+    await assert.rejects(
+      peerCommonName(s.port('submissions'), undefined, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }),
+    );
     assert.ok(await peerCommonName(s.port('submissions'), undefined, { maxVersion: 'TLSv1.2' }));
   } finally {
     await s.close();
@@ -84,32 +88,48 @@ test('PROXY protocol v1 header sets the client address', async () => {
       sock.on('error', reject);
     });
     assert.match(greeting, /^220 /);
-    assert.ok(s.logs.some((l) => l.evt === 'connect' && l.ip === '192.0.2.77'), 'connection logged with the proxied address');
+    assert.ok(
+      s.logs.some((l) => l.evt === 'connect' && l.ip === '192.0.2.77'),
+      'connection logged with the proxied address',
+    );
   } finally {
     await s.close();
   }
 });
 
 test('PROXY protocol from listed load balancers only: other peers connect directly', async () => {
-  const greet = async (port: number, header: string) => new Promise<string>((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1', () => { if (header) sock.write(header); });
-    sock.once('data', (d) => {
-      sock.end('QUIT\r\n');
-      resolve(d.toString());
+  const greet = async (port: number, header: string) =>
+    new Promise<string>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        if (header) sock.write(header);
+      });
+      sock.once('data', (d) => {
+        sock.end('QUIT\r\n');
+        resolve(d.toString());
+      });
+      sock.on('error', reject);
     });
-    sock.on('error', reject);
+  const direct = await startTestServer({
+    listeners: [{ role: 'mx', port: 0, host: '127.0.0.1', proxyProtocol: ['192.0.2.10'], greetingDelayMs: 0 }],
   });
-  const direct = await startTestServer({ listeners: [{ role: 'mx', port: 0, host: '127.0.0.1', proxyProtocol: ['192.0.2.10'], greetingDelayMs: 0 }] });
   try {
     assert.match(await greet(direct.port('mx'), ''), /^220 /, 'a peer that is not a listed balancer needs no header');
-    assert.ok(direct.logs.some((l) => l.evt === 'connect' && l.ip === '127.0.0.1'), 'its own address is used');
+    assert.ok(
+      direct.logs.some((l) => l.evt === 'connect' && l.ip === '127.0.0.1'),
+      'its own address is used',
+    );
   } finally {
     await direct.close();
   }
-  const balanced = await startTestServer({ listeners: [{ role: 'mx', port: 0, host: '127.0.0.1', proxyProtocol: ['127.0.0.1'], greetingDelayMs: 0 }] });
+  const balanced = await startTestServer({
+    listeners: [{ role: 'mx', port: 0, host: '127.0.0.1', proxyProtocol: ['127.0.0.1'], greetingDelayMs: 0 }],
+  });
   try {
     assert.match(await greet(balanced.port('mx'), 'PROXY TCP4 198.51.100.9 127.0.0.1 40000 25\r\n'), /^220 /);
-    assert.ok(balanced.logs.some((l) => l.evt === 'connect' && l.ip === '198.51.100.9'), 'the balancer\'s header names the client');
+    assert.ok(
+      balanced.logs.some((l) => l.evt === 'connect' && l.ip === '198.51.100.9'),
+      "the balancer's header names the client",
+    );
   } finally {
     await balanced.close();
   }

@@ -25,8 +25,17 @@ const ZONE: FakeZone = {
 const MESSAGE_ID = '<where-is-my-mail-1@client.example>';
 const GREYLIST = '4.7.1 greylisted, come back later';
 
-interface Shown { id: string; status: string; subject: string; recipients: string[]; events: { type: string; recipient: string | null; reply: string | null; dsn: string | null; remoteHost: string | null }[] }
-interface Found { messages: { id: string }[]; next: string | null }
+interface Shown {
+  id: string;
+  status: string;
+  subject: string;
+  recipients: string[];
+  events: { type: string; recipient: string | null; reply: string | null; dsn: string | null; remoteHost: string | null }[];
+}
+interface Found {
+  messages: { id: string }[];
+  next: string | null;
+}
 
 let lab: DeliveryLab;
 let ws: Workspace;
@@ -37,23 +46,32 @@ const cli = (args: string[]) => runCli(ws, args);
 async function local(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runInProcess(['node', 'postern', '-c', ws.config, ...args], { out: (s) => out.push(s), err: (s) => err.push(s), readStdin: async () => '' });
+  const code = await runInProcess(['node', 'postern', '-c', ws.config, ...args], {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    readStdin: async () => '',
+  });
   return { code, signal: null, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.join('\n') };
 }
-const found = async (...args: string[]) => parseJson<Found>(ok(await local(['track', 'search', '--json', ...args]), `track search ${args.join(' ')}`)).messages.map((m) => m.id);
+const found = async (...args: string[]) =>
+  parseJson<Found>(ok(await local(['track', 'search', '--json', ...args]), `track search ${args.join(' ')}`)).messages.map((m) => m.id);
 
 before(async () => {
   lab = await startDeliveryLab(ZONE);
   let tries = 0;
   await lab.mx('127.0.0.2', {
-    rcpt: (c) => (c.to === 'nobody@remote.test' ? { code: 550, text: '5.1.1 no such user here' }
-      : c.to === 'later@remote.test' && tries++ === 0 ? { code: 451, text: GREYLIST } : 'accept'),
+    rcpt: (c) =>
+      c.to === 'nobody@remote.test'
+        ? { code: 550, text: '5.1.1 no such user here' }
+        : c.to === 'later@remote.test' && tries++ === 0
+          ? { code: 451, text: GREYLIST }
+          : 'accept',
   });
   const home = await lab.mx('127.0.0.4', {});
   await lab.s.admin.addCustomer('other');
   sentAt = Date.now();
   id = await lab.submit({ to: ['later@remote.test', 'nobody@remote.test'], subject: 'Wo ist meine Post? Grüße', messageId: MESSAGE_ID });
-  await until(() => home.received.length === 1, 10_000, 'the bounce at the sender\'s MX');
+  await until(() => home.received.length === 1, 10_000, "the bounce at the sender's MX");
   await until(async () => (await lab.s.server.store.queue.count()) === 0, 10_000, 'an empty queue');
   const yaml = serveYaml([{ role: 'submission', port: 10587 }]).replace('dataDir: ./data', `dataDir: ${JSON.stringify(lab.s.dataDir)}`);
   ws = makeWorkspace(yaml);
@@ -64,7 +82,7 @@ after(async () => {
   if (ws) fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
-test('track show: accepted, the deferral with its reply, delivered, failed, bounced with the DSN\'s queue id', async () => {
+test("track show: accepted, the deferral with its reply, delivered, failed, bounced with the DSN's queue id", async () => {
   const m = parseJson<Shown>(ok(await cli(['track', 'show', id, '--json']), 'track show --json'));
   assert.equal(m.status, 'partial', 'one delivered, one failed');
   assert.equal(m.subject, 'Wo ist meine Post? Grüße', 'decoded from its encoded words');
@@ -104,7 +122,10 @@ test('track search finds it by Message-ID, recipient, sender and time window; no
   assert.deepEqual(await found('--until', since), [], 'before it arrived');
   assert.deepEqual(await found('--message-id', MESSAGE_ID, '--customer', 'other'), []);
   assert.deepEqual(await found('--message-id', MESSAGE_ID, '--customer', 'acme'), [id]);
-  assert.match(ok(await local(['track', 'search', '--recipient', 'later@remote.test']), 'table').stdout, new RegExp(`${id}\\s+partial\\s+acme\\s+alice@example\\.com\\s+later@remote\\.test \\+1\\s+Wo ist meine Post`));
+  assert.match(
+    ok(await local(['track', 'search', '--recipient', 'later@remote.test']), 'table').stdout,
+    new RegExp(`${id}\\s+partial\\s+acme\\s+alice@example\\.com\\s+later@remote\\.test \\+1\\s+Wo ist meine Post`),
+  );
   refused(await cli(['track', 'search', '--since', 'last tuesday']), /--since must be an ISO 8601 date or time/, 'a bad time');
   refused(await local(['track', 'show', 'NOSUCHMESSAGE0000000']), /no tracked message NOSUCHMESSAGE0000000/, 'unknown id');
 
@@ -113,5 +134,8 @@ test('track search finds it by Message-ID, recipient, sender and time window; no
   assert.deepEqual((await other.searchTracking({ messageId: MESSAGE_ID })).messages, []);
   await assert.rejects(other.showTracking(id), /no tracked message/);
   const acme = createTrackingService(lab.s.server.store, { customer: 'acme' });
-  assert.deepEqual((await acme.searchTracking({ messageId: MESSAGE_ID })).messages.map((m) => m.queueId), [id]);
+  assert.deepEqual(
+    (await acme.searchTracking({ messageId: MESSAGE_ID })).messages.map((m) => m.queueId),
+    [id],
+  );
 });

@@ -45,8 +45,16 @@ test('adding: loopback, private, link-local and unique-local endpoints are refus
   const s = await start([]);
   const api = createAdminClient(s);
   const token = (await s.admin.addToken('acme-panel', { customer: 'acme' })).token;
-  for (const url of ['https://127.0.0.1:8443/api/v1/messages', 'https://[::1]/x', 'https://10.0.0.8/x', 'https://169.254.169.254/latest/meta-data/',
-    'https://internal.test/hook', 'https://metadata.test/', 'https://ula.test/', 'https://[::ffff:127.0.0.1]/']) {
+  for (const url of [
+    'https://127.0.0.1:8443/api/v1/messages',
+    'https://[::1]/x',
+    'https://10.0.0.8/x',
+    'https://169.254.169.254/latest/meta-data/',
+    'https://internal.test/hook',
+    'https://metadata.test/',
+    'https://ula.test/',
+    'https://[::ffff:127.0.0.1]/',
+  ]) {
     const r = await api.expect(422, 'post', '/webhooks', { token, body: { url } });
     assert.match(r.json.detail, /refused: not a public address/, url);
   }
@@ -88,13 +96,20 @@ test('an allowed network: the request goes to the checked address of the name; c
     dns.setZone({ 'hooks.test': { A: ['127.0.0.1'] } });
     // hooks.test is known only to the test DNS server: the request can only have gone to the address checked there
     const ok = await s.admin.addWebhook({ customer: 'acme', url: `http://hooks.test:${rx.port}/hook` });
-    const tlsHook = await s.admin.addWebhook({ customer: 'acme', url: `https://127.0.0.1:${(tlsService.address() as net.AddressInfo).port}/api` });
+    const tlsHook = await s.admin.addWebhook({
+      customer: 'acme',
+      url: `https://127.0.0.1:${(tlsService.address() as net.AddressInfo).port}/api`,
+    });
     const closedHook = await s.admin.addWebhook({ customer: 'acme', url: `https://127.0.0.1:${closedPort}/api` });
     for (const h of [ok, tlsHook, closedHook]) await s.admin.testWebhook(h.endpoint.id);
-    await until(async () => {
-      for (const h of [ok, tlsHook, closedHook]) if ((await lastOf(s, h.endpoint.id))?.attempts !== 1) return false;
-      return true;
-    }, 8000, 'three attempts');
+    await until(
+      async () => {
+        for (const h of [ok, tlsHook, closedHook]) if ((await lastOf(s, h.endpoint.id))?.attempts !== 1) return false;
+        return true;
+      },
+      8000,
+      'three attempts',
+    );
     assert.equal(rx.received.length, 1);
     assert.equal(rx.received[0]!.headers.host, `hooks.test:${rx.port}`);
     const answered = (await lastOf(s, ok.endpoint.id))!;

@@ -40,8 +40,12 @@ test('delivered, deferred, bounced, held and limit-reached from real traffic rea
   const other = await s.admin.addWebhook({ customer: 'other', url: otherRx.url });
   let later = 0;
   await lab.mx('127.0.0.2', {
-    rcpt: (c) => (c.to === 'nobody@remote.test' ? { code: 550, text: '5.1.1 no such user' }
-      : c.to === 'later@remote.test' && later++ === 0 ? { code: 451, text: '4.2.0 try later' } : 'accept'),
+    rcpt: (c) =>
+      c.to === 'nobody@remote.test'
+        ? { code: 550, text: '5.1.1 no such user' }
+        : c.to === 'later@remote.test' && later++ === 0
+          ? { code: 451, text: '4.2.0 try later' }
+          : 'accept',
   });
   await lab.mx('127.0.0.4', {}); // the bounce to alice
 
@@ -53,17 +57,33 @@ test('delivered, deferred, bounced, held and limit-reached from real traffic rea
   const held2 = await lab.submit({ to: 'bob@remote.test', subject: 'held 2' });
 
   const ok = () => rx.received.filter((r) => r.status === 200);
-  const types = () => ok().map((r) => `${r.json.type}:${r.json.data.queueId}:${String(r.json.data.recipient ?? '')}`).sort();
+  const types = () =>
+    ok()
+      .map((r) => `${r.json.type}:${r.json.data.queueId}:${String(r.json.data.recipient ?? '')}`)
+      .sort();
   const want = [
-    `bounced:${sent}:nobody@remote.test`, `deferred:${slow}:later@remote.test`, `delivered:${sent}:bob@remote.test`,
-    `delivered:${slow}:later@remote.test`, `held:${held1}:`, `held:${held2}:`, `limit-reached:${held1}:`,
+    `bounced:${sent}:nobody@remote.test`,
+    `deferred:${slow}:later@remote.test`,
+    `delivered:${sent}:bob@remote.test`,
+    `delivered:${slow}:later@remote.test`,
+    `held:${held1}:`,
+    `held:${held2}:`,
+    `limit-reached:${held1}:`,
   ].sort();
   // the DSN to alice is delivered too (acme's null-sender notice): a delivered event of its own
-  await until(() => want.every((w) => types().includes(w)) && ok().length === want.length + 1, 15_000, `every event (got ${types().join(' ')})`);
+  await until(
+    () => want.every((w) => types().includes(w)) && ok().length === want.length + 1,
+    15_000,
+    `every event (got ${types().join(' ')})`,
+  );
 
   for (const r of rx.received) {
     assertSigned(r, secret);
-    assert.equal(verifyWebhook({ header: String(r.headers['postern-signature']), body: r.raw, secret }), true, 'the exported verifier agrees');
+    assert.equal(
+      verifyWebhook({ header: String(r.headers['postern-signature']), body: r.raw, secret }),
+      true,
+      'the exported verifier agrees',
+    );
     assert.equal(r.json.customer, 'acme');
     assert.match(r.json.id, /^evt_[0-9a-f]{24}$/);
     assert.ok(!Number.isNaN(Date.parse(r.json.created)));
@@ -72,7 +92,10 @@ test('delivered, deferred, bounced, held and limit-reached from real traffic rea
   assert.equal(new Set(ok().map((r) => r.json.id)).size, ok().length, 'each event once');
   const first = rx.received[0]!;
   assert.equal(first.status, 500);
-  assert.ok(ok().some((r) => r.json.id === first.json.id && r.raw === first.raw), 'the event answered 500 came again, byte for byte');
+  assert.ok(
+    ok().some((r) => r.json.id === first.json.id && r.raw === first.raw),
+    'the event answered 500 came again, byte for byte',
+  );
 
   const byType = (t: string, q: string) => ok().find((r) => r.json.type === t && r.json.data.queueId === q)!.json.data;
   assert.match(String(byType('delivered', sent).reply), /^250/);
@@ -83,17 +106,28 @@ test('delivered, deferred, bounced, held and limit-reached from real traffic rea
   assert.match(String(byType('deferred', slow).reply), /^451 4\.2\.0/);
   assert.equal(byType('held', held1).reason, 'limit');
   const limit = byType('limit-reached', held1);
-  assert.deepEqual(limit.limit, { level: 'mailbox', target: 'alice@example.com', window: 'hour', metric: 'messages', max: 0, action: 'hold' });
+  assert.deepEqual(limit.limit, {
+    level: 'mailbox',
+    target: 'alice@example.com',
+    window: 'hour',
+    metric: 'messages',
+    max: 0,
+    action: 'hold',
+  });
   assert.equal(limit.outcome, 'held');
   assert.equal(limit.submittedBy, 'alice@example.com');
   assert.equal(ok().filter((r) => r.json.type === 'limit-reached').length, 1, 'one limit-reached per limit and window');
 
-  assert.equal(otherRx.received.length, 0, 'another customer\'s endpoint hears nothing of acme');
+  assert.equal(otherRx.received.length, 0, "another customer's endpoint hears nothing of acme");
   // the receiver answered before the outcome was written: wait for the log to say so
-  const log = await until(async () => {
-    const l = await s.admin.webhookLog({ customer: 'acme', endpoint: endpoint.id, limit: 100 });
-    return l.length === ok().length && l.every((d) => d.state === 'delivered') ? l : null;
-  }, 5000, 'every delivery recorded delivered');
+  const log = await until(
+    async () => {
+      const l = await s.admin.webhookLog({ customer: 'acme', endpoint: endpoint.id, limit: 100 });
+      return l.length === ok().length && l.every((d) => d.state === 'delivered') ? l : null;
+    },
+    5000,
+    'every delivery recorded delivered',
+  );
   const retried = log.find((d) => d.eventId === first.json.id)!;
   assert.equal(retried.attempts, 2);
   assert.equal(retried.lastStatus, 200);
@@ -127,10 +161,14 @@ test('429 with Retry-After waits that long; a rotated secret signs the next atte
   assert.ok(gap >= 2900, `Retry-After: 3 waited, not the 0.3 s schedule (${gap} ms)`);
   assert.ok(rx.received[2]!.at - rx.received[1]!.at < 2500, 'a 503 without Retry-After follows the schedule');
   for (const r of rx.received) assertSigned(r, rotated.secret);
-  const [d] = await until(async () => {
-    const l = await s.admin.webhookLog({ endpoint: endpoint.id });
-    return l[0]?.state === 'failed' ? l : null;
-  }, 5000, 'failed');
+  const [d] = await until(
+    async () => {
+      const l = await s.admin.webhookLog({ endpoint: endpoint.id });
+      return l[0]?.state === 'failed' ? l : null;
+    },
+    5000,
+    'failed',
+  );
   assert.equal(d!.attempts, 3);
   assert.equal(d!.lastStatus, 503);
   assert.match(d!.lastError!, /^HTTP 503/);

@@ -32,14 +32,28 @@ export async function authenticateRequest(deps: AuthDeps, ip: string, header: st
   if (ban) {
     count('banned');
     const at = new Date(ban.bannedUntil).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    return problem('auth', 429, `Too many failed logins from your address; refused until ${at}`, { retryAfter: Math.max(1, Math.ceil((ban.bannedUntil - now) / 1000)) });
+    return problem('auth', 429, `Too many failed logins from your address; refused until ${at}`, {
+      retryAfter: Math.max(1, Math.ceil((ban.bannedUntil - now) / 1000)),
+    });
   }
   const [scheme, value = ''] = (header ?? '').trim().split(/\s+/, 2);
   if (!/^bearer$/i.test(scheme ?? '')) return problem('auth', 401, 'Give an API token: Authorization: Bearer pat_...');
   const token = await deps.authenticate(value);
   if (token && token.customerStatus !== null && token.customerStatus !== 'active') {
     count('suspended');
-    deps.logger.warn({ evt: 'auth', listener: 'admin-api', ip, method: 'token', user: token.name, customer: token.customerName, result: 'fail', reason: 'suspended' }, 'authentication refused: customer account suspended');
+    deps.logger.warn(
+      {
+        evt: 'auth',
+        listener: 'admin-api',
+        ip,
+        method: 'token',
+        user: token.name,
+        customer: token.customerName,
+        result: 'fail',
+        reason: 'suspended',
+      },
+      'authentication refused: customer account suspended',
+    );
     return problem('forbidden', 403, 'This customer account is suspended; its tokens are refused until it is resumed');
   }
   if (token) {
@@ -47,9 +61,12 @@ export async function authenticateRequest(deps: AuthDeps, ip: string, header: st
     return token;
   }
   count('failure');
-  deps.logger.warn({ evt: 'auth', listener: 'admin-api', ip, method: 'token', result: 'fail', reason: 'unknown-token' }, 'authentication failed');
+  deps.logger.warn(
+    { evt: 'auth', listener: 'admin-api', ip, method: 'token', result: 'fail', reason: 'unknown-token' },
+    'authentication failed',
+  );
   const l = deps.lockout;
-  if (!trusted && await deps.store.authGuard.recordIpFailure(clientKey(ip), now, l.ipWindowMs, l.ipFailures, l.ipBanMs)) {
+  if (!trusted && (await deps.store.authGuard.recordIpFailure(clientKey(ip), now, l.ipWindowMs, l.ipFailures, l.ipBanMs))) {
     deps.metrics?.bans.inc();
     deps.logger.warn({ evt: 'ban', ip, result: 'banned' }, 'client address banned after too many failed logins');
   }

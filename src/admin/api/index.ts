@@ -30,10 +30,21 @@ export function mountAdminRoutes(app: Hono<Env>, deps: AdminApiDeps): void {
 }
 
 /** The admin service for an actor, as the server runs it (the DKIM options made once). */
-export function adminServiceFactory(config: Config, store: Store, secrets: () => SecretBox, now: () => number): (actor: string) => ReturnType<typeof createAdminService> {
+export function adminServiceFactory(
+  config: Config,
+  store: Store,
+  secrets: () => SecretBox,
+  now: () => number,
+): (actor: string) => ReturnType<typeof createAdminService> {
   const dkim = dkimAdminOptions(config, store, secrets, now);
-  return (actor) => createAdminService(store, {
-    now, secrets, actor, dkim, webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) }, suppressionDays: config.suppression.days,
-    pools: { pools: config.delivery.pools, defaultPool: config.delivery.defaultPool ?? null },
-  });
+  return (actor) =>
+    createAdminService(store, {
+      now,
+      secrets,
+      actor,
+      dkim,
+      webhooks: { allowInsecure: config.webhooks.allowInsecure, guard: endpointGuardOf(config) },
+      suppressionDays: config.suppression.days,
+      pools: { pools: config.delivery.pools, defaultPool: config.delivery.defaultPool ?? null },
+    });
 }

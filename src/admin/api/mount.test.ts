@@ -17,7 +17,16 @@ import type { Env } from '../../inject/api.ts';
 import { mountAdminApi } from './mount.ts';
 import { route, type AnyRoute } from './registry.ts';
 
-const OP: ApiToken = { id: 1, name: 'ops', customerId: null, customerName: null, customerStatus: null, createdAt: 0, lastUsedAt: null, revokedAt: null };
+const OP: ApiToken = {
+  id: 1,
+  name: 'ops',
+  customerId: null,
+  customerName: null,
+  customerStatus: null,
+  createdAt: 0,
+  lastUsedAt: null,
+  revokedAt: null,
+};
 const CU: ApiToken = { ...OP, id: 2, name: 'cu', customerId: 7, customerName: 'acme', customerStatus: 'active' };
 const GOOD = `pat_${'o'.repeat(43)}`;
 const CUSTOMER = `pat_${'c'.repeat(43)}`;
@@ -35,30 +44,53 @@ function setup(o: { banOf?: () => Promise<IpBan | null>; throwing?: unknown } = 
   } as unknown as AdminService;
   const routes: AnyRoute[] = [
     route({
-      method: 'post', path: '/things/{id}', tag: 't', access: 'customer', summary: 'echo',
-      params: z.object({ id: z.string().regex(/^\d+$/) }), body: z.object({ n: z.number().int() }).strict(),
-      response: z.object({ id: z.string(), n: z.number(), scope: z.string() }), status: 201,
+      method: 'post',
+      path: '/things/{id}',
+      tag: 't',
+      access: 'customer',
+      summary: 'echo',
+      params: z.object({ id: z.string().regex(/^\d+$/) }),
+      body: z.object({ n: z.number().int() }).strict(),
+      response: z.object({ id: z.string(), n: z.number(), scope: z.string() }),
+      status: 201,
       handler: async ({ params, body, scope }) => {
         if (o.throwing) throw o.throwing;
         return { id: params.id, n: body.n, scope: scope?.customerName ?? 'operator', secret: 'never shown' } as never;
       },
     }),
-    route({ method: 'get', path: '/admin-only', tag: 't', access: 'operator', summary: 'x', response: z.object({ ok: z.boolean() }), handler: async () => ({ ok: true }) }),
+    route({
+      method: 'get',
+      path: '/admin-only',
+      tag: 't',
+      access: 'operator',
+      summary: 'x',
+      response: z.object({ ok: z.boolean() }),
+      handler: async () => ({ ok: true }),
+    }),
   ];
   const app = new Hono<Env>();
   const logger = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));
   mountAdminApi(app, routes, {
-    store, clock: { now: () => 1_000_000 }, logger, failureDelayMs: 0, maxBodyBytes: 100,
+    store,
+    clock: { now: () => 1_000_000 },
+    logger,
+    failureDelayMs: 0,
+    maxBodyBytes: 100,
     lockout: { ipWindowMs: 60_000, ipFailures: 3, ipBanMs: 60_000, isTrusted: () => false } as never,
-    service: () => service, removeBody: async () => undefined,
+    service: () => service,
+    removeBody: async () => undefined,
   });
   const env = { incoming: { socket: { remoteAddress: '192.0.2.1' } } };
-  const req = async (method: string, path: string, o2: { token?: string; body?: string; type?: string; headers?: Record<string, string> } = {}) => {
+  const req = async (
+    method: string,
+    path: string,
+    o2: { token?: string; body?: string; type?: string; headers?: Record<string, string> } = {},
+  ) => {
     const headers: Record<string, string> = { ...(o2.headers ?? {}) };
     if (o2.token) headers.authorization = `Bearer ${o2.token}`;
     if (o2.body !== undefined) headers['content-type'] = o2.type ?? 'application/json';
     const res = await app.request(`/api/v1${path}`, { method, headers, body: o2.body }, env);
-    return { status: res.status, headers: res.headers, json: await res.json() as Record<string, any> };
+    return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, any> };
   };
   return { req, failures };
 }
@@ -104,14 +136,26 @@ test('bodies: 413 past the limit, 415 not JSON, 400 broken JSON, 422 with the zo
 });
 
 test('service errors by kind (404, 409, 403, 422); anything else (the store failing) 503 with no detail of it', async () => {
-  for (const [kind, status] of [['not-found', 404], ['conflict', 409], ['forbidden', 403], ['invalid', 422]] as const) {
+  for (const [kind, status] of [
+    ['not-found', 404],
+    ['conflict', 409],
+    ['forbidden', 403],
+    ['invalid', 422],
+  ] as const) {
     const a = await setup({ throwing: new AdminError('told', kind) }).req('POST', '/things/1', { token: GOOD, body: '{"n":1}' });
     assert.deepEqual([a.status, a.json.detail, a.json.reason], [status, 'told', kind]);
   }
-  const down = await setup({ throwing: new Error('connect ECONNREFUSED 127.0.0.1:5432') }).req('POST', '/things/1', { token: GOOD, body: '{"n":1}' });
+  const down = await setup({ throwing: new Error('connect ECONNREFUSED 127.0.0.1:5432') }).req('POST', '/things/1', {
+    token: GOOD,
+    body: '{"n":1}',
+  });
   assert.equal(down.status, 503);
   assert.doesNotMatch(JSON.stringify(down.json), /ECONNREFUSED/);
-  const storeDown = await setup({ banOf: async () => { throw new Error('SQLITE_BUSY'); } }).req('GET', '/admin-only', { token: GOOD });
+  const storeDown = await setup({
+    banOf: async () => {
+      throw new Error('SQLITE_BUSY');
+    },
+  }).req('GET', '/admin-only', { token: GOOD });
   assert.equal(storeDown.status, 503, 'the ban check failing is a 503, never a pass');
 });
 

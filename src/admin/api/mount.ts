@@ -35,7 +35,12 @@ function send(c: Context, p: Problem, headers: Record<string, string> = {}) {
 }
 
 const STATUS: Record<AdminError['kind'], number> = { invalid: 422, 'not-found': 404, conflict: 409, forbidden: 403 };
-const REASON: Record<AdminError['kind'], string> = { invalid: 'invalid', 'not-found': 'not-found', conflict: 'conflict', forbidden: 'forbidden' };
+const REASON: Record<AdminError['kind'], string> = {
+  invalid: 'invalid',
+  'not-found': 'not-found',
+  conflict: 'conflict',
+  forbidden: 'forbidden',
+};
 
 /** A schema failure as a 422 problem with the issues, their paths prefixed by where (params, query, body). */
 function invalid(where: string, error: z.ZodError): Problem {
@@ -65,8 +70,17 @@ function mountRoute(app: Hono<Env>, r: AnyRoute, deps: AdminApiDeps, auth: AuthD
     try {
       const token = await authenticateRequest(auth, ip, c.req.header('authorization'));
       if ('status' in token) return send(c, token, token.status === 401 ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
-      if (r.access === 'operator' && token.customerId !== null) return send(c, problem('forbidden', 403, 'This operation needs an operator token'));
-      if (urlHasControl(c.req.url)) return send(c, problem('bad-request', 400, 'The path or query contains a control character (such as NUL), which no name, address or id can contain'));
+      if (r.access === 'operator' && token.customerId !== null)
+        return send(c, problem('forbidden', 403, 'This operation needs an operator token'));
+      if (urlHasControl(c.req.url))
+        return send(
+          c,
+          problem(
+            'bad-request',
+            400,
+            'The path or query contains a control character (such as NUL), which no name, address or id can contain',
+          ),
+        );
       const params = (r.params ?? emptyObject).safeParse(c.req.param());
       if (!params.success) return send(c, invalid('params', params.error));
       const query = (r.query ?? emptyObject).safeParse(c.req.query());
@@ -75,13 +89,23 @@ function mountRoute(app: Hono<Env>, r: AnyRoute, deps: AdminApiDeps, auth: AuthD
       if (r.body) {
         const json = await jsonOf(c, deps.maxBodyBytes);
         if ('status' in json) return send(c, json);
-        if (jsonHasControl(json.value)) return send(c, problem('invalid', 422, 'A string of the body contains a control character (such as NUL); only tab, CR and LF are allowed'));
+        if (jsonHasControl(json.value))
+          return send(
+            c,
+            problem('invalid', 422, 'A string of the body contains a control character (such as NUL); only tab, CR and LF are allowed'),
+          );
         const parsed = r.body.safeParse(json.value);
         if (!parsed.success) return send(c, invalid('body', parsed.error));
         body = parsed.data;
       }
       const result = await r.handler({
-        params: params.data, query: query.data, body, token, scope: scopeOf(token), svc: deps.service(`api:${token.name}`), removeBody: deps.removeBody,
+        params: params.data,
+        query: query.data,
+        body,
+        token,
+        scope: scopeOf(token),
+        svc: deps.service(`api:${token.name}`),
+        removeBody: deps.removeBody,
       });
       const out = r.response.safeParse(result);
       if (!out.success) {
@@ -97,12 +121,13 @@ function mountRoute(app: Hono<Env>, r: AnyRoute, deps: AdminApiDeps, auth: AuthD
   });
 }
 
-
 /** Mounts the routes and GET /api/v1/openapi.json (no token needed: it describes, it reveals nothing). */
 export function mountAdminApi(app: Hono<Env>, routes: AnyRoute[], deps: AdminApiDeps): void {
   const tokens = deps.service('api');
   const auth: AuthDeps = { ...deps, authenticate: (v) => tokens.authenticateToken(v) };
   let doc: string | null = null;
-  app.get(`${API_BASE}/openapi.json`, (c) => c.body(doc ??= JSON.stringify(openApiDocument(routes)), 200, { 'content-type': 'application/json' }));
+  app.get(`${API_BASE}/openapi.json`, (c) =>
+    c.body((doc ??= JSON.stringify(openApiDocument(routes))), 200, { 'content-type': 'application/json' }),
+  );
   for (const r of routes) mountRoute(app, r, deps, auth, deps.logger);
 }

@@ -19,12 +19,21 @@ const problemResponse = (description: string) => ({ description, content: { 'app
 
 function parameters(r: AnyRoute): Json[] {
   const out: Json[] = [];
-  for (const [where, schema] of [['path', r.params], ['query', r.query]] as const) {
+  for (const [where, schema] of [
+    ['path', r.params],
+    ['query', r.query],
+  ] as const) {
     if (!schema) continue;
     const shape = (schema as unknown as z.ZodObject).shape as Record<string, z.ZodType>;
     for (const [name, s] of Object.entries(shape)) {
       const js = schemaOf(s, 'input');
-      out.push({ name, in: where, required: where === 'path' || !s.isOptional(), ...(js.description ? { description: js.description } : {}), schema: js });
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || !s.isOptional(),
+        ...(js.description ? { description: js.description } : {}),
+        schema: js,
+      });
     }
   }
   return out;
@@ -41,7 +50,12 @@ function operation(r: AnyRoute): Json {
     429: problemResponse('The client address is banned after failed logins'),
     503: problemResponse('The store did not answer'),
   };
-  if (r.body) Object.assign(responses, { 400: problemResponse('The body is not JSON'), 409: problemResponse('Conflict (the name is taken)'), 413: problemResponse('The body is too large') });
+  if (r.body)
+    Object.assign(responses, {
+      400: problemResponse('The body is not JSON'),
+      409: problemResponse('Conflict (the name is taken)'),
+      413: problemResponse('The body is too large'),
+    });
   return {
     operationId: `${r.method}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? '').toUpperCase())}`,
     summary: r.summary,
@@ -55,7 +69,11 @@ function operation(r: AnyRoute): Json {
 
 /** GET /api/v1/openapi.json: this document. */
 const openApiOperation: Json = {
-  operationId: 'getOpenapiJson', summary: 'This OpenAPI document (no token needed)', tags: ['meta'], 'x-access': 'public', security: [],
+  operationId: 'getOpenapiJson',
+  summary: 'This OpenAPI document (no token needed)',
+  tags: ['meta'],
+  'x-access': 'public',
+  security: [],
   responses: { 200: { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
 };
 
@@ -73,8 +91,9 @@ export function openApiDocument(routes: AnyRoute[]): Json {
     info: {
       title: 'Postern admin API',
       version: '1',
-      description: 'Provisioning and operations of Postern, and the send API (POST /api/v1/messages, x-access: site). Tokens: `postern token add NAME --operator | --customer C`. '
-        + 'A customer token sees and changes its own customer only (x-access: customer); x-access: operator routes answer 403 to it. Errors are RFC 9457 problems.',
+      description:
+        'Provisioning and operations of Postern, and the send API (POST /api/v1/messages, x-access: site). Tokens: `postern token add NAME --operator | --customer C`. ' +
+        'A customer token sees and changes its own customer only (x-access: customer); x-access: operator routes answer 403 to it. Errors are RFC 9457 problems.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

@@ -22,13 +22,20 @@ test('every route is unique, and its path parameters are exactly the keys of its
 });
 
 test('the OpenAPI document: every route once, unique operation ids, parameters from the schemas', () => {
-  const doc = openApiDocument(ADMIN_ROUTES) as { paths: Record<string, Record<string, { operationId: string; parameters: { name: string; in: string; required: boolean }[] }>> };
+  const doc = openApiDocument(ADMIN_ROUTES) as {
+    paths: Record<string, Record<string, { operationId: string; parameters: { name: string; in: string; required: boolean }[] }>>;
+  };
   const ops = Object.values(doc.paths).flatMap((p) => Object.values(p));
   assert.equal(ops.length, ADMIN_ROUTES.length + 2, 'every route, the send API and GET /openapi.json');
   assert.equal(new Set(ops.map((o) => o.operationId)).size, ops.length, 'operation ids are unique');
   const list = doc.paths[`${API_BASE}/queue`]!.get!;
-  assert.deepEqual(list.parameters.filter((p) => p.in === 'query').map((p) => `${p.name}:${p.required}`).sort(),
-    ['customer:false', 'domain:false', 'limit:false', 'sender:false', 'site:false', 'state:false']);
+  assert.deepEqual(
+    list.parameters
+      .filter((p) => p.in === 'query')
+      .map((p) => `${p.name}:${p.required}`)
+      .sort(),
+    ['customer:false', 'domain:false', 'limit:false', 'sender:false', 'site:false', 'state:false'],
+  );
   assert.doesNotThrow(() => JSON.parse(JSON.stringify(doc)));
 });
 

@@ -32,7 +32,12 @@ export interface HandlerContext<P, Q, B> {
   removeBody(relPath: string): Promise<void>;
 }
 
-export interface RouteDef<P extends Obj = NoInput, Q extends Obj = NoInput, B extends z.ZodType = NoInput, R extends z.ZodType = z.ZodType> {
+export interface RouteDef<
+  P extends Obj = NoInput,
+  Q extends Obj = NoInput,
+  B extends z.ZodType = NoInput,
+  R extends z.ZodType = z.ZodType,
+> {
   method: Method;
   /** OpenAPI style, under /api/v1: '/customers/{name}'. */
   path: string;

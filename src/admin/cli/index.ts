@@ -39,7 +39,11 @@ function commandPath(c: Command): string {
 /** Who runs the command, for the audit trail: the unix user (and who used sudo). */
 function cliActor(): string {
   let user = 'unknown';
-  try { user = os.userInfo().username; } catch { /* no passwd entry */ }
+  try {
+    user = os.userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
   return process.env.SUDO_USER && process.env.SUDO_USER !== user ? `cli:${user} (sudo by ${process.env.SUDO_USER})` : `cli:${user}`;
 }
 
@@ -50,7 +54,9 @@ export function posternVersion(): string {
     try {
       const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'postern' && pkg.version) return pkg.version;
-    } catch { /* none here */ }
+    } catch {
+      /* none here */
+    }
     if (path.dirname(dir) === dir) return 'unknown';
   }
 }
@@ -78,18 +84,35 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   };
   const withService = async <T>(fn: (svc: AdminService) => Promise<T>): Promise<T> => {
     const c = config();
-    const [{ openStore }, { createAdminService }, { dkimAdminOptions }, { createSecretBox, loadOrCreateKey }, { secretsKeyFile }, { endpointGuardOf }] = await Promise.all([
-      import('../../store/index.ts'), import('../service.ts'), import('../dkim.ts'), import('../../credentials/index.ts'), import('../../config/index.ts'),
+    const [
+      { openStore },
+      { createAdminService },
+      { dkimAdminOptions },
+      { createSecretBox, loadOrCreateKey },
+      { secretsKeyFile },
+      { endpointGuardOf },
+    ] = await Promise.all([
+      import('../../store/index.ts'),
+      import('../service.ts'),
+      import('../dkim.ts'),
+      import('../../credentials/index.ts'),
+      import('../../config/index.ts'),
       import('../../webhooks/index.ts'),
     ]);
     existingStore(c);
     const store = await openStore(c);
     try {
       const secrets = () => createSecretBox(loadOrCreateKey(secretsKeyFile(c)));
-      return await fn(createAdminService(store, {
-        secrets, actor: cliActor(), dkim: dkimAdminOptions(c, store, secrets, Date.now), webhooks: { allowInsecure: c.webhooks.allowInsecure, guard: endpointGuardOf(c) },
-        suppressionDays: c.suppression.days, pools: { pools: c.delivery.pools, defaultPool: c.delivery.defaultPool ?? null },
-      }));
+      return await fn(
+        createAdminService(store, {
+          secrets,
+          actor: cliActor(),
+          dkim: dkimAdminOptions(c, store, secrets, Date.now),
+          webhooks: { allowInsecure: c.webhooks.allowInsecure, guard: endpointGuardOf(c) },
+          suppressionDays: c.suppression.days,
+          pools: { pools: c.delivery.pools, defaultPool: c.delivery.defaultPool ?? null },
+        }),
+      );
     } finally {
       await store.close();
     }
@@ -105,8 +128,15 @@ export async function runCli(argv: string[], io: Io = processIo): Promise<number
   registerTokenCommands(program, io, withService);
   registerSuppressionCommands(program, io, withService);
   registerPoolCommands(program, io, withService);
-  program.command('sendmail').description('drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md')
-    .helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]')
+  program
+    .command('sendmail')
+    .description(
+      'drop-in for /usr/sbin/sendmail (-t, -f, -F, -i, -bm ...): hands a message from a website to the server; see docs/sites.md',
+    )
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
     .action(async (args: string[]) => {
       const { runSendmail } = await import('../../inject/sendmail.ts');
       const code = await runSendmail(args, { stdin: process.stdin, env: process.env, err: io.err, out: (s) => process.stdout.write(s) });

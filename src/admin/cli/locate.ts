@@ -21,7 +21,9 @@ export async function loadCliConfig(explicit: string | undefined): Promise<Loade
 
 /** Where the configuration came from, in words. */
 export function describeSource(source: string | null): string {
-  return source ? `configuration ${source}` : 'no configuration file found (--config, $POSTERN_CONFIG, ./postern.yaml, /etc/postern/postern.yaml): embedded defaults';
+  return source
+    ? `configuration ${source}`
+    : 'no configuration file found (--config, $POSTERN_CONFIG, ./postern.yaml, /etc/postern/postern.yaml): embedded defaults';
 }
 
 /** Throws EX_CONFIG (78) when the configured store does not exist. PostgreSQL is checked by connecting. */
@@ -29,5 +31,8 @@ export function existingStore(config: Config, source: string | null = lastSource
   if (config.store.kind !== 'sqlite') return;
   const file = config.store.path!;
   if (fs.existsSync(file)) return;
-  throw new CliExit(78, `postern: no Postern store at ${file} (${describeSource(source)}); run the command with the server's configuration (--config FILE or POSTERN_CONFIG), or start the server once with \`postern serve\` to create it`);
+  throw new CliExit(
+    78,
+    `postern: no Postern store at ${file} (${describeSource(source)}); run the command with the server's configuration (--config FILE or POSTERN_CONFIG), or start the server once with \`postern serve\` to create it`,
+  );
 }

@@ -24,7 +24,8 @@ export function parsePorts(s: string): number[] {
 
 function parseTimeout(s: string): number {
   const n = Number(s);
-  if (!/^\d+(\.\d+)?$/.test(s.trim()) || !(n > 0 && n <= 120)) throw usage(`--timeout: "${s}" is not a number of seconds between 0 and 120`);
+  if (!/^\d+(\.\d+)?$/.test(s.trim()) || !(n > 0 && n <= 120))
+    throw usage(`--timeout: "${s}" is not a number of seconds between 0 and 120`);
   return Math.round(n * 1000);
 }
 
@@ -38,8 +39,11 @@ function checkHost(host: string): string {
 }
 
 export function registerProbeCommand(program: Command, io: Io): void {
-  program.command('probe <host>')
-    .description('from this machine: which mail ports of HOST answer, with TLS, certificate and AUTH, and the setting to use in a mail program; exit 1 when none works')
+  program
+    .command('probe <host>')
+    .description(
+      'from this machine: which mail ports of HOST answer, with TLS, certificate and AUTH, and the setting to use in a mail program; exit 1 when none works',
+    )
     .option('--ports <list>', 'ports to try, e.g. "25 465 587 2525" or 587,2525 (465 is spoken to with implicit TLS)', '25 465 587 2525')
     .option('--timeout <seconds>', 'per port, connection and dialogue', '5')
     .option('--servername <name>', 'the name the certificate should show (default: HOST)')
@@ -49,7 +53,8 @@ export function registerProbeCommand(program: Command, io: Io): void {
       const target = checkHost(host);
       const ports = parsePorts(o.ports);
       const timeoutMs = parseTimeout(o.timeout);
-      if (o.servername !== undefined && !HOST.test(o.servername) && !net.isIP(o.servername)) throw usage(`--servername: "${o.servername}" is not a host name`);
+      if (o.servername !== undefined && !HOST.test(o.servername) && !net.isIP(o.servername))
+        throw usage(`--servername: "${o.servername}" is not a host name`);
       const report = await probeHost(target, { ports, timeoutMs, servername: o.servername, implicitPorts: parsePorts(o.implicit) });
       io.out(o.json ? jsonText(report) : formatProbeReport(report));
       if (!report.recommended) throw new CliExit(1);

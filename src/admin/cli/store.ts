@@ -6,9 +6,15 @@ import { openStore } from '../../store/index.ts';
 import { CliExit, type Io } from './output.ts';
 
 export function registerStoreCommands(program: Command, io: Io, config: () => Config): void {
-  program.command('migrate')
-    .description('bring the store\'s schema to this version (the server also does it at start); with --from-sqlite copy a single-node install into the PostgreSQL store')
-    .option('--from-sqlite <path>', 'SQLite database of a single-node install (its spool folder beside it): copy everything into the configured PostgreSQL store; stop that server first')
+  program
+    .command('migrate')
+    .description(
+      "bring the store's schema to this version (the server also does it at start); with --from-sqlite copy a single-node install into the PostgreSQL store",
+    )
+    .option(
+      '--from-sqlite <path>',
+      'SQLite database of a single-node install (its spool folder beside it): copy everything into the configured PostgreSQL store; stop that server first',
+    )
     .option('--spool <dir>', 'the spool folder of that install (default: "spool" beside the database file)')
     .option('--force', 'copy even into a PostgreSQL store that holds data or was filled before: what it holds is replaced')
     .action(async (o: { fromSqlite?: string; spool?: string; force?: boolean }) => {
@@ -32,9 +38,13 @@ export function registerStoreCommands(program: Command, io: Io, config: () => Co
         const report = await copyFromSqlite(pool, file, { spoolDir: o.spool && path.resolve(o.spool), force: o.force });
         const t = report.tables;
         io.out(`copied ${file} into PostgreSQL${report.replaced ? ' (replacing what it held)' : ''}:`);
-        io.out(`  ${t.customers} customers, ${t.domains} domains, ${t.mailboxes} mailboxes, ${t.sender_grants} grants, ${t.sites} sites, ${t.dkim_keys} DKIM keys`);
+        io.out(
+          `  ${t.customers} customers, ${t.domains} domains, ${t.mailboxes} mailboxes, ${t.sender_grants} grants, ${t.sites} sites, ${t.dkim_keys} DKIM keys`,
+        );
         io.out(`  ${t.limits} limits, ${t.routes} routes, ${t.ip_bans} bans, ${t.audit} audit records`);
-        io.out(`  ${t.messages} queued messages (${report.bodiesFromSpool} bodies read from spool files), ${t.recipients} recipients, ${t.attempts} attempts`);
+        io.out(
+          `  ${t.messages} queued messages (${report.bodiesFromSpool} bodies read from spool files), ${t.recipients} recipients, ${t.attempts} attempts`,
+        );
         io.out(`  ${t.tracked_messages} tracked messages with ${t.tracked_events} tracking events`);
         io.out('start the nodes on PostgreSQL; keep the SQLite file and its spool until the queue has drained');
       } catch (err) {

@@ -23,8 +23,13 @@ export const MAX_FORM_BYTES = 64 * 1024;
 
 /** A console path to return to after signing in (never another site, never a protocol-relative URL). */
 export const safeNext = (v: string | undefined): string =>
-  (v && /^\/console(\/[A-Za-z0-9._~%@:+\-/]*)?(\?[^\s#]*)?$/.test(v) && !v.includes('//') && !/\/\.\.?(\/|\?|$)/.test(v)
-    && !/%(2e|2f|5c)/i.test(v.split('?')[0]!) ? v : BASE);
+  v &&
+  /^\/console(\/[A-Za-z0-9._~%@:+\-/]*)?(\?[^\s#]*)?$/.test(v) &&
+  !v.includes('//') &&
+  !/\/\.\.?(\/|\?|$)/.test(v) &&
+  !/%(2e|2f|5c)/i.test(v.split('?')[0]!)
+    ? v
+    : BASE;
 
 /** The session still stands for someone: its token is not revoked, its mailbox exists and is active, its customer account is active. */
 async function stillValid(store: Store, s: ConsoleSession): Promise<boolean> {
@@ -52,7 +57,12 @@ export function crossSite(c: Context): boolean {
 export function refuseControlCharacters(): MiddlewareHandler<ConsoleEnv> {
   return async (c, next) => {
     if (urlHasControl(c.req.url)) {
-      return page(c, { title: 'Not a valid address', status: 400, session: null, body: html`<p>This page address contains a control character (such as NUL), which no name, address or id can contain. Check what was typed or pasted; nothing was looked up or changed.</p><p><a href="${BASE}">Back to the start</a></p>` });
+      return page(c, {
+        title: 'Not a valid address',
+        status: 400,
+        session: null,
+        body: html`<p>This page address contains a control character (such as NUL), which no name, address or id can contain. Check what was typed or pasted; nothing was looked up or changed.</p><p><a href="${BASE}">Back to the start</a></p>`,
+      });
     }
     await next();
   };
@@ -78,9 +88,10 @@ export async function readForm(c: Context): Promise<Record<string, string> | For
 
 /** The page that says why a form was refused (nothing was changed). */
 export function formRefused(c: Context<ConsoleEnv>, why: 'control' | 'csrf'): Promise<Response> {
-  const text = why === 'control'
-    ? 'A field of this form contains a control character (such as NUL), which no name, address or setting can contain. Check what was pasted and send it again; nothing was changed.'
-    : 'This form could not be accepted (it was too old, too large, or sent from another site). Go back, reload the page and try again; nothing was changed.';
+  const text =
+    why === 'control'
+      ? 'A field of this form contains a control character (such as NUL), which no name, address or setting can contain. Check what was pasted and send it again; nothing was changed.'
+      : 'This form could not be accepted (it was too old, too large, or sent from another site). Go back, reload the page and try again; nothing was changed.';
   return page(c, { title: 'Form refused', status: why === 'control' ? 400 : 403, body: html`<p>${text}</p>` });
 }
 
@@ -94,8 +105,14 @@ export function requireSession(deps: ConsoleDeps, sessions: Sessions): Middlewar
       s = null;
     }
     if (!s) {
-      if (c.req.method === 'GET' || c.req.method === 'HEAD') return c.redirect(`${BASE}/login?next=${encodeURIComponent(safeNext(c.req.path + (new URL(c.req.url).search)))}`, 303);
-      return page(c, { title: 'Signed out', status: 401, session: null, body: html`<p>Your session has ended. <a href="${BASE}/login">Sign in again</a>; nothing was changed.</p>` });
+      if (c.req.method === 'GET' || c.req.method === 'HEAD')
+        return c.redirect(`${BASE}/login?next=${encodeURIComponent(safeNext(c.req.path + new URL(c.req.url).search))}`, 303);
+      return page(c, {
+        title: 'Signed out',
+        status: 401,
+        session: null,
+        body: html`<p>Your session has ended. <a href="${BASE}/login">Sign in again</a>; nothing was changed.</p>`,
+      });
     }
     c.set('session', s);
     c.set('scope', scopeOfSession(s));
@@ -104,7 +121,10 @@ export function requireSession(deps: ConsoleDeps, sessions: Sessions): Middlewar
       const form = crossSite(c) ? 'cross-site' : await readForm(c);
       if (typeof form === 'string' || !form._csrf || !sameSecret(form._csrf, s.csrf)) {
         const why = typeof form === 'string' ? form : 'csrf';
-        deps.logger.warn({ evt: 'console', ip: c.env.incoming.socket.remoteAddress, path: c.req.path, result: 'refused', reason: why }, 'console form refused');
+        deps.logger.warn(
+          { evt: 'console', ip: c.env.incoming.socket.remoteAddress, path: c.req.path, result: 'refused', reason: why },
+          'console form refused',
+        );
         return formRefused(c, why === 'control' ? 'control' : 'csrf');
       }
       c.set('form', form);

@@ -13,8 +13,14 @@ test('table: values are escaped, nested html is not; an empty table is a sentenc
 });
 
 test('href encodes the query and leaves out empty values; time is UTC with a datetime attribute', async () => {
-  assert.equal(href('/queue', { state: 'held', sender: 'a b@x', domain: '', site: undefined }), '/console/queue?state=held&sender=a%20b%40x');
+  assert.equal(
+    href('/queue', { state: 'held', sender: 'a b@x', domain: '', site: undefined }),
+    '/console/queue?state=held&sender=a%20b%40x',
+  );
   assert.equal(href('/queue'), '/console/queue');
-  assert.equal(String(await time(Date.parse('2026-01-02T03:04:05.678Z'))), '<time datetime="2026-01-02T03:04:05.678Z">2026-01-02 03:04:05 UTC</time>');
+  assert.equal(
+    String(await time(Date.parse('2026-01-02T03:04:05.678Z'))),
+    '<time datetime="2026-01-02T03:04:05.678Z">2026-01-02 03:04:05 UTC</time>',
+  );
   assert.match(String(await time(null)), /never/);
 });

@@ -20,7 +20,8 @@ const FLASH = 'postern-flash';
 /** Headers of every console response: nothing cached, framed, sniffed, referred or scripted. */
 export const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   // same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the console's own form posts, which the CSRF guard refuses as cross-site
@@ -28,14 +29,33 @@ export const SECURITY_HEADERS: Record<string, string> = {
 };
 
 const OPERATOR_NAV: [string, string][] = [
-  ['', 'Dashboard'], ['/messages', 'Messages'], ['/queue', 'Queue'], ['/holds', 'Holds'], ['/customers', 'Customers'],
-  ['/bans', 'Bans'], ['/pools', 'Pools'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/security', 'Security'],
+  ['', 'Dashboard'],
+  ['/messages', 'Messages'],
+  ['/queue', 'Queue'],
+  ['/holds', 'Holds'],
+  ['/customers', 'Customers'],
+  ['/bans', 'Bans'],
+  ['/pools', 'Pools'],
+  ['/suppressions', 'Suppressions'],
+  ['/webhooks', 'Webhooks'],
+  ['/security', 'Security'],
 ];
 const CUSTOMER_NAV: [string, string][] = [
-  ['', 'Overview'], ['/messages', 'Sent mail'], ['/suppressions', 'Suppressions'], ['/webhooks', 'Webhooks'], ['/password', 'Password'],
-  ['/app-passwords', 'App passwords'], ['/security', 'Security'],
+  ['', 'Overview'],
+  ['/messages', 'Sent mail'],
+  ['/suppressions', 'Suppressions'],
+  ['/webhooks', 'Webhooks'],
+  ['/password', 'Password'],
+  ['/app-passwords', 'App passwords'],
+  ['/security', 'Security'],
 ];
-const MAILBOX_NAV: [string, string][] = [['', 'Overview'], ['/messages', 'Sent mail'], ['/password', 'Password'], ['/app-passwords', 'App passwords'], ['/security', 'Security']];
+const MAILBOX_NAV: [string, string][] = [
+  ['', 'Overview'],
+  ['/messages', 'Sent mail'],
+  ['/password', 'Password'],
+  ['/app-passwords', 'App passwords'],
+  ['/security', 'Security'],
+];
 
 function nav(session: ConsoleSession, path: string, label: string): Html {
   const items = session.customerId === null ? OPERATOR_NAV : session.via === 'mailbox' ? MAILBOX_NAV : CUSTOMER_NAV;
@@ -77,7 +97,14 @@ const who = (s: ConsoleSession) => (s.customerId === null ? `operator (${s.subje
 
 /** Sets the message the next page shows (after a redirect). */
 export function flash(c: Context, text: string, kind: 'ok' | 'error' = 'ok'): void {
-  setCookie(c, FLASH, `${kind}:${encodeURIComponent(text.slice(0, 1000))}`, { prefix: 'host', path: '/', secure: true, httpOnly: true, sameSite: 'Strict', maxAge: 60 });
+  setCookie(c, FLASH, `${kind}:${encodeURIComponent(text.slice(0, 1000))}`, {
+    prefix: 'host',
+    path: '/',
+    secure: true,
+    httpOnly: true,
+    sameSite: 'Strict',
+    maxAge: 60,
+  });
 }
 
 function takeFlash(c: Context): { kind: string; text: string } | null {
@@ -93,7 +120,10 @@ function takeFlash(c: Context): { kind: string; text: string } | null {
 }
 
 /** A whole page: title, frame and body; signed-out pages (sign-in, errors) have no navigation. */
-export async function page(c: Context<ConsoleEnv>, o: { title: string; body: Html; status?: number; session?: ConsoleSession | null }): Promise<Response> {
+export async function page(
+  c: Context<ConsoleEnv>,
+  o: { title: string; body: Html; status?: number; session?: ConsoleSession | null },
+): Promise<Response> {
   const session = o.session === undefined ? c.get('session') : o.session;
   const f = takeFlash(c);
   const doc = html`<!doctype html>
@@ -111,7 +141,12 @@ ${o.body}</main></body></html>`;
 export const csrfField = (s: ConsoleSession): Html => html`<input type="hidden" name="_csrf" value="${s.csrf}">`;
 
 /** A one-button form that POSTs to `action` (with hidden fields), e.g. "Release". */
-export function postButton(c: Context<ConsoleEnv>, action: string, label: string, o: { fields?: Record<string, string>; danger?: boolean; describedBy?: string; what?: string } = {}): Html {
+export function postButton(
+  c: Context<ConsoleEnv>,
+  action: string,
+  label: string,
+  o: { fields?: Record<string, string>; danger?: boolean; describedBy?: string; what?: string } = {},
+): Html {
   // `what` completes the accessible name of a button repeated on every row ("Remove x@example.org") without showing it
   return html`<form class="inline" method="post" action="${action}">${csrfField(c.get('session'))}${Object.entries(o.fields ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit"${o.danger ? html` class="danger"` : ''}${o.describedBy ? html` aria-describedby="${o.describedBy}"` : ''}>${label}${o.what ? html`<span class="vh"> ${o.what}</span>` : ''}</button></form>`;
 }
@@ -133,13 +168,21 @@ export function time(ms: number | null | undefined): Html {
 
 /** A state word with its colour class (and the word itself, so colour is never the only cue). */
 export function state(word: string): Html {
-  const cls = /^(delivered|active|ok|sent)$/.test(word) ? 'ok' : /^(failed|bounced|refused|suspended|removing|banned|error|missing|cancelled|expired)$/.test(word) ? 'bad' : /^(held|deferred|pending|partial|retiring|locked)$/.test(word) ? 'warn' : '';
+  const cls = /^(delivered|active|ok|sent)$/.test(word)
+    ? 'ok'
+    : /^(failed|bounced|refused|suspended|removing|banned|error|missing|cancelled|expired)$/.test(word)
+      ? 'bad'
+      : /^(held|deferred|pending|partial|retiring|locked)$/.test(word)
+        ? 'warn'
+        : '';
   return html`<span class="state ${cls}">${word}</span>`;
 }
 
 /** A link to a console path with a query (values encoded). */
 export function href(path: string, query: Record<string, string | number | undefined | null> = {}): string {
-  const q = Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  const q = Object.entries(query)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   return `${BASE}${path}${q.length ? `?${q.join('&')}` : ''}`;
 }
 

@@ -28,7 +28,13 @@ export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): void {
   const sessions = createSessions(deps.store, deps.sessions);
   const app: ConsoleApp = new Hono();
   app.use('*', refuseControlCharacters());
-  app.get('/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }));
+  app.get('/console.css', (c) =>
+    c.body(CONSOLE_CSS, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    }),
+  );
   const twoFactor = createTwoFactor(deps, sessions);
   mountLogin(app, deps, sessions, twoFactor);
   twoFactor.mountSignIn(app);
@@ -48,7 +54,11 @@ export function mountConsole(parent: Hono<Env>, deps: ConsoleDeps): void {
       return page(c, { title: 'Not possible', status, body: html`<p>${err.message}</p>` });
     }
     deps.logger.error({ evt: 'console', path: c.req.path, err: err.message }, 'console request failed');
-    return c.html('<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1><p>The console could not reach its store. Try again in a moment.</p>', 503, { ...SECURITY_HEADERS, 'retry-after': '5' });
+    return c.html(
+      '<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1><p>The console could not reach its store. Try again in a moment.</p>',
+      503,
+      { ...SECURITY_HEADERS, 'retry-after': '5' },
+    );
   });
   parent.route(BASE, app as unknown as Hono<Env>);
 }

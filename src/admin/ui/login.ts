@@ -50,12 +50,19 @@ export async function bannedFor(deps: ConsoleDeps, ip: string, now: number): Pro
  * A failed sign-in or password check: counted and logged; unless the authenticator already did
  * (`counted`), it counts toward the address's ban; then waits auth.failureDelayMs.
  */
-export async function failedLogin(deps: ConsoleDeps, o: { ip: string; now: number; reason: string; user?: string; counted?: boolean; ipBanned?: boolean }): Promise<void> {
+export async function failedLogin(
+  deps: ConsoleDeps,
+  o: { ip: string; now: number; reason: string; user?: string; counted?: boolean; ipBanned?: boolean },
+): Promise<void> {
   deps.metrics?.auth.inc({ channel: 'console', result: o.reason === 'locked' || o.reason === 'suspended' ? o.reason : 'failure' });
-  deps.logger.warn({ evt: 'auth', listener: 'console', ip: o.ip, user: o.user || undefined, result: 'fail', reason: o.reason }, 'authentication failed');
+  deps.logger.warn(
+    { evt: 'auth', listener: 'console', ip: o.ip, user: o.user || undefined, result: 'fail', reason: o.reason },
+    'authentication failed',
+  );
   const l = deps.lockout;
-  const banned = o.counted ? o.ipBanned
-    : !l.isTrusted(o.ip) && await deps.store.authGuard.recordIpFailure(clientKey(o.ip), o.now, l.ipWindowMs, l.ipFailures, l.ipBanMs);
+  const banned = o.counted
+    ? o.ipBanned
+    : !l.isTrusted(o.ip) && (await deps.store.authGuard.recordIpFailure(clientKey(o.ip), o.now, l.ipWindowMs, l.ipFailures, l.ipBanMs));
   if (banned) {
     deps.metrics?.bans.inc();
     deps.logger.warn({ evt: 'ban', ip: o.ip, result: 'banned' }, 'client address banned after too many failed logins');
@@ -91,7 +98,8 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
     }
     const form = crossSite(c) ? 'cross-site' : await readForm(c);
     if (form === 'control') return show(c, BASE, 'A field contains a control character (such as NUL); check what was pasted.', 400);
-    if (typeof form === 'string') return show(c, BASE, 'The sign-in form could not be read (sent from another site, or too large). Try again.', 400);
+    if (typeof form === 'string')
+      return show(c, BASE, 'The sign-in form could not be read (sent from another site, or too large). Try again.', 400);
     const next = safeNext(form.next);
     const fail = async (reason: string, text: string, login = '', o: { counted?: boolean; ipBanned?: boolean } = {}) => {
       await failedLogin(deps, { ip, now, reason, user: login, ...o });
@@ -100,7 +108,8 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
     if (form.method === 'token') {
       const t = await deps.service('console').authenticateToken((form.token ?? '').trim());
       if (!t) return fail('unknown-token', 'That API token is not valid (unknown or revoked).');
-      if (t.customerStatus !== null && t.customerStatus !== 'active') return fail('suspended', 'This account is suspended; contact your provider.', t.name);
+      if (t.customerStatus !== null && t.customerStatus !== 'active')
+        return fail('suspended', 'This account is suspended; contact your provider.', t.name);
       count('success');
       await endPrevious(c, now);
       deps.logger.info({ evt: 'console', ip, user: t.name, result: 'first-factor' }, 'console sign-in');
@@ -109,9 +118,12 @@ export function mountLogin(app: ConsoleApp, deps: ConsoleDeps, sessions: Session
     const login = (form.login ?? '').trim().slice(0, 320);
     const r = await deps.authenticator.authenticate(login, form.password ?? '', ip, { purpose: 'console' });
     if (!r.ok) {
-      const text = r.reason === 'suspended' ? `This ${suspendedWhat(r.mailbox)} is suspended; contact your provider.`
-        : r.reason === 'locked' ? 'Too many failed sign-ins for this mailbox. Try again later, or ask your provider.'
-          : 'The email address or the password is not right.';
+      const text =
+        r.reason === 'suspended'
+          ? `This ${suspendedWhat(r.mailbox)} is suspended; contact your provider.`
+          : r.reason === 'locked'
+            ? 'Too many failed sign-ins for this mailbox. Try again later, or ask your provider.'
+            : 'The email address or the password is not right.';
       return fail(r.reason, text, login, { counted: true, ipBanned: r.ipBanned });
     }
     count('success');

@@ -4,11 +4,14 @@ import assert from 'node:assert/strict';
 import { qrModules, qrSvg } from './qr.ts';
 
 test('the modules of an otpauth URI form a QR symbol: square, 4n+17 wide, three finder patterns', () => {
-  const m = qrModules('otpauth://totp/Postern:panel?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Postern&algorithm=SHA1&digits=6&period=30');
+  const m = qrModules(
+    'otpauth://totp/Postern:panel?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Postern&algorithm=SHA1&digits=6&period=30',
+  );
   const n = m.length;
   assert.equal((n - 17) % 4, 0, `version size, got ${n}`);
   assert.ok(m.every((row) => row.length === n));
-  const finder = (r0: number, c0: number) => [0, 6].every((i) => [0, 1, 2, 3, 4, 5, 6].every((j) => m[r0 + i]![c0 + j] && m[r0 + j]![c0 + i])) && m[r0 + 3]![c0 + 3];
+  const finder = (r0: number, c0: number) =>
+    [0, 6].every((i) => [0, 1, 2, 3, 4, 5, 6].every((j) => m[r0 + i]![c0 + j] && m[r0 + j]![c0 + i])) && m[r0 + 3]![c0 + 3];
   assert.ok(finder(0, 0) && finder(0, n - 7) && finder(n - 7, 0), 'finder patterns in three corners');
   assert.ok(!m[n - 4]![n - 4] || !finder(n - 7, n - 7), 'none in the fourth');
 });

@@ -19,6 +19,10 @@ export function qrSvg(text: string, label: string): Html {
   const quiet = 4;
   const size = m.length + 2 * quiet;
   let d = '';
-  m.forEach((row, r) => row.forEach((dark, c) => { if (dark) d += `M${c + quiet} ${r + quiet}h1v1h-1z`; }));
+  m.forEach((row, r) =>
+    row.forEach((dark, c) => {
+      if (dark) d += `M${c + quiet} ${r + quiet}h1v1h-1z`;
+    }),
+  );
   return html`<svg class="qr" role="img" aria-label="${label}" viewBox="0 0 ${size} ${size}" width="220" height="220" shape-rendering="crispEdges" xmlns="http://www.w3.org/2000/svg"><rect width="${size}" height="${size}" fill="#fff"/><path d="${d}" fill="#000"/></svg>`;
 }

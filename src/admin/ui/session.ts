@@ -33,7 +33,7 @@ export function sameSecret(a: string, b: string): boolean {
 
 /** The scope of a session: none for an operator, its customer otherwise. */
 export const scopeOfSession = (s: ConsoleSession): TenantScope | undefined =>
-  (s.customerId === null ? undefined : { customerId: s.customerId, customerName: s.customerName ?? '' });
+  s.customerId === null ? undefined : { customerId: s.customerId, customerName: s.customerName ?? '' };
 
 export function createSessions(store: Store, policy: SessionPolicy) {
   return {
@@ -41,10 +41,20 @@ export function createSessions(store: Store, policy: SessionPolicy) {
     async start(c: Context, who: Pick<ConsoleSession, 'via' | 'subject' | 'customerId'>, now: number): Promise<ConsoleSession> {
       const value = randomBytes(32).toString('base64url');
       const session = await store.consoleSessions.add({
-        idHash: hashOf(value), ...who, csrf: randomBytes(32).toString('base64url'), createdAt: now, seenAt: now, expiresAt: now + policy.sessionMs,
+        idHash: hashOf(value),
+        ...who,
+        csrf: randomBytes(32).toString('base64url'),
+        createdAt: now,
+        seenAt: now,
+        expiresAt: now + policy.sessionMs,
       });
       setCookie(c, SESSION_COOKIE, value, {
-        prefix: 'host', path: '/', secure: true, httpOnly: true, sameSite: 'Strict', maxAge: Math.floor(policy.sessionMs / 1000),
+        prefix: 'host',
+        path: '/',
+        secure: true,
+        httpOnly: true,
+        sameSite: 'Strict',
+        maxAge: Math.floor(policy.sessionMs / 1000),
       });
       return session;
     },

@@ -23,7 +23,11 @@ import type { Sessions } from './session.ts';
 import { act, field } from './actions.ts';
 
 type Who = Pick<ConsoleSession, 'via' | 'subject' | 'customerId'>;
-interface Pending extends Who { step: 'verify' | 'enrol'; next: string; exp: number }
+interface Pending extends Who {
+  step: 'verify' | 'enrol';
+  next: string;
+  exp: number;
+}
 
 const PENDING = 'postern-2fa';
 const PENDING_MS = 5 * 60_000;
@@ -34,10 +38,24 @@ export function createTwoFactor(deps: ConsoleDeps, sessions: Sessions) {
   const totps = deps.store.consoleTotp;
   const cfg = deps.twoFactor ?? { required: [], issuer: 'Postern' };
   const audit = (w: Who, action: string, now: number) =>
-    deps.store.audit.add({ at: now, actor: `console:${w.subject}`, action, target: `console-2fa:${w.via}:${w.subject}`, before: null, after: null });
+    deps.store.audit.add({
+      at: now,
+      actor: `console:${w.subject}`,
+      action,
+      target: `console-2fa:${w.via}:${w.subject}`,
+      before: null,
+      after: null,
+    });
 
   function setPending(c: Context, p: Pending): void {
-    setCookie(c, PENDING, deps.secrets().seal(JSON.stringify(p)), { prefix: 'host', path: '/', secure: true, httpOnly: true, sameSite: 'Strict', maxAge: PENDING_MS / 1000 });
+    setCookie(c, PENDING, deps.secrets().seal(JSON.stringify(p)), {
+      prefix: 'host',
+      path: '/',
+      secure: true,
+      httpOnly: true,
+      sameSite: 'Strict',
+      maxAge: PENDING_MS / 1000,
+    });
   }
   function pendingOf(c: Context, now: number): Pending | null {
     const v = getCookie(c, PENDING, 'host');
@@ -84,7 +102,8 @@ ${qrSvg(uri, `QR code for ${cfg.issuer}: ${w.subject}`)}
 
   function recoveryPage(c: Context<ConsoleEnv>, codes: string[], next: string, session: ConsoleSession): Promise<Response> {
     return page(c, {
-      title: 'Two-factor sign-in is on', session,
+      title: 'Two-factor sign-in is on',
+      session,
       body: html`<p class="flash" role="status">From now on, signing in asks for a code of your authenticator app after the first step.</p>
 <h2>Your recovery codes</h2>
 <p>If you lose the app, each of these codes signs you in once instead of a code. Keep them somewhere safe: they are shown only this once and are not stored in readable form.</p>
@@ -143,7 +162,12 @@ ${qrSvg(uri, `QR code for ${cfg.issuer}: ${w.subject}`)}
       const ipOf = (c: Context<ConsoleEnv>) => c.env.incoming.socket.remoteAddress ?? '';
       const expired = (c: Context<ConsoleEnv>) => {
         clearPending(c);
-        return page(c, { title: 'Sign in again', session: null, status: 401, body: html`<p>The first step of signing in was more than 5 minutes ago, or was not made here. <a href="${BASE}/login">Sign in again</a>.</p>` });
+        return page(c, {
+          title: 'Sign in again',
+          session: null,
+          status: 401,
+          body: html`<p>The first step of signing in was more than 5 minutes ago, or was not made here. <a href="${BASE}/login">Sign in again</a>.</p>`,
+        });
       };
       const codeForm = (error: string | null) => html`${error ? html`<p class="flash error" role="alert" id="code-error">${error}</p>` : ''}
 <form method="post" action="${BASE}/login/2fa" class="login">
@@ -151,7 +175,8 @@ ${qrSvg(uri, `QR code for ${cfg.issuer}: ${w.subject}`)}
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="16" required${error ? html` aria-describedby="code-error"` : ''}>
 <p><button type="submit">Verify</button></p></form>
 <p class="muted">A recovery code (xxxxx-xxxxx) works once. Lost both? Ask your provider${'' /* operators: postern audit shows the setup */}.</p>`;
-      const showVerify = (c: Context<ConsoleEnv>, error: string | null, status = 200) => page(c, { title: 'Second step: your code', session: null, status, body: codeForm(error) });
+      const showVerify = (c: Context<ConsoleEnv>, error: string | null, status = 200) =>
+        page(c, { title: 'Second step: your code', session: null, status, body: codeForm(error) });
 
       app.get('/login/2fa', (c) => {
         const p = pendingOf(c, deps.clock.now());
@@ -184,7 +209,8 @@ ${qrSvg(uri, `QR code for ${cfg.issuer}: ${w.subject}`)}
         const p = pendingOf(c, now);
         if (!p || p.step !== 'enrol') return expired(c);
         return page(c, {
-          title: 'Set up two-factor sign-in', session: null,
+          title: 'Set up two-factor sign-in',
+          session: null,
           body: html`<p>Your provider requires a second factor for signing in here. Set it up once; then each sign-in asks for a code of the app.</p>${enrolBody(p, await enrolmentKey(p, now), `${BASE}/login/2fa/enrol`, html``, null)}`,
         });
       });
@@ -198,7 +224,18 @@ ${qrSvg(uri, `QR code for ${cfg.issuer}: ${w.subject}`)}
         const codes = await confirmEnrolment(p, form.code ?? '', now);
         if (!codes) {
           await failedLogin(deps, { ip, now, reason: 'second-factor', user: p.subject });
-          return page(c, { title: 'Set up two-factor sign-in', session: null, status: 401, body: enrolBody(p, await enrolmentKey(p, now), `${BASE}/login/2fa/enrol`, html``, 'That code is not right. Type the code the app shows now (check the phone\'s clock if it keeps failing).') });
+          return page(c, {
+            title: 'Set up two-factor sign-in',
+            session: null,
+            status: 401,
+            body: enrolBody(
+              p,
+              await enrolmentKey(p, now),
+              `${BASE}/login/2fa/enrol`,
+              html``,
+              "That code is not right. Type the code the app shows now (check the phone's clock if it keeps failing).",
+            ),
+          });
         }
         clearPending(c);
         const session = await sessions.start(c, p, now);
@@ -218,11 +255,15 @@ ${qrSvg(uri, `QR code for ${cfg.issuer}: ${w.subject}`)}
           title: 'Security',
           body: k?.confirmed
             ? html`<p><span class="state ok">on</span> Two-factor sign-in is on for ${w.subject}: after the first step, signing in asks for a code of your authenticator app. ${t!.recoveryHashes.length} recovery codes are left.</p>
-${required ? html`<p class="muted">Your provider requires it for your role, so it cannot be turned off here.</p>` : html`<h2>Turn it off</h2>
+${
+  required
+    ? html`<p class="muted">Your provider requires it for your role, so it cannot be turned off here.</p>`
+    : html`<h2>Turn it off</h2>
 <form method="post" action="${BASE}/security/disable">${csrfField(c.get('session'))}
 <label for="off-code">A code of your app, to show it is you</label>
 <input id="off-code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7" required>
-<p><button type="submit" class="danger">Turn off two-factor sign-in</button></p></form>`}`
+<p><button type="submit" class="danger">Turn off two-factor sign-in</button></p></form>`
+}`
             : html`<p><span class="state warn">off</span> Signing in takes only ${w.via === 'token' ? 'the token' : 'the password'}. A second factor keeps a stolen ${w.via === 'token' ? 'token' : 'password'} from signing in here.</p>
 <h2>Set up two-factor sign-in</h2>
 ${enrolBody(w, await enrolmentKey(w, deps.clock.now()), `${BASE}/security/enrol`, csrfField(c.get('session')), null)}`,
@@ -233,25 +274,27 @@ ${enrolBody(w, await enrolmentKey(w, deps.clock.now()), `${BASE}/security/enrol`
         const w = whoOf(c);
         const codes = await confirmEnrolment(w, field(c, 'code'), now);
         if (!codes) {
-          flash(c, 'That code is not right. Type the code the app shows now (check the phone\'s clock if it keeps failing).', 'error');
+          flash(c, "That code is not right. Type the code the app shows now (check the phone's clock if it keeps failing).", 'error');
           return c.redirect(`${BASE}/security`, 303);
         }
         return recoveryPage(c, codes, `${BASE}/security`, c.get('session'));
       });
-      app.post('/security/disable', (c) => act(c, `${BASE}/security`, async () => {
-        const now = deps.clock.now();
-        const w = whoOf(c);
-        if (cfg.required.includes(roleOfWho(w))) return 'Two-factor sign-in is required for your role; it stays on.';
-        const k = await keyOf(w);
-        const step = k?.confirmed ? matchStep(k.key, field(c, 'code'), now) : null;
-        if (step === null || !(await totps.useStep(w.via, w.subject, step))) {
-          await failedLogin(deps, { ip: c.env.incoming.socket.remoteAddress ?? '', now, reason: 'second-factor', user: w.subject });
-          return 'That code is not right; two-factor sign-in stays on.';
-        }
-        await totps.remove(w.via, w.subject);
-        await audit(w, 'disableTwoFactor', now);
-        return 'Two-factor sign-in is off. Signing in takes the first step only.';
-      }));
+      app.post('/security/disable', (c) =>
+        act(c, `${BASE}/security`, async () => {
+          const now = deps.clock.now();
+          const w = whoOf(c);
+          if (cfg.required.includes(roleOfWho(w))) return 'Two-factor sign-in is required for your role; it stays on.';
+          const k = await keyOf(w);
+          const step = k?.confirmed ? matchStep(k.key, field(c, 'code'), now) : null;
+          if (step === null || !(await totps.useStep(w.via, w.subject, step))) {
+            await failedLogin(deps, { ip: c.env.incoming.socket.remoteAddress ?? '', now, reason: 'second-factor', user: w.subject });
+            return 'That code is not right; two-factor sign-in stays on.';
+          }
+          await totps.remove(w.via, w.subject);
+          await audit(w, 'disableTwoFactor', now);
+          return 'Two-factor sign-in is off. Signing in takes the first step only.';
+        }),
+      );
     },
   };
 }

@@ -2,9 +2,18 @@
 import type { CustomerStatus } from './tenants.ts';
 
 /** Failed logins of a mailbox since its last success, and its lock. */
-export interface LoginState { failures: number; lockedUntil: number | null }
+export interface LoginState {
+  failures: number;
+  lockedUntil: number | null;
+}
 
-export interface IpBan { ip: string; reason: string; failures: number; bannedUntil: number; createdAt: number }
+export interface IpBan {
+  ip: string;
+  reason: string;
+  failures: number;
+  bannedUntil: number;
+  createdAt: number;
+}
 
 /** What a mailbox did in one clock hour (compromise signals). */
 export interface MailboxHour {
@@ -19,7 +28,15 @@ export interface MailboxHour {
 }
 
 /** One administrative change: who, what, on what, and the state before and after (JSON). */
-export interface AuditRecord { id: number; at: number; actor: string; action: string; target: string; before: unknown; after: unknown }
+export interface AuditRecord {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+}
 
 /**
  * A token of the admin HTTP API: an operator token (customerId null: every customer) or a

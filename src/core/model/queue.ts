@@ -64,7 +64,10 @@ export interface DeliveryJob {
   lease: Lease;
 }
 
-export interface Lease { owner: string; until: number }
+export interface Lease {
+  owner: string;
+  until: number;
+}
 
 /** The result of an attempt for one recipient, written back by `record`. */
 export interface RecipientUpdate {
@@ -121,7 +124,12 @@ export interface QueueDepthCounts {
 }
 
 /** Who a message counts for under the sending limits: a mailbox or a site of a customer, and the sending domain. */
-export interface LimitScope { customer: string; domain: string; mailbox?: string; site?: string }
+export interface LimitScope {
+  customer: string;
+  domain: string;
+  mailbox?: string;
+  site?: string;
+}
 
 export interface NewRecipient {
   address: string;

@@ -101,4 +101,9 @@ export interface Site {
 }
 
 /** What a site may send as: an address or every address of a domain (of its customer). */
-export interface SiteGrant { siteId: number; kind: 'address' | 'domain'; value: string; createdAt: number }
+export interface SiteGrant {
+  siteId: number;
+  kind: 'address' | 'domain';
+  value: string;
+  createdAt: number;
+}

@@ -2,13 +2,34 @@
 
 /** What happened to a tracked message: its events, oldest first. */
 export type TrackEventType =
-  | 'accepted' | 'held' | 'released' | 'retried' | 'attempt-deferred' | 'delivered' | 'failed' | 'expired'
-  | 'bounced' | 'notified' | 'cancelled' | 'deleted' | 'refused';
+  | 'accepted'
+  | 'held'
+  | 'released'
+  | 'retried'
+  | 'attempt-deferred'
+  | 'delivered'
+  | 'failed'
+  | 'expired'
+  | 'bounced'
+  | 'notified'
+  | 'cancelled'
+  | 'deleted'
+  | 'refused';
 
 /** Where a tracked message stands: its recipients' outcome once all are final (partial: some delivered, some failed). */
 export type TrackStatus = 'queued' | 'held' | 'deferred' | 'delivered' | 'failed' | 'partial' | 'cancelled' | 'deleted' | 'refused';
 
-export const TRACK_STATUSES: TrackStatus[] = ['queued', 'held', 'deferred', 'delivered', 'failed', 'partial', 'cancelled', 'deleted', 'refused'];
+export const TRACK_STATUSES: TrackStatus[] = [
+  'queued',
+  'held',
+  'deferred',
+  'delivered',
+  'failed',
+  'partial',
+  'cancelled',
+  'deleted',
+  'refused',
+];
 
 export interface TrackEvent {
   at: number;
@@ -47,7 +68,12 @@ export interface TrackedMessage {
   bytes: number;
 }
 
-export interface TrackingStats { messages: number; events: number; bytes: number; oldest: number | null }
+export interface TrackingStats {
+  messages: number;
+  events: number;
+  bytes: number;
+  oldest: number | null;
+}
 
 export interface TrackingSummary {
   /** Events at or after `since`, by type (types with none are left out). */

@@ -2,8 +2,16 @@
 import type { Lease } from './queue.ts';
 
 /** What a customer's webhook endpoint may subscribe to (ping: `postern webhook test`, always sent). */
-export type WebhookEventType = 'delivered' | 'deferred' | 'bounced' | 'held' | 'limit-reached' | 'ping'
-  | 'customer.suspended' | 'customer.resumed' | 'customer.removed';
+export type WebhookEventType =
+  | 'delivered'
+  | 'deferred'
+  | 'bounced'
+  | 'held'
+  | 'limit-reached'
+  | 'ping'
+  | 'customer.suspended'
+  | 'customer.resumed'
+  | 'customer.removed';
 
 /** A customer's HTTPS endpoint that receives signed event notifications. */
 export interface WebhookEndpoint {
@@ -55,7 +63,11 @@ export interface WebhookDelivery {
 }
 
 /** A claimed delivery with where and how to send it. */
-export interface WebhookJob extends WebhookDelivery { url: string; secret: string; lease: Lease }
+export interface WebhookJob extends WebhookDelivery {
+  url: string;
+  secret: string;
+  lease: Lease;
+}
 
 /** The outcome of one attempt, written only while the claim holds. */
 export interface WebhookAttemptResult {

@@ -8,7 +8,16 @@ export const apiTokenCases: Case[] = [
     async run({ store }) {
       const { acme } = await seed(store);
       const op = await store.apiTokens.add({ name: 'panel', customerId: null, tokenHash: 'h-panel' });
-      assert.deepEqual(op, { id: op.id, name: 'panel', customerId: null, customerName: null, customerStatus: null, createdAt: op.createdAt, lastUsedAt: null, revokedAt: null });
+      assert.deepEqual(op, {
+        id: op.id,
+        name: 'panel',
+        customerId: null,
+        customerName: null,
+        customerStatus: null,
+        createdAt: op.createdAt,
+        lastUsedAt: null,
+        revokedAt: null,
+      });
       assert.equal(typeof op.id, 'number');
       assert.equal(typeof op.createdAt, 'number');
       const cu = await store.apiTokens.add({ name: 'acme-panel', customerId: acme.id, tokenHash: 'h-acme' });
@@ -18,7 +27,10 @@ export const apiTokenCases: Case[] = [
       assert.deepEqual(await store.apiTokens.byHash('h-acme'), cu);
       assert.equal(await store.apiTokens.byHash('nope'), null);
       assert.equal(await store.apiTokens.get('nope'), null);
-      assert.deepEqual((await store.apiTokens.list()).map((t) => t.name), ['acme-panel', 'panel']);
+      assert.deepEqual(
+        (await store.apiTokens.list()).map((t) => t.name),
+        ['acme-panel', 'panel'],
+      );
       await conflict(store.apiTokens.add({ name: 'panel', customerId: acme.id, tokenHash: 'h-other' }), /panel/);
       await assert.rejects(store.apiTokens.add({ name: 'panel2', customerId: null, tokenHash: 'h-panel' }), 'a token hash is unique');
       assert.equal((await store.apiTokens.list()).length, 2, 'the refusals stored nothing');

@@ -10,10 +10,23 @@ export const appPasswordCases: Case[] = [
       assert.equal(alice.source, 'postern');
       assert.equal(alice.importedHash, null);
       assert.equal(alice.appPasswordsOnly, false);
-      const bob = await store.mailboxes.add({ address: 'bob@example.com', domainId: ex.id, customerId: acme.id, passwordHash: '$6$a$b', source: 'import', importedHash: '$6$a$b' });
+      const bob = await store.mailboxes.add({
+        address: 'bob@example.com',
+        domainId: ex.id,
+        customerId: acme.id,
+        passwordHash: '$6$a$b',
+        source: 'import',
+        importedHash: '$6$a$b',
+      });
       assert.equal(bob.source, 'import');
       assert.equal(bob.importedHash, '$6$a$b');
-      const dove = await store.mailboxes.add({ address: 'dove@example.com', domainId: ex.id, customerId: acme.id, passwordHash: '', source: 'dovecot' });
+      const dove = await store.mailboxes.add({
+        address: 'dove@example.com',
+        domainId: ex.id,
+        customerId: acme.id,
+        passwordHash: '',
+        source: 'dovecot',
+      });
       assert.equal((await store.mailboxes.get(dove.address))!.source, 'dovecot');
 
       assert.equal(await store.mailboxes.rehash(bob.id, 'not-the-hash', '$argon2id$new'), false);
@@ -22,7 +35,11 @@ export const appPasswordCases: Case[] = [
       assert.equal(rehashed.passwordHash, '$argon2id$new');
       assert.equal(rehashed.importedHash, '$6$a$b', 'the imported hash stays for the next import to compare');
       assert.equal(rehashed.credentialVersion, bob.credentialVersion, 'the same password: no bump');
-      assert.equal(await store.mailboxes.rehash(bob.id, '$6$a$b', '$argon2id$other'), false, 'a second node rehashing the same login loses quietly');
+      assert.equal(
+        await store.mailboxes.rehash(bob.id, '$6$a$b', '$argon2id$other'),
+        false,
+        'a second node rehashing the same login loses quietly',
+      );
 
       const re = (await store.mailboxes.importHash('bob@example.com', '$6$c$d'))!;
       assert.equal(re.passwordHash, '$6$c$d');
@@ -51,13 +68,23 @@ export const appPasswordCases: Case[] = [
       const { acme, ex, alice } = await seed(store);
       const bob = await store.mailboxes.add({ address: 'bob@example.com', domainId: ex.id, customerId: acme.id, passwordHash: 'h2' });
       const phone = await store.appPasswords.add({ mailboxId: alice.id, name: 'phone', tokenHash: 'h-phone' });
-      assert.deepEqual(phone, { id: phone.id, mailboxId: alice.id, name: 'phone', createdAt: phone.createdAt, lastUsedAt: null, lastIp: null });
+      assert.deepEqual(phone, {
+        id: phone.id,
+        mailboxId: alice.id,
+        name: 'phone',
+        createdAt: phone.createdAt,
+        lastUsedAt: null,
+        lastIp: null,
+      });
       const laptop = await store.appPasswords.add({ mailboxId: alice.id, name: 'laptop', tokenHash: 'h-laptop' });
       await store.appPasswords.add({ mailboxId: bob.id, name: 'phone', tokenHash: 'h-bob-phone' });
       await conflict(store.appPasswords.add({ mailboxId: alice.id, name: 'phone', tokenHash: 'h-again' }), /phone/);
-      assert.deepEqual((await store.appPasswords.list(alice.id)).map((a) => a.name), ['phone', 'laptop']);
+      assert.deepEqual(
+        (await store.appPasswords.list(alice.id)).map((a) => a.name),
+        ['phone', 'laptop'],
+      );
       assert.equal((await store.appPasswords.byHash(alice.id, 'h-laptop'))!.id, laptop.id);
-      assert.equal(await store.appPasswords.byHash(bob.id, 'h-laptop'), null, 'another mailbox\'s app password is not this one\'s');
+      assert.equal(await store.appPasswords.byHash(bob.id, 'h-laptop'), null, "another mailbox's app password is not this one's");
       await store.appPasswords.used(phone.id, 42_000, '192.0.2.7');
       const seen = (await (await open()).appPasswords.byHash(alice.id, 'h-phone'))!;
       assert.equal(seen.lastUsedAt, 42_000);

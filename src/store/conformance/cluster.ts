@@ -17,7 +17,10 @@ export const clusterCases: Case[] = [
       const again = await open();
       assert.equal((await again.mailboxes.get('alice@example.com'))!.customerName, 'acme');
       assert.equal((await again.routes.get('example.com'))!.port, 2525);
-      assert.deepEqual((await again.queue.get('persist'))!.recipients.map((r) => r.address), ['bob@remote.test', 'carol@remote.test']);
+      assert.deepEqual(
+        (await again.queue.get('persist'))!.recipients.map((r) => r.address),
+        ['bob@remote.test', 'carol@remote.test'],
+      );
       assert.deepEqual(await again.queue.inlineBody('persist'), bodyOf('persist'));
       assert.equal((await again.limits.list()).length, 4, 'reopening does not add the default limits again');
     },
@@ -43,9 +46,12 @@ export const clusterCases: Case[] = [
     async run({ store: a, open }) {
       const b = await open();
       const domains = ['one.test', 'two.test', 'three.test'];
-      const batch = Array.from({ length: 30 }, (_, i) => message(`P${String(i).padStart(2, '0')}`, {
-        createdAt: T0 + (i % 5), recipients: domains.map((d, k) => ({ address: `r${k}@${d}` })),
-      }));
+      const batch = Array.from({ length: 30 }, (_, i) =>
+        message(`P${String(i).padStart(2, '0')}`, {
+          createdAt: T0 + (i % 5),
+          recipients: domains.map((d, k) => ({ address: `r${k}@${d}` })),
+        }),
+      );
       await a.queue.enqueueBatch(batch.slice(0, 15));
       await b.queue.enqueueBatch(batch.slice(15));
       const got: { owner: string; key: string }[] = [];
@@ -58,7 +64,8 @@ export const clusterCases: Case[] = [
       };
       await Promise.all([worker(a, 'a1'), worker(b, 'b1'), worker(a, 'a2'), worker(b, 'b2'), worker(b, 'b3')]);
       // a claim may skip rows another one holds at that instant: whatever is left is taken now
-      for (const key of claimedKeys(await a.queue.claim({ owner: 'last', now: T0 + 1000, leaseMs: 600_000, limit: 1000 }))) got.push({ owner: 'last', key });
+      for (const key of claimedKeys(await a.queue.claim({ owner: 'last', now: T0 + 1000, leaseMs: 600_000, limit: 1000 })))
+        got.push({ owner: 'last', key });
       const keys = got.map((g) => g.key);
       const dups = keys.filter((k, i) => keys.indexOf(k) !== i);
       assert.deepEqual(dups, [], 'no recipient was claimed twice');
@@ -66,7 +73,8 @@ export const clusterCases: Case[] = [
       assert.ok(new Set(got.map((g) => g.owner)).size >= 2, 'both stores took part');
       const owners = new Map(got.map((g) => [g.key, g.owner]));
       for (const m of await b.queue.list()) {
-        for (const r of m.recipients) assert.equal(r.leaseOwner, owners.get(`${m.id}/${r.idx}`), `${m.id}/${r.idx} is leased to whoever claimed it`);
+        for (const r of m.recipients)
+          assert.equal(r.leaseOwner, owners.get(`${m.id}/${r.idx}`), `${m.id}/${r.idx} is leased to whoever claimed it`);
       }
     },
   },
@@ -77,9 +85,13 @@ export const clusterCases: Case[] = [
       const { acme } = await seed(a);
       await a.limits.set({ level: 'customer', target: 'acme', window: 'hour', metric: 'messages', max: 10, action: 'defer' });
       const scope = { customer: 'acme', domain: 'example.com' };
-      const verdicts = (await Promise.all(Array.from({ length: 30 }, (_, i) =>
-        (i % 2 ? a : b).queue.enqueueBatch([message(`B${i}`, { customerId: acme.id, limitScope: scope, createdAt: T0 + i })]),
-      ))).flat();
+      const verdicts = (
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            (i % 2 ? a : b).queue.enqueueBatch([message(`B${i}`, { customerId: acme.id, limitScope: scope, createdAt: T0 + i })]),
+          ),
+        )
+      ).flat();
       const queued = verdicts.filter((v) => v.outcome === 'queued');
       const refused = verdicts.filter((v) => v.outcome === 'refused');
       assert.equal(queued.length, 10, `queued: ${queued.map((v) => v.id).join(', ')}`);

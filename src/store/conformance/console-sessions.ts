@@ -7,8 +7,15 @@ import { seed, type Case } from './harness.ts';
 const MIN = 60_000;
 
 const session = (idHash: string, over: Partial<Omit<ConsoleSession, 'customerName'>> = {}): Omit<ConsoleSession, 'customerName'> => ({
-  idHash, via: 'mailbox', subject: 'alice@example.com', customerId: null, csrf: `csrf-${idHash}`,
-  createdAt: 100_000, seenAt: 100_000, expiresAt: 100_000 + 12 * 60 * MIN, ...over,
+  idHash,
+  via: 'mailbox',
+  subject: 'alice@example.com',
+  customerId: null,
+  csrf: `csrf-${idHash}`,
+  createdAt: 100_000,
+  seenAt: 100_000,
+  expiresAt: 100_000 + 12 * 60 * MIN,
+  ...over,
 });
 
 /** Which of these hashes still have a session. */
@@ -19,7 +26,7 @@ const alive = async (store: Store, hashes: string[]) => {
 
 export const consoleSessionCases: Case[] = [
   {
-    name: 'console sessions: add (operator and customer) and get with the customer\'s name; an expired one is still returned',
+    name: "console sessions: add (operator and customer) and get with the customer's name; an expired one is still returned",
     async run({ store }) {
       const { acme } = await seed(store);
       const op = await store.consoleSessions.add(session('h-op', { via: 'token', subject: 'panel' }));
@@ -56,7 +63,7 @@ export const consoleSessionCases: Case[] = [
     },
   },
   {
-    name: 'console sessions: remove ends one session; removeSubject ends a subject\'s sessions (of that kind) except the one kept',
+    name: "console sessions: remove ends one session; removeSubject ends a subject's sessions (of that kind) except the one kept",
     async run({ store }) {
       const { acme } = await seed(store);
       for (const h of ['m1', 'm2', 'm3']) await store.consoleSessions.add(session(h, { customerId: acme.id }));
@@ -68,9 +75,17 @@ export const consoleSessionCases: Case[] = [
       assert.equal(await store.consoleSessions.remove('m3'), false, 'already ended');
       assert.equal(await store.consoleSessions.remove('nope'), false);
       await store.consoleSessions.add(session('m3', { customerId: acme.id }));
-      assert.equal(await store.consoleSessions.removeSubject('mailbox', 'alice@example.com', 'm1'), 2, 'the password changed in m1: the others end');
+      assert.equal(
+        await store.consoleSessions.removeSubject('mailbox', 'alice@example.com', 'm1'),
+        2,
+        'the password changed in m1: the others end',
+      );
       assert.deepEqual(await alive(store, all), ['m1', 't1', 'bob', 'case'], 'a token of the same name and other subjects stay');
-      assert.equal(await store.consoleSessions.removeSubject('mailbox', 'alice@example.com', 'not-a-session'), 1, 'a keepHash that is no session keeps nothing');
+      assert.equal(
+        await store.consoleSessions.removeSubject('mailbox', 'alice@example.com', 'not-a-session'),
+        1,
+        'a keepHash that is no session keeps nothing',
+      );
       assert.equal(await store.consoleSessions.removeSubject('mailbox', 'alice@example.com'), 0, 'none left');
       assert.equal(await store.consoleSessions.removeSubject('token', 'alice@example.com'), 1, 'a revoked token: all of its sessions');
       assert.deepEqual(await alive(store, all), ['bob', 'case']);

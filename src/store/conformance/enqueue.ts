@@ -14,24 +14,87 @@ export const enqueueCases: Case[] = [
       assert.equal(await store.queue.count(), 0);
       assert.deepEqual(await store.queue.list(), []);
       const v = await store.queue.enqueueBatch([
-        message('m1', { customerId: acme.id, mailboxId: alice.id, createdAt: T0 + 1000, dsnRet: 'HDRS', dsnEnvid: 'env-1', eightBit: true, smtputf8: true, topHeaders: 'X-Scan: ok\r\n' }),
-        message('m2', { createdAt: T0 + 2000, sender: '', authUser: null, messageIdHeader: null, recipients: [{ address: 'Xavier@Y.Example' }] }),
+        message('m1', {
+          customerId: acme.id,
+          mailboxId: alice.id,
+          createdAt: T0 + 1000,
+          dsnRet: 'HDRS',
+          dsnEnvid: 'env-1',
+          eightBit: true,
+          smtputf8: true,
+          topHeaders: 'X-Scan: ok\r\n',
+        }),
+        message('m2', {
+          createdAt: T0 + 2000,
+          sender: '',
+          authUser: null,
+          messageIdHeader: null,
+          recipients: [{ address: 'Xavier@Y.Example' }],
+        }),
       ]);
-      assert.deepEqual(v, [{ id: 'm1', outcome: 'queued' }, { id: 'm2', outcome: 'queued' }]);
+      assert.deepEqual(v, [
+        { id: 'm1', outcome: 'queued' },
+        { id: 'm2', outcome: 'queued' },
+      ]);
       await store.queue.enqueueBatch([message('m3', { createdAt: T0 + 1500 })]);
       assert.equal(await store.queue.count(), 3);
       assert.deepEqual(await store.queue.get('m1'), {
-        id: 'm1', customerId: acme.id, customerName: 'acme', dsnRet: 'HDRS', dsnEnvid: 'env-1', sender: 'alice@example.com', size: 123,
-        state: 'queued', holdReason: null, bodyPath: null, messageIdHeader: '<m1@mx.test>', authUser: 'alice@example.com', siteName: null,
-        clientIp: '192.0.2.10', listener: 'submission:587', createdAt: T0 + 1000,
+        id: 'm1',
+        customerId: acme.id,
+        customerName: 'acme',
+        dsnRet: 'HDRS',
+        dsnEnvid: 'env-1',
+        sender: 'alice@example.com',
+        size: 123,
+        state: 'queued',
+        holdReason: null,
+        bodyPath: null,
+        messageIdHeader: '<m1@mx.test>',
+        authUser: 'alice@example.com',
+        siteName: null,
+        clientIp: '192.0.2.10',
+        listener: 'submission:587',
+        createdAt: T0 + 1000,
         recipients: [
-          { idx: 0, address: 'bob@remote.test', domain: 'remote.test', state: 'queued', attempts: 0, nextAttemptAt: T0 + 1000, lastReply: null, lastAttemptAt: null, remoteHost: null, category: null, notify: null, orcpt: null, leaseOwner: null },
-          { idx: 1, address: 'carol@remote.test', domain: 'remote.test', state: 'queued', attempts: 0, nextAttemptAt: T0 + 1000, lastReply: null, lastAttemptAt: null, remoteHost: null, category: null, notify: 'FAILURE,DELAY', orcpt: 'rfc822;carol@remote.test', leaseOwner: null },
+          {
+            idx: 0,
+            address: 'bob@remote.test',
+            domain: 'remote.test',
+            state: 'queued',
+            attempts: 0,
+            nextAttemptAt: T0 + 1000,
+            lastReply: null,
+            lastAttemptAt: null,
+            remoteHost: null,
+            category: null,
+            notify: null,
+            orcpt: null,
+            leaseOwner: null,
+          },
+          {
+            idx: 1,
+            address: 'carol@remote.test',
+            domain: 'remote.test',
+            state: 'queued',
+            attempts: 0,
+            nextAttemptAt: T0 + 1000,
+            lastReply: null,
+            lastAttemptAt: null,
+            remoteHost: null,
+            category: null,
+            notify: 'FAILURE,DELAY',
+            orcpt: 'rfc822;carol@remote.test',
+            leaseOwner: null,
+          },
         ],
       });
       const m2 = (await store.queue.get('m2'))!;
       assert.deepEqual([m2.customerId, m2.customerName, m2.sender, m2.authUser, m2.messageIdHeader], [null, null, '', null, null]);
-      assert.deepEqual(m2.recipients.map((r) => [r.address, r.domain]), [['Xavier@Y.Example', 'y.example']], 'the domain is lower-case, the address as given');
+      assert.deepEqual(
+        m2.recipients.map((r) => [r.address, r.domain]),
+        [['Xavier@Y.Example', 'y.example']],
+        'the domain is lower-case, the address as given',
+      );
       assert.equal(await store.queue.get('missing'), null);
       assert.deepEqual(ids(await store.queue.list()), ['m1', 'm3', 'm2'], 'oldest first');
       assert.deepEqual(ids(await store.queue.list({ limit: 2 })), ['m1', 'm3']);
@@ -78,37 +141,76 @@ export const enqueueCases: Case[] = [
     async run({ store }) {
       const { acme, alice } = await seed(store);
       const scope: LimitScope = { customer: 'acme', domain: 'example.com', mailbox: 'alice@example.com' };
-      const lm = (id: string, over: Partial<NewMessage> = {}) => message(id, { customerId: acme.id, mailboxId: alice.id, limitScope: scope, createdAt: T0, ...over });
+      const lm = (id: string, over: Partial<NewMessage> = {}) =>
+        message(id, { customerId: acme.id, mailboxId: alice.id, limitScope: scope, createdAt: T0, ...over });
       const two: LimitRule = { level: 'customer', target: 'acme', window: 'hour', metric: 'messages', max: 2, action: 'defer' };
       await store.limits.set(two);
       const v = await store.queue.enqueueBatch([lm('L1'), lm('L2'), lm('L3')]);
       assert.deepEqual(v, [
-        { id: 'L1', outcome: 'queued' }, { id: 'L2', outcome: 'queued' },
+        { id: 'L1', outcome: 'queued' },
+        { id: 'L2', outcome: 'queued' },
         { id: 'L3', outcome: 'refused', action: 'defer', exceeded: [{ rule: two, used: 2, until: hourOf(T0) + HOUR }] },
       ]);
       assert.equal(await store.queue.get('L3'), null, 'refused: not stored');
       assert.equal(await store.queue.count(), 2);
       const usage = (level: LimitRule['level'], target: string) => store.limits.usage(level, target, 'hour', T0);
-      assert.deepEqual(await usage('customer', 'acme'), { level: 'customer', target: 'acme', window: 'hour', start: hourOf(T0), messages: 2, recipients: 4 });
-      assert.equal((await usage('mailbox', 'alice@example.com')).recipients, 4, "the default mailbox rule counts under the mailbox's own name");
+      assert.deepEqual(await usage('customer', 'acme'), {
+        level: 'customer',
+        target: 'acme',
+        window: 'hour',
+        start: hourOf(T0),
+        messages: 2,
+        recipients: 4,
+      });
+      assert.equal(
+        (await usage('mailbox', 'alice@example.com')).recipients,
+        4,
+        "the default mailbox rule counts under the mailbox's own name",
+      );
       assert.equal((await usage('domain', 'example.com')).messages, 0, 'no domain rule: no domain counter');
       assert.equal((await store.limits.usage('customer', 'acme', 'hour', T0 + HOUR)).messages, 0, 'the next window starts from zero');
-      assert.deepEqual(await store.queue.enqueueBatch([lm('NEXT', { createdAt: hourOf(T0) + HOUR })]), [{ id: 'NEXT', outcome: 'queued' }], 'a new window');
+      assert.deepEqual(
+        await store.queue.enqueueBatch([lm('NEXT', { createdAt: hourOf(T0) + HOUR })]),
+        [{ id: 'NEXT', outcome: 'queued' }],
+        'a new window',
+      );
 
       await store.limits.clear({ level: 'customer', target: 'acme' });
-      const five: LimitRule = { level: 'mailbox', target: 'alice@example.com', window: 'hour', metric: 'recipients', max: 5, action: 'hold' };
+      const five: LimitRule = {
+        level: 'mailbox',
+        target: 'alice@example.com',
+        window: 'hour',
+        metric: 'recipients',
+        max: 5,
+        action: 'hold',
+      };
       await store.limits.set(five);
       const h = await store.queue.enqueueBatch([lm('H1'), lm('H2')]);
-      assert.deepEqual(h, [
-        { id: 'H1', outcome: 'held', exceeded: [{ rule: five, used: 4, until: hourOf(T0) + HOUR }] },
-        { id: 'H2', outcome: 'held', exceeded: [{ rule: five, used: 4, until: hourOf(T0) + HOUR }] },
-      ], 'held mail uses no quota');
+      assert.deepEqual(
+        h,
+        [
+          { id: 'H1', outcome: 'held', exceeded: [{ rule: five, used: 4, until: hourOf(T0) + HOUR }] },
+          { id: 'H2', outcome: 'held', exceeded: [{ rule: five, used: 4, until: hourOf(T0) + HOUR }] },
+        ],
+        'held mail uses no quota',
+      );
       const h1 = (await store.queue.get('H1'))!;
       assert.deepEqual([h1.state, h1.holdReason], ['held', 'limit']);
       assert.ok(h1.recipients.every((r) => r.state === 'queued' && r.nextAttemptAt === NEVER));
       assert.equal(await store.queue.stateOf('H1'), 'held');
-      assert.deepEqual(await usage('mailbox', 'alice@example.com'), { level: 'mailbox', target: 'alice@example.com', window: 'hour', start: hourOf(T0), messages: 2, recipients: 4 });
-      assert.deepEqual(await store.queue.enqueueBatch([lm('ONE', { recipients: [{ address: 'z@remote.test' }] })]), [{ id: 'ONE', outcome: 'queued' }], '4 + 1 is within 5');
+      assert.deepEqual(await usage('mailbox', 'alice@example.com'), {
+        level: 'mailbox',
+        target: 'alice@example.com',
+        window: 'hour',
+        start: hourOf(T0),
+        messages: 2,
+        recipients: 4,
+      });
+      assert.deepEqual(
+        await store.queue.enqueueBatch([lm('ONE', { recipients: [{ address: 'z@remote.test' }] })]),
+        [{ id: 'ONE', outcome: 'queued' }],
+        '4 + 1 is within 5',
+      );
       assert.equal((await usage('mailbox', 'alice@example.com')).recipients, 5);
 
       const zero: LimitRule = { level: 'customer', target: 'acme', window: 'minute', metric: 'messages', max: 0, action: 'reject' };
@@ -118,7 +220,11 @@ export const enqueueCases: Case[] = [
       assert.equal(r.action, 'reject', 'the most severe action wins');
       assert.deepEqual(r.exceeded.map((e) => e.rule.action).sort(), ['hold', 'reject']);
       assert.equal(await store.queue.get('R1'), null);
-      assert.deepEqual(await store.queue.enqueueBatch([lm('FREE', { limitScope: undefined })]), [{ id: 'FREE', outcome: 'queued' }], 'no scope: not limited');
+      assert.deepEqual(
+        await store.queue.enqueueBatch([lm('FREE', { limitScope: undefined })]),
+        [{ id: 'FREE', outcome: 'queued' }],
+        'no scope: not limited',
+      );
       assert.equal((await usage('mailbox', 'alice@example.com')).messages, 3, 'nor counted');
     },
   },
@@ -144,18 +250,28 @@ export const enqueueCases: Case[] = [
       assert.equal(await store.queue.get('S2'), null);
       assert.equal((await store.queue.get('S3'))!.state, 'queued');
 
-      const siteMsg = (id: string, over: Partial<NewMessage> = {}) => message(id, { customerId: acme.id, siteId: shop.id, authUser: null, ...over });
-      assert.deepEqual(await store.queue.enqueueBatch([siteMsg('W0', { onSenderHold: 'refuse' })]), [{ id: 'W0', outcome: 'queued' }], 'the site is not held');
+      const siteMsg = (id: string, over: Partial<NewMessage> = {}) =>
+        message(id, { customerId: acme.id, siteId: shop.id, authUser: null, ...over });
+      assert.deepEqual(
+        await store.queue.enqueueBatch([siteMsg('W0', { onSenderHold: 'refuse' })]),
+        [{ id: 'W0', outcome: 'queued' }],
+        'the site is not held',
+      );
       await store.sites.hold(shop.id, 'spam', T0);
-      assert.deepEqual(await store.queue.enqueueBatch([siteMsg('W1', { onSenderHold: 'hold' }), siteMsg('W2', { onSenderHold: 'refuse' })]), [
-        { id: 'W1', outcome: 'held', exceeded: [], reason: 'mailbox-held' },
-        { id: 'W2', outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' },
-      ]);
+      assert.deepEqual(
+        await store.queue.enqueueBatch([siteMsg('W1', { onSenderHold: 'hold' }), siteMsg('W2', { onSenderHold: 'refuse' })]),
+        [
+          { id: 'W1', outcome: 'held', exceeded: [], reason: 'mailbox-held' },
+          { id: 'W2', outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' },
+        ],
+      );
       const w1 = (await store.queue.get('W1'))!;
       assert.deepEqual([w1.state, w1.holdReason, w1.siteName], ['held', 'sender', 'shop']);
 
       await store.mailboxes.unhold(alice.id, T0 + 10);
-      assert.deepEqual(await store.queue.enqueueBatch([message('S4', { mailboxId: alice.id, onSenderHold: 'refuse' })]), [{ id: 'S4', outcome: 'queued' }]);
+      assert.deepEqual(await store.queue.enqueueBatch([message('S4', { mailboxId: alice.id, onSenderHold: 'refuse' })]), [
+        { id: 'S4', outcome: 'queued' },
+      ]);
       const claimed = await store.queue.claim({ owner: 'n', now: T0 + 100, leaseMs: 60_000, limit: 100 });
       assert.deepEqual([...new Set(claimed.map((j) => j.message.id))].sort(), ['S3', 'S4', 'W0'], 'held mail is never claimed');
     },
@@ -171,14 +287,43 @@ export const enqueueCases: Case[] = [
       await store.sites.hold(shop.id, 'suspected', T0);
       const capped = (id: string, over: Partial<NewMessage>) => message(id, { onSenderHold: 'hold', heldCap: 2, ...over });
       const one = async (m: NewMessage) => (await store.queue.enqueueBatch([m]))[0];
-      assert.deepEqual(await one(capped('A1', { mailboxId: alice.id })), { id: 'A1', outcome: 'held', exceeded: [], reason: 'mailbox-held' });
-      assert.deepEqual(await one(capped('A2', { mailboxId: alice.id })), { id: 'A2', outcome: 'held', exceeded: [], reason: 'mailbox-held' });
-      assert.deepEqual(await one(capped('A3', { mailboxId: alice.id })), { id: 'A3', outcome: 'refused', action: 'defer', exceeded: [], reason: 'held-full' });
-      assert.deepEqual(await one(capped('B1', { mailboxId: bob.id })), { id: 'B1', outcome: 'held', exceeded: [], reason: 'mailbox-held' }, 'per mailbox');
-      assert.deepEqual(await one(capped('A4', { mailboxId: alice.id, heldCap: 3 })), { id: 'A4', outcome: 'held', exceeded: [], reason: 'mailbox-held' });
+      assert.deepEqual(await one(capped('A1', { mailboxId: alice.id })), {
+        id: 'A1',
+        outcome: 'held',
+        exceeded: [],
+        reason: 'mailbox-held',
+      });
+      assert.deepEqual(await one(capped('A2', { mailboxId: alice.id })), {
+        id: 'A2',
+        outcome: 'held',
+        exceeded: [],
+        reason: 'mailbox-held',
+      });
+      assert.deepEqual(await one(capped('A3', { mailboxId: alice.id })), {
+        id: 'A3',
+        outcome: 'refused',
+        action: 'defer',
+        exceeded: [],
+        reason: 'held-full',
+      });
+      assert.deepEqual(
+        await one(capped('B1', { mailboxId: bob.id })),
+        { id: 'B1', outcome: 'held', exceeded: [], reason: 'mailbox-held' },
+        'per mailbox',
+      );
+      assert.deepEqual(await one(capped('A4', { mailboxId: alice.id, heldCap: 3 })), {
+        id: 'A4',
+        outcome: 'held',
+        exceeded: [],
+        reason: 'mailbox-held',
+      });
       assert.equal(await store.queue.get('A3'), null);
       assert.equal((await one(capped('W1', { siteId: shop.id, heldCap: 1 })))!.outcome, 'held');
-      assert.deepEqual(await one(capped('W2', { siteId: shop.id, heldCap: 1 })), { id: 'W2', outcome: 'refused', action: 'defer', exceeded: [], reason: 'held-full' }, 'per site');
+      assert.deepEqual(
+        await one(capped('W2', { siteId: shop.id, heldCap: 1 })),
+        { id: 'W2', outcome: 'refused', action: 'defer', exceeded: [], reason: 'held-full' },
+        'per site',
+      );
       assert.ok(await store.queue.remove('A1'));
       assert.equal((await one(capped('A5', { mailboxId: alice.id, heldCap: 3 })))!.outcome, 'held', 'room again after a removal');
     },
@@ -194,26 +339,52 @@ export const enqueueCases: Case[] = [
       await store.sites.hold(shop.id, 'suspected', T0);
       const capped = (id: string, over: Partial<NewMessage>) => message(id, { onSenderHold: 'hold', heldCap: 2, ...over });
       const v = await store.queue.enqueueBatch([
-        capped('A1', { mailboxId: alice.id }), capped('A2', { mailboxId: alice.id }), capped('A3', { mailboxId: alice.id }), capped('B1', { mailboxId: bob.id }),
-        capped('W1', { siteId: shop.id, heldCap: 1 }), capped('W2', { siteId: shop.id, heldCap: 1 }),
+        capped('A1', { mailboxId: alice.id }),
+        capped('A2', { mailboxId: alice.id }),
+        capped('A3', { mailboxId: alice.id }),
+        capped('B1', { mailboxId: bob.id }),
+        capped('W1', { siteId: shop.id, heldCap: 1 }),
+        capped('W2', { siteId: shop.id, heldCap: 1 }),
       ]);
-      assert.deepEqual(v.map((x: EnqueueVerdict) => [x.id, x.outcome]), [['A1', 'held'], ['A2', 'held'], ['A3', 'refused'], ['B1', 'held'], ['W1', 'held'], ['W2', 'refused']]);
+      assert.deepEqual(
+        v.map((x: EnqueueVerdict) => [x.id, x.outcome]),
+        [
+          ['A1', 'held'],
+          ['A2', 'held'],
+          ['A3', 'refused'],
+          ['B1', 'held'],
+          ['W1', 'held'],
+          ['W2', 'refused'],
+        ],
+      );
       assert.deepEqual(v[2], { id: 'A3', outcome: 'refused', action: 'defer', exceeded: [], reason: 'held-full' });
-      assert.deepEqual((await store.queue.list({ state: 'held' })).map((m) => m.id), ['A1', 'A2', 'B1', 'W1']);
+      assert.deepEqual(
+        (await store.queue.list({ state: 'held' })).map((m) => m.id),
+        ['A1', 'A2', 'B1', 'W1'],
+      );
     },
   },
   {
     name: 'queue: contentHold stores the message held for the postmaster (reason content); a held sender comes first',
     async run({ store }) {
       const { acme, alice } = await seed(store);
-      assert.deepEqual(await store.queue.enqueueBatch([message('C1', { customerId: acme.id, mailboxId: alice.id, contentHold: true })]), [{ id: 'C1', outcome: 'held', exceeded: [], reason: 'content' }]);
+      assert.deepEqual(await store.queue.enqueueBatch([message('C1', { customerId: acme.id, mailboxId: alice.id, contentHold: true })]), [
+        { id: 'C1', outcome: 'held', exceeded: [], reason: 'content' },
+      ]);
       const c1 = (await store.queue.get('C1'))!;
       assert.deepEqual([c1.state, c1.holdReason], ['held', 'content']);
       assert.ok(c1.recipients.every((r) => r.nextAttemptAt === NEVER));
       assert.deepEqual(await store.queue.claim({ owner: 'n', now: T0 + 1000, leaseMs: 60_000, limit: 10 }), []);
       await store.mailboxes.hold(alice.id, 'suspected', T0);
-      assert.deepEqual(await store.queue.enqueueBatch([message('C2', { mailboxId: alice.id, contentHold: true, onSenderHold: 'refuse' })]), [{ id: 'C2', outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }]);
-      assert.deepEqual(await store.queue.enqueueBatch([message('C3', { mailboxId: alice.id, contentHold: true, heldCap: 1 })]), [{ id: 'C3', outcome: 'refused', action: 'defer', exceeded: [], reason: 'held-full' }], 'content-held mail fills the cap too');
+      assert.deepEqual(
+        await store.queue.enqueueBatch([message('C2', { mailboxId: alice.id, contentHold: true, onSenderHold: 'refuse' })]),
+        [{ id: 'C2', outcome: 'refused', action: 'reject', exceeded: [], reason: 'mailbox-held' }],
+      );
+      assert.deepEqual(
+        await store.queue.enqueueBatch([message('C3', { mailboxId: alice.id, contentHold: true, heldCap: 1 })]),
+        [{ id: 'C3', outcome: 'refused', action: 'defer', exceeded: [], reason: 'held-full' }],
+        'content-held mail fills the cap too',
+      );
     },
   },
   {
@@ -223,9 +394,27 @@ export const enqueueCases: Case[] = [
       const shop = await store.sites.add({ name: 'shop', customerId: acme.id, unixUser: null, tokenHash: 'h-shop' });
       const rc = (...a: string[]) => a.map((address) => ({ address }));
       await store.queue.enqueueBatch([
-        message('F1', { customerId: acme.id, sender: 'Alice@Example.com', createdAt: T0 + 1, recipients: rc('bob@remote.test', 'carol@third.test') }),
-        message('F2', { customerId: other.id, sender: 'zed@other.example', authUser: 'zed@other.example', createdAt: T0 + 2, recipients: rc('x@remote.test', 'w@remote.test') }),
-        message('F3', { customerId: acme.id, siteId: shop.id, sender: '', authUser: null, createdAt: T0 + 3, recipients: rc('y@fourth.test') }),
+        message('F1', {
+          customerId: acme.id,
+          sender: 'Alice@Example.com',
+          createdAt: T0 + 1,
+          recipients: rc('bob@remote.test', 'carol@third.test'),
+        }),
+        message('F2', {
+          customerId: other.id,
+          sender: 'zed@other.example',
+          authUser: 'zed@other.example',
+          createdAt: T0 + 2,
+          recipients: rc('x@remote.test', 'w@remote.test'),
+        }),
+        message('F3', {
+          customerId: acme.id,
+          siteId: shop.id,
+          sender: '',
+          authUser: null,
+          createdAt: T0 + 3,
+          recipients: rc('y@fourth.test'),
+        }),
         message('F4', { customerId: acme.id, contentHold: true, createdAt: T0 + 4, recipients: rc('z@remote.test') }),
       ]);
       const jobs = await store.queue.claim({ owner: 'n', now: T0 + 100, leaseMs: 60_000, limit: 100 });
@@ -238,7 +427,11 @@ export const enqueueCases: Case[] = [
       const list = async (f: Parameters<typeof store.queue.list>[0]) => ids(await store.queue.list(f));
       assert.deepEqual(await list({}), ['F1', 'F2', 'F3', 'F4']);
       assert.deepEqual(await list({ state: 'held' }), ['F4']);
-      assert.deepEqual(await list({ state: 'queued' }), ['F3', 'F4'], "F3 is leased but still queued; a held message's recipients are queued");
+      assert.deepEqual(
+        await list({ state: 'queued' }),
+        ['F3', 'F4'],
+        "F3 is leased but still queued; a held message's recipients are queued",
+      );
       assert.deepEqual(await list({ state: 'deferred' }), ['F1', 'F2']);
       assert.deepEqual(await list({ state: 'delivered' }), ['F1']);
       assert.deepEqual(await list({ state: 'failed' }), ['F2']);

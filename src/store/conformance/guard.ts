@@ -20,7 +20,11 @@ export const guardCases: Case[] = [
       for (let i = 1; i < 3; i++) assert.deepEqual(await g.recordFailure(alice.id, 1000, 3, 60_000), { failures: i, lockedUntil: null });
       assert.deepEqual(await g.recordFailure(alice.id, 1000, 3, 60_000), { failures: 0, lockedUntil: 61_000 });
       assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: 61_000 });
-      assert.deepEqual(await g.recordFailure(alice.id, 1500, 3, 60_000), { failures: 1, lockedUntil: 61_000 }, 'counting goes on under the lock');
+      assert.deepEqual(
+        await g.recordFailure(alice.id, 1500, 3, 60_000),
+        { failures: 1, lockedUntil: 61_000 },
+        'counting goes on under the lock',
+      );
       await g.recordSuccess(alice.id, '192.0.2.1', 2000);
       assert.deepEqual(await g.loginState(alice.id), { failures: 0, lockedUntil: 61_000 }, 'a success resets the count, never the lock');
       assert.equal(await g.isKnownIp(alice.id, '192.0.2.1', 2000, 50), true);
@@ -79,15 +83,28 @@ export const guardCases: Case[] = [
       assert.ok(ban.reason.length > 0);
       assert.deepEqual(ban, { ip: '203.0.113.5', reason: ban.reason, failures: 2, bannedUntil: T0 + 1010, createdAt: T0 + 10 });
       assert.deepEqual(sorted((await g.bans(T0 + 30)).map((b) => b.ip)), ['203.0.113.5', '203.0.113.6']);
-      assert.deepEqual((await g.bans(T0 + 1010)).map((b) => b.ip), ['203.0.113.6'], 'an ended ban is not listed');
+      assert.deepEqual(
+        (await g.bans(T0 + 1010)).map((b) => b.ip),
+        ['203.0.113.6'],
+        'an ended ban is not listed',
+      );
       assert.equal(await g.recordIpFailure('203.0.113.5', T0 + 20, 60_000, 2, 1000), false, 'the ban restarted the count');
       assert.equal(await g.recordIpFailure('203.0.113.5', T0 + 2000, 60_000, 2, 3000), true);
-      assert.deepEqual(await g.banOf('203.0.113.5', T0 + 2000), { ip: '203.0.113.5', reason: (await g.banOf('203.0.113.5', T0 + 2000))!.reason, failures: 2, bannedUntil: T0 + 5000, createdAt: T0 + 2000 });
+      assert.deepEqual(await g.banOf('203.0.113.5', T0 + 2000), {
+        ip: '203.0.113.5',
+        reason: (await g.banOf('203.0.113.5', T0 + 2000))!.reason,
+        failures: 2,
+        bannedUntil: T0 + 5000,
+        createdAt: T0 + 2000,
+      });
       assert.equal((await g.bans(T0 + 2000)).filter((b) => b.ip === '203.0.113.5').length, 1, 'one ban per address');
       assert.equal(await g.unban('203.0.113.6'), true);
       assert.equal(await g.unban('203.0.113.6'), false);
       assert.equal(await g.banOf('203.0.113.6', T0 + 30), null);
-      assert.deepEqual((await g.bans(T0 + 30)).map((b) => b.ip), ['203.0.113.5']);
+      assert.deepEqual(
+        (await g.bans(T0 + 30)).map((b) => b.ip),
+        ['203.0.113.5'],
+      );
     },
   },
   {
@@ -97,16 +114,53 @@ export const guardCases: Case[] = [
       const server: LimitRule = { level: 'server', target: '*', window: 'day', metric: 'messages', max: 10_000, action: 'defer' };
       const acmeHour: LimitRule = { level: 'customer', target: 'acme', window: 'hour', metric: 'messages', max: 100, action: 'defer' };
       const eachHour: LimitRule = { level: 'customer', target: '*', window: 'hour', metric: 'messages', max: 50, action: 'hold' };
-      const acmeMinute: LimitRule = { level: 'customer', target: 'acme', window: 'minute', metric: 'recipients', max: 20, action: 'reject' };
-      const alice: LimitRule = { level: 'mailbox', target: 'alice@example.com', window: 'hour', metric: 'recipients', max: 10, action: 'reject' };
+      const acmeMinute: LimitRule = {
+        level: 'customer',
+        target: 'acme',
+        window: 'minute',
+        metric: 'recipients',
+        max: 20,
+        action: 'reject',
+      };
+      const alice: LimitRule = {
+        level: 'mailbox',
+        target: 'alice@example.com',
+        window: 'hour',
+        metric: 'recipients',
+        max: 10,
+        action: 'reject',
+      };
       const dom: LimitRule = { level: 'domain', target: 'example.com', window: 'month', metric: 'messages', max: 1, action: 'hold' };
       for (const r of [alice, acmeHour, dom, eachHour, server, acmeMinute]) await store.limits.set(r);
-      assert.deepEqual(await store.limits.list(), [server, eachHour, acmeMinute, acmeHour, dom, DEFAULT_LIMITS[0], DEFAULT_LIMITS[1], alice, DEFAULT_LIMITS[2], DEFAULT_LIMITS[3]]);
+      assert.deepEqual(await store.limits.list(), [
+        server,
+        eachHour,
+        acmeMinute,
+        acmeHour,
+        dom,
+        DEFAULT_LIMITS[0],
+        DEFAULT_LIMITS[1],
+        alice,
+        DEFAULT_LIMITS[2],
+        DEFAULT_LIMITS[3],
+      ]);
       const replaced: LimitRule = { ...acmeHour, max: 200, action: 'reject' };
       await store.limits.set(replaced);
       assert.deepEqual(await store.limits.list({ level: 'customer' }), [eachHour, acmeMinute, replaced]);
-      assert.deepEqual(await store.limits.list({ level: 'customer', target: 'acme' }), [eachHour, acmeMinute, replaced], "a target's own rules and the defaults ('*')");
-      assert.deepEqual(await store.limits.list({ target: 'alice@example.com' }), [server, eachHour, DEFAULT_LIMITS[0], DEFAULT_LIMITS[1], alice, DEFAULT_LIMITS[2], DEFAULT_LIMITS[3]]);
+      assert.deepEqual(
+        await store.limits.list({ level: 'customer', target: 'acme' }),
+        [eachHour, acmeMinute, replaced],
+        "a target's own rules and the defaults ('*')",
+      );
+      assert.deepEqual(await store.limits.list({ target: 'alice@example.com' }), [
+        server,
+        eachHour,
+        DEFAULT_LIMITS[0],
+        DEFAULT_LIMITS[1],
+        alice,
+        DEFAULT_LIMITS[2],
+        DEFAULT_LIMITS[3],
+      ]);
       assert.deepEqual(await store.limits.list({ level: 'domain', target: 'other.example' }), []);
 
       assert.equal(await store.limits.clear({ level: 'customer', target: 'acme', window: 'hour', metric: 'recipients' }), 0);
@@ -117,27 +171,91 @@ export const guardCases: Case[] = [
       assert.equal(await store.limits.clear({ level: 'site', target: '*', window: 'day' }), 1);
       assert.deepEqual(await store.limits.list(), [server, eachHour, dom, alice, DEFAULT_LIMITS[2]]);
 
-      assert.deepEqual(await store.limits.usage('customer', 'acme', 'hour', T0), { level: 'customer', target: 'acme', window: 'hour', start: hourOf(T0), messages: 0, recipients: 0 });
-      assert.deepEqual(await store.limits.usage('server', '*', 'day', T0), { level: 'server', target: '*', window: 'day', start: T0 - (T0 % 86_400_000), messages: 0, recipients: 0 });
+      assert.deepEqual(await store.limits.usage('customer', 'acme', 'hour', T0), {
+        level: 'customer',
+        target: 'acme',
+        window: 'hour',
+        start: hourOf(T0),
+        messages: 0,
+        recipients: 0,
+      });
+      assert.deepEqual(await store.limits.usage('server', '*', 'day', T0), {
+        level: 'server',
+        target: '*',
+        window: 'day',
+        start: T0 - (T0 % 86_400_000),
+        messages: 0,
+        recipients: 0,
+      });
     },
   },
   {
     name: 'audit: add, list newest first, by target, with a limit (100 by default); before/after come back as JSON values',
     async run({ store }) {
       assert.deepEqual(await store.audit.list(), []);
-      await store.audit.add({ at: T0 + 1, actor: 'cli', action: 'mailbox.add', target: 'alice@example.com', before: null, after: { status: 'active', n: 1 } });
-      await store.audit.add({ at: T0 + 2, actor: 'api:admin', action: 'mailbox.suspend', target: 'alice@example.com', before: { status: 'active' }, after: { status: 'suspended' } });
-      await store.audit.add({ at: T0 + 3, actor: 'cli', action: 'route.set', target: 'example.com', before: undefined, after: ['a', 1, true, null, { deep: { x: 'é' } }] });
+      await store.audit.add({
+        at: T0 + 1,
+        actor: 'cli',
+        action: 'mailbox.add',
+        target: 'alice@example.com',
+        before: null,
+        after: { status: 'active', n: 1 },
+      });
+      await store.audit.add({
+        at: T0 + 2,
+        actor: 'api:admin',
+        action: 'mailbox.suspend',
+        target: 'alice@example.com',
+        before: { status: 'active' },
+        after: { status: 'suspended' },
+      });
+      await store.audit.add({
+        at: T0 + 3,
+        actor: 'cli',
+        action: 'route.set',
+        target: 'example.com',
+        before: undefined,
+        after: ['a', 1, true, null, { deep: { x: 'é' } }],
+      });
       const all = await store.audit.list();
-      assert.deepEqual(all.map((r) => r.action), ['route.set', 'mailbox.suspend', 'mailbox.add']);
+      assert.deepEqual(
+        all.map((r) => r.action),
+        ['route.set', 'mailbox.suspend', 'mailbox.add'],
+      );
       assert.ok(all[0]!.id > all[1]!.id && all[1]!.id > all[2]!.id);
-      assert.deepEqual(all[0], { id: all[0]!.id, at: T0 + 3, actor: 'cli', action: 'route.set', target: 'example.com', before: null, after: ['a', 1, true, null, { deep: { x: 'é' } }] });
-      assert.deepEqual(all[1], { id: all[1]!.id, at: T0 + 2, actor: 'api:admin', action: 'mailbox.suspend', target: 'alice@example.com', before: { status: 'active' }, after: { status: 'suspended' } });
-      assert.deepEqual((await store.audit.list({ target: 'alice@example.com' })).map((r) => r.action), ['mailbox.suspend', 'mailbox.add']);
-      assert.deepEqual((await store.audit.list({ limit: 1 })).map((r) => r.action), ['route.set']);
-      assert.deepEqual((await store.audit.list({ target: 'alice@example.com', limit: 1 })).map((r) => r.action), ['mailbox.suspend']);
+      assert.deepEqual(all[0], {
+        id: all[0]!.id,
+        at: T0 + 3,
+        actor: 'cli',
+        action: 'route.set',
+        target: 'example.com',
+        before: null,
+        after: ['a', 1, true, null, { deep: { x: 'é' } }],
+      });
+      assert.deepEqual(all[1], {
+        id: all[1]!.id,
+        at: T0 + 2,
+        actor: 'api:admin',
+        action: 'mailbox.suspend',
+        target: 'alice@example.com',
+        before: { status: 'active' },
+        after: { status: 'suspended' },
+      });
+      assert.deepEqual(
+        (await store.audit.list({ target: 'alice@example.com' })).map((r) => r.action),
+        ['mailbox.suspend', 'mailbox.add'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ limit: 1 })).map((r) => r.action),
+        ['route.set'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ target: 'alice@example.com', limit: 1 })).map((r) => r.action),
+        ['mailbox.suspend'],
+      );
       assert.deepEqual(await store.audit.list({ target: 'nobody' }), []);
-      for (let i = 0; i < 105; i++) await store.audit.add({ at: T0 + 10 + i, actor: 'cli', action: 'bulk', target: `t${i}`, before: null, after: i });
+      for (let i = 0; i < 105; i++)
+        await store.audit.add({ at: T0 + 10 + i, actor: 'cli', action: 'bulk', target: `t${i}`, before: null, after: i });
       const page = await store.audit.list();
       assert.equal(page.length, 100);
       assert.equal(page[0]!.after, 104);
@@ -158,7 +276,10 @@ export const guardCases: Case[] = [
       await store.activity.spam(alice.id, H);
       const mine = (id: string, createdAt: number, rcpts: string[]) =>
         message(id, { customerId: acme.id, mailboxId: alice.id, createdAt, recipients: rcpts.map((address) => ({ address })) });
-      await store.queue.enqueueBatch([mine('A1', T0, ['bob@remote.test', 'carol@remote.test', 'dave@Third.TEST']), mine('A2', T0 + 1, ['x@remote.test'])]);
+      await store.queue.enqueueBatch([
+        mine('A1', T0, ['bob@remote.test', 'carol@remote.test', 'dave@Third.TEST']),
+        mine('A2', T0 + 1, ['x@remote.test']),
+      ]);
       await store.queue.enqueueBatch([mine('A3', H + HOUR + 5, ['y@next.test', 'z@next.test'])]);
       assert.deepEqual(await store.activity.hour(alice.id, H), { recipients: 4, domains: 2, networks: 2, delivered: 0, bad: 0, spam: 2 });
       assert.deepEqual(await store.activity.hour(alice.id, H + HOUR), { ...zero, recipients: 2, domains: 1, networks: 1 });
@@ -175,7 +296,9 @@ export const guardCases: Case[] = [
       ]);
       assert.deepEqual(await store.activity.hour(alice.id, H), { recipients: 4, domains: 2, networks: 2, delivered: 1, bad: 3, spam: 2 });
       const again = await store.queue.claim({ owner: 'n1', now: T0 + 30, leaseMs: 60_000, limit: 10 });
-      await store.queue.record(again.flatMap((j) => j.recipients.map((r) => result(j, r.idx, 'deferred', { at: T0 + 40, nextAttemptAt: T0 + 50 }))));
+      await store.queue.record(
+        again.flatMap((j) => j.recipients.map((r) => result(j, r.idx, 'deferred', { at: T0 + 40, nextAttemptAt: T0 + 50 }))),
+      );
       assert.equal((await store.activity.hour(alice.id, H)).bad, 3, 'a recipient counts at its first deferral only');
 
       assert.equal(await store.activity.averageRecipients(alice.id, H, H + 2 * HOUR), 3);
@@ -189,20 +312,46 @@ export const guardCases: Case[] = [
     async run({ store }) {
       assert.deepEqual(await store.routes.list(), []);
       const r = await store.routes.set({ domain: 'example.com', host: 'relay.test', port: 2525, tls: 'required' });
-      assert.deepEqual(r, { domain: 'example.com', host: 'relay.test', port: 2525, tls: 'required', authUser: null, authSecret: null, createdAt: r.createdAt, updatedAt: r.createdAt });
+      assert.deepEqual(r, {
+        domain: 'example.com',
+        host: 'relay.test',
+        port: 2525,
+        tls: 'required',
+        authUser: null,
+        authSecret: null,
+        createdAt: r.createdAt,
+        updatedAt: r.createdAt,
+      });
       assert.equal(typeof r.createdAt, 'number');
       assert.deepEqual(await store.routes.get('example.com'), r);
-      const withLogin = await store.routes.set({ domain: 'login.test', host: 'relay.test', port: 587, tls: 'required', authUser: 'u', authSecret: 'v1:sealed' });
+      const withLogin = await store.routes.set({
+        domain: 'login.test',
+        host: 'relay.test',
+        port: 587,
+        tls: 'required',
+        authUser: 'u',
+        authSecret: 'v1:sealed',
+      });
       assert.equal(withLogin.authUser, 'u');
       assert.equal(withLogin.authSecret, 'v1:sealed');
       assert.deepEqual(await store.routes.get('login.test'), withLogin);
-      assert.equal((await store.routes.set({ domain: 'login.test', host: 'relay.test', port: 587, tls: 'required' })).authUser, null, 'replacing drops the login');
-      assert.deepEqual((await store.routes.list()).map((x) => x.domain), ['example.com', 'login.test']);
+      assert.equal(
+        (await store.routes.set({ domain: 'login.test', host: 'relay.test', port: 587, tls: 'required' })).authUser,
+        null,
+        'replacing drops the login',
+      );
+      assert.deepEqual(
+        (await store.routes.list()).map((x) => x.domain),
+        ['example.com', 'login.test'],
+      );
       await store.routes.remove('login.test');
       const r2 = await store.routes.set({ domain: 'example.com', host: '192.0.2.1', port: 25, tls: 'none' });
       assert.equal(r2.createdAt, r.createdAt, 'replacing keeps the creation time');
       assert.ok(r2.updatedAt > r.updatedAt);
-      assert.deepEqual((await store.routes.list()).map((x) => x.host), ['192.0.2.1']);
+      assert.deepEqual(
+        (await store.routes.list()).map((x) => x.host),
+        ['192.0.2.1'],
+      );
       assert.equal((await store.routes.get('example.com'))!.tls, 'none');
       assert.equal(await store.routes.get('other.test'), null);
       await assert.rejects(store.routes.set({ domain: 'x.test', host: 'h', port: 0, tls: 'none' }));

@@ -19,7 +19,9 @@ import { makeSchema, type TestSchema } from '../../../test/helpers/pg.ts';
 export type AdapterName = 'sqlite' | 'postgres';
 
 /** One database of an adapter: every store opened on it shares its data (another node, a reopen). */
-interface Database { open(now: () => number): Promise<Store> }
+interface Database {
+  open(now: () => number): Promise<Store>;
+}
 
 export interface Adapter {
   name: AdapterName;
@@ -74,10 +76,14 @@ const ALL: Adapter[] = [sqlite, postgres];
 
 /** The adapters to run (POSTERN_STORE_ADAPTERS, comma separated; default: all). */
 export function selectedAdapters(): Adapter[] {
-  const want = (process.env.POSTERN_STORE_ADAPTERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const want = (process.env.POSTERN_STORE_ADAPTERS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!want.length) return ALL;
   const unknown = want.filter((w) => !ALL.some((a) => a.name === w));
-  if (unknown.length) throw new Error(`POSTERN_STORE_ADAPTERS: unknown adapter ${unknown.join(', ')} (known: ${ALL.map((a) => a.name).join(', ')})`);
+  if (unknown.length)
+    throw new Error(`POSTERN_STORE_ADAPTERS: unknown adapter ${unknown.join(', ')} (known: ${ALL.map((a) => a.name).join(', ')})`);
   return ALL.filter((a) => want.includes(a.name));
 }
 
@@ -144,30 +150,62 @@ export const bodyOf = (id: string): Buffer => Buffer.from(`Subject: ${id}\r\n\r\
 
 export function message(id: string, over: Partial<NewMessage> = {}): NewMessage {
   return {
-    id, customerId: null, mailboxId: null, sender: 'alice@example.com', size: 123, bodyPath: null, body: bodyOf(id),
-    messageIdHeader: `<${id}@mx.test>`, clientIp: '192.0.2.10', authUser: 'alice@example.com', listener: 'submission:587',
-    dsnRet: null, dsnEnvid: null, createdAt: T0,
-    recipients: [{ address: 'bob@remote.test' }, { address: 'carol@remote.test', notify: 'FAILURE,DELAY', orcpt: 'rfc822;carol@remote.test' }],
+    id,
+    customerId: null,
+    mailboxId: null,
+    sender: 'alice@example.com',
+    size: 123,
+    bodyPath: null,
+    body: bodyOf(id),
+    messageIdHeader: `<${id}@mx.test>`,
+    clientIp: '192.0.2.10',
+    authUser: 'alice@example.com',
+    listener: 'submission:587',
+    dsnRet: null,
+    dsnEnvid: null,
+    createdAt: T0,
+    recipients: [
+      { address: 'bob@remote.test' },
+      { address: 'carol@remote.test', notify: 'FAILURE,DELAY', orcpt: 'rfc822;carol@remote.test' },
+    ],
     ...over,
   };
 }
 
 /** The result of an attempt at one recipient of a job (under the job's lease). */
-export function result(job: DeliveryJob, idx: number, state: RecipientUpdate['state'], over: Partial<RecipientUpdate> = {}): RecipientUpdate {
+export function result(
+  job: DeliveryJob,
+  idx: number,
+  state: RecipientUpdate['state'],
+  over: Partial<RecipientUpdate> = {},
+): RecipientUpdate {
   return {
-    messageId: job.message.id, idx, state, nextAttemptAt: 0, at: T0, reply: state === 'delivered' ? '250 2.0.0 ok' : state === 'deferred' ? '451 4.3.0 later' : '550 5.1.1 no such user',
-    category: state === 'delivered' ? 'ok' : state, remoteHost: 'mx.remote.test', attempted: true, lease: job.lease, ...over,
+    messageId: job.message.id,
+    idx,
+    state,
+    nextAttemptAt: 0,
+    at: T0,
+    reply: state === 'delivered' ? '250 2.0.0 ok' : state === 'deferred' ? '451 4.3.0 later' : '550 5.1.1 no such user',
+    category: state === 'delivered' ? 'ok' : state,
+    remoteHost: 'mx.remote.test',
+    attempted: true,
+    lease: job.lease,
+    ...over,
   };
 }
 
 /** The job of a message (and domain) among claimed jobs. */
 export function jobOf(jobs: DeliveryJob[], id: string, domain?: string): DeliveryJob {
   const j = jobs.find((x) => x.message.id === id && (domain === undefined || x.domain === domain));
-  assert.ok(j, `no job for ${id}${domain ? ` at ${domain}` : ''} among ${jobs.map((x) => `${x.message.id}@${x.domain}`).join(', ') || 'none'}`);
+  assert.ok(
+    j,
+    `no job for ${id}${domain ? ` at ${domain}` : ''} among ${jobs.map((x) => `${x.message.id}@${x.domain}`).join(', ') || 'none'}`,
+  );
   return j;
 }
 
 /** The claimed recipients as message/idx keys, sorted. */
-export const claimedKeys = (jobs: DeliveryJob[]): string[] => jobs.flatMap((j) => j.recipients.map((r) => `${j.message.id}/${r.idx}`)).sort();
+export const claimedKeys = (jobs: DeliveryJob[]): string[] =>
+  jobs.flatMap((j) => j.recipients.map((r) => `${j.message.id}/${r.idx}`)).sort();
 
 export const sorted = <T>(xs: T[]): T[] => [...xs].sort();

@@ -13,25 +13,64 @@ export const operatorCases: Case[] = [
       const [job] = await store.queue.claim({ owner: 'n', now: T0 + 10, leaseMs: 60_000, limit: 1 });
       assert.equal(await store.queue.hold('F'), true);
       const r = job.recipients[0];
-      await store.queue.record([{ messageId: 'F', idx: r.idx, state: 'deferred', nextAttemptAt: T0 + 300_000, at: T0 + 20, reply: '451 later', category: 'temporary', remoteHost: null, attempted: true, lease: job.lease }]);
+      await store.queue.record([
+        {
+          messageId: 'F',
+          idx: r.idx,
+          state: 'deferred',
+          nextAttemptAt: T0 + 300_000,
+          at: T0 + 20,
+          reply: '451 later',
+          category: 'temporary',
+          remoteHost: null,
+          attempted: true,
+          lease: job.lease,
+        },
+      ]);
       const held = (await store.queue.get('F'))!;
       assert.equal(held.recipients[r.idx].state, 'deferred');
       assert.equal(held.recipients[r.idx].nextAttemptAt, NEVER);
       assert.equal(await store.queue.release('F', T0 + 400), true);
-      assert.ok((await store.queue.get('F'))!.recipients.every((x) => x.nextAttemptAt === T0 + 400), 'due at the release');
+      assert.ok(
+        (await store.queue.get('F'))!.recipients.every((x) => x.nextAttemptAt === T0 + 400),
+        'due at the release',
+      );
     },
   },
   {
     name: 'queue: depth counts messages by state and pending recipients by state',
     async run({ store }) {
-      assert.deepEqual(await store.queue.depth(), { messages: { queued: 0, held: 0, cancelled: 0 }, recipients: { queued: 0, deferred: 0 } });
-      await store.queue.enqueueBatch([message('A'), message('B', { createdAt: T0 + 1 }), message('H', { contentHold: true, createdAt: T0 + 2 })]);
+      assert.deepEqual(await store.queue.depth(), {
+        messages: { queued: 0, held: 0, cancelled: 0 },
+        recipients: { queued: 0, deferred: 0 },
+      });
+      await store.queue.enqueueBatch([
+        message('A'),
+        message('B', { createdAt: T0 + 1 }),
+        message('H', { contentHold: true, createdAt: T0 + 2 }),
+      ]);
       await store.queue.cancel('B', T0 + 10);
       const [job] = await store.queue.claim({ owner: 'n', now: T0 + 10, leaseMs: 1000, limit: 1 });
       const r = job.recipients[0];
-      await store.queue.record([{ messageId: job.message.id, idx: r.idx, state: 'deferred', nextAttemptAt: T0 + 99_000, at: T0 + 20, reply: '451 later', category: 'temporary', remoteHost: null, attempted: true, lease: job.lease }]);
+      await store.queue.record([
+        {
+          messageId: job.message.id,
+          idx: r.idx,
+          state: 'deferred',
+          nextAttemptAt: T0 + 99_000,
+          at: T0 + 20,
+          reply: '451 later',
+          category: 'temporary',
+          remoteHost: null,
+          attempted: true,
+          lease: job.lease,
+        },
+      ]);
       // every recipient of A, B and H is pending: one of them deferred, the held ones queued
-      assert.deepEqual(await store.queue.depth(), { messages: { queued: 1, held: 1, cancelled: 1 }, recipients: { queued: 5, deferred: 1 } });
+      assert.deepEqual(await store.queue.depth(), {
+        messages: { queued: 1, held: 1, cancelled: 1 },
+        recipients: { queued: 5, deferred: 1 },
+      });
     },
   },
   {
@@ -45,7 +84,10 @@ export const operatorCases: Case[] = [
       assert.deepEqual([held.state, held.holdReason], ['held', 'postmaster']);
       assert.ok(held.recipients.every((r) => r.state === 'queued' && r.nextAttemptAt === NEVER));
       assert.equal(await store.queue.stateOf('M'), 'held');
-      assert.deepEqual((await store.queue.list({ state: 'held' })).map((m) => m.id), ['M', 'C']);
+      assert.deepEqual(
+        (await store.queue.list({ state: 'held' })).map((m) => m.id),
+        ['M', 'C'],
+      );
       assert.deepEqual(await store.queue.claim({ owner: 'n', now: T0 + 1000, leaseMs: 1000, limit: 10 }), []);
 
       assert.equal(await store.queue.release('M', T0 + 5000), true);
@@ -113,7 +155,10 @@ export const operatorCases: Case[] = [
   {
     name: 'queue: cancel marks a queued or held message cancelled and its pending recipients due now; claimed as cancelled',
     async run({ store }) {
-      await store.queue.enqueueBatch([message('Q', { recipients: rc('a@one.test', 'b@one.test') }), message('H', { contentHold: true, recipients: rc('c@two.test') })]);
+      await store.queue.enqueueBatch([
+        message('Q', { recipients: rc('a@one.test', 'b@one.test') }),
+        message('H', { contentHold: true, recipients: rc('c@two.test') }),
+      ]);
       assert.equal(await store.queue.cancel('Q', T0 + 50), true);
       assert.equal(await store.queue.cancel('Q', T0 + 60), false, 'already cancelled');
       assert.equal(await store.queue.cancel('missing', T0 + 60), false);
@@ -130,7 +175,13 @@ export const operatorCases: Case[] = [
       const jobs = await store.queue.claim({ owner: 'n', now: T0 + 60, leaseMs: 60_000, limit: 10 });
       assert.deepEqual(claimedKeys(jobs), ['H/0', 'Q/0', 'Q/1']);
       assert.ok(jobs.every((j) => j.message.cancelled));
-      const done = await store.queue.record(jobs.flatMap((j) => j.recipients.map((r) => result(j, r.idx, 'failed', { attempted: false, reply: '554 5.0.0 deleted by the postmaster', category: 'cancelled' }))));
+      const done = await store.queue.record(
+        jobs.flatMap((j) =>
+          j.recipients.map((r) =>
+            result(j, r.idx, 'failed', { attempted: false, reply: '554 5.0.0 deleted by the postmaster', category: 'cancelled' }),
+          ),
+        ),
+      );
       assert.deepEqual(done.finished.map((f) => f.id).sort(), ['H', 'Q']);
       assert.equal(await store.queue.count(), 0);
     },

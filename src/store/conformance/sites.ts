@@ -10,8 +10,17 @@ export const siteCases: Case[] = [
       const { acme, other } = await seed(store);
       const shop = await store.sites.add({ name: 'shop', customerId: acme.id, unixUser: 'www-shop', tokenHash: 'hash-shop' });
       assert.deepEqual(shop, {
-        id: shop.id, name: 'shop', customerId: acme.id, customerName: 'acme', customerStatus: 'active', unixUser: 'www-shop', heldSince: null, holdReason: null,
-        releasedAt: null, createdAt: shop.createdAt, updatedAt: shop.createdAt,
+        id: shop.id,
+        name: 'shop',
+        customerId: acme.id,
+        customerName: 'acme',
+        customerStatus: 'active',
+        unixUser: 'www-shop',
+        heldSince: null,
+        holdReason: null,
+        releasedAt: null,
+        createdAt: shop.createdAt,
+        updatedAt: shop.createdAt,
       });
       assert.equal(typeof shop.id, 'number');
       assert.equal(typeof shop.createdAt, 'number');
@@ -24,13 +33,26 @@ export const siteCases: Case[] = [
       assert.equal(await store.sites.get('nope'), null);
       assert.equal(await store.sites.byId(999_999), null);
       assert.equal(await store.sites.byTokenHash('nope'), null);
-      assert.deepEqual((await store.sites.list()).map((s) => s.name), ['blog', 'cron', 'shop']);
-      assert.deepEqual((await store.sites.list('acme')).map((s) => s.name), ['cron', 'shop']);
+      assert.deepEqual(
+        (await store.sites.list()).map((s) => s.name),
+        ['blog', 'cron', 'shop'],
+      );
+      assert.deepEqual(
+        (await store.sites.list('acme')).map((s) => s.name),
+        ['cron', 'shop'],
+      );
       assert.deepEqual(await store.sites.list('nobody'), []);
       await conflict(store.sites.add({ name: 'shop', customerId: other.id, unixUser: null, tokenHash: 'hash-x' }), /shop/);
       await conflict(store.sites.add({ name: 'shop2', customerId: acme.id, unixUser: 'www-shop', tokenHash: 'hash-y' }), /www-shop/);
-      await assert.rejects(store.sites.add({ name: 'shop3', customerId: acme.id, unixUser: null, tokenHash: 'hash-shop' }), 'a token hash is unique');
-      assert.deepEqual((await store.sites.list()).map((s) => s.name), ['blog', 'cron', 'shop'], 'the refusals stored nothing');
+      await assert.rejects(
+        store.sites.add({ name: 'shop3', customerId: acme.id, unixUser: null, tokenHash: 'hash-shop' }),
+        'a token hash is unique',
+      );
+      assert.deepEqual(
+        (await store.sites.list()).map((s) => s.name),
+        ['blog', 'cron', 'shop'],
+        'the refusals stored nothing',
+      );
 
       const rotated = await store.sites.setTokenHash('shop', 'hash-new');
       assert.ok(rotated);
@@ -60,14 +82,26 @@ export const siteCases: Case[] = [
       assert.equal(await store.sites.addGrant({ siteId: shop.id, kind: 'address', value: 'shop@example.com' }), false);
       assert.equal(await store.sites.addGrant({ siteId: cron.id, kind: 'address', value: 'shop@example.com' }), true, 'per site');
       const grants = await store.sites.grants(shop.id);
-      assert.deepEqual(grants.map((g) => [g.siteId, g.kind, g.value]), [[shop.id, 'address', 'shop@example.com'], [shop.id, 'domain', 'example.com']]);
+      assert.deepEqual(
+        grants.map((g) => [g.siteId, g.kind, g.value]),
+        [
+          [shop.id, 'address', 'shop@example.com'],
+          [shop.id, 'domain', 'example.com'],
+        ],
+      );
       assert.ok(grants.every((g) => typeof g.createdAt === 'number'));
       assert.equal(await store.sites.removeGrant({ siteId: shop.id, kind: 'domain', value: 'example.com' }), true);
       assert.equal(await store.sites.removeGrant({ siteId: shop.id, kind: 'domain', value: 'example.com' }), false);
-      assert.deepEqual((await store.sites.grants(shop.id)).map((g) => g.value), ['shop@example.com']);
+      assert.deepEqual(
+        (await store.sites.grants(shop.id)).map((g) => g.value),
+        ['shop@example.com'],
+      );
       assert.equal(await store.sites.remove('shop'), true);
       assert.deepEqual(await store.sites.grants(shop.id), []);
-      assert.deepEqual((await store.sites.grants(cron.id)).map((g) => g.value), ['shop@example.com']);
+      assert.deepEqual(
+        (await store.sites.grants(cron.id)).map((g) => g.value),
+        ['shop@example.com'],
+      );
     },
   },
   {
@@ -80,14 +114,20 @@ export const siteCases: Case[] = [
       assert.equal(await store.sites.hold(shop.id, 'spam wave', T0 + 2000), true);
       assert.equal(await store.sites.hold(shop.id, 'again', T0 + 3000), false);
       assert.equal(await store.sites.hold(cron.id, 'bounces', T0 + 1000), true);
-      assert.deepEqual((await store.sites.held()).map((s) => s.name), ['cron', 'shop']);
+      assert.deepEqual(
+        (await store.sites.held()).map((s) => s.name),
+        ['cron', 'shop'],
+      );
       const held = (await store.sites.get('shop'))!;
       assert.deepEqual([held.heldSince, held.holdReason, held.releasedAt], [T0 + 2000, 'spam wave', null]);
       assert.equal(await store.sites.unhold(shop.id, T0 + 4000), true);
       assert.equal(await store.sites.unhold(shop.id, T0 + 5000), false);
       const released = (await store.sites.get('shop'))!;
       assert.deepEqual([released.heldSince, released.holdReason, released.releasedAt], [null, null, T0 + 4000]);
-      assert.deepEqual((await store.sites.held()).map((s) => s.name), ['cron']);
+      assert.deepEqual(
+        (await store.sites.held()).map((s) => s.name),
+        ['cron'],
+      );
       assert.equal(await store.sites.hold(999_999, 'x', T0), false);
       assert.equal(await store.sites.unhold(999_999, T0), false);
 
@@ -103,12 +143,28 @@ export const siteCases: Case[] = [
     name: 'dkim: add, list (newest first), inStates, setState (stamps; false from another state), duplicate selector refused',
     async run({ store }) {
       const { ex, oth } = await seed(store);
-      const key = (domainId: number, selector: string, state: DkimKeyState, algorithm: DkimKey['algorithm'] = 'rsa-sha256') =>
-        ({ domainId, selector, algorithm, privateKey: `sealed:${selector}`, publicKey: `MIIB${selector}`, state });
+      const key = (domainId: number, selector: string, state: DkimKeyState, algorithm: DkimKey['algorithm'] = 'rsa-sha256') => ({
+        domainId,
+        selector,
+        algorithm,
+        privateKey: `sealed:${selector}`,
+        publicKey: `MIIB${selector}`,
+        state,
+      });
       const a1 = await store.dkim.add(key(ex.id, 'a1', 'active'));
       assert.deepEqual(a1, {
-        id: a1.id, domainId: ex.id, domain: 'example.com', selector: 'a1', algorithm: 'rsa-sha256', privateKey: 'sealed:a1', publicKey: 'MIIBa1',
-        state: 'active', createdAt: a1.createdAt, activatedAt: a1.createdAt, retiringAt: null, retiredAt: null,
+        id: a1.id,
+        domainId: ex.id,
+        domain: 'example.com',
+        selector: 'a1',
+        algorithm: 'rsa-sha256',
+        privateKey: 'sealed:a1',
+        publicKey: 'MIIBa1',
+        state: 'active',
+        createdAt: a1.createdAt,
+        activatedAt: a1.createdAt,
+        retiringAt: null,
+        retiredAt: null,
       });
       assert.equal(typeof a1.createdAt, 'number');
       const e1 = await store.dkim.add(key(ex.id, 'e1', 'active', 'ed25519-sha256'));
@@ -116,13 +172,20 @@ export const siteCases: Case[] = [
       assert.equal(p1.activatedAt, null);
       const o1 = await store.dkim.add(key(oth.id, 'o1', 'pending'));
       assert.equal(o1.domain, 'other.example');
-      assert.deepEqual((await store.dkim.list('example.com')).map((k) => k.selector), ['p1', 'e1', 'a1']);
+      assert.deepEqual(
+        (await store.dkim.list('example.com')).map((k) => k.selector),
+        ['p1', 'e1', 'a1'],
+      );
       assert.deepEqual((await store.dkim.list('example.com'))[2], a1);
       assert.deepEqual(await store.dkim.list('missing.example'), []);
       await assert.rejects(store.dkim.add(key(ex.id, 'a1', 'pending')), 'a selector is unique per domain');
       assert.equal((await store.dkim.add(key(oth.id, 'a1', 'pending'))).selector, 'a1', 'the same selector at another domain is fine');
 
-      assert.deepEqual(sorted((await store.dkim.inStates(['pending'])).map((k) => `${k.domain}/${k.selector}`)), ['example.com/p1', 'other.example/a1', 'other.example/o1']);
+      assert.deepEqual(sorted((await store.dkim.inStates(['pending'])).map((k) => `${k.domain}/${k.selector}`)), [
+        'example.com/p1',
+        'other.example/a1',
+        'other.example/o1',
+      ]);
       assert.deepEqual(sorted((await store.dkim.inStates(['active', 'retired'])).map((k) => k.selector)), ['a1', 'e1']);
       assert.deepEqual(await store.dkim.inStates([]), []);
 
@@ -141,8 +204,14 @@ export const siteCases: Case[] = [
     name: 'dkim: promote activates a pending key and retires the active ones of its domain and algorithm; a second promote returns null',
     async run({ store }) {
       const { ex, oth } = await seed(store);
-      const key = (domainId: number, selector: string, state: DkimKeyState, algorithm: DkimKey['algorithm'] = 'rsa-sha256') =>
-        ({ domainId, selector, algorithm, privateKey: `sealed:${selector}`, publicKey: `pub-${selector}`, state });
+      const key = (domainId: number, selector: string, state: DkimKeyState, algorithm: DkimKey['algorithm'] = 'rsa-sha256') => ({
+        domainId,
+        selector,
+        algorithm,
+        privateKey: `sealed:${selector}`,
+        publicKey: `pub-${selector}`,
+        state,
+      });
       const a1 = await store.dkim.add(key(ex.id, 'a1', 'active'));
       const e1 = await store.dkim.add(key(ex.id, 'e1', 'active', 'ed25519-sha256'));
       const x1 = await store.dkim.add(key(oth.id, 'x1', 'active'));
@@ -151,7 +220,11 @@ export const siteCases: Case[] = [
 
       const retiring = await store.dkim.promote(p1.id, T0 + 10_000);
       assert.ok(retiring, 'promoted');
-      assert.deepEqual(retiring.map((k) => [k.id, k.selector, k.domain]), [[a1.id, 'a1', 'example.com']], 'only the active key of that domain and algorithm');
+      assert.deepEqual(
+        retiring.map((k) => [k.id, k.selector, k.domain]),
+        [[a1.id, 'a1', 'example.com']],
+        'only the active key of that domain and algorithm',
+      );
       const byId = new Map((await store.dkim.list('example.com')).map((k) => [k.id, k]));
       assert.deepEqual([byId.get(p1.id)!.state, byId.get(p1.id)!.activatedAt], ['active', T0 + 10_000]);
       assert.deepEqual([byId.get(a1.id)!.state, byId.get(a1.id)!.retiringAt], ['retiring', T0 + 10_000]);
@@ -163,7 +236,10 @@ export const siteCases: Case[] = [
       assert.deepEqual(await store.dkim.promote(o1.id, T0 + 12_000), [], 'nothing of its algorithm was active there');
       assert.equal((await store.dkim.list('other.example')).find((k) => k.id === o1.id)!.state, 'active');
       assert.deepEqual(sorted((await store.dkim.inStates(['active'])).map((k) => k.selector)), ['e1', 'o1', 'p1', 'x1']);
-      assert.deepEqual((await store.dkim.inStates(['retiring'])).map((k) => k.id), [a1.id]);
+      assert.deepEqual(
+        (await store.dkim.inStates(['retiring'])).map((k) => k.id),
+        [a1.id],
+      );
     },
   },
 ];

@@ -46,7 +46,11 @@ export const specificCases: Case[] = [
     only: 'sqlite',
     async run({ store }) {
       assert.deepEqual(await store.queue.bodyPaths(), new Set());
-      await store.queue.enqueueBatch([message('f1', { bodyPath: 'q/f1', body: null }), message('in1'), message('f2', { bodyPath: 'q/f2', body: null, createdAt: T0 + 1 })]);
+      await store.queue.enqueueBatch([
+        message('f1', { bodyPath: 'q/f1', body: null }),
+        message('in1'),
+        message('f2', { bodyPath: 'q/f2', body: null, createdAt: T0 + 1 }),
+      ]);
       assert.deepEqual(await store.queue.bodyPaths(), new Set(['q/f1', 'q/f2']));
       assert.equal((await store.queue.get('f1'))!.bodyPath, 'q/f1');
       assert.equal(await store.queue.inlineBody('f1'), null, 'a file-backed body has no inline copy');
@@ -54,9 +58,20 @@ export const specificCases: Case[] = [
       const jobs = await store.queue.claim({ owner: 'n', now: T0 + 10, leaseMs: 60_000, limit: 100 });
       const f1 = jobs.find((j) => j.message.id === 'f1')!;
       assert.equal(f1.message.bodyPath, 'q/f1');
-      const r = await store.queue.record(f1.recipients.map((x) => ({
-        messageId: 'f1', idx: x.idx, state: 'delivered' as const, nextAttemptAt: 0, at: T0 + 20, reply: '250 ok', category: 'ok', remoteHost: null, attempted: true, lease: f1.lease,
-      })));
+      const r = await store.queue.record(
+        f1.recipients.map((x) => ({
+          messageId: 'f1',
+          idx: x.idx,
+          state: 'delivered' as const,
+          nextAttemptAt: 0,
+          at: T0 + 20,
+          reply: '250 ok',
+          category: 'ok',
+          remoteHost: null,
+          attempted: true,
+          lease: f1.lease,
+        })),
+      );
       assert.deepEqual(r, { finished: [{ id: 'f1', bodyPath: 'q/f1' }] }, 'the caller removes the spool file');
       assert.deepEqual(await store.queue.bodyPaths(), new Set(['q/f2']));
       assert.equal((await store.queue.remove('f2'))!.bodyPath, 'q/f2');
@@ -99,8 +114,15 @@ export const specificCases: Case[] = [
       await other.routes.set({ domain: 'example.com', host: 'h', port: 25, tls: 'none' });
       await sleep(600);
       assert.deepEqual(w.seen, [], 'no trigger counts these topics: callers keep their time-bounded caches');
-      const key = await other.dkim.add({ domainId: ex.id, selector: 's1', algorithm: 'ed25519-sha256', privateKey: 'sealed', publicKey: 'pub', state: 'pending' });
-      assert.ok(await w.until('dkim', 1000) <= 1000);
+      const key = await other.dkim.add({
+        domainId: ex.id,
+        selector: 's1',
+        algorithm: 'ed25519-sha256',
+        privateKey: 'sealed',
+        publicKey: 'pub',
+        state: 'pending',
+      });
+      assert.ok((await w.until('dkim', 1000)) <= 1000);
       w.seen.length = 0;
       await other.dkim.promote(key.id, T0);
       await w.until('dkim', 1000);
@@ -161,7 +183,14 @@ export const specificCases: Case[] = [
       const b = await open();
       const { ex, alice } = await seed(a);
       const shop = await a.sites.add({ name: 'shop', customerId: alice.customerId, unixUser: null, tokenHash: 'h-shop' });
-      const key = await a.dkim.add({ domainId: ex.id, selector: 's1', algorithm: 'ed25519-sha256', privateKey: 'sealed', publicKey: 'pub', state: 'pending' });
+      const key = await a.dkim.add({
+        domainId: ex.id,
+        selector: 's1',
+        algorithm: 'ed25519-sha256',
+        privateKey: 'sealed',
+        publicKey: 'pub',
+        state: 'pending',
+      });
       const w = watcher(b);
       await listening(a, w);
       const changes: [ChangeTopic, string, () => Promise<unknown>][] = [
@@ -173,7 +202,11 @@ export const specificCases: Case[] = [
         ['sites', 'sites.hold', () => a.sites.hold(shop.id, 'spam', T0)],
         ['sites', 'sites.setTokenHash', () => a.sites.setTokenHash('shop', 'h-new')],
         ['routes', 'routes.remove', () => a.routes.remove('probe0.test')],
-        ['limits', 'limits.set', () => a.limits.set({ level: 'customer', target: 'acme', window: 'hour', metric: 'messages', max: 5, action: 'defer' })],
+        [
+          'limits',
+          'limits.set',
+          () => a.limits.set({ level: 'customer', target: 'acme', window: 'hour', metric: 'messages', max: 5, action: 'defer' }),
+        ],
         ['bans', 'authGuard.recordIpFailure (a ban)', () => a.authGuard.recordIpFailure('203.0.113.1', T0, 60_000, 1, 60_000)],
         ['bans', 'authGuard.unban', () => a.authGuard.unban('203.0.113.1')],
       ];

@@ -30,8 +30,23 @@ import { consoleTotpCases } from './console-totp.ts';
 import { poolCases } from './pools.ts';
 
 const cases: Case[] = [
-  ...tenantCases, ...siteCases, ...guardCases, ...enqueueCases, ...deliveryCases, ...operatorCases, ...clusterCases, ...specificCases, ...trackingCases, ...webhookCases, ...apiTokenCases, ...suppressionCases,
-  ...consoleSessionCases, ...lifecycleCases, ...appPasswordCases, ...consoleTotpCases, ...poolCases,
+  ...tenantCases,
+  ...siteCases,
+  ...guardCases,
+  ...enqueueCases,
+  ...deliveryCases,
+  ...operatorCases,
+  ...clusterCases,
+  ...specificCases,
+  ...trackingCases,
+  ...webhookCases,
+  ...apiTokenCases,
+  ...suppressionCases,
+  ...consoleSessionCases,
+  ...lifecycleCases,
+  ...appPasswordCases,
+  ...consoleTotpCases,
+  ...poolCases,
 ];
 
 /** Registers every case for one adapter (when POSTERN_STORE_ADAPTERS selects it). */

@@ -48,9 +48,18 @@ export const tenantCases: Case[] = [
       await store.domains.add('second.example', acme.id);
       assert.deepEqual(await store.domains.get('example.com'), ex);
       assert.equal(await store.domains.get('missing.example'), null);
-      assert.deepEqual((await store.domains.list()).map((x) => x.name), ['example.com', 'other.example', 'second.example']);
-      assert.deepEqual((await store.domains.list('acme')).map((x) => x.name), ['example.com', 'second.example']);
-      assert.deepEqual((await store.domains.list('other')).map((x) => x.name), ['other.example']);
+      assert.deepEqual(
+        (await store.domains.list()).map((x) => x.name),
+        ['example.com', 'other.example', 'second.example'],
+      );
+      assert.deepEqual(
+        (await store.domains.list('acme')).map((x) => x.name),
+        ['example.com', 'second.example'],
+      );
+      assert.deepEqual(
+        (await store.domains.list('other')).map((x) => x.name),
+        ['other.example'],
+      );
       assert.deepEqual(await store.domains.list('nobody'), []);
       await conflict(store.domains.add('example.com', other.id), /example\.com/);
       assert.equal((await store.domains.get('example.com'))!.customerName, 'acme', 'the conflict changed nothing');
@@ -63,23 +72,50 @@ export const tenantCases: Case[] = [
     async run({ store }) {
       const { acme, other, ex, oth, alice } = await seed(store);
       assert.deepEqual(alice, {
-        id: alice.id, address: 'alice@example.com', domainId: ex.id, customerId: acme.id, customerName: 'acme', customerStatus: 'active', passwordHash: 'h1',
-        credentialVersion: 1, status: 'active', heldSince: null, holdReason: null, releasedAt: null, source: 'postern', importedHash: null, appPasswordsOnly: false, createdAt: alice.createdAt, updatedAt: alice.createdAt,
+        id: alice.id,
+        address: 'alice@example.com',
+        domainId: ex.id,
+        customerId: acme.id,
+        customerName: 'acme',
+        customerStatus: 'active',
+        passwordHash: 'h1',
+        credentialVersion: 1,
+        status: 'active',
+        heldSince: null,
+        holdReason: null,
+        releasedAt: null,
+        source: 'postern',
+        importedHash: null,
+        appPasswordsOnly: false,
+        createdAt: alice.createdAt,
+        updatedAt: alice.createdAt,
       });
       assert.equal(typeof alice.createdAt, 'number');
       assert.deepEqual(await store.mailboxes.get('alice@example.com'), alice);
       assert.equal(await store.mailboxes.get('nobody@example.com'), null);
       await store.mailboxes.add({ address: 'bob@example.com', domainId: ex.id, customerId: acme.id, passwordHash: 'h2' });
       await store.mailboxes.add({ address: 'zed@other.example', domainId: oth.id, customerId: other.id, passwordHash: 'h3' });
-      assert.deepEqual((await store.mailboxes.list()).map((m) => m.address), ['alice@example.com', 'bob@example.com', 'zed@other.example']);
-      assert.deepEqual((await store.mailboxes.list({ customerName: 'acme' })).map((m) => m.address), ['alice@example.com', 'bob@example.com']);
-      assert.deepEqual((await store.mailboxes.list({ domain: 'other.example' })).map((m) => m.address), ['zed@other.example']);
+      assert.deepEqual(
+        (await store.mailboxes.list()).map((m) => m.address),
+        ['alice@example.com', 'bob@example.com', 'zed@other.example'],
+      );
+      assert.deepEqual(
+        (await store.mailboxes.list({ customerName: 'acme' })).map((m) => m.address),
+        ['alice@example.com', 'bob@example.com'],
+      );
+      assert.deepEqual(
+        (await store.mailboxes.list({ domain: 'other.example' })).map((m) => m.address),
+        ['zed@other.example'],
+      );
       assert.deepEqual(await store.mailboxes.list({ customerName: 'acme', domain: 'other.example' }), []);
       assert.deepEqual(await store.mailboxes.list({ domain: 'missing.example' }), []);
       assert.equal(await store.mailboxes.remove('bob@example.com'), true);
       assert.equal(await store.mailboxes.remove('bob@example.com'), false);
       assert.equal(await store.mailboxes.get('bob@example.com'), null);
-      await conflict(store.mailboxes.add({ address: 'alice@example.com', domainId: ex.id, customerId: acme.id, passwordHash: 'x' }), /alice@example\.com/);
+      await conflict(
+        store.mailboxes.add({ address: 'alice@example.com', domainId: ex.id, customerId: acme.id, passwordHash: 'x' }),
+        /alice@example\.com/,
+      );
       assert.equal((await store.mailboxes.get('alice@example.com'))!.passwordHash, 'h1');
     },
   },
@@ -114,17 +150,27 @@ export const tenantCases: Case[] = [
       assert.equal(await store.mailboxes.hold(alice.id, 'too many recipients', T0 + 5000), true);
       assert.equal(await store.mailboxes.hold(alice.id, 'another reason', T0 + 6000), false, 'already held');
       assert.equal(await store.mailboxes.hold(bob.id, 'bounces', T0 + 4000), true);
-      assert.deepEqual((await store.mailboxes.held()).map((m) => m.address), ['bob@example.com', 'alice@example.com']);
+      assert.deepEqual(
+        (await store.mailboxes.held()).map((m) => m.address),
+        ['bob@example.com', 'alice@example.com'],
+      );
       const a = (await store.mailboxes.get('alice@example.com'))!;
       assert.deepEqual([a.heldSince, a.holdReason, a.releasedAt], [T0 + 5000, 'too many recipients', null]);
       assert.equal(await store.mailboxes.unhold(alice.id, T0 + 7000), true);
       assert.equal(await store.mailboxes.unhold(alice.id, T0 + 7500), false, 'not held');
       const r = (await store.mailboxes.get('alice@example.com'))!;
       assert.deepEqual([r.heldSince, r.holdReason, r.releasedAt], [null, null, T0 + 7000]);
-      assert.deepEqual((await store.mailboxes.held()).map((m) => m.address), ['bob@example.com']);
+      assert.deepEqual(
+        (await store.mailboxes.held()).map((m) => m.address),
+        ['bob@example.com'],
+      );
       assert.equal(await store.mailboxes.hold(alice.id, 'again', T0 + 8000), true);
       const again = (await store.mailboxes.get('alice@example.com'))!;
-      assert.deepEqual([again.heldSince, again.holdReason, again.releasedAt], [T0 + 8000, 'again', T0 + 7000], 'releasedAt is when a hold was last released');
+      assert.deepEqual(
+        [again.heldSince, again.holdReason, again.releasedAt],
+        [T0 + 8000, 'again', T0 + 7000],
+        'releasedAt is when a hold was last released',
+      );
       assert.equal(await store.mailboxes.hold(999_999, 'x', T0), false);
       assert.equal(await store.mailboxes.unhold(999_999, T0), false);
     },
@@ -145,7 +191,9 @@ export const tenantCases: Case[] = [
       assert.equal(await store.authGuard.isKnownIp(alice.id, '192.0.2.1', 0, 10), false);
       assert.equal((await store.queue.get('KEEP'))!.state, 'queued');
       // its mail is still delivered and recorded (the activity of a mailbox that is gone is skipped, never a foreign-key error)
-      assert.deepEqual(await store.queue.enqueueBatch([message('LATE', { customerId: acme.id, mailboxId: alice.id, createdAt: T0 + 1 })]), [{ id: 'LATE', outcome: 'queued' }]);
+      assert.deepEqual(await store.queue.enqueueBatch([message('LATE', { customerId: acme.id, mailboxId: alice.id, createdAt: T0 + 1 })]), [
+        { id: 'LATE', outcome: 'queued' },
+      ]);
       const jobs = await store.queue.claim({ owner: 'n', now: T0 + 10, leaseMs: 60_000, limit: 10 });
       const r = await store.queue.record(jobs.flatMap((j) => j.recipients.map((x) => result(j, x.idx, 'delivered', { at: T0 + 20 }))));
       assert.deepEqual(r.finished.map((f) => f.id).sort(), ['KEEP', 'LATE']);
@@ -167,17 +215,33 @@ export const tenantCases: Case[] = [
       assert.equal(await store.grants.add({ mailboxId: alice.id, kind: 'address', value: 'orders@example.com' }), false);
       assert.equal(await store.grants.add({ mailboxId: alice.id, kind: 'address', value: 'info@example.com' }), true);
       const list = await store.grants.list(alice.id);
-      assert.deepEqual(list.map((g) => [g.mailboxId, g.kind, g.value]), [
-        [alice.id, 'address', 'info@example.com'], [alice.id, 'address', 'orders@example.com'], [alice.id, 'domain', 'example.com'], [alice.id, 'null-sender', ''],
-      ]);
+      assert.deepEqual(
+        list.map((g) => [g.mailboxId, g.kind, g.value]),
+        [
+          [alice.id, 'address', 'info@example.com'],
+          [alice.id, 'address', 'orders@example.com'],
+          [alice.id, 'domain', 'example.com'],
+          [alice.id, 'null-sender', ''],
+        ],
+      );
       assert.ok(list.every((g) => typeof g.createdAt === 'number'));
       assert.deepEqual(await store.grants.list(bob.id), []);
-      assert.equal(await store.grants.add({ mailboxId: bob.id, kind: 'address', value: 'orders@example.com' }), true, 'grants are per mailbox');
+      assert.equal(
+        await store.grants.add({ mailboxId: bob.id, kind: 'address', value: 'orders@example.com' }),
+        true,
+        'grants are per mailbox',
+      );
       assert.equal(await store.grants.remove({ mailboxId: alice.id, kind: 'address', value: 'orders@example.com' }), true);
       assert.equal(await store.grants.remove({ mailboxId: alice.id, kind: 'address', value: 'orders@example.com' }), false);
       assert.equal(await store.grants.remove({ mailboxId: alice.id, kind: 'domain', value: 'other.example' }), false);
-      assert.deepEqual((await store.grants.list(alice.id)).map((g) => g.value), ['info@example.com', 'example.com', '']);
-      assert.deepEqual((await store.grants.list(bob.id)).map((g) => g.value), ['orders@example.com']);
+      assert.deepEqual(
+        (await store.grants.list(alice.id)).map((g) => g.value),
+        ['info@example.com', 'example.com', ''],
+      );
+      assert.deepEqual(
+        (await store.grants.list(bob.id)).map((g) => g.value),
+        ['orders@example.com'],
+      );
     },
   },
 ];

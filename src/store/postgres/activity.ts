@@ -18,15 +18,17 @@ const SPAM = `INSERT INTO mailbox_hours (mailbox_id, hour_start, spam)
 export function createActivityRepo(pool: Pool, _deps: RepoDeps): ActivityRepo {
   return {
     async loginFrom(mailboxId, network, hourStart) {
-      const seen = await pool.query(
-        'SELECT 1 FROM mailbox_hour_networks WHERE mailbox_id = $1 AND hour_start = $2 AND network = $3',
-        [mailboxId, hourStart, network],
-      );
+      const seen = await pool.query('SELECT 1 FROM mailbox_hour_networks WHERE mailbox_id = $1 AND hour_start = $2 AND network = $3', [
+        mailboxId,
+        hourStart,
+        network,
+      ]);
       if (seen.rows.length) return; // most logins: a read, no write
-      await pool.query(
-        'INSERT INTO mailbox_hour_networks (mailbox_id, hour_start, network) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [mailboxId, hourStart, network],
-      );
+      await pool.query('INSERT INTO mailbox_hour_networks (mailbox_id, hour_start, network) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        mailboxId,
+        hourStart,
+        network,
+      ]);
     },
     async hour(mailboxId, hourStart) {
       const r = (await pool.query<Record<string, number>>(HOUR, [mailboxId, hourStart])).rows[0];

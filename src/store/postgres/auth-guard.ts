@@ -10,7 +10,11 @@ type Row = Record<string, unknown>;
 const REFRESH_MS = 86_400_000;
 
 const toBan = (r: Row): IpBan => ({
-  ip: r.ip as string, reason: r.reason as string, failures: r.failures as number, bannedUntil: r.banned_until as number, createdAt: r.created_at as number,
+  ip: r.ip as string,
+  reason: r.reason as string,
+  failures: r.failures as number,
+  bannedUntil: r.banned_until as number,
+  createdAt: r.created_at as number,
 });
 
 /**
@@ -40,13 +44,14 @@ export function createAuthGuardRepo(pool: Pool, deps: RepoDeps): AuthGuardRepo {
   const rowCount = async (sql: string, args: unknown[]) => (await pool.query(sql, args)).rowCount ?? 0;
 
   /** Counts an address's failure and, at the limit, bans it: the upsert's row lock is held until the ban commits. */
-  const banAtLimit = (ip: string, now: number, windowMs: number, limit: number, banMs: number) => tx(pool, async (c) => {
-    const count = (await c.query<{ count: number }>(IP_FAIL, [ip, now, windowMs])).rows[0].count;
-    if (count < limit) return false;
-    await c.query(BAN, [ip, `${count} failed logins within ${Math.round(windowMs / 60_000)} min`, count, now + banMs, now]);
-    await c.query('DELETE FROM ip_failures WHERE ip = $1', [ip]);
-    return true;
-  });
+  const banAtLimit = (ip: string, now: number, windowMs: number, limit: number, banMs: number) =>
+    tx(pool, async (c) => {
+      const count = (await c.query<{ count: number }>(IP_FAIL, [ip, now, windowMs])).rows[0].count;
+      if (count < limit) return false;
+      await c.query(BAN, [ip, `${count} failed logins within ${Math.round(windowMs / 60_000)} min`, count, now + banMs, now]);
+      await c.query('DELETE FROM ip_failures WHERE ip = $1', [ip]);
+      return true;
+    });
 
   return {
     async loginState(mailboxId) {
@@ -54,7 +59,9 @@ export function createAuthGuardRepo(pool: Pool, deps: RepoDeps): AuthGuardRepo {
       return { failures: (r?.failures as number | undefined) ?? 0, lockedUntil: (r?.locked_until as number | null | undefined) ?? null };
     },
     async isKnownIp(mailboxId, ip, since, maxFailures) {
-      const r = (await pool.query<Row>('SELECT last_success_at, failures FROM known_ips WHERE mailbox_id = $1 AND ip = $2', [mailboxId, ip])).rows[0];
+      const r = (
+        await pool.query<Row>('SELECT last_success_at, failures FROM known_ips WHERE mailbox_id = $1 AND ip = $2', [mailboxId, ip])
+      ).rows[0];
       return r !== undefined && (r.last_success_at as number) >= since && (r.failures as number) < maxFailures;
     },
     async recordKnownFailure(mailboxId, ip) {
@@ -68,11 +75,13 @@ export function createAuthGuardRepo(pool: Pool, deps: RepoDeps): AuthGuardRepo {
     },
     async recordSuccess(mailboxId, ip, now) {
       // most logins change nothing: read first, write only when something is to be cleared or refreshed
-      const s = (await pool.query<Row>(
-        `SELECT (SELECT failures FROM mailbox_logins WHERE mailbox_id = $1) AS failures, k.last_success_at, k.failures AS known_failures
+      const s = (
+        await pool.query<Row>(
+          `SELECT (SELECT failures FROM mailbox_logins WHERE mailbox_id = $1) AS failures, k.last_success_at, k.failures AS known_failures
          FROM (SELECT 1) one LEFT JOIN known_ips k ON k.mailbox_id = $1 AND k.ip = $2`,
-        [mailboxId, ip],
-      )).rows[0];
+          [mailboxId, ip],
+        )
+      ).rows[0];
       const last = s.last_success_at as number | null;
       const stale = last === null || last < now - REFRESH_MS;
       const failures = (s.failures as number | null) ?? 0;
@@ -108,7 +117,9 @@ export function createAuthGuardRepo(pool: Pool, deps: RepoDeps): AuthGuardRepo {
       return r ? toBan(r) : null;
     },
     async bans(now) {
-      return (await pool.query<Row>('SELECT * FROM ip_bans WHERE banned_until > $1 ORDER BY created_at, ip COLLATE "C"', [now])).rows.map(toBan);
+      return (await pool.query<Row>('SELECT * FROM ip_bans WHERE banned_until > $1 ORDER BY created_at, ip COLLATE "C"', [now])).rows.map(
+        toBan,
+      );
     },
     async unban(ip) {
       const n = await rowCount('DELETE FROM ip_bans WHERE ip = $1', [ip]);

@@ -27,7 +27,11 @@ export function notifier(db: Queryable, schema: string | undefined): Notifier {
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };
-  return Object.assign(send, { flush: async () => { await Promise.all([...inFlight]); } });
+  return Object.assign(send, {
+    flush: async () => {
+      await Promise.all([...inFlight]);
+    },
+  });
 }
 
 export interface ChangeFeed {
@@ -45,58 +49,76 @@ export function createChangeFeed(o: PoolOptions, opts: { retryMs?: number } = {}
 
   const emit = (topic: ChangeTopic) => {
     for (const fn of fns) {
-      try { fn(topic); } catch { /* a listener's mistake is its own */ }
+      try {
+        fn(topic);
+      } catch {
+        /* a listener's mistake is its own */
+      }
     }
   };
   const retry = () => {
     if (closed || timer) return;
-    timer = setTimeout(() => { timer = null; void start(); }, opts.retryMs ?? 1000);
+    timer = setTimeout(() => {
+      timer = null;
+      void start();
+    }, opts.retryMs ?? 1000);
     timer.unref();
   };
   let connectedBefore = false;
   let ping: NodeJS.Timeout | null = null;
-  const start = (): Promise<void> => (starting ??= (async () => {
-    const c = new pg.Client(connectionConfig({ ...o, applicationName: `postern-changes${o.schema ? `:${o.schema}` : ''}` }));
-    c.on('notification', (n) => {
-      if (!n.payload?.startsWith(prefix)) return;
-      const topic = n.payload.slice(prefix.length) as ChangeTopic;
-      if (TOPICS.includes(topic)) emit(topic);
-    });
-    c.on('error', () => undefined);
-    c.on('end', () => {
-      if (client === c) client = null;
-      if (ping) { clearInterval(ping); ping = null; }
-      if (!closed) retry();
-    });
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${CHANNEL}`);
-      if (closed) { await c.end(); return; }
-      client = c;
-      // the socket must not keep a CLI command's process alive
-      (c as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
-      // notices sent while we were away are lost: once listening again, everything counts as changed
-      if (connectedBefore) for (const t of TOPICS) emit(t);
-      connectedBefore = true;
-      // a connection that died silently (no FIN: a firewall, a NAT) is found within a minute
-      const drop = () => (c as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
-      ping = setInterval(() => {
-        const silent = setTimeout(drop, 10_000);
-        silent.unref();
-        c.query('SELECT 1').then(() => clearTimeout(silent), drop);
-      }, 30_000);
-      ping.unref();
-    } catch {
-      await c.end().catch(() => undefined);
-      retry();
-    }
-  })().finally(() => { starting = null; }));
+  const start = (): Promise<void> =>
+    (starting ??= (async () => {
+      const c = new pg.Client(connectionConfig({ ...o, applicationName: `postern-changes${o.schema ? `:${o.schema}` : ''}` }));
+      c.on('notification', (n) => {
+        if (!n.payload?.startsWith(prefix)) return;
+        const topic = n.payload.slice(prefix.length) as ChangeTopic;
+        if (TOPICS.includes(topic)) emit(topic);
+      });
+      c.on('error', () => undefined);
+      c.on('end', () => {
+        if (client === c) client = null;
+        if (ping) {
+          clearInterval(ping);
+          ping = null;
+        }
+        if (!closed) retry();
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${CHANNEL}`);
+        if (closed) {
+          await c.end();
+          return;
+        }
+        client = c;
+        // the socket must not keep a CLI command's process alive
+        (c as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+        // notices sent while we were away are lost: once listening again, everything counts as changed
+        if (connectedBefore) for (const t of TOPICS) emit(t);
+        connectedBefore = true;
+        // a connection that died silently (no FIN: a firewall, a NAT) is found within a minute
+        const drop = () => (c as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+        ping = setInterval(() => {
+          const silent = setTimeout(drop, 10_000);
+          silent.unref();
+          c.query('SELECT 1').then(() => clearTimeout(silent), drop);
+        }, 30_000);
+        ping.unref();
+      } catch {
+        await c.end().catch(() => undefined);
+        retry();
+      }
+    })().finally(() => {
+      starting = null;
+    }));
 
   return {
     watch(fn) {
       fns.add(fn);
       if (!client && !starting && !timer) void start();
-      return () => { fns.delete(fn); };
+      return () => {
+        fns.delete(fn);
+      };
     },
     async close() {
       closed = true;

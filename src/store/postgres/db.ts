@@ -27,7 +27,12 @@ export function checkSchemaName(schema: string): string {
   return schema;
 }
 
-export interface PoolOptions { url: string; schema?: string; max?: number; applicationName?: string }
+export interface PoolOptions {
+  url: string;
+  schema?: string;
+  max?: number;
+  applicationName?: string;
+}
 
 export function connectionConfig(o: PoolOptions): pg.ClientConfig {
   const schema = o.schema ? checkSchemaName(o.schema) : null;
@@ -62,7 +67,9 @@ export async function tx<T>(pool: Pool, fn: (c: Client) => Promise<T>): Promise<
   // a checked-out client has no error listener of the pool's: a connection that drops in the
   // middle would otherwise be an unhandled 'error' event and end the process
   let broken: Error | undefined;
-  const onError = (err: Error) => { broken ??= err; };
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
   c.on('error', onError);
   try {
     await c.query('BEGIN');
@@ -70,7 +77,9 @@ export async function tx<T>(pool: Pool, fn: (c: Client) => Promise<T>): Promise<
     await c.query('COMMIT');
     return r;
   } catch (err) {
-    await c.query('ROLLBACK').catch((e: Error) => { broken ??= e; });
+    await c.query('ROLLBACK').catch((e: Error) => {
+      broken ??= e;
+    });
     throw err;
   } finally {
     c.off('error', onError);

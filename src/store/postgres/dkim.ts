@@ -9,10 +9,18 @@ type Row = Record<string, unknown>;
 const SELECT = 'SELECT k.*, d.name AS domain FROM dkim_keys k JOIN domains d ON d.id = k.domain_id';
 
 const toKey = (r: Row): DkimKey => ({
-  id: r.id as number, domainId: r.domain_id as number, domain: r.domain as string, selector: r.selector as string,
-  algorithm: r.algorithm as DkimKey['algorithm'], privateKey: r.private_key as string, publicKey: r.public_key as string,
-  state: r.state as DkimKeyState, createdAt: r.created_at as number, activatedAt: (r.activated_at as number | null) ?? null,
-  retiringAt: (r.retiring_at as number | null) ?? null, retiredAt: (r.retired_at as number | null) ?? null,
+  id: r.id as number,
+  domainId: r.domain_id as number,
+  domain: r.domain as string,
+  selector: r.selector as string,
+  algorithm: r.algorithm as DkimKey['algorithm'],
+  privateKey: r.private_key as string,
+  publicKey: r.public_key as string,
+  state: r.state as DkimKeyState,
+  createdAt: r.created_at as number,
+  activatedAt: (r.activated_at as number | null) ?? null,
+  retiringAt: (r.retiring_at as number | null) ?? null,
+  retiredAt: (r.retired_at as number | null) ?? null,
 });
 
 /** Moves a key to $1 stamping the column of that state with $2 (pending: created_at), if it is in one of $4. */
@@ -39,10 +47,11 @@ async function promote(c: Client, id: number, t: number): Promise<DkimKey[] | nu
     `${SELECT} WHERE k.domain_id = $1 AND k.algorithm = $2 AND k.state = 'active' ORDER BY k.id FOR UPDATE OF k`,
     [k.domain_id, k.algorithm],
   );
-  await c.query(
-    "UPDATE dkim_keys SET state = 'retiring', retiring_at = $1 WHERE domain_id = $2 AND algorithm = $3 AND state = 'active'",
-    [t, k.domain_id, k.algorithm],
-  );
+  await c.query("UPDATE dkim_keys SET state = 'retiring', retiring_at = $1 WHERE domain_id = $2 AND algorithm = $3 AND state = 'active'", [
+    t,
+    k.domain_id,
+    k.algorithm,
+  ]);
   await c.query("UPDATE dkim_keys SET state = 'active', activated_at = $1 WHERE id = $2", [t, id]);
   return rows.map(toKey);
 }

@@ -54,17 +54,34 @@ const TABLES: { name: string; booleans?: string[]; rename?: Record<string, strin
   { name: 'webhook_endpoints', booleans: ['enabled'] },
   { name: 'webhook_deliveries' },
 ];
-const IDENTITY = ['customers', 'domains', 'mailboxes', 'sites', 'dkim_keys', 'audit', 'attempts', 'tracked_events', 'webhook_deliveries', 'api_tokens', 'app_passwords'];
+const IDENTITY = [
+  'customers',
+  'domains',
+  'mailboxes',
+  'sites',
+  'dkim_keys',
+  'audit',
+  'attempts',
+  'tracked_events',
+  'webhook_deliveries',
+  'api_tokens',
+  'app_passwords',
+];
 const FACT = 'copied-from-sqlite';
 
 export class MoveRefused extends Error {}
 
-export interface MoveReport { tables: Record<string, number>; bodiesFromSpool: number; replaced: boolean }
+export interface MoveReport {
+  tables: Record<string, number>;
+  bodiesFromSpool: number;
+  replaced: boolean;
+}
 
 /** What the target holds already: a copy made before, or any tenant or queued message. */
 async function occupied(c: Client): Promise<string | null> {
   const fact = await c.query('SELECT value, at FROM store_facts WHERE key = $1', [FACT]);
-  if (fact.rows.length) return `this database was filled from ${fact.rows[0].value as string} on ${new Date(fact.rows[0].at as number).toISOString()}`;
+  if (fact.rows.length)
+    return `this database was filled from ${fact.rows[0].value as string} on ${new Date(fact.rows[0].at as number).toISOString()}`;
   for (const t of ['customers', 'domains', 'mailboxes', 'sites', 'routes', 'messages']) {
     const { rows } = await c.query(`SELECT COUNT(*) AS n FROM ${t}`);
     if ((rows[0].n as number) > 0) return `the database is not empty (${t}: ${rows[0].n as number} rows)`;
@@ -77,7 +94,11 @@ async function occupied(c: Client): Promise<string | null> {
  * `pool`. Refuses a target that was filled before or holds data, unless `force` (which empties
  * it first). The SQLite file is brought to the newest schema first; it is not changed otherwise.
  */
-export async function copyFromSqlite(pool: Pool, file: string, opts: { spoolDir?: string; force?: boolean; now?: number } = {}): Promise<MoveReport> {
+export async function copyFromSqlite(
+  pool: Pool,
+  file: string,
+  opts: { spoolDir?: string; force?: boolean; now?: number } = {},
+): Promise<MoveReport> {
   if (!fs.existsSync(file)) throw new MoveRefused(`no SQLite database at ${file}`);
   openDatabase(file).close(); // migrations, so the columns below exist
   const src = new Database(file, { readonly: true, fileMustExist: true });
@@ -128,7 +149,9 @@ function withBody(r: Row, spoolDir: string): Row {
   try {
     body = fs.readFileSync(file);
   } catch (err) {
-    throw new MoveRefused(`message ${r.id as string}: its body ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was copied`);
+    throw new MoveRefused(
+      `message ${r.id as string}: its body ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was copied`,
+    );
   }
   return { ...rest, body };
 }
@@ -138,13 +161,22 @@ async function insertAll(c: Client, t: (typeof TABLES)[number], rows: Iterable<R
   let srcCols: string[] = [];
   let cols: string[] = [];
   // a NUL (which PostgreSQL text cannot hold) becomes U+FFFD, as the adapter does
-  const value = (r: Row, k: string) => (t.booleans?.includes(k) ? r[k] === 1 || r[k] === true : typeof r[k] === 'string' ? pgText(r[k]) : r[k] ?? null);
+  const value = (r: Row, k: string) =>
+    t.booleans?.includes(k) ? r[k] === 1 || r[k] === true : typeof r[k] === 'string' ? pgText(r[k]) : (r[k] ?? null);
   let batch: Row[] = [];
   let bytes = 0;
   const flush = async () => {
     if (!batch.length) return;
     const params: unknown[] = [];
-    const tuples = batch.map((r) => `(${srcCols.map((k) => { params.push(value(r, k)); return `$${params.length}`; }).join(', ')})`);
+    const tuples = batch.map(
+      (r) =>
+        `(${srcCols
+          .map((k) => {
+            params.push(value(r, k));
+            return `$${params.length}`;
+          })
+          .join(', ')})`,
+    );
     await c.query(`INSERT INTO ${t.name} (${cols.join(', ')}) OVERRIDING SYSTEM VALUE VALUES ${tuples.join(', ')}`, params);
     batch = [];
     bytes = 0;
@@ -165,9 +197,10 @@ async function insertAll(c: Client, t: (typeof TABLES)[number], rows: Iterable<R
 async function resetIdentities(c: Client, src: Db): Promise<void> {
   const seq = src.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'sites'").pluck().get() as number | undefined;
   for (const t of IDENTITY) {
-    const floor = t === 'sites' ? seq ?? 0 : 0;
+    const floor = t === 'sites' ? (seq ?? 0) : 0;
     await c.query(
-      `SELECT setval(pg_get_serial_sequence('${t}', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM ${t}), $1::bigint) + 1, false)`, [floor],
+      `SELECT setval(pg_get_serial_sequence('${t}', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM ${t}), $1::bigint) + 1, false)`,
+      [floor],
     );
   }
 }

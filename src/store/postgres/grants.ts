@@ -16,7 +16,11 @@ export function createGrantRepo(pool: Pool, deps: RepoDeps): GrantRepo {
       return (r.rowCount ?? 0) > 0;
     },
     async remove(g) {
-      const r = await pool.query('DELETE FROM sender_grants WHERE mailbox_id = $1 AND kind = $2 AND value = $3', [g.mailboxId, g.kind, g.value]);
+      const r = await pool.query('DELETE FROM sender_grants WHERE mailbox_id = $1 AND kind = $2 AND value = $3', [
+        g.mailboxId,
+        g.kind,
+        g.value,
+      ]);
       return (r.rowCount ?? 0) > 0;
     },
     async list(mailboxId) {
@@ -24,9 +28,14 @@ export function createGrantRepo(pool: Pool, deps: RepoDeps): GrantRepo {
         'SELECT * FROM sender_grants WHERE mailbox_id = $1 ORDER BY kind COLLATE "C", value COLLATE "C"',
         [mailboxId],
       );
-      return rows.map((r): SenderGrant => ({
-        mailboxId: r.mailbox_id as number, kind: r.kind as GrantKind, value: r.value as string, createdAt: r.created_at as number,
-      }));
+      return rows.map(
+        (r): SenderGrant => ({
+          mailboxId: r.mailbox_id as number,
+          kind: r.kind as GrantKind,
+          value: r.value as string,
+          createdAt: r.created_at as number,
+        }),
+      );
     },
   };
 }

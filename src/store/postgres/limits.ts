@@ -20,8 +20,14 @@ export function createLimitRepo(pool: Pool, deps: RepoDeps): LimitRepo {
     async list(filter = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (filter.level) { args.push(filter.level); where.push(`level = $${args.length}`); }
-      if (filter.target) { args.push(filter.target); where.push(`target IN ($${args.length}, '*')`); }
+      if (filter.level) {
+        args.push(filter.level);
+        where.push(`level = $${args.length}`);
+      }
+      if (filter.target) {
+        args.push(filter.target);
+        where.push(`target IN ($${args.length}, '*')`);
+      }
       const sql = `SELECT level, target, win AS "window", metric, max, action FROM limits
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ${ORDER}`;
       return (await pool.query<LimitRule>(sql, args)).rows;
@@ -29,18 +35,26 @@ export function createLimitRepo(pool: Pool, deps: RepoDeps): LimitRepo {
     async clear(f) {
       const args: unknown[] = [f.level, f.target];
       const where = ['level = $1', 'target = $2'];
-      if (f.window) { args.push(f.window); where.push(`win = $${args.length}`); }
-      if (f.metric) { args.push(f.metric); where.push(`metric = $${args.length}`); }
+      if (f.window) {
+        args.push(f.window);
+        where.push(`win = $${args.length}`);
+      }
+      if (f.metric) {
+        args.push(f.metric);
+        where.push(`metric = $${args.length}`);
+      }
       const n = (await pool.query(`DELETE FROM limits WHERE ${where.join(' AND ')}`, args)).rowCount ?? 0;
       if (n > 0) deps.changed('limits');
       return n;
     },
     async usage(level, target, window, now): Promise<LimitUsage> {
       const start = windowStart(window, now);
-      const r = (await pool.query<{ messages: number; recipients: number }>(
-        'SELECT messages, recipients FROM limit_usage WHERE level = $1 AND target = $2 AND win = $3 AND window_start = $4',
-        [level, target, window, start],
-      )).rows[0];
+      const r = (
+        await pool.query<{ messages: number; recipients: number }>(
+          'SELECT messages, recipients FROM limit_usage WHERE level = $1 AND target = $2 AND win = $3 AND window_start = $4',
+          [level, target, window, start],
+        )
+      ).rows[0];
       return { level, target, window, start, messages: r?.messages ?? 0, recipients: r?.recipients ?? 0 };
     },
   };

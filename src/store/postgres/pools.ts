@@ -27,8 +27,14 @@ export function createPoolRepo(pool: Pool, deps: RepoDeps): PoolRepo {
     async list(filter = {}) {
       const where: string[] = [];
       const params: unknown[] = [];
-      if (filter.pool !== undefined) { params.push(filter.pool); where.push(`p.pool = $${params.length}`); }
-      if (filter.customerId !== undefined) { params.push(filter.customerId); where.push(`p.customer_id = $${params.length}`); }
+      if (filter.pool !== undefined) {
+        params.push(filter.pool);
+        where.push(`p.pool = $${params.length}`);
+      }
+      if (filter.customerId !== undefined) {
+        params.push(filter.customerId);
+        where.push(`p.customer_id = $${params.length}`);
+      }
       const sql = `${POOL_ASSIGNMENT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY p.kind, p.name COLLATE "C"`;
       return (await pool.query<Row>(sql, params)).rows.map(toPoolAssignment);
     },

@@ -10,7 +10,16 @@
 import { StoreError } from '../types.ts';
 import { NEVER, type DeliveryJob, type NewMessage, type RecipientUpdate } from '../../core/index.ts';
 import {
-  admit, applicable, decide, holdReasonOf, needsHeldCount, type AdmissionFacts, type AppliedRule, type EnqueueVerdict, type LimitRule, type SenderFacts,
+  admit,
+  applicable,
+  decide,
+  holdReasonOf,
+  needsHeldCount,
+  type AdmissionFacts,
+  type AppliedRule,
+  type EnqueueVerdict,
+  type LimitRule,
+  type SenderFacts,
 } from '../../limits/index.ts';
 import { tx, isTransient, pgText, type Client, type Pool } from './db.ts';
 import { jobsOf } from '../rows.ts';
@@ -44,50 +53,77 @@ async function lockCounters(c: Client, counters: Counter[]): Promise<Map<string,
   const cols = [sorted.map((k) => k.level), sorted.map((k) => k.target), sorted.map((k) => k.window), sorted.map((k) => k.start)];
   await c.query(
     `INSERT INTO limit_usage (level, target, win, window_start)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING`, cols,
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING`,
+    cols,
   );
   const { rows } = await c.query(
     `SELECT u.level, u.target, u.win, u.window_start, u.messages, u.recipients FROM limit_usage u
      JOIN unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS k(level, target, win, start)
        ON u.level = k.level AND u.target = k.target AND u.win = k.win AND u.window_start = k.start
-     ORDER BY u.level, u.target, u.win, u.window_start FOR UPDATE OF u`, cols,
+     ORDER BY u.level, u.target, u.win, u.window_start FOR UPDATE OF u`,
+    cols,
   );
   for (const r of rows) {
-    usage.set(counterKey({ level: r.level, target: r.target, window: r.win, start: r.window_start } as Counter), { messages: r.messages as number, recipients: r.recipients as number });
+    usage.set(counterKey({ level: r.level, target: r.target, window: r.win, start: r.window_start } as Counter), {
+      messages: r.messages as number,
+      recipients: r.recipients as number,
+    });
   }
   return usage;
 }
 
 /** A message's text as PostgreSQL can store it (no NUL), for every table it is written to. */
 const storable = (m: NewMessage): NewMessage => ({
-  ...m, sender: pgText(m.sender), messageIdHeader: pgText(m.messageIdHeader), authUser: pgText(m.authUser), dsnEnvid: pgText(m.dsnEnvid),
-  topHeaders: pgText(m.topHeaders), subject: pgText(m.subject), recipients: m.recipients.map((r) => ({ ...r, address: pgText(r.address), orcpt: pgText(r.orcpt) })),
+  ...m,
+  sender: pgText(m.sender),
+  messageIdHeader: pgText(m.messageIdHeader),
+  authUser: pgText(m.authUser),
+  dsnEnvid: pgText(m.dsnEnvid),
+  topHeaders: pgText(m.topHeaders),
+  subject: pgText(m.subject),
+  recipients: m.recipients.map((r) => ({ ...r, address: pgText(r.address), orcpt: pgText(r.orcpt) })),
 });
 
 async function enqueueIn(c: Client, batch: NewMessage[]): Promise<EnqueueVerdict[]> {
   const messages = batch.map(storable);
   for (const m of messages) {
     if (m.bodyPath !== null || !m.body) {
-      throw new StoreError('invalid', 'the PostgreSQL store keeps message bodies in the database (every node must read them): a spool file cannot be queued');
+      throw new StoreError(
+        'invalid',
+        'the PostgreSQL store keeps message bodies in the database (every node must read them): a spool file cannot be queued',
+      );
     }
   }
   // a customer removed since its session logged in (a submission: onSenderHold): its messages
   // cannot be stored (the foreign key) and must not fail the others of the batch; KEY SHARE
   // holds off a removal until commit. Any other unknown customer still fails the batch.
   const customers = [...new Set(messages.flatMap((m) => (m.customerId === null || !m.onSenderHold ? [] : [m.customerId])))];
-  const present = new Set(customers.length
-    ? (await c.query<{ id: string }>('SELECT id FROM customers WHERE id = ANY($1::bigint[]) FOR KEY SHARE', [customers])).rows.map((r) => Number(r.id))
-    : []);
+  const present = new Set(
+    customers.length
+      ? (await c.query<{ id: string }>('SELECT id FROM customers WHERE id = ANY($1::bigint[]) FOR KEY SHARE', [customers])).rows.map((r) =>
+          Number(r.id),
+        )
+      : [],
+  );
   const gone = (m: NewMessage) => Boolean(m.onSenderHold) && m.customerId !== null && !present.has(Number(m.customerId));
   // the bodies go in first, before any limit counter is locked: a large body's write never
   // makes another node's limit check wait
-  await insertMessages(c, messages.filter((m) => !gone(m)));
+  await insertMessages(
+    c,
+    messages.filter((m) => !gone(m)),
+  );
   const rules = messages.some((m) => m.limitScope)
-    ? (await c.query('SELECT level, target, win AS window, metric, max, action FROM limits')).rows as LimitRule[]
+    ? ((await c.query('SELECT level, target, win AS window, metric, max, action FROM limits')).rows as LimitRule[])
     : [];
   const appliedOf = new Map(messages.map((m) => [m.id, m.limitScope && rules.length ? applicable(rules, m.limitScope, m.createdAt) : []]));
-  const usage = await lockCounters(c, [...appliedOf.values()].flat().map((a) => a.counter));
-  await lockSenders(c, messages.filter((m) => m.heldCap !== undefined));
+  const usage = await lockCounters(
+    c,
+    [...appliedOf.values()].flat().map((a) => a.counter),
+  );
+  await lockSenders(
+    c,
+    messages.filter((m) => m.heldCap !== undefined),
+  );
 
   const verdicts: EnqueueVerdict[] = [];
   const stored: { m: NewMessage; held: boolean; reason: string | null }[] = [];
@@ -96,7 +132,9 @@ async function enqueueIn(c: Client, batch: NewMessage[]): Promise<EnqueueVerdict
     const applied = appliedOf.get(m.id)!;
     const facts: AdmissionFacts = {
       sender: gone(m) ? { customer: null, mailbox: null, held: false } : await senderFacts(c, m),
-      limits: applied.length ? decide(applied, (a) => usage.get(counterKey(a.counter)) ?? { messages: 0, recipients: 0 }, m.recipients.length) : null,
+      limits: applied.length
+        ? decide(applied, (a) => usage.get(counterKey(a.counter)) ?? { messages: 0, recipients: 0 }, m.recipients.length)
+        : null,
       heldCount: null,
     };
     let v = admit(m, facts);
@@ -118,7 +156,10 @@ async function enqueueIn(c: Client, batch: NewMessage[]): Promise<EnqueueVerdict
     );
   }
   await insertRecipients(c, stored);
-  await countActivity(c, stored.map((x) => x.m));
+  await countActivity(
+    c,
+    stored.map((x) => x.m),
+  );
   await trackVerdicts(c, decided);
   return verdicts;
 }
@@ -163,8 +204,14 @@ async function writeCounters(c: Client, usage: Map<string, { messages: number; r
     `UPDATE limit_usage u SET messages = k.messages, recipients = k.recipients
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::int[]) AS k(level, target, win, start, messages, recipients)
      WHERE u.level = k.level AND u.target = k.target AND u.win = k.win AND u.window_start = k.start`,
-    [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2]), keys.map((k) => Number(k[3])),
-      [...usage.values()].map((u) => u.messages), [...usage.values()].map((u) => u.recipients)],
+    [
+      keys.map((k) => k[0]),
+      keys.map((k) => k[1]),
+      keys.map((k) => k[2]),
+      keys.map((k) => Number(k[3])),
+      [...usage.values()].map((u) => u.messages),
+      [...usage.values()].map((u) => u.recipients),
+    ],
   );
 }
 
@@ -189,7 +236,7 @@ const STATEMENT_BYTES = 16 * 1024 * 1024;
 async function insertMessages(c: Client, messages: NewMessage[]): Promise<void> {
   // each body is its own parameter, sent in binary (an array literal would hex-encode them all
   // into one string); statements are cut at a few megabytes
-  for (let i = 0; i < messages.length;) {
+  for (let i = 0; i < messages.length; ) {
     const params: unknown[] = [];
     const tuples: string[] = [];
     let bytes = 0;
@@ -197,9 +244,35 @@ async function insertMessages(c: Client, messages: NewMessage[]): Promise<void> 
       const m = messages[i];
       const body = Buffer.from(m.body!.buffer, m.body!.byteOffset, m.body!.byteLength);
       bytes += body.length;
-      const row = [m.id, m.customerId, m.mailboxId, m.siteId ?? null, pgText(m.sender), m.size, body, pgText(m.messageIdHeader), m.clientIp,
-        pgText(m.authUser), m.listener, m.dsnRet, pgText(m.dsnEnvid), m.createdAt, !!m.eightBit, !!m.smtputf8, 'queued', pgText(m.topHeaders ?? null), null];
-      tuples.push(`(${row.map((v) => { params.push(v); return `$${params.length}`; }).join(', ')})`);
+      const row = [
+        m.id,
+        m.customerId,
+        m.mailboxId,
+        m.siteId ?? null,
+        pgText(m.sender),
+        m.size,
+        body,
+        pgText(m.messageIdHeader),
+        m.clientIp,
+        pgText(m.authUser),
+        m.listener,
+        m.dsnRet,
+        pgText(m.dsnEnvid),
+        m.createdAt,
+        !!m.eightBit,
+        !!m.smtputf8,
+        'queued',
+        pgText(m.topHeaders ?? null),
+        null,
+      ];
+      tuples.push(
+        `(${row
+          .map((v) => {
+            params.push(v);
+            return `$${params.length}`;
+          })
+          .join(', ')})`,
+      );
     }
     await c.query(`INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES ${tuples.join(', ')}`, params);
   }
@@ -211,15 +284,24 @@ async function insertRecipients(c: Client, stored: { m: NewMessage; held: boolea
   await c.query(
     `INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt)
      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])`,
-    [r.map((x) => x.id), r.map((x) => x.i), r.map((x) => pgText(x.rc.address)), r.map((x) => pgText(domainOf(x.rc.address))), r.map((x) => x.due),
-      r.map((x) => x.rc.notify ?? null), r.map((x) => pgText(x.rc.orcpt ?? null))],
+    [
+      r.map((x) => x.id),
+      r.map((x) => x.i),
+      r.map((x) => pgText(x.rc.address)),
+      r.map((x) => pgText(domainOf(x.rc.address))),
+      r.map((x) => x.due),
+      r.map((x) => x.rc.notify ?? null),
+      r.map((x) => pgText(x.rc.orcpt ?? null)),
+    ],
   );
 }
 
 /** The mailboxes of `ids` that still exist, locked against removal until the commit (their counters refer to them). */
 async function existingMailboxes(c: Client, ids: number[]): Promise<Set<number>> {
   if (!ids.length) return new Set();
-  const { rows } = await c.query('SELECT id FROM mailboxes WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE', [[...new Set(ids)].sort((a, b) => a - b)]);
+  const { rows } = await c.query('SELECT id FROM mailboxes WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE', [
+    [...new Set(ids)].sort((a, b) => a - b),
+  ]);
   return new Set(rows.map((r) => r.id as number));
 }
 
@@ -237,15 +319,20 @@ async function countActivity(c: Client, messages: NewMessage[]): Promise<void> {
   }
   // a mailbox removed meanwhile (its mail still queued) is skipped, never a foreign-key error;
   // the ones that exist are locked against removal until the commit
-  const alive = await existingMailboxes(c, [...hours.values()].map((h) => h.mailbox));
+  const alive = await existingMailboxes(
+    c,
+    [...hours.values()].map((h) => h.mailbox),
+  );
   for (const h of [...hours.values()].filter((x) => alive.has(x.mailbox)).sort((a, b) => a.mailbox - b.mailbox || a.hour - b.hour)) {
     await c.query(
       `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients) VALUES ($1, $2, $3)
-       ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET recipients = mailbox_hours.recipients + excluded.recipients`, [h.mailbox, h.hour, h.n],
+       ON CONFLICT (mailbox_id, hour_start) DO UPDATE SET recipients = mailbox_hours.recipients + excluded.recipients`,
+      [h.mailbox, h.hour, h.n],
     );
     await c.query(
       `INSERT INTO mailbox_hour_domains (mailbox_id, hour_start, domain) SELECT $1, $2, d FROM unnest($3::text[]) AS d
-       ON CONFLICT DO NOTHING`, [h.mailbox, h.hour, [...h.domains].sort().map(pgText)],
+       ON CONFLICT DO NOTHING`,
+      [h.mailbox, h.hour, [...h.domains].sort().map(pgText)],
     );
   }
 }
@@ -255,7 +342,13 @@ export async function enqueue(pool: Pool, messages: NewMessage[]): Promise<Enque
   return retrying(pool, (c) => enqueueIn(c, messages));
 }
 
-export interface ClaimOptions { owner: string; now: number; leaseMs: number; limit: number; excludeDomains?: string[] }
+export interface ClaimOptions {
+  owner: string;
+  now: number;
+  leaseMs: number;
+  limit: number;
+  excludeDomains?: string[];
+}
 
 /**
  * Due recipients, leased in one statement. SKIP LOCKED: a node never waits for another's claim
@@ -279,7 +372,12 @@ export async function claim(pool: Pool, o: ClaimOptions): Promise<DeliveryJob[]>
     [o.now, o.excludeDomains ?? [], o.limit, lease.until, lease.owner],
   );
   // the byte order of ids, as SQLite sorts them (not the collation's)
-  (rows as Row[]).sort((a, b) => (a.due_at as number) - (b.due_at as number) || (a.message_id === b.message_id ? 0 : (a.message_id as string) < (b.message_id as string) ? -1 : 1) || (a.idx as number) - (b.idx as number));
+  (rows as Row[]).sort(
+    (a, b) =>
+      (a.due_at as number) - (b.due_at as number) ||
+      (a.message_id === b.message_id ? 0 : (a.message_id as string) < (b.message_id as string) ? -1 : 1) ||
+      (a.idx as number) - (b.idx as number),
+  );
   return jobsOf(rows as Row[], lease);
 }
 
@@ -307,8 +405,21 @@ async function recordIn(c: Client, results: RecipientUpdate[]): Promise<{ finish
        WHERE m.id = r.message_id AND r.message_id = $1 AND r.idx = $2 AND r.state IN ('queued', 'deferred')
          AND ($11::text IS NULL OR (r.lease_owner = $11 AND r.next_attempt_at = $12::bigint))
        RETURNING r.attempts, r.address, m.mailbox_id`,
-      [u.messageId, u.idx, u.state, u.at, u.state === 'deferred' ? u.nextAttemptAt : u.at, pgText(u.reply), pgText(u.category), pgText(u.remoteHost),
-        u.attempted, !!u.delayNotified, u.lease?.owner ?? null, u.lease?.until ?? null, NEVER],
+      [
+        u.messageId,
+        u.idx,
+        u.state,
+        u.at,
+        u.state === 'deferred' ? u.nextAttemptAt : u.at,
+        pgText(u.reply),
+        pgText(u.category),
+        pgText(u.remoteHost),
+        u.attempted,
+        !!u.delayNotified,
+        u.lease?.owner ?? null,
+        u.lease?.until ?? null,
+        NEVER,
+      ],
     );
     if (!rows.length) continue; // deleted meanwhile (queue delete), or no longer this claim's
     touched.add(u.messageId);
@@ -323,7 +434,8 @@ async function recordIn(c: Client, results: RecipientUpdate[]): Promise<{ finish
     if (mailbox && (u.state !== 'deferred' || rows[0].attempts === 1)) {
       const hour = u.at - (u.at % HOUR);
       const h = hours.get(`${mailbox}|${hour}`) ?? { mailbox, hour, delivered: 0, bad: 0 };
-      if (u.state === 'delivered') h.delivered++; else h.bad++;
+      if (u.state === 'delivered') h.delivered++;
+      else h.bad++;
       hours.set(`${mailbox}|${hour}`, h);
     }
   }
@@ -333,7 +445,8 @@ async function recordIn(c: Client, results: RecipientUpdate[]): Promise<{ finish
   const { rows } = await c.query(
     `DELETE FROM messages m WHERE m.id = ANY($1::text[])
        AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state NOT IN ('delivered', 'failed'))
-     RETURNING m.id`, [[...touched].sort()],
+     RETURNING m.id`,
+    [[...touched].sort()],
   );
   return { finished: rows.map((r) => ({ id: r.id as string, bodyPath: null })) };
 }
@@ -343,7 +456,10 @@ async function recordIn(c: Client, results: RecipientUpdate[]): Promise<{ finish
  * order enqueue uses too: two nodes recording results of the same mailboxes never deadlock.
  */
 async function countOutcomes(c: Client, hours: { mailbox: number; hour: number; delivered: number; bad: number }[]): Promise<void> {
-  const alive = await existingMailboxes(c, hours.map((h) => h.mailbox));
+  const alive = await existingMailboxes(
+    c,
+    hours.map((h) => h.mailbox),
+  );
   for (const h of hours.filter((x) => alive.has(x.mailbox)).sort((a, b) => a.mailbox - b.mailbox || a.hour - b.hour)) {
     await c.query(
       `INSERT INTO mailbox_hours (mailbox_id, hour_start, recipients, delivered, bad) VALUES ($1, $2, 0, $3, $4)
@@ -360,7 +476,8 @@ export async function record(pool: Pool, updates: RecipientUpdate[]): Promise<{ 
 
 export async function releaseLeases(pool: Pool, owner: string, now: number): Promise<number> {
   const r = await pool.query(
-    `UPDATE recipients SET next_attempt_at = $1, lease_owner = NULL WHERE lease_owner = $2 AND state IN ('queued', 'deferred')`, [now, owner],
+    `UPDATE recipients SET next_attempt_at = $1, lease_owner = NULL WHERE lease_owner = $2 AND state IN ('queued', 'deferred')`,
+    [now, owner],
   );
   return r.rowCount ?? 0;
 }

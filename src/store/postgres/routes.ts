@@ -7,9 +7,14 @@ import type { Route, RouteTls } from '../../core/index.ts';
 type Row = Record<string, unknown>;
 
 const toRoute = (r: Row): Route => ({
-  domain: r.domain as string, host: r.host as string, port: r.port as number, tls: r.tls as RouteTls,
-  authUser: (r.auth_user as string | null) ?? null, authSecret: (r.auth_secret as string | null) ?? null,
-  createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+  domain: r.domain as string,
+  host: r.host as string,
+  port: r.port as number,
+  tls: r.tls as RouteTls,
+  authUser: (r.auth_user as string | null) ?? null,
+  authSecret: (r.auth_secret as string | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
 });
 
 export function createRouteRepo(pool: Pool, deps: RepoDeps): RouteRepo {

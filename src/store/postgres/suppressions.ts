@@ -5,7 +5,6 @@ import type { SuppressionRepo } from '../types.ts';
 import { SUPPRESSION_SELECT, toSuppression, type Row } from '../rows.ts';
 import { suppressionKey } from '../suppression-key.ts';
 
-
 export function createSuppressionRepo(pool: Pool, _deps: RepoDeps): SuppressionRepo {
   return {
     async add(e) {
@@ -26,7 +25,13 @@ export function createSuppressionRepo(pool: Pool, _deps: RepoDeps): SuppressionR
       return toSuppression(rows[0]);
     },
     async find(customerId, address, now) {
-      const r = (await pool.query<Row>(`${SUPPRESSION_SELECT} WHERE s.customer_id = $1 AND s.address_key = $2 AND s.until > $3`, [customerId, suppressionKey(address), now])).rows[0];
+      const r = (
+        await pool.query<Row>(`${SUPPRESSION_SELECT} WHERE s.customer_id = $1 AND s.address_key = $2 AND s.until > $3`, [
+          customerId,
+          suppressionKey(address),
+          now,
+        ])
+      ).rows[0];
       return r ? toSuppression(r) : null;
     },
     async list(f = {}) {
@@ -40,7 +45,10 @@ export function createSuppressionRepo(pool: Pool, _deps: RepoDeps): SuppressionR
       return (await pool.query<Row>(sql, params)).rows.map(toSuppression);
     },
     async remove(customerId, address) {
-      return ((await pool.query('DELETE FROM suppressions WHERE customer_id = $1 AND address_key = $2', [customerId, suppressionKey(address)])).rowCount ?? 0) > 0;
+      return (
+        ((await pool.query('DELETE FROM suppressions WHERE customer_id = $1 AND address_key = $2', [customerId, suppressionKey(address)]))
+          .rowCount ?? 0) > 0
+      );
     },
     async prune(now) {
       return (await pool.query('DELETE FROM suppressions WHERE until <= $1', [now])).rowCount ?? 0;

@@ -7,7 +7,6 @@ import { CUSTOMER_OF, toCustomer, toDomain, toMailbox, type Row } from '../rows.
 
 const isUnique = (err: unknown) => (err as { code?: string }).code === '23505';
 
-
 /** Runs an insert; a unique violation becomes a StoreError conflict with `message`. */
 async function insert(pool: Pool, sql: string, args: unknown[], message: string): Promise<Row> {
   try {
@@ -95,7 +94,14 @@ export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
           INSERT INTO mailboxes (address, domain_id, customer_id, password_hash, source, imported_hash, created_at, updated_at)
           VALUES ($1, $2, $3, $4, $6, $7, $5, $5) RETURNING *)
         SELECT m.*, ${CUSTOMER_OF} FROM m JOIN customers c ON c.id = m.customer_id`;
-      const m = toMailbox(await insert(pool, sql, [address, domainId, customerId, passwordHash, t, source, importedHash], `mailbox ${address} already exists`));
+      const m = toMailbox(
+        await insert(
+          pool,
+          sql,
+          [address, domainId, customerId, passwordHash, t, source, importedHash],
+          `mailbox ${address} already exists`,
+        ),
+      );
       deps.changed('mailboxes');
       return m;
     },
@@ -103,8 +109,14 @@ export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
     async list(filter = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (filter.customerName) { args.push(filter.customerName); where.push(`c.name = $${args.length}`); }
-      if (filter.domain) { args.push(filter.domain); where.push(`m.domain_id = (SELECT id FROM domains WHERE name = $${args.length})`); }
+      if (filter.customerName) {
+        args.push(filter.customerName);
+        where.push(`c.name = $${args.length}`);
+      }
+      if (filter.domain) {
+        args.push(filter.domain);
+        where.push(`m.domain_id = (SELECT id FROM domains WHERE name = $${args.length})`);
+      }
       const sql = `${MAILBOX_SELECT}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY m.address COLLATE "C"`;
       return (await pool.query<Row>(sql, args)).rows.map(toMailbox);
     },
@@ -124,7 +136,10 @@ export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
     },
     async rehash(id, expected, next) {
       // the same password: other nodes' caches stay right, nothing to announce
-      return ((await pool.query('UPDATE mailboxes SET password_hash = $1 WHERE id = $2 AND password_hash = $3', [next, id, expected])).rowCount ?? 0) > 0;
+      return (
+        ((await pool.query('UPDATE mailboxes SET password_hash = $1 WHERE id = $2 AND password_hash = $3', [next, id, expected]))
+          .rowCount ?? 0) > 0
+      );
     },
     async setAppPasswordsOnly(address, on) {
       await change(
@@ -148,7 +163,10 @@ export function createMailboxRepo(pool: Pool, deps: RepoDeps): MailboxRepo {
       return change('UPDATE mailboxes SET held_since = $1, hold_reason = $2 WHERE id = $3 AND held_since IS NULL', [t, reason, id]);
     },
     async unhold(id, t) {
-      return change('UPDATE mailboxes SET held_since = NULL, hold_reason = NULL, released_at = $1 WHERE id = $2 AND held_since IS NOT NULL', [t, id]);
+      return change(
+        'UPDATE mailboxes SET held_since = NULL, hold_reason = NULL, released_at = $1 WHERE id = $2 AND held_since IS NOT NULL',
+        [t, id],
+      );
     },
     async held() {
       return (await pool.query<Row>(`${MAILBOX_SELECT} WHERE m.held_since IS NOT NULL ORDER BY m.held_since, m.id`)).rows.map(toMailbox);

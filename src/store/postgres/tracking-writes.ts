@@ -24,10 +24,22 @@ export async function trackVerdicts(c: Client, decided: { m: NewMessage; v: Enqu
        AS x(id, customer_id, auth_user, site_id, sender, message_id, subject, size, client_ip, listener, rcpt, status, at, bytes)
      LEFT JOIN sites s ON s.id = x.site_id
      ON CONFLICT (queue_id) DO NOTHING`, // queue ids are unique: a clash must never fail the enqueue
-    [col((d) => d.m.id), col((d) => d.m.customerId), col((d) => d.m.authUser), col((d) => d.m.siteId ?? null), col((d) => d.m.sender),
-      col((d) => d.m.messageIdHeader), col((d) => clip(d.m.subject, SUBJECT_MAX)), col((d) => d.m.size), col((d) => d.m.clientIp),
-      col((d) => d.m.listener), col((d) => d.m.recipients.length), col((d) => initialStatus(d.v)), col((d) => d.m.createdAt),
-      col((d, i) => messageBytes(d.m) + events[i]!.reduce((n, e) => n + e.bytes, 0))],
+    [
+      col((d) => d.m.id),
+      col((d) => d.m.customerId),
+      col((d) => d.m.authUser),
+      col((d) => d.m.siteId ?? null),
+      col((d) => d.m.sender),
+      col((d) => d.m.messageIdHeader),
+      col((d) => clip(d.m.subject, SUBJECT_MAX)),
+      col((d) => d.m.size),
+      col((d) => d.m.clientIp),
+      col((d) => d.m.listener),
+      col((d) => d.m.recipients.length),
+      col((d) => initialStatus(d.v)),
+      col((d) => d.m.createdAt),
+      col((d, i) => messageBytes(d.m) + events[i]!.reduce((n, e) => n + e.bytes, 0)),
+    ],
   );
   const rc = mine.flatMap((d) => d.m.recipients.map((r, i) => ({ id: d.m.id, i, address: r.address })));
   await c.query(
@@ -47,8 +59,16 @@ async function insertEvents(c: Client, rows: EventRow[]): Promise<void> {
        AS x(queue_id, at, type, recipient, remote_host, reply, category, ref, n)
      WHERE EXISTS (SELECT 1 FROM tracked_messages t WHERE t.queue_id = x.queue_id)
      ORDER BY x.n`, // ids in the batch's order: events of one instant keep it
-    [col((e) => e.queueId), col((e) => e.at), col((e) => e.type), col((e) => e.recipient), col((e) => e.remoteHost),
-      col((e) => e.reply), col((e) => e.category), col((e) => e.ref)],
+    [
+      col((e) => e.queueId),
+      col((e) => e.at),
+      col((e) => e.type),
+      col((e) => e.recipient),
+      col((e) => e.remoteHost),
+      col((e) => e.reply),
+      col((e) => e.category),
+      col((e) => e.ref),
+    ],
   );
 }
 
@@ -66,12 +86,26 @@ export async function trackOutcomes(c: Client, rows: EventRow[]): Promise<void> 
          ELSE t.status END
      FROM unnest($1::text[], $2::int[], $3::int[], $4::boolean[], $5::bigint[], $6::bigint[]) AS x(queue_id, delivered, failed, deferred, bytes, at)
      WHERE t.queue_id = x.queue_id`,
-    [ds.map((d) => d.queueId), ds.map((d) => d.delivered), ds.map((d) => d.failed), ds.map((d) => d.deferred), ds.map((d) => d.bytes), ds.map((d) => d.at)],
+    [
+      ds.map((d) => d.queueId),
+      ds.map((d) => d.delivered),
+      ds.map((d) => d.failed),
+      ds.map((d) => d.deferred),
+      ds.map((d) => d.bytes),
+      ds.map((d) => d.at),
+    ],
   );
 }
 
 /** An operator action on messages (one event each); status null keeps their status. */
-export async function trackAction(c: Pick<Client, 'query'>, queueIds: string[], at: number, type: TrackEventType, status: TrackStatus | null, reply: string): Promise<void> {
+export async function trackAction(
+  c: Pick<Client, 'query'>,
+  queueIds: string[],
+  at: number,
+  type: TrackEventType,
+  status: TrackStatus | null,
+  reply: string,
+): Promise<void> {
   if (!queueIds.length) return;
   const e = event('', at, type, { reply });
   await c.query(

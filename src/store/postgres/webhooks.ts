@@ -27,8 +27,12 @@ class Where {
   scope(s: CustomerScope | undefined, col = 'e.customer_id'): this {
     return s?.customerId === undefined ? this : this.add((n) => `${col} = ${n}`, s.customerId);
   }
-  get sql(): string { return this.parts.join(' AND '); }
-  get next(): string { return `$${this.args.length + 1}`; }
+  get sql(): string {
+    return this.parts.join(' AND ');
+  }
+  get next(): string {
+    return `$${this.args.length + 1}`;
+  }
 }
 
 export function createWebhookRepo(pool: Pool, deps: RepoDeps): WebhookRepo {
@@ -54,8 +58,14 @@ export function createWebhookRepo(pool: Pool, deps: RepoDeps): WebhookRepo {
       const w = new Where().add((n) => `id = ${n}`, id).scope(scope, 'customer_id');
       const sets = [`updated_at = ${w.next}`];
       w.args.push(deps.now());
-      if (change.secret !== undefined) { w.args.push(change.secret); sets.push(`secret = $${w.args.length}`); }
-      if (change.enabled !== undefined) { w.args.push(change.enabled); sets.push(`enabled = $${w.args.length}`); }
+      if (change.secret !== undefined) {
+        w.args.push(change.secret);
+        sets.push(`secret = $${w.args.length}`);
+      }
+      if (change.enabled !== undefined) {
+        w.args.push(change.enabled);
+        sets.push(`enabled = $${w.args.length}`);
+      }
       const { rowCount } = await pool.query(`UPDATE webhook_endpoints SET ${sets.join(', ')} WHERE ${w.sql}`, w.args);
       return rowCount ? one(id, scope) : null;
     },
@@ -74,8 +84,15 @@ export function createWebhookRepo(pool: Pool, deps: RepoDeps): WebhookRepo {
          JOIN webhook_endpoints e ON e.customer_id = v.customer_id
            AND (CASE WHEN v.endpoint_id IS NULL THEN e.enabled AND e.events LIKE '%,' || v.event_type || ',%' ELSE e.id = v.endpoint_id END)
          ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
-        [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.at), events.map((e) => JSON.stringify(e.data)),
-          events.map((e) => e.customerId), t, events.map((e) => e.endpointId ?? null)],
+        [
+          events.map((e) => e.id),
+          events.map((e) => e.type),
+          events.map((e) => e.at),
+          events.map((e) => JSON.stringify(e.data)),
+          events.map((e) => e.customerId),
+          t,
+          events.map((e) => e.endpointId ?? null),
+        ],
       );
       return rowCount ?? 0;
     },
@@ -93,23 +110,38 @@ export function createWebhookRepo(pool: Pool, deps: RepoDeps): WebhookRepo {
         [o.now, o.limit, until, o.owner],
       );
       // the outer SELECT sees the rows as they were before the UPDATE: the lease is ours
-      return rows.map((r): WebhookJob => ({
-        ...toDelivery({ ...r, next_attempt_at: until, lease_owner: o.owner }), url: r.url as string, secret: r.secret as string, lease: { owner: o.owner, until },
-      }));
+      return rows.map(
+        (r): WebhookJob => ({
+          ...toDelivery({ ...r, next_attempt_at: until, lease_owner: o.owner }),
+          url: r.url as string,
+          secret: r.secret as string,
+          lease: { owner: o.owner, until },
+        }),
+      );
     },
     async record(r) {
       const { rowCount } = await pool.query(
         `UPDATE webhook_deliveries SET attempts = attempts + 1, state = $1, next_attempt_at = $2, lease_owner = NULL,
            last_status = $3, last_error = $4, last_attempt_at = $5, delivered_at = $6
          WHERE id = $7 AND state = 'pending' AND lease_owner = $8 AND next_attempt_at = $9`,
-        [r.state, r.state === 'pending' ? r.nextAttemptAt : r.at, r.status, r.error, r.at, r.state === 'delivered' ? r.at : null,
-          r.id, r.lease.owner, r.lease.until],
+        [
+          r.state,
+          r.state === 'pending' ? r.nextAttemptAt : r.at,
+          r.status,
+          r.error,
+          r.at,
+          r.state === 'delivered' ? r.at : null,
+          r.id,
+          r.lease.owner,
+          r.lease.until,
+        ],
       );
       return (rowCount ?? 0) > 0;
     },
     async releaseLeases(owner, t) {
       const { rowCount } = await pool.query(
-        "UPDATE webhook_deliveries SET next_attempt_at = $1, lease_owner = NULL WHERE lease_owner = $2 AND state = 'pending'", [t, owner],
+        "UPDATE webhook_deliveries SET next_attempt_at = $1, lease_owner = NULL WHERE lease_owner = $2 AND state = 'pending'",
+        [t, owner],
       );
       return rowCount ?? 0;
     },
@@ -117,10 +149,14 @@ export function createWebhookRepo(pool: Pool, deps: RepoDeps): WebhookRepo {
       const w = new Where().scope(filter);
       if (filter.endpointId !== undefined) w.add((n) => `d.endpoint_id = ${n}`, filter.endpointId);
       const limit = w.next;
-      return (await pool.query<Row>(`${DELIVERY} WHERE ${w.sql} ORDER BY d.id DESC LIMIT ${limit}`, [...w.args, filter.limit ?? 100])).rows.map(toDelivery);
+      return (
+        await pool.query<Row>(`${DELIVERY} WHERE ${w.sql} ORDER BY d.id DESC LIMIT ${limit}`, [...w.args, filter.limit ?? 100])
+      ).rows.map(toDelivery);
     },
     async prune(before) {
-      const { rowCount } = await pool.query("DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'failed') AND created_at < $1", [before]);
+      const { rowCount } = await pool.query("DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'failed') AND created_at < $1", [
+        before,
+      ]);
       return rowCount ?? 0;
     },
   };

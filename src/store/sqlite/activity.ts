@@ -12,7 +12,9 @@ export function createActivityRepo(db: Db): ActivityRepo {
   );
   const domains = db.prepare('SELECT COUNT(*) FROM mailbox_hour_domains WHERE mailbox_id = ? AND hour_start = ?').pluck();
   const networks = db.prepare('SELECT COUNT(*) FROM mailbox_hour_networks WHERE mailbox_id = ? AND hour_start = ?').pluck();
-  const sum = db.prepare('SELECT COALESCE(SUM(recipients), 0) FROM mailbox_hours WHERE mailbox_id = ? AND hour_start >= ? AND hour_start < ?').pluck();
+  const sum = db
+    .prepare('SELECT COALESCE(SUM(recipients), 0) FROM mailbox_hours WHERE mailbox_id = ? AND hour_start >= ? AND hour_start < ?')
+    .pluck();
   return {
     async loginFrom(mailboxId, network, hourStart) {
       if (seen.get(mailboxId, hourStart, network)) return; // most logins: a read, no write

@@ -9,8 +9,14 @@ type Row = Record<string, unknown>;
 const SELECT = `SELECT t.*, ${CUSTOMER_OF} FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id`;
 
 const toToken = (r: Row): ApiToken => ({
-  id: r.id as number, name: r.name as string, customerId: (r.customer_id as number | null) ?? null, customerName: (r.customer_name as string | null) ?? null, customerStatus: (r.customer_status as CustomerStatus | null) ?? null,
-  createdAt: r.created_at as number, lastUsedAt: (r.last_used_at as number | null) ?? null, revokedAt: (r.revoked_at as number | null) ?? null,
+  id: r.id as number,
+  name: r.name as string,
+  customerId: (r.customer_id as number | null) ?? null,
+  customerName: (r.customer_name as string | null) ?? null,
+  customerStatus: (r.customer_status as CustomerStatus | null) ?? null,
+  createdAt: r.created_at as number,
+  lastUsedAt: (r.last_used_at as number | null) ?? null,
+  revokedAt: (r.revoked_at as number | null) ?? null,
 });
 
 export function createApiTokenRepo(db: Db, now: () => number): ApiTokenRepo {
@@ -20,10 +26,15 @@ export function createApiTokenRepo(db: Db, now: () => number): ApiTokenRepo {
   return {
     async add(input) {
       try {
-        db.prepare('INSERT INTO api_tokens (name, customer_id, token_hash, created_at) VALUES (?, ?, ?, ?)')
-          .run(input.name, input.customerId, input.tokenHash, now());
+        db.prepare('INSERT INTO api_tokens (name, customer_id, token_hash, created_at) VALUES (?, ?, ?, ?)').run(
+          input.name,
+          input.customerId,
+          input.tokenHash,
+          now(),
+        );
       } catch (err) {
-        if (/UNIQUE.*api_tokens\.name/.test((err as Error).message)) throw new StoreError('conflict', `a token named ${input.name} already exists`);
+        if (/UNIQUE.*api_tokens\.name/.test((err as Error).message))
+          throw new StoreError('conflict', `a token named ${input.name} already exists`);
         throw err;
       }
       return one(byName.get(input.name))!;
@@ -35,8 +46,11 @@ export function createApiTokenRepo(db: Db, now: () => number): ApiTokenRepo {
       return db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(t, name).changes > 0;
     },
     async touch(id, t, minIntervalMs) {
-      return db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)')
-        .run(t, id, t - minIntervalMs).changes > 0;
+      return (
+        db
+          .prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)')
+          .run(t, id, t - minIntervalMs).changes > 0
+      );
     },
   };
 }

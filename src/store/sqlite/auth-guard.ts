@@ -9,7 +9,11 @@ type Row = Record<string, unknown>;
 const REFRESH_MS = 86_400_000;
 
 const toBan = (r: Row): IpBan => ({
-  ip: r.ip as string, reason: r.reason as string, failures: r.failures as number, bannedUntil: r.banned_until as number, createdAt: r.created_at as number,
+  ip: r.ip as string,
+  reason: r.reason as string,
+  failures: r.failures as number,
+  bannedUntil: r.banned_until as number,
+  createdAt: r.created_at as number,
 });
 
 export function createAuthGuardRepo(db: Db): AuthGuardRepo {
@@ -30,13 +34,15 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
     `INSERT INTO known_ips (mailbox_id, ip, last_success_at) VALUES (?, ?, ?)
      ON CONFLICT (mailbox_id, ip) DO UPDATE SET last_success_at = excluded.last_success_at, failures = 0`,
   );
-  const ipFail = db.prepare(
-    `INSERT INTO ip_failures (ip, window_start, count) VALUES (@ip, @now, 1)
+  const ipFail = db
+    .prepare(
+      `INSERT INTO ip_failures (ip, window_start, count) VALUES (@ip, @now, 1)
      ON CONFLICT (ip) DO UPDATE SET
        count = CASE WHEN window_start <= @now - @windowMs THEN 1 ELSE count + 1 END,
        window_start = CASE WHEN window_start <= @now - @windowMs THEN @now ELSE window_start END
      RETURNING count`,
-  ).pluck();
+    )
+    .pluck();
   const ban = db.prepare(
     `INSERT INTO ip_bans (ip, reason, failures, banned_until, created_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (ip) DO UPDATE SET reason = excluded.reason, failures = excluded.failures, banned_until = excluded.banned_until, created_at = excluded.created_at`,
@@ -86,7 +92,13 @@ export function createAuthGuardRepo(db: Db): AuthGuardRepo {
       recordSuccess.immediate(mailboxId, ip, now, last);
     },
     async unlock(mailboxId) {
-      return db.prepare('UPDATE mailbox_logins SET failures = 0, locked_until = NULL WHERE mailbox_id = ? AND (failures > 0 OR locked_until IS NOT NULL)').run(mailboxId).changes > 0;
+      return (
+        db
+          .prepare(
+            'UPDATE mailbox_logins SET failures = 0, locked_until = NULL WHERE mailbox_id = ? AND (failures > 0 OR locked_until IS NOT NULL)',
+          )
+          .run(mailboxId).changes > 0
+      );
     },
     recordIpFailure: async (ip, now, windowMs, limit, banMs) => recordIpFailure.immediate(ip, now, windowMs, limit, banMs),
     async banOf(ip, now) {

@@ -11,19 +11,25 @@ export function createConsoleSessionRepo(db: Db): ConsoleSessionRepo {
   };
   return {
     async add(s) {
-      db.prepare('INSERT INTO console_sessions (id_hash, via, subject, customer_id, csrf, created_at, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(s.idHash, s.via, s.subject, s.customerId, s.csrf, s.createdAt, s.seenAt, s.expiresAt);
+      db.prepare(
+        'INSERT INTO console_sessions (id_hash, via, subject, customer_id, csrf, created_at, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(s.idHash, s.via, s.subject, s.customerId, s.csrf, s.createdAt, s.seenAt, s.expiresAt);
       return one(s.idHash)!;
     },
     get: async (idHash) => one(idHash),
     async touch(idHash, now, minIntervalMs) {
-      return db.prepare('UPDATE console_sessions SET seen_at = ? WHERE id_hash = ? AND seen_at < ?').run(now, idHash, now - minIntervalMs).changes > 0;
+      return (
+        db.prepare('UPDATE console_sessions SET seen_at = ? WHERE id_hash = ? AND seen_at < ?').run(now, idHash, now - minIntervalMs)
+          .changes > 0
+      );
     },
     async remove(idHash) {
       return db.prepare('DELETE FROM console_sessions WHERE id_hash = ?').run(idHash).changes > 0;
     },
     async removeSubject(via, subject, keepHash) {
-      return db.prepare('DELETE FROM console_sessions WHERE via = ? AND subject = ? AND id_hash IS NOT ?').run(via, subject, keepHash ?? null).changes;
+      return db
+        .prepare('DELETE FROM console_sessions WHERE via = ? AND subject = ? AND id_hash IS NOT ?')
+        .run(via, subject, keepHash ?? null).changes;
     },
     async prune(now, idleBefore) {
       return db.prepare('DELETE FROM console_sessions WHERE expires_at <= ? OR seen_at < ?').run(now, idleBefore).changes;

@@ -17,9 +17,14 @@ export function createGrantRepo(db: Db, now: () => number): GrantRepo {
       return del.run(g.mailboxId, g.kind, g.value).changes > 0;
     },
     async list(mailboxId) {
-      return (byMailbox.all(mailboxId) as Row[]).map((r): SenderGrant => ({
-        mailboxId: r.mailbox_id as number, kind: r.kind as GrantKind, value: r.value as string, createdAt: r.created_at as number,
-      }));
+      return (byMailbox.all(mailboxId) as Row[]).map(
+        (r): SenderGrant => ({
+          mailboxId: r.mailbox_id as number,
+          kind: r.kind as GrantKind,
+          value: r.value as string,
+          createdAt: r.created_at as number,
+        }),
+      );
     },
   };
 }

@@ -31,7 +31,9 @@ export function prepareLifecycle(db: Db): SqliteLifecycle {
       db.prepare(`DELETE FROM ${table} WHERE (level = 'domain' AND target = @d) OR (level = 'mailbox' AND ${AT('target')})`).run(p);
     }
     db.prepare('DELETE FROM routes WHERE domain = @d').run(p);
-    db.prepare("DELETE FROM console_sessions WHERE via = 'mailbox' AND subject IN (SELECT address FROM mailboxes WHERE domain_id = @id)").run(p);
+    db.prepare(
+      "DELETE FROM console_sessions WHERE via = 'mailbox' AND subject IN (SELECT address FROM mailboxes WHERE domain_id = @id)",
+    ).run(p);
     db.prepare(`UPDATE tracked_messages SET removed_tenant = @tenant
       WHERE customer_id = @customer AND removed_tenant IS NULL AND auth_user IS NOT NULL AND ${AT('auth_user')}`).run(p);
     db.prepare('DELETE FROM mailboxes WHERE domain_id = @id').run(p); // grants, logins, activity cascade
@@ -53,7 +55,11 @@ export function prepareLifecycle(db: Db): SqliteLifecycle {
     db.prepare("UPDATE messages SET customer_id = NULL WHERE customer_id = @id AND sender = ''").run(p);
     const left = db.prepare('SELECT COUNT(*) FROM messages WHERE customer_id = @id').pluck().get(p) as number;
     if (left) throw new StoreError('conflict', `customer ${name} still has ${left} queued message(s)`);
-    for (const d of db.prepare('SELECT id, customer_id, name FROM domains WHERE customer_id = @id').all(p) as (Row & { id: number; customer_id: number; name: string })[]) {
+    for (const d of db.prepare('SELECT id, customer_id, name FROM domains WHERE customer_id = @id').all(p) as (Row & {
+      id: number;
+      customer_id: number;
+      name: string;
+    })[]) {
       dropDomain(d, d.name);
     }
     for (const table of ['limits', 'limit_usage']) {
@@ -73,7 +79,8 @@ export function prepareLifecycle(db: Db): SqliteLifecycle {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new StoreError('conflict', `customer ${to} already exists`);
       throw err;
     }
-    for (const table of ['limits', 'limit_usage']) db.prepare(`UPDATE ${table} SET target = ? WHERE level = 'customer' AND target = ?`).run(to, name);
+    for (const table of ['limits', 'limit_usage'])
+      db.prepare(`UPDATE ${table} SET target = ? WHERE level = 'customer' AND target = ?`).run(to, name);
     return true;
   });
 
@@ -85,18 +92,26 @@ export function prepareLifecycle(db: Db): SqliteLifecycle {
       const holder = g.holder === 'mailbox' ? 'mailbox_id' : 'site_id';
       db.prepare(`DELETE FROM ${table} WHERE ${holder} = ? AND kind = ? AND value = ?`).run(g.id, g.kind, g.value);
     }
-    db.prepare("DELETE FROM console_sessions WHERE via = 'mailbox' AND subject IN (SELECT address FROM mailboxes WHERE domain_id = ?)").run(d.id);
+    db.prepare("DELETE FROM console_sessions WHERE via = 'mailbox' AND subject IN (SELECT address FROM mailboxes WHERE domain_id = ?)").run(
+      d.id,
+    );
     db.prepare('UPDATE domains SET customer_id = ? WHERE id = ?').run(customerId, d.id);
-    db.prepare('UPDATE mailboxes SET customer_id = ?, credential_version = credential_version + 1 WHERE domain_id = ?').run(customerId, d.id);
+    db.prepare('UPDATE mailboxes SET customer_id = ?, credential_version = credential_version + 1 WHERE domain_id = ?').run(
+      customerId,
+      d.id,
+    );
     return true;
   });
 
   return {
     // suspendedAt: when it first left active (suspended, then being removed: the same time)
-    setStatus: (name, status, now) => db.prepare(
-      `UPDATE customers SET suspended_at = CASE WHEN @status = 'active' THEN NULL WHEN status = 'active' THEN @now ELSE suspended_at END,
+    setStatus: (name, status, now) =>
+      db
+        .prepare(
+          `UPDATE customers SET suspended_at = CASE WHEN @status = 'active' THEN NULL WHEN status = 'active' THEN @now ELSE suspended_at END,
          status = @status WHERE name = @name`,
-    ).run({ status, now, name }).changes > 0,
+        )
+        .run({ status, now, name }).changes > 0,
     rename: (name, to) => rename.immediate(name, to),
     removeCustomer: (name) => removeCustomer.immediate(name),
     removeDomain: (name) => removeDomain.immediate(name),

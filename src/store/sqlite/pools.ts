@@ -32,8 +32,14 @@ export function createPoolRepo(db: Db, now: () => number): PoolRepo {
     async list(filter = {}) {
       const where: string[] = [];
       const params: unknown[] = [];
-      if (filter.pool !== undefined) { where.push('p.pool = ?'); params.push(filter.pool); }
-      if (filter.customerId !== undefined) { where.push('p.customer_id = ?'); params.push(filter.customerId); }
+      if (filter.pool !== undefined) {
+        where.push('p.pool = ?');
+        params.push(filter.pool);
+      }
+      if (filter.customerId !== undefined) {
+        where.push('p.customer_id = ?');
+        params.push(filter.customerId);
+      }
       const sql = `${POOL_ASSIGNMENT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY p.kind, p.name`;
       return (db.prepare(sql).all(...params) as Row[]).map(toPoolAssignment);
     },

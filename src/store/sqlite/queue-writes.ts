@@ -5,9 +5,25 @@
  */
 import type { Db } from './db.ts';
 import { jobsOf } from '../rows.ts';
-import { NEVER, type CustomerStatus, type DeliveryJob, type MailboxStatus, type NewMessage, type RecipientUpdate } from '../../core/index.ts';
 import {
-  admit, applicable, decide, holdReasonOf, needsHeldCount, type AdmissionFacts, type AppliedRule, type EnqueueVerdict, type LimitRule, type SenderFacts,
+  NEVER,
+  type CustomerStatus,
+  type DeliveryJob,
+  type MailboxStatus,
+  type NewMessage,
+  type RecipientUpdate,
+} from '../../core/index.ts';
+import {
+  admit,
+  applicable,
+  decide,
+  holdReasonOf,
+  needsHeldCount,
+  type AdmissionFacts,
+  type AppliedRule,
+  type EnqueueVerdict,
+  type LimitRule,
+  type SenderFacts,
 } from '../../limits/index.ts';
 import { updateEvents, type EventRow } from '../tracking.ts';
 import { prepareTrackingWrites } from './tracking-writes.ts';
@@ -38,7 +54,9 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     'INSERT INTO recipients (message_id, idx, address, domain, next_attempt_at, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const allRules = db.prepare('SELECT level, target, window, metric, max, action FROM limits');
-  const usageOf = db.prepare('SELECT messages, recipients FROM limit_usage WHERE level = ? AND target = ? AND window = ? AND window_start = ?');
+  const usageOf = db.prepare(
+    'SELECT messages, recipients FROM limit_usage WHERE level = ? AND target = ? AND window = ? AND window_start = ?',
+  );
   const count = db.prepare(
     `INSERT INTO limit_usage (level, target, window, window_start, messages, recipients) VALUES (?, ?, ?, ?, 1, ?)
      ON CONFLICT (level, target, window, window_start) DO UPDATE SET messages = messages + 1, recipients = recipients + excluded.recipients`,
@@ -47,8 +65,10 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   const limitFacts = (m: NewMessage, rules: LimitRule[]): { applied: AppliedRule[]; decision: AdmissionFacts['limits'] } => {
     if (!m.limitScope || !rules.length) return { applied: [], decision: null };
     const applied = applicable(rules, m.limitScope, m.createdAt);
-    const usage = (a: AppliedRule) => (usageOf.get(a.counter.level, a.counter.target, a.counter.window, a.counter.start) as { messages: number; recipients: number } | undefined)
-      ?? { messages: 0, recipients: 0 };
+    const usage = (a: AppliedRule) =>
+      (usageOf.get(a.counter.level, a.counter.target, a.counter.window, a.counter.start) as
+        | { messages: number; recipients: number }
+        | undefined) ?? { messages: 0, recipients: 0 };
     return { applied, decision: decide(applied, usage, m.recipients.length) };
   };
   /** A queued message goes up one counter per (level, target, window): a window with both metrics is counted once. */
@@ -75,8 +95,8 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     if (!m.onSenderHold) return undefined;
     const held = m.mailboxId ? heldSince.get(m.mailboxId) : m.siteId ? siteHeldSince.get(m.siteId) : null;
     return {
-      customer: m.customerId !== null ? (customerStatus.get(m.customerId) as CustomerStatus | undefined) ?? null : null,
-      mailbox: m.mailboxId ? (mailboxStatus.get(m.mailboxId) as MailboxStatus | undefined) ?? null : null,
+      customer: m.customerId !== null ? ((customerStatus.get(m.customerId) as CustomerStatus | undefined) ?? null) : null,
+      mailbox: m.mailboxId ? ((mailboxStatus.get(m.mailboxId) as MailboxStatus | undefined) ?? null) : null,
       held: held != null,
     };
   };
@@ -105,11 +125,26 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       if (verdict.outcome === 'queued') countLimits(m, applied);
       activity(m);
       const held = verdict.outcome === 'held';
-      const { recipients, body, limitScope: _scope, onSenderHold: _hold, heldCap: _cap, contentHold: _content, track: _track, subject: _subject, ...row } = m;
+      const {
+        recipients,
+        body,
+        limitScope: _scope,
+        onSenderHold: _hold,
+        heldCap: _cap,
+        contentHold: _content,
+        track: _track,
+        subject: _subject,
+        ...row
+      } = m;
       // A body that crossed a thread boundary arrives as a plain Uint8Array.
       insertMessage.run({
-        ...row, siteId: m.siteId ?? null, topHeaders: m.topHeaders ?? null,
-        holdReason: holdReasonOf(verdict), eightBit: m.eightBit ? 1 : 0, smtputf8: m.smtputf8 ? 1 : 0, state: held ? 'held' : 'queued',
+        ...row,
+        siteId: m.siteId ?? null,
+        topHeaders: m.topHeaders ?? null,
+        holdReason: holdReasonOf(verdict),
+        eightBit: m.eightBit ? 1 : 0,
+        smtputf8: m.smtputf8 ? 1 : 0,
+        state: held ? 'held' : 'queued',
         body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null,
       });
       const due = held ? NEVER : m.createdAt;
@@ -168,9 +203,12 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     for (const u of updates) {
       const { lease, notice: _notice, ...rest } = u;
       const res = update.run({
-        ...rest, attempted: u.attempted ? 1 : 0, delayNotified: u.delayNotified ? 1 : 0,
+        ...rest,
+        attempted: u.attempted ? 1 : 0,
+        delayNotified: u.delayNotified ? 1 : 0,
         nextAttemptAt: u.state === 'deferred' ? u.nextAttemptAt : u.at,
-        leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null,
+        leaseOwner: lease?.owner ?? null,
+        leaseUntil: lease?.until ?? null,
       });
       if (!res.changes) continue; // deleted meanwhile (queue delete), or no longer this claim's
       tracked.push(...updateEvents(u, addressOf.get(u.messageId, u.idx) as string));
@@ -180,7 +218,12 @@ export function prepareQueueWrites(db: Db): QueueWrites {
         const mailbox = mailboxOf.get(u.messageId) as number | null | undefined;
         const first = u.state !== 'deferred' || (attemptsOf.get(u.messageId, u.idx) as number) === 1;
         if (mailbox && first) {
-          outcome.run({ mailbox, hour: u.at - (u.at % 3_600_000), delivered: u.state === 'delivered' ? 1 : 0, bad: u.state === 'delivered' ? 0 : 1 });
+          outcome.run({
+            mailbox,
+            hour: u.at - (u.at % 3_600_000),
+            delivered: u.state === 'delivered' ? 1 : 0,
+            bad: u.state === 'delivered' ? 0 : 1,
+          });
         }
       }
       touched.add(u.messageId);

@@ -6,7 +6,6 @@ import { prepareTrackingWrites } from './tracking-writes.ts';
 import type { QueueFilter, QueueRepo } from '../types.ts';
 import { NEVER, type AttemptRecord, type QueueDepthCounts, type QueuedMessage, type MessageState } from '../../core/index.ts';
 
-
 const MESSAGE_SELECT = `SELECT m.id, m.customer_id, m.sender, m.size, m.body_path, m.state, m.hold_reason, m.message_id_header, m.client_ip,
   m.auth_user, m.listener, m.dsn_ret, m.dsn_envid, m.created_at, c.name AS customer_name, s.name AS site_name
   FROM messages m LEFT JOIN customers c ON c.id = m.customer_id LEFT JOIN sites s ON s.id = m.site_id`;
@@ -64,7 +63,8 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
   };
 
   const hold = db.transaction((id: string, reason: 'postmaster' | 'customer') => {
-    if (!db.prepare("UPDATE messages SET state = 'held', hold_reason = ? WHERE id = ? AND state = 'queued'").run(reason, id).changes) return false;
+    if (!db.prepare("UPDATE messages SET state = 'held', hold_reason = ? WHERE id = ? AND state = 'queued'").run(reason, id).changes)
+      return false;
     // recipients in flight keep their lease: their attempt records its result, and the
     // claim skips held messages whatever their due time
     db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(NEVER, id);
@@ -72,7 +72,8 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     return true;
   });
   const release = db.transaction((id: string, at: number) => {
-    if (!db.prepare("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE id = ? AND state = 'held'").run(id).changes) return false;
+    if (!db.prepare("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE id = ? AND state = 'held'").run(id).changes)
+      return false;
     // never a recipient in flight: making it due now could start a second delivery
     db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`).run(at, id);
     tracking.action(id, at, 'released', 'queued', 'released from hold');
@@ -80,7 +81,10 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
   });
   // the same holds and releases, for every message of a customer at once (as hold and release do one)
   const holdCustomer = db.transaction((customerId: number, at: number) => {
-    const ids = db.prepare("UPDATE messages SET state = 'held', hold_reason = 'customer' WHERE customer_id = ? AND state = 'queued' RETURNING id").pluck().all(customerId) as string[];
+    const ids = db
+      .prepare("UPDATE messages SET state = 'held', hold_reason = 'customer' WHERE customer_id = ? AND state = 'queued' RETURNING id")
+      .pluck()
+      .all(customerId) as string[];
     const due = db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`);
     for (const id of ids) {
       due.run(NEVER, id);
@@ -89,7 +93,12 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     return ids.length;
   });
   const releaseCustomer = db.transaction((customerId: number, at: number) => {
-    const ids = db.prepare("UPDATE messages SET state = 'queued', hold_reason = NULL WHERE customer_id = ? AND state = 'held' AND hold_reason = 'customer' RETURNING id").pluck().all(customerId) as string[];
+    const ids = db
+      .prepare(
+        "UPDATE messages SET state = 'queued', hold_reason = NULL WHERE customer_id = ? AND state = 'held' AND hold_reason = 'customer' RETURNING id",
+      )
+      .pluck()
+      .all(customerId) as string[];
     const due = db.prepare(`UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND ${PENDING} AND lease_owner IS NULL`);
     for (const id of ids) {
       due.run(at, id);
@@ -99,10 +108,13 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
   });
   // Recipients in flight (leased) are left alone: their attempt decides.
   const retry = db.transaction((id: string | null, at: number) => {
-    const made = db.prepare(
-      `UPDATE recipients SET next_attempt_at = ? WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > ?
+    const made = db
+      .prepare(
+        `UPDATE recipients SET next_attempt_at = ? WHERE ${PENDING} AND lease_owner IS NULL AND next_attempt_at > ?
          AND message_id IN (SELECT id FROM messages WHERE state = 'queued' ${id === null ? '' : 'AND id = ?'}) RETURNING message_id`,
-    ).pluck().all(...(id === null ? [at, at] : [at, at, id])) as string[];
+      )
+      .pluck()
+      .all(...(id === null ? [at, at] : [at, at, id])) as string[];
     for (const m of new Set(made)) tracking.action(m, at, 'retried', null, 'made due now by the postmaster');
     return made.length;
   });
@@ -128,7 +140,9 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     releaseLeases: writes.releaseLeases,
     async list(filter = {}) {
       const { where, params } = filterSql(filter);
-      const rows = db.prepare(`${MESSAGE_SELECT} ${where} ORDER BY m.created_at, m.id LIMIT ?`).all(...params, filter.limit ?? 1000) as Row[];
+      const rows = db
+        .prepare(`${MESSAGE_SELECT} ${where} ORDER BY m.created_at, m.id LIMIT ?`)
+        .all(...params, filter.limit ?? 1000) as Row[];
       return rows.map(toMessage);
     },
     async get(id) {
@@ -139,8 +153,13 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     },
     async depth() {
       const counts: QueueDepthCounts = { messages: { queued: 0, held: 0, cancelled: 0 }, recipients: { queued: 0, deferred: 0 } };
-      for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as { state: MessageState; n: number }[]) counts.messages[r.state] = r.n;
-      for (const r of db.prepare(`SELECT state, COUNT(*) AS n FROM recipients WHERE ${PENDING} GROUP BY state`).all() as { state: 'queued' | 'deferred'; n: number }[]) counts.recipients[r.state] = r.n;
+      for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM messages GROUP BY state').all() as { state: MessageState; n: number }[])
+        counts.messages[r.state] = r.n;
+      for (const r of db.prepare(`SELECT state, COUNT(*) AS n FROM recipients WHERE ${PENDING} GROUP BY state`).all() as {
+        state: 'queued' | 'deferred';
+        n: number;
+      }[])
+        counts.recipients[r.state] = r.n;
       return counts;
     },
     async bodyPaths() {
@@ -154,10 +173,16 @@ export function createQueueRepo(db: Db, writes: AsyncQueueWrites, now: () => num
     },
     async attempts(id) {
       const rows = db.prepare('SELECT * FROM attempts WHERE message_id = ? ORDER BY at, id').all(id) as Row[];
-      return rows.map((r): AttemptRecord => ({
-        recipientIdx: r.recipient_idx as number, at: r.at as number, outcome: r.outcome as AttemptRecord['outcome'],
-        category: r.category as string, reply: r.reply as string, remoteHost: (r.remote_host as string | null) ?? null,
-      }));
+      return rows.map(
+        (r): AttemptRecord => ({
+          recipientIdx: r.recipient_idx as number,
+          at: r.at as number,
+          outcome: r.outcome as AttemptRecord['outcome'],
+          category: r.category as string,
+          reply: r.reply as string,
+          remoteHost: (r.remote_host as string | null) ?? null,
+        }),
+      );
     },
     hold: async (id, reason = 'postmaster') => hold.immediate(id, reason),
     release: async (id, now) => release.immediate(id, now),

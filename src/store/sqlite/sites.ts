@@ -9,9 +9,17 @@ type Row = Record<string, unknown>;
 const SELECT = `SELECT s.*, ${CUSTOMER_OF} FROM sites s JOIN customers c ON c.id = s.customer_id`;
 
 const toSite = (r: Row): Site => ({
-  id: r.id as number, name: r.name as string, customerId: r.customer_id as number, customerName: r.customer_name as string, customerStatus: r.customer_status as CustomerStatus,
-  unixUser: (r.unix_user as string | null) ?? null, heldSince: (r.held_since as number | null) ?? null, holdReason: (r.hold_reason as string | null) ?? null,
-  releasedAt: (r.released_at as number | null) ?? null, createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+  id: r.id as number,
+  name: r.name as string,
+  customerId: r.customer_id as number,
+  customerName: r.customer_name as string,
+  customerStatus: r.customer_status as CustomerStatus,
+  unixUser: (r.unix_user as string | null) ?? null,
+  heldSince: (r.held_since as number | null) ?? null,
+  holdReason: (r.hold_reason as string | null) ?? null,
+  releasedAt: (r.released_at as number | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
 });
 
 export function createSiteRepo(db: Db, now: () => number): SiteRepo {
@@ -25,12 +33,19 @@ export function createSiteRepo(db: Db, now: () => number): SiteRepo {
     async add(input) {
       const t = now();
       try {
-        db.prepare('INSERT INTO sites (name, customer_id, unix_user, token_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(input.name, input.customerId, input.unixUser, input.tokenHash, t, t);
+        db.prepare('INSERT INTO sites (name, customer_id, unix_user, token_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+          input.name,
+          input.customerId,
+          input.unixUser,
+          input.tokenHash,
+          t,
+          t,
+        );
       } catch (err) {
         const msg = (err as Error).message;
         if (/UNIQUE.*sites\.name/.test(msg)) throw new StoreError('conflict', `site ${input.name} already exists`);
-        if (/UNIQUE.*sites\.unix_user/.test(msg)) throw new StoreError('conflict', `unix user ${input.unixUser} already belongs to another site`);
+        if (/UNIQUE.*sites\.unix_user/.test(msg))
+          throw new StoreError('conflict', `unix user ${input.unixUser} already belongs to another site`);
         throw err;
       }
       return one(byName.get(input.name))!;
@@ -45,22 +60,33 @@ export function createSiteRepo(db: Db, now: () => number): SiteRepo {
       return one(db.prepare(`${SELECT} WHERE s.id = ?`).get(id));
     },
     async hold(id, reason, t) {
-      return db.prepare('UPDATE sites SET held_since = ?, hold_reason = ? WHERE id = ? AND held_since IS NULL').run(t, reason, id).changes > 0;
+      return (
+        db.prepare('UPDATE sites SET held_since = ?, hold_reason = ? WHERE id = ? AND held_since IS NULL').run(t, reason, id).changes > 0
+      );
     },
     async unhold(id, t) {
-      return db.prepare('UPDATE sites SET held_since = NULL, hold_reason = NULL, released_at = ? WHERE id = ? AND held_since IS NOT NULL').run(t, id).changes > 0;
+      return (
+        db
+          .prepare('UPDATE sites SET held_since = NULL, hold_reason = NULL, released_at = ? WHERE id = ? AND held_since IS NOT NULL')
+          .run(t, id).changes > 0
+      );
     },
     async held() {
       return (db.prepare(`${SELECT} WHERE s.held_since IS NOT NULL ORDER BY s.held_since`).all() as Row[]).map(toSite);
     },
     async spam(id, hourStart) {
-      return db.prepare(
-        `INSERT INTO site_hours (site_id, hour_start, spam) VALUES (?, ?, 1)
+      return db
+        .prepare(
+          `INSERT INTO site_hours (site_id, hour_start, spam) VALUES (?, ?, 1)
          ON CONFLICT (site_id, hour_start) DO UPDATE SET spam = spam + 1 RETURNING spam`,
-      ).pluck().get(id, hourStart) as number;
+        )
+        .pluck()
+        .get(id, hourStart) as number;
     },
     async list(customerName) {
-      const rows = customerName ? db.prepare(`${SELECT} WHERE c.name = ? ORDER BY s.name`).all(customerName) : db.prepare(`${SELECT} ORDER BY s.name`).all();
+      const rows = customerName
+        ? db.prepare(`${SELECT} WHERE c.name = ? ORDER BY s.name`).all(customerName)
+        : db.prepare(`${SELECT} ORDER BY s.name`).all();
       return (rows as Row[]).map(toSite);
     },
     async remove(name) {
@@ -77,9 +103,14 @@ export function createSiteRepo(db: Db, now: () => number): SiteRepo {
       return deleteGrant.run(g.siteId, g.kind, g.value).changes > 0;
     },
     async grants(siteId) {
-      return (grantsOf.all(siteId) as Row[]).map((r): SiteGrant => ({
-        siteId: r.site_id as number, kind: r.kind as SiteGrant['kind'], value: r.value as string, createdAt: r.created_at as number,
-      }));
+      return (grantsOf.all(siteId) as Row[]).map(
+        (r): SiteGrant => ({
+          siteId: r.site_id as number,
+          kind: r.kind as SiteGrant['kind'],
+          value: r.value as string,
+          createdAt: r.created_at as number,
+        }),
+      );
     },
   };
 }

@@ -4,7 +4,6 @@ import type { SuppressionRepo } from '../types.ts';
 import { SUPPRESSION_SELECT, toSuppression, type Row } from '../rows.ts';
 import { suppressionKey } from '../suppression-key.ts';
 
-
 export function createSuppressionRepo(db: Db): SuppressionRepo {
   const upsert = db.prepare(
     `INSERT INTO suppressions (customer_id, address_key, address, reason, source, created_at, updated_at, until)
@@ -34,14 +33,26 @@ export function createSuppressionRepo(db: Db): SuppressionRepo {
     async list(f = {}) {
       const where: string[] = [];
       const params: unknown[] = [];
-      if (f.customerId !== undefined) { where.push('s.customer_id = ?'); params.push(f.customerId); }
-      if (f.address !== undefined) { where.push('s.address_key = ?'); params.push(suppressionKey(f.address)); }
-      if (f.now !== undefined) { where.push('s.until > ?'); params.push(f.now); }
+      if (f.customerId !== undefined) {
+        where.push('s.customer_id = ?');
+        params.push(f.customerId);
+      }
+      if (f.address !== undefined) {
+        where.push('s.address_key = ?');
+        params.push(suppressionKey(f.address));
+      }
+      if (f.now !== undefined) {
+        where.push('s.until > ?');
+        params.push(f.now);
+      }
       const sql = `${SUPPRESSION_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY s.updated_at DESC, s.address_key LIMIT ?`;
       return (db.prepare(sql).all(...params, f.limit ?? 1000) as Row[]).map(toSuppression);
     },
     async remove(customerId, address) {
-      return db.prepare('DELETE FROM suppressions WHERE customer_id = ? AND address_key = ?').run(customerId, suppressionKey(address)).changes > 0;
+      return (
+        db.prepare('DELETE FROM suppressions WHERE customer_id = ? AND address_key = ?').run(customerId, suppressionKey(address)).changes >
+        0
+      );
     },
     async prune(now) {
       return db.prepare('DELETE FROM suppressions WHERE until <= ?').run(now).changes;

@@ -8,7 +8,6 @@ function isUnique(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-
 export function createCustomerRepo(db: Db, now: () => number): CustomerRepo {
   const byName = db.prepare('SELECT * FROM customers WHERE name = ?');
   const life = prepareLifecycle(db);
@@ -105,8 +104,14 @@ export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
     async list(filter = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (filter.customerName) { where.push('c.name = ?'); args.push(filter.customerName); }
-      if (filter.domain) { where.push('m.domain_id = (SELECT id FROM domains WHERE name = ?)'); args.push(filter.domain); }
+      if (filter.customerName) {
+        where.push('c.name = ?');
+        args.push(filter.customerName);
+      }
+      if (filter.domain) {
+        where.push('m.domain_id = (SELECT id FROM domains WHERE name = ?)');
+        args.push(filter.domain);
+      }
       const sql = `${MAILBOX_SELECT}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY m.address`;
       return (db.prepare(sql).all(...args) as Row[]).map(toMailbox);
     },
@@ -141,10 +146,17 @@ export function createMailboxRepo(db: Db, now: () => number): MailboxRepo {
       return db.prepare('DELETE FROM mailboxes WHERE address = ?').run(address).changes > 0;
     },
     async hold(id, reason, t) {
-      return db.prepare('UPDATE mailboxes SET held_since = ?, hold_reason = ? WHERE id = ? AND held_since IS NULL').run(t, reason, id).changes > 0;
+      return (
+        db.prepare('UPDATE mailboxes SET held_since = ?, hold_reason = ? WHERE id = ? AND held_since IS NULL').run(t, reason, id).changes >
+        0
+      );
     },
     async unhold(id, t) {
-      return db.prepare('UPDATE mailboxes SET held_since = NULL, hold_reason = NULL, released_at = ? WHERE id = ? AND held_since IS NOT NULL').run(t, id).changes > 0;
+      return (
+        db
+          .prepare('UPDATE mailboxes SET held_since = NULL, hold_reason = NULL, released_at = ? WHERE id = ? AND held_since IS NOT NULL')
+          .run(t, id).changes > 0
+      );
     },
     async held() {
       return (db.prepare(`${MAILBOX_SELECT} WHERE m.held_since IS NOT NULL ORDER BY m.held_since`).all() as Row[]).map(toMailbox);

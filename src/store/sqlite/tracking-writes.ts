@@ -40,7 +40,9 @@ export function prepareTrackingWrites(db: Db): TrackingWrites {
          ELSE status END
      WHERE queue_id = @queueId`,
   );
-  const setStatus = db.prepare('UPDATE tracked_messages SET status = COALESCE(@status, status), bytes = bytes + @bytes, updated_at = @at WHERE queue_id = @queueId');
+  const setStatus = db.prepare(
+    'UPDATE tracked_messages SET status = COALESCE(@status, status), bytes = bytes + @bytes, updated_at = @at WHERE queue_id = @queueId',
+  );
   const insert = (e: EventRow) => {
     const { bytes: _b, ...row } = e;
     insertEvent.run(row);
@@ -50,9 +52,21 @@ export function prepareTrackingWrites(db: Db): TrackingWrites {
     verdict(m, v) {
       const events = verdictEvents(m, v);
       insertMessage.run({
-        id: m.id, customerId: m.customerId, authUser: m.authUser, siteId: m.siteId ?? null, sender: m.sender, messageId: m.messageIdHeader,
-        subject: clip(m.subject, SUBJECT_MAX), size: m.size, clientIp: m.clientIp, listener: m.listener, rcpt: m.recipients.length,
-        status: initialStatus(v), at: m.createdAt, bytes: messageBytes(m), eventBytes: events.reduce((n, e) => n + e.bytes, 0),
+        id: m.id,
+        customerId: m.customerId,
+        authUser: m.authUser,
+        siteId: m.siteId ?? null,
+        sender: m.sender,
+        messageId: m.messageIdHeader,
+        subject: clip(m.subject, SUBJECT_MAX),
+        size: m.size,
+        clientIp: m.clientIp,
+        listener: m.listener,
+        rcpt: m.recipients.length,
+        status: initialStatus(v),
+        at: m.createdAt,
+        bytes: messageBytes(m),
+        eventBytes: events.reduce((n, e) => n + e.bytes, 0),
       });
       m.recipients.forEach((r, i) => insertRecipient.run(m.id, i, r.address));
       events.forEach(insert);

@@ -12,7 +12,7 @@ const DELIVERY = `SELECT d.*, c.name AS customer_name, e.url, e.secret FROM webh
 
 /** " AND e.customer_id = ?" and its argument when scoped. */
 const scoped = (scope: CustomerScope | undefined, col = 'e.customer_id') =>
-  (scope?.customerId === undefined ? { sql: '', args: [] as unknown[] } : { sql: ` AND ${col} = ?`, args: [scope.customerId] as unknown[] });
+  scope?.customerId === undefined ? { sql: '', args: [] as unknown[] } : { sql: ` AND ${col} = ?`, args: [scope.customerId] as unknown[] };
 
 export function createWebhookRepo(db: Db, now: () => number): WebhookRepo {
   const one = (id: string, scope?: CustomerScope) => {
@@ -20,9 +20,11 @@ export function createWebhookRepo(db: Db, now: () => number): WebhookRepo {
     const r = db.prepare(`${ENDPOINT} WHERE e.id = ?${s.sql}`).get(id, ...s.args) as Row | undefined;
     return r ? toEndpoint(r) : null;
   };
-  const toSubscribers = db.prepare(`INSERT OR IGNORE INTO webhook_deliveries (endpoint_id, event_id, event_type, event_at, data, next_attempt_at, created_at)
+  const toSubscribers =
+    db.prepare(`INSERT OR IGNORE INTO webhook_deliveries (endpoint_id, event_id, event_type, event_at, data, next_attempt_at, created_at)
     SELECT id, ?, ?, ?, ?, ?, ? FROM webhook_endpoints WHERE customer_id = ? AND enabled = 1 AND events LIKE ?`);
-  const toEndpointOnly = db.prepare(`INSERT OR IGNORE INTO webhook_deliveries (endpoint_id, event_id, event_type, event_at, data, next_attempt_at, created_at)
+  const toEndpointOnly =
+    db.prepare(`INSERT OR IGNORE INTO webhook_deliveries (endpoint_id, event_id, event_type, event_at, data, next_attempt_at, created_at)
     SELECT id, ?, ?, ?, ?, ?, ? FROM webhook_endpoints WHERE customer_id = ? AND id = ?`);
   const endpointCustomers = db.prepare('SELECT DISTINCT customer_id FROM webhook_endpoints WHERE enabled = 1').pluck();
   const enqueue = db.transaction((events: Parameters<WebhookRepo['enqueue']>[0], t: number) => {
@@ -34,8 +36,11 @@ export function createWebhookRepo(db: Db, now: () => number): WebhookRepo {
     return added;
   });
   const claim = db.transaction((o: { owner: string; now: number; leaseMs: number; limit: number }): WebhookJob[] => {
-    const ids = db.prepare(`SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-      WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND e.enabled = 1 ORDER BY d.next_attempt_at, d.id LIMIT ?`).pluck().all(o.now, o.limit) as number[];
+    const ids = db
+      .prepare(`SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+      WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND e.enabled = 1 ORDER BY d.next_attempt_at, d.id LIMIT ?`)
+      .pluck()
+      .all(o.now, o.limit) as number[];
     const until = o.now + o.leaseMs;
     const lease = db.prepare('UPDATE webhook_deliveries SET next_attempt_at = ?, lease_owner = ? WHERE id = ?');
     for (const id of ids) lease.run(until, o.owner, id);
@@ -47,8 +52,9 @@ export function createWebhookRepo(db: Db, now: () => number): WebhookRepo {
   return {
     async addEndpoint(e) {
       const t = now();
-      db.prepare('INSERT INTO webhook_endpoints (id, customer_id, url, secret, events, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)')
-        .run(e.id, e.customerId, e.url, e.secret, eventsColumn(e.events), t, t);
+      db.prepare(
+        'INSERT INTO webhook_endpoints (id, customer_id, url, secret, events, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)',
+      ).run(e.id, e.customerId, e.url, e.secret, eventsColumn(e.events), t, t);
       return one(e.id)!;
     },
     endpoint: async (id, scope) => one(id, scope),
@@ -58,8 +64,10 @@ export function createWebhookRepo(db: Db, now: () => number): WebhookRepo {
     },
     async updateEndpoint(id, change, scope) {
       if (!one(id, scope)) return null;
-      if (change.secret !== undefined) db.prepare('UPDATE webhook_endpoints SET secret = ?, updated_at = ? WHERE id = ?').run(change.secret, now(), id);
-      if (change.enabled !== undefined) db.prepare('UPDATE webhook_endpoints SET enabled = ?, updated_at = ? WHERE id = ?').run(change.enabled ? 1 : 0, now(), id);
+      if (change.secret !== undefined)
+        db.prepare('UPDATE webhook_endpoints SET secret = ?, updated_at = ? WHERE id = ?').run(change.secret, now(), id);
+      if (change.enabled !== undefined)
+        db.prepare('UPDATE webhook_endpoints SET enabled = ?, updated_at = ? WHERE id = ?').run(change.enabled ? 1 : 0, now(), id);
       return one(id, scope);
     },
     async removeEndpoint(id, scope) {
@@ -76,14 +84,28 @@ export function createWebhookRepo(db: Db, now: () => number): WebhookRepo {
     },
     claim: async (o) => claim.immediate(o),
     async record(r) {
-      return db.prepare(`UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, lease_owner = NULL,
+      return (
+        db
+          .prepare(`UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, lease_owner = NULL,
           last_status = ?, last_error = ?, last_attempt_at = ?, delivered_at = ?
         WHERE id = ? AND state = 'pending' AND lease_owner = ? AND next_attempt_at = ?`)
-        .run(r.state, r.state === 'pending' ? r.nextAttemptAt : r.at, r.status, r.error, r.at, r.state === 'delivered' ? r.at : null,
-          r.id, r.lease.owner, r.lease.until).changes > 0;
+          .run(
+            r.state,
+            r.state === 'pending' ? r.nextAttemptAt : r.at,
+            r.status,
+            r.error,
+            r.at,
+            r.state === 'delivered' ? r.at : null,
+            r.id,
+            r.lease.owner,
+            r.lease.until,
+          ).changes > 0
+      );
     },
     async releaseLeases(owner, t) {
-      return db.prepare("UPDATE webhook_deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE lease_owner = ? AND state = 'pending'").run(t, owner).changes;
+      return db
+        .prepare("UPDATE webhook_deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE lease_owner = ? AND state = 'pending'")
+        .run(t, owner).changes;
     },
     async log(filter = {}) {
       const s = scoped(filter);

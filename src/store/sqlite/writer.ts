@@ -8,7 +8,10 @@
 import { Worker } from 'node:worker_threads';
 import type { QueueWrites } from './queue-writes.ts';
 
-interface Waiter { resolve: (v: unknown) => void; reject: (e: Error) => void }
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
 
 /** The queue's write transactions, each answered by the worker once committed. */
 export type AsyncQueueWrites = { [K in keyof QueueWrites]: (...a: Parameters<QueueWrites[K]>) => Promise<ReturnType<QueueWrites[K]>> };

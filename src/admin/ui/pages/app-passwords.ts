@@ -39,12 +39,21 @@ async function view(c: Context<ConsoleEnv>, chosen: string): Promise<Response> {
     found = await c.get('svc').listAppPasswords(address, c.get('scope'));
   } catch (err) {
     if (!(err instanceof AdminError)) throw err;
-    return page(c, { title: TITLE, status: err.kind === 'not-found' ? 404 : 422, body: html`<p class="flash error" role="alert">${err.message}</p>${picker}` });
+    return page(c, {
+      title: TITLE,
+      status: err.kind === 'not-found' ? 404 : 422,
+      body: html`<p class="flash error" role="alert">${err.message}</p>${picker}`,
+    });
   }
   const { mailbox: m, appPasswords } = found;
   const hidden = { mailbox: m.address };
-  const rows = appPasswords.map((a) => [a.name, time(a.createdAt), a.lastUsedAt === null ? 'never' : time(a.lastUsedAt), a.lastIp ?? '',
-    postButton(c, PATH, 'Revoke', { fields: { ...hidden, action: 'revoke', name: a.name }, danger: true, what: a.name })]);
+  const rows = appPasswords.map((a) => [
+    a.name,
+    time(a.createdAt),
+    a.lastUsedAt === null ? 'never' : time(a.lastUsedAt),
+    a.lastIp ?? '',
+    postButton(c, PATH, 'Revoke', { fields: { ...hidden, action: 'revoke', name: a.name }, danger: true, what: a.name }),
+  ]);
   const back = `${PATH}?mailbox=${seg(m.address)}`;
   return page(c, {
     title: TITLE,
@@ -55,9 +64,11 @@ ${table(`App passwords of ${m.address}`, ['Name', 'Made', 'Last used', 'From', '
 <label for="ap-name">Name (the program or device, e.g. Phone)</label><input id="ap-name" name="name" maxlength="63" required>
 <p><button type="submit">Make it</button></p></form>
 <h2>Own password on the sending ports</h2>
-<p id="ap-only-what">${m.appPasswordsOnly
-    ? html`Only app passwords send mail now: the password of <strong>${m.address}</strong> (webmail, the website) is refused on the sending ports.`
-    : html`The password of <strong>${m.address}</strong> also sends mail. Turn this off once every mail program uses an app password: a password leaked from webmail or a website then cannot send.`}</p>
+<p id="ap-only-what">${
+      m.appPasswordsOnly
+        ? html`Only app passwords send mail now: the password of <strong>${m.address}</strong> (webmail, the website) is refused on the sending ports.`
+        : html`The password of <strong>${m.address}</strong> also sends mail. Turn this off once every mail program uses an app password: a password leaked from webmail or a website then cannot send.`
+    }</p>
 <p>${postButton(c, PATH, m.appPasswordsOnly ? 'Allow the own password again' : 'Only app passwords', { fields: { ...hidden, action: 'only', on: m.appPasswordsOnly ? 'off' : 'on' }, describedBy: 'ap-only-what' })}</p>
 <p><a href="${back}">Reload</a></p>`,
   });
@@ -76,15 +87,33 @@ async function post(c: Context<ConsoleEnv>, deps: ConsoleDeps): Promise<Response
     } catch (err) {
       return act(c, back, () => Promise.reject(err));
     }
-    deps.logger.info({ evt: 'console', user: c.get('session').subject, mailbox: made.mailbox.address, result: 'app-password-added', name: made.appPassword.name }, 'app password made in the console');
+    deps.logger.info(
+      {
+        evt: 'console',
+        user: c.get('session').subject,
+        mailbox: made.mailbox.address,
+        result: 'app-password-added',
+        name: made.appPassword.name,
+      },
+      'app password made in the console',
+    );
     return secretPage(c, {
-      title: 'New app password', intro: `The app password "${made.appPassword.name}" of ${made.mailbox.address} is made. Enter it as the password in that mail program (the login stays ${made.mailbox.address}).`,
-      label: 'App password', secret: made.password, back, backLabel: 'Back to app passwords',
+      title: 'New app password',
+      intro: `The app password "${made.appPassword.name}" of ${made.mailbox.address} is made. Enter it as the password in that mail program (the login stays ${made.mailbox.address}).`,
+      label: 'App password',
+      secret: made.password,
+      back,
+      backLabel: 'Back to app passwords',
     });
   }
   if (action === 'revoke') {
     const name = field(c, 'name');
-    return act(c, back, async () => `The app password "${name}" of ${(await svc.revokeAppPassword(address, name, scope)).address} is revoked; a program still using it can no longer send.`);
+    return act(
+      c,
+      back,
+      async () =>
+        `The app password "${name}" of ${(await svc.revokeAppPassword(address, name, scope)).address} is revoked; a program still using it can no longer send.`,
+    );
   }
   if (action === 'only') {
     const on = field(c, 'on') === 'on';

@@ -17,7 +17,10 @@ export function mountBans(app: ConsoleApp, deps: ConsoleDeps): void {
     const bans = await c.get('svc').listBans();
     const now = deps.clock.now();
     const rows = bans.map((b, i) => [
-      html`<span id="ban-${i}" class="mono">${b.ip}</span>`, b.reason, b.failures, time(b.createdAt),
+      html`<span id="ban-${i}" class="mono">${b.ip}</span>`,
+      b.reason,
+      b.failures,
+      time(b.createdAt),
       html`${time(b.bannedUntil)} <span class="muted">(in ${Math.max(1, Math.ceil((b.bannedUntil - now) / 60_000))} min)</span>`,
       postButton(c, `${BASE}/bans/unban`, 'Unban', { fields: { ip: b.ip }, describedBy: `ban-${i}` }),
     ]);
@@ -34,13 +37,17 @@ ${table('Client addresses banned now', ['Address', 'Why', 'Failed logins', 'Bann
 <button type="submit">Unlock</button></form>`,
     });
   });
-  app.post('/bans/unban', only('operator'), (c) => act(c, BACK, async () => {
-    const ip = field(c, 'ip');
-    await c.get('svc').removeBan(ip);
-    return `${ip} is no longer banned.`;
-  }));
-  app.post('/bans/unlock', only('operator'), (c) => act(c, BACK, async () => {
-    const r = await c.get('svc').unlock(field(c, 'address'));
-    return r.wasLocked ? `${r.mailbox.address} is unlocked.` : `${r.mailbox.address} was not locked.`;
-  }));
+  app.post('/bans/unban', only('operator'), (c) =>
+    act(c, BACK, async () => {
+      const ip = field(c, 'ip');
+      await c.get('svc').removeBan(ip);
+      return `${ip} is no longer banned.`;
+    }),
+  );
+  app.post('/bans/unlock', only('operator'), (c) =>
+    act(c, BACK, async () => {
+      const r = await c.get('svc').unlock(field(c, 'address'));
+      return r.wasLocked ? `${r.mailbox.address} is unlocked.` : `${r.mailbox.address} was not locked.`;
+    }),
+  );
 }

@@ -20,18 +20,28 @@ export const CHECK_DEADLINE_MS = 3000;
 type Live = { report: CheckReport } | { late: true } | { error: string };
 
 /** The live check, or what stopped it: too slow, or refused (no DKIM configuration). */
-export async function liveCheck(svc: AdminService, name: string, scope: TenantScope | undefined, deadlineMs = CHECK_DEADLINE_MS): Promise<Live> {
+export async function liveCheck(
+  svc: AdminService,
+  name: string,
+  scope: TenantScope | undefined,
+  deadlineMs = CHECK_DEADLINE_MS,
+): Promise<Live> {
   return raceCheck(svc.checkDomain(name, scope), deadlineMs);
 }
 
 /** A running check (a domain's or a pool's) against the deadline. */
 export async function raceCheck(check: Promise<CheckReport>, deadlineMs = CHECK_DEADLINE_MS): Promise<Live> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<Live>((resolve) => { timer = setTimeout(() => resolve({ late: true }), deadlineMs); });
-  const run = check.then((report): Live => ({ report }), (err: unknown): Live => {
-    if (err instanceof AdminError) return { error: err.message };
-    return { error: `the check failed: ${(err as Error).message}` };
+  const late = new Promise<Live>((resolve) => {
+    timer = setTimeout(() => resolve({ late: true }), deadlineMs);
   });
+  const run = check.then(
+    (report): Live => ({ report }),
+    (err: unknown): Live => {
+      if (err instanceof AdminError) return { error: err.message };
+      return { error: `the check failed: ${(err as Error).message}` };
+    },
+  );
   try {
     return await Promise.race([run, late]);
   } finally {
@@ -49,10 +59,16 @@ export function liveSection(live: Live): Html {
   if ('error' in live) return html`<p class="flash error" role="status">The live check could not run: ${live.error}</p>`;
   const r = live.report;
   return html`<p>${r.ok ? html`${state('ok')} Every check passes.` : html`<span class="state bad">needs attention</span> Some records are missing or wrong; see below.`}</p>
-${table(`Live DNS status of ${r.domain}`, ['Check', 'Status', 'What was found', 'To publish'], r.items.map((i) => [
-  html`<code class="name">${i.id}</code>`, checkState(i.status), html`${i.summary}${i.detail ? html`<pre>${i.detail}</pre>` : ''}`,
-  i.publish ? html`<code>${i.publish.name}</code> ${i.publish.type}<br><code>${i.publish.value}</code>` : '',
-]))}`;
+${table(
+  `Live DNS status of ${r.domain}`,
+  ['Check', 'Status', 'What was found', 'To publish'],
+  r.items.map((i) => [
+    html`<code class="name">${i.id}</code>`,
+    checkState(i.status),
+    html`${i.summary}${i.detail ? html`<pre>${i.detail}</pre>` : ''}`,
+    i.publish ? html`<code>${i.publish.name}</code> ${i.publish.type}<br><code>${i.publish.value}</code>` : '',
+  ]),
+)}`;
 }
 
 async function domainPage(c: Context<ConsoleEnv>) {
@@ -64,7 +80,11 @@ async function domainPage(c: Context<ConsoleEnv>) {
   // a mailbox user: its own mailbox's domain only (another domain of its customer is not its business)
   if (roleOfContext(c) === 'mailbox' && (!name || domainOf(session.subject) !== name)) return notFound(c);
   const domain = await svc.getDomain(input, scope);
-  const [records, keys, live] = await Promise.all([svc.domainDns(domain.name, scope), svc.showDkim(domain.name, scope), liveCheck(svc, domain.name, scope)]);
+  const [records, keys, live] = await Promise.all([
+    svc.domainDns(domain.name, scope),
+    svc.showDkim(domain.name, scope),
+    liveCheck(svc, domain.name, scope),
+  ]);
   const operator = roleOfContext(c) === 'operator';
   const pending = keys.filter((k) => k.state === 'pending');
   const url = `${BASE}/domains/${seg(domain.name)}`;
@@ -73,25 +93,50 @@ async function domainPage(c: Context<ConsoleEnv>) {
     title: `Domain ${domain.name}`,
     body: html`<dl class="facts"><dt>Domain</dt><dd>${domain.name}</dd>${operator ? html`<dt>Customer</dt><dd>${customerLink(domain.customerName)}</dd>` : ''}<dt>Added</dt><dd>${time(domain.createdAt)}</dd></dl>
 <h2>DNS records to publish</h2>
-${table(`Records ${domain.name} needs`, ['Name', 'Type', 'Value', 'Why'], records.map((r) => [html`<code class="name">${r.name}</code>`, r.type === 'NOTE' ? 'advice' : r.type, r.value === null ? 'none' : html`<code class="record">${r.value}</code>`, r.why]), 'No records (DNS details are not configured here).')}
+${table(
+  `Records ${domain.name} needs`,
+  ['Name', 'Type', 'Value', 'Why'],
+  records.map((r) => [
+    html`<code class="name">${r.name}</code>`,
+    r.type === 'NOTE' ? 'advice' : r.type,
+    r.value === null ? 'none' : html`<code class="record">${r.value}</code>`,
+    r.why,
+  ]),
+  'No records (DNS details are not configured here).',
+)}
 <h2>Live DNS status</h2>
 ${liveSection(live)}
 <h2>DKIM keys</h2>
-${table(`DKIM keys of ${domain.name}`, ['Selector', 'Algorithm', 'State', 'Since', 'Record'], keys.map((k) => [
-  html`<code class="name">${k.selector}</code>`, k.algorithm, state(k.state), time(k.activatedAt ?? k.createdAt),
-  html`<code class="name">${k.name}</code> TXT<br><code class="record">${k.value}</code>`,
-]), 'No DKIM keys: mail of this domain goes out unsigned.')}
-${operator ? html`<h3>Change the keys</h3>
+${table(
+  `DKIM keys of ${domain.name}`,
+  ['Selector', 'Algorithm', 'State', 'Since', 'Record'],
+  keys.map((k) => [
+    html`<code class="name">${k.selector}</code>`,
+    k.algorithm,
+    state(k.state),
+    time(k.activatedAt ?? k.createdAt),
+    html`<code class="name">${k.name}</code> TXT<br><code class="record">${k.value}</code>`,
+  ]),
+  'No DKIM keys: mail of this domain goes out unsigned.',
+)}
+${
+  operator
+    ? html`<h3>Change the keys</h3>
 <form method="post" action="${url}/dkim/rotate" class="filters">${csrf}
 <div><label for="rotate-algorithm">Algorithm</label><select id="rotate-algorithm" name="algorithm"><option value="">every algorithm in use</option><option value="rsa">rsa</option><option value="ed25519">ed25519</option></select></div>
 <div><button type="submit">Make a new pending key</button></div></form>
-${pending.length ? html`<form method="post" action="${url}/dkim/activate" class="filters">${csrf}
+${
+  pending.length
+    ? html`<form method="post" action="${url}/dkim/activate" class="filters">${csrf}
 <div><label for="activate-force"><input id="activate-force" name="force" type="checkbox" value="1"> Even if DNS does not show ${pending.length === 1 ? 'its record' : 'their records'} yet</label></div>
 <div><button type="submit">Activate the pending ${pending.length === 1 ? `key ${pending[0]!.selector}` : `keys ${pending.map((k) => k.selector).join(', ')}`}</button></div></form>
 <p class="muted">A pending key becomes active once its record is published (the server also does this by itself); the key it replaces stays retiring while mail signed with it may be in transit.</p>`
-  : html`<p class="muted">No key is pending, so there is nothing to activate. Make a new pending key to rotate: it is used once its record is published.</p>`}
+    : html`<p class="muted">No key is pending, so there is nothing to activate. Make a new pending key to rotate: it is used once its record is published.</p>`
+}
 <h2>Owner</h2>
-<p><a href="${url}/move">Move this domain to another customer…</a> · <a href="${url}/remove">Remove this domain…</a> <span class="muted">(each shows everything affected first)</span></p>` : ''}`,
+<p><a href="${url}/move">Move this domain to another customer…</a> · <a href="${url}/remove">Remove this domain…</a> <span class="muted">(each shows everything affected first)</span></p>`
+    : ''
+}`,
   });
 }
 

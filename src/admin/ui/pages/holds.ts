@@ -25,28 +25,39 @@ ${spam ? html`<input type="checkbox" id="spam-${key}" name="include_spam" value=
 }
 
 const purgeButton = (c: Context<ConsoleEnv>, target: string, key: string, n: number): Html =>
-  (n ? postButton(c, `${BASE}/holds/purge`, 'Purge…', { fields: { target }, danger: true, describedBy: `h-${key}` }) : html``);
+  n ? postButton(c, `${BASE}/holds/purge`, 'Purge…', { fields: { target }, danger: true, describedBy: `h-${key}` }) : html``;
 
 const customerLink = (name: string | null) =>
-  (name ? html`<a href="${href(`/customers/${encodeURIComponent(name)}`)}">${name}</a>` : html`<span class="muted">none</span>`);
+  name ? html`<a href="${href(`/customers/${encodeURIComponent(name)}`)}">${name}</a>` : html`<span class="muted">none</span>`;
 
 function heldRows(c: Context<ConsoleEnv>, holds: Holds): { mailboxes: unknown[][]; sites: unknown[][]; messages: unknown[][] } {
   return {
     mailboxes: holds.mailboxes.map(({ mailbox: m, heldMessages, heldSpam }, i) => [
-      html`<span id="h-m${i}">${m.address}</span>`, customerLink(m.customerName),
-      m.holdReason ?? html`<span class="muted">not recorded</span>`, time(m.heldSince), heldMessages, heldSpam,
+      html`<span id="h-m${i}">${m.address}</span>`,
+      customerLink(m.customerName),
+      m.holdReason ?? html`<span class="muted">not recorded</span>`,
+      time(m.heldSince),
+      heldMessages,
+      heldSpam,
       html`${releaseForm(c, m.address, `m${i}`, heldSpam)} ${purgeButton(c, m.address, `m${i}`, heldMessages)}`,
     ]),
     sites: holds.sites.map(({ site: s, heldMessages, heldSpam }, i) => [
-      html`<span id="h-s${i}">site:${s.name}</span>`, customerLink(s.customerName),
-      s.holdReason ?? html`<span class="muted">not recorded</span>`, time(s.heldSince),
-      heldMessages ? html`<a href="${href('/queue', { state: 'held', site: s.name })}">${heldMessages}</a>` : 0, heldSpam,
+      html`<span id="h-s${i}">site:${s.name}</span>`,
+      customerLink(s.customerName),
+      s.holdReason ?? html`<span class="muted">not recorded</span>`,
+      time(s.heldSince),
+      heldMessages ? html`<a href="${href('/queue', { state: 'held', site: s.name })}">${heldMessages}</a>` : 0,
+      heldSpam,
       html`${releaseForm(c, `site:${s.name}`, `s${i}`, heldSpam)} ${purgeButton(c, `site:${s.name}`, `s${i}`, heldMessages)}`,
     ]),
     messages: holds.messages.map((q: QueuedMessage) => [
       idText(q.id, { to: `${BASE}/messages/${encodeURIComponent(q.id)}`, anchor: `h-${q.id}` }),
-      q.sender || html`<span class="muted">&lt;&gt; (none)</span>`, q.authUser ?? (q.siteName ? `site:${q.siteName}` : html`<span class="muted">—</span>`),
-      customerLink(q.customerName), q.holdReason ?? html`<span class="muted">not recorded</span>`, time(q.createdAt), q.recipients.length,
+      q.sender || html`<span class="muted">&lt;&gt; (none)</span>`,
+      q.authUser ?? (q.siteName ? `site:${q.siteName}` : html`<span class="muted">—</span>`),
+      customerLink(q.customerName),
+      q.holdReason ?? html`<span class="muted">not recorded</span>`,
+      time(q.createdAt),
+      q.recipients.length,
       postButton(c, `${BASE}/holds/release`, 'Release', { fields: { target: q.id }, describedBy: `h-${q.id}` }),
     ]),
   };
@@ -73,9 +84,8 @@ ${table('Held messages of no held mailbox or site', ['ID', 'Sender', 'Sent by', 
 /** How many held messages a purge of `target` (an address or site:NAME) would delete. */
 function heldCount(holds: Holds, target: string): number {
   const site = target.startsWith('site:') ? target.slice(5) : null;
-  const row = site === null
-    ? holds.mailboxes.find((h) => h.mailbox.address === target.toLowerCase())
-    : holds.sites.find((h) => h.site.name === site);
+  const row =
+    site === null ? holds.mailboxes.find((h) => h.mailbox.address === target.toLowerCase()) : holds.sites.find((h) => h.site.name === site);
   const loose = holds.messages.filter((q) => (site === null ? q.authUser === target.toLowerCase() : q.siteName === site)).length;
   return (row?.heldMessages ?? 0) + loose;
 }
@@ -85,18 +95,23 @@ async function confirmPurge(c: Context<ConsoleEnv>, target: string): Promise<Res
   return confirmPage(c, {
     title: `Purge ${plural(n, 'message')} of ${target}?`,
     what: html`The ${plural(n, 'held message')} of <strong>${target}</strong> will be deleted with their bodies; nobody is told and this cannot be undone. ${target} stays on hold.`,
-    action: `${BASE}/holds/purge`, fields: { target }, button: `Purge ${plural(n, 'message')}`, back: BACK,
+    action: `${BASE}/holds/purge`,
+    fields: { target },
+    button: `Purge ${plural(n, 'message')}`,
+    back: BACK,
   });
 }
 
 export function mountHolds(app: ConsoleApp, deps: ConsoleDeps): void {
   app.get('/holds', only('operator'), (c) => holdsPage(c));
-  app.post('/holds/release', only('operator'), (c) => act(c, BACK, async () => {
-    const target = field(c, 'target');
-    const r = await c.get('svc').releaseHold(target, { includeSpam: field(c, 'include_spam') === '1' });
-    const who = r.site ? `site:${r.site.name}` : r.mailbox ? r.mailbox.address : `Message ${target}`;
-    return `${who} released: ${plural(r.released, 'held message')} sent on${r.keptSpam ? `; ${plural(r.keptSpam, 'message')} held as spam kept back` : ''}.`;
-  }));
+  app.post('/holds/release', only('operator'), (c) =>
+    act(c, BACK, async () => {
+      const target = field(c, 'target');
+      const r = await c.get('svc').releaseHold(target, { includeSpam: field(c, 'include_spam') === '1' });
+      const who = r.site ? `site:${r.site.name}` : r.mailbox ? r.mailbox.address : `Message ${target}`;
+      return `${who} released: ${plural(r.released, 'held message')} sent on${r.keptSpam ? `; ${plural(r.keptSpam, 'message')} held as spam kept back` : ''}.`;
+    }),
+  );
   app.post('/holds/purge', only('operator'), (c) => {
     const target = field(c, 'target');
     if (!confirmed(c)) return confirmPurge(c, target);

@@ -19,7 +19,22 @@ import { mountAppPasswords } from './app-passwords.ts';
 
 export function mountPages(app: ConsoleApp, deps: ConsoleDeps): void {
   app.get('/', (c) => (roleOfContext(c) === 'operator' ? dashboardPage(c, deps) : overviewPage(c, deps)));
-  for (const mount of [mountDashboard, mountQueue, mountHolds, mountBans, mountPools, mountCustomers, mountLifecycle, mountDomains, mountMailboxes, mountSuppressions, mountWebhooks, mountMessages, mountPassword, mountAppPasswords]) {
+  for (const mount of [
+    mountDashboard,
+    mountQueue,
+    mountHolds,
+    mountBans,
+    mountPools,
+    mountCustomers,
+    mountLifecycle,
+    mountDomains,
+    mountMailboxes,
+    mountSuppressions,
+    mountWebhooks,
+    mountMessages,
+    mountPassword,
+    mountAppPasswords,
+  ]) {
     mount(app, deps);
   }
 }

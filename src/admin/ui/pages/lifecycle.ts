@@ -24,9 +24,10 @@ const CONSOLE_WAIT_S = 30;
 export function accountSection(c: Context<ConsoleEnv>, cust: Customer): Html {
   const url = customerUrl(cust.name);
   const csrf = csrfField(c.get('session'));
-  const toggle = cust.status === 'active'
-    ? html`${postButton(c, `${url}/suspend`, 'Suspend the account', { danger: true, describedBy: 'suspend-account-help' })} <span class="muted" id="suspend-account-help">Every mailbox, site and token of ${cust.name} is refused at once; its queued mail is held until it is resumed.</span>`
-    : postButton(c, `${url}/resume`, cust.status === 'removing' ? 'Resume (call the removal off)' : 'Resume the account');
+  const toggle =
+    cust.status === 'active'
+      ? html`${postButton(c, `${url}/suspend`, 'Suspend the account', { danger: true, describedBy: 'suspend-account-help' })} <span class="muted" id="suspend-account-help">Every mailbox, site and token of ${cust.name} is refused at once; its queued mail is held until it is resumed.</span>`
+      : postButton(c, `${url}/resume`, cust.status === 'removing' ? 'Resume (call the removal off)' : 'Resume the account');
   return html`<h2>Account</h2>
 <dl class="facts"><dt>Status</dt><dd>${state(cust.status)}${cust.suspendedAt !== null ? html` since ${time(cust.suspendedAt)}` : ''}</dd></dl>
 <p>${toggle}</p>
@@ -37,7 +38,10 @@ export function accountSection(c: Context<ConsoleEnv>, cust: Customer): Html {
 }
 
 /** The plan as a list, and the form that carries it out. */
-function planPage(c: Context<ConsoleEnv>, o: { title: string; plan: LifecyclePlan; action: string; back: string; button: string; settle: boolean; extra?: Html }): Promise<Response> {
+function planPage(
+  c: Context<ConsoleEnv>,
+  o: { title: string; plan: LifecyclePlan; action: string; back: string; button: string; settle: boolean; extra?: Html },
+): Promise<Response> {
   const [head, ...lines] = planLines(o.plan, { done: false, waitS: CONSOLE_WAIT_S });
   const csrf = csrfField(c.get('session'));
   return page(c, {
@@ -45,9 +49,13 @@ function planPage(c: Context<ConsoleEnv>, o: { title: string; plan: LifecyclePla
     body: html`<p>${head}</p>
 <ul class="plan">${lines.map((l) => html`<li>${l.trim()}</li>`)}</ul>
 <form method="post" action="${o.action}">${csrf}
-${o.settle ? html`<fieldset><legend>Its queued mail</legend>
+${
+  o.settle
+    ? html`<fieldset><legend>Its queued mail</legend>
 <label for="mode-drain"><input id="mode-drain" type="radio" name="mode" value="drain" checked> deliver it first (waiting at most ${CONSOLE_WAIT_S} s)</label>
-<label for="mode-bounce"><input id="mode-bounce" type="radio" name="mode" value="bounce"> send it back to the senders</label></fieldset>` : ''}
+<label for="mode-bounce"><input id="mode-bounce" type="radio" name="mode" value="bounce"> send it back to the senders</label></fieldset>`
+    : ''
+}
 ${o.extra ?? ''}
 <p><label for="confirm"><input id="confirm" type="checkbox" name="confirm" value="1" required> I have read the list above: do it</label></p>
 <p><button type="submit" class="danger">${o.button}</button> <a href="${o.back}">No, go back</a></p></form>`,
@@ -57,17 +65,21 @@ ${o.extra ?? ''}
 const confirmed = (c: Context<ConsoleEnv>) => {
   if (field(c, 'confirm') !== '1') throw new AdminError('tick the confirmation: nothing was changed');
 };
-const modeOf = (c: Context<ConsoleEnv>) => (field(c, 'mode') === 'bounce' ? 'bounce' as const : 'drain' as const);
+const modeOf = (c: Context<ConsoleEnv>) => (field(c, 'mode') === 'bounce' ? ('bounce' as const) : ('drain' as const));
 
 export function mountLifecycle(app: ConsoleApp, deps: ConsoleDeps): void {
-  app.post('/customers/:name/suspend', only('operator'), (c) => act(c, customerUrl(c.req.param('name')), async () => {
-    const r = await c.get('svc').suspendCustomer(c.req.param('name'));
-    return `${r.customer.name} is suspended: its mailboxes, sites and tokens are refused; ${r.held} queued message${r.held === 1 ? '' : 's'} held.`;
-  }));
-  app.post('/customers/:name/resume', only('operator'), (c) => act(c, customerUrl(c.req.param('name')), async () => {
-    const r = await c.get('svc').resumeCustomer(c.req.param('name'));
-    return `${r.customer.name} is active again${r.wasRemoving ? ' (its removal is called off)' : ''}; ${r.released} held message${r.released === 1 ? '' : 's'} released.`;
-  }));
+  app.post('/customers/:name/suspend', only('operator'), (c) =>
+    act(c, customerUrl(c.req.param('name')), async () => {
+      const r = await c.get('svc').suspendCustomer(c.req.param('name'));
+      return `${r.customer.name} is suspended: its mailboxes, sites and tokens are refused; ${r.held} queued message${r.held === 1 ? '' : 's'} held.`;
+    }),
+  );
+  app.post('/customers/:name/resume', only('operator'), (c) =>
+    act(c, customerUrl(c.req.param('name')), async () => {
+      const r = await c.get('svc').resumeCustomer(c.req.param('name'));
+      return `${r.customer.name} is active again${r.wasRemoving ? ' (its removal is called off)' : ''}; ${r.released} held message${r.released === 1 ? '' : 's'} released.`;
+    }),
+  );
   app.post('/customers/:name/rename', only('operator'), async (c) => {
     let to: string | null = null;
     const r = await act(c, customerUrl(c.req.param('name')), async () => {
@@ -80,7 +92,14 @@ export function mountLifecycle(app: ConsoleApp, deps: ConsoleDeps): void {
 
   app.get('/customers/:name/remove', only('operator'), async (c) => {
     const plan = await c.get('svc').planCustomerRemoval(c.req.param('name')!);
-    return planPage(c, { title: `Remove customer ${plan.customer}`, plan, action: `${customerUrl(plan.customer)}/remove`, back: customerUrl(plan.customer), button: 'Remove the customer', settle: true });
+    return planPage(c, {
+      title: `Remove customer ${plan.customer}`,
+      plan,
+      action: `${customerUrl(plan.customer)}/remove`,
+      back: customerUrl(plan.customer),
+      button: 'Remove the customer',
+      settle: true,
+    });
   });
   app.post('/customers/:name/remove', only('operator'), async (c) => {
     const name = c.req.param('name');
@@ -97,7 +116,14 @@ export function mountLifecycle(app: ConsoleApp, deps: ConsoleDeps): void {
 
   app.get('/domains/:name/remove', only('operator'), async (c) => {
     const plan = await c.get('svc').planDomainRemoval(c.req.param('name')!);
-    return planPage(c, { title: `Remove domain ${plan.target}`, plan, action: `${domainUrl(plan.target)}/remove`, back: domainUrl(plan.target), button: 'Remove the domain', settle: true });
+    return planPage(c, {
+      title: `Remove domain ${plan.target}`,
+      plan,
+      action: `${domainUrl(plan.target)}/remove`,
+      back: domainUrl(plan.target),
+      button: 'Remove the domain',
+      settle: true,
+    });
   });
   app.post('/domains/:name/remove', only('operator'), async (c) => {
     const name = c.req.param('name');
@@ -135,7 +161,12 @@ export function mountLifecycle(app: ConsoleApp, deps: ConsoleDeps): void {
     }
     const crossing = plan.grants.some((g) => g.fate === 'crossing');
     return planPage(c, {
-      title: `Move domain ${plan.target} to ${to}`, plan, action: `${domainUrl(plan.target)}/move`, back: domainUrl(plan.target), button: 'Move the domain', settle: false,
+      title: `Move domain ${plan.target} to ${to}`,
+      plan,
+      action: `${domainUrl(plan.target)}/move`,
+      back: domainUrl(plan.target),
+      button: 'Move the domain',
+      settle: false,
       extra: html`<input type="hidden" name="customer" value="${to}">${crossing ? html`<p><label for="drop-crossing"><input id="drop-crossing" type="checkbox" name="drop_crossing" value="1"> Drop the grants that would cross customers (else the move is refused)</label></p>` : ''}`,
     });
   });

@@ -26,7 +26,8 @@ export function mailboxAddForm(c: Context<ConsoleEnv>, domains: string[], back: 
 }
 
 /** Where to go after a mailbox is gone: the customer's page (operator) or the customer's overview. */
-const afterRemoval = (c: Context<ConsoleEnv>, customer: string) => (roleOfContext(c) === 'operator' ? `${BASE}/customers/${seg(customer)}` : BASE);
+const afterRemoval = (c: Context<ConsoleEnv>, customer: string) =>
+  roleOfContext(c) === 'operator' ? `${BASE}/customers/${seg(customer)}` : BASE;
 
 async function mailboxPage(c: Context<ConsoleEnv>) {
   const svc = c.get('svc');
@@ -49,16 +50,23 @@ ${operator ? html`<dt>Customer</dt><dd>${customerLink(m.customerName)}</dd>` : '
 <dt>Locked</dt><dd>${locked ? html`${state('locked')} until ${time(login.lockedUntil)}` : 'no'}</dd></dl>
 ${locked || login.failures > 0 ? html`<p>${postButton(c, `${url}/unlock`, locked ? 'Unlock now' : 'Reset the failure count')}</p>` : ''}
 <h2>State</h2>
-<p>${m.status === 'active'
-    ? html`${postButton(c, `${url}/suspend`, 'Suspend', { danger: true, describedBy: 'suspend-help' })} <span class="muted" id="suspend-help">A suspended mailbox cannot sign in or send; its console sessions end.</span>`
-    : postButton(c, `${url}/resume`, 'Resume')}</p>
+<p>${
+      m.status === 'active'
+        ? html`${postButton(c, `${url}/suspend`, 'Suspend', { danger: true, describedBy: 'suspend-help' })} <span class="muted" id="suspend-help">A suspended mailbox cannot sign in or send; its console sessions end.</span>`
+        : postButton(c, `${url}/resume`, 'Resume')
+    }</p>
 <h2>Password</h2>
 <form method="post" action="${url}/password">${csrfField(c.get('session'))}
 <label for="new-password">New password (leave empty to have one generated)</label><input id="new-password" name="password" type="password" autocomplete="new-password" minlength="8">
 <p><button type="submit">Set the password</button></p></form>
 <p class="muted">Mail programs using the old password stop working; the mailbox's console sessions end.</p>
 <h2>May also send as</h2>
-${table(`Sender grants of ${m.address}`, ['Grant', 'Since'], grants.map((g) => [describeGrant(g), time(g.createdAt)]), 'Only its own address.')}
+${table(
+  `Sender grants of ${m.address}`,
+  ['Grant', 'Since'],
+  grants.map((g) => [describeGrant(g), time(g.createdAt)]),
+  'Only its own address.',
+)}
 <h2>Limits</h2>
 ${limitsTable(c, `Sending limits of ${m.address}`, limits)}
 ${operator ? html`<p><a href="${BASE}/customers/${seg(m.customerName)}">Set or remove limits on the customer's page</a></p>` : ''}
@@ -73,14 +81,20 @@ export function mountMailboxes(app: ConsoleApp, _deps: ConsoleDeps): void {
     const back = safeNext(field(c, 'back') || BASE);
     const password = c.get('form').password ?? '';
     try {
-      const { mailbox, generated } = await c.get('svc').addMailbox(field(c, 'address'), password === '' ? undefined : password, c.get('scope'));
+      const { mailbox, generated } = await c
+        .get('svc')
+        .addMailbox(field(c, 'address'), password === '' ? undefined : password, c.get('scope'));
       if (generated === null) {
         flash(c, `Mailbox ${mailbox.address} added with the password you chose.`);
         return c.redirect(mailboxUrl(mailbox.address), 303);
       }
       return secretPage(c, {
-        title: 'Mailbox added', intro: `Mailbox ${mailbox.address} added with a generated password.`, label: `Password of ${mailbox.address}`,
-        secret: generated, back: mailboxUrl(mailbox.address), backLabel: `Go to ${mailbox.address}`,
+        title: 'Mailbox added',
+        intro: `Mailbox ${mailbox.address} added with a generated password.`,
+        label: `Password of ${mailbox.address}`,
+        secret: generated,
+        back: mailboxUrl(mailbox.address),
+        backLabel: `Go to ${mailbox.address}`,
       });
     } catch (err) {
       if (!(err instanceof AdminError)) throw err;
@@ -99,8 +113,12 @@ export function mountMailboxes(app: ConsoleApp, _deps: ConsoleDeps): void {
         return c.redirect(mailboxUrl(mailbox.address), 303);
       }
       return secretPage(c, {
-        title: 'New password', intro: `The password of ${mailbox.address} is changed to a generated one.`, label: `Password of ${mailbox.address}`,
-        secret: generated, back: mailboxUrl(mailbox.address), backLabel: `Back to ${mailbox.address}`,
+        title: 'New password',
+        intro: `The password of ${mailbox.address} is changed to a generated one.`,
+        label: `Password of ${mailbox.address}`,
+        secret: generated,
+        back: mailboxUrl(mailbox.address),
+        backLabel: `Back to ${mailbox.address}`,
       });
     } catch (err) {
       if (!(err instanceof AdminError) || err.kind === 'not-found') throw err;
@@ -109,12 +127,19 @@ export function mountMailboxes(app: ConsoleApp, _deps: ConsoleDeps): void {
     }
   });
   for (const [verb, run] of [
-    ['suspend', async (c: Context<ConsoleEnv>, a: string) => `${(await c.get('svc').suspend(a, c.get('scope'))).address} is suspended: it can neither sign in nor send.`],
+    [
+      'suspend',
+      async (c: Context<ConsoleEnv>, a: string) =>
+        `${(await c.get('svc').suspend(a, c.get('scope'))).address} is suspended: it can neither sign in nor send.`,
+    ],
     ['resume', async (c: Context<ConsoleEnv>, a: string) => `${(await c.get('svc').resume(a, c.get('scope'))).address} is active again.`],
-    ['unlock', async (c: Context<ConsoleEnv>, a: string) => {
-      const r = await c.get('svc').unlock(a, c.get('scope'));
-      return r.wasLocked ? `${r.mailbox.address} is unlocked.` : `${r.mailbox.address} was not locked; its failure count is reset.`;
-    }],
+    [
+      'unlock',
+      async (c: Context<ConsoleEnv>, a: string) => {
+        const r = await c.get('svc').unlock(a, c.get('scope'));
+        return r.wasLocked ? `${r.mailbox.address} is unlocked.` : `${r.mailbox.address} was not locked; its failure count is reset.`;
+      },
+    ],
   ] as const) {
     app.post(`/mailboxes/:address/${verb}`, staff, async (c) => {
       const address = c.req.param('address');
@@ -125,7 +150,10 @@ export function mountMailboxes(app: ConsoleApp, _deps: ConsoleDeps): void {
   const confirmRemoval = async (c: Context<ConsoleEnv>) => {
     const { mailbox: m } = await c.get('svc').getMailbox(c.req.param('address')!, c.get('scope'));
     return confirmPage(c, {
-      title: `Remove ${m.address}?`, action: `${mailboxUrl(m.address)}/remove`, button: `Remove ${m.address}`, back: mailboxUrl(m.address),
+      title: `Remove ${m.address}?`,
+      action: `${mailboxUrl(m.address)}/remove`,
+      button: `Remove ${m.address}`,
+      back: mailboxUrl(m.address),
       what: html`The mailbox ${m.address} (1 mailbox) will be removed: it can no longer sign in or send, and its grants and password are gone. Mail already queued is still delivered. This cannot be undone.`,
     });
   };

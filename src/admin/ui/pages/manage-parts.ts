@@ -10,10 +10,22 @@ import { ACTIONS, METRICS, WINDOWS } from '../../../limits/index.ts';
 import { BASE, csrfField, html, page, postButton, table, type Html } from '../html.ts';
 
 /** A rule as the admin service's showLimits answers it. */
-export interface LimitRow { level: string; target: string; window: string; metric: string; max: number; action: string; usage: number | null }
+export interface LimitRow {
+  level: string;
+  target: string;
+  window: string;
+  metric: string;
+  max: number;
+  action: string;
+  usage: number | null;
+}
 
 /** A limit target offered in the "applies to" list: `level:target`. */
-export interface LimitTarget { level: string; target: string; label: string }
+export interface LimitTarget {
+  level: string;
+  target: string;
+  label: string;
+}
 
 export const targetValue = (t: { level: string; target: string }): string => `${t.level}:${t.target}`;
 
@@ -23,20 +35,40 @@ export function parseTarget(v: string): { level: string; target: string } | null
   return i > 0 && i < v.length - 1 ? { level: v.slice(0, i), target: v.slice(i + 1) } : null;
 }
 
-const appliesTo = (r: LimitRow) => (r.target === '*' ? html`every ${r.level} <span class="muted">(default)</span>` : html`${r.level} <code>${r.target}</code>`);
+const appliesTo = (r: LimitRow) =>
+  r.target === '*' ? html`every ${r.level} <span class="muted">(default)</span>` : html`${r.level} <code>${r.target}</code>`;
 
 /** The limits table; with `removeAction`, each rule of a named target has a Remove button (defaults are not removed here). */
 export function limitsTable(c: Context<ConsoleEnv>, caption: string, rows: LimitRow[], removeAction?: string): Html {
   const headers = ['Applies to', 'Window', 'Counts', 'Maximum', 'Used now', 'When reached', ...(removeAction ? ['Change'] : [])];
-  return table(caption, headers, rows.map((r) => [
-    appliesTo(r), r.window, r.metric, r.max, r.usage === null ? html`<span class="muted">not counted here</span>` : r.usage, r.action,
-    ...(removeAction ? [r.target === '*' ? html`<span class="muted">server default</span>` : postButton(c, removeAction, 'Remove…', {
-      fields: { level: r.level, target: r.target, window: r.window, metric: r.metric }, danger: true, what: `the ${r.metric} per ${r.window} limit of ${r.target}`,
-    })] : []),
-  ]), 'No limits apply here besides the server\'s own.');
+  return table(
+    caption,
+    headers,
+    rows.map((r) => [
+      appliesTo(r),
+      r.window,
+      r.metric,
+      r.max,
+      r.usage === null ? html`<span class="muted">not counted here</span>` : r.usage,
+      r.action,
+      ...(removeAction
+        ? [
+            r.target === '*'
+              ? html`<span class="muted">server default</span>`
+              : postButton(c, removeAction, 'Remove…', {
+                  fields: { level: r.level, target: r.target, window: r.window, metric: r.metric },
+                  danger: true,
+                  what: `the ${r.metric} per ${r.window} limit of ${r.target}`,
+                }),
+          ]
+        : []),
+    ]),
+    "No limits apply here besides the server's own.",
+  );
 }
 
-const options = (list: readonly string[], selected?: string) => list.map((v) => html`<option value="${v}"${v === selected ? html` selected` : ''}>${v}</option>`);
+const options = (list: readonly string[], selected?: string) =>
+  list.map((v) => html`<option value="${v}"${v === selected ? html` selected` : ''}>${v}</option>`);
 
 /** The form that sets a limit on one of `targets` (POST to `action`: target, window, metric, max, action). */
 export function limitForm(c: Context<ConsoleEnv>, action: string, targets: LimitTarget[]): Html {
@@ -51,9 +83,13 @@ export function limitForm(c: Context<ConsoleEnv>, action: string, targets: Limit
 }
 
 /** The answer to a POST that made a secret: shown here once (the page is not cached; reloading it does not show it again). */
-export function secretPage(c: Context<ConsoleEnv>, o: { title: string; intro: string; label: string; secret: string; back: string; backLabel: string; status?: number }): Promise<Response> {
+export function secretPage(
+  c: Context<ConsoleEnv>,
+  o: { title: string; intro: string; label: string; secret: string; back: string; backLabel: string; status?: number },
+): Promise<Response> {
   return page(c, {
-    title: o.title, status: o.status,
+    title: o.title,
+    status: o.status,
     body: html`<p class="flash" role="status">${o.intro}</p>
 <dl class="facts"><dt>${o.label}</dt><dd><code class="secret">${o.secret}</code></dd></dl>
 <p>Copy it now: it is shown only this once and is not stored in readable form.</p>

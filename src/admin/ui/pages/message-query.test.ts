@@ -6,11 +6,19 @@ const as = (s: string) => readingsOf(s).map((r) => `${r.as}=${Object.values(r.fi
 
 test('readingsOf: an address is a recipient, then a sender, then a Message-ID', () => {
   assert.deepEqual(as(' bob@remote.test '), ['recipient=bob@remote.test', 'sender=bob@remote.test', 'Message-ID=<bob@remote.test>']);
-  assert.deepEqual(as('Bob@Remote.TEST'), ['recipient=bob@remote.test', 'sender=bob@remote.test', 'Message-ID=<Bob@Remote.TEST>'], 'an address as its key; a Message-ID as typed');
+  assert.deepEqual(
+    as('Bob@Remote.TEST'),
+    ['recipient=bob@remote.test', 'sender=bob@remote.test', 'Message-ID=<Bob@Remote.TEST>'],
+    'an address as its key; a Message-ID as typed',
+  );
 });
 
 test('readingsOf: "<...>" is a Message-ID first, then the address inside it', () => {
-  assert.deepEqual(as('<Abc.123@client.example>'), ['Message-ID=<Abc.123@client.example>', 'recipient=abc.123@client.example', 'sender=abc.123@client.example']);
+  assert.deepEqual(as('<Abc.123@client.example>'), [
+    'Message-ID=<Abc.123@client.example>',
+    'recipient=abc.123@client.example',
+    'sender=abc.123@client.example',
+  ]);
   assert.deepEqual(as('<not an id>'), [], 'spaces: nothing');
   assert.deepEqual(as('<$$>'), ['Message-ID=<$$>'], 'brackets without an address inside: only a Message-ID');
 });
@@ -36,7 +44,15 @@ test('isoOf: browser dates are UTC; an "until" day is included; anything else is
 });
 
 test('readQuery and inputOf: trimmed fields; a customer filter only for operators; the mailbox login passed on', () => {
-  const q = readQuery({ recipient: ' bob@x.test ', sender: '', status: 'failed', customer: 'beta', since: '2025-03-01', until: '2025-03-01', other: 'x' });
+  const q = readQuery({
+    recipient: ' bob@x.test ',
+    sender: '',
+    status: 'failed',
+    customer: 'beta',
+    since: '2025-03-01',
+    until: '2025-03-01',
+    other: 'x',
+  });
   assert.deepEqual(q, { recipient: 'bob@x.test', status: 'failed', customer: 'beta', since: '2025-03-01', until: '2025-03-01' });
   const customer = inputOf(q, { limit: 25, authUser: 'alice@example.com', operator: false });
   assert.equal(customer.customer, undefined);

@@ -80,8 +80,16 @@ export function readingsOf(search: string | undefined): Reading[] {
 /** The service's input for the form's explicit fields (the search box is read separately). */
 export function inputOf(q: MessageQuery, o: { limit: number; authUser?: string; operator: boolean }): TrackSearchInput {
   return {
-    recipient: q.recipient, sender: q.sender, messageId: q.messageId, id: q.id, status: q.status,
-    customer: o.operator ? q.customer : undefined, since: isoOf(q.since), until: isoOf(q.until, true),
-    before: q.before, limit: o.limit, authUser: o.authUser,
+    recipient: q.recipient,
+    sender: q.sender,
+    messageId: q.messageId,
+    id: q.id,
+    status: q.status,
+    customer: o.operator ? q.customer : undefined,
+    since: isoOf(q.since),
+    until: isoOf(q.until, true),
+    before: q.before,
+    limit: o.limit,
+    authUser: o.authUser,
   };
 }

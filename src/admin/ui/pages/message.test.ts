@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import type { TrackEvent } from '../../../core/index.ts';
 import { eventWord, viaWords } from './message.ts';
 
-const ev = (o: Partial<TrackEvent>): TrackEvent => ({ at: 0, type: 'accepted', recipient: null, remoteHost: null, reply: null, category: null, ref: null, ...o });
+const ev = (o: Partial<TrackEvent>): TrackEvent => ({
+  at: 0,
+  type: 'accepted',
+  recipient: null,
+  remoteHost: null,
+  reply: null,
+  category: null,
+  ref: null,
+  ...o,
+});
 
 test('a bounce of an ordinary message went to the sender; of a null-sender message to the postmaster', () => {
   const bounced = ev({ type: 'bounced', recipient: 'bob@remote.test', category: 'failure', ref: 'Q2' });

@@ -18,17 +18,31 @@ type Queued = { message: QueuedMessage; attempts: AttemptRecord[] };
 
 /** What each event type is called on the page (bounced and notified depend on the message: eventWord). */
 const EVENT_WORDS: Record<TrackEvent['type'], string> = {
-  accepted: 'accepted', held: 'held for a check', released: 'released', retried: 'retry asked', 'attempt-deferred': 'deferred (will retry)',
-  delivered: 'delivered', failed: 'failed', expired: 'expired (gave up)', bounced: 'bounce sent to the sender', notified: 'delay notice sent to the sender',
-  cancelled: 'cancelled', deleted: 'deleted', refused: 'refused',
+  accepted: 'accepted',
+  held: 'held for a check',
+  released: 'released',
+  retried: 'retry asked',
+  'attempt-deferred': 'deferred (will retry)',
+  delivered: 'delivered',
+  failed: 'failed',
+  expired: 'expired (gave up)',
+  bounced: 'bounce sent to the sender',
+  notified: 'delay notice sent to the sender',
+  cancelled: 'cancelled',
+  deleted: 'deleted',
+  refused: 'refused',
 };
 /** Events whose category is a delivery classification (the others carry a listener, a notice kind or a reason). */
 const CLASSIFIED = new Set<TrackEvent['type']>(['attempt-deferred', 'delivered', 'failed', 'expired']);
 const NO_BOUNCE = 'no bounce sent: this message is itself a bounce or notice (Postern never bounces one, so no loop can start)';
 
 const VIA: Record<string, string> = {
-  api: 'from the HTTP send API', sendmail: 'from postern sendmail (a local site)', maildrop: 'from the sendmail drop folder',
-  bounce: 'from Postern itself (a bounce)', postmaster: 'from Postern itself (a report to the postmaster)', notice: 'from Postern itself (a notice)',
+  api: 'from the HTTP send API',
+  sendmail: 'from postern sendmail (a local site)',
+  maildrop: 'from the sendmail drop folder',
+  bounce: 'from Postern itself (a bounce)',
+  postmaster: 'from Postern itself (a report to the postmaster)',
+  notice: 'from Postern itself (a notice)',
 };
 /** Where a message came in, from its listener name ("submission:587" -> "over SMTP on port 587 (submission)"). */
 export function viaWords(listener: string): string {
@@ -46,8 +60,10 @@ export function eventWord(e: TrackEvent, nullSender: boolean, bouncedRecipients:
   const base = EVENT_WORDS[e.type] ?? e.type;
   if (e.type === 'accepted' && e.category) return `accepted ${viaWords(e.category)}`;
   if ((e.type === 'held' || e.type === 'refused') && e.category) return `${base} (${e.category.replace(/-/g, ' ')})`;
-  if (e.type === 'bounced' && nullSender) return 'failure reported to the postmaster (this message is itself a bounce: never to its null sender)';
-  if ((e.type === 'failed' || e.type === 'expired') && nullSender && !bouncedRecipients.has((e.recipient ?? '').toLowerCase())) return `${base}; ${NO_BOUNCE}`;
+  if (e.type === 'bounced' && nullSender)
+    return 'failure reported to the postmaster (this message is itself a bounce: never to its null sender)';
+  if ((e.type === 'failed' || e.type === 'expired') && nullSender && !bouncedRecipients.has((e.recipient ?? '').toLowerCase()))
+    return `${base}; ${NO_BOUNCE}`;
   return base;
 }
 
@@ -65,7 +81,14 @@ export function sizeOf(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-interface Outcome { recipient: string; word: string; at: number | null; remoteHost: string | null; reply: string | null; meaning: string | null }
+interface Outcome {
+  recipient: string;
+  word: string;
+  at: number | null;
+  remoteHost: string | null;
+  reply: string | null;
+  meaning: string | null;
+}
 
 /** Each recipient's outcome: its last delivery event (or the live queue state, or the message's own fate). */
 export function outcomesOf(t: Tracked | null, q: Queued | null): Outcome[] {
@@ -87,8 +110,17 @@ export function outcomesOf(t: Tracked | null, q: Queued | null): Outcome[] {
     const reply = from?.reply ?? live?.lastReply ?? null;
     const category = from?.category ?? live?.category ?? null;
     return {
-      recipient, word, at: from?.at ?? live?.lastAttemptAt ?? null, remoteHost: from?.remoteHost ?? live?.remoteHost ?? null, reply,
-      meaning: word === 'delivered' ? null : [explain(reply, category), word === 'failed' && nullSender ? `${NO_BOUNCE[0]!.toUpperCase()}${NO_BOUNCE.slice(1)}.` : null].filter(Boolean).join(' ') || null,
+      recipient,
+      word,
+      at: from?.at ?? live?.lastAttemptAt ?? null,
+      remoteHost: from?.remoteHost ?? live?.remoteHost ?? null,
+      reply,
+      meaning:
+        word === 'delivered'
+          ? null
+          : [explain(reply, category), word === 'failed' && nullSender ? `${NO_BOUNCE[0]!.toUpperCase()}${NO_BOUNCE.slice(1)}.` : null]
+              .filter(Boolean)
+              .join(' ') || null,
     };
   });
 }
@@ -118,11 +150,20 @@ ${fact('Status', state(t?.status ?? m!.state))}
 function timeline(events: TrackEvent[], linkDsn: boolean, nullSender: boolean): Html {
   const bounced = new Set(events.filter((e) => e.type === 'bounced').map((e) => (e.recipient ?? '').toLowerCase()));
   const rows = events.map((e) => [
-    time(e.at), eventWord(e, nullSender, bounced), e.recipient ?? '', e.remoteHost ?? '',
-    e.reply ? html`<span class="mono">${e.reply}</span>` : '', CLASSIFIED.has(e.type) ? e.category ?? '' : '',
+    time(e.at),
+    eventWord(e, nullSender, bounced),
+    e.recipient ?? '',
+    e.remoteHost ?? '',
+    e.reply ? html`<span class="mono">${e.reply}</span>` : '',
+    CLASSIFIED.has(e.type) ? (e.category ?? '') : '',
     e.ref ? (linkDsn ? idText(e.ref, { to: `${BASE}/messages/${encodeURIComponent(e.ref)}` }) : idText(e.ref)) : '',
   ]);
-  return table('Every event, oldest first', ['Time', 'Event', 'Recipient', 'Remote server', 'Reply', 'Category', 'Notice message'], rows, 'No events were recorded (tracking was off or has been pruned).');
+  return table(
+    'Every event, oldest first',
+    ['Time', 'Event', 'Recipient', 'Remote server', 'Reply', 'Category', 'Notice message'],
+    rows,
+    'No events were recorded (tracking was off or has been pruned).',
+  );
 }
 
 function queueState(c: Context<ConsoleEnv>, q: Queued, now: number): Html {
@@ -134,11 +175,22 @@ function queueState(c: Context<ConsoleEnv>, q: Queued, now: number): Html {
     if (r.leaseOwner !== null && r.nextAttemptAt > now) return 'being delivered now';
     return r.nextAttemptAt >= NEVER ? 'none' : time(Math.max(r.nextAttemptAt, now));
   };
-  const rows = m.recipients.map((r) => [r.address, state(r.state), String(r.attempts), time(r.lastAttemptAt), next(r), r.lastReply ? html`<span class="mono">${r.lastReply}</span>` : '']);
-  const actions = operator ? html`<p>${m.state === 'held'
-    ? postButton(c, `${BASE}/queue/${encodeURIComponent(m.id)}/release`, 'Release')
-    : html`${postButton(c, `${BASE}/queue/${encodeURIComponent(m.id)}/retry`, 'Retry now')} ${postButton(c, `${BASE}/queue/${encodeURIComponent(m.id)}/hold`, 'Hold')}`}
-<a href="${href('/queue', { sender: m.sender || '<>' })}">This sender's messages in the queue</a></p>` : '';
+  const rows = m.recipients.map((r) => [
+    r.address,
+    state(r.state),
+    String(r.attempts),
+    time(r.lastAttemptAt),
+    next(r),
+    r.lastReply ? html`<span class="mono">${r.lastReply}</span>` : '',
+  ]);
+  const actions = operator
+    ? html`<p>${
+        m.state === 'held'
+          ? postButton(c, `${BASE}/queue/${encodeURIComponent(m.id)}/release`, 'Release')
+          : html`${postButton(c, `${BASE}/queue/${encodeURIComponent(m.id)}/retry`, 'Retry now')} ${postButton(c, `${BASE}/queue/${encodeURIComponent(m.id)}/hold`, 'Hold')}`
+      }
+<a href="${href('/queue', { sender: m.sender || '<>' })}">This sender's messages in the queue</a></p>`
+    : '';
   return html`<h2>In the queue now</h2>
 <p>The message is still in the queue: ${state(m.state)}${m.holdReason ? ` (held because of: ${m.holdReason})` : ''}.</p>
 ${table('Recipients in the queue', ['Recipient', 'State', 'Attempts', 'Last attempt', 'Next attempt', 'Last reply'], rows)}${actions}`;
@@ -155,8 +207,12 @@ export async function messagePage(c: Context<ConsoleEnv>, id: string, now: numbe
     if (by !== c.get('session').subject.toLowerCase()) return notFound(c, `There is no message ${id}, or it is not yours to see.`);
   }
   const outcomes = outcomesOf(t, q).map((o) => [
-    o.recipient, state(o.word), time(o.at), o.remoteHost ?? '',
-    o.reply ? html`<span class="mono">${o.reply}</span>` : '', o.meaning ?? '',
+    o.recipient,
+    state(o.word),
+    time(o.at),
+    o.remoteHost ?? '',
+    o.reply ? html`<span class="mono">${o.reply}</span>` : '',
+    o.meaning ?? '',
   ]);
   const body = html`${facts(c, t, q)}
 <h2>Recipients</h2>

@@ -25,11 +25,15 @@ const REPLY_SHOWN = 90;
 async function reasonsOf(c: Context<ConsoleEnv>, messages: TrackedMessage[]): Promise<Map<string, string>> {
   const svc = c.get('svc');
   const out = new Map<string, string>();
-  await Promise.all(messages.filter((m) => TROUBLE.has(m.status)).map(async (m) => {
-    const t = await svc.showTracking(m.queueId, c.get('scope')).catch(() => null);
-    const e = t?.events.filter((x) => x.reply && ['failed', 'expired', 'attempt-deferred', 'refused'].includes(x.type)).at(-1);
-    if (e?.reply) out.set(m.queueId, e.reply.length > REPLY_SHOWN ? `${e.reply.slice(0, REPLY_SHOWN - 1)}…` : e.reply);
-  }));
+  await Promise.all(
+    messages
+      .filter((m) => TROUBLE.has(m.status))
+      .map(async (m) => {
+        const t = await svc.showTracking(m.queueId, c.get('scope')).catch(() => null);
+        const e = t?.events.filter((x) => x.reply && ['failed', 'expired', 'attempt-deferred', 'refused'].includes(x.type)).at(-1);
+        if (e?.reply) out.set(m.queueId, e.reply.length > REPLY_SHOWN ? `${e.reply.slice(0, REPLY_SHOWN - 1)}…` : e.reply);
+      }),
+  );
   return out;
 }
 
@@ -47,7 +51,11 @@ ${operator ? input('customer', 'Customer') : ''}
 <p class="muted" id="q-search-help">The search box takes a recipient or sender address, a queue id, or a Message-ID (with or without its angle brackets).</p>`;
 }
 
-function results(r: { messages: TrackedMessage[]; next: string | null }, reasons: Map<string, string>, o: { operator: boolean; query: MessageQuery }): Html {
+function results(
+  r: { messages: TrackedMessage[]; next: string | null },
+  reasons: Map<string, string>,
+  o: { operator: boolean; query: MessageQuery },
+): Html {
   const rows = r.messages.map((m) => [
     time(m.createdAt),
     html`<a href="${BASE}/messages/${encodeURIComponent(m.queueId)}">${m.subject || '(no subject)'}</a>`,
@@ -80,7 +88,10 @@ export function mountMessages(app: ConsoleApp, deps: ConsoleDeps): void {
         for (const reading of readings) {
           const input: TrackSearchInput = { ...base, ...reading.fields };
           found = await svc.searchTracking(input, c.get('scope'));
-          if (found.messages.length) { hit = reading; break; }
+          if (found.messages.length) {
+            hit = reading;
+            break;
+          }
         }
         if (hit) {
           // the links of this result (paging) carry what the search box was read as
@@ -88,9 +99,11 @@ export function mountMessages(app: ConsoleApp, deps: ConsoleDeps): void {
           q = { ...rest, ...hit.fields };
           notice = html`<p role="status">Showing messages whose ${hit.as} is <strong>${Object.values(hit.fields)[0]}</strong>.</p>`;
         } else {
-          notice = html`<p role="status">${readings.length
-            ? `Nothing found for ${q.search} as ${readings.map((x) => x.as).join(', or as ')}.`
-            : `"${q.search}" is not an address, a queue id or a Message-ID; use the fields below for anything else.`}</p>`;
+          notice = html`<p role="status">${
+            readings.length
+              ? `Nothing found for ${q.search} as ${readings.map((x) => x.as).join(', or as ')}.`
+              : `"${q.search}" is not an address, a queue id or a Message-ID; use the fields below for anything else.`
+          }</p>`;
         }
       } else {
         found = await svc.searchTracking(base, c.get('scope'));
@@ -101,7 +114,10 @@ export function mountMessages(app: ConsoleApp, deps: ConsoleDeps): void {
       return page(c, { title, status: 422, body: html`<p class="flash error" role="alert">${text}</p>${searchForm(q, operator)}` });
     }
     const reasons = await reasonsOf(c, found.messages);
-    return page(c, { title, body: html`${searchForm(q, operator)}${notice}<h2>Results</h2>${results(found, reasons, { operator, query: q })}` });
+    return page(c, {
+      title,
+      body: html`${searchForm(q, operator)}${notice}<h2>Results</h2>${results(found, reasons, { operator, query: q })}`,
+    });
   });
 
   app.get('/messages/:id', (c) => messagePage(c, c.req.param('id'), deps.clock.now()));

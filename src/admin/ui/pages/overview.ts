@@ -25,17 +25,27 @@ const messageLink = (m: TrackedMessage) => html`<a href="${BASE}/messages/${enc(
 async function bounces(c: Context<ConsoleEnv>, since: number, authUser?: string): Promise<TrackedMessage[]> {
   const svc = c.get('svc');
   const at = new Date(since).toISOString();
-  const [failed, partial] = await Promise.all(['failed', 'partial'].map((status) => svc.searchTracking({ status, since: at, limit: RECENT, authUser }, c.get('scope'))));
-  return [...failed!.messages, ...partial!.messages].sort((a, b) => b.createdAt - a.createdAt || (a.queueId < b.queueId ? 1 : -1)).slice(0, RECENT);
+  const [failed, partial] = await Promise.all(
+    ['failed', 'partial'].map((status) => svc.searchTracking({ status, since: at, limit: RECENT, authUser }, c.get('scope'))),
+  );
+  return [...failed!.messages, ...partial!.messages]
+    .sort((a, b) => b.createdAt - a.createdAt || (a.queueId < b.queueId ? 1 : -1))
+    .slice(0, RECENT);
 }
 
 function messageTable(caption: string, messages: TrackedMessage[], empty: string): Html {
-  return table(caption, ['Accepted', 'Subject', 'Recipients', 'Status'], messages.map((m) => [time(m.createdAt), messageLink(m), m.recipients.join(', '), state(m.status)]), empty);
+  return table(
+    caption,
+    ['Accepted', 'Subject', 'Recipients', 'Status'],
+    messages.map((m) => [time(m.createdAt), messageLink(m), m.recipients.join(', '), state(m.status)]),
+    empty,
+  );
 }
 
 function figures(s: TrackingSummary): Html {
   const e = s.events;
-  const card = (label: string, n: number | undefined) => html`<div class="card"><div class="figure">${String(n ?? 0)}</div><div>${label}</div></div>`;
+  const card = (label: string, n: number | undefined) =>
+    html`<div class="card"><div class="figure">${String(n ?? 0)}</div><div>${label}</div></div>`;
   return html`<div class="cards">${card('messages accepted', e.accepted)}${card('deliveries', e.delivered)}${card('deferrals (will retry)', e['attempt-deferred'])}${card('failed deliveries', (e.failed ?? 0) + (e.expired ?? 0))}${card('refused at sending', e.refused)}</div>`;
 }
 
@@ -53,34 +63,71 @@ async function customerBody(c: Context<ConsoleEnv>, deps: ConsoleDeps, scope: Te
   const svc = c.get('svc');
   const now = deps.clock.now();
   const [summary, recent, domains, mailboxes, sites] = await Promise.all([
-    svc.trackingSummary(now - DAY_MS, 5, scope), bounces(c, now - BOUNCE_DAYS * DAY_MS), svc.listDomains(undefined, scope),
-    svc.listMailboxes({}, scope), svc.listSites(undefined, scope),
+    svc.trackingSummary(now - DAY_MS, 5, scope),
+    bounces(c, now - BOUNCE_DAYS * DAY_MS),
+    svc.listDomains(undefined, scope),
+    svc.listMailboxes({}, scope),
+    svc.listSites(undefined, scope),
   ]);
   const dkim = await Promise.all(domains.map((d) => dkimWords(c, d.name)));
   const mailboxState = (m: (typeof mailboxes)[number]) => (m.status !== 'active' ? m.status : m.heldSince !== null ? 'held' : 'active');
   return html`<h2>Sent mail in the last 24 hours</h2>
 ${figures(summary)}
-${table('Who sent the most', ['Sent by', 'Messages', 'Recipients'], summary.topSenders.map((t) => [
-    t.sender.startsWith('site:') ? `the site ${t.sender.slice(5)}` : html`<a href="${href('/messages', { sender: t.sender })}">${t.sender}</a>`, String(t.messages), String(t.recipients),
-  ]), 'Nothing was sent in the last 24 hours.')}
+${table(
+  'Who sent the most',
+  ['Sent by', 'Messages', 'Recipients'],
+  summary.topSenders.map((t) => [
+    t.sender.startsWith('site:')
+      ? `the site ${t.sender.slice(5)}`
+      : html`<a href="${href('/messages', { sender: t.sender })}">${t.sender}</a>`,
+    String(t.messages),
+    String(t.recipients),
+  ]),
+  'Nothing was sent in the last 24 hours.',
+)}
 <p><a href="${BASE}/messages">All sent mail</a></p>
 <h2>Recent bounces</h2>
 ${messageTable(`Messages that failed in the last ${BOUNCE_DAYS} days, newest first`, recent, `No message failed in the last ${BOUNCE_DAYS} days.`)}
 <h2>Domains</h2>
-${table('Your domains', ['Domain', 'DKIM signing', 'DNS records'], domains.map((d, i) => [
-    html`<a href="${BASE}/domains/${enc(d.name)}">${d.name}</a>`, dkim[i]!, html`<a href="${BASE}/domains/${enc(d.name)}">Check the DNS of ${d.name}</a>`,
-  ]), 'No domains yet.')}
+${table(
+  'Your domains',
+  ['Domain', 'DKIM signing', 'DNS records'],
+  domains.map((d, i) => [
+    html`<a href="${BASE}/domains/${enc(d.name)}">${d.name}</a>`,
+    dkim[i]!,
+    html`<a href="${BASE}/domains/${enc(d.name)}">Check the DNS of ${d.name}</a>`,
+  ]),
+  'No domains yet.',
+)}
 <h2>Mailboxes</h2>
-${table('Your mailboxes', ['Address', 'State', 'Since'], mailboxes.map((m) => [
-    html`<a href="${BASE}/mailboxes/${enc(m.address)}">${m.address}</a>`, state(mailboxState(m)), time(m.createdAt),
-  ]), 'No mailboxes yet.')}
+${table(
+  'Your mailboxes',
+  ['Address', 'State', 'Since'],
+  mailboxes.map((m) => [html`<a href="${BASE}/mailboxes/${enc(m.address)}">${m.address}</a>`, state(mailboxState(m)), time(m.createdAt)]),
+  'No mailboxes yet.',
+)}
 <p><a href="${BASE}/password">Set a mailbox's password</a></p>
-${domains.length ? mailboxAddForm(c, domains.map((d) => d.name), BASE) : ''}
+${
+  domains.length
+    ? mailboxAddForm(
+        c,
+        domains.map((d) => d.name),
+        BASE,
+      )
+    : ''
+}
 <h2>Sites</h2>
-${table('Your sites (websites and scripts that send mail)', ['Site', 'Runs as', 'May send as', 'State'], sites.map(({ site, grants }) => [
-    site.name, site.unixUser ?? 'API key only', grants.map((g) => (g.kind === 'domain' ? `any address at ${g.value}` : g.value)).join(', ') || 'nothing yet',
+${table(
+  'Your sites (websites and scripts that send mail)',
+  ['Site', 'Runs as', 'May send as', 'State'],
+  sites.map(({ site, grants }) => [
+    site.name,
+    site.unixUser ?? 'API key only',
+    grants.map((g) => (g.kind === 'domain' ? `any address at ${g.value}` : g.value)).join(', ') || 'nothing yet',
     state(site.heldSince !== null ? 'held' : 'active'),
-  ]), 'No sites.')}`;
+  ]),
+  'No sites.',
+)}`;
 }
 
 async function mailboxBody(c: Context<ConsoleEnv>, deps: ConsoleDeps, scope: TenantScope): Promise<Html> {
@@ -88,10 +135,19 @@ async function mailboxBody(c: Context<ConsoleEnv>, deps: ConsoleDeps, scope: Ten
   const me = c.get('session').subject;
   const now = deps.clock.now();
   const [{ mailbox, login }, sent, recent] = await Promise.all([
-    svc.getMailbox(me, scope), svc.searchTracking({ authUser: me, limit: RECENT }, scope), bounces(c, now - BOUNCE_DAYS * DAY_MS, me),
+    svc.getMailbox(me, scope),
+    svc.searchTracking({ authUser: me, limit: RECENT }, scope),
+    bounces(c, now - BOUNCE_DAYS * DAY_MS, me),
   ]);
   const domain = me.slice(me.lastIndexOf('@') + 1);
-  const word = mailbox.status !== 'active' ? mailbox.status : mailbox.heldSince !== null ? 'held' : login.lockedUntil !== null && login.lockedUntil > now ? 'locked' : 'active';
+  const word =
+    mailbox.status !== 'active'
+      ? mailbox.status
+      : mailbox.heldSince !== null
+        ? 'held'
+        : login.lockedUntil !== null && login.lockedUntil > now
+          ? 'locked'
+          : 'active';
   return html`<h2>Your mailbox</h2>
 <dl class="facts"><dt>Address</dt><dd>${mailbox.address}</dd><dt>State</dt><dd>${state(word)}${mailbox.heldSince !== null ? html` since ${time(mailbox.heldSince)}: its outgoing mail waits for a check by your provider` : ''}</dd>
 <dt>Domain</dt><dd><a href="${BASE}/domains/${enc(domain)}">${domain}</a></dd>

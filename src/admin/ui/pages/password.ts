@@ -35,7 +35,8 @@ function ownForm(c: Context<ConsoleEnv>, error: string | null): Html {
 function customerForms(c: Context<ConsoleEnv>, mailboxes: Mailbox[], error: string | null, chosen = ''): Html {
   const s = c.get('session');
   if (!mailboxes.length) return html`<p>You have no mailboxes.</p>`;
-  const select = (id: string) => html`<label for="${id}">Mailbox</label><select id="${id}" name="mailbox" required>${mailboxes.map((m) => html`<option value="${m.address}"${m.address === chosen ? html` selected` : ''}>${m.address}</option>`)}</select>`;
+  const select = (id: string) =>
+    html`<label for="${id}">Mailbox</label><select id="${id}" name="mailbox" required>${mailboxes.map((m) => html`<option value="${m.address}"${m.address === chosen ? html` selected` : ''}>${m.address}</option>`)}</select>`;
   return html`${errorLine(error)}<p>Set a new password for one of your mailboxes. Its mail programs need the new password afterwards, and its console sessions are signed out.</p>
 <h2>Choose a password</h2>
 <form method="post" action="${BASE}/password" class="login">${csrfField(s)}<input type="hidden" name="action" value="set">
@@ -67,7 +68,10 @@ async function changeOwn(c: Context<ConsoleEnv>, deps: ConsoleDeps): Promise<Res
   const r = await deps.authenticator.authenticate(s.subject, c.get('form').current ?? '', ip, { purpose: 'console' });
   if (!r.ok) {
     await failedLogin(deps, { ip, now, reason: r.reason, user: s.subject, counted: true, ipBanned: r.ipBanned });
-    return show(r.reason === 'locked' ? 'Too many failed attempts for this mailbox. Try again later.' : 'The current password is not right.', 401);
+    return show(
+      r.reason === 'locked' ? 'Too many failed attempts for this mailbox. Try again later.' : 'The current password is not right.',
+      401,
+    );
   }
   try {
     await c.get('svc').setPassword(s.subject, password, c.get('scope'), { keepSession: s.idHash });
@@ -87,7 +91,8 @@ async function setForMailbox(c: Context<ConsoleEnv>): Promise<Response> {
   const address = field(c, 'mailbox');
   const generate = field(c, 'action') === 'generate';
   const password = c.get('form').password ?? '';
-  const show = async (error: string, status: number) => page(c, { title: TITLE, status, body: customerForms(c, await svc.listMailboxes({}, scope), error, address) });
+  const show = async (error: string, status: number) =>
+    page(c, { title: TITLE, status, body: customerForms(c, await svc.listMailboxes({}, scope), error, address) });
   if (!generate && password !== (c.get('form').repeat ?? '')) return show('The two new passwords are not the same.', 422);
   let generated: string | null;
   try {

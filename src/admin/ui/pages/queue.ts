@@ -33,13 +33,20 @@ export function listInputOf(q: QueueQuery): QueueListInput {
   const n = q.limit === '' ? DEFAULT_LIMIT : Number(q.limit);
   if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) throw new AdminError(`the limit must be a whole number from 1 to ${MAX_LIMIT}`);
   return {
-    state: q.state || undefined, domain: q.domain || undefined, sender: q.sender || undefined,
-    customer: q.customer || undefined, site: q.site || undefined, limit: n,
+    state: q.state || undefined,
+    domain: q.domain || undefined,
+    sender: q.sender || undefined,
+    customer: q.customer || undefined,
+    site: q.site || undefined,
+    limit: n,
   };
 }
 
 /** When a message's next attempt is: "held", "in an attempt now", a time, or nothing pending. */
-export function nextAttemptOf(m: QueuedMessage, now: number): { kind: 'held' | 'running' | 'none' | 'cancelled' } | { kind: 'at'; at: number } {
+export function nextAttemptOf(
+  m: QueuedMessage,
+  now: number,
+): { kind: 'held' | 'running' | 'none' | 'cancelled' } | { kind: 'at'; at: number } {
   if (m.state === 'held') return { kind: 'held' };
   if (m.state === 'cancelled') return { kind: 'cancelled' };
   const { waiting, inFlight } = pendingOf(m, now);
@@ -84,9 +91,13 @@ function row(c: Context<ConsoleEnv>, m: QueuedMessage, now: number, back: string
     html`${state(m.state)}${m.state === 'held' && m.holdReason ? html` <span class="muted">(${m.holdReason})</span>` : ''}`,
     m.sender === '' ? html`<span class="muted">&lt;&gt; (none)</span>` : m.sender,
     html`${m.recipients.map((r, i) => html`${i ? html`<br>` : ''}${r.address} ${state(r.state)}`)}`,
-    m.customerName ? html`<a href="${href(`/customers/${encodeURIComponent(m.customerName)}`)}">${m.customerName}</a>` : html`<span class="muted">none</span>`,
+    m.customerName
+      ? html`<a href="${href(`/customers/${encodeURIComponent(m.customerName)}`)}">${m.customerName}</a>`
+      : html`<span class="muted">none</span>`,
     time(m.createdAt),
-    next.kind === 'at' ? time(next.at) : html`<span class="muted">${{ held: 'held', running: 'in an attempt now', none: 'nothing pending', cancelled: 'being bounced' }[next.kind]}</span>`,
+    next.kind === 'at'
+      ? time(next.at)
+      : html`<span class="muted">${{ held: 'held', running: 'in an attempt now', none: 'nothing pending', cancelled: 'being bounced' }[next.kind]}</span>`,
     reply ?? html`<span class="muted">none yet</span>`,
     actions(c, m, back),
   ];
@@ -120,7 +131,12 @@ async function queuePage(c: Context<ConsoleEnv>, deps: ConsoleDeps): Promise<Res
     body: html`${filters(q)}
 ${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
 <p class="muted">${list.length === limit ? `The first ${limit} messages (raise "At most" to see more).` : `${count(list.length, 'message')}.`} Prometheus: <code>postern_queue_messages{state}</code>, <code>postern_queue_recipients{state}</code>.</p>
-${table('Messages in the queue', ['ID', 'State', 'Sender', 'Recipients', 'Customer', 'Created', 'Next attempt', 'Last reply', 'Actions'], list.map((m) => row(c, m, now, back)), error ? 'No list (see above).' : 'No message in the queue matches.')}
+${table(
+  'Messages in the queue',
+  ['ID', 'State', 'Sender', 'Recipients', 'Customer', 'Created', 'Next attempt', 'Last reply', 'Actions'],
+  list.map((m) => row(c, m, now, back)),
+  error ? 'No list (see above).' : 'No message in the queue matches.',
+)}
 ${bulkForm(c, list, back)}`,
   });
 }
@@ -143,8 +159,11 @@ async function apply(c: Context<ConsoleEnv>, deps: ConsoleDeps, verb: Verb, id: 
       return `Message ${id} is released.`;
     default: {
       const r = await svc.deleteMessage(id, { bounce: verb === 'bounce', removeBody: deps.removeBody });
-      if (r.outcome === 'cancelled') return `Message ${id} is cancelled: ${r.bounced} recipient${r.bounced === 1 ? '' : 's'} will be bounced to ${r.message.sender}.`;
-      const running = r.inFlight.length ? ` (${r.inFlight.length} recipient${r.inFlight.length === 1 ? ' was' : 's were'} in an attempt: that attempt decides them)` : '';
+      if (r.outcome === 'cancelled')
+        return `Message ${id} is cancelled: ${r.bounced} recipient${r.bounced === 1 ? '' : 's'} will be bounced to ${r.message.sender}.`;
+      const running = r.inFlight.length
+        ? ` (${r.inFlight.length} recipient${r.inFlight.length === 1 ? ' was' : 's were'} in an attempt: that attempt decides them)`
+        : '';
       return `Message ${id} is deleted${r.nullSender ? ' (it had no sender to bounce to)' : ''}${running}.`;
     }
   }
@@ -158,7 +177,10 @@ function confirmBulk(c: Context<ConsoleEnv>, verb: Verb, ids: string[], back: st
   return confirmPage(c, {
     title: `${what} ${count(ids.length, 'message')}?`,
     what: html`${verb === 'bounce' ? `Each of the ${count(ids.length, 'message')} listed is cancelled and its pending recipients are bounced to its sender.` : `Each of the ${count(ids.length, 'message')} listed is deleted at once, with its body; nobody is told.`} This cannot be undone.`,
-    action: `${BASE}/queue/bulk`, fields: { ids: ids.join(','), back, action: verb }, button: `${what} ${count(ids.length, 'message')}`, back,
+    action: `${BASE}/queue/bulk`,
+    fields: { ids: ids.join(','), back, action: verb },
+    button: `${what} ${count(ids.length, 'message')}`,
+    back,
   });
 }
 
@@ -171,9 +193,12 @@ async function confirmOne(c: Context<ConsoleEnv>, id: string, bounce: boolean, b
     ? html`Message <span class="mono">${m.id}</span> from ${from} is cancelled: its ${count(open, 'recipient')} not yet delivered ${open === 1 ? 'is' : 'are'} never tried again and ${open === 1 ? 'is' : 'are'} reported to ${m.sender} in a bounce. This cannot be undone.`
     : html`Message <span class="mono">${m.id}</span> from ${from} (1 message, ${count(open, 'recipient')} not yet delivered) is deleted at once with its body; nobody is told. This cannot be undone.`;
   return confirmPage(c, {
-    title: `${bounce ? 'Delete and bounce' : 'Delete'} message ${m.id}?`, what,
-    action: `${BASE}/queue/${encodeURIComponent(m.id)}/delete`, fields: { back, ...(bounce ? { bounce: '1' } : {}) },
-    button: bounce ? `Delete and bounce ${count(open, 'recipient')}` : 'Delete 1 message', back,
+    title: `${bounce ? 'Delete and bounce' : 'Delete'} message ${m.id}?`,
+    what,
+    action: `${BASE}/queue/${encodeURIComponent(m.id)}/delete`,
+    fields: { back, ...(bounce ? { bounce: '1' } : {}) },
+    button: bounce ? `Delete and bounce ${count(open, 'recipient')}` : 'Delete 1 message',
+    back,
   });
 }
 
@@ -181,9 +206,15 @@ export function mountQueue(app: ConsoleApp, deps: ConsoleDeps): void {
   app.get('/queue', only('operator'), (c) => queuePage(c, deps));
   app.post('/queue/bulk', only('operator'), async (c) => {
     const verb = field(c, 'action') as Verb;
-    const ids = field(c, 'ids').split(',').map((s) => s.trim()).filter(Boolean);
+    const ids = field(c, 'ids')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const back = backOf(c);
-    if (!VERBS.includes(verb)) return act(c, back, async () => { throw new AdminError(`not an action: ${verb}`); });
+    if (!VERBS.includes(verb))
+      return act(c, back, async () => {
+        throw new AdminError(`not an action: ${verb}`);
+      });
     if (DANGER.includes(verb) && !confirmed(c) && ids.length) return confirmBulk(c, verb, ids, back);
     return act(c, back, async () => {
       let done = 0;
@@ -198,7 +229,9 @@ export function mountQueue(app: ConsoleApp, deps: ConsoleDeps): void {
         }
       }
       const head = `${{ retry: 'Retried', hold: 'Held', release: 'Released', delete: 'Deleted', bounce: 'Cancelled with a bounce' }[verb]} ${done} of ${count(ids.length, 'message')}.`;
-      return refused.length ? `${head} Not done: ${refused.slice(0, 5).join('; ')}${refused.length > 5 ? ` (and ${refused.length - 5} more)` : ''}.` : head;
+      return refused.length
+        ? `${head} Not done: ${refused.slice(0, 5).join('; ')}${refused.length > 5 ? ` (and ${refused.length - 5} more)` : ''}.`
+        : head;
     });
   });
   for (const verb of ['retry', 'hold', 'release', 'delete'] as const) {

@@ -31,7 +31,10 @@ async function listPage(c: Context<ConsoleEnv>) {
   let list: Awaited<ReturnType<AdminService['listSuppressions']>> = [];
   let problem: string | null = null;
   try {
-    list = await svc.listSuppressions({ customer: sc ? undefined : customer || undefined, address: address || undefined, limit: MAX_SHOWN }, sc);
+    list = await svc.listSuppressions(
+      { customer: sc ? undefined : customer || undefined, address: address || undefined, limit: MAX_SHOWN },
+      sc,
+    );
   } catch (err) {
     if (!(err instanceof AdminError) || err.kind === 'not-found') throw err;
     problem = err.message;
@@ -41,18 +44,29 @@ async function listPage(c: Context<ConsoleEnv>) {
   const csrf = csrfField(c.get('session'));
   return page(c, {
     title: 'Suppressions',
-    body: html`<p>Recipients ${operator ? 'a customer\'s' : 'your'} mail is refused for (550 5.1.1), after a hard bounce or by hand, until the date shown or until lifted.</p>
+    body: html`<p>Recipients ${operator ? "a customer's" : 'your'} mail is refused for (550 5.1.1), after a hard bounce or by hand, until the date shown or until lifted.</p>
 <form method="get" action="${BASE}/suppressions" class="filters" role="search">
 ${operator ? html`<div><label for="f-customer">Customer</label><select id="f-customer" name="customer"><option value="">every customer</option>${customers.map((x) => html`<option value="${x.name}"${x.name === customer ? html` selected` : ''}>${x.name}</option>`)}</select></div>` : ''}
 <div><label for="f-address">Address</label><input id="f-address" name="address" type="email" value="${address}"></div>
 <div><button type="submit">Show</button></div></form>
 ${problem ? html`<p class="flash error" role="alert">${problem}</p>` : ''}
-${table(`Suppressed recipients (${list.length}${list.length === MAX_SHOWN ? '+, newest first' : ''})`, [
-  'Address', ...(operator ? ['Customer'] : []), 'Reason', 'Source', 'Last suppressed', 'Until', 'Lift',
-], list.map((s) => [
-  s.address, ...(operator ? [customerLink(s.customerName)] : []), s.reason, s.source === 'bounce' ? 'hard bounce' : 'operator', time(s.updatedAt), time(s.until),
-  postButton(c, `${BASE}/suppressions/remove`, 'Remove…', { fields: { customer: s.customerName, address: s.address, back }, what: s.address }),
-]), 'No recipient is suppressed.')}
+${table(
+  `Suppressed recipients (${list.length}${list.length === MAX_SHOWN ? '+, newest first' : ''})`,
+  ['Address', ...(operator ? ['Customer'] : []), 'Reason', 'Source', 'Last suppressed', 'Until', 'Lift'],
+  list.map((s) => [
+    s.address,
+    ...(operator ? [customerLink(s.customerName)] : []),
+    s.reason,
+    s.source === 'bounce' ? 'hard bounce' : 'operator',
+    time(s.updatedAt),
+    time(s.until),
+    postButton(c, `${BASE}/suppressions/remove`, 'Remove…', {
+      fields: { customer: s.customerName, address: s.address, back },
+      what: s.address,
+    }),
+  ]),
+  'No recipient is suppressed.',
+)}
 <h2>Suppress a recipient</h2>
 <form method="post" action="${BASE}/suppressions">${csrf}<input type="hidden" name="back" value="${back}">
 ${operator ? html`<label for="s-customer">Customer</label><select id="s-customer" name="customer" required>${customers.map((x) => html`<option value="${x.name}"${x.name === customer ? html` selected` : ''}>${x.name}</option>`)}</select>` : ''}
@@ -73,7 +87,11 @@ export function mountSuppressions(app: ConsoleApp, _deps: ConsoleDeps): void {
     return act(c, field(c, 'back') || `${BASE}/suppressions`, async () => {
       const days = field(c, 'days');
       if (days && !/^\d+(\.\d+)?$/.test(days)) throw new AdminError('the days must be a number above 0');
-      const s = await svc.addSuppression(field(c, 'address'), { customer: sc ? undefined : named || undefined, days: days ? Number(days) : undefined, reason: field(c, 'reason') || undefined }, sc);
+      const s = await svc.addSuppression(
+        field(c, 'address'),
+        { customer: sc ? undefined : named || undefined, days: days ? Number(days) : undefined, reason: field(c, 'reason') || undefined },
+        sc,
+      );
       return `Mail of ${s.customerName} to ${s.address} is refused until ${new Date(s.until).toISOString().slice(0, 10)}.`;
     });
   });
@@ -87,7 +105,10 @@ export function mountSuppressions(app: ConsoleApp, _deps: ConsoleDeps): void {
       return confirmPage(c, {
         title: `Remove ${address} from the suppression list?`,
         what: html`1 address, ${address}, leaves the suppression list${named ? ` of ${named}` : ''}: mail to it is accepted and tried again. If it still bounces it is suppressed again.`,
-        action: `${BASE}/suppressions/remove`, fields: { customer: named, address, back }, button: `Remove ${address}`, back,
+        action: `${BASE}/suppressions/remove`,
+        fields: { customer: named, address, back },
+        button: `Remove ${address}`,
+        back,
       });
     }
     return act(c, back, async () => {

@@ -22,8 +22,11 @@ const hookUrl = (id: string) => `${BASE}/webhooks/${seg(id)}`;
 function hooksOf(svc: AdminService, scope: TenantScope | undefined) {
   if (scope) return customerWebhooks(svc, scope.customerName);
   return {
-    get: (id: string) => svc.getWebhook(id), remove: (id: string) => svc.removeWebhook(id), rotateSecret: (id: string) => svc.rotateWebhookSecret(id),
-    setEnabled: (id: string, on: boolean) => svc.setWebhookEnabled(id, on), test: (id: string) => svc.testWebhook(id),
+    get: (id: string) => svc.getWebhook(id),
+    remove: (id: string) => svc.removeWebhook(id),
+    rotateSecret: (id: string) => svc.rotateWebhookSecret(id),
+    setEnabled: (id: string, on: boolean) => svc.setWebhookEnabled(id, on),
+    test: (id: string) => svc.testWebhook(id),
     log: (filter: { endpoint?: string; limit?: number } = {}) => svc.webhookLog(filter),
   };
 }
@@ -44,11 +47,21 @@ ${e.enabled ? postButton(c, `${url}/test`, 'Send a test', { what: `to ${e.url}` 
 const endpointState = (e: WebhookEndpoint) => state(e.enabled ? 'active' : 'disabled');
 
 function logTable(caption: string, log: WebhookDelivery[], withEndpoint: boolean): Html {
-  return table(caption, ['Created', 'Event', ...(withEndpoint ? ['Endpoint'] : []), 'State', 'Attempts', 'Response code', 'Error', 'Last attempt'], log.map((d) => [
-    time(d.createdAt), d.eventType, ...(withEndpoint ? [html`<a href="${hookUrl(d.endpointId)}">${d.endpointId}</a>`] : []),
-    html`${state(d.state)}${d.state === 'pending' && d.attempts > 0 ? html` <span class="muted">next at</span> ${time(d.nextAttemptAt)}` : ''}`,
-    d.attempts, d.lastStatus ?? html`<span class="muted">none</span>`, d.lastError ?? '', time(d.lastAttemptAt),
-  ]), 'No deliveries yet.');
+  return table(
+    caption,
+    ['Created', 'Event', ...(withEndpoint ? ['Endpoint'] : []), 'State', 'Attempts', 'Response code', 'Error', 'Last attempt'],
+    log.map((d) => [
+      time(d.createdAt),
+      d.eventType,
+      ...(withEndpoint ? [html`<a href="${hookUrl(d.endpointId)}">${d.endpointId}</a>`] : []),
+      html`${state(d.state)}${d.state === 'pending' && d.attempts > 0 ? html` <span class="muted">next at</span> ${time(d.nextAttemptAt)}` : ''}`,
+      d.attempts,
+      d.lastStatus ?? html`<span class="muted">none</span>`,
+      d.lastError ?? '',
+      time(d.lastAttemptAt),
+    ]),
+    'No deliveries yet.',
+  );
 }
 
 function addForm(c: Context<ConsoleEnv>, customers: string[] | null, selected: string): Html {
@@ -68,17 +81,33 @@ async function listPage(c: Context<ConsoleEnv>) {
   const named = (c.req.query('customer') ?? '').trim();
   const customer = await customerOf(svc, scope, named);
   const [hooks, log, customers] = await Promise.all([
-    svc.listWebhooks(customer), svc.webhookLog({ customer, limit: LOG_SHOWN }), operator ? svc.listCustomers() : Promise.resolve([]),
+    svc.listWebhooks(customer),
+    svc.webhookLog({ customer, limit: LOG_SHOWN }),
+    operator ? svc.listCustomers() : Promise.resolve([]),
   ]);
   return page(c, {
     title: 'Webhooks',
-    body: html`${operator ? html`<form method="get" action="${BASE}/webhooks" class="filters" role="search">
+    body: html`${
+      operator
+        ? html`<form method="get" action="${BASE}/webhooks" class="filters" role="search">
 <div><label for="f-customer">Customer</label><select id="f-customer" name="customer"><option value="">every customer</option>${customers.map((x) => html`<option value="${x.name}"${x.name === named ? html` selected` : ''}>${x.name}</option>`)}</select></div>
-<div><button type="submit">Show</button></div></form>` : ''}
+<div><button type="submit">Show</button></div></form>`
+        : ''
+    }
 <h2>Endpoints</h2>
-${table(`Webhook endpoints (${hooks.length})`, ['Endpoint', ...(operator ? ['Customer'] : []), 'URL', 'Events', 'State', 'Actions'], hooks.map((e) => [
-  html`<a href="${hookUrl(e.id)}">${e.id}</a>`, ...(operator ? [customerLink(e.customerName)] : []), e.url, e.events.join(', '), endpointState(e), endpointActions(c, e),
-]), 'No webhook endpoints.')}
+${table(
+  `Webhook endpoints (${hooks.length})`,
+  ['Endpoint', ...(operator ? ['Customer'] : []), 'URL', 'Events', 'State', 'Actions'],
+  hooks.map((e) => [
+    html`<a href="${hookUrl(e.id)}">${e.id}</a>`,
+    ...(operator ? [customerLink(e.customerName)] : []),
+    e.url,
+    e.events.join(', '),
+    endpointState(e),
+    endpointActions(c, e),
+  ]),
+  'No webhook endpoints.',
+)}
 <h2>Recent deliveries</h2>
 ${logTable(`The last ${LOG_SHOWN} deliveries${customer ? ` of ${customer}` : ''}, newest first`, log, true)}
 ${addForm(c, operator ? customers.map((x) => x.name) : null, named)}`,
@@ -113,10 +142,16 @@ export function mountWebhooks(app: ConsoleApp, _deps: ConsoleDeps): void {
     const events = EVENT_TYPES.filter((t) => field(c, `event-${t}`) === '1');
     try {
       if (!customer) throw new AdminError('choose the customer the endpoint is for');
-      const r = scope ? await customerWebhooks(svc, customer).add(field(c, 'url'), events) : await svc.addWebhook({ customer, url: field(c, 'url'), events });
+      const r = scope
+        ? await customerWebhooks(svc, customer).add(field(c, 'url'), events)
+        : await svc.addWebhook({ customer, url: field(c, 'url'), events });
       return secretPage(c, {
-        title: 'Webhook endpoint added', intro: `Endpoint ${r.endpoint.id} added for ${r.endpoint.url}; its requests are signed with this secret.`,
-        label: `Signing secret of ${r.endpoint.id}`, secret: r.secret, back: hookUrl(r.endpoint.id), backLabel: `Go to ${r.endpoint.id}`,
+        title: 'Webhook endpoint added',
+        intro: `Endpoint ${r.endpoint.id} added for ${r.endpoint.url}; its requests are signed with this secret.`,
+        label: `Signing secret of ${r.endpoint.id}`,
+        secret: r.secret,
+        back: hookUrl(r.endpoint.id),
+        backLabel: `Go to ${r.endpoint.id}`,
       });
     } catch (err) {
       if (!(err instanceof AdminError) || err.kind === 'not-found') throw err;
@@ -124,25 +159,45 @@ export function mountWebhooks(app: ConsoleApp, _deps: ConsoleDeps): void {
     }
   });
   app.get('/webhooks/:id', staff, endpointPage);
-  const onEndpoint = (verb: string, run: (c: Context<ConsoleEnv>, id: string) => Promise<string>) => app.post(`/webhooks/:id/${verb}`, staff, async (c) => {
-    const id = c.req.param('id');
-    await hooksOf(c.get('svc'), c.get('scope')).get(id); // another customer's: 404
-    return act(c, hookUrl(id), () => run(c, id));
-  });
-  onEndpoint('enable', async (c, id) => `${(await hooksOf(c.get('svc'), c.get('scope')).setEnabled(id, true)).id} is enabled; its waiting deliveries go out again.`);
-  onEndpoint('disable', async (c, id) => `${(await hooksOf(c.get('svc'), c.get('scope')).setEnabled(id, false)).id} is disabled; new events are not queued for it.`);
-  onEndpoint('test', async (c, id) => `A test event (${(await hooksOf(c.get('svc'), c.get('scope')).test(id)).eventId}) is queued; it shows in the deliveries below.`);
+  const onEndpoint = (verb: string, run: (c: Context<ConsoleEnv>, id: string) => Promise<string>) =>
+    app.post(`/webhooks/:id/${verb}`, staff, async (c) => {
+      const id = c.req.param('id');
+      await hooksOf(c.get('svc'), c.get('scope')).get(id); // another customer's: 404
+      return act(c, hookUrl(id), () => run(c, id));
+    });
+  onEndpoint(
+    'enable',
+    async (c, id) =>
+      `${(await hooksOf(c.get('svc'), c.get('scope')).setEnabled(id, true)).id} is enabled; its waiting deliveries go out again.`,
+  );
+  onEndpoint(
+    'disable',
+    async (c, id) =>
+      `${(await hooksOf(c.get('svc'), c.get('scope')).setEnabled(id, false)).id} is disabled; new events are not queued for it.`,
+  );
+  onEndpoint(
+    'test',
+    async (c, id) =>
+      `A test event (${(await hooksOf(c.get('svc'), c.get('scope')).test(id)).eventId}) is queued; it shows in the deliveries below.`,
+  );
   app.post('/webhooks/:id/rotate', staff, async (c) => {
     const r = await hooksOf(c.get('svc'), c.get('scope')).rotateSecret(c.req.param('id'));
     return secretPage(c, {
-      title: 'New webhook secret', intro: `Endpoint ${r.endpoint.id} has a new secret: requests are signed with it from the next attempt on.`,
-      label: `Signing secret of ${r.endpoint.id}`, secret: r.secret, back: hookUrl(r.endpoint.id), backLabel: `Back to ${r.endpoint.id}`,
+      title: 'New webhook secret',
+      intro: `Endpoint ${r.endpoint.id} has a new secret: requests are signed with it from the next attempt on.`,
+      label: `Signing secret of ${r.endpoint.id}`,
+      secret: r.secret,
+      back: hookUrl(r.endpoint.id),
+      backLabel: `Back to ${r.endpoint.id}`,
     });
   });
   const confirmRemoval = async (c: Context<ConsoleEnv>) => {
     const e = await hooksOf(c.get('svc'), c.get('scope')).get(c.req.param('id')!);
     return confirmPage(c, {
-      title: `Remove ${e.id}?`, action: `${hookUrl(e.id)}/remove`, button: `Remove ${e.id}`, back: hookUrl(e.id),
+      title: `Remove ${e.id}?`,
+      action: `${hookUrl(e.id)}/remove`,
+      button: `Remove ${e.id}`,
+      back: hookUrl(e.id),
       what: html`The endpoint ${e.id} (${e.url}) will be removed with its delivery log; deliveries still waiting are dropped. This cannot be undone.`,
     });
   };

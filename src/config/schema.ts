@@ -192,7 +192,7 @@ export const configSchema = z
       .union([z.literal('auto'), z.number().int().min(1).max(64)])
       .default(1)
       .describe(
-        'Server processes sharing the listening ports (node:cluster); auto = one per CPU core. With the SQLite store keep 1: its single write lock made two processes spend twice the CPU per message (measured).',
+        'Server processes sharing the listening ports (node:cluster); auto = one per CPU core. With the SQLite store keep 1: two processes share its single write lock and spend about a third more CPU per message than one (measured, docs/benchmarks.md).',
       ),
     dataDir: z.string().min(1).default('./data').describe('Folder for the SQLite database, the spool and the generated certificate.'),
     listeners: z

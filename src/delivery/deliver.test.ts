@@ -10,6 +10,7 @@ import type { DeliveryJob } from '../core/index.ts';
 import type { NextHop } from './deliver.ts';
 import { startFakeDns, type FakeDns } from '../../test/helpers/fake-dns.ts';
 import { startFakeMx } from '../../test/helpers/fake-mx.ts';
+import { deliveryJob } from '../../test/helpers/delivery-job.ts';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -17,27 +18,8 @@ afterEach(async () => {
 });
 
 const BODY = 'Subject: x\r\n\r\nhello\r\n';
-const job = (domain: string): DeliveryJob => ({
-  message: {
-    id: 'Q1',
-    customerId: null,
-    sender: 'a@x.test',
-    size: BODY.length,
-    bodyPath: null,
-    messageIdHeader: null,
-    listener: 'submission',
-    dsnRet: null,
-    dsnEnvid: null,
-    createdAt: 0,
-    cancelled: false,
-    eightBit: false,
-    smtputf8: false,
-    topHeaders: null,
-  },
-  domain,
-  recipients: [{ idx: 0, address: `b@${domain}`, attempts: 0, notify: null, orcpt: null, delayNotified: false }],
-  lease: { owner: 'test', until: 0 },
-});
+const job = (domain: string): DeliveryJob =>
+  deliveryJob({ message: { customerId: null, size: BODY.length }, domain, lease: { owner: 'test', until: 0 } });
 
 async function setup(opts: { policy?: MtaStsPolicy | null; route?: NextHop | null; smarthost?: boolean; tls?: boolean } = {}) {
   const mx = await startFakeMx({}, { tls: opts.tls });

@@ -2,34 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, notifyAllows, retryDelayMs, statusOfReply, type RetryPolicy, type Outcome } from './retry.ts';
 import type { DeliveryJob } from '../core/index.ts';
+import { deliveryJob } from '../../test/helpers/delivery-job.ts';
 
 const MIN = 60_000;
 const policy: RetryPolicy = { retryMinutes: [5, 10, 20, 40, 60, 240], expireMs: 5 * 86_400_000, delayWarningMs: 4 * 3_600_000 };
 const T0 = 1_800_000_000_000;
 
-function job(over: Partial<DeliveryJob['recipients'][number]> = {}): DeliveryJob {
-  return {
-    message: {
-      id: 'Q1',
-      customerId: 1,
-      sender: 'a@x.test',
-      size: 10,
-      bodyPath: null,
-      messageIdHeader: null,
-      listener: 'submission',
-      dsnRet: null,
-      dsnEnvid: null,
-      createdAt: T0,
-      cancelled: false,
-      eightBit: false,
-      smtputf8: false,
-      topHeaders: null,
-    },
-    domain: 'y.test',
-    recipients: [{ idx: 0, address: 'b@y.test', attempts: 0, notify: null, orcpt: null, delayNotified: false, ...over }],
-    lease: { owner: 'node', until: T0 + MIN },
-  };
-}
+const job = (over: Partial<DeliveryJob['recipients'][number]> = {}): DeliveryJob =>
+  deliveryJob({ message: { createdAt: T0 }, recipient: over, lease: { owner: 'node', until: T0 + MIN } });
 const deferred: Outcome = { outcome: 'deferred', category: 'greylisted', reply: '451 4.7.1 try later', remoteHost: 'mx[1.2.3.4]:25' };
 
 test('the retry schedule is the data: 5, 10, 20, 40, 60 min, then the last entry repeats', () => {

@@ -12,35 +12,15 @@ import {
   type RunResult,
 } from './runner.ts';
 import type { Notice, RetryPolicy } from './retry.ts';
+import { deliveryJob } from '../../test/helpers/delivery-job.ts';
 
 const MIN = 60_000;
 const T0 = 1_800_000_000_000;
 const policy: RetryPolicy = { retryMinutes: [5, 10], expireMs: 5 * 86_400_000, delayWarningMs: 4 * 3_600_000 };
 const ctx = { deadline: T0 + MIN, signal: new AbortController().signal };
 
-function job(addresses = ['b@y.test']): DeliveryJob {
-  return {
-    message: {
-      id: 'Q1',
-      customerId: 1,
-      sender: 'a@x.test',
-      size: 10,
-      bodyPath: null,
-      messageIdHeader: null,
-      listener: 'submission',
-      dsnRet: null,
-      dsnEnvid: null,
-      createdAt: T0,
-      cancelled: false,
-      eightBit: false,
-      smtputf8: false,
-      topHeaders: null,
-    },
-    domain: 'y.test',
-    recipients: addresses.map((address, idx) => ({ idx, address, attempts: 0, notify: null, orcpt: null, delayNotified: false })),
-    lease: { owner: 'node', until: T0 + MIN },
-  };
-}
+const job = (addresses = ['b@y.test']): DeliveryJob =>
+  deliveryJob({ message: { createdAt: T0 }, to: addresses, lease: { owner: 'node', until: T0 + MIN } });
 
 const failed = (address: string): DeliveryOutcome => ({
   address,

@@ -4,31 +4,15 @@ import pino from 'pino';
 import { createBounceSuppressor, hardBounced } from './bounce.ts';
 import type { Store } from '../store/index.ts';
 import type { DeliveryJob, RecipientUpdate, Suppression } from '../core/index.ts';
+import { deliveryJob } from '../../test/helpers/delivery-job.ts';
 
-const job = (over: Partial<DeliveryJob['message']> = {}): DeliveryJob => ({
-  message: {
-    id: 'Q1',
-    customerId: 7,
-    sender: 'alice@example.com',
-    size: 10,
-    bodyPath: null,
-    messageIdHeader: null,
-    listener: 'submission:587',
-    dsnRet: null,
-    dsnEnvid: null,
-    createdAt: 0,
-    cancelled: false,
-    eightBit: false,
-    smtputf8: false,
-    topHeaders: null,
-    ...over,
-  },
-  domain: 'remote.test',
-  recipients: ['gone@remote.test', 'full@remote.test', 'spam@remote.test', 'late@remote.test', 'ok@remote.test', 'local@remote.test'].map(
-    (address, idx) => ({ idx, address, attempts: 0, notify: null, orcpt: null, delayNotified: false }),
-  ),
-  lease: { owner: 'n', until: 1 },
-});
+const job = (over: Partial<DeliveryJob['message']> = {}): DeliveryJob =>
+  deliveryJob({
+    message: { customerId: 7, sender: 'alice@example.com', listener: 'submission:587', ...over },
+    domain: 'remote.test',
+    to: ['gone@remote.test', 'full@remote.test', 'spam@remote.test', 'late@remote.test', 'ok@remote.test', 'local@remote.test'],
+    lease: { owner: 'n', until: 1 },
+  });
 
 const u = (idx: number, state: RecipientUpdate['state'], reply: string, over: Partial<RecipientUpdate> = {}): RecipientUpdate => ({
   messageId: 'Q1',

@@ -5,28 +5,15 @@ import type { DeliveryJob, RecipientUpdate } from '../core/index.ts';
 import type { LimitRule, EnqueueVerdict } from '../limits/index.ts';
 import { deliveryEvents, senderHeldEvent, verdictEvents, type MessageFacts } from './events.ts';
 import { urlProblem } from './url.ts';
+import { deliveryJob } from '../../test/helpers/delivery-job.ts';
 
-const job = (customerId: number | null = 7): DeliveryJob => ({
-  message: {
-    id: 'Q1',
-    customerId,
-    sender: 'alice@example.com',
-    size: 10,
-    bodyPath: null,
-    messageIdHeader: '<m@x>',
-    listener: 'submission:587',
-    dsnRet: null,
-    dsnEnvid: null,
-    createdAt: 0,
-    cancelled: false,
-    eightBit: false,
-    smtputf8: false,
-    topHeaders: null,
-  },
-  domain: 'remote.test',
-  recipients: [],
-  lease: { owner: 'n', until: 1 },
-});
+const job = (customerId: number | null = 7): DeliveryJob =>
+  deliveryJob({
+    message: { customerId, sender: 'alice@example.com', messageIdHeader: '<m@x>', listener: 'submission:587' },
+    domain: 'remote.test',
+    to: [],
+    lease: { owner: 'n', until: 1 },
+  });
 const upd = (idx: number, state: RecipientUpdate['state'], over: Partial<RecipientUpdate> = {}): RecipientUpdate => ({
   messageId: 'Q1',
   idx,

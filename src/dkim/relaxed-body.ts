@@ -36,7 +36,8 @@ export class RelaxedBodyHash {
     if (lastLf + 1 < buf.length) this.carry = Buffer.from(buf.subarray(lastLf + 1));
     if (lastLf === -1) return;
     const block = buf.subarray(0, lastLf + 1);
-    if (NEEDS_WORK.test(block.toString('latin1'))) this.lineByLine(block);
+    const text = block.toString('latin1');
+    if (NEEDS_WORK.test(text)) this.lineByLine(text);
     else this.asIs(block);
   }
 
@@ -64,8 +65,7 @@ export class RelaxedBodyHash {
     this.emptyLines += trailing;
   }
 
-  private lineByLine(block: Buffer): void {
-    const text = block.toString('latin1');
+  private lineByLine(text: string): void {
     for (let start = 0; start < text.length; ) {
       const lf = text.indexOf('\n', start);
       const end = lf > start && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;

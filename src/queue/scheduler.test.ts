@@ -513,3 +513,34 @@ test('a held result the store refuses while it takes others is dropped (logged),
   assert.deepEqual(refused, ['poison']);
   assert.equal(hold.size(), 0);
 });
+
+test('a finishing job asks the store again only when the last claim may have left work: a full window yes, a short claim no', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  let claims = 0;
+  const queue = {
+    ...store.queue,
+    claim: (o: Parameters<Store['queue']['claim']>[0]) => {
+      claims++;
+      return store.queue.claim(o);
+    },
+  };
+  // window 1: each claim fills the window, so every finish claims the next (no poll: 60 s)
+  await store.queue.enqueueBatch(['F1', 'F2', 'F3'].map((id, i) => message(id, [`r${i}@full.test`])));
+  const s = createScheduler(options({ queue, window: 1, pollMs: 60_000 }));
+  await s.start();
+  await until(async () => (await store.queue.count()) === 0);
+  await new Promise((r) => setTimeout(r, 30));
+  // three full claims, then one that finds nothing after the last finish
+  assert.equal(claims, 4);
+  await s.stop(1000);
+  // window 100: a short claim (1 of 100) finds everything due, so the job's finish does not ask again
+  const wide = createScheduler(options({ queue, window: 100, pollMs: 60_000 }));
+  await wide.start();
+  claims = 0;
+  await store.queue.enqueueBatch([message('S1', ['r@short.test'])]);
+  wide.kick();
+  await until(async () => (await store.queue.count()) === 0);
+  await new Promise((r) => setTimeout(r, 30));
+  await wide.stop(1000);
+  assert.equal(claims, 1, 'no empty claim after a job when the store had nothing more due');
+});

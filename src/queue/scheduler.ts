@@ -73,6 +73,11 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
   let kicked = false;
+  // False once a claim came back with less than it asked for: the store had nothing more due
+  // then, so a finishing job need not ask again. A kick, the poll, a give-back or a full
+  // window sets it (docs/benchmarks.md: an empty claim per delivered message cost a write
+  // transaction each at one connection).
+  let mayHaveMore = true;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
   const hold = createResultHold({
     dir: o.holdDir ?? null,
@@ -145,6 +150,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     if (stopping || timer) return;
     timer = setTimeout(() => {
       timer = null;
+      mayHaveMore = true;
       void fill();
     }, ms);
   }
@@ -156,12 +162,16 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       return;
     }
     const room = o.window - bufferedRecipients - activeRecipients;
-    if (room <= 0) return; // a finishing job calls fill again
+    if (room <= 0) {
+      mayHaveMore = true; // a finishing job calls fill again
+      return;
+    }
     // results held for the store come first: nothing new is claimed until they are written
     if (hold.size() && !(await flushHold())) return schedulePoll(o.holdRetryMs ?? 2000);
     claiming = true;
     again = false;
     let got = 0;
+    let failed = false;
     try {
       const now = o.clock.now();
       const jobs = await o.queue.claim({ owner: o.owner, now, leaseMs: o.leaseMs, limit: room, excludeDomains: saturated() });
@@ -176,10 +186,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
         addBuffered(job.domain, job.recipients.length);
       }
     } catch (err) {
+      failed = true;
       o.logger.error({ evt: 'queue', err: (err as Error).message }, 'claiming due recipients failed; retrying');
     } finally {
       claiming = false;
     }
+    mayHaveMore = failed || again || got >= room;
     dispatch();
     if (stopping) return;
     if (again || got >= room) queueMicrotask(() => void fill());
@@ -243,12 +255,13 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       else byDest.delete(job.domain);
       running.delete(p);
       dispatch();
-      void fill();
+      if (mayHaveMore) void fill();
     });
     running.add(p);
   }
 
   function giveBack(job: DeliveryJob): void {
+    mayHaveMore = true; // due again at once
     void recorder.add(giveBackUpdates(job, o.clock.now())).catch((err: Error) => {
       o.logger.warn({ evt: 'queue', qid: job.message.id, err: err.message }, 'giving back a claim failed; its lease will expire');
     });
@@ -279,6 +292,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       kicked = true;
       setTimeout(() => {
         kicked = false;
+        mayHaveMore = true;
         if (timer) {
           clearTimeout(timer);
           timer = null;

@@ -24,11 +24,13 @@ const writes = prepareQueueWrites(db);
 type Op = keyof QueueWrites;
 const FULL: Record<Op, boolean> = { enqueue: true, claim: false, record: false, releaseLeases: false };
 let full = true; // openDatabase's setting
+// prepared once: db.pragma() would compile a statement at every switch
+const setSync = { full: db.prepare('PRAGMA synchronous = FULL'), normal: db.prepare('PRAGMA synchronous = NORMAL') };
 
 function syncLevel(op: Op): void {
   if (FULL[op] === full) return;
   full = FULL[op];
-  db.pragma(`synchronous = ${full ? 'FULL' : 'NORMAL'}`);
+  (full ? setSync.full : setSync.normal).run();
 }
 
 /** fsyncs the WAL (what a FULL commit would have done). */

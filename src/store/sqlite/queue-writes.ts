@@ -200,6 +200,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
   const record = db.transaction((updates: RecipientUpdate[]) => {
     const touched = new Set<string>();
     const tracked: EventRow[] = [];
+    const attempts: [messageId: string, ...rest: unknown[]][] = [];
     for (const u of updates) {
       const { lease, notice: _notice, ...rest } = u;
       const res = update.run({
@@ -213,7 +214,7 @@ export function prepareQueueWrites(db: Db): QueueWrites {
       if (!res.changes) continue; // deleted meanwhile (queue delete), or no longer this claim's
       tracked.push(...updateEvents(u, addressOf.get(u.messageId, u.idx) as string));
       if (u.attempted) {
-        insertAttempt.run(u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost);
+        attempts.push([u.messageId, u.idx, u.at, u.state, u.category, u.reply, u.remoteHost]);
         // each recipient counts once: delivered, failed, or its first deferral (not every retry)
         const mailbox = mailboxOf.get(u.messageId) as number | null | undefined;
         const first = u.state !== 'deferred' || (attemptsOf.get(u.messageId, u.idx) as number) === 1;
@@ -230,11 +231,15 @@ export function prepareQueueWrites(db: Db): QueueWrites {
     }
     tracking.outcomes(tracked);
     const finished: { id: string; bodyPath: string | null }[] = [];
+    const gone = new Set<string>();
     for (const id of touched) {
       if ((pendingCount.get(id) as number) > 0) continue;
       finished.push({ id, bodyPath: (bodyPathOf.get(id) as string | null) ?? null });
       deleteMessage.run(id);
+      gone.add(id);
     }
+    // a finished message's attempts would go with it (ON DELETE CASCADE): written only for the rest
+    for (const a of attempts) if (!gone.has(a[0])) insertAttempt.run(...a);
     return { finished };
   });
 

@@ -544,3 +544,32 @@ test('a finishing job asks the store again only when the last claim may have lef
   await wide.stop(1000);
   assert.equal(claims, 1, 'no empty claim after a job when the store had nothing more due');
 });
+
+test('a claim that left a saturated domain out does not count as the store having nothing more due', async () => {
+  store = createSqliteStore({ path: ':memory:' });
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  // one at a time to busy.test: 1 running, 2 buffered, so the domain is left out of later claims
+  const s = createScheduler(
+    options({
+      perDestination: 1,
+      pollMs: 60_000,
+      run: async (job) => {
+        await gate;
+        return delivered(job);
+      },
+    }),
+  );
+  await store.queue.enqueueBatch(['A1', 'A2', 'A3'].map((id) => message(id, [`${id}@busy.test`])));
+  await s.start();
+  try {
+    await store.queue.enqueueBatch(['B1', 'B2'].map((id) => message(id, [`${id}@busy.test`])));
+    s.kick(); // claims nothing: busy.test is saturated
+    await new Promise((r) => setTimeout(r, 30));
+    open();
+    // without a poll for 60 s, B1 and B2 come only from the claims the finishing jobs make
+    await until(async () => (await store.queue.count()) === 0, 3000);
+  } finally {
+    await s.stop(1000);
+  }
+});

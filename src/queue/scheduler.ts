@@ -73,9 +73,9 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let stopping = false;
   let timer: NodeJS.Timeout | null = null;
   let kicked = false;
-  // False once a claim came back with less than it asked for: the store had nothing more due
-  // then, so a finishing job need not ask again. A kick, the poll, a give-back or a full
-  // window sets it (docs/benchmarks.md: an empty claim per delivered message cost a write
+  // False once a claim came back with less than it asked for and left no domain out: the store
+  // had nothing more due then, so a finishing job need not ask again. A kick, the poll, a
+  // give-back or a full window sets it (docs/benchmarks.md: an empty claim per delivered message cost a write
   // transaction each at one connection).
   let mayHaveMore = true;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
@@ -172,9 +172,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     again = false;
     let got = 0;
     let failed = false;
+    let skipped = false; // domains left out may have more due
     try {
       const now = o.clock.now();
-      const jobs = await o.queue.claim({ owner: o.owner, now, leaseMs: o.leaseMs, limit: room, excludeDomains: saturated() });
+      const excludeDomains = saturated();
+      skipped = excludeDomains.length > 0;
+      const jobs = await o.queue.claim({ owner: o.owner, now, leaseMs: o.leaseMs, limit: room, excludeDomains });
       for (const job of jobs) {
         got += job.recipients.length;
         if (stopping) {
@@ -191,7 +194,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     } finally {
       claiming = false;
     }
-    mayHaveMore = failed || again || got >= room;
+    mayHaveMore = failed || again || skipped || got >= room;
     dispatch();
     if (stopping) return;
     if (again || got >= room) queueMicrotask(() => void fill());

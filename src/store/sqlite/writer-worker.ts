@@ -10,10 +10,11 @@
  * - record: NORMAL for the same reason (a result lost to a power loss repeats a delivery, or a
  *   notice), except when a finished message's body is a spool file, which the caller deletes
  *   next: then the WAL is fsynced before the answer, so no queue row can outlive its body.
- * One fsync per accepted message instead of three (docs/benchmarks.md, issue 22).
+ * One fsync per accepted message instead of three (docs/benchmarks.md, issue 22). Requests that
+ * wait while a commit runs share the next one (runGroup).
  */
 import fs from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.ts';
 import { prepareQueueWrites, type QueueWrites } from './queue-writes.ts';
 
@@ -27,9 +28,9 @@ let full = true; // openDatabase's setting
 // prepared once: db.pragma() would compile a statement at every switch
 const setSync = { full: db.prepare('PRAGMA synchronous = FULL'), normal: db.prepare('PRAGMA synchronous = NORMAL') };
 
-function syncLevel(op: Op): void {
-  if (FULL[op] === full) return;
-  full = FULL[op];
+function syncLevel(wantFull: boolean): void {
+  if (wantFull === full) return;
+  full = wantFull;
   (full ? setSync.full : setSync.normal).run();
 }
 
@@ -44,23 +45,77 @@ function syncWal(): void {
   }
 }
 
-function run(op: Op, args: unknown[]): unknown {
-  syncLevel(op);
-  const result = (writes[op] as (...a: unknown[]) => unknown)(...args);
-  if (op === 'record' && (result as ReturnType<QueueWrites['record']>).finished.some((f) => f.bodyPath)) syncWal();
-  return result;
+interface Request {
+  id: number;
+  op?: Op;
+  args?: unknown[];
+  close?: boolean;
 }
+type Answer = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; code?: string };
 
-parentPort!.on('message', (msg: { id: number; op?: Op; args?: unknown[]; close?: boolean }) => {
-  if (msg.close) {
+const failure = (id: number, err: unknown): Answer => ({
+  id,
+  ok: false,
+  error: (err as Error).message,
+  code: (err as { code?: string }).code,
+});
+const run = (r: Request): unknown => (writes[r.op!] as (...a: unknown[]) => unknown)(...r.args!);
+/** A finished message's body is a spool file the caller deletes next: its rows must be gone on disk first. */
+const deletesSpoolFile = (r: Request, result: unknown) =>
+  r.op === 'record' && (result as ReturnType<QueueWrites['record']>).finished.some((f) => f.bodyPath);
+
+/**
+ * Every request waiting when the thread wakes runs in one transaction, one commit: FULL when it
+ * holds an enqueue, else NORMAL. Each request is its own savepoint (better-sqlite3 nests a
+ * transaction function called inside another), so one that throws is undone alone and answered
+ * with its error while the others commit. A commit that fails fails them all. Answers go back
+ * after the commit, in one message.
+ */
+const together = db.transaction((body: () => void) => body());
+function runGroup(group: Request[]): Answer[] {
+  if (!group.length) return [];
+  syncLevel(group.some((r) => FULL[r.op!]));
+  if (group.length === 1) {
+    const [r] = group;
+    try {
+      const result = run(r);
+      if (!full && deletesSpoolFile(r, result)) syncWal();
+      return [{ id: r.id, ok: true, result }];
+    } catch (err) {
+      return [failure(r.id, err)];
+    }
+  }
+  const answers: Answer[] = [];
+  let spool = false;
+  try {
+    together.immediate(() => {
+      for (const r of group) {
+        try {
+          const result = run(r);
+          spool ||= deletesSpoolFile(r, result);
+          answers.push({ id: r.id, ok: true, result });
+        } catch (err) {
+          answers.push(failure(r.id, err));
+        }
+      }
+    });
+    if (!full && spool) syncWal();
+    return answers;
+  } catch (err) {
+    return group.map((r) => failure(r.id, err));
+  }
+}
+parentPort!.on('message', (first: Request) => {
+  const group = [first];
+  for (let next = receiveMessageOnPort(parentPort!); next; next = receiveMessageOnPort(parentPort!)) group.push(next.message as Request);
+  const close = group.findIndex((r) => r.close);
+  const answers = runGroup(close < 0 ? group : group.slice(0, close));
+  if (close >= 0) {
     db.close();
-    parentPort!.postMessage({ id: msg.id, ok: true });
+    answers.push({ id: group[close].id, ok: true, result: undefined });
+    parentPort!.postMessage(answers);
     parentPort!.close();
     return;
   }
-  try {
-    parentPort!.postMessage({ id: msg.id, ok: true, result: run(msg.op!, msg.args!) });
-  } catch (err) {
-    parentPort!.postMessage({ id: msg.id, ok: false, error: (err as Error).message, code: (err as { code?: string }).code });
-  }
+  parentPort!.postMessage(answers);
 });

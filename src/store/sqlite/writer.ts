@@ -42,13 +42,16 @@ export function createSqliteWriter(file: string): SqliteWriter {
 
   function start(): Worker {
     const w = new Worker(BOOT, { eval: true, workerData: { file } });
-    w.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string; code?: string }) => {
-      const waiter = waiting.get(m.id);
-      if (!waiter) return;
-      waiting.delete(m.id);
+    // the answers of one commit (writer-worker.ts runs every waiting request in one transaction)
+    w.on('message', (answers: { id: number; ok: boolean; result?: unknown; error?: string; code?: string }[]) => {
+      for (const m of answers) {
+        const waiter = waiting.get(m.id);
+        if (!waiter) continue;
+        waiting.delete(m.id);
+        if (m.ok) waiter.resolve(m.result);
+        else waiter.reject(Object.assign(new Error(m.error), { code: m.code }));
+      }
       if (!waiting.size) w.unref(); // idle: do not keep the process alive
-      if (m.ok) waiter.resolve(m.result);
-      else waiter.reject(Object.assign(new Error(m.error), { code: m.code }));
     });
     w.on('error', (err) => {
       failAll(err);

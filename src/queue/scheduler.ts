@@ -75,8 +75,8 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let kicked = false;
   // False once a claim came back with less than it asked for and left no domain out: the store
   // had nothing more due then, so a finishing job need not ask again. A kick, the poll, a
-  // give-back or a full window sets it (docs/benchmarks.md: an empty claim per delivered message cost a write
-  // transaction each at one connection).
+  // give-back or a full window sets it. (An empty claim after every delivered message cost a
+  // write transaction each at one connection: docs/benchmarks.md.)
   let mayHaveMore = true;
   const counts = { delivered: 0, deferred: 0, failed: 0 };
   const hold = createResultHold({

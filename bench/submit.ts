@@ -12,7 +12,16 @@ import { parseArgs, UsageError, HELP, hostPortText, type BenchOptions, type Mode
 import { createMessageFactory } from './lib/message.ts';
 import { runCell } from './lib/load.ts';
 import { spawnPostern, generatedPassword, type PosternChild } from './lib/postern-child.ts';
-import { percentile, processTreeCpuMs, processTreesCpuMs, machineTicks, markdownTable, type CellResult } from './lib/report.ts';
+import {
+  percentile,
+  processTreeCpuMs,
+  processTreesCpuMs,
+  machineTicks,
+  markdownTable,
+  threadsCpuMs,
+  threadsPerMessage,
+  type CellResult,
+} from './lib/report.ts';
 import { startOwnSink, fileSink, type SinkCounter } from './lib/e2e.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -76,6 +85,7 @@ async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): P
   sink?.takePeak();
   const sinkCpu0 = sink?.pid ? processTreeCpuMs(sink.pid) : null;
   const cpu0 = serverCpu(ctx.serverPids);
+  const threads0 = o.threads && ctx.serverPids.length === 1 ? threadsCpuMs(ctx.serverPids[0]) : null;
   const own0 = process.cpuUsage();
   const m0 = machineTicks();
   const out = await runCell({ ...base, messages: o.messages, seqStart: ctx.seq, maxSeconds: o.maxSeconds });
@@ -85,6 +95,7 @@ async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): P
   ctx.sinkExpected += expected;
   const w = sink ? await sink.waitFor(sink0 + expected, performance.now() + o.maxSeconds * 1000) : null;
   const cpu1 = serverCpu(ctx.serverPids);
+  const threads1 = threads0 ? threadsCpuMs(ctx.serverPids[0]) : null;
   const own = process.cpuUsage(own0);
   const m1 = machineTicks();
   const sinkCpu1 = sink?.pid ? processTreeCpuMs(sink.pid) : null;
@@ -111,6 +122,7 @@ async function measureCell(ctx: Ctx, mode: Mode, size: number, conns: number): P
     errors: out.errors,
     aborted: out.aborted,
   };
+  if (threads0 && threads1) r.threadsCpuMsPerMsg = threadsPerMessage(threads0, threads1, out.accepted);
   if (w) {
     // The sink may get the last message before the client has read its 250 (our own sink
     // reports each arrival): then the drain is 0 and the end-to-end time the submission time.
@@ -187,6 +199,10 @@ async function runMatrix(ctx: Ctx): Promise<CellResult[]> {
               (r.sinkEmptySessions != null ? ` (${r.sinkEmptySessions} without a message)` : '') +
               (r.sinkPeakConnections != null ? `, at most ${r.sinkPeakConnections} at once` : ''),
           );
+        }
+        if (r.threadsCpuMsPerMsg) {
+          const t = Object.entries(r.threadsCpuMsPerMsg).filter(([, ms]) => ms >= 0.005);
+          log(`  server CPU by thread (ms/msg): ${t.map(([k, ms]) => `${k} ${ms.toFixed(3)}`).join(', ')}`);
         }
         if (r.sinkExcess)
           log(`  WARNING: the sink got ${r.sinkExcess} messages more than this cell sent (another sender, bounces or duplicates)`);

@@ -38,6 +38,7 @@ export interface BenchOptions {
   workers: number | 'auto' | null; // spawned Postern only: its `workers` setting (null: Postern's default)
   sign: 'off' | 'rsa' | 'both'; // spawned Postern only: DKIM signing with activated keys
   keep: boolean; // keep the spawned Postern's temp folder
+  threads: boolean; // per-thread CPU of the server (process tree from /proc)
   label: string;
   e2e: E2eOptions | null; // null: submission only (a spawned Postern then does not deliver)
 }
@@ -81,6 +82,8 @@ Without --target it starts Postern itself (temp dataDir, generated config, CLI-p
   --workers N|auto          the spawned Postern's worker processes          [Postern's default]
   --sign off|rsa|both       the spawned Postern signs with DKIM (RSA-2048, or RSA + Ed25519) [off]
   --keep                    keep the spawned Postern's temp folder
+  --threads                 also the server's CPU per message by process and thread (supervisor,
+                            workers; main thread, queue writer, libuv pool, V8 helpers)
   --label TEXT              copied into the JSON and the table
 
 DKIM (instead of the matrix above):
@@ -183,7 +186,7 @@ function int(name: string, v: string, min: number, max: number): number {
 
 export function parseArgs(argv: string[]): BenchOptions {
   const raw = new Map<string, string>();
-  const flags = new Set(['json', 'keep', 'help']);
+  const flags = new Set(['json', 'keep', 'help', 'threads']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
@@ -226,6 +229,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     'tls-key',
     'cpu-prof',
     'keep',
+    'threads',
     'label',
     'help',
     'workers',
@@ -281,6 +285,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     workers: workers === undefined ? null : workers === 'auto' ? 'auto' : int('workers', workers, 1, 64),
     sign: signOf(raw.get('sign')),
     keep: raw.has('keep'),
+    threads: raw.has('threads'),
     label: get('label', target ? `${target.host}:${target.port}` : 'postern'),
     e2e,
   };

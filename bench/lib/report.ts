@@ -34,6 +34,7 @@ export interface CellResult {
   sinkSessions?: number; // connections the sink got during the cell (start to the end of the wait)
   sinkEmptySessions?: number | null; // of those, closed without a message (own sink only)
   sinkPeakConnections?: number | null; // most connections open at the sink at once (own sink only; sampled at its reports)
+  threadsCpuMsPerMsg?: Record<string, number>; // --threads: the server's CPU per message by process and thread
 }
 
 /** Nearest-rank percentile of an unsorted sample (null when empty). */
@@ -71,8 +72,13 @@ export function processTreesCpuMs(pids: number[]): number | null {
 }
 
 export function processTreeCpuMs(root: number): number | null {
-  const self = statFields(root);
-  if (!self) return null;
+  const tree = processTree(root);
+  return tree && tree.reduce((ms, p) => ms + p.cpuTicks, 0) * TICK_MS;
+}
+
+/** The live processes of a tree, root first, then by pid; cpuTicks includes finished children's. */
+function processTree(root: number): { pid: number; cpuTicks: number }[] | null {
+  if (!statFields(root)) return null;
   const children = new Map<number, number[]>();
   const cpu = new Map<number, number>();
   for (const name of fs.readdirSync('/proc')) {
@@ -84,14 +90,59 @@ export function processTreeCpuMs(root: number): number | null {
     cpu.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
     children.set(ppid, [...(children.get(ppid) ?? []), pid]);
   }
-  let ticks = 0;
+  const pids: number[] = [];
   const todo = [root];
   for (let guard = 0; todo.length && guard < 10_000; guard++) {
     const pid = todo.pop()!;
-    ticks += cpu.get(pid) ?? 0;
+    pids.push(pid);
     todo.push(...(children.get(pid) ?? []));
   }
-  return ticks * TICK_MS;
+  const [first, ...rest] = pids;
+  return [first, ...rest.sort((a, b) => a - b)].map((pid) => ({ pid, cpuTicks: cpu.get(pid) ?? 0 }));
+}
+
+/**
+ * CPU ms of every thread of a process tree (`--threads`), by process and thread name. The root
+ * is "server", or "supervisor" when it has children ("worker 1", "worker 2", ... by pid);
+ * threads of one name in one process are added up (libuv's pool, V8's helpers). Threads that
+ * ended are not counted. Null when the root is gone.
+ */
+export function threadsCpuMs(root: number): Map<string, number> | null {
+  const tree = processTree(root);
+  if (!tree) return null;
+  const out = new Map<string, number>();
+  tree.forEach(({ pid }, i) => {
+    const label = i === 0 ? (tree.length > 1 ? 'supervisor' : 'server') : `worker ${i}`;
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return; // gone meanwhile
+    }
+    for (const tid of tasks) {
+      const f = statFields(`${pid}/task/${tid}`);
+      if (!f) continue;
+      let name: string;
+      try {
+        name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      const key = `${label}: ${name}`;
+      out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) * TICK_MS);
+    }
+  });
+  return out;
+}
+
+/** What each thread spent between two threadsCpuMs readings, in ms per message (threads that spent nothing left out). */
+export function threadsPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, ms] of [...after].sort(([a], [b]) => a.localeCompare(b))) {
+    const spent = ms - (before.get(key) ?? 0);
+    if (spent > 0 && messages > 0) out[key] = spent / messages;
+  }
+  return out;
 }
 
 /** Busy and total jiffies of the whole machine. */

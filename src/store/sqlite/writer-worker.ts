@@ -67,42 +67,39 @@ const deletesSpoolFile = (r: Request, result: unknown) =>
 /**
  * Every request waiting when the thread wakes runs in one transaction, one commit: FULL when it
  * holds an enqueue, else NORMAL. Each request is its own savepoint (better-sqlite3 nests a
- * transaction function called inside another), so one that throws is undone alone and answered
- * with its error while the others commit. A commit that fails fails them all. Answers go back
- * after the commit, in one message.
+ * transaction function called inside another; a lone request is simply its own transaction),
+ * so one that throws is undone alone and answered with its error while the others commit. A
+ * commit that fails fails them all. Answers go back after the commit, in one message; if the
+ * WAL cannot be forced to disk after a NORMAL commit, only the requests whose caller would
+ * delete a spool file next are failed (the rest are committed and need no fsync).
  */
-const together = db.transaction((body: () => void) => body());
+const together = db.transaction((body: () => Answer[]) => body());
 function runGroup(group: Request[]): Answer[] {
   if (!group.length) return [];
   syncLevel(group.some((r) => FULL[r.op!]));
-  if (group.length === 1) {
-    const [r] = group;
-    try {
-      const result = run(r);
-      if (!full && deletesSpoolFile(r, result)) syncWal();
-      return [{ id: r.id, ok: true, result }];
-    } catch (err) {
-      return [failure(r.id, err)];
-    }
-  }
-  const answers: Answer[] = [];
-  let spool = false;
-  try {
-    together.immediate(() => {
-      for (const r of group) {
-        try {
-          const result = run(r);
-          spool ||= deletesSpoolFile(r, result);
-          answers.push({ id: r.id, ok: true, result });
-        } catch (err) {
-          answers.push(failure(r.id, err));
-        }
+  const needSync = new Set<number>();
+  const runAll = () =>
+    group.map((r): Answer => {
+      try {
+        const result = run(r);
+        if (deletesSpoolFile(r, result)) needSync.add(r.id);
+        return { id: r.id, ok: true, result };
+      } catch (err) {
+        return failure(r.id, err);
       }
     });
-    if (!full && spool) syncWal();
-    return answers;
+  let answers: Answer[];
+  try {
+    answers = group.length === 1 ? runAll() : together.immediate(runAll);
   } catch (err) {
     return group.map((r) => failure(r.id, err));
+  }
+  if (full || !needSync.size) return answers;
+  try {
+    syncWal();
+    return answers;
+  } catch (err) {
+    return answers.map((a) => (needSync.has(a.id) ? failure(a.id, err) : a));
   }
 }
 parentPort!.on('message', (first: Request) => {

@@ -25,7 +25,7 @@ import {
 import { createKnownNetworks } from '../limits/index.ts';
 import { createContainment, type Containment } from '../containment/index.ts';
 import { createListener, createTlsRegistry, type Listener, type ListenerDeps, type TlsRegistry } from '../listener/index.ts';
-import { createKeyring, loadSigningLibraries, type Keyring } from '../dkim/index.ts';
+import { createKeyring, type Keyring } from '../dkim/index.ts';
 import { createScanner } from '../scan/index.ts';
 import { createMetrics, type ClaimedStats, type Metrics } from '../observability/index.ts';
 import { createEmitter, type WebhookEmitter } from '../webhooks/index.ts';
@@ -120,7 +120,6 @@ export async function buildCore(config: Config, o: CoreOptions): Promise<Core> {
   const webhooks = config.webhooks.enabled
     ? createEmitter({ store, clock, logger, registry: metrics.registry, onEnqueued: () => o.hooks.onWebhookEnqueued() })
     : undefined;
-  if (config.dkim.enabled) loadSigningLibraries(); // before the first message, not during it
   const keyring = config.dkim.enabled
     ? createKeyring({ store, secrets, ttlMs: config.dkim.keyCacheSeconds * 1000, now: () => clock.now(), logger })
     : null;

@@ -283,3 +283,32 @@ test('the Subject is read for message tracking: folded, encoded words decoded, a
   assert.equal(long.facts.subject, 'y'.repeat(200));
   assert.equal((await rewrite('From: a@example.com\r\n\r\nbody\r\n')).facts.subject, null);
 });
+
+test('a reader riding along gets exactly what is stored: the rewritten header block once, then the body chunks in order', async () => {
+  const message = 'From: a@example.com\r\nBcc: hidden@example.com\r\nSubject: x\r\n\r\nline one\r\nline two\r\n.\r\n';
+  for (const cuts of [[], [5], [30, 62], [60, 61, 62, 70]]) {
+    const got: { header: Buffer[]; body: Buffer[] } = { header: [], body: [] };
+    const rewriter = new HeaderRewriter(
+      { received: buildReceived(receivedInfo()), hostname: 'mx.postern.test', queueId: QID, now: NOW },
+      { header: (b) => got.header.push(Buffer.from(b)), body: (c) => got.body.push(Buffer.from(c)) },
+    );
+    const raw = Buffer.from(message);
+    const pieces = [0, ...cuts, raw.length].slice(1).map((end, i, all) => raw.subarray(i ? all[i - 1] : 0, end));
+    const stored: Buffer[] = [];
+    await pipeline(
+      Readable.from(pieces),
+      rewriter,
+      new Writable({
+        write(c: Buffer, _e, cb) {
+          stored.push(c);
+          cb();
+        },
+      }),
+    );
+    assert.equal(got.header.length, 1, `cuts ${cuts}`);
+    assert.ok(got.body.every((c) => c.length > 0));
+    assert.equal(Buffer.concat([...got.header, ...got.body]).toString(), Buffer.concat(stored).toString(), `cuts ${cuts}`);
+    assert.doesNotMatch(got.header[0]!.toString(), /Bcc/);
+    assert.match(got.header[0]!.toString(), /\r\n\r\n$/);
+  }
+});

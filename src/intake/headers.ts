@@ -2,7 +2,9 @@
  * Header fix-ups an MSA may make (RFC 6409 section 8), on the top-level header only: Received
  * on top, Message-ID and Date when missing, Bcc removed. Also reads what later steps need from
  * the header (Message-ID, From). Only the header block is parsed (with mailsplit's Headers);
- * the body streams through untouched, so a large message costs no per-line work here.
+ * the body streams through untouched, so a large message costs no per-line work here. A
+ * reader (the DKIM signer) may ride along: it gets the header block as rewritten, then each
+ * body chunk, in this one stream stage.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { Headers } from '@zone-eu/mailsplit';
@@ -50,6 +52,13 @@ interface MailsplitHeaders {
 
 const SUBJECT_MAX = 200;
 
+/** Reads the message as it will be stored, beside the rewrite: the header block once rewritten
+ *  (with its blank line), then every body chunk in order. Must not throw. */
+export interface MessageReader {
+  header(block: Buffer): void;
+  body(chunk: Buffer): void;
+}
+
 export { rfc5322Date };
 
 export class HeaderRewriter extends Transform {
@@ -65,14 +74,19 @@ export class HeaderRewriter extends Transform {
     subject: null,
   };
   private readonly fix: HeaderFixups;
+  private readonly reader: MessageReader | null;
 
-  constructor(fix: HeaderFixups) {
+  constructor(fix: HeaderFixups, reader: MessageReader | null = null) {
     super();
     this.fix = fix;
+    this.reader = reader;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.head) return cb(null, chunk);
+    if (!this.head) {
+      this.reader?.body(chunk);
+      return cb(null, chunk);
+    }
     this.head.push(chunk);
     this.headBytes += chunk.length;
     const all = this.head.length === 1 ? chunk : Buffer.concat(this.head, this.headBytes);
@@ -89,7 +103,9 @@ export class HeaderRewriter extends Transform {
     } catch (err) {
       return cb(err as Error);
     }
-    cb(null, all.subarray(end === 0 ? 2 : end + 4));
+    const body = all.subarray(end === 0 ? 2 : end + 4);
+    if (body.length) this.reader?.body(body);
+    cb(null, body);
   }
 
   override _flush(cb: TransformCallback): void {
@@ -115,7 +131,9 @@ export class HeaderRewriter extends Transform {
     // it would hide a forged From from the checks and still reach the recipient
     if (h.mbox || h.http) throw smtpError(550, '5.6.0', 'The first line of the message header is not a header field');
     this.rewrite(h);
-    return h.build();
+    const built = h.build();
+    this.reader?.header(built);
+    return built;
   }
 
   private rewrite(h: MailsplitHeaders): void {

@@ -1,6 +1,7 @@
 /**
- * From end-of-DATA to "queued": bare line-end guard, header fix-ups, DKIM signing (a tap
- * beside the stream; the signature fields are stored with the queue row), spool write with fsync,
+ * From end-of-DATA to "queued": bare line-end guard, header fix-ups with DKIM signing beside
+ * them (the signer reads the header block and body chunks as the rewriter passes them; the
+ * signature fields are stored with the queue row), spool write with fsync,
  * group-committed queue rows. Resolves only when the message is durable; on any failure the
  * body is removed and the caller gets an SmtpError (5xx for the message's fault, 451 4.3.0
  * for ours).
@@ -15,7 +16,7 @@ import type { Enqueuer } from '../queue/index.ts';
 import { LineEndingGuard } from './line-endings.ts';
 import { HeaderRewriter, type HeaderFacts } from './headers.ts';
 import { flagsOf, type IntakeOrigin, type OriginFlags } from './origin.ts';
-import { DkimTap, type SigningKey } from '../dkim/index.ts';
+import { DkimSigner, type SigningKey } from '../dkim/index.ts';
 import type { Scanner, ScanDecision } from '../scan/index.ts';
 import { buildReceived } from './received.ts';
 import { channelOf, refusalOf, type Metrics, type RefusalReason } from '../observability/index.ts';
@@ -119,30 +120,33 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       const now = new Date(deps.clock.now());
       const body = deps.spool.createBody(req.queueId, deps.inlineBodyMaxBytes);
       const guard = new LineEndingGuard({ mode: o.bareLineEndings ?? deps.bareLineEndings, maxLineLength: deps.maxLineLength });
-      const rewriter = new HeaderRewriter({
-        queueId: req.queueId,
-        hostname: deps.hostname,
-        now,
-        addFrom: o.addFrom,
-        strip: o.scan && deps.scanner ? SCAN_FIELDS : undefined,
-        received: buildReceived({
-          heloName: req.heloName,
-          clientHostname: req.clientHostname,
-          clientIp: req.clientIp,
-          hostname: deps.hostname,
+      const keysFor = deps.dkimKeys;
+      const signer = o.sign && keysFor ? new DkimSigner({ keysFor, now: () => now.getTime() }) : null;
+      const rewriter = new HeaderRewriter(
+        {
           queueId: req.queueId,
-          tls: req.tls,
-          authenticated: !!o.authUser,
-          singleRecipient: req.recipients.length === 1 ? req.recipients[0].address : null,
+          hostname: deps.hostname,
           now,
-          via: o.via,
-          protocol: o.protocol,
-        }),
-      });
+          addFrom: o.addFrom,
+          strip: o.scan && deps.scanner ? SCAN_FIELDS : undefined,
+          received: buildReceived({
+            heloName: req.heloName,
+            clientHostname: req.clientHostname,
+            clientIp: req.clientIp,
+            hostname: deps.hostname,
+            queueId: req.queueId,
+            tls: req.tls,
+            authenticated: !!o.authUser,
+            singleRecipient: req.recipients.length === 1 ? req.recipients[0].address : null,
+            now,
+            via: o.via,
+            protocol: o.protocol,
+          }),
+        },
+        signer,
+      );
       const maxSize = req.maxSize ?? deps.maxMessageSize;
       const cap = new SizeCap(maxSize);
-      const keysFor = deps.dkimKeys;
-      const tap = o.sign && keysFor ? new DkimTap({ keysFor, now: () => now.getTime() }) : null;
       const scanCtx = {
         queueId: req.queueId,
         sender: req.sender,
@@ -153,7 +157,7 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
         customer: o.limitScope?.customer ?? null,
       };
       const scanTap = o.scan ? (deps.scanner?.tap(scanCtx) ?? null) : null;
-      const stages = [cap, guard, rewriter, ...(tap ? [tap] : []), ...(scanTap ? [scanTap] : [])] as const;
+      const stages = [cap, guard, rewriter, ...(scanTap ? [scanTap] : [])] as const;
       source.pipe(cap);
       try {
         await (pipeline as (...s: unknown[]) => Promise<void>)(...stages, body.stream);
@@ -189,7 +193,7 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
       const stored = body.stored();
       let topHeaders: string | null = null;
       try {
-        topHeaders = (scan?.headers ?? '') + ((await tap?.signatures()) ?? '') || null;
+        topHeaders = (scan?.headers ?? '') + ((await signer?.signatures()) ?? '') || null;
       } catch (err) {
         await body.discard();
         throw smtpError(451, '4.3.0', 'Temporary local problem: cannot sign the message, try again later', err);
@@ -270,7 +274,7 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
         size: body.bytes(),
         facts: rewriter.facts,
         normalizedLineEnds: guard.normalized,
-        dkim: tap ? tap.selectors() : null,
+        dkim: signer ? signer.selectors() : null,
         spamScore: scan?.score ?? null,
         held: verdict.outcome === 'held' ? verdict.exceeded : null,
       };

@@ -7,7 +7,6 @@
  * for ours).
  */
 import { isAscii } from 'node:buffer';
-import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ACCOUNT_SUSPENDED, SmtpError, because, smtpError, type Clock, type NewRecipient } from '../core/index.ts';
 import { describeRule, type Exceeded, type EnqueueVerdict } from '../limits/index.ts';
@@ -15,6 +14,7 @@ import type { Spool } from '../spool/index.ts';
 import type { Enqueuer } from '../queue/index.ts';
 import { LineEndingGuard } from './line-endings.ts';
 import { HeaderRewriter, type HeaderFacts } from './headers.ts';
+import { chain } from './chain.ts';
 import { flagsOf, type IntakeOrigin, type OriginFlags } from './origin.ts';
 import { DkimSigner, type SigningKey } from '../dkim/index.ts';
 import type { Scanner, ScanDecision } from '../scan/index.ts';
@@ -157,10 +157,9 @@ function createIntakeUncounted(deps: IntakeDeps): Intake {
         customer: o.limitScope?.customer ?? null,
       };
       const scanTap = o.scan ? (deps.scanner?.tap(scanCtx) ?? null) : null;
-      const stages = [cap, guard, rewriter, ...(scanTap ? [scanTap] : [])] as const;
       source.pipe(cap);
       try {
-        await (pipeline as (...s: unknown[]) => Promise<void>)(...stages, body.stream);
+        await chain(cap, guard, rewriter, ...(scanTap ? [scanTap] : []), body.stream);
       } catch (err) {
         scanTap?.abandon();
         source.unpipe(cap);

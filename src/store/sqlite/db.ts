@@ -18,17 +18,32 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+/**
+ * Runs the migrations not yet applied, in one transaction. Foreign keys are off meanwhile (a
+ * migration may rebuild a table others refer to, as SQLite's documentation describes; dropping
+ * the old table would otherwise cascade to its children) and are checked before the commit.
+ */
 function migrate(db: Db): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const applied = () => (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  if (applied() === MIGRATIONS.length) return;
   const run = db.transaction(() => {
-    const row = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number };
-    if (row.v > MIGRATIONS.length) {
-      throw new Error(`database schema version ${row.v} is newer than this Postern (${MIGRATIONS.length}); upgrade Postern`);
+    const from = applied();
+    if (from > MIGRATIONS.length) {
+      throw new Error(`database schema version ${from} is newer than this Postern (${MIGRATIONS.length}); upgrade Postern`);
     }
-    for (let v = row.v + 1; v <= MIGRATIONS.length; v++) {
+    for (let v = from + 1; v <= MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v - 1]);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(v, Date.now());
     }
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length)
+      throw new Error(`the migrated database breaks ${broken.length} foreign key(s): ${JSON.stringify(broken.slice(0, 3))}`);
   });
-  run.immediate();
+  db.pragma('foreign_keys = OFF'); // a no-op inside a transaction: set before it
+  try {
+    run.immediate();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }

@@ -526,4 +526,46 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX messages_created ON messages(created_at, id);
   CREATE INDEX mailboxes_held ON mailboxes(held_since) WHERE held_since IS NOT NULL;
   `,
+  // 23: an inline body is the last column of its message. SQLite stores a row's columns in
+  // order and puts what passes about 4 KiB on a chain of overflow pages: with the body in the
+  // middle, reading the state, the top headers or the creation time of a 100 KiB message (every
+  // claim, every delivery's state check) walked 25 pages, 80 µs against 8. The table is rebuilt
+  // the way SQLite's documentation describes (db.ts runs migrations with foreign keys off and
+  // checks them before the commit).
+  `
+  CREATE TABLE messages_new (
+    id TEXT PRIMARY KEY,
+    customer_id INTEGER REFERENCES customers(id),
+    mailbox_id INTEGER,
+    site_id INTEGER,
+    sender TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    hold_reason TEXT,
+    message_id_header TEXT,
+    client_ip TEXT NOT NULL,
+    auth_user TEXT,
+    listener TEXT NOT NULL,
+    dsn_ret TEXT,
+    dsn_envid TEXT,
+    created_at INTEGER NOT NULL,
+    eight_bit INTEGER NOT NULL DEFAULT 0,
+    smtputf8 INTEGER NOT NULL DEFAULT 0,
+    top_headers TEXT,
+    body_path TEXT,
+    body BLOB,
+    CHECK ((body_path IS NULL) <> (body IS NULL))
+  );
+  INSERT INTO messages_new (id, customer_id, mailbox_id, site_id, sender, size, state, hold_reason, message_id_header, client_ip,
+    auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, top_headers, body_path, body)
+  SELECT id, customer_id, mailbox_id, site_id, sender, size, state, hold_reason, message_id_header, client_ip,
+    auth_user, listener, dsn_ret, dsn_envid, created_at, eight_bit, smtputf8, top_headers, body_path, body FROM messages;
+  DROP TABLE messages;
+  ALTER TABLE messages_new RENAME TO messages;
+  CREATE INDEX messages_customer ON messages(customer_id, created_at);
+  CREATE INDEX messages_mailbox_state ON messages(mailbox_id, state);
+  CREATE INDEX messages_site_state ON messages(site_id, state) WHERE site_id IS NOT NULL;
+  CREATE INDEX messages_sender ON messages(lower(sender));
+  CREATE INDEX messages_created ON messages(created_at, id);
+  `,
 ];

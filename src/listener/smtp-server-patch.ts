@@ -9,7 +9,12 @@
  *    maxClients is refused there (421 4.7.0) and told to options.onMaxClients (a metric).
  * 4. Connection slots (slots.ts): a new connection is admitted under options.slots (which may
  *    close the oldest unauthenticated one), and every chunk the client sends is told to it.
- * Covered by integration tests against the pinned smtp-server version.
+ * 5. The DATA scanner (feedData below) finds the dots that start a line with Buffer#indexOf
+ *    instead of looking at every byte in JavaScript: the same decisions, at a fraction of the
+ *    cost for a large message (a profile of delivered 100 KiB messages had the per-byte loop at
+ *    0.4 ms per message, 6 % of the main thread).
+ * Covered by integration tests against the pinned smtp-server version; the scanner also by a
+ * test that feeds it and the original the same random input in random chunks.
  */
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
@@ -34,6 +39,79 @@ interface PatchedParser {
   _write(chunk: Buffer, encoding: string, next: (err?: Error) => void): void;
   _dataMode?: boolean;
   owner?: SlotConnection;
+}
+
+/** The parts of smtp-server's parser (SMTPStream) the DATA scanner works with. */
+export interface DataParser {
+  _dataStream: (NodeJS.WritableStream & { writable: boolean; destroyed: boolean }) | null;
+  _lastBytes: Buffer | false;
+  _atDataStart: boolean;
+  _countDataBytes(len: number): void;
+  _endDataMode(content: Buffer | false, rest: Buffer, done: (err?: Error) => void): void;
+  _feedDataStream(chunk: Buffer, done: (err?: Error) => void): void;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+const LF_DOT = Buffer.from('\n.');
+/** Bytes held back at the end of a chunk: a terminator (CRLF.CRLF) may straddle chunks. */
+const KEEP = 4;
+
+/**
+ * One chunk of DATA input: dot-unstuffing, the end of the data (CRLF.CRLF, or ".CRLF" as the very
+ * first line), the byte count, and back-pressure from the data stream, as smtp-server's own
+ * _feedDataStream decides them. Only a dot after a LF matters; indexOf finds each, so the bytes
+ * between are never looked at one by one.
+ */
+export function feedData(this: DataParser, input: Buffer, done: (err?: Error) => void): void {
+  const out = this._dataStream!;
+  let chunk = input;
+  if (this._lastBytes && this._lastBytes.length) {
+    chunk = Buffer.concat([this._lastBytes, chunk]);
+    this._lastBytes = false;
+  }
+  if (this._atDataStart) {
+    // a first line of a single dot ends an empty message; a doubled dot there is an escape (and
+    // what follows it is content, even a lone dot: it must not end the data, whatever the chunking)
+    if (chunk.length >= 3 && chunk[0] === DOT && chunk[1] === CR && chunk[2] === LF)
+      return this._endDataMode(false, chunk.subarray(3), done);
+    if (chunk.length >= 2 && chunk[0] === DOT && chunk[1] === DOT) {
+      chunk = chunk.subarray(1);
+      this._atDataStart = false;
+    }
+  }
+  const len = chunk.length;
+  // a dot at 2..len-3 that follows a LF: either CRLF.CRLF around it or an escape dot after it
+  for (let lf = chunk.indexOf(LF_DOT, 1); lf !== -1 && lf + 1 <= len - 3; lf = chunk.indexOf(LF_DOT, lf + 1)) {
+    const dot = lf + 1;
+    if (chunk[dot - 2] === CR && chunk[dot + 1] === CR && chunk[dot + 2] === LF) {
+      const content = chunk.subarray(0, dot); // the CRLF that ends the last line is content
+      this._countDataBytes(content.length);
+      return this._endDataMode(content, chunk.subarray(dot + 3), done);
+    }
+    if (chunk[dot + 1] === DOT) {
+      const content = chunk.subarray(0, dot);
+      this._countDataBytes(content.length);
+      if (out.writable) out.write(content);
+      const rest = chunk.subarray(dot + 1); // from the second dot on, scanned afresh
+      setImmediate(() => this._feedDataStream(rest, done));
+      return;
+    }
+  }
+  this._lastBytes = chunk.length <= KEEP ? chunk : chunk.subarray(chunk.length - KEEP);
+  if (this._lastBytes.length === chunk.length) return done();
+  const content = chunk.subarray(0, chunk.length - this._lastBytes.length);
+  this._countDataBytes(content.length);
+  if (!out.writable || out.write(content) || out.destroyed) return done();
+  // wait for the data stream to drain; one the application destroys never drains, it only closes
+  const resume = () => {
+    out.removeListener('drain', resume);
+    out.removeListener('close', resume);
+    done();
+  };
+  out.once('drain', resume);
+  out.once('close', resume);
 }
 
 let applied = false;
@@ -79,6 +157,7 @@ export function patchSmtpServer(): void {
     parser.owner = this as unknown as SlotConnection;
     return parser;
   };
+  (SMTPStream.prototype as unknown as DataParser)._feedDataStream = feedData;
   const stream = SMTPStream.prototype as unknown as PatchedParser;
   const originalWrite = stream._write;
   stream._write = function (this: PatchedParser, chunk, encoding, next) {

@@ -64,10 +64,10 @@ function bodyOf(store: Store, spool: Spool): Body {
   return async (job) => {
     const path = job.message.bodyPath;
     const top = job.message.topHeaders ? Buffer.from(job.message.topHeaders, 'latin1') : null;
-    const signed = (open: () => NodeJS.ReadableStream) => (top ? () => Readable.from(prepend(top, open())) : open);
-    if (path) return signed(() => spool.open(path));
+    if (path) return top ? () => Readable.from(prepend(top, spool.open(path))) : () => spool.open(path);
     const inline = await store.queue.inlineBody(job.message.id);
-    if (inline) return signed(() => Readable.from([inline]));
+    // one buffer, so the signature and the body leave in one write
+    if (inline) return () => Readable.from([top ? Buffer.concat([top, inline]) : inline]);
     return () =>
       new Readable({
         read() {

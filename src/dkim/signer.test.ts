@@ -99,6 +99,15 @@ test('no keys for the From domain, or no From: unsigned, passed through', async 
   assert.equal(v.results[0]?.status.result, 'pass', 'a message without a body is signed too');
 });
 
+test('a From domain without keys: once the lookup says so, the body is no longer hashed', async () => {
+  const s = new DkimSigner({ keysFor: async () => [], now: at });
+  s.header(Buffer.from('From: a@other.example\r\n\r\n'));
+  await new Promise((r) => setImmediate(r)); // the lookup has answered
+  (s as unknown as { hasher: { update(): void } }).hasher.update = () => assert.fail('hashed a body nobody signs');
+  s.body(Buffer.from('a long body\r\n'));
+  assert.equal(await s.signatures(), '');
+});
+
 test('a key lookup that fails fails signatures(), not the header or the body', async () => {
   const s = new DkimSigner({ keysFor: async () => Promise.reject(new Error('store down')), now: at });
   s.header(Buffer.from('From: a@shop.example\r\n\r\n'));

@@ -98,10 +98,9 @@ export function relaxedHeaderField(field: string): string {
   const value = field
     .slice(colon + 1)
     .replace(/\r\n/g, '')
-    .replace(/[ \t]+/g, ' ');
-  const start = value.charCodeAt(0) === 32 ? 1 : 0;
-  const end = value.length > start && value.charCodeAt(value.length - 1) === 32 ? value.length - 1 : value.length;
-  return `${name}:${value.slice(start, end)}`;
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, ''); // not trim(): that would take 0xA0 too
+  return `${name}:${value}`;
 }
 
 /** The domain of the first From address, lower-case, or null. `field` is the whole From field
@@ -182,6 +181,8 @@ export function signatureField(tags: SignatureTags, b: string): string {
 export class DkimSigner {
   private fields: SignedField[] = [];
   private keys: Promise<SigningKey[]> | null = null;
+  /** The lookup found no key: the rest of the body need not be hashed. */
+  private keyless = false;
   private signedWith: SigningKey[] = [];
   private readonly hasher = new RelaxedBodyHash('sha256');
   /** The From domain (null: no From, or not yet seen). */
@@ -199,12 +200,15 @@ export class DkimSigner {
     this.domain = from === null ? null : fromDomain(from);
     if (!this.domain) return;
     this.keys = this.opts.keysFor(this.domain);
-    this.keys.catch(() => undefined); // reported by signatures(); not an unhandled rejection meanwhile
+    this.keys.then(
+      (keys) => (this.keyless = !keys.length),
+      () => undefined, // reported by signatures(); not an unhandled rejection meanwhile
+    );
   }
 
   /** A body chunk, in order (CRLF lines: intake's line-ending guard runs first). */
   body(chunk: Buffer): void {
-    if (this.domain) this.hasher.update(chunk);
+    if (this.domain && !this.keyless) this.hasher.update(chunk);
   }
 
   /** The DKIM-Signature fields (each ending with CRLF), or '' when unsigned. Call after the end. */

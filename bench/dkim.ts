@@ -82,17 +82,16 @@ async function micro(): Promise<void> {
     const variants = [null, [rsa], [ed], [rsa, ed]];
     for (const keys of variants) for (let i = 0; i < 300; i++) await signOnce(message, keys); // warm up every path first
     // three rounds in turns, the best of each: the machine is shared
-    const cells = variants.map(() => ({ cpu: Infinity }));
-    for (let round = 0; round < 3; round++)
-      for (const [i, keys] of variants.entries()) cells[i]!.cpu = Math.min(cells[i]!.cpu, await time(keys));
-    const plain = cells[0]!.cpu;
+    const cells = variants.map(() => Infinity);
+    for (let round = 0; round < 3; round++) for (const [i, keys] of variants.entries()) cells[i] = Math.min(cells[i]!, await time(keys));
+    const plain = cells[0]!;
     const op = [0, ops.rsa, ops.ed, ops.rsa + ops.ed];
     rows.push(
       `| ${size} | ${plain.toFixed(0)} | ${cells
         .slice(1)
         .map(
           (c, i) =>
-            `${c.cpu.toFixed(0)} (+${(c.cpu - plain).toFixed(0)}: key ${op[i + 1]!.toFixed(0)}, rest ${(c.cpu - plain - op[i + 1]!).toFixed(0)})`,
+            `${c.toFixed(0)} (+${(c - plain).toFixed(0)}: key ${op[i + 1]!.toFixed(0)}, rest ${(c - plain - op[i + 1]!).toFixed(0)})`,
         )
         .join(' | ')} |`,
     );

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HeaderRewriter, rfc5322Date, type HeaderFacts } from './headers.ts';
+import { HeaderRewriter, rfc5322Date, type HeaderFacts, type MessageReader } from './headers.ts';
 import { buildReceived, type ReceivedInfo } from './received.ts';
 
 const NOW = new Date(Date.UTC(2026, 10, 27, 23, 35, 3)); // a Friday
@@ -213,14 +213,17 @@ test('rfc5322Date formats UTC with +0000', () => {
   assert.equal(rfc5322Date(new Date(Date.UTC(2027, 0, 5, 4, 3, 2))), 'Tue, 05 Jan 2027 04:03:02 +0000');
 });
 
-/** Runs the rewriter over the message cut into the given chunks. */
-async function rewriteChunks(chunks: Buffer[]): Promise<string> {
-  const rewriter = new HeaderRewriter({
-    received: 'from a ([127.0.0.1]); Fri, 27 Nov 2026 23:35:03 +0000',
-    hostname: 'mx.postern.test',
-    queueId: QID,
-    now: NOW,
-  });
+/** Runs the rewriter (with a reader riding along, if given) over the message cut into the given chunks. */
+async function rewriteChunks(chunks: Buffer[], reader: MessageReader | null = null): Promise<string> {
+  const rewriter = new HeaderRewriter(
+    {
+      received: 'from a ([127.0.0.1]); Fri, 27 Nov 2026 23:35:03 +0000',
+      hostname: 'mx.postern.test',
+      queueId: QID,
+      now: NOW,
+    },
+    reader,
+  );
   const out: Buffer[] = [];
   await pipeline(
     Readable.from(chunks),
@@ -285,29 +288,17 @@ test('the Subject is read for message tracking: folded, encoded words decoded, a
 });
 
 test('a reader riding along gets exactly what is stored: the rewritten header block once, then the body chunks in order', async () => {
-  const message = 'From: a@example.com\r\nBcc: hidden@example.com\r\nSubject: x\r\n\r\nline one\r\nline two\r\n.\r\n';
+  const raw = Buffer.from('From: a@example.com\r\nBcc: hidden@example.com\r\nSubject: x\r\n\r\nline one\r\nline two\r\n.\r\n');
   for (const cuts of [[], [5], [30, 62], [60, 61, 62, 70]]) {
     const got: { header: Buffer[]; body: Buffer[] } = { header: [], body: [] };
-    const rewriter = new HeaderRewriter(
-      { received: buildReceived(receivedInfo()), hostname: 'mx.postern.test', queueId: QID, now: NOW },
+    const bounds = [0, ...cuts, raw.length];
+    const stored = await rewriteChunks(
+      bounds.slice(1).map((end, i) => raw.subarray(bounds[i], end)),
       { header: (b) => got.header.push(Buffer.from(b)), body: (c) => got.body.push(Buffer.from(c)) },
-    );
-    const raw = Buffer.from(message);
-    const pieces = [0, ...cuts, raw.length].slice(1).map((end, i, all) => raw.subarray(i ? all[i - 1] : 0, end));
-    const stored: Buffer[] = [];
-    await pipeline(
-      Readable.from(pieces),
-      rewriter,
-      new Writable({
-        write(c: Buffer, _e, cb) {
-          stored.push(c);
-          cb();
-        },
-      }),
     );
     assert.equal(got.header.length, 1, `cuts ${cuts}`);
     assert.ok(got.body.every((c) => c.length > 0));
-    assert.equal(Buffer.concat([...got.header, ...got.body]).toString(), Buffer.concat(stored).toString(), `cuts ${cuts}`);
+    assert.equal(Buffer.concat([...got.header, ...got.body]).toString('latin1'), stored, `cuts ${cuts}`);
     assert.doesNotMatch(got.header[0]!.toString(), /Bcc/);
     assert.match(got.header[0]!.toString(), /\r\n\r\n$/);
   }

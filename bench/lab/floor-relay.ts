@@ -114,10 +114,17 @@ function store(envelope: Envelope, body: Buffer, done: (err?: Error | null) => v
 }
 
 const tls = { key: fs.readFileSync(path.join(tlsDir, 'key.pem')), cert: fs.readFileSync(path.join(tlsDir, 'cert.pem')) };
-const common: SMTPServerOptions = {
+const common = {
   ...tls,
   logger: false,
   banner: 'floor relay',
+  // as Postern's submission listeners: no reverse lookup of the client (no DNS here, and none
+  // is needed), replies sent at once instead of after the client's delayed ACK (Nagle), and the
+  // greeting at once (stock smtp-server waits 100 ms for early talkers; patchSmtpServer makes
+  // that greetingDelayMs)
+  disableReverseLookup: true,
+  noDelay: true,
+  greetingDelayMs: 0,
   size: 50 * 1024 * 1024,
   authMethods: ['PLAIN', 'LOGIN'],
   onAuth(auth, _session, cb) {
@@ -125,7 +132,7 @@ const common: SMTPServerOptions = {
     else cb(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
   },
   onData,
-};
+} as SMTPServerOptions;
 
 const servers = [
   new SMTPServer({ ...common, secure: false }),

@@ -139,7 +139,8 @@ const servers = [
   new SMTPServer({ ...common, secure: true }),
   new SMTPServer({ ...common, secure: false, authOptional: true }),
 ];
-servers.forEach((s, i) => s.listen([submission, submissions, mx][i], '127.0.0.1'));
+const ports = [submission, submissions, mx];
+await Promise.all(servers.map((s, i) => new Promise<void>((listening) => s.listen(ports[i], '127.0.0.1', listening))));
 console.error(
   `floor-relay: pid ${process.pid}, ports ${submission} ${submissions} ${mx}, ${durable ? 'fsync before 250' : 'no fsync'}${signing ? ', RSA-2048 signing' : ''}`,
 );

@@ -19,6 +19,7 @@
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -31,12 +32,14 @@ patchSmtpServer();
 patchDataStream();
 
 const env = (k: string, d: string) => process.env[k] ?? d;
-const [submission, submissions, mx] = env('FLOOR_PORTS', '22587,22465,22025').split(',').map(Number);
-const tlsDir = env('FLOOR_TLS_DIR', '/tmp/peerlab/tls');
+/** submission (STARTTLS), submissions (implicit TLS), mx (no AUTH required) */
+const ports = env('FLOOR_PORTS', '22587,22465,22025').split(',').map(Number);
+// the lab's certificate, where postfix-peer.sh makes it (its PEER_DIR)
+const tlsDir = env('FLOOR_TLS_DIR', path.join(env('PEER_DIR', path.join(os.tmpdir(), 'peerlab')), 'tls'));
 const [sinkHost, sinkPort] = env('FLOOR_SINK', '127.0.0.1:10026').split(':');
 if (!/^127\.|^localhost$/.test(sinkHost!)) throw new Error('FLOOR_SINK must be on loopback');
 const durable = env('FLOOR_FSYNC', '0') === '1';
-const dir = env('FLOOR_DIR', '/tmp/floor-relay');
+const dir = env('FLOOR_DIR', path.join(os.tmpdir(), 'floor-relay'));
 const user = env('FLOOR_USER', 'alice@example.test');
 const pass = env('FLOOR_PASS', 'alice-lab-pass');
 if (durable) fs.mkdirSync(dir, { recursive: true });
@@ -101,7 +104,7 @@ function store(envelope: Envelope, body: Buffer, done: (err?: Error | null) => v
   const file = path.join(dir, `${process.pid}-${++seq}`);
   fs.open(file, 'w', (err, fd) => {
     if (err) return done(err);
-    fs.write(fd, body, (werr) => {
+    fs.writeFile(fd, body, (werr) => {
       if (werr) return fs.close(fd, () => done(werr));
       fs.fdatasync(fd, (serr) => {
         fs.close(fd, () => undefined);
@@ -139,10 +142,9 @@ const servers = [
   new SMTPServer({ ...common, secure: true }),
   new SMTPServer({ ...common, secure: false, authOptional: true }),
 ];
-const ports = [submission, submissions, mx];
 await Promise.all(servers.map((s, i) => new Promise<void>((listening) => s.listen(ports[i], '127.0.0.1', listening))));
 console.error(
-  `floor-relay: pid ${process.pid}, ports ${submission} ${submissions} ${mx}, ${durable ? 'fsync before 250' : 'no fsync'}${signing ? ', RSA-2048 signing' : ''}`,
+  `floor-relay: pid ${process.pid}, ports ${ports.join(' ')}, ${durable ? 'fsync before 250' : 'no fsync'}${signing ? ', RSA-2048 signing' : ''}`,
 );
 
 process.on('SIGTERM', () => {
